@@ -1,0 +1,232 @@
+//! Renders the engine command line for one replica of a deployment.
+//!
+//! vLLM: `vllm serve MODEL --host H --port P --tensor-parallel-size N ...`
+//! SGLang: `python3 -m sglang.launch_server --model-path MODEL --host H --port P --tp N ...`
+//! Flag names follow DESIGN.md section 3. Recipe `engine_args` are appended as `--key value`
+//! (`true` as a bare `--key`, `false` omitted), then the spec's verbatim `extra_args`.
+
+use serde::Serialize;
+
+use crate::model::{ArgValue, DeploymentSpec, EngineKind, Precision};
+use crate::model::recipe::KvCacheDtype;
+
+/// A program and its arguments, plus the environment the engine needs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LaunchCommand {
+    pub program: String,
+    pub args: Vec<String>,
+}
+
+impl LaunchCommand {
+    /// The whole command line as one vector (program first).
+    pub fn argv(&self) -> Vec<String> {
+        std::iter::once(self.program.clone()).chain(self.args.iter().cloned()).collect()
+    }
+
+    /// A shell-pasteable rendering for review screens and `render` output.
+    pub fn display(&self) -> String {
+        self.argv().iter().map(|arg| shell_quote(arg)).collect::<Vec<_>>().join(" ")
+    }
+}
+
+fn shell_quote(arg: &str) -> String {
+    let plain = !arg.is_empty()
+        && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+%".contains(c));
+    if plain { arg.to_string() } else { format!("'{}'", arg.replace('\'', r"'\''")) }
+}
+
+/// The engine's `--quantization` value for a weight precision, where the engine needs one.
+/// bf16/fp16 are the model's own dtype; fp8 and the int4 formats are read from the checkpoint
+/// by both engines, but naming them makes a mismatched checkpoint fail loudly at start.
+fn quantization_flag(precision: Option<Precision>) -> Option<&'static str> {
+    match precision? {
+        Precision::Bf16 | Precision::Fp16 | Precision::Int8 | Precision::Mxfp4 => None,
+        Precision::Fp8 => Some("fp8"),
+        Precision::Int4Awq => Some("awq"),
+        Precision::Int4Gptq => Some("gptq"),
+    }
+}
+
+fn dtype_flag(precision: Option<Precision>) -> Option<&'static str> {
+    match precision? {
+        Precision::Bf16 => Some("bfloat16"),
+        Precision::Fp16 => Some("float16"),
+        _ => None,
+    }
+}
+
+/// Renders the command for replica `index` of `spec`. A custom `spec.command` replaces the
+/// engine's program; the engine flags still follow it.
+pub fn launch_command(spec: &DeploymentSpec, index: u32) -> LaunchCommand {
+    let port = spec.replica_port(index).to_string();
+    let mut args: Vec<String> = Vec::new();
+    let mut flag = |name: &str, value: String| {
+        args.push(format!("--{name}"));
+        args.push(value);
+    };
+    let (program, leading): (String, Vec<String>) = match spec.engine {
+        EngineKind::Vllm => ("vllm".into(), vec!["serve".into(), spec.model.clone()]),
+        EngineKind::Sglang => (
+            "python3".into(),
+            vec!["-m".into(), "sglang.launch_server".into(), "--model-path".into(), spec.model.clone()],
+        ),
+    };
+    match spec.engine {
+        EngineKind::Vllm => {
+            flag("host", spec.host.clone());
+            flag("port", port);
+            flag("served-model-name", spec.served_name().to_string());
+            if spec.parallelism.tp > 1 {
+                flag("tensor-parallel-size", spec.parallelism.tp.to_string());
+            }
+            if spec.parallelism.pp > 1 {
+                flag("pipeline-parallel-size", spec.parallelism.pp.to_string());
+            }
+            if spec.parallelism.dp > 1 {
+                flag("data-parallel-size", spec.parallelism.dp.to_string());
+            }
+            if let Some(len) = spec.max_model_len {
+                flag("max-model-len", len.to_string());
+            }
+            if let Some(fraction) = spec.gpu_memory_utilization {
+                flag("gpu-memory-utilization", fraction.to_string());
+            }
+        }
+        EngineKind::Sglang => {
+            flag("host", spec.host.clone());
+            flag("port", port);
+            flag("served-model-name", spec.served_name().to_string());
+            if spec.parallelism.tp > 1 {
+                flag("tp", spec.parallelism.tp.to_string());
+            }
+            if spec.parallelism.dp > 1 {
+                flag("dp", spec.parallelism.dp.to_string());
+            }
+            if let Some(len) = spec.max_model_len {
+                flag("context-length", len.to_string());
+            }
+            if let Some(fraction) = spec.gpu_memory_utilization {
+                flag("mem-fraction-static", fraction.to_string());
+            }
+        }
+    }
+    if let Some(quantization) = quantization_flag(spec.precision) {
+        flag("quantization", quantization.to_string());
+    }
+    if let Some(dtype) = dtype_flag(spec.precision) {
+        flag("dtype", dtype.to_string());
+    }
+    if spec.kv_cache_dtype != KvCacheDtype::Auto {
+        // Both engines take `fp8` for an fp8 cache and `auto` for the model's own dtype.
+        let value = match spec.kv_cache_dtype {
+            KvCacheDtype::Fp8 => "fp8",
+            _ => "auto",
+        };
+        flag("kv-cache-dtype", value.to_string());
+    }
+    if spec.engine == EngineKind::Sglang {
+        // /metrics is off in SGLang unless asked for; the console needs it.
+        args.push("--enable-metrics".into());
+    }
+    for (name, value) in &spec.engine_args {
+        match value {
+            ArgValue::Bool(true) => args.push(format!("--{name}")),
+            ArgValue::Bool(false) => {}
+            other => {
+                args.push(format!("--{name}"));
+                args.push(other.to_string());
+            }
+        }
+    }
+    args.extend(spec.extra_args.iter().cloned());
+
+    match &spec.command {
+        Some(custom) if !custom.is_empty() => {
+            // A custom command stands where the engine's program would: keep the model
+            // argument shape of the engine so the stand-in sees the real command line.
+            let mut full: Vec<String> = custom[1..].to_vec();
+            full.extend(leading);
+            full.extend(args);
+            LaunchCommand { program: custom[0].clone(), args: full }
+        }
+        _ => {
+            let mut full = leading;
+            full.extend(args);
+            LaunchCommand { program, args: full }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Parallelism, EngineArgs};
+
+    fn spec(engine: EngineKind) -> DeploymentSpec {
+        DeploymentSpec {
+            name: "llama".into(),
+            model: "meta-llama/Llama-3.1-8B-Instruct".into(),
+            served_model_name: None,
+            engine,
+            recipe_id: None,
+            image: None,
+            command: None,
+            gpu_vendor: None,
+            gpus_per_replica: 2,
+            parallelism: Parallelism { tp: 2, pp: 1, dp: 1 },
+            replicas: 1,
+            precision: Some(Precision::Fp8),
+            kv_cache_dtype: KvCacheDtype::Fp8,
+            max_model_len: Some(8192),
+            gpu_memory_utilization: Some(0.9),
+            port: 8000,
+            host: "0.0.0.0".into(),
+            engine_args: EngineArgs::from([
+                ("enable-prefix-caching".to_string(), ArgValue::Bool(true)),
+                ("max-num-seqs".to_string(), ArgValue::Int(256)),
+                ("enforce-eager".to_string(), ArgValue::Bool(false)),
+            ]),
+            extra_args: vec!["--seed".into(), "1".into()],
+            env: Default::default(),
+            cache_dir: None,
+        }
+    }
+
+    #[test]
+    fn vllm_command_uses_vllm_flag_names() {
+        let command = launch_command(&spec(EngineKind::Vllm), 1);
+        assert_eq!(
+            command.display(),
+            "vllm serve meta-llama/Llama-3.1-8B-Instruct --host 0.0.0.0 --port 8001 \
+             --served-model-name meta-llama/Llama-3.1-8B-Instruct --tensor-parallel-size 2 \
+             --max-model-len 8192 --gpu-memory-utilization 0.9 --quantization fp8 \
+             --kv-cache-dtype fp8 --enable-prefix-caching --max-num-seqs 256 --seed 1"
+        );
+    }
+
+    #[test]
+    fn sglang_command_uses_sglang_flag_names_and_enables_metrics() {
+        let command = launch_command(&spec(EngineKind::Sglang), 0);
+        assert_eq!(
+            command.display(),
+            "python3 -m sglang.launch_server --model-path meta-llama/Llama-3.1-8B-Instruct \
+             --host 0.0.0.0 --port 8000 --served-model-name meta-llama/Llama-3.1-8B-Instruct \
+             --tp 2 --context-length 8192 --mem-fraction-static 0.9 --quantization fp8 \
+             --kv-cache-dtype fp8 --enable-metrics --enable-prefix-caching --max-num-seqs 256 --seed 1"
+        );
+    }
+
+    #[test]
+    fn custom_command_replaces_the_program_only() {
+        let mut spec = spec(EngineKind::Vllm);
+        spec.command = Some(vec!["/usr/local/bin/aimdeck-sim".into(), "--flavor".into(), "vllm".into()]);
+        let argv = launch_command(&spec, 0).argv();
+        assert_eq!(&argv[..5], ["/usr/local/bin/aimdeck-sim", "--flavor", "vllm", "serve", "meta-llama/Llama-3.1-8B-Instruct"]);
+    }
+
+    #[test]
+    fn quoting_keeps_odd_arguments_one_word() {
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+    }
+}

@@ -1,0 +1,5 @@
+//! Serving engines: how to launch vLLM and SGLang from a `DeploymentSpec`.
+
+pub mod launch;
+
+pub use launch::{launch_command, LaunchCommand};

@@ -1,0 +1,17 @@
+//! aimdeck: a keyboard-driven terminal console for running LLM inference.
+//!
+//! Layers (each depends only on those above it):
+//! - `model`: plain data, no I/O.
+//! - `recipes`, `engine`, `hardware`, `cache`: domain logic over `model`.
+//! - `backend`, `monitor`: deployments and live polling.
+//! - `tui`, `cli`: the console and the headless subcommands.
+//!
+//! `docs/architecture.md` describes the layers and the event flow.
+
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod logging;
+pub mod model;
+pub mod paths;
+pub mod tui;

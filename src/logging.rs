@@ -1,0 +1,28 @@
+//! Logs go to a file in the XDG state directory, never to the terminal under the console.
+
+use std::path::PathBuf;
+
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_subscriber::EnvFilter;
+
+/// Starts file logging at `level` (`AIMDECK_LOG` overrides with a full filter). Returns the
+/// guard that flushes the file when dropped, and the log file's path.
+pub fn init(level: Option<&str>) -> Option<(WorkerGuard, PathBuf)> {
+    let dir = crate::paths::state_dir();
+    std::fs::create_dir_all(&dir).ok()?;
+    let file_name = "aimdeck.log";
+    let appender = tracing_appender::rolling::never(&dir, file_name);
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = std::env::var("AIMDECK_LOG")
+        .ok()
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .or_else(|| EnvFilter::try_new(format!("aimdeck={}", level.unwrap_or("info"))).ok())
+        .unwrap_or_else(|| EnvFilter::new("aimdeck=info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false)
+        .try_init()
+        .ok()?;
+    Some((guard, dir.join(file_name)))
+}
