@@ -13,5 +13,6 @@ pub mod config;
 pub mod engine;
 pub mod logging;
 pub mod model;
+pub mod monitor;
 pub mod paths;
 pub mod tui;

@@ -39,3 +39,52 @@ pub fn user_recipes_dir() -> PathBuf {
 pub fn user_themes_dir() -> PathBuf {
     config_dir().join("themes")
 }
+
+/// The Hugging Face hub cache root, resolved as `huggingface_hub` does: `HF_HUB_CACHE`, else
+/// `HF_HOME/hub`, else `$XDG_CACHE_HOME/huggingface/hub`, else `~/.cache/huggingface/hub`.
+/// `override_dir` (`--cache-dir`, or the config file's `cache_dir`) wins over all of them.
+pub fn hf_hub_cache(override_dir: Option<&std::path::Path>) -> PathBuf {
+    hf_hub_cache_from(override_dir, |name| std::env::var_os(name))
+}
+
+/// `hf_hub_cache` with the environment passed in, so the precedence can be tested.
+pub fn hf_hub_cache_from(
+    override_dir: Option<&std::path::Path>,
+    env: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> PathBuf {
+    if let Some(dir) = override_dir {
+        return dir.to_path_buf();
+    }
+    let non_empty = |name: &str| env(name).filter(|value| !value.is_empty()).map(PathBuf::from);
+    if let Some(dir) = non_empty("HF_HUB_CACHE") {
+        return dir;
+    }
+    if let Some(home) = non_empty("HF_HOME") {
+        return home.join("hub");
+    }
+    if let Some(xdg) = non_empty("XDG_CACHE_HOME") {
+        return xdg.join("huggingface").join("hub");
+    }
+    let home = non_empty("HOME").unwrap_or_else(|| PathBuf::from("/root"));
+    home.join(".cache").join("huggingface").join("hub")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<OsString> + 'a {
+        move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| OsString::from(v))
+    }
+
+    #[test]
+    fn hub_cache_precedence_matches_huggingface_hub() {
+        let all = [("HF_HUB_CACHE", "/a"), ("HF_HOME", "/b"), ("XDG_CACHE_HOME", "/c"), ("HOME", "/h")];
+        assert_eq!(hf_hub_cache_from(None, env(&all)), PathBuf::from("/a"));
+        assert_eq!(hf_hub_cache_from(None, env(&all[1..])), PathBuf::from("/b/hub"));
+        assert_eq!(hf_hub_cache_from(None, env(&all[2..])), PathBuf::from("/c/huggingface/hub"));
+        assert_eq!(hf_hub_cache_from(None, env(&all[3..])), PathBuf::from("/h/.cache/huggingface/hub"));
+        assert_eq!(hf_hub_cache_from(Some(std::path::Path::new("/o")), env(&all)), PathBuf::from("/o"));
+    }
+}

@@ -1,0 +1,77 @@
+//! A bounded history: the newest `capacity` samples, oldest dropped first. Every time series the
+//! console keeps (GPU telemetry, endpoint samples) lives in one of these, so memory stays flat
+//! however long the console is left open.
+
+use std::collections::VecDeque;
+
+#[derive(Debug, Clone)]
+pub struct Ring<T> {
+    items: VecDeque<T>,
+    capacity: usize,
+}
+
+impl<T> Ring<T> {
+    /// A ring holding at most `capacity` items (at least one).
+    pub fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        Ring { items: VecDeque::with_capacity(capacity.min(4096)), capacity }
+    }
+
+    pub fn push(&mut self, item: T) {
+        if self.items.len() == self.capacity {
+            self.items.pop_front();
+        }
+        self.items.push_back(item);
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    pub fn latest(&self) -> Option<&T> {
+        self.items.back()
+    }
+
+    /// Oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> + ExactSizeIterator {
+        self.items.iter()
+    }
+
+    /// The newest `n` items, oldest first (for a sparkline `n` cells wide).
+    pub fn last_n(&self, n: usize) -> impl Iterator<Item = &T> {
+        self.items.iter().skip(self.items.len().saturating_sub(n))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Ring;
+
+    #[test]
+    fn keeps_only_the_newest_items() {
+        let mut ring = Ring::new(3);
+        for i in 0..5 {
+            ring.push(i);
+        }
+        assert_eq!(ring.iter().copied().collect::<Vec<_>>(), vec![2, 3, 4]);
+        assert_eq!(ring.latest(), Some(&4));
+        assert_eq!(ring.last_n(2).copied().collect::<Vec<_>>(), vec![3, 4]);
+        assert_eq!(ring.last_n(10).count(), 3);
+    }
+
+    #[test]
+    fn zero_capacity_still_holds_one() {
+        let mut ring = Ring::new(0);
+        ring.push(1);
+        ring.push(2);
+        assert_eq!(ring.len(), 1);
+    }
+}
