@@ -72,9 +72,15 @@ pub fn parse_yaml_file<T: serde::de::DeserializeOwned>(path: &Path, text: &str) 
     })
 }
 
-/// serde-saphyr renders a source snippet under the message; the console wants one line.
+/// serde-saphyr renders `error: line L column C: message` and a source snippet below; we print
+/// our own `file:line:column:` prefix, so keep only the message of the first line.
 fn first_line(message: &str) -> String {
-    message.lines().next().unwrap_or(message).trim().to_string()
+    let line = message.lines().next().unwrap_or(message).trim();
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    match line.strip_prefix("line ").and_then(|rest| rest.split_once(": ")) {
+        Some((position, rest)) if position.contains(" column ") => rest.to_string(),
+        _ => line.to_string(),
+    }
 }
 
 impl Config {

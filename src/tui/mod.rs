@@ -1,7 +1,96 @@
-//! The console. (Being built in this session: see issue 2.)
+//! The console: Elm-shaped. Terminal input, a clock tick, signals and task results all become
+//! `Event`s on one bounded channel; `App::update` turns each into new state and `Command`s; the
+//! `TaskRunner` runs commands in tasks whose results come back as events; `views::frame::render`
+//! draws the state. The loop is generic over ratatui's `Backend`, so tests drive the whole
+//! console on a `TestBackend`.
+
+pub mod app;
+pub mod command_line;
+pub mod event;
+pub mod keymap;
+pub mod runner;
+pub mod terminal;
+pub mod theme;
+pub mod views;
+pub mod widgets;
+
+mod sources;
+mod startup;
 
 use std::process::ExitCode;
 
-pub fn run(_global: &crate::cli::GlobalArgs) -> ExitCode {
-    ExitCode::SUCCESS
+use ratatui::backend::Backend;
+use ratatui::Terminal;
+use tokio::sync::mpsc;
+
+pub use app::App;
+pub use event::{Command, Event};
+
+/// Capacity of the event channel. Bounded so a flood (a pasted novel, a storm of task results)
+/// slows its producers instead of growing memory.
+pub const EVENT_CAPACITY: usize = 1024;
+
+/// Runs the console until the user quits or a signal arrives. Returns the exit code.
+pub fn run(global: &crate::cli::GlobalArgs) -> ExitCode {
+    let _ = color_eyre::install();
+    let log = crate::logging::init(global.log_level.as_deref());
+    let settings = startup::settings(global);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("aimdeck: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        let mut guard = terminal::TerminalGuard::enter()?;
+        let (tx, mut rx) = mpsc::channel(EVENT_CAPACITY);
+        let runner = runner::TaskRunner::new(tx.clone(), settings.user_themes_dir.clone());
+        sources::spawn_terminal_input(tx.clone());
+        sources::spawn_tick(tx.clone());
+        sources::spawn_signals(tx);
+        let mut app = App::new(settings);
+        if let Some((_, path)) = &log {
+            tracing::info!("log file: {}", path.display());
+        }
+        run_loop(&mut guard.terminal, &mut app, &mut rx, &runner).await
+    });
+    // Tasks (pollers, streams) are dropped with the runtime; none of them owns the terminal.
+    runtime.shutdown_background();
+    drop(log);
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("aimdeck: terminal error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The event loop: draw, then for each event update and run commands, redrawing only when the
+/// state changed. Bursts of events are folded into one redraw.
+pub async fn run_loop<B: Backend>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    events: &mut mpsc::Receiver<Event>,
+    runner: &runner::TaskRunner,
+) -> Result<(), B::Error> {
+    terminal.draw(|frame| views::frame::render(app, frame))?;
+    app.take_dirty();
+    while let Some(event) = events.recv().await {
+        let mut pending = Some(event);
+        while let Some(event) = pending.take() {
+            for command in app.update(event) {
+                runner.run(command);
+            }
+            if app.should_quit {
+                return Ok(());
+            }
+            pending = events.try_recv().ok();
+        }
+        if app.take_dirty() {
+            terminal.draw(|frame| views::frame::render(app, frame))?;
+        }
+    }
+    Ok(())
 }

@@ -1,0 +1,390 @@
+//! The console's state and its one entry point for change: `App::update(event)`. Update never
+//! waits on I/O; whatever needs the outside world goes out as a `Command`, and its result comes
+//! back later as an `Event`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::command_line::{self, Typed};
+use super::event::{Command, Event};
+use super::keymap::{Action, Keymap, Scope};
+use super::theme::Theme;
+use super::views::resources::ResourceView;
+use super::views::ViewId;
+use super::widgets::confirm::ConfirmOutcome;
+use super::widgets::form::FormOutcome;
+use super::widgets::text_input::TextInput;
+use super::widgets::{ConfirmDialog, Form};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Info,
+    Warning,
+    Error,
+}
+
+/// A line for the message bar. Toasts expire; errors stay longer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub text: String,
+    pub level: Level,
+    expires_at_tick: u64,
+}
+
+/// What has the keyboard right now.
+#[derive(Debug, Clone)]
+pub enum Mode {
+    Normal,
+    Command { input: TextInput, candidates: Vec<String> },
+    Filter { input: TextInput },
+    Help { scroll: u16 },
+    Confirm(ConfirmDialog),
+    Form(Form),
+}
+
+/// Facts for the header line.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HeaderInfo {
+    pub backend: String,
+    pub host: String,
+}
+
+/// What the console starts with, resolved from flags, config and environment by `tui::run`.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub theme: Theme,
+    pub no_color: bool,
+    pub key_overrides: BTreeMap<String, Vec<String>>,
+    pub readonly: bool,
+    pub header: HeaderInfo,
+    pub user_themes_dir: PathBuf,
+    /// Problems found while starting (config, theme, keys), shown in the message line.
+    pub startup_warnings: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            theme: Theme::default_theme(),
+            no_color: false,
+            key_overrides: BTreeMap::new(),
+            readonly: false,
+            header: HeaderInfo::default(),
+            user_themes_dir: crate::paths::user_themes_dir(),
+            startup_warnings: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct App {
+    pub view: ViewId,
+    pub views: Vec<ResourceView>,
+    pub mode: Mode,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub no_color: bool,
+    pub readonly: bool,
+    pub header: HeaderInfo,
+    /// `HH:MM`, updated by the tick; minutes only, so an idle console redraws once a minute.
+    pub clock: String,
+    pub message: Option<Message>,
+    /// Earlier messages, newest last (bounded).
+    pub history: Vec<Message>,
+    pub theme_names: Vec<String>,
+    pub should_quit: bool,
+    ticks: u64,
+    dirty: bool,
+}
+
+const HISTORY: usize = 50;
+
+impl App {
+    pub fn new(settings: Settings) -> App {
+        let (keymap, key_warnings) = Keymap::with_overrides(&settings.key_overrides);
+        let mut app = App {
+            view: ViewId::Gpus,
+            views: ViewId::TABS.iter().map(|&id| ResourceView::new(id)).collect(),
+            mode: Mode::Normal,
+            keymap,
+            theme: if settings.no_color { Theme::monochrome() } else { settings.theme },
+            no_color: settings.no_color,
+            readonly: settings.readonly,
+            header: settings.header,
+            clock: String::new(),
+            message: None,
+            history: Vec::new(),
+            theme_names: Theme::names(&settings.user_themes_dir),
+            should_quit: false,
+            ticks: 0,
+            dirty: true,
+        };
+        for warning in settings.startup_warnings.into_iter().chain(key_warnings) {
+            app.notify(Level::Warning, warning);
+        }
+        app
+    }
+
+    /// Whether the screen needs drawing; clears the flag.
+    pub fn take_dirty(&mut self) -> bool {
+        std::mem::take(&mut self.dirty)
+    }
+
+    pub fn current(&self) -> &ResourceView {
+        self.view_state(self.view)
+    }
+
+    pub fn view_state(&self, id: ViewId) -> &ResourceView {
+        self.views.iter().find(|v| v.id == id).unwrap_or(&self.views[0])
+    }
+
+    pub fn view_state_mut(&mut self, id: ViewId) -> &mut ResourceView {
+        let index = self.views.iter().position(|v| v.id == id).unwrap_or(0);
+        &mut self.views[index]
+    }
+
+    fn current_mut(&mut self) -> &mut ResourceView {
+        self.view_state_mut(self.view)
+    }
+
+    pub fn notify(&mut self, level: Level, text: impl Into<String>) {
+        let lifetime = match level {
+            Level::Info => 5,
+            Level::Warning => 15,
+            Level::Error => 30,
+        };
+        let message = Message { text: text.into(), level, expires_at_tick: self.ticks + lifetime };
+        tracing::info!(level = ?message.level, "{}", message.text);
+        self.history.push(message.clone());
+        if self.history.len() > HISTORY {
+            self.history.remove(0);
+        }
+        // A newer info never hides an error the user has not had time to read.
+        let keep_current = self
+            .message
+            .as_ref()
+            .is_some_and(|current| current.level > message.level && current.expires_at_tick > self.ticks);
+        if !keep_current {
+            self.message = Some(message);
+        }
+        self.dirty = true;
+    }
+
+    /// Actions that work in the current view, for the footer.
+    pub fn available_actions(&self) -> Vec<Action> {
+        let mut actions = vec![Action::Help, Action::CommandMode, Action::NextView];
+        if self.current().table.total() > 0 {
+            actions.extend([Action::Filter, Action::Down, Action::SortNext]);
+        }
+        actions.extend(self.current().actions.iter().copied());
+        actions.push(Action::Quit);
+        actions
+    }
+
+    pub fn update(&mut self, event: Event) -> Vec<Command> {
+        match event {
+            Event::Key(key) if key.kind != KeyEventKind::Release => self.on_key(key),
+            Event::Key(_) => Vec::new(),
+            Event::Paste(text) => {
+                match &mut self.mode {
+                    Mode::Command { input, .. } | Mode::Filter { input } => input.paste(&text),
+                    _ => {}
+                }
+                self.after_filter_edit();
+                self.dirty = true;
+                Vec::new()
+            }
+            Event::Resize(..) => {
+                self.dirty = true;
+                Vec::new()
+            }
+            Event::Tick => {
+                self.on_tick(&current_clock());
+                Vec::new()
+            }
+            Event::Shutdown(signal) => {
+                tracing::info!("{signal}: leaving");
+                self.should_quit = true;
+                Vec::new()
+            }
+            Event::ThemeLoaded { name, result } => {
+                match result {
+                    Ok(theme) if self.no_color => {
+                        let _ = theme;
+                        self.notify(Level::Warning, format!("NO_COLOR is set: theme {name} not applied"));
+                    }
+                    Ok(theme) => {
+                        self.theme = theme;
+                        self.notify(Level::Info, format!("theme: {name}"));
+                    }
+                    Err(err) => self.notify(Level::Error, err),
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    /// Advances the clock; redraws only when the shown minute changes or a message expires.
+    pub fn on_tick(&mut self, clock: &str) {
+        self.ticks += 1;
+        if self.clock != clock {
+            self.clock = clock.to_string();
+            self.dirty = true;
+        }
+        if self.message.as_ref().is_some_and(|m| m.expires_at_tick <= self.ticks) {
+            self.message = None;
+            self.dirty = true;
+        }
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Vec<Command> {
+        self.dirty = true;
+        // Ctrl-C always quits, whatever has the keyboard.
+        if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+            self.should_quit = true;
+            return Vec::new();
+        }
+        match std::mem::replace(&mut self.mode, Mode::Normal) {
+            Mode::Normal => self.on_normal_key(key),
+            Mode::Command { mut input, candidates } => match key.code {
+                KeyCode::Esc => Vec::new(),
+                KeyCode::Enter => self.run_command_line(input.value().to_string()),
+                KeyCode::Tab => {
+                    let (line, candidates) = command_line::complete(input.value(), &self.theme_names);
+                    input.set_value(&line);
+                    self.mode = Mode::Command { input, candidates };
+                    Vec::new()
+                }
+                _ => {
+                    input.handle_key(key);
+                    self.mode = Mode::Command { input, candidates };
+                    Vec::new()
+                }
+            },
+            Mode::Filter { mut input } => {
+                match key.code {
+                    KeyCode::Esc => self.current_mut().table.set_filter(""),
+                    KeyCode::Enter => {}
+                    _ => {
+                        input.handle_key(key);
+                        self.mode = Mode::Filter { input };
+                        self.after_filter_edit();
+                    }
+                }
+                Vec::new()
+            }
+            Mode::Help { scroll } => {
+                self.mode = match self.keymap.action_for(&key) {
+                    Some(Action::Back | Action::Help | Action::Quit) => Mode::Normal,
+                    Some(Action::Down) => Mode::Help { scroll: scroll.saturating_add(1) },
+                    Some(Action::Up) => Mode::Help { scroll: scroll.saturating_sub(1) },
+                    Some(Action::PageDown) => Mode::Help { scroll: scroll.saturating_add(10) },
+                    Some(Action::PageUp) => Mode::Help { scroll: scroll.saturating_sub(10) },
+                    Some(Action::Top) => Mode::Help { scroll: 0 },
+                    _ => Mode::Help { scroll },
+                };
+                Vec::new()
+            }
+            Mode::Confirm(mut dialog) => {
+                match dialog.handle_key(key) {
+                    ConfirmOutcome::Pending => self.mode = Mode::Confirm(dialog),
+                    ConfirmOutcome::Cancelled => self.notify(Level::Info, "cancelled"),
+                    ConfirmOutcome::Confirmed => self.notify(Level::Info, format!("{}: confirmed", dialog.title)),
+                }
+                Vec::new()
+            }
+            Mode::Form(mut form) => {
+                match form.handle_key(key) {
+                    FormOutcome::Editing => self.mode = Mode::Form(form),
+                    FormOutcome::Cancelled => self.notify(Level::Info, "cancelled"),
+                    FormOutcome::Submitted => self.notify(Level::Info, format!("{}: submitted", form.title)),
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    fn after_filter_edit(&mut self) {
+        if let Mode::Filter { input } = &self.mode {
+            let filter = input.value().to_string();
+            self.current_mut().table.set_filter(&filter);
+        }
+    }
+
+    fn on_normal_key(&mut self, key: KeyEvent) -> Vec<Command> {
+        let Some(action) = self.keymap.action_for(&key) else {
+            return Vec::new();
+        };
+        match action {
+            Action::Quit => self.should_quit = true,
+            Action::Help => self.mode = Mode::Help { scroll: 0 },
+            Action::Back => {
+                if !self.current().table.filter().is_empty() {
+                    self.current_mut().table.set_filter("");
+                } else {
+                    self.message = None;
+                }
+            }
+            Action::CommandMode => {
+                self.mode = Mode::Command { input: TextInput::default(), candidates: Vec::new() };
+            }
+            Action::NextView => self.view = self.view.next(),
+            Action::PrevView => self.view = self.view.prev(),
+            Action::ViewGpus => self.view = ViewId::Gpus,
+            Action::ViewCache => self.view = ViewId::Cache,
+            Action::ViewRecipes => self.view = ViewId::Recipes,
+            Action::ViewEndpoints => self.view = ViewId::Endpoints,
+            Action::Refresh => self.notify(Level::Info, format!("{}: nothing to refresh yet", self.view)),
+            Action::Filter => {
+                let current = self.current().table.filter().to_string();
+                self.mode = Mode::Filter { input: TextInput::new(&current) };
+            }
+            Action::Up => self.current_mut().table.move_by(-1),
+            Action::Down => self.current_mut().table.move_by(1),
+            Action::PageUp => self.current_mut().table.page_by(-1),
+            Action::PageDown => self.current_mut().table.page_by(1),
+            Action::Top => self.current_mut().table.select_first(),
+            Action::Bottom => self.current_mut().table.select_last(),
+            Action::SortNext => self.current_mut().table.sort_next(),
+            Action::SortReverse => self.current_mut().table.sort_reverse(),
+            other => return self.on_row_action(other),
+        }
+        Vec::new()
+    }
+
+    /// Open and the row actions: refused in read-only mode when they change anything, and
+    /// explained when the view has no such action.
+    fn on_row_action(&mut self, action: Action) -> Vec<Command> {
+        let mutating = !matches!(action, Action::Open | Action::Logs | Action::ShowConfig | Action::Prompt);
+        if self.readonly && mutating && action.scope() == Scope::Resource {
+            self.notify(Level::Warning, format!("{}: refused, aimdeck is read-only (--readonly)", action.name()));
+            return Vec::new();
+        }
+        if !self.current().actions.contains(&action) {
+            self.notify(Level::Info, format!("{}: not available in the {} view", action.name(), self.view));
+        }
+        Vec::new()
+    }
+
+    fn run_command_line(&mut self, line: String) -> Vec<Command> {
+        match command_line::parse(&line) {
+            Ok(Typed::View(view)) => self.view = view,
+            Ok(Typed::Help) => self.mode = Mode::Help { scroll: 0 },
+            Ok(Typed::Quit) => self.should_quit = true,
+            Ok(Typed::Theme(None)) => {
+                let names = self.theme_names.join(", ");
+                self.notify(Level::Info, format!("theme: {} (available: {names})", self.theme.name));
+            }
+            Ok(Typed::Theme(Some(name))) => return vec![Command::LoadTheme(name)],
+            Err(err) => self.notify(Level::Error, err),
+        }
+        Vec::new()
+    }
+}
+
+fn current_clock() -> String {
+    let now = jiff::Zoned::now();
+    now.strftime("%H:%M").to_string()
+}

@@ -1,0 +1,26 @@
+//! Everything that can happen to the console arrives as one `Event` on one bounded channel:
+//! terminal input, the clock tick, signals, and the results of background tasks. Everything the
+//! console wants done outside itself leaves as a `Command` for the task runner.
+
+use crossterm::event::KeyEvent;
+
+use super::theme::Theme;
+
+#[derive(Debug)]
+pub enum Event {
+    Key(KeyEvent),
+    Paste(String),
+    Resize(u16, u16),
+    /// Once a second: the clock and message expiry.
+    Tick,
+    /// SIGTERM, SIGHUP (the SSH session dropped) or SIGINT: leave cleanly.
+    Shutdown(&'static str),
+    /// A theme asked for with `:theme NAME`, read from disk by the runner.
+    ThemeLoaded { name: String, result: Result<Theme, String> },
+}
+
+/// Work for the task runner. Each command's result comes back as an `Event`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    LoadTheme(String),
+}

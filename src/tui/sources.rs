@@ -1,0 +1,68 @@
+//! The tasks that feed the event channel from outside: the terminal, the clock, signals.
+
+use std::time::Duration;
+
+use crossterm::event::{Event as TermEvent, EventStream};
+use futures::StreamExt;
+use tokio::sync::mpsc;
+
+use super::event::Event;
+
+/// Reads the terminal with crossterm's async `EventStream`.
+pub fn spawn_terminal_input(tx: mpsc::Sender<Event>) {
+    tokio::spawn(async move {
+        let mut stream = EventStream::new();
+        while let Some(item) = stream.next().await {
+            let event = match item {
+                Ok(TermEvent::Key(key)) => Event::Key(key),
+                Ok(TermEvent::Paste(text)) => Event::Paste(text),
+                Ok(TermEvent::Resize(w, h)) => Event::Resize(w, h),
+                Ok(_) => continue,
+                Err(err) => {
+                    // The terminal went away (an SSH session dropped without SIGHUP): leave.
+                    tracing::warn!("terminal input failed: {err}");
+                    Event::Shutdown("terminal input closed")
+                }
+            };
+            let stop = matches!(event, Event::Shutdown(_));
+            if tx.send(event).await.is_err() || stop {
+                break;
+            }
+        }
+    });
+}
+
+/// One tick a second for the clock and message expiry.
+pub fn spawn_tick(tx: mpsc::Sender<Event>) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(Duration::from_secs(1));
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            interval.tick().await;
+            if tx.send(Event::Tick).await.is_err() {
+                break;
+            }
+        }
+    });
+}
+
+/// SIGTERM, SIGHUP and SIGINT end the console through the normal path, so the terminal is
+/// restored and logs are flushed.
+pub fn spawn_signals(tx: mpsc::Sender<Event>) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut term), Ok(mut hup), Ok(mut int)) =
+            (signal(SignalKind::terminate()), signal(SignalKind::hangup()), signal(SignalKind::interrupt()))
+        else {
+            tracing::warn!("cannot install signal handlers");
+            return;
+        };
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = hup.recv() => "SIGHUP",
+            _ = int.recv() => "SIGINT",
+        };
+        let _ = tx.send(Event::Shutdown(name)).await;
+    });
+}

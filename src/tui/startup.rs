@@ -1,0 +1,45 @@
+//! Resolves the console's starting settings from flags, the config file and the environment.
+//! Nothing here is fatal: a broken config or theme becomes a warning and a safe default.
+
+use crate::cli::GlobalArgs;
+use crate::config::Config;
+
+use super::app::{HeaderInfo, Settings};
+use super::theme::{no_color_requested, Theme, DEFAULT_THEME};
+
+pub fn settings(global: &GlobalArgs) -> Settings {
+    let mut warnings = Vec::new();
+    let config = match Config::load(global.config.as_deref()) {
+        Ok((config, _)) => config,
+        Err(err) => {
+            warnings.push(format!("config ignored: {err}"));
+            Config::default()
+        }
+    };
+    let user_themes_dir = crate::paths::user_themes_dir();
+    let theme_name = global.theme.clone().or(config.theme.clone()).unwrap_or_else(|| DEFAULT_THEME.to_string());
+    let theme = match Theme::load(&theme_name, &user_themes_dir) {
+        Ok(theme) => theme,
+        Err(err) => {
+            warnings.push(format!("{err}; using the {DEFAULT_THEME} theme"));
+            Theme::default_theme()
+        }
+    };
+    let backend = global.backend.clone().or(config.backend.clone()).unwrap_or_else(|| "local".to_string());
+    let backend = match &global.context {
+        Some(context) => format!("{backend}/{context}"),
+        None => backend,
+    };
+    Settings {
+        theme,
+        no_color: no_color_requested(),
+        key_overrides: config.keys.clone(),
+        readonly: global.readonly,
+        header: HeaderInfo {
+            backend,
+            host: hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "?".into()),
+        },
+        user_themes_dir,
+        startup_warnings: warnings,
+    }
+}

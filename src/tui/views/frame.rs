@@ -1,0 +1,167 @@
+//! The frame around every view: header, tab bar, the view, the message line and the footer.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Paragraph};
+use ratatui::Frame;
+
+use super::{empty, help, ViewId};
+use crate::tui::app::{App, Level, Mode};
+use crate::tui::keymap::Action;
+
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+
+/// Draws the whole screen. Pure: reads `app`, writes only the frame.
+pub fn render(app: &App, frame: &mut Frame) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        render_too_small(app, frame, area);
+        return;
+    }
+    let [header, tabs, body, message, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    render_header(app, frame, header);
+    render_tabs(app, frame, tabs);
+    render_view(app, frame, body);
+    render_message(app, frame, message);
+    render_footer(app, frame, footer);
+    match &app.mode {
+        Mode::Help { scroll } => help::render(frame, body, app, *scroll),
+        Mode::Confirm(dialog) => dialog.render(frame, body, &app.theme),
+        Mode::Form(form) => form.render(frame, body, &app.theme),
+        Mode::Normal | Mode::Command { .. } | Mode::Filter { .. } => {}
+    }
+}
+
+fn render_too_small(app: &App, frame: &mut Frame, area: Rect) {
+    let lines = vec![
+        Line::styled("Terminal too small", app.theme.error).centered(),
+        Line::styled(format!("{}x{} here, aimdeck needs at least {MIN_WIDTH}x{MIN_HEIGHT}.", area.width, area.height), app.theme.text)
+            .centered(),
+        Line::styled("Enlarge the window, or press q to quit.", app.theme.muted).centered(),
+    ];
+    let top = area.height.saturating_sub(3) / 2;
+    let middle = Rect { y: area.y + top, height: area.height.saturating_sub(top).min(3), ..area };
+    frame.render_widget(Paragraph::new(lines), middle);
+}
+
+fn render_header(app: &App, frame: &mut Frame, area: Rect) {
+    let theme = &app.theme;
+    let mut left = vec![
+        Span::styled(" aimdeck ", theme.header.add_modifier(ratatui::style::Modifier::BOLD)),
+        Span::styled(format!(" ctx: {} ", app.header.backend), theme.header),
+        Span::styled(format!(" host: {} ", app.header.host), theme.header),
+    ];
+    if app.readonly {
+        left.push(Span::styled(" READ-ONLY ", theme.header.add_modifier(ratatui::style::Modifier::REVERSED)));
+    }
+    frame.render_widget(Block::new().style(theme.header), area);
+    frame.render_widget(Line::from(left), area);
+    frame.render_widget(Line::styled(format!("{} ", app.clock), theme.header).right_aligned(), area);
+}
+
+fn render_tabs(app: &App, frame: &mut Frame, area: Rect) {
+    let theme = &app.theme;
+    let mut spans = vec![Span::raw(" ")];
+    for (i, view) in ViewId::TABS.iter().enumerate() {
+        let style = if *view == app.view { theme.tab_active } else { theme.tab_inactive };
+        spans.push(Span::styled(format!("{} {}", i + 1, view.title()), style));
+        spans.push(Span::styled("  ", theme.muted));
+    }
+    frame.render_widget(Line::from(spans), area);
+}
+
+fn render_view(app: &App, frame: &mut Frame, area: Rect) {
+    let theme = &app.theme;
+    let view = app.current();
+    let table = &view.table;
+    let mut title = vec![Span::styled(format!(" {} ", view.id.title()), theme.accent)];
+    let count = if table.filter().is_empty() {
+        format!("[{}] ", table.total())
+    } else {
+        format!("[{}/{}] /{} ", table.visible_len(), table.total(), table.filter())
+    };
+    title.push(Span::styled(count, theme.muted));
+    let block = Block::bordered().border_type(BorderType::Rounded).border_style(theme.border).title(Line::from(title));
+    if table.total() == 0 {
+        empty::render(frame, area, block, &view.empty_note, theme);
+    } else {
+        table.render(frame, area, block, theme);
+    }
+}
+
+fn render_message(app: &App, frame: &mut Frame, area: Rect) {
+    let theme = &app.theme;
+    match &app.mode {
+        Mode::Command { input, candidates } => {
+            let [prompt, field] = Layout::horizontal([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+            frame.render_widget(Span::styled(":", theme.accent), prompt);
+            let mut input = input.clone();
+            input.set_style(theme.text);
+            frame.render_widget(input.widget(), field);
+            if !candidates.is_empty() {
+                let hint = format!("{} ", candidates.join("  "));
+                frame.render_widget(Line::styled(hint, theme.muted).right_aligned(), area);
+            }
+        }
+        Mode::Filter { input } => {
+            let [prompt, field] = Layout::horizontal([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+            frame.render_widget(Span::styled("/", theme.accent), prompt);
+            frame.render_widget(input.widget(), field);
+        }
+        _ => {
+            if let Some(message) = &app.message {
+                let (style, mark) = match message.level {
+                    Level::Info => (theme.info, "●"),
+                    Level::Warning => (theme.warning, "▲"),
+                    Level::Error => (theme.error, "✗"),
+                };
+                frame.render_widget(Line::styled(format!(" {mark} {}", message.text), style), area);
+            }
+        }
+    }
+}
+
+fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
+    let theme = &app.theme;
+    let hints: Vec<(String, &str)> = match &app.mode {
+        Mode::Command { .. } => vec![("enter".into(), "run"), ("tab".into(), "complete"), ("esc".into(), "cancel")],
+        Mode::Filter { .. } => vec![("enter".into(), "keep filter"), ("esc".into(), "clear")],
+        Mode::Help { .. } => vec![("j/k".into(), "scroll"), ("esc".into(), "close")],
+        Mode::Confirm(_) => vec![("enter".into(), "confirm"), ("esc".into(), "cancel")],
+        Mode::Form(_) => vec![("tab".into(), "next field"), ("ctrl-s".into(), "submit"), ("esc".into(), "cancel")],
+        Mode::Normal => app
+            .available_actions()
+            .into_iter()
+            .map(|action| (app.keymap.label(action), footer_word(action)))
+            .collect(),
+    };
+    let mut spans = vec![Span::raw(" ")];
+    for (keys, what) in hints {
+        spans.push(Span::styled(keys, theme.accent));
+        spans.push(Span::styled(format!(" {what}  "), theme.muted));
+    }
+    frame.render_widget(Line::from(spans).style(Style::default()), area);
+}
+
+/// One word per action for the footer (the help overlay has the full sentence).
+fn footer_word(action: Action) -> &'static str {
+    match action {
+        Action::Help => "help",
+        Action::CommandMode => "command",
+        Action::NextView => "view",
+        Action::Filter => "filter",
+        Action::Down => "move",
+        Action::SortNext => "sort",
+        Action::Quit => "quit",
+        other => other.name(),
+    }
+}

@@ -1,0 +1,85 @@
+//! The state of each tabbed view: a table of its resources and, while it has none, an honest
+//! note of where it looked and how to get data.
+
+use ratatui::layout::Constraint;
+
+use super::ViewId;
+use crate::tui::keymap::Action;
+use crate::tui::widgets::{Column, DataTable};
+
+#[derive(Debug, Clone)]
+pub struct ResourceView {
+    pub id: ViewId,
+    pub table: DataTable,
+    /// Shown instead of the table while it has no rows.
+    pub empty_note: Vec<String>,
+    /// The row actions (create, delete, ...) this view supports now.
+    pub actions: Vec<Action>,
+}
+
+impl ResourceView {
+    pub fn new(id: ViewId) -> ResourceView {
+        let (columns, empty_note) = match id {
+            ViewId::Gpus => (
+                vec![
+                    Column::new("#", Constraint::Length(3)),
+                    Column::new("NAME", Constraint::Min(18)),
+                    Column::new("UTIL", Constraint::Length(16)),
+                    Column::new("MEMORY", Constraint::Length(22)),
+                    Column::new("TEMP", Constraint::Length(6)),
+                    Column::new("POWER", Constraint::Length(8)),
+                    Column::new("HELD BY", Constraint::Length(16)),
+                ],
+                vec![
+                    "No GPU data source is connected to this console yet.".into(),
+                    "`aimdeck gpus` will read nvidia-smi, amd-smi, rocm-smi or /sys/class/kfd.".into(),
+                ],
+            ),
+            ViewId::Cache => (
+                vec![
+                    Column::new("REPO", Constraint::Min(30)),
+                    Column::new("TYPE", Constraint::Length(8)),
+                    Column::new("SIZE", Constraint::Length(10)),
+                    Column::new("REVS", Constraint::Length(5)),
+                    Column::new("LAST USED", Constraint::Length(12)),
+                    Column::new("HELD BY", Constraint::Length(16)),
+                ],
+                vec![
+                    "No model cache source is connected to this console yet.".into(),
+                    "The Hugging Face cache is read from HF_HUB_CACHE, HF_HOME/hub or ~/.cache/huggingface/hub.".into(),
+                ],
+            ),
+            ViewId::Recipes => (
+                vec![
+                    Column::new("ID", Constraint::Min(24)),
+                    Column::new("MODEL", Constraint::Min(20)),
+                    Column::new("ENGINE", Constraint::Length(7)),
+                    Column::new("GPU", Constraint::Length(10)),
+                    Column::new("N", Constraint::Length(3)),
+                    Column::new("PRECISION", Constraint::Length(10)),
+                ],
+                vec![
+                    "No recipe library is connected to this console yet.".into(),
+                    "Recipes are YAML files in ~/.config/aimdeck/recipes and --recipes-dir.".into(),
+                ],
+            ),
+            ViewId::Endpoints => (
+                vec![
+                    Column::new("NAME", Constraint::Min(16)),
+                    Column::new("ENGINE", Constraint::Length(7)),
+                    Column::new("MODEL", Constraint::Min(20)),
+                    Column::new("STATE", Constraint::Length(10)),
+                    Column::new("RUN", Constraint::Length(5)),
+                    Column::new("WAIT", Constraint::Length(5)),
+                    Column::new("KV%", Constraint::Length(5)),
+                    Column::new("TOK/S", Constraint::Length(8)),
+                ],
+                vec![
+                    "No endpoints are watched.".into(),
+                    "List servers under `endpoints:` in ~/.config/aimdeck/config.yaml to watch them.".into(),
+                ],
+            ),
+        };
+        ResourceView { id, table: DataTable::new(columns), empty_note, actions: Vec::new() }
+    }
+}
