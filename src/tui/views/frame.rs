@@ -141,7 +141,7 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
         Mode::Normal => app
             .available_actions()
             .into_iter()
-            .map(|action| (app.keymap.label(action), footer_word(action)))
+            .map(|action| (footer_keys(app, action), footer_word(action)))
             .collect(),
     };
     let mut spans = vec![Span::raw(" ")];
@@ -150,6 +150,15 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
         spans.push(Span::styled(format!(" {what}  "), theme.muted));
     }
     frame.render_widget(Line::from(spans).style(Style::default()), area);
+}
+
+/// The keys to show for an action: all of them, except that moving shows `j/k` (down/up).
+fn footer_keys(app: &App, action: Action) -> String {
+    if action == Action::Down {
+        let first = |a: Action| app.keymap.keys_for(a).first().map(ToString::to_string).unwrap_or_default();
+        return format!("{}/{}", first(Action::Down), first(Action::Up));
+    }
+    app.keymap.label(action)
 }
 
 /// One word per action for the footer (the help overlay has the full sentence).

@@ -1,0 +1,199 @@
+//! The release binary in a real terminal (tmux): start, switch views, help, filter, quit, and
+//! the terminal is restored afterwards, also on SIGTERM and SIGHUP.
+
+mod support;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use support::tmux::Tmux;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+struct Console {
+    tmux: Tmux,
+    dir: tempfile::TempDir,
+}
+
+impl Console {
+    /// Runs aimdeck with private config/state dirs; when it exits, the pane shows its exit
+    /// code and whether the terminal is back in canonical (cooked) mode.
+    fn start(name: &str, width: u16, height: u16, env: &[(&str, &str)]) -> Console {
+        Console::start_with_args(name, width, height, env, "")
+    }
+
+    fn start_with_args(name: &str, width: u16, height: u16, env: &[(&str, &str)], args: &str) -> Console {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().display().to_string();
+        let exports: String = env.iter().map(|(k, v)| format!("export {k}='{v}'\n")).collect();
+        let script = format!(
+            "export HOME='{root}' XDG_CONFIG_HOME='{root}/config' XDG_STATE_HOME='{root}/state'\n\
+             unset NO_COLOR\n{exports}\
+             '{bin}' {args}\n\
+             echo \"EXIT=$?\"\n\
+             stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | sed 's/^/TTY:/'\n\
+             sleep 600\n",
+            bin = env!("CARGO_BIN_EXE_aimdeck"),
+        );
+        let path = dir.path().join("run.sh");
+        std::fs::write(&path, script).unwrap();
+        let tmux = Tmux::start(name, width, height, &format!("sh '{}'", path.display()));
+        Console { tmux, dir }
+    }
+
+    /// The aimdeck process: the child of the pane's shell.
+    fn pid(&self) -> String {
+        let shell = std::process::Command::new("tmux")
+            .args(["-L", &self.socket(), "display-message", "-p", "-t", &self.tmux.session, "#{pane_pid}"])
+            .output()
+            .unwrap();
+        let shell = String::from_utf8_lossy(&shell.stdout).trim().to_string();
+        let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).unwrap_or_default();
+        children.split_whitespace().next().expect("aimdeck is running").to_string()
+    }
+
+    fn socket(&self) -> String {
+        format!("aimdeck-test-{}-{}", self.tmux.session, std::process::id())
+    }
+
+    /// Waits for aimdeck to exit and checks the terminal it left behind.
+    fn assert_exited_cleanly(&self) {
+        let screen = self.tmux.wait_for("TTY:", WAIT);
+        assert!(screen.contains("EXIT=0"), "exit code 0:\n{screen}");
+        assert!(screen.lines().any(|l| l.trim() == "TTY:icanon"), "canonical mode restored:\n{screen}");
+        assert!(screen.lines().any(|l| l.trim() == "TTY:echo"), "echo restored:\n{screen}");
+        assert!(!screen.contains("1 GPUs"), "alternate screen left:\n{screen}");
+    }
+
+    fn log_dir(&self) -> PathBuf {
+        self.dir.path().join("state/aimdeck")
+    }
+}
+
+fn tmux_ok() -> bool {
+    support::tool_available("tmux", "AIMDECK_REQUIRE_TMUX")
+}
+
+#[test]
+fn views_help_filter_and_quit_leave_a_clean_terminal() {
+    if !tmux_ok() {
+        return;
+    }
+    let console = Console::start("walk", 120, 40, &[]);
+    let tmux = &console.tmux;
+    let screen = tmux.wait_for("1 GPUs", WAIT);
+    for tab in ["2 Cache", "3 Recipes", "4 Endpoints"] {
+        assert!(screen.contains(tab), "tab bar shows {tab}:\n{screen}");
+    }
+    assert!(screen.contains("GPUs [0]"));
+
+    tmux.type_text(":rec");
+    tmux.send(&["Tab"]);
+    tmux.wait_for(":recipes", WAIT);
+    tmux.send(&["Enter"]);
+    tmux.wait_for("Recipes [0]", WAIT);
+
+    tmux.send(&["Tab"]);
+    tmux.wait_for("Endpoints [0]", WAIT);
+    tmux.send(&["BTab"]);
+    tmux.wait_for("Recipes [0]", WAIT);
+
+    tmux.type_text("?");
+    let help = tmux.wait_for("Help: keys", WAIT);
+    assert!(help.contains("Quit aimdeck"), "{help}");
+    tmux.send(&["Escape"]);
+    let after = tmux.wait_for("Recipes [0]", WAIT);
+    assert!(!after.contains("Help: keys"), "help closed:\n{after}");
+
+    tmux.type_text("/llama");
+    tmux.wait_for("/llama", WAIT);
+    tmux.send(&["Enter"]);
+    tmux.wait_for("/llama ", WAIT);
+    tmux.send(&["Escape"]);
+
+    tmux.type_text("q");
+    console.assert_exited_cleanly();
+    assert!(console.log_dir().join("aimdeck.log").exists(), "logs go to a file in the state dir");
+}
+
+/// Parameters of every SGR sequence (`ESC [ ... m`) in `text`.
+fn sgr_parameters(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("\x1b[") {
+        let tail = &rest[start + 2..];
+        let end = tail.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(tail.len());
+        if tail[end..].starts_with('m') {
+            found.extend(tail[..end].split(';').map(str::to_string));
+        }
+        rest = &tail[end.min(tail.len())..];
+    }
+    found
+}
+
+fn has_colour(parameters: &[String]) -> bool {
+    parameters.iter().any(|p| {
+        matches!(p.parse::<u32>(), Ok(30..=37 | 38 | 40..=47 | 48 | 90..=97 | 100..=107))
+    })
+}
+
+#[test]
+fn no_color_shows_no_colour_escapes_but_the_default_theme_does() {
+    if !tmux_ok() {
+        return;
+    }
+    let plain = Console::start("nocolor", 80, 24, &[("NO_COLOR", "1")]);
+    plain.tmux.wait_for("1 GPUs", WAIT);
+    let escapes = plain.tmux.screen_with_escapes();
+    assert!(!has_colour(&sgr_parameters(&escapes)), "NO_COLOR screen has colour codes:\n{escapes:?}");
+
+    let coloured = Console::start("colour", 80, 24, &[]);
+    coloured.tmux.wait_for("1 GPUs", WAIT);
+    assert!(has_colour(&sgr_parameters(&coloured.tmux.screen_with_escapes())), "the dark theme uses colour");
+}
+
+#[test]
+fn sigterm_and_sighup_restore_the_terminal() {
+    if !tmux_ok() {
+        return;
+    }
+    for signal in ["TERM", "HUP"] {
+        let console = Console::start(&format!("sig{signal}"), 100, 30, &[]);
+        console.tmux.wait_for("1 GPUs", WAIT);
+        let status = std::process::Command::new("kill").arg(format!("-{signal}")).arg(console.pid()).status().unwrap();
+        assert!(status.success());
+        console.assert_exited_cleanly();
+    }
+}
+
+#[test]
+fn a_small_terminal_gets_a_clear_message_and_resizing_recovers() {
+    if !tmux_ok() {
+        return;
+    }
+    let console = Console::start("small", 70, 20, &[]);
+    let screen = console.tmux.wait_for("Terminal too small", WAIT);
+    assert!(screen.contains("70x20 here, aimdeck needs at least 80x24"), "{screen}");
+    std::process::Command::new("tmux")
+        .args(["-L", &console.socket(), "resize-window", "-t", &console.tmux.session, "-x", "100", "-y", "30"])
+        .status()
+        .unwrap();
+    console.tmux.wait_for("1 GPUs", WAIT);
+    console.tmux.type_text("q");
+    console.assert_exited_cleanly();
+}
+
+#[test]
+fn a_broken_theme_falls_back_to_the_default_with_a_message() {
+    if !tmux_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let theme = dir.path().join("broken.yaml");
+    std::fs::write(&theme, "name: broken\ntext: reset\nmuted: nope\n").unwrap();
+    let console = Console::start_with_args("theme", 160, 30, &[], &format!("--theme '{}'", theme.display()));
+    let screen = console.tmux.wait_for("using the dark theme", WAIT);
+    assert!(screen.contains(&format!("{}:3:8: `nope` is not a colour", theme.display())), "names file, line, column:\n{screen}");
+    console.tmux.type_text("q");
+    console.assert_exited_cleanly();
+}

@@ -1,0 +1,87 @@
+//! Drives the real `aimdeck` binary in a detached tmux session, as a person at a terminal would:
+//! keys in with `send-keys`, the screen out with `capture-pane`.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+pub struct Tmux {
+    /// A private tmux server per test, so tests never see each other's sessions.
+    socket: String,
+    pub session: String,
+}
+
+impl Tmux {
+    /// Starts `command` (run by `sh -c`) in a `width` x `height` session.
+    pub fn start(name: &str, width: u16, height: u16, command: &str) -> Tmux {
+        let tmux = Tmux { socket: format!("aimdeck-test-{name}-{}", std::process::id()), session: name.to_string() };
+        let out = tmux.run(&[
+            "new-session", "-d", "-s", name, "-x", &width.to_string(), "-y", &height.to_string(), command,
+        ]);
+        assert!(out.status.success(), "tmux new-session failed: {}", String::from_utf8_lossy(&out.stderr));
+        // Keep the pane after the program exits, so the test can read what it left behind.
+        tmux.run(&["set-option", "-t", name, "remain-on-exit", "on"]);
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("tmux runs")
+    }
+
+    /// Types keys (tmux key names like `Enter`, `Escape`, `Tab`, or literal text).
+    pub fn send(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", self.session.as_str()];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    /// Types text literally (no key-name lookup).
+    pub fn type_text(&self, text: &str) {
+        self.run(&["send-keys", "-t", &self.session, "-l", text]);
+    }
+
+    pub fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", &self.session]).stdout).into_owned()
+    }
+
+    /// The screen with its escape sequences (`capture-pane -e`), to check colours.
+    pub fn screen_with_escapes(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-e", "-t", &self.session]).stdout).into_owned()
+    }
+
+    /// Waits until the screen contains `text`; panics with the screen after `timeout`.
+    pub fn wait_for(&self, text: &str, timeout: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            if start.elapsed() > timeout {
+                panic!("timed out after {timeout:?} waiting for {text:?}; screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn wait_for_file(&self, path: &Path, timeout: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            if let Ok(text) = std::fs::read_to_string(path) {
+                if !text.trim().is_empty() {
+                    return text;
+                }
+            }
+            if start.elapsed() > timeout {
+                panic!("timed out waiting for {}; screen:\n{}", path.display(), self.screen());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
