@@ -51,14 +51,23 @@ impl Tmux {
 
     /// Waits until the screen contains `text`; panics with the screen after `timeout`.
     pub fn wait_for(&self, text: &str, timeout: Duration) -> String {
+        self.wait_until(&format!("{text:?} on screen"), timeout, |screen| screen.contains(text))
+    }
+
+    /// Waits until `text` is gone from the screen.
+    pub fn wait_for_absence(&self, text: &str, timeout: Duration) -> String {
+        self.wait_until(&format!("{text:?} gone"), timeout, |screen| !screen.contains(text))
+    }
+
+    pub fn wait_until(&self, what: &str, timeout: Duration, done: impl Fn(&str) -> bool) -> String {
         let start = Instant::now();
         loop {
             let screen = self.screen();
-            if screen.contains(text) {
+            if done(&screen) {
                 return screen;
             }
             if start.elapsed() > timeout {
-                panic!("timed out after {timeout:?} waiting for {text:?}; screen:\n{screen}");
+                panic!("timed out after {timeout:?} waiting for {what}; screen:\n{screen}");
             }
             std::thread::sleep(Duration::from_millis(50));
         }
