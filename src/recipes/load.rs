@@ -58,9 +58,10 @@ impl Library {
 pub fn model_matches(recipe: &Recipe, name: &str) -> bool {
     let name = name.trim();
     let facts = &recipe.model;
+    let short = |repo: &str| repo.rsplit('/').next().is_some_and(|short| short.eq_ignore_ascii_case(name));
     facts.repo.eq_ignore_ascii_case(name)
-        || facts.aliases.iter().any(|alias| alias.eq_ignore_ascii_case(name))
-        || facts.repo.rsplit('/').next().is_some_and(|short| short.eq_ignore_ascii_case(name))
+        || short(&facts.repo)
+        || facts.aliases.iter().any(|alias| alias.eq_ignore_ascii_case(name) || short(alias))
 }
 
 /// One place recipes are read from, parsed and checked but not yet merged.

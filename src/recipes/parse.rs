@@ -155,7 +155,7 @@ pub fn parse_recipe(file: &str, text: &str) -> Result<(Recipe, Locations), Probl
 pub fn yaml_problem(file: &str, text: &str, err: &serde_saphyr::Error) -> Problem {
     let (line, column) = err.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
     let full = err.to_string();
-    let message = full.lines().next().unwrap_or(&full).trim().to_string();
+    let message = strip_location_prefix(full.lines().next().unwrap_or(&full).trim()).to_string();
     let field = backticked_after(&message, "unknown field")
         .or_else(|| backticked_after(&message, "missing field"))
         .unwrap_or_else(|| key_on_line(text, line));
@@ -165,6 +165,19 @@ pub fn yaml_problem(file: &str, text: &str, err: &serde_saphyr::Error) -> Proble
         problem = problem.expected(expected);
     }
     problem
+}
+
+/// serde-saphyr starts its message with `error: line L column C: `; the problem carries the
+/// location already.
+fn strip_location_prefix(message: &str) -> &str {
+    let rest = message.strip_prefix("error: ").unwrap_or(message);
+    if rest.starts_with("line ")
+        && let Some(colon) = rest.find(": ")
+        && rest[..colon].contains(" column ")
+    {
+        return &rest[colon + 2..];
+    }
+    rest
 }
 
 fn backticked_after(message: &str, marker: &str) -> Option<String> {

@@ -279,13 +279,18 @@ fn score(recipe: &Recipe, hardware: Option<&Hardware>, fit: Option<&FitReport>, 
         }
         Goal::Throughput | Goal::Balanced => {
             if let Some(fit) = fit {
-                let sequences = fit.max_concurrent_sequences * u64::from(replicas) * u64::from(recipe.parallelism.dp.max(1));
+                // Total KV tokens over all replicas: comparable across recipes that serve
+                // different context lengths, unlike a count of sequences.
+                let copies = u64::from(replicas) * u64::from(recipe.parallelism.dp.max(1));
+                let tokens = fit.kv_capacity_tokens * copies;
                 // log2 so doubling capacity is worth the same at any size.
-                score += (((sequences + 1) as f64).log2() * 20.0) as i64;
+                score += (((tokens + 1) as f64).log2() * 20.0) as i64;
                 reasons.push(format!(
-                    "{replicas} replica{} on {free} free GPUs hold{} {sequences} sequences of {} tokens",
+                    "{replicas} replica{} on {free} free GPUs hold{} {} tokens of KV cache ({} sequences of {})",
                     if replicas == 1 { "" } else { "s" },
                     if replicas == 1 { "s" } else { "" },
+                    tokens,
+                    fit.max_concurrent_sequences * copies,
                     fit.context_len
                 ));
             }
@@ -301,11 +306,7 @@ fn score(recipe: &Recipe, hardware: Option<&Hardware>, fit: Option<&FitReport>, 
 }
 
 fn goal_name(goal: Goal) -> &'static str {
-    match goal {
-        Goal::Latency => "latency",
-        Goal::Throughput => "throughput",
-        Goal::Balanced => "balanced",
-    }
+    goal.as_str()
 }
 
 /// Whether a recipe for `model` exists in the library.
