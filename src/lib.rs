@@ -15,4 +15,5 @@ pub mod logging;
 pub mod model;
 pub mod monitor;
 pub mod paths;
+pub mod recipes;
 pub mod tui;

@@ -2,6 +2,8 @@
 //! headless, with `--json` output for scripts. Each subcommand lives in its own file.
 
 mod completions;
+mod fit;
+mod recipes;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,6 +60,10 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Print a shell completion script
     Completions(completions::CompletionsArgs),
+    /// Recipes: list, show, select for the hardware, validate, import AIM profiles
+    Recipes(recipes::RecipesArgs),
+    /// Estimate whether a model fits on GPUs: weights, KV cache, context and concurrency
+    Fit(fit::FitArgs),
 }
 
 /// Runs the console or one subcommand and returns the process exit code.
@@ -88,5 +94,7 @@ async fn dispatch(command: Command, global: &GlobalArgs) -> color_eyre::Result<E
     let _ = global;
     match command {
         Command::Completions(args) => completions::run(args),
+        Command::Recipes(args) => recipes::run(args, global),
+        Command::Fit(args) => fit::run(args, global),
     }
 }

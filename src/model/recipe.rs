@@ -258,6 +258,16 @@ pub enum Goal {
     Balanced,
 }
 
+impl Goal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Goal::Latency => "latency",
+            Goal::Throughput => "throughput",
+            Goal::Balanced => "balanced",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Recipe {

@@ -1,0 +1,493 @@
+//! `aimdeck recipes list|show|select|validate|import`: the recipe library, headless.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use color_eyre::eyre::{WrapErr, eyre};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::engine::launch::launch_command;
+use crate::model::recipe::{Goal, ModelFacts, Precision};
+use crate::model::EngineKind;
+use crate::recipes::fit::{FitReport, gib};
+use crate::recipes::load::{Library, LoadedRecipe, default_dirs, load_file, load_library, recipe_files};
+use crate::recipes::select::{Hardware, SelectQuery, has_recipe, select};
+use crate::recipes::{Problem, gpus, hf_config, import, to_deployment_spec, validate};
+
+use super::GlobalArgs;
+
+#[derive(Debug, Args)]
+pub struct RecipesArgs {
+    /// Extra recipe directory, read after ~/.config/aimdeck/recipes (repeatable)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub recipes_dir: Vec<PathBuf>,
+    #[command(subcommand)]
+    pub command: RecipesCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RecipesCommand {
+    /// List recipes, optionally filtered
+    List(ListArgs),
+    /// Show one recipe: its fields, the engine command line and the memory fit
+    Show(ShowArgs),
+    /// Rank the recipes for a model on the given GPUs, with the reason for each rejection
+    Select(SelectArgs),
+    /// Check recipe files (or the whole library) and print every problem; exit 1 if any
+    Validate(ValidateArgs),
+    /// Convert AMD AIM profile files to aimdeck recipes
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Model repo id, alias or name (e.g. Llama-3.1-8B-Instruct)
+    #[arg(long)]
+    pub model: Option<String>,
+    /// GPU model (MI300X, H100, ...)
+    #[arg(long)]
+    pub gpu: Option<String>,
+    #[arg(long)]
+    pub engine: Option<EngineKind>,
+    #[arg(long)]
+    pub precision: Option<Precision>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    pub id: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    /// Model repo id or alias
+    #[arg(long)]
+    pub model: String,
+    #[arg(long)]
+    pub engine: Option<EngineKind>,
+    #[arg(long)]
+    pub precision: Option<Precision>,
+    /// GPU model on this machine (catalog name or the product name nvidia-smi/amd-smi print)
+    #[arg(long)]
+    pub gpu: Option<String>,
+    /// Number of GPUs of that model
+    #[arg(long)]
+    pub count: Option<u32>,
+    /// How many of them are free [default: --count]
+    #[arg(long)]
+    pub free: Option<u32>,
+    /// Context length to serve
+    #[arg(long)]
+    pub max_model_len: Option<u64>,
+    /// latency or throughput [default: throughput]
+    #[arg(long, value_parser = parse_goal)]
+    pub prefer: Option<Goal>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Recipe files or directories [default: the whole library]
+    pub paths: Vec<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// AIM profile files
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Write each recipe to the user recipe directory (or --out) instead of printing it
+    #[arg(long)]
+    pub write: bool,
+    /// Directory to write to with --write [default: ~/.config/aimdeck/recipes]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_goal(text: &str) -> Result<Goal, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "latency" => Ok(Goal::Latency),
+        "throughput" => Ok(Goal::Throughput),
+        "balanced" => Ok(Goal::Balanced),
+        other => Err(format!("unknown preference `{other}`, expected latency, throughput or balanced")),
+    }
+}
+
+/// The library as the console sees it: built-ins, the user directory, the config's directories
+/// and `--recipes-dir`.
+pub fn library(global: &GlobalArgs, flag_dirs: &[PathBuf]) -> color_eyre::Result<(Library, Config)> {
+    let (config, _) = Config::load(global.config.as_deref()).wrap_err("reading the config file")?;
+    let dirs = default_dirs(&config.recipes_dirs, flag_dirs);
+    Ok((load_library(&dirs), config))
+}
+
+/// Facts for a model from the local Hugging Face cache, if its config.json is there.
+pub fn cached_facts(config: &Config, model: &str) -> Option<ModelFacts> {
+    let root = crate::paths::hf_hub_cache(config.cache_dir.as_deref());
+    hf_config::facts_from_cache(&root, model).ok().flatten()
+}
+
+fn print_json<T: Serialize>(value: &T) -> color_eyre::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+fn warn_problems(problems: &[Problem]) {
+    for problem in problems {
+        eprintln!("warning: {problem}");
+    }
+}
+
+pub fn run(args: RecipesArgs, global: &GlobalArgs) -> color_eyre::Result<ExitCode> {
+    match args.command {
+        RecipesCommand::List(list) => run_list(list, global, &args.recipes_dir),
+        RecipesCommand::Show(show) => run_show(show, global, &args.recipes_dir),
+        RecipesCommand::Select(sel) => run_select(sel, global, &args.recipes_dir),
+        RecipesCommand::Validate(val) => run_validate(val, global, &args.recipes_dir),
+        RecipesCommand::Import(imp) => run_import(imp, global, &args.recipes_dir),
+    }
+}
+
+/// One row of `recipes list --json`.
+#[derive(Debug, Serialize)]
+struct ListRow<'a> {
+    id: &'a str,
+    model: &'a str,
+    engine: EngineKind,
+    gpu: &'a str,
+    gpu_count: u32,
+    precision: Precision,
+    kv_cache_dtype: &'static str,
+    tp: u32,
+    pp: u32,
+    dp: u32,
+    max_model_len: Option<u64>,
+    goal: Goal,
+    origin: &'a crate::recipes::Origin,
+    file: &'a str,
+}
+
+fn row(loaded: &LoadedRecipe) -> ListRow<'_> {
+    let r = &loaded.recipe;
+    ListRow {
+        id: &r.id,
+        model: &r.model.repo,
+        engine: r.engine,
+        gpu: &r.gpu,
+        gpu_count: r.gpu_count,
+        precision: r.precision,
+        kv_cache_dtype: r.kv_cache_dtype.as_str(),
+        tp: r.parallelism.tp,
+        pp: r.parallelism.pp,
+        dp: r.parallelism.dp,
+        max_model_len: r.max_model_len,
+        goal: r.goal,
+        origin: &loaded.origin,
+        file: &loaded.file,
+    }
+}
+
+fn origin_text(loaded: &LoadedRecipe) -> &'static str {
+    match (&loaded.origin, &loaded.overrides) {
+        (crate::recipes::Origin::Builtin, _) => "builtin",
+        (crate::recipes::Origin::User { .. }, Some(_)) => "user*",
+        (crate::recipes::Origin::User { .. }, None) => "user",
+        (crate::recipes::Origin::Derived, _) => "derived",
+    }
+}
+
+fn run_list(args: ListArgs, global: &GlobalArgs, dirs: &[PathBuf]) -> color_eyre::Result<ExitCode> {
+    let (library, _) = library(global, dirs)?;
+    warn_problems(&library.problems);
+    let gpu = match &args.gpu {
+        Some(name) => Some(gpus::normalize(name).ok_or_else(|| eyre!("unknown GPU `{name}`; known: {}", gpus::names().join(", ")))?.name),
+        None => None,
+    };
+    let rows: Vec<&LoadedRecipe> = library
+        .recipes
+        .iter()
+        .filter(|l| args.model.as_deref().is_none_or(|m| crate::recipes::load::model_matches(&l.recipe, m)))
+        .filter(|l| gpu.is_none_or(|g| l.recipe.gpu.eq_ignore_ascii_case(g)))
+        .filter(|l| args.engine.is_none_or(|e| l.recipe.engine == e))
+        .filter(|l| args.precision.is_none_or(|p| l.recipe.precision == p))
+        .collect();
+    if args.json {
+        print_json(&rows.iter().map(|l| row(l)).collect::<Vec<_>>())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{:<48} {:<7} {:<10} {:>3} {:<9} {:>8} {:<8}", "ID", "ENGINE", "GPU", "N", "PRECISION", "CONTEXT", "ORIGIN");
+    for loaded in &rows {
+        let r = &loaded.recipe;
+        println!(
+            "{:<48} {:<7} {:<10} {:>3} {:<9} {:>8} {:<8}",
+            r.id,
+            r.engine,
+            r.gpu,
+            r.gpu_count,
+            r.precision,
+            r.max_model_len.map(|l| l.to_string()).unwrap_or_else(|| "model".into()),
+            origin_text(loaded)
+        );
+    }
+    println!("{} recipe{}", rows.len(), if rows.len() == 1 { "" } else { "s" });
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `recipes show --json`: the recipe, where it came from, its command line and its fit.
+#[derive(Debug, Serialize)]
+struct ShowOutput<'a> {
+    recipe: &'a crate::model::Recipe,
+    origin: &'a crate::recipes::Origin,
+    file: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    overrides: Option<&'a str>,
+    command: Vec<String>,
+    command_line: String,
+    fit: Option<FitReport>,
+}
+
+fn run_show(args: ShowArgs, global: &GlobalArgs, dirs: &[PathBuf]) -> color_eyre::Result<ExitCode> {
+    let (library, _) = library(global, dirs)?;
+    warn_problems(&library.problems);
+    let Some(loaded) = library.get(&args.id) else {
+        let close: Vec<&str> = library
+            .recipes
+            .iter()
+            .map(|l| l.recipe.id.as_str())
+            .filter(|id| id.contains(&args.id) || args.id.contains(*id))
+            .take(5)
+            .collect();
+        let hint = if close.is_empty() { String::new() } else { format!("; similar: {}", close.join(", ")) };
+        return Err(eyre!("no recipe with id `{}`{hint} (see `aimdeck recipes list`)", args.id));
+    };
+    let recipe = &loaded.recipe;
+    let spec = to_deployment_spec(recipe, "preview", 1, 8000);
+    let command = launch_command(&spec, 0);
+    let fit = gpus::by_name(&recipe.gpu).map(|gpu| crate::recipes::estimate(&validate::fit_input(recipe, gpu)));
+    let output = ShowOutput {
+        recipe,
+        origin: &loaded.origin,
+        file: &loaded.file,
+        overrides: loaded.overrides.as_deref(),
+        command: command.argv(),
+        command_line: command.display(),
+        fit,
+    };
+    if args.json {
+        print_json(&output)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{}", recipe.id);
+    if let Some(description) = &recipe.description {
+        println!("  {description}");
+    }
+    println!("  file:        {}{}", loaded.file, loaded.overrides.as_ref().map(|o| format!(" (overrides {o})")).unwrap_or_default());
+    println!("  model:       {}", recipe.model.repo);
+    println!("  engine:      {}", recipe.engine);
+    println!("  gpu:         {} x {}", recipe.gpu_count, recipe.gpu);
+    println!("  precision:   {} (KV cache {})", recipe.precision, recipe.kv_cache_dtype.as_str());
+    println!("  parallelism: tp {} pp {} dp {}", recipe.parallelism.tp, recipe.parallelism.pp, recipe.parallelism.dp);
+    if let Some(source) = &recipe.model.source {
+        println!("  facts from:  {source}");
+    }
+    println!("  command:     {}", output.command_line);
+    for (name, value) in &recipe.env {
+        println!("  env:         {name}={value}");
+    }
+    if let Some(fit) = &output.fit {
+        print_fit(fit);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The fit as lines a person reads: the three parts of GPU memory and the verdict.
+pub fn print_fit(fit: &FitReport) {
+    println!("  fit per GPU ({}, {} total, engine share {:.0}%):", fit.gpu, gib(fit.gpu_memory_bytes as f64), fit.memory_fraction * 100.0);
+    println!("    weights        {}", gib(fit.weights_per_gpu_bytes as f64));
+    if fit.overhead_bytes > 0 {
+        println!("    activations    {}", gib(fit.overhead_bytes as f64));
+    }
+    println!("    KV cache       {} ({} bytes per token)", gib(fit.kv_budget_bytes.max(0) as f64), fit.kv_bytes_per_token);
+    println!("    headroom       {}", gib(fit.headroom_bytes as f64));
+    println!("    {}", fit.verdict);
+}
+
+fn run_select(args: SelectArgs, global: &GlobalArgs, dirs: &[PathBuf]) -> color_eyre::Result<ExitCode> {
+    let (library, config) = library(global, dirs)?;
+    warn_problems(&library.problems);
+    let hardware = match (&args.gpu, args.count) {
+        (Some(gpu), count) => {
+            if gpus::normalize(gpu).is_none() {
+                return Err(eyre!("unknown GPU `{gpu}`; known: {}", gpus::names().join(", ")));
+            }
+            let total = count.unwrap_or(1);
+            Some(Hardware { gpu: gpu.clone(), total, free: args.free.unwrap_or(total).min(total), memory_bytes: None })
+        }
+        (None, Some(_)) => return Err(eyre!("--count needs --gpu: name the GPU model (MI300X, H100, ...)")),
+        (None, None) => None,
+    };
+    let query = SelectQuery {
+        model: args.model.clone(),
+        engine: args.engine,
+        precision: args.precision,
+        max_model_len: args.max_model_len,
+        prefer: args.prefer,
+    };
+    let extra = if has_recipe(&library, &args.model) { None } else { cached_facts(&config, &args.model) };
+    let selection = select(&library, &query, hardware.as_ref(), extra);
+    if args.json {
+        print_json(&selection)?;
+    } else {
+        if let Some(hw) = &selection.hardware {
+            println!(
+                "{} on {} x {} ({} free), preferring {}",
+                selection.model,
+                hw.total,
+                selection.gpu.as_deref().unwrap_or(&hw.gpu),
+                hw.free,
+                selection.prefer.as_str()
+            );
+        }
+        for candidate in &selection.candidates {
+            let mark = match candidate.rank {
+                Some(1) => "best".to_string(),
+                Some(rank) => format!("#{rank}"),
+                None => "no".to_string(),
+            };
+            let derived = if candidate.derived { " (derived)" } else { "" };
+            println!("{mark:>4}  {}{derived}", candidate.id);
+            for reason in if candidate.accepted { &candidate.reasons } else { &candidate.rejections } {
+                println!("        {reason}");
+            }
+        }
+        for note in &selection.notes {
+            println!("note: {note}");
+        }
+    }
+    Ok(if selection.best.is_some() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// `recipes validate --json`.
+#[derive(Debug, Serialize)]
+struct ValidateOutput {
+    files: usize,
+    recipes: usize,
+    problems: Vec<Problem>,
+}
+
+fn run_validate(args: ValidateArgs, global: &GlobalArgs, dirs: &[PathBuf]) -> color_eyre::Result<ExitCode> {
+    let output = if args.paths.is_empty() {
+        let (library, _) = library(global, dirs)?;
+        let files = library.recipes.len() + library.problems.iter().map(|p| &p.file).collect::<std::collections::BTreeSet<_>>().len();
+        ValidateOutput { files, recipes: library.recipes.len(), problems: library.problems }
+    } else {
+        validate_paths(&args.paths)
+    };
+    if args.json {
+        print_json(&output)?;
+    } else {
+        for problem in &output.problems {
+            println!("{problem}");
+        }
+        println!(
+            "{} file{} checked, {} recipe{} valid, {} problem{}",
+            output.files,
+            if output.files == 1 { "" } else { "s" },
+            output.recipes,
+            if output.recipes == 1 { "" } else { "s" },
+            output.problems.len(),
+            if output.problems.len() == 1 { "" } else { "s" }
+        );
+    }
+    Ok(if output.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn validate_paths(paths: &[PathBuf]) -> ValidateOutput {
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            match recipe_files(path) {
+                Ok(found) => files.extend(found),
+                Err(err) => problems.push(Problem::new(&path.display().to_string(), 0, 0, "", format!("cannot read directory: {err}"))),
+            }
+        } else {
+            files.push(path.clone());
+        }
+    }
+    let mut seen: std::collections::BTreeMap<String, String> = Default::default();
+    let mut recipes = 0;
+    for file in &files {
+        match load_file(file) {
+            Ok(recipe) => {
+                let name = file.display().to_string();
+                if let Some(first) = seen.get(&recipe.id) {
+                    problems.push(Problem::new(&name, 1, 1, "id", format!("duplicate id `{}`: {first} has the same id", recipe.id)));
+                } else {
+                    seen.insert(recipe.id.clone(), name);
+                    recipes += 1;
+                }
+            }
+            Err(found) => problems.extend(found),
+        }
+    }
+    ValidateOutput { files: files.len(), recipes, problems }
+}
+
+fn run_import(args: ImportArgs, global: &GlobalArgs, dirs: &[PathBuf]) -> color_eyre::Result<ExitCode> {
+    let (library, config) = library(global, dirs)?;
+    let lookup = |model: &str| cached_facts(&config, model);
+    let results: Vec<import::Imported> = args.paths.iter().map(|path| import::import_file(path, &library, &lookup)).collect();
+    let out_dir = args.out.clone().unwrap_or_else(crate::paths::user_recipes_dir);
+    let mut failed = false;
+    let mut written = Vec::new();
+    for imported in &results {
+        failed |= !imported.problems.is_empty() || imported.recipe.is_none();
+        if args.write
+            && imported.problems.is_empty()
+            && let (Some(recipe), Some(yaml)) = (&imported.recipe, import::to_yaml(imported))
+        {
+            std::fs::create_dir_all(&out_dir).wrap_err_with(|| format!("creating {}", out_dir.display()))?;
+            let path = out_dir.join(format!("{}.yaml", recipe.id));
+            std::fs::write(&path, yaml).wrap_err_with(|| format!("writing {}", path.display()))?;
+            written.push(path);
+        }
+    }
+    if args.json {
+        #[derive(Serialize)]
+        struct ImportOutput<'a> {
+            imported: &'a [import::Imported],
+            written: &'a [PathBuf],
+        }
+        print_json(&ImportOutput { imported: &results, written: &written })?;
+    } else {
+        for imported in &results {
+            for line in &imported.unmapped {
+                eprintln!("{}: not carried over: {line}", imported.file);
+            }
+            for problem in &imported.problems {
+                eprintln!("{problem}");
+            }
+            if !args.write && imported.problems.is_empty() {
+                if let Some(yaml) = import::to_yaml(imported) {
+                    println!("---\n{yaml}");
+                }
+            }
+        }
+        for path in &written {
+            eprintln!("wrote {}", path.display());
+        }
+    }
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}

@@ -1,0 +1,81 @@
+//! The built-in library: every recipe validates and fits its own hardware by the estimator,
+//! and the library covers what issue 3 promises.
+
+use std::collections::BTreeSet;
+
+use aimdeck::model::EngineKind;
+use aimdeck::model::deployment::GpuVendor;
+use aimdeck::recipes::builtin::BUILTIN;
+use aimdeck::recipes::{estimate, gpus, load_builtin, validate};
+
+#[test]
+fn every_builtin_validates_and_fits_its_hardware() {
+    let library = load_builtin();
+    let problems: Vec<String> = library.problems.iter().map(|p| p.to_string()).collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert_eq!(library.recipes.len(), BUILTIN.len(), "a built-in was dropped (duplicate id?)");
+    for loaded in &library.recipes {
+        let recipe = &loaded.recipe;
+        let gpu = gpus::by_name(&recipe.gpu).unwrap_or_else(|| panic!("{}: unknown GPU {}", recipe.id, recipe.gpu));
+        let fit = estimate(&validate::fit_input(recipe, gpu));
+        assert!(fit.fits, "{}: {}", recipe.id, fit.verdict);
+        assert!(fit.max_concurrent_sequences >= 1, "{}", recipe.id);
+    }
+}
+
+#[test]
+fn library_covers_models_gpus_counts_precisions_and_engines() {
+    let library = load_builtin();
+    let recipes: Vec<_> = library.recipes.iter().map(|l| &l.recipe).collect();
+    assert!(recipes.len() >= 40, "only {} recipes", recipes.len());
+    let base_models: BTreeSet<String> = recipes
+        .iter()
+        .map(|r| r.model.source.clone().unwrap_or_default())
+        .collect();
+    assert!(base_models.len() >= 10, "only {} models", base_models.len());
+    let gpu_names: BTreeSet<&str> = recipes.iter().map(|r| r.gpu.as_str()).collect();
+    for gpu in ["MI300X", "MI325X", "MI355X", "H100", "H200", "A100-80GB", "L40S"] {
+        assert!(gpu_names.contains(gpu), "no recipe for {gpu}");
+    }
+    let vendors: Vec<GpuVendor> = recipes.iter().filter_map(|r| gpus::by_name(&r.gpu)).map(|g| g.vendor).collect();
+    assert!(vendors.contains(&GpuVendor::Amd) && vendors.contains(&GpuVendor::Nvidia));
+    let counts: BTreeSet<u32> = recipes.iter().map(|r| r.gpu_count).collect();
+    for count in [1, 2, 4, 8] {
+        assert!(counts.contains(&count), "no recipe on {count} GPUs");
+    }
+    let precisions: BTreeSet<_> = recipes.iter().map(|r| r.precision).collect();
+    assert!(precisions.len() >= 4, "{precisions:?}");
+    let engines: BTreeSet<_> = recipes.iter().map(|r| r.engine).collect();
+    assert_eq!(engines.len(), EngineKind::ALL.len());
+}
+
+#[test]
+fn every_builtin_says_where_its_architecture_figures_came_from() {
+    for loaded in &load_builtin().recipes {
+        let source = loaded.recipe.model.source.as_deref().unwrap_or("");
+        assert!(
+            source.starts_with("https://huggingface.co/") && source.ends_with("/config.json"),
+            "{}: source `{source}` is not a config.json URL",
+            loaded.recipe.id
+        );
+    }
+}
+
+#[test]
+fn builtin_list_matches_the_recipes_directory() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("recipes");
+    let on_disk: BTreeSet<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".yaml"))
+        .collect();
+    let embedded: BTreeSet<String> = BUILTIN.iter().map(|(name, _)| name.to_string()).collect();
+    assert_eq!(on_disk, embedded, "src/recipes/builtin.rs is out of date with recipes/");
+}
+
+#[test]
+fn recipe_ids_match_file_names() {
+    for loaded in &load_builtin().recipes {
+        assert_eq!(loaded.file, format!("builtin:recipes/{}.yaml", loaded.recipe.id));
+    }
+}
