@@ -2,6 +2,8 @@
 //! headless, with `--json` output for scripts. Each subcommand lives in its own file.
 
 mod completions;
+mod gpus;
+mod gpus_text;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,6 +60,8 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Print a shell completion script
     Completions(completions::CompletionsArgs),
+    /// List this machine's GPUs, their telemetry and how they are connected
+    Gpus(gpus::GpusArgs),
 }
 
 /// Runs the console or one subcommand and returns the process exit code.
@@ -88,5 +92,6 @@ async fn dispatch(command: Command, global: &GlobalArgs) -> color_eyre::Result<E
     let _ = global;
     match command {
         Command::Completions(args) => completions::run(args),
+        Command::Gpus(args) => gpus::run(args).await,
     }
 }

@@ -47,12 +47,18 @@ pub fn read(root: &Path) -> Result<Option<ProviderReport>, String> {
         let Some(id) = entry.file_name().to_str().and_then(|name| name.parse::<u64>().ok()) else { continue };
         let dir = entry.path();
         match read_properties(&dir.join("properties")) {
-            Ok(props) => nodes.push(Node {
+            Ok(mut props) => {
+                // `gpu_id` lives in its own file; keep it with the rest.
+                if let Some(gpu_id) = fs::read_to_string(dir.join("gpu_id")).ok().and_then(|t| t.trim().parse::<u64>().ok()) {
+                    props.insert("gpu_id".to_string(), gpu_id);
+                }
+                nodes.push(Node {
                 id,
                 props,
                 banks: read_children(&dir.join("mem_banks"), &mut warnings),
                 links: read_children(&dir.join("io_links"), &mut warnings),
-            }),
+                })
+            }
             Err(why) => warnings.push(why),
         }
     }
@@ -61,7 +67,11 @@ pub fn read(root: &Path) -> Result<Option<ProviderReport>, String> {
 }
 
 fn build(nodes: &[Node], warnings: Vec<String>) -> ProviderReport {
-    let is_gpu = |node: &Node| node.props.get("gpu_id").copied().unwrap_or(0) != 0;
+    // Without a `gpu_id` file, a node with SIMDs and no CPU cores is a GPU.
+    let is_gpu = |node: &Node| match node.props.get("gpu_id") {
+        Some(&id) => id != 0,
+        None => node.props.get("simd_count").copied().unwrap_or(0) > 0 && node.props.get("cpu_cores_count").copied().unwrap_or(0) == 0,
+    };
     // CPU nodes are numbered like the NUMA nodes they stand for.
     let cpu_ordinal: HashMap<u64, u32> =
         nodes.iter().filter(|node| !is_gpu(node)).zip(0..).map(|(node, n)| (node.id, n)).collect();
