@@ -48,7 +48,7 @@ pub async fn run(args: GpusArgs) -> color_eyre::Result<ExitCode> {
     }
     if !args.watch {
         let snapshot = hardware::discover(&probe).await;
-        print_snapshot(&snapshot, args.json, false)?;
+        print_snapshot(&snapshot, args.json, false, false)?;
         return Ok(ExitCode::SUCCESS);
     }
     let cancel = CancellationToken::new();
@@ -62,7 +62,7 @@ pub async fn run(args: GpusArgs) -> color_eyre::Result<ExitCode> {
             _ = tokio::signal::ctrl_c() => None,
         };
         let Some(update) = update else { break };
-        print_snapshot(&update.snapshot, args.json, clear)?;
+        print_snapshot(&update.snapshot, args.json, true, clear)?;
         seen += 1;
         if args.count.is_some_and(|count| seen >= count) {
             break;
@@ -73,10 +73,11 @@ pub async fn run(args: GpusArgs) -> color_eyre::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_snapshot(snapshot: &GpuSnapshot, json: bool, clear: bool) -> color_eyre::Result<()> {
+/// `watching`: JSON goes out compact, one document per line; `clear` wipes the terminal first.
+fn print_snapshot(snapshot: &GpuSnapshot, json: bool, watching: bool, clear: bool) -> color_eyre::Result<()> {
     let mut out = std::io::stdout().lock();
     if json {
-        let text = if clear { serde_json::to_string(snapshot)? } else { serde_json::to_string_pretty(snapshot)? };
+        let text = if watching { serde_json::to_string(snapshot)? } else { serde_json::to_string_pretty(snapshot)? };
         writeln!(out, "{text}")?;
     } else {
         if clear {
