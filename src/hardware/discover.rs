@@ -54,7 +54,13 @@ async fn discover_nvidia(config: &ProbeConfig) -> (Option<ProviderReport>, Vec<S
     #[cfg(feature = "nvml")]
     if config.use_nvml {
         match tokio::task::spawn_blocking(super::nvml::read).await {
-            Ok(Ok(report)) => return (Some(report), warnings),
+            Ok(Ok(mut report)) => {
+                match run_tool(&config.nvidia_smi, &["topo", "-m"], config.tool_timeout).await {
+                    Ok(topo) => nvidia::apply_topology(&mut report, &topo),
+                    Err(err) => note(&mut warnings, &config.nvidia_smi, err),
+                }
+                return (Some(report), warnings);
+            }
             Ok(Err(why)) => warnings.push(format!("nvml: {why}; falling back to nvidia-smi")),
             Err(err) => warnings.push(format!("nvml: reader failed: {err}")),
         }

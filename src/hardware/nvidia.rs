@@ -35,17 +35,22 @@ pub fn assemble(query: &str, topo: Option<&str>) -> ProviderReport {
     let (gpus, warnings) = parse_query_csv(query);
     let mut report = ProviderReport { source: SOURCE.to_string(), gpus, links: Vec::new(), warnings };
     if let Some(topo) = topo {
-        let (matrix, mut warnings) = parse_topo_matrix(topo);
-        report.warnings.append(&mut warnings);
-        for affinity in matrix.affinity {
-            if let Some(gpu) = report.gpus.iter_mut().find(|gpu| gpu.index == affinity.index) {
-                gpu.numa_node = affinity.numa_node;
-                gpu.cpu_affinity = affinity.cpu_affinity;
-            }
-        }
-        report.links = matrix.links;
+        apply_topology(&mut report, topo);
     }
     report
+}
+
+/// Takes links, CPU affinity and NUMA node from a `topo -m` matrix (also used with NVML).
+pub fn apply_topology(report: &mut ProviderReport, topo: &str) {
+    let (matrix, mut warnings) = parse_topo_matrix(topo);
+    report.warnings.append(&mut warnings);
+    for affinity in matrix.affinity {
+        if let Some(gpu) = report.gpus.iter_mut().find(|gpu| gpu.index == affinity.index) {
+            gpu.numa_node = affinity.numa_node;
+            gpu.cpu_affinity = affinity.cpu_affinity;
+        }
+    }
+    report.links = matrix.links;
 }
 
 const MIB: u64 = 1024 * 1024;

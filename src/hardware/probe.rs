@@ -36,7 +36,8 @@ impl Default for ProbeConfig {
 
 impl ProbeConfig {
     /// The defaults, overridden by `AIMDECK_NVIDIA_SMI`, `AIMDECK_AMD_SMI`,
-    /// `AIMDECK_ROCM_SMI`, `AIMDECK_KFD_ROOT` and `AIMDECK_GPU_TOOL_TIMEOUT_MS` where set.
+    /// `AIMDECK_ROCM_SMI`, `AIMDECK_KFD_ROOT`, `AIMDECK_GPU_TOOL_TIMEOUT_MS` and
+    /// `AIMDECK_NVML=1` where set.
     pub fn from_env() -> Self {
         Self::from_lookup(|key| std::env::var_os(key).filter(|value| !value.is_empty()))
     }
@@ -60,6 +61,7 @@ impl ProbeConfig {
         {
             config.tool_timeout = Duration::from_millis(ms.max(1));
         }
+        config.use_nvml = lookup("AIMDECK_NVML").is_some_and(|value| value == "1");
         config
     }
 }
