@@ -11,6 +11,7 @@
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod hardware;
 pub mod logging;
 pub mod model;
 pub mod monitor;

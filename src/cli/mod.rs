@@ -4,6 +4,8 @@
 mod completions;
 mod fit;
 mod recipes;
+mod gpus;
+mod gpus_text;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -64,6 +66,8 @@ pub enum Command {
     Recipes(recipes::RecipesArgs),
     /// Estimate whether a model fits on GPUs: weights, KV cache, context and concurrency
     Fit(fit::FitArgs),
+    /// List this machine's GPUs, their telemetry and how they are connected
+    Gpus(gpus::GpusArgs),
 }
 
 /// Runs the console or one subcommand and returns the process exit code.
@@ -96,5 +100,6 @@ async fn dispatch(command: Command, global: &GlobalArgs) -> color_eyre::Result<E
         Command::Completions(args) => completions::run(args),
         Command::Recipes(args) => recipes::run(args, global),
         Command::Fit(args) => fit::run(args, global),
+        Command::Gpus(args) => gpus::run(args).await,
     }
 }

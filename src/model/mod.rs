@@ -1,6 +1,7 @@
 //! Plain data shared by every layer. Nothing in here does I/O, so any layer may depend on it.
 
 pub mod deployment;
+pub mod gpu;
 pub mod labels;
 pub mod recipe;
 

@@ -1,0 +1,98 @@
+//! The plain-text form of a GPU snapshot: a table of GPUs, the topology matrix in the
+//! `nvidia-smi topo -m` style and the islands.
+
+use std::fmt::Write;
+
+use crate::model::gpu::{Gpu, GpuSnapshot};
+
+const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+
+pub fn render(snapshot: &GpuSnapshot) -> String {
+    let mut out = String::new();
+    if snapshot.gpus.is_empty() {
+        out.push_str("No GPUs found.\n");
+        return out;
+    }
+    let name_width = snapshot.gpus.iter().map(|g| g.name.len()).max().unwrap_or(4).clamp(4, 28);
+    let _ = writeln!(
+        out,
+        "{:<3}  {:<name_width$}  {:>17}  {:>5}  {:>5}  {:>13}  {:>4}  {:<12}  HELD BY",
+        "GPU", "NAME", "MEMORY", "UTIL", "TEMP", "POWER", "NUMA", "BUS"
+    );
+    for gpu in &snapshot.gpus {
+        let _ = writeln!(
+            out,
+            "{:<3}  {:<name_width$}  {:>17}  {:>5}  {:>5}  {:>13}  {:>4}  {:<12}  {}",
+            gpu.index,
+            clip(&gpu.name, name_width),
+            memory(gpu),
+            gpu.utilization_percent.map(|u| format!("{u:.0}%")).unwrap_or_else(|| "-".into()),
+            gpu.temperature_c.map(|t| format!("{t:.0}C")).unwrap_or_else(|| "-".into()),
+            power(gpu),
+            gpu.numa_node.map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
+            gpu.pci_bus_id.as_deref().unwrap_or("-"),
+            gpu.held_by.as_ref().map(|h| format!("{}/{}", h.deployment, h.replica)).unwrap_or_else(|| "-".into()),
+        );
+    }
+    if snapshot.gpus.len() > 1 && !snapshot.links.is_empty() {
+        out.push('\n');
+        out.push_str("      ");
+        for gpu in &snapshot.gpus {
+            let _ = write!(out, "{:<6}", format!("GPU{}", gpu.index));
+        }
+        out.push('\n');
+        for row in &snapshot.gpus {
+            let _ = write!(out, "{:<6}", format!("GPU{}", row.index));
+            for column in &snapshot.gpus {
+                let cell = if row.index == column.index {
+                    "X".to_string()
+                } else {
+                    snapshot.link(row.index, column.index).map(|l| l.detail.clone()).unwrap_or_else(|| "-".into())
+                };
+                let _ = write!(out, "{cell:<6}");
+            }
+            out.push('\n');
+        }
+    }
+    let islands: Vec<String> = snapshot
+        .islands
+        .iter()
+        .filter(|island| island.gpus.len() > 1)
+        .map(|island| {
+            let gpus: Vec<String> = island.gpus.iter().map(u32::to_string).collect();
+            format!("[{}] {}", gpus.join(","), island.kind.map(|k| k.as_str()).unwrap_or(""))
+        })
+        .collect();
+    if !islands.is_empty() {
+        let _ = writeln!(out, "\nIslands: {}", islands.join("  "));
+    }
+    let _ = writeln!(out, "Sources: {}", if snapshot.sources.is_empty() { "none".to_string() } else { snapshot.sources.join(", ") });
+    out
+}
+
+fn memory(gpu: &Gpu) -> String {
+    match (gpu.memory_used_bytes, gpu.memory_total_bytes) {
+        (Some(used), Some(total)) => format!("{:.1}/{:.1} GiB", used as f64 / GIB, total as f64 / GIB),
+        (None, Some(total)) => format!("-/{:.1} GiB", total as f64 / GIB),
+        _ => "-".to_string(),
+    }
+}
+
+fn power(gpu: &Gpu) -> String {
+    match (gpu.power_watts, gpu.power_cap_watts) {
+        (Some(draw), Some(cap)) => format!("{draw:.0}/{cap:.0} W"),
+        (Some(draw), None) => format!("{draw:.0} W"),
+        (None, Some(cap)) => format!("-/{cap:.0} W"),
+        _ => "-".to_string(),
+    }
+}
+
+fn clip(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_string()
+    } else {
+        let mut clipped: String = text.chars().take(width.saturating_sub(1)).collect();
+        clipped.push('~');
+        clipped
+    }
+}

@@ -1,0 +1,165 @@
+//! One discovery pass: run every provider (tools concurrently, each with its own deadline),
+//! fall back along the AMD chain (amd-smi, then rocm-smi, then the KFD tree) and merge.
+//! Nothing here fails: a missing tool is silent, a broken one is a warning in the snapshot.
+
+use std::path::Path;
+
+use crate::model::gpu::GpuSnapshot;
+
+use super::amd_smi::{self, AmdSmiOutputs};
+use super::probe::ProbeConfig;
+use super::report::ProviderReport;
+use super::runner::{ToolError, run_tool};
+use super::{kfd, merge, nvidia, rocm_smi};
+
+pub async fn discover(config: &ProbeConfig) -> GpuSnapshot {
+    let mut warnings = Vec::new();
+    let kfd_root = config.kfd_root.clone();
+    let kfd_task = tokio::task::spawn_blocking(move || kfd::read(&kfd_root));
+    let (nvidia, amd) = tokio::join!(discover_nvidia(config), discover_amd_tools(config));
+    let (nvidia, nvidia_warnings) = nvidia;
+    warnings.extend(nvidia_warnings);
+    let (amd, amd_warnings) = amd;
+    warnings.extend(amd_warnings);
+
+    let kfd = match kfd_task.await {
+        Ok(Ok(found)) => found,
+        Ok(Err(why)) => {
+            warnings.push(format!("kfd sysfs: {why}"));
+            None
+        }
+        Err(err) => {
+            warnings.push(format!("kfd sysfs: reader failed: {err}"));
+            None
+        }
+    };
+    let mut reports: Vec<ProviderReport> = nvidia.into_iter().collect();
+    match amd {
+        Some(amd) => {
+            reports.push(amd);
+            return merge::merge(reports, kfd.as_ref().filter(|k| !k.gpus.is_empty()), warnings);
+        }
+        // No AMD tool answered: the KFD tree is the AMD provider itself.
+        None => {
+            if let Some(kfd) = kfd.filter(|k| !k.gpus.is_empty() || !k.warnings.is_empty()) {
+                reports.push(kfd);
+            }
+        }
+    }
+    merge::merge(reports, None, warnings)
+}
+
+async fn discover_nvidia(config: &ProbeConfig) -> (Option<ProviderReport>, Vec<String>) {
+    let mut warnings = Vec::new();
+    #[cfg(feature = "nvml")]
+    if config.use_nvml {
+        match tokio::task::spawn_blocking(super::nvml::read).await {
+            Ok(Ok(mut report)) => {
+                match run_tool(&config.nvidia_smi, &["topo", "-m"], config.tool_timeout).await {
+                    Ok(topo) => nvidia::apply_topology(&mut report, &topo),
+                    Err(err) => note(&mut warnings, &config.nvidia_smi, err),
+                }
+                return (Some(report), warnings);
+            }
+            Ok(Err(why)) => warnings.push(format!("nvml: {why}; falling back to nvidia-smi")),
+            Err(err) => warnings.push(format!("nvml: reader failed: {err}")),
+        }
+    }
+    let query_args = nvidia::query_args();
+    let query_args: Vec<&str> = query_args.iter().map(String::as_str).collect();
+    let (query, topo) = tokio::join!(
+        run_tool(&config.nvidia_smi, &query_args, config.tool_timeout),
+        run_tool(&config.nvidia_smi, &["topo", "-m"], config.tool_timeout),
+    );
+    let query = match query {
+        Ok(text) => text,
+        Err(err) => {
+            note(&mut warnings, &config.nvidia_smi, err);
+            return (None, warnings);
+        }
+    };
+    let topo = match topo {
+        Ok(text) => Some(text),
+        Err(err) => {
+            note(&mut warnings, &config.nvidia_smi, err);
+            None
+        }
+    };
+    (Some(nvidia::assemble(&query, topo.as_deref())), warnings)
+}
+
+/// amd-smi, else rocm-smi. `None` when neither gave a GPU list.
+async fn discover_amd_tools(config: &ProbeConfig) -> (Option<ProviderReport>, Vec<String>) {
+    let mut warnings = Vec::new();
+    let timeout = config.tool_timeout;
+    let program = config.amd_smi.as_path();
+    let (list, static_info, metric, topology) = tokio::join!(
+        list_with_enumeration(program, timeout),
+        run_tool(program, &["static", "--json"], timeout),
+        run_tool(program, &["metric", "--json"], timeout),
+        run_tool(program, &["topology", "--json"], timeout),
+    );
+    let mut keep = |result: Result<String, ToolError>| match result {
+        Ok(text) => Some(text),
+        Err(err) => {
+            note(&mut warnings, program, err);
+            None
+        }
+    };
+    let (list, static_info, metric, topology) = (keep(list), keep(static_info), keep(metric), keep(topology));
+    if static_info.is_some() {
+        let outputs = AmdSmiOutputs {
+            list: list.as_deref(),
+            static_info: static_info.as_deref(),
+            metric: metric.as_deref(),
+            topology: topology.as_deref(),
+        };
+        match amd_smi::parse(outputs) {
+            Ok(report) => return (Some(report), warnings),
+            Err(why) => warnings.push(why),
+        }
+    }
+
+    let rocm = config.rocm_smi.as_path();
+    let (info, topo) = tokio::join!(run_tool(rocm, &rocm_smi::INFO_ARGS, timeout), run_tool(rocm, &rocm_smi::TOPO_ARGS, timeout));
+    let info = match info {
+        Ok(text) => text,
+        Err(err) => {
+            note(&mut warnings, rocm, err);
+            return (None, warnings);
+        }
+    };
+    let topo = match topo {
+        Ok(text) => Some(text),
+        Err(err) => {
+            note(&mut warnings, rocm, err);
+            None
+        }
+    };
+    match rocm_smi::parse(&info, topo.as_deref()) {
+        Ok(report) => (Some(report), warnings),
+        Err(why) => {
+            warnings.push(why);
+            (None, warnings)
+        }
+    }
+}
+
+/// `list -e` adds the render node (ROCm 6.4+); older amd-smi rejects `-e`, so retry plain.
+async fn list_with_enumeration(program: &Path, timeout: std::time::Duration) -> Result<String, ToolError> {
+    match run_tool(program, &["list", "-e", "--json"], timeout).await {
+        Err(ToolError::Failed { .. }) => run_tool(program, &["list", "--json"], timeout).await,
+        other => other,
+    }
+}
+
+/// A missing tool is normal (that vendor is absent) unless the user named its path.
+fn note(warnings: &mut Vec<String>, program: &Path, err: ToolError) {
+    if matches!(err, ToolError::NotFound { .. }) && program.components().count() == 1 {
+        return;
+    }
+    let message = err.to_string();
+    if !warnings.contains(&message) {
+        warnings.push(message);
+    }
+}
