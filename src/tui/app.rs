@@ -11,6 +11,7 @@ use super::command_line::{self, Typed};
 use super::event::{Command, Event};
 use super::keymap::{Action, Keymap, Scope};
 use super::theme::Theme;
+use super::views::gpus::{self, GpuState};
 use super::views::resources::ResourceView;
 use super::views::ViewId;
 use super::widgets::confirm::ConfirmOutcome;
@@ -62,6 +63,8 @@ pub struct Settings {
     pub user_themes_dir: PathBuf,
     /// Problems found while starting (config, theme, keys), shown in the message line.
     pub startup_warnings: Vec<String>,
+    /// How often GPU telemetry is sampled.
+    pub gpu_poll_interval: std::time::Duration,
 }
 
 impl Default for Settings {
@@ -74,6 +77,7 @@ impl Default for Settings {
             header: HeaderInfo::default(),
             user_themes_dir: crate::paths::user_themes_dir(),
             startup_warnings: Vec::new(),
+            gpu_poll_interval: std::time::Duration::from_secs(2),
         }
     }
 }
@@ -94,6 +98,7 @@ pub struct App {
     /// Earlier messages, newest last (bounded).
     pub history: Vec<Message>,
     pub theme_names: Vec<String>,
+    pub gpus: GpuState,
     pub should_quit: bool,
     ticks: u64,
     dirty: bool,
@@ -117,6 +122,7 @@ impl App {
             message: None,
             history: Vec::new(),
             theme_names: Theme::names(&settings.user_themes_dir),
+            gpus: GpuState::default(),
             should_quit: false,
             ticks: 0,
             dirty: true,
@@ -217,12 +223,50 @@ impl App {
                     }
                     Ok(theme) => {
                         self.theme = theme;
+                        self.refresh_rows();
                         self.notify(Level::Info, format!("theme: {name}"));
                     }
                     Err(err) => self.notify(Level::Error, err),
                 }
                 Vec::new()
             }
+            Event::Gpus(update) => {
+                self.on_gpus(update);
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_gpus(&mut self, update: std::sync::Arc<crate::monitor::gpu_poller::GpuUpdate>) {
+        let previous = self.gpus.update.as_ref();
+        let same_snapshot = previous.is_some_and(|p| p.snapshot == update.snapshot);
+        let new_warnings: Vec<String> = update
+            .snapshot
+            .warnings
+            .iter()
+            .filter(|w| !previous.is_some_and(|p| p.snapshot.warnings.contains(w)))
+            .cloned()
+            .collect();
+        // With no GPUs and nothing new to say, an identical pass draws nothing.
+        let unchanged = same_snapshot && update.snapshot.gpus.is_empty();
+        self.gpus.update = Some(update);
+        for warning in new_warnings {
+            self.notify(Level::Warning, format!("gpus: {warning}"));
+        }
+        if !unchanged {
+            self.refresh_rows();
+            self.dirty = true;
+        }
+    }
+
+    /// Rebuilds every view's rows from the domain state (after new data or a theme change,
+    /// since rows carry styled cells).
+    fn refresh_rows(&mut self) {
+        let theme = self.theme.clone();
+        if let Some(update) = self.gpus.update.clone() {
+            let view = self.view_state_mut(ViewId::Gpus);
+            view.table.set_rows(gpus::rows(&update, &theme));
+            view.empty_note = gpus::empty_note(Some(&update));
         }
     }
 

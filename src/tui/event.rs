@@ -2,7 +2,11 @@
 //! terminal input, the clock tick, signals, and the results of background tasks. Everything the
 //! console wants done outside itself leaves as a `Command` for the task runner.
 
+use std::sync::Arc;
+
 use crossterm::event::KeyEvent;
+
+use crate::monitor::gpu_poller::GpuUpdate;
 
 use super::theme::Theme;
 
@@ -17,6 +21,8 @@ pub enum Event {
     Shutdown(&'static str),
     /// A theme asked for with `:theme NAME`, read from disk by the runner.
     ThemeLoaded { name: String, result: Result<Theme, String> },
+    /// A GPU discovery pass finished.
+    Gpus(Arc<GpuUpdate>),
 }
 
 /// Work for the task runner. Each command's result comes back as an `Event`.

@@ -48,12 +48,16 @@ pub fn run(global: &crate::cli::GlobalArgs) -> ExitCode {
         let runner = runner::TaskRunner::new(tx.clone(), settings.user_themes_dir.clone());
         sources::spawn_terminal_input(tx.clone());
         sources::spawn_tick(tx.clone());
-        sources::spawn_signals(tx);
+        sources::spawn_signals(tx.clone());
+        let cancel = tokio_util::sync::CancellationToken::new();
+        sources::spawn_gpu_poller(tx, settings.gpu_poll_interval, cancel.clone());
         let mut app = App::new(settings);
         if let Some((_, path)) = &log {
             tracing::info!("log file: {}", path.display());
         }
-        run_loop(&mut guard.terminal, &mut app, &mut rx, &runner).await
+        let result = run_loop(&mut guard.terminal, &mut app, &mut rx, &runner).await;
+        cancel.cancel();
+        result
     });
     // Tasks (pollers, streams) are dropped with the runtime; none of them owns the terminal.
     runtime.shutdown_background();

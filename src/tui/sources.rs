@@ -66,3 +66,17 @@ pub fn spawn_signals(tx: mpsc::Sender<Event>) {
         let _ = tx.send(Event::Shutdown(name)).await;
     });
 }
+
+/// GPU discovery every `interval`, forwarded as `Event::Gpus`.
+pub fn spawn_gpu_poller(tx: mpsc::Sender<Event>, interval: Duration, cancel: tokio_util::sync::CancellationToken) {
+    use crate::monitor::gpu_poller::{self, GpuPollerConfig};
+    let config = GpuPollerConfig { interval, ..GpuPollerConfig::default() };
+    let (_handle, mut updates) = gpu_poller::spawn(config, cancel);
+    tokio::spawn(async move {
+        while let Some(update) = updates.recv().await {
+            if tx.send(Event::Gpus(update)).await.is_err() {
+                break;
+            }
+        }
+    });
+}

@@ -41,5 +41,12 @@ pub fn settings(global: &GlobalArgs) -> Settings {
         },
         user_themes_dir,
         startup_warnings: warnings,
+        gpu_poll_interval: gpu_poll_interval(&config),
     }
+}
+
+/// The configured GPU sampling interval, kept within 0.2 s .. 1 h (default 2 s).
+fn gpu_poll_interval(config: &Config) -> std::time::Duration {
+    let seconds = config.gpu_poll_interval_secs.filter(|s| s.is_finite()).unwrap_or(2.0).clamp(0.2, 3600.0);
+    std::time::Duration::from_secs_f64(seconds)
 }

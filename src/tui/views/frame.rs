@@ -93,8 +93,17 @@ fn render_view(app: &App, frame: &mut Frame, area: Rect) {
     let block = Block::bordered().border_type(BorderType::Rounded).border_style(theme.border).title(Line::from(title));
     if table.total() == 0 {
         empty::render(frame, area, block, &view.empty_note, theme);
-    } else {
-        table.render(frame, area, block, theme);
+        return;
+    }
+    match (view.id, &app.gpus.update) {
+        (ViewId::Gpus, Some(update)) => {
+            let (table_area, topology) = super::gpus::split(area, update.snapshot.gpus.len());
+            table.render(frame, table_area, block, theme);
+            if let Some(topology) = topology {
+                super::gpus::render_topology(frame, topology, &update.snapshot, theme);
+            }
+        }
+        _ => table.render(frame, area, block, theme),
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod empty;
 pub mod frame;
+pub mod gpus;
 pub mod help;
 pub mod resources;
 

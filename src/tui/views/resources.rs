@@ -20,21 +20,7 @@ pub struct ResourceView {
 impl ResourceView {
     pub fn new(id: ViewId) -> ResourceView {
         let (columns, empty_note) = match id {
-            ViewId::Gpus => (
-                vec![
-                    Column::new("#", Constraint::Length(3)),
-                    Column::new("NAME", Constraint::Min(18)),
-                    Column::new("UTIL", Constraint::Length(16)),
-                    Column::new("MEMORY", Constraint::Length(22)),
-                    Column::new("TEMP", Constraint::Length(6)),
-                    Column::new("POWER", Constraint::Length(8)),
-                    Column::new("HELD BY", Constraint::Length(16)),
-                ],
-                vec![
-                    "No GPU data source is connected to this console yet.".into(),
-                    "`aimdeck gpus` will read nvidia-smi, amd-smi, rocm-smi or /sys/class/kfd.".into(),
-                ],
-            ),
+            ViewId::Gpus => (super::gpus::columns(), super::gpus::empty_note(None)),
             ViewId::Cache => (
                 vec![
                     Column::new("REPO", Constraint::Min(30)),

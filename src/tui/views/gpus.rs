@@ -1,0 +1,220 @@
+//! The GPUs view: one row per GPU (utilisation and memory bars, temperature, power, a history
+//! sparkline, the deployment holding it) above a topology matrix like `nvidia-smi topo -m`,
+//! with NUMA and CPU affinity and the fully connected islands.
+
+use std::sync::Arc;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Paragraph};
+use ratatui::Frame;
+
+use crate::model::gpu::{GpuSnapshot, Link};
+use crate::monitor::gpu_poller::GpuUpdate;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::gauge;
+use crate::tui::widgets::{Column, SortKey, TableCell, TableRow};
+
+/// What the console knows about this machine's GPUs.
+#[derive(Debug, Clone, Default)]
+pub struct GpuState {
+    pub update: Option<Arc<GpuUpdate>>,
+}
+
+pub fn columns() -> Vec<Column> {
+    vec![
+        Column::new("#", Constraint::Length(2)),
+        Column::new("NAME", Constraint::Min(9)),
+        Column::new("UTIL", Constraint::Length(11)),
+        Column::new("MEMORY", Constraint::Length(15)),
+        Column::new("TEMP", Constraint::Length(4)),
+        Column::new("POWER", Constraint::Length(5)),
+        Column::new("HISTORY", Constraint::Length(8)),
+        Column::new("HELD BY", Constraint::Min(8)),
+    ]
+}
+
+/// The short name operators use ("H100", "MI300X"), or the tool's own when unknown.
+pub fn short_name(product: &str) -> String {
+    crate::recipes::gpus::normalize(product).map(|gpu| gpu.name.to_string()).unwrap_or_else(|| product.to_string())
+}
+
+fn gib(bytes: u64) -> f64 {
+    bytes as f64 / (1u64 << 30) as f64
+}
+
+pub fn rows(update: &GpuUpdate, theme: &Theme) -> Vec<TableRow> {
+    update
+        .snapshot
+        .gpus
+        .iter()
+        .map(|gpu| {
+            let util = gpu.utilization_percent;
+            let util_label = util.map(|u| format!("{u:>3.0}%")).unwrap_or_default();
+            let memory_label = match (gpu.memory_used_bytes, gpu.memory_total_bytes) {
+                (Some(used), Some(total)) => format!("{:.0}/{:.0}G", gib(used), gib(total)),
+                (None, Some(total)) => format!("?/{:.0}G", gib(total)),
+                _ => String::new(),
+            };
+            let history: Vec<f64> = update
+                .history
+                .utilization_sparkline(gpu.index, 8)
+                .into_iter()
+                .map(|v| v as f64)
+                .collect();
+            let temp = gpu.temperature_c;
+            let temp_style = match temp {
+                Some(t) if t >= 85.0 => theme.gauge_high,
+                Some(t) if t >= 70.0 => theme.gauge_mid,
+                _ => theme.text,
+            };
+            let held = gpu
+                .held_by
+                .as_ref()
+                .map(|h| format!("{}/{}", h.deployment, h.replica))
+                .unwrap_or_else(|| "free".into());
+            TableRow {
+                id: gpu.uuid.clone().unwrap_or_else(|| gpu.index.to_string()),
+                cells: vec![
+                    TableCell::number(Some(gpu.index as f64), gpu.index.to_string()),
+                    TableCell::text(short_name(&gpu.name)),
+                    TableCell::number(util, gauge::bar(util.map(|u| u / 100.0), 6, &util_label, theme)),
+                    TableCell::number(
+                        gpu.memory_fraction(),
+                        gauge::bar(gpu.memory_fraction(), 5, &memory_label, theme),
+                    ),
+                    TableCell::number(temp, Line::styled(temp.map(|t| format!("{t:.0}C")).unwrap_or("n/a".into()), temp_style)),
+                    TableCell::number(gpu.power_watts, gpu.power_watts.map(|p| format!("{p:.0}W")).unwrap_or("n/a".into())),
+                    TableCell::styled(
+                        Line::styled(gauge::sparkline_text(&history, 8, Some(100.0)), theme.accent),
+                        SortKey::Number(history.last().copied()),
+                    ),
+                    TableCell::styled(
+                        Line::styled(held.clone(), if gpu.held_by.is_some() { theme.info } else { theme.muted }),
+                        SortKey::Text(held),
+                    ),
+                ],
+            }
+        })
+        .collect()
+}
+
+/// Where the view looked, for the empty state.
+pub fn empty_note(update: Option<&GpuUpdate>) -> Vec<String> {
+    match update {
+        None => vec!["Looking for GPUs…".into(), "Reading nvidia-smi, amd-smi, rocm-smi and /sys/class/kfd.".into()],
+        Some(update) => {
+            let mut note = vec![
+                "No GPUs found on this machine.".into(),
+                "Looked for nvidia-smi, amd-smi and rocm-smi on PATH and AMD GPUs in /sys/class/kfd.".into(),
+            ];
+            note.extend(update.snapshot.warnings.iter().cloned());
+            note
+        }
+    }
+}
+
+/// Compact link codes so 16 GPUs fit in 80 columns.
+fn short_link(detail: &str) -> String {
+    match detail {
+        "XGMI" => "XG".into(),
+        "NODE" => "ND".into(),
+        "PCIE" => "PCI".into(),
+        other if other.starts_with("NV") => format!("N{}", &other[2..]),
+        other => other.chars().take(3).collect(),
+    }
+}
+
+fn link_style(link: Option<&Link>, theme: &Theme) -> Style {
+    match link.map(Link::rank) {
+        Some(0) => theme.link_fast,
+        Some(1..=3) => theme.link_medium,
+        Some(_) => theme.link_slow,
+        None => theme.muted,
+    }
+}
+
+/// The topology matrix, legend, affinity and islands.
+pub fn topology_lines(snapshot: &GpuSnapshot, width: u16, theme: &Theme) -> Vec<Line<'static>> {
+    let gpus: Vec<u32> = snapshot.gpus.iter().map(|g| g.index).collect();
+    if gpus.is_empty() {
+        return Vec::new();
+    }
+    let longest = snapshot.links.iter().map(|l| l.detail.len()).max().unwrap_or(1).max(3);
+    let full_cell = longest + 1;
+    let compact = 5 + gpus.len() * full_cell + 22 > width as usize;
+    let cell = if compact { 4 } else { full_cell.max(5) };
+    let label = |i: u32| if compact { format!("G{i}") } else { format!("GPU{i}") };
+    let mut lines = Vec::new();
+    let mut header = vec![Span::styled(format!("{:<6}", ""), theme.muted)];
+    for &i in &gpus {
+        header.push(Span::styled(format!("{:<cell$}", label(i)), theme.accent));
+    }
+    header.push(Span::styled(format!("{:<6}{}", "NUMA", "CPU affinity"), theme.accent));
+    lines.push(Line::from(header));
+    for gpu in &snapshot.gpus {
+        let mut row = vec![Span::styled(format!("{:<6}", label(gpu.index)), theme.accent)];
+        for &other in &gpus {
+            if other == gpu.index {
+                row.push(Span::styled(format!("{:<cell$}", "X"), theme.muted));
+                continue;
+            }
+            let link = snapshot.link(gpu.index, other);
+            let text = link.map(|l| if compact { short_link(&l.detail) } else { l.detail.clone() }).unwrap_or("?".into());
+            row.push(Span::styled(format!("{text:<cell$}"), link_style(link, theme)));
+        }
+        let numa = gpu.numa_node.map(|n| n.to_string()).unwrap_or("n/a".into());
+        row.push(Span::styled(format!("{numa:<6}{}", gpu.cpu_affinity.as_deref().unwrap_or("n/a")), theme.text));
+        lines.push(Line::from(row));
+    }
+    lines.push(Line::default());
+    lines.push(Line::from(vec![
+        Span::styled("Legend: ", theme.muted),
+        Span::styled("NV#/XGMI", theme.link_fast),
+        Span::styled(" direct GPU link  ", theme.muted),
+        Span::styled("PIX/PXB/PHB", theme.link_medium),
+        Span::styled(" PCIe switch/host bridge  ", theme.muted),
+        Span::styled("NODE/SYS", theme.link_slow),
+        Span::styled(" across NUMA/sockets", theme.muted),
+    ]));
+    let islands: Vec<String> = snapshot
+        .islands
+        .iter()
+        .filter(|island| island.gpus.len() > 1)
+        .map(|island| {
+            let members: Vec<String> = island.gpus.iter().map(|g| g.to_string()).collect();
+            format!("{{{}}} {}", members.join(","), island.kind.map(|k| k.as_str()).unwrap_or(""))
+        })
+        .collect();
+    lines.push(Line::from(vec![
+        Span::styled("Islands (fully connected, for tensor parallelism): ", theme.muted),
+        Span::styled(if islands.is_empty() { "none: no direct GPU links".to_string() } else { islands.join("  ") }, theme.text),
+    ]));
+    lines
+}
+
+/// Draws the topology pane under the GPU table.
+pub fn render_topology(frame: &mut Frame, area: Rect, snapshot: &GpuSnapshot, theme: &Theme) {
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(theme.border)
+        .title(Span::styled(" Topology ", theme.accent))
+        .title_bottom(Line::styled(format!(" sources: {} ", snapshot.sources.join(", ")), theme.muted).right_aligned());
+    let inner = block.inner(area);
+    frame.render_widget(Paragraph::new(topology_lines(snapshot, inner.width, theme)).block(block), area);
+}
+
+/// Splits the body between the table and the topology: the table gets its rows, the matrix
+/// what is left (it needs GPUs + 4 lines to be useful).
+pub fn split(area: Rect, gpu_count: usize) -> (Rect, Option<Rect>) {
+    let table_height = (gpu_count as u16 + 3).max(5);
+    let topology_height = gpu_count as u16 + 5;
+    if gpu_count < 2 || area.height < table_height + topology_height.min(7) {
+        return (area, None);
+    }
+    let [table, topology] =
+        Layout::vertical([Constraint::Min(table_height.min(area.height / 2)), Constraint::Length(topology_height.min(area.height / 2 + 2))])
+            .areas(area);
+    (table, Some(topology))
+}
