@@ -10,6 +10,7 @@ pub mod discover;
 pub mod islands;
 pub mod kfd;
 pub mod merge;
+pub mod node_labels;
 pub mod nvidia;
 pub mod nvidia_topo;
 #[cfg(feature = "nvml")]
