@@ -153,13 +153,20 @@ async fn list_with_enumeration(program: &Path, timeout: std::time::Duration) -> 
     }
 }
 
-/// A missing tool is normal (that vendor is absent) unless the user named its path.
+/// A missing tool is normal (that vendor is absent) unless the user named its path. When
+/// every subcommand of a tool fails the same way (driver not loaded), one line says so.
 fn note(warnings: &mut Vec<String>, program: &Path, err: ToolError) {
     if matches!(err, ToolError::NotFound { .. }) && program.components().count() == 1 {
         return;
     }
+    let prefix = format!("`{} ", program.display());
+    let repeated = match &err {
+        ToolError::Failed { stderr, .. } => warnings.iter().any(|w| w.starts_with(&prefix) && w.ends_with(stderr.as_str())),
+        ToolError::TimedOut { .. } => warnings.iter().any(|w| w.starts_with(&prefix) && w.contains("did not finish")),
+        _ => false,
+    };
     let message = err.to_string();
-    if !warnings.contains(&message) {
+    if !repeated && !warnings.contains(&message) {
         warnings.push(message);
     }
 }
