@@ -24,6 +24,7 @@ fn probe(nvidia: Option<&str>, amd: Option<&str>) -> ProbeConfig {
         amd_smi: tool(amd, "amd-smi"),
         rocm_smi: tool(None, "rocm-smi"),
         kfd_root: PathBuf::from("/nonexistent/aimdeck-test-kfd"),
+        pci_root: PathBuf::from("/nonexistent/aimdeck-test-pci"),
         tool_timeout: Duration::from_secs(5),
         use_nvml: false,
     }

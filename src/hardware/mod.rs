@@ -16,6 +16,7 @@ pub mod nvidia_topo;
 #[cfg(feature = "nvml")]
 pub mod nvml;
 pub mod pci;
+pub mod pci_sysfs;
 pub mod probe;
 pub mod report;
 pub mod rocm_smi;
