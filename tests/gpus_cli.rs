@@ -206,7 +206,10 @@ fn tools_that_exit_with_an_error_are_warnings() {
     assert!(gpus(&doc).is_empty());
     let warnings = strings(&doc["warnings"]).join("\n");
     assert!(warnings.contains("exit status: 9: NVIDIA-SMI has failed"), "{warnings}");
-    assert!(warnings.contains("amd-smi static --json` exited with exit status: 1: ERROR:root:Unable to detect any GPU devices"), "{warnings}");
+    assert!(warnings.contains("amd-smi list --json` exited with exit status: 1: ERROR:root:Unable to detect any GPU devices"), "{warnings}");
+    // The same failure of amd-smi's other subcommands is not repeated.
+    assert_eq!(warnings.matches("Unable to detect any GPU devices").count(), 1, "{warnings}");
+    assert_eq!(warnings.matches("NVIDIA-SMI has failed").count(), 1, "{warnings}");
 }
 
 #[test]
@@ -274,4 +277,24 @@ fn bad_interval_is_refused_with_the_reason() {
         .assert()
         .failure()
         .stderr(predicates::str::contains("`0` is not a number of seconds between 0 and 3600"));
+}
+
+#[test]
+fn amd_cpu_affinity_comes_from_the_pci_device_directory() {
+    let pci = tempfile::tempdir().expect("tempdir");
+    for (i, bus) in ["0c", "22", "38", "5c", "9f", "af", "bf", "df"].iter().enumerate() {
+        let dir = pci.path().join(format!("0000:{bus}:00.0"));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let cpus = if i < 4 { "0-47,96-143\n" } else { "48-95,144-191\n" };
+        std::fs::write(dir.join("local_cpulist"), cpus).expect("write");
+        std::fs::write(dir.join("numa_node"), if i < 4 { "0\n" } else { "1\n" }).expect("write");
+    }
+    let output = aimdeck_gpus(&["mi300x-8-amdsmi-gpu-data"], None)
+        .env("AIMDECK_PCI_ROOT", pci.path())
+        .arg("--json")
+        .output()
+        .expect("runs");
+    let doc: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(gpus(&doc)[0]["cpu_affinity"], "0-47,96-143");
+    assert_eq!(gpus(&doc)[5]["cpu_affinity"], "48-95,144-191");
 }

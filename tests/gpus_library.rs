@@ -24,6 +24,7 @@ fn probe(nvidia: Option<&str>, amd: Option<&str>) -> ProbeConfig {
         amd_smi: tool(amd, "amd-smi"),
         rocm_smi: tool(None, "rocm-smi"),
         kfd_root: PathBuf::from("/nonexistent/aimdeck-test-kfd"),
+        pci_root: PathBuf::from("/nonexistent/aimdeck-test-pci"),
         tool_timeout: Duration::from_secs(5),
         use_nvml: false,
     }
@@ -129,4 +130,36 @@ fn recorded_five_gpu_pcie_matrix() {
     assert_eq!(detail(0, 4), Some("SYS"));
     assert_eq!(matrix.affinity[0].numa_node, Some(1));
     assert_eq!(matrix.affinity[0].cpu_affinity.as_deref(), Some("8-15,24-31"));
+}
+
+/// Every recorded output cut at many points: the parsers return warnings or errors, never
+/// panic, and never invent a GPU the cut-off text does not name.
+#[test]
+fn truncated_outputs_never_panic() {
+    use aimdeck::hardware::amd_smi::{self, AmdSmiOutputs};
+    use aimdeck::hardware::{nvidia, rocm_smi};
+    let read = |machine: &str, file: &str| std::fs::read_to_string(fixture(machine).join(file)).expect("fixture");
+    let cut = |text: &str, at: usize| -> String { text.chars().take(at).collect() };
+
+    let query = read("h100-sxm-8", "nvidia-smi-query.csv");
+    let topo = read("h100-sxm-8", "nvidia-smi-topo.txt");
+    for at in (0..topo.len().max(query.len())).step_by(7) {
+        let report = nvidia::assemble(&cut(&query, at), Some(&cut(&topo, at)));
+        assert!(report.gpus.len() <= 8);
+    }
+    let docs = ["list", "static", "metric", "topology"].map(|d| read("mi300x-8-amdsmi-gpu-data", &format!("amd-smi-{d}.json")));
+    for at in (0..docs[2].len()).step_by(211) {
+        let cuts = docs.clone().map(|d| cut(&d, at));
+        let outputs = AmdSmiOutputs { list: Some(&cuts[0]), static_info: Some(&cuts[1]), metric: Some(&cuts[2]), topology: Some(&cuts[3]) };
+        if let Ok(report) = amd_smi::parse(outputs) {
+            assert!(report.gpus.len() <= 8);
+        }
+    }
+    let info = read("mi300x-8-rocm-smi", "rocm-smi-info.json");
+    let rtopo = read("mi300x-8-rocm-smi", "rocm-smi-topo.json");
+    for at in (0..info.len()).step_by(53) {
+        if let Ok(report) = rocm_smi::parse(&cut(&info, at), Some(&cut(&rtopo, at))) {
+            assert!(report.gpus.len() <= 8);
+        }
+    }
 }

@@ -14,14 +14,15 @@ pub fn render(snapshot: &GpuSnapshot) -> String {
         return out;
     }
     let name_width = snapshot.gpus.iter().map(|g| g.name.len()).max().unwrap_or(4).clamp(4, 28);
-    let _ = writeln!(
-        out,
-        "{:<3}  {:<name_width$}  {:>17}  {:>5}  {:>5}  {:>13}  {:>4}  {:<12}  HELD BY",
-        "GPU", "NAME", "MEMORY", "UTIL", "TEMP", "POWER", "NUMA", "BUS"
+    // The holder column only when a backend's claims were joined in.
+    let held = snapshot.gpus.iter().any(|gpu| gpu.held_by.is_some());
+    let header = format!(
+        "{:<3}  {:<name_width$}  {:>17}  {:>5}  {:>5}  {:>13}  {:>4}  {:<12}  {}",
+        "GPU", "NAME", "MEMORY", "UTIL", "TEMP", "POWER", "NUMA", "BUS", if held { "HELD BY" } else { "" }
     );
+    let _ = writeln!(out, "{}", header.trim_end());
     for gpu in &snapshot.gpus {
-        let _ = writeln!(
-            out,
+        let row = format!(
             "{:<3}  {:<name_width$}  {:>17}  {:>5}  {:>5}  {:>13}  {:>4}  {:<12}  {}",
             gpu.index,
             clip(&gpu.name, name_width),
@@ -31,8 +32,13 @@ pub fn render(snapshot: &GpuSnapshot) -> String {
             power(gpu),
             gpu.numa_node.map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
             gpu.pci_bus_id.as_deref().unwrap_or("-"),
-            gpu.held_by.as_ref().map(|h| format!("{}/{}", h.deployment, h.replica)).unwrap_or_else(|| "-".into()),
+            match (&gpu.held_by, held) {
+                (Some(holder), _) => format!("{}/{}", holder.deployment, holder.replica),
+                (None, true) => "-".to_string(),
+                (None, false) => String::new(),
+            },
         );
+        let _ = writeln!(out, "{}", row.trim_end());
     }
     if snapshot.gpus.len() > 1 && !snapshot.links.is_empty() {
         out.push('\n');
@@ -40,6 +46,8 @@ pub fn render(snapshot: &GpuSnapshot) -> String {
         for gpu in &snapshot.gpus {
             let _ = write!(out, "{:<6}", format!("GPU{}", gpu.index));
         }
+        let trimmed = out.trim_end_matches(' ').len();
+        out.truncate(trimmed);
         out.push('\n');
         for row in &snapshot.gpus {
             let _ = write!(out, "{:<6}", format!("GPU{}", row.index));
@@ -51,6 +59,8 @@ pub fn render(snapshot: &GpuSnapshot) -> String {
                 };
                 let _ = write!(out, "{cell:<6}");
             }
+            let trimmed = out.trim_end_matches(' ').len();
+            out.truncate(trimmed);
             out.push('\n');
         }
     }

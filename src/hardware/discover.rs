@@ -13,6 +13,23 @@ use super::runner::{ToolError, run_tool};
 use super::{kfd, merge, nvidia, rocm_smi};
 
 pub async fn discover(config: &ProbeConfig) -> GpuSnapshot {
+    let mut snapshot = discover_without_affinity(config).await;
+    let pci_root = config.pci_root.clone();
+    let mut gpus = std::mem::take(&mut snapshot.gpus);
+    // Small sysfs reads, but still blocking file I/O: keep them off the async workers.
+    match tokio::task::spawn_blocking(move || {
+        let filled = super::pci_sysfs::fill_affinity(&pci_root, &mut gpus);
+        (gpus, filled)
+    })
+    .await
+    {
+        Ok((gpus, _)) => snapshot.gpus = gpus,
+        Err(err) => snapshot.warnings.push(format!("pci sysfs: reader failed: {err}")),
+    }
+    snapshot
+}
+
+async fn discover_without_affinity(config: &ProbeConfig) -> GpuSnapshot {
     let mut warnings = Vec::new();
     let kfd_root = config.kfd_root.clone();
     let kfd_task = tokio::task::spawn_blocking(move || kfd::read(&kfd_root));
@@ -153,13 +170,20 @@ async fn list_with_enumeration(program: &Path, timeout: std::time::Duration) -> 
     }
 }
 
-/// A missing tool is normal (that vendor is absent) unless the user named its path.
+/// A missing tool is normal (that vendor is absent) unless the user named its path. When
+/// every subcommand of a tool fails the same way (driver not loaded), one line says so.
 fn note(warnings: &mut Vec<String>, program: &Path, err: ToolError) {
     if matches!(err, ToolError::NotFound { .. }) && program.components().count() == 1 {
         return;
     }
+    let prefix = format!("`{} ", program.display());
+    let repeated = match &err {
+        ToolError::Failed { stderr, .. } => warnings.iter().any(|w| w.starts_with(&prefix) && w.ends_with(stderr.as_str())),
+        ToolError::TimedOut { .. } => warnings.iter().any(|w| w.starts_with(&prefix) && w.contains("did not finish")),
+        _ => false,
+    };
     let message = err.to_string();
-    if !warnings.contains(&message) {
+    if !repeated && !warnings.contains(&message) {
         warnings.push(message);
     }
 }

@@ -10,11 +10,13 @@ pub mod discover;
 pub mod islands;
 pub mod kfd;
 pub mod merge;
+pub mod node_labels;
 pub mod nvidia;
 pub mod nvidia_topo;
 #[cfg(feature = "nvml")]
 pub mod nvml;
 pub mod pci;
+pub mod pci_sysfs;
 pub mod probe;
 pub mod report;
 pub mod rocm_smi;

@@ -15,6 +15,8 @@ pub struct ProbeConfig {
     pub rocm_smi: PathBuf,
     /// The directory holding `nodes/` (the kernel's `/sys/class/kfd/kfd/topology`).
     pub kfd_root: PathBuf,
+    /// The kernel's PCI device directory, for CPU affinity (`local_cpulist`).
+    pub pci_root: PathBuf,
     /// A tool still running after this is killed and reported.
     pub tool_timeout: Duration,
     /// Read NVIDIA GPUs through NVML instead of `nvidia-smi` (needs the `nvml` feature).
@@ -28,6 +30,7 @@ impl Default for ProbeConfig {
             amd_smi: PathBuf::from("amd-smi"),
             rocm_smi: PathBuf::from("rocm-smi"),
             kfd_root: PathBuf::from(DEFAULT_KFD_ROOT),
+            pci_root: PathBuf::from(super::pci_sysfs::DEFAULT_PCI_ROOT),
             tool_timeout: Duration::from_secs(5),
             use_nvml: false,
         }
@@ -36,7 +39,7 @@ impl Default for ProbeConfig {
 
 impl ProbeConfig {
     /// The defaults, overridden by `AIMDECK_NVIDIA_SMI`, `AIMDECK_AMD_SMI`,
-    /// `AIMDECK_ROCM_SMI`, `AIMDECK_KFD_ROOT`, `AIMDECK_GPU_TOOL_TIMEOUT_MS` and
+    /// `AIMDECK_ROCM_SMI`, `AIMDECK_KFD_ROOT`, `AIMDECK_PCI_ROOT`, `AIMDECK_GPU_TOOL_TIMEOUT_MS` and
     /// `AIMDECK_NVML=1` where set.
     pub fn from_env() -> Self {
         Self::from_lookup(|key| std::env::var_os(key).filter(|value| !value.is_empty()))
@@ -55,6 +58,9 @@ impl ProbeConfig {
         }
         if let Some(path) = lookup("AIMDECK_KFD_ROOT") {
             config.kfd_root = path.into();
+        }
+        if let Some(path) = lookup("AIMDECK_PCI_ROOT") {
+            config.pci_root = path.into();
         }
         if let Some(ms) = lookup("AIMDECK_GPU_TOOL_TIMEOUT_MS")
             .and_then(|value| value.to_str().and_then(|text| text.trim().parse::<u64>().ok()))

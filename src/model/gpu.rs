@@ -164,6 +164,19 @@ impl Link {
     }
 }
 
+/// The `nvidia-smi topo -m` legend, closest first, for a view's colour key. AMD tools say
+/// `XGMI` or `PCIE`.
+pub const LINK_LEGEND: [(&str, &str); 8] = [
+    ("NV#", "a bonded set of # NVLinks"),
+    ("XGMI", "AMD Infinity Fabric, GPU to GPU"),
+    ("PIX", "at most a single PCIe bridge"),
+    ("PXB", "multiple PCIe bridges, no host bridge"),
+    ("PHB", "PCIe and a PCIe host bridge (the CPU)"),
+    ("NODE", "PCIe and host bridges within a NUMA node"),
+    ("SYS", "PCIe and the link between NUMA nodes (QPI/UPI/xGMI)"),
+    ("PCIE", "PCIe (AMD tools give no finer detail)"),
+];
+
 /// A set of GPUs every pair of which is directly connected (NVLink or XGMI): where a
 /// tensor-parallel group should live. A GPU with no direct link is an island of one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

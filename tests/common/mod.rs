@@ -24,6 +24,7 @@ pub fn aimdeck_gpus(machines: &[&str], kfd_root: Option<&Path>) -> Command {
         .arg("gpus")
         .env("PATH", std::env::join_paths(path).expect("joinable PATH"))
         .env("AIMDECK_KFD_ROOT", kfd_root.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/nonexistent/aimdeck-test-kfd")))
+        .env("AIMDECK_PCI_ROOT", "/nonexistent/aimdeck-test-pci")
         .env_remove("AIMDECK_NVIDIA_SMI")
         .env_remove("AIMDECK_AMD_SMI")
         .env_remove("AIMDECK_ROCM_SMI")

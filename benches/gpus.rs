@@ -1,0 +1,103 @@
+//! One GPU discovery pass on 8 GPUs, minus the tools' own run time: parsing the recorded
+//! outputs and merging them (plus reading a KFD tree from disk). Target: < 50 ms of CPU per
+//! pass. Single-threaded and CPU-bound, so wall time per pass is CPU time.
+//!
+//! Run: `cargo bench --bench gpus`
+
+#[path = "../tests/common/kfd_tree.rs"]
+mod kfd_tree;
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use aimdeck::hardware::amd_smi::{self, AmdSmiOutputs};
+use aimdeck::hardware::{kfd, merge, nvidia, rocm_smi};
+
+fn read(machine: &str, file: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gpus").join(machine).join(file);
+    std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
+
+fn measure(name: &str, iterations: u32, mut pass: impl FnMut()) {
+    for _ in 0..iterations / 10 {
+        pass();
+    }
+    let mut times: Vec<Duration> = (0..iterations)
+        .map(|_| {
+            let start = Instant::now();
+            pass();
+            start.elapsed()
+        })
+        .collect();
+    times.sort_unstable();
+    let mean = times.iter().sum::<Duration>() / iterations;
+    let pct = |p: f64| times[((times.len() as f64 - 1.0) * p) as usize];
+    println!(
+        "| {name:<44} | {:>9.1} | {:>9.1} | {:>9.1} |",
+        mean.as_secs_f64() * 1e6,
+        pct(0.5).as_secs_f64() * 1e6,
+        pct(0.99).as_secs_f64() * 1e6
+    );
+}
+
+fn main() {
+    let h100_query = read("h100-sxm-8", "nvidia-smi-query.csv");
+    let h100_topo = read("h100-sxm-8", "nvidia-smi-topo.txt");
+    let amd = ["list", "static", "metric", "topology"].map(|doc| read("mi300x-8-amdsmi-gpu-data", &format!("amd-smi-{doc}.json")));
+    let rocm_info = read("mi300x-8-rocm-smi", "rocm-smi-info.json");
+    let rocm_topo = read("mi300x-8-rocm-smi", "rocm-smi-topo.json");
+    let kfd_dir = tempfile::tempdir().expect("tempdir");
+    kfd_tree::write_tree(kfd_dir.path(), 2, &kfd_tree::mi300x_8(), true);
+
+    println!("| pass (8 GPUs)                                |  mean µs  |  p50 µs   |  p99 µs   |");
+    println!("|----------------------------------------------|-----------|-----------|-----------|");
+    measure("nvidia-smi CSV + topo -m, merge", 2000, || {
+        let report = nvidia::assemble(black_box(&h100_query), Some(black_box(&h100_topo)));
+        black_box(merge::merge(vec![report], None, Vec::new()));
+    });
+    measure("amd-smi list+static+metric+topology, merge", 500, || {
+        let outputs = AmdSmiOutputs {
+            list: Some(black_box(&amd[0])),
+            static_info: Some(black_box(&amd[1])),
+            metric: Some(black_box(&amd[2])),
+            topology: Some(black_box(&amd[3])),
+        };
+        let report = amd_smi::parse(outputs).expect("parses");
+        black_box(merge::merge(vec![report], None, Vec::new()));
+    });
+    measure("rocm-smi info + showtopo, merge", 1000, || {
+        let report = rocm_smi::parse(black_box(&rocm_info), Some(black_box(&rocm_topo))).expect("parses");
+        black_box(merge::merge(vec![report], None, Vec::new()));
+    });
+    measure("KFD sysfs tree read from disk, merge", 500, || {
+        let report = kfd::read(kfd_dir.path()).expect("readable").expect("present");
+        black_box(merge::merge(vec![report], None, Vec::new()));
+    });
+    measure("amd-smi pass + KFD enrichment, merge", 300, || {
+        let outputs = AmdSmiOutputs {
+            list: Some(&amd[0]),
+            static_info: Some(&amd[1]),
+            metric: Some(&amd[2]),
+            topology: Some(&amd[3]),
+        };
+        let report = amd_smi::parse(outputs).expect("parses");
+        let kfd = kfd::read(kfd_dir.path()).expect("readable").expect("present");
+        black_box(merge::merge(vec![report], Some(&kfd), Vec::new()));
+    });
+
+    // For scale: a whole `discover()` against the fake tools (shell scripts running `cat`),
+    // i.e. including the process spawns that the 50 ms target excludes.
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gpus");
+    let config = aimdeck::hardware::ProbeConfig {
+        nvidia_smi: "aimdeck-bench-no-nvidia-smi".into(),
+        amd_smi: fixtures.join("mi300x-8-amdsmi-gpu-data/bin/amd-smi"),
+        rocm_smi: "aimdeck-bench-no-rocm-smi".into(),
+        kfd_root: kfd_dir.path().to_path_buf(),
+        ..Default::default()
+    };
+    measure("discover() with fake amd-smi (spawns incl.)", 50, || {
+        black_box(runtime.block_on(aimdeck::hardware::discover(&config)));
+    });
+}
