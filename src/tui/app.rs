@@ -408,6 +408,11 @@ impl App {
         }
         if !self.current().actions.contains(&action) {
             self.notify(Level::Info, format!("{}: not available in the {} view", action.name(), self.view));
+            return Vec::new();
+        }
+        match action {
+            Action::Topology => self.gpus.topology_full = !self.gpus.topology_full,
+            _ => {}
         }
         Vec::new()
     }

@@ -92,6 +92,7 @@ actions! {
     ShowConfig => "show_config", Resource, "Show the rendered config", ["y"];
     Pull => "pull", Resource, "Pull a model into the cache", ["P"];
     Edit => "edit", Resource, "Edit", ["e"];
+    Topology => "topology", Resource, "Show the GPU topology matrix full size (GPUs view)", ["t"];
 }
 
 /// A key with its modifiers, as written in the config file: `q`, `ctrl-c`, `tab`, `backtab`,

@@ -96,6 +96,9 @@ fn render_view(app: &App, frame: &mut Frame, area: Rect) {
         return;
     }
     match (view.id, &app.gpus.update) {
+        (ViewId::Gpus, Some(update)) if app.gpus.topology_full => {
+            super::gpus::render_topology(frame, area, &update.snapshot, theme);
+        }
         (ViewId::Gpus, Some(update)) => {
             let (table_area, topology) = super::gpus::split(area, update.snapshot.gpus.len());
             table.render(frame, table_area, block, theme);
@@ -161,13 +164,13 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Line::from(spans).style(Style::default()), area);
 }
 
-/// The keys to show for an action: all of them, except that moving shows `j/k` (down/up).
+/// The key to show for an action: its first, except that moving shows `j/k` (down/up).
 fn footer_keys(app: &App, action: Action) -> String {
     if action == Action::Down {
         let first = |a: Action| app.keymap.keys_for(a).first().map(ToString::to_string).unwrap_or_default();
         return format!("{}/{}", first(Action::Down), first(Action::Up));
     }
-    app.keymap.label(action)
+    app.keymap.keys_for(action).first().map(ToString::to_string).unwrap_or_default()
 }
 
 /// One word per action for the footer (the help overlay has the full sentence).

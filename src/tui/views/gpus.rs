@@ -20,6 +20,8 @@ use crate::tui::widgets::{Column, SortKey, TableCell, TableRow};
 #[derive(Debug, Clone, Default)]
 pub struct GpuState {
     pub update: Option<Arc<GpuUpdate>>,
+    /// `t` shows the topology over the whole body (16 GPUs at 80x24 need it).
+    pub topology_full: bool,
 }
 
 pub fn columns() -> Vec<Column> {
@@ -205,16 +207,14 @@ pub fn render_topology(frame: &mut Frame, area: Rect, snapshot: &GpuSnapshot, th
     frame.render_widget(Paragraph::new(topology_lines(snapshot, inner.width, theme)).block(block), area);
 }
 
-/// Splits the body between the table and the topology: the table gets its rows, the matrix
-/// what is left (it needs GPUs + 4 lines to be useful).
+/// Splits the body between the table and the topology. The table gets all its rows first;
+/// the matrix gets the rest when that holds it whole (GPUs + 6 lines), else `t` shows it.
 pub fn split(area: Rect, gpu_count: usize) -> (Rect, Option<Rect>) {
-    let table_height = (gpu_count as u16 + 3).max(5);
-    let topology_height = gpu_count as u16 + 5;
-    if gpu_count < 2 || area.height < table_height + topology_height.min(7) {
+    let table_height = gpu_count as u16 + 3;
+    let topology_height = gpu_count as u16 + 6;
+    if gpu_count < 2 || area.height < table_height + topology_height {
         return (area, None);
     }
-    let [table, topology] =
-        Layout::vertical([Constraint::Min(table_height.min(area.height / 2)), Constraint::Length(topology_height.min(area.height / 2 + 2))])
-            .areas(area);
+    let [table, topology] = Layout::vertical([Constraint::Fill(1), Constraint::Length(topology_height)]).areas(area);
     (table, Some(topology))
 }

@@ -66,6 +66,10 @@ impl ResourceView {
                 ],
             ),
         };
-        ResourceView { id, table: DataTable::new(columns), empty_note, actions: Vec::new() }
+        let actions = match id {
+            ViewId::Gpus => vec![Action::Topology],
+            _ => Vec::new(),
+        };
+        ResourceView { id, table: DataTable::new(columns), empty_note, actions }
     }
 }
