@@ -56,6 +56,9 @@ pub struct GlobalArgs {
     /// Docker Engine address [default: $DOCKER_HOST or the local socket]
     #[arg(long, global = true, value_name = "URL")]
     pub docker_host: Option<String>,
+    /// Extra recipe directory for the console (repeatable; subcommands take their own)
+    #[arg(long = "recipes-dir", value_name = "DIR")]
+    pub console_recipes_dirs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,6 +12,7 @@ use super::event::{Command, Event};
 use super::keymap::{Action, Keymap, Scope};
 use super::theme::Theme;
 use super::views::gpus::{self, GpuState};
+use super::views::recipes::{self as recipe_view, RecipeState};
 use super::views::resources::ResourceView;
 use super::views::ViewId;
 use super::widgets::confirm::ConfirmOutcome;
@@ -42,7 +43,13 @@ pub enum Mode {
     Filter { input: TextInput },
     Help { scroll: u16 },
     Confirm(ConfirmDialog),
-    Form(Form),
+    Form(Form, FormPurpose),
+}
+
+/// What a submitted form is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FormPurpose {
+    EditRecipe { id: String },
 }
 
 /// Facts for the header line.
@@ -65,6 +72,8 @@ pub struct Settings {
     pub startup_warnings: Vec<String>,
     /// How often GPU telemetry is sampled.
     pub gpu_poll_interval: std::time::Duration,
+    /// Recipe directories after the user's own: the config's, then `--recipes-dir`.
+    pub recipe_dirs: Vec<crate::recipes::load::RecipeDir>,
 }
 
 impl Default for Settings {
@@ -78,6 +87,7 @@ impl Default for Settings {
             user_themes_dir: crate::paths::user_themes_dir(),
             startup_warnings: Vec::new(),
             gpu_poll_interval: std::time::Duration::from_secs(2),
+            recipe_dirs: Vec::new(),
         }
     }
 }
@@ -99,6 +109,7 @@ pub struct App {
     pub history: Vec<Message>,
     pub theme_names: Vec<String>,
     pub gpus: GpuState,
+    pub recipes: RecipeState,
     pub should_quit: bool,
     ticks: u64,
     dirty: bool,
@@ -123,6 +134,7 @@ impl App {
             history: Vec::new(),
             theme_names: Theme::names(&settings.user_themes_dir),
             gpus: GpuState::default(),
+            recipes: RecipeState::default(),
             should_quit: false,
             ticks: 0,
             dirty: true,
@@ -131,6 +143,11 @@ impl App {
             app.notify(Level::Warning, warning);
         }
         app
+    }
+
+    /// What the console asks for as it starts: the recipe library.
+    pub fn start(&mut self) -> Vec<Command> {
+        vec![Command::LoadRecipes]
     }
 
     /// Whether the screen needs drawing; clears the flag.
@@ -234,6 +251,23 @@ impl App {
                 self.on_gpus(update);
                 Vec::new()
             }
+            Event::Recipes(library) => {
+                for problem in library.problems.iter().take(3) {
+                    self.notify(Level::Warning, format!("recipes: {problem}"));
+                }
+                self.recipes.library = Some(library);
+                self.recompute_best_recipes();
+                self.refresh_rows();
+                Vec::new()
+            }
+            Event::RecipeSaved { id, result } => {
+                self.recipes.editing = None;
+                match result {
+                    Ok(path) => self.notify(Level::Info, format!("recipe {id} saved to {}", path.display())),
+                    Err(err) => self.notify(Level::Error, format!("recipe {id} not saved: {err}")),
+                }
+                Vec::new()
+            }
         }
     }
 
@@ -249,7 +283,12 @@ impl App {
             .collect();
         // With no GPUs and nothing new to say, an identical pass draws nothing.
         let unchanged = same_snapshot && update.snapshot.gpus.is_empty();
+        let hardware = recipe_view::hardware_from(&update.snapshot);
         self.gpus.update = Some(update);
+        if hardware != self.recipes.hardware {
+            self.recipes.hardware = hardware;
+            self.recompute_best_recipes();
+        }
         for warning in new_warnings {
             self.notify(Level::Warning, format!("gpus: {warning}"));
         }
@@ -257,6 +296,13 @@ impl App {
             self.refresh_rows();
             self.dirty = true;
         }
+    }
+
+    fn recompute_best_recipes(&mut self) {
+        self.recipes.best = match (&self.recipes.library, &self.recipes.hardware) {
+            (Some(library), Some(hardware)) => recipe_view::best_ids(library, hardware),
+            _ => Default::default(),
+        };
     }
 
     /// Rebuilds every view's rows from the domain state (after new data or a theme change,
@@ -268,6 +314,18 @@ impl App {
             view.table.set_rows(gpus::rows(&update, &theme));
             view.empty_note = gpus::empty_note(Some(&update));
         }
+        let rows = recipe_view::rows(&self.recipes, &theme);
+        let note = recipe_view::empty_note(self.recipes.library.as_deref());
+        let view = self.view_state_mut(ViewId::Recipes);
+        view.table.set_rows(rows);
+        view.empty_note = note;
+        self.dirty = true;
+    }
+
+    /// The recipe under the cursor in the Recipes view.
+    pub fn selected_recipe(&self) -> Option<&crate::recipes::load::LoadedRecipe> {
+        let id = &self.view_state(ViewId::Recipes).table.selected()?.id;
+        self.recipes.library.as_ref()?.get(id)
     }
 
     /// Advances the clock; redraws only when the shown minute changes or a message expires.
@@ -339,13 +397,29 @@ impl App {
                 }
                 Vec::new()
             }
-            Mode::Form(mut form) => {
-                match form.handle_key(key) {
-                    FormOutcome::Editing => self.mode = Mode::Form(form),
-                    FormOutcome::Cancelled => self.notify(Level::Info, "cancelled"),
-                    FormOutcome::Submitted => self.notify(Level::Info, format!("{}: submitted", form.title)),
+            Mode::Form(mut form, purpose) => match form.handle_key(key) {
+                FormOutcome::Editing => {
+                    self.mode = Mode::Form(form, purpose);
+                    Vec::new()
                 }
-                Vec::new()
+                FormOutcome::Cancelled => {
+                    self.recipes.editing = None;
+                    self.notify(Level::Info, "cancelled");
+                    Vec::new()
+                }
+                FormOutcome::Submitted => self.on_form_submitted(form, purpose),
+            },
+        }
+    }
+
+    fn on_form_submitted(&mut self, form: Form, purpose: FormPurpose) -> Vec<Command> {
+        match purpose {
+            FormPurpose::EditRecipe { id } => {
+                let yaml = form.value("yaml").unwrap_or_default();
+                // Save under the id written in the YAML: renaming a recipe makes a new one.
+                let id = crate::recipes::load::load_text("editor", &yaml).map(|r| r.id).unwrap_or(id);
+                self.notify(Level::Info, format!("saving recipe {id}…"));
+                vec![Command::SaveRecipe { id, yaml }]
             }
         }
     }
@@ -412,6 +486,15 @@ impl App {
         }
         match action {
             Action::Topology => self.gpus.topology_full = !self.gpus.topology_full,
+            Action::Edit if self.view == ViewId::Recipes => match self.selected_recipe() {
+                Some(loaded) => {
+                    let form = recipe_view::editor(loaded);
+                    let id = loaded.recipe.id.clone();
+                    self.recipes.editing = Some(id.clone());
+                    self.mode = Mode::Form(form, FormPurpose::EditRecipe { id });
+                }
+                None => self.notify(Level::Info, "edit: select a recipe first"),
+            },
             _ => {}
         }
         Vec::new()

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crossterm::event::KeyEvent;
 
 use crate::monitor::gpu_poller::GpuUpdate;
+use crate::recipes::load::Library;
 
 use super::theme::Theme;
 
@@ -23,10 +24,16 @@ pub enum Event {
     ThemeLoaded { name: String, result: Result<Theme, String> },
     /// A GPU discovery pass finished.
     Gpus(Arc<GpuUpdate>),
+    /// The recipe library (built-ins plus the user's directories) was (re)loaded.
+    Recipes(Arc<Library>),
+    /// A recipe from the editor was written (or not) to the user recipe directory.
+    RecipeSaved { id: String, result: Result<std::path::PathBuf, String> },
 }
 
 /// Work for the task runner. Each command's result comes back as an `Event`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     LoadTheme(String),
+    LoadRecipes,
+    SaveRecipe { id: String, yaml: String },
 }

@@ -45,7 +45,7 @@ pub fn run(global: &crate::cli::GlobalArgs) -> ExitCode {
     let result = runtime.block_on(async {
         let mut guard = terminal::TerminalGuard::enter()?;
         let (tx, mut rx) = mpsc::channel(EVENT_CAPACITY);
-        let runner = runner::TaskRunner::new(tx.clone(), settings.user_themes_dir.clone());
+        let runner = runner::TaskRunner::new(tx.clone(), settings.user_themes_dir.clone(), settings.recipe_dirs.clone());
         sources::spawn_terminal_input(tx.clone());
         sources::spawn_tick(tx.clone());
         sources::spawn_signals(tx.clone());
@@ -79,6 +79,9 @@ pub async fn run_loop<B: Backend>(
     events: &mut mpsc::Receiver<Event>,
     runner: &runner::TaskRunner,
 ) -> Result<(), B::Error> {
+    for command in app.start() {
+        runner.run(command);
+    }
     terminal.draw(|frame| views::frame::render(app, frame))?;
     app.take_dirty();
     while let Some(event) = events.recv().await {

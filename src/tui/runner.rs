@@ -12,11 +12,24 @@ use super::theme::Theme;
 pub struct TaskRunner {
     events: mpsc::Sender<Event>,
     user_themes_dir: PathBuf,
+    /// Extra recipe directories (config file, then `--recipes-dir`).
+    recipe_dirs: Vec<crate::recipes::load::RecipeDir>,
+    user_recipes_dir: PathBuf,
 }
 
 impl TaskRunner {
-    pub fn new(events: mpsc::Sender<Event>, user_themes_dir: PathBuf) -> TaskRunner {
-        TaskRunner { events, user_themes_dir }
+    pub fn new(events: mpsc::Sender<Event>, user_themes_dir: PathBuf, recipe_dirs: Vec<crate::recipes::load::RecipeDir>) -> TaskRunner {
+        TaskRunner { events, user_themes_dir, recipe_dirs, user_recipes_dir: crate::paths::user_recipes_dir() }
+    }
+
+    /// Runs `job` on the blocking pool and sends its event; a job that panics is reported as
+    /// `on_panic` instead of taking the console down.
+    fn blocking(&self, job: impl FnOnce() -> Event + Send + 'static, on_panic: impl FnOnce(String) -> Event + Send + 'static) {
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let event = tokio::task::spawn_blocking(job).await.unwrap_or_else(|err| on_panic(err.to_string()));
+            let _ = events.send(event).await;
+        });
     }
 
     pub fn run(&self, command: Command) {
@@ -32,6 +45,49 @@ impl TaskRunner {
                     let _ = events.send(Event::ThemeLoaded { name, result }).await;
                 });
             }
+            Command::LoadRecipes => {
+                let dirs = self.recipe_dirs.clone();
+                self.blocking(
+                    move || Event::Recipes(std::sync::Arc::new(crate::recipes::load::load_library(&dirs))),
+                    |err| Event::RecipeSaved { id: String::new(), result: Err(format!("loading recipes failed: {err}")) },
+                );
+            }
+            Command::SaveRecipe { id, yaml } => {
+                let dir = self.user_recipes_dir.clone();
+                let dirs = self.recipe_dirs.clone();
+                let events = self.events.clone();
+                tokio::spawn(async move {
+                    let save_id = id.clone();
+                    let result = tokio::task::spawn_blocking(move || save_recipe(&dir, &save_id, &yaml))
+                        .await
+                        .unwrap_or_else(|err| Err(err.to_string()));
+                    let saved = result.is_ok();
+                    let _ = events.send(Event::RecipeSaved { id, result }).await;
+                    if saved {
+                        let library = tokio::task::spawn_blocking(move || crate::recipes::load::load_library(&dirs)).await;
+                        if let Ok(library) = library {
+                            let _ = events.send(Event::Recipes(std::sync::Arc::new(library))).await;
+                        }
+                    }
+                });
+            }
         }
     }
+}
+
+/// Writes a recipe to `dir/<id>.yaml` through a temporary file, so a full disk or a crash never
+/// leaves a half-written recipe behind.
+fn save_recipe(dir: &std::path::Path, id: &str, yaml: &str) -> Result<PathBuf, String> {
+    if id.is_empty() || id.contains(['/', '\\']) || id.starts_with('.') {
+        return Err(format!("`{id}` cannot be a file name"));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let path = dir.join(format!("{id}.yaml"));
+    let temporary = dir.join(format!(".{id}.yaml.tmp"));
+    std::fs::write(&temporary, yaml).map_err(|e| format!("{}: {e}", temporary.display()))?;
+    std::fs::rename(&temporary, &path).map_err(|e| {
+        let _ = std::fs::remove_file(&temporary);
+        format!("{}: {e}", path.display())
+    })?;
+    Ok(path)
 }

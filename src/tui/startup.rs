@@ -42,6 +42,7 @@ pub fn settings(global: &GlobalArgs) -> Settings {
         user_themes_dir,
         startup_warnings: warnings,
         gpu_poll_interval: gpu_poll_interval(&config),
+        recipe_dirs: crate::recipes::load::default_dirs(&config.recipes_dirs, &global.console_recipes_dirs),
     }
 }
 

@@ -36,7 +36,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     match &app.mode {
         Mode::Help { scroll } => help::render(frame, body, app, *scroll),
         Mode::Confirm(dialog) => dialog.render(frame, body, &app.theme),
-        Mode::Form(form) => form.render(frame, body, &app.theme),
+        Mode::Form(form, _) => form.render(frame, body, &app.theme),
         Mode::Normal | Mode::Command { .. } | Mode::Filter { .. } => {}
     }
 }
@@ -106,6 +106,18 @@ fn render_view(app: &App, frame: &mut Frame, area: Rect) {
                 super::gpus::render_topology(frame, topology, &update.snapshot, theme);
             }
         }
+        (ViewId::Recipes, _) => {
+            let wide = area.width >= 140;
+            let [table_area, detail] = if wide {
+                Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area)
+            } else {
+                Layout::vertical([Constraint::Length(area.height.saturating_sub(3) / 2 + 1), Constraint::Fill(1)]).areas(area)
+            };
+            table.render(frame, table_area, block, theme);
+            if let Some(loaded) = app.selected_recipe() {
+                super::recipes::render_detail(frame, detail, loaded, &app.recipes, theme);
+            }
+        }
         _ => table.render(frame, area, block, theme),
     }
 }
@@ -149,7 +161,7 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
         Mode::Filter { .. } => vec![("enter".into(), "keep filter"), ("esc".into(), "clear")],
         Mode::Help { .. } => vec![("j/k".into(), "scroll"), ("esc".into(), "close")],
         Mode::Confirm(_) => vec![("enter".into(), "confirm"), ("esc".into(), "cancel")],
-        Mode::Form(_) => vec![("tab".into(), "next field"), ("ctrl-s".into(), "submit"), ("esc".into(), "cancel")],
+        Mode::Form(..) => vec![("tab".into(), "next field"), ("ctrl-s".into(), "submit"), ("esc".into(), "cancel")],
         Mode::Normal => app
             .available_actions()
             .into_iter()

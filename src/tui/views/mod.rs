@@ -4,6 +4,7 @@ pub mod empty;
 pub mod frame;
 pub mod gpus;
 pub mod help;
+pub mod recipes;
 pub mod resources;
 
 use std::fmt;

@@ -35,20 +35,7 @@ impl ResourceView {
                     "The Hugging Face cache is read from HF_HUB_CACHE, HF_HOME/hub or ~/.cache/huggingface/hub.".into(),
                 ],
             ),
-            ViewId::Recipes => (
-                vec![
-                    Column::new("ID", Constraint::Min(24)),
-                    Column::new("MODEL", Constraint::Min(20)),
-                    Column::new("ENGINE", Constraint::Length(7)),
-                    Column::new("GPU", Constraint::Length(10)),
-                    Column::new("N", Constraint::Length(3)),
-                    Column::new("PRECISION", Constraint::Length(10)),
-                ],
-                vec![
-                    "No recipe library is connected to this console yet.".into(),
-                    "Recipes are YAML files in ~/.config/aimdeck/recipes and --recipes-dir.".into(),
-                ],
-            ),
+            ViewId::Recipes => (super::recipes::columns(), super::recipes::empty_note(None)),
             ViewId::Endpoints => (
                 vec![
                     Column::new("NAME", Constraint::Min(16)),
@@ -68,6 +55,7 @@ impl ResourceView {
         };
         let actions = match id {
             ViewId::Gpus => vec![Action::Topology],
+            ViewId::Recipes => vec![Action::Edit],
             _ => Vec::new(),
         };
         ResourceView { id, table: DataTable::new(columns), empty_note, actions }

@@ -88,8 +88,9 @@ impl FormField {
         }
     }
 
-    fn height(&self) -> u16 {
-        if self.is_multi() { 8 } else { 1 }
+    /// Editor lines: one for a line field; a multi-line editor gets `multi` (what is left).
+    fn height(&self, multi: u16) -> u16 {
+        if self.is_multi() { multi } else { 1 }
     }
 }
 
@@ -158,8 +159,13 @@ impl Form {
     }
 
     pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
-        let body: u16 = self.fields.iter().map(|f| f.height() + 2).sum();
-        let popup = centered(area, area.width.saturating_sub(8).min(96), body + 3);
+        let multi_count = self.fields.iter().filter(|f| f.is_multi()).count() as u16;
+        let fixed: u16 = self.fields.iter().map(|f| 2 + u16::from(!f.is_multi())).sum::<u16>() + 3;
+        // Multi-line editors share whatever the screen has left, at least 3 lines each.
+        let multi = if multi_count == 0 { 0 } else { (area.height.saturating_sub(fixed + 2) / multi_count).max(3) };
+        let body: u16 = self.fields.iter().map(|f| f.height(multi) + 2).sum();
+        let width = if multi_count > 0 { area.width.saturating_sub(4) } else { area.width.saturating_sub(8).min(96) };
+        let popup = centered(area, width, body + 3);
         frame.render_widget(Clear, popup);
         let block = Block::bordered()
             .border_type(BorderType::Rounded)
@@ -167,13 +173,13 @@ impl Form {
             .title(Span::styled(format!(" {} ", self.title), theme.accent));
         let inner = block.inner(popup);
         frame.render_widget(block, popup);
-        let mut constraints: Vec<Constraint> = self.fields.iter().map(|f| Constraint::Length(f.height() + 2)).collect();
+        let mut constraints: Vec<Constraint> = self.fields.iter().map(|f| Constraint::Length(f.height(multi) + 2)).collect();
         constraints.push(Constraint::Length(1));
         let areas = Layout::vertical(constraints).split(inner);
         for (i, field) in self.fields.iter().enumerate() {
             let focused = i == self.focus;
             let [label, editor, message] =
-                Layout::vertical([Constraint::Length(1), Constraint::Length(field.height()), Constraint::Length(1)]).areas(areas[i]);
+                Layout::vertical([Constraint::Length(1), Constraint::Length(field.height(multi)), Constraint::Length(1)]).areas(areas[i]);
             let label_style = if focused { theme.accent } else { theme.muted };
             frame.render_widget(Line::styled(format!("{}{}", if focused { "› " } else { "  " }, field.label), label_style), label);
             let editor_area = Rect { x: editor.x + 2, width: editor.width.saturating_sub(2), ..editor };
