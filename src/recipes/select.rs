@@ -274,7 +274,7 @@ fn score(recipe: &Recipe, hardware: Option<&Hardware>, fit: Option<&FitReport>, 
     let replicas = (free / recipe.gpu_count.max(1)).max(1);
     match prefer {
         Goal::Latency => {
-            score += i64::from(recipe.parallelism.tp) * 20;
+            score += i64::from(recipe.parallelism.tp).saturating_mul(20);
             reasons.push(format!("tp {} splits each request over {} GPUs", recipe.parallelism.tp, recipe.parallelism.tp));
         }
         Goal::Throughput | Goal::Balanced => {
@@ -282,7 +282,7 @@ fn score(recipe: &Recipe, hardware: Option<&Hardware>, fit: Option<&FitReport>, 
                 // Total KV tokens over all replicas: comparable across recipes that serve
                 // different context lengths, unlike a count of sequences.
                 let copies = u64::from(replicas) * u64::from(recipe.parallelism.dp.max(1));
-                let tokens = fit.kv_capacity_tokens * copies;
+                let tokens = fit.kv_capacity_tokens.saturating_mul(copies);
                 // log2 so doubling capacity is worth the same at any size.
                 score += (((tokens + 1) as f64).log2() * 20.0) as i64;
                 reasons.push(format!(
@@ -290,14 +290,14 @@ fn score(recipe: &Recipe, hardware: Option<&Hardware>, fit: Option<&FitReport>, 
                     if replicas == 1 { "" } else { "s" },
                     if replicas == 1 { "s" } else { "" },
                     tokens,
-                    fit.max_concurrent_sequences * copies,
+                    fit.max_concurrent_sequences.saturating_mul(copies),
                     fit.context_len
                 ));
             }
         }
     }
     if let Some(hw) = hardware {
-        let used = recipe.gpu_count * replicas;
+        let used = recipe.gpu_count.saturating_mul(replicas);
         if used < hw.free {
             reasons.push(format!("leaves {} of {} free GPUs unused", hw.free - used, hw.free));
         }
