@@ -315,6 +315,7 @@ pub fn print_fit(fit: &FitReport) {
     }
     println!("    KV cache       {} ({} bytes per token)", gib(fit.kv_budget_bytes.max(0) as f64), fit.kv_bytes_per_token);
     println!("    headroom       {}", gib(fit.headroom_bytes as f64));
+    println!("    longest context one sequence can have: {} tokens", fit.max_context_that_fits);
     println!("    {}", fit.verdict);
 }
 
