@@ -98,6 +98,15 @@ pub fn check_recipe(file: &str, recipe: &Recipe, at: &Locations) -> Vec<Problem>
             Some(format!("gpu_count: {product}")),
         );
     }
+    if recipe.engine == crate::model::EngineKind::Sglang && p.pp > 1 {
+        // The SGLang command line aimdeck renders has no pipeline flag, so pp would be dropped
+        // silently and the engine would try to hold the whole model on tp GPUs.
+        report(
+            "parallelism.pp",
+            format!("pp {} is not supported with sglang in aimdeck", p.pp),
+            Some("pp: 1 with sglang, or engine: vllm".into()),
+        );
+    }
     if p.tp > 0 && facts.attention_heads > 0 && facts.attention_heads % p.tp != 0 {
         let divisors: Vec<String> =
             (1..=facts.attention_heads).filter(|d| facts.attention_heads % d == 0 && *d <= 64).map(|d| d.to_string()).collect();
@@ -288,4 +297,13 @@ max_model_len: 32768
         assert!(mismatch.message.contains("uses 79228162458924105385300197375 GPUs"), "{mismatch}");
         assert!(found.iter().any(|p| p.field == "parallelism.tp"), "{found:?}");
     }
+
+    #[test]
+    fn pipeline_parallel_sglang_is_refused() {
+        let text = BASE.replace("engine: vllm", "engine: sglang").replace("gpu_count: 1", "gpu_count: 2").replace("tp: 1", "tp: 1\n  pp: 2");
+        let found = problems(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].field.as_str(), found[0].line), ("parallelism.pp", 16));
+    }
 }
+
