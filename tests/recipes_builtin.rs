@@ -79,3 +79,18 @@ fn recipe_ids_match_file_names() {
         assert_eq!(loaded.file, format!("builtin:recipes/{}.yaml", loaded.recipe.id));
     }
 }
+
+#[test]
+fn editor_schema_names_exactly_the_recipe_fields() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/recipe.schema.json");
+    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let keys = |value: &serde_json::Value| -> BTreeSet<String> { value.as_object().unwrap().keys().cloned().collect() };
+    let library = load_builtin();
+    let recipe = serde_json::to_value(&library.recipes[0].recipe).unwrap();
+    assert_eq!(keys(&schema["properties"]), keys(&recipe));
+    assert_eq!(keys(&schema["properties"]["model"]["properties"]), keys(&recipe["model"]));
+    let catalog: BTreeSet<String> = gpus::CATALOG.iter().map(|g| g.name.to_string()).collect();
+    let in_schema: BTreeSet<String> =
+        schema["properties"]["gpu"]["enum"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    assert!(catalog.is_subset(&in_schema), "schema misses {:?}", catalog.difference(&in_schema).collect::<Vec<_>>());
+}

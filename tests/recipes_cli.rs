@@ -322,6 +322,6 @@ fn import_of_a_moe_profile_fits_eight_mi300x() {
     assert_eq!(code, 0, "{out}");
     let recipe = &out["imported"][0]["recipe"];
     assert_eq!(recipe["engine_args"]["enable-expert-parallel"], true);
-    assert_eq!(recipe["model"]["active_params_b"], 22.2);
+    assert_eq!(recipe["model"]["active_params_b"], 22.0);
     assert_eq!(recipe["id"], "aim-qwen3-235b-a22b-vllm-mi300x-fp16-tp8-throughput");
 }

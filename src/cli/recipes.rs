@@ -8,13 +8,12 @@ use color_eyre::eyre::{WrapErr, eyre};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::engine::launch::launch_command;
 use crate::model::recipe::{Goal, ModelFacts, Precision};
 use crate::model::EngineKind;
 use crate::recipes::fit::{FitReport, gib};
 use crate::recipes::load::{Library, LoadedRecipe, default_dirs, load_file, load_library, recipe_files};
 use crate::recipes::select::{Hardware, SelectQuery, has_recipe, select};
-use crate::recipes::{Problem, gpus, hf_config, import, to_deployment_spec, validate};
+use crate::recipes::{Problem, gpus, hf_config, import};
 
 use super::GlobalArgs;
 
@@ -199,29 +198,25 @@ fn row(loaded: &LoadedRecipe) -> ListRow<'_> {
 }
 
 fn origin_text(loaded: &LoadedRecipe) -> &'static str {
-    match (&loaded.origin, &loaded.overrides) {
-        (crate::recipes::Origin::Builtin, _) => "builtin",
-        (crate::recipes::Origin::User { .. }, Some(_)) => "user*",
-        (crate::recipes::Origin::User { .. }, None) => "user",
-        (crate::recipes::Origin::Derived, _) => "derived",
-    }
+    crate::recipes::detail::origin_label(loaded)
 }
 
 fn run_list(args: ListArgs, global: &GlobalArgs, dirs: &[PathBuf]) -> color_eyre::Result<ExitCode> {
     let (library, _) = library(global, dirs)?;
     warn_problems(&library.problems);
-    let gpu = match &args.gpu {
-        Some(name) => Some(gpus::normalize(name).ok_or_else(|| eyre!("unknown GPU `{name}`; known: {}", gpus::names().join(", ")))?.name),
-        None => None,
+    if let Some(name) = &args.gpu
+        && gpus::normalize(name).is_none()
+    {
+        return Err(eyre!("unknown GPU `{name}`; known: {}", gpus::names().join(", ")));
+    }
+    // The same filter the console's recipes view applies.
+    let filter = crate::recipes::RecipeFilter {
+        model: args.model.clone(),
+        gpu: args.gpu.clone(),
+        engine: args.engine,
+        precision: args.precision,
     };
-    let rows: Vec<&LoadedRecipe> = library
-        .recipes
-        .iter()
-        .filter(|l| args.model.as_deref().is_none_or(|m| crate::recipes::load::model_matches(&l.recipe, m)))
-        .filter(|l| gpu.is_none_or(|g| l.recipe.gpu.eq_ignore_ascii_case(g)))
-        .filter(|l| args.engine.is_none_or(|e| l.recipe.engine == e))
-        .filter(|l| args.precision.is_none_or(|p| l.recipe.precision == p))
-        .collect();
+    let rows: Vec<&LoadedRecipe> = library.recipes.iter().filter(|l| filter.matches(l)).collect();
     if args.json {
         print_json(&rows.iter().map(|l| row(l)).collect::<Vec<_>>())?;
         return Ok(ExitCode::SUCCESS);
@@ -232,10 +227,10 @@ fn run_list(args: ListArgs, global: &GlobalArgs, dirs: &[PathBuf]) -> color_eyre
         println!(
             "{:<48} {:<7} {:<10} {:>3} {:<9} {:>8} {:<8}",
             r.id,
-            r.engine,
+            r.engine.as_str(),
             r.gpu,
             r.gpu_count,
-            r.precision,
+            r.precision.as_str(),
             r.max_model_len.map(|l| l.to_string()).unwrap_or_else(|| "model".into()),
             origin_text(loaded)
         );
@@ -244,7 +239,8 @@ fn run_list(args: ListArgs, global: &GlobalArgs, dirs: &[PathBuf]) -> color_eyre
     Ok(ExitCode::SUCCESS)
 }
 
-/// `recipes show --json`: the recipe, where it came from, its command line and its fit.
+/// `recipes show --json`: the recipe, where it came from, its command line, its fit and the
+/// fit as fractions of GPU memory.
 #[derive(Debug, Serialize)]
 struct ShowOutput<'a> {
     recipe: &'a crate::model::Recipe,
@@ -252,9 +248,10 @@ struct ShowOutput<'a> {
     file: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     overrides: Option<&'a str>,
-    command: Vec<String>,
-    command_line: String,
-    fit: Option<FitReport>,
+    command: &'a [String],
+    command_line: &'a str,
+    fit: Option<&'a FitReport>,
+    bars: Option<crate::recipes::FitBars>,
 }
 
 fn run_show(args: ShowArgs, global: &GlobalArgs, dirs: &[PathBuf]) -> color_eyre::Result<ExitCode> {
@@ -271,21 +268,19 @@ fn run_show(args: ShowArgs, global: &GlobalArgs, dirs: &[PathBuf]) -> color_eyre
         let hint = if close.is_empty() { String::new() } else { format!("; similar: {}", close.join(", ")) };
         return Err(eyre!("no recipe with id `{}`{hint} (see `aimdeck recipes list`)", args.id));
     };
+    let shown = crate::recipes::detail(loaded);
     let recipe = &loaded.recipe;
-    let spec = to_deployment_spec(recipe, "preview", 1, 8000);
-    let command = launch_command(&spec, 0);
-    let fit = gpus::by_name(&recipe.gpu).map(|gpu| crate::recipes::estimate(&validate::fit_input(recipe, gpu)));
-    let output = ShowOutput {
-        recipe,
-        origin: &loaded.origin,
-        file: &loaded.file,
-        overrides: loaded.overrides.as_deref(),
-        command: command.argv(),
-        command_line: command.display(),
-        fit,
-    };
     if args.json {
-        print_json(&output)?;
+        print_json(&ShowOutput {
+            recipe,
+            origin: &loaded.origin,
+            file: &loaded.file,
+            overrides: loaded.overrides.as_deref(),
+            command: &shown.command,
+            command_line: &shown.command_line,
+            fit: shown.fit.as_ref(),
+            bars: shown.bars,
+        })?;
         return Ok(ExitCode::SUCCESS);
     }
     println!("{}", recipe.id);
@@ -301,11 +296,11 @@ fn run_show(args: ShowArgs, global: &GlobalArgs, dirs: &[PathBuf]) -> color_eyre
     if let Some(source) = &recipe.model.source {
         println!("  facts from:  {source}");
     }
-    println!("  command:     {}", output.command_line);
+    println!("  command:     {}", shown.command_line);
     for (name, value) in &recipe.env {
         println!("  env:         {name}={value}");
     }
-    if let Some(fit) = &output.fit {
+    if let Some(fit) = &shown.fit {
         print_fit(fit);
     }
     Ok(ExitCode::SUCCESS)
@@ -320,6 +315,7 @@ pub fn print_fit(fit: &FitReport) {
     }
     println!("    KV cache       {} ({} bytes per token)", gib(fit.kv_budget_bytes.max(0) as f64), fit.kv_bytes_per_token);
     println!("    headroom       {}", gib(fit.headroom_bytes as f64));
+    println!("    longest context one sequence can have: {} tokens", fit.max_context_that_fits);
     println!("    {}", fit.verdict);
 }
 

@@ -94,7 +94,10 @@ pub fn derive_recipe(
             }
             tried.push(format!("tp {tp}: {}", report.verdict));
         }
-        tp *= 2;
+        match tp.checked_mul(2) {
+            Some(next) => tp = next,
+            None => break,
+        }
     }
     Err(format!(
         "{} in {precision} does not fit {MIN_SEQUENCES} sequences of {context} tokens on {free} free {}: {}",

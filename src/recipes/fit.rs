@@ -65,6 +65,8 @@ pub struct FitReport {
     pub kv_capacity_tokens: u64,
     /// Sequences of `context_len` tokens that fit at once.
     pub max_concurrent_sequences: u64,
+    /// The longest context one sequence can have: the KV capacity, capped at the model's maximum.
+    pub max_context_that_fits: u64,
     /// Memory outside the engine's share: memory x (1 - fraction).
     pub headroom_bytes: u64,
     pub fits: bool,
@@ -91,11 +93,14 @@ pub fn kv_bytes_per_token(facts: &ModelFacts, kv: KvCacheDtype, parallelism: Par
     let layers = div_ceil(u64::from(facts.layers), u64::from(parallelism.pp.max(1)));
     match facts.mla {
         // The latent is shared by all heads, so every tp rank keeps the whole of it.
-        Some(mla) => layers * u64::from(mla.kv_lora_rank + mla.qk_rope_head_dim) * element,
+        Some(mla) => layers
+            .saturating_mul(u64::from(mla.kv_lora_rank) + u64::from(mla.qk_rope_head_dim))
+            .saturating_mul(element),
         None => {
             // Ranks beyond the KV head count hold a replica of one head each.
             let heads = div_ceil(u64::from(facts.kv_heads), u64::from(parallelism.tp.max(1))).max(1);
-            2 * layers * heads * u64::from(facts.head_dim) * element
+            // Saturating: figures come from user files and must not wrap into a false fit.
+            2u64.saturating_mul(layers).saturating_mul(heads).saturating_mul(u64::from(facts.head_dim)).saturating_mul(element)
         }
     }
 }
@@ -124,7 +129,9 @@ pub fn estimate(input: &FitInput<'_>) -> FitReport {
         EngineKind::Vllm => ACTIVATION_OVERHEAD_BYTES,
         EngineKind::Sglang => 0,
     };
-    let budget = usable as i64 - weights_per_gpu as i64 - overhead as i64;
+    let budget = i64::try_from(usable).unwrap_or(i64::MAX)
+        .saturating_sub(i64::try_from(weights_per_gpu).unwrap_or(i64::MAX))
+        .saturating_sub(overhead as i64);
     let per_token = kv_bytes_per_token(facts, input.kv_cache_dtype, parallelism);
     let unsplit = kv_bytes_per_token(facts, input.kv_cache_dtype, Parallelism::default());
     let context = input.max_model_len.unwrap_or(facts.max_context).max(1);
@@ -146,6 +153,7 @@ pub fn estimate(input: &FitInput<'_>) -> FitReport {
         context_len: context,
         kv_capacity_tokens: capacity,
         max_concurrent_sequences: sequences,
+        max_context_that_fits: capacity.min(facts.max_context),
         headroom_bytes: memory - usable,
         fits,
         verdict,
@@ -168,7 +176,7 @@ fn verdict(
     sequences: u64,
 ) -> String {
     let gpus = input.parallelism.tp.max(1) * input.parallelism.pp.max(1);
-    if weights_per_gpu + overhead >= usable {
+    if weights_per_gpu.saturating_add(overhead) >= usable {
         return format!(
             "does not fit: {} of {} weights per GPU (over {gpus} GPU{}) plus {} of activations exceed the {} the engine may use on a {}",
             gib(weights_per_gpu as f64),
@@ -297,12 +305,16 @@ mod tests {
     fn context_longer_than_budget_does_not_fit() {
         let facts = llama_70b();
         let a100 = by_name("A100-80GB").unwrap();
-        // tp 2 on 80 GB: 70.6 GB of weights per GPU leaves ~1.1 GiB of cache: 5k tokens.
+        // tp 2 on 80 GiB: 77,309,411,328 usable - 70.6 GB weights - 2 GiB = 4,561,927,680 bytes of
+        // cache at 163,840 bytes per token: 27,843 tokens.
         let mut long = input(&facts, a100, 2);
         long.max_model_len = Some(131_072);
         let report = estimate(&long);
         assert!(!report.fits);
         assert!(report.verdict.contains("less than one sequence of 131072"), "{}", report.verdict);
+        // What does fit: the capacity in tokens, well short of the model's 131072.
+        assert_eq!(report.max_context_that_fits, report.kv_capacity_tokens);
+        assert_eq!(report.max_context_that_fits, 27_843);
     }
 
     #[test]

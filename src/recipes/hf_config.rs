@@ -71,7 +71,7 @@ pub fn facts_from_snapshot(dir: &Path, repo: &str) -> Result<ModelFacts, HfConfi
     let head_dim = int("head_dim").unwrap_or(hidden / heads);
     let max_context = int("max_position_embeddings").unwrap_or(4096);
     let mla = match (int("kv_lora_rank"), int("qk_rope_head_dim")) {
-        (Some(rank), Some(rope)) => Some(Mla { kv_lora_rank: rank as u32, qk_rope_head_dim: rope as u32 }),
+        (Some(rank), Some(rope)) => Some(Mla { kv_lora_rank: to_u32(rank), qk_rope_head_dim: to_u32(rope) }),
         _ => None,
     };
     let experts = int("num_local_experts").or_else(|| int("num_experts")).or_else(|| int("n_routed_experts"));
@@ -88,10 +88,10 @@ pub fn facts_from_snapshot(dir: &Path, repo: &str) -> Result<ModelFacts, HfConfi
         aliases: Vec::new(),
         params_b: round2(params / 1e9),
         active_params_b: active.map(|a| round2(a / 1e9)),
-        layers: layers as u32,
-        attention_heads: heads as u32,
-        kv_heads: kv_heads as u32,
-        head_dim: head_dim as u32,
+        layers: to_u32(layers),
+        attention_heads: to_u32(heads),
+        kv_heads: to_u32(kv_heads),
+        head_dim: to_u32(head_dim),
         max_context,
         mla,
         source: Some(path.display().to_string()),
@@ -140,6 +140,11 @@ fn estimate_params(
         None => 3.0 * hidden as f64 * int("intermediate_size").unwrap_or(4 * hidden) as f64,
     };
     embeddings + layers as f64 * (attention + mlp)
+}
+
+/// Out-of-range figures saturate; validation then reports them as implausible.
+fn to_u32(value: u64) -> u32 {
+    u32::try_from(value).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]

@@ -150,12 +150,12 @@ pub fn import_text(file: &str, text: &str, library: &Library, cache_facts: &dyn 
         match key.as_str() {
             "tensor-parallel-size" | "tp" | "tp-size" => {
                 if let Some(n) = as_u64 {
-                    parallelism.tp = n as u32;
+                    parallelism.tp = to_u32(n);
                     tp_given = true;
                 }
             }
-            "pipeline-parallel-size" | "pp-size" => parallelism.pp = as_u64.unwrap_or(1) as u32,
-            "data-parallel-size" | "dp" | "dp-size" => parallelism.dp = as_u64.unwrap_or(1) as u32,
+            "pipeline-parallel-size" | "pp-size" => parallelism.pp = to_u32(as_u64.unwrap_or(1)),
+            "data-parallel-size" | "dp" | "dp-size" => parallelism.dp = to_u32(as_u64.unwrap_or(1)),
             "max-model-len" | "context-length" => max_model_len = as_u64,
             "gpu-memory-utilization" | "mem-fraction-static" => {
                 memory_fraction = value.as_f64().or_else(|| value.as_str().and_then(|s| s.parse().ok()))
@@ -180,7 +180,7 @@ pub fn import_text(file: &str, text: &str, library: &Library, cache_facts: &dyn 
         }
     }
     if !tp_given {
-        parallelism.tp = profile.metadata.gpu_count.max(1) / (parallelism.pp * parallelism.dp).max(1);
+        parallelism.tp = profile.metadata.gpu_count.max(1) / parallelism.pp.saturating_mul(parallelism.dp).max(1);
     }
     let env: BTreeMap<String, String> = profile.env_vars.iter().map(|(k, v)| (k.clone(), scalar_text(v))).collect();
 
@@ -265,4 +265,9 @@ pub fn to_yaml(imported: &Imported) -> Option<String> {
         header.push_str(&format!("# not carried over: {line}\n"));
     }
     Some(header + &body)
+}
+
+/// Out-of-range figures saturate; validation then reports them as implausible.
+fn to_u32(value: u64) -> u32 {
+    u32::try_from(value).unwrap_or(u32::MAX)
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::model::Recipe;
 
 use super::builtin::BUILTIN;
-use super::parse::parse_recipe;
+use super::parse::{Locations, locations, parse_recipe_only};
 use super::problem::Problem;
 use super::validate::check_recipe;
 
@@ -73,9 +73,12 @@ struct Batch {
 
 /// Parses and checks one file's text.
 pub fn load_text(file: &str, text: &str) -> Result<Recipe, Vec<Problem>> {
-    let (recipe, at) = parse_recipe(file, text).map_err(|problem| vec![problem])?;
-    let problems = check_recipe(file, &recipe, &at);
-    if problems.is_empty() { Ok(recipe) } else { Err(problems) }
+    let recipe = parse_recipe_only(file, text).map_err(|problem| vec![problem])?;
+    // Locating fields costs a second parse; only a recipe with problems needs it.
+    if check_recipe(file, &recipe, &Locations::default()).is_empty() {
+        return Ok(recipe);
+    }
+    Err(check_recipe(file, &recipe, &locations(text)))
 }
 
 fn builtin_batch() -> Batch {

@@ -6,6 +6,8 @@
 
 pub mod builtin;
 pub mod derive;
+pub mod detail;
+pub mod edit;
 pub mod fit;
 pub mod gpus;
 pub mod hf_config;
@@ -17,6 +19,7 @@ pub mod select;
 pub mod to_spec;
 pub mod validate;
 
+pub use detail::{FitBars, RecipeDetail, RecipeFilter, RecipeRow, detail, rows};
 pub use fit::{FitInput, FitReport, estimate};
 pub use gpus::{GpuModel, normalize};
 pub use load::{Library, LoadedRecipe, Origin, RecipeDir, load_builtin, load_library};

@@ -85,7 +85,9 @@ impl Locations {
     }
 }
 
-fn locations(text: &str) -> Locations {
+/// Where each field of `text` is. A second parse, so callers ask only when they have a
+/// problem to place.
+pub fn locations(text: &str) -> Locations {
     let mut out = Locations::default();
     let Ok(spans) = serde_saphyr::from_str::<RecipeSpans>(text) else {
         return out;
@@ -142,12 +144,14 @@ impl CloneSpan for Spanned<IgnoredAny> {
     }
 }
 
-/// Parses one recipe file. `file` is the name used in problems.
+/// Parses one recipe file, with the locations of its fields. `file` is the name used in problems.
 pub fn parse_recipe(file: &str, text: &str) -> Result<(Recipe, Locations), Problem> {
-    match serde_saphyr::from_str::<Recipe>(text) {
-        Ok(recipe) => Ok((recipe, locations(text))),
-        Err(err) => Err(yaml_problem(file, text, &err)),
-    }
+    parse_recipe_only(file, text).map(|recipe| (recipe, locations(text)))
+}
+
+/// Parses one recipe file without locating its fields.
+pub fn parse_recipe_only(file: &str, text: &str) -> Result<Recipe, Problem> {
+    serde_saphyr::from_str::<Recipe>(text).map_err(|err| yaml_problem(file, text, &err))
 }
 
 /// A serde-saphyr error as a `Problem`: its location, the key on that line as the field, and

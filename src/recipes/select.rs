@@ -25,6 +25,32 @@ pub struct Hardware {
     pub memory_bytes: Option<u64>,
 }
 
+impl Hardware {
+    /// Hardware from discovered GPUs, given as (product name, total memory, in use). A machine
+    /// with mixed models is described by its most numerous catalog model (ties: the one with
+    /// more memory); GPUs outside the catalog are left out. Memory is the smallest reported
+    /// for that model, so a recipe that fits, fits on every one of them. `None` when no GPU is
+    /// in the catalog. The console builds this from `model::gpu::Gpu`:
+    /// `Hardware::from_inventory(gpus.iter().map(|g| (g.name.as_str(), g.memory_total_bytes, g.held_by.is_some())))`.
+    pub fn from_inventory<'a>(gpus: impl IntoIterator<Item = (&'a str, Option<u64>, bool)>) -> Option<Hardware> {
+        let mut by_model: std::collections::BTreeMap<&'static str, (u32, u32, Option<u64>, u64)> = Default::default();
+        for (product, memory, busy) in gpus {
+            let Some(model) = gpus::normalize(product) else { continue };
+            let entry = by_model.entry(model.name).or_insert((0, 0, None, model.memory_bytes));
+            entry.0 += 1;
+            if !busy {
+                entry.1 += 1;
+            }
+            if let Some(bytes) = memory.filter(|b| *b > 0) {
+                entry.2 = Some(entry.2.map_or(bytes, |m: u64| m.min(bytes)));
+            }
+        }
+        let (name, (total, free, memory, _)) =
+            by_model.into_iter().max_by_key(|(_, (total, _, _, catalog_memory))| (*total, *catalog_memory))?;
+        Some(Hardware { gpu: name.to_string(), total, free, memory_bytes: memory })
+    }
+}
+
 /// What the user asks for. Every field but `model` narrows the search when set.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SelectQuery {
@@ -274,7 +300,7 @@ fn score(recipe: &Recipe, hardware: Option<&Hardware>, fit: Option<&FitReport>, 
     let replicas = (free / recipe.gpu_count.max(1)).max(1);
     match prefer {
         Goal::Latency => {
-            score += i64::from(recipe.parallelism.tp) * 20;
+            score += i64::from(recipe.parallelism.tp).saturating_mul(20);
             reasons.push(format!("tp {} splits each request over {} GPUs", recipe.parallelism.tp, recipe.parallelism.tp));
         }
         Goal::Throughput | Goal::Balanced => {
@@ -282,7 +308,7 @@ fn score(recipe: &Recipe, hardware: Option<&Hardware>, fit: Option<&FitReport>, 
                 // Total KV tokens over all replicas: comparable across recipes that serve
                 // different context lengths, unlike a count of sequences.
                 let copies = u64::from(replicas) * u64::from(recipe.parallelism.dp.max(1));
-                let tokens = fit.kv_capacity_tokens * copies;
+                let tokens = fit.kv_capacity_tokens.saturating_mul(copies);
                 // log2 so doubling capacity is worth the same at any size.
                 score += (((tokens + 1) as f64).log2() * 20.0) as i64;
                 reasons.push(format!(
@@ -290,14 +316,14 @@ fn score(recipe: &Recipe, hardware: Option<&Hardware>, fit: Option<&FitReport>, 
                     if replicas == 1 { "" } else { "s" },
                     if replicas == 1 { "s" } else { "" },
                     tokens,
-                    fit.max_concurrent_sequences * copies,
+                    fit.max_concurrent_sequences.saturating_mul(copies),
                     fit.context_len
                 ));
             }
         }
     }
     if let Some(hw) = hardware {
-        let used = recipe.gpu_count * replicas;
+        let used = recipe.gpu_count.saturating_mul(replicas);
         if used < hw.free {
             reasons.push(format!("leaves {} of {} free GPUs unused", hw.free - used, hw.free));
         }
@@ -313,3 +339,50 @@ fn goal_name(goal: Goal) -> &'static str {
 pub fn has_recipe(library: &Library, model: &str) -> bool {
     library.recipes.iter().any(|loaded| model_matches(&loaded.recipe, model))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recipes::load_builtin;
+
+    #[test]
+    fn hardware_from_discovered_gpus_counts_the_main_model_and_free_ones() {
+        let gib = 1024u64 * 1024 * 1024;
+        let found = vec![
+            ("AMD Instinct MI300X", Some(192 * gib), false),
+            ("AMD Instinct MI300X", Some(191 * gib), true),
+            ("AMD Instinct MI300X", None, false),
+            ("Matrox G200eR2", None, false),
+            ("NVIDIA L4", Some(22 * gib), false),
+        ];
+        let hardware = Hardware::from_inventory(found).unwrap();
+        assert_eq!(hardware, Hardware { gpu: "MI300X".into(), total: 3, free: 2, memory_bytes: Some(191 * gib) });
+        assert!(Hardware::from_inventory(vec![("Matrox G200eR2", None, false)]).is_none());
+    }
+
+    #[test]
+    fn detected_memory_smaller_than_the_catalog_can_reject_a_recipe() {
+        let library = load_builtin();
+        let query = SelectQuery { model: "openai/gpt-oss-120b".into(), ..Default::default() };
+        let full = Hardware { gpu: "NVIDIA H100 80GB HBM3".into(), total: 1, free: 1, memory_bytes: None };
+        let best = select(&library, &query, Some(&full), None).best;
+        assert_eq!(best.as_deref(), Some("gpt-oss-120b-h100-x1-mxfp4-vllm"));
+        // A GPU partitioned to 60 GiB cannot hold 58.4 GB of weights plus a 131072-token sequence.
+        let small = Hardware { memory_bytes: Some(60 * 1024 * 1024 * 1024), ..full };
+        let selection = select(&library, &query, Some(&small), None);
+        let x1 = selection.candidates.iter().find(|c| c.id == "gpt-oss-120b-h100-x1-mxfp4-vllm").unwrap();
+        assert!(!x1.accepted);
+        assert!(x1.rejections.iter().any(|r| r.contains("does not fit")), "{:?}", x1.rejections);
+    }
+
+    #[test]
+    fn without_hardware_recipes_are_judged_on_their_own_gpus() {
+        let library = load_builtin();
+        let query = SelectQuery { model: "Mistral-7B-Instruct-v0.3".into(), prefer: Some(Goal::Throughput), ..Default::default() };
+        let selection = select(&library, &query, None, None);
+        assert_eq!(selection.candidates.len(), 3);
+        assert!(selection.candidates.iter().all(|c| c.accepted), "{:?}", selection.candidates);
+        assert!(selection.notes[0].contains("no hardware given"));
+    }
+}
+

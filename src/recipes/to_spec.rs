@@ -24,7 +24,7 @@ pub fn to_deployment_spec(recipe: &Recipe, name: &str, replicas: u32, port: u16)
         image,
         command: None,
         gpu_vendor: vendor,
-        gpus_per_replica: recipe.parallelism.gpus(),
+        gpus_per_replica: recipe.gpu_count,
         parallelism: recipe.parallelism,
         replicas,
         precision: Some(recipe.precision),

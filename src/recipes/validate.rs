@@ -82,7 +82,9 @@ pub fn check_recipe(file: &str, recipe: &Recipe, at: &Locations) -> Vec<Problem>
             report(field, "must be at least 1".into(), None);
         }
     }
-    if recipe.gpu_count != p.gpus() {
+    // In u128: tp x pp x dp of user figures fits neither a u32 nor a u64.
+    let product = u128::from(p.tp) * u128::from(p.pp) * u128::from(p.dp);
+    if u128::from(recipe.gpu_count) != product {
         report(
             "gpu_count",
             format!(
@@ -91,9 +93,18 @@ pub fn check_recipe(file: &str, recipe: &Recipe, at: &Locations) -> Vec<Problem>
                 p.tp,
                 p.pp,
                 p.dp,
-                p.gpus()
+                product
             ),
-            Some(format!("gpu_count: {}", p.gpus())),
+            Some(format!("gpu_count: {product}")),
+        );
+    }
+    if recipe.engine == crate::model::EngineKind::Sglang && p.pp > 1 {
+        // The SGLang command line aimdeck renders has no pipeline flag, so pp would be dropped
+        // silently and the engine would try to hold the whole model on tp GPUs.
+        report(
+            "parallelism.pp",
+            format!("pp {} is not supported with sglang in aimdeck", p.pp),
+            Some("pp: 1 with sglang, or engine: vllm".into()),
         );
     }
     if p.tp > 0 && facts.attention_heads > 0 && facts.attention_heads % p.tp != 0 {
@@ -274,4 +285,25 @@ max_model_len: 32768
         assert_eq!(found[0].line, 18);
         assert_eq!(found[0].expected.as_deref(), Some("set parallelism.tp instead"));
     }
+
+    #[test]
+    fn absurd_figures_are_reported_not_wrapped() {
+        let text = BASE
+            .replace("layers: 28", "layers: 4294967295")
+            .replace("head_dim: 128", "head_dim: 4294967295")
+            .replace("tp: 1", "tp: 4294967295\n  pp: 4294967295\n  dp: 4294967295");
+        let found = problems(&text);
+        let mismatch = found.iter().find(|p| p.field == "gpu_count").expect("gpu_count problem");
+        assert!(mismatch.message.contains("uses 79228162458924105385300197375 GPUs"), "{mismatch}");
+        assert!(found.iter().any(|p| p.field == "parallelism.tp"), "{found:?}");
+    }
+
+    #[test]
+    fn pipeline_parallel_sglang_is_refused() {
+        let text = BASE.replace("engine: vllm", "engine: sglang").replace("gpu_count: 1", "gpu_count: 2").replace("tp: 1", "tp: 1\n  pp: 2");
+        let found = problems(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].field.as_str(), found[0].line), ("parallelism.pp", 16));
+    }
 }
+
