@@ -53,14 +53,16 @@ impl TaskRunner {
                 );
             }
             Command::SaveRecipe { id, yaml } => {
+                // The recipe library's own save: validated, written through a temporary file.
                 let dir = self.user_recipes_dir.clone();
                 let dirs = self.recipe_dirs.clone();
                 let events = self.events.clone();
                 tokio::spawn(async move {
-                    let save_id = id.clone();
-                    let result = tokio::task::spawn_blocking(move || save_recipe(&dir, &save_id, &yaml))
-                        .await
-                        .unwrap_or_else(|err| Err(err.to_string()));
+                    let result = tokio::task::spawn_blocking(move || {
+                        crate::recipes::edit::save_user_recipe(&dir, &yaml).map_err(|err| err.to_string())
+                    })
+                    .await
+                    .unwrap_or_else(|err| Err(err.to_string()));
                     let saved = result.is_ok();
                     let _ = events.send(Event::RecipeSaved { id, result }).await;
                     if saved {
@@ -73,21 +75,4 @@ impl TaskRunner {
             }
         }
     }
-}
-
-/// Writes a recipe to `dir/<id>.yaml` through a temporary file, so a full disk or a crash never
-/// leaves a half-written recipe behind.
-fn save_recipe(dir: &std::path::Path, id: &str, yaml: &str) -> Result<PathBuf, String> {
-    if id.is_empty() || id.contains(['/', '\\']) || id.starts_with('.') {
-        return Err(format!("`{id}` cannot be a file name"));
-    }
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let path = dir.join(format!("{id}.yaml"));
-    let temporary = dir.join(format!(".{id}.yaml.tmp"));
-    std::fs::write(&temporary, yaml).map_err(|e| format!("{}: {e}", temporary.display()))?;
-    std::fs::rename(&temporary, &path).map_err(|e| {
-        let _ = std::fs::remove_file(&temporary);
-        format!("{}: {e}", path.display())
-    })?;
-    Ok(path)
 }

@@ -53,26 +53,9 @@ pub fn empty_note(library: Option<&Library>) -> Vec<String> {
     }
 }
 
-/// The selector's view of this machine: the most numerous GPU model, how many, how many free.
+/// The selector's view of this machine, built the way `aimdeck recipes select` builds it.
 pub fn hardware_from(snapshot: &GpuSnapshot) -> Option<Hardware> {
-    let mut counts: Vec<(String, u32, u32, Option<u64>)> = Vec::new();
-    for gpu in &snapshot.gpus {
-        let name = gpus::normalize(&gpu.name).map(|m| m.name.to_string()).unwrap_or_else(|| gpu.name.clone());
-        let free = u32::from(gpu.held_by.is_none());
-        match counts.iter_mut().find(|(n, ..)| *n == name) {
-            Some(entry) => {
-                entry.1 += 1;
-                entry.2 += free;
-            }
-            None => counts.push((name, 1, free, gpu.memory_total_bytes)),
-        }
-    }
-    counts.into_iter().max_by_key(|(_, total, ..)| *total).map(|(gpu, total, free, memory_bytes)| Hardware {
-        gpu,
-        total,
-        free,
-        memory_bytes,
-    })
+    Hardware::from_inventory(snapshot.gpus.iter().map(|g| (g.name.as_str(), g.memory_total_bytes, g.held_by.is_some())))
 }
 
 /// The best recipe of every model in the library for `hardware`, by the same selector that
@@ -215,15 +198,12 @@ pub fn source_text(loaded: &LoadedRecipe) -> String {
 
 /// Checks editor text the way `aimdeck recipes validate` does; the first problem at line:col.
 pub fn check_yaml(text: &str) -> Result<(), String> {
-    match crate::recipes::load::load_text("editor", text) {
-        Ok(_) => Ok(()),
-        Err(problems) => {
-            let first = problems.first().map(|p| format!("{}:{} {}: {}", p.line, p.column, p.field, p.message)).unwrap_or_default();
-            match problems.len() {
-                0 | 1 => Err(first),
-                n => Err(format!("{first} (+{} more)", n - 1)),
-            }
-        }
+    let problems = crate::recipes::edit::check_text("editor", text);
+    let Some(first) = problems.first() else { return Ok(()) };
+    let first = format!("{}:{} {}: {}", first.line, first.column, first.field, first.message);
+    match problems.len() {
+        1 => Err(first),
+        n => Err(format!("{first} (+{} more)", n - 1)),
     }
 }
 
