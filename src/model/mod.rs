@@ -1,8 +1,10 @@
 //! Plain data shared by every layer. Nothing in here does I/O, so any layer may depend on it.
 
 pub mod deployment;
+pub mod endpoint;
 pub mod labels;
 pub mod recipe;
 
 pub use deployment::{DeploymentSpec, ReplicaSpec};
+pub use endpoint::{EndpointSample, EndpointState, EndpointUpdate, Percentiles};
 pub use recipe::{ArgValue, EngineArgs, EngineKind, Parallelism, Precision, Recipe};

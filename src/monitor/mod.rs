@@ -1,5 +1,9 @@
 //! Live data: pollers for endpoints and GPUs, and the bounded history they keep.
 
+pub mod endpoint_history;
+pub mod endpoint_poller;
 pub mod ring;
 
+pub use endpoint_history::{EndpointHistories, EndpointHistory, RecentError};
+pub use endpoint_poller::{EndpointMonitor, EndpointTarget, PollConfig};
 pub use ring::Ring;
