@@ -1,7 +1,9 @@
 //! The command line: no subcommand runs the console; each subcommand is a console action done
 //! headless, with `--json` output for scripts. Each subcommand lives in its own file.
 
+mod bench;
 mod completions;
+mod probe;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,6 +60,10 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Print a shell completion script
     Completions(completions::CompletionsArgs),
+    /// Health, engine, models and a metrics summary of a serving endpoint
+    Probe(probe::ProbeArgs),
+    /// Smoke benchmark: N streaming requests, C at a time; TTFT, ITL, E2E percentiles
+    Bench(bench::BenchArgs),
 }
 
 /// Runs the console or one subcommand and returns the process exit code.
@@ -88,5 +94,7 @@ async fn dispatch(command: Command, global: &GlobalArgs) -> color_eyre::Result<E
     let _ = global;
     match command {
         Command::Completions(args) => completions::run(args),
+        Command::Probe(args) => probe::run(args).await,
+        Command::Bench(args) => bench::run(args).await,
     }
 }

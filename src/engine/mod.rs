@@ -8,5 +8,6 @@ pub mod health;
 pub mod launch;
 pub mod metrics;
 pub mod openai;
+pub mod probe;
 
 pub use launch::{launch_command, LaunchCommand};
