@@ -93,4 +93,6 @@ pub struct EndpointUpdate {
     pub sample: Option<EndpointSample>,
     /// Why the poll failed, in words, when it did.
     pub error: Option<String>,
+    /// How long the poll took (health, metrics and parsing), in milliseconds.
+    pub poll_ms: f64,
 }

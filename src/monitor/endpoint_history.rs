@@ -127,6 +127,7 @@ mod tests {
             models: vec![],
             sample: Some(EndpointSample { at_unix_ms: at, requests_running: Some(at as f64), ..Default::default() }),
             error: error.map(str::to_string),
+            poll_ms: 1.0,
         }
     }
 

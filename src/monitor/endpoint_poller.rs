@@ -122,6 +122,7 @@ struct Poller {
 
 impl Poller {
     async fn poll(&mut self) -> (EndpointUpdate, bool) {
+        let started = Instant::now();
         let base = self.target.base_url.trim_end_matches('/').to_string();
         let probe = health::probe(&self.client, &base, self.config.timeout).await;
         let state = health::state_after(&probe, self.was_ready);
@@ -174,6 +175,7 @@ impl Poller {
             models: self.models.clone(),
             sample,
             error,
+            poll_ms: started.elapsed().as_secs_f64() * 1000.0,
         };
         (update, probe.answered())
     }
