@@ -190,3 +190,33 @@ fn help_says_it_is_a_test_double_and_bad_flags_are_explained() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--flavor: unknown `tgi`"));
 }
+
+#[test]
+fn startup_log_walks_through_the_engine_phases() {
+    use aimdeck::engine::startup::StartupTracker;
+    use aimdeck::model::StartupPhase;
+    use std::io::{BufRead, BufReader};
+    for flavor in ["vllm", "sglang"] {
+        let port = sim_support::free_port().to_string();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_aimdeck-sim"))
+            .args(["--flavor", flavor, "--model", "m", "--host", "127.0.0.1", "--port", &port, "--startup-delay", "300ms"])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let mut tracker = StartupTracker::new(0);
+        let mut phases = Vec::new();
+        for (i, line) in BufReader::new(stderr).lines().enumerate() {
+            let line = line.unwrap();
+            if tracker.observe_line(&line, i as i64) {
+                phases.push(tracker.phase.unwrap());
+            }
+            if line.contains("Uvicorn running on") {
+                break;
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(phases, vec![StartupPhase::LoadingWeights, StartupPhase::WarmingUp, StartupPhase::Ready], "{flavor}");
+    }
+}

@@ -9,5 +9,6 @@ pub mod launch;
 pub mod metrics;
 pub mod openai;
 pub mod probe;
+pub mod startup;
 
 pub use launch::{launch_command, LaunchCommand};

@@ -96,3 +96,28 @@ pub struct EndpointUpdate {
     /// How long the poll took (health, metrics and parsing), in milliseconds.
     pub poll_ms: f64,
 }
+
+/// Where a starting replica is, read from its health and its log (in this order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StartupPhase {
+    /// The backend is pulling the container image (reported by the backend, not the engine).
+    PullingImage,
+    DownloadingWeights,
+    LoadingWeights,
+    /// Memory profiling, KV cache allocation, torch.compile, CUDA/HIP graph capture.
+    WarmingUp,
+    Ready,
+}
+
+impl StartupPhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StartupPhase::PullingImage => "pulling image",
+            StartupPhase::DownloadingWeights => "downloading weights",
+            StartupPhase::LoadingWeights => "loading",
+            StartupPhase::WarmingUp => "warming up",
+            StartupPhase::Ready => "ready",
+        }
+    }
+}

@@ -6,5 +6,5 @@ pub mod labels;
 pub mod recipe;
 
 pub use deployment::{DeploymentSpec, ReplicaSpec};
-pub use endpoint::{EndpointSample, EndpointState, EndpointUpdate, Percentiles};
+pub use endpoint::{EndpointSample, EndpointState, EndpointUpdate, Percentiles, StartupPhase};
 pub use recipe::{ArgValue, EngineArgs, EngineKind, Parallelism, Precision, Recipe};

@@ -26,11 +26,40 @@ pub struct EndpointTarget {
     pub base_url: String,
 }
 
+/// Why a typed URL cannot be watched.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    #[error("`{url}` is not a URL: {reason} (expected e.g. http://10.0.0.5:8000)")]
+    NotAUrl { url: String, reason: String },
+    #[error("`{url}`: only http:// and https:// servers can be watched")]
+    Scheme { url: String },
+}
+
 impl EndpointTarget {
-    /// A target named after its URL (an endpoint added with `:add URL`).
+    /// A target named after its URL, without checking it (see `parse` for typed input).
     pub fn from_url(url: &str) -> EndpointTarget {
-        let base = url.trim_end_matches('/').trim_end_matches("/v1").to_string();
+        let base = url.trim().trim_end_matches('/').trim_end_matches("/v1").to_string();
         EndpointTarget { id: base.clone(), base_url: base }
+    }
+
+    /// A URL the user typed (`:add http://host:port`): checked, `/v1` and trailing `/` dropped.
+    pub fn parse(url: &str) -> Result<EndpointTarget, TargetError> {
+        let text = url.trim();
+        let parsed = reqwest::Url::parse(text)
+            .map_err(|err| TargetError::NotAUrl { url: text.to_string(), reason: err.to_string() })?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(TargetError::Scheme { url: text.to_string() });
+        }
+        if parsed.host_str().is_none_or(str::is_empty) {
+            return Err(TargetError::NotAUrl { url: text.to_string(), reason: "no host".into() });
+        }
+        Ok(EndpointTarget::from_url(text))
+    }
+
+    /// An endpoint listed in the config file, keyed by its name.
+    pub fn from_config(endpoint: &crate::config::WatchedEndpoint) -> Result<EndpointTarget, TargetError> {
+        let target = EndpointTarget::parse(&endpoint.url)?;
+        Ok(EndpointTarget { id: endpoint.name.clone(), ..target })
     }
 }
 
@@ -308,5 +337,17 @@ mod tests {
     #[test]
     fn targets_from_urls_drop_the_api_suffix() {
         assert_eq!(EndpointTarget::from_url("http://h:8000/v1/").base_url, "http://h:8000");
+        assert_eq!(EndpointTarget::parse(" http://10.0.0.5:8000/v1 ").unwrap().id, "http://10.0.0.5:8000");
+    }
+
+    #[test]
+    fn typed_urls_are_checked() {
+        let err = EndpointTarget::parse("10.0.0.5:8000").unwrap_err();
+        assert!(matches!(err, TargetError::Scheme { .. } | TargetError::NotAUrl { .. }), "{err}");
+        assert!(EndpointTarget::parse("ftp://h/").unwrap_err().to_string().contains("only http://"));
+        assert!(EndpointTarget::parse("http//oops").unwrap_err().to_string().contains("is not a URL"));
+        let named = crate::config::WatchedEndpoint { name: "lab".into(), url: "http://127.0.0.1:8000/".into() };
+        let target = EndpointTarget::from_config(&named).unwrap();
+        assert_eq!((target.id.as_str(), target.base_url.as_str()), ("lab", "http://127.0.0.1:8000"));
     }
 }

@@ -5,5 +5,5 @@ pub mod endpoint_poller;
 pub mod ring;
 
 pub use endpoint_history::{EndpointHistories, EndpointHistory, RecentError};
-pub use endpoint_poller::{EndpointMonitor, EndpointTarget, PollConfig};
+pub use endpoint_poller::{EndpointMonitor, EndpointTarget, PollConfig, TargetError};
 pub use ring::Ring;

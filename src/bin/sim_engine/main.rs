@@ -51,8 +51,24 @@ async fn serve(args: args::SimArgs) -> ExitCode {
         "aimdeck-sim (test double, flavor {flavor}) model {} loading for {:?}",
         args.served_model_name, args.startup_delay
     );
-    // Like a real engine loading weights: nothing listens until loading is done.
-    tokio::time::sleep(args.startup_delay).await;
+    // Like a real engine loading weights: nothing listens until loading is done. The log
+    // lines are the engines' own milestones, so log-reading code sees a real start.
+    let (loading, warming, ready) = match args.flavor {
+        args::Flavor::Vllm => (
+            format!("INFO [model_runner.py] Starting to load model {}...", args.model),
+            "INFO [gpu_model_runner.py] Capturing CUDA graphs (decode, FULL)".to_string(),
+            "INFO:     Application startup complete.".to_string(),
+        ),
+        args::Flavor::Sglang => (
+            "[TP0] Load weight begin. avail mem=0.00 GB".to_string(),
+            "[TP0] Capture cuda graph begin. This can take up to several minutes.".to_string(),
+            "The server is fired up and ready to roll!".to_string(),
+        ),
+    };
+    eprintln!("{loading}");
+    tokio::time::sleep(args.startup_delay / 2).await;
+    eprintln!("{warming}");
+    tokio::time::sleep(args.startup_delay - args.startup_delay / 2).await;
     let listener = match tokio::net::TcpListener::bind(&address).await {
         Ok(listener) => listener,
         Err(err) => {
@@ -64,6 +80,7 @@ async fn serve(args: args::SimArgs) -> ExitCode {
     let sim = Arc::new(Sim::new(args.clone()));
     schedule_faults(&sim, &args);
     // The line tests and backends wait for, as uvicorn prints it.
+    eprintln!("{ready}");
     eprintln!("INFO:     Uvicorn running on http://{bound} (Press CTRL+C to quit)");
     let app = api::router(sim);
     match axum::serve(listener, app).await {
