@@ -220,3 +220,13 @@ fn startup_log_walks_through_the_engine_phases() {
         assert_eq!(phases, vec![StartupPhase::LoadingWeights, StartupPhase::WarmingUp, StartupPhase::Ready], "{flavor}");
     }
 }
+
+#[test]
+fn sigterm_stops_the_sim_promptly() {
+    let mut sim = SimProcess::ready(&["serve", "m"]);
+    let pid = sim.pid();
+    let status = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = sim.wait_exit(Duration::from_secs(5)).expect("exited after SIGTERM");
+    assert!(exit.success(), "{exit:?}");
+}

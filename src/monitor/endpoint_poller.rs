@@ -118,6 +118,9 @@ async fn scrape(client: &reqwest::Client, base_url: &str, config: &PollConfig) -
     let fetch = async {
         let mut response = client.get(&url).send().await.map_err(|e| health::error_chain(&e))?;
         let status = response.status();
+        if status.as_u16() == 404 {
+            return Err("GET /metrics answered 404 (SGLang serves metrics only with --enable-metrics)".into());
+        }
         if !status.is_success() {
             return Err(format!("GET /metrics answered {}", status.as_u16()));
         }

@@ -83,13 +83,38 @@ async fn serve(args: args::SimArgs) -> ExitCode {
     eprintln!("{ready}");
     eprintln!("INFO:     Uvicorn running on http://{bound} (Press CTRL+C to quit)");
     let app = api::router(sim);
-    match axum::serve(listener, app).await {
+    match axum::serve(listener, app).with_graceful_shutdown(termination()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("aimdeck-sim: server error: {err}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// SIGTERM (`docker stop`, Kubernetes) or Ctrl-C. As a container's PID 1 a process without a
+/// handler ignores SIGTERM, and the container would only stop when killed after the grace period.
+async fn termination() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    eprintln!("INFO:     Shutting down");
 }
 
 fn schedule_faults(sim: &Arc<Sim>, args: &args::SimArgs) {
