@@ -230,3 +230,39 @@ fn sigterm_stops_the_sim_promptly() {
     let exit = sim.wait_exit(Duration::from_secs(5)).expect("exited after SIGTERM");
     assert!(exit.success(), "{exit:?}");
 }
+
+#[test]
+fn a_full_kv_cache_preempts_and_the_counter_moves() {
+    let sim = SimProcess::ready(&["serve", "m", "--kv-cache-tokens", "60", "--ttft-ms", "5", "--tokens-per-second", "500"]);
+    runtime().block_on(async {
+        let client = client();
+        let mut tasks = Vec::new();
+        for _ in 0..4 {
+            let (client, url) = (client.clone(), format!("{}/v1/completions", sim.url()));
+            tasks.push(tokio::spawn(async move {
+                let body = json!({"prompt": "a b c d e f g h i j", "max_tokens": 20});
+                client.post(url).json(&body).send().await.unwrap().json::<Value>().await.unwrap()
+            }));
+        }
+        for task in tasks {
+            assert_eq!(task.await.unwrap()["usage"]["completion_tokens"], 20);
+        }
+        let page = client.get(format!("{}/metrics", sim.url())).send().await.unwrap().text().await.unwrap();
+        let preemptions: f64 = sample(&page, "vllm:num_preemptions_total", &[]).iter().sum();
+        assert!(preemptions >= 1.0, "4 x 30 tokens in a 60-token cache: {preemptions} preemptions");
+        assert_eq!(sample(&page, "vllm:generation_tokens_total", &[]).iter().sum::<f64>(), 80.0);
+    });
+}
+
+#[test]
+fn fault_flags_fail_then_exit_on_schedule() {
+    let mut sim = SimProcess::ready(&["serve", "m", "--fail-after", "300ms", "--exit-after", "1s"]);
+    runtime().block_on(async {
+        let client = client();
+        assert_eq!(client.get(format!("{}/health", sim.url())).send().await.unwrap().status(), 200);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(client.get(format!("{}/health", sim.url())).send().await.unwrap().status(), 503);
+    });
+    let status = sim.wait_exit(Duration::from_secs(5)).expect("exits after --exit-after");
+    assert_eq!(status.code(), Some(1));
+}

@@ -79,6 +79,26 @@ async fn run(sim: Arc<Sim>, request: GenRequest, tx: mpsc::Sender<GenEvent>) {
         if k > 0 {
             tokio::time::sleep_until((decode_start + step.mul_f64(k as f64)).into()).await;
         }
+        // A full KV cache preempts the sequence, as vLLM does: it gives back its blocks, waits,
+        // and recomputes its prefill before it goes on.
+        let full = {
+            let mut rank = sim.rank(index);
+            let full = rank.kv_tokens + 1 > sim.args.kv_cache_tokens && rank.running > 1;
+            if full {
+                rank.preemptions += 1;
+                rank.running -= 1;
+                rank.waiting += 1;
+                rank.kv_tokens = rank.kv_tokens.saturating_sub(request.prompt_tokens + generated);
+            }
+            full
+        };
+        if full {
+            tokio::time::sleep(sim.args.ttft * 2).await;
+            let mut rank = sim.rank(index);
+            rank.waiting -= 1;
+            rank.running += 1;
+            rank.kv_tokens += request.prompt_tokens + generated;
+        }
         let now = Instant::now();
         {
             let mut rank = sim.rank(index);

@@ -248,7 +248,7 @@ fn sglang(sim: &Sim, page: &mut Page, current: bool) {
 
     // Scheduler gauges: one series per scheduler process (every TP rank of every DP rank)
     // in current releases; TP ranks of one DP rank report the same batch.
-    let mut series: Vec<(Labels<'_>, [f64; 6])> = Vec::new();
+    let mut series: Vec<(Labels<'_>, [f64; 7])> = Vec::new();
     let dp = sim.rank_count();
     for d in 0..dp {
         let mut rank = sim.rank(d);
@@ -259,6 +259,7 @@ fn sglang(sim: &Sim, page: &mut Page, current: bool) {
             kv_usage(sim, &rank),
             rank.gen_throughput(now),
             if rank.prefix_queries > 0 { rank.prefix_hits as f64 / rank.prefix_queries as f64 } else { 0.0 },
+            rank.preemptions as f64,
         ];
         drop(rank);
         if current {
@@ -279,7 +280,7 @@ fn sglang(sim: &Sim, page: &mut Page, current: bool) {
         }
     }
     if !current && series.len() > 1 {
-        let mut sum = [0.0; 6];
+        let mut sum = [0.0; 7];
         for (_, v) in &series {
             for (s, x) in sum.iter_mut().zip(v) {
                 *s += x;
@@ -294,6 +295,13 @@ fn sglang(sim: &Sim, page: &mut Page, current: bool) {
     page.gauge("sglang:token_usage", "The token usage.", &pick(3));
     page.gauge("sglang:gen_throughput", "The generation throughput (token/s).", &pick(4));
     page.gauge("sglang:cache_hit_rate", "The prefix cache hit rate.", &pick(5));
+    if current {
+        page.gauge(
+            "sglang:total_retracted_reqs",
+            "The total number of retracted requests due to kvcache full.",
+            &pick(6),
+        );
+    }
     let capacity: Vec<(Labels<'_>, f64)> =
         series.iter().map(|(l, _)| (l.clone(), sim.args.kv_cache_tokens as f64)).collect();
     page.gauge("sglang:max_total_num_tokens", "Maximum total number of tokens in the KV cache.", &capacity);
