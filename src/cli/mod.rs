@@ -1,11 +1,13 @@
 //! The command line: no subcommand runs the console; each subcommand is a console action done
 //! headless, with `--json` output for scripts. Each subcommand lives in its own file.
 
+mod bench;
 mod completions;
 mod fit;
 mod recipes;
 mod gpus;
 mod gpus_text;
+mod probe;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -71,6 +73,10 @@ pub enum Command {
     Fit(fit::FitArgs),
     /// List this machine's GPUs, their telemetry and how they are connected
     Gpus(gpus::GpusArgs),
+    /// Health, engine, models and a metrics summary of a serving endpoint
+    Probe(probe::ProbeArgs),
+    /// Smoke benchmark: N streaming requests, C at a time; TTFT, ITL, E2E percentiles
+    Bench(bench::BenchArgs),
 }
 
 /// Runs the console or one subcommand and returns the process exit code.
@@ -104,5 +110,7 @@ async fn dispatch(command: Command, global: &GlobalArgs) -> color_eyre::Result<E
         Command::Recipes(args) => recipes::run(args, global),
         Command::Fit(args) => fit::run(args, global),
         Command::Gpus(args) => gpus::run(args).await,
+        Command::Probe(args) => probe::run(args).await,
+        Command::Bench(args) => bench::run(args).await,
     }
 }

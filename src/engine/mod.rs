@@ -1,5 +1,14 @@
-//! Serving engines: how to launch vLLM and SGLang from a `DeploymentSpec`.
+//! Serving engines: how to launch vLLM and SGLang from a `DeploymentSpec`, how to tell which
+//! engine an endpoint runs and whether it is healthy, its metrics, the OpenAI-compatible
+//! streaming client (prompt playground) and the smoke benchmark.
 
+pub mod bench;
+pub mod detect;
+pub mod health;
 pub mod launch;
+pub mod metrics;
+pub mod openai;
+pub mod probe;
+pub mod startup;
 
 pub use launch::{launch_command, LaunchCommand};

@@ -2,8 +2,10 @@
 
 pub mod deployment;
 pub mod gpu;
+pub mod endpoint;
 pub mod labels;
 pub mod recipe;
 
 pub use deployment::{DeploymentSpec, ReplicaSpec};
+pub use endpoint::{EndpointSample, EndpointState, EndpointUpdate, Percentiles, StartupPhase};
 pub use recipe::{ArgValue, EngineArgs, EngineKind, Parallelism, Precision, Recipe};

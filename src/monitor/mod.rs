@@ -2,6 +2,10 @@
 
 pub mod gpu_history;
 pub mod gpu_poller;
+pub mod endpoint_history;
+pub mod endpoint_poller;
 pub mod ring;
 
+pub use endpoint_history::{EndpointHistories, EndpointHistory, RecentError};
+pub use endpoint_poller::{EndpointMonitor, EndpointTarget, PollConfig, TargetError};
 pub use ring::Ring;

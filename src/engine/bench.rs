@@ -1,0 +1,260 @@
+//! The smoke benchmark: N real streaming requests, C at a time, each with a prompt of I tokens
+//! asking for exactly O tokens; TTFT, inter-token and end-to-end percentiles and throughput,
+//! measured at the client.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::openai::{self, Api, PromptRequest};
+
+#[derive(Debug, Clone)]
+pub struct BenchConfig {
+    pub base_url: String,
+    /// The model to ask for; the server's first model when `None`.
+    pub model: Option<String>,
+    pub requests: u64,
+    pub concurrency: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub request_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct BenchProgress {
+    pub done: u64,
+    pub failed: u64,
+    pub total: u64,
+}
+
+impl BenchProgress {
+    /// 0..1, for a gauge.
+    pub fn ratio(&self) -> f64 {
+        if self.total == 0 { 1.0 } else { (self.done + self.failed) as f64 / self.total as f64 }
+    }
+}
+
+/// Statistics of one latency, in seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct LatencyStats {
+    pub mean: Option<f64>,
+    pub p50: Option<f64>,
+    pub p90: Option<f64>,
+    pub p95: Option<f64>,
+    pub p99: Option<f64>,
+    pub max: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct BenchReport {
+    pub url: String,
+    pub model: String,
+    pub requests: u64,
+    pub concurrency: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub duration_s: f64,
+    pub requests_per_s: f64,
+    pub output_tokens_per_s: f64,
+    pub total_tokens_per_s: f64,
+    pub prompt_tokens_sent: u64,
+    pub completion_tokens_received: u64,
+    pub ttft_s: LatencyStats,
+    pub itl_s: LatencyStats,
+    pub e2e_s: LatencyStats,
+    /// The first few distinct errors, for the user to read.
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("{0}")]
+    Models(#[from] super::detect::ModelsError),
+    #[error("{url} serves no model")]
+    NoModel { url: String },
+    #[error("{field} must be at least 1")]
+    Zero { field: &'static str },
+}
+
+/// Nearest-rank percentile of sorted values (as `vllm bench serve` reports them: numpy's linear
+/// interpolation differs by less than one sample's spacing).
+pub fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (q * (sorted.len() - 1) as f64).round() as usize;
+    sorted.get(rank.min(sorted.len() - 1)).copied()
+}
+
+pub fn stats(mut values: Vec<f64>) -> LatencyStats {
+    values.retain(|v| v.is_finite());
+    if values.is_empty() {
+        return LatencyStats::default();
+    }
+    values.sort_by(|a, b| a.total_cmp(b));
+    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    LatencyStats {
+        mean: Some(mean),
+        p50: percentile(&values, 0.50),
+        p90: percentile(&values, 0.90),
+        p95: percentile(&values, 0.95),
+        p99: percentile(&values, 0.99),
+        max: values.last().copied(),
+    }
+}
+
+/// A prompt of `tokens` words. Engines' tokenizers split differently, so the real prompt
+/// length is near, not exactly, `tokens` (the report gives the count the server saw).
+pub fn prompt_of(tokens: u64, salt: u64) -> String {
+    const WORDS: [&str; 8] = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"];
+    let mut text = format!("{salt}");
+    for i in 1..tokens.max(1) {
+        text.push(' ');
+        text.push_str(WORDS[(i as usize + salt as usize) % WORDS.len()]);
+    }
+    text
+}
+
+/// Runs the benchmark; `progress` follows it, `cancel` stops it (the report covers what ran).
+pub async fn run(
+    client: &reqwest::Client,
+    config: &BenchConfig,
+    progress: Option<watch::Sender<BenchProgress>>,
+    cancel: CancellationToken,
+) -> Result<BenchReport, BenchError> {
+    if config.requests == 0 {
+        return Err(BenchError::Zero { field: "--requests" });
+    }
+    if config.concurrency == 0 {
+        return Err(BenchError::Zero { field: "--concurrency" });
+    }
+    let model = match &config.model {
+        Some(model) => model.clone(),
+        None => super::detect::fetch_models(client, &config.base_url)
+            .await?
+            .into_iter()
+            .next()
+            .map(|card| card.id)
+            .ok_or_else(|| BenchError::NoModel { url: config.base_url.clone() })?,
+    };
+    let next = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let total = config.requests;
+    let report_progress = {
+        let (done, failed, progress) = (done.clone(), failed.clone(), progress.clone());
+        move || {
+            if let Some(tx) = &progress {
+                let _ = tx.send(BenchProgress {
+                    done: done.load(Ordering::Relaxed),
+                    failed: failed.load(Ordering::Relaxed),
+                    total,
+                });
+            }
+        }
+    };
+    report_progress();
+    let started = Instant::now();
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..config.concurrency.min(config.requests) {
+        let (client, next, done, failed, cancel) =
+            (client.clone(), next.clone(), done.clone(), failed.clone(), cancel.clone());
+        let report_progress = report_progress.clone();
+        let template = PromptRequest {
+            base_url: config.base_url.clone(),
+            model: model.clone(),
+            prompt: String::new(),
+            api: Api::Completions,
+            max_tokens: Some(config.output_tokens.max(1)),
+            temperature: Some(0.0),
+            ignore_eos: true,
+        };
+        let (input_tokens, timeout) = (config.input_tokens, config.request_timeout);
+        workers.spawn(async move {
+            let mut results = Vec::new();
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                if index >= total || cancel.is_cancelled() {
+                    break;
+                }
+                let request = PromptRequest { prompt: prompt_of(input_tokens, index), ..template.clone() };
+                let result = openai::stream(&client, &request, &cancel, timeout, |_, _| {}).await;
+                match &result {
+                    Ok(summary) if !summary.cancelled => done.fetch_add(1, Ordering::Relaxed),
+                    Ok(_) => break,
+                    Err(_) => failed.fetch_add(1, Ordering::Relaxed),
+                };
+                report_progress();
+                results.push(result);
+            }
+            results
+        });
+    }
+    let mut summaries = Vec::new();
+    let mut errors: Vec<String> = Vec::new();
+    while let Some(joined) = workers.join_next().await {
+        for result in joined.unwrap_or_default() {
+            match result {
+                Ok(summary) => summaries.push(summary),
+                Err(err) => {
+                    let text = err.to_string();
+                    if errors.len() < 5 && !errors.contains(&text) {
+                        errors.push(text);
+                    }
+                }
+            }
+        }
+    }
+    let duration_s = started.elapsed().as_secs_f64();
+    let completion: u64 = summaries.iter().map(|s| s.completion_tokens).sum();
+    let prompt: u64 = summaries.iter().filter_map(|s| s.prompt_tokens).sum();
+    let per_s = |n: f64| if duration_s > 0.0 { n / duration_s } else { 0.0 };
+    Ok(BenchReport {
+        url: config.base_url.clone(),
+        model,
+        requests: config.requests,
+        concurrency: config.concurrency,
+        input_tokens: config.input_tokens,
+        output_tokens: config.output_tokens,
+        succeeded: summaries.len() as u64,
+        failed: failed.load(Ordering::Relaxed),
+        duration_s,
+        requests_per_s: per_s(summaries.len() as f64),
+        output_tokens_per_s: per_s(completion as f64),
+        total_tokens_per_s: per_s((completion + prompt) as f64),
+        prompt_tokens_sent: prompt,
+        completion_tokens_received: completion,
+        ttft_s: stats(summaries.iter().filter_map(|s| s.ttft_s).collect()),
+        itl_s: stats(summaries.iter().flat_map(|s| s.inter_token_s.iter().copied()).collect()),
+        e2e_s: stats(summaries.iter().map(|s| s.e2e_s).collect()),
+        errors,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_of_a_known_series() {
+        let values: Vec<f64> = (1..=100).map(f64::from).collect();
+        let s = stats(values);
+        assert_eq!(s.p50, Some(51.0));
+        assert_eq!(s.p99, Some(99.0));
+        assert_eq!(s.max, Some(100.0));
+        assert_eq!(s.mean, Some(50.5));
+        assert_eq!(stats(vec![]).p50, None);
+    }
+
+    #[test]
+    fn prompts_have_the_asked_word_count_and_differ() {
+        assert_eq!(prompt_of(128, 3).split_whitespace().count(), 128);
+        assert_ne!(prompt_of(8, 1), prompt_of(8, 2));
+    }
+}

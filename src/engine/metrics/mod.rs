@@ -1,0 +1,14 @@
+//! Engine metrics: the Prometheus text parser, the metric names of vLLM and SGLang (current and
+//! older releases), one page reduced to a `Snapshot`, and rates and percentiles between
+//! snapshots (`window`).
+
+pub mod histogram;
+pub mod names;
+pub mod parse;
+pub mod snapshot;
+pub mod window;
+
+pub use histogram::Histogram;
+pub use parse::{parse, Page, ParseError};
+pub use snapshot::{detect_engine, snapshot, Snapshot};
+pub use window::SampleWindow;
