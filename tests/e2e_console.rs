@@ -91,12 +91,13 @@ fn views_help_filter_and_quit_leave_a_clean_terminal() {
     tmux.send(&["Tab"]);
     tmux.wait_for(":recipes", WAIT);
     tmux.send(&["Enter"]);
-    tmux.wait_for("Recipes [0]", WAIT);
+    // The built-in recipes load in the background and fill the table.
+    tmux.wait_until("recipes listed", WAIT, |s| s.contains("Recipes [") && !s.contains("Recipes [0]"));
 
     tmux.send(&["Tab"]);
-    tmux.wait_for("Endpoints [0]", WAIT);
+    tmux.wait_for("Endpoints [", WAIT);
     tmux.send(&["BTab"]);
-    tmux.wait_for("Recipes [0]", WAIT);
+    tmux.wait_for("Recipes [", WAIT);
 
     tmux.type_text("?");
     let help = tmux.wait_for("Help: keys", WAIT);
@@ -104,14 +105,16 @@ fn views_help_filter_and_quit_leave_a_clean_terminal() {
     tmux.send(&["Escape"]);
     tmux.wait_for_absence("Help: keys", WAIT);
 
-    tmux.type_text("/llama");
-    tmux.wait_for("/llama", WAIT);
+    tmux.type_text("/llama-3.1-8b");
+    tmux.wait_for("/llama-3.1-8b", WAIT);
     tmux.send(&["Enter"]);
-    tmux.wait_for("[0/0] /llama", WAIT);
+    let filtered = tmux.wait_for("] /llama-3.1-8b", WAIT);
+    assert!(filtered.contains("llama-3.1-8b-instruct"), "the filter keeps matching rows:\n{filtered}");
+    assert!(!filtered.contains("qwen"), "and hides the rest:\n{filtered}");
     // Wait for Escape to land before the next key: a terminal reads ESC quickly followed by
     // a letter as Alt+letter.
     tmux.send(&["Escape"]);
-    tmux.wait_for_absence("/llama", WAIT);
+    tmux.wait_for_absence("] /llama", WAIT);
 
     tmux.type_text("q");
     console.assert_exited_cleanly();
