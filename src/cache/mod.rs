@@ -10,3 +10,4 @@ mod shared_store;
 pub use delete::{DeleteError, DeletePlan, ModelHold, execute, plan_delete};
 pub use pyfmt::format_size;
 pub use scan::{ScanError, scan_cache_dir};
+pub mod pull;
