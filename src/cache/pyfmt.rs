@@ -51,9 +51,46 @@ pub fn format_size(bytes: u64) -> String {
     format!("{value:.1}Y")
 }
 
+/// A time as `hf cache ls` shows it (`huggingface_hub.utils.format_timesince`): `2 days ago`.
+pub fn format_timesince(ts: f64, now: f64) -> String {
+    const CHUNKS: [(&str, f64, Option<f64>); 7] = [
+        ("second", 1.0, Some(59.0)),
+        ("minute", 60.0, Some(59.0)),
+        ("hour", 3600.0, Some(23.0)),
+        ("day", 86_400.0, Some(6.0)),
+        ("week", 604_800.0, Some(6.0)),
+        ("month", 2_592_000.0, Some(11.0)),
+        ("year", 31_536_000.0, None),
+    ];
+    let delta = now - ts;
+    if delta < 20.0 {
+        return "a few seconds ago".to_string();
+    }
+    let mut shown = (0.0, "second");
+    for (label, divider, max_value) in CHUNKS {
+        // Python's round() rounds halves to even.
+        let value = (delta / divider).round_ties_even();
+        shown = (value, label);
+        if max_value.is_some_and(|max| value <= max) {
+            break;
+        }
+    }
+    let (value, label) = shown;
+    format!("{value} {label}{} ago", if value > 1.0 { "s" } else { "" })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_read_like_hf_cache_ls() {
+        assert_eq!(format_timesince(100.0, 110.0), "a few seconds ago");
+        assert_eq!(format_timesince(0.0, 45.0), "45 seconds ago");
+        assert_eq!(format_timesince(0.0, 3600.0 * 2.0), "2 hours ago");
+        assert_eq!(format_timesince(0.0, 86_400.0 * 3.0), "3 days ago");
+        assert_eq!(format_timesince(0.0, 60.0), "1 minute ago");
+    }
 
     #[test]
     fn repr_matches_python() {

@@ -164,7 +164,7 @@ pub(crate) fn scan_repo(repo_path: &Path) -> RepoResult {
     let repo_id = rest.replace("--", "/");
     let Some(repo_type) = RepoType::from_plural(prefix) else {
         return Err(format!(
-            "Repo type must be one of ['datasets', 'models', 'spaces'], found `{prefix}` ({shown})."
+            "Repo type must be one of ['datasets', 'kernels', 'models', 'spaces'], found `{prefix}` ({shown})."
         ));
     };
 

@@ -1,6 +1,8 @@
 //! The command line: no subcommand runs the console; each subcommand is a console action done
 //! headless, with `--json` output for scripts. Each subcommand lives in its own file.
 
+mod cache;
+mod cache_progress;
 mod completions;
 
 use std::path::PathBuf;
@@ -56,6 +58,8 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The Hugging Face model cache: list, delete, pull
+    Cache(cache::CacheArgs),
     /// Print a shell completion script
     Completions(completions::CompletionsArgs),
 }
@@ -87,6 +91,7 @@ pub fn run(cli: Cli) -> ExitCode {
 async fn dispatch(command: Command, global: &GlobalArgs) -> color_eyre::Result<ExitCode> {
     let _ = global;
     match command {
+        Command::Cache(args) => cache::run(args, global.readonly).await,
         Command::Completions(args) => completions::run(args),
     }
 }

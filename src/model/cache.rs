@@ -10,23 +10,26 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-/// The kind of Hub repo a cache folder holds (`models--`, `datasets--`, `spaces--`).
+/// The kind of Hub repo a cache folder holds (`models--`, `datasets--`, `spaces--`, `kernels--`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RepoType {
     Model,
     Dataset,
     Space,
+    /// Kernel repos (`kernels--org--name`), cached since `huggingface_hub` 1.x.
+    Kernel,
 }
 
 impl RepoType {
-    pub const ALL: [RepoType; 3] = [RepoType::Model, RepoType::Dataset, RepoType::Space];
+    pub const ALL: [RepoType; 4] = [RepoType::Model, RepoType::Dataset, RepoType::Space, RepoType::Kernel];
 
     pub fn as_str(self) -> &'static str {
         match self {
             RepoType::Model => "model",
             RepoType::Dataset => "dataset",
             RepoType::Space => "space",
+            RepoType::Kernel => "kernel",
         }
     }
 
@@ -36,6 +39,7 @@ impl RepoType {
             RepoType::Model => "models",
             RepoType::Dataset => "datasets",
             RepoType::Space => "spaces",
+            RepoType::Kernel => "kernels",
         }
     }
 
