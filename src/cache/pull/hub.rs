@@ -214,8 +214,9 @@ impl HubClient {
     /// A GET of the file bytes from `from` onwards (`Range: bytes=N-` when resuming).
     pub async fn get_from(&self, url: &str, from: u64) -> Result<reqwest::Response, PullError> {
         let mut request = self.download.get(url);
-        // The token goes only to the Hub itself, never to a CDN location given in an absolute URL.
-        if url.starts_with(&self.endpoint) {
+        // As `huggingface_hub`: the token goes to the Hub's own host only, never to the CDN host
+        // an LFS file redirects to.
+        if origin(url) == origin(&self.endpoint) {
             request = self.authorize(request);
         }
         if from > 0 {
@@ -248,14 +249,16 @@ fn check_status(response: &reqwest::Response, repo_id: &str, revision: &str, url
     let headers = response.headers();
     let code = header_str(headers, "x-error-code").unwrap_or_default();
     let message = header_str(headers, "x-error-message").unwrap_or_default().to_string();
+    let repo = repo_id.to_string();
     Err(match (status, code) {
-        (_, "GatedRepo") | (StatusCode::UNAUTHORIZED, _) | (StatusCode::FORBIDDEN, _) => {
-            PullError::Unauthorized { repo_id: repo_id.to_string(), status: status.as_u16(), message }
+        (_, "GatedRepo") => PullError::Unauthorized { repo_id: repo, status: status.as_u16(), message },
+        // The Hub answers 401 for both a missing repo and a private one without a token.
+        (_, "RepoNotFound") => PullError::RepoNotFound { repo_id: repo, message },
+        (_, "RevisionNotFound") => PullError::RevisionNotFound { repo_id: repo, revision: revision.to_string() },
+        (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN, _) if !repo_id.is_empty() => {
+            PullError::Unauthorized { repo_id: repo, status: status.as_u16(), message }
         }
-        (_, "RevisionNotFound") => PullError::RevisionNotFound { repo_id: repo_id.to_string(), revision: revision.to_string() },
-        (_, "RepoNotFound") | (StatusCode::NOT_FOUND, _) if !repo_id.is_empty() => {
-            PullError::RepoNotFound { repo_id: repo_id.to_string(), message }
-        }
+        (StatusCode::NOT_FOUND, _) if !repo_id.is_empty() => PullError::RepoNotFound { repo_id: repo, message },
         _ => PullError::Status { url: url.to_string(), status: status.as_u16(), message },
     })
 }

@@ -72,7 +72,10 @@ pub enum PullError {
         if .message.is_empty() { String::new() } else { format!(": {}", .message) }
     )]
     Unauthorized { repo_id: String, status: u16, message: String },
-    #[error("repo `{repo_id}` not found on the Hub{}", if .message.is_empty() { String::new() } else { format!(": {}", .message) })]
+    #[error(
+        "repo `{repo_id}` not found on the Hub{} (a private repo needs HF_TOKEN)",
+        if .message.is_empty() { String::new() } else { format!(": {}", .message) }
+    )]
     RepoNotFound { repo_id: String, message: String },
     #[error("revision `{revision}` of `{repo_id}` not found on the Hub")]
     RevisionNotFound { repo_id: String, revision: String },
