@@ -3,6 +3,7 @@
 //! The data types live in `crate::model::cache`.
 
 pub mod delete;
+mod dirfd;
 pub mod pyfmt;
 pub mod scan;
 mod shared_store;

@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::model::cache::{CacheReport, CachedFile, CachedRepo, CachedRevision, IncompleteFile, RepoType};
 
+use super::dirfd;
 use super::pyfmt::repr_dict_of_sets;
 use super::shared_store::SharedStore;
 
@@ -37,7 +38,7 @@ pub enum ScanError {
 }
 
 /// What `stat` says about a blob, with times as Python computes them.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct BlobStat {
     pub size: u64,
     pub atime: f64,
@@ -46,11 +47,11 @@ pub(crate) struct BlobStat {
 
 impl BlobStat {
     fn of(meta: &fs::Metadata) -> BlobStat {
-        BlobStat {
-            size: meta.size(),
-            atime: python_time(meta.atime(), meta.atime_nsec()),
-            mtime: python_time(meta.mtime(), meta.mtime_nsec()),
-        }
+        BlobStat::from_parts(meta.size(), meta.atime(), meta.atime_nsec(), meta.mtime(), meta.mtime_nsec())
+    }
+
+    pub(crate) fn from_parts(size: u64, atime: i64, atime_nsec: i64, mtime: i64, mtime_nsec: i64) -> BlobStat {
+        BlobStat { size, atime: python_time(atime, atime_nsec), mtime: python_time(mtime, mtime_nsec) }
     }
 }
 
@@ -193,6 +194,7 @@ pub(crate) fn scan_repo(repo_path: &Path) -> RepoResult {
     }
 
     let mut blob_stats: HashMap<PathBuf, BlobStat> = HashMap::new();
+    let blob_listing = BlobListing::read(&repo_path.join("blobs"));
     let mut revisions = Vec::new();
     let snapshot_entries =
         fs::read_dir(&snapshots_path).map_err(|err| format!("Cannot read {}: {err}", snapshots_path.display()))?;
@@ -210,20 +212,28 @@ pub(crate) fn scan_repo(repo_path: &Path) -> RepoResult {
         let mut revision_blobs: HashMap<&Path, u64> = HashMap::new();
         let walked = if revision_path.is_dir() { walk(&revision_path)? } else { Vec::new() };
         for file in walked {
-            let blob_path = match fs::read_link(&file.path) {
-                Ok(target) => normalize(&file.path.parent().unwrap_or(repo_path).join(target)),
-                Err(_) => file.path.clone(),
-            };
-            let stat = match blob_stats.get(&blob_path) {
-                Some(stat) => *stat,
-                None => {
-                    let meta = fs::metadata(&blob_path)
-                        .map_err(|_| format!("Blob missing (broken symlink): {}", blob_path.display()))?;
-                    let stat = BlobStat::of(&meta);
-                    blob_stats.insert(blob_path.clone(), stat);
-                    stat
+            let (blob_path, stat) = match &file.link {
+                None => (file.path.clone(), file.stat),
+                Some(target) => {
+                    let blob_path = normalize(&file.path.parent().unwrap_or(repo_path).join(target));
+                    let stat = match blob_stats.get(&blob_path) {
+                        Some(stat) => *stat,
+                        None => match blob_listing.stat(&blob_path) {
+                            // `is_dir()` follows the link: a link to a folder is skipped.
+                            Some(Target::Dir) => continue,
+                            Some(Target::File(stat)) => {
+                                blob_stats.insert(blob_path.clone(), stat);
+                                stat
+                            }
+                            None => return Err(format!("Blob missing (broken symlink): {}", blob_path.display())),
+                        },
+                    };
+                    (blob_path, stat)
                 }
             };
+            if file.link.is_none() {
+                blob_stats.entry(blob_path.clone()).or_insert(stat);
+            }
             files.push(CachedFile {
                 file_name: file.name().to_string(),
                 relative_path: file.relative,
@@ -298,6 +308,10 @@ struct Walked {
     path: PathBuf,
     /// Relative to the walk's root, `/`-separated.
     relative: String,
+    /// A symlink's target text (resolved by the caller, who skips links to folders).
+    link: Option<PathBuf>,
+    /// The entry's own stat (meaningful when it is not a symlink).
+    stat: BlobStat,
 }
 
 impl Walked {
@@ -307,29 +321,55 @@ impl Walked {
 }
 
 /// `Path.glob("**/*")` minus directories: every entry below `dir`, hidden ones included,
-/// descending into real directories only; a symlink to a directory is skipped, not followed
-/// (pathlib's `**` does not follow symlinks and `is_dir()` filters them out).
+/// descending into real directories only (pathlib's `**` does not follow symlinks).
 fn walk(dir: &Path) -> Result<Vec<Walked>, String> {
+    let unreadable = |path: &Path, err: std::io::Error| format!("Cannot read {}: {err}", path.display());
     let mut out = Vec::new();
-    let mut pending = vec![(dir.to_path_buf(), String::new())];
-    while let Some((current, prefix)) = pending.pop() {
-        let entries = fs::read_dir(&current).map_err(|err| format!("Cannot read {}: {err}", current.display()))?;
-        for entry in entries {
-            let entry = entry.map_err(|err| format!("Cannot read {}: {err}", current.display()))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let relative = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
-            let path = entry.path();
-            let file_type = entry.file_type().map_err(|err| format!("Cannot read {}: {err}", path.display()))?;
-            if file_type.is_dir() {
-                pending.push((path, relative));
-            } else if file_type.is_symlink() && fs::metadata(&path).is_ok_and(|meta| meta.is_dir()) {
-                continue;
-            } else {
-                out.push(Walked { path, relative });
+    let fd = dirfd::open(dir).map_err(|err| unreadable(dir, err))?;
+    let mut pending = vec![(fd, dir.to_path_buf(), String::new())];
+    while let Some((fd, current, prefix)) = pending.pop() {
+        for (name, entry) in dirfd::entries(fd, &current).map_err(|err| unreadable(&current, err))? {
+            let name = name.to_string_lossy();
+            let relative = if prefix.is_empty() { name.into_owned() } else { format!("{prefix}/{name}") };
+            match entry {
+                dirfd::Entry::Dir(path, sub) => pending.push((sub, path, relative)),
+                dirfd::Entry::Symlink(path, target) => {
+                    out.push(Walked { path, relative, link: Some(target), stat: BlobStat::default() });
+                }
+                dirfd::Entry::Other(path, stat) => out.push(Walked { path, relative, link: None, stat }),
             }
         }
     }
     Ok(out)
+}
+
+/// What a snapshot symlink points to, as `is_dir()` / `stat()` see it (following links).
+enum Target {
+    Dir,
+    File(BlobStat),
+}
+
+/// The regular files of a repo's `blobs/` folder, stat'ed once through the open folder: most
+/// snapshot links point there, and this saves a full-path `stat` per blob.
+struct BlobListing {
+    dir: PathBuf,
+    files: HashMap<std::ffi::OsString, BlobStat>,
+}
+
+impl BlobListing {
+    fn read(dir: &Path) -> BlobListing {
+        BlobListing { dir: dir.to_path_buf(), files: dirfd::regular_files(dir).into_iter().collect() }
+    }
+
+    fn stat(&self, path: &Path) -> Option<Target> {
+        if path.parent() == Some(self.dir.as_path()) {
+            if let Some(stat) = path.file_name().and_then(|name| self.files.get(name)) {
+                return Some(Target::File(*stat));
+            }
+        }
+        let meta = fs::metadata(path).ok()?;
+        Some(if meta.is_dir() { Target::Dir } else { Target::File(BlobStat::of(&meta)) })
+    }
 }
 
 /// `os.path.abspath` on an absolute path: drops `.`, resolves `..` lexically, never touches
