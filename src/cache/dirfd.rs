@@ -27,6 +27,8 @@ pub(crate) fn open(path: &Path) -> std::io::Result<OwnedFd> {
     Ok(rustix::fs::open(path, DIR_FLAGS, Mode::empty())?)
 }
 
+// The field types differ between architectures (`c_long` here, `i64` there).
+#[allow(clippy::unnecessary_cast)]
 fn stat_of(st: &rustix::fs::Stat) -> BlobStat {
     BlobStat::from_parts(st.st_size as u64, st.st_atime as i64, st.st_atime_nsec as i64, st.st_mtime as i64, st.st_mtime_nsec as i64)
 }

@@ -362,10 +362,10 @@ impl BlobListing {
     }
 
     fn stat(&self, path: &Path) -> Option<Target> {
-        if path.parent() == Some(self.dir.as_path()) {
-            if let Some(stat) = path.file_name().and_then(|name| self.files.get(name)) {
-                return Some(Target::File(*stat));
-            }
+        if path.parent() == Some(self.dir.as_path())
+            && let Some(stat) = path.file_name().and_then(|name| self.files.get(name))
+        {
+            return Some(Target::File(*stat));
         }
         let meta = fs::metadata(path).ok()?;
         Some(if meta.is_dir() { Target::Dir } else { Target::File(BlobStat::of(&meta)) })

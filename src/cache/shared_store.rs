@@ -76,10 +76,12 @@ impl SharedStore {
             let Ok(entries) = fs::read_dir(prefix.path()) else { continue };
             for entry in entries.flatten() {
                 let name = entry.file_name().to_string_lossy().into_owned();
-                if is_xet_hash(&name) && name.starts_with(&prefix_name) && entry.file_type().is_ok_and(|t| t.is_file()) {
-                    if let Ok(meta) = fs::metadata(entry.path()) {
-                        out.push((entry.path(), meta.size()));
-                    }
+                if is_xet_hash(&name)
+                    && name.starts_with(&prefix_name)
+                    && entry.file_type().is_ok_and(|t| t.is_file())
+                    && let Ok(meta) = fs::metadata(entry.path())
+                {
+                    out.push((entry.path(), meta.size()));
                 }
             }
         }

@@ -70,10 +70,10 @@ pub(crate) async fn download_blob(
     }
     file.flush().await.map_err(io_err(incomplete))?;
     drop(file);
-    if let Some(expected) = meta.size {
-        if have != expected {
-            return Err(PullError::SizeMismatch { path: incomplete.to_path_buf(), expected, got: have });
-        }
+    if let Some(expected) = meta.size
+        && have != expected
+    {
+        return Err(PullError::SizeMismatch { path: incomplete.to_path_buf(), expected, got: have });
     }
     tokio::fs::rename(incomplete, blob).await.map_err(io_err(blob))?;
     Ok(())

@@ -180,11 +180,11 @@ impl HubClient {
             let location = header_str(headers, "location").map(str::to_string);
             let is_redirect = response.status().is_redirection();
             if is_redirect {
-                if let Some(location) = &location {
-                    if location.starts_with('/') {
-                        current = format!("{}{location}", origin(&current));
-                        continue;
-                    }
+                if let Some(location) = &location
+                    && location.starts_with('/')
+                {
+                    current = format!("{}{location}", origin(&current));
+                    continue;
                 }
             } else {
                 check_status(&response, repo_id, revision, &current)?;
