@@ -63,6 +63,19 @@ fn ls_json_matches_huggingface_hub_on_a_generated_cache() {
 }
 
 #[test]
+fn ls_json_matches_huggingface_hub_with_a_shared_blob_store() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    cache_tree::build_shared_store(dir.path());
+    let report = scan_cache_dir(dir.path()).expect("scan");
+    // Each repo counts the shared payload; the cache total counts it once, plus the orphan.
+    assert_eq!(report.repos.len(), 2, "the store is not a repo: {:?}", report.warnings);
+    let sizes: Vec<u64> = report.repos.iter().map(|r| r.size_on_disk).collect();
+    assert_eq!(sizes, vec![8_000_101, 8_000_102]);
+    assert_eq!(report.size_on_disk, 8_000_000 + 3_000 + 101 + 102);
+    assert_same_as_huggingface_hub(dir.path());
+}
+
+#[test]
 fn scan_counts_shared_blobs_once_and_reports_damage() {
     let dir = tempfile::tempdir().expect("tempdir");
     cache_tree::build_demo(dir.path());

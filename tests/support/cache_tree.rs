@@ -139,3 +139,29 @@ pub fn build_generated(root: &Path, repos: u32, files_per_revision: u32) {
         }
     }
 }
+
+/// A cache with `huggingface_hub`'s cache-wide shared blob store (`<root>/blobs/`, marked by
+/// `.huggingface-shared-blobs`): two repos whose blobs link to the same store payload, and a
+/// payload no repo references any more.
+pub fn build_shared_store(root: &Path) {
+    let store = root.join("blobs");
+    fs::create_dir_all(&store).expect("store");
+    fs::write(store.join(".huggingface-shared-blobs"), "1\n").expect("marker");
+    let shared = format!("ab{}", "1".repeat(62));
+    let orphan = format!("cd{}", "2".repeat(62));
+    for (hash, size) in [(&shared, 8_000_000u64), (&orphan, 3_000u64)] {
+        let dir = store.join(&hash[..2]);
+        fs::create_dir_all(&dir).expect("prefix dir");
+        fs::File::create(dir.join(hash)).expect("payload").set_len(size).expect("size");
+    }
+    for (n, name) in [(1u32, "models--acme--xet-a"), (2, "models--acme--xet-b")] {
+        let repo = root.join(name);
+        fs::create_dir_all(repo.join("blobs")).expect("blobs");
+        let etag = etag(500 + n);
+        std::os::unix::fs::symlink(format!("../../blobs/ab/{shared}"), repo.join("blobs").join(&etag)).expect("link");
+        blob(&repo, "small", 100 + u64::from(n));
+        link(&repo, &commit(600 + n), "model.safetensors", &etag);
+        link(&repo, &commit(600 + n), "config.json", "small");
+        write_ref(&repo, "main", &commit(600 + n));
+    }
+}
