@@ -81,6 +81,8 @@ fn main() {
         return;
     }
 
+    // Write the new tree out first, so disk write-back does not compete with the timed scans.
+    let _ = Command::new("sync").status();
     // One untimed scan each first, so both run with the folders in the page cache (ext4 reads
     // each symlink's target from a disk block the first time).
     aimdeck::cache::scan_cache_dir(dir.path()).expect("warm-up scan");

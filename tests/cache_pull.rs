@@ -172,7 +172,9 @@ async fn a_cancelled_pull_resumes_from_the_incomplete_blob() {
 
     // The scanner reports the interrupted download.
     let report = scan_cache_dir(root.path()).expect("scan");
-    let partial = report.incomplete_bytes;
+    assert!(report.warnings.is_empty(), "a cancelled pull leaves a valid cache: {:?}", report.warnings);
+    let partial = report.repo(RepoType::Model, "acme/tiny").expect("listed while partial").incomplete_bytes;
+    assert_eq!(partial, report.incomplete_bytes);
     assert!(partial >= 256 * 1024 && partial < WEIGHTS as u64, "partial {partial}");
 
     server.unthrottle();

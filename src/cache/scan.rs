@@ -10,6 +10,7 @@
 //! Where Python would crash (an unreadable folder), aimdeck reports a warning and goes on.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
@@ -92,12 +93,12 @@ pub fn scan_cache_dir(root: &Path) -> Result<CacheReport, ScanError> {
 
     let mut repos = Vec::new();
     let mut warnings = Vec::new();
-    let mut physical: HashMap<PathBuf, u64> = HashMap::new();
+    let mut physical: HashMap<OsString, u64> = HashMap::new();
     for result in results {
         match result {
             Ok((repo, blob_sizes)) => {
                 for (path, size) in blob_sizes {
-                    if store.as_ref().is_some_and(|store| store.target_of(&path).is_some()) {
+                    if store.as_ref().is_some_and(|store| store.target_of(Path::new(&path)).is_some()) {
                         continue;
                     }
                     physical.insert(path, size);
@@ -109,7 +110,7 @@ pub fn scan_cache_dir(root: &Path) -> Result<CacheReport, ScanError> {
     }
     if let Some(store) = &store {
         for (path, size) in store.payloads() {
-            physical.insert(path, size);
+            physical.insert(path.into_os_string(), size);
         }
     }
 
@@ -128,7 +129,10 @@ pub fn scan_cache_dir(root: &Path) -> Result<CacheReport, ScanError> {
     Ok(CacheReport { root, size_on_disk: physical.values().sum(), incomplete_bytes, repos, warnings })
 }
 
-type RepoResult = Result<(CachedRepo, HashMap<PathBuf, u64>), String>;
+/// A repo, with the size of each blob it uses keyed by the blob's path. Keys are `OsString`
+/// rather than `PathBuf`: `Path` hashes component by component, which showed in profiles, and
+/// these paths are already normalized, so comparing bytes is the same comparison.
+type RepoResult = Result<(CachedRepo, HashMap<OsString, u64>), String>;
 
 /// Repos are independent, so they are scanned on all cores; results keep the input order.
 fn scan_in_parallel(root: &Path, names: &[String]) -> Vec<RepoResult> {
@@ -193,7 +197,7 @@ pub(crate) fn scan_repo(repo_path: &Path) -> RepoResult {
         }
     }
 
-    let mut blob_stats: HashMap<PathBuf, BlobStat> = HashMap::new();
+    let mut blob_stats: HashMap<OsString, BlobStat> = HashMap::new();
     let blob_listing = BlobListing::read(&repo_path.join("blobs"));
     let mut revisions = Vec::new();
     let snapshot_entries =
@@ -209,20 +213,20 @@ pub(crate) fn scan_repo(repo_path: &Path) -> RepoResult {
             return Err(format!("Snapshots folder corrupted. Found a file: {}", revision_path.display()));
         }
         let mut files = Vec::new();
-        let mut revision_blobs: HashMap<&Path, u64> = HashMap::new();
+        let mut revision_blobs: HashMap<&OsStr, u64> = HashMap::new();
         let walked = if revision_path.is_dir() { walk(&revision_path)? } else { Vec::new() };
         for file in walked {
             let (blob_path, stat) = match &file.link {
                 None => (file.path.clone(), file.stat),
                 Some(target) => {
-                    let blob_path = normalize(&file.path.parent().unwrap_or(repo_path).join(target));
-                    let stat = match blob_stats.get(&blob_path) {
+                    let blob_path = resolve_link(file.path.parent().unwrap_or(repo_path), target);
+                    let stat = match blob_stats.get(blob_path.as_os_str()) {
                         Some(stat) => *stat,
                         None => match blob_listing.stat(&blob_path) {
                             // `is_dir()` follows the link: a link to a folder is skipped.
                             Some(Target::Dir) => continue,
                             Some(Target::File(stat)) => {
-                                blob_stats.insert(blob_path.clone(), stat);
+                                blob_stats.insert(blob_path.as_os_str().to_os_string(), stat);
                                 stat
                             }
                             None => return Err(format!("Blob missing (broken symlink): {}", blob_path.display())),
@@ -232,7 +236,7 @@ pub(crate) fn scan_repo(repo_path: &Path) -> RepoResult {
                 }
             };
             if file.link.is_none() {
-                blob_stats.entry(blob_path.clone()).or_insert(stat);
+                blob_stats.entry(blob_path.as_os_str().to_os_string()).or_insert(stat);
             }
             files.push(CachedFile {
                 file_name: file.name().to_string(),
@@ -245,7 +249,7 @@ pub(crate) fn scan_repo(repo_path: &Path) -> RepoResult {
             });
         }
         for file in &files {
-            revision_blobs.insert(&file.blob_path, file.size_on_disk);
+            revision_blobs.insert(file.blob_path.as_os_str(), file.size_on_disk);
         }
         let last_modified = if files.is_empty() {
             let meta = fs::metadata(&revision_path)
@@ -287,13 +291,13 @@ pub(crate) fn scan_repo(repo_path: &Path) -> RepoResult {
     revisions.sort_by(|a, b| {
         b.last_modified.total_cmp(&a.last_modified).then_with(|| a.commit_hash.cmp(&b.commit_hash))
     });
-    let blob_sizes: HashMap<PathBuf, u64> = blob_stats.iter().map(|(path, stat)| (path.clone(), stat.size)).collect();
+    let blob_sizes: HashMap<OsString, u64> = blob_stats.into_iter().map(|(path, stat)| (path, stat.size)).collect();
     let repo = CachedRepo {
         repo_id,
         repo_type,
         repo_path: repo_path.to_path_buf(),
         size_on_disk: blob_sizes.values().sum(),
-        nb_files: blob_stats.len() as u64,
+        nb_files: blob_sizes.len() as u64,
         last_modified,
         last_accessed,
         incomplete_bytes: 0,
@@ -362,8 +366,12 @@ impl BlobListing {
     }
 
     fn stat(&self, path: &Path) -> Option<Target> {
-        if path.parent() == Some(self.dir.as_path())
-            && let Some(stat) = path.file_name().and_then(|name| self.files.get(name))
+        use std::os::unix::ffi::OsStrExt;
+        // Byte comparison: both sides are normalized, and `Path` equality walks components.
+        let name = path.as_os_str().as_bytes().strip_prefix(self.dir.as_os_str().as_bytes()).and_then(|r| r.strip_prefix(b"/"));
+        if let Some(name) = name
+            && !name.contains(&b'/')
+            && let Some(stat) = self.files.get(OsStr::from_bytes(name))
         {
             return Some(Target::File(*stat));
         }
@@ -375,6 +383,44 @@ impl BlobListing {
 /// `os.path.abspath` on an absolute path: drops `.`, resolves `..` lexically, never touches
 /// the file system (so a symlinked blob keeps its own path, as in Python).
 pub(crate) fn normalize(path: &Path) -> PathBuf {
+    normalize_slow(path)
+}
+
+/// `normalize(parent.join(target))` for a snapshot link: the usual `../../blobs/<etag>` is
+/// handled on bytes, anything unusual by the general rule.
+pub(crate) fn resolve_link(parent: &Path, target: &Path) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = target.as_os_str().as_bytes();
+    let mut rest = bytes;
+    let mut ups = 0;
+    while let Some(after) = rest.strip_prefix(b"../") {
+        rest = after;
+        ups += 1;
+    }
+    let simple = !rest.is_empty()
+        && !target.is_absolute()
+        && !rest.split(|b| *b == b'/').any(|part| part.is_empty() || part == b"." || part == b"..");
+    let parent_ok = parent.is_absolute() && !parent.as_os_str().as_bytes().ends_with(b"/");
+    if !simple || !parent_ok {
+        return normalize_slow(&parent.join(target));
+    }
+    let mut base = parent.as_os_str().as_bytes();
+    for _ in 0..ups {
+        match base.iter().rposition(|b| *b == b'/') {
+            Some(0) | None => base = b"/",
+            Some(i) => base = &base[..i],
+        }
+    }
+    let mut out = Vec::with_capacity(base.len() + 1 + rest.len());
+    out.extend_from_slice(base);
+    if !out.ends_with(b"/") {
+        out.push(b'/');
+    }
+    out.extend_from_slice(rest);
+    PathBuf::from(OsString::from(std::ffi::OsStr::from_bytes(&out)))
+}
+
+fn normalize_slow(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for component in path.components() {
         match component {
@@ -414,6 +460,22 @@ fn incomplete_files(root: &Path) -> HashMap<String, Vec<IncompleteFile>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn link_resolution_matches_the_general_rule() {
+        for (parent, target) in [
+            ("/c/m/snapshots/abc", "../../blobs/x"),
+            ("/c/m/snapshots/abc/sub", "../../../blobs/x"),
+            ("/c/m/snapshots/abc", "/abs/blob"),
+            ("/c/m/snapshots/abc", "./x"),
+            ("/c/m/snapshots/abc", "../../../../../../../x"),
+            ("/c/m/snapshots/abc", "a//b"),
+            ("/c", "../../y"),
+        ] {
+            let expected = normalize_slow(&Path::new(parent).join(target));
+            assert_eq!(resolve_link(Path::new(parent), Path::new(target)), expected, "{parent} + {target}");
+        }
+    }
 
     #[test]
     fn normalize_is_lexical_like_abspath() {

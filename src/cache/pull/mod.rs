@@ -266,7 +266,10 @@ async fn run(
             .map(|s| FileProgress { path: s.rfilename.clone(), state: FileState::Pending, done_bytes: 0, total_bytes: 0 })
             .collect();
     });
-    for dir in ["blobs", "snapshots", "refs"] {
+    // The snapshot folder first, then the ref: a pull stopped before its first file is linked
+    // leaves a valid (empty) revision plus `.incomplete` blobs, not a ref to a missing snapshot
+    // (which `huggingface_hub` would report as a corrupted repo).
+    for dir in [PathBuf::from("blobs"), Path::new("snapshots").join(&commit), PathBuf::from("refs")] {
         let path = layout.repo_dir.join(dir);
         tokio::fs::create_dir_all(&path).await.map_err(|source| PullError::Io { path, source })?;
     }
