@@ -2,6 +2,8 @@
 //! headless, with `--json` output for scripts. Each subcommand lives in its own file.
 
 mod bench;
+mod cache;
+mod cache_progress;
 mod completions;
 mod fit;
 mod recipes;
@@ -65,6 +67,8 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The Hugging Face model cache: list, delete, pull
+    Cache(cache::CacheArgs),
     /// Print a shell completion script
     Completions(completions::CompletionsArgs),
     /// Recipes: list, show, select for the hardware, validate, import AIM profiles
@@ -106,6 +110,7 @@ pub fn run(cli: Cli) -> ExitCode {
 async fn dispatch(command: Command, global: &GlobalArgs) -> color_eyre::Result<ExitCode> {
     let _ = global;
     match command {
+        Command::Cache(args) => cache::run(args, global.readonly).await,
         Command::Completions(args) => completions::run(args),
         Command::Recipes(args) => recipes::run(args, global),
         Command::Fit(args) => fit::run(args, global),

@@ -1,5 +1,6 @@
 //! Plain data shared by every layer. Nothing in here does I/O, so any layer may depend on it.
 
+pub mod cache;
 pub mod deployment;
 pub mod gpu;
 pub mod endpoint;

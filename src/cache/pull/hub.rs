@@ -1,0 +1,296 @@
+//! The Hub HTTP API calls a pull makes, as `huggingface_hub` makes them
+//! (`hf_api.py` `repo_info`, `file_download.py` `get_hf_file_metadata`):
+//! - `GET {endpoint}/api/{models|datasets|spaces}/{repo}/revision/{rev}`: `sha` and `siblings`;
+//! - `HEAD {endpoint}/{prefix}{repo}/resolve/{commit}/{file}` with `Accept-Encoding: identity`,
+//!   following only relative redirects (a renamed repo), and reading `X-Linked-Etag`/`ETag`,
+//!   `X-Linked-Size`/`Content-Length` and `X-Repo-Commit` from the first absolute redirect
+//!   (the CDN) or the final answer.
+
+use std::path::PathBuf;
+
+use reqwest::header::{self, HeaderMap};
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+
+use crate::model::cache::RepoType;
+
+use super::PullError;
+
+/// `HF_TOKEN`, else the token file (`HF_TOKEN_PATH`, else `$HF_HOME/token`, else
+/// `~/.cache/huggingface/token`), as `huggingface_hub.utils.get_token`. Never logged.
+pub fn find_token(env: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let non_empty = |name: &str| env(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    if let Some(token) = non_empty("HF_TOKEN") {
+        return Some(token);
+    }
+    let path = non_empty("HF_TOKEN_PATH").map(PathBuf::from).unwrap_or_else(|| {
+        let home = non_empty("HF_HOME").map(PathBuf::from).unwrap_or_else(|| {
+            let cache = non_empty("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(non_empty("HOME").unwrap_or_else(|| "/root".into())).join(".cache"));
+            cache.join("huggingface")
+        });
+        home.join("token")
+    });
+    let token = std::fs::read_to_string(path).ok()?;
+    let token = token.trim();
+    (!token.is_empty()).then(|| token.to_string())
+}
+
+/// `HF_ENDPOINT`, else the public Hub.
+pub fn endpoint_from_env(env: impl Fn(&str) -> Option<String>) -> String {
+    env("HF_ENDPOINT").filter(|v| !v.is_empty()).unwrap_or_else(|| "https://huggingface.co".to_string())
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RepoInfo {
+    pub sha: String,
+    #[serde(default)]
+    pub siblings: Vec<Sibling>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Sibling {
+    pub rfilename: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct FileMetadata {
+    pub etag: String,
+    pub commit_hash: Option<String>,
+    pub size: Option<u64>,
+    /// Where to GET the bytes (the CDN location when the Hub redirected).
+    pub location: String,
+}
+
+/// A Hub client with its endpoint and token. Cheap to clone.
+#[derive(Clone)]
+pub struct HubClient {
+    endpoint: String,
+    token: Option<String>,
+    /// No automatic redirects: metadata requests follow only relative ones, by hand.
+    no_redirect: reqwest::Client,
+    /// Downloads follow redirects to the CDN; reqwest drops `Authorization` on a change of host.
+    download: reqwest::Client,
+}
+
+impl std::fmt::Debug for HubClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HubClient")
+            .field("endpoint", &self.endpoint)
+            .field("token", &self.token.as_ref().map(|_| "<hidden>"))
+            .finish()
+    }
+}
+
+/// `quote(s, safe="")` for one URL path segment (a revision such as `refs/pr/1`).
+fn quote_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for byte in s.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// A repo file path in a URL: each segment quoted, `/` kept.
+fn quote_path(path: &str) -> String {
+    path.split('/').map(quote_segment).collect::<Vec<_>>().join("/")
+}
+
+/// `W/"abc"` or `"abc"` -> `abc` (`_normalize_etag`).
+pub fn normalize_etag(etag: &str) -> String {
+    etag.trim_start_matches(['W', '/']).trim_matches('"').to_string()
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+impl HubClient {
+    pub fn new(endpoint: &str, token: Option<String>) -> Result<HubClient, PullError> {
+        let user_agent = concat!("aimdeck/", env!("CARGO_PKG_VERSION"));
+        let build = |policy| {
+            reqwest::Client::builder()
+                .user_agent(user_agent)
+                .redirect(policy)
+                .connect_timeout(std::time::Duration::from_secs(10))
+                .read_timeout(std::time::Duration::from_secs(30))
+                .build()
+                .map_err(|err| PullError::Http { url: endpoint.to_string(), message: err.to_string() })
+        };
+        Ok(HubClient {
+            endpoint: endpoint.trim_end_matches('/').to_string(),
+            token,
+            no_redirect: build(reqwest::redirect::Policy::none())?,
+            download: build(reqwest::redirect::Policy::limited(10))?,
+        })
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    pub fn resolve_url(&self, repo_type: RepoType, repo_id: &str, revision: &str, file: &str) -> String {
+        let prefix = match repo_type {
+            RepoType::Model => String::new(),
+            other => format!("{}/", other.plural()),
+        };
+        format!("{}/{prefix}{repo_id}/resolve/{}/{}", self.endpoint, quote_segment(revision), quote_path(file))
+    }
+
+    /// The revision's commit hash and file list.
+    pub async fn repo_info(&self, repo_type: RepoType, repo_id: &str, revision: &str) -> Result<RepoInfo, PullError> {
+        let url =
+            format!("{}/api/{}/{repo_id}/revision/{}", self.endpoint, repo_type.plural(), quote_segment(revision));
+        let response = self
+            .authorize(self.download.get(&url))
+            .send()
+            .await
+            .map_err(|err| PullError::Http { url: url.clone(), message: err.to_string() })?;
+        check_status(&response, repo_id, revision, &url)?;
+        response.json::<RepoInfo>().await.map_err(|err| PullError::BadAnswer {
+            url,
+            message: format!("expected JSON with `sha` and `siblings`: {err}"),
+        })
+    }
+
+    /// `get_hf_file_metadata`: a HEAD that follows relative redirects only.
+    pub async fn file_metadata(&self, url: &str, repo_id: &str, revision: &str) -> Result<FileMetadata, PullError> {
+        let mut current = url.to_string();
+        for _ in 0..10 {
+            let request = self
+                .authorize(self.no_redirect.request(Method::HEAD, &current))
+                .header(header::ACCEPT_ENCODING, "identity");
+            let response = request
+                .send()
+                .await
+                .map_err(|err| PullError::Http { url: current.clone(), message: err.to_string() })?;
+            let headers = response.headers();
+            let location = header_str(headers, "location").map(str::to_string);
+            let is_redirect = response.status().is_redirection();
+            if is_redirect {
+                if let Some(location) = &location
+                    && location.starts_with('/')
+                {
+                    current = format!("{}{location}", origin(&current));
+                    continue;
+                }
+            } else {
+                check_status(&response, repo_id, revision, &current)?;
+            }
+            let etag = header_str(headers, "x-linked-etag")
+                .or_else(|| header_str(headers, "etag"))
+                .map(normalize_etag)
+                .filter(|etag| !etag.is_empty() && !etag.contains('/'))
+                .ok_or_else(|| PullError::BadAnswer {
+                    url: current.clone(),
+                    message: "no usable ETag header: the server is not a Hugging Face Hub, or a proxy strips headers"
+                        .into(),
+                })?;
+            let size = header_str(headers, "x-linked-size")
+                .or(if is_redirect { None } else { header_str(headers, "content-length") })
+                .and_then(|v| v.parse().ok());
+            return Ok(FileMetadata {
+                etag,
+                commit_hash: header_str(headers, "x-repo-commit").map(str::to_string),
+                size,
+                location: if is_redirect { location.unwrap_or(current) } else { current },
+            });
+        }
+        Err(PullError::BadAnswer { url: url.to_string(), message: "too many redirects".into() })
+    }
+
+    /// A GET of the file bytes from `from` onwards (`Range: bytes=N-` when resuming).
+    pub async fn get_from(&self, url: &str, from: u64) -> Result<reqwest::Response, PullError> {
+        let mut request = self.download.get(url);
+        // As `huggingface_hub`: the token goes to the Hub's own host only, never to the CDN host
+        // an LFS file redirects to.
+        if origin(url) == origin(&self.endpoint) {
+            request = self.authorize(request);
+        }
+        if from > 0 {
+            request = request.header(header::RANGE, format!("bytes={from}-"));
+        }
+        let response =
+            request.send().await.map_err(|err| PullError::Http { url: url.to_string(), message: err.to_string() })?;
+        if response.status() == StatusCode::RANGE_NOT_SATISFIABLE {
+            return Ok(response);
+        }
+        check_status(&response, "", "", url)?;
+        Ok(response)
+    }
+}
+
+fn origin(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find('/') {
+        Some(i) => &url[..after_scheme + i],
+        None => url,
+    }
+}
+
+/// Maps Hub errors to what the user must do, with the Hub's own message (`X-Error-Message`).
+fn check_status(response: &reqwest::Response, repo_id: &str, revision: &str, url: &str) -> Result<(), PullError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let headers = response.headers();
+    let code = header_str(headers, "x-error-code").unwrap_or_default();
+    let message = header_str(headers, "x-error-message").unwrap_or_default().to_string();
+    let repo = repo_id.to_string();
+    Err(match (status, code) {
+        (_, "GatedRepo") => PullError::Unauthorized { repo_id: repo, status: status.as_u16(), message },
+        // The Hub answers 401 for both a missing repo and a private one without a token.
+        (_, "RepoNotFound") => PullError::RepoNotFound { repo_id: repo, message },
+        (_, "RevisionNotFound") => PullError::RevisionNotFound { repo_id: repo, revision: revision.to_string() },
+        (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN, _) if !repo_id.is_empty() => {
+            PullError::Unauthorized { repo_id: repo, status: status.as_u16(), message }
+        }
+        (StatusCode::NOT_FOUND, _) if !repo_id.is_empty() => PullError::RepoNotFound { repo_id: repo, message },
+        _ => PullError::Status { url: url.to_string(), status: status.as_u16(), message },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etags_are_normalized_like_huggingface_hub() {
+        assert_eq!(normalize_etag("\"abc\""), "abc");
+        assert_eq!(normalize_etag("W/\"abc\""), "abc");
+    }
+
+    #[test]
+    fn urls_quote_revisions_and_keep_file_folders() {
+        let client = HubClient::new("http://h/", None).expect("client");
+        assert_eq!(
+            client.resolve_url(RepoType::Dataset, "o/n", "refs/pr/1", "a b/c.json"),
+            "http://h/datasets/o/n/resolve/refs%2Fpr%2F1/a%20b/c.json"
+        );
+        assert_eq!(origin("http://127.0.0.1:8/x/y"), "http://127.0.0.1:8");
+    }
+
+    #[test]
+    fn token_comes_from_env_then_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("token"), "hf_file\n").expect("write");
+        let home = dir.path().to_string_lossy().into_owned();
+        let env = |pairs: Vec<(&'static str, String)>| move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone());
+        assert_eq!(find_token(env(vec![("HF_TOKEN", "hf_env".into()), ("HF_HOME", home.clone())])), Some("hf_env".into()));
+        assert_eq!(find_token(env(vec![("HF_HOME", home)])), Some("hf_file".into()));
+        assert_eq!(find_token(env(vec![("HF_TOKEN_PATH", "/nonexistent/token".into())])), None);
+    }
+}

@@ -1,0 +1,338 @@
+//! Pull a repo revision from the Hub into the cache, files in parallel (bounded), resumable,
+//! cancellable, with progress snapshots on a channel. `aimdeck cache pull` and the console's
+//! cache view both call [`pull`].
+
+mod download;
+pub mod hub;
+mod layout;
+pub mod progress;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::model::cache::RepoType;
+
+pub use hub::{HubClient, endpoint_from_env, find_token};
+pub use progress::{FileProgress, FileState, PullPhase, PullProgress};
+
+use layout::RepoLayout;
+use progress::{RateMeter, eta};
+
+/// What to pull and where.
+#[derive(Debug, Clone)]
+pub struct PullRequest {
+    pub repo_type: RepoType,
+    pub repo_id: String,
+    /// Branch, tag, `refs/pr/N` or commit hash.
+    pub revision: String,
+    pub cache_root: PathBuf,
+    /// Files downloaded at once.
+    pub max_parallel: usize,
+    /// How often progress snapshots are sent.
+    pub progress_interval: Duration,
+}
+
+impl PullRequest {
+    pub fn new(repo_id: &str, revision: &str, cache_root: &Path) -> PullRequest {
+        PullRequest {
+            repo_type: RepoType::Model,
+            repo_id: repo_id.to_string(),
+            revision: revision.to_string(),
+            cache_root: cache_root.to_path_buf(),
+            max_parallel: 8,
+            progress_interval: Duration::from_millis(100),
+        }
+    }
+}
+
+/// The result of a finished pull.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PullSummary {
+    pub repo_id: String,
+    pub repo_type: RepoType,
+    pub revision: String,
+    pub commit_hash: String,
+    pub snapshot_path: PathBuf,
+    pub files: usize,
+    pub total_bytes: u64,
+    /// Bytes received over the network in this run (less than `total_bytes` after a resume).
+    pub downloaded_bytes: u64,
+    pub seconds: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PullError {
+    #[error(
+        "the Hub refused access to `{repo_id}` (HTTP {status}){}: it is gated or private; accept its terms on the Hub and set HF_TOKEN or run `hf auth login`",
+        if .message.is_empty() { String::new() } else { format!(": {}", .message) }
+    )]
+    Unauthorized { repo_id: String, status: u16, message: String },
+    #[error(
+        "repo `{repo_id}` not found on the Hub{} (a private repo needs HF_TOKEN)",
+        if .message.is_empty() { String::new() } else { format!(": {}", .message) }
+    )]
+    RepoNotFound { repo_id: String, message: String },
+    #[error("revision `{revision}` of `{repo_id}` not found on the Hub")]
+    RevisionNotFound { repo_id: String, revision: String },
+    #[error("{url}: HTTP {status}{}", if .message.is_empty() { String::new() } else { format!(": {}", .message) })]
+    Status { url: String, status: u16, message: String },
+    #[error("{url}: {message}")]
+    Http { url: String, message: String },
+    #[error("{url}: connection lost after {at} bytes: {message}")]
+    Interrupted { url: String, at: u64, message: String },
+    #[error("{url}: unexpected answer: {message}")]
+    BadAnswer { url: String, message: String },
+    #[error("{path}: expected {expected} bytes, got {got}")]
+    SizeMismatch { path: PathBuf, expected: u64, got: u64 },
+    #[error("the Hub lists an unsafe file name `{0}`")]
+    UnsafeName(String),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("pull cancelled; run it again to resume")]
+    Cancelled,
+    #[error("{} of {total} files failed; first: {first}", .failed)]
+    Files { failed: usize, total: usize, first: Box<PullError> },
+}
+
+/// Progress state the file tasks update and the reporter reads.
+pub(crate) struct Shared {
+    state: Mutex<PullProgress>,
+    received: Mutex<u64>,
+}
+
+impl Shared {
+    fn with<R>(&self, f: impl FnOnce(&mut PullProgress) -> R) -> Option<R> {
+        self.state.lock().ok().map(|mut state| f(&mut state))
+    }
+
+    pub(crate) fn set_done(&self, index: usize, done: u64) {
+        self.with(|p| {
+            if let Some(file) = p.files.get_mut(index) {
+                file.done_bytes = done;
+                file.state = FileState::Downloading;
+            }
+        });
+    }
+
+    pub(crate) fn add_received(&self, index: usize, done: u64, received: u64) {
+        self.set_done(index, done);
+        if let Ok(mut total) = self.received.lock() {
+            *total += received;
+        }
+    }
+
+    fn finish_file(&self, index: usize, state: FileState) {
+        self.with(|p| {
+            if let Some(file) = p.files.get_mut(index) {
+                file.state = state;
+                if state != FileState::Failed {
+                    file.done_bytes = file.total_bytes.max(file.done_bytes);
+                }
+            }
+        });
+    }
+
+    fn received(&self) -> u64 {
+        self.received.lock().map(|r| *r).unwrap_or(0)
+    }
+
+    /// A snapshot with totals, rate and ETA brought up to date.
+    fn snapshot(&self, meter: &mut RateMeter) -> PullProgress {
+        let received = self.received();
+        let rate = meter.sample(Instant::now(), received);
+        self.with(|p| {
+            p.done_bytes = p.files.iter().map(|f| f.done_bytes).sum();
+            p.total_bytes = p.files.iter().map(|f| f.total_bytes).sum();
+            p.files_done = p.files.iter().filter(|f| matches!(f.state, FileState::Done | FileState::Cached)).count();
+            p.files_total = p.files.len();
+            p.bytes_per_second = rate;
+            p.eta_seconds = eta(p.total_bytes.saturating_sub(p.done_bytes), rate);
+            p.clone()
+        })
+        .unwrap_or_else(|| empty_progress("", ""))
+    }
+}
+
+fn empty_progress(repo_id: &str, revision: &str) -> PullProgress {
+    PullProgress {
+        repo_id: repo_id.to_string(),
+        revision: revision.to_string(),
+        commit_hash: None,
+        phase: PullPhase::Resolving,
+        files: Vec::new(),
+        files_done: 0,
+        files_total: 0,
+        done_bytes: 0,
+        total_bytes: 0,
+        bytes_per_second: 0.0,
+        eta_seconds: None,
+    }
+}
+
+/// Pulls `request` with `hub`. Progress snapshots go to `progress` (dropped when the receiver
+/// lags, never blocking a download; the last one, with the final phase, is always sent).
+/// Cancelling `cancel` stops every transfer and leaves `.incomplete` files for a resume.
+pub async fn pull(
+    hub: &HubClient,
+    request: &PullRequest,
+    progress: Option<mpsc::Sender<PullProgress>>,
+    cancel: CancellationToken,
+) -> Result<PullSummary, PullError> {
+    let started = Instant::now();
+    let shared = Arc::new(Shared {
+        state: Mutex::new(empty_progress(&request.repo_id, &request.revision)),
+        received: Mutex::new(0),
+    });
+    let mut meter = RateMeter::new(Duration::from_secs(3));
+    let send_now = |shared: &Shared, meter: &mut RateMeter| {
+        if let Some(tx) = &progress {
+            let _ = tx.try_send(shared.snapshot(meter));
+        }
+    };
+    send_now(&shared, &mut meter);
+
+    // Every transfer inside `run` watches `cancel` itself and flushes what it has, so `run`
+    // is never dropped half-way; this loop only adds progress ticks.
+    let work = run(hub, request, &shared, &cancel);
+    tokio::pin!(work);
+    let mut ticker = tokio::time::interval(request.progress_interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let result = loop {
+        tokio::select! {
+            result = &mut work => break result,
+            _ = ticker.tick() => send_now(&shared, &mut meter),
+        }
+    };
+    let phase = match &result {
+        Ok(_) => PullPhase::Finished,
+        Err(PullError::Cancelled) => PullPhase::Cancelled,
+        Err(_) => PullPhase::Failed,
+    };
+    shared.with(|p| p.phase = phase);
+    let last = shared.snapshot(&mut meter);
+    if let Some(tx) = &progress {
+        let _ = tx.send(last.clone()).await;
+    }
+    let commit_hash = result?;
+    Ok(PullSummary {
+        repo_id: request.repo_id.clone(),
+        repo_type: request.repo_type,
+        revision: request.revision.clone(),
+        snapshot_path: request
+            .cache_root
+            .join(request.repo_type.folder_name(&request.repo_id))
+            .join("snapshots")
+            .join(&commit_hash),
+        commit_hash,
+        files: last.files_total,
+        total_bytes: last.total_bytes,
+        downloaded_bytes: shared.received(),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Resolves the revision, then downloads its files; returns the commit hash.
+async fn run(
+    hub: &HubClient,
+    request: &PullRequest,
+    shared: &Arc<Shared>,
+    cancel: &CancellationToken,
+) -> Result<String, PullError> {
+    let info = tokio::select! {
+        _ = cancel.cancelled() => return Err(PullError::Cancelled),
+        info = hub.repo_info(request.repo_type, &request.repo_id, &request.revision) => info?,
+    };
+    let commit = info.sha.clone();
+    if commit.is_empty() || commit.contains('/') || commit.contains("..") {
+        return Err(PullError::BadAnswer { url: hub.endpoint().to_string(), message: format!("bad commit hash `{commit}`") });
+    }
+    let layout = RepoLayout { repo_dir: request.cache_root.join(request.repo_type.folder_name(&request.repo_id)) };
+    for sibling in &info.siblings {
+        if layout.pointer(&commit, &sibling.rfilename).is_none() {
+            return Err(PullError::UnsafeName(sibling.rfilename.clone()));
+        }
+    }
+    shared.with(|p| {
+        p.commit_hash = Some(commit.clone());
+        p.phase = PullPhase::Downloading;
+        p.files = info
+            .siblings
+            .iter()
+            .map(|s| FileProgress { path: s.rfilename.clone(), state: FileState::Pending, done_bytes: 0, total_bytes: 0 })
+            .collect();
+    });
+    // The snapshot folder first, then the ref: a pull stopped before its first file is linked
+    // leaves a valid (empty) revision plus `.incomplete` blobs, not a ref to a missing snapshot
+    // (which `huggingface_hub` would report as a corrupted repo).
+    for dir in [PathBuf::from("blobs"), Path::new("snapshots").join(&commit), PathBuf::from("refs")] {
+        let path = layout.repo_dir.join(dir);
+        tokio::fs::create_dir_all(&path).await.map_err(|source| PullError::Io { path, source })?;
+    }
+    layout
+        .write_ref(&request.revision, &commit)
+        .map_err(|source| PullError::Io { path: layout.repo_dir.join("refs").join(&request.revision), source })?;
+
+    let total = info.siblings.len();
+    let results: Vec<Result<(), PullError>> = futures::stream::iter(info.siblings.iter().enumerate())
+        .map(|(index, sibling)| {
+            let layout = &layout;
+            let commit = &commit;
+            async move {
+                let result = pull_file(hub, request, layout, commit, &sibling.rfilename, index, shared, cancel).await;
+                if result.is_err() {
+                    shared.finish_file(index, FileState::Failed);
+                }
+                result
+            }
+        })
+        .buffer_unordered(request.max_parallel.max(1))
+        .collect()
+        .await;
+    let mut errors: Vec<PullError> = results.into_iter().filter_map(Result::err).collect();
+    if errors.iter().any(|e| matches!(e, PullError::Cancelled)) {
+        return Err(PullError::Cancelled);
+    }
+    match errors.len() {
+        0 => Ok(commit),
+        1 => Err(errors.remove(0)),
+        failed => Err(PullError::Files { failed, total, first: Box::new(errors.remove(0)) }),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn pull_file(
+    hub: &HubClient,
+    request: &PullRequest,
+    layout: &RepoLayout,
+    commit: &str,
+    file: &str,
+    index: usize,
+    shared: &Arc<Shared>,
+    cancel: &CancellationToken,
+) -> Result<(), PullError> {
+    let url = hub.resolve_url(request.repo_type, &request.repo_id, commit, file);
+    let meta = tokio::select! {
+        _ = cancel.cancelled() => return Err(PullError::Cancelled),
+        meta = hub.file_metadata(&url, &request.repo_id, &request.revision) => meta?,
+    };
+    shared.with(|p| {
+        if let Some(entry) = p.files.get_mut(index) {
+            entry.total_bytes = meta.size.unwrap_or(0);
+        }
+    });
+    let blob = layout.blob(&meta.etag);
+    let pointer = layout.pointer(commit, file).ok_or_else(|| PullError::UnsafeName(file.to_string()))?;
+    let cached = tokio::fs::metadata(&blob).await.is_ok_and(|m| meta.size.is_none_or(|size| m.len() == size));
+    if !cached {
+        let incomplete = layout.incomplete(&meta.etag);
+        download::download_blob(hub, &meta, &incomplete, &blob, index, shared, cancel).await?;
+    }
+    layout.link(&pointer, &blob).map_err(|source| PullError::Io { path: pointer.clone(), source })?;
+    shared.finish_file(index, if cached { FileState::Cached } else { FileState::Done });
+    Ok(())
+}

@@ -1,0 +1,353 @@
+//! A Hugging Face Hub stand-in on 127.0.0.1:0 answering the endpoints `aimdeck cache pull` uses,
+//! with the Hub's real headers (see `tests/fixtures/cache/README.md` for the sources):
+//! - `GET /api/{models|datasets}/{repo}/revision/{rev}`: `{"id","sha","siblings":[{"rfilename"}]}`;
+//! - `HEAD|GET /{repo}/resolve/{rev}/{file}`: small (git) files answer 200 with `ETag` (git
+//!   sha1), `X-Repo-Commit`, `Content-Length`; LFS files answer `302` to `/cdn/{sha256}` with
+//!   `X-Linked-Etag`, `X-Linked-Size`, `X-Repo-Commit`, as the Hub redirects to its CDN;
+//! - `GET /cdn/{sha256}`: the bytes, honouring `Range: bytes=N-` with `206` + `Content-Range`;
+//! - a gated repo answers `401` with `X-Error-Code: GatedRepo` without the right bearer token.
+//!
+//! Faults for tests: drop the connection after N bytes of a file, or send slowly.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::Response;
+
+pub const TOKEN: &str = "hf_fakehubtoken0123456789";
+
+#[derive(Clone)]
+pub struct FakeFile {
+    pub name: String,
+    pub content: Vec<u8>,
+    /// Stored with Git LFS on the Hub: served through the CDN redirect.
+    pub lfs: bool,
+}
+
+impl FakeFile {
+    pub fn new(name: &str, content: Vec<u8>, lfs: bool) -> FakeFile {
+        FakeFile { name: name.to_string(), content, lfs }
+    }
+
+    /// 40 hex characters for git files (a git blob sha1 on the Hub), 64 for LFS (sha256).
+    pub fn etag(&self) -> String {
+        let a = fnv(&self.content, 0xcbf2_9ce4_8422_2325);
+        let b = fnv(self.name.as_bytes(), a);
+        if self.lfs { format!("{a:016x}{b:016x}{a:016x}{b:016x}") } else { format!("{a:016x}{b:016x}{:08x}", a as u32) }
+    }
+}
+
+fn fnv(bytes: &[u8], seed: u64) -> u64 {
+    bytes.iter().fold(seed, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3))
+}
+
+#[derive(Clone)]
+pub struct FakeRepo {
+    pub repo_id: String,
+    /// `models` or `datasets`.
+    pub kind: &'static str,
+    pub commit: String,
+    pub branches: Vec<String>,
+    pub files: Vec<FakeFile>,
+    pub gated: bool,
+}
+
+/// One request as the server saw it.
+#[derive(Debug, Clone)]
+pub struct Logged {
+    pub method: String,
+    pub path: String,
+    pub range: Option<String>,
+    /// `Some(true)` when the bearer token was right, `Some(false)` when wrong, `None` when absent.
+    pub token_ok: Option<bool>,
+}
+
+#[derive(Default)]
+struct Faults {
+    /// File name -> (bytes to send before dropping the connection, how many times).
+    drop_after: HashMap<String, (usize, u32)>,
+    /// (chunk size, pause between chunks) for every body.
+    throttle: Option<(usize, Duration)>,
+}
+
+#[derive(Clone)]
+struct HubState {
+    /// Origin of the CDN LFS downloads are redirected to.
+    base: String,
+    repos: Arc<Vec<FakeRepo>>,
+    log: Arc<Mutex<Vec<Logged>>>,
+    faults: Arc<Mutex<Faults>>,
+}
+
+pub struct FakeHub {
+    pub endpoint: String,
+    state: HubState,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeHub {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl FakeHub {
+    pub async fn start(repos: Vec<FakeRepo>) -> FakeHub {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let addr: SocketAddr = listener.local_addr().expect("local addr");
+        let endpoint = format!("http://{addr}");
+        // The CDN LFS files redirect to is another origin, as on the real Hub.
+        let cdn_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let cdn = format!("http://{}", cdn_listener.local_addr().expect("cdn addr"));
+        let state = HubState {
+            base: cdn,
+            repos: Arc::new(repos),
+            log: Arc::default(),
+            faults: Arc::default(),
+        };
+        let app = Router::new().fallback(handle).with_state(state.clone());
+        let cdn_app = app.clone();
+        let server = tokio::spawn(async move {
+            let _ = tokio::join!(axum::serve(listener, app), axum::serve(cdn_listener, cdn_app));
+        });
+        FakeHub { endpoint, state, server }
+    }
+
+    pub fn requests(&self) -> Vec<Logged> {
+        self.state.log.lock().expect("log").clone()
+    }
+
+    pub fn clear_requests(&self) {
+        self.state.log.lock().expect("log").clear();
+    }
+
+    pub fn drop_connection_after(&self, file: &str, bytes: usize, times: u32) {
+        self.state.faults.lock().expect("faults").drop_after.insert(file.to_string(), (bytes, times));
+    }
+
+    pub fn throttle(&self, chunk: usize, pause: Duration) {
+        self.state.faults.lock().expect("faults").throttle = Some((chunk, pause));
+    }
+
+    pub fn unthrottle(&self) {
+        self.state.faults.lock().expect("faults").throttle = None;
+    }
+}
+
+fn status(code: StatusCode, headers: &[(&str, String)]) -> Response {
+    let mut response = Response::builder().status(code);
+    for (name, value) in headers {
+        response = response.header(*name, value);
+    }
+    response.body(Body::empty()).expect("response")
+}
+
+fn token_state(headers: &HeaderMap) -> Option<bool> {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v == format!("Bearer {TOKEN}"))
+}
+
+async fn handle(State(state): State<HubState>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    let path = uri.path().to_string();
+    let range = headers.get("range").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let token_ok = token_state(&headers);
+    state.log.lock().expect("log").push(Logged { method: method.to_string(), path: path.clone(), range: range.clone(), token_ok });
+
+    if let Some(hash) = path.strip_prefix("/cdn/") {
+        let file = state.repos.iter().flat_map(|r| r.files.iter()).find(|f| f.etag() == hash);
+        return match file {
+            Some(file) => body_response(&state, file, &method, range.as_deref(), &file.etag()),
+            None => status(StatusCode::NOT_FOUND, &[]),
+        };
+    }
+    let decoded = percent_decode(&path);
+    if let Some(rest) = decoded.strip_prefix("/api/") {
+        let Some((kind, rest)) = rest.split_once('/') else { return status(StatusCode::NOT_FOUND, &[]) };
+        let Some((repo_id, revision)) = rest.split_once("/revision/") else {
+            return status(StatusCode::NOT_FOUND, &[]);
+        };
+        let Some(repo) = state.repos.iter().find(|r| r.kind == kind && r.repo_id == repo_id) else {
+            return repo_not_found();
+        };
+        if let Some(denied) = gate(repo, token_ok) {
+            return denied;
+        }
+        if revision != repo.commit && !repo.branches.iter().any(|b| b == revision) {
+            return status(
+                StatusCode::NOT_FOUND,
+                &[("X-Error-Code", "RevisionNotFound".into()), ("X-Error-Message", format!("Invalid rev id: {revision}"))],
+            );
+        }
+        let siblings: Vec<_> = repo.files.iter().map(|f| serde_json::json!({ "rfilename": f.name })).collect();
+        let body = serde_json::json!({ "id": repo.repo_id, "sha": repo.commit, "siblings": siblings, "private": false, "gated": if repo.gated { serde_json::json!("manual") } else { serde_json::json!(false) } });
+        return Response::builder()
+            .header("content-type", "application/json; charset=utf-8")
+            .body(Body::from(body.to_string()))
+            .expect("response");
+    }
+
+    // /{repo}/resolve/{rev}/{file}, with `datasets/` before the repo for datasets.
+    let (kind, rest) = match decoded.strip_prefix("/datasets/") {
+        Some(rest) => ("datasets", rest.to_string()),
+        None => ("models", decoded.trim_start_matches('/').to_string()),
+    };
+    let Some((repo_id, rest)) = rest.split_once("/resolve/") else { return status(StatusCode::NOT_FOUND, &[]) };
+    let Some(repo) = state.repos.iter().find(|r| r.kind == kind && r.repo_id == repo_id) else {
+        return repo_not_found();
+    };
+    if let Some(denied) = gate(repo, token_ok) {
+        return denied;
+    }
+    let Some((revision, file_name)) = rest.split_once('/') else { return status(StatusCode::NOT_FOUND, &[]) };
+    if revision != repo.commit && !repo.branches.iter().any(|b| b == revision) {
+        return status(StatusCode::NOT_FOUND, &[("X-Error-Code", "RevisionNotFound".into())]);
+    }
+    let Some(file) = repo.files.iter().find(|f| f.name == file_name) else {
+        return status(
+            StatusCode::NOT_FOUND,
+            &[("X-Error-Code", "EntryNotFound".into()), ("X-Error-Message", "Entry not found".into())],
+        );
+    };
+    if file.lfs {
+        return status(
+            StatusCode::FOUND,
+            &[
+                ("Location", format!("{}/cdn/{}", state.base, file.etag())),
+                ("X-Linked-Etag", format!("\"{}\"", file.etag())),
+                ("X-Linked-Size", file.content.len().to_string()),
+                ("X-Repo-Commit", repo.commit.clone()),
+                // The ETag of the LFS pointer file itself, which clients must not use.
+                ("ETag", "W/\"a1b2c3-pointer\"".into()),
+                ("Content-Length", "0".into()),
+            ],
+        );
+    }
+    let mut response = body_response(&state, file, &method, range.as_deref(), &file.etag());
+    response.headers_mut().insert("X-Repo-Commit", HeaderValue::from_str(&repo.commit).expect("header"));
+    response
+}
+
+fn repo_not_found() -> Response {
+    status(
+        StatusCode::UNAUTHORIZED,
+        &[("X-Error-Code", "RepoNotFound".into()), ("X-Error-Message", "Repository not found".into())],
+    )
+}
+
+fn gate(repo: &FakeRepo, token_ok: Option<bool>) -> Option<Response> {
+    (repo.gated && token_ok != Some(true)).then(|| {
+        status(
+            StatusCode::UNAUTHORIZED,
+            &[
+                ("X-Error-Code", "GatedRepo".into()),
+                (
+                    "X-Error-Message",
+                    format!(
+                        "Access to model {} is restricted. You must have access to it and be authenticated to access it. Please log in.",
+                        repo.repo_id
+                    ),
+                ),
+            ],
+        )
+    })
+}
+
+/// The bytes of `file` from the requested offset, with the faults applied.
+fn body_response(state: &HubState, file: &FakeFile, method: &Method, range: Option<&str>, etag: &str) -> Response {
+    let total = file.content.len();
+    let start = range
+        .and_then(|r| r.strip_prefix("bytes="))
+        .and_then(|r| r.strip_suffix('-'))
+        .and_then(|n| n.parse::<usize>().ok());
+    let mut builder = Response::builder()
+        .header("ETag", format!("\"{etag}\""))
+        .header("Accept-Ranges", "bytes")
+        .header("Content-Type", "application/octet-stream");
+    let from = match start {
+        Some(from) if from >= total => {
+            return status(StatusCode::RANGE_NOT_SATISFIABLE, &[("Content-Range", format!("bytes */{total}"))]);
+        }
+        Some(from) => {
+            builder = builder
+                .status(StatusCode::PARTIAL_CONTENT)
+                .header("Content-Range", format!("bytes {from}-{}/{total}", total - 1));
+            from
+        }
+        None => 0,
+    };
+    builder = builder.header("Content-Length", (total - from).to_string());
+    if method == Method::HEAD {
+        return builder.body(Body::empty()).expect("response");
+    }
+    let (drop_after, throttle) = {
+        let mut faults = state.faults.lock().expect("faults");
+        let drop_after = match faults.drop_after.get_mut(&file.name) {
+            Some((bytes, times)) if *times > 0 => {
+                *times -= 1;
+                Some(*bytes)
+            }
+            _ => None,
+        };
+        (drop_after, faults.throttle)
+    };
+    let data = file.content[from..].to_vec();
+    let (chunk, pause) = throttle.unwrap_or((64 * 1024, Duration::ZERO));
+    let stream = async_stream(data, chunk, pause, drop_after);
+    builder.body(Body::from_stream(stream)).expect("response")
+}
+
+/// The body in chunks; when `drop_after` is set, an error after that many bytes, which makes
+/// hyper cut the connection mid-body, as a network failure would.
+fn async_stream(
+    data: Vec<u8>,
+    chunk: usize,
+    pause: Duration,
+    drop_after: Option<usize>,
+) -> impl futures::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    let limit = drop_after.unwrap_or(usize::MAX).min(data.len());
+    futures::stream::unfold((data, 0usize, false), move |(data, sent, done)| async move {
+        if done {
+            return None;
+        }
+        if sent >= limit {
+            if limit < data.len() {
+                return Some((Err(std::io::Error::other("connection dropped by the fake hub")), (data, sent, true)));
+            }
+            return None;
+        }
+        if !pause.is_zero() {
+            tokio::time::sleep(pause).await;
+        }
+        let end = (sent + chunk).min(limit);
+        let piece = data[sent..end].to_vec();
+        Some((Ok(piece), (data, end, false)))
+    })
+}
+
+fn percent_decode(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(byte) = u8::from_str_radix(&path[i + 1..i + 3], 16)
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
