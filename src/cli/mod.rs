@@ -63,6 +63,9 @@ pub struct GlobalArgs {
     /// Extra recipe directory for the console (repeatable; subcommands take their own)
     #[arg(long = "recipes-dir", value_name = "DIR")]
     pub console_recipes_dirs: Vec<PathBuf>,
+    /// Hugging Face cache root for the console [default: HF_HUB_CACHE, HF_HOME/hub, ~/.cache/huggingface/hub]
+    #[arg(long = "cache-dir", value_name = "DIR")]
+    pub console_cache_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

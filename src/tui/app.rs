@@ -11,6 +11,7 @@ use super::command_line::{self, Typed};
 use super::event::{Command, Event};
 use super::keymap::{Action, Keymap, Scope};
 use super::theme::Theme;
+use super::views::cache::{self as cache_view, CacheState};
 use super::views::gpus::{self, GpuState};
 use super::views::recipes::{self as recipe_view, RecipeState};
 use super::views::resources::ResourceView;
@@ -42,14 +43,25 @@ pub enum Mode {
     Command { input: TextInput, candidates: Vec<String> },
     Filter { input: TextInput },
     Help { scroll: u16 },
-    Confirm(ConfirmDialog),
+    Confirm(ConfirmDialog, ConfirmPurpose),
     Form(Form, FormPurpose),
+}
+
+/// What a confirmed dialog does.
+#[derive(Debug, Clone)]
+pub enum ConfirmPurpose {
+    /// Delete from the cache; `in_use_checked` once the second question (the model is
+    /// served by a deployment) has been answered too.
+    DeleteCache { plan: Box<crate::cache::DeletePlan>, in_use_checked: bool },
+    /// Tear down a deployment (every replica) on a backend.
+    DeleteDeployment { backend: String, name: String },
 }
 
 /// What a submitted form is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FormPurpose {
     EditRecipe { id: String },
+    Pull,
 }
 
 /// Facts for the header line.
@@ -74,6 +86,8 @@ pub struct Settings {
     pub gpu_poll_interval: std::time::Duration,
     /// Recipe directories after the user's own: the config's, then `--recipes-dir`.
     pub recipe_dirs: Vec<crate::recipes::load::RecipeDir>,
+    /// The Hugging Face cache root.
+    pub cache_root: PathBuf,
 }
 
 impl Default for Settings {
@@ -88,6 +102,7 @@ impl Default for Settings {
             startup_warnings: Vec::new(),
             gpu_poll_interval: std::time::Duration::from_secs(2),
             recipe_dirs: Vec::new(),
+            cache_root: crate::paths::hf_hub_cache(None),
         }
     }
 }
@@ -110,6 +125,7 @@ pub struct App {
     pub theme_names: Vec<String>,
     pub gpus: GpuState,
     pub recipes: RecipeState,
+    pub cache: CacheState,
     pub should_quit: bool,
     ticks: u64,
     dirty: bool,
@@ -135,6 +151,7 @@ impl App {
             theme_names: Theme::names(&settings.user_themes_dir),
             gpus: GpuState::default(),
             recipes: RecipeState::default(),
+            cache: CacheState { root: settings.cache_root.clone(), ..CacheState::default() },
             should_quit: false,
             ticks: 0,
             dirty: true,
@@ -147,7 +164,8 @@ impl App {
 
     /// What the console asks for as it starts: the recipe library.
     pub fn start(&mut self) -> Vec<Command> {
-        vec![Command::LoadRecipes]
+        self.cache.scanning = true;
+        vec![Command::LoadRecipes, Command::ScanCache { root: self.cache.root.clone() }]
     }
 
     /// Whether the screen needs drawing; clears the flag.
@@ -260,6 +278,49 @@ impl App {
                 self.refresh_rows();
                 Vec::new()
             }
+            Event::CacheScanned(result) => {
+                self.cache.scanning = false;
+                match result {
+                    Ok(report) => {
+                        if self.cache.report.as_ref().map(|r| &r.warnings) != Some(&report.warnings) {
+                            for warning in report.warnings.iter().take(3) {
+                                self.notify(Level::Warning, format!("cache: {warning}"));
+                            }
+                        }
+                        self.cache.error = None;
+                        self.cache.report = Some(report);
+                    }
+                    Err(err) => {
+                        self.notify(Level::Error, format!("cache: {err}"));
+                        self.cache.error = Some(err);
+                    }
+                }
+                self.refresh_rows();
+                Vec::new()
+            }
+            Event::PullProgress(progress) => {
+                self.cache.pull = Some(progress);
+                self.dirty = true;
+                Vec::new()
+            }
+            Event::PullDone(result) => {
+                self.cache.pull_cancel = None;
+                match result {
+                    Ok(summary) => self.notify(
+                        Level::Info,
+                        format!("pulled {}@{} ({} files) into {}", summary.repo_id, summary.revision, summary.files, summary.snapshot_path.display()),
+                    ),
+                    Err(err) => self.notify(Level::Error, format!("pull: {err}")),
+                }
+                Vec::new()
+            }
+            Event::CacheDeleted { repo, result } => {
+                match result {
+                    Ok(freed) => self.notify(Level::Info, format!("deleted {repo}: freed {}", crate::cache::format_size(freed))),
+                    Err(err) => self.notify(Level::Error, format!("delete {repo}: {err}")),
+                }
+                Vec::new()
+            }
             Event::RecipeSaved { id, result } => {
                 self.recipes.editing = None;
                 match result {
@@ -314,12 +375,58 @@ impl App {
             view.table.set_rows(gpus::rows(&update, &theme));
             view.empty_note = gpus::empty_note(Some(&update));
         }
+        let rows = cache_view::rows(&self.cache, &theme);
+        let note = cache_view::empty_note(&self.cache);
+        let view = self.view_state_mut(ViewId::Cache);
+        view.table.set_rows(rows);
+        view.empty_note = note;
         let rows = recipe_view::rows(&self.recipes, &theme);
         let note = recipe_view::empty_note(self.recipes.library.as_deref());
         let view = self.view_state_mut(ViewId::Recipes);
         view.table.set_rows(rows);
         view.empty_note = note;
         self.dirty = true;
+    }
+
+    /// The repo under the cursor in the Cache view.
+    pub fn selected_cached_repo(&self) -> Option<&crate::model::cache::CachedRepo> {
+        let id = &self.view_state(ViewId::Cache).table.selected()?.id;
+        self.cache.repo(id)
+    }
+
+    fn ask_delete_cached(&mut self) -> Vec<Command> {
+        let Some(repo) = self.selected_cached_repo() else {
+            self.notify(Level::Info, "delete: select a repo first");
+            return Vec::new();
+        };
+        let (repo_type, repo_id) = (repo.repo_type, repo.repo_id.clone());
+        let Some(report) = self.cache.report.clone() else { return Vec::new() };
+        match crate::cache::plan_delete(&report, repo_type, &repo_id, &[], &self.cache.holds) {
+            Ok(plan) => {
+                self.mode = Mode::Confirm(
+                    cache_view::confirm_delete(&plan),
+                    ConfirmPurpose::DeleteCache { plan: Box::new(plan), in_use_checked: false },
+                );
+            }
+            Err(err) => self.notify(Level::Error, format!("delete: {err}")),
+        }
+        Vec::new()
+    }
+
+    /// `ctrl-r`: reread the current view's source.
+    fn refresh_view(&mut self) -> Vec<Command> {
+        match self.view {
+            ViewId::Cache => {
+                self.cache.scanning = true;
+                self.notify(Level::Info, format!("rescanning {}", self.cache.root.display()));
+                vec![Command::ScanCache { root: self.cache.root.clone() }]
+            }
+            ViewId::Recipes => vec![Command::LoadRecipes],
+            view => {
+                self.notify(Level::Info, format!("{view}: refreshes itself"));
+                Vec::new()
+            }
+        }
     }
 
     /// The recipe under the cursor in the Recipes view.
@@ -389,14 +496,17 @@ impl App {
                 };
                 Vec::new()
             }
-            Mode::Confirm(mut dialog) => {
-                match dialog.handle_key(key) {
-                    ConfirmOutcome::Pending => self.mode = Mode::Confirm(dialog),
-                    ConfirmOutcome::Cancelled => self.notify(Level::Info, "cancelled"),
-                    ConfirmOutcome::Confirmed => self.notify(Level::Info, format!("{}: confirmed", dialog.title)),
+            Mode::Confirm(mut dialog, purpose) => match dialog.handle_key(key) {
+                ConfirmOutcome::Pending => {
+                    self.mode = Mode::Confirm(dialog, purpose);
+                    Vec::new()
                 }
-                Vec::new()
-            }
+                ConfirmOutcome::Cancelled => {
+                    self.notify(Level::Info, "cancelled: nothing was changed");
+                    Vec::new()
+                }
+                ConfirmOutcome::Confirmed => self.on_confirmed(purpose),
+            },
             Mode::Form(mut form, purpose) => match form.handle_key(key) {
                 FormOutcome::Editing => {
                     self.mode = Mode::Form(form, purpose);
@@ -412,8 +522,31 @@ impl App {
         }
     }
 
+    fn on_confirmed(&mut self, purpose: ConfirmPurpose) -> Vec<Command> {
+        match purpose {
+            ConfirmPurpose::DeleteCache { plan, in_use_checked } => {
+                if !plan.held_by.is_empty() && !in_use_checked {
+                    self.mode = Mode::Confirm(cache_view::confirm_delete_in_use(&plan), ConfirmPurpose::DeleteCache { plan, in_use_checked: true });
+                    return Vec::new();
+                }
+                self.notify(Level::Info, format!("deleting {}…", plan.repo_id));
+                vec![Command::DeleteFromCache { plan, root: self.cache.root.clone() }]
+            }
+            ConfirmPurpose::DeleteDeployment { backend, name } => self.delete_deployment(backend, name),
+        }
+    }
+
     fn on_form_submitted(&mut self, form: Form, purpose: FormPurpose) -> Vec<Command> {
         match purpose {
+            FormPurpose::Pull => {
+                let repo = form.value("repo").unwrap_or_default().trim().to_string();
+                let revision = form.value("revision").unwrap_or_default().trim().to_string();
+                let cancel = tokio_util::sync::CancellationToken::new();
+                self.cache.pull_cancel = Some(cancel.clone());
+                self.cache.pull = None;
+                self.notify(Level::Info, format!("pulling {repo}@{revision}…"));
+                vec![Command::Pull { repo, revision, root: self.cache.root.clone(), cancel }]
+            }
             FormPurpose::EditRecipe { id } => {
                 let yaml = form.value("yaml").unwrap_or_default();
                 // Save under the id written in the YAML: renaming a recipe makes a new one.
@@ -454,7 +587,7 @@ impl App {
             Action::ViewCache => self.view = ViewId::Cache,
             Action::ViewRecipes => self.view = ViewId::Recipes,
             Action::ViewEndpoints => self.view = ViewId::Endpoints,
-            Action::Refresh => self.notify(Level::Info, format!("{}: nothing to refresh yet", self.view)),
+            Action::Refresh => return self.refresh_view(),
             Action::Filter => {
                 let current = self.current().table.filter().to_string();
                 self.mode = Mode::Filter { input: TextInput::new(&current) };
@@ -486,6 +619,28 @@ impl App {
         }
         match action {
             Action::Topology => self.gpus.topology_full = !self.gpus.topology_full,
+            Action::Pull => {
+                if self.cache.pulling() {
+                    self.notify(Level::Info, "pull: one is running (x cancels it)");
+                } else {
+                    self.mode = Mode::Form(cache_view::pull_form(), FormPurpose::Pull);
+                }
+            }
+            Action::Cancel => match self.cache.pull_cancel.take() {
+                Some(cancel) => {
+                    cancel.cancel();
+                    self.notify(Level::Info, "pull cancelled; P resumes it");
+                }
+                None => self.notify(Level::Info, "cancel: nothing is running"),
+            },
+            Action::Delete if self.view == ViewId::Cache => return self.ask_delete_cached(),
+            Action::RecipesFor => {
+                if let Some(repo) = self.selected_cached_repo() {
+                    let filter = repo.repo_id.rsplit('/').next().unwrap_or(&repo.repo_id).to_string();
+                    self.view = ViewId::Recipes;
+                    self.current_mut().table.set_filter(&filter);
+                }
+            }
             Action::Edit if self.view == ViewId::Recipes => match self.selected_recipe() {
                 Some(loaded) => {
                     let form = recipe_view::editor(loaded);

@@ -7,6 +7,9 @@ use std::sync::Arc;
 use crossterm::event::KeyEvent;
 
 use crate::monitor::gpu_poller::GpuUpdate;
+use crate::cache::pull::{PullProgress, PullSummary};
+use crate::cache::DeletePlan;
+use crate::model::cache::CacheReport;
 use crate::recipes::load::Library;
 
 use super::theme::Theme;
@@ -28,12 +31,22 @@ pub enum Event {
     Recipes(Arc<Library>),
     /// A recipe from the editor was written (or not) to the user recipe directory.
     RecipeSaved { id: String, result: Result<std::path::PathBuf, String> },
+    /// A scan of the Hugging Face cache finished.
+    CacheScanned(Result<Arc<CacheReport>, String>),
+    /// A pull moved on (each replaces the previous).
+    PullProgress(PullProgress),
+    PullDone(Result<PullSummary, String>),
+    /// A cache delete finished: bytes freed, or why not.
+    CacheDeleted { repo: String, result: Result<u64, String> },
 }
 
 /// Work for the task runner. Each command's result comes back as an `Event`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Command {
     LoadTheme(String),
     LoadRecipes,
     SaveRecipe { id: String, yaml: String },
+    ScanCache { root: std::path::PathBuf },
+    Pull { repo: String, revision: String, root: std::path::PathBuf, cancel: tokio_util::sync::CancellationToken },
+    DeleteFromCache { plan: Box<DeletePlan>, root: std::path::PathBuf },
 }

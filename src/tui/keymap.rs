@@ -93,6 +93,8 @@ actions! {
     Pull => "pull", Resource, "Pull a model into the cache", ["P"];
     Edit => "edit", Resource, "Edit", ["e"];
     Topology => "topology", Resource, "Show the GPU topology matrix full size (GPUs view)", ["t"];
+    Cancel => "cancel", Resource, "Cancel the running pull or benchmark", ["x"];
+    RecipesFor => "recipes_for", Resource, "Recipes for the selected model (Cache view)", ["R"];
 }
 
 /// A key with its modifiers, as written in the config file: `q`, `ctrl-c`, `tab`, `backtab`,

@@ -52,6 +52,31 @@ impl TaskRunner {
                     |err| Event::RecipeSaved { id: String::new(), result: Err(format!("loading recipes failed: {err}")) },
                 );
             }
+            Command::ScanCache { root } => self.scan_cache(root),
+            Command::Pull { repo, revision, root, cancel } => {
+                let events = self.events.clone();
+                let runner = self.clone();
+                tokio::spawn(async move {
+                    let result = pull(&repo, &revision, &root, cancel, events.clone()).await;
+                    let _ = events.send(Event::PullDone(result)).await;
+                    runner.scan_cache(root);
+                });
+            }
+            Command::DeleteFromCache { plan, root } => {
+                let events = self.events.clone();
+                let runner = self.clone();
+                tokio::spawn(async move {
+                    let repo = plan.repo_id.clone();
+                    let execute_root = root.clone();
+                    let result = tokio::task::spawn_blocking(move || {
+                        crate::cache::execute(&plan, &execute_root).map(|()| plan.bytes_freed).map_err(|e| e.to_string())
+                    })
+                    .await
+                    .unwrap_or_else(|err| Err(err.to_string()));
+                    let _ = events.send(Event::CacheDeleted { repo, result }).await;
+                    runner.scan_cache(root);
+                });
+            }
             Command::SaveRecipe { id, yaml } => {
                 // The recipe library's own save: validated, written through a temporary file.
                 let dir = self.user_recipes_dir.clone();
@@ -75,4 +100,43 @@ impl TaskRunner {
             }
         }
     }
+}
+
+impl TaskRunner {
+    fn scan_cache(&self, root: PathBuf) {
+        self.blocking(
+            move || {
+                let result = crate::cache::scan_cache_dir(&root).map(std::sync::Arc::new).map_err(|e| e.to_string());
+                Event::CacheScanned(result)
+            },
+            |err| Event::CacheScanned(Err(format!("cache scan failed: {err}"))),
+        );
+    }
+}
+
+/// Pulls a repo revision into the cache, forwarding progress snapshots as events.
+async fn pull(
+    repo: &str,
+    revision: &str,
+    root: &std::path::Path,
+    cancel: tokio_util::sync::CancellationToken,
+    events: mpsc::Sender<Event>,
+) -> Result<crate::cache::pull::PullSummary, String> {
+    use crate::cache::pull::{endpoint_from_env, find_token, HubClient, PullRequest};
+    fn env(name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+    let hub = HubClient::new(&endpoint_from_env(env), find_token(env)).map_err(|e| e.to_string())?;
+    let request = PullRequest::new(repo, revision, root);
+    let (progress_tx, mut progress_rx) = mpsc::channel(16);
+    let forward = tokio::spawn(async move {
+        while let Some(progress) = progress_rx.recv().await {
+            if events.send(Event::PullProgress(progress)).await.is_err() {
+                break;
+            }
+        }
+    });
+    let result = crate::cache::pull::pull(&hub, &request, Some(progress_tx), cancel).await.map_err(|e| e.to_string());
+    let _ = forward.await;
+    result
 }

@@ -43,6 +43,7 @@ pub fn settings(global: &GlobalArgs) -> Settings {
         startup_warnings: warnings,
         gpu_poll_interval: gpu_poll_interval(&config),
         recipe_dirs: crate::recipes::load::default_dirs(&config.recipes_dirs, &global.console_recipes_dirs),
+        cache_root: crate::paths::hf_hub_cache(global.console_cache_dir.as_deref().or(config.cache_dir.as_deref())),
     }
 }
 

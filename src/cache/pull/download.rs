@@ -25,10 +25,6 @@ pub(crate) async fn download_blob(
     shared: &Arc<Shared>,
     cancel: &CancellationToken,
 ) -> Result<(), PullError> {
-    let io_err = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source: std::io::Error| PullError::Io { path: path.clone(), source }
-    };
     if let Some(parent) = incomplete.parent() {
         tokio::fs::create_dir_all(parent).await.map_err(io_err(parent))?;
     }
@@ -130,4 +126,11 @@ async fn fetch_into(
             }
         }
     }
+}
+
+/// Wraps an I/O error with the path it concerns. A function, not a closure, so the download
+/// future stays `Send` (see `send_now` in `pull/mod.rs`).
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> PullError + use<> {
+    let path = path.to_path_buf();
+    move |source: std::io::Error| PullError::Io { path: path.clone(), source }
 }

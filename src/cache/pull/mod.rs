@@ -189,12 +189,7 @@ pub async fn pull(
         received: Mutex::new(0),
     });
     let mut meter = RateMeter::new(Duration::from_secs(3));
-    let send_now = |shared: &Shared, meter: &mut RateMeter| {
-        if let Some(tx) = &progress {
-            let _ = tx.try_send(shared.snapshot(meter));
-        }
-    };
-    send_now(&shared, &mut meter);
+    send_now(&progress, &shared, &mut meter);
 
     // Every transfer inside `run` watches `cancel` itself and flushes what it has, so `run`
     // is never dropped half-way; this loop only adds progress ticks.
@@ -205,7 +200,7 @@ pub async fn pull(
     let result = loop {
         tokio::select! {
             result = &mut work => break result,
-            _ = ticker.tick() => send_now(&shared, &mut meter),
+            _ = ticker.tick() => send_now(&progress, &shared, &mut meter),
         }
     };
     let phase = match &result {
@@ -234,6 +229,15 @@ pub async fn pull(
         downloaded_bytes: shared.received(),
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Sends a progress snapshot if the receiver has room. A named function rather than a closure
+/// with borrowed arguments: such a closure held across an await makes the future `!Send`
+/// (rustc's higher-ranked lifetime limitation), and the console must spawn pulls as tasks.
+fn send_now(progress: &Option<mpsc::Sender<PullProgress>>, shared: &Shared, meter: &mut RateMeter) {
+    if let Some(tx) = progress {
+        let _ = tx.try_send(shared.snapshot(meter));
+    }
 }
 
 /// Resolves the revision, then downloads its files; returns the commit hash.
@@ -278,12 +282,14 @@ async fn run(
         .map_err(|source| PullError::Io { path: layout.repo_dir.join("refs").join(&request.revision), source })?;
 
     let total = info.siblings.len();
-    let results: Vec<Result<(), PullError>> = futures::stream::iter(info.siblings.iter().enumerate())
-        .map(|(index, sibling)| {
-            let layout = &layout;
-            let commit = &commit;
+    // Owned file names: a closure whose argument borrows from the iterator makes this future
+    // `!Send` (rustc's higher-ranked lifetime limitation), and the console spawns pulls.
+    let files: Vec<(usize, String)> = info.siblings.iter().map(|s| s.rfilename.clone()).enumerate().collect();
+    let (layout, commit_ref) = (&layout, &commit);
+    let results: Vec<Result<(), PullError>> = futures::stream::iter(files)
+        .map(move |(index, file): (usize, String)| {
             async move {
-                let result = pull_file(hub, request, layout, commit, &sibling.rfilename, index, shared, cancel).await;
+                let result = pull_file(hub, request, layout, commit_ref, &file, index, shared, cancel).await;
                 if result.is_err() {
                     shared.finish_file(index, FileState::Failed);
                 }

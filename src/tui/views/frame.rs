@@ -35,7 +35,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     render_footer(app, frame, footer);
     match &app.mode {
         Mode::Help { scroll } => help::render(frame, body, app, *scroll),
-        Mode::Confirm(dialog) => dialog.render(frame, body, &app.theme),
+        Mode::Confirm(dialog, _) => dialog.render(frame, body, &app.theme),
         Mode::Form(form, _) => form.render(frame, body, &app.theme),
         Mode::Normal | Mode::Command { .. } | Mode::Filter { .. } => {}
     }
@@ -91,6 +91,21 @@ fn render_view(app: &App, frame: &mut Frame, area: Rect) {
     };
     title.push(Span::styled(count, theme.muted));
     let block = Block::bordered().border_type(BorderType::Rounded).border_style(theme.border).title(Line::from(title));
+    let (area, pull_area) = match (&app.cache.pull, view.id) {
+        (Some(_), ViewId::Cache) if area.height > 12 => {
+            let [top, bottom] = Layout::vertical([Constraint::Fill(1), Constraint::Length(7)]).areas(area);
+            (top, Some(bottom))
+        }
+        _ => (area, None),
+    };
+    if let (Some(pull_area), Some(progress)) = (pull_area, &app.cache.pull) {
+        super::cache::render_pull(frame, pull_area, progress, theme);
+    }
+    let block = if view.id == ViewId::Cache {
+        block.title_bottom(Line::styled(super::cache::summary(&app.cache), theme.muted).right_aligned())
+    } else {
+        block
+    };
     if table.total() == 0 {
         empty::render(frame, area, block, &view.empty_note, theme);
         return;
@@ -104,6 +119,18 @@ fn render_view(app: &App, frame: &mut Frame, area: Rect) {
             table.render(frame, table_area, block, theme);
             if let Some(topology) = topology {
                 super::gpus::render_topology(frame, topology, &update.snapshot, theme);
+            }
+        }
+        (ViewId::Cache, _) => {
+            let wide = area.width >= 140;
+            let [table_area, detail] = if wide {
+                Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area)
+            } else {
+                Layout::vertical([Constraint::Fill(1), Constraint::Length(area.height.saturating_sub(3) / 2)]).areas(area)
+            };
+            table.render(frame, table_area, block, theme);
+            if let Some(repo) = app.selected_cached_repo() {
+                super::cache::render_detail(frame, detail, repo, &app.cache, theme);
             }
         }
         (ViewId::Recipes, _) => {
@@ -160,7 +187,7 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
         Mode::Command { .. } => vec![("enter".into(), "run"), ("tab".into(), "complete"), ("esc".into(), "cancel")],
         Mode::Filter { .. } => vec![("enter".into(), "keep filter"), ("esc".into(), "clear")],
         Mode::Help { .. } => vec![("j/k".into(), "scroll"), ("esc".into(), "close")],
-        Mode::Confirm(_) => vec![("enter".into(), "confirm"), ("esc".into(), "cancel")],
+        Mode::Confirm(..) => vec![("enter".into(), "confirm"), ("esc".into(), "cancel")],
         Mode::Form(..) => vec![("tab".into(), "next field"), ("ctrl-s".into(), "submit"), ("esc".into(), "cancel")],
         Mode::Normal => app
             .available_actions()

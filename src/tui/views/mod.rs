@@ -1,5 +1,6 @@
 //! The views and the frame around them. Rendering is a pure function of `App`.
 
+pub mod cache;
 pub mod empty;
 pub mod frame;
 pub mod gpus;

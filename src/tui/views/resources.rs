@@ -21,20 +21,7 @@ impl ResourceView {
     pub fn new(id: ViewId) -> ResourceView {
         let (columns, empty_note) = match id {
             ViewId::Gpus => (super::gpus::columns(), super::gpus::empty_note(None)),
-            ViewId::Cache => (
-                vec![
-                    Column::new("REPO", Constraint::Min(30)),
-                    Column::new("TYPE", Constraint::Length(8)),
-                    Column::new("SIZE", Constraint::Length(10)),
-                    Column::new("REVS", Constraint::Length(5)),
-                    Column::new("LAST USED", Constraint::Length(12)),
-                    Column::new("HELD BY", Constraint::Length(16)),
-                ],
-                vec![
-                    "No model cache source is connected to this console yet.".into(),
-                    "The Hugging Face cache is read from HF_HUB_CACHE, HF_HOME/hub or ~/.cache/huggingface/hub.".into(),
-                ],
-            ),
+            ViewId::Cache => (super::cache::columns(), vec!["Scanning the Hugging Face cache…".into()]),
             ViewId::Recipes => (super::recipes::columns(), super::recipes::empty_note(None)),
             ViewId::Endpoints => (
                 vec![
@@ -56,6 +43,7 @@ impl ResourceView {
         let actions = match id {
             ViewId::Gpus => vec![Action::Topology],
             ViewId::Recipes => vec![Action::Edit],
+            ViewId::Cache => vec![Action::Pull, Action::Delete, Action::Cancel, Action::RecipesFor],
             _ => Vec::new(),
         };
         ResourceView { id, table: DataTable::new(columns), empty_note, actions }
