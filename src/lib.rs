@@ -10,6 +10,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod backend;
 pub mod engine;
 pub mod logging;
 pub mod model;
