@@ -1,0 +1,332 @@
+//! The HTTP surface: the OpenAI-compatible routes and the engines' health and info routes,
+//! with the JSON shapes vLLM and SGLang answer with.
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use futures::StreamExt;
+use serde_json::{json, Value};
+
+use crate::args::Flavor;
+use crate::generate::{self, count_tokens, GenEvent, GenRequest};
+use crate::metrics_page;
+use crate::state::{unix_now, Fault, Sim};
+
+pub fn router(sim: Arc<Sim>) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/health_generate", get(health))
+        .route("/ping", get(health))
+        .route("/version", get(version))
+        .route("/get_model_info", get(model_info))
+        .route("/get_server_info", get(server_info))
+        .route("/v1/models", get(models))
+        .route("/metrics", get(metrics))
+        .route("/v1/completions", post(completions))
+        .route("/v1/chat/completions", post(chat))
+        .route("/sim/fail", post(|State(sim): State<Arc<Sim>>| async move { sim.set_fault(Fault::Failed) }))
+        .route("/sim/hang", post(|State(sim): State<Arc<Sim>>| async move { sim.set_fault(Fault::Hung) }))
+        .route("/sim/recover", post(|State(sim): State<Arc<Sim>>| async move { sim.set_fault(Fault::None) }))
+        .with_state(sim)
+}
+
+/// A body that sends `head` and then never finishes: a server stuck mid-response.
+fn stalled(head: String) -> Response {
+    let first = futures::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(head)) });
+    let body = Body::from_stream(first.chain(futures::stream::pending()));
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
+        .body(body)
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+async fn health(State(sim): State<Arc<Sim>>) -> Response {
+    match sim.fault() {
+        Fault::None => StatusCode::OK.into_response(),
+        Fault::Failed => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        Fault::Hung => stalled(String::new()),
+    }
+}
+
+async fn metrics(State(sim): State<Arc<Sim>>) -> Response {
+    let page = metrics_page::render(&sim);
+    if sim.fault() == Fault::Hung {
+        let half = page.len() / 2;
+        let cut = (0..=half).rev().find(|&i| page.is_char_boundary(i)).unwrap_or(0);
+        return stalled(page[..cut].to_string());
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], page).into_response()
+}
+
+async fn version(State(sim): State<Arc<Sim>>) -> Response {
+    match sim.args.flavor {
+        Flavor::Vllm => axum::Json(json!({"version": "0.11.0"})).into_response(),
+        Flavor::Sglang => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn model_info(State(sim): State<Arc<Sim>>) -> Response {
+    axum::Json(json!({
+        "model_path": sim.args.model,
+        "tokenizer_path": sim.args.model,
+        "is_generation": true,
+    }))
+    .into_response()
+}
+
+async fn server_info(State(sim): State<Arc<Sim>>) -> Response {
+    axum::Json(json!({
+        "model_path": sim.args.model,
+        "served_model_name": sim.args.served_model_name,
+        "tp_size": sim.args.tensor_parallel,
+        "dp_size": sim.args.data_parallel,
+        "context_length": sim.args.max_model_len,
+        "port": sim.args.port,
+        "host": sim.args.host,
+        "version": "0.5.5",
+    }))
+    .into_response()
+}
+
+async fn models(State(sim): State<Arc<Sim>>) -> Response {
+    let created = unix_now() as u64;
+    let owner = match sim.args.flavor {
+        Flavor::Vllm => "vllm",
+        Flavor::Sglang => "sglang",
+    };
+    let mut card = json!({
+        "id": sim.args.served_model_name,
+        "object": "model",
+        "created": created,
+        "owned_by": owner,
+        "root": sim.args.model,
+        "max_model_len": sim.args.max_model_len,
+    });
+    if sim.args.flavor == Flavor::Vllm {
+        card["parent"] = Value::Null;
+        card["permission"] = json!([{
+            "id": format!("modelperm-{created:x}"), "object": "model_permission", "created": created,
+            "allow_create_engine": false, "allow_sampling": true, "allow_logprobs": true,
+            "allow_search_indices": false, "allow_view": true, "allow_fine_tuning": false,
+            "organization": "*", "group": null, "is_blocking": false
+        }]);
+    }
+    axum::Json(json!({"object": "list", "data": [card]})).into_response()
+}
+
+fn error(status: StatusCode, kind: &str, message: String) -> Response {
+    let body = json!({"error": {"message": message, "type": kind, "param": null, "code": status.as_u16()}});
+    (status, axum::Json(body)).into_response()
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Api {
+    Completions,
+    Chat,
+}
+
+async fn completions(State(sim): State<Arc<Sim>>, body: Bytes) -> Response {
+    serve(sim, body, Api::Completions).await
+}
+
+async fn chat(State(sim): State<Arc<Sim>>, body: Bytes) -> Response {
+    serve(sim, body, Api::Chat).await
+}
+
+/// The prompt text of a request: `prompt` (a string or list of strings) for completions,
+/// the text of every message for chat.
+fn prompt_text(request: &Value, api: Api) -> Result<String, String> {
+    match api {
+        Api::Completions => match request.get("prompt") {
+            Some(Value::String(text)) => Ok(text.clone()),
+            Some(Value::Array(items)) => Ok(items
+                .iter()
+                .map(|item| match item {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(" ")),
+            _ => Err("field `prompt` is required: a string or a list of strings".into()),
+        },
+        Api::Chat => {
+            let messages = request
+                .get("messages")
+                .and_then(Value::as_array)
+                .ok_or("field `messages` is required: a list of {role, content}")?;
+            let mut text = String::new();
+            for message in messages {
+                match message.get("content") {
+                    Some(Value::String(s)) => text.push_str(s),
+                    Some(Value::Array(parts)) => {
+                        for part in parts {
+                            if let Some(s) = part.get("text").and_then(Value::as_str) {
+                                text.push_str(s);
+                                text.push(' ');
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                text.push(' ');
+            }
+            Ok(text)
+        }
+    }
+}
+
+async fn serve(sim: Arc<Sim>, body: Bytes, api: Api) -> Response {
+    if sim.fault() == Fault::Failed {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "EngineCore encountered an issue.".into());
+    }
+    let request: Value = match serde_json::from_slice(&body) {
+        Ok(value @ Value::Object(_)) => value,
+        Ok(_) => return error(StatusCode::BAD_REQUEST, "BadRequestError", "the request body must be a JSON object".into()),
+        Err(err) => return error(StatusCode::BAD_REQUEST, "BadRequestError", format!("invalid JSON: {err}")),
+    };
+    if let Some(model) = request.get("model").and_then(Value::as_str) {
+        if sim.args.flavor == Flavor::Vllm && model != sim.args.served_model_name {
+            return error(StatusCode::NOT_FOUND, "NotFoundError", format!("The model `{model}` does not exist."));
+        }
+    }
+    let prompt = match prompt_text(&request, api) {
+        Ok(text) => text,
+        Err(message) => return error(StatusCode::BAD_REQUEST, "BadRequestError", message),
+    };
+    let prompt_tokens = count_tokens(&prompt);
+    let limit = request
+        .get("max_completion_tokens")
+        .or_else(|| request.get("max_tokens"))
+        .and_then(Value::as_u64);
+    // vLLM's defaults: 16 tokens for completions; chat answers end on their own.
+    let (max_tokens, finish_reason) = match (limit, api) {
+        (Some(n), _) => (n, "length"),
+        (None, Api::Completions) => (16, "length"),
+        (None, Api::Chat) => (32, "stop"),
+    };
+    let context = sim.args.max_model_len;
+    if prompt_tokens + max_tokens > context {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "BadRequestError",
+            format!(
+                "This model's maximum context length is {context} tokens. However, you requested {} tokens \
+                 ({prompt_tokens} in the messages, {max_tokens} in the completion). Please reduce the length \
+                 of the messages or completion.",
+                prompt_tokens + max_tokens
+            ),
+        );
+    }
+    let stream = request.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    let include_usage = request
+        .pointer("/stream_options/include_usage")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let id = match api {
+        Api::Completions => format!("cmpl-{:032x}", sim.request_id()),
+        Api::Chat => format!("chatcmpl-{:032x}", sim.request_id()),
+    };
+    let created = unix_now() as u64;
+    let model = sim.args.served_model_name.clone();
+    let events = generate::start(sim, GenRequest { prompt, prompt_tokens, max_tokens, finish_reason });
+    let shape = Shape { api, id, created, model };
+    if stream { stream_response(shape, events, include_usage) } else { whole_response(shape, events).await }
+}
+
+struct Shape {
+    api: Api,
+    id: String,
+    created: u64,
+    model: String,
+}
+
+fn usage(prompt: u64, completion: u64) -> Value {
+    json!({"prompt_tokens": prompt, "total_tokens": prompt + completion, "completion_tokens": completion})
+}
+
+async fn whole_response(shape: Shape, mut events: tokio::sync::mpsc::Receiver<GenEvent>) -> Response {
+    let mut text = String::new();
+    while let Some(event) = events.recv().await {
+        match event {
+            GenEvent::Token(token) => text.push_str(&token),
+            GenEvent::Done { finish_reason, prompt_tokens, completion_tokens } => {
+                let choice = match shape.api {
+                    Api::Completions => json!({"index": 0, "text": text, "logprobs": null,
+                        "finish_reason": finish_reason, "stop_reason": null}),
+                    Api::Chat => json!({"index": 0, "message": {"role": "assistant", "content": text,
+                        "tool_calls": []}, "logprobs": null, "finish_reason": finish_reason, "stop_reason": null}),
+                };
+                let object = if shape.api == Api::Chat { "chat.completion" } else { "text_completion" };
+                return axum::Json(json!({
+                    "id": shape.id, "object": object, "created": shape.created, "model": shape.model,
+                    "choices": [choice], "usage": usage(prompt_tokens, completion_tokens),
+                }))
+                .into_response();
+            }
+        }
+    }
+    error(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "generation ended early".into())
+}
+
+/// Server-sent events as vLLM writes them: `data: {chunk}\n\n` per token, a last chunk with
+/// the finish reason, an optional usage chunk, then `data: [DONE]`.
+fn stream_response(shape: Shape, events: tokio::sync::mpsc::Receiver<GenEvent>, include_usage: bool) -> Response {
+    let chunk_object = if shape.api == Api::Chat { "chat.completion.chunk" } else { "text_completion" };
+    let frame = move |choices: Value, usage_value: Option<Value>| -> Bytes {
+        let mut chunk = json!({"id": shape.id, "object": chunk_object, "created": shape.created,
+            "model": shape.model, "choices": choices});
+        if let Some(u) = usage_value {
+            chunk["usage"] = u;
+        }
+        Bytes::from(format!("data: {chunk}\n\n"))
+    };
+    let api = shape.api;
+    let opening = (api == Api::Chat).then(|| {
+        frame(json!([{"index": 0, "delta": {"role": "assistant", "content": ""}, "logprobs": null,
+            "finish_reason": null}]), None)
+    });
+    let frame = Arc::new(frame);
+    let tokens = futures::stream::unfold((events, false), move |(mut events, done)| {
+        let frame = frame.clone();
+        async move {
+            if done {
+                return None;
+            }
+            match events.recv().await? {
+                GenEvent::Token(text) => {
+                    let choice = match api {
+                        Api::Chat => json!([{"index": 0, "delta": {"content": text}, "logprobs": null,
+                            "finish_reason": null}]),
+                        Api::Completions => json!([{"index": 0, "text": text, "logprobs": null,
+                            "finish_reason": null, "stop_reason": null}]),
+                    };
+                    Some((frame(choice, None), (events, false)))
+                }
+                GenEvent::Done { finish_reason, prompt_tokens, completion_tokens } => {
+                    let last = match api {
+                        Api::Chat => json!([{"index": 0, "delta": {}, "logprobs": null,
+                            "finish_reason": finish_reason, "stop_reason": null}]),
+                        Api::Completions => json!([{"index": 0, "text": "", "logprobs": null,
+                            "finish_reason": finish_reason, "stop_reason": null}]),
+                    };
+                    let mut out = frame(last, None).to_vec();
+                    if include_usage {
+                        out.extend_from_slice(&frame(json!([]), Some(usage(prompt_tokens, completion_tokens))));
+                    }
+                    out.extend_from_slice(b"data: [DONE]\n\n");
+                    Some((Bytes::from(out), (events, true)))
+                }
+            }
+        }
+    });
+    let all = futures::stream::iter(opening).chain(tokens).map(Ok::<_, std::io::Error>);
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/event-stream; charset=utf-8")
+        .body(Body::from_stream(all))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}

@@ -1,0 +1,95 @@
+//! `aimdeck-sim`: a test double for a vLLM or SGLang server (see `args::HELP`). It speaks the
+//! engines' wire formats so aimdeck's production code paths run unchanged against it.
+
+mod api;
+mod args;
+mod generate;
+mod metrics_page;
+mod state;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use args::Parsed;
+use state::{Fault, Sim};
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let args = match args::parse(&argv) {
+        Ok(Parsed::Run(args)) => args,
+        Ok(Parsed::Help) => {
+            print!("{}", args::HELP);
+            return ExitCode::SUCCESS;
+        }
+        Ok(Parsed::Version) => {
+            println!("aimdeck-sim {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("aimdeck-sim: {message}\nRun `aimdeck-sim --help` for the flags it models.");
+            return ExitCode::from(2);
+        }
+    };
+    // Two worker threads are plenty for a stand-in, and keep 200 of them light on a small host.
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("aimdeck-sim: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: args::SimArgs) -> ExitCode {
+    let address = format!("{}:{}", args.host, args.port);
+    let flavor = match args.flavor {
+        args::Flavor::Vllm => "vllm",
+        args::Flavor::Sglang => "sglang",
+    };
+    eprintln!(
+        "aimdeck-sim (test double, flavor {flavor}) model {} loading for {:?}",
+        args.served_model_name, args.startup_delay
+    );
+    // Like a real engine loading weights: nothing listens until loading is done.
+    tokio::time::sleep(args.startup_delay).await;
+    let listener = match tokio::net::TcpListener::bind(&address).await {
+        Ok(listener) => listener,
+        Err(err) => {
+            eprintln!("aimdeck-sim: cannot listen on {address}: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let bound = listener.local_addr().map(|a| a.to_string()).unwrap_or(address);
+    let sim = Arc::new(Sim::new(args.clone()));
+    schedule_faults(&sim, &args);
+    // The line tests and backends wait for, as uvicorn prints it.
+    eprintln!("INFO:     Uvicorn running on http://{bound} (Press CTRL+C to quit)");
+    let app = api::router(sim);
+    match axum::serve(listener, app).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("aimdeck-sim: server error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn schedule_faults(sim: &Arc<Sim>, args: &args::SimArgs) {
+    for (after, fault) in [(args.fail_after, Fault::Failed), (args.hang_after, Fault::Hung)] {
+        if let Some(after) = after {
+            let sim = sim.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(after).await;
+                sim.set_fault(fault);
+            });
+        }
+    }
+    if let Some(after) = args.exit_after {
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            eprintln!("aimdeck-sim: exiting as asked by --exit-after (a crashed engine)");
+            std::process::exit(1);
+        });
+    }
+}

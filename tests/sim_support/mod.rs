@@ -1,0 +1,67 @@
+//! Starts `aimdeck-sim` processes on 127.0.0.1 for the integration tests, and kills them when
+//! the test ends (also when it fails).
+#![allow(dead_code)]
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct SimProcess {
+    child: Child,
+    pub port: u16,
+}
+
+impl SimProcess {
+    /// A sim with these arguments on a free port of 127.0.0.1; does not wait for it.
+    pub fn spawn(args: &[&str]) -> SimProcess {
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_aimdeck-sim"))
+            .args(args)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("aimdeck-sim starts");
+        SimProcess { child, port }
+    }
+
+    /// A sim that is already listening.
+    pub fn ready(args: &[&str]) -> SimProcess {
+        let sim = SimProcess::spawn(args);
+        sim.wait_listening(Duration::from_secs(10));
+        sim
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn wait_listening(&self, limit: Duration) {
+        let start = Instant::now();
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        while start.elapsed() < limit {
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("aimdeck-sim on port {} did not listen within {limit:?}", self.port);
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A port nothing listens on right now (the OS picks it; the sim binds it a moment later).
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local addr").port()
+}
