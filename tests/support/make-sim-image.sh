@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Makes a Docker image of aimdeck-sim without a registry or network: a rootfs holding the
+# binary and the shared libraries it links (glibc build; no musl target needed), imported with
+# `docker import`. Skips the import when the image already holds this exact binary.
+# Usage: make-sim-image.sh PATH/TO/aimdeck-sim IMAGE:TAG
+set -euo pipefail
+bin=$1
+tag=$2
+sum=$(sha256sum "$bin" | cut -d' ' -f1)
+have=$(docker image inspect --format '{{index .Config.Labels "io.aimdeck.sim.sha256"}}' "$tag" 2>/dev/null || true)
+if [[ "$have" == "$sum" ]]; then
+  exit 0
+fi
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root/usr/local/bin" "$root/tmp"
+cp "$bin" "$root/usr/local/bin/aimdeck-sim"
+# Every library the dynamic loader resolves, plus the loader itself (the `/lib64/ld-linux...` line).
+for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
+  mkdir -p "$root$(dirname "$lib")"
+  cp -L "$lib" "$root$lib"
+done
+tar -C "$root" -c . | docker import \
+  --change "LABEL io.aimdeck.sim.sha256=$sum" \
+  --change 'ENTRYPOINT ["/usr/local/bin/aimdeck-sim"]' \
+  - "$tag" >/dev/null
+echo "made $tag from $bin"
