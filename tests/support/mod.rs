@@ -106,3 +106,21 @@ fn make_sim_image() {
 
 /// Path of the sim inside the image.
 pub const SIM_IN_IMAGE: &str = "/usr/local/bin/aimdeck-sim";
+
+/// Removes every container of a deployment when dropped, so a failing Docker test leaves
+/// nothing running on the engine.
+pub struct DockerCleanup(pub String);
+
+impl Drop for DockerCleanup {
+    fn drop(&mut self) {
+        let out = std::process::Command::new("docker")
+            .args(["ps", "-aq", "--filter", &format!("label=aimdeck.io/deployment={}", self.0)])
+            .output();
+        if let Ok(out) = out {
+            let ids: Vec<String> = String::from_utf8_lossy(&out.stdout).split_whitespace().map(str::to_string).collect();
+            if !ids.is_empty() {
+                let _ = std::process::Command::new("docker").args(["rm", "-f"]).args(&ids).output();
+            }
+        }
+    }
+}
