@@ -10,6 +10,7 @@ pub mod env;
 pub mod docker;
 pub mod error;
 pub mod health;
+pub mod host_gpus;
 pub mod journal;
 pub mod ports;
 pub mod process;

@@ -2,6 +2,12 @@
 //! headless, with `--json` output for scripts. Each subcommand lives in its own file.
 
 mod completions;
+mod deploy;
+mod logs;
+mod ls;
+mod render;
+mod rm;
+mod scale;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,6 +64,18 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Print a shell completion script
     Completions(completions::CompletionsArgs),
+    /// Create a deployment and wait until its replicas are ready
+    Deploy(deploy::DeployCommand),
+    /// List deployments on every backend
+    Ls(ls::LsArgs),
+    /// Change the number of replicas of a deployment
+    Scale(scale::ScaleArgs),
+    /// Remove a deployment (every replica, nothing else)
+    Rm(rm::RmArgs),
+    /// Show a deployment's logs
+    Logs(logs::LogsArgs),
+    /// Print what `deploy` would create on a backend (docker, process), creating nothing
+    Render(render::RenderCommand),
 }
 
 /// Runs the console or one subcommand and returns the process exit code.
@@ -88,5 +106,11 @@ async fn dispatch(command: Command, global: &GlobalArgs) -> color_eyre::Result<E
     let _ = global;
     match command {
         Command::Completions(args) => completions::run(args),
+        Command::Deploy(args) => deploy::run(args, global).await,
+        Command::Ls(args) => ls::run(args, global).await,
+        Command::Scale(args) => scale::run(args, global).await,
+        Command::Rm(args) => rm::run(args, global).await,
+        Command::Logs(args) => logs::run(args, global).await,
+        Command::Render(args) => render::run(args, global).await,
     }
 }

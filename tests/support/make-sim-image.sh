@@ -6,7 +6,8 @@
 set -euo pipefail
 bin=$1
 tag=$2
-sum=$(sha256sum "$bin" | cut -d' ' -f1)
+# The script's own hash is part of the key, so a changed image layout is rebuilt too.
+sum=$(cat "$bin" "$0" | sha256sum | cut -d' ' -f1)
 have=$(docker image inspect --format '{{index .Config.Labels "io.aimdeck.sim.sha256"}}' "$tag" 2>/dev/null || true)
 if [[ "$have" == "$sum" ]]; then
   exit 0
@@ -15,6 +16,10 @@ root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root/usr/local/bin" "$root/tmp"
 cp "$bin" "$root/usr/local/bin/aimdeck-sim"
+# The engines' own program names, so the real engine command (`vllm serve ...`,
+# `python3 -m sglang.launch_server ...`) runs unchanged in this image.
+ln -s aimdeck-sim "$root/usr/local/bin/vllm"
+ln -s aimdeck-sim "$root/usr/local/bin/python3"
 # Every library the dynamic loader resolves, plus the loader itself (the `/lib64/ld-linux...` line).
 for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
   mkdir -p "$root$(dirname "$lib")"
@@ -22,6 +27,7 @@ for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
 done
 tar -C "$root" -c . | docker import \
   --change "LABEL io.aimdeck.sim.sha256=$sum" \
+  --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
   --change 'ENTRYPOINT ["/usr/local/bin/aimdeck-sim"]' \
   - "$tag" >/dev/null
 echo "made $tag from $bin"

@@ -19,10 +19,12 @@ const AMD_SHM_BYTES: i64 = 16 << 30;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NetworkMode {
-    /// The engine binds the host's port directly (one port per replica).
+    /// The engine binds the host's port directly (one port per replica), on 127.0.0.1 unless
+    /// the spec's `host` says otherwise. The default: it also works on engines started with
+    /// `--bridge=none`.
+    #[default]
     Host,
     /// A container network; the engine's port is published on 127.0.0.1 only.
-    #[default]
     Bridge,
 }
 
@@ -47,7 +49,7 @@ pub struct DockerOptions {
 
 impl Default for DockerOptions {
     fn default() -> Self {
-        DockerOptions { network: NetworkMode::Bridge, stop_grace_secs: 10 }
+        DockerOptions { network: NetworkMode::Host, stop_grace_secs: 10 }
     }
 }
 
@@ -103,6 +105,9 @@ pub fn container_body(
 
     let mut host = HostConfig {
         ipc_mode: Some("host".into()),
+        // An init as PID 1 forwards `docker stop`'s SIGTERM (PID 1 ignores signals it has no
+        // handler for) and reaps the engine's worker processes.
+        init: Some(true),
         restart_policy: Some(RestartPolicy { name: Some(RestartPolicyNameEnum::ON_FAILURE), maximum_retry_count: Some(3) }),
         ..Default::default()
     };
@@ -210,7 +215,8 @@ mod tests {
         let inventory: Vec<AllocatableGpu> = (0..8)
             .map(|i| AllocatableGpu { index: i, numa_node: None, island: None, render_minor: Some(128 + 8 * i) })
             .collect();
-        let body = container_body(&spec(Some(GpuVendor::Amd)), 1, &[2, 3], &inventory, &DockerOptions::default(), Some("hf_x"));
+        let options = DockerOptions { network: NetworkMode::Bridge, ..Default::default() };
+        let body = container_body(&spec(Some(GpuVendor::Amd)), 1, &[2, 3], &inventory, &options, Some("hf_x"));
         let host = body.host_config.as_ref().unwrap();
         let devices: Vec<_> = host.devices.as_ref().unwrap().iter().map(|d| d.path_on_host.clone().unwrap()).collect();
         assert_eq!(devices, ["/dev/kfd", "/dev/dri/renderD144", "/dev/dri/renderD152"]);
