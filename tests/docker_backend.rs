@@ -190,3 +190,42 @@ async fn logs_and_events_come_from_the_engine() {
     backend.delete(&name).await.unwrap();
     assert!(containers_of(&name).is_empty());
 }
+
+/// The engine goes away while replica 1 is being created: the error says so, and once the
+/// engine is back (here after 1 s, as a daemon restart) the rollback removes replica 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_stopping_mid_create_rolls_back_when_it_returns() {
+    if !docker_available("the_engine_stopping_mid_create_rolls_back_when_it_returns") {
+        return;
+    }
+    let proxy = support::engine_proxy::EngineProxy::start("/var/run/docker.sock");
+    let backend = DockerBackend::new(Some(&proxy.url()), Vec::new(), options());
+    let name = unique_name("flaky");
+    let _cleanup = DockerCleanup(name.clone());
+    proxy.fail_on(&format!("name=aimdeck-{name}-1"), Some(Duration::from_secs(1)));
+    let err = backend.create(&image_spec(&name, free_ports(2), 2), None).await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.starts_with(&format!("creating `{name}` failed: cannot reach the Docker engine at {}", proxy.url())), "{text}");
+    assert!(text.ends_with("everything it made was removed"), "{text}");
+    assert!(containers_of(&name).is_empty());
+}
+
+/// The engine stays down: the error names the container the rollback could not remove, and a
+/// later `delete` (engine back) removes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_staying_down_reports_what_was_left() {
+    if !docker_available("the_engine_staying_down_reports_what_was_left") {
+        return;
+    }
+    let proxy = support::engine_proxy::EngineProxy::start("/var/run/docker.sock");
+    let backend = DockerBackend::new(Some(&proxy.url()), Vec::new(), options());
+    let name = unique_name("down");
+    let _cleanup = DockerCleanup(name.clone());
+    proxy.fail_on(&format!("name=aimdeck-{name}-1"), None);
+    let err = backend.create(&image_spec(&name, free_ports(2), 2), None).await.unwrap_err().to_string();
+    assert!(err.ends_with(&format!("these could not be removed and need cleaning up: aimdeck-{name}-0")), "{err}");
+    proxy.up();
+    assert_eq!(containers_of(&name), vec![format!("aimdeck-{name}-0")]);
+    backend.delete(&name).await.unwrap();
+    assert!(containers_of(&name).is_empty());
+}

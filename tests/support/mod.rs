@@ -124,3 +124,5 @@ impl Drop for DockerCleanup {
         }
     }
 }
+
+pub mod engine_proxy;

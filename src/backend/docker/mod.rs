@@ -185,7 +185,7 @@ impl DockerBackend {
             if let Err(cause) = result {
                 let mut leftovers = Vec::new();
                 for container in made.iter().rev() {
-                    if self.remove(container, 0).await.is_err() {
+                    if !self.remove_with_retries(container).await {
                         leftovers.push(container.clone());
                     }
                 }
@@ -215,6 +215,20 @@ impl DockerBackend {
         docker.start_container(name, None).await.map_err(|e| self.error(&format!("starting {name}"), e))?;
         send(progress, &spec.name, Some(index), BackendEventKind::State { state: ReplicaState::Starting }, format!("started {name}"));
         Ok(())
+    }
+
+    /// Rollback removal. An engine that went away mid-operation (a daemon restart) often comes
+    /// back within seconds, so an unreachable engine is retried for about 3 s before the
+    /// container is reported as left behind.
+    async fn remove_with_retries(&self, container: &str) -> bool {
+        for attempt in 0..7 {
+            match self.remove(container, 0).await {
+                Ok(()) => return true,
+                Err(BackendError::DockerUnreachable { .. }) if attempt < 6 => tokio::time::sleep(Duration::from_millis(500)).await,
+                Err(_) => return false,
+            }
+        }
+        false
     }
 
     /// Graceful stop (`grace` seconds, then SIGKILL), then removal.
