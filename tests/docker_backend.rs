@@ -229,3 +229,40 @@ async fn the_engine_staying_down_reports_what_was_left() {
     backend.delete(&name).await.unwrap();
     assert!(containers_of(&name).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_instance_sees_a_rollout_mid_way() {
+    if !docker_available("a_new_instance_sees_a_rollout_mid_way") {
+        return;
+    }
+    let name = unique_name("midway");
+    let _cleanup = DockerCleanup(name.clone());
+    let mut spec = image_spec(&name, free_ports(1), 1);
+    spec.extra_args = vec!["--startup-delay".into(), "1500ms".into()];
+    backend(0).create(&spec, None).await.unwrap();
+    let other = backend_fresh();
+    let seen = other.get(&name).await.unwrap();
+    assert_eq!(seen.replicas[0].state, aimdeck::model::ReplicaState::Starting);
+    assert_eq!(seen.replicas[0].name, format!("aimdeck-{name}-0"));
+    wait_ready(&other, &name, READY, None).await.unwrap();
+    other.delete(&name).await.unwrap();
+    assert!(containers_of(&name).is_empty());
+}
+
+/// A scale-up that fails half-way removes the replicas it added and keeps the ones that ran.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_scale_up_removes_only_what_it_added() {
+    if !docker_available("a_failed_scale_up_removes_only_what_it_added") {
+        return;
+    }
+    let proxy = support::engine_proxy::EngineProxy::start("/var/run/docker.sock");
+    let backend = DockerBackend::new(Some(&proxy.url()), Vec::new(), options());
+    let name = unique_name("grow");
+    let _cleanup = DockerCleanup(name.clone());
+    backend.create(&image_spec(&name, free_ports(3), 1), None).await.unwrap();
+    proxy.fail_on(&format!("name=aimdeck-{name}-2"), Some(Duration::from_millis(800)));
+    let err = backend.scale(&name, 3, None).await.unwrap_err().to_string();
+    assert!(err.ends_with("everything it made was removed"), "{err}");
+    assert_eq!(containers_of(&name), vec![format!("aimdeck-{name}-0")]);
+    backend.delete(&name).await.unwrap();
+}

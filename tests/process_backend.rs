@@ -207,3 +207,40 @@ async fn render_shows_the_command_and_hides_the_token() {
     assert_eq!(rendered["replicas"][1]["env"]["CUDA_VISIBLE_DEVICES"], "2,3");
     assert!(rendered["replicas"][1]["command"].as_str().unwrap().starts_with("vllm serve Qwen/Qwen2.5-0.5B-Instruct --host 127.0.0.1 --port 8001"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_scale_up_changes_nothing() {
+    let state = tempfile::tempdir().unwrap();
+    let backend = backend(state.path(), 0);
+    let port = free_ports(3);
+    backend.create(&sim_spec("grow", SIM, port, 1), None).await.unwrap();
+    let _squatter = TcpListener::bind(("127.0.0.1", port + 2)).unwrap();
+    let err = backend.scale("grow", 3, None).await.unwrap_err();
+    assert!(matches!(err, BackendError::PortTaken { port: p, .. } if p == port + 2), "{err}");
+    let after = backend.get("grow").await.unwrap();
+    assert_eq!(after.replicas.len(), 1, "no replica 1 left running");
+    assert!(http_get(port + 1, "/health").await.is_none());
+    backend.delete("grow").await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_instance_sees_a_rollout_mid_way_and_restart_replaces_the_process() {
+    let state = tempfile::tempdir().unwrap();
+    let backend = backend(state.path(), 0);
+    let port = free_ports(1);
+    let mut spec = sim_spec("midway", SIM, port, 1);
+    spec.extra_args = vec!["--startup-delay".into(), "1500ms".into()];
+    backend.create(&spec, None).await.unwrap();
+
+    let other = backend_fresh(state.path());
+    let seen = other.get("midway").await.unwrap();
+    assert_eq!(seen.replicas[0].state, ReplicaState::Starting, "loading, not answering yet");
+    let ready = wait_ready(&other, "midway", READY, None).await.unwrap();
+    let old_pid = ready.replicas[0].pid.unwrap();
+
+    other.restart("midway").await.unwrap();
+    let restarted = wait_ready(&other, "midway", READY, None).await.unwrap();
+    assert_ne!(restarted.replicas[0].pid, Some(old_pid));
+    assert!(!pid_alive(old_pid));
+    other.delete("midway").await.unwrap();
+}
