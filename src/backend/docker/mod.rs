@@ -46,6 +46,7 @@ struct Found {
     spec: Option<DeploymentSpec>,
     state: Option<ContainerSummaryStateEnum>,
     status: String,
+    network: Option<NetworkMode>,
 }
 
 impl DockerBackend {
@@ -176,12 +177,19 @@ impl DockerBackend {
     }
 
     /// Creates and starts replicas; on failure removes every container it made.
-    async fn start_replicas(&self, spec: &DeploymentSpec, indices: &[u32], gpu_sets: Vec<Vec<u32>>, progress: &ProgressTx) -> Result<(), BackendError> {
+    async fn start_replicas(
+        &self,
+        spec: &DeploymentSpec,
+        indices: &[u32],
+        gpu_sets: Vec<Vec<u32>>,
+        options: &DockerOptions,
+        progress: &ProgressTx,
+    ) -> Result<(), BackendError> {
         let token = secrets::hf_token();
         let mut made: Vec<String> = Vec::new();
         for (&index, gpus) in indices.iter().zip(gpu_sets) {
             let name = container_name(&spec.name, index);
-            let result = self.start_one(spec, index, &gpus, token.as_deref(), &name, &mut made, progress).await;
+            let result = self.start_one(spec, index, &gpus, token.as_deref(), &name, options, &mut made, progress).await;
             if let Err(cause) = result {
                 let mut leftovers = Vec::new();
                 for container in made.iter().rev() {
@@ -203,14 +211,15 @@ impl DockerBackend {
         gpus: &[u32],
         token: Option<&str>,
         name: &str,
+        options: &DockerOptions,
         made: &mut Vec<String>,
         progress: &ProgressTx,
     ) -> Result<(), BackendError> {
         let docker = self.docker().await?;
-        let body = container_body(spec, index, gpus, &self.gpus, &self.options, token);
+        let body = container_body(spec, index, gpus, &self.gpus, options, token);
         send(progress, &spec.name, Some(index), BackendEventKind::State { state: ReplicaState::Creating }, format!("creating {name}"));
-        let options = CreateContainerOptionsBuilder::new().name(name).build();
-        docker.create_container(Some(options), body).await.map_err(|e| self.error(&format!("creating {name}"), e))?;
+        let query = CreateContainerOptionsBuilder::new().name(name).build();
+        docker.create_container(Some(query), body).await.map_err(|e| self.error(&format!("creating {name}"), e))?;
         made.push(name.to_string());
         docker.start_container(name, None).await.map_err(|e| self.error(&format!("starting {name}"), e))?;
         send(progress, &spec.name, Some(index), BackendEventKind::State { state: ReplicaState::Starting }, format!("started {name}"));
@@ -260,7 +269,7 @@ impl DockerBackend {
         ports::ensure_free((0..spec.replicas).map(|i| spec.replica_port(i)))?;
         self.ensure_image(spec, &progress).await?;
         let indices: Vec<u32> = (0..spec.replicas).collect();
-        self.start_replicas(spec, &indices, gpu_sets, &progress).await?;
+        self.start_replicas(spec, &indices, gpu_sets, &self.options, &progress).await?;
         self.get_impl(&spec.name).await
     }
 
@@ -283,7 +292,12 @@ impl DockerBackend {
             let gpu_sets = allocator::allocate(&self.gpus, &self.holders().await?, replicas - current, spec.gpus_per_replica)?;
             ports::ensure_free(indices.iter().map(|&i| spec.replica_port(i)))?;
             self.ensure_image(&spec, &progress).await?;
-            self.start_replicas(&spec, &indices, gpu_sets, &progress).await?;
+            // New replicas join the deployment's network the way the first ones did.
+            let mut options = self.options.clone();
+            if let Some(network) = found.iter().find_map(|f| f.network) {
+                options.network = network;
+            }
+            self.start_replicas(&spec, &indices, gpu_sets, &options, &progress).await?;
         } else {
             for f in found.iter().rev().take((current - replicas) as usize) {
                 let container = container_name(name, f.index);
@@ -421,6 +435,7 @@ fn found_from(summary: ContainerSummary) -> Option<Found> {
         spec: labels_map.get(labels::SPEC_ANNOTATION).and_then(|s| serde_json::from_str(s).ok()),
         state: summary.state,
         status: summary.status.unwrap_or_default(),
+        network: labels_map.get(render::NETWORK_LABEL).and_then(|n| n.parse().ok()),
     })
 }
 

@@ -39,6 +39,18 @@ impl std::str::FromStr for NetworkMode {
     }
 }
 
+/// Label recording the network mode, so a later scale adds replicas the same way.
+pub const NETWORK_LABEL: &str = "aimdeck.io/network";
+
+impl NetworkMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NetworkMode::Host => "host",
+            NetworkMode::Bridge => "bridge",
+        }
+    }
+}
+
 /// Docker-specific choices that are not part of the spec.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DockerOptions {
@@ -148,12 +160,14 @@ pub fn container_body(
         }
         _ => {}
     }
+    let mut container_labels = replica_labels(spec, index, gpus);
+    container_labels.insert(NETWORK_LABEL.to_string(), options.network.as_str().to_string());
     ContainerCreateBody {
         image: spec.image.clone(),
         entrypoint: Some(vec![command.program.clone()]),
         cmd: Some(command.args.clone()),
         env: Some(env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
-        labels: Some(replica_labels(spec, index, gpus)),
+        labels: Some(container_labels),
         exposed_ports: exposed,
         host_config: Some(host),
         ..Default::default()
@@ -235,6 +249,7 @@ mod tests {
         assert_eq!(labels["aimdeck.io/gpus"], "2,3");
         assert_eq!(labels["aimdeck.io/replica"], "1");
         assert_eq!(labels["aimdeck.io/recipe"], "llama-3.1-8b-mi300x-fp8");
+        assert_eq!(labels[NETWORK_LABEL], "bridge", "a later scale-up reuses the mode");
     }
 
     #[test]
