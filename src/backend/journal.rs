@@ -29,7 +29,7 @@ pub struct JournalEntry {
 impl JournalEntry {
     pub fn new(backend: &str, action: &str, target: impl Into<String>, result: &Result<impl Sized, impl std::fmt::Display>) -> Self {
         JournalEntry {
-            who: std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "unknown".into()),
+            who: who(),
             when: super::now_rfc3339(),
             backend: backend.to_string(),
             action: action.to_string(),
@@ -44,6 +44,14 @@ impl JournalEntry {
     pub fn ok(&self) -> bool {
         self.result == "ok"
     }
+}
+
+/// `$USER`, else `$LOGNAME`, else the numeric uid (CI runners and containers often set neither).
+fn who() -> String {
+    ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| format!("uid {}", unsafe { libc::getuid() }))
 }
 
 pub fn path(state_dir: &Path) -> PathBuf {
