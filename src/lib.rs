@@ -11,6 +11,7 @@
 pub mod cache;
 pub mod cli;
 pub mod config;
+pub mod backend;
 pub mod engine;
 pub mod hardware;
 pub mod logging;

@@ -10,6 +10,12 @@ mod recipes;
 mod gpus;
 mod gpus_text;
 mod probe;
+mod deploy;
+mod logs;
+mod ls;
+mod render;
+mod rm;
+mod scale;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -84,6 +90,18 @@ pub enum Command {
     Probe(probe::ProbeArgs),
     /// Smoke benchmark: N streaming requests, C at a time; TTFT, ITL, E2E percentiles
     Bench(bench::BenchArgs),
+    /// Create a deployment and wait until its replicas are ready
+    Deploy(deploy::DeployCommand),
+    /// List deployments on every backend
+    Ls(ls::LsArgs),
+    /// Change the number of replicas of a deployment
+    Scale(scale::ScaleArgs),
+    /// Remove a deployment (every replica, nothing else)
+    Rm(rm::RmArgs),
+    /// Show a deployment's logs
+    Logs(logs::LogsArgs),
+    /// Print what `deploy` would create on a backend (docker, process), creating nothing
+    Render(render::RenderCommand),
 }
 
 /// Runs the console or one subcommand and returns the process exit code.
@@ -120,5 +138,11 @@ async fn dispatch(command: Command, global: &GlobalArgs) -> color_eyre::Result<E
         Command::Gpus(args) => gpus::run(args).await,
         Command::Probe(args) => probe::run(args).await,
         Command::Bench(args) => bench::run(args).await,
+        Command::Deploy(args) => deploy::run(args, global).await,
+        Command::Ls(args) => ls::run(args, global).await,
+        Command::Scale(args) => scale::run(args, global).await,
+        Command::Rm(args) => rm::run(args, global).await,
+        Command::Logs(args) => logs::run(args, global).await,
+        Command::Render(args) => render::run(args, global).await,
     }
 }

@@ -101,3 +101,148 @@ pub struct ReplicaSpec {
     /// Host GPU indices this replica holds.
     pub gpus: Vec<u32>,
 }
+
+/// Where one replica is in its life, as a backend sees it. `Ready` means the engine's `/health`
+/// answered 200; a running process or container that does not answer yet is `Starting`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReplicaState {
+    Pulling,
+    Creating,
+    Starting,
+    Ready,
+    /// Running, but `/health` answers with an error (vLLM's 503 after an engine crash).
+    Unhealthy,
+    Stopping,
+    Exited,
+    Failed,
+}
+
+impl ReplicaState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplicaState::Pulling => "pulling",
+            ReplicaState::Creating => "creating",
+            ReplicaState::Starting => "starting",
+            ReplicaState::Ready => "ready",
+            ReplicaState::Unhealthy => "unhealthy",
+            ReplicaState::Stopping => "stopping",
+            ReplicaState::Exited => "exited",
+            ReplicaState::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for ReplicaState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One running (or dead) replica of a deployment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Replica {
+    pub index: u32,
+    /// Container name (`aimdeck-<name>-<i>`) or the process backend's `<name>-<i>`.
+    pub name: String,
+    /// Host port the engine answers on (127.0.0.1).
+    pub port: u16,
+    /// Host GPU indices this replica holds.
+    pub gpus: Vec<u32>,
+    pub state: ReplicaState,
+    /// Why the replica is in its state (exit code, health error), for the view's detail line.
+    #[serde(default)]
+    pub detail: Option<String>,
+    /// Process id (process backend).
+    #[serde(default)]
+    pub pid: Option<u32>,
+    /// Container id (Docker backend).
+    #[serde(default)]
+    pub container_id: Option<String>,
+    /// Log file (process backend).
+    #[serde(default)]
+    pub log_path: Option<PathBuf>,
+}
+
+impl Replica {
+    /// Base URL of the replica's OpenAI-compatible server.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// A deployment as found on a backend: its spec (from labels or the state file) and replicas.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Deployment {
+    pub name: String,
+    /// Backend name (`docker`, `process`, ...).
+    pub backend: String,
+    /// The spec, with `replicas` set to the number of replicas found.
+    pub spec: DeploymentSpec,
+    /// Sorted by index.
+    pub replicas: Vec<Replica>,
+}
+
+impl Deployment {
+    pub fn ready_replicas(&self) -> usize {
+        self.replicas.iter().filter(|r| r.state == ReplicaState::Ready).count()
+    }
+
+    /// `2/3`-style readiness, as `kubectl get` shows it.
+    pub fn ready_summary(&self) -> String {
+        format!("{}/{}", self.ready_replicas(), self.replicas.len())
+    }
+
+    /// GPU indices held by all replicas.
+    pub fn gpus(&self) -> Vec<u32> {
+        let mut all: Vec<u32> = self.replicas.iter().flat_map(|r| r.gpus.iter().copied()).collect();
+        all.sort_unstable();
+        all
+    }
+}
+
+/// What a backend can do, so a view greys out what is not offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capabilities {
+    pub scale: bool,
+    pub restart: bool,
+    pub logs_follow: bool,
+    pub events: bool,
+    /// The backend places replicas on host GPUs itself (single-host backends).
+    pub gpu_allocation: bool,
+    /// The backend pulls images.
+    pub images: bool,
+}
+
+/// The backend's own health, for the `:contexts` view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackendHealth {
+    pub backend: String,
+    pub reachable: bool,
+    /// e.g. `Docker Engine 20.10.24 (API 1.41)` or the state directory.
+    pub detail: String,
+}
+
+/// Something that happened to a deployment: rollout progress or a change seen on the backend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackendEvent {
+    /// RFC 3339 time.
+    pub when: String,
+    pub backend: String,
+    pub deployment: String,
+    #[serde(default)]
+    pub replica: Option<u32>,
+    pub kind: BackendEventKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum BackendEventKind {
+    /// Image pull progress: bytes done and total where the engine reports them.
+    Pull { current: Option<u64>, total: Option<u64> },
+    /// A replica moved to a new state.
+    State { state: ReplicaState },
+    /// Anything else the backend reports (container `die`, `oom`, ...).
+    Other { action: String },
+}

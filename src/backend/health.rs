@@ -1,0 +1,42 @@
+//! Readiness from the engine's own `/health`: 200 is ready, an error status is unhealthy (vLLM
+//! answers 503 once its engine died; SGLang 503 while starting), no answer means still starting.
+
+use std::time::Duration;
+
+use crate::model::ReplicaState;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    Ready,
+    Status(u16),
+    NoAnswer(String),
+}
+
+impl Probe {
+    /// The replica state for a running replica with this probe result.
+    pub fn state(&self) -> (ReplicaState, Option<String>) {
+        match self {
+            Probe::Ready => (ReplicaState::Ready, None),
+            Probe::Status(code) => (ReplicaState::Unhealthy, Some(format!("/health answered {code}"))),
+            Probe::NoAnswer(_) => (ReplicaState::Starting, None),
+        }
+    }
+}
+
+/// A client for health probes: short timeouts, no proxy (the engines are local).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_millis(800))
+        .connect_timeout(Duration::from_millis(300))
+        .no_proxy()
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+pub async fn probe(client: &reqwest::Client, port: u16) -> Probe {
+    match client.get(format!("http://127.0.0.1:{port}/health")).send().await {
+        Ok(response) if response.status().is_success() => Probe::Ready,
+        Ok(response) => Probe::Status(response.status().as_u16()),
+        Err(err) => Probe::NoAnswer(err.to_string()),
+    }
+}

@@ -1,0 +1,135 @@
+//! Deployment backends: where replicas run. Each backend renders the same `DeploymentSpec`
+//! (Docker: one container per replica; process: one child process per replica) and finds its
+//! deployments again from labels, so aimdeck keeps no database.
+//!
+//! A new backend is one new module plus one arm in [`registry::open`].
+
+pub mod allocator;
+pub mod demo;
+pub mod env;
+pub mod docker;
+pub mod error;
+pub mod health;
+pub mod host_gpus;
+pub mod journal;
+pub mod ports;
+pub mod process;
+pub mod registry;
+pub mod rollout;
+pub mod secrets;
+pub mod watch;
+
+use std::pin::Pin;
+
+use futures::Stream;
+use futures::future::BoxFuture;
+use serde::Serialize;
+
+use crate::model::{BackendEvent, BackendHealth, Capabilities, Deployment, DeploymentSpec};
+
+pub use allocator::{AllocatableGpu, AllocationError};
+pub use error::BackendError;
+pub use registry::{BackendOptions, open};
+
+pub type BoxStream<T> = Pin<Box<dyn Stream<Item = T> + Send + 'static>>;
+
+/// Rollout progress goes here while `create` and `scale` work (pull, create, starting).
+pub type ProgressTx = Option<tokio::sync::mpsc::UnboundedSender<BackendEvent>>;
+
+/// One line of a replica's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogLine {
+    pub replica: u32,
+    pub text: String,
+}
+
+/// Which logs to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LogOptions {
+    /// Only this replica; every replica when unset.
+    pub replica: Option<u32>,
+    /// Keep the stream open and deliver new lines as they are written.
+    pub follow: bool,
+    /// Start with at most this many lines per replica from the end.
+    pub tail: Option<usize>,
+}
+
+/// What every backend offers. Methods return boxed futures so backends can live side by side
+/// behind `Box<dyn Backend>` (Docker plus several Kubernetes contexts, switched with `:ctx`).
+///
+/// `create` and `scale` return once the replicas are started; readiness is watched with
+/// [`rollout::wait_ready`], which polls `get` (each replica's `/health`). A failed `create` or
+/// `scale` removes the replicas it made before returning the error.
+pub trait Backend: Send + Sync {
+    /// Registry name: `docker`, `process`, ...
+    fn name(&self) -> &str;
+    fn capabilities(&self) -> Capabilities;
+    fn health(&self) -> BoxFuture<'_, BackendHealth>;
+    fn list(&self) -> BoxFuture<'_, Result<Vec<Deployment>, BackendError>>;
+    fn get<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Deployment, BackendError>>;
+    fn create<'a>(&'a self, spec: &'a DeploymentSpec, progress: ProgressTx) -> BoxFuture<'a, Result<Deployment, BackendError>>;
+    fn scale<'a>(&'a self, name: &'a str, replicas: u32, progress: ProgressTx) -> BoxFuture<'a, Result<Deployment, BackendError>>;
+    fn delete<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), BackendError>>;
+    fn restart<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), BackendError>>;
+    fn logs<'a>(&'a self, name: &'a str, options: LogOptions) -> BoxFuture<'a, Result<BoxStream<Result<LogLine, BackendError>>, BackendError>>;
+    /// Changes to this backend's deployments (all of them when `name` is unset), as they happen.
+    fn events<'a>(&'a self, name: Option<&'a str>) -> BoxFuture<'a, Result<BoxStream<BackendEvent>, BackendError>>;
+    /// What `create` would make, for review screens and `aimdeck render`: the container
+    /// configs or command lines, with secrets redacted.
+    fn render(&self, spec: &DeploymentSpec) -> Result<serde_json::Value, BackendError>;
+}
+
+/// Checks a deployment name before anything is made: it becomes part of container names, label
+/// values and file names, so it must be a DNS label.
+pub fn validate_name(name: &str) -> Result<(), BackendError> {
+    let ok = !name.is_empty()
+        && name.len() <= 48
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(BackendError::InvalidSpec(format!(
+            "deployment name `{name}`: expected 1-48 lowercase letters, digits and `-`, not starting or ending with `-`"
+        )))
+    }
+}
+
+/// Checks the parts of a spec every backend relies on.
+pub fn validate_spec(spec: &DeploymentSpec) -> Result<(), BackendError> {
+    validate_name(&spec.name)?;
+    if spec.model.trim().is_empty() {
+        return Err(BackendError::InvalidSpec("model: expected a Hugging Face repo id or a path, got nothing".into()));
+    }
+    if spec.port == 0 {
+        return Err(BackendError::InvalidSpec("port: expected 1-65535, got 0".into()));
+    }
+    let last = u32::from(spec.port) + spec.replicas.saturating_sub(1);
+    if last > u32::from(u16::MAX) {
+        return Err(BackendError::InvalidSpec(format!(
+            "port: {} replicas from port {} would need port {last}, past 65535",
+            spec.replicas, spec.port
+        )));
+    }
+    Ok(())
+}
+
+/// Now as RFC 3339, for events and the journal.
+pub fn now_rfc3339() -> String {
+    jiff::Timestamp::now().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_must_be_dns_labels() {
+        assert!(validate_name("qwen-0-5b").is_ok());
+        for bad in ["", "Qwen", "a_b", "-a", "a-", "a/b", &"x".repeat(49)] {
+            let err = validate_name(bad).unwrap_err().to_string();
+            assert!(err.contains("lowercase letters"), "{bad}: {err}");
+        }
+    }
+}

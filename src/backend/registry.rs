@@ -1,0 +1,66 @@
+//! Backends by name. Adding a backend is one module and one arm here.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::allocator::AllocatableGpu;
+use super::docker::{DockerBackend, DockerOptions};
+use super::process::ProcessBackend;
+use super::{Backend, BackendError};
+
+/// Names `open` knows, for `--backend` help and the `:contexts` view.
+pub const NAMES: [&str; 2] = [super::docker::NAME, super::process::NAME];
+
+/// What backends need from the console: where state lives and which GPUs the host has.
+#[derive(Debug, Clone)]
+pub struct BackendOptions {
+    /// `crate::paths::state_dir()` in the console; a temp dir in tests.
+    pub state_dir: PathBuf,
+    /// The host's GPUs, for single-host placement. Empty means CPU-only replicas only.
+    pub gpus: Vec<AllocatableGpu>,
+    /// `--docker-host`; `DOCKER_HOST` or the local socket when unset.
+    pub docker_host: Option<String>,
+    pub docker: DockerOptions,
+    /// SIGTERM-to-SIGKILL grace for the process backend.
+    pub process_grace: Duration,
+}
+
+impl BackendOptions {
+    pub fn new(state_dir: impl Into<PathBuf>) -> Self {
+        BackendOptions {
+            state_dir: state_dir.into(),
+            gpus: Vec::new(),
+            docker_host: None,
+            docker: DockerOptions::default(),
+            process_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Opens the backend called `name`. No I/O: a Docker engine that is down shows up in `health`
+/// and in the first call's error.
+pub fn open(name: &str, options: &BackendOptions) -> Result<Arc<dyn Backend>, BackendError> {
+    match name {
+        super::docker::NAME => Ok(Arc::new(DockerBackend::new(options.docker_host.as_deref(), options.gpus.clone(), options.docker.clone()))),
+        super::process::NAME => {
+            Ok(Arc::new(ProcessBackend::new(&options.state_dir, options.gpus.clone()).with_grace(options.process_grace)))
+        }
+        other => Err(BackendError::UnknownBackend(other.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backends_are_found_by_name() {
+        let options = BackendOptions::new("/nonexistent");
+        for name in NAMES {
+            assert_eq!(open(name, &options).unwrap().name(), name);
+        }
+        let err = open("nomad", &options).err().unwrap().to_string();
+        assert_eq!(err, "unknown backend `nomad`, expected one of: docker, process");
+    }
+}

@@ -1,0 +1,40 @@
+//! `aimdeck render docker|process ...`: what `deploy` would create, with the same arguments,
+//! secrets redacted. Creates nothing and needs no engine.
+
+use std::process::ExitCode;
+
+use clap::Args;
+use color_eyre::eyre::Result;
+
+use super::GlobalArgs;
+use super::deploy::{DeployArgs, backend_options, spec_from_args};
+use crate::backend::registry;
+
+#[derive(Debug, Args)]
+pub struct RenderCommand {
+    /// Backend to render for: docker or process
+    pub backend: String,
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(command: RenderCommand, global: &GlobalArgs) -> Result<ExitCode> {
+    let options = backend_options(global, command.deploy.network);
+    let spec = spec_from_args(&command.deploy, &command.backend, options.gpus.len())?;
+    let backend = registry::open(&command.backend, &options)?;
+    let rendered = backend.render(&spec)?;
+    if command.json || command.backend != "process" {
+        println!("{}", serde_json::to_string_pretty(&rendered)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for replica in rendered["replicas"].as_array().into_iter().flatten() {
+        println!("# {}-{} on port {}", spec.name, replica["index"], replica["port"]);
+        for (name, value) in replica["env"].as_object().into_iter().flatten() {
+            println!("{name}={}", value.as_str().unwrap_or_default());
+        }
+        println!("{}", replica["command"].as_str().unwrap_or_default());
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,105 @@
+//! The deploy/ls/scale/logs/rm/render subcommands end to end on the process backend, as a user
+//! runs them, with the state directory (and so the journal) in a temp dir.
+
+mod support;
+
+use assert_cmd::Command;
+use support::{SIM, free_ports, http_get, unique_name};
+
+fn aimdeck(state: &std::path::Path) -> Command {
+    let mut cmd = Command::cargo_bin("aimdeck").unwrap();
+    cmd.env("XDG_STATE_HOME", state).env("USER", "tester").env_remove("HF_TOKEN").env("HF_HOME", state.join("hf"));
+    cmd
+}
+
+fn json(out: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(out).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(out)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_ls_scale_logs_rm_with_the_process_backend() {
+    let state = tempfile::tempdir().unwrap();
+    let name = unique_name("cli");
+    let port = free_ports(2);
+    let deployed = aimdeck(state.path())
+        .args(["deploy", &name, "--model", "Qwen/Qwen2.5-0.5B-Instruct", "--backend", "process", "--command", SIM])
+        .args(["--port", &port.to_string(), "--replicas", "1", "--json", "--wait-secs", "20"])
+        .assert()
+        .success();
+    let deployment = json(&deployed.get_output().stdout);
+    assert_eq!(deployment["name"], name.as_str());
+    assert_eq!(deployment["replicas"][0]["state"], "ready");
+    assert_eq!(http_get(port, "/health").await.map(|r| r.0), Some(200));
+
+    let listed = aimdeck(state.path()).args(["ls", "--backend", "process", "--json"]).assert().success();
+    let listed = json(&listed.get_output().stdout);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["spec"]["model"], "Qwen/Qwen2.5-0.5B-Instruct");
+
+    let scaled = aimdeck(state.path()).args(["scale", &name, "2", "--json", "--wait-secs", "20"]).assert().success();
+    let scaled = json(&scaled.get_output().stdout);
+    assert_eq!(scaled["replicas"][1]["port"], port + 1);
+    assert_eq!(scaled["replicas"][1]["state"], "ready");
+
+    let logs = aimdeck(state.path()).args(["logs", &name, "--replica", "1"]).assert().success();
+    let logs = String::from_utf8_lossy(&logs.get_output().stdout).to_string();
+    assert!(logs.contains(&format!("Uvicorn running on http://127.0.0.1:{}", port + 1)), "{logs}");
+
+    // Without --yes and without a terminal, nothing is removed.
+    aimdeck(state.path()).args(["rm", &name]).assert().failure();
+    assert_eq!(http_get(port, "/health").await.map(|r| r.0), Some(200));
+    aimdeck(state.path()).args(["--readonly", "rm", &name, "--yes"]).assert().failure();
+    aimdeck(state.path()).args(["rm", &name, "--yes"]).assert().success();
+    assert!(http_get(port, "/health").await.is_none());
+    assert!(http_get(port + 1, "/health").await.is_none());
+
+    let journal = std::fs::read_to_string(state.path().join("aimdeck/journal.jsonl")).unwrap();
+    let entries: Vec<serde_json::Value> = journal.lines().map(|l| json(l.as_bytes())).collect();
+    let actions: Vec<&str> = entries.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["deploy", "scale", "rm"]);
+    assert!(entries.iter().all(|e| e["who"] == "tester" && e["result"] == "ok" && e["backend"] == "process"));
+}
+
+#[test]
+fn readonly_refuses_deploy_and_a_bad_name_is_a_clear_error() {
+    let state = tempfile::tempdir().unwrap();
+    let port = free_ports(1).to_string();
+    let refused = aimdeck(state.path())
+        .args(["--readonly", "deploy", "ro", "--model", "m", "--backend", "process", "--command", SIM, "--port", &port])
+        .assert()
+        .failure();
+    assert!(String::from_utf8_lossy(&refused.get_output().stderr).contains("--readonly: refusing to deploy"));
+    let bad = aimdeck(state.path())
+        .args(["deploy", "Bad_Name", "--model", "m", "--backend", "process", "--command", SIM, "--port", &port])
+        .assert()
+        .failure();
+    let stderr = String::from_utf8_lossy(&bad.get_output().stderr).to_string();
+    assert!(stderr.contains("deployment name `Bad_Name`: expected 1-48 lowercase letters"), "{stderr}");
+}
+
+#[test]
+fn render_prints_the_command_and_redacts_the_token() {
+    let state = tempfile::tempdir().unwrap();
+    let out = aimdeck(state.path())
+        .env("HF_TOKEN", "hf_do_not_print_me")
+        .args(["render", "process", "r1", "--model", "Qwen/Qwen2.5-0.5B-Instruct", "--replicas", "2", "--port", "9000"])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(!text.contains("hf_do_not_print_me"), "{text}");
+    assert!(text.contains("HF_TOKEN=<redacted>"), "{text}");
+    assert!(text.contains("vllm serve Qwen/Qwen2.5-0.5B-Instruct --host 127.0.0.1 --port 9001"), "{text}");
+
+    let docker = aimdeck(state.path())
+        .env("HF_TOKEN", "hf_do_not_print_me")
+        .args(["render", "docker", "r1", "--model", "Qwen/Qwen2.5-0.5B-Instruct", "--image", "vllm/vllm-openai:v0.11.0"])
+        .assert()
+        .success();
+    let rendered = json(&docker.get_output().stdout);
+    let config = &rendered["containers"][0]["config"];
+    assert_eq!(rendered["containers"][0]["name"], "aimdeck-r1-0");
+    assert_eq!(config["Image"], "vllm/vllm-openai:v0.11.0");
+    assert_eq!(config["Labels"]["aimdeck.io/managed-by"], "aimdeck");
+    assert!(config["Env"].as_array().unwrap().iter().any(|e| e == "HF_TOKEN=<redacted>"));
+    assert!(!String::from_utf8_lossy(&docker.get_output().stdout).contains("hf_do_not_print_me"));
+}

@@ -1,0 +1,246 @@
+//! The process backend against real child processes running `aimdeck-sim` with the real vLLM
+//! command line: deploy, readiness from `/health`, scale, adoption by a new backend instance,
+//! delete, and the failures that must leave nothing behind.
+
+mod support;
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use aimdeck::backend::process::ProcessBackend;
+use aimdeck::backend::rollout::wait_ready;
+use aimdeck::backend::{AllocatableGpu, Backend, BackendError, LogOptions};
+use aimdeck::model::ReplicaState;
+use futures::StreamExt;
+use support::{SIM, free_ports, http_get, pid_alive, sim_spec, unique_name};
+
+const READY: Duration = Duration::from_secs(20);
+
+fn backend(dir: &std::path::Path, gpus: u32) -> ProcessBackend {
+    ProcessBackend::new(dir, (0..gpus).map(AllocatableGpu::plain).collect()).with_grace(Duration::from_secs(3))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_scale_adopt_and_delete_real_processes() {
+    let state = tempfile::tempdir().unwrap();
+    let backend = backend(state.path(), 4);
+    let port = free_ports(3);
+    let name = unique_name("life");
+    let mut spec = sim_spec(&name, SIM, port, 1);
+    spec.gpus_per_replica = 1;
+
+    let created = backend.create(&spec, None).await.unwrap();
+    assert_eq!(created.replicas.len(), 1);
+    let ready = wait_ready(&backend, &name, READY, None).await.unwrap();
+    assert_eq!(ready.ready_summary(), "1/1");
+    assert_eq!(ready.replicas[0].gpus, vec![0]);
+
+    // The engine answers like vLLM on the replica's port, and its metrics are live.
+    let (status, models) = http_get(port, "/v1/models").await.expect("replica answers");
+    assert_eq!(status, 200);
+    assert!(models.contains("Qwen/Qwen2.5-0.5B-Instruct"), "{models}");
+    let (_, metrics) = http_get(port, "/metrics").await.unwrap();
+    assert!(metrics.contains("vllm:num_requests_running"), "{metrics}");
+
+    // The replica got its GPU through the environment.
+    let log = std::fs::read_to_string(ready.replicas[0].log_path.as_ref().unwrap()).unwrap();
+    assert!(log.contains("Uvicorn running on http://127.0.0.1:"), "{log}");
+
+    // Scale to 3: three processes on distinct ports, distinct GPUs, all ready.
+    backend.scale(&name, 3, None).await.unwrap();
+    let three = wait_ready(&backend, &name, READY, None).await.unwrap();
+    let ports: Vec<u16> = three.replicas.iter().map(|r| r.port).collect();
+    assert_eq!(ports, vec![port, port + 1, port + 2]);
+    assert_eq!(three.gpus(), vec![0, 1, 2]);
+    let pids: Vec<u32> = three.replicas.iter().map(|r| r.pid.unwrap()).collect();
+    assert!(pids.iter().all(|&p| pid_alive(p)));
+
+    // A console that restarts finds the deployment from the state files alone.
+    let fresh = backend_fresh(state.path());
+    assert_eq!(fresh.reconcile().unwrap().adopted.len(), 3);
+    let found = fresh.list().await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].name, name);
+    assert_eq!(found[0].spec.model, "Qwen/Qwen2.5-0.5B-Instruct");
+    assert_eq!(found[0].ready_summary(), "3/3");
+
+    // Back to 1: the highest replicas go, gracefully.
+    let one = fresh.scale(&name, 1, None).await.unwrap();
+    assert_eq!(one.replicas.iter().map(|r| r.index).collect::<Vec<_>>(), vec![0]);
+    assert!(pid_alive(pids[0]));
+    assert!(!pid_alive(pids[1]) && !pid_alive(pids[2]), "replicas 1 and 2 stopped");
+    assert!(http_get(port + 2, "/health").await.is_none());
+
+    // Delete: no process, no state left.
+    fresh.delete(&name).await.unwrap();
+    assert!(!pid_alive(pids[0]));
+    assert!(fresh.list().await.unwrap().is_empty());
+    assert!(matches!(fresh.get(&name).await, Err(BackendError::NotFound(_))));
+}
+
+fn backend_fresh(dir: &std::path::Path) -> ProcessBackend {
+    backend(dir, 4)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_taken_port_is_refused_before_anything_starts() {
+    let state = tempfile::tempdir().unwrap();
+    let backend = backend(state.path(), 0);
+    let port = free_ports(2);
+    let _squatter = TcpListener::bind(("127.0.0.1", port + 1)).unwrap();
+    let err = backend.create(&sim_spec("taken", SIM, port, 2), None).await.unwrap_err();
+    assert!(matches!(err, BackendError::PortTaken { port: p, .. } if p == port + 1), "{err}");
+    assert!(err.to_string().contains(&format!("port {} on 127.0.0.1 is already taken", port + 1)));
+    assert!(backend.list().await.unwrap().is_empty());
+    assert!(http_get(port, "/health").await.is_none(), "replica 0 was not started");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_few_gpus_names_the_holder_and_starts_nothing() {
+    let state = tempfile::tempdir().unwrap();
+    let backend = backend(state.path(), 2);
+    let port = free_ports(3);
+    let mut first = sim_spec("holder", SIM, port, 2);
+    first.gpus_per_replica = 1;
+    backend.create(&first, None).await.unwrap();
+
+    let mut second = sim_spec("wants", SIM, port + 2, 1);
+    second.gpus_per_replica = 1;
+    let err = backend.create(&second, None).await.unwrap_err();
+    assert_eq!(err.to_string(), "not enough free GPUs: 1 wanted (1 x 1), 0 free; `holder` holds 0,1");
+    let names: Vec<String> = backend.list().await.unwrap().into_iter().map(|d| d.name).collect();
+    assert_eq!(names, vec!["holder"]);
+    backend.delete("holder").await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_program_is_a_clear_error_and_leaves_nothing() {
+    let state = tempfile::tempdir().unwrap();
+    let backend = backend(state.path(), 0);
+    let spec = sim_spec("missing", "/nonexistent/vllm", free_ports(1), 2);
+    let err = backend.create(&spec, None).await.unwrap_err().to_string();
+    assert!(err.contains("cannot start `/nonexistent/vllm`"), "{err}");
+    assert!(err.contains("everything it made was removed"), "{err}");
+    assert!(backend.list().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_replica_shows_as_exited_and_reconcile_cleans_it() {
+    let state = tempfile::tempdir().unwrap();
+    let backend = backend(state.path(), 0);
+    let port = free_ports(1);
+    let mut spec = sim_spec("crash", SIM, port, 1);
+    spec.extra_args = vec!["--exit-after".into(), "300ms".into()];
+    backend.create(&spec, None).await.unwrap();
+    let err = wait_ready(&backend, "crash", READY, None).await;
+    // Either it died before answering, or it answered and then died: both end as exited.
+    if err.is_ok() {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+    }
+    let mut seen = backend.get("crash").await.unwrap();
+    for _ in 0..50 {
+        if seen.replicas[0].state == ReplicaState::Exited {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        seen = backend.get("crash").await.unwrap();
+    }
+    assert_eq!(seen.replicas[0].state, ReplicaState::Exited);
+    assert!(seen.replicas[0].detail.as_deref().unwrap_or_default().contains("is gone"));
+    let report = backend.reconcile().unwrap();
+    assert_eq!(report.cleaned, vec!["crash/0"]);
+    assert!(backend.list().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_escalates_to_sigkill_when_sigterm_is_ignored() {
+    let state = tempfile::tempdir().unwrap();
+    let backend = ProcessBackend::new(state.path(), Vec::new()).with_grace(Duration::from_millis(500));
+    // A program that ignores SIGTERM; the engine arguments land in $0.. and are unused.
+    let mut spec = sim_spec("stubborn", "sh", free_ports(1), 1);
+    spec.command = Some(vec!["sh".into(), "-c".into(), "trap '' TERM; while :; do sleep 0.1; done".into()]);
+    let made = backend.create(&spec, None).await.unwrap();
+    let pid = made.replicas[0].pid.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    backend.delete("stubborn").await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(500), "waited the grace period");
+    assert!(!pid_alive(pid), "SIGKILL ended it");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_read_and_follow_the_replica_log() {
+    let state = tempfile::tempdir().unwrap();
+    let backend = backend(state.path(), 0);
+    let port = free_ports(1);
+    backend.create(&sim_spec("logs", SIM, port, 1), None).await.unwrap();
+    wait_ready(&backend, "logs", READY, None).await.unwrap();
+    let mut follow = backend.logs("logs", LogOptions { replica: Some(0), follow: true, tail: None }).await.unwrap();
+    let mut seen = Vec::new();
+    let found = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(line) = follow.next().await {
+            let line = line.unwrap();
+            seen.push(line.text.clone());
+            if line.text.contains("Uvicorn running") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(found, Ok(true), "{seen:?}");
+    backend.delete("logs").await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn render_shows_the_command_and_hides_the_token() {
+    let state = tempfile::tempdir().unwrap();
+    let backend = backend(state.path(), 8);
+    let mut spec = sim_spec("render", "vllm", 8000, 2);
+    spec.command = None;
+    spec.gpus_per_replica = 2;
+    spec.env.insert("HF_TOKEN".into(), "hf_supersecret".into());
+    let rendered = backend.render(&spec).unwrap();
+    let text = serde_json::to_string(&rendered).unwrap();
+    assert!(!text.contains("hf_supersecret"));
+    assert_eq!(rendered["replicas"][1]["env"]["HF_TOKEN"], "<redacted>");
+    assert_eq!(rendered["replicas"][1]["env"]["CUDA_VISIBLE_DEVICES"], "2,3");
+    assert!(rendered["replicas"][1]["command"].as_str().unwrap().starts_with("vllm serve Qwen/Qwen2.5-0.5B-Instruct --host 127.0.0.1 --port 8001"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_scale_up_changes_nothing() {
+    let state = tempfile::tempdir().unwrap();
+    let backend = backend(state.path(), 0);
+    let port = free_ports(3);
+    backend.create(&sim_spec("grow", SIM, port, 1), None).await.unwrap();
+    let _squatter = TcpListener::bind(("127.0.0.1", port + 2)).unwrap();
+    let err = backend.scale("grow", 3, None).await.unwrap_err();
+    assert!(matches!(err, BackendError::PortTaken { port: p, .. } if p == port + 2), "{err}");
+    let after = backend.get("grow").await.unwrap();
+    assert_eq!(after.replicas.len(), 1, "no replica 1 left running");
+    assert!(http_get(port + 1, "/health").await.is_none());
+    backend.delete("grow").await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_instance_sees_a_rollout_mid_way_and_restart_replaces_the_process() {
+    let state = tempfile::tempdir().unwrap();
+    let backend = backend(state.path(), 0);
+    let port = free_ports(1);
+    let mut spec = sim_spec("midway", SIM, port, 1);
+    spec.extra_args = vec!["--startup-delay".into(), "1500ms".into()];
+    backend.create(&spec, None).await.unwrap();
+
+    let other = backend_fresh(state.path());
+    let seen = other.get("midway").await.unwrap();
+    assert_eq!(seen.replicas[0].state, ReplicaState::Starting, "loading, not answering yet");
+    let ready = wait_ready(&other, "midway", READY, None).await.unwrap();
+    let old_pid = ready.replicas[0].pid.unwrap();
+
+    other.restart("midway").await.unwrap();
+    let restarted = wait_ready(&other, "midway", READY, None).await.unwrap();
+    assert_ne!(restarted.replicas[0].pid, Some(old_pid));
+    assert!(!pid_alive(old_pid));
+    other.delete("midway").await.unwrap();
+}
