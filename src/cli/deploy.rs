@@ -133,15 +133,6 @@ pub(super) fn record(backend: &str, action: &str, target: String, result: &Resul
     }
 }
 
-fn default_image(engine: EngineKind, vendor: Option<GpuVendor>) -> Option<String> {
-    match (engine, vendor) {
-        (EngineKind::Vllm, Some(GpuVendor::Amd)) => Some("vllm/vllm-openai-rocm:latest".into()),
-        (EngineKind::Vllm, _) => Some("vllm/vllm-openai:latest".into()),
-        // SGLang's ROCm images are tagged per release and GPU (`-rocm630-mi30x`): no safe default.
-        (EngineKind::Sglang, Some(GpuVendor::Amd)) => None,
-        (EngineKind::Sglang, _) => Some("lmsysorg/sglang:latest".into()),
-    }
-}
 
 /// Builds the spec from the flags; `backend` decides whether an image is needed.
 /// `host_gpus`: how many GPUs the host has; without any, replicas default to none (a CPU
@@ -164,7 +155,7 @@ pub(super) fn spec_from_args(args: &DeployArgs, backend: &str, host_gpus: usize)
     }
     let image = match (&args.image, backend) {
         (Some(image), _) => Some(image.clone()),
-        (None, "docker") => Some(default_image(args.engine, vendor).ok_or_else(|| {
+        (None, "docker") => Some(crate::engine::images::default_image(args.engine, vendor).ok_or_else(|| {
             eyre!("--image: SGLang's ROCm images are tagged per release and GPU; name one, e.g. lmsysorg/sglang:v0.5.5-rocm700-mi30x")
         })?),
         _ => None,

@@ -72,6 +72,9 @@ pub struct GlobalArgs {
     /// Hugging Face cache root for the console [default: HF_HUB_CACHE, HF_HOME/hub, ~/.cache/huggingface/hub]
     #[arg(long = "cache-dir", value_name = "DIR")]
     pub console_cache_dir: Option<PathBuf>,
+    /// Run the console on aimdeck-sim engines and a recorded 8-GPU topology (no GPU needed)
+    #[arg(long)]
+    pub demo: bool,
 }
 
 #[derive(Debug, Subcommand)]

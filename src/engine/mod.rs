@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod detect;
 pub mod health;
+pub mod images;
 pub mod launch;
 pub mod metrics;
 pub mod openai;

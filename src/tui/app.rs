@@ -45,6 +45,18 @@ pub enum Mode {
     Help { scroll: u16 },
     Confirm(ConfirmDialog, ConfirmPurpose),
     Form(Form, FormPurpose),
+    /// A scrollable text: a rendered config to review (Enter creates) or the journal.
+    Pager(Box<Pager>),
+    /// The logs of `deploy.logs`.
+    Logs,
+}
+
+#[derive(Debug, Clone)]
+pub struct Pager {
+    pub title: String,
+    pub pane: super::widgets::LogPane,
+    /// Set when Enter creates this deployment (the create wizard's review step).
+    pub create: Option<(super::deploy_flow::BackendHandle, Box<crate::model::DeploymentSpec>)>,
 }
 
 /// What a confirmed dialog does.
@@ -62,6 +74,8 @@ pub enum ConfirmPurpose {
 pub enum FormPurpose {
     EditRecipe { id: String },
     Pull,
+    Create,
+    Scale { backend: String, name: String },
 }
 
 /// Facts for the header line.
@@ -88,6 +102,12 @@ pub struct Settings {
     pub recipe_dirs: Vec<crate::recipes::load::RecipeDir>,
     /// The Hugging Face cache root.
     pub cache_root: PathBuf,
+    /// The deployment backends, opened by `tui::run` (none in tests unless given).
+    pub backends: Vec<super::deploy_flow::BackendHandle>,
+    /// Where new deployments go.
+    pub active_backend: String,
+    /// `--demo`: start the demo deployments.
+    pub demo: bool,
 }
 
 impl Default for Settings {
@@ -103,6 +123,9 @@ impl Default for Settings {
             gpu_poll_interval: std::time::Duration::from_secs(2),
             recipe_dirs: Vec::new(),
             cache_root: crate::paths::hf_hub_cache(None),
+            backends: Vec::new(),
+            active_backend: "docker".into(),
+            demo: false,
         }
     }
 }
@@ -126,6 +149,8 @@ pub struct App {
     pub gpus: GpuState,
     pub recipes: RecipeState,
     pub cache: CacheState,
+    pub deploy: super::deploy_flow::DeployState,
+    demo: bool,
     pub should_quit: bool,
     ticks: u64,
     dirty: bool,
@@ -152,6 +177,13 @@ impl App {
             gpus: GpuState::default(),
             recipes: RecipeState::default(),
             cache: CacheState { root: settings.cache_root.clone(), ..CacheState::default() },
+            deploy: super::deploy_flow::DeployState {
+                backends: settings.backends.clone(),
+                active: settings.active_backend.clone(),
+                state_dir: crate::paths::state_dir(),
+                ..Default::default()
+            },
+            demo: settings.demo,
             should_quit: false,
             ticks: 0,
             dirty: true,
@@ -165,7 +197,18 @@ impl App {
     /// What the console asks for as it starts: the recipe library.
     pub fn start(&mut self) -> Vec<Command> {
         self.cache.scanning = true;
-        vec![Command::LoadRecipes, Command::ScanCache { root: self.cache.root.clone() }]
+        let mut commands = vec![Command::LoadRecipes, Command::ScanCache { root: self.cache.root.clone() }];
+        commands.extend(self.deploy.list_all());
+        if self.demo {
+            let state_dir = self.deploy.state_dir.join("demo");
+            commands.push(Command::Deploy(super::deploy_flow::DeployCommand::StartDemo { state_dir }));
+            self.notify(Level::Info, "demo: starting aimdeck-sim engines on a recorded 8-GPU topology…");
+        }
+        commands
+    }
+
+    pub(crate) fn mark_dirty(&mut self) {
+        self.dirty = true;
     }
 
     /// Whether the screen needs drawing; clears the flag.
@@ -243,8 +286,10 @@ impl App {
             }
             Event::Tick => {
                 self.on_tick(&current_clock());
-                Vec::new()
+                // Backends are the source of truth: reread them every other second.
+                if self.ticks % 2 == 0 { self.deploy.list_all() } else { Vec::new() }
             }
+            Event::Deploy(event) => self.on_deploy_event(event),
             Event::Shutdown(signal) => {
                 tracing::info!("{signal}: leaving");
                 self.should_quit = true;
@@ -368,16 +413,24 @@ impl App {
 
     /// Rebuilds every view's rows from the domain state (after new data or a theme change,
     /// since rows carry styled cells).
-    fn refresh_rows(&mut self) {
+    pub(crate) fn refresh_rows(&mut self) {
         let theme = self.theme.clone();
         if let Some(update) = self.gpus.update.clone() {
+            // Join what the backends say each replica holds onto the discovered GPUs.
+            let mut joined = (*update).clone();
+            crate::model::gpu::assign_holders(&mut joined.snapshot.gpus, &self.deploy.gpu_claims());
             let view = self.view_state_mut(ViewId::Gpus);
-            view.table.set_rows(gpus::rows(&update, &theme));
+            view.table.set_rows(gpus::rows(&joined, &theme));
             view.empty_note = gpus::empty_note(Some(&update));
         }
         let rows = cache_view::rows(&self.cache, &theme);
         let note = cache_view::empty_note(&self.cache);
         let view = self.view_state_mut(ViewId::Cache);
+        view.table.set_rows(rows);
+        view.empty_note = note;
+        let rows = super::views::deployments::rows(&self.deploy, &theme);
+        let note = super::views::deployments::empty_note(&self.deploy);
+        let view = self.view_state_mut(ViewId::Endpoints);
         view.table.set_rows(rows);
         view.empty_note = note;
         let rows = recipe_view::rows(&self.recipes, &theme);
@@ -507,6 +560,14 @@ impl App {
                 }
                 ConfirmOutcome::Confirmed => self.on_confirmed(purpose),
             },
+            Mode::Pager(mut pager) => self.on_pager_key(key, &mut pager).unwrap_or_else(|| {
+                self.mode = Mode::Pager(pager);
+                Vec::new()
+            }),
+            Mode::Logs => {
+                self.on_logs_key(key);
+                Vec::new()
+            }
             Mode::Form(mut form, purpose) => match form.handle_key(key) {
                 FormOutcome::Editing => {
                     self.mode = Mode::Form(form, purpose);
@@ -536,8 +597,97 @@ impl App {
         }
     }
 
+    /// Keys in a pager. `Some` when the pager closed (with the commands to run).
+    fn on_pager_key(&mut self, key: KeyEvent, pager: &mut Pager) -> Option<Vec<Command>> {
+        match (key.code, self.keymap.action_for(&key)) {
+            (KeyCode::Esc, _) | (_, Some(Action::Quit)) => Some(Vec::new()),
+            (KeyCode::Enter, _) => match pager.create.take() {
+                Some((backend, spec)) => {
+                    self.notify(Level::Info, format!("creating {} on {}…", spec.name, backend.0.name()));
+                    Some(vec![Command::Deploy(super::deploy_flow::DeployCommand::Create { backend, spec })])
+                }
+                None => Some(Vec::new()),
+            },
+            (_, Some(Action::Down)) => {
+                pager.pane.scroll_by(1);
+                None
+            }
+            (_, Some(Action::Up)) => {
+                pager.pane.scroll_by(-1);
+                None
+            }
+            (_, Some(Action::PageDown)) => {
+                pager.pane.scroll_by(10);
+                None
+            }
+            (_, Some(Action::PageUp)) => {
+                pager.pane.scroll_by(-10);
+                None
+            }
+            (_, Some(Action::Top)) => {
+                pager.pane.scroll_to_top();
+                None
+            }
+            (_, Some(Action::Bottom)) => {
+                pager.pane.scroll_to_bottom();
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// Keys in the logs view: scroll, `G` follows, `/` searches, `n`/`N` jump, `w` wraps.
+    fn on_logs_key(&mut self, key: KeyEvent) {
+        let action = self.keymap.action_for(&key);
+        let Some(logs) = self.deploy.logs.as_mut() else { return };
+        if let Some(query) = logs.searching.as_mut() {
+            match key.code {
+                KeyCode::Enter => {
+                    let query = logs.searching.take().unwrap_or_default();
+                    logs.pane.set_search(Some(query));
+                }
+                KeyCode::Esc => logs.searching = None,
+                KeyCode::Backspace => {
+                    query.pop();
+                }
+                KeyCode::Char(c) => query.push(c),
+                _ => {}
+            }
+        } else {
+            match (key.code, action) {
+                (KeyCode::Esc, _) | (_, Some(Action::Quit)) => {
+                    logs.cancel.cancel();
+                    self.deploy.logs = None;
+                    self.mode = Mode::Normal;
+                    return;
+                }
+                (KeyCode::Char('/'), _) => logs.searching = Some(String::new()),
+                (KeyCode::Char('n'), _) => {
+                    logs.pane.find_next(true);
+                }
+                (KeyCode::Char('N'), _) => {
+                    logs.pane.find_next(false);
+                }
+                (KeyCode::Char('w'), _) => logs.pane.wrap = !logs.pane.wrap,
+                (_, Some(Action::Down)) => logs.pane.scroll_by(1),
+                (_, Some(Action::Up)) => logs.pane.scroll_by(-1),
+                (_, Some(Action::PageDown)) => logs.pane.scroll_by(20),
+                (_, Some(Action::PageUp)) => logs.pane.scroll_by(-20),
+                (_, Some(Action::Top)) => logs.pane.scroll_to_top(),
+                (_, Some(Action::Bottom)) => logs.pane.scroll_to_bottom(),
+                _ => {}
+            }
+        }
+        self.mode = Mode::Logs;
+    }
+
     fn on_form_submitted(&mut self, form: Form, purpose: FormPurpose) -> Vec<Command> {
         match purpose {
+            FormPurpose::Create => self.create_submitted(&form),
+            FormPurpose::Scale { backend, name } => {
+                let value = form.value("replicas").unwrap_or_default();
+                self.scale_submitted(backend, name, &value)
+            }
             FormPurpose::Pull => {
                 let repo = form.value("repo").unwrap_or_default().trim().to_string();
                 let revision = form.value("revision").unwrap_or_default().trim().to_string();
@@ -617,6 +767,9 @@ impl App {
             self.notify(Level::Info, format!("{}: not available in the {} view", action.name(), self.view));
             return Vec::new();
         }
+        if let Some(commands) = self.deploy_action(action) {
+            return commands;
+        }
         match action {
             Action::Topology => self.gpus.topology_full = !self.gpus.topology_full,
             Action::Pull => {
@@ -659,6 +812,7 @@ impl App {
         match command_line::parse(&line) {
             Ok(Typed::View(view)) => self.view = view,
             Ok(Typed::Help) => self.mode = Mode::Help { scroll: 0 },
+            Ok(Typed::Journal) => return vec![Command::Deploy(super::deploy_flow::DeployCommand::ReadJournal)],
             Ok(Typed::Quit) => self.should_quit = true,
             Ok(Typed::Theme(None)) => {
                 let names = self.theme_names.join(", ");

@@ -9,6 +9,7 @@ pub enum Typed {
     Theme(Option<String>),
     Help,
     Quit,
+    Journal,
 }
 
 /// Every word the command line knows, for completion, with what it does (shown by `:help`).
@@ -20,6 +21,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("ep", "live endpoints"),
     ("theme", "switch theme: :theme NAME"),
     ("help", "key bindings"),
+    ("journal", "every change aimdeck made, who and when"),
     ("quit", "leave aimdeck"),
     ("q", "leave aimdeck"),
 ];
@@ -39,6 +41,7 @@ pub fn parse(line: &str) -> Result<Typed, String> {
         "recipes" | "recipe" => no_args(Typed::View(ViewId::Recipes)),
         "endpoints" | "ep" => no_args(Typed::View(ViewId::Endpoints)),
         "help" | "?" => no_args(Typed::Help),
+        "journal" => no_args(Typed::Journal),
         "quit" | "q" | "q!" => no_args(Typed::Quit),
         "theme" => match rest.as_slice() {
             [] => Ok(Typed::Theme(None)),

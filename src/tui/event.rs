@@ -36,6 +36,8 @@ pub enum Event {
     /// A pull moved on (each replaces the previous).
     PullProgress(PullProgress),
     PullDone(Result<PullSummary, String>),
+    /// A deployment backend answered (listing, rollout progress, logs, journal).
+    Deploy(super::deploy_flow::DeployEvent),
     /// A cache delete finished: bytes freed, or why not.
     CacheDeleted { repo: String, result: Result<u64, String> },
 }
@@ -47,6 +49,7 @@ pub enum Command {
     LoadRecipes,
     SaveRecipe { id: String, yaml: String },
     ScanCache { root: std::path::PathBuf },
+    Deploy(super::deploy_flow::DeployCommand),
     Pull { repo: String, revision: String, root: std::path::PathBuf, cancel: tokio_util::sync::CancellationToken },
     DeleteFromCache { plan: Box<DeletePlan>, root: std::path::PathBuf },
 }

@@ -6,6 +6,8 @@
 
 pub mod app;
 pub mod command_line;
+pub mod deploy_actions;
+pub mod deploy_flow;
 pub mod event;
 pub mod keymap;
 pub mod runner;
@@ -50,7 +52,7 @@ pub fn run(global: &crate::cli::GlobalArgs) -> ExitCode {
         sources::spawn_tick(tx.clone());
         sources::spawn_signals(tx.clone());
         let cancel = tokio_util::sync::CancellationToken::new();
-        sources::spawn_gpu_poller(tx, settings.gpu_poll_interval, cancel.clone());
+        sources::spawn_gpu_poller(tx, settings.gpu_poll_interval, settings.demo, cancel.clone());
         let mut app = App::new(settings);
         if let Some((_, path)) = &log {
             tracing::info!("log file: {}", path.display());

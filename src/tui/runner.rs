@@ -53,6 +53,7 @@ impl TaskRunner {
                 );
             }
             Command::ScanCache { root } => self.scan_cache(root),
+            Command::Deploy(command) => super::deploy_flow::run(command, self.events.clone()),
             Command::Pull { repo, revision, root, cancel } => {
                 let events = self.events.clone();
                 let runner = self.clone();
@@ -106,7 +107,18 @@ impl TaskRunner {
     fn scan_cache(&self, root: PathBuf) {
         self.blocking(
             move || {
-                let result = crate::cache::scan_cache_dir(&root).map(std::sync::Arc::new).map_err(|e| e.to_string());
+                let result = match crate::cache::scan_cache_dir(&root) {
+                    Ok(report) => Ok(std::sync::Arc::new(report)),
+                    // No cache yet is an empty cache (the first pull creates it), not an error.
+                    Err(crate::cache::ScanError::NotFound(_)) => Ok(std::sync::Arc::new(crate::model::cache::CacheReport {
+                        root: root.clone(),
+                        size_on_disk: 0,
+                        incomplete_bytes: 0,
+                        repos: Vec::new(),
+                        warnings: Vec::new(),
+                    })),
+                    Err(err) => Err(err.to_string()),
+                };
                 Event::CacheScanned(result)
             },
             |err| Event::CacheScanned(Err(format!("cache scan failed: {err}"))),

@@ -68,9 +68,12 @@ pub fn spawn_signals(tx: mpsc::Sender<Event>) {
 }
 
 /// GPU discovery every `interval`, forwarded as `Event::Gpus`.
-pub fn spawn_gpu_poller(tx: mpsc::Sender<Event>, interval: Duration, cancel: tokio_util::sync::CancellationToken) {
+pub fn spawn_gpu_poller(tx: mpsc::Sender<Event>, interval: Duration, demo: bool, cancel: tokio_util::sync::CancellationToken) {
     use crate::monitor::gpu_poller::{self, GpuPollerConfig};
-    let config = GpuPollerConfig { interval, ..GpuPollerConfig::default() };
+    let mut config = GpuPollerConfig { interval, ..GpuPollerConfig::default() };
+    if demo {
+        config.probe = demo_probe();
+    }
     let (_handle, mut updates) = gpu_poller::spawn(config, cancel);
     tokio::spawn(async move {
         while let Some(update) = updates.recv().await {
@@ -79,4 +82,17 @@ pub fn spawn_gpu_poller(tx: mpsc::Sender<Event>, interval: Duration, cancel: tok
             }
         }
     });
+}
+
+/// `--demo` reads the recorded 8x MI300X machine (the same `amd-smi` recordings the tests use)
+/// through the real discovery code, so the demo's GPUs view shows a real machine's shape.
+fn demo_probe() -> crate::hardware::ProbeConfig {
+    let machine = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gpus/mi300x-8-amdsmi-gpu-data/bin");
+    crate::hardware::ProbeConfig {
+        amd_smi: machine.join("amd-smi"),
+        nvidia_smi: "aimdeck-demo-absent-nvidia-smi".into(),
+        rocm_smi: "aimdeck-demo-absent-rocm-smi".into(),
+        kfd_root: "/nonexistent/aimdeck-demo".into(),
+        ..crate::hardware::ProbeConfig::default()
+    }
 }

@@ -30,6 +30,14 @@ pub fn settings(global: &GlobalArgs) -> Settings {
         Some(context) => format!("{backend}/{context}"),
         None => backend,
     };
+    let state_dir = crate::paths::state_dir();
+    let (backends, backend_warnings) = super::deploy_flow::open_backends(global.demo, global.docker_host.clone(), &state_dir);
+    warnings.extend(backend_warnings);
+    let active_backend = if global.demo {
+        "process".to_string()
+    } else {
+        global.backend.clone().or(config.backend.clone()).unwrap_or_else(|| "docker".to_string())
+    };
     Settings {
         theme,
         no_color: no_color_requested(),
@@ -44,6 +52,9 @@ pub fn settings(global: &GlobalArgs) -> Settings {
         gpu_poll_interval: gpu_poll_interval(&config),
         recipe_dirs: crate::recipes::load::default_dirs(&config.recipes_dirs, &global.console_recipes_dirs),
         cache_root: crate::paths::hf_hub_cache(global.console_cache_dir.as_deref().or(config.cache_dir.as_deref())),
+        backends,
+        active_backend,
+        demo: global.demo,
     }
 }
 

@@ -37,6 +37,12 @@ pub fn render(app: &App, frame: &mut Frame) {
         Mode::Help { scroll } => help::render(frame, body, app, *scroll),
         Mode::Confirm(dialog, _) => dialog.render(frame, body, &app.theme),
         Mode::Form(form, _) => form.render(frame, body, &app.theme),
+        Mode::Pager(pager) => super::deployments::render_pager(frame, body, pager, &app.theme),
+        Mode::Logs => {
+            if let Some(logs) = &app.deploy.logs {
+                super::deployments::render_logs(frame, body, logs, &app.theme);
+            }
+        }
         Mode::Normal | Mode::Command { .. } | Mode::Filter { .. } => {}
     }
 }
@@ -188,6 +194,15 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
         Mode::Filter { .. } => vec![("enter".into(), "keep filter"), ("esc".into(), "clear")],
         Mode::Help { .. } => vec![("j/k".into(), "scroll"), ("esc".into(), "close")],
         Mode::Confirm(..) => vec![("enter".into(), "confirm"), ("esc".into(), "cancel")],
+        Mode::Pager(pager) if pager.create.is_some() => vec![("enter".into(), "create"), ("j/k".into(), "scroll"), ("esc".into(), "cancel")],
+        Mode::Pager(_) => vec![("j/k".into(), "scroll"), ("esc".into(), "close")],
+        Mode::Logs => vec![
+            ("/".into(), "search"),
+            ("n/N".into(), "next/prev"),
+            ("G".into(), "follow"),
+            ("w".into(), "wrap"),
+            ("esc".into(), "close"),
+        ],
         Mode::Form(..) => vec![("tab".into(), "next field"), ("ctrl-s".into(), "submit"), ("esc".into(), "cancel")],
         Mode::Normal => app
             .available_actions()
@@ -195,6 +210,23 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
             .map(|action| (footer_keys(app, action), footer_word(action)))
             .collect(),
     };
+    // Row actions are many: their keys share one hint, and `?` lists what each does.
+    let (row_actions, hints): (Vec<_>, Vec<_>) = hints.into_iter().partition(|(keys, what)| {
+        matches!(app.mode, Mode::Normal)
+            && Action::ALL.iter().any(|a| a.scope() == crate::tui::keymap::Scope::Resource && a.name() == *what)
+            && keys.chars().count() == 1
+    });
+    let mut hints = hints;
+    if row_actions.len() <= 2 {
+        let quit = hints.pop();
+        hints.extend(row_actions);
+        hints.extend(quit);
+    } else {
+        let keys: Vec<String> = row_actions.into_iter().map(|(keys, _)| keys).collect();
+        let quit = hints.pop();
+        hints.push((keys.join(" "), "actions"));
+        hints.extend(quit);
+    }
     let mut spans = vec![Span::raw(" ")];
     for (keys, what) in hints {
         spans.push(Span::styled(keys, theme.accent));

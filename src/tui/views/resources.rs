@@ -25,26 +25,31 @@ impl ResourceView {
             ViewId::Recipes => (super::recipes::columns(), super::recipes::empty_note(None)),
             ViewId::Endpoints => (
                 vec![
-                    Column::new("NAME", Constraint::Min(16)),
-                    Column::new("ENGINE", Constraint::Length(7)),
-                    Column::new("MODEL", Constraint::Min(20)),
-                    Column::new("STATE", Constraint::Length(10)),
-                    Column::new("RUN", Constraint::Length(5)),
-                    Column::new("WAIT", Constraint::Length(5)),
-                    Column::new("KV%", Constraint::Length(5)),
-                    Column::new("TOK/S", Constraint::Length(8)),
+                    Column::new("NAME", Constraint::Min(12)),
+                    Column::new("ENGINE", Constraint::Length(6)),
+                    Column::new("MODEL", Constraint::Min(18)),
+                    Column::new("STATE", Constraint::Length(14)),
+                    Column::new("BACKEND", Constraint::Length(7)),
+                    Column::new("GPUS", Constraint::Length(6)),
+                    Column::new("URL", Constraint::Min(12)),
                 ],
-                vec![
-                    "No endpoints are watched.".into(),
-                    "List servers under `endpoints:` in ~/.config/aimdeck/config.yaml to watch them.".into(),
-                ],
+                vec!["Looking for deployments…".into()],
             ),
         };
         let actions = match id {
             ViewId::Gpus => vec![Action::Topology],
-            ViewId::Recipes => vec![Action::Edit],
+            ViewId::Recipes => vec![Action::Edit, Action::Create],
+            ViewId::Endpoints => vec![
+                Action::Create,
+                Action::Scale,
+                Action::ScaleUp,
+                Action::ScaleDown,
+                Action::Delete,
+                Action::Restart,
+                Action::Logs,
+                Action::ShowConfig,
+            ],
             ViewId::Cache => vec![Action::Pull, Action::Delete, Action::Cancel, Action::RecipesFor],
-            _ => Vec::new(),
         };
         ResourceView { id, table: DataTable::new(columns), empty_note, actions }
     }

@@ -1,0 +1,299 @@
+//! The console's deployment actions and how deploy events change its state. Kept apart from
+//! `app.rs` so the app's core stays about keys, modes and views.
+
+use super::app::{App, ConfirmPurpose, FormPurpose, Level, Mode, Pager};
+use super::deploy_flow::{BackendHandle, DeployCommand, DeployEvent, LogsView};
+use super::event::Command;
+use super::keymap::Action;
+use super::views::ViewId;
+use super::widgets::form::FormField;
+use super::widgets::{ConfirmDialog, Form, LogPane};
+use crate::model::{Deployment, DeploymentSpec, EngineKind};
+
+impl App {
+    pub(crate) fn on_deploy_event(&mut self, event: DeployEvent) -> Vec<Command> {
+        match event {
+            DeployEvent::Listed { backend, result } => {
+                match result {
+                    Ok(deployments) => {
+                        self.deploy.errors.remove(&backend);
+                        if self.deploy.deployments.get(&backend) == Some(&deployments) {
+                            return Vec::new();
+                        }
+                        self.deploy.deployments.insert(backend, deployments);
+                    }
+                    Err(err) => {
+                        if self.deploy.errors.get(&backend) != Some(&err) {
+                            self.notify(Level::Warning, format!("{backend}: {err}"));
+                            self.deploy.errors.insert(backend.clone(), err);
+                        }
+                        self.deploy.deployments.remove(&backend);
+                    }
+                }
+                self.cache.holds = self.deploy.model_holds();
+                self.refresh_rows();
+            }
+            DeployEvent::Progress(event) => {
+                let line = format!("{}: {}", event.deployment, event.message);
+                self.deploy.progress = Some(line.clone());
+                self.notify(Level::Info, line);
+            }
+            DeployEvent::Done { action, target, result } => {
+                self.deploy.progress = None;
+                match result {
+                    Ok(()) => self.notify(Level::Info, format!("{action} {target}: done")),
+                    Err(err) => self.notify(Level::Error, format!("{action} {target}: {err}")),
+                }
+            }
+            DeployEvent::LogLine { name, text } => {
+                if let Some(logs) = self.deploy.logs.as_mut().filter(|l| l.deployment == name) {
+                    logs.pane.push(text);
+                    self.mark_dirty();
+                }
+            }
+            DeployEvent::LogEnded { name, error } => {
+                if let Some(logs) = self.deploy.logs.as_mut().filter(|l| l.deployment == name) {
+                    logs.pane.push(match error {
+                        Some(err) => format!("-- log stream ended: {err}"),
+                        None => "-- log stream ended".to_string(),
+                    });
+                    self.mark_dirty();
+                }
+            }
+            DeployEvent::Journal(result) => match result {
+                Ok(journal) => {
+                    let mut pane = LogPane::new(10_000);
+                    for entry in &journal.entries {
+                        pane.push(format!("{}  {:<8} {:<8} {:<8} {}  {}", entry.when, entry.who, entry.backend, entry.action, entry.target, entry.result));
+                    }
+                    if journal.entries.is_empty() {
+                        pane.push("No changes recorded yet: deploys, scales, restarts and deletes appear here.");
+                    }
+                    self.mode = Mode::Pager(Box::new(Pager { title: "Journal".into(), pane, create: None }));
+                    self.deploy.journal = Some(journal);
+                }
+                Err(err) => self.notify(Level::Error, format!("journal: {err}")),
+            },
+        }
+        Vec::new()
+    }
+
+    /// The deployment under the cursor in the Endpoints view.
+    pub fn selected_deployment(&self) -> Option<&Deployment> {
+        let id = &self.view_state(ViewId::Endpoints).table.selected()?.id;
+        self.deploy.find(id.strip_prefix("deploy:")?)
+    }
+
+    fn selected_backend(&self) -> Option<(BackendHandle, String)> {
+        let deployment = self.selected_deployment()?;
+        Some((self.deploy.backend(&deployment.backend)?.clone(), deployment.name.clone()))
+    }
+
+    /// Create, scale, delete, restart, logs, rendered config. Returns `None` when `action` is
+    /// not a deployment action.
+    pub(crate) fn deploy_action(&mut self, action: Action) -> Option<Vec<Command>> {
+        let creates_here = action == Action::Create && matches!(self.view, ViewId::Endpoints | ViewId::Recipes);
+        if self.view != ViewId::Endpoints && !creates_here {
+            return None;
+        }
+        if action == Action::Create {
+            self.open_create_form();
+            return Some(Vec::new());
+        }
+        if !matches!(action, Action::Scale | Action::ScaleUp | Action::ScaleDown | Action::Delete | Action::Restart | Action::Logs | Action::ShowConfig) {
+            return None;
+        }
+        let Some((backend, name)) = self.selected_backend() else {
+            self.notify(Level::Info, format!("{}: select a deployment first", action.name()));
+            return Some(Vec::new());
+        };
+        let replicas = self.deploy.find(&name).map(|d| d.replicas.len() as u32).unwrap_or(0);
+        let commands = match action {
+            Action::Scale => {
+                let form = Form::new(
+                    format!("Scale {name}"),
+                    vec![FormField::line("replicas", "Replicas", &replicas.to_string()).validate_with(|v| match v.trim().parse::<u32>() {
+                        Ok(n) if n <= 64 => Ok(()),
+                        _ => Err("a whole number from 0 to 64".into()),
+                    })],
+                );
+                self.mode = Mode::Form(form, FormPurpose::Scale { backend: backend.0.name().to_string(), name });
+                Vec::new()
+            }
+            Action::ScaleUp => vec![self.scale(backend, name, replicas + 1)],
+            Action::ScaleDown if replicas == 0 => {
+                self.notify(Level::Info, format!("{name} has no replicas"));
+                Vec::new()
+            }
+            Action::ScaleDown => vec![self.scale(backend, name, replicas - 1)],
+            Action::Delete => {
+                let dialog = ConfirmDialog::new(
+                    "Delete deployment",
+                    format!("Delete {name} on {}: its {replicas} replica(s) stop and are removed. Nothing else is touched.", backend.0.name()),
+                    name.clone(),
+                );
+                self.mode = Mode::Confirm(dialog, ConfirmPurpose::DeleteDeployment { backend: backend.0.name().to_string(), name });
+                Vec::new()
+            }
+            Action::Restart => {
+                self.notify(Level::Info, format!("restarting {name}…"));
+                vec![Command::Deploy(DeployCommand::Restart { backend, name })]
+            }
+            Action::Logs => {
+                if let Some(old) = self.deploy.logs.take() {
+                    old.cancel.cancel();
+                }
+                let cancel = tokio_util::sync::CancellationToken::new();
+                self.deploy.logs = Some(LogsView { deployment: name.clone(), pane: LogPane::new(10_000), cancel: cancel.clone(), searching: None });
+                self.mode = Mode::Logs;
+                vec![Command::Deploy(DeployCommand::Logs { backend, name, cancel })]
+            }
+            _ => {
+                let spec = self.deploy.find(&name).map(|d| d.spec.clone());
+                if let Some(spec) = spec {
+                    self.open_review(backend, spec, false);
+                }
+                Vec::new()
+            }
+        };
+        Some(commands)
+    }
+
+    fn scale(&mut self, backend: BackendHandle, name: String, replicas: u32) -> Command {
+        self.notify(Level::Info, format!("scaling {name} to {replicas}…"));
+        Command::Deploy(DeployCommand::Scale { backend, name, replicas })
+    }
+
+    pub(crate) fn delete_deployment(&mut self, backend: String, name: String) -> Vec<Command> {
+        let Some(handle) = self.deploy.backend(&backend).cloned() else {
+            self.notify(Level::Error, format!("backend {backend} is not open"));
+            return Vec::new();
+        };
+        self.notify(Level::Info, format!("deleting {name}…"));
+        vec![Command::Deploy(DeployCommand::Delete { backend: handle, name })]
+    }
+
+    pub(crate) fn scale_submitted(&mut self, backend: String, name: String, value: &str) -> Vec<Command> {
+        let (Some(handle), Ok(replicas)) = (self.deploy.backend(&backend).cloned(), value.trim().parse::<u32>()) else {
+            self.notify(Level::Error, "scale: backend gone or not a number");
+            return Vec::new();
+        };
+        vec![self.scale(handle, name, replicas)]
+    }
+
+    /// The create form, prefilled from the recipe under the cursor in the Recipes view.
+    fn open_create_form(&mut self) {
+        let recipe = if self.view == ViewId::Recipes { self.selected_recipe().map(|r| r.recipe.clone()) } else { None };
+        let model = recipe.as_ref().map(|r| r.model.repo.clone()).unwrap_or_default();
+        let recipe_id = recipe.as_ref().map(|r| r.id.clone()).unwrap_or_default();
+        let name = model.rsplit('/').next().unwrap_or("").to_ascii_lowercase().replace(['.', '_'], "-");
+        let backends: Vec<String> = self.deploy.backends.iter().map(|b| b.0.name().to_string()).collect();
+        let known = backends.clone();
+        let form = Form::new(
+            "Create a deployment",
+            vec![
+                FormField::line("name", "Name (DNS label)", &name).validate_with(|v| crate::backend::validate_name(v.trim()).map_err(|e| e.to_string())),
+                FormField::line("model", "Model (Hugging Face repo id)", &model)
+                    .validate_with(|v| if v.trim().contains('/') { Ok(()) } else { Err("expected org/name".into()) }),
+                FormField::line("recipe", "Recipe id (empty: engine defaults)", &recipe_id),
+                FormField::line("engine", "Engine (vllm or sglang)", recipe.as_ref().map(|r| r.engine.as_str()).unwrap_or("vllm"))
+                    .validate_with(|v| v.trim().parse::<EngineKind>().map(|_| ())),
+                FormField::line("backend", format!("Backend ({})", backends.join(", ")), &self.deploy.active)
+                    .validate_with(move |v| if known.iter().any(|b| b == v.trim()) { Ok(()) } else { Err(format!("one of {}", known.join(", "))) }),
+                FormField::line("replicas", "Replicas", "1").validate_with(|v| match v.trim().parse::<u32>() {
+                    Ok(1..=64) => Ok(()),
+                    _ => Err("1 to 64".into()),
+                }),
+                FormField::line("port", "Port of replica 0 (replica i listens on port + i)", "8000")
+                    .validate_with(|v| v.trim().parse::<u16>().map(|_| ()).map_err(|_| "a port number".to_string())),
+                FormField::line("image", "Image or program (empty: the engine's default)", ""),
+            ],
+        );
+        self.mode = Mode::Form(form, FormPurpose::Create);
+    }
+
+    /// Turns the create form into a spec and shows the rendered config for review.
+    pub(crate) fn create_submitted(&mut self, form: &Form) -> Vec<Command> {
+        let value = |name: &str| form.value(name).unwrap_or_default().trim().to_string();
+        let Some(backend) = self.deploy.backend(&value("backend")).cloned() else {
+            self.notify(Level::Error, format!("backend {} is not open", value("backend")));
+            return Vec::new();
+        };
+        let replicas: u32 = value("replicas").parse().unwrap_or(1);
+        let port: u16 = value("port").parse().unwrap_or(8000);
+        let recipe = self.recipes.library.as_ref().and_then(|lib| lib.get(&value("recipe"))).map(|r| r.recipe.clone());
+        if !value("recipe").is_empty() && recipe.is_none() {
+            self.notify(Level::Error, format!("recipe {} is not in the library", value("recipe")));
+            return Vec::new();
+        }
+        let mut spec = match &recipe {
+            Some(recipe) => crate::recipes::to_spec::to_deployment_spec(recipe, &value("name"), replicas, port),
+            None => plain_spec(&value("name"), &value("model"), value("engine").parse().unwrap_or(EngineKind::Vllm), replicas, port),
+        };
+        spec.model = value("model");
+        let image = value("image");
+        if backend.0.name() == "process" {
+            if !image.is_empty() {
+                spec.command = Some(image.split_whitespace().map(str::to_string).collect());
+            }
+        } else if !image.is_empty() {
+            spec.image = Some(image);
+        } else if spec.image.is_none() {
+            spec.image = crate::engine::images::default_image(spec.engine, spec.gpu_vendor);
+        }
+        self.open_review(backend, spec, true);
+        Vec::new()
+    }
+
+    /// Shows what a backend would create (secrets redacted); with `create`, Enter creates it.
+    fn open_review(&mut self, backend: BackendHandle, spec: DeploymentSpec, create: bool) {
+        let mut pane = LogPane::new(5_000);
+        pane.follow = false;
+        match backend.0.render(&spec) {
+            Ok(rendered) => {
+                for line in serde_json::to_string_pretty(&rendered).unwrap_or_default().lines() {
+                    pane.push(line.to_string());
+                }
+            }
+            Err(err) => {
+                self.notify(Level::Error, format!("render: {err}"));
+                return;
+            }
+        }
+        pane.scroll_to_top();
+        let title = if create {
+            format!("Review: {} on {} (enter creates, esc cancels)", spec.name, backend.0.name())
+        } else {
+            format!("{} on {} (rendered config)", spec.name, backend.0.name())
+        };
+        let create = create.then(|| (backend, Box::new(spec)));
+        self.mode = Mode::Pager(Box::new(Pager { title, pane, create }));
+    }
+}
+
+/// A spec without a recipe: the engine's defaults, one GPU per replica where the host has GPUs.
+fn plain_spec(name: &str, model: &str, engine: EngineKind, replicas: u32, port: u16) -> DeploymentSpec {
+    DeploymentSpec {
+        name: name.into(),
+        model: model.into(),
+        served_model_name: None,
+        engine,
+        recipe_id: None,
+        image: None,
+        command: None,
+        gpu_vendor: None,
+        gpus_per_replica: 0,
+        parallelism: Default::default(),
+        replicas,
+        precision: None,
+        kv_cache_dtype: Default::default(),
+        max_model_len: None,
+        gpu_memory_utilization: None,
+        port,
+        host: "127.0.0.1".into(),
+        engine_args: Default::default(),
+        extra_args: Vec::new(),
+        env: Default::default(),
+        cache_dir: None,
+    }
+}

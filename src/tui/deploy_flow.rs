@@ -1,0 +1,247 @@
+//! Deployments in the console: the backends it drives, what they run (listed every 2 s), and
+//! the actions on them: create (a form, then a review of the rendered config), scale, delete
+//! (typed confirmation), restart, logs (follow, search, wrap) and the journal of every change.
+//! Backends are the source of truth: the console keeps no state of its own about deployments.
+//!
+//! Everything that touches a backend runs as a `Command::Deploy` in a task and comes back as
+//! `Event::Deploy`, so `App::update` never waits on Docker or a child process.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::backend::journal::{self, Journal, JournalEntry};
+use crate::backend::{Backend, LogOptions};
+use crate::model::gpu::GpuClaim;
+use crate::model::{BackendEvent, Deployment, DeploymentSpec};
+
+use super::event::{Command, Event};
+use super::widgets::LogPane;
+
+/// A backend handle that can travel in commands (`dyn Backend` is not `Debug`).
+#[derive(Clone)]
+pub struct BackendHandle(pub Arc<dyn Backend>);
+
+impl fmt::Debug for BackendHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Backend({})", self.0.name())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum DeployCommand {
+    List(BackendHandle),
+    Create { backend: BackendHandle, spec: Box<DeploymentSpec> },
+    Scale { backend: BackendHandle, name: String, replicas: u32 },
+    Delete { backend: BackendHandle, name: String },
+    Restart { backend: BackendHandle, name: String },
+    Logs { backend: BackendHandle, name: String, cancel: CancellationToken },
+    ReadJournal,
+    StartDemo { state_dir: PathBuf },
+}
+
+#[derive(Debug)]
+pub enum DeployEvent {
+    Listed { backend: String, result: Result<Vec<Deployment>, String> },
+    Progress(BackendEvent),
+    /// A create, scale, delete or restart finished.
+    Done { action: String, target: String, result: Result<(), String> },
+    LogLine { name: String, text: String },
+    LogEnded { name: String, error: Option<String> },
+    Journal(Result<Journal, String>),
+}
+
+/// The logs pane of one deployment.
+#[derive(Debug, Clone)]
+pub struct LogsView {
+    pub deployment: String,
+    pub pane: LogPane,
+    pub cancel: CancellationToken,
+    /// Typing a search (`/` inside the logs).
+    pub searching: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeployState {
+    pub backends: Vec<BackendHandle>,
+    /// The backend new deployments go to.
+    pub active: String,
+    /// Deployments by backend, as last listed.
+    pub deployments: BTreeMap<String, Vec<Deployment>>,
+    /// Backends whose last list failed, and why.
+    pub errors: BTreeMap<String, String>,
+    pub logs: Option<LogsView>,
+    pub journal: Option<Journal>,
+    /// The last progress line of a running rollout.
+    pub progress: Option<String>,
+    pub state_dir: PathBuf,
+}
+
+impl DeployState {
+    pub fn backend(&self, name: &str) -> Option<&BackendHandle> {
+        self.backends.iter().find(|b| b.0.name() == name)
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = &Deployment> {
+        self.deployments.values().flatten()
+    }
+
+    pub fn find(&self, name: &str) -> Option<&Deployment> {
+        self.all().find(|d| d.name == name)
+    }
+
+    /// What each replica holds, for the GPUs view's HELD BY column.
+    pub fn gpu_claims(&self) -> Vec<GpuClaim> {
+        self.all()
+            .flat_map(|d| d.replicas.iter().map(|r| GpuClaim { deployment: d.name.clone(), replica: r.index, gpus: r.gpus.clone() }))
+            .filter(|claim| !claim.gpus.is_empty())
+            .collect()
+    }
+
+    /// Models served by running deployments, for the cache view and its delete guard.
+    pub fn model_holds(&self) -> Vec<crate::cache::ModelHold> {
+        self.all().map(|d| crate::cache::ModelHold { model: d.spec.model.clone(), deployment: d.name.clone() }).collect()
+    }
+
+    /// Every command that refreshes the deployment lists.
+    pub fn list_all(&self) -> Vec<Command> {
+        self.backends.iter().cloned().map(|b| Command::Deploy(DeployCommand::List(b))).collect()
+    }
+}
+
+/// Runs one deploy command; results come back on `events`.
+pub fn run(command: DeployCommand, events: mpsc::Sender<Event>) {
+    let send = |events: mpsc::Sender<Event>, event: DeployEvent| async move {
+        let _ = events.send(Event::Deploy(event)).await;
+    };
+    tokio::spawn(async move {
+        match command {
+            DeployCommand::List(backend) => {
+                let result = backend.0.list().await.map_err(|e| e.to_string());
+                send(events, DeployEvent::Listed { backend: backend.0.name().to_string(), result }).await;
+            }
+            DeployCommand::Create { backend, spec } => {
+                let (tx, forward) = progress_forwarder(events.clone());
+                let result = backend.0.create(&spec, tx).await.map(|_| ());
+                let _ = forward.await;
+                finish(&events, &backend, "deploy", format!("{} ({} replicas)", spec.name, spec.replicas), result).await;
+            }
+            DeployCommand::Scale { backend, name, replicas } => {
+                let (tx, forward) = progress_forwarder(events.clone());
+                let result = backend.0.scale(&name, replicas, tx).await.map(|_| ());
+                let _ = forward.await;
+                finish(&events, &backend, "scale", format!("{name} -> {replicas} replicas"), result).await;
+            }
+            DeployCommand::Delete { backend, name } => {
+                let result = backend.0.delete(&name).await;
+                finish(&events, &backend, "rm", name, result).await;
+            }
+            DeployCommand::Restart { backend, name } => {
+                let result = backend.0.restart(&name).await;
+                finish(&events, &backend, "restart", name, result).await;
+            }
+            DeployCommand::Logs { backend, name, cancel } => follow_logs(backend, name, cancel, events).await,
+            DeployCommand::ReadJournal => {
+                let dir = crate::paths::state_dir();
+                let result = tokio::task::spawn_blocking(move || journal::read(&dir).map_err(|e| e.to_string()))
+                    .await
+                    .unwrap_or_else(|e| Err(e.to_string()));
+                send(events, DeployEvent::Journal(result)).await;
+            }
+            DeployCommand::StartDemo { state_dir } => {
+                let backend = crate::backend::demo::demo_backend(&state_dir);
+                let sim = crate::backend::demo::sim_program();
+                let result = crate::backend::demo::start_demo(&backend, &sim, 18_000).await.map(|_| ()).map_err(|e| e.to_string());
+                let event = DeployEvent::Done { action: "demo".into(), target: "demo deployments".into(), result };
+                send(events, event).await;
+            }
+        }
+    });
+}
+
+/// Forwards a backend's rollout progress as events until the operation drops its sender.
+fn progress_forwarder(events: mpsc::Sender<Event>) -> (crate::backend::ProgressTx, tokio::task::JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<BackendEvent>();
+    let task = tokio::spawn(async move {
+        while let Some(event) = rx.recv().await {
+            if events.send(Event::Deploy(DeployEvent::Progress(event))).await.is_err() {
+                break;
+            }
+        }
+    });
+    (Some(tx), task)
+}
+
+/// Journals a finished action and reports it.
+async fn finish<E: fmt::Display>(events: &mpsc::Sender<Event>, backend: &BackendHandle, action: &str, target: String, result: Result<(), E>) {
+    let entry = JournalEntry::new(backend.0.name(), action, target.clone(), &result);
+    let dir = crate::paths::state_dir();
+    let journaled = tokio::task::spawn_blocking(move || journal::append(&dir, &entry)).await;
+    if let Ok(Err(err)) = journaled {
+        tracing::warn!("journal not written: {err}");
+    }
+    let result = result.map_err(|e| e.to_string());
+    let _ = events.send(Event::Deploy(DeployEvent::Done { action: action.to_string(), target, result })).await;
+    // Whatever happened, show the backend's truth right away.
+    let listed = backend.0.list().await.map_err(|e| e.to_string());
+    let _ = events.send(Event::Deploy(DeployEvent::Listed { backend: backend.0.name().to_string(), result: listed })).await;
+}
+
+async fn follow_logs(backend: BackendHandle, name: String, cancel: CancellationToken, events: mpsc::Sender<Event>) {
+    let options = LogOptions { replica: None, follow: true, tail: Some(500) };
+    let stream = match backend.0.logs(&name, options).await {
+        Ok(stream) => stream,
+        Err(err) => {
+            let _ = events.send(Event::Deploy(DeployEvent::LogEnded { name, error: Some(err.to_string()) })).await;
+            return;
+        }
+    };
+    tokio::pin!(stream);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            line = stream.next() => match line {
+                Some(Ok(line)) => {
+                    let text = format!("[{}] {}", line.replica, line.text);
+                    if events.send(Event::Deploy(DeployEvent::LogLine { name: name.clone(), text })).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Err(err)) => {
+                    let _ = events.send(Event::Deploy(DeployEvent::LogEnded { name, error: Some(err.to_string()) })).await;
+                    return;
+                }
+                None => {
+                    let _ = events.send(Event::Deploy(DeployEvent::LogEnded { name, error: None })).await;
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The backends the console drives: the demo's process backend in `--demo`, otherwise Docker
+/// and the process backend on this host's GPUs.
+pub fn open_backends(demo: bool, docker_host: Option<String>, state_dir: &std::path::Path) -> (Vec<BackendHandle>, Vec<String>) {
+    let mut warnings = Vec::new();
+    if demo {
+        let backend: Arc<dyn Backend> = Arc::new(crate::backend::demo::demo_backend(&state_dir.join("demo")));
+        return (vec![BackendHandle(backend)], warnings);
+    }
+    let mut options = crate::backend::BackendOptions::new(state_dir);
+    options.docker_host = docker_host;
+    options.gpus = crate::backend::host_gpus::detect();
+    let mut backends = Vec::new();
+    for name in crate::backend::registry::NAMES {
+        match crate::backend::open(name, &options) {
+            Ok(backend) => backends.push(BackendHandle(backend)),
+            Err(err) => warnings.push(format!("backend {name}: {err}")),
+        }
+    }
+    (backends, warnings)
+}

@@ -1,0 +1,101 @@
+//! Deployments in the Endpoints view: one row per deployment of every open backend (replicas
+//! ready/desired, state, GPUs), the pager for rendered configs and the journal, and the logs.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear};
+use ratatui::Frame;
+
+use crate::model::{Deployment, ReplicaState};
+use crate::tui::app::Pager;
+use crate::tui::deploy_flow::{DeployState, LogsView};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{SortKey, TableCell, TableRow};
+
+/// The deployment's state in one word: the worst of its replicas.
+pub fn state_word(deployment: &Deployment) -> &'static str {
+    let states: Vec<ReplicaState> = deployment.replicas.iter().map(|r| r.state).collect();
+    if states.is_empty() {
+        "Scaled to 0"
+    } else if states.iter().all(|s| *s == ReplicaState::Ready) {
+        "Ready"
+    } else if states.iter().any(|s| matches!(s, ReplicaState::Failed | ReplicaState::Exited)) {
+        "Failed"
+    } else if states.iter().any(|s| *s == ReplicaState::Unhealthy) {
+        "Unhealthy"
+    } else {
+        "Starting"
+    }
+}
+
+pub fn rows(state: &DeployState, theme: &Theme) -> Vec<TableRow> {
+    state
+        .all()
+        .map(|d| {
+            let word = state_word(d);
+            let style = match word {
+                "Ready" => theme.ok,
+                "Failed" | "Unhealthy" => theme.error,
+                _ => theme.warning,
+            };
+            let gpus = d.gpus();
+            TableRow {
+                id: format!("deploy:{}", d.name),
+                cells: vec![
+                    TableCell::text(d.name.clone()),
+                    TableCell::text(d.spec.engine.as_str()),
+                    TableCell::text(d.spec.model.clone()),
+                    TableCell::styled(Line::styled(format!("{word} {}", d.ready_summary()), style), SortKey::Text(word.into())),
+                    TableCell::text(d.backend.clone()),
+                    TableCell::number(Some(gpus.len() as f64), if gpus.is_empty() { "-".to_string() } else { crate::backend::allocator::gpu_label(&gpus) }),
+                    TableCell::text(d.replicas.first().map(|r| r.url()).unwrap_or_default()),
+                ],
+            }
+        })
+        .collect()
+}
+
+pub fn empty_note(state: &DeployState) -> Vec<String> {
+    let mut note = vec![
+        "No deployments.".to_string(),
+        format!(
+            "Press c to create one on {} (or `aimdeck deploy NAME --model ORG/NAME`); `aimdeck --demo` shows a live demo.",
+            state.active
+        ),
+    ];
+    for (backend, error) in &state.errors {
+        note.push(format!("{backend}: {error}"));
+    }
+    note
+}
+
+fn popup(area: Rect) -> Rect {
+    Rect { x: area.x + 1, y: area.y, width: area.width.saturating_sub(2), height: area.height }
+}
+
+pub fn render_pager(frame: &mut Frame, area: Rect, pager: &Pager, theme: &Theme) {
+    let area = popup(area);
+    frame.render_widget(Clear, area);
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(if pager.create.is_some() { theme.border_focused } else { theme.border })
+        .title(Span::styled(format!(" {} ", pager.title), theme.accent));
+    pager.pane.render(frame, area, block, theme);
+}
+
+pub fn render_logs(frame: &mut Frame, area: Rect, logs: &LogsView, theme: &Theme) {
+    let area = popup(area);
+    frame.render_widget(Clear, area);
+    let mut bottom = vec![Span::styled(if logs.pane.follow { " following " } else { " paused (G follows) " }, theme.muted)];
+    if let Some(query) = &logs.searching {
+        bottom.push(Span::styled(format!(" /{query}▏"), theme.accent));
+    } else if let Some(query) = logs.pane.search() {
+        bottom.push(Span::styled(format!(" search: {query} "), theme.info));
+    }
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(theme.border_focused)
+        .title(Span::styled(format!(" Logs: {} ", logs.deployment), theme.accent))
+        .title_bottom(Line::from(bottom));
+    logs.pane.render(frame, area, block, theme);
+}
