@@ -8,6 +8,7 @@
 //!
 //! `docs/architecture.md` describes the layers and the event flow.
 
+pub mod backend;
 pub mod cli;
 pub mod config;
 pub mod engine;

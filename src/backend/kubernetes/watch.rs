@@ -1,0 +1,343 @@
+//! Live state from watches: reflectors over aimdeck's Deployments and Pods and the namespace's
+//! Events. A view reads `ClusterWatch::snapshot()` (plain data, no I/O) whenever
+//! `ClusterWatch::changes()` ticks.
+
+use std::sync::{Arc, Mutex};
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Event, Pod};
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Resource};
+use serde::Serialize;
+use tokio::sync::watch as tokio_watch;
+use tokio::task::JoinHandle;
+
+use super::client::KubeBackend;
+use crate::model::labels;
+
+/// One pod as the endpoints view shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PodRow {
+    pub name: String,
+    /// `Pending`, `Running`, `Succeeded`, `Failed`, `Unknown`.
+    pub phase: String,
+    pub ready: bool,
+    pub restarts: u32,
+    pub node: Option<String>,
+    pub pod_ip: Option<String>,
+    /// Why it is not running or ready: `Unschedulable`, `ImagePullBackOff`, `ErrImagePull`,
+    /// `CrashLoopBackOff`, `OOMKilled`, `ContainerCreating`, `Evicted`, ...
+    pub reason: Option<String>,
+    pub message: Option<String>,
+    pub terminating: bool,
+}
+
+/// One aimdeck deployment with its pods.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeploymentRow {
+    pub name: String,
+    pub namespace: String,
+    pub model: Option<String>,
+    pub engine: Option<String>,
+    pub recipe: Option<String>,
+    pub desired: u32,
+    pub ready: u32,
+    pub updated: u32,
+    pub available: u32,
+    pub pods: Vec<PodRow>,
+    /// `Type=Status (reason)` of the Deployment's conditions.
+    pub conditions: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventRow {
+    /// `Normal` or `Warning`.
+    pub type_: String,
+    pub reason: String,
+    /// `Kind/name` of the object the event is about.
+    pub object: String,
+    pub message: String,
+    pub count: u32,
+    /// RFC 3339, the latest occurrence.
+    pub last_seen: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ClusterSnapshot {
+    pub namespace: String,
+    pub synced: bool,
+    pub deployments: Vec<DeploymentRow>,
+    /// Events about aimdeck's deployments and pods, newest first.
+    pub events: Vec<EventRow>,
+    /// The last watch error, if the watches are retrying.
+    pub error: Option<String>,
+}
+
+/// Reflectors for one namespace; dropping it stops the watches.
+pub struct ClusterWatch {
+    namespace: String,
+    deployments: Store<Deployment>,
+    pods: Store<Pod>,
+    events: Store<Event>,
+    changes: tokio_watch::Receiver<u64>,
+    error: Arc<Mutex<Option<String>>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for ClusterWatch {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+fn spawn_reflector<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    changed: tokio_watch::Sender<u64>,
+    error: Arc<Mutex<Option<String>>>,
+) -> (Store<K>, JoinHandle<()>)
+where
+    K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+{
+    let (reader, writer) = reflector::store();
+    let stream = reflector::reflector(writer, watcher(api, config)).default_backoff();
+    let task = tokio::spawn(async move {
+        let mut stream = std::pin::pin!(stream);
+        while let Some(event) = stream.next().await {
+            match event {
+                Ok(_) => {
+                    if let Ok(mut slot) = error.lock() {
+                        *slot = None;
+                    }
+                    changed.send_modify(|n| *n = n.wrapping_add(1));
+                }
+                Err(err) => {
+                    if let Ok(mut slot) = error.lock() {
+                        *slot = Some(err.to_string());
+                    }
+                    changed.send_modify(|n| *n = n.wrapping_add(1));
+                }
+            }
+        }
+    });
+    (reader, task)
+}
+
+impl ClusterWatch {
+    /// Starts the watches; they run until the `ClusterWatch` is dropped.
+    pub fn start(backend: &KubeBackend) -> Self {
+        let client = backend.client().clone();
+        let namespace = backend.namespace().to_string();
+        let (tx, changes) = tokio_watch::channel(0u64);
+        let error = Arc::new(Mutex::new(None));
+        let managed = format!("{}={}", labels::MANAGED_BY, labels::MANAGED_BY_VALUE);
+        let (deployments, t1) = spawn_reflector(
+            Api::<Deployment>::namespaced(client.clone(), &namespace),
+            watcher::Config::default().labels(&managed),
+            tx.clone(),
+            error.clone(),
+        );
+        let (pods, t2) = spawn_reflector(
+            Api::<Pod>::namespaced(client.clone(), &namespace),
+            watcher::Config::default().labels(&managed),
+            tx.clone(),
+            error.clone(),
+        );
+        let (events, t3) =
+            spawn_reflector(Api::<Event>::namespaced(client, &namespace), watcher::Config::default(), tx, error.clone());
+        ClusterWatch { namespace, deployments, pods, events, changes, error, tasks: vec![t1, t2, t3] }
+    }
+
+    /// Waits until every watch has listed once.
+    pub async fn wait_synced(&self) {
+        let _ = self.deployments.wait_until_ready().await;
+        let _ = self.pods.wait_until_ready().await;
+        let _ = self.events.wait_until_ready().await;
+    }
+
+    /// Ticks on every watch event: redraw then.
+    pub fn changes(&self) -> tokio_watch::Receiver<u64> {
+        self.changes.clone()
+    }
+
+    /// Number of pods the reflector holds (for benchmarks and status lines).
+    pub fn pod_count(&self) -> usize {
+        self.pods.len()
+    }
+
+    /// The current state as plain rows. Reads only the in-memory stores.
+    pub fn snapshot(&self) -> ClusterSnapshot {
+        let pods = self.pods.state();
+        let mut deployments: Vec<DeploymentRow> = self
+            .deployments
+            .state()
+            .iter()
+            .map(|deployment| {
+                let name = deployment.metadata.name.clone().unwrap_or_default();
+                let mut rows: Vec<PodRow> = pods
+                    .iter()
+                    .filter(|pod| label(&pod.metadata.labels, labels::DEPLOYMENT) == Some(name.as_str()))
+                    .map(|pod| pod_row(pod))
+                    .collect();
+                rows.sort_by(|a, b| a.name.cmp(&b.name));
+                deployment_row(deployment, rows)
+            })
+            .collect();
+        deployments.sort_by(|a, b| a.name.cmp(&b.name));
+
+        let ours = |kind: &str, object: &str| match kind {
+            "Deployment" => deployments.iter().any(|d| d.name == object),
+            "Pod" => deployments.iter().any(|d| d.pods.iter().any(|p| p.name == object)),
+            _ => false,
+        };
+        let mut events: Vec<EventRow> = self
+            .events
+            .state()
+            .iter()
+            .filter(|event| {
+                ours(
+                    event.involved_object.kind.as_deref().unwrap_or_default(),
+                    event.involved_object.name.as_deref().unwrap_or_default(),
+                )
+            })
+            .map(|event| event_row(event))
+            .collect();
+        events.sort_by(|a, b| b.last_seen.cmp(&a.last_seen));
+
+        ClusterSnapshot {
+            namespace: self.namespace.clone(),
+            synced: self.deployments.is_ready_sync() && self.pods.is_ready_sync(),
+            deployments,
+            events,
+            error: self.error.lock().ok().and_then(|e| e.clone()),
+        }
+    }
+}
+
+trait ReadyNow {
+    fn is_ready_sync(&self) -> bool;
+}
+
+impl<K: Resource<DynamicType = ()> + Clone + 'static> ReadyNow for Store<K> {
+    fn is_ready_sync(&self) -> bool {
+        // `wait_until_ready` resolves at once when ready; poll it once without blocking.
+        let mut fut = std::pin::pin!(self.wait_until_ready());
+        let waker = futures::task::noop_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        matches!(fut.as_mut().poll(&mut cx), std::task::Poll::Ready(Ok(())))
+    }
+}
+
+fn label<'a>(labels: &'a Option<std::collections::BTreeMap<String, String>>, key: &str) -> Option<&'a str> {
+    labels.as_ref()?.get(key).map(String::as_str)
+}
+
+pub fn deployment_row(deployment: &Deployment, pods: Vec<PodRow>) -> DeploymentRow {
+    let status = deployment.status.clone().unwrap_or_default();
+    let conditions = status
+        .conditions
+        .unwrap_or_default()
+        .iter()
+        .map(|c| match &c.reason {
+            Some(reason) => format!("{}={} ({reason})", c.type_, c.status),
+            None => format!("{}={}", c.type_, c.status),
+        })
+        .collect();
+    let to_u32 = |n: Option<i32>| n.unwrap_or(0).max(0) as u32;
+    DeploymentRow {
+        name: deployment.metadata.name.clone().unwrap_or_default(),
+        namespace: deployment.metadata.namespace.clone().unwrap_or_default(),
+        model: deployment.metadata.annotations.as_ref().and_then(|a| a.get(labels::MODEL_ANNOTATION)).cloned(),
+        engine: label(&deployment.metadata.labels, labels::ENGINE).map(str::to_string),
+        recipe: label(&deployment.metadata.labels, labels::RECIPE).map(str::to_string),
+        desired: to_u32(deployment.spec.as_ref().and_then(|s| s.replicas)),
+        ready: to_u32(status.ready_replicas),
+        updated: to_u32(status.updated_replicas),
+        available: to_u32(status.available_replicas),
+        pods,
+        conditions,
+    }
+}
+
+/// Reads a pod's state and the most telling reason it is not serving.
+pub fn pod_row(pod: &Pod) -> PodRow {
+    let status = pod.status.clone().unwrap_or_default();
+    let containers = status.container_statuses.clone().unwrap_or_default();
+    let ready = status
+        .conditions
+        .as_ref()
+        .is_some_and(|conds| conds.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+    let restarts = containers.iter().map(|c| c.restart_count.max(0) as u32).sum();
+
+    let mut reason = None;
+    let mut message = None;
+    // Order matters: a crash loop caused by OOM says OOMKilled, which is what to fix.
+    for container in &containers {
+        let state = container.state.as_ref();
+        if let Some(waiting) = state.and_then(|s| s.waiting.as_ref()) {
+            let last_oom = container
+                .last_state
+                .as_ref()
+                .and_then(|s| s.terminated.as_ref())
+                .is_some_and(|t| t.reason.as_deref() == Some("OOMKilled"));
+            reason = if last_oom { Some("OOMKilled".to_string()) } else { waiting.reason.clone() };
+            message = waiting.message.clone();
+            break;
+        }
+        if let Some(terminated) = state.and_then(|s| s.terminated.as_ref()) {
+            reason = terminated.reason.clone();
+            message = terminated.message.clone();
+            break;
+        }
+    }
+    if reason.is_none() {
+        if let Some(cond) = status
+            .conditions
+            .as_ref()
+            .and_then(|conds| conds.iter().find(|c| c.type_ == "PodScheduled" && c.status == "False"))
+        {
+            reason = cond.reason.clone();
+            message = cond.message.clone();
+        }
+    }
+    if reason.is_none() {
+        reason = status.reason.clone();
+        message = message.or(status.message.clone());
+    }
+    PodRow {
+        name: pod.metadata.name.clone().unwrap_or_default(),
+        phase: status.phase.clone().unwrap_or_else(|| "Pending".into()),
+        ready,
+        restarts,
+        node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
+        pod_ip: status.pod_ip.clone(),
+        reason,
+        message,
+        terminating: pod.metadata.deletion_timestamp.is_some(),
+    }
+}
+
+pub fn event_row(event: &Event) -> EventRow {
+    let last_seen = event
+        .last_timestamp
+        .as_ref()
+        .map(|t| t.0.to_string())
+        .or_else(|| event.event_time.as_ref().map(|t| t.0.to_string()))
+        .or_else(|| event.metadata.creation_timestamp.as_ref().map(|t| t.0.to_string()));
+    EventRow {
+        type_: event.type_.clone().unwrap_or_else(|| "Normal".into()),
+        reason: event.reason.clone().unwrap_or_default(),
+        object: format!(
+            "{}/{}",
+            event.involved_object.kind.clone().unwrap_or_default(),
+            event.involved_object.name.clone().unwrap_or_default()
+        ),
+        message: event.message.clone().unwrap_or_default(),
+        count: event.count.unwrap_or(1).max(0) as u32,
+        last_seen,
+    }
+}
