@@ -2,6 +2,7 @@
 //! headless, with `--json` output for scripts. Each subcommand lives in its own file.
 
 mod completions;
+pub mod k8s;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,6 +59,8 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Print a shell completion script
     Completions(completions::CompletionsArgs),
+    /// Kubernetes backend: render, deploy, ls, scale, rm, logs, restart, nodes, contexts, caches, operators
+    K8s(k8s::K8sArgs),
 }
 
 /// Runs the console or one subcommand and returns the process exit code.
@@ -88,5 +91,6 @@ async fn dispatch(command: Command, global: &GlobalArgs) -> color_eyre::Result<E
     let _ = global;
     match command {
         Command::Completions(args) => completions::run(args),
+        Command::K8s(args) => k8s::run(args, global).await,
     }
 }

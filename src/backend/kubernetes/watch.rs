@@ -341,3 +341,34 @@ pub fn event_row(event: &Event) -> EventRow {
         last_seen,
     }
 }
+
+impl KubeBackend {
+    /// One-shot listing for headless `ls` (the console uses `ClusterWatch` instead).
+    pub async fn list_deployments(&self) -> Result<Vec<DeploymentRow>, super::errors::K8sError> {
+        use kube::api::ListParams;
+        let managed = format!("{}={}", labels::MANAGED_BY, labels::MANAGED_BY_VALUE);
+        let params = ListParams::default().labels(&managed);
+        let deployments: Api<Deployment> = Api::namespaced(self.client().clone(), self.namespace());
+        let pods: Api<Pod> = Api::namespaced(self.client().clone(), self.namespace());
+        let timeout = self.timeout();
+        let list = super::errors::call(timeout, self.action("list", "deployments.apps", None), deployments.list(&params)).await?;
+        let pod_list = super::errors::call(timeout, self.action("list", "pods", None), pods.list(&params)).await?;
+        let mut rows: Vec<DeploymentRow> = list
+            .items
+            .iter()
+            .map(|d| {
+                let name = d.metadata.name.clone().unwrap_or_default();
+                let mut pods: Vec<PodRow> = pod_list
+                    .items
+                    .iter()
+                    .filter(|p| label(&p.metadata.labels, labels::DEPLOYMENT) == Some(name.as_str()))
+                    .map(pod_row)
+                    .collect();
+                pods.sort_by(|a, b| a.name.cmp(&b.name));
+                deployment_row(d, pods)
+            })
+            .collect();
+        rows.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(rows)
+    }
+}
