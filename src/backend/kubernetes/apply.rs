@@ -119,8 +119,14 @@ impl KubeBackend {
     /// `kubectl.kubernetes.io/restartedAt` annotation on the pod template.
     pub async fn restart(&self, name: &str) -> Result<(), K8sError> {
         let api: Api<Deployment> = Api::namespaced(self.client().clone(), self.namespace());
+        // kube's `Api::restart` writes `kube.kubernetes.io/restartedAt`; write kubectl's key so
+        // `kubectl rollout history` and other tools recognise the restart.
+        let patch = serde_json::json!({"spec": {"template": {"metadata": {"annotations": {
+            "kubectl.kubernetes.io/restartedAt": jiff::Timestamp::now().round(jiff::Unit::Second).unwrap_or(jiff::Timestamp::now()).to_string()
+        }}}}});
+        let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() };
         let action = self.action("patch", "deployments.apps", Some(name));
-        call(self.timeout(), action, api.restart(name)).await?;
+        call(self.timeout(), action, api.patch(name, &params, &Patch::Strategic(patch))).await?;
         Ok(())
     }
 

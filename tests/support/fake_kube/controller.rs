@@ -273,6 +273,7 @@ fn pick_node(inner: &Inner, nodes: &[(Key, Value)], pod: &Value) -> Result<Strin
                 .list(def("Pod"), "")
                 .iter()
                 .filter(|(_, p)| p.pointer("/spec/nodeName").and_then(Value::as_str) == Some(name))
+                .filter(|(_, p)| !matches!(p.pointer("/status/phase").and_then(Value::as_str), Some("Succeeded" | "Failed")))
                 .flat_map(|(_, p)| gpu_request(p))
                 .filter(|(r, _)| r == resource)
                 .map(|(_, n)| n)

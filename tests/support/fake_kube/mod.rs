@@ -74,7 +74,7 @@ impl FakeKube {
         let addr = listener.local_addr().expect("local addr");
         let (changes, _) = broadcast::channel(1 << 16);
         let (log_lines, _) = broadcast::channel(4096);
-        let shared = Arc::new(Shared { inner: Mutex::new(Inner::new()), changes, log_lines });
+        let shared = Arc::new(Shared { inner: Mutex::new(Inner::new()), changes, log_lines, kill_watches: tokio::sync::Notify::new() });
         let dir = tempfile::tempdir().expect("tempdir");
         let fake = Arc::new(FakeKube { addr, options, shared, dir, tasks: Mutex::new(Vec::new()) });
         let app = axum::Router::new().fallback(server::handle).with_state(FakeState { fake: fake.clone() });
@@ -170,11 +170,18 @@ impl FakeKube {
         self.shared.inner.lock().expect("store").hangs.push(fragment.into());
     }
 
-    /// Forgets history: watches from older resourceVersions get `410 Gone`.
+    /// Forgets history: watches from older resourceVersions get `410 Gone`. The version moves
+    /// on by one, as unrelated writes in a real cluster do, so every client is behind.
     pub fn compact(&self) {
         let mut inner = self.shared.inner.lock().expect("store");
+        inner.rv += 1;
         inner.compacted_below = inner.rv;
         inner.history.clear();
+    }
+
+    /// Closes every open watch; clients must re-watch (and re-list after `compact`).
+    pub fn kill_watches(&self) {
+        self.shared.kill_watches.notify_waiters();
     }
 
     pub fn requests(&self) -> Vec<String> {

@@ -53,13 +53,13 @@ pub async fn handle(
 ) -> Response {
     let path = uri.path().to_string();
     let fake = &state.fake;
-    {
+    let hang = {
         let mut inner = fake.shared.inner.lock().expect("store");
         inner.requests.push(format!("{method} {}", uri));
-        if inner.hangs.iter().any(|h| path.contains(h.as_str())) {
-            drop(inner);
-            tokio::time::sleep(Duration::from_secs(3600)).await;
-        }
+        inner.hangs.iter().any(|h| path.contains(h.as_str()))
+    };
+    if hang {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
     }
     // Like a real server with token auth: no token, no answer.
     if headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) != Some("Bearer fake-token") {
@@ -579,7 +579,11 @@ fn watch_response(fake: &FakeKube, target: &Target, params: &Params) -> Response
         ))
     };
     let interval = fake.options.bookmark_interval;
+    let shared = fake.shared.clone();
     tokio::spawn(async move {
+        let killed = shared.kill_watches.notified();
+        tokio::pin!(killed);
+        killed.as_mut().enable();
         for item in initial {
             if tx.send(item).await.is_err() {
                 return;
@@ -595,6 +599,7 @@ fn watch_response(fake: &FakeKube, target: &Target, params: &Params) -> Response
         loop {
             tokio::select! {
                 _ = &mut deadline => return,
+                _ = &mut killed => return,
                 _ = ticker.tick(), if bookmarks => {
                     if tx.send(bookmark(last_rv)).await.is_err() { return; }
                 }

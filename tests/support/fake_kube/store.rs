@@ -106,6 +106,8 @@ pub struct Shared {
     pub inner: std::sync::Mutex<Inner>,
     pub changes: broadcast::Sender<Arc<Change>>,
     pub log_lines: broadcast::Sender<(String, String, String)>,
+    /// Ends every open watch stream (as an API server restart or a load balancer would).
+    pub kill_watches: tokio::sync::Notify,
 }
 
 pub fn now() -> String {
