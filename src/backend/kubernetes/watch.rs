@@ -69,7 +69,7 @@ pub struct ClusterSnapshot {
     pub namespace: String,
     pub synced: bool,
     pub deployments: Vec<DeploymentRow>,
-    /// Events about aimdeck's deployments and pods, newest first.
+    /// Events about aimdeck's deployments and pods, newest first, at most `MAX_EVENTS`.
     pub events: Vec<EventRow>,
     /// The last watch error, if the watches are retrying.
     pub error: Option<String>,
@@ -172,41 +172,48 @@ impl ClusterWatch {
     /// The current state as plain rows. Reads only the in-memory stores.
     pub fn snapshot(&self) -> ClusterSnapshot {
         let pods = self.pods.state();
+        let mut by_deployment: std::collections::HashMap<&str, Vec<PodRow>> = std::collections::HashMap::new();
+        for pod in &pods {
+            if let Some(owner) = label(&pod.metadata.labels, labels::DEPLOYMENT) {
+                by_deployment.entry(owner).or_default().push(pod_row(pod));
+            }
+        }
         let mut deployments: Vec<DeploymentRow> = self
             .deployments
             .state()
             .iter()
             .map(|deployment| {
-                let name = deployment.metadata.name.clone().unwrap_or_default();
-                let mut rows: Vec<PodRow> = pods
-                    .iter()
-                    .filter(|pod| label(&pod.metadata.labels, labels::DEPLOYMENT) == Some(name.as_str()))
-                    .map(|pod| pod_row(pod))
-                    .collect();
+                let name = deployment.metadata.name.as_deref().unwrap_or_default();
+                let mut rows = by_deployment.remove(name).unwrap_or_default();
                 rows.sort_by(|a, b| a.name.cmp(&b.name));
                 deployment_row(deployment, rows)
             })
             .collect();
         deployments.sort_by(|a, b| a.name.cmp(&b.name));
 
+        // Sets, not scans: a namespace can hold thousands of pods and events.
+        let deployment_names: std::collections::HashSet<&str> = deployments.iter().map(|d| d.name.as_str()).collect();
+        let pod_names: std::collections::HashSet<&str> =
+            deployments.iter().flat_map(|d| d.pods.iter().map(|p| p.name.as_str())).collect();
         let ours = |kind: &str, object: &str| match kind {
-            "Deployment" => deployments.iter().any(|d| d.name == object),
-            "Pod" => deployments.iter().any(|d| d.pods.iter().any(|p| p.name == object)),
+            "Deployment" => deployment_names.contains(object),
+            "Pod" => pod_names.contains(object),
             _ => false,
         };
-        let mut events: Vec<EventRow> = self
-            .events
-            .state()
+        let all_events = self.events.state();
+        let mut ours_events: Vec<&Event> = all_events
             .iter()
+            .map(|e| e.as_ref())
             .filter(|event| {
                 ours(
                     event.involved_object.kind.as_deref().unwrap_or_default(),
                     event.involved_object.name.as_deref().unwrap_or_default(),
                 )
             })
-            .map(|event| event_row(event))
             .collect();
-        events.sort_by(|a, b| b.last_seen.cmp(&a.last_seen));
+        // Newest first, and only as many as a view can show: formatting thousands is waste.
+        ours_events.sort_by_key(|e| std::cmp::Reverse(event_time(e)));
+        let events: Vec<EventRow> = ours_events.into_iter().take(MAX_EVENTS).map(event_row).collect();
 
         ClusterSnapshot {
             namespace: self.namespace.clone(),
@@ -265,8 +272,9 @@ pub fn deployment_row(deployment: &Deployment, pods: Vec<PodRow>) -> DeploymentR
 
 /// Reads a pod's state and the most telling reason it is not serving.
 pub fn pod_row(pod: &Pod) -> PodRow {
-    let status = pod.status.clone().unwrap_or_default();
-    let containers = status.container_statuses.clone().unwrap_or_default();
+    let empty = Default::default();
+    let status = pod.status.as_ref().unwrap_or(&empty);
+    let containers: &[k8s_openapi::api::core::v1::ContainerStatus] = status.container_statuses.as_deref().unwrap_or_default();
     let ready = status
         .conditions
         .as_ref()
@@ -276,7 +284,7 @@ pub fn pod_row(pod: &Pod) -> PodRow {
     let mut reason = None;
     let mut message = None;
     // Order matters: a crash loop caused by OOM says OOMKilled, which is what to fix.
-    for container in &containers {
+    for container in containers {
         let state = container.state.as_ref();
         if let Some(waiting) = state.and_then(|s| s.waiting.as_ref()) {
             let last_oom = container
@@ -321,13 +329,20 @@ pub fn pod_row(pod: &Pod) -> PodRow {
     }
 }
 
-pub fn event_row(event: &Event) -> EventRow {
-    let last_seen = event
+/// Events kept in a snapshot, newest first.
+pub const MAX_EVENTS: usize = 200;
+
+fn event_time(event: &Event) -> Option<jiff::Timestamp> {
+    event
         .last_timestamp
         .as_ref()
-        .map(|t| t.0.to_string())
-        .or_else(|| event.event_time.as_ref().map(|t| t.0.to_string()))
-        .or_else(|| event.metadata.creation_timestamp.as_ref().map(|t| t.0.to_string()));
+        .map(|t| t.0)
+        .or_else(|| event.event_time.as_ref().map(|t| t.0))
+        .or_else(|| event.metadata.creation_timestamp.as_ref().map(|t| t.0))
+}
+
+pub fn event_row(event: &Event) -> EventRow {
+    let last_seen = event_time(event).map(|t| t.to_string());
     EventRow {
         type_: event.type_.clone().unwrap_or_else(|| "Normal".into()),
         reason: event.reason.clone().unwrap_or_default(),
