@@ -78,8 +78,6 @@ async fn run() {
     let start = Instant::now();
     for mut pod in pods {
         pod["status"]["containerStatuses"][0]["restartCount"] = json!(1);
-        let name = pod["metadata"]["name"].as_str().expect("name").to_string();
-        let _ = name;
         fake.put("Pod", NAMESPACE, pod);
     }
     loop {
