@@ -8,10 +8,10 @@
 //!
 //! `docs/architecture.md` describes the layers and the event flow.
 
+pub mod backend;
 pub mod cache;
 pub mod cli;
 pub mod config;
-pub mod backend;
 pub mod engine;
 pub mod hardware;
 pub mod logging;

@@ -12,6 +12,7 @@ pub mod error;
 pub mod health;
 pub mod host_gpus;
 pub mod journal;
+pub mod kubernetes;
 pub mod ports;
 pub mod process;
 pub mod registry;

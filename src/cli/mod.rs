@@ -16,6 +16,7 @@ mod ls;
 mod render;
 mod rm;
 mod scale;
+pub mod k8s;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -105,6 +106,8 @@ pub enum Command {
     Logs(logs::LogsArgs),
     /// Print what `deploy` would create on a backend (docker, process), creating nothing
     Render(render::RenderCommand),
+    /// Kubernetes backend: render, deploy, ls, scale, rm, logs, restart, nodes, contexts, caches, operators
+    K8s(k8s::K8sArgs),
 }
 
 /// Runs the console or one subcommand and returns the process exit code.
@@ -147,5 +150,6 @@ async fn dispatch(command: Command, global: &GlobalArgs) -> color_eyre::Result<E
         Command::Rm(args) => rm::run(args, global).await,
         Command::Logs(args) => logs::run(args, global).await,
         Command::Render(args) => render::run(args, global).await,
+        Command::K8s(args) => k8s::run(args, global).await,
     }
 }

@@ -1,0 +1,189 @@
+//! Changing the cluster: server-side apply with the field manager `aimdeck`, scaling through
+//! the `scale` subresource, foreground deletion of everything one deployment made, and
+//! `kubectl rollout restart`.
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::api::{ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams};
+use kube::{Api, Resource};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::client::KubeBackend;
+use super::errors::{K8sError, call};
+use super::render::{RenderedObjects, selector_string};
+
+pub const FIELD_MANAGER: &str = "aimdeck";
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApplyOptions {
+    /// The API server validates and defaults everything but stores nothing (`dryRun=All`).
+    pub dry_run: bool,
+    /// Take over fields another field manager owns instead of failing with a conflict.
+    pub force: bool,
+}
+
+/// What an apply did, object by object (`Kind/name`), for the CLI and the console.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ApplyReport {
+    pub applied: Vec<String>,
+    /// Objects left out and why (e.g. no ServiceMonitor CRD on this cluster).
+    pub skipped: Vec<String>,
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DeleteReport {
+    pub deleted: Vec<String>,
+}
+
+fn service_monitor_resource() -> ApiResource {
+    ApiResource::from_gvk(&GroupVersionKind::gvk("monitoring.coreos.com", "v1", "ServiceMonitor"))
+}
+
+impl KubeBackend {
+    fn params(&self, options: ApplyOptions) -> PatchParams {
+        let mut params = PatchParams::apply(FIELD_MANAGER);
+        params.force = options.force;
+        params.dry_run = options.dry_run;
+        params
+    }
+
+    async fn apply_one<K>(&self, object: &K, options: ApplyOptions, resource: &str) -> Result<String, K8sError>
+    where
+        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope> + Serialize + DeserializeOwned + Clone + std::fmt::Debug,
+    {
+        let name = object.meta().name.clone().unwrap_or_default();
+        let api: Api<K> = Api::namespaced(self.client().clone(), self.namespace());
+        let action = self.action("patch", resource, Some(&name));
+        call(self.timeout(), action, api.patch(&name, &self.params(options), &Patch::Apply(object))).await?;
+        Ok(format!("{}/{name}", K::kind(&())))
+    }
+
+    /// Applies every object of a deployment. A ServiceMonitor is applied only when the
+    /// cluster has its CRD; otherwise it is reported as skipped.
+    pub async fn apply(&self, objects: &RenderedObjects, options: ApplyOptions) -> Result<ApplyReport, K8sError> {
+        let mut report = ApplyReport { dry_run: options.dry_run, ..Default::default() };
+        if let Some(pvc) = &objects.cache_pvc {
+            report.applied.push(self.apply_one(pvc, options, "persistentvolumeclaims").await?);
+        }
+        report.applied.push(self.apply_one(&objects.deployment, options, "deployments.apps").await?);
+        report.applied.push(self.apply_one(&objects.service, options, "services").await?);
+        let needs_discovery = objects.hpa.is_some() || objects.service_monitor.is_some();
+        let apis = if needs_discovery { Some(self.discover().await?) } else { None };
+        if let Some(hpa) = &objects.hpa {
+            if apis.as_ref().is_some_and(|a| a.autoscaling_v2) {
+                report.applied.push(self.apply_one(hpa, options, "horizontalpodautoscalers.autoscaling").await?);
+            } else {
+                report.skipped.push("HorizontalPodAutoscaler: the cluster does not serve autoscaling/v2".into());
+            }
+        }
+        if let Some(pdb) = &objects.pdb {
+            report.applied.push(self.apply_one(pdb, options, "poddisruptionbudgets.policy").await?);
+        }
+        if let Some(monitor) = &objects.service_monitor {
+            if apis.as_ref().is_some_and(|a| a.service_monitor) {
+                let name = monitor.metadata.name.clone().unwrap_or_default();
+                let api: Api<DynamicObject> =
+                    Api::namespaced_with(self.client().clone(), self.namespace(), &service_monitor_resource());
+                let action = self.action("patch", "servicemonitors.monitoring.coreos.com", Some(&name));
+                call(self.timeout(), action, api.patch(&name, &self.params(options), &Patch::Apply(monitor))).await?;
+                report.applied.push(format!("ServiceMonitor/{name}"));
+            } else {
+                report.skipped.push("ServiceMonitor: no monitoring.coreos.com ServiceMonitor CRD on this cluster".into());
+            }
+        }
+        Ok(report)
+    }
+
+    /// Sets the replicas through the `scale` subresource (what `kubectl scale` does), as an
+    /// apply by `aimdeck` so a later apply of the same deployment does not conflict.
+    pub async fn scale(&self, name: &str, replicas: u32) -> Result<(), K8sError> {
+        let api: Api<Deployment> = Api::namespaced(self.client().clone(), self.namespace());
+        let patch = serde_json::json!({
+            "apiVersion": "autoscaling/v1",
+            "kind": "Scale",
+            "metadata": {"name": name, "namespace": self.namespace()},
+            "spec": {"replicas": replicas},
+        });
+        // The user asked for this number explicitly: take replicas over from any manager.
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        let action = self.action("patch", "deployments.apps/scale", Some(name));
+        call(self.timeout(), action, api.patch_scale(name, &params, &Patch::Apply(&patch))).await?;
+        Ok(())
+    }
+
+    /// Restarts every pod of a deployment as `kubectl rollout restart` does: a new
+    /// `kubectl.kubernetes.io/restartedAt` annotation on the pod template.
+    pub async fn restart(&self, name: &str) -> Result<(), K8sError> {
+        let api: Api<Deployment> = Api::namespaced(self.client().clone(), self.namespace());
+        // kube's `Api::restart` writes `kube.kubernetes.io/restartedAt`; write kubectl's key so
+        // `kubectl rollout history` and other tools recognise the restart.
+        let patch = serde_json::json!({"spec": {"template": {"metadata": {"annotations": {
+            "kubectl.kubernetes.io/restartedAt": jiff::Timestamp::now().round(jiff::Unit::Second).unwrap_or(jiff::Timestamp::now()).to_string()
+        }}}}});
+        let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() };
+        let action = self.action("patch", "deployments.apps", Some(name));
+        call(self.timeout(), action, api.patch(name, &params, &Patch::Strategic(patch))).await?;
+        Ok(())
+    }
+
+    async fn delete_labelled<K>(&self, name: &str, resource: &str, report: &mut DeleteReport) -> Result<(), K8sError>
+    where
+        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope> + Serialize + DeserializeOwned + Clone + std::fmt::Debug,
+    {
+        let api: Api<K> = Api::namespaced(self.client().clone(), self.namespace());
+        self.delete_in(&api, &K::kind(&()), name, resource, report).await
+    }
+
+    async fn delete_in<K>(&self, api: &Api<K>, kind: &str, name: &str, resource: &str, report: &mut DeleteReport) -> Result<(), K8sError>
+    where
+        K: Resource + Serialize + DeserializeOwned + Clone + std::fmt::Debug,
+    {
+        let params = ListParams::default().labels(&selector_string(name));
+        let list = call(self.timeout(), self.action("list", resource, None), api.list(&params)).await?;
+        for object in list.items {
+            let object_name = object.meta().name.clone().unwrap_or_default();
+            let action = self.action("delete", resource, Some(&object_name));
+            match call(self.timeout(), action, api.delete(&object_name, &DeleteParams::foreground())).await {
+                Ok(_) | Err(K8sError::NotFound(_)) => report.deleted.push(format!("{kind}/{object_name}")),
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes every object labelled as this deployment's, with foreground propagation (pods
+    /// go before their Deployment). A cache PVC is shared by deployments and holds downloads,
+    /// so it is kept unless `include_cache`.
+    pub async fn delete(&self, name: &str, include_cache: bool) -> Result<DeleteReport, K8sError> {
+        let mut report = DeleteReport::default();
+        self.delete_labelled::<Deployment>(name, "deployments.apps", &mut report).await?;
+        self.delete_labelled::<Service>(name, "services", &mut report).await?;
+        let apis = self.discover().await?;
+        if apis.autoscaling_v2 {
+            self.delete_labelled::<HorizontalPodAutoscaler>(name, "horizontalpodautoscalers.autoscaling", &mut report).await?;
+        }
+        if apis.policy_v1 {
+            self.delete_labelled::<PodDisruptionBudget>(name, "poddisruptionbudgets.policy", &mut report).await?;
+        }
+        if apis.service_monitor {
+            let api: Api<DynamicObject> =
+                Api::namespaced_with(self.client().clone(), self.namespace(), &service_monitor_resource());
+            self.delete_in(&api, "ServiceMonitor", name, "servicemonitors.monitoring.coreos.com", &mut report).await?;
+        }
+        if include_cache {
+            self.delete_labelled::<PersistentVolumeClaim>(name, "persistentvolumeclaims", &mut report).await?;
+        }
+        if report.deleted.is_empty() {
+            return Err(K8sError::NotFound(format!(
+                "no aimdeck deployment `{name}` in namespace `{}` (nothing labelled {})",
+                self.namespace(),
+                selector_string(name)
+            )));
+        }
+        Ok(report)
+    }
+}
