@@ -40,7 +40,10 @@ fn builtin_recipes() -> Vec<(String, String)> {
     all
 }
 
+/// `cases` per test, or `PROPTEST_CASES` when set (for a longer run by hand). Failures are not
+/// persisted to files: proptest prints the minimal failing input instead.
 fn config(cases: u32) -> Config {
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(cases);
     Config { cases, failure_persistence: None, ..Config::default() }
 }
 
