@@ -131,7 +131,9 @@ fn check_recipe(text: &str) {
     let result = timed("load_text", || aimdeck::recipes::load::load_text("prop.yaml", text));
     if let Err(problems) = result {
         assert!(!problems.is_empty(), "an error names at least one problem");
-        let lines = text.split('\n').count() as u64 + 1;
+        // YAML breaks lines at `\r\n`, `\n` and a lone `\r` (as old Mac files do); +1 for "at
+        // the end of input" after a final break.
+        let lines = text.replace("\r\n", "\n").replace('\r', "\n").split('\n').count() as u64 + 1;
         for problem in &problems {
             assert_eq!(problem.file, "prop.yaml");
             assert!(!problem.message.trim().is_empty(), "problem without a message: {problem:?}");
