@@ -235,12 +235,26 @@ def main():
     ap.add_argument("--endpoints", type=int, default=10)
     ap.add_argument("--kdash", help="path to a kdash binary to measure beside aimdeck")
     ap.add_argument("--out", help="also write the markdown table here")
+    ap.add_argument("--skip-aimdeck", action="store_true", help="measure only kdash (with --kdash)")
     args = ap.parse_args()
     for path in (BIN, SIM):
         if not os.access(path, os.X_OK):
             sys.exit(f"{path} is missing: run `cargo build --release` first")
 
     rows = []
+    if not args.skip_aimdeck:
+        measure_aimdeck(args, rows)
+    if args.kdash:
+        measure_kdash(args, rows)
+    table = ["| program | measure | value |", "|---|---|---|"] + ["| %s | %s | %s |" % r for r in rows]
+    text = "\n".join(table) + "\n"
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text)
+
+
+def measure_aimdeck(args, rows):
     with tempfile.TemporaryDirectory() as home:
         env = private_env(home)
         # Warm the page cache once, untimed.
@@ -275,28 +289,22 @@ def main():
         rows.append(("aimdeck", label + ": bytes to the terminal", "%.0f B/s" % live["bps"]))
         rows.append(("aimdeck", label + ": resident memory (VmRSS / peak VmHWM)", "%.1f MB / %.1f MB" % (live["VmRSS"] / 1024, live["VmHWM"] / 1024)))
 
-    if args.kdash:
-        with tempfile.TemporaryDirectory() as home:
-            server = fake_kube_api(home)
-            env = private_env(home, {"KUBECONFIG": f"{home}/.kube/config"})
-            argv = [args.kdash]  # its defaults: 250 ms ticks, 5 s polls
-            first_frame(argv, env, [b"Pods"], key=b"q")
-            starts = [first_frame(argv, env, [b"Pods"], key=b"q") for _ in range(args.runs)]
-            ok = [s for s in starts if s is not None]
-            rows.append(("kdash", "first frame with the Pods table (median / max of %d)" % len(ok),
-                         "%.1f ms / %.1f ms" % (1e3 * median(ok), 1e3 * max(ok)) if ok else "not seen"))
-            idle = window(argv, env, args.seconds, 2, key=b"q")
-            rows.append(("kdash", "idle, %.0f s: CPU of one core" % args.seconds, "%.2f%%" % idle["cpu"]))
-            rows.append(("kdash", "idle: bytes to the terminal", "%.0f B/s" % idle["bps"]))
-            rows.append(("kdash", "idle: resident memory (VmRSS / peak VmHWM)", "%.1f MB / %.1f MB" % (idle["VmRSS"] / 1024, idle["VmHWM"] / 1024)))
-            server.shutdown()
 
-    table = ["| program | measure | value |", "|---|---|---|"] + ["| %s | %s | %s |" % r for r in rows]
-    text = "\n".join(table) + "\n"
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text)
+def measure_kdash(args, rows):
+    with tempfile.TemporaryDirectory() as home:
+        server = fake_kube_api(home)
+        env = private_env(home, {"KUBECONFIG": f"{home}/.kube/config"})
+        argv = [args.kdash]  # its defaults: 250 ms ticks, 5 s polls
+        first_frame(argv, env, [b"Pods"], key=b"q")
+        starts = [first_frame(argv, env, [b"Pods"], key=b"q") for _ in range(args.runs)]
+        ok = [s for s in starts if s is not None]
+        rows.append(("kdash", "first frame with the Pods table (median / max of %d)" % len(ok),
+                     "%.1f ms / %.1f ms" % (1e3 * median(ok), 1e3 * max(ok)) if ok else "not seen"))
+        idle = window(argv, env, args.seconds, 2, key=b"q")
+        rows.append(("kdash", "idle, %.0f s: CPU of one core" % args.seconds, "%.2f%%" % idle["cpu"]))
+        rows.append(("kdash", "idle: bytes to the terminal", "%.0f B/s" % idle["bps"]))
+        rows.append(("kdash", "idle: resident memory (VmRSS / peak VmHWM)", "%.1f MB / %.1f MB" % (idle["VmRSS"] / 1024, idle["VmHWM"] / 1024)))
+        server.shutdown()
 
 
 if __name__ == "__main__":
