@@ -116,7 +116,8 @@ pub fn client(config: &PollConfig) -> reqwest::Result<reqwest::Client> {
 async fn scrape(client: &reqwest::Client, base_url: &str, config: &PollConfig) -> Result<String, String> {
     let url = format!("{base_url}/metrics");
     let fetch = async {
-        let mut response = client.get(&url).send().await.map_err(|e| health::error_chain(&e))?;
+        // Every error names the request, so a console line says which call failed.
+        let mut response = client.get(&url).send().await.map_err(|e| format!("GET /metrics: {}", health::error_chain(&e)))?;
         let status = response.status();
         if status.as_u16() == 404 {
             return Err("GET /metrics answered 404 (SGLang serves metrics only with --enable-metrics)".into());
@@ -125,7 +126,7 @@ async fn scrape(client: &reqwest::Client, base_url: &str, config: &PollConfig) -
             return Err(format!("GET /metrics answered {}", status.as_u16()));
         }
         let mut body: Vec<u8> = Vec::with_capacity(64 * 1024);
-        while let Some(chunk) = response.chunk().await.map_err(|e| health::error_chain(&e))? {
+        while let Some(chunk) = response.chunk().await.map_err(|e| format!("GET /metrics: {}", health::error_chain(&e)))? {
             if body.len() + chunk.len() > config.max_page_bytes {
                 return Err(format!("GET /metrics: page larger than {} bytes", config.max_page_bytes));
             }

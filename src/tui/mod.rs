@@ -9,6 +9,7 @@ pub mod command_line;
 pub mod deploy_actions;
 pub mod deploy_flow;
 pub mod event;
+pub mod fault;
 pub mod keymap;
 pub mod runner;
 pub mod terminal;
@@ -35,6 +36,7 @@ pub const EVENT_CAPACITY: usize = 1024;
 /// Runs the console until the user quits or a signal arrives. Returns the exit code.
 pub fn run(global: &crate::cli::GlobalArgs) -> ExitCode {
     let _ = color_eyre::install();
+    fault::init_from_env();
     let log = crate::logging::init(global.log_level.as_deref());
     let settings = startup::settings(global);
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
@@ -85,6 +87,7 @@ pub async fn run_loop<B: Backend>(
         runner.run(command);
     }
     terminal.draw(|frame| views::frame::render(app, frame))?;
+    fault::after_first_frame();
     app.take_dirty();
     while let Some(event) = events.recv().await {
         let mut pending = Some(event);
