@@ -74,6 +74,8 @@ pub struct Settings {
     pub gpu_poll_interval: std::time::Duration,
     /// Recipe directories after the user's own: the config's, then `--recipes-dir`.
     pub recipe_dirs: Vec<crate::recipes::load::RecipeDir>,
+    /// Endpoints to watch from the config file.
+    pub endpoints: super::views::endpoints::EndpointSettings,
 }
 
 impl Default for Settings {
@@ -88,6 +90,7 @@ impl Default for Settings {
             startup_warnings: Vec::new(),
             gpu_poll_interval: std::time::Duration::from_secs(2),
             recipe_dirs: Vec::new(),
+            endpoints: Default::default(),
         }
     }
 }
@@ -110,6 +113,7 @@ pub struct App {
     pub theme_names: Vec<String>,
     pub gpus: GpuState,
     pub recipes: RecipeState,
+    pub endpoints: super::views::endpoints::EndpointsState,
     pub should_quit: bool,
     ticks: u64,
     dirty: bool,
@@ -135,6 +139,7 @@ impl App {
             theme_names: Theme::names(&settings.user_themes_dir),
             gpus: GpuState::default(),
             recipes: RecipeState::default(),
+            endpoints: super::views::endpoints::EndpointsState::new(settings.endpoints),
             should_quit: false,
             ticks: 0,
             dirty: true,
@@ -147,7 +152,9 @@ impl App {
 
     /// What the console asks for as it starts: the recipe library.
     pub fn start(&mut self) -> Vec<Command> {
-        vec![Command::LoadRecipes]
+        let mut commands = vec![Command::LoadRecipes];
+        commands.extend(super::endpoint_flow::start(self));
+        commands
     }
 
     /// Whether the screen needs drawing; clears the flag.
@@ -260,6 +267,10 @@ impl App {
                 self.refresh_rows();
                 Vec::new()
             }
+            Event::Endpoints(event) => {
+                self.dirty = true;
+                super::endpoint_flow::on_event(self, event)
+            }
             Event::RecipeSaved { id, result } => {
                 self.recipes.editing = None;
                 match result {
@@ -349,12 +360,13 @@ impl App {
             return Vec::new();
         }
         match std::mem::replace(&mut self.mode, Mode::Normal) {
+            Mode::Normal if super::endpoint_flow::captures_keys(self) => super::endpoint_flow::on_key(self, key),
             Mode::Normal => self.on_normal_key(key),
             Mode::Command { mut input, candidates } => match key.code {
                 KeyCode::Esc => Vec::new(),
                 KeyCode::Enter => self.run_command_line(input.value().to_string()),
                 KeyCode::Tab => {
-                    let (line, candidates) = command_line::complete(input.value(), &self.theme_names);
+                    let (line, candidates) = command_line::complete_with(input.value(), &self.theme_names, &self.endpoints.names());
                     input.set_value(&line);
                     self.mode = Mode::Command { input, candidates };
                     Vec::new()
@@ -485,6 +497,9 @@ impl App {
             return Vec::new();
         }
         match action {
+            Action::Open | Action::Prompt | Action::Bench if self.view == ViewId::Endpoints => {
+                return super::endpoint_flow::on_row_action(self, action);
+            }
             Action::Topology => self.gpus.topology_full = !self.gpus.topology_full,
             Action::Edit if self.view == ViewId::Recipes => match self.selected_recipe() {
                 Some(loaded) => {
@@ -510,6 +525,7 @@ impl App {
                 self.notify(Level::Info, format!("theme: {} (available: {names})", self.theme.name));
             }
             Ok(Typed::Theme(Some(name))) => return vec![Command::LoadTheme(name)],
+            Ok(Typed::Endpoints(typed)) => return super::endpoint_flow::on_typed(self, typed),
             Err(err) => self.notify(Level::Error, err),
         }
         Vec::new()

@@ -28,6 +28,8 @@ pub enum Event {
     Recipes(Arc<Library>),
     /// A recipe from the editor was written (or not) to the user recipe directory.
     RecipeSaved { id: String, result: Result<std::path::PathBuf, String> },
+    /// Endpoint monitor updates, playground tokens, benchmark progress and reports.
+    Endpoints(super::endpoint_flow::EndpointEvent),
 }
 
 /// Work for the task runner. Each command's result comes back as an `Event`.
@@ -36,4 +38,6 @@ pub enum Command {
     LoadTheme(String),
     LoadRecipes,
     SaveRecipe { id: String, yaml: String },
+    /// Watch/unwatch an endpoint, stream a prompt, run a smoke benchmark.
+    Endpoints(super::endpoint_flow::EndpointCommand),
 }

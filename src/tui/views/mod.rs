@@ -1,9 +1,13 @@
 //! The views and the frame around them. Rendering is a pure function of `App`.
 
+pub mod bench;
 pub mod empty;
+pub mod endpoint_detail;
+pub mod endpoints;
 pub mod frame;
 pub mod gpus;
 pub mod help;
+pub mod playground;
 pub mod recipes;
 pub mod resources;
 

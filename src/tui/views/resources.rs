@@ -37,25 +37,14 @@ impl ResourceView {
             ),
             ViewId::Recipes => (super::recipes::columns(), super::recipes::empty_note(None)),
             ViewId::Endpoints => (
-                vec![
-                    Column::new("NAME", Constraint::Min(16)),
-                    Column::new("ENGINE", Constraint::Length(7)),
-                    Column::new("MODEL", Constraint::Min(20)),
-                    Column::new("STATE", Constraint::Length(10)),
-                    Column::new("RUN", Constraint::Length(5)),
-                    Column::new("WAIT", Constraint::Length(5)),
-                    Column::new("KV%", Constraint::Length(5)),
-                    Column::new("TOK/S", Constraint::Length(8)),
-                ],
-                vec![
-                    "No endpoints are watched.".into(),
-                    "List servers under `endpoints:` in ~/.config/aimdeck/config.yaml to watch them.".into(),
-                ],
+                super::endpoints::columns(),
+                super::endpoints::empty_note(&super::endpoints::EndpointSettings::default()),
             ),
         };
         let actions = match id {
             ViewId::Gpus => vec![Action::Topology],
             ViewId::Recipes => vec![Action::Edit],
+            ViewId::Endpoints => vec![Action::Open, Action::Prompt, Action::Bench],
             _ => Vec::new(),
         };
         ResourceView { id, table: DataTable::new(columns), empty_note, actions }
