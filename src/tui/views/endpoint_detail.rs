@@ -49,7 +49,14 @@ fn fmt_axis(value: f64, unit: &str) -> String {
 }
 
 fn render_chart(frame: &mut Frame, area: Rect, title: &str, unit: &str, fixed_max: Option<f64>, all: &[Series], theme: &Theme) {
-    let block = Block::bordered().border_type(BorderType::Rounded).border_style(theme.border).title(Span::styled(format!(" {title} "), theme.accent));
+    // The legend goes in the title: a chart's own legend box hides the lines on small screens.
+    let mut spans = vec![Span::styled(format!(" {title} "), theme.accent)];
+    if all.len() > 1 {
+        for s in all {
+            spans.push(Span::styled(format!("{} ", s.name), s.style));
+        }
+    }
+    let block = Block::bordered().border_type(BorderType::Rounded).border_style(theme.border).title(Line::from(spans));
     let has_points = all.iter().any(|s| !s.points.is_empty());
     if !has_points {
         frame.render_widget(Paragraph::new(Line::styled("no data yet", theme.muted).centered()).block(block), area);
@@ -65,8 +72,7 @@ fn render_chart(frame: &mut Frame, area: Rect, title: &str, unit: &str, fixed_ma
         .block(block)
         .x_axis(Axis::default().bounds([-CHART_SECONDS, 0.0]).style(theme.muted).labels([Line::from("-5m"), Line::from("now")]))
         .y_axis(Axis::default().bounds([0.0, top]).style(theme.muted).labels([Line::from(fmt_axis(0.0, unit)), Line::from(fmt_axis(top, unit))]))
-        .legend_position(Some(ratatui::widgets::LegendPosition::TopLeft))
-        .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(60)));
+        .legend_position(None);
     frame.render_widget(chart, area);
 }
 
@@ -201,7 +207,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, id: &str) {
     let summary = summary_lines(id, state, history, theme);
     let error_rows: u16 = if inner.height >= 30 { 5 } else { 2 };
     let [top, charts, errors] = Layout::vertical([
-        Constraint::Length(summary.len() as u16),
+        Constraint::Length(summary.iter().map(|line| line.width().div_ceil(usize::from(inner.width.max(1))).max(1) as u16).sum()),
         Constraint::Fill(1),
         Constraint::Length(error_rows + 1),
     ])
