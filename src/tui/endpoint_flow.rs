@@ -84,6 +84,8 @@ pub fn refresh(app: &mut App) {
     let rows = endpoints::rows(&app.endpoints, &app.theme);
     let note = endpoints::empty_note(&app.endpoints.settings);
     let view = app.view_state_mut(ViewId::Endpoints);
+    // Row actions only when there is a row to act on (the footer lists them).
+    view.actions = if rows.is_empty() { Vec::new() } else { vec![Action::Open, Action::Prompt, Action::Bench] };
     view.table.set_rows(rows);
     view.empty_note = note;
 }

@@ -107,8 +107,8 @@ pub fn columns() -> Vec<Column> {
         Column::new("STATE", Constraint::Length(12)),
         Column::new("RUN", Constraint::Length(3)),
         Column::new("WAIT", Constraint::Length(4)),
-        Column::new("KV%", Constraint::Length(4)),
-        Column::new("TOK/S", Constraint::Length(6)),
+        Column::new("KV%", Constraint::Length(3)),
+        Column::new("TOK/S", Constraint::Length(5)),
         Column::new("TTFT95", Constraint::Length(6)),
     ]
 }
@@ -189,8 +189,9 @@ pub fn rows(state: &EndpointsState, theme: &Theme) -> Vec<TableRow> {
 
 /// Where the view looked and how to add an endpoint.
 pub fn empty_note(settings: &EndpointSettings) -> Vec<String> {
+    // Before the settings are known, the documented default rather than this machine's path.
     let file = if settings.config_file.as_os_str().is_empty() {
-        crate::paths::default_config_file()
+        PathBuf::from("~/.config/aimdeck/config.yaml")
     } else {
         settings.config_file.clone()
     };

@@ -44,7 +44,6 @@ impl ResourceView {
         let actions = match id {
             ViewId::Gpus => vec![Action::Topology],
             ViewId::Recipes => vec![Action::Edit],
-            ViewId::Endpoints => vec![Action::Open, Action::Prompt, Action::Bench],
             _ => Vec::new(),
         };
         ResourceView { id, table: DataTable::new(columns), empty_note, actions }
