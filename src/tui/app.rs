@@ -330,6 +330,7 @@ impl App {
         let view = self.view_state_mut(ViewId::Recipes);
         view.table.set_rows(rows);
         view.empty_note = note;
+        super::endpoint_flow::refresh(self);
         self.dirty = true;
     }
 
