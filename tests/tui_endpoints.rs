@@ -436,3 +436,16 @@ fn bench_esc_stops_the_run_and_read_only_refuses_it() {
     assert!(app.message.as_ref().unwrap().text.contains("read-only"));
 }
 
+
+#[test]
+fn monitor_updates_redraw_only_the_endpoints_view() {
+    let mut app = fleet();
+    app.take_dirty();
+    app.update(update("llama-70b", EndpointState::Ready, 755, Some(EngineKind::Vllm), "m", Some(sample(0, 0.5)), None));
+    assert!(app.take_dirty(), "the Endpoints view shows the new numbers");
+    app.update(key(KeyCode::Char('1')));
+    app.take_dirty();
+    app.update(update("llama-70b", EndpointState::Ready, 756, Some(EngineKind::Vllm), "m", Some(sample(0, 0.6)), None));
+    assert!(!app.take_dirty(), "the GPUs view has nothing new to draw");
+    assert_eq!(cells(&app, "llama-70b")[9], "510", "the table still follows the data");
+}

@@ -268,7 +268,8 @@ impl App {
                 Vec::new()
             }
             Event::Endpoints(event) => {
-                self.dirty = true;
+                // Another view on screen draws nothing new (a message sets `dirty` itself).
+                self.dirty |= self.view == ViewId::Endpoints;
                 super::endpoint_flow::on_event(self, event)
             }
             Event::RecipeSaved { id, result } => {
