@@ -449,3 +449,24 @@ fn monitor_updates_redraw_only_the_endpoints_view() {
     assert!(!app.take_dirty(), "the GPUs view has nothing new to draw");
     assert_eq!(cells(&app, "llama-70b")[9], "510", "the table still follows the data");
 }
+
+#[test]
+fn deployment_replicas_are_polled_and_shown_in_their_deployments_row() {
+    use aimdeck::tui::endpoint_flow::watch_replica;
+    use aimdeck::tui::views::endpoints::{endpoint_row, RowFacts};
+    let mut app = fleet();
+    let commands = watch_replica(&mut app, "deploy:llama/0", "http://127.0.0.1:8100/v1");
+    assert!(matches!(&commands[..], [Command::Endpoints(EndpointCommand::Watch(t))] if t.id == "deploy:llama/0" && t.base_url == "http://127.0.0.1:8100"));
+    app.update(update("deploy:llama/0", EndpointState::Ready, 30, Some(EngineKind::Vllm), "meta-llama/Llama-3.1-8B-Instruct", Some(sample(0, 0.5)), None));
+    // The deployment side builds its row from the replica's history.
+    let history = app.endpoints.histories.get("deploy:llama/0");
+    let facts = RowFacts { id: "deploy:llama/0", name: "llama", engine: Some("vllm"), model: None, backend: "docker", ready: 1, desired: 2, history };
+    let row = endpoint_row(facts, NOW, &app.theme);
+    app.endpoints.deployment_rows = vec![row];
+    aimdeck::tui::endpoint_flow::refresh(&mut app);
+    let row = cells(&app, "deploy:llama/0");
+    assert_eq!(row[..6], ["llama", "vllm", "meta-llama/Llama-3.1-8B-Instruct", "docker", "1/2", "ready 30s"]);
+    assert_eq!(row[9], "425");
+    // The replica itself is not listed as a separate watched URL.
+    assert_eq!(app.view_state(ViewId::Endpoints).table.total(), 4);
+}

@@ -164,6 +164,22 @@ pub fn on_typed(app: &mut App, typed: Typed) -> Vec<Command> {
     }
 }
 
+/// Hook for deployments: polls a replica's server under `id` (its row comes from the
+/// deployment side through `EndpointsState::deployment_rows`; the panes use `id`).
+pub fn watch_replica(app: &mut App, id: &str, base_url: &str) -> Vec<Command> {
+    let target = EndpointTarget::from_url(base_url);
+    let target = EndpointTarget { id: id.to_string(), ..target };
+    app.endpoints.watched.insert(id.to_string(), Watched { url: target.base_url.clone(), origin: Origin::Deployment });
+    vec![command(EndpointCommand::Watch(target))]
+}
+
+/// Hook for deployments: stops polling a replica that went away.
+pub fn unwatch_replica(app: &mut App, id: &str) -> Vec<Command> {
+    app.endpoints.watched.remove(id);
+    app.endpoints.histories.remove(id);
+    vec![command(EndpointCommand::Unwatch(id.to_string()))]
+}
+
 /// Whether the Endpoints view's open pane takes the keys (instead of the table).
 pub fn captures_keys(app: &App) -> bool {
     app.view == ViewId::Endpoints && app.endpoints.pane_open()

@@ -35,6 +35,8 @@ pub enum Origin {
     Config,
     /// `:add` in this session.
     Added,
+    /// A replica of a deployment: polled like the others, shown in its deployment's row.
+    Deployment,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +74,9 @@ pub struct EndpointsState {
     pub fixed_now_unix_ms: Option<i64>,
     /// Identifies the playground stream or benchmark run whose results are expected.
     pub next_run: u64,
+    /// Rows the deployment side builds with `endpoint_row` (one per deployment), listed after
+    /// the watched URLs.
+    pub deployment_rows: Vec<TableRow>,
 }
 
 impl EndpointsState {
@@ -149,7 +154,31 @@ fn sample_value(sample: Option<&EndpointSample>, value: impl Fn(&EndpointSample)
     sample.and_then(value)
 }
 
+/// What one table row says besides the live numbers. A watched URL is one replica with
+/// backend `watched`; a deployment gives its own name, backend and replica counts, and the
+/// history of the replica whose numbers to show.
+#[derive(Debug, Clone, Copy)]
+pub struct RowFacts<'a> {
+    /// The row's identity (the selection follows it); also the history id for the panes.
+    pub id: &'a str,
+    pub name: &'a str,
+    pub engine: Option<&'a str>,
+    pub model: Option<&'a str>,
+    pub backend: &'a str,
+    pub ready: u32,
+    pub desired: u32,
+    pub history: Option<&'a EndpointHistory>,
+}
+
 fn row(id: &str, history: Option<&EndpointHistory>, now: i64, theme: &Theme) -> TableRow {
+    let ready = u32::from(history.is_some_and(|h| h.state == EndpointState::Ready));
+    endpoint_row(RowFacts { id, name: id, engine: None, model: None, backend: "watched", ready, desired: 1, history }, now, theme)
+}
+
+/// One row of the Endpoints table in its columns; the engine and model fall back to what the
+/// endpoint itself reported.
+pub fn endpoint_row(facts: RowFacts<'_>, now: i64, theme: &Theme) -> TableRow {
+    let RowFacts { id, name, history, ready, desired, backend, .. } = facts;
     let state = history.map_or(EndpointState::Starting, |h| h.state);
     let age = history.filter(|h| h.state_since_unix_ms > 0).map(|h| short_age(h.seconds_in_state(now)));
     let state_text = match age {
@@ -157,20 +186,27 @@ fn row(id: &str, history: Option<&EndpointHistory>, now: i64, theme: &Theme) -> 
         None => state.to_string(),
     };
     let latest = history.and_then(EndpointHistory::latest);
-    let engine = history.and_then(|h| h.engine).map(|e| e.to_string()).unwrap_or_else(|| "?".into());
-    let model = history.and_then(|h| h.models.first().cloned()).unwrap_or_else(|| "-".into());
-    let ready = u8::from(state == EndpointState::Ready);
+    let engine = facts
+        .engine
+        .map(str::to_string)
+        .or_else(|| history.and_then(|h| h.engine).map(|e| e.to_string()))
+        .unwrap_or_else(|| "?".into());
+    let model = facts
+        .model
+        .map(str::to_string)
+        .or_else(|| history.and_then(|h| h.models.first().cloned()))
+        .unwrap_or_else(|| "-".into());
     let kv = sample_value(latest, |s| s.kv_cache_usage).map(|f| f * 100.0);
     let tokens = sample_value(latest, |s| s.generation_tokens_per_s);
     let ttft = sample_value(latest, |s| s.ttft.p95);
     TableRow {
         id: id.to_string(),
         cells: vec![
-            TableCell::text(id),
+            TableCell::text(name),
             TableCell::text(engine),
             TableCell::text(model),
-            TableCell::text("watched"),
-            TableCell::number(Some(f64::from(ready)), format!("{ready}/1")),
+            TableCell::text(backend),
+            TableCell::number(Some(f64::from(ready)), format!("{ready}/{desired}")),
             TableCell::styled(Line::styled(state_text.clone(), state_style(state, theme)), SortKey::Text(state_text)),
             TableCell::number(sample_value(latest, |s| s.requests_running), count(sample_value(latest, |s| s.requests_running))),
             TableCell::number(sample_value(latest, |s| s.requests_waiting), count(sample_value(latest, |s| s.requests_waiting))),
@@ -181,10 +217,17 @@ fn row(id: &str, history: Option<&EndpointHistory>, now: i64, theme: &Theme) -> 
     }
 }
 
-/// One row per watched endpoint, with its newest sample.
+/// One row per watched URL, with its newest sample, then the deployments' rows.
 pub fn rows(state: &EndpointsState, theme: &Theme) -> Vec<TableRow> {
     let now = state.now();
-    state.watched.keys().map(|id| row(id, state.histories.get(id), now, theme)).collect()
+    let mut rows: Vec<TableRow> = state
+        .watched
+        .iter()
+        .filter(|(_, watched)| watched.origin != Origin::Deployment)
+        .map(|(id, _)| row(id, state.histories.get(id), now, theme))
+        .collect();
+    rows.extend(state.deployment_rows.iter().cloned());
+    rows
 }
 
 /// Where the view looked and how to add an endpoint.
