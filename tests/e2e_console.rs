@@ -1,6 +1,7 @@
 //! The release binary in a real terminal (tmux): start, switch views, help, filter, quit, and
 //! the terminal is restored afterwards, also on SIGTERM and SIGHUP.
 
+mod sim_support;
 mod support;
 
 use std::path::PathBuf;
@@ -201,4 +202,75 @@ fn a_broken_theme_falls_back_to_the_default_with_a_message() {
     assert!(screen.contains(&format!("{}:3:8: `nope` is not a colour", theme.display())), "names file, line, column:\n{screen}");
     console.tmux.type_text("q");
     console.assert_exited_cleanly();
+}
+
+/// One non-streaming completion, by hand over TCP (the test needs no HTTP client for it).
+fn complete_once(port: u16) {
+    use std::io::{Read, Write};
+    let body = r#"{"model":"org/llama-sim","prompt":"hello there","max_tokens":48}"#;
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return };
+    let request = format!(
+        "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(request.as_bytes());
+    let _ = stream.read_to_end(&mut Vec::new());
+}
+
+#[test]
+fn watched_endpoints_show_ready_with_live_numbers_and_open_their_detail() {
+    if !tmux_ok() {
+        return;
+    }
+    let vllm = sim_support::SimProcess::ready(&["serve", "org/llama-sim", "--tokens-per-second", "200", "--ttft-ms", "30"]);
+    let sglang = sim_support::SimProcess::ready(&["-m", "sglang.launch_server", "--model-path", "org/qwen-sim"]);
+    let config_dir = tempfile::tempdir().unwrap();
+    let config = config_dir.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        format!("endpoints:\n  - name: a-vllm\n    url: {}\n  - name: b-sglang\n    url: {}/v1\n", vllm.url(), sglang.url()),
+    )
+    .unwrap();
+    // Steady traffic to the vLLM sim so its row has a token rate to show.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let (stop, port) = (stop.clone(), vllm.port);
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                complete_once(port);
+            }
+        })
+    };
+    let console = Console::start_with_args("endpoints", 160, 48, &[], &format!("--config '{}'", config.display()));
+    let tmux = &console.tmux;
+    tmux.wait_for("1 GPUs", WAIT);
+    tmux.type_text("4");
+    tmux.wait_for("Endpoints [2]", WAIT);
+    let row = |screen: &str, id: &str| screen.lines().find(|l| l.contains(id)).unwrap_or("").to_string();
+    // Row columns end with RUN WAIT KV% TOK/S TTFT95.
+    let tokens_per_s = |line: &str| -> Option<f64> {
+        let words: Vec<&str> = line.trim_end_matches(['│', ' ']).split_whitespace().collect();
+        words.len().checked_sub(2).and_then(|i| words[i].parse().ok())
+    };
+    let screen = tmux.wait_until("both ready, the vLLM one with a token rate", Duration::from_secs(30), |s| {
+        let (a, b) = (row(s, "a-vllm"), row(s, "b-sglang"));
+        a.contains("ready") && b.contains("ready") && tokens_per_s(&a).is_some_and(|t| t > 0.0)
+    });
+    let a = row(&screen, "a-vllm");
+    assert!(a.contains("vllm") && a.contains("org/llama-sim") && a.contains("watched") && a.contains("1/1"), "{a}");
+    let b = row(&screen, "b-sglang");
+    assert!(b.contains("sglang") && b.contains("org/qwen-sim"), "{b}");
+
+    tmux.send(&["Enter"]);
+    let detail = tmux.wait_for("Endpoint a-vllm", WAIT);
+    for part in ["tokens/s", "queue", "KV cache", "TTFT", "ITL", "Recent errors"] {
+        assert!(detail.contains(part), "detail shows {part}:\n{detail}");
+    }
+    assert!(detail.contains(&vllm.url()), "{detail}");
+    tmux.send(&["Escape"]);
+    tmux.wait_for_absence("Endpoint a-vllm", WAIT);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    tmux.type_text("q");
+    console.assert_exited_cleanly();
+    let _ = load.join();
 }

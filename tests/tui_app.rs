@@ -50,6 +50,8 @@ fn endpoint_rows() -> Vec<TableRow> {
                 TableCell::text(name),
                 TableCell::text(engine),
                 TableCell::text("org/model"),
+                TableCell::text("watched"),
+                TableCell::text("1/1"),
                 TableCell::text(state),
                 TableCell::number(Some(running), format!("{running}")),
             ],

@@ -108,6 +108,8 @@ pub struct Settings {
     pub active_backend: String,
     /// `--demo`: start the demo deployments.
     pub demo: bool,
+    /// Endpoints to watch from the config file.
+    pub endpoints: super::views::endpoints::EndpointSettings,
 }
 
 impl Default for Settings {
@@ -126,6 +128,7 @@ impl Default for Settings {
             backends: Vec::new(),
             active_backend: "docker".into(),
             demo: false,
+            endpoints: Default::default(),
         }
     }
 }
@@ -151,6 +154,7 @@ pub struct App {
     pub cache: CacheState,
     pub deploy: super::deploy_flow::DeployState,
     demo: bool,
+    pub endpoints: super::views::endpoints::EndpointsState,
     pub should_quit: bool,
     ticks: u64,
     dirty: bool,
@@ -184,6 +188,7 @@ impl App {
                 ..Default::default()
             },
             demo: settings.demo,
+            endpoints: super::views::endpoints::EndpointsState::new(settings.endpoints),
             should_quit: false,
             ticks: 0,
             dirty: true,
@@ -204,6 +209,7 @@ impl App {
             commands.push(Command::Deploy(super::deploy_flow::DeployCommand::StartDemo { state_dir }));
             self.notify(Level::Info, "demo: starting aimdeck-sim engines on a recorded 8-GPU topology…");
         }
+        commands.extend(super::endpoint_flow::start(self));
         commands
     }
 
@@ -366,6 +372,11 @@ impl App {
                 }
                 Vec::new()
             }
+            Event::Endpoints(event) => {
+                // Another view on screen draws nothing new (a message sets `dirty` itself).
+                self.dirty |= self.view == ViewId::Endpoints;
+                super::endpoint_flow::on_event(self, event)
+            }
             Event::RecipeSaved { id, result } => {
                 self.recipes.editing = None;
                 match result {
@@ -428,16 +439,13 @@ impl App {
         let view = self.view_state_mut(ViewId::Cache);
         view.table.set_rows(rows);
         view.empty_note = note;
-        let rows = super::views::deployments::rows(&self.deploy, &theme);
-        let note = super::views::deployments::empty_note(&self.deploy);
-        let view = self.view_state_mut(ViewId::Endpoints);
-        view.table.set_rows(rows);
-        view.empty_note = note;
+        self.endpoints.deployment_rows = super::views::deployments::rows(&self.deploy, &self.endpoints, &theme);
         let rows = recipe_view::rows(&self.recipes, &theme);
         let note = recipe_view::empty_note(self.recipes.library.as_deref());
         let view = self.view_state_mut(ViewId::Recipes);
         view.table.set_rows(rows);
         view.empty_note = note;
+        super::endpoint_flow::refresh(self);
         self.dirty = true;
     }
 
@@ -509,12 +517,13 @@ impl App {
             return Vec::new();
         }
         match std::mem::replace(&mut self.mode, Mode::Normal) {
+            Mode::Normal if super::endpoint_flow::captures_keys(self) => super::endpoint_flow::on_key(self, key),
             Mode::Normal => self.on_normal_key(key),
             Mode::Command { mut input, candidates } => match key.code {
                 KeyCode::Esc => Vec::new(),
                 KeyCode::Enter => self.run_command_line(input.value().to_string()),
                 KeyCode::Tab => {
-                    let (line, candidates) = command_line::complete(input.value(), &self.theme_names);
+                    let (line, candidates) = command_line::complete_with(input.value(), &self.theme_names, &self.endpoints.names());
                     input.set_value(&line);
                     self.mode = Mode::Command { input, candidates };
                     Vec::new()
@@ -771,6 +780,9 @@ impl App {
             return commands;
         }
         match action {
+            Action::Open | Action::Prompt | Action::Bench if self.view == ViewId::Endpoints => {
+                return super::endpoint_flow::on_row_action(self, action);
+            }
             Action::Topology => self.gpus.topology_full = !self.gpus.topology_full,
             Action::Pull => {
                 if self.cache.pulling() {
@@ -819,6 +831,7 @@ impl App {
                 self.notify(Level::Info, format!("theme: {} (available: {names})", self.theme.name));
             }
             Ok(Typed::Theme(Some(name))) => return vec![Command::LoadTheme(name)],
+            Ok(Typed::Endpoints(typed)) => return super::endpoint_flow::on_typed(self, typed),
             Err(err) => self.notify(Level::Error, err),
         }
         Vec::new()

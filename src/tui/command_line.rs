@@ -1,5 +1,6 @@
 //! The `:` command line: parsing what was typed and completing view and command names.
 
+use super::endpoint_flow::Typed as EndpointTyped;
 use super::views::ViewId;
 
 /// A command typed after `:`.
@@ -10,6 +11,8 @@ pub enum Typed {
     Help,
     Quit,
     Journal,
+    /// `:add [NAME] URL`, `:rm NAME` (the Endpoints view).
+    Endpoints(super::endpoint_flow::Typed),
 }
 
 /// Every word the command line knows, for completion, with what it does (shown by `:help`).
@@ -19,6 +22,9 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("recipes", "serving recipes"),
     ("endpoints", "live endpoints"),
     ("ep", "live endpoints"),
+    ("add", "watch a server: :add [NAME] http://host:port"),
+    ("rm", "stop watching: :rm NAME"),
+    ("unwatch", "stop watching: :unwatch NAME"),
     ("theme", "switch theme: :theme NAME"),
     ("help", "key bindings"),
     ("journal", "every change aimdeck made, who and when"),
@@ -48,6 +54,15 @@ pub fn parse(line: &str) -> Result<Typed, String> {
             [name] => Ok(Typed::Theme(Some(name.to_string()))),
             _ => Err(":theme takes one name".into()),
         },
+        "add" | "watch" => match rest.as_slice() {
+            [url] => Ok(Typed::Endpoints(EndpointTyped::Add { name: None, url: url.to_string() })),
+            [name, url] => Ok(Typed::Endpoints(EndpointTyped::Add { name: Some(name.to_string()), url: url.to_string() })),
+            _ => Err(":add takes a URL, optionally after a name: :add [NAME] http://host:port".into()),
+        },
+        "rm" | "unwatch" => match rest.as_slice() {
+            [name] => Ok(Typed::Endpoints(EndpointTyped::Remove(name.to_string()))),
+            _ => Err(format!(":{word} takes the name of one watched endpoint")),
+        },
         other => Err(format!("unknown command `{other}` (try :help)")),
     }
 }
@@ -55,6 +70,21 @@ pub fn parse(line: &str) -> Result<Typed, String> {
 /// Completes `line`: returns the new line and the candidates when more than one matches.
 /// `theme_names` completes the argument of `:theme`.
 pub fn complete(line: &str, theme_names: &[String]) -> (String, Vec<String>) {
+    complete_with(line, theme_names, &[])
+}
+
+/// `complete`, also completing the watched endpoint names after `:rm` and `:unwatch`.
+pub fn complete_with(line: &str, theme_names: &[String], endpoint_names: &[String]) -> (String, Vec<String>) {
+    for verb in ["rm ", "unwatch "] {
+        if let Some(partial) = line.strip_prefix(verb) {
+            let matches: Vec<String> = endpoint_names.iter().filter(|n| n.starts_with(partial.trim())).cloned().collect();
+            return match matches.as_slice() {
+                [one] => (format!("{verb}{one}"), Vec::new()),
+                [] => (line.to_string(), Vec::new()),
+                many => (format!("{verb}{}", common_prefix(many)), many.to_vec()),
+            };
+        }
+    }
     if let Some(partial) = line.strip_prefix("theme ") {
         let matches: Vec<String> = theme_names.iter().filter(|n| n.starts_with(partial.trim())).cloned().collect();
         return match matches.as_slice() {
@@ -68,7 +98,7 @@ pub fn complete(line: &str, theme_names: &[String]) -> (String, Vec<String>) {
     }
     let matches: Vec<String> = COMMANDS.iter().map(|(c, _)| c.to_string()).filter(|c| c.starts_with(line)).collect();
     match matches.as_slice() {
-        [one] if one == "theme" => ("theme ".to_string(), Vec::new()),
+        [one] if ["theme", "add", "rm", "unwatch"].contains(&one.as_str()) => (format!("{one} "), Vec::new()),
         [one] => (one.clone(), Vec::new()),
         [] => (line.to_string(), Vec::new()),
         many => {

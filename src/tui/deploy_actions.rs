@@ -21,6 +21,10 @@ impl App {
                             return Vec::new();
                         }
                         self.deploy.deployments.insert(backend, deployments);
+                        let commands = self.watch_replicas();
+                        self.cache.holds = self.deploy.model_holds();
+                        self.refresh_rows();
+                        return commands;
                     }
                     Err(err) => {
                         if self.deploy.errors.get(&backend) != Some(&err) {
@@ -76,6 +80,33 @@ impl App {
             },
         }
         Vec::new()
+    }
+
+    /// Keeps the endpoint monitor watching exactly the replicas the backends list: each
+    /// replica's history id is `deploy:NAME` for replica 0 (the row's id) and `deploy:NAME/I`.
+    fn watch_replicas(&mut self) -> Vec<Command> {
+        let wanted: std::collections::BTreeMap<String, String> = self
+            .deploy
+            .all()
+            .flat_map(|d| d.replicas.iter().map(move |r| (super::views::deployments::replica_id(&d.name, r.index), r.url())))
+            .collect();
+        let mut commands = Vec::new();
+        let stale: Vec<String> = self
+            .endpoints
+            .watched
+            .iter()
+            .filter(|(id, w)| w.origin == super::views::endpoints::Origin::Deployment && wanted.get(*id) != Some(&w.url))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in stale {
+            commands.extend(super::endpoint_flow::unwatch_replica(self, &id));
+        }
+        for (id, url) in wanted {
+            if !self.endpoints.watched.contains_key(&id) {
+                commands.extend(super::endpoint_flow::watch_replica(self, &id, &url));
+            }
+        }
+        commands
     }
 
     /// The deployment under the cursor in the Endpoints view.

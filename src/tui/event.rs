@@ -40,6 +40,8 @@ pub enum Event {
     Deploy(super::deploy_flow::DeployEvent),
     /// A cache delete finished: bytes freed, or why not.
     CacheDeleted { repo: String, result: Result<u64, String> },
+    /// Endpoint monitor updates, playground tokens, benchmark progress and reports.
+    Endpoints(super::endpoint_flow::EndpointEvent),
 }
 
 /// Work for the task runner. Each command's result comes back as an `Event`.
@@ -52,4 +54,6 @@ pub enum Command {
     Deploy(super::deploy_flow::DeployCommand),
     Pull { repo: String, revision: String, root: std::path::PathBuf, cancel: tokio_util::sync::CancellationToken },
     DeleteFromCache { plan: Box<DeletePlan>, root: std::path::PathBuf },
+    /// Watch/unwatch an endpoint, stream a prompt, run a smoke benchmark.
+    Endpoints(super::endpoint_flow::EndpointCommand),
 }

@@ -8,6 +8,8 @@ pub mod app;
 pub mod command_line;
 pub mod deploy_actions;
 pub mod deploy_flow;
+pub mod endpoint_flow;
+pub mod endpoint_tasks;
 pub mod event;
 pub mod fault;
 pub mod keymap;
@@ -49,7 +51,12 @@ pub fn run(global: &crate::cli::GlobalArgs) -> ExitCode {
     let result = runtime.block_on(async {
         let mut guard = terminal::TerminalGuard::enter()?;
         let (tx, mut rx) = mpsc::channel(EVENT_CAPACITY);
-        let runner = runner::TaskRunner::new(tx.clone(), settings.user_themes_dir.clone(), settings.recipe_dirs.clone());
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let mut runner = runner::TaskRunner::new(tx.clone(), settings.user_themes_dir.clone(), settings.recipe_dirs.clone());
+        match endpoint_tasks::spawn(tx.clone(), crate::monitor::PollConfig::default(), cancel.clone()) {
+            Ok(tasks) => runner = runner.with_endpoints(tasks),
+            Err(err) => tracing::warn!("{err}"),
+        }
         sources::spawn_terminal_input(tx.clone());
         sources::spawn_tick(tx.clone());
         sources::spawn_signals(tx.clone());

@@ -15,11 +15,18 @@ pub struct TaskRunner {
     /// Extra recipe directories (config file, then `--recipes-dir`).
     recipe_dirs: Vec<crate::recipes::load::RecipeDir>,
     user_recipes_dir: PathBuf,
+    endpoints: Option<super::endpoint_tasks::EndpointTasks>,
 }
 
 impl TaskRunner {
     pub fn new(events: mpsc::Sender<Event>, user_themes_dir: PathBuf, recipe_dirs: Vec<crate::recipes::load::RecipeDir>) -> TaskRunner {
-        TaskRunner { events, user_themes_dir, recipe_dirs, user_recipes_dir: crate::paths::user_recipes_dir() }
+        TaskRunner { events, user_themes_dir, recipe_dirs, user_recipes_dir: crate::paths::user_recipes_dir(), endpoints: None }
+    }
+
+    /// Endpoint commands go to these tasks (without them they are dropped with a log line).
+    pub fn with_endpoints(mut self, tasks: super::endpoint_tasks::EndpointTasks) -> TaskRunner {
+        self.endpoints = Some(tasks);
+        self
     }
 
     /// Runs `job` on the blocking pool and sends its event; a job that panics is reported as
@@ -78,6 +85,10 @@ impl TaskRunner {
                     runner.scan_cache(root);
                 });
             }
+            Command::Endpoints(command) => match &self.endpoints {
+                Some(tasks) => tasks.run(command),
+                None => tracing::warn!("no endpoint tasks: {command:?} dropped"),
+            },
             Command::SaveRecipe { id, yaml } => {
                 // The recipe library's own save: validated, written through a temporary file.
                 let dir = self.user_recipes_dir.clone();

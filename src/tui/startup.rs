@@ -9,8 +9,12 @@ use super::theme::{no_color_requested, Theme, DEFAULT_THEME};
 
 pub fn settings(global: &GlobalArgs) -> Settings {
     let mut warnings = Vec::new();
+    let mut config_file = global.config.clone().unwrap_or_else(crate::paths::default_config_file);
     let config = match Config::load(global.config.as_deref()) {
-        Ok((config, _)) => config,
+        Ok((config, path)) => {
+            config_file = path;
+            config
+        }
         Err(err) => {
             warnings.push(format!("config ignored: {err}"));
             Config::default()
@@ -50,6 +54,7 @@ pub fn settings(global: &GlobalArgs) -> Settings {
         user_themes_dir,
         startup_warnings: warnings,
         gpu_poll_interval: gpu_poll_interval(&config),
+        endpoints: super::views::endpoints::EndpointSettings { watched: config.endpoints.clone(), config_file },
         recipe_dirs: crate::recipes::load::default_dirs(&config.recipes_dirs, &global.console_recipes_dirs),
         cache_root: crate::paths::hf_hub_cache(global.console_cache_dir.as_deref().or(config.cache_dir.as_deref())),
         backends,

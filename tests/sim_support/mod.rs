@@ -14,7 +14,11 @@ pub struct SimProcess {
 impl SimProcess {
     /// A sim with these arguments on a free port of 127.0.0.1; does not wait for it.
     pub fn spawn(args: &[&str]) -> SimProcess {
-        let port = free_port();
+        SimProcess::spawn_on(free_port(), args)
+    }
+
+    /// A sim on `port` (one a test already pointed something at); does not wait for it.
+    pub fn spawn_on(port: u16, args: &[&str]) -> SimProcess {
         let child = Command::new(env!("CARGO_BIN_EXE_aimdeck-sim"))
             .args(args)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])

@@ -34,7 +34,9 @@ pub const SIM: &str = env!("CARGO_BIN_EXE_aimdeck-sim");
 /// A base port with `count` consecutive free ports after it.
 pub fn free_ports(count: u16) -> u16 {
     for _ in 0..200 {
-        let base = 20_000 + fastrand::u16(..40_000);
+        // Below Linux's ephemeral range (32768-60999): an outgoing connection's local port can
+        // never take a port a test chose for a server.
+        let base = 20_000 + fastrand::u16(..12_000);
         if (base..base + count).all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok()) {
             return base;
         }

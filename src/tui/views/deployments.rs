@@ -10,7 +10,8 @@ use crate::model::{Deployment, ReplicaState};
 use crate::tui::app::Pager;
 use crate::tui::deploy_flow::{DeployState, LogsView};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{SortKey, TableCell, TableRow};
+use crate::tui::views::endpoints::{endpoint_row, EndpointsState, RowFacts};
+use crate::tui::widgets::TableRow;
 
 /// The deployment's state in one word: the worst of its replicas.
 pub fn state_word(deployment: &Deployment) -> &'static str {
@@ -28,29 +29,31 @@ pub fn state_word(deployment: &Deployment) -> &'static str {
     }
 }
 
-pub fn rows(state: &DeployState, theme: &Theme) -> Vec<TableRow> {
+/// The monitor's id for a replica: the deployment row's own id for replica 0.
+pub fn replica_id(deployment: &str, replica: u32) -> String {
+    if replica == 0 { format!("deploy:{deployment}") } else { format!("deploy:{deployment}/{replica}") }
+}
+
+/// One Endpoints row per deployment, in that table's columns, with replica 0's live numbers.
+pub fn rows(state: &DeployState, endpoints: &EndpointsState, theme: &Theme) -> Vec<TableRow> {
     state
         .all()
         .map(|d| {
-            let word = state_word(d);
-            let style = match word {
-                "Ready" => theme.ok,
-                "Failed" | "Unhealthy" => theme.error,
-                _ => theme.warning,
-            };
-            let gpus = d.gpus();
-            TableRow {
-                id: format!("deploy:{}", d.name),
-                cells: vec![
-                    TableCell::text(d.name.clone()),
-                    TableCell::text(d.spec.engine.as_str()),
-                    TableCell::text(d.spec.model.clone()),
-                    TableCell::styled(Line::styled(format!("{word} {}", d.ready_summary()), style), SortKey::Text(word.into())),
-                    TableCell::text(d.backend.clone()),
-                    TableCell::number(Some(gpus.len() as f64), if gpus.is_empty() { "-".to_string() } else { crate::backend::allocator::gpu_label(&gpus) }),
-                    TableCell::text(d.replicas.first().map(|r| r.url()).unwrap_or_default()),
-                ],
-            }
+            let id = replica_id(&d.name, 0);
+            endpoint_row(
+                RowFacts {
+                    id: &id,
+                    name: &d.name,
+                    engine: Some(d.spec.engine.as_str()),
+                    model: Some(&d.spec.model),
+                    backend: &d.backend,
+                    ready: d.ready_replicas() as u32,
+                    desired: d.spec.replicas.max(d.replicas.len() as u32),
+                    history: endpoints.histories.get(&id),
+                },
+                endpoints.now_unix_ms,
+                theme,
+            )
         })
         .collect()
 }

@@ -151,6 +151,7 @@ fn render_view(app: &App, frame: &mut Frame, area: Rect) {
                 super::recipes::render_detail(frame, detail, loaded, &app.recipes, theme);
             }
         }
+        (ViewId::Endpoints, _) => super::endpoints::render(app, frame, area, block),
         _ => table.render(frame, area, block, theme),
     }
 }
@@ -204,6 +205,7 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
             ("esc".into(), "close"),
         ],
         Mode::Form(..) => vec![("tab".into(), "next field"), ("ctrl-s".into(), "submit"), ("esc".into(), "cancel")],
+        Mode::Normal if app.view == ViewId::Endpoints && app.endpoints.pane_open() => super::endpoints::footer_hints(app),
         Mode::Normal => app
             .available_actions()
             .into_iter()

@@ -2,10 +2,14 @@
 
 pub mod cache;
 pub mod deployments;
+pub mod bench;
 pub mod empty;
+pub mod endpoint_detail;
+pub mod endpoints;
 pub mod frame;
 pub mod gpus;
 pub mod help;
+pub mod playground;
 pub mod recipes;
 pub mod resources;
 

@@ -1,11 +1,10 @@
 //! The state of each tabbed view: a table of its resources and, while it has none, an honest
 //! note of where it looked and how to get data.
 
-use ratatui::layout::Constraint;
 
 use super::ViewId;
 use crate::tui::keymap::Action;
-use crate::tui::widgets::{Column, DataTable};
+use crate::tui::widgets::DataTable;
 
 #[derive(Debug, Clone)]
 pub struct ResourceView {
@@ -24,16 +23,8 @@ impl ResourceView {
             ViewId::Cache => (super::cache::columns(), vec!["Scanning the Hugging Face cache…".into()]),
             ViewId::Recipes => (super::recipes::columns(), super::recipes::empty_note(None)),
             ViewId::Endpoints => (
-                vec![
-                    Column::new("NAME", Constraint::Min(12)),
-                    Column::new("ENGINE", Constraint::Length(6)),
-                    Column::new("MODEL", Constraint::Min(18)),
-                    Column::new("STATE", Constraint::Length(14)),
-                    Column::new("BACKEND", Constraint::Length(7)),
-                    Column::new("GPUS", Constraint::Length(6)),
-                    Column::new("URL", Constraint::Min(12)),
-                ],
-                vec!["Looking for deployments…".into()],
+                super::endpoints::columns(),
+                super::endpoints::empty_note(&super::endpoints::EndpointSettings::default()),
             ),
         };
         let actions = match id {

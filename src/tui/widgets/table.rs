@@ -210,11 +210,14 @@ impl DataTable {
             let rows = &self.rows;
             self.visible.sort_by(|&a, &b| {
                 let key = |i: usize| rows[i].cells.get(column).map(|c| &c.sort);
-                let order = match (key(a), key(b)) {
-                    (Some(x), Some(y)) => x.compare(y),
+                match (key(a), key(b)) {
+                    // Unknown numbers stay last whichever way the column is sorted.
+                    (Some(SortKey::Number(None)), Some(SortKey::Number(Some(_)))) => Ordering::Greater,
+                    (Some(SortKey::Number(Some(_))), Some(SortKey::Number(None))) => Ordering::Less,
+                    (Some(x), Some(y)) if ascending => x.compare(y),
+                    (Some(x), Some(y)) => x.compare(y).reverse(),
                     _ => Ordering::Equal,
-                };
-                if ascending { order } else { order.reverse() }
+                }
             });
         }
         let by_id = self

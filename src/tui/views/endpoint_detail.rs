@@ -1,0 +1,288 @@
+//! One endpoint in detail: its state, engine and models, the latest numbers, charts over time
+//! (tokens/s, queue, KV cache, TTFT and ITL percentiles) from the history ring, the GPUs it
+//! holds when a deployment told us, the startup phase of a starting endpoint and its recent
+//! errors.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Axis, Block, BorderType, Chart, Dataset, GraphType, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::endpoints::{latency, short_age, state_style, EndpointsState};
+use crate::model::{EndpointSample, EndpointState};
+use crate::monitor::EndpointHistory;
+use crate::tui::app::App;
+use crate::tui::theme::Theme;
+
+/// How far back the charts look.
+pub const CHART_SECONDS: f64 = 300.0;
+
+struct Series {
+    name: &'static str,
+    style: Style,
+    points: Vec<(f64, f64)>,
+}
+
+/// `value` over the last `CHART_SECONDS`, as (seconds before now, value).
+fn series(history: &EndpointHistory, now: i64, value: impl Fn(&EndpointSample) -> Option<f64>) -> Vec<(f64, f64)> {
+    history
+        .series(value)
+        .into_iter()
+        .map(|(at, v)| ((at - now) as f64 / 1000.0, v))
+        .filter(|(t, _)| *t >= -CHART_SECONDS)
+        .collect()
+}
+
+fn fmt_axis(value: f64, unit: &str) -> String {
+    if unit == "ms" {
+        return format!("{value:.0}ms");
+    }
+    if value >= 10_000.0 {
+        format!("{:.0}k{unit}", value / 1000.0)
+    } else if value >= 10.0 || value == 0.0 {
+        format!("{value:.0}{unit}")
+    } else {
+        format!("{value:.1}{unit}")
+    }
+}
+
+fn render_chart(frame: &mut Frame, area: Rect, title: &str, unit: &str, fixed_max: Option<f64>, all: &[Series], theme: &Theme) {
+    // The legend goes in the title: a chart's own legend box hides the lines on small screens.
+    let mut spans = vec![Span::styled(format!(" {title} "), theme.accent)];
+    if all.len() > 1 {
+        for s in all {
+            spans.push(Span::styled(format!("{} ", s.name), s.style));
+        }
+    }
+    let block = Block::bordered().border_type(BorderType::Rounded).border_style(theme.border).title(Line::from(spans));
+    let has_points = all.iter().any(|s| !s.points.is_empty());
+    if !has_points {
+        frame.render_widget(Paragraph::new(Line::styled("no data yet", theme.muted).centered()).block(block), area);
+        return;
+    }
+    let top = fixed_max.unwrap_or_else(|| all.iter().flat_map(|s| s.points.iter().map(|p| p.1)).fold(0.0, f64::max));
+    let top = if top > 0.0 { top * if fixed_max.is_some() { 1.0 } else { 1.1 } } else { 1.0 };
+    let datasets: Vec<Dataset> = all
+        .iter()
+        .map(|s| Dataset::default().name(s.name).marker(Marker::Braille).graph_type(GraphType::Line).style(s.style).data(&s.points))
+        .collect();
+    let chart = Chart::new(datasets)
+        .block(block)
+        .x_axis(Axis::default().bounds([-CHART_SECONDS, 0.0]).style(theme.muted).labels([Line::from("-5m"), Line::from("now")]))
+        .y_axis(Axis::default().bounds([0.0, top]).style(theme.muted).labels([Line::from(fmt_axis(0.0, unit)), Line::from(fmt_axis(top, unit))]))
+        .legend_position(None);
+    frame.render_widget(chart, area);
+}
+
+fn summary_lines(id: &str, state: &EndpointsState, history: Option<&EndpointHistory>, theme: &Theme) -> Vec<Line<'static>> {
+    let now = state.now();
+    let url = state.watched.get(id).map(|w| w.url.clone()).unwrap_or_default();
+    let Some(history) = history else {
+        return vec![
+            Line::from(vec![Span::styled("waiting for the first poll of ", theme.muted), Span::styled(url, theme.text)]),
+        ];
+    };
+    let since = if history.state_since_unix_ms > 0 { format!(" for {}", short_age(history.seconds_in_state(now))) } else { String::new() };
+    let mut first = vec![
+        Span::styled(format!("{}{since}", history.state), state_style(history.state, theme)),
+        Span::styled("  engine ", theme.muted),
+        Span::styled(history.engine.map(|e| e.to_string()).unwrap_or_else(|| "unknown".into()), theme.text),
+        Span::styled("  backend ", theme.muted),
+        Span::styled("watched (1/1 replica)", theme.text),
+        Span::styled("  ", theme.muted),
+        Span::styled(url, theme.info),
+    ];
+    if !history.models.is_empty() {
+        first.push(Span::styled("  models ", theme.muted));
+        first.push(Span::styled(history.models.join(", "), theme.text));
+    }
+    let mut lines = vec![Line::from(first)];
+    if history.state == EndpointState::Starting {
+        let phase = match state.startup.get(id) {
+            Some(tracker) => match tracker.phase {
+                Some(phase) => format!("{}, {}", phase.as_str(), short_age((now - tracker.since_unix_ms).max(0) as f64 / 1000.0)),
+                None => format!("starting, {}", short_age((now - tracker.since_unix_ms).max(0) as f64 / 1000.0)),
+            },
+            // A watched URL has no log to read: health is all there is.
+            None => format!("waiting for /health to answer, {}", short_age(history.seconds_in_state(now))),
+        };
+        lines.push(Line::from(vec![Span::styled("phase ", theme.muted), Span::styled(phase, theme.warning)]));
+    }
+    if let Some(s) = history.latest() {
+        let num = |v: Option<f64>, digits: usize| v.map(|v| format!("{v:.digits$}")).unwrap_or_else(|| "-".into());
+        let pct = |v: Option<f64>| v.map(|v| format!("{:.0}%", v * 100.0)).unwrap_or_else(|| "-".into());
+        let spans = vec![
+            Span::styled("run ", theme.muted),
+            Span::styled(num(s.requests_running, 0), theme.text),
+            Span::styled("  wait ", theme.muted),
+            Span::styled(num(s.requests_waiting, 0), theme.text),
+            Span::styled("  KV ", theme.muted),
+            Span::styled(pct(s.kv_cache_usage), theme.text),
+            Span::styled("  tok/s in ", theme.muted),
+            Span::styled(num(s.prompt_tokens_per_s, 0), theme.text),
+            Span::styled(" out ", theme.muted),
+            Span::styled(num(s.generation_tokens_per_s, 0), theme.text),
+            Span::styled("  req/s ", theme.muted),
+            Span::styled(num(s.requests_per_s, 1), theme.text),
+            Span::styled("  prefix hit ", theme.muted),
+            Span::styled(pct(s.prefix_cache_hit_rate), theme.text),
+            Span::styled("  preempt/s ", theme.muted),
+            Span::styled(num(s.preemptions_per_s, 1), theme.text),
+        ];
+        lines.push(Line::from(spans));
+        let p = |name: &str, q: &crate::model::Percentiles| {
+            vec![
+                Span::styled(format!("{name} p50/95/99 "), theme.muted),
+                Span::styled(format!("{}/{}/{}  ", latency(q.p50), latency(q.p95), latency(q.p99)), theme.text),
+            ]
+        };
+        let mut spans = p("TTFT", &s.ttft);
+        spans.extend(p("ITL", &s.itl));
+        spans.extend(p("e2e", &s.e2e));
+        lines.push(Line::from(spans));
+    }
+    lines
+}
+
+/// The GPUs the endpoint holds, joined with the GPU poller's latest readings.
+fn gpu_lines(app: &App, id: &str) -> Vec<Line<'static>> {
+    let theme = &app.theme;
+    let Some(indices) = app.endpoints.gpu_indices.get(id) else {
+        return vec![
+            Line::styled("not known", theme.muted),
+            Line::styled("aimdeck did not deploy this endpoint, so it cannot tell which GPUs it holds.", theme.muted),
+        ];
+    };
+    let Some(update) = &app.gpus.update else {
+        return vec![Line::styled("waiting for GPU telemetry", theme.muted)];
+    };
+    indices
+        .iter()
+        .map(|&index| match update.snapshot.gpus.iter().find(|g| g.index == index) {
+            Some(gpu) => {
+                let util = gpu.utilization_percent.map(|u| format!("{u:.0}%")).unwrap_or_else(|| "n/a".into());
+                let mem = gpu.memory_fraction().map(|m| format!("{:.0}%", m * 100.0)).unwrap_or_else(|| "n/a".into());
+                let power = gpu.power_watts.map(|p| format!("{p:.0}W")).unwrap_or_else(|| "n/a".into());
+                Line::from(vec![
+                    Span::styled(format!("GPU{index} "), theme.accent),
+                    Span::styled(format!("util {util}  mem {mem}  power {power}"), theme.text),
+                ])
+            }
+            None => Line::styled(format!("GPU{index}: not on this machine's GPU list"), theme.warning),
+        })
+        .collect()
+}
+
+fn error_lines(history: Option<&EndpointHistory>, rows: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let Some(history) = history.filter(|h| !h.errors.is_empty()) else {
+        return vec![Line::styled("none", theme.muted)];
+    };
+    history
+        .errors
+        .iter()
+        .rev()
+        .take(rows.max(1))
+        .map(|e| {
+            let at = jiff::Timestamp::from_millisecond(e.at_unix_ms)
+                .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).strftime("%H:%M:%S").to_string())
+                .unwrap_or_default();
+            let repeats = if e.repeats > 0 { format!(" (x{})", e.repeats + 1) } else { String::new() };
+            Line::from(vec![Span::styled(format!("{at} "), theme.muted), Span::styled(format!("{}{repeats}", e.message), theme.error)])
+        })
+        .collect()
+}
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect, id: &str) {
+    let theme = &app.theme;
+    let state = &app.endpoints;
+    let history = state.histories.get(id);
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(theme.border_focused)
+        .title(Line::from(vec![Span::styled(format!(" Endpoint {id} "), theme.accent)]));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let summary = summary_lines(id, state, history, theme);
+    let error_rows: u16 = if inner.height >= 30 { 5 } else { 2 };
+    let [top, charts, errors] = Layout::vertical([
+        Constraint::Length(summary.iter().map(|line| line.width().div_ceil(usize::from(inner.width.max(1))).max(1) as u16).sum()),
+        Constraint::Fill(1),
+        Constraint::Length(error_rows + 1),
+    ])
+    .areas(inner);
+    frame.render_widget(Paragraph::new(summary).wrap(Wrap { trim: true }), top);
+    let [row1, row2] = Layout::vertical([Constraint::Fill(1), Constraint::Fill(1)]).areas(charts);
+    let [tokens, queue, kv] = Layout::horizontal([Constraint::Fill(1); 3]).areas(row1);
+    let [ttft, itl, gpus] = Layout::horizontal([Constraint::Fill(1); 3]).areas(row2);
+    let now = state.now();
+    let series_of = |value: fn(&EndpointSample) -> Option<f64>| history.map(|h| series(h, now, value)).unwrap_or_default();
+    let ms = |value: fn(&EndpointSample) -> Option<f64>| -> Vec<(f64, f64)> {
+        series_of(value).into_iter().map(|(t, v)| (t, v * 1000.0)).collect()
+    };
+    render_chart(
+        frame,
+        tokens,
+        "tokens/s",
+        "",
+        None,
+        &[
+            Series { name: "out", style: theme.accent, points: series_of(|s| s.generation_tokens_per_s) },
+            Series { name: "in", style: theme.info, points: series_of(|s| s.prompt_tokens_per_s) },
+        ],
+        theme,
+    );
+    render_chart(
+        frame,
+        queue,
+        "queue",
+        "",
+        None,
+        &[
+            Series { name: "running", style: theme.ok, points: series_of(|s| s.requests_running) },
+            Series { name: "waiting", style: theme.warning, points: series_of(|s| s.requests_waiting) },
+        ],
+        theme,
+    );
+    render_chart(
+        frame,
+        kv,
+        "KV cache",
+        "%",
+        Some(100.0),
+        &[Series { name: "KV %", style: theme.accent, points: series_of(|s| s.kv_cache_usage.map(|v| v * 100.0)) }],
+        theme,
+    );
+    render_chart(
+        frame,
+        ttft,
+        "TTFT",
+        "ms",
+        None,
+        &[
+            Series { name: "p50", style: theme.ok, points: ms(|s| s.ttft.p50) },
+            Series { name: "p95", style: theme.warning, points: ms(|s| s.ttft.p95) },
+            Series { name: "p99", style: theme.error, points: ms(|s| s.ttft.p99) },
+        ],
+        theme,
+    );
+    render_chart(
+        frame,
+        itl,
+        "ITL",
+        "ms",
+        None,
+        &[
+            Series { name: "p50", style: theme.ok, points: ms(|s| s.itl.p50) },
+            Series { name: "p95", style: theme.warning, points: ms(|s| s.itl.p95) },
+            Series { name: "p99", style: theme.error, points: ms(|s| s.itl.p99) },
+        ],
+        theme,
+    );
+    let gpu_block = Block::bordered().border_type(BorderType::Rounded).border_style(theme.border).title(Span::styled(" GPUs held ", theme.accent));
+    frame.render_widget(Paragraph::new(gpu_lines(app, id)).wrap(Wrap { trim: true }).block(gpu_block), gpus);
+    let mut lines = vec![Line::styled("Recent errors", theme.accent)];
+    lines.extend(error_lines(history, error_rows as usize, theme));
+    frame.render_widget(Paragraph::new(lines), errors);
+}

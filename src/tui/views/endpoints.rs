@@ -1,0 +1,273 @@
+//! The Endpoints view: every watched serving endpoint in one table (engine, model, state and
+//! how long it has been in it, queue, KV cache, tokens/s, TTFT p95), and the panes opened from
+//! a row: the detail with charts (`endpoint_detail.rs`), the prompt playground
+//! (`playground.rs`) and the smoke benchmark (`bench.rs`).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::Block;
+use ratatui::Frame;
+
+use super::bench::BenchPane;
+use super::playground::Playground;
+use crate::config::WatchedEndpoint;
+use crate::engine::startup::StartupTracker;
+use crate::model::{EndpointSample, EndpointState};
+use crate::monitor::{EndpointHistories, EndpointHistory};
+use crate::tui::app::App;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{Column, SortKey, TableCell, TableRow};
+
+/// What the console starts watching: the config file's `endpoints:`.
+#[derive(Debug, Clone, Default)]
+pub struct EndpointSettings {
+    pub watched: Vec<WatchedEndpoint>,
+    /// Where they were read from (for the empty state).
+    pub config_file: PathBuf,
+}
+
+/// Where a watched endpoint came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Config,
+    /// `:add` in this session.
+    Added,
+    /// A replica of a deployment: polled like the others, shown in its deployment's row.
+    Deployment,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watched {
+    pub url: String,
+    pub origin: Origin,
+}
+
+/// What the Endpoints view shows over (or instead of) its table.
+#[derive(Debug, Clone, Default)]
+pub enum Pane {
+    #[default]
+    Table,
+    /// The detail of the selected row (`j`/`k` move to the next endpoint).
+    Detail,
+    Playground(Box<Playground>),
+    Bench(Box<BenchPane>),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EndpointsState {
+    pub settings: EndpointSettings,
+    /// Watched endpoints by id (the config's name, or the URL for `:add URL`).
+    pub watched: BTreeMap<String, Watched>,
+    pub histories: EndpointHistories,
+    pub pane: Pane,
+    /// Hook for deployments: the GPU indices each endpoint holds, so the detail can show their
+    /// utilisation, memory and power. A watched URL holds none that aimdeck knows of.
+    pub gpu_indices: BTreeMap<String, Vec<u32>>,
+    /// Hook for deployments: a starting replica's phase read from its log by the backend.
+    pub startup: BTreeMap<String, StartupTracker>,
+    /// The time views measure "time in state" against: the newest update's clock. Tests fix
+    /// it for reproducible screens.
+    pub now_unix_ms: i64,
+    pub fixed_now_unix_ms: Option<i64>,
+    /// Identifies the playground stream or benchmark run whose results are expected.
+    pub next_run: u64,
+    /// Rows the deployment side builds with `endpoint_row` (one per deployment), listed after
+    /// the watched URLs.
+    pub deployment_rows: Vec<TableRow>,
+}
+
+impl EndpointsState {
+    pub fn new(settings: EndpointSettings) -> EndpointsState {
+        EndpointsState { settings, ..EndpointsState::default() }
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.watched.keys().cloned().collect()
+    }
+
+    pub fn pane_open(&self) -> bool {
+        !matches!(self.pane, Pane::Table)
+    }
+
+    pub fn now(&self) -> i64 {
+        self.fixed_now_unix_ms.unwrap_or(self.now_unix_ms)
+    }
+
+    /// Hook for deployments: the GPUs `id` holds (replaces what was known).
+    pub fn set_gpu_indices(&mut self, id: &str, indices: Vec<u32>) {
+        self.gpu_indices.insert(id.to_string(), indices);
+    }
+}
+
+pub fn columns() -> Vec<Column> {
+    vec![
+        Column::new("NAME", Constraint::Min(8)),
+        Column::new("ENGINE", Constraint::Length(6)),
+        Column::new("MODEL", Constraint::Min(8)),
+        Column::new("BACKEND", Constraint::Length(7)),
+        Column::new("REPL", Constraint::Length(4)),
+        Column::new("STATE", Constraint::Length(12)),
+        Column::new("RUN", Constraint::Length(3)),
+        Column::new("WAIT", Constraint::Length(4)),
+        Column::new("KV%", Constraint::Length(3)),
+        Column::new("TOK/S", Constraint::Length(5)),
+        Column::new("TTFT95", Constraint::Length(6)),
+    ]
+}
+
+/// `45s`, `12m`, `3h`, `2d`: how long, to the unit that matters.
+pub fn short_age(seconds: f64) -> String {
+    let s = seconds.max(0.0) as u64;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
+    }
+}
+
+/// Seconds as `850ms` or `1.25s`.
+pub fn latency(seconds: Option<f64>) -> String {
+    match seconds {
+        Some(s) if s < 1.0 => format!("{:.0}ms", s * 1000.0),
+        Some(s) => format!("{s:.2}s"),
+        None => "-".into(),
+    }
+}
+
+fn count(value: Option<f64>) -> String {
+    value.map(|v| format!("{v:.0}")).unwrap_or_else(|| "-".into())
+}
+
+pub fn state_style(state: EndpointState, theme: &Theme) -> ratatui::style::Style {
+    match state {
+        EndpointState::Ready => theme.ok,
+        EndpointState::Starting => theme.warning,
+        EndpointState::Unhealthy | EndpointState::Down => theme.error,
+    }
+}
+
+fn sample_value(sample: Option<&EndpointSample>, value: impl Fn(&EndpointSample) -> Option<f64>) -> Option<f64> {
+    sample.and_then(value)
+}
+
+/// What one table row says besides the live numbers. A watched URL is one replica with
+/// backend `watched`; a deployment gives its own name, backend and replica counts, and the
+/// history of the replica whose numbers to show.
+#[derive(Debug, Clone, Copy)]
+pub struct RowFacts<'a> {
+    /// The row's identity (the selection follows it); also the history id for the panes.
+    pub id: &'a str,
+    pub name: &'a str,
+    pub engine: Option<&'a str>,
+    pub model: Option<&'a str>,
+    pub backend: &'a str,
+    pub ready: u32,
+    pub desired: u32,
+    pub history: Option<&'a EndpointHistory>,
+}
+
+fn row(id: &str, history: Option<&EndpointHistory>, now: i64, theme: &Theme) -> TableRow {
+    let ready = u32::from(history.is_some_and(|h| h.state == EndpointState::Ready));
+    endpoint_row(RowFacts { id, name: id, engine: None, model: None, backend: "watched", ready, desired: 1, history }, now, theme)
+}
+
+/// One row of the Endpoints table in its columns; the engine and model fall back to what the
+/// endpoint itself reported.
+pub fn endpoint_row(facts: RowFacts<'_>, now: i64, theme: &Theme) -> TableRow {
+    let RowFacts { id, name, history, ready, desired, backend, .. } = facts;
+    let state = history.map_or(EndpointState::Starting, |h| h.state);
+    let age = history.filter(|h| h.state_since_unix_ms > 0).map(|h| short_age(h.seconds_in_state(now)));
+    let state_text = match age {
+        Some(age) => format!("{state} {age}"),
+        None => state.to_string(),
+    };
+    let latest = history.and_then(EndpointHistory::latest);
+    let engine = facts
+        .engine
+        .map(str::to_string)
+        .or_else(|| history.and_then(|h| h.engine).map(|e| e.to_string()))
+        .unwrap_or_else(|| "?".into());
+    let model = facts
+        .model
+        .map(str::to_string)
+        .or_else(|| history.and_then(|h| h.models.first().cloned()))
+        .unwrap_or_else(|| "-".into());
+    let kv = sample_value(latest, |s| s.kv_cache_usage).map(|f| f * 100.0);
+    let tokens = sample_value(latest, |s| s.generation_tokens_per_s);
+    let ttft = sample_value(latest, |s| s.ttft.p95);
+    TableRow {
+        id: id.to_string(),
+        cells: vec![
+            TableCell::text(name),
+            TableCell::text(engine),
+            TableCell::text(model),
+            TableCell::text(backend),
+            TableCell::number(Some(f64::from(ready)), format!("{ready}/{desired}")),
+            TableCell::styled(Line::styled(state_text.clone(), state_style(state, theme)), SortKey::Text(state_text)),
+            TableCell::number(sample_value(latest, |s| s.requests_running), count(sample_value(latest, |s| s.requests_running))),
+            TableCell::number(sample_value(latest, |s| s.requests_waiting), count(sample_value(latest, |s| s.requests_waiting))),
+            TableCell::number(kv, kv.map(|k| format!("{k:.0}")).unwrap_or_else(|| "-".into())),
+            TableCell::number(tokens, tokens.map(|t| format!("{t:.0}")).unwrap_or_else(|| "-".into())),
+            TableCell::number(ttft, latency(ttft)),
+        ],
+    }
+}
+
+/// One row per watched URL, with its newest sample, then the deployments' rows.
+pub fn rows(state: &EndpointsState, theme: &Theme) -> Vec<TableRow> {
+    let now = state.now();
+    let mut rows: Vec<TableRow> = state
+        .watched
+        .iter()
+        .filter(|(_, watched)| watched.origin != Origin::Deployment)
+        .map(|(id, _)| row(id, state.histories.get(id), now, theme))
+        .collect();
+    rows.extend(state.deployment_rows.iter().cloned());
+    rows
+}
+
+/// Where the view looked and how to add an endpoint.
+pub fn empty_note(settings: &EndpointSettings) -> Vec<String> {
+    // Before the settings are known, the documented default rather than this machine's path.
+    let file = if settings.config_file.as_os_str().is_empty() {
+        PathBuf::from("~/.config/aimdeck/config.yaml")
+    } else {
+        settings.config_file.clone()
+    };
+    vec![
+        "No endpoints are watched.".into(),
+        format!("Looked under `endpoints:` in {} (none listed).", file.display()),
+        "Watch a server now with :add http://host:port (or :add NAME http://host:port).".into(),
+    ]
+}
+
+/// Draws the view's body: the table, or the open pane.
+pub fn render(app: &App, frame: &mut Frame, area: Rect, block: Block<'_>) {
+    let state = &app.endpoints;
+    let table = &app.view_state(crate::tui::views::ViewId::Endpoints).table;
+    match &state.pane {
+        Pane::Table => table.render(frame, area, block, &app.theme),
+        Pane::Detail => match table.selected() {
+            Some(row) => super::endpoint_detail::render(app, frame, area, &row.id),
+            None => table.render(frame, area, block, &app.theme),
+        },
+        Pane::Playground(playground) => playground.render(frame, area, &app.theme),
+        Pane::Bench(bench) => bench.render(frame, area, &app.theme),
+    }
+}
+
+/// Footer hints while a pane has the keyboard.
+pub fn footer_hints(app: &App) -> Vec<(String, &'static str)> {
+    let hint = |k: &str, w: &'static str| (k.to_string(), w);
+    match &app.endpoints.pane {
+        Pane::Table => Vec::new(),
+        Pane::Detail => vec![hint("j/k", "next endpoint"), hint("p", "prompt"), hint("b", "bench"), hint("esc", "back"), hint("q", "quit")],
+        Pane::Playground(playground) if playground.is_streaming() => vec![hint("esc", "cancel")],
+        Pane::Playground(_) => vec![hint("ctrl-s", "send"), hint("esc", "back")],
+        Pane::Bench(bench) => bench.footer_hints(),
+    }
+}
