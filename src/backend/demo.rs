@@ -29,27 +29,12 @@ pub fn sim_program() -> PathBuf {
 /// 70B model on 4 GPUs. Ports start at `base_port`.
 pub fn demo_specs(sim: &Path, base_port: u16) -> Vec<DeploymentSpec> {
     let spec = |name: &str, model: &str, engine: EngineKind, tp: u32, replicas: u32, port: u16, precision: Precision| DeploymentSpec {
-        name: name.into(),
-        model: model.into(),
-        served_model_name: None,
-        engine,
-        recipe_id: None,
-        image: None,
         command: Some(vec![sim.to_string_lossy().to_string()]),
         gpu_vendor: Some(GpuVendor::Amd),
         gpus_per_replica: tp,
         parallelism: Parallelism { tp, pp: 1, dp: 1 },
-        replicas,
         precision: Some(precision),
-        kv_cache_dtype: Default::default(),
-        max_model_len: None,
-        gpu_memory_utilization: None,
-        port,
-        host: "127.0.0.1".into(),
-        engine_args: Default::default(),
-        extra_args: Vec::new(),
-        env: Default::default(),
-        cache_dir: None,
+        ..DeploymentSpec::minimal(name, model, engine, replicas, port)
     };
     vec![
         spec("llama-8b", "meta-llama/Llama-3.1-8B-Instruct", EngineKind::Vllm, 2, 1, base_port, Precision::Bf16),

@@ -83,6 +83,34 @@ fn default_host() -> String {
 }
 
 impl DeploymentSpec {
+    /// A spec with the engine's defaults: no recipe, no GPUs, listening on 127.0.0.1. Callers
+    /// set what they know (GPUs, parallelism, command) on the result.
+    pub fn minimal(name: &str, model: &str, engine: EngineKind, replicas: u32, port: u16) -> DeploymentSpec {
+        DeploymentSpec {
+            name: name.into(),
+            model: model.into(),
+            served_model_name: None,
+            engine,
+            recipe_id: None,
+            image: None,
+            command: None,
+            gpu_vendor: None,
+            gpus_per_replica: 0,
+            parallelism: Parallelism::default(),
+            replicas,
+            precision: None,
+            kv_cache_dtype: KvCacheDtype::default(),
+            max_model_len: None,
+            gpu_memory_utilization: None,
+            port,
+            host: default_host(),
+            engine_args: EngineArgs::default(),
+            extra_args: Vec::new(),
+            env: BTreeMap::new(),
+            cache_dir: None,
+        }
+    }
+
     /// Port replica `index` listens on.
     pub fn replica_port(&self, index: u32) -> u16 {
         self.port.saturating_add(index as u16)

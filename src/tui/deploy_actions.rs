@@ -259,7 +259,7 @@ impl App {
         }
         let mut spec = match &recipe {
             Some(recipe) => crate::recipes::to_spec::to_deployment_spec(recipe, &value("name"), replicas, port),
-            None => plain_spec(&value("name"), &value("model"), value("engine").parse().unwrap_or(EngineKind::Vllm), replicas, port),
+            None => DeploymentSpec::minimal(&value("name"), &value("model"), value("engine").parse().unwrap_or(EngineKind::Vllm), replicas, port),
         };
         spec.model = value("model");
         let image = value("image");
@@ -299,32 +299,5 @@ impl App {
         };
         let create = create.then(|| (backend, Box::new(spec)));
         self.mode = Mode::Pager(Box::new(Pager { title, pane, create }));
-    }
-}
-
-/// A spec without a recipe: the engine's defaults, one GPU per replica where the host has GPUs.
-fn plain_spec(name: &str, model: &str, engine: EngineKind, replicas: u32, port: u16) -> DeploymentSpec {
-    DeploymentSpec {
-        name: name.into(),
-        model: model.into(),
-        served_model_name: None,
-        engine,
-        recipe_id: None,
-        image: None,
-        command: None,
-        gpu_vendor: None,
-        gpus_per_replica: 0,
-        parallelism: Default::default(),
-        replicas,
-        precision: None,
-        kv_cache_dtype: Default::default(),
-        max_model_len: None,
-        gpu_memory_utilization: None,
-        port,
-        host: "127.0.0.1".into(),
-        engine_args: Default::default(),
-        extra_args: Vec::new(),
-        env: Default::default(),
-        cache_dir: None,
     }
 }

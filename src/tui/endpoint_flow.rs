@@ -80,29 +80,28 @@ pub fn start(app: &mut App) -> Vec<Command> {
 }
 
 /// Rebuilds the table from the histories (rows carry styled cells and the time in state).
+/// What a row of the Endpoints view offers: the endpoint panes, then the deployment actions.
+pub const ROW_ACTIONS: &[Action] = &[
+    Action::Open,
+    Action::Prompt,
+    Action::Bench,
+    Action::Create,
+    Action::Scale,
+    Action::ScaleUp,
+    Action::ScaleDown,
+    Action::Delete,
+    Action::Restart,
+    Action::Logs,
+    Action::ShowConfig,
+];
+
 pub fn refresh(app: &mut App) {
     let rows = endpoints::rows(&app.endpoints, &app.theme);
     let mut note = crate::tui::views::deployments::empty_note(&app.deploy);
     note.extend(endpoints::empty_note(&app.endpoints.settings).into_iter().skip(1));
     let view = app.view_state_mut(ViewId::Endpoints);
     // Row actions only when there is a row to act on (the footer lists them); create always.
-    view.actions = if rows.is_empty() {
-        vec![Action::Create]
-    } else {
-        vec![
-            Action::Open,
-            Action::Prompt,
-            Action::Bench,
-            Action::Create,
-            Action::Scale,
-            Action::ScaleUp,
-            Action::ScaleDown,
-            Action::Delete,
-            Action::Restart,
-            Action::Logs,
-            Action::ShowConfig,
-        ]
-    };
+    view.actions = if rows.is_empty() { vec![Action::Create] } else { ROW_ACTIONS.to_vec() };
     view.table.set_rows(rows);
     view.empty_note = note;
 }

@@ -30,16 +30,7 @@ impl ResourceView {
         let actions = match id {
             ViewId::Gpus => vec![Action::Topology],
             ViewId::Recipes => vec![Action::Edit, Action::Create],
-            ViewId::Endpoints => vec![
-                Action::Create,
-                Action::Scale,
-                Action::ScaleUp,
-                Action::ScaleDown,
-                Action::Delete,
-                Action::Restart,
-                Action::Logs,
-                Action::ShowConfig,
-            ],
+            ViewId::Endpoints => vec![Action::Create],
             ViewId::Cache => vec![Action::Pull, Action::Delete, Action::Cancel, Action::RecipesFor],
         };
         ResourceView { id, table: DataTable::new(columns), empty_note, actions }
