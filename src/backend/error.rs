@@ -10,7 +10,7 @@ pub enum BackendError {
     NotFound(String),
     #[error("deployment `{0}` already exists; scale it or remove it first")]
     AlreadyExists(String),
-    #[error("unknown backend `{0}`, expected one of: docker, process")]
+    #[error("unknown backend `{0}`, expected one of: docker, process, k8s")]
     UnknownBackend(String),
     #[error("port {port} on 127.0.0.1 is already taken ({detail}); pick another with --port")]
     PortTaken { port: u16, detail: String },

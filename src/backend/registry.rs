@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use super::allocator::AllocatableGpu;
 use super::docker::{DockerBackend, DockerOptions};
+use super::kubernetes::{KubeTarget, KubernetesBackend};
 use super::process::ProcessBackend;
 use super::{Backend, BackendError};
 
 /// Names `open` knows, for `--backend` help and the `:contexts` view.
-pub const NAMES: [&str; 2] = [super::docker::NAME, super::process::NAME];
+pub const NAMES: [&str; 3] = [super::docker::NAME, super::process::NAME, super::kubernetes::adapter::NAME];
 
 /// What backends need from the console: where state lives and which GPUs the host has.
 #[derive(Debug, Clone)]
@@ -24,6 +25,9 @@ pub struct BackendOptions {
     pub docker: DockerOptions,
     /// SIGTERM-to-SIGKILL grace for the process backend.
     pub process_grace: Duration,
+    /// Kubernetes: `--kubeconfig`, `--context`, `-n`; kubectl's defaults when unset. The
+    /// cluster is reached on first use, never by `open`.
+    pub kubernetes: KubeTarget,
 }
 
 impl BackendOptions {
@@ -34,6 +38,7 @@ impl BackendOptions {
             docker_host: None,
             docker: DockerOptions::default(),
             process_grace: Duration::from_secs(10),
+            kubernetes: KubeTarget::default(),
         }
     }
 }
@@ -46,6 +51,7 @@ pub fn open(name: &str, options: &BackendOptions) -> Result<Arc<dyn Backend>, Ba
         super::process::NAME => {
             Ok(Arc::new(ProcessBackend::new(&options.state_dir, options.gpus.clone()).with_grace(options.process_grace)))
         }
+        super::kubernetes::adapter::NAME => Ok(Arc::new(KubernetesBackend::new(options.kubernetes.clone()))),
         other => Err(BackendError::UnknownBackend(other.to_string())),
     }
 }
@@ -61,6 +67,6 @@ mod tests {
             assert_eq!(open(name, &options).unwrap().name(), name);
         }
         let err = open("nomad", &options).err().unwrap().to_string();
-        assert_eq!(err, "unknown backend `nomad`, expected one of: docker, process");
+        assert_eq!(err, "unknown backend `nomad`, expected one of: docker, process, k8s");
     }
 }

@@ -94,6 +94,12 @@ pub(super) fn backend_options(global: &GlobalArgs, network: NetworkMode) -> Back
     options.gpus = host_gpus::detect();
     options.docker_host = global.docker_host.clone();
     options.docker = DockerOptions { network, ..DockerOptions::default() };
+    options.kubernetes = crate::backend::kubernetes::KubeTarget {
+        kubeconfig: global.kubeconfig.clone(),
+        context: global.context.clone(),
+        namespace: global.namespace.clone(),
+        timeout: None,
+    };
     options
 }
 

@@ -104,7 +104,7 @@ pub enum Command {
     Rm(rm::RmArgs),
     /// Show a deployment's logs
     Logs(logs::LogsArgs),
-    /// Print what `deploy` would create on a backend (docker, process), creating nothing
+    /// Print what `deploy` would create on a backend (docker, process, k8s), creating nothing
     Render(render::RenderCommand),
     /// Kubernetes backend: render, deploy, ls, scale, rm, logs, restart, nodes, contexts, caches, operators
     K8s(k8s::K8sArgs),

@@ -1,4 +1,4 @@
-//! `aimdeck render docker|process ...`: what `deploy` would create, with the same arguments,
+//! `aimdeck render docker|process|k8s ...`: what `deploy` would create, with the same arguments,
 //! secrets redacted. Creates nothing and needs no engine.
 
 use std::process::ExitCode;
@@ -12,7 +12,7 @@ use crate::backend::registry;
 
 #[derive(Debug, Args)]
 pub struct RenderCommand {
-    /// Backend to render for: docker or process
+    /// Backend to render for: docker, process or k8s
     pub backend: String,
     #[command(flatten)]
     pub deploy: DeployArgs,

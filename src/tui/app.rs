@@ -262,6 +262,24 @@ impl App {
         self.dirty = true;
     }
 
+    /// Like `notify`, but a message of the same or a higher level still on screen stays: the
+    /// new one goes to the history (`:messages`) only. For background warnings (a backend that
+    /// cannot be listed) that must not hide what the user is reading.
+    pub fn notify_behind(&mut self, level: Level, text: impl Into<String>) {
+        let busy = self.message.as_ref().is_some_and(|current| current.level >= level && current.expires_at_tick > self.ticks);
+        if !busy {
+            self.notify(level, text);
+            return;
+        }
+        let message = Message { text: text.into(), level, expires_at_tick: self.ticks };
+        tracing::info!(level = ?message.level, "{}", message.text);
+        self.history.push(message);
+        if self.history.len() > HISTORY {
+            self.history.remove(0);
+        }
+        self.dirty = true;
+    }
+
     /// Actions that work in the current view, for the footer.
     pub fn available_actions(&self) -> Vec<Action> {
         let mut actions = vec![Action::Help, Action::CommandMode, Action::NextView];

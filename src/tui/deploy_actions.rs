@@ -28,7 +28,9 @@ impl App {
                     }
                     Err(err) => {
                         if self.deploy.errors.get(&backend) != Some(&err) {
-                            self.notify(Level::Warning, format!("{backend}: {err}"));
+                            // Shown once per distinct error; a backend that is not set up here
+                            // (no kubeconfig) must not hide a startup message.
+                            self.notify_behind(Level::Warning, format!("{backend}: {err}"));
                             self.deploy.errors.insert(backend.clone(), err);
                         }
                         self.deploy.deployments.remove(&backend);

@@ -8,6 +8,7 @@
 //! methods. Everything a view shows is a plain `Serialize` struct (`DeploymentRow`, `PodRow`,
 //! `EventRow`, `NodeGpuInventory`, `CachePvcRow`, `OperatorResourceRow`, `KubeContextInfo`).
 
+pub mod adapter;
 pub mod apply;
 pub mod cache_pvc;
 pub mod client;
@@ -19,6 +20,7 @@ pub mod operators;
 pub mod render;
 pub mod watch;
 
+pub use adapter::KubernetesBackend;
 pub use apply::{ApplyOptions, ApplyReport, DeleteReport};
 pub use cache_pvc::{CachePvcRow, PrepullProgress, PrepullRequest};
 pub use client::{ClusterApis, KubeBackend, KubeContextInfo, KubeTarget, list_contexts};

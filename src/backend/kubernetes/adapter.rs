@@ -1,0 +1,368 @@
+//! `KubernetesBackend`: the Kubernetes backend behind the shared [`Backend`] trait, so `deploy`,
+//! `ls`, `scale`, `rm`, `logs`, `render` and the console work with `--backend k8s`.
+//!
+//! Opening it does no I/O: the cluster is connected on first use (kubeconfig, context and
+//! namespace from [`KubeTarget`]) and the connection is kept. A missing kubeconfig is an error
+//! of that first call, not of `registry::open`, so the console can open every backend.
+
+use std::collections::{BTreeMap, HashSet};
+
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use k8s_openapi::api::apps::v1::Deployment as K8sDeployment;
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use kube::api::ListParams;
+use tokio::sync::OnceCell;
+
+use super::errors::{Action, K8sError, call};
+use super::render::{K8sRenderOptions, render, selector_string};
+use super::watch::{ClusterWatch, PodRow, pod_row};
+use super::{ApplyOptions, KubeBackend, KubeTarget, PodLogOptions};
+use crate::backend::{Backend, BackendError, BoxStream, LogLine, LogOptions, ProgressTx, now_rfc3339, validate_spec};
+use crate::model::{
+    BackendEvent, BackendEventKind, BackendHealth, Capabilities, Deployment, DeploymentSpec, Replica, ReplicaState, labels,
+};
+
+pub const NAME: &str = "k8s";
+
+pub struct KubernetesBackend {
+    target: KubeTarget,
+    cluster: OnceCell<KubeBackend>,
+}
+
+impl KubernetesBackend {
+    /// No I/O: the cluster is reached on the first call.
+    pub fn new(target: KubeTarget) -> Self {
+        KubernetesBackend { target, cluster: OnceCell::new() }
+    }
+
+    /// An already connected cluster (tests, embedding).
+    pub fn from_kube(kube: KubeBackend) -> Self {
+        KubernetesBackend { target: KubeTarget::default(), cluster: OnceCell::new_with(Some(kube)) }
+    }
+
+    async fn kube(&self) -> Result<&KubeBackend, BackendError> {
+        self.cluster
+            .get_or_try_init(|| KubeBackend::connect(&self.target))
+            .await
+            .map_err(|err| BackendError::Other(format!("kubernetes: {err}")))
+    }
+
+    fn render_options(&self, namespace: &str) -> K8sRenderOptions {
+        K8sRenderOptions { namespace: namespace.to_string(), ..Default::default() }
+    }
+
+    async fn find(&self, name: Option<&str>) -> Result<Vec<Deployment>, BackendError> {
+        let kube = self.kube().await?;
+        let selector = match name {
+            Some(name) => selector_string(name),
+            None => format!("{}={}", labels::MANAGED_BY, labels::MANAGED_BY_VALUE),
+        };
+        let params = ListParams::default().labels(&selector);
+        let deployments: Api<K8sDeployment> = Api::namespaced(kube.client().clone(), kube.namespace());
+        let pods: Api<Pod> = Api::namespaced(kube.client().clone(), kube.namespace());
+        let ns = Some(kube.namespace());
+        let list = call(
+            kube.timeout(),
+            Action { verb: "list", resource: "deployments.apps", name: None, namespace: ns },
+            deployments.list(&params),
+        )
+        .await
+        .map_err(other)?;
+        let pod_list =
+            call(kube.timeout(), Action { verb: "list", resource: "pods", name: None, namespace: ns }, pods.list(&params))
+                .await
+                .map_err(other)?;
+        let mut out: Vec<Deployment> = list
+            .items
+            .iter()
+            .filter(|d| {
+                d.metadata.labels.as_ref().and_then(|l| l.get(labels::MANAGED_BY)).map(String::as_str)
+                    == Some(labels::MANAGED_BY_VALUE)
+            })
+            .map(|d| {
+                let name = d.metadata.name.clone().unwrap_or_default();
+                let mut rows: Vec<PodRow> = pod_list
+                    .items
+                    .iter()
+                    .filter(|p| p.metadata.labels.as_ref().and_then(|l| l.get(labels::DEPLOYMENT)) == Some(&name))
+                    .map(pod_row)
+                    .collect();
+                rows.sort_by(|a, b| a.name.cmp(&b.name));
+                to_deployment(d, rows)
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    async fn get_one(&self, name: &str) -> Result<Deployment, BackendError> {
+        self.find(Some(name)).await?.into_iter().find(|d| d.name == name).ok_or_else(|| BackendError::NotFound(name.to_string()))
+    }
+}
+
+fn other(err: K8sError) -> BackendError {
+    BackendError::Other(format!("kubernetes: {err}"))
+}
+
+fn not_found_or(name: &str) -> impl Fn(K8sError) -> BackendError + '_ {
+    move |err| match err {
+        K8sError::NotFound(_) => BackendError::NotFound(name.to_string()),
+        err => other(err),
+    }
+}
+
+/// A pod's state as a replica state: readiness first, then the reason it is not serving.
+pub fn replica_state(pod: &PodRow) -> ReplicaState {
+    if pod.terminating {
+        return ReplicaState::Stopping;
+    }
+    if pod.ready {
+        return ReplicaState::Ready;
+    }
+    match pod.phase.as_str() {
+        "Failed" => return ReplicaState::Failed,
+        "Succeeded" => return ReplicaState::Exited,
+        _ => {}
+    }
+    match pod.reason.as_deref() {
+        Some("CrashLoopBackOff" | "OOMKilled" | "Error" | "ImagePullBackOff" | "ErrImagePull" | "InvalidImageName" | "CreateContainerConfigError" | "Evicted") => {
+            ReplicaState::Failed
+        }
+        Some("ContainerCreating" | "PodInitializing") => ReplicaState::Creating,
+        _ if pod.phase == "Pending" => ReplicaState::Creating,
+        _ => ReplicaState::Starting,
+    }
+}
+
+fn to_deployment(d: &K8sDeployment, pods: Vec<PodRow>) -> Deployment {
+    let name = d.metadata.name.clone().unwrap_or_default();
+    let annotations = d.metadata.annotations.clone().unwrap_or_default();
+    let desired = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1).max(0) as u32;
+    let mut spec: DeploymentSpec = match annotations.get(labels::SPEC_ANNOTATION).and_then(|s| serde_json::from_str(s).ok()) {
+        Some(spec) => spec,
+        None => serde_json::from_value(serde_json::json!({
+            "name": name,
+            "model": annotations.get(labels::MODEL_ANNOTATION).cloned().unwrap_or_default(),
+            "engine": d.metadata.labels.as_ref().and_then(|l| l.get(labels::ENGINE)).cloned().unwrap_or_else(|| "vllm".into()),
+            "gpus_per_replica": 0, "replicas": desired, "port": 8000,
+        }))
+        .unwrap_or_else(|_| placeholder_spec(&name)),
+    };
+    spec.name = name.clone();
+    spec.replicas = desired;
+    let mut replicas: Vec<Replica> = pods
+        .iter()
+        .enumerate()
+        .map(|(i, pod)| Replica {
+            index: i as u32,
+            name: pod.name.clone(),
+            port: spec.port,
+            gpus: Vec::new(),
+            state: replica_state(pod),
+            detail: match (&pod.reason, &pod.message) {
+                (Some(r), Some(m)) => Some(format!("{r}: {m}")),
+                (Some(r), None) => Some(r.clone()),
+                (None, _) => pod.pod_ip.as_ref().map(|ip| format!("pod IP {ip}")),
+            },
+            pid: None,
+            container_id: None,
+            log_path: None,
+        })
+        .collect();
+    // Pods the Deployment wants but the controller has not made yet.
+    let live = pods.iter().filter(|p| !p.terminating).count() as u32;
+    for i in live..desired {
+        let index = replicas.len() as u32;
+        replicas.push(Replica {
+            index,
+            name: format!("{name}-pending-{i}"),
+            port: spec.port,
+            gpus: Vec::new(),
+            state: ReplicaState::Creating,
+            detail: Some("pod not created yet".into()),
+            pid: None,
+            container_id: None,
+            log_path: None,
+        });
+    }
+    Deployment { name, backend: NAME.to_string(), spec, replicas }
+}
+
+fn placeholder_spec(name: &str) -> DeploymentSpec {
+    serde_json::from_value(serde_json::json!({"name": name, "model": "", "engine": "vllm", "gpus_per_replica": 0, "replicas": 0, "port": 8000})).expect("minimal spec")
+}
+
+impl Backend for KubernetesBackend {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities { scale: true, restart: true, logs_follow: true, events: true, gpu_allocation: false, images: false }
+    }
+
+    fn health(&self) -> BoxFuture<'_, BackendHealth> {
+        Box::pin(async move {
+            let result = async {
+                let kube = self.kube().await?;
+                kube.namespaces().await.map_err(other)?;
+                Ok::<_, BackendError>(format!(
+                    "context {}, namespace {}",
+                    kube.context().unwrap_or("(current)"),
+                    kube.namespace()
+                ))
+            }
+            .await;
+            match result {
+                Ok(detail) => BackendHealth { backend: NAME.into(), reachable: true, detail },
+                Err(err) => BackendHealth { backend: NAME.into(), reachable: false, detail: err.to_string() },
+            }
+        })
+    }
+
+    fn list(&self) -> BoxFuture<'_, Result<Vec<Deployment>, BackendError>> {
+        Box::pin(self.find(None))
+    }
+
+    fn get<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Deployment, BackendError>> {
+        Box::pin(self.get_one(name))
+    }
+
+    fn create<'a>(&'a self, spec: &'a DeploymentSpec, progress: ProgressTx) -> BoxFuture<'a, Result<Deployment, BackendError>> {
+        Box::pin(async move {
+            validate_spec(spec)?;
+            let kube = self.kube().await?;
+            match self.get_one(&spec.name).await {
+                Ok(_) => return Err(BackendError::AlreadyExists(spec.name.clone())),
+                Err(BackendError::NotFound(_)) => {}
+                Err(err) => return Err(err),
+            }
+            let objects = render(spec, &self.render_options(kube.namespace())).map_err(|e| BackendError::InvalidSpec(e.to_string()))?;
+            let report = kube.apply(&objects, ApplyOptions::default()).await.map_err(other)?;
+            if let Some(tx) = &progress {
+                for object in report.applied.iter().map(|o| format!("{o} applied")).chain(report.skipped.iter().map(|s| format!("skipped {s}"))) {
+                    let _ = tx.send(BackendEvent {
+                        when: now_rfc3339(),
+                        backend: NAME.into(),
+                        deployment: spec.name.clone(),
+                        replica: None,
+                        kind: BackendEventKind::Other { action: "apply".into() },
+                        message: object,
+                    });
+                }
+            }
+            self.get_one(&spec.name).await
+        })
+    }
+
+    fn scale<'a>(&'a self, name: &'a str, replicas: u32, _progress: ProgressTx) -> BoxFuture<'a, Result<Deployment, BackendError>> {
+        Box::pin(async move {
+            let kube = self.kube().await?;
+            self.get_one(name).await?;
+            kube.scale(name, replicas).await.map_err(not_found_or(name))?;
+            self.get_one(name).await
+        })
+    }
+
+    fn delete<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), BackendError>> {
+        Box::pin(async move {
+            let kube = self.kube().await?;
+            self.get_one(name).await?;
+            kube.delete(name, false).await.map_err(not_found_or(name))?;
+            Ok(())
+        })
+    }
+
+    fn restart<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), BackendError>> {
+        Box::pin(async move {
+            let kube = self.kube().await?;
+            kube.restart(name).await.map_err(not_found_or(name))
+        })
+    }
+
+    fn logs<'a>(&'a self, name: &'a str, options: LogOptions) -> BoxFuture<'a, Result<BoxStream<Result<LogLine, BackendError>>, BackendError>> {
+        Box::pin(async move {
+            let kube = self.kube().await?;
+            let pods = kube.deployment_pods(name).await.map_err(other)?;
+            if pods.is_empty() {
+                self.get_one(name).await?;
+                return Err(BackendError::Other(format!("kubernetes: `{name}` has no pods yet")));
+            }
+            let index: BTreeMap<String, u32> = pods.iter().enumerate().map(|(i, p)| (p.clone(), i as u32)).collect();
+            let params = PodLogOptions { follow: options.follow, tail_lines: options.tail.map(|n| n as i64), ..Default::default() };
+            let mut streams = Vec::new();
+            for (pod, i) in &index {
+                if options.replica.is_some_and(|r| r != *i) {
+                    continue;
+                }
+                streams.push(kube.pod_logs(pod, &params).await.map_err(other)?);
+            }
+            if streams.is_empty() {
+                return Err(BackendError::Other(format!("kubernetes: `{name}` has no replica {}", options.replica.unwrap_or_default())));
+            }
+            let stream = futures::stream::select_all(streams).map(move |line| {
+                line.map(|l| LogLine { replica: index.get(&l.pod).copied().unwrap_or_default(), text: l.text }).map_err(other)
+            });
+            Ok(Box::pin(stream) as BoxStream<_>)
+        })
+    }
+
+    fn events<'a>(&'a self, name: Option<&'a str>) -> BoxFuture<'a, Result<BoxStream<BackendEvent>, BackendError>> {
+        Box::pin(async move {
+            let kube = self.kube().await?;
+            let watch = ClusterWatch::start(kube);
+            let changes = watch.changes();
+            let filter = name.map(str::to_string);
+            let seen: HashSet<String> = HashSet::new();
+            let stream = futures::stream::unfold((watch, changes, seen, filter), |(watch, mut changes, mut seen, filter)| async move {
+                loop {
+                    changes.changed().await.ok()?;
+                    let snapshot = watch.snapshot();
+                    let mut fresh = Vec::new();
+                    for event in snapshot.events.iter().rev() {
+                        let object_name = event.object.split_once('/').map(|(_, n)| n).unwrap_or_default();
+                        let deployment = snapshot
+                            .deployments
+                            .iter()
+                            .find(|d| d.name == object_name || d.pods.iter().any(|p| p.name == object_name))
+                            .map(|d| d.name.clone());
+                        let Some(deployment) = deployment else { continue };
+                        if filter.as_ref().is_some_and(|f| *f != deployment) {
+                            continue;
+                        }
+                        let key = format!("{}|{}|{}|{}", event.object, event.reason, event.count, event.message);
+                        if !seen.insert(key) {
+                            continue;
+                        }
+                        fresh.push(BackendEvent {
+                            when: event.last_seen.clone().unwrap_or_else(now_rfc3339),
+                            backend: NAME.into(),
+                            deployment,
+                            replica: None,
+                            kind: BackendEventKind::Other { action: event.reason.clone() },
+                            message: format!("{} {}: {}", event.object, event.reason, event.message),
+                        });
+                    }
+                    if !fresh.is_empty() {
+                        return Some((futures::stream::iter(fresh), (watch, changes, seen, filter)));
+                    }
+                }
+            })
+            .flatten();
+            Ok(Box::pin(stream) as BoxStream<_>)
+        })
+    }
+
+    fn render(&self, spec: &DeploymentSpec) -> Result<serde_json::Value, BackendError> {
+        let namespace = match self.cluster.get() {
+            Some(kube) => kube.namespace().to_string(),
+            None => self.target.namespace.clone().unwrap_or_else(|| "default".into()),
+        };
+        let values = render(spec, &self.render_options(&namespace))
+            .and_then(|objects| objects.to_values())
+            .map_err(|e| BackendError::InvalidSpec(e.to_string()))?;
+        Ok(serde_json::json!({"apiVersion": "v1", "kind": "List", "items": values}))
+    }
+}

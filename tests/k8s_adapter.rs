@@ -1,0 +1,169 @@
+//! Kubernetes behind the shared `Backend` trait (`--backend k8s`), against the fake API server
+//! through a real `kube::Client` built from its generated kubeconfig.
+
+#[path = "support/fake_kube/mod.rs"]
+mod fake_kube;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aimdeck::backend::kubernetes::KubeTarget;
+use aimdeck::backend::{Backend, BackendError, BackendOptions, LogOptions, open, registry};
+use aimdeck::model::{DeploymentSpec, ReplicaState};
+use assert_cmd::Command;
+use fake_kube::{FakeKube, FakeOptions, NAMESPACE};
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+fn spec(name: &str, replicas: u32) -> DeploymentSpec {
+    serde_json::from_value(json!({
+        "name": name, "model": "Qwen/Qwen3-0.6B", "engine": "vllm",
+        "gpus_per_replica": 0, "replicas": replicas, "port": 8000,
+        "image": "vllm/vllm-openai:v0.11.0"
+    }))
+    .expect("spec")
+}
+
+fn open_k8s(fake: &FakeKube) -> Arc<dyn Backend> {
+    let mut options = BackendOptions::new("/nonexistent");
+    options.kubernetes = KubeTarget { kubeconfig: Some(fake.kubeconfig_path()), ..Default::default() };
+    open("k8s", &options).expect("opens without I/O")
+}
+
+async fn until_ready(backend: &dyn Backend, name: &str, replicas: usize) -> aimdeck::model::Deployment {
+    let started = Instant::now();
+    loop {
+        let d = backend.get(name).await.expect("get");
+        if d.replicas.len() == replicas && d.ready_replicas() == replicas {
+            return d;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{name} not ready: {:?}", d.replicas);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trait_create_list_scale_logs_delete() {
+    let fake = FakeKube::start(FakeOptions { ready_delay: Duration::from_millis(300), ..Default::default() }).await;
+    let backend = open_k8s(&fake);
+    assert_eq!(backend.name(), "k8s");
+    assert!(fake.requests().is_empty(), "open does no I/O");
+
+    let created = backend.create(&spec("qwen", 2), None).await.expect("create");
+    assert_eq!((created.backend.as_str(), created.spec.replicas, created.replicas.len()), ("k8s", 2, 2));
+    assert!(created.replicas.iter().all(|r| r.state != ReplicaState::Ready), "{:?}", created.replicas);
+    let err = backend.create(&spec("qwen", 1), None).await.unwrap_err();
+    assert!(matches!(err, BackendError::AlreadyExists(_)), "{err}");
+    assert!(fake.get("Deployment", NAMESPACE, "qwen").is_some() && fake.get("Service", NAMESPACE, "qwen").is_some());
+    assert!(fake.requests().iter().any(|r| r.starts_with("PATCH") && r.contains("fieldManager=aimdeck")), "server-side apply as aimdeck");
+
+    let ready = until_ready(backend.as_ref(), "qwen", 2).await;
+    assert_eq!(ready.spec.model, "Qwen/Qwen3-0.6B");
+    assert!(ready.replicas.iter().all(|r| r.port == 8000 && r.name.starts_with("qwen-")));
+    let listed = backend.list().await.expect("list");
+    assert_eq!(listed.iter().map(|d| d.name.as_str()).collect::<Vec<_>>(), vec!["qwen"]);
+    assert_eq!(listed[0].ready_summary(), "2/2");
+
+    backend.scale("qwen", 3, None).await.expect("scale");
+    until_ready(backend.as_ref(), "qwen", 3).await;
+    let scaled = backend.scale("qwen", 1, None).await.expect("scale down");
+    assert_eq!(scaled.spec.replicas, 1);
+    let one = until_ready(backend.as_ref(), "qwen", 1).await;
+
+    fake.append_log(NAMESPACE, &one.replicas[0].name, "INFO: Application startup complete.");
+    let lines: Vec<_> = backend.logs("qwen", LogOptions::default()).await.expect("logs").collect().await;
+    let texts: Vec<String> = lines.into_iter().map(|l| l.expect("line").text).collect();
+    assert!(texts.iter().any(|t| t.contains("Application startup complete")), "{texts:?}");
+
+    backend.delete("qwen").await.expect("delete");
+    fake.wait_for(Duration::from_secs(10), "nothing left", |f| f.inventory(NAMESPACE).is_empty()).await;
+    assert!(backend.list().await.expect("list").is_empty());
+    assert!(matches!(backend.get("qwen").await, Err(BackendError::NotFound(_))));
+    assert!(matches!(backend.scale("qwen", 2, None).await, Err(BackendError::NotFound(_))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_kubeconfig_opens_and_fails_fast_on_use() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut options = BackendOptions::new(dir.path());
+    options.kubernetes = KubeTarget { kubeconfig: Some(dir.path().join("missing-kubeconfig")), ..Default::default() };
+    assert!(registry::NAMES.contains(&"k8s"));
+    let backend = open("k8s", &options).expect("open is lazy");
+    let started = Instant::now();
+    let err = backend.list().await.unwrap_err().to_string();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(err.contains("kubeconfig"), "{err}");
+    assert!(!backend.health().await.reachable);
+    // Rendering needs no cluster.
+    let rendered = backend.render(&spec("qwen", 1)).expect("render");
+    let kinds: Vec<&str> = rendered["items"].as_array().unwrap().iter().map(|o| o["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, vec!["Deployment", "Service"]);
+}
+
+async fn aimdeck(fake: &Arc<FakeKube>, state: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let kubeconfig = fake.kubeconfig_path();
+    let state = state.to_path_buf();
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let output = Command::cargo_bin("aimdeck")
+            .expect("binary")
+            .env_remove("KUBECONFIG")
+            .env("XDG_STATE_HOME", &state)
+            .env("HF_HOME", state.join("hf"))
+            .env_remove("HF_TOKEN")
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .args(&args)
+            .timeout(Duration::from_secs(60))
+            .output()
+            .expect("runs");
+        (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+    })
+    .await
+    .expect("joined")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_deploy_ls_scale_logs_rm_with_backend_k8s() {
+    let fake = FakeKube::start(FakeOptions::default()).await;
+    let state = tempfile::tempdir().expect("tempdir");
+    let dir = state.path();
+
+    let (ok, out2, err2) = aimdeck(&fake, dir, &["render", "k8s", "qwen", "--model", "Qwen/Qwen3-0.6B"]).await;
+    assert!(ok, "{err2}");
+    let rendered: Value = serde_json::from_str(&out2).expect("json");
+    assert_eq!(rendered["items"][0]["kind"], "Deployment", "{out2}");
+    assert!(fake.requests().is_empty(), "render talks to no cluster");
+
+    let (ok, out, err) = aimdeck(&fake, dir, &["deploy", "qwen", "--model", "Qwen/Qwen3-0.6B", "--backend", "k8s", "--json", "--wait-secs", "30"]).await;
+    assert!(ok, "{err}");
+    let deployed: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(deployed["backend"], "k8s");
+    assert_eq!(deployed["replicas"][0]["state"], "ready", "{out}");
+
+    let (ok, out, err) = aimdeck(&fake, dir, &["ls", "--backend", "k8s", "--json"]).await;
+    assert!(ok, "{err}");
+    let listed: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{out}");
+    assert_eq!(listed[0]["name"], "qwen");
+
+    let (ok, out, err) = aimdeck(&fake, dir, &["scale", "qwen", "2", "--backend", "k8s", "--json", "--wait-secs", "30"]).await;
+    assert!(ok, "{err}");
+    let scaled: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(scaled["replicas"].as_array().unwrap().len(), 2, "{out}");
+    assert_eq!(fake.list("Pod", NAMESPACE).len(), 2);
+
+    let pod = fake.list("Pod", NAMESPACE)[0]["metadata"]["name"].as_str().unwrap().to_string();
+    fake.append_log(NAMESPACE, &pod, "hello from the engine");
+    let (ok, out, err) = aimdeck(&fake, dir, &["logs", "qwen", "--backend", "k8s"]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("hello from the engine"), "{out}");
+
+    let (ok, out, err) = aimdeck(&fake, dir, &["rm", "qwen", "--yes", "--backend", "k8s"]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("removed qwen"), "{out}");
+    fake.wait_for(Duration::from_secs(10), "nothing left", |f| f.inventory(NAMESPACE).is_empty()).await;
+    let (ok, out, err) = aimdeck(&fake, dir, &["ls", "--backend", "k8s", "--json"]).await;
+    assert!(ok, "{err}");
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), json!([]));
+}
