@@ -14,6 +14,7 @@ impl App {
     pub(crate) fn on_deploy_event(&mut self, event: DeployEvent) -> Vec<Command> {
         match event {
             DeployEvent::Listed { backend, result } => {
+                self.deploy.listing.remove(&backend);
                 match result {
                     Ok(deployments) => {
                         self.deploy.errors.remove(&backend);

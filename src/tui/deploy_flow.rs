@@ -80,6 +80,8 @@ pub struct DeployState {
     /// The last progress line of a running rollout.
     pub progress: Option<String>,
     pub state_dir: PathBuf,
+    /// Backends with a list request in flight.
+    pub listing: std::collections::BTreeSet<String>,
 }
 
 impl DeployState {
@@ -108,9 +110,16 @@ impl DeployState {
         self.all().map(|d| crate::cache::ModelHold { model: d.spec.model.clone(), deployment: d.name.clone() }).collect()
     }
 
-    /// Every command that refreshes the deployment lists.
-    pub fn list_all(&self) -> Vec<Command> {
-        self.backends.iter().cloned().map(|b| Command::Deploy(DeployCommand::List(b))).collect()
+    /// Commands that refresh the deployment lists, skipping backends whose last list has not
+    /// answered yet, so a slow cluster never piles up requests.
+    pub fn list_all(&mut self) -> Vec<Command> {
+        let mut commands = Vec::new();
+        for backend in &self.backends {
+            if self.listing.insert(backend.0.name().to_string()) {
+                commands.push(Command::Deploy(DeployCommand::List(backend.clone())));
+            }
+        }
+        commands
     }
 }
 
@@ -225,19 +234,37 @@ async fn follow_logs(backend: BackendHandle, name: String, cancel: CancellationT
     }
 }
 
-/// The backends the console drives: the demo's process backend in `--demo`, otherwise Docker
-/// and the process backend on this host's GPUs.
-pub fn open_backends(demo: bool, docker_host: Option<String>, state_dir: &std::path::Path) -> (Vec<BackendHandle>, Vec<String>) {
+/// Whether a kubeconfig is at hand: the flag, `KUBECONFIG`, `~/.kube/config`, or in-cluster.
+fn kubernetes_configured(kubeconfig: Option<&std::path::Path>) -> bool {
+    kubeconfig.is_some()
+        || std::env::var_os("KUBECONFIG").is_some_and(|v| !v.is_empty())
+        || std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
+        || std::env::var_os("HOME").is_some_and(|home| std::path::Path::new(&home).join(".kube/config").exists())
+}
+
+/// The backends the console drives: the demo's process backend in `--demo`, otherwise Docker,
+/// the process backend on this host's GPUs, and Kubernetes where a kubeconfig exists.
+pub fn open_backends(demo: bool, global: &crate::cli::GlobalArgs, state_dir: &std::path::Path) -> (Vec<BackendHandle>, Vec<String>) {
     let mut warnings = Vec::new();
     if demo {
         let backend: Arc<dyn Backend> = Arc::new(crate::backend::demo::demo_backend(&state_dir.join("demo")));
         return (vec![BackendHandle(backend)], warnings);
     }
     let mut options = crate::backend::BackendOptions::new(state_dir);
-    options.docker_host = docker_host;
+    options.docker_host = global.docker_host.clone();
+    options.kubernetes = crate::backend::kubernetes::KubeTarget {
+        kubeconfig: global.kubeconfig.clone(),
+        context: global.context.clone(),
+        namespace: global.namespace.clone(),
+        timeout: Some(std::time::Duration::from_secs(10)),
+    };
+    let wants_kubernetes = kubernetes_configured(global.kubeconfig.as_deref()) || global.backend.as_deref() == Some("k8s");
     options.gpus = crate::backend::host_gpus::detect();
     let mut backends = Vec::new();
     for name in crate::backend::registry::NAMES {
+        if name == "k8s" && !wants_kubernetes {
+            continue;
+        }
         match crate::backend::open(name, &options) {
             Ok(backend) => backends.push(BackendHandle(backend)),
             Err(err) => warnings.push(format!("backend {name}: {err}")),

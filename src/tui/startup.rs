@@ -35,7 +35,7 @@ pub fn settings(global: &GlobalArgs) -> Settings {
         None => backend,
     };
     let state_dir = crate::paths::state_dir();
-    let (backends, backend_warnings) = super::deploy_flow::open_backends(global.demo, global.docker_host.clone(), &state_dir);
+    let (backends, backend_warnings) = super::deploy_flow::open_backends(global.demo, global, &state_dir);
     warnings.extend(backend_warnings);
     let active_backend = if global.demo {
         "process".to_string()
