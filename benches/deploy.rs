@@ -11,7 +11,7 @@ use aimdeck::backend::docker::{DockerBackend, DockerOptions, NetworkMode};
 use aimdeck::backend::process::ProcessBackend;
 use aimdeck::backend::rollout::wait_ready;
 use aimdeck::backend::Backend;
-use aimdeck::model::{DeploymentSpec, EngineKind, Parallelism};
+use aimdeck::model::{DeploymentSpec, EngineKind};
 
 const SIM: &str = env!("CARGO_BIN_EXE_aimdeck-sim");
 const RUNS: usize = 7;
@@ -27,27 +27,9 @@ fn free_ports(count: u16) -> u16 {
 
 fn spec(name: &str, program: &str, image: Option<&str>, replicas: u32) -> DeploymentSpec {
     DeploymentSpec {
-        name: name.into(),
-        model: "Qwen/Qwen2.5-0.5B-Instruct".into(),
-        served_model_name: None,
-        engine: EngineKind::Vllm,
-        recipe_id: None,
         image: image.map(str::to_string),
         command: Some(vec![program.to_string()]),
-        gpu_vendor: None,
-        gpus_per_replica: 0,
-        parallelism: Parallelism::default(),
-        replicas,
-        precision: None,
-        kv_cache_dtype: Default::default(),
-        max_model_len: None,
-        gpu_memory_utilization: None,
-        port: free_ports(replicas as u16),
-        host: "127.0.0.1".into(),
-        engine_args: Default::default(),
-        extra_args: Vec::new(),
-        env: Default::default(),
-        cache_dir: None,
+        ..DeploymentSpec::minimal(name, "Qwen/Qwen2.5-0.5B-Instruct", EngineKind::Vllm, replicas, free_ports(replicas as u16))
     }
 }
 

@@ -27,7 +27,7 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aimdeck::model::{DeploymentSpec, EngineKind, Parallelism};
+use aimdeck::model::{DeploymentSpec, EngineKind};
 
 pub const SIM: &str = env!("CARGO_BIN_EXE_aimdeck-sim");
 
@@ -52,27 +52,9 @@ pub fn unique_name(prefix: &str) -> String {
 /// A vLLM deployment whose program is `program` (the sim) with the real vLLM arguments.
 pub fn sim_spec(name: &str, program: &str, port: u16, replicas: u32) -> DeploymentSpec {
     DeploymentSpec {
-        name: name.into(),
-        model: "Qwen/Qwen2.5-0.5B-Instruct".into(),
-        served_model_name: None,
-        engine: EngineKind::Vllm,
-        recipe_id: None,
-        image: None,
         command: Some(vec![program.to_string()]),
-        gpu_vendor: None,
-        gpus_per_replica: 0,
-        parallelism: Parallelism::default(),
-        replicas,
-        precision: None,
-        kv_cache_dtype: Default::default(),
         max_model_len: Some(4096),
-        gpu_memory_utilization: None,
-        port,
-        host: "127.0.0.1".into(),
-        engine_args: Default::default(),
-        extra_args: Vec::new(),
-        env: Default::default(),
-        cache_dir: None,
+        ..DeploymentSpec::minimal(name, "Qwen/Qwen2.5-0.5B-Instruct", EngineKind::Vllm, replicas, port)
     }
 }
 
