@@ -2,6 +2,8 @@
 //! runs them, with the state directory (and so the journal) in a temp dir.
 
 mod support;
+#[path = "support/cache_tree.rs"]
+mod cache_tree;
 
 use assert_cmd::Command;
 use support::{SIM, free_ports, http_get, unique_name};
@@ -9,6 +11,8 @@ use support::{SIM, free_ports, http_get, unique_name};
 fn aimdeck(state: &std::path::Path) -> Command {
     let mut cmd = Command::cargo_bin("aimdeck").unwrap();
     cmd.env("XDG_STATE_HOME", state).env("USER", "tester").env_remove("HF_TOKEN").env("HF_HOME", state.join("hf"));
+    // No cluster: `cache rm` asks every configured backend, and a kubeconfig would add one.
+    cmd.env_remove("KUBECONFIG").env_remove("HF_HUB_CACHE").env("HOME", state);
     cmd
 }
 
@@ -102,4 +106,38 @@ fn render_prints_the_command_and_redacts_the_token() {
     assert_eq!(config["Labels"]["aimdeck.io/managed-by"], "aimdeck");
     assert!(config["Env"].as_array().unwrap().iter().any(|e| e == "HF_TOKEN=<redacted>"));
     assert!(!String::from_utf8_lossy(&docker.get_output().stdout).contains("hf_do_not_print_me"));
+}
+
+/// `cache rm` of a model a running deployment serves: the plan names the deployment, `--yes`
+/// alone refuses and deletes nothing, `--yes --force` deletes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cache_rm_of_a_served_model_needs_force() {
+    let state = tempfile::tempdir().unwrap();
+    let name = unique_name("held");
+    let port = free_ports(1);
+    let model = "acme/held-model";
+    let repo = state.path().join("hf/hub/models--acme--held-model");
+    cache_tree::blob(&repo, "e1", 4_000);
+    cache_tree::link(&repo, &cache_tree::commit(1), "config.json", "e1");
+    cache_tree::write_ref(&repo, "main", &cache_tree::commit(1));
+
+    aimdeck(state.path())
+        .args(["deploy", &name, "--model", model, "--backend", "process", "--command", SIM])
+        .args(["--port", &port.to_string(), "--wait-secs", "20"])
+        .assert()
+        .success();
+
+    let plan = aimdeck(state.path()).args(["cache", "rm", model, "--dry-run", "--json"]).assert().success();
+    let plan = json(&plan.get_output().stdout);
+    assert_eq!(plan["held_by"], serde_json::json!([name]), "{plan}");
+    assert_eq!(plan["bytes_freed"], 4_000);
+
+    let refused = aimdeck(state.path()).args(["cache", "rm", model, "--yes"]).assert().failure();
+    let stderr = String::from_utf8_lossy(&refused.get_output().stderr).to_string();
+    assert!(stderr.contains(&format!("`{model}` is in use by {name}; nothing deleted")), "{stderr}");
+    assert!(repo.join("blobs/e1").exists(), "a refused delete leaves the blob");
+
+    aimdeck(state.path()).args(["cache", "rm", model, "--yes", "--force"]).assert().success();
+    assert!(!repo.exists(), "the repo goes with --force");
+    aimdeck(state.path()).args(["rm", &name, "--yes"]).assert().success();
 }

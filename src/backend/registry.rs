@@ -56,6 +56,32 @@ pub fn open(name: &str, options: &BackendOptions) -> Result<Arc<dyn Backend>, Ba
     }
 }
 
+/// Whether a kubeconfig is at hand: the flag, `KUBECONFIG`, `~/.kube/config`, or in-cluster.
+/// Kubernetes is opened only then, so a host without a cluster never waits on one.
+pub fn kubernetes_configured(kubeconfig: Option<&std::path::Path>) -> bool {
+    kubeconfig.is_some()
+        || std::env::var_os("KUBECONFIG").is_some_and(|v| !v.is_empty())
+        || std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
+        || std::env::var_os("HOME").is_some_and(|home| std::path::Path::new(&home).join(".kube/config").exists())
+}
+
+/// Every backend this host can drive: Docker, processes, and Kubernetes when `with_kubernetes`.
+/// A backend that cannot be opened becomes a warning.
+pub fn open_all(options: &BackendOptions, with_kubernetes: bool) -> (Vec<Arc<dyn Backend>>, Vec<String>) {
+    let mut backends = Vec::new();
+    let mut warnings = Vec::new();
+    for name in NAMES {
+        if name == super::kubernetes::adapter::NAME && !with_kubernetes {
+            continue;
+        }
+        match open(name, options) {
+            Ok(backend) => backends.push(backend),
+            Err(err) => warnings.push(format!("backend {name}: {err}")),
+        }
+    }
+    (backends, warnings)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use color_eyre::eyre::{WrapErr, bail, eyre};
@@ -12,7 +13,10 @@ use crate::cache::pull::{self, HubClient, PullRequest};
 use crate::cache::{self, DeletePlan, ModelHold, format_size, pyfmt::format_timesince};
 use crate::model::cache::{CacheReport, RepoType};
 
+use super::GlobalArgs;
 use super::cache_progress::ProgressBar;
+use crate::backend::docker::NetworkMode;
+use crate::backend::registry;
 
 #[derive(Debug, Args)]
 pub struct CacheArgs {
@@ -56,6 +60,9 @@ pub struct RmArgs {
     /// Do not ask for confirmation
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// With --yes: delete even a model that a deployment serves
+    #[arg(long)]
+    pub force: bool,
     /// Print the plan as JSON
     #[arg(long)]
     pub json: bool,
@@ -85,15 +92,15 @@ fn parse_repo_type(text: &str) -> Result<RepoType, String> {
         .ok_or_else(|| format!("unknown repo type `{text}`, expected model, dataset or space"))
 }
 
-pub async fn run(args: CacheArgs, readonly: bool) -> color_eyre::Result<ExitCode> {
+pub async fn run(args: CacheArgs, global: &GlobalArgs) -> color_eyre::Result<ExitCode> {
     let root = crate::paths::hf_hub_cache(args.cache_dir.as_deref());
     let mutates = matches!(&args.command, CacheCommand::Pull(_) | CacheCommand::Rm(RmArgs { dry_run: false, .. }));
-    if readonly && mutates {
+    if global.readonly && mutates {
         bail!("--readonly: refusing to change the cache (use `cache rm --dry-run` to see a plan)");
     }
     match args.command {
         CacheCommand::Ls(ls) => run_ls(&root, &ls),
-        CacheCommand::Rm(rm) => run_rm(&root, &rm),
+        CacheCommand::Rm(rm) => run_rm(&root, &rm, &models_in_use(global).await),
         CacheCommand::Pull(pull) => run_pull(&root, &pull).await,
     }
 }
@@ -187,13 +194,35 @@ pub fn render_table(report: &CacheReport, revisions: bool, now: f64) -> String {
     text
 }
 
-/// Models held by running deployments. The backends are not wired to the CLI yet, so nothing
-/// is known to be held here; the console passes its live deployments to `plan_delete`.
-fn models_in_use() -> Vec<ModelHold> {
-    Vec::new()
+/// How long `cache rm` waits for one backend's list before deleting without its answer.
+const LIST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Models served by deployments on every backend this host drives (Docker, processes, and
+/// Kubernetes where a kubeconfig exists), asked side by side. A backend that cannot answer is
+/// reported on stderr: its deployments cannot be protected.
+async fn models_in_use(global: &GlobalArgs) -> Vec<ModelHold> {
+    let options = super::deploy::backend_options(global, NetworkMode::default());
+    let with_kubernetes = registry::kubernetes_configured(global.kubeconfig.as_deref());
+    let (backends, warnings) = registry::open_all(&options, with_kubernetes);
+    let lists = backends.iter().map(|backend| async move { (backend.name(), tokio::time::timeout(LIST_TIMEOUT, backend.list()).await) });
+    let mut holds = Vec::new();
+    let mut unchecked = warnings;
+    for (name, listed) in futures::future::join_all(lists).await {
+        match listed {
+            Ok(Ok(deployments)) => {
+                holds.extend(deployments.into_iter().map(|d| ModelHold { model: d.spec.model, deployment: d.name }))
+            }
+            Ok(Err(err)) => unchecked.push(format!("{name}: {err}")),
+            Err(_) => unchecked.push(format!("{name}: no answer in {} s", LIST_TIMEOUT.as_secs())),
+        }
+    }
+    for problem in unchecked {
+        eprintln!("note: could not check deployments on {problem}");
+    }
+    holds
 }
 
-fn run_rm(root: &std::path::Path, args: &RmArgs) -> color_eyre::Result<ExitCode> {
+fn run_rm(root: &std::path::Path, args: &RmArgs, holds: &[ModelHold]) -> color_eyre::Result<ExitCode> {
     let (repo_id, revision) = match args.target.split_once('@') {
         Some((repo, rev)) if !rev.is_empty() => (repo, Some(rev)),
         Some(_) => bail!("`{}`: nothing after `@`; expected REPO@REVISION", args.target),
@@ -201,7 +230,7 @@ fn run_rm(root: &std::path::Path, args: &RmArgs) -> color_eyre::Result<ExitCode>
     };
     let report = cache::scan_cache_dir(root)?;
     let revisions: Vec<&str> = revision.into_iter().collect();
-    let plan = cache::plan_delete(&report, args.repo_type, repo_id, &revisions, &models_in_use())?;
+    let plan = cache::plan_delete(&report, args.repo_type, repo_id, &revisions, holds)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&plan)?);
     } else {
@@ -209,6 +238,13 @@ fn run_rm(root: &std::path::Path, args: &RmArgs) -> color_eyre::Result<ExitCode>
     }
     if args.dry_run {
         return Ok(ExitCode::SUCCESS);
+    }
+    if args.yes && !args.force && !plan.held_by.is_empty() {
+        bail!(
+            "`{}` is in use by {}; nothing deleted. Pass --force as well to delete it anyway",
+            plan.repo_id,
+            plan.held_by.join(", ")
+        );
     }
     if !args.yes {
         if !std::io::stdin().is_terminal() {

@@ -135,9 +135,8 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 async fn dispatch(command: Command, global: &GlobalArgs) -> color_eyre::Result<ExitCode> {
-    let _ = global;
     match command {
-        Command::Cache(args) => cache::run(args, global.readonly).await,
+        Command::Cache(args) => cache::run(args, global).await,
         Command::Completions(args) => completions::run(args),
         Command::Recipes(args) => recipes::run(args, global),
         Command::Fit(args) => fit::run(args, global),

@@ -234,21 +234,12 @@ async fn follow_logs(backend: BackendHandle, name: String, cancel: CancellationT
     }
 }
 
-/// Whether a kubeconfig is at hand: the flag, `KUBECONFIG`, `~/.kube/config`, or in-cluster.
-fn kubernetes_configured(kubeconfig: Option<&std::path::Path>) -> bool {
-    kubeconfig.is_some()
-        || std::env::var_os("KUBECONFIG").is_some_and(|v| !v.is_empty())
-        || std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
-        || std::env::var_os("HOME").is_some_and(|home| std::path::Path::new(&home).join(".kube/config").exists())
-}
-
 /// The backends the console drives: the demo's process backend in `--demo`, otherwise Docker,
 /// the process backend on this host's GPUs, and Kubernetes where a kubeconfig exists.
 pub fn open_backends(demo: bool, global: &crate::cli::GlobalArgs, state_dir: &std::path::Path) -> (Vec<BackendHandle>, Vec<String>) {
-    let mut warnings = Vec::new();
     if demo {
         let backend: Arc<dyn Backend> = Arc::new(crate::backend::demo::demo_backend(&state_dir.join("demo")));
-        return (vec![BackendHandle(backend)], warnings);
+        return (vec![BackendHandle(backend)], Vec::new());
     }
     let mut options = crate::backend::BackendOptions::new(state_dir);
     options.docker_host = global.docker_host.clone();
@@ -258,17 +249,10 @@ pub fn open_backends(demo: bool, global: &crate::cli::GlobalArgs, state_dir: &st
         namespace: global.namespace.clone(),
         timeout: Some(std::time::Duration::from_secs(10)),
     };
-    let wants_kubernetes = kubernetes_configured(global.kubeconfig.as_deref()) || global.backend.as_deref() == Some("k8s");
+    let wants_kubernetes =
+        crate::backend::registry::kubernetes_configured(global.kubeconfig.as_deref()) || global.backend.as_deref() == Some("k8s");
     options.gpus = crate::backend::host_gpus::detect();
-    let mut backends = Vec::new();
-    for name in crate::backend::registry::NAMES {
-        if name == "k8s" && !wants_kubernetes {
-            continue;
-        }
-        match crate::backend::open(name, &options) {
-            Ok(backend) => backends.push(BackendHandle(backend)),
-            Err(err) => warnings.push(format!("backend {name}: {err}")),
-        }
-    }
+    let (backends, warnings) = crate::backend::registry::open_all(&options, wants_kubernetes);
+    let backends = backends.into_iter().map(BackendHandle).collect();
     (backends, warnings)
 }
