@@ -1,0 +1,211 @@
+//! `--spec FILE` and the deployment flags of `aimdeck k8s render|deploy` to a
+//! `DeploymentSpec`, and the Kubernetes-only flags to `K8sRenderOptions`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use color_eyre::eyre::{WrapErr, bail, eyre};
+
+use crate::backend::kubernetes::{CacheVolume, HpaMetric, HpaOptions, K8sRenderOptions, SecretKeyRef};
+use crate::model::deployment::GpuVendor;
+use crate::model::{DeploymentSpec, EngineKind};
+
+/// The deployment: a spec file, or flags.
+#[derive(Debug, Clone, Args)]
+pub struct SpecArgs {
+    /// A DeploymentSpec as YAML (flags below override its fields)
+    #[arg(long, value_name = "FILE")]
+    pub spec: Option<PathBuf>,
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Hugging Face repo id
+    #[arg(long)]
+    pub model: Option<String>,
+    /// vllm or sglang
+    #[arg(long)]
+    pub engine: Option<String>,
+    /// amd or nvidia
+    #[arg(long)]
+    pub gpu_vendor: Option<String>,
+    #[arg(long)]
+    pub tp: Option<u32>,
+    #[arg(long)]
+    pub pp: Option<u32>,
+    #[arg(long)]
+    pub replicas: Option<u32>,
+    #[arg(long)]
+    pub port: Option<u16>,
+    #[arg(long)]
+    pub image: Option<String>,
+    #[arg(long)]
+    pub max_model_len: Option<u64>,
+    /// Extra engine flag, repeatable (`--extra-arg=--enable-prefix-caching`)
+    #[arg(long = "extra-arg", allow_hyphen_values = true)]
+    pub extra_args: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct K8sOptionArgs {
+    /// PVC for the Hugging Face cache (created with the deployment when --cache-size is given)
+    #[arg(long)]
+    pub cache_pvc: Option<String>,
+    #[arg(long)]
+    pub cache_size: Option<String>,
+    #[arg(long)]
+    pub storage_class: Option<String>,
+    #[arg(long, default_value = "ReadWriteOnce")]
+    pub access_mode: String,
+    /// Node directory for the Hugging Face cache instead of a PVC
+    #[arg(long)]
+    pub cache_host_path: Option<String>,
+    /// Secret holding HF_TOKEN, as NAME or NAME:KEY [key default: HF_TOKEN]
+    #[arg(long)]
+    pub hf_token_secret: Option<String>,
+    /// GPU product label value to select nodes (e.g. NVIDIA-H100-80GB-HBM3)
+    #[arg(long)]
+    pub gpu_product: Option<String>,
+    #[arg(long, default_value = "16Gi")]
+    pub shm_size: String,
+    /// Seconds the engine may take to start before the startup probe fails
+    #[arg(long)]
+    pub startup_budget: Option<u32>,
+    #[arg(long)]
+    pub hpa_min: Option<i32>,
+    #[arg(long)]
+    pub hpa_max: Option<i32>,
+    /// HPA on average CPU utilisation (percent)
+    #[arg(long)]
+    pub hpa_cpu: Option<i32>,
+    /// HPA on a Pods metric from a metrics adapter, as NAME=AVERAGE (e.g. vllm:num_requests_waiting=5)
+    #[arg(long)]
+    pub hpa_metric: Option<String>,
+    /// Add a PodDisruptionBudget (maxUnavailable 1)
+    #[arg(long)]
+    pub pdb: bool,
+    /// Add a ServiceMonitor (applied only when the cluster has the CRD)
+    #[arg(long)]
+    pub service_monitor: bool,
+    #[arg(long, default_value = "ClusterIP")]
+    pub service_type: String,
+    #[arg(long)]
+    pub image_pull_secret: Option<String>,
+}
+
+pub(super) fn secret_ref(text: &str) -> SecretKeyRef {
+    match text.split_once(':') {
+        Some((name, key)) => SecretKeyRef { name: name.into(), key: key.into() },
+        None => SecretKeyRef { name: text.into(), key: "HF_TOKEN".into() },
+    }
+}
+
+/// Builds the spec from `--spec FILE` and the flags.
+pub(super) fn spec_from_args(args: &SpecArgs) -> color_eyre::Result<DeploymentSpec> {
+    let mut spec = match &args.spec {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).wrap_err_with(|| format!("cannot read {}", path.display()))?;
+            crate::config::parse_yaml_file::<DeploymentSpec>(path, &text)?
+        }
+        None => {
+            let name = args.name.clone().ok_or_else(|| eyre!("--name: required without --spec"))?;
+            let model = args.model.clone().ok_or_else(|| eyre!("--model: required without --spec"))?;
+            let mut spec = DeploymentSpec::minimal(&name, &model, EngineKind::Vllm, 1, 8000);
+            // In a pod the engine must listen on the pod's address, not loopback.
+            spec.host = "0.0.0.0".into();
+            spec
+        }
+    };
+    if let Some(name) = &args.name {
+        spec.name = name.clone();
+    }
+    if let Some(model) = &args.model {
+        spec.model = model.clone();
+    }
+    if let Some(engine) = &args.engine {
+        spec.engine = match engine.as_str() {
+            "vllm" => EngineKind::Vllm,
+            "sglang" => EngineKind::Sglang,
+            other => bail!("--engine `{other}`: expected vllm or sglang"),
+        };
+    }
+    if let Some(vendor) = &args.gpu_vendor {
+        spec.gpu_vendor = Some(match vendor.as_str() {
+            "amd" => GpuVendor::Amd,
+            "nvidia" => GpuVendor::Nvidia,
+            other => bail!("--gpu-vendor `{other}`: expected amd or nvidia"),
+        });
+    }
+    if let Some(tp) = args.tp {
+        spec.parallelism.tp = tp;
+    }
+    if let Some(pp) = args.pp {
+        spec.parallelism.pp = pp;
+    }
+    if args.tp.is_some() || args.pp.is_some() || args.spec.is_none() {
+        spec.gpus_per_replica = spec.parallelism.tp.max(1) * spec.parallelism.pp.max(1);
+    }
+    if let Some(replicas) = args.replicas {
+        spec.replicas = replicas;
+    }
+    if let Some(port) = args.port {
+        spec.port = port;
+    }
+    if let Some(image) = &args.image {
+        spec.image = Some(image.clone());
+    }
+    if let Some(len) = args.max_model_len {
+        spec.max_model_len = Some(len);
+    }
+    spec.extra_args.extend(args.extra_args.iter().cloned());
+    Ok(spec)
+}
+
+pub(super) fn options_from_args(args: &K8sOptionArgs, namespace: &str) -> color_eyre::Result<K8sRenderOptions> {
+    let cache = match (&args.cache_pvc, &args.cache_host_path) {
+        (Some(_), Some(_)) => bail!("--cache-pvc and --cache-host-path: pick one"),
+        (Some(claim), None) => CacheVolume::Pvc {
+            claim: claim.clone(),
+            size: args.cache_size.clone(),
+            storage_class: args.storage_class.clone(),
+            access_mode: args.access_mode.clone(),
+        },
+        (None, Some(path)) => CacheVolume::HostPath { path: path.clone() },
+        (None, None) => {
+            if args.cache_size.is_some() {
+                bail!("--cache-size needs --cache-pvc NAME");
+            }
+            CacheVolume::None
+        }
+    };
+    let hpa = match (args.hpa_cpu, &args.hpa_metric) {
+        (None, None) => None,
+        (Some(_), Some(_)) => bail!("--hpa-cpu and --hpa-metric: pick one"),
+        (cpu, metric) => {
+            let metric = match (cpu, metric) {
+                (Some(utilization), _) => HpaMetric::Cpu { utilization },
+                (_, Some(text)) => {
+                    let (name, value) = text
+                        .split_once('=')
+                        .ok_or_else(|| eyre!("--hpa-metric `{text}`: expected NAME=AVERAGE, e.g. vllm:num_requests_waiting=5"))?;
+                    HpaMetric::Pods { metric: name.into(), average_value: value.into() }
+                }
+                _ => unreachable!("one of them is set"),
+            };
+            let min = args.hpa_min.unwrap_or(1);
+            Some(HpaOptions { min_replicas: min, max_replicas: args.hpa_max.unwrap_or(min.max(1) * 2), metric })
+        }
+    };
+    Ok(K8sRenderOptions {
+        namespace: namespace.to_string(),
+        cache,
+        hf_token_secret: args.hf_token_secret.as_deref().map(secret_ref),
+        gpu_product: args.gpu_product.clone(),
+        shm_size: args.shm_size.clone(),
+        startup_budget_secs: args.startup_budget,
+        hpa,
+        pdb: args.pdb,
+        service_monitor: args.service_monitor,
+        service_type: args.service_type.clone(),
+        image_pull_secret: args.image_pull_secret.clone(),
+    })
+}
+
