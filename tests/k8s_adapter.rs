@@ -129,7 +129,12 @@ async fn cli_deploy_ls_scale_logs_rm_with_backend_k8s() {
     let state = tempfile::tempdir().expect("tempdir");
     let dir = state.path();
 
-    let (ok, out2, err2) = aimdeck(&fake, dir, &["render", "k8s", "qwen", "--model", "Qwen/Qwen3-0.6B"]).await;
+    let (ok, yaml, err) = aimdeck(&fake, dir, &["render", "k8s", "qwen", "--model", "Qwen/Qwen3-0.6B"]).await;
+    assert!(ok, "{err}");
+    let docs: Vec<Value> = serde_saphyr::from_str_multiple(&yaml).expect("valid multi-document YAML");
+    let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap_or("?")).collect();
+    assert_eq!(kinds, vec!["Deployment", "Service"], "{yaml}");
+    let (ok, out2, err2) = aimdeck(&fake, dir, &["render", "k8s", "qwen", "--model", "Qwen/Qwen3-0.6B", "--json"]).await;
     assert!(ok, "{err2}");
     let rendered: Value = serde_json::from_str(&out2).expect("json");
     assert_eq!(rendered["items"][0]["kind"], "Deployment", "{out2}");

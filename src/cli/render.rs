@@ -1,5 +1,5 @@
 //! `aimdeck render docker|process|k8s ...`: what `deploy` would create, with the same arguments,
-//! secrets redacted. Creates nothing and needs no engine.
+//! secrets redacted (k8s as multi-document YAML unless `--json`). Creates nothing and needs no engine.
 
 use std::process::ExitCode;
 
@@ -25,6 +25,13 @@ pub async fn run(command: RenderCommand, global: &GlobalArgs) -> Result<ExitCode
     let spec = spec_from_args(&command.deploy, &command.backend, options.gpus.len())?;
     let backend = registry::open(&command.backend, &options)?;
     let rendered = backend.render(&spec)?;
+    // Kubernetes objects print as the multi-document YAML kubectl takes (issue 8), like
+    // `aimdeck k8s render k8s`; `--json` keeps the List for scripts.
+    if command.backend == "k8s" && !command.json {
+        let items = rendered["items"].as_array().cloned().unwrap_or_default();
+        print!("{}", crate::backend::kubernetes::render::values_to_yaml(&items)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     if command.json || command.backend != "process" {
         println!("{}", serde_json::to_string_pretty(&rendered)?);
         return Ok(ExitCode::SUCCESS);
