@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use color_eyre::eyre::Result;
+use color_eyre::eyre::{Result, eyre};
 
 use super::GlobalArgs;
 use super::deploy::{DeployArgs, backend_options, spec_from_args};
@@ -28,8 +28,9 @@ pub async fn run(command: RenderCommand, global: &GlobalArgs) -> Result<ExitCode
     // Kubernetes objects print as the multi-document YAML kubectl takes (issue 8), like
     // `aimdeck k8s render k8s`; `--json` keeps the List for scripts.
     if command.backend == "k8s" && !command.json {
-        let items = rendered["items"].as_array().cloned().unwrap_or_default();
-        print!("{}", crate::backend::kubernetes::render::values_to_yaml(&items)?);
+        // The adapter always renders a v1 List; anything else is a bug to report, not an empty page.
+        let items = rendered["items"].as_array().ok_or_else(|| eyre!("render k8s: the Kubernetes backend rendered no object list"))?;
+        print!("{}", crate::backend::kubernetes::render::values_to_yaml(items)?);
         return Ok(ExitCode::SUCCESS);
     }
     if command.json || command.backend != "process" {
