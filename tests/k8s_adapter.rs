@@ -172,3 +172,43 @@ async fn cli_deploy_ls_scale_logs_rm_with_backend_k8s() {
     assert!(ok, "{err}");
     assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), json!([]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn render_exports_the_deployment_as_operator_resources() {
+    let fake = FakeKube::start(FakeOptions::default()).await;
+    let state = tempfile::tempdir().expect("tempdir");
+    let dir = state.path();
+    let spec = ["qwen", "--model", "Qwen/Qwen3-8B", "--vendor", "nvidia", "--tp", "2", "--gpus-per-replica", "2", "--replicas", "2"];
+
+    let mut args = vec!["render", "nimservice"];
+    args.extend_from_slice(&spec);
+    let (ok, yaml, err) = aimdeck(&fake, dir, &args).await;
+    assert!(ok, "{err}");
+    let docs: Vec<Value> = serde_saphyr::from_str_multiple(&yaml).expect("valid YAML");
+    assert_eq!(docs.len(), 1, "{yaml}");
+    assert_eq!(docs[0]["apiVersion"], "apps.nvidia.com/v1alpha1");
+    assert_eq!(docs[0]["kind"], "NIMService");
+    assert_eq!(docs[0]["metadata"]["name"], "qwen");
+    assert_eq!(docs[0]["spec"]["replicas"], 2);
+    assert_eq!(docs[0]["spec"]["resources"]["limits"]["nvidia.com/gpu"], 2, "{yaml}");
+
+    let mut args = vec!["render", "kserve"];
+    args.extend_from_slice(&spec);
+    args.push("--json");
+    let (ok, out, err) = aimdeck(&fake, dir, &args).await;
+    assert!(ok, "{err}");
+    let list: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(list["kind"], "List");
+    assert_eq!(list["items"][0]["kind"], "InferenceService", "{out}");
+
+    // AIM is AMD's operator: the same spec on AMD GPUs.
+    let (ok, yaml, err) = aimdeck(&fake, dir, &["render", "aimservice", "qwen", "--model", "Qwen/Qwen3-8B", "--vendor", "amd"]).await;
+    assert!(ok, "{err}");
+    assert!(yaml.contains("kind: AIMService"), "{yaml}");
+    // NIM runs on NVIDIA only: said, not rendered.
+    let (ok, _, err) = aimdeck(&fake, dir, &["render", "nimservice", "qwen", "--model", "Qwen/Qwen3-8B", "--vendor", "amd"]).await;
+    assert!(!ok && err.contains("NVIDIA GPUs only"), "{err}");
+    let (ok, _, err) = aimdeck(&fake, dir, &["render", "helm", "qwen", "--model", "Qwen/Qwen3-8B"]).await;
+    assert!(!ok && err.contains("unknown target `helm`") && err.contains("nimservice, aimservice, kserve"), "{err}");
+    assert!(fake.requests().is_empty(), "render talks to no cluster");
+}

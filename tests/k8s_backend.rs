@@ -246,6 +246,33 @@ async fn a_server_that_does_not_answer_becomes_a_timeout_message() {
 }
 
 #[tokio::test]
+async fn an_api_server_answering_500_is_named_changes_nothing_and_the_watches_recover() {
+    let (fake, backend) = start(&[]).await;
+    let watch = ClusterWatch::start(&backend);
+    deploy(&backend, &spec("before", 1), &options()).await;
+    until(&watch, "before ready", |s| s.deployments.iter().any(|d| d.name == "before" && d.ready == 1)).await;
+
+    fake.fail("/deployments");
+    let text = backend.scale("before", 2).await.unwrap_err().to_string();
+    assert!(text.contains("HTTP 500") && text.contains("etcdserver: request timed out"), "{text}");
+    assert!(text.contains("deployments.apps/scale before"), "says what was being done: {text}");
+    let objects = render(&spec("during", 1), &options()).expect("renders");
+    assert!(backend.apply(&objects, ApplyOptions::default()).await.is_err());
+    // The watches lose their streams and re-list into the 500s meanwhile.
+    fake.kill_watches();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    fake.heal();
+    assert_eq!(fake.get("Deployment", NAMESPACE, "before").unwrap()["spec"]["replicas"], 1, "a failed scale changes nothing");
+    assert!(fake.get("Deployment", NAMESPACE, "during").is_none(), "a failed apply makes nothing");
+
+    // Once the server answers again the same watch sees new work, with nobody restarting it.
+    deploy(&backend, &spec("after", 1), &options()).await;
+    until(&watch, "after ready", |s| s.deployments.iter().any(|d| d.name == "after" && d.ready == 1)).await;
+    let names: Vec<String> = watch.snapshot().deployments.iter().map(|d| d.name.clone()).collect();
+    assert_eq!(names, vec!["after", "before"]);
+}
+
+#[tokio::test]
 async fn rm_removes_everything_aimdeck_made_and_nothing_else() {
     let (fake, backend) = start(&[Optional::ServiceMonitor]).await;
     // Someone else's objects in the same namespace.

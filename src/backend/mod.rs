@@ -78,6 +78,11 @@ pub trait Backend: Send + Sync {
     /// What `create` would make, for review screens and `aimdeck render`: the container
     /// configs or command lines, with secrets redacted.
     fn render(&self, spec: &DeploymentSpec) -> Result<serde_json::Value, BackendError>;
+    /// The cluster behind this backend, for what only a cluster has (node GPU inventory,
+    /// namespaces, operator resources, cache PVCs); `None` for single-host backends.
+    fn kubernetes(&self) -> Option<&kubernetes::KubernetesBackend> {
+        None
+    }
 }
 
 /// Checks a deployment name before anything is made: it becomes part of container names, label

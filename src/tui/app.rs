@@ -49,6 +49,8 @@ pub enum Mode {
     Pager(Box<Pager>),
     /// The logs of `deploy.logs`.
     Logs,
+    /// Choosing a context (`:ctx`) or a namespace (`:ns`).
+    Pick(super::widgets::picker::Picker, super::cluster_flow::PickPurpose),
 }
 
 #[derive(Debug, Clone)]
@@ -110,6 +112,8 @@ pub struct Settings {
     pub demo: bool,
     /// Endpoints to watch from the config file.
     pub endpoints: super::views::endpoints::EndpointSettings,
+    /// `--kubeconfig`, for `:ctx`.
+    pub kubeconfig: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -129,6 +133,7 @@ impl Default for Settings {
             active_backend: "docker".into(),
             demo: false,
             endpoints: Default::default(),
+            kubeconfig: None,
         }
     }
 }
@@ -153,6 +158,7 @@ pub struct App {
     pub recipes: RecipeState,
     pub cache: CacheState,
     pub deploy: super::deploy_flow::DeployState,
+    pub cluster: super::cluster_flow::ClusterState,
     demo: bool,
     pub endpoints: super::views::endpoints::EndpointsState,
     pub should_quit: bool,
@@ -187,6 +193,7 @@ impl App {
                 state_dir: crate::paths::state_dir(),
                 ..Default::default()
             },
+            cluster: super::cluster_flow::ClusterState { kubeconfig: settings.kubeconfig.clone(), ..Default::default() },
             demo: settings.demo,
             endpoints: super::views::endpoints::EndpointsState::new(settings.endpoints),
             should_quit: false,
@@ -210,6 +217,7 @@ impl App {
             self.notify(Level::Info, "demo: starting aimdeck-sim engines on a recorded 8-GPU topology…");
         }
         commands.extend(super::endpoint_flow::start(self));
+        commands.extend(super::cluster_flow::refresh(self));
         commands
     }
 
@@ -311,9 +319,14 @@ impl App {
             Event::Tick => {
                 self.on_tick(&current_clock());
                 // Backends are the source of truth: reread them every other second.
-                if self.ticks % 2 == 0 { self.deploy.list_all() } else { Vec::new() }
+                let mut commands = if self.ticks % 2 == 0 { self.deploy.list_all() } else { Vec::new() };
+                if self.ticks % super::cluster_flow::REFRESH_TICKS == 0 {
+                    commands.extend(super::cluster_flow::refresh(self));
+                }
+                commands
             }
             Event::Deploy(event) => self.on_deploy_event(event),
+            Event::Cluster(event) => super::cluster_flow::on_event(self, event),
             Event::Shutdown(signal) => {
                 tracing::info!("{signal}: leaving");
                 self.should_quit = true;
@@ -595,6 +608,7 @@ impl App {
                 self.on_logs_key(key);
                 Vec::new()
             }
+            Mode::Pick(picker, purpose) => super::cluster_flow::on_pick_key(self, picker, purpose, key),
             Mode::Form(mut form, purpose) => match form.handle_key(key) {
                 FormOutcome::Editing => {
                     self.mode = Mode::Form(form, purpose);
@@ -843,6 +857,8 @@ impl App {
             Ok(Typed::View(view)) => self.view = view,
             Ok(Typed::Help) => self.mode = Mode::Help { scroll: 0 },
             Ok(Typed::Journal) => return vec![Command::Deploy(super::deploy_flow::DeployCommand::ReadJournal)],
+            Ok(Typed::Context(name)) => return super::cluster_flow::on_context(self, name),
+            Ok(Typed::Namespace(name)) => return super::cluster_flow::on_namespace(self, name),
             Ok(Typed::Quit) => self.should_quit = true,
             Ok(Typed::Theme(None)) => {
                 let names = self.theme_names.join(", ");

@@ -11,6 +11,10 @@ pub enum Typed {
     Help,
     Quit,
     Journal,
+    /// `:ctx [NAME]`: pick or switch the backend / Kubernetes context.
+    Context(Option<String>),
+    /// `:ns [NAME]`: pick or switch the Kubernetes namespace.
+    Namespace(Option<String>),
     /// `:add [NAME] URL`, `:rm NAME` (the Endpoints view).
     Endpoints(super::endpoint_flow::Typed),
 }
@@ -28,6 +32,8 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("theme", "switch theme: :theme NAME"),
     ("help", "key bindings"),
     ("journal", "every change aimdeck made, who and when"),
+    ("ctx", "backends and Kubernetes contexts: :ctx [NAME]"),
+    ("ns", "Kubernetes namespaces: :ns [NAME]"),
     ("quit", "leave aimdeck"),
     ("q", "leave aimdeck"),
 ];
@@ -49,6 +55,16 @@ pub fn parse(line: &str) -> Result<Typed, String> {
         "help" | "?" => no_args(Typed::Help),
         "journal" => no_args(Typed::Journal),
         "quit" | "q" | "q!" => no_args(Typed::Quit),
+        "ctx" | "context" | "contexts" => match rest.as_slice() {
+            [] => Ok(Typed::Context(None)),
+            [name] => Ok(Typed::Context(Some(name.to_string()))),
+            _ => Err(":ctx takes one backend or context name".into()),
+        },
+        "ns" | "namespace" | "namespaces" => match rest.as_slice() {
+            [] => Ok(Typed::Namespace(None)),
+            [name] => Ok(Typed::Namespace(Some(name.to_string()))),
+            _ => Err(":ns takes one namespace".into()),
+        },
         "theme" => match rest.as_slice() {
             [] => Ok(Typed::Theme(None)),
             [name] => Ok(Typed::Theme(Some(name.to_string()))),

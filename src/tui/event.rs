@@ -42,6 +42,8 @@ pub enum Event {
     CacheDeleted { repo: String, result: Result<u64, String> },
     /// Endpoint monitor updates, playground tokens, benchmark progress and reports.
     Endpoints(super::endpoint_flow::EndpointEvent),
+    /// The active cluster answered: its inventory, its contexts or its namespaces.
+    Cluster(super::cluster_flow::ClusterEvent),
 }
 
 /// Work for the task runner. Each command's result comes back as an `Event`.
@@ -52,6 +54,8 @@ pub enum Command {
     SaveRecipe { id: String, yaml: String },
     ScanCache { root: std::path::PathBuf },
     Deploy(super::deploy_flow::DeployCommand),
+    /// Kubernetes-only reads: node inventory, contexts, namespaces.
+    Cluster(super::cluster_flow::ClusterCommand),
     Pull { repo: String, revision: String, root: std::path::PathBuf, cancel: tokio_util::sync::CancellationToken },
     DeleteFromCache { plan: Box<DeletePlan>, root: std::path::PathBuf },
     /// Watch/unwatch an endpoint, stream a prompt, run a smoke benchmark.

@@ -5,6 +5,7 @@
 //! console on a `TestBackend`.
 
 pub mod app;
+pub mod cluster_flow;
 pub mod command_line;
 pub mod deploy_actions;
 pub mod deploy_flow;

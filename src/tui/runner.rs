@@ -61,6 +61,7 @@ impl TaskRunner {
             }
             Command::ScanCache { root } => self.scan_cache(root),
             Command::Deploy(command) => super::deploy_flow::run(command, self.events.clone()),
+            Command::Cluster(command) => super::cluster_flow::run(command, self.events.clone()),
             Command::Pull { repo, revision, root, cancel } => {
                 let events = self.events.clone();
                 let runner = self.clone();

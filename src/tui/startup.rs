@@ -60,6 +60,7 @@ pub fn settings(global: &GlobalArgs) -> Settings {
         backends,
         active_backend,
         demo: global.demo,
+        kubeconfig: global.kubeconfig.clone(),
     }
 }
 

@@ -42,6 +42,16 @@ impl KubernetesBackend {
         KubernetesBackend { target: KubeTarget::default(), cluster: OnceCell::new_with(Some(kube)) }
     }
 
+    /// Where this backend connects: kubeconfig, context and namespace as given.
+    pub fn target(&self) -> &KubeTarget {
+        &self.target
+    }
+
+    /// The connected cluster, connecting on first use.
+    pub async fn cluster(&self) -> Result<&KubeBackend, BackendError> {
+        self.kube().await
+    }
+
     async fn kube(&self) -> Result<&KubeBackend, BackendError> {
         self.cluster
             .get_or_try_init(|| KubeBackend::connect(&self.target))
@@ -355,6 +365,10 @@ impl Backend for KubernetesBackend {
         })
     }
 
+    fn kubernetes(&self) -> Option<&KubernetesBackend> {
+        Some(self)
+    }
+
     fn render(&self, spec: &DeploymentSpec) -> Result<serde_json::Value, BackendError> {
         let namespace = match self.cluster.get() {
             Some(kube) => kube.namespace().to_string(),
@@ -363,6 +377,6 @@ impl Backend for KubernetesBackend {
         let values = render(spec, &self.render_options(&namespace))
             .and_then(|objects| objects.to_values())
             .map_err(|e| BackendError::InvalidSpec(e.to_string()))?;
-        Ok(serde_json::json!({"apiVersion": "v1", "kind": "List", "items": values}))
+        Ok(super::render::values_to_list(&values))
     }
 }

@@ -92,10 +92,14 @@ impl KubeBackend {
     /// else `default` (or the service account's namespace in a pod).
     pub async fn connect(target: &KubeTarget) -> Result<Self, K8sError> {
         let options = KubeConfigOptions { context: target.context.clone(), ..Default::default() };
+        // The context in use, named even when it is the kubeconfig's current one, so the views
+        // can say which cluster they show.
+        let mut context = target.context.clone();
         let config = match (&target.kubeconfig, &target.context) {
             (Some(path), _) => {
                 let kubeconfig = read_kubeconfig(Some(path))?;
                 check_context(&kubeconfig, target.context.as_deref(), Some(path))?;
+                context = context.or_else(|| kubeconfig.current_context.clone());
                 Config::from_custom_kubeconfig(kubeconfig, &options)
                     .await
                     .map_err(|err| K8sError::Config(format!("{}: {err}", path.display())))?
@@ -106,16 +110,17 @@ impl KubeBackend {
                 }
                 Config::from_kubeconfig(&options).await.map_err(|err| K8sError::Config(err.to_string()))?
             }
-            (None, None) => Config::infer().await.map_err(|err| {
-                K8sError::Config(format!(
-                    "no kubeconfig ($KUBECONFIG, ~/.kube/config) and not running in a pod: {err}"
-                ))
-            })?,
+            (None, None) => {
+                context = Kubeconfig::read().ok().and_then(|k| k.current_context);
+                Config::infer().await.map_err(|err| {
+                    K8sError::Config(format!("no kubeconfig ($KUBECONFIG, ~/.kube/config) and not running in a pod: {err}"))
+                })?
+            }
         };
-        Self::from_config(config, target)
+        Self::from_config(config, target, context)
     }
 
-    fn from_config(mut config: Config, target: &KubeTarget) -> Result<Self, K8sError> {
+    fn from_config(mut config: Config, target: &KubeTarget, context: Option<String>) -> Result<Self, K8sError> {
         if let Some(namespace) = &target.namespace {
             config.default_namespace = namespace.clone();
         }
@@ -125,7 +130,7 @@ impl KubeBackend {
         Ok(KubeBackend {
             client,
             namespace,
-            context: target.context.clone(),
+            context,
             timeout: target.timeout.unwrap_or(DEFAULT_TIMEOUT),
         })
     }

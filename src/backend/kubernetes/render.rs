@@ -143,6 +143,11 @@ impl RenderedObjects {
     }
 }
 
+/// Objects as the `v1` `List` that `kubectl get -o json` prints and `kubectl apply -f` takes.
+pub fn values_to_list(values: &[serde_json::Value]) -> serde_json::Value {
+    serde_json::json!({"apiVersion": "v1", "kind": "List", "items": values})
+}
+
 pub fn values_to_yaml(values: &[serde_json::Value]) -> Result<String, K8sError> {
     let mut out = String::new();
     for value in values {

@@ -24,13 +24,7 @@ pub(super) fn render_k8s(args: RenderArgs, global: &GlobalArgs) -> color_eyre::R
         let target: OperatorTarget = args.target.parse().map_err(|e: String| eyre!("render {e} (or k8s)"))?;
         vec![operators::render_operator(target, &spec, &options)?]
     };
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": values});
-        writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
-    } else {
-        write!(out, "{}", render::values_to_yaml(&values)?)?;
-    }
+    crate::cli::render::print_k8s_objects(&values, args.json)?;
     Ok(ExitCode::SUCCESS)
 }
 

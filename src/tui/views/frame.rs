@@ -43,6 +43,7 @@ pub fn render(app: &App, frame: &mut Frame) {
                 super::deployments::render_logs(frame, body, logs, &app.theme);
             }
         }
+        Mode::Pick(picker, _) => picker.render(frame, body, &app.theme),
         Mode::Normal | Mode::Command { .. } | Mode::Filter { .. } => {}
     }
 }
@@ -112,6 +113,7 @@ fn render_view(app: &App, frame: &mut Frame, area: Rect) {
     } else {
         block
     };
+    let area = super::cluster::render_pane(app, frame, view.id, area);
     if table.total() == 0 {
         empty::render(frame, area, block, &view.empty_note, theme);
         return;
@@ -205,6 +207,7 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
             ("esc".into(), "close"),
         ],
         Mode::Form(..) => vec![("tab".into(), "next field"), ("ctrl-s".into(), "submit"), ("esc".into(), "cancel")],
+        Mode::Pick(..) => vec![("j/k".into(), "move"), ("enter".into(), "switch"), ("esc".into(), "cancel")],
         Mode::Normal if app.view == ViewId::Endpoints && app.endpoints.pane_open() => super::endpoints::footer_hints(app),
         Mode::Normal => app
             .available_actions()

@@ -1,6 +1,7 @@
 //! The views and the frame around them. Rendering is a pure function of `App`.
 
 pub mod cache;
+pub mod cluster;
 pub mod deployments;
 pub mod bench;
 pub mod empty;

@@ -4,6 +4,7 @@ pub mod confirm;
 pub mod form;
 pub mod gauge;
 pub mod log_pane;
+pub mod picker;
 pub mod table;
 pub mod text_input;
 

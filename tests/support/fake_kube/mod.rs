@@ -170,6 +170,19 @@ impl FakeKube {
         self.shared.inner.lock().expect("store").hangs.push(fragment.into());
     }
 
+    /// Requests whose path contains `fragment` get `500 InternalError`, as an API server whose
+    /// etcd is unavailable answers, until [`FakeKube::heal`].
+    pub fn fail(&self, fragment: &str) {
+        self.shared.inner.lock().expect("store").failures.push(fragment.into());
+    }
+
+    /// Ends every `fail` and `hang`: the server answers normally again.
+    pub fn heal(&self) {
+        let mut inner = self.shared.inner.lock().expect("store");
+        inner.failures.clear();
+        inner.hangs.clear();
+    }
+
     /// Forgets history: watches from older resourceVersions get `410 Gone`. The version moves
     /// on by one, as unrelated writes in a real cluster do, so every client is behind.
     pub fn compact(&self) {

@@ -53,13 +53,20 @@ pub async fn handle(
 ) -> Response {
     let path = uri.path().to_string();
     let fake = &state.fake;
-    let hang = {
+    let (hang, fail) = {
         let mut inner = fake.shared.inner.lock().expect("store");
         inner.requests.push(format!("{method} {}", uri));
-        inner.hangs.iter().any(|h| path.contains(h.as_str()))
+        (inner.hangs.iter().any(|h| path.contains(h.as_str())), inner.failures.iter().any(|f| path.contains(f.as_str())))
     };
     if hang {
         tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
+    if fail {
+        // The body kube-apiserver sends when its storage fails (apimachinery NewInternalError).
+        return json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &json!({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Internal error occurred: etcdserver: request timed out","reason":"InternalError","details":{"causes":[{"message":"etcdserver: request timed out"}]},"code":500}),
+        );
     }
     // Like a real server with token auth: no token, no answer.
     if headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) != Some("Bearer fake-token") {

@@ -95,6 +95,8 @@ pub struct Inner {
     pub replicas_owner: HashMap<(String, String), String>,
     pub denies: Vec<(String, String)>,
     pub hangs: Vec<String>,
+    /// Path fragments answered with `500 InternalError` until `heal`.
+    pub failures: Vec<String>,
     pub logs: HashMap<(String, String), PodLogs>,
     pub pod_created: HashMap<(String, String), Instant>,
     pub uid: u64,
@@ -124,6 +126,7 @@ impl Inner {
             replicas_owner: HashMap::new(),
             denies: Vec::new(),
             hangs: Vec::new(),
+            failures: Vec::new(),
             logs: HashMap::new(),
             pod_created: HashMap::new(),
             uid: 0,

@@ -1,0 +1,340 @@
+//! Kubernetes in the console, the k9s way: `:ctx` lists the backends and every kubeconfig
+//! context and switches where new deployments go (and which cluster the views show), `:ns`
+//! switches the namespace. While a cluster is active the views also show what only a cluster
+//! has: node GPU inventory (GPUs view), NIM/AIM operator resources (Endpoints view) and cache
+//! PVCs (Cache view), reread every `REFRESH_TICKS` seconds in a task.
+//!
+//! A switch replaces the `k8s` backend handle with one for the new context or namespace; the
+//! deployment list, the endpoint monitor and the inventory follow on their next pass.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::KeyEvent;
+use tokio::sync::mpsc;
+
+use super::app::{App, Level, Mode};
+use super::deploy_flow::BackendHandle;
+use super::event::{Command, Event};
+use super::widgets::picker::{PickOutcome, Picker, PickerItem};
+use crate::backend::kubernetes::adapter::NAME as K8S;
+use crate::backend::kubernetes::{CachePvcRow, KubeContextInfo, KubeTarget, KubernetesBackend, NodeGpuInventory, OperatorResourceRow};
+
+/// Seconds between two reads of the cluster inventory.
+pub const REFRESH_TICKS: u64 = 15;
+
+/// What the console knows of the active cluster.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterState {
+    /// `--kubeconfig`; `KUBECONFIG` or `~/.kube/config` when unset.
+    pub kubeconfig: Option<PathBuf>,
+    pub inventory: Option<ClusterInventory>,
+    pub refreshing: bool,
+    /// Which list the user asked for with `:ctx`/`:ns`; its picker opens when the list arrives.
+    pub waiting_for: Option<PickPurpose>,
+    /// `:ctx NAME`: the context to switch to once the kubeconfig confirms it exists.
+    pub switch_to: Option<String>,
+    /// Bumped by every switch, so an inventory read for the old context is dropped.
+    pub generation: u64,
+}
+
+/// One read of the cluster, each part with its own error so a missing permission on nodes
+/// does not hide the operator resources.
+#[derive(Debug, Clone)]
+pub struct ClusterInventory {
+    /// `context/namespace`, as the header shows it.
+    pub scope: String,
+    pub nodes: Result<Vec<NodeGpuInventory>, String>,
+    pub operators: Result<Vec<OperatorResourceRow>, String>,
+    pub caches: Result<Vec<CachePvcRow>, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PickPurpose {
+    Context,
+    Namespace,
+}
+
+#[derive(Debug, Clone)]
+pub enum ClusterCommand {
+    Refresh { handle: BackendHandle, generation: u64 },
+    Contexts { kubeconfig: Option<PathBuf> },
+    Namespaces(BackendHandle),
+}
+
+#[derive(Debug)]
+pub enum ClusterEvent {
+    Inventory { generation: u64, inventory: Box<ClusterInventory> },
+    Contexts(Result<Vec<KubeContextInfo>, String>),
+    Namespaces(Result<Vec<String>, String>),
+}
+
+/// Runs one cluster command in a task; the answer comes back as `Event::Cluster`.
+pub fn run(command: ClusterCommand, events: mpsc::Sender<Event>) {
+    tokio::spawn(async move {
+        let event = match command {
+            ClusterCommand::Refresh { handle, generation } => {
+                ClusterEvent::Inventory { generation, inventory: Box::new(read_inventory(&handle).await) }
+            }
+            ClusterCommand::Contexts { kubeconfig } => {
+                // Reading the kubeconfig is file I/O: off the UI thread like everything else.
+                let read = tokio::task::spawn_blocking(move || crate::backend::kubernetes::list_contexts(kubeconfig.as_deref())).await;
+                ClusterEvent::Contexts(match read {
+                    Ok(result) => result.map_err(|e| e.to_string()),
+                    Err(err) => Err(err.to_string()),
+                })
+            }
+            ClusterCommand::Namespaces(handle) => ClusterEvent::Namespaces(match cluster_of(&handle).await {
+                Ok(kube) => kube.namespaces().await.map_err(|e| e.to_string()),
+                Err(err) => Err(err),
+            }),
+        };
+        let _ = events.send(Event::Cluster(event)).await;
+    });
+}
+
+async fn cluster_of(handle: &BackendHandle) -> Result<&crate::backend::kubernetes::KubeBackend, String> {
+    let kubernetes = handle.0.kubernetes().ok_or_else(|| format!("{} is not a Kubernetes backend", handle.0.name()))?;
+    kubernetes.cluster().await.map_err(|e| e.to_string())
+}
+
+async fn read_inventory(handle: &BackendHandle) -> ClusterInventory {
+    let kube = match cluster_of(handle).await {
+        Ok(kube) => kube,
+        Err(err) => {
+            let scope = handle.0.kubernetes().map(scope_of_target).unwrap_or_default();
+            return ClusterInventory { scope, nodes: Err(err.clone()), operators: Err(err.clone()), caches: Err(err) };
+        }
+    };
+    let (nodes, operators, caches) = tokio::join!(kube.node_gpus(), kube.operator_resources(), kube.cache_pvcs());
+    ClusterInventory {
+        scope: format!("{}/{}", kube.context().unwrap_or("in-cluster"), kube.namespace()),
+        nodes: nodes.map_err(|e| e.to_string()),
+        operators: operators.map_err(|e| e.to_string()),
+        caches: caches.map_err(|e| e.to_string()),
+    }
+}
+
+fn scope_of_target(kubernetes: &KubernetesBackend) -> String {
+    scope_text(kubernetes.target())
+}
+
+/// `context/namespace` as given, for the header and messages.
+fn scope_text(target: &KubeTarget) -> String {
+    format!("{}/{}", target.context.as_deref().unwrap_or("current"), target.namespace.as_deref().unwrap_or("default"))
+}
+
+fn k8s_handle(app: &App) -> Option<BackendHandle> {
+    app.deploy.backend(K8S).cloned()
+}
+
+/// The inventory read, when a cluster is configured and no read is in flight.
+pub fn refresh(app: &mut App) -> Vec<Command> {
+    match k8s_handle(app) {
+        Some(handle) if !app.cluster.refreshing => {
+            app.cluster.refreshing = true;
+            vec![Command::Cluster(ClusterCommand::Refresh { handle, generation: app.cluster.generation })]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// `:ctx` (a picker) or `:ctx NAME` (switch now).
+pub fn on_context(app: &mut App, name: Option<String>) -> Vec<Command> {
+    match name {
+        Some(name) if app.deploy.backend(&name).is_some() && name != K8S => {
+            switch_local(app, &name);
+            Vec::new()
+        }
+        // A context name: check it against the kubeconfig, then switch.
+        Some(name) => {
+            app.cluster.waiting_for = None;
+            let context = name.strip_prefix("k8s/").unwrap_or(&name).to_string();
+            pending_switch(app, context)
+        }
+        None => {
+            app.cluster.waiting_for = Some(PickPurpose::Context);
+            vec![Command::Cluster(ClusterCommand::Contexts { kubeconfig: app.cluster.kubeconfig.clone() })]
+        }
+    }
+}
+
+/// Switching to a context needs the kubeconfig read first (to refuse a name it lacks); the
+/// answer to this read switches.
+fn pending_switch(app: &mut App, context: String) -> Vec<Command> {
+    app.cluster.switch_to = Some(context);
+    vec![Command::Cluster(ClusterCommand::Contexts { kubeconfig: app.cluster.kubeconfig.clone() })]
+}
+
+/// `:ns` (a picker of the cluster's namespaces) or `:ns NAME`.
+pub fn on_namespace(app: &mut App, name: Option<String>) -> Vec<Command> {
+    let Some(handle) = k8s_handle(app) else {
+        app.notify(Level::Warning, ":ns: no Kubernetes context is configured (--kubeconfig, KUBECONFIG or ~/.kube/config; :ctx lists them)");
+        return Vec::new();
+    };
+    match name {
+        Some(namespace) => switch_kubernetes(app, current_target(app).context, Some(namespace)),
+        None => {
+            app.cluster.waiting_for = Some(PickPurpose::Namespace);
+            vec![Command::Cluster(ClusterCommand::Namespaces(handle))]
+        }
+    }
+}
+
+fn current_target(app: &App) -> KubeTarget {
+    let mut target = k8s_handle(app)
+        .and_then(|h| h.0.kubernetes().map(|k| k.target().clone()))
+        .unwrap_or_default();
+    if target.kubeconfig.is_none() {
+        target.kubeconfig = app.cluster.kubeconfig.clone();
+    }
+    target
+}
+
+fn switch_local(app: &mut App, name: &str) {
+    app.deploy.active = name.to_string();
+    app.header.backend = name.to_string();
+    app.notify(Level::Info, format!("context: {name} (new deployments go there)"));
+}
+
+/// Replaces the `k8s` backend with one for `context`/`namespace`, makes it active, and asks
+/// the new context for its deployments and inventory.
+fn switch_kubernetes(app: &mut App, context: Option<String>, namespace: Option<String>) -> Vec<Command> {
+    let mut target = current_target(app);
+    target.timeout = target.timeout.or(Some(Duration::from_secs(10)));
+    target.context = context;
+    target.namespace = namespace;
+    let backend: Arc<dyn crate::backend::Backend> = Arc::new(KubernetesBackend::new(target.clone()));
+    let handle = BackendHandle(backend);
+    match app.deploy.backends.iter().position(|b| b.0.name() == K8S) {
+        Some(index) => app.deploy.backends[index] = handle,
+        None => app.deploy.backends.push(handle),
+    }
+    // What the old context listed is not this one's.
+    app.deploy.deployments.remove(K8S);
+    app.deploy.errors.remove(K8S);
+    app.deploy.listing.remove(K8S);
+    app.cluster.inventory = None;
+    app.cluster.refreshing = false;
+    app.cluster.generation += 1;
+    app.deploy.active = K8S.to_string();
+    let scope = scope_text(&target);
+    app.header.backend = format!("k8s/{scope}");
+    app.notify(Level::Info, format!("context: k8s/{scope} (new deployments go there)"));
+    app.refresh_rows();
+    let mut commands = refresh(app);
+    commands.extend(app.deploy.list_all());
+    commands
+}
+
+pub fn on_event(app: &mut App, event: ClusterEvent) -> Vec<Command> {
+    match event {
+        ClusterEvent::Inventory { generation, inventory } => {
+            // An answer from before a switch is about the old context.
+            if generation != app.cluster.generation {
+                return Vec::new();
+            }
+            app.cluster.refreshing = false;
+            app.cluster.inventory = Some(*inventory);
+            app.refresh_rows();
+            Vec::new()
+        }
+        ClusterEvent::Contexts(result) => on_contexts(app, result),
+        ClusterEvent::Namespaces(result) => {
+            if app.cluster.waiting_for.take() != Some(PickPurpose::Namespace) {
+                return Vec::new();
+            }
+            match result {
+                Ok(namespaces) => {
+                    let current = current_target(app).namespace.or_else(|| {
+                        app.cluster.inventory.as_ref().and_then(|i| i.scope.split_once('/').map(|(_, ns)| ns.to_string()))
+                    });
+                    let items = namespaces
+                        .into_iter()
+                        .map(|ns| PickerItem { current: current.as_deref() == Some(ns.as_str()), label: ns.clone(), value: ns, detail: String::new() })
+                        .collect();
+                    app.mode = Mode::Pick(Picker::new("Namespaces", items), PickPurpose::Namespace);
+                }
+                Err(err) => app.notify(Level::Error, format!(":ns: {err}")),
+            }
+            Vec::new()
+        }
+    }
+}
+
+fn on_contexts(app: &mut App, result: Result<Vec<KubeContextInfo>, String>) -> Vec<Command> {
+    if let Some(wanted) = app.cluster.switch_to.take() {
+        return match result {
+            Ok(contexts) if contexts.iter().any(|c| c.name == wanted) => {
+                let namespace = contexts.iter().find(|c| c.name == wanted).and_then(|c| c.namespace.clone());
+                switch_kubernetes(app, Some(wanted), namespace)
+            }
+            Ok(contexts) => {
+                let known: Vec<String> = app
+                    .deploy
+                    .backends
+                    .iter()
+                    .map(|b| b.0.name().to_string())
+                    .filter(|n| n != K8S)
+                    .chain(contexts.into_iter().map(|c| c.name))
+                    .collect();
+                app.notify(Level::Error, format!(":ctx: no backend or context named `{wanted}` (known: {})", known.join(", ")));
+                Vec::new()
+            }
+            Err(err) => {
+                app.notify(Level::Error, format!(":ctx {wanted}: {err}"));
+                Vec::new()
+            }
+        };
+    }
+    if app.cluster.waiting_for.take() != Some(PickPurpose::Context) {
+        return Vec::new();
+    }
+    let active_context = k8s_handle(app).and_then(|h| h.0.kubernetes().and_then(|k| k.target().context.clone()));
+    let mut items: Vec<PickerItem> = app
+        .deploy
+        .backends
+        .iter()
+        .map(|b| b.0.name().to_string())
+        .filter(|name| name != K8S)
+        .map(|name| PickerItem {
+            current: app.deploy.active == name,
+            detail: if name == "docker" { "containers on this host".into() } else { "processes on this host".into() },
+            label: name.clone(),
+            value: name,
+        })
+        .collect();
+    let note = match result {
+        Ok(contexts) => {
+            for context in contexts {
+                let in_use = app.deploy.active == K8S && active_context.as_deref().map_or(context.current, |a| a == context.name);
+                items.push(PickerItem {
+                    value: format!("k8s/{}", context.name),
+                    label: format!("k8s/{}", context.name),
+                    detail: format!("cluster {} · namespace {}", context.cluster, context.namespace.as_deref().unwrap_or("default")),
+                    current: in_use,
+                });
+            }
+            None
+        }
+        Err(err) => Some(format!("no Kubernetes contexts: {err}")),
+    };
+    app.mode = Mode::Pick(Picker::new("Contexts", items).with_note(note), PickPurpose::Context);
+    Vec::new()
+}
+
+/// Keys while a picker is open.
+pub fn on_pick_key(app: &mut App, mut picker: Picker, purpose: PickPurpose, key: KeyEvent) -> Vec<Command> {
+    match picker.handle_key(key) {
+        PickOutcome::Pending => {
+            app.mode = Mode::Pick(picker, purpose);
+            Vec::new()
+        }
+        PickOutcome::Cancelled => Vec::new(),
+        PickOutcome::Chosen(value) => match purpose {
+            PickPurpose::Context => on_context(app, Some(value)),
+            PickPurpose::Namespace => on_namespace(app, Some(value)),
+        },
+    }
+}
