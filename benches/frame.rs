@@ -1,14 +1,22 @@
 //! Frame render time and history memory (issue 9), plain `Instant` loops.
 //!
 //! - One full frame at 160x48 on ratatui's `TestBackend`, with the largest state each current
-//!   view takes: the GPUs view with 64 GPUs (8 nodes' worth, NVLink between all pairs, parsed by
+//!   view takes: the GPUs view with 64 GPUs (8 nodes' worth: NVLink within each 8, SYS between; parsed by
 //!   the production nvidia-smi readers from generated tool output, 2 passes of history), the
 //!   recipes view with every built-in recipe, and a table of 2,000 rows (the Endpoints view's
 //!   table, which is the widget every list view uses).
+//! - The whole-console frame issue 9 names: 500 deployments of 4 replicas in the Endpoints view
+//!   (its table, and the detail pane of one deployment), 64 GPUs on 8 NVLink nodes, and one
+//!   hour of 1 Hz history for every one of the 2,000 replicas; plus what one replica's poll
+//!   costs the UI thread in that state (history, table rows, re-sort).
 //! - Bytes held by one hour of 1 Hz endpoint history for 100 endpoints
-//!   (`monitor::EndpointHistories`), counted by a counting global allocator.
+//!   (`monitor::EndpointHistories`), counted by a counting global allocator, and the growth
+//!   of the process's resident set while it is built.
 //!
 //! Run: `cargo bench --bench frame`. Results: `docs/performance.md`, section "Frame".
+
+#[path = "../tests/support/gpu_fleet.rs"]
+mod gpu_fleet;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,12 +24,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aimdeck::hardware::{merge::merge, nvidia};
-use aimdeck::model::{EndpointSample, EndpointState, EndpointUpdate, EngineKind, Percentiles};
+use aimdeck::model::{
+    Deployment, DeploymentSpec, EndpointSample, EndpointState, EndpointUpdate, EngineKind, Percentiles, Replica, ReplicaState,
+};
 use aimdeck::monitor::gpu_history::GpuHistory;
 use aimdeck::monitor::gpu_poller::GpuUpdate;
 use aimdeck::monitor::EndpointHistories;
+use aimdeck::monitor::timeline::RECENT_POINTS;
 use aimdeck::tui::app::{App, HeaderInfo, Settings};
+use aimdeck::tui::deploy_flow::DeployEvent;
+use aimdeck::tui::endpoint_flow::EndpointEvent;
 use aimdeck::tui::event::Event;
+use aimdeck::tui::views::deployments::replica_id;
 use aimdeck::tui::views::frame::render;
 use aimdeck::tui::views::ViewId;
 use aimdeck::tui::widgets::{TableCell, TableRow};
@@ -55,6 +69,10 @@ static ALLOCATOR: Counting = Counting;
 const WIDTH: u16 = 160;
 const HEIGHT: u16 = 48;
 const GPUS: usize = 64;
+const DEPLOYMENTS: usize = 500;
+const REPLICAS: u32 = 4;
+/// One hour at the default 1 s poll interval.
+const HOUR_OF_POLLS: i64 = 3600;
 
 fn base_app() -> App {
     let settings = Settings {
@@ -67,41 +85,11 @@ fn base_app() -> App {
     app
 }
 
-/// nvidia-smi CSV and `topo -m` for `GPUS` H100s, in the recorded fixtures' exact shape.
-fn nvidia_outputs(pass: usize) -> (String, String) {
-    let mut csv = String::new();
-    for i in 0..GPUS {
-        let used = 1000 + (i * 977 + pass * 131) % 80000;
-        let util = (i * 13 + pass * 7) % 100;
-        csv.push_str(&format!(
-            "{i}, GPU-{i:08x}-3f7d-5c8e-9a1b-0c2d3e4f5a60, NVIDIA H100 80GB HBM3, 81559, {used}, {util}, {}, {}.5, 00000000:{:02X}:00.0, 700.00\n",
-            30 + i % 40,
-            100 + i * 3,
-            16 + i
-        ));
-    }
-    let mut topo = String::new();
-    for i in 0..GPUS {
-        topo.push_str(&format!("\tGPU{i}"));
-    }
-    topo.push_str("\tCPU Affinity\tNUMA Affinity\tGPU NUMA ID\n");
-    for row in 0..GPUS {
-        topo.push_str(&format!("GPU{row}"));
-        for col in 0..GPUS {
-            let cell = if row == col { " X " } else if row / 8 == col / 8 { "NV18" } else { "SYS" };
-            topo.push_str(&format!("\t{cell}"));
-        }
-        let numa = row / 32;
-        topo.push_str(&format!("\t{}\t{numa}\t\tN/A\n", if numa == 0 { "0-47,96-143" } else { "48-95,144-191" }));
-    }
-    (csv, topo)
-}
-
 fn gpus_app() -> App {
     let mut app = base_app();
     let mut history = GpuHistory::new(120);
     for pass in 1..=2u64 {
-        let (csv, topo) = nvidia_outputs(pass as usize);
+        let (csv, topo) = gpu_fleet::nvidia_outputs(GPUS, pass as usize);
         let report = nvidia::assemble(&csv, Some(&topo));
         let snapshot = merge(vec![report], None, Vec::new());
         assert_eq!(snapshot.gpus.len(), GPUS, "the generated tool output must parse to {GPUS} GPUs");
@@ -110,6 +98,82 @@ fn gpus_app() -> App {
         app.update(Event::Gpus(Arc::new(update)));
     }
     app
+}
+
+fn key(code: crossterm::event::KeyCode) -> Event {
+    Event::Key(crossterm::event::KeyEvent::new(code, crossterm::event::KeyModifiers::NONE))
+}
+
+fn replica_update(id: &str, second: i64, load: usize) -> EndpointUpdate {
+    EndpointUpdate {
+        id: id.to_string(),
+        state: EndpointState::Ready,
+        state_since_unix_ms: 1000,
+        engine: Some(if load % 2 == 0 { EngineKind::Vllm } else { EngineKind::Sglang }),
+        models: vec![format!("org/model-{}", load % 50)],
+        sample: Some(sample(second * 1000, load + second as usize)),
+        error: None,
+        poll_ms: 1.0,
+    }
+}
+
+/// 500 deployments of 4 replicas (the first 16 deployments hold the 64 GPUs, one per
+/// replica), every replica with an hour of history, on top of the 64-GPU state.
+fn fleet_app() -> App {
+    let mut app = gpus_app();
+    let deployments: Vec<Deployment> = (0..DEPLOYMENTS)
+        .map(|d| {
+            let name = format!("deploy-{d:03}");
+            let engine = if d % 2 == 0 { EngineKind::Vllm } else { EngineKind::Sglang };
+            let spec = DeploymentSpec::minimal(&name, &format!("org/model-{}", d % 50), engine, REPLICAS, 20_000);
+            let replicas = (0..REPLICAS)
+                .map(|r| {
+                    let slot = d * REPLICAS as usize + r as usize;
+                    Replica {
+                        index: r,
+                        name: format!("aimdeck-{name}-{r}"),
+                        port: 20_000 + slot as u16,
+                        gpus: if slot < GPUS { vec![slot as u32] } else { Vec::new() },
+                        state: if slot % 97 == 0 { ReplicaState::Starting } else { ReplicaState::Ready },
+                        detail: None,
+                        pid: None,
+                        container_id: Some(format!("{slot:012x}")),
+                        log_path: None,
+                    }
+                })
+                .collect();
+            Deployment { name, backend: "docker".into(), spec, replicas }
+        })
+        .collect();
+    // The history first, so the Listed event below builds the rows from it in one pass (one
+    // event per poll would rebuild the table 7.2 million times).
+    for d in 0..DEPLOYMENTS {
+        for r in 0..REPLICAS {
+            let id = replica_id(&format!("deploy-{d:03}"), r);
+            for second in 0..HOUR_OF_POLLS {
+                app.endpoints.histories.apply(replica_update(&id, second, d));
+            }
+        }
+    }
+    app.endpoints.now_unix_ms = (HOUR_OF_POLLS - 1) * 1000;
+    app.update(Event::Deploy(DeployEvent::Listed { backend: "docker".into(), result: Ok(deployments) }));
+    app.view = ViewId::Endpoints;
+    assert_eq!(app.view_state(ViewId::Endpoints).table.total(), DEPLOYMENTS, "one row per deployment");
+    app
+}
+
+/// (median, max) in microseconds of one replica's poll reaching the console in `app`.
+fn time_updates(app: &mut App, runs: usize) -> (f64, f64) {
+    let mut times = Vec::with_capacity(runs);
+    for run in 0..runs {
+        let id = replica_id(&format!("deploy-{:03}", run % DEPLOYMENTS), 0);
+        let update = replica_update(&id, HOUR_OF_POLLS + run as i64, run);
+        let start = Instant::now();
+        app.update(Event::Endpoints(EndpointEvent::Update(update)));
+        times.push(start.elapsed().as_secs_f64() * 1e6);
+    }
+    times.sort_by(f64::total_cmp);
+    (times[times.len() / 2], times[times.len() - 1])
 }
 
 fn recipes_app() -> App {
@@ -185,9 +249,19 @@ fn sample(at_unix_ms: i64, i: usize) -> EndpointSample {
     }
 }
 
-/// Live heap bytes held by one hour (3,600 polls) of history for `endpoints` endpoints.
-fn history_bytes(endpoints: usize) -> (usize, Duration) {
+/// The process's resident set in bytes (`VmRSS`), where /proc has it.
+fn resident_bytes() -> Option<usize> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Live heap bytes held by one hour (3,600 polls) of history for `endpoints` endpoints, and
+/// how much the resident set grew while building it.
+fn history_bytes(endpoints: usize) -> (usize, Option<usize>, Duration) {
     let before = LIVE.load(Ordering::Relaxed);
+    let resident_before = resident_bytes();
     let start = Instant::now();
     let mut book = EndpointHistories::default();
     for second in 0..3600i64 {
@@ -207,9 +281,13 @@ fn history_bytes(endpoints: usize) -> (usize, Duration) {
     }
     let took = start.elapsed();
     let held = LIVE.load(Ordering::Relaxed).saturating_sub(before);
-    assert!(book.get("endpoint-099").is_some_and(|h| h.samples.len() == 3600) || endpoints < 100);
+    let grown = resident_before.zip(resident_bytes()).map(|(before, after)| after.saturating_sub(before));
+    let last = book.get(&format!("endpoint-{:03}", endpoints - 1)).expect("the last endpoint's history");
+    assert_eq!(last.timeline.recent().count(), RECENT_POINTS);
+    let oldest = last.timeline.points().next().expect("points").at_unix_ms;
+    assert!(oldest < 60_000, "the timeline still reaches back an hour (oldest point at {oldest} ms)");
     drop(book);
-    (held, took)
+    (held, grown, took)
 }
 
 fn main() {
@@ -217,14 +295,13 @@ fn main() {
     println!("Frame render at {WIDTH}x{HEIGHT} on TestBackend, {runs} runs each (fresh diff every frame)\n");
     println!("| view and state                               | p50 µs  | p99 µs  | max µs  |");
     println!("|----------------------------------------------|---------|---------|---------|");
+    // Measured first, before the fleet's 2,000 histories are in the heap.
+    let (bytes, grown, took) = history_bytes(100);
     let cases: Vec<(String, App)> = vec![
         (format!("GPUs: {GPUS} GPUs, NVLink islands, 2 passes"), gpus_app()),
         ("GPUs: 64 GPUs, topology pane (t)".to_string(), {
             let mut app = gpus_app();
-            app.update(Event::Key(crossterm::event::KeyEvent::new(
-                crossterm::event::KeyCode::Char('t'),
-                crossterm::event::KeyModifiers::NONE,
-            )));
+            app.update(key(crossterm::event::KeyCode::Char('t')));
             app
         }),
         ("Recipes: all built-in recipes".to_string(), recipes_app()),
@@ -234,14 +311,37 @@ fn main() {
         let (p50, p99, max) = time_frames(app, runs);
         println!("| {name:<44} | {p50:>7.0} | {p99:>7.0} | {max:>7.0} |");
     }
-    println!();
-    let (bytes, took) = history_bytes(100);
-    println!("| history                                      | heap bytes held | per endpoint | build time |");
-    println!("|----------------------------------------------|-----------------|--------------|------------|");
+    drop(cases);
+    let start = Instant::now();
+    let heap_before = LIVE.load(Ordering::Relaxed);
+    let mut fleet = fleet_app();
+    let fleet_heap = LIVE.load(Ordering::Relaxed).saturating_sub(heap_before);
+    let built = start.elapsed();
+    let (p50, p99, max) = time_frames(&fleet, runs);
+    println!("| {:<44} | {p50:>7.0} | {p99:>7.0} | {max:>7.0} |", "Fleet: 500 x 4 replicas, 1 h history, table");
+    fleet.update(key(crossterm::event::KeyCode::Enter));
+    let (p50, p99, max) = time_frames(&fleet, runs);
+    println!("| {:<44} | {p50:>7.0} | {p99:>7.0} | {max:>7.0} |", "Fleet: detail pane of one deployment (charts)");
+    fleet.update(key(crossterm::event::KeyCode::Esc));
+    fleet.view = ViewId::Gpus;
+    let (p50, p99, max) = time_frames(&fleet, runs);
+    println!("| {:<44} | {p50:>7.0} | {p99:>7.0} | {max:>7.0} |", "Fleet: GPUs view, 64 GPUs held by replicas");
+    fleet.view = ViewId::Endpoints;
+    let (update_p50, update_max) = time_updates(&mut fleet, runs);
     println!(
-        "| 100 endpoints x 3,600 samples (1 h at 1 Hz)  | {:>12.1} MB | {:>9.1} KB | {:>7.0} ms |",
+        "\nFleet state built in {:.1} s; it holds {:.1} MB of heap (2,000 replicas' histories, 64 GPUs, rows).",
+        built.as_secs_f64(),
+        fleet_heap as f64 / 1e6
+    );
+    println!("One replica's poll reaching the console (history, rows, re-sort):");
+    println!("p50 {update_p50:.0} µs, max {update_max:.0} µs over {runs} polls\n");
+    println!("| history                                      | heap bytes held | per endpoint | resident growth | build time |");
+    println!("|----------------------------------------------|-----------------|--------------|-----------------|------------|");
+    println!(
+        "| 100 endpoints x 3,600 samples (1 h at 1 Hz)  | {:>12.1} MB | {:>9.1} KB | {:>12} | {:>7.0} ms |",
         bytes as f64 / 1e6,
         bytes as f64 / 100.0 / 1e3,
+        grown.map(|g| format!("{:.1} MB", g as f64 / 1e6)).unwrap_or_else(|| "n/a".into()),
         took.as_secs_f64() * 1e3
     );
 }

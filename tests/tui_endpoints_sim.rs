@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use aimdeck::config::WatchedEndpoint;
 use aimdeck::model::{EndpointState, EngineKind};
-use aimdeck::monitor::PollConfig;
+use aimdeck::monitor::{Metric, PollConfig};
 use aimdeck::tui::app::{App, HeaderInfo, Settings};
 use aimdeck::tui::endpoint_tasks;
 use aimdeck::tui::event::Event;
@@ -145,10 +145,10 @@ async fn endpoints_view_follows_real_servers_through_bench_and_playground() {
         })
         .await;
     let history = console.app.endpoints.histories.get("a-vllm").expect("history");
-    let peak = history.series(|s| s.generation_tokens_per_s).into_iter().map(|(_, v)| v).fold(0.0, f64::max);
+    let peak = history.series(Metric::GenerationTokensPerS).into_iter().map(|(_, v)| v).fold(0.0, f64::max);
     // 4 sequences at 200 tok/s: at most ~800 tok/s, and clearly more than nothing.
     assert!(peak > 100.0 && peak < 1200.0, "peak generation rate {peak}");
-    let ttft_seen = history.samples.iter().filter_map(|s| s.ttft.p95).fold(0.0, f64::max);
+    let ttft_seen = history.series(Metric::TtftP95).into_iter().map(|(_, v)| v).fold(0.0, f64::max);
     assert!(ttft_seen >= 0.04, "TTFT p95 from the metrics {ttft_seen}");
     console.press(key(KeyCode::Esc));
 

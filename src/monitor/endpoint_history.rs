@@ -1,15 +1,15 @@
-//! What the console keeps of each watched endpoint: its state and when it entered it, the last
-//! hour of samples at 1 Hz, and its recent errors. Plain data: views read it without I/O.
+//! What the console keeps of each watched endpoint: its state and when it entered it, its newest
+//! sample in full, an hour of the plotted numbers (`Timeline`: compact, downsampled after 10
+//! minutes) and its recent errors. Plain data: views read it without I/O.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::timeline::{Metric, Timeline};
 use super::Ring;
 use crate::model::{EndpointSample, EndpointState, EndpointUpdate, EngineKind};
 
-/// One hour at one sample per second.
-pub const HISTORY_CAPACITY: usize = 3600;
 pub const ERROR_CAPACITY: usize = 50;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -27,7 +27,10 @@ pub struct EndpointHistory {
     pub state_since_unix_ms: i64,
     pub engine: Option<EngineKind>,
     pub models: Vec<String>,
-    pub samples: Ring<EndpointSample>,
+    /// The newest sample with everything it carries (finish reasons, counters, e2e latency).
+    latest: Option<EndpointSample>,
+    /// The plotted numbers over the last hour.
+    pub timeline: Timeline,
     pub errors: Ring<RecentError>,
     pub last_update_unix_ms: Option<i64>,
 }
@@ -40,7 +43,8 @@ impl EndpointHistory {
             state_since_unix_ms: 0,
             engine: None,
             models: Vec::new(),
-            samples: Ring::new(HISTORY_CAPACITY),
+            latest: None,
+            timeline: Timeline::new(),
             errors: Ring::new(ERROR_CAPACITY),
             last_update_unix_ms: None,
         }
@@ -58,34 +62,29 @@ impl EndpointHistory {
         let at = update.sample.as_ref().map_or_else(|| jiff::Timestamp::now().as_millisecond(), |s| s.at_unix_ms);
         self.last_update_unix_ms = Some(at);
         if let Some(sample) = update.sample {
-            self.samples.push(sample);
+            self.timeline.push(&sample);
+            self.latest = Some(sample);
         }
         if let Some(message) = update.error {
-            match self.errors.latest() {
+            match self.errors.latest_mut() {
                 Some(last) if last.message == message => {
-                    let mut last = last.clone();
                     last.repeats += 1;
                     last.at_unix_ms = at;
-                    // Ring has no mutable access to its newest item; replace it in place.
-                    let mut rebuilt = Ring::new(ERROR_CAPACITY);
-                    let n = self.errors.len();
-                    for (i, e) in self.errors.iter().enumerate() {
-                        rebuilt.push(if i + 1 == n { last.clone() } else { e.clone() });
-                    }
-                    self.errors = rebuilt;
                 }
-                _ => self.errors.push(RecentError { at_unix_ms: at, message, repeats: 0 }),
+                _ => {
+                    self.errors.push(RecentError { at_unix_ms: at, message, repeats: 0 });
+                }
             }
         }
     }
 
     pub fn latest(&self) -> Option<&EndpointSample> {
-        self.samples.latest()
+        self.latest.as_ref()
     }
 
-    /// One value over time, for a chart: (Unix ms, value) for the samples that have it.
-    pub fn series(&self, value: impl Fn(&EndpointSample) -> Option<f64>) -> Vec<(i64, f64)> {
-        self.samples.iter().filter_map(|s| value(s).map(|v| (s.at_unix_ms, v))).collect()
+    /// One metric over the last hour, for a chart: (Unix ms, value) where it was reported.
+    pub fn series(&self, metric: Metric) -> Vec<(i64, f64)> {
+        self.timeline.series_since(metric, i64::MIN)
     }
 
     /// Seconds in the current state, as of `now_unix_ms`.
@@ -102,7 +101,16 @@ pub struct EndpointHistories {
 
 impl EndpointHistories {
     pub fn apply(&mut self, update: EndpointUpdate) {
-        self.by_id.entry(update.id.clone()).or_insert_with(|| EndpointHistory::new(update.id.clone())).apply(update);
+        // Looked up before inserting: an owned key per poll would be a heap allocation per sample.
+        match self.by_id.get_mut(&update.id) {
+            Some(history) => history.apply(update),
+            None => {
+                let mut history = EndpointHistory::new(update.id.clone());
+                let id = update.id.clone();
+                history.apply(update);
+                self.by_id.insert(id, history);
+            }
+        }
     }
 
     pub fn get(&self, id: &str) -> Option<&EndpointHistory> {
@@ -138,10 +146,13 @@ mod tests {
             book.apply(update(EndpointState::Ready, Some("GET /metrics answered 404"), at));
         }
         let history = book.get("a").unwrap();
-        assert_eq!(history.samples.len(), HISTORY_CAPACITY);
+        assert_eq!(history.timeline.recent().count(), crate::monitor::timeline::RECENT_POINTS);
         assert_eq!(history.latest().unwrap().requests_running, Some(3999.0));
         assert_eq!(history.errors.len(), 1);
         assert_eq!(history.errors.latest().unwrap().repeats, 3999);
-        assert_eq!(history.series(|s| s.requests_running).len(), HISTORY_CAPACITY);
+        assert_eq!(history.errors.latest().unwrap().at_unix_ms, 3999);
+        let running = history.series(Metric::RequestsRunning);
+        assert_eq!(running.len(), history.timeline.len());
+        assert_eq!(running.last(), Some(&(3999, 3999.0)));
     }
 }

@@ -17,11 +17,12 @@ impl<T> Ring<T> {
         Ring { items: VecDeque::with_capacity(capacity.min(4096)), capacity }
     }
 
-    pub fn push(&mut self, item: T) {
-        if self.items.len() == self.capacity {
-            self.items.pop_front();
-        }
+    /// Adds `item` as the newest; returns the oldest item when the ring was full and dropped it
+    /// (so a caller can fold it into a coarser history).
+    pub fn push(&mut self, item: T) -> Option<T> {
+        let dropped = if self.items.len() == self.capacity { self.items.pop_front() } else { None };
         self.items.push_back(item);
+        dropped
     }
 
     pub fn len(&self) -> usize {
@@ -38,6 +39,11 @@ impl<T> Ring<T> {
 
     pub fn latest(&self) -> Option<&T> {
         self.items.back()
+    }
+
+    /// The newest item, to update in place (a repeated error counts there).
+    pub fn latest_mut(&mut self) -> Option<&mut T> {
+        self.items.back_mut()
     }
 
     /// Oldest first.
@@ -58,9 +64,8 @@ mod tests {
     #[test]
     fn keeps_only_the_newest_items() {
         let mut ring = Ring::new(3);
-        for i in 0..5 {
-            ring.push(i);
-        }
+        let dropped: Vec<Option<i32>> = (0..5).map(|i| ring.push(i)).collect();
+        assert_eq!(dropped, vec![None, None, None, Some(0), Some(1)]);
         assert_eq!(ring.iter().copied().collect::<Vec<_>>(), vec![2, 3, 4]);
         assert_eq!(ring.latest(), Some(&4));
         assert_eq!(ring.last_n(2).copied().collect::<Vec<_>>(), vec![3, 4]);
@@ -73,5 +78,7 @@ mod tests {
         ring.push(1);
         ring.push(2);
         assert_eq!(ring.len(), 1);
+        *ring.latest_mut().unwrap() += 10;
+        assert_eq!(ring.latest(), Some(&12));
     }
 }

@@ -11,8 +11,8 @@ use ratatui::widgets::{Axis, Block, BorderType, Chart, Dataset, GraphType, Parag
 use ratatui::Frame;
 
 use super::endpoints::{latency, short_age, state_style, EndpointsState};
-use crate::model::{EndpointSample, EndpointState};
-use crate::monitor::EndpointHistory;
+use crate::model::EndpointState;
+use crate::monitor::{EndpointHistory, Metric};
 use crate::tui::app::App;
 use crate::tui::theme::Theme;
 
@@ -25,13 +25,14 @@ struct Series {
     points: Vec<(f64, f64)>,
 }
 
-/// `value` over the last `CHART_SECONDS`, as (seconds before now, value).
-fn series(history: &EndpointHistory, now: i64, value: impl Fn(&EndpointSample) -> Option<f64>) -> Vec<(f64, f64)> {
+/// `metric` over the last `CHART_SECONDS`, as (seconds before now, value times `scale`).
+fn series(history: &EndpointHistory, now: i64, metric: Metric, scale: f64) -> Vec<(f64, f64)> {
+    let since = now - (CHART_SECONDS * 1000.0) as i64;
     history
-        .series(value)
+        .timeline
+        .series_since(metric, since)
         .into_iter()
-        .map(|(at, v)| ((at - now) as f64 / 1000.0, v))
-        .filter(|(t, _)| *t >= -CHART_SECONDS)
+        .map(|(at, v)| ((at - now) as f64 / 1000.0, v * scale))
         .collect()
 }
 
@@ -217,10 +218,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, id: &str) {
     let [tokens, queue, kv] = Layout::horizontal([Constraint::Fill(1); 3]).areas(row1);
     let [ttft, itl, gpus] = Layout::horizontal([Constraint::Fill(1); 3]).areas(row2);
     let now = state.now();
-    let series_of = |value: fn(&EndpointSample) -> Option<f64>| history.map(|h| series(h, now, value)).unwrap_or_default();
-    let ms = |value: fn(&EndpointSample) -> Option<f64>| -> Vec<(f64, f64)> {
-        series_of(value).into_iter().map(|(t, v)| (t, v * 1000.0)).collect()
-    };
+    let scaled = |metric: Metric, scale: f64| history.map(|h| series(h, now, metric, scale)).unwrap_or_default();
+    let series_of = |metric: Metric| scaled(metric, 1.0);
+    // Latencies are kept in seconds and charted in milliseconds.
+    let ms = |metric: Metric| scaled(metric, 1000.0);
     render_chart(
         frame,
         tokens,
@@ -228,8 +229,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, id: &str) {
         "",
         None,
         &[
-            Series { name: "out", style: theme.accent, points: series_of(|s| s.generation_tokens_per_s) },
-            Series { name: "in", style: theme.info, points: series_of(|s| s.prompt_tokens_per_s) },
+            Series { name: "out", style: theme.accent, points: series_of(Metric::GenerationTokensPerS) },
+            Series { name: "in", style: theme.info, points: series_of(Metric::PromptTokensPerS) },
         ],
         theme,
     );
@@ -240,8 +241,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, id: &str) {
         "",
         None,
         &[
-            Series { name: "running", style: theme.ok, points: series_of(|s| s.requests_running) },
-            Series { name: "waiting", style: theme.warning, points: series_of(|s| s.requests_waiting) },
+            Series { name: "running", style: theme.ok, points: series_of(Metric::RequestsRunning) },
+            Series { name: "waiting", style: theme.warning, points: series_of(Metric::RequestsWaiting) },
         ],
         theme,
     );
@@ -251,7 +252,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, id: &str) {
         "KV cache",
         "%",
         Some(100.0),
-        &[Series { name: "KV %", style: theme.accent, points: series_of(|s| s.kv_cache_usage.map(|v| v * 100.0)) }],
+        &[Series { name: "KV %", style: theme.accent, points: scaled(Metric::KvCacheUsage, 100.0) }],
         theme,
     );
     render_chart(
@@ -261,9 +262,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, id: &str) {
         "ms",
         None,
         &[
-            Series { name: "p50", style: theme.ok, points: ms(|s| s.ttft.p50) },
-            Series { name: "p95", style: theme.warning, points: ms(|s| s.ttft.p95) },
-            Series { name: "p99", style: theme.error, points: ms(|s| s.ttft.p99) },
+            Series { name: "p50", style: theme.ok, points: ms(Metric::TtftP50) },
+            Series { name: "p95", style: theme.warning, points: ms(Metric::TtftP95) },
+            Series { name: "p99", style: theme.error, points: ms(Metric::TtftP99) },
         ],
         theme,
     );
@@ -274,9 +275,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, id: &str) {
         "ms",
         None,
         &[
-            Series { name: "p50", style: theme.ok, points: ms(|s| s.itl.p50) },
-            Series { name: "p95", style: theme.warning, points: ms(|s| s.itl.p95) },
-            Series { name: "p99", style: theme.error, points: ms(|s| s.itl.p99) },
+            Series { name: "p50", style: theme.ok, points: ms(Metric::ItlP50) },
+            Series { name: "p95", style: theme.warning, points: ms(Metric::ItlP95) },
+            Series { name: "p99", style: theme.error, points: ms(Metric::ItlP99) },
         ],
         theme,
     );

@@ -2,6 +2,9 @@
 //! sparkline, the deployment holding it) above a topology matrix like `nvidia-smi topo -m`,
 //! with NUMA and CPU affinity and the fully connected islands.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -118,13 +121,16 @@ pub fn empty_note(update: Option<&GpuUpdate>) -> Vec<String> {
 }
 
 /// Compact link codes so 16 GPUs fit in 80 columns.
-fn short_link(detail: &str) -> String {
+fn short_link(detail: &str) -> Cow<'_, str> {
     match detail {
         "XGMI" => "XG".into(),
         "NODE" => "ND".into(),
         "PCIE" => "PCI".into(),
-        other if other.starts_with("NV") => format!("N{}", &other[2..]),
-        other => other.chars().take(3).collect(),
+        other if other.starts_with("NV") => format!("N{}", &other[2..]).into(),
+        other => match other.char_indices().nth(3) {
+            Some((cut, _)) => other[..cut].into(),
+            None => other.into(),
+        },
     }
 }
 
@@ -137,38 +143,98 @@ fn link_style(link: Option<&Link>, theme: &Theme) -> Style {
     }
 }
 
-/// The topology matrix, legend, affinity and islands.
-pub fn topology_lines(snapshot: &GpuSnapshot, width: u16, theme: &Theme) -> Vec<Line<'static>> {
+/// The link between every pair of GPUs by position in `snapshot.gpus`, filled in one pass over
+/// the links (looking each cell up in the link list made 64 GPUs cost 4 million comparisons).
+struct LinkMatrix<'a> {
+    size: usize,
+    cells: Vec<Option<&'a Link>>,
+}
+
+impl<'a> LinkMatrix<'a> {
+    fn new(snapshot: &'a GpuSnapshot) -> LinkMatrix<'a> {
+        let size = snapshot.gpus.len();
+        let position: HashMap<u32, usize> = snapshot.gpus.iter().enumerate().map(|(i, g)| (g.index, i)).collect();
+        let mut cells = vec![None; size * size];
+        // `GpuSnapshot::link` semantics: links are stored with a <= b, and the first one wins.
+        for link in snapshot.links.iter().filter(|l| l.a <= l.b) {
+            if let (Some(&a), Some(&b)) = (position.get(&link.a), position.get(&link.b)) {
+                for cell in [a * size + b, b * size + a] {
+                    cells[cell].get_or_insert(link);
+                }
+            }
+        }
+        LinkMatrix { size, cells }
+    }
+
+    fn get(&self, row: usize, column: usize) -> Option<&'a Link> {
+        self.cells[row * self.size + column]
+    }
+}
+
+/// The topology matrix, legend, affinity and islands, cut to `width` x `height`: only the rows
+/// and columns that show are laid out, so 64 GPUs cost what the screen holds, not 64 x 64.
+pub fn topology_lines(snapshot: &GpuSnapshot, width: u16, height: u16, theme: &Theme) -> Vec<Line<'static>> {
     let gpus: Vec<u32> = snapshot.gpus.iter().map(|g| g.index).collect();
-    if gpus.is_empty() {
+    let max_lines = usize::from(height);
+    if gpus.is_empty() || max_lines == 0 {
         return Vec::new();
     }
+    let width = usize::from(width);
     let longest = snapshot.links.iter().map(|l| l.detail.len()).max().unwrap_or(1).max(3);
     let full_cell = longest + 1;
-    let compact = 5 + gpus.len() * full_cell + 22 > width as usize;
+    let compact = 5 + gpus.len() * full_cell + 22 > width;
     let cell = if compact { 4 } else { full_cell.max(5) };
+    // Columns that start inside the width (the last may be cut by the paragraph), and whether
+    // the NUMA and affinity column starts inside it too.
+    let shown_columns = width.saturating_sub(6).div_ceil(cell).min(gpus.len());
+    let affinity_shows = 6 + gpus.len() * cell < width;
     let label = |i: u32| if compact { format!("G{i}") } else { format!("GPU{i}") };
-    let mut lines = Vec::new();
+    let mut lines = Vec::with_capacity(max_lines.min(gpus.len() + 4));
     let mut header = vec![Span::styled(format!("{:<6}", ""), theme.muted)];
-    for &i in &gpus {
+    for &i in &gpus[..shown_columns] {
         header.push(Span::styled(format!("{:<cell$}", label(i)), theme.accent));
     }
-    header.push(Span::styled(format!("{:<6}{}", "NUMA", "CPU affinity"), theme.accent));
+    if affinity_shows {
+        header.push(Span::styled(format!("{:<6}{}", "NUMA", "CPU affinity"), theme.accent));
+    }
     lines.push(Line::from(header));
-    for gpu in &snapshot.gpus {
+    let matrix = LinkMatrix::new(snapshot);
+    for (row_at, gpu) in snapshot.gpus.iter().enumerate().take(max_lines - 1) {
         let mut row = vec![Span::styled(format!("{:<6}", label(gpu.index)), theme.accent)];
-        for &other in &gpus {
-            if other == gpu.index {
-                row.push(Span::styled(format!("{:<cell$}", "X"), theme.muted));
-                continue;
+        // Neighbouring cells of one style share a span (an island's links, the links across
+        // islands): a few spans per row instead of one per GPU.
+        let mut run: Option<(Style, String)> = None;
+        for (column_at, &other) in gpus[..shown_columns].iter().enumerate() {
+            let (text, style) = if other == gpu.index {
+                (Cow::Borrowed("X"), theme.muted)
+            } else {
+                let link = matrix.get(row_at, column_at);
+                let text = link.map_or(Cow::Borrowed("?"), |l| if compact { short_link(&l.detail) } else { Cow::Borrowed(l.detail.as_str()) });
+                (text, link_style(link, theme))
+            };
+            match &mut run {
+                Some((run_style, run_text)) if *run_style == style => {
+                    let _ = write!(run_text, "{text:<cell$}");
+                }
+                _ => {
+                    if let Some((run_style, run_text)) = run.take() {
+                        row.push(Span::styled(run_text, run_style));
+                    }
+                    run = Some((style, format!("{text:<cell$}")));
+                }
             }
-            let link = snapshot.link(gpu.index, other);
-            let text = link.map(|l| if compact { short_link(&l.detail) } else { l.detail.clone() }).unwrap_or("?".into());
-            row.push(Span::styled(format!("{text:<cell$}"), link_style(link, theme)));
         }
-        let numa = gpu.numa_node.map(|n| n.to_string()).unwrap_or("n/a".into());
-        row.push(Span::styled(format!("{numa:<6}{}", gpu.cpu_affinity.as_deref().unwrap_or("n/a")), theme.text));
+        if let Some((run_style, run_text)) = run {
+            row.push(Span::styled(run_text, run_style));
+        }
+        if affinity_shows {
+            let numa = gpu.numa_node.map(|n| n.to_string()).unwrap_or("n/a".into());
+            row.push(Span::styled(format!("{numa:<6}{}", gpu.cpu_affinity.as_deref().unwrap_or("n/a")), theme.text));
+        }
         lines.push(Line::from(row));
+    }
+    if lines.len() >= max_lines {
+        return lines;
     }
     lines.push(Line::default());
     lines.push(Line::from(vec![
@@ -193,6 +259,7 @@ pub fn topology_lines(snapshot: &GpuSnapshot, width: u16, theme: &Theme) -> Vec<
         Span::styled("Islands (fully connected, for tensor parallelism): ", theme.muted),
         Span::styled(if islands.is_empty() { "none: no direct GPU links".to_string() } else { islands.join("  ") }, theme.text),
     ]));
+    lines.truncate(max_lines);
     lines
 }
 
@@ -204,7 +271,7 @@ pub fn render_topology(frame: &mut Frame, area: Rect, snapshot: &GpuSnapshot, th
         .title(Span::styled(" Topology ", theme.accent))
         .title_bottom(Line::styled(format!(" sources: {} ", snapshot.sources.join(", ")), theme.muted).right_aligned());
     let inner = block.inner(area);
-    frame.render_widget(Paragraph::new(topology_lines(snapshot, inner.width, theme)).block(block), area);
+    frame.render_widget(Paragraph::new(topology_lines(snapshot, inner.width, inner.height, theme)).block(block), area);
 }
 
 /// Splits the body between the table and the topology. The table gets all its rows first;

@@ -240,7 +240,12 @@ impl DataTable {
             CellWidget::from(format!("{}{}", column.title, arrow))
         }))
         .style(theme.accent);
-        let rows = self.visible.iter().map(|&i| {
+        // Only the rows that show are handed to ratatui (cloning all of them made a 2,000-row
+        // table cost a millisecond per frame). The window is where ratatui's own scrolling puts
+        // a fresh `TableState` (offset 0): the selection is the last row once past the page.
+        let inner = block.inner(area);
+        let (first, end) = shown_window(self.selected, self.visible.len(), usize::from(inner.height.saturating_sub(1)));
+        let rows = self.visible[first..end].iter().map(|&i| {
             Row::new(self.rows[i].cells.iter().map(|cell| CellWidget::from(cell.content.clone()))).style(theme.text)
         });
         let widths: Vec<Constraint> = self.columns.iter().map(|c| c.width).collect();
@@ -250,9 +255,19 @@ impl DataTable {
             .row_highlight_style(theme.selection)
             .highlight_symbol("▌")
             .column_spacing(1);
-        let mut state = TableState::default().with_selected(if self.visible.is_empty() { None } else { Some(self.selected) });
+        let mut state = TableState::default().with_selected(if self.visible.is_empty() { None } else { Some(self.selected - first) });
         frame.render_stateful_widget(table, area, &mut state);
     }
+}
+
+/// The rows `[first, end)` a table of `len` rows with `body` one-line rows of room shows with
+/// `selected` in view. With no room at all every row is passed and ratatui decides.
+fn shown_window(selected: usize, len: usize, body: usize) -> (usize, usize) {
+    if body == 0 {
+        return (0, len);
+    }
+    let first = (selected + 1).saturating_sub(body).min(len);
+    (first, (first + body).min(len))
 }
 
 #[cfg(test)]
@@ -305,6 +320,47 @@ mod tests {
         let rows = table.rows().to_vec();
         table.set_rows(rows.into_iter().rev().collect());
         assert_eq!(table.selected().map(|r| r.id.as_str()), Some("qwen"));
+    }
+
+    #[test]
+    fn only_the_page_around_the_selection_is_drawn() {
+        assert_eq!(shown_window(0, 2000, 40), (0, 40));
+        assert_eq!(shown_window(39, 2000, 40), (0, 40));
+        assert_eq!(shown_window(40, 2000, 40), (1, 41));
+        assert_eq!(shown_window(1999, 2000, 40), (1960, 2000));
+        assert_eq!(shown_window(2, 3, 40), (0, 3));
+        assert_eq!(shown_window(0, 0, 40), (0, 0));
+    }
+
+    #[test]
+    fn a_scrolled_table_draws_what_ratatui_would_with_every_row() {
+        use ratatui::backend::TestBackend;
+        use ratatui::Terminal;
+        let mut table = DataTable::new(vec![Column::new("name", Constraint::Length(10))]);
+        let rows = (0..50).map(|i| TableRow { id: i.to_string(), cells: vec![TableCell::text(format!("row {i}"))] }).collect();
+        table.set_rows(rows);
+        table.move_by(30);
+        let theme = Theme::default_theme();
+        let mut terminal = Terminal::new(TestBackend::new(20, 12)).unwrap();
+        terminal.draw(|frame| table.render(frame, frame.area(), Block::bordered(), &theme)).unwrap();
+        // Ratatui with all 50 rows and a fresh state, as the table drew before windowing.
+        let mut expected = Terminal::new(TestBackend::new(20, 12)).unwrap();
+        expected
+            .draw(|frame| {
+                let rows = table.rows.iter().map(|r| Row::new(r.cells.iter().map(|c| CellWidget::from(c.content.clone()))).style(theme.text));
+                let header = Row::new([CellWidget::from("name")]).style(theme.accent);
+                let all = Table::new(rows, [Constraint::Length(10)])
+                    .header(header)
+                    .block(Block::bordered())
+                    .row_highlight_style(theme.selection)
+                    .highlight_symbol("▌")
+                    .column_spacing(1);
+                frame.render_stateful_widget(all, frame.area(), &mut TableState::default().with_selected(Some(30)));
+            })
+            .unwrap();
+        assert_eq!(terminal.backend().buffer(), expected.backend().buffer());
+        let shown: String = (0..20).map(|x| terminal.backend().buffer()[(x, 10)].symbol().to_string()).collect();
+        assert!(shown.contains("row 30"), "the selection is the last row: {shown:?}");
     }
 
     #[test]
