@@ -243,6 +243,8 @@ pub fn open_backends(demo: bool, global: &crate::cli::GlobalArgs, state_dir: &st
     }
     let mut options = crate::backend::BackendOptions::new(state_dir);
     options.docker_host = global.docker_host.clone();
+    // The console lists every 2 s: from watches, so a large namespace costs one stream.
+    options.kubernetes_watches = true;
     options.kubernetes = crate::backend::kubernetes::KubeTarget {
         kubeconfig: global.kubeconfig.clone(),
         context: global.context.clone(),
