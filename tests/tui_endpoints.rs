@@ -10,12 +10,13 @@ use aimdeck::tui::app::{App, HeaderInfo, Level, Settings};
 use aimdeck::tui::endpoint_flow::{EndpointCommand, EndpointEvent};
 use aimdeck::tui::event::{Command, Event};
 use aimdeck::tui::views::endpoints::{EndpointSettings, Pane};
-use aimdeck::tui::views::frame::render;
 use aimdeck::tui::views::playground::Status;
 use aimdeck::tui::views::ViewId;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
+
+#[path = "support/screen.rs"]
+mod screen;
+use screen::screen;
 
 /// 2026-11-23 12:00:00 UTC.
 const NOW: i64 = 1_795_435_200_000;
@@ -58,12 +59,6 @@ fn command_line(app: &mut App, line: &str) -> Vec<Command> {
     let mut commands = type_text(app, line);
     commands.extend(app.update(key(KeyCode::Enter)));
     commands
-}
-
-fn screen(app: &App, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| render(app, frame)).unwrap();
-    terminal.backend().to_string()
 }
 
 fn snapshot(name: &str, app: &App) {

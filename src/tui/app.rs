@@ -820,7 +820,7 @@ impl App {
                 if self.cache.pulling() {
                     self.notify(Level::Info, "pull: one is running (x cancels it)");
                 } else {
-                    self.mode = Mode::Form(cache_view::pull_form(), FormPurpose::Pull);
+                    self.mode = Mode::Form(cache_view::pull_form(self.selected_cached_repo().filter(|_| self.view == ViewId::Cache)), FormPurpose::Pull);
                 }
             }
             Action::Cancel => match self.cache.pull_cancel.take() {
