@@ -5,14 +5,18 @@
 //! console on a `TestBackend`.
 
 pub mod app;
+mod cache_actions;
 pub mod command_line;
 pub mod deploy_actions;
 pub mod deploy_flow;
 pub mod endpoint_flow;
 pub mod endpoint_tasks;
+mod event_routing;
 pub mod event;
 pub mod fault;
+mod key_modes;
 pub mod keymap;
+mod recipe_actions;
 pub mod runner;
 pub mod terminal;
 pub mod theme;
