@@ -322,7 +322,6 @@ impl App {
         let view = self.view_state_mut(ViewId::Cache);
         view.table.set_rows(rows);
         view.empty_note = note;
-        self.endpoints.deployment_rows = super::views::deployments::rows(&self.deploy, &self.endpoints, &theme);
         let rows = recipe_view::rows(&self.recipes, &theme);
         let note = recipe_view::empty_note(self.recipes.library.as_deref());
         let view = self.view_state_mut(ViewId::Recipes);

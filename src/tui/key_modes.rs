@@ -110,11 +110,10 @@ impl App {
     fn on_pager_key(&mut self, key: KeyEvent, pager: &mut Pager) -> Option<Vec<Command>> {
         match (key.code, self.keymap.action_for(&key)) {
             (KeyCode::Esc, _) | (_, Some(Action::Quit)) => Some(Vec::new()),
+            // `y` or Enter in the create review creates; elsewhere Enter closes the pager.
+            (KeyCode::Char('y'), _) if pager.create.is_some() => pager.create.take().map(|(backend, spec)| self.create_reviewed(backend, spec)),
             (KeyCode::Enter, _) => match pager.create.take() {
-                Some((backend, spec)) => {
-                    self.notify(Level::Info, format!("creating {} on {}…", spec.name, backend.0.name()));
-                    Some(vec![Command::Deploy(super::deploy_flow::DeployCommand::Create { backend, spec })])
-                }
+                Some((backend, spec)) => Some(self.create_reviewed(backend, spec)),
                 None => Some(Vec::new()),
             },
             (_, Some(Action::Down)) => {
@@ -219,7 +218,7 @@ impl App {
             Action::Back => {
                 if !self.current().table.filter().is_empty() {
                     self.current_mut().table.set_filter("");
-                } else {
+                } else if !self.dismiss_selected_failure() {
                     self.message = None;
                 }
             }

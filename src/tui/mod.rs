@@ -17,6 +17,7 @@ pub mod fault;
 mod key_modes;
 pub mod keymap;
 mod recipe_actions;
+pub mod rollout;
 pub mod runner;
 pub mod terminal;
 pub mod theme;
