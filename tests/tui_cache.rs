@@ -6,8 +6,9 @@
 mod cache_tree;
 #[path = "support/fake_hub.rs"]
 mod fake_hub;
-#[path = "support/screen.rs"]
-mod screen;
+#[path = "support/tui.rs"]
+#[allow(dead_code)]
+mod tui_support;
 
 use std::time::Duration;
 
@@ -158,7 +159,7 @@ async fn pulls_with_progress_and_the_new_repo_appears() {
 
 use aimdeck::cache::ModelHold;
 use aimdeck::tui::app::{FormPurpose, HeaderInfo};
-use screen::screen;
+use tui_support::screen;
 
 /// The demo cache (shared blobs, `refs/pr/1`, an interrupted download, a broken symlink, a
 /// ref to a missing snapshot) scanned for real, with `acme/llama-mini` served by the

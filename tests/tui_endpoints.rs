@@ -2,6 +2,8 @@
 //! them: watching from the config and `:add`/`:rm`, the table's numbers, the detail, the prompt
 //! playground and the smoke benchmark, with snapshots at 80x24 and 160x48.
 
+mod support;
+
 use aimdeck::config::WatchedEndpoint;
 use aimdeck::engine::bench::{BenchProgress, BenchReport, LatencyStats};
 use aimdeck::engine::openai::{StreamEvent, StreamSummary};
@@ -13,10 +15,7 @@ use aimdeck::tui::views::endpoints::{EndpointSettings, Pane};
 use aimdeck::tui::views::playground::Status;
 use aimdeck::tui::views::ViewId;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-
-#[path = "support/screen.rs"]
-mod screen;
-use screen::screen;
+use support::tui::screen;
 
 /// 2026-11-23 12:00:00 UTC.
 const NOW: i64 = 1_795_435_200_000;
@@ -447,21 +446,36 @@ fn monitor_updates_redraw_only_the_endpoints_view() {
 
 #[test]
 fn deployment_replicas_are_polled_and_shown_in_their_deployments_row() {
-    use aimdeck::tui::endpoint_flow::watch_replica;
-    use aimdeck::tui::views::endpoints::{endpoint_row, RowFacts};
+    use aimdeck::model::{Deployment, DeploymentSpec, Replica, ReplicaState};
+    use aimdeck::tui::deploy_flow::DeployEvent;
     let mut app = fleet();
-    let commands = watch_replica(&mut app, "deploy:llama/0", "http://127.0.0.1:8100/v1");
-    assert!(matches!(&commands[..], [Command::Endpoints(EndpointCommand::Watch(t))] if t.id == "deploy:llama/0" && t.base_url == "http://127.0.0.1:8100"));
-    app.update(update("deploy:llama/0", EndpointState::Ready, 30, Some(EngineKind::Vllm), "meta-llama/Llama-3.1-8B-Instruct", Some(sample(0, 0.5)), None));
-    // The deployment side builds its row from the replica's history.
-    let history = app.endpoints.histories.get("deploy:llama/0");
-    let facts = RowFacts { id: "deploy:llama/0", name: "llama", engine: Some("vllm"), model: None, backend: "docker", ready: 1, desired: 2, history };
-    let row = endpoint_row(facts, NOW, &app.theme);
-    app.endpoints.deployment_rows = vec![row];
-    aimdeck::tui::endpoint_flow::refresh(&mut app);
-    let row = cells(&app, "deploy:llama/0");
-    assert_eq!(row[..6], ["llama", "vllm", "meta-llama/Llama-3.1-8B-Instruct", "docker", "1/2", "ready 30s"]);
+    let spec = DeploymentSpec::minimal("llama", "meta-llama/Llama-3.1-8B-Instruct", EngineKind::Vllm, 2, 8100);
+    let replica = |index: u32, state| Replica {
+        index,
+        name: format!("aimdeck-llama-{index}"),
+        port: 8100 + index as u16,
+        gpus: vec![index],
+        state,
+        detail: None,
+        pid: None,
+        container_id: None,
+        log_path: None,
+    };
+    let deployment = Deployment { name: "llama".into(), backend: "docker".into(), spec, replicas: vec![replica(0, ReplicaState::Ready), replica(1, ReplicaState::Starting)] };
+    let commands = app.update(Event::Deploy(DeployEvent::Listed { backend: "docker".into(), result: Ok(vec![deployment]) }));
+    let watched: Vec<(String, String)> = commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::Endpoints(EndpointCommand::Watch(t)) => Some((t.id.clone(), t.base_url.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(watched, [("deploy:llama".to_string(), "http://127.0.0.1:8100".to_string()), ("deploy:llama/1".to_string(), "http://127.0.0.1:8101".to_string())]);
+    // The row follows the replica's poll as it arrives.
+    app.update(update("deploy:llama", EndpointState::Ready, 30, Some(EngineKind::Vllm), "meta-llama/Llama-3.1-8B-Instruct", Some(sample(0, 0.5)), None));
+    let row = cells(&app, "deploy:llama");
+    assert_eq!(row[..6], ["llama", "vllm", "meta-llama/Llama-3.1-8B-Instruct", "docker", "1/2", "1/2 ready"]);
     assert_eq!(row[9], "425");
-    // The replica itself is not listed as a separate watched URL.
+    // The replicas are not listed as separate watched URLs.
     assert_eq!(app.view_state(ViewId::Endpoints).table.total(), 4);
 }

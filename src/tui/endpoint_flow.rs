@@ -96,7 +96,9 @@ pub const ROW_ACTIONS: &[Action] = &[
 ];
 
 pub fn refresh(app: &mut App) {
-    let rows = endpoints::rows(&app.endpoints, &app.theme);
+    let mut rows = endpoints::rows(&app.endpoints, &app.theme);
+    // Rebuilt with every update: a deployment's row adds up its replicas' newest numbers.
+    rows.extend(crate::tui::views::deployments::rows(&app.deploy, &app.endpoints, &app.theme));
     let mut note = crate::tui::views::deployments::empty_note(&app.deploy);
     note.extend(endpoints::empty_note(&app.endpoints.settings).into_iter().skip(1));
     let view = app.view_state_mut(ViewId::Endpoints);
@@ -180,8 +182,8 @@ pub fn on_typed(app: &mut App, typed: Typed) -> Vec<Command> {
     }
 }
 
-/// Hook for deployments: polls a replica's server under `id` (its row comes from the
-/// deployment side through `EndpointsState::deployment_rows`; the panes use `id`).
+/// Hook for deployments: polls a replica's server under `id` (its numbers show in its
+/// deployment's row, from `views::deployments::rows`; the panes use `id`).
 pub fn watch_replica(app: &mut App, id: &str, base_url: &str) -> Vec<Command> {
     let target = EndpointTarget::from_url(base_url);
     let target = EndpointTarget { id: id.to_string(), ..target };
