@@ -13,10 +13,8 @@ use std::time::Duration;
 use aimdeck::backend::process::ProcessBackend;
 use aimdeck::backend::Backend;
 use aimdeck::model::Deployment;
-use aimdeck::monitor::PollConfig;
 use aimdeck::tui::app::{App, HeaderInfo, Mode, Settings};
 use aimdeck::tui::deploy_flow::BackendHandle;
-use aimdeck::tui::endpoint_tasks;
 use aimdeck::tui::event::Event;
 use aimdeck::tui::runner::TaskRunner;
 use aimdeck::tui::views::ViewId;
@@ -24,7 +22,6 @@ use crossterm::event::KeyCode;
 use support::tui::{key, screen, typed};
 use support::{SIM, free_ports, http_get, pid_alive, unique_name};
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -55,11 +52,7 @@ impl Console {
         xdg_state();
         let state = tempfile::tempdir().unwrap();
         let backend = Arc::new(ProcessBackend::new(state.path(), Vec::new()).with_grace(Duration::from_secs(2)));
-        let (tx, events) = mpsc::channel(1024);
-        let cancel = CancellationToken::new();
-        let poll = PollConfig { interval: Duration::from_millis(250), stagger_start: false, ..PollConfig::default() };
-        let tasks = endpoint_tasks::spawn(tx.clone(), poll, cancel.clone()).expect("endpoint tasks start");
-        let runner = TaskRunner::new(tx, "/nonexistent/themes".into(), Vec::new()).with_endpoints(tasks);
+        let (runner, events, stop_monitor) = support::tui::live_runner();
         let settings = Settings {
             header: HeaderInfo { backend: "process".into(), host: "testhost".into() },
             user_themes_dir: "/nonexistent/themes".into(),
@@ -74,7 +67,7 @@ impl Console {
             runner.run(command);
         }
         app.update(key(KeyCode::Char('4')));
-        Console { app, backend, events, runner, _state: state, _cancel: cancel.drop_guard() }
+        Console { app, backend, events, runner, _state: state, _cancel: stop_monitor }
     }
 
     fn press(&mut self, event: Event) {
