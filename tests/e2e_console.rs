@@ -274,3 +274,37 @@ fn watched_endpoints_show_ready_with_live_numbers_and_open_their_detail() {
     console.assert_exited_cleanly();
     let _ = load.join();
 }
+
+/// The pids of every replica the process backend recorded under `dir`.
+fn recorded_pids(dir: &std::path::Path) -> Vec<u32> {
+    let mut pids = Vec::new();
+    for deployment in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        for file in std::fs::read_dir(deployment.path()).into_iter().flatten().flatten() {
+            if file.path().extension().is_some_and(|e| e == "json") {
+                let record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(file.path()).unwrap_or_default()).unwrap_or_default();
+                pids.extend(record["pid"].as_u64().map(|p| p as u32));
+            }
+        }
+    }
+    pids
+}
+
+#[test]
+fn quitting_the_demo_stops_its_engines() {
+    if !tmux_ok() {
+        return;
+    }
+    let console = Console::start_with_args("demo", 120, 40, &[], "--demo");
+    let tmux = &console.tmux;
+    tmux.wait_for("demo deployments: done", Duration::from_secs(30));
+    tmux.send(&["4"]);
+    tmux.wait_until("the demo's deployments ready", WAIT, |s| s.contains("llama-70b") && s.contains("qwen-small") && s.contains("ready"));
+    let pids = recorded_pids(&console.dir.path().join("state/aimdeck/demo/process"));
+    assert_eq!(pids.len(), 4, "three demo deployments, four replicas: {pids:?}");
+    assert!(pids.iter().all(|&pid| support::pid_alive(pid)));
+
+    tmux.type_text("q");
+    console.assert_exited_cleanly();
+    let left: Vec<u32> = pids.into_iter().filter(|&pid| support::pid_alive(pid)).collect();
+    assert!(left.is_empty(), "the demo's engines end with the console; still running: {left:?}");
+}

@@ -47,6 +47,7 @@ pub fn run(global: &crate::cli::GlobalArgs) -> ExitCode {
     fault::init_from_env();
     let log = crate::logging::init(global.log_level.as_deref());
     let settings = startup::settings(global);
+    let demo = settings.demo;
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -76,6 +77,10 @@ pub fn run(global: &crate::cli::GlobalArgs) -> ExitCode {
         cancel.cancel();
         result
     });
+    // The terminal is restored by now: the demo's engines are stopped in plain sight.
+    if demo {
+        stop_demo_engines(&runtime);
+    }
     // Tasks (pollers, streams) are dropped with the runtime; none of them owns the terminal.
     runtime.shutdown_background();
     drop(log);
@@ -85,6 +90,24 @@ pub fn run(global: &crate::cli::GlobalArgs) -> ExitCode {
             eprintln!("aimdeck: terminal error: {err}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `--demo` is a tour, not a deployment: its sim engines go when the console does, so quitting
+/// leaves no processes and no ports taken. (A real process deployment stays; a restarted
+/// console adopts it.)
+fn stop_demo_engines(runtime: &tokio::runtime::Runtime) {
+    eprintln!("aimdeck: stopping the demo's engines…");
+    let backend = crate::backend::demo::demo_backend(&crate::paths::state_dir().join("demo"))
+        .with_grace(std::time::Duration::from_secs(3));
+    // The timer must be made inside the runtime.
+    let stopped = runtime.block_on(async {
+        tokio::time::timeout(std::time::Duration::from_secs(20), crate::backend::demo::stop_demo(&backend)).await
+    });
+    match stopped {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => eprintln!("aimdeck: stopping the demo: {err}"),
+        Err(_) => eprintln!("aimdeck: the demo's engines did not stop within 20 s; `aimdeck --demo` adopts them next time"),
     }
 }
 
