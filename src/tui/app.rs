@@ -318,6 +318,7 @@ impl App {
             }
             Event::Tick => {
                 self.on_tick(&current_clock());
+                super::endpoint_flow::on_tick(self);
                 // Backends are the source of truth: reread them every other second.
                 let mut commands = if self.ticks % 2 == 0 { self.deploy.list_all() } else { Vec::new() };
                 if self.ticks % super::cluster_flow::REFRESH_TICKS == 0 {
@@ -403,11 +404,7 @@ impl App {
                 }
                 Vec::new()
             }
-            Event::Endpoints(event) => {
-                // Another view on screen draws nothing new (a message sets `dirty` itself).
-                self.dirty |= self.view == ViewId::Endpoints;
-                super::endpoint_flow::on_event(self, event)
-            }
+            Event::Endpoints(event) => super::endpoint_flow::on_event(self, event),
             Event::RecipeSaved { id, result } => {
                 self.recipes.editing = None;
                 match result {
@@ -470,7 +467,6 @@ impl App {
         let view = self.view_state_mut(ViewId::Cache);
         view.table.set_rows(rows);
         view.empty_note = note;
-        self.endpoints.deployment_rows = super::views::deployments::rows(&self.deploy, &self.endpoints, &theme);
         let rows = recipe_view::rows(&self.recipes, &theme);
         let note = recipe_view::empty_note(self.recipes.library.as_deref());
         let view = self.view_state_mut(ViewId::Recipes);

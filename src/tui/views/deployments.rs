@@ -51,7 +51,7 @@ pub fn rows(state: &DeployState, endpoints: &EndpointsState, theme: &Theme) -> V
                     desired: d.spec.replicas.max(d.replicas.len() as u32),
                     history: endpoints.histories.get(&id),
                 },
-                endpoints.now_unix_ms,
+                endpoints.now(),
                 theme,
             )
         })

@@ -74,9 +74,8 @@ pub struct EndpointsState {
     pub fixed_now_unix_ms: Option<i64>,
     /// Identifies the playground stream or benchmark run whose results are expected.
     pub next_run: u64,
-    /// Rows the deployment side builds with `endpoint_row` (one per deployment), listed after
-    /// the watched URLs.
-    pub deployment_rows: Vec<TableRow>,
+    /// Polls arrived since the table was built (`endpoint_flow::flush` rebuilds it).
+    pub rows_stale: bool,
 }
 
 impl EndpointsState {
@@ -217,17 +216,16 @@ pub fn endpoint_row(facts: RowFacts<'_>, now: i64, theme: &Theme) -> TableRow {
     }
 }
 
-/// One row per watched URL, with its newest sample, then the deployments' rows.
+/// One row per watched URL, with its newest sample (the deployments' rows follow them, from
+/// `views::deployments::rows`).
 pub fn rows(state: &EndpointsState, theme: &Theme) -> Vec<TableRow> {
     let now = state.now();
-    let mut rows: Vec<TableRow> = state
+    state
         .watched
         .iter()
         .filter(|(_, watched)| watched.origin != Origin::Deployment)
         .map(|(id, _)| row(id, state.histories.get(id), now, theme))
-        .collect();
-    rows.extend(state.deployment_rows.iter().cloned());
-    rows
+        .collect()
 }
 
 /// Where the view looked and how to add an endpoint.
