@@ -12,6 +12,7 @@ With --kdash PATH it measures kdash the same way against a minimal fake Kubernet
 (see fake_kube_api below). Prints a markdown table (and writes it to --out).
 
 Usage: cargo build --release && scripts/bench_process.py [--seconds 60] [--runs 20] [--out FILE]
+       [--binary PATH]
 """
 
 import argparse
@@ -249,6 +250,7 @@ def main():
     ap.add_argument("--kdash", help="path to a kdash binary to measure beside aimdeck")
     ap.add_argument("--out", help="also write the markdown table here")
     ap.add_argument("--skip-aimdeck", action="store_true", help="measure only kdash (with --kdash)")
+    ap.add_argument("--binary", default=BIN, help="the aimdeck binary (another build, for a before/after)")
     args = ap.parse_args()
     for path in (BIN, SIM):
         if not os.access(path, os.X_OK):
@@ -268,6 +270,7 @@ def main():
 
 
 def measure_aimdeck(args, rows):
+    BIN = args.binary
     with tempfile.TemporaryDirectory() as home:
         env = private_env(home)
         # Warm the page cache once, untimed.
