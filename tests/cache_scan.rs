@@ -76,6 +76,19 @@ fn ls_json_matches_huggingface_hub_with_a_shared_blob_store() {
 }
 
 #[test]
+fn ls_json_matches_huggingface_hub_with_unusual_links() {
+    let dir = tempfile::tempdir().unwrap();
+    cache_tree::build_unusual_links(dir.path());
+    let report = aimdeck::cache::scan_cache_dir(dir.path()).unwrap();
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    let odd = report.repos.iter().find(|r| r.repo_id == "acme/odd-links").expect("listed");
+    let revision = odd.revisions.iter().find(|r| r.refs == ["dev"]).expect("the odd revision");
+    let names: Vec<&str> = revision.files.iter().map(|f| f.relative_path.as_str()).collect();
+    assert_eq!(names, ["absolute.json", "foreign.parquet", "pipe", "sub/deeper/dot.json", "sub/one-deeper.json", "sub/round-trip.bin"]);
+    assert_same_as_huggingface_hub(dir.path());
+}
+
+#[test]
 fn scan_counts_shared_blobs_once_and_reports_damage() {
     let dir = tempfile::tempdir().expect("tempdir");
     cache_tree::build_demo(dir.path());

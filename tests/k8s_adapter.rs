@@ -212,3 +212,45 @@ async fn render_exports_the_deployment_as_operator_resources() {
     assert!(!ok && err.contains("unknown target `helm`") && err.contains("nimservice, aimservice, kserve"), "{err}");
     assert!(fake.requests().is_empty(), "render talks to no cluster");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_lists_from_watches_not_from_a_list_call_each_time() {
+    let fake = FakeKube::start(FakeOptions::default()).await;
+    let mut options = BackendOptions::new("/nonexistent");
+    options.kubernetes = KubeTarget { kubeconfig: Some(fake.kubeconfig_path()), ..Default::default() };
+    options.kubernetes_watches = true;
+    let backend = open("k8s", &options).expect("opens");
+    backend.create(&spec("qwen", 2), None).await.expect("create");
+
+    // The pods become ready on the server; the watched list follows without being re-listed.
+    let started = Instant::now();
+    loop {
+        let listed = backend.list().await.expect("list");
+        if listed.first().is_some_and(|d| d.ready_summary() == "2/2") {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "not ready through the watches: {listed:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let lists = |fake: &FakeKube| {
+        fake.requests().iter().filter(|r| r.starts_with("GET") && (r.contains("/deployments?") || r.contains("/pods?")) && !r.contains("watch=true")).count()
+    };
+    let before = lists(&fake);
+    for _ in 0..20 {
+        backend.list().await.expect("list");
+    }
+    assert_eq!(lists(&fake), before, "twenty lists, no list calls: they read the reflectors");
+
+    backend.scale("qwen", 1, None).await.expect("scale");
+    let started = Instant::now();
+    while backend.list().await.expect("list")[0].replicas.len() != 1 {
+        assert!(started.elapsed() < Duration::from_secs(10), "the scale-down reaches the watched list");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    backend.delete("qwen").await.expect("delete");
+    let started = Instant::now();
+    while !backend.list().await.expect("list").is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(10), "the delete reaches the watched list");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -6,6 +6,9 @@
 mod cache_tree;
 #[path = "support/fake_hub.rs"]
 mod fake_hub;
+#[path = "support/tui.rs"]
+#[allow(dead_code)]
+mod tui_support;
 
 use std::time::Duration;
 
@@ -150,4 +153,103 @@ async fn pulls_with_progress_and_the_new_repo_appears() {
     assert_eq!(progress.total_bytes, 2_000_002);
     assert_eq!(progress.done_bytes, progress.total_bytes);
     assert!(console.app.message.as_ref().is_some_and(|m| m.text.contains("pulled acme/tiny-model")) || !console.app.cache.pulling());
+}
+
+// ------------------------------------------------------------ rendering, 80x24 and 160x48
+
+use aimdeck::cache::ModelHold;
+use aimdeck::tui::app::{FormPurpose, HeaderInfo};
+use tui_support::screen;
+
+/// The demo cache (shared blobs, `refs/pr/1`, an interrupted download, a broken symlink, a
+/// ref to a missing snapshot) scanned for real, with `acme/llama-mini` served by the
+/// deployment `llama`. Root and times are fixed so the snapshots do not depend on where or
+/// when they run.
+fn rendered_demo() -> App {
+    let dir = tempfile::tempdir().unwrap();
+    cache_tree::build_demo(dir.path());
+    let mut report = aimdeck::cache::scan_cache_dir(dir.path()).unwrap();
+    let real_root = report.root.display().to_string();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+    report.root = "/cache".into();
+    for (n, repo) in report.repos.iter_mut().enumerate() {
+        repo.last_accessed = now - (n as f64 + 2.0) * 86_400.0;
+    }
+    for warning in &mut report.warnings {
+        *warning = warning.replace(&real_root, "/cache");
+    }
+    let settings = Settings {
+        cache_root: "/cache".into(),
+        header: HeaderInfo { backend: "local".into(), host: "testhost".into() },
+        user_themes_dir: "/nonexistent".into(),
+        ..Settings::default()
+    };
+    let mut app = App::new(settings);
+    app.on_tick("12:34");
+    app.cache.holds = vec![ModelHold { model: "acme/llama-mini".into(), deployment: "llama".into() }];
+    app.update(Event::CacheScanned(Ok(std::sync::Arc::new(report))));
+    app.view = ViewId::Cache;
+    app
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    app.update(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn snapshot(name: &str, app: &App) {
+    for (width, height) in [(80, 24), (160, 48)] {
+        insta::assert_snapshot!(format!("{name}_{width}x{height}"), screen(app, width, height));
+    }
+}
+
+#[test]
+fn the_view_shows_repos_holders_detail_and_damage() {
+    let app = rendered_demo();
+    let wide = screen(&app, 160, 48);
+    for seen in ["acme/llama-mini", "dataset", "HELD BY", "llama", "refs/pr/1", "main", "Largest files", "Interrupted downloads: 1 file, 1.2K"] {
+        assert!(wide.contains(seen), "{seen} missing:\n{wide}");
+    }
+    // Every damaged entry is on screen, not only the last message.
+    let report = app.cache.report.clone().unwrap();
+    assert_eq!(report.warnings.len(), 6, "{:?}", report.warnings);
+    for warning in &report.warnings {
+        let start: String = warning.chars().take(60).collect();
+        assert!(wide.contains(&start), "warning not shown: {warning}\n{wide}");
+    }
+    assert!(wide.contains("Damaged, not listed (6)"));
+    let small = screen(&app, 80, 24);
+    assert!(small.contains("Damaged, not listed (6)") && small.contains("more: `aimdeck cache ls` lists them all"), "{small}");
+    snapshot("cache_view", &app);
+}
+
+#[test]
+fn deleting_a_served_model_asks_a_second_time() {
+    let mut app = rendered_demo();
+    press(&mut app, KeyCode::Char('d'));
+    for c in "acme/llama-mini".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    let Mode::Confirm(dialog, ConfirmPurpose::DeleteCache { in_use_checked: true, .. }) = &app.mode else {
+        panic!("the second confirmation, got {:?}", app.mode)
+    };
+    assert!(dialog.message.contains("served by llama"), "{}", dialog.message);
+    snapshot("cache_delete_in_use", &app);
+}
+
+#[test]
+fn pull_offers_to_resume_a_model_with_partial_files() {
+    let mut app = rendered_demo();
+    press(&mut app, KeyCode::Char('P'));
+    let Mode::Form(form, FormPurpose::Pull) = &app.mode else { panic!("the pull form, got {:?}", app.mode) };
+    assert_eq!(form.value("repo").as_deref(), Some("acme/llama-mini"), "the selected model's id, to resume it");
+    assert_eq!(form.value("revision").as_deref(), Some("main"));
+    snapshot("cache_pull_resume", &app);
+
+    // A repo without partial files (or not a model) starts an empty form.
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('P'));
+    let Mode::Form(form, FormPurpose::Pull) = &app.mode else { panic!("the pull form, got {:?}", app.mode) };
+    assert_eq!(form.value("repo").as_deref(), Some(""));
 }

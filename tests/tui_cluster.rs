@@ -44,6 +44,7 @@ impl Console {
         let runner = TaskRunner::new(tx, "/nonexistent/themes".into(), Vec::new());
         let mut options = BackendOptions::new(state.path());
         options.kubernetes = KubeTarget { kubeconfig: Some(fake.kubeconfig_path()), timeout: Some(Duration::from_secs(2)), ..Default::default() };
+        options.kubernetes_watches = true;
         let backends = ["process", "k8s"].iter().map(|name| BackendHandle(open(name, &options).expect("opens"))).collect();
         let settings = Settings {
             header: HeaderInfo { backend: "k8s".into(), host: "testhost".into() },

@@ -2,6 +2,8 @@
 //! them: watching from the config and `:add`/`:rm`, the table's numbers, the detail, the prompt
 //! playground and the smoke benchmark, with snapshots at 80x24 and 160x48.
 
+mod support;
+
 use aimdeck::config::WatchedEndpoint;
 use aimdeck::engine::bench::{BenchProgress, BenchReport, LatencyStats};
 use aimdeck::engine::openai::{StreamEvent, StreamSummary};
@@ -10,12 +12,10 @@ use aimdeck::tui::app::{App, HeaderInfo, Level, Settings};
 use aimdeck::tui::endpoint_flow::{EndpointCommand, EndpointEvent};
 use aimdeck::tui::event::{Command, Event};
 use aimdeck::tui::views::endpoints::{EndpointSettings, Pane};
-use aimdeck::tui::views::frame::render;
 use aimdeck::tui::views::playground::Status;
 use aimdeck::tui::views::ViewId;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
+use support::tui::screen;
 
 /// 2026-11-23 12:00:00 UTC.
 const NOW: i64 = 1_795_435_200_000;
@@ -58,12 +58,6 @@ fn command_line(app: &mut App, line: &str) -> Vec<Command> {
     let mut commands = type_text(app, line);
     commands.extend(app.update(key(KeyCode::Enter)));
     commands
-}
-
-fn screen(app: &App, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| render(app, frame)).unwrap();
-    terminal.backend().to_string()
 }
 
 fn snapshot(name: &str, app: &App) {
@@ -495,14 +489,14 @@ fn deployment_rows_follow_their_replicas_polls() {
     let commands = app.update(Event::Deploy(DeployEvent::Listed { backend: "docker".into(), result: Ok(vec![deployment]) }));
     // Each replica's server is polled under its own id.
     assert_eq!(watched(&commands), [("deploy:llama".to_string(), "http://127.0.0.1:8100".to_string()), ("deploy:llama/1".to_string(), "http://127.0.0.1:8101".to_string())]);
-    assert_eq!(cells(&app, "deploy:llama")[..6], ["llama", "vllm", "meta-llama/Llama-3.1-8B-Instruct", "docker", "1/2", "starting"]);
+    assert_eq!(cells(&app, "deploy:llama")[..6], ["llama", "vllm", "meta-llama/Llama-3.1-8B-Instruct", "docker", "1/2", "1/2 ready"]);
     assert_eq!(cells(&app, "deploy:llama")[9], "-", "no poll yet");
 
     // A poll of replica 0 reaches the deployment's row at the tick, with no new listing.
     app.update(update("deploy:llama", EndpointState::Ready, 30, Some(EngineKind::Vllm), "meta-llama/Llama-3.1-8B-Instruct", Some(sample(0, 0.5)), None));
     app.update(Event::Tick);
     let row = cells(&app, "deploy:llama");
-    assert_eq!(row[..6], ["llama", "vllm", "meta-llama/Llama-3.1-8B-Instruct", "docker", "1/2", "ready 30s"]);
+    assert_eq!(row[..6], ["llama", "vllm", "meta-llama/Llama-3.1-8B-Instruct", "docker", "1/2", "1/2 ready"]);
     assert_eq!(row[9], "425");
     app.update(update("deploy:llama", EndpointState::Ready, 31, Some(EngineKind::Vllm), "meta-llama/Llama-3.1-8B-Instruct", Some(sample(0, 0.6)), None));
     app.update(Event::Tick);

@@ -4,14 +4,14 @@
 //! table must follow the load they caused.
 
 mod sim_support;
+mod support;
 
 use std::time::Duration;
 
 use aimdeck::config::WatchedEndpoint;
 use aimdeck::model::{EndpointState, EngineKind};
-use aimdeck::monitor::{Metric, PollConfig};
+use aimdeck::monitor::Metric;
 use aimdeck::tui::app::{App, HeaderInfo, Settings};
-use aimdeck::tui::endpoint_tasks;
 use aimdeck::tui::event::Event;
 use aimdeck::tui::runner::TaskRunner;
 use aimdeck::tui::views::bench::Stage;
@@ -21,7 +21,6 @@ use aimdeck::tui::views::ViewId;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use sim_support::SimProcess;
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 fn key(code: KeyCode) -> Event {
     Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
@@ -36,11 +35,7 @@ struct Console {
 
 impl Console {
     fn start(watched: &[(&str, String)]) -> Console {
-        let (tx, events) = mpsc::channel(1024);
-        let cancel = CancellationToken::new();
-        let poll = PollConfig { interval: Duration::from_millis(250), stagger_start: false, ..PollConfig::default() };
-        let tasks = endpoint_tasks::spawn(tx.clone(), poll, cancel.clone()).expect("endpoint tasks start");
-        let runner = TaskRunner::new(tx, "/nonexistent/themes".into(), Vec::new()).with_endpoints(tasks);
+        let (runner, events, stop_monitor) = support::tui::live_runner();
         let settings = Settings {
             header: HeaderInfo { backend: "local".into(), host: "testhost".into() },
             user_themes_dir: "/nonexistent/themes".into(),
@@ -55,7 +50,7 @@ impl Console {
             runner.run(command);
         }
         app.update(key(KeyCode::Char('4')));
-        Console { app, events, runner, _cancel: cancel.drop_guard() }
+        Console { app, events, runner, _cancel: stop_monitor }
     }
 
     fn press(&mut self, event: Event) {

@@ -28,6 +28,8 @@ pub struct BackendOptions {
     /// Kubernetes: `--kubeconfig`, `--context`, `-n`; kubectl's defaults when unset. The
     /// cluster is reached on first use, never by `open`.
     pub kubernetes: KubeTarget,
+    /// Kubernetes `list` from watches instead of a list call each time (the console).
+    pub kubernetes_watches: bool,
 }
 
 impl BackendOptions {
@@ -39,6 +41,7 @@ impl BackendOptions {
             docker: DockerOptions::default(),
             process_grace: Duration::from_secs(10),
             kubernetes: KubeTarget::default(),
+            kubernetes_watches: false,
         }
     }
 }
@@ -51,6 +54,7 @@ pub fn open(name: &str, options: &BackendOptions) -> Result<Arc<dyn Backend>, Ba
         super::process::NAME => {
             Ok(Arc::new(ProcessBackend::new(&options.state_dir, options.gpus.clone()).with_grace(options.process_grace)))
         }
+        super::kubernetes::adapter::NAME if options.kubernetes_watches => Ok(Arc::new(KubernetesBackend::watching(options.kubernetes.clone()))),
         super::kubernetes::adapter::NAME => Ok(Arc::new(KubernetesBackend::new(options.kubernetes.clone()))),
         other => Err(BackendError::UnknownBackend(other.to_string())),
     }

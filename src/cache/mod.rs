@@ -6,6 +6,7 @@ pub mod delete;
 mod dirfd;
 pub mod pyfmt;
 pub mod scan;
+mod scan_repo;
 mod shared_store;
 
 pub use delete::{DeleteError, DeletePlan, ModelHold, execute, plan_delete};

@@ -205,7 +205,7 @@ fn switch_kubernetes(app: &mut App, context: Option<String>, namespace: Option<S
     target.timeout = target.timeout.or(Some(Duration::from_secs(10)));
     target.context = context;
     target.namespace = namespace;
-    let backend: Arc<dyn crate::backend::Backend> = Arc::new(KubernetesBackend::new(target.clone()));
+    let backend: Arc<dyn crate::backend::Backend> = Arc::new(KubernetesBackend::watching(target.clone()));
     let handle = BackendHandle(backend);
     match app.deploy.backends.iter().position(|b| b.0.name() == K8S) {
         Some(index) => app.deploy.backends[index] = handle,

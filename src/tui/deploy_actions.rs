@@ -5,6 +5,7 @@ use super::app::{App, ConfirmPurpose, FormPurpose, Level, Mode, Pager};
 use super::deploy_flow::{BackendHandle, DeployCommand, DeployEvent, LogsView};
 use super::event::Command;
 use super::keymap::Action;
+use super::rollout::{Rollout, RolloutAction};
 use super::views::ViewId;
 use super::widgets::form::FormField;
 use super::widgets::{ConfirmDialog, Form, LogPane};
@@ -18,7 +19,11 @@ impl App {
                 match result {
                     Ok(deployments) => {
                         self.deploy.errors.remove(&backend);
+                        let rollouts_changed = self.follow_rollouts(&backend, &deployments);
                         if self.deploy.deployments.get(&backend) == Some(&deployments) {
+                            if rollouts_changed {
+                                self.refresh_rows();
+                            }
                             return Vec::new();
                         }
                         self.deploy.deployments.insert(backend, deployments);
@@ -47,16 +52,25 @@ impl App {
                 self.refresh_rows();
             }
             DeployEvent::Progress(event) => {
-                let line = format!("{}: {}", event.deployment, event.message);
-                self.deploy.progress = Some(line.clone());
-                self.notify(Level::Info, line);
+                if let Some(rollout) = self.deploy.rollouts.get_mut(&event.deployment) {
+                    rollout.on_progress(&event);
+                }
+                self.notify(Level::Info, format!("{}: {}", event.deployment, event.message));
+                // Only the Endpoints rows show rollouts: a fast pull's stream of events must not
+                // rebuild every view.
+                super::endpoint_flow::refresh(self);
             }
-            DeployEvent::Done { action, target, result } => {
-                self.deploy.progress = None;
+            DeployEvent::Done { action, target, deployment, result } => {
+                if let Some(name) = deployment {
+                    if self.deploy.rollouts.get_mut(&name).is_some_and(|rollout| rollout.on_done(&result)) {
+                        self.deploy.rollouts.remove(&name);
+                    }
+                }
                 match result {
                     Ok(()) => self.notify(Level::Info, format!("{action} {target}: done")),
                     Err(err) => self.notify(Level::Error, format!("{action} {target}: {err}")),
                 }
+                super::endpoint_flow::refresh(self);
             }
             DeployEvent::LogLine { name, text } => {
                 if let Some(logs) = self.deploy.logs.as_mut().filter(|l| l.deployment == name) {
@@ -118,6 +132,54 @@ impl App {
         commands
     }
 
+    /// Moves the rollouts on `backend` on with its new listing; drops those that are over.
+    /// Returns whether any changed.
+    fn follow_rollouts(&mut self, backend: &str, deployments: &[Deployment]) -> bool {
+        let mut changed = false;
+        self.deploy.rollouts.retain(|name, rollout| {
+            if rollout.backend != backend {
+                return true;
+            }
+            let before = rollout.clone();
+            let over = rollout.on_listed(deployments.iter().find(|d| &d.name == name));
+            changed |= over || *rollout != before;
+            !over
+        });
+        changed
+    }
+
+    /// Starts following what the user just asked of deployment `name` (replacing a failure
+    /// still shown on its row).
+    fn begin_rollout(&mut self, backend: &str, name: &str, action: RolloutAction, target: u32, spec: Option<&DeploymentSpec>) {
+        let spec = spec.or_else(|| self.deploy.find(name).map(|d| &d.spec));
+        let (engine, model) = spec.map(|s| (s.engine.as_str().to_string(), s.model.clone())).unwrap_or_default();
+        self.deploy.rollouts.insert(name.to_string(), Rollout::new(backend, action, target, &engine, &model));
+        super::endpoint_flow::refresh(self);
+    }
+
+    /// Esc on a row whose rollout failed: the failure has been read. `true` when one was dismissed.
+    pub(crate) fn dismiss_selected_failure(&mut self) -> bool {
+        if self.view != ViewId::Endpoints {
+            return false;
+        }
+        let Some(name) = self.view_state(ViewId::Endpoints).table.selected().and_then(|row| row.id.strip_prefix("deploy:")).map(str::to_string) else {
+            return false;
+        };
+        if !self.deploy.rollouts.get(&name).is_some_and(Rollout::failed) {
+            return false;
+        }
+        self.deploy.rollouts.remove(&name);
+        super::endpoint_flow::refresh(self);
+        true
+    }
+
+    /// Enter in the create review: the deployment is created and followed on its row.
+    pub(crate) fn create_reviewed(&mut self, backend: BackendHandle, spec: Box<DeploymentSpec>) -> Vec<Command> {
+        self.notify(Level::Info, format!("creating {} on {}…", spec.name, backend.0.name()));
+        self.begin_rollout(backend.0.name(), &spec.name, RolloutAction::Create, spec.replicas, Some(&spec));
+        vec![Command::Deploy(DeployCommand::Create { backend, spec })]
+    }
+
     /// The deployment under the cursor in the Endpoints view.
     pub fn selected_deployment(&self) -> Option<&Deployment> {
         let id = &self.view_state(ViewId::Endpoints).table.selected()?.id;
@@ -177,6 +239,7 @@ impl App {
             }
             Action::Restart => {
                 self.notify(Level::Info, format!("restarting {name}…"));
+                self.begin_rollout(backend.0.name(), &name, RolloutAction::Restart, replicas, None);
                 vec![Command::Deploy(DeployCommand::Restart { backend, name })]
             }
             Action::Logs => {
@@ -201,6 +264,7 @@ impl App {
 
     fn scale(&mut self, backend: BackendHandle, name: String, replicas: u32) -> Command {
         self.notify(Level::Info, format!("scaling {name} to {replicas}…"));
+        self.begin_rollout(backend.0.name(), &name, RolloutAction::Scale, replicas, None);
         Command::Deploy(DeployCommand::Scale { backend, name, replicas })
     }
 
@@ -210,6 +274,7 @@ impl App {
             return Vec::new();
         };
         self.notify(Level::Info, format!("deleting {name}…"));
+        self.begin_rollout(&backend, &name, RolloutAction::Delete, 0, None);
         vec![Command::Deploy(DeployCommand::Delete { backend: handle, name })]
     }
 
@@ -302,7 +367,7 @@ impl App {
         }
         pane.scroll_to_top();
         let title = if create {
-            format!("Review: {} on {} (enter creates, esc cancels)", spec.name, backend.0.name())
+            format!("Review: {} on {} (y or enter creates, esc cancels)", spec.name, backend.0.name())
         } else {
             format!("{} on {} (rendered config)", spec.name, backend.0.name())
         };

@@ -49,8 +49,9 @@ pub enum DeployCommand {
 pub enum DeployEvent {
     Listed { backend: String, result: Result<Vec<Deployment>, String> },
     Progress(BackendEvent),
-    /// A create, scale, delete or restart finished.
-    Done { action: String, target: String, result: Result<(), String> },
+    /// A create, scale, delete or restart finished. `deployment` names the deployment it was
+    /// about (the demo's start is about several).
+    Done { action: String, target: String, deployment: Option<String>, result: Result<(), String> },
     LogLine { name: String, text: String },
     LogEnded { name: String, error: Option<String> },
     Journal(Result<Journal, String>),
@@ -77,8 +78,9 @@ pub struct DeployState {
     pub errors: BTreeMap<String, String>,
     pub logs: Option<LogsView>,
     pub journal: Option<Journal>,
-    /// The last progress line of a running rollout.
-    pub progress: Option<String>,
+    /// Rollouts the console follows, by deployment name: shown on the rows until ready, or
+    /// with the failure's cause until dismissed.
+    pub rollouts: BTreeMap<String, super::rollout::Rollout>,
     pub state_dir: PathBuf,
     /// Backends with a list request in flight.
     pub listing: std::collections::BTreeSet<String>,
@@ -138,21 +140,21 @@ pub fn run(command: DeployCommand, events: mpsc::Sender<Event>) {
                 let (tx, forward) = progress_forwarder(events.clone());
                 let result = backend.0.create(&spec, tx).await.map(|_| ());
                 let _ = forward.await;
-                finish(&events, &backend, "deploy", format!("{} ({} replicas)", spec.name, spec.replicas), result).await;
+                finish(&events, &backend, "deploy", &spec.name, format!("{} ({} replicas)", spec.name, spec.replicas), result).await;
             }
             DeployCommand::Scale { backend, name, replicas } => {
                 let (tx, forward) = progress_forwarder(events.clone());
                 let result = backend.0.scale(&name, replicas, tx).await.map(|_| ());
                 let _ = forward.await;
-                finish(&events, &backend, "scale", format!("{name} -> {replicas} replicas"), result).await;
+                finish(&events, &backend, "scale", &name, format!("{name} -> {replicas} replicas"), result).await;
             }
             DeployCommand::Delete { backend, name } => {
                 let result = backend.0.delete(&name).await;
-                finish(&events, &backend, "rm", name, result).await;
+                finish(&events, &backend, "rm", &name, name.clone(), result).await;
             }
             DeployCommand::Restart { backend, name } => {
                 let result = backend.0.restart(&name).await;
-                finish(&events, &backend, "restart", name, result).await;
+                finish(&events, &backend, "restart", &name, name.clone(), result).await;
             }
             DeployCommand::Logs { backend, name, cancel } => follow_logs(backend, name, cancel, events).await,
             DeployCommand::ReadJournal => {
@@ -166,7 +168,7 @@ pub fn run(command: DeployCommand, events: mpsc::Sender<Event>) {
                 let backend = crate::backend::demo::demo_backend(&state_dir);
                 let sim = crate::backend::demo::sim_program();
                 let result = crate::backend::demo::start_demo(&backend, &sim, 18_000).await.map(|_| ()).map_err(|e| e.to_string());
-                let event = DeployEvent::Done { action: "demo".into(), target: "demo deployments".into(), result };
+                let event = DeployEvent::Done { action: "demo".into(), target: "demo deployments".into(), deployment: None, result };
                 send(events, event).await;
             }
         }
@@ -187,7 +189,14 @@ fn progress_forwarder(events: mpsc::Sender<Event>) -> (crate::backend::ProgressT
 }
 
 /// Journals a finished action and reports it.
-async fn finish<E: fmt::Display>(events: &mpsc::Sender<Event>, backend: &BackendHandle, action: &str, target: String, result: Result<(), E>) {
+async fn finish<E: fmt::Display>(
+    events: &mpsc::Sender<Event>,
+    backend: &BackendHandle,
+    action: &str,
+    deployment: &str,
+    target: String,
+    result: Result<(), E>,
+) {
     let entry = JournalEntry::new(backend.0.name(), action, target.clone(), &result);
     let dir = crate::paths::state_dir();
     let journaled = tokio::task::spawn_blocking(move || journal::append(&dir, &entry)).await;
@@ -195,7 +204,7 @@ async fn finish<E: fmt::Display>(events: &mpsc::Sender<Event>, backend: &Backend
         tracing::warn!("journal not written: {err}");
     }
     let result = result.map_err(|e| e.to_string());
-    let _ = events.send(Event::Deploy(DeployEvent::Done { action: action.to_string(), target, result })).await;
+    let _ = events.send(Event::Deploy(DeployEvent::Done { action: action.to_string(), target, deployment: Some(deployment.to_string()), result })).await;
     // Whatever happened, show the backend's truth right away.
     let listed = backend.0.list().await.map_err(|e| e.to_string());
     let _ = events.send(Event::Deploy(DeployEvent::Listed { backend: backend.0.name().to_string(), result: listed })).await;
@@ -243,6 +252,8 @@ pub fn open_backends(demo: bool, global: &crate::cli::GlobalArgs, state_dir: &st
     }
     let mut options = crate::backend::BackendOptions::new(state_dir);
     options.docker_host = global.docker_host.clone();
+    // The console lists every 2 s: from watches, so a large namespace costs one stream.
+    options.kubernetes_watches = true;
     options.kubernetes = crate::backend::kubernetes::KubeTarget {
         kubeconfig: global.kubeconfig.clone(),
         context: global.context.clone(),

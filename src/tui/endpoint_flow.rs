@@ -101,6 +101,7 @@ pub const ROW_ACTIONS: &[Action] = &[
 pub fn refresh(app: &mut App) {
     app.endpoints.rows_stale = false;
     let mut rows = endpoints::rows(&app.endpoints, &app.theme);
+    // A deployment's row adds up its replicas' newest numbers.
     rows.extend(deployments::rows(&app.deploy, &app.endpoints, &app.theme));
     let mut note = deployments::empty_note(&app.deploy);
     note.extend(endpoints::empty_note(&app.endpoints.settings).into_iter().skip(1));
@@ -113,7 +114,7 @@ pub fn refresh(app: &mut App) {
 
 /// Rebuilds the table if polls arrived since it was built. A poll only stores its numbers in
 /// the history and marks the rows stale: rebuilding (clone, filter, re-sort every row) on each
-/// poll cost 0.8-1.6 ms with 500 deployments listed, more than a core for 2,000 replicas at
+/// poll cost about 2 ms with 500 deployments listed, more than a core for 2,000 replicas at
 /// 1 Hz; once per clock tick it costs the same whatever the number of replicas.
 pub fn flush(app: &mut App) {
     if app.endpoints.rows_stale {
@@ -211,8 +212,8 @@ pub fn on_typed(app: &mut App, typed: Typed) -> Vec<Command> {
     }
 }
 
-/// Hook for deployments: polls a replica's server under `id` (its row comes from the
-/// deployment side, `views::deployments::rows`, built from its history; the panes use `id`).
+/// Hook for deployments: polls a replica's server under `id` (its numbers show in its
+/// deployment's row, from `views::deployments::rows`; the panes use `id`).
 pub fn watch_replica(app: &mut App, id: &str, base_url: &str) -> Vec<Command> {
     let target = EndpointTarget::from_url(base_url);
     let target = EndpointTarget { id: id.to_string(), ..target };

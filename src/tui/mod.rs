@@ -5,15 +5,20 @@
 //! console on a `TestBackend`.
 
 pub mod app;
+mod cache_actions;
 pub mod cluster_flow;
 pub mod command_line;
 pub mod deploy_actions;
 pub mod deploy_flow;
 pub mod endpoint_flow;
 pub mod endpoint_tasks;
+mod event_routing;
 pub mod event;
 pub mod fault;
+mod key_modes;
 pub mod keymap;
+mod recipe_actions;
+pub mod rollout;
 pub mod runner;
 pub mod terminal;
 pub mod theme;

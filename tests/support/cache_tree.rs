@@ -165,3 +165,36 @@ pub fn build_shared_store(root: &Path) {
         write_ref(&repo, "main", &commit(600 + n));
     }
 }
+
+/// Snapshot entries off the usual `../../blobs/<etag>` path, each resolved as
+/// `huggingface_hub` does (the first hop made absolute): a symlinked revision folder, a link to
+/// a folder (skipped), an absolute link, a link into another repo's blobs, a link that climbs
+/// out of the repo and back in, a `./` hop, a named pipe, and interrupted downloads that are a
+/// folder and a dangling link.
+pub fn build_unusual_links(root: &Path) {
+    use std::os::unix::fs::symlink;
+    let repo = root.join("models--acme--odd-links");
+    let other = root.join("datasets--acme--other");
+    blob(&repo, "o1", 700);
+    blob(&repo, "o2", 5_000);
+    blob(&repo, "o3", 2_100);
+    blob(&other, "x1", 123_456);
+    link(&other, &commit(20), "data.parquet", "x1");
+    write_ref(&other, "main", &commit(20));
+    link(&repo, &commit(10), "config.json", "o1");
+    write_ref(&repo, "main", &commit(10));
+    symlink(commit(10), repo.join("snapshots").join(commit(11))).expect("symlinked revision");
+    let odd = repo.join("snapshots").join(commit(12));
+    fs::create_dir_all(odd.join("sub/deeper")).expect("odd revision");
+    symlink("../../../blobs", odd.join("sub/to-folder")).expect("link to a folder");
+    symlink(repo.join("blobs/o1"), odd.join("absolute.json")).expect("absolute link");
+    symlink("../../../datasets--acme--other/blobs/x1", odd.join("foreign.parquet")).expect("foreign link");
+    symlink("../../../../models--acme--odd-links/blobs/o2", odd.join("sub/round-trip.bin")).expect("round trip");
+    symlink("./../../../../blobs/o3", odd.join("sub/deeper/dot.json")).expect("dot hop");
+    symlink("../../../blobs/o1", odd.join("sub/one-deeper.json")).expect("nested usual link");
+    rustix::fs::mknodat(rustix::fs::CWD, odd.join("pipe").as_path(), rustix::fs::FileType::Fifo, rustix::fs::Mode::from_raw_mode(0o644), 0)
+        .expect("fifo");
+    write_ref(&repo, "dev", &commit(12));
+    fs::create_dir_all(other.join("blobs").join("folder.incomplete")).expect("folder named .incomplete");
+    symlink("../../blobs/nothing", repo.join("blobs").join("dangling.incomplete")).expect("dangling incomplete");
+}

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod tmux;
+pub mod tui;
 
 /// Whether a test that needs `tool` should run: true when it is installed; when it is not, the
 /// test is skipped with a message, unless `require_var` is set (as CI does), which fails it.

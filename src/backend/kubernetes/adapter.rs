@@ -29,17 +29,53 @@ pub const NAME: &str = "k8s";
 pub struct KubernetesBackend {
     target: KubeTarget,
     cluster: OnceCell<KubeBackend>,
+    /// Set for the console: `list` reads reflectors that watches keep current (started on the
+    /// first `list`) instead of listing the API server every time it is asked.
+    live: bool,
+    watch: OnceCell<ClusterWatch>,
 }
 
 impl KubernetesBackend {
-    /// No I/O: the cluster is reached on the first call.
+    /// No I/O: the cluster is reached on the first call. `list` asks the API server each time
+    /// (one-shot commands).
     pub fn new(target: KubeTarget) -> Self {
-        KubernetesBackend { target, cluster: OnceCell::new() }
+        KubernetesBackend { target, cluster: OnceCell::new(), live: false, watch: OnceCell::new() }
+    }
+
+    /// Like `new`, but `list` is served from watches (the console, which lists every 2 s:
+    /// a namespace of 1,000 pods costs one watch, not a list per second).
+    pub fn watching(target: KubeTarget) -> Self {
+        KubernetesBackend { live: true, ..Self::new(target) }
     }
 
     /// An already connected cluster (tests, embedding).
     pub fn from_kube(kube: KubeBackend) -> Self {
-        KubernetesBackend { target: KubeTarget::default(), cluster: OnceCell::new_with(Some(kube)) }
+        KubernetesBackend { cluster: OnceCell::new_with(Some(kube)), ..Self::new(KubeTarget::default()) }
+    }
+
+    /// `list` from the reflectors. Until they have listed once it waits (up to the call
+    /// timeout) or reports why the watches fail; afterwards it answers from memory, showing the
+    /// last state seen while the watches retry after an error (as k9s does).
+    async fn watched(&self) -> Result<Vec<Deployment>, BackendError> {
+        let kube = self.kube().await?;
+        let watch = self.watch.get_or_init(|| async { ClusterWatch::start(kube) }).await;
+        if !watch.synced() {
+            let deadline = tokio::time::Instant::now() + kube.timeout();
+            let mut changes = watch.changes();
+            while !watch.synced() {
+                if let Some(err) = watch.error() {
+                    return Err(BackendError::Other(format!("kubernetes: watching deployments and pods: {err}")));
+                }
+                match tokio::time::timeout_at(deadline, changes.changed()).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return Err(BackendError::Other("kubernetes: the watches stopped".into())),
+                    Err(_) => {
+                        return Err(other(K8sError::Timeout { what: "watch deployments.apps and pods".into(), after: kube.timeout() }));
+                    }
+                }
+            }
+        }
+        Ok(watch.deployments_with_pods().into_iter().map(|(deployment, pods)| to_deployment(&deployment, pods)).collect())
     }
 
     /// Where this backend connects: kubeconfig, context and namespace as given.
@@ -233,7 +269,7 @@ impl Backend for KubernetesBackend {
     }
 
     fn list(&self) -> BoxFuture<'_, Result<Vec<Deployment>, BackendError>> {
-        Box::pin(self.find(None))
+        if self.live { Box::pin(self.watched()) } else { Box::pin(self.find(None)) }
     }
 
     fn get<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Deployment, BackendError>> {

@@ -169,8 +169,19 @@ impl ClusterWatch {
         self.pods.len()
     }
 
-    /// The current state as plain rows. Reads only the in-memory stores.
-    pub fn snapshot(&self) -> ClusterSnapshot {
+    /// Whether the deployment and pod watches have listed once.
+    pub fn synced(&self) -> bool {
+        self.deployments.is_ready_sync() && self.pods.is_ready_sync()
+    }
+
+    /// The last watch error while the watches retry; `None` once they answer again.
+    pub fn error(&self) -> Option<String> {
+        self.error.lock().ok().and_then(|e| e.clone())
+    }
+
+    /// aimdeck's Deployments as the reflector holds them, each with its pods (sorted by name).
+    /// Reads only the in-memory stores.
+    pub fn deployments_with_pods(&self) -> Vec<(Arc<Deployment>, Vec<PodRow>)> {
         let pods = self.pods.state();
         let mut by_deployment: std::collections::HashMap<&str, Vec<PodRow>> = std::collections::HashMap::new();
         for pod in &pods {
@@ -178,18 +189,25 @@ impl ClusterWatch {
                 by_deployment.entry(owner).or_default().push(pod_row(pod));
             }
         }
-        let mut deployments: Vec<DeploymentRow> = self
+        let mut deployments: Vec<(Arc<Deployment>, Vec<PodRow>)> = self
             .deployments
             .state()
-            .iter()
+            .into_iter()
             .map(|deployment| {
                 let name = deployment.metadata.name.as_deref().unwrap_or_default();
                 let mut rows = by_deployment.remove(name).unwrap_or_default();
                 rows.sort_by(|a, b| a.name.cmp(&b.name));
-                deployment_row(deployment, rows)
+                (deployment, rows)
             })
             .collect();
-        deployments.sort_by(|a, b| a.name.cmp(&b.name));
+        deployments.sort_by(|a, b| a.0.metadata.name.cmp(&b.0.metadata.name));
+        deployments
+    }
+
+    /// The current state as plain rows. Reads only the in-memory stores.
+    pub fn snapshot(&self) -> ClusterSnapshot {
+        let deployments: Vec<DeploymentRow> =
+            self.deployments_with_pods().into_iter().map(|(deployment, pods)| deployment_row(&deployment, pods)).collect();
 
         // Sets, not scans: a namespace can hold thousands of pods and events.
         let deployment_names: std::collections::HashSet<&str> = deployments.iter().map(|d| d.name.as_str()).collect();
@@ -217,10 +235,10 @@ impl ClusterWatch {
 
         ClusterSnapshot {
             namespace: self.namespace.clone(),
-            synced: self.deployments.is_ready_sync() && self.pods.is_ready_sync(),
+            synced: self.synced(),
             deployments,
             events,
-            error: self.error.lock().ok().and_then(|e| e.clone()),
+            error: self.error(),
         }
     }
 }

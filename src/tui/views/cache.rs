@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cache::pull::{PullPhase, PullProgress};
 use crate::cache::{format_size, pyfmt::format_timesince, DeletePlan, ModelHold};
-use crate::model::cache::{CacheReport, CachedRepo};
+use crate::model::cache::{CacheReport, CachedRepo, RepoType};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::form::FormField;
 use crate::tui::widgets::{gauge, Column, ConfirmDialog, Form, SortKey, TableCell, TableRow};
@@ -53,15 +53,17 @@ pub fn row_key(repo: &CachedRepo) -> String {
     format!("{}:{}", repo.repo_type.as_str(), repo.repo_id)
 }
 
+/// Fixed columns fit 80 columns with 20 left for the repo id, so "LAST USED" ("3 weeks ago",
+/// "11 months ago") is never cut.
 pub fn columns() -> Vec<Column> {
     vec![
-        Column::new("REPO", Constraint::Min(24)),
+        Column::new("REPO", Constraint::Min(20)),
         Column::new("TYPE", Constraint::Length(7)),
         Column::new("SIZE", Constraint::Length(8)),
         Column::new("REVS", Constraint::Length(4)),
         Column::new("LAST USED", Constraint::Length(14)),
-        Column::new("PARTIAL", Constraint::Length(8)),
-        Column::new("HELD BY", Constraint::Length(12)),
+        Column::new("PARTIAL", Constraint::Length(7)),
+        Column::new("HELD BY", Constraint::Length(10)),
     ]
 }
 
@@ -157,12 +159,50 @@ pub fn detail_lines(repo: &CachedRepo, state: &CacheState, theme: &Theme) -> Vec
         }
     }
     if !repo.incomplete_files.is_empty() {
+        let count = repo.incomplete_files.len();
+        // The console pulls models only; `P` on a model with partial files offers to resume it.
+        let resume = if repo.repo_type == RepoType::Model { " (P resumes them)" } else { "" };
         lines.push(Line::styled(
-            format!("Interrupted downloads: {} files, {} (P resumes them)", repo.incomplete_files.len(), format_size(repo.incomplete_bytes)),
+            format!(
+                "Interrupted downloads: {count} file{}, {}{resume}",
+                if count == 1 { "" } else { "s" },
+                format_size(repo.incomplete_bytes)
+            ),
             theme.warning,
         ));
     }
     lines
+}
+
+/// Rows the damaged-entries pane takes under the table: none when the scan found no damage,
+/// otherwise up to `max_lines` warnings plus the borders.
+pub fn warnings_height(state: &CacheState, max_lines: u16) -> u16 {
+    match &state.report {
+        Some(report) if !report.warnings.is_empty() => (report.warnings.len() as u16).min(max_lines.max(1)) + 2,
+        _ => 0,
+    }
+}
+
+/// The damaged entries of the last scan (repos left out of the table, as `hf cache ls`
+/// leaves them out), one per line, cut to the pane; what does not fit is counted.
+pub fn warnings_lines(report: &CacheReport, rows: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let total = report.warnings.len();
+    let shown = if total > rows { rows.saturating_sub(1) } else { total };
+    let mut lines: Vec<Line<'static>> =
+        report.warnings.iter().take(shown).map(|warning| Line::styled(warning.clone(), theme.warning)).collect();
+    if shown < total {
+        lines.push(Line::styled(format!("… {} more: `aimdeck cache ls` lists them all", total - shown), theme.muted));
+    }
+    lines
+}
+
+pub fn render_warnings(frame: &mut Frame, area: Rect, report: &CacheReport, theme: &Theme) {
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(theme.border)
+        .title(Span::styled(format!(" Damaged, not listed ({}) ", report.warnings.len()), theme.warning));
+    let rows = block.inner(area).height as usize;
+    frame.render_widget(Paragraph::new(warnings_lines(report, rows, theme)).block(block), area);
 }
 
 pub fn render_detail(frame: &mut Frame, area: Rect, repo: &CachedRepo, state: &CacheState, theme: &Theme) {
@@ -236,11 +276,14 @@ pub fn render_pull(frame: &mut Frame, area: Rect, progress: &PullProgress, theme
     frame.render_widget(Paragraph::new(pull_lines(progress, width, theme)).block(block), area);
 }
 
-pub fn pull_form() -> Form {
+/// The pull form; `resume` (the selected repo, when it is a model with interrupted
+/// downloads) fills in its id, so Enter resumes it.
+pub fn pull_form(resume: Option<&CachedRepo>) -> Form {
+    let repo_id = resume.filter(|repo| repo.repo_type == RepoType::Model && !repo.incomplete_files.is_empty()).map(|repo| repo.repo_id.as_str());
     Form::new(
         "Pull a model into the cache",
         vec![
-            FormField::line("repo", "Repo id (org/name)", "").validate_with(|v| {
+            FormField::line("repo", "Repo id (org/name)", repo_id.unwrap_or_default()).validate_with(|v| {
                 let v = v.trim();
                 match v.split_once('/') {
                     Some((org, name)) if !org.is_empty() && !name.is_empty() && !name.contains('/') && !v.contains(' ') => Ok(()),

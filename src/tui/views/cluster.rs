@@ -5,7 +5,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Block, BorderType, Cell, Paragraph, Row, Table, Wrap};
 
 use super::ViewId;
 use crate::backend::kubernetes::{CachePvcRow, NodeGpuInventory, OperatorResourceRow};
@@ -35,7 +35,7 @@ pub fn render_pane(app: &App, frame: &mut Frame, view: ViewId, area: Rect) -> Re
     let block = Block::bordered().border_type(BorderType::Rounded).border_style(theme.border).title(title);
     match pane.error {
         Some(error) if pane.rows.is_empty() => {
-            frame.render_widget(Paragraph::new(Line::styled(error, theme.warning)).block(block), bottom);
+            frame.render_widget(Paragraph::new(Line::styled(error, theme.warning)).wrap(Wrap { trim: true }).block(block), bottom);
         }
         _ => {
             let header = Row::new(pane.header.iter().map(|h| Cell::from(*h))).style(theme.muted);

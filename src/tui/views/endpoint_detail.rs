@@ -1,7 +1,7 @@
 //! One endpoint in detail: its state, engine and models, the latest numbers, charts over time
 //! (tokens/s, queue, KV cache, TTFT and ITL percentiles) from the history ring, the GPUs it
 //! holds when a deployment told us, the startup phase of a starting endpoint and its recent
-//! errors.
+//! errors. A deployment's detail starts with its rollout and one line per replica.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -77,7 +77,7 @@ fn render_chart(frame: &mut Frame, area: Rect, title: &str, unit: &str, fixed_ma
     frame.render_widget(chart, area);
 }
 
-fn summary_lines(id: &str, state: &EndpointsState, history: Option<&EndpointHistory>, theme: &Theme) -> Vec<Line<'static>> {
+fn summary_lines(id: &str, state: &EndpointsState, history: Option<&EndpointHistory>, backend: &str, theme: &Theme) -> Vec<Line<'static>> {
     let now = state.now();
     let url = state.watched.get(id).map(|w| w.url.clone()).unwrap_or_default();
     let Some(history) = history else {
@@ -91,7 +91,7 @@ fn summary_lines(id: &str, state: &EndpointsState, history: Option<&EndpointHist
         Span::styled("  engine ", theme.muted),
         Span::styled(history.engine.map(|e| e.to_string()).unwrap_or_else(|| "unknown".into()), theme.text),
         Span::styled("  backend ", theme.muted),
-        Span::styled("watched (1/1 replica)", theme.text),
+        Span::styled(backend.to_string(), theme.text),
         Span::styled("  ", theme.muted),
         Span::styled(url, theme.info),
     ];
@@ -150,12 +150,17 @@ fn summary_lines(id: &str, state: &EndpointsState, history: Option<&EndpointHist
 /// The GPUs the endpoint holds, joined with the GPU poller's latest readings.
 fn gpu_lines(app: &App, id: &str) -> Vec<Line<'static>> {
     let theme = &app.theme;
-    let Some(indices) = app.endpoints.gpu_indices.get(id) else {
+    // A deployment's replicas say what they hold (all replicas: the row is the deployment).
+    let held = id.strip_prefix("deploy:").and_then(|name| app.deploy.find(name)).map(|d| d.gpus());
+    let Some(indices) = held.or_else(|| app.endpoints.gpu_indices.get(id).cloned()) else {
         return vec![
             Line::styled("not known", theme.muted),
             Line::styled("aimdeck did not deploy this endpoint, so it cannot tell which GPUs it holds.", theme.muted),
         ];
     };
+    if indices.is_empty() {
+        return vec![Line::styled("none: the deployment asked for no GPUs", theme.muted)];
+    }
     let Some(update) = &app.gpus.update else {
         return vec![Line::styled("waiting for GPU telemetry", theme.muted)];
     };
@@ -199,13 +204,31 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, id: &str) {
     let theme = &app.theme;
     let state = &app.endpoints;
     let history = state.histories.get(id);
+    // A deployment's row: its replicas and rollout first; the charts are replica 0's.
+    let deployment = id.strip_prefix("deploy:");
+    let title = match deployment {
+        Some(name) => format!(" Deployment {name} (charts: replica 0) "),
+        None => format!(" Endpoint {id} "),
+    };
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
         .border_style(theme.border_focused)
-        .title(Line::from(vec![Span::styled(format!(" Endpoint {id} "), theme.accent)]));
+        .title(Line::from(vec![Span::styled(title, theme.accent)]));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let summary = summary_lines(id, state, history, theme);
+    let summary = match deployment {
+        Some(name) => {
+            let mut lines = super::deployments::detail_lines(&app.deploy, state, name, theme);
+            let backend = app.deploy.find(name).map(|d| format!("{} (replica 0)", d.backend));
+            if let (Some(backend), Some(_)) = (backend, history) {
+                // On a small screen the replica list says enough; the charts need the rows.
+                let keep = if inner.height >= 30 { usize::MAX } else { 1 };
+                lines.extend(summary_lines(id, state, history, &backend, theme).into_iter().take(keep));
+            }
+            lines
+        }
+        None => summary_lines(id, state, history, "watched (1/1 replica)", theme),
+    };
     let error_rows: u16 = if inner.height >= 30 { 5 } else { 2 };
     let [top, charts, errors] = Layout::vertical([
         Constraint::Length(summary.iter().map(|line| line.width().div_ceil(usize::from(inner.width.max(1))).max(1) as u16).sum()),

@@ -108,7 +108,8 @@ pub fn columns() -> Vec<Column> {
         Column::new("MODEL", Constraint::Min(8)),
         Column::new("BACKEND", Constraint::Length(7)),
         Column::new("REPL", Constraint::Length(4)),
-        Column::new("STATE", Constraint::Length(12)),
+        // Grows on wide screens: a failed rollout says why here.
+        Column::new("STATE", Constraint::Min(12)),
         Column::new("RUN", Constraint::Length(3)),
         Column::new("WAIT", Constraint::Length(4)),
         Column::new("KV%", Constraint::Length(3)),
@@ -153,10 +154,10 @@ fn sample_value(sample: Option<&EndpointSample>, value: impl Fn(&EndpointSample)
     sample.and_then(value)
 }
 
-/// What one table row says besides the live numbers. A watched URL is one replica with
-/// backend `watched`; a deployment gives its own name, backend and replica counts, and the
-/// history of the replica whose numbers to show.
-#[derive(Debug, Clone, Copy)]
+/// What one table row says: who it is, and its live state and numbers. A watched URL is one
+/// replica with backend `watched`; a deployment gives its own name, backend, replica counts and
+/// numbers aggregated over its replicas.
+#[derive(Debug, Clone)]
 pub struct RowFacts<'a> {
     /// The row's identity (the selection follows it); also the history id for the panes.
     pub id: &'a str,
@@ -166,25 +167,57 @@ pub struct RowFacts<'a> {
     pub backend: &'a str,
     pub ready: u32,
     pub desired: u32,
+    /// Where the engine and model come from when the row does not say.
     pub history: Option<&'a EndpointHistory>,
+    pub live: Live,
+}
+
+/// The STATE column and the numbers of a row.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Live {
+    pub state_text: String,
+    pub state_style: ratatui::style::Style,
+    pub running: Option<f64>,
+    pub waiting: Option<f64>,
+    /// 0..1.
+    pub kv_cache: Option<f64>,
+    pub tokens_per_s: Option<f64>,
+    pub ttft_p95: Option<f64>,
+}
+
+impl Live {
+    /// One endpoint's state (with how long it has been in it) and its newest numbers.
+    pub fn of(history: Option<&EndpointHistory>, now: i64, theme: &Theme) -> Live {
+        let state = history.map_or(EndpointState::Starting, |h| h.state);
+        let age = history.filter(|h| h.state_since_unix_ms > 0).map(|h| short_age(h.seconds_in_state(now)));
+        let state_text = match age {
+            Some(age) => format!("{state} {age}"),
+            None => state.to_string(),
+        };
+        let mut live = Live { state_text, state_style: state_style(state, theme), ..Live::default() };
+        live.set_numbers(history.and_then(EndpointHistory::latest));
+        live
+    }
+
+    pub fn set_numbers(&mut self, latest: Option<&EndpointSample>) {
+        self.running = sample_value(latest, |s| s.requests_running);
+        self.waiting = sample_value(latest, |s| s.requests_waiting);
+        self.kv_cache = sample_value(latest, |s| s.kv_cache_usage);
+        self.tokens_per_s = sample_value(latest, |s| s.generation_tokens_per_s);
+        self.ttft_p95 = sample_value(latest, |s| s.ttft.p95);
+    }
 }
 
 fn row(id: &str, history: Option<&EndpointHistory>, now: i64, theme: &Theme) -> TableRow {
     let ready = u32::from(history.is_some_and(|h| h.state == EndpointState::Ready));
-    endpoint_row(RowFacts { id, name: id, engine: None, model: None, backend: "watched", ready, desired: 1, history }, now, theme)
+    let live = Live::of(history, now, theme);
+    endpoint_row(RowFacts { id, name: id, engine: None, model: None, backend: "watched", ready, desired: 1, history, live })
 }
 
 /// One row of the Endpoints table in its columns; the engine and model fall back to what the
 /// endpoint itself reported.
-pub fn endpoint_row(facts: RowFacts<'_>, now: i64, theme: &Theme) -> TableRow {
-    let RowFacts { id, name, history, ready, desired, backend, .. } = facts;
-    let state = history.map_or(EndpointState::Starting, |h| h.state);
-    let age = history.filter(|h| h.state_since_unix_ms > 0).map(|h| short_age(h.seconds_in_state(now)));
-    let state_text = match age {
-        Some(age) => format!("{state} {age}"),
-        None => state.to_string(),
-    };
-    let latest = history.and_then(EndpointHistory::latest);
+pub fn endpoint_row(facts: RowFacts<'_>) -> TableRow {
+    let RowFacts { id, name, history, ready, desired, backend, live, .. } = facts;
     let engine = facts
         .engine
         .map(str::to_string)
@@ -195,9 +228,7 @@ pub fn endpoint_row(facts: RowFacts<'_>, now: i64, theme: &Theme) -> TableRow {
         .map(str::to_string)
         .or_else(|| history.and_then(|h| h.models.first().cloned()))
         .unwrap_or_else(|| "-".into());
-    let kv = sample_value(latest, |s| s.kv_cache_usage).map(|f| f * 100.0);
-    let tokens = sample_value(latest, |s| s.generation_tokens_per_s);
-    let ttft = sample_value(latest, |s| s.ttft.p95);
+    let kv = live.kv_cache.map(|f| f * 100.0);
     TableRow {
         id: id.to_string(),
         cells: vec![
@@ -206,18 +237,18 @@ pub fn endpoint_row(facts: RowFacts<'_>, now: i64, theme: &Theme) -> TableRow {
             TableCell::text(model),
             TableCell::text(backend),
             TableCell::number(Some(f64::from(ready)), format!("{ready}/{desired}")),
-            TableCell::styled(Line::styled(state_text.clone(), state_style(state, theme)), SortKey::Text(state_text)),
-            TableCell::number(sample_value(latest, |s| s.requests_running), count(sample_value(latest, |s| s.requests_running))),
-            TableCell::number(sample_value(latest, |s| s.requests_waiting), count(sample_value(latest, |s| s.requests_waiting))),
-            TableCell::number(kv, kv.map(|k| format!("{k:.0}")).unwrap_or_else(|| "-".into())),
-            TableCell::number(tokens, tokens.map(|t| format!("{t:.0}")).unwrap_or_else(|| "-".into())),
-            TableCell::number(ttft, latency(ttft)),
+            TableCell::styled(Line::styled(live.state_text.clone(), live.state_style), SortKey::Text(live.state_text)),
+            TableCell::number(live.running, count(live.running)),
+            TableCell::number(live.waiting, count(live.waiting)),
+            TableCell::number(kv, count(kv)),
+            TableCell::number(live.tokens_per_s, count(live.tokens_per_s)),
+            TableCell::number(live.ttft_p95, latency(live.ttft_p95)),
         ],
     }
 }
 
-/// One row per watched URL, with its newest sample (the deployments' rows follow them, from
-/// `views::deployments::rows`).
+/// One row per watched URL, with its newest sample (the deployments' rows come after them,
+/// from `views::deployments::rows`).
 pub fn rows(state: &EndpointsState, theme: &Theme) -> Vec<TableRow> {
     let now = state.now();
     state

@@ -136,7 +136,14 @@ fn render_view(app: &App, frame: &mut Frame, area: Rect) {
             } else {
                 Layout::vertical([Constraint::Fill(1), Constraint::Length(area.height.saturating_sub(3) / 2)]).areas(area)
             };
+            // Damaged repos are not rows: they get their own pane under the table.
+            let most = if wide { 8 } else { (area.height / 8).max(1) };
+            let [table_area, warnings_area] =
+                Layout::vertical([Constraint::Fill(1), Constraint::Length(super::cache::warnings_height(&app.cache, most))]).areas(table_area);
             table.render(frame, table_area, block, theme);
+            if let Some(report) = app.cache.report.as_ref().filter(|_| warnings_area.height > 0) {
+                super::cache::render_warnings(frame, warnings_area, report, theme);
+            }
             if let Some(repo) = app.selected_cached_repo() {
                 super::cache::render_detail(frame, detail, repo, &app.cache, theme);
             }

@@ -1,0 +1,125 @@
+//! `App::update`: where each event goes. Keys go to the keyboard modes (`key_modes.rs`), task
+//! results to the action files of their domain; this file only routes and handles the few
+//! events that belong to no domain (paste, resize, tick, signals, themes, GPU telemetry).
+
+use crossterm::event::KeyEventKind;
+
+use super::app::{App, Level, Mode};
+use super::event::{Command, Event};
+use super::views::recipes as recipe_view;
+
+impl App {
+    pub fn update(&mut self, event: Event) -> Vec<Command> {
+        match event {
+            Event::Key(key) if key.kind != KeyEventKind::Release => self.on_key(key),
+            Event::Key(_) => Vec::new(),
+            Event::Paste(text) => {
+                match &mut self.mode {
+                    Mode::Command { input, .. } | Mode::Filter { input } => input.paste(&text),
+                    _ => {}
+                }
+                self.after_filter_edit();
+                self.dirty = true;
+                Vec::new()
+            }
+            Event::Resize(..) => {
+                self.dirty = true;
+                Vec::new()
+            }
+            Event::Tick => {
+                self.on_tick(&current_clock());
+                super::endpoint_flow::on_tick(self);
+                // Backends are the source of truth: reread them every other second.
+                let mut commands = if self.ticks % 2 == 0 { self.deploy.list_all() } else { Vec::new() };
+                if self.ticks % super::cluster_flow::REFRESH_TICKS == 0 {
+                    commands.extend(super::cluster_flow::refresh(self));
+                }
+                commands
+            }
+            Event::Deploy(event) => self.on_deploy_event(event),
+            Event::Cluster(event) => super::cluster_flow::on_event(self, event),
+            Event::Shutdown(signal) => {
+                tracing::info!("{signal}: leaving");
+                self.should_quit = true;
+                Vec::new()
+            }
+            Event::ThemeLoaded { name, result } => {
+                match result {
+                    Ok(theme) if self.no_color => {
+                        let _ = theme;
+                        self.notify(Level::Warning, format!("NO_COLOR is set: theme {name} not applied"));
+                    }
+                    Ok(theme) => {
+                        self.theme = theme;
+                        self.refresh_rows();
+                        self.notify(Level::Info, format!("theme: {name}"));
+                    }
+                    Err(err) => self.notify(Level::Error, err),
+                }
+                Vec::new()
+            }
+            Event::Gpus(update) => {
+                self.on_gpus(update);
+                Vec::new()
+            }
+            Event::Recipes(library) => {
+                self.on_recipes_loaded(library);
+                Vec::new()
+            }
+            Event::CacheScanned(result) => {
+                self.on_cache_scanned(result);
+                Vec::new()
+            }
+            Event::PullProgress(progress) => {
+                self.cache.pull = Some(progress);
+                self.dirty = true;
+                Vec::new()
+            }
+            Event::PullDone(result) => {
+                self.on_pull_done(result);
+                Vec::new()
+            }
+            Event::CacheDeleted { repo, result } => {
+                self.on_cache_deleted(&repo, result);
+                Vec::new()
+            }
+            Event::Endpoints(event) => super::endpoint_flow::on_event(self, event),
+            Event::RecipeSaved { id, result } => {
+                self.on_recipe_saved(&id, result);
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_gpus(&mut self, update: std::sync::Arc<crate::monitor::gpu_poller::GpuUpdate>) {
+        let previous = self.gpus.update.as_ref();
+        let same_snapshot = previous.is_some_and(|p| p.snapshot == update.snapshot);
+        let new_warnings: Vec<String> = update
+            .snapshot
+            .warnings
+            .iter()
+            .filter(|w| !previous.is_some_and(|p| p.snapshot.warnings.contains(w)))
+            .cloned()
+            .collect();
+        // With no GPUs and nothing new to say, an identical pass draws nothing.
+        let unchanged = same_snapshot && update.snapshot.gpus.is_empty();
+        let hardware = recipe_view::hardware_from(&update.snapshot);
+        self.gpus.update = Some(update);
+        if hardware != self.recipes.hardware {
+            self.recipes.hardware = hardware;
+            self.recompute_best_recipes();
+        }
+        for warning in new_warnings {
+            self.notify(Level::Warning, format!("gpus: {warning}"));
+        }
+        if !unchanged {
+            self.refresh_rows();
+            self.dirty = true;
+        }
+    }
+}
+
+fn current_clock() -> String {
+    let now = jiff::Zoned::now();
+    now.strftime("%H:%M").to_string()
+}
