@@ -4,13 +4,15 @@
 Runs the release binary in a pseudo-terminal (160x48) with private HOME/XDG dirs and measures:
   - time from exec to the first complete frame (tab bar and footer written), N runs;
   - CPU (user+system from /proc/PID/stat) and bytes written to the terminal per second over a
-    window, idle, and with 10 live `aimdeck-sim` endpoints listed under `endpoints:` in the
-    config file while the endpoints are under load;
+    window, idle (the GPUs view it opens on), and with 10 live `aimdeck-sim` endpoints listed
+    under `endpoints:` in the config file while the endpoints are under load, on the Endpoints
+    view (which shows the polls, redrawn once a second);
   - resident memory (VmRSS, VmHWM) at the end of each window.
 With --kdash PATH it measures kdash the same way against a minimal fake Kubernetes API server
 (see fake_kube_api below). Prints a markdown table (and writes it to --out).
 
 Usage: cargo build --release && scripts/bench_process.py [--seconds 60] [--runs 20] [--out FILE]
+       [--binary PATH]
 """
 
 import argparse
@@ -136,10 +138,14 @@ def first_frame(argv, env, done_markers, key=b"q"):
     return elapsed
 
 
-def window(argv, env, seconds, settle, key=b"q"):
-    """CPU share of one core, terminal bytes/s and memory over `seconds` after `settle`."""
+def window(argv, env, seconds, settle, key=b"q", press=b""):
+    """CPU share of one core, terminal bytes/s and memory over `seconds` after `settle`;
+    `press` is typed once the first frame is out (to show another view)."""
     pid, master = spawn_in_pty(argv, env)
     end_settle = time.time() + settle
+    if press:
+        read_some(master, 1.0)
+        os.write(master, press)
     while time.time() < end_settle:
         read_some(master, 0.1)
     cpu0, t0, written = cpu_seconds(pid), time.time(), 0
@@ -244,6 +250,7 @@ def main():
     ap.add_argument("--kdash", help="path to a kdash binary to measure beside aimdeck")
     ap.add_argument("--out", help="also write the markdown table here")
     ap.add_argument("--skip-aimdeck", action="store_true", help="measure only kdash (with --kdash)")
+    ap.add_argument("--binary", default=BIN, help="the aimdeck binary (another build, for a before/after)")
     args = ap.parse_args()
     for path in (BIN, SIM):
         if not os.access(path, os.X_OK):
@@ -263,6 +270,7 @@ def main():
 
 
 def measure_aimdeck(args, rows):
+    BIN = args.binary
     with tempfile.TemporaryDirectory() as home:
         env = private_env(home)
         # Warm the page cache once, untimed.
@@ -285,14 +293,15 @@ def measure_aimdeck(args, rows):
             os.makedirs(f"{home}/config/aimdeck", exist_ok=True)
             with open(f"{home}/config/aimdeck/config.yaml", "w") as f:
                 f.write("endpoints:\n" + "".join(f"  - name: sim-{i}\n    url: {url}\n" for i, (_, url) in enumerate(sims)))
-            live = window([BIN], env, args.seconds, 2)
+            # On the Endpoints view (key 4), which redraws with each second's polls.
+            live = window([BIN], env, args.seconds, 2, press=b"4")
         finally:
             stop_load.set()
             for proc, _ in sims:
                 proc.terminate()
             for proc, _ in sims:
                 proc.wait()
-        label = "%d live sims at 1 Hz, %.0f s" % (args.endpoints, args.seconds)
+        label = "%d live sims at 1 Hz, Endpoints view, %.0f s" % (args.endpoints, args.seconds)
         rows.append(("aimdeck", label + ": CPU of one core", "%.2f%%" % live["cpu"]))
         rows.append(("aimdeck", label + ": bytes to the terminal", "%.0f B/s" % live["bps"]))
         rows.append(("aimdeck", label + ": resident memory (VmRSS / peak VmHWM)", "%.1f MB / %.1f MB" % (live["VmRSS"] / 1024, live["VmHWM"] / 1024)))

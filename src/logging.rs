@@ -5,6 +5,9 @@ use std::path::PathBuf;
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 
+/// Lines waiting for the log file's writer thread.
+const LOG_QUEUE_LINES: usize = 4096;
+
 /// Starts file logging at `level` (`AIMDECK_LOG` overrides with a full filter). Returns the
 /// guard that flushes the file when dropped, and the log file's path.
 pub fn init(level: Option<&str>) -> Option<(WorkerGuard, PathBuf)> {
@@ -12,7 +15,13 @@ pub fn init(level: Option<&str>) -> Option<(WorkerGuard, PathBuf)> {
     std::fs::create_dir_all(&dir).ok()?;
     let file_name = "aimdeck.log";
     let appender = tracing_appender::rolling::never(&dir, file_name);
-    let (writer, guard) = tracing_appender::non_blocking(appender);
+    // The default queue holds 128,000 lines, and crossbeam's bounded channel writes every slot
+    // up front: 4 MB resident from the start, a quarter of the idle console. The console logs
+    // a few lines a minute; 4,096 queued lines (128 KB) is room for any burst, and when full
+    // the writer drops lines rather than blocking the UI (the crate's lossy default).
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(LOG_QUEUE_LINES)
+        .finish(appender);
     let filter = std::env::var("AIMDECK_LOG")
         .ok()
         .and_then(|f| EnvFilter::try_new(f).ok())

@@ -97,6 +97,13 @@ fn polled(id: &str, state: EndpointState, since_s_ago: i64, sample: Option<Endpo
     }))
 }
 
+/// A replica's poll as the console shows it: its numbers reach the table at the next clock
+/// tick, which rebuilds the rows once from the polls since the last one.
+fn poll(app: &mut App, update: Event) {
+    app.update(update);
+    aimdeck::tui::endpoint_flow::flush(app);
+}
+
 fn progress(name: &str, replica: Option<u32>, kind: BackendEventKind, message: &str) -> Event {
     Event::Deploy(DeployEvent::Progress(BackendEvent {
         when: "2026-11-23T12:00:00Z".into(),
@@ -132,9 +139,9 @@ fn snapshot(name: &str, app: &App) {
 fn busy_deployment() -> App {
     let mut app = app();
     app.update(listed(vec![deployment("llama", &[ReplicaState::Ready, ReplicaState::Ready, ReplicaState::Starting])]));
-    app.update(polled("deploy:llama", EndpointState::Ready, 300, Some(sample(4.0, 1.0, 0.25, 400.0, 180.0))));
-    app.update(polled("deploy:llama/1", EndpointState::Ready, 40, Some(sample(3.0, 2.0, 0.70, 350.0, 420.0))));
-    app.update(polled("deploy:llama/2", EndpointState::Starting, 12, None));
+    poll(&mut app, polled("deploy:llama", EndpointState::Ready, 300, Some(sample(4.0, 1.0, 0.25, 400.0, 180.0))));
+    poll(&mut app, polled("deploy:llama/1", EndpointState::Ready, 40, Some(sample(3.0, 2.0, 0.70, 350.0, 420.0))));
+    poll(&mut app, polled("deploy:llama/2", EndpointState::Starting, 12, None));
     app
 }
 
@@ -147,7 +154,7 @@ fn a_deployment_row_adds_up_its_replicas_and_says_how_many_are_ready() {
 
     // All three ready: `ready` for as long as the last one has been.
     app.update(listed(vec![deployment("llama", &[ReplicaState::Ready; 3])]));
-    app.update(polled("deploy:llama/2", EndpointState::Ready, 5, Some(sample(1.0, 0.0, 0.10, 50.0, 90.0))));
+    poll(&mut app, polled("deploy:llama/2", EndpointState::Ready, 5, Some(sample(1.0, 0.0, 0.10, 50.0, 90.0))));
     let row = cells(&app, "deploy:llama").unwrap();
     assert_eq!(row[4..], ["3/3", "ready 5s", "8", "3", "70", "800", "420ms"]);
 

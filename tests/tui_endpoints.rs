@@ -136,6 +136,9 @@ fn fleet() -> App {
     app.update(update("qwen-7b", EndpointState::Starting, 42, None, "", None, Some("GET /health: connection refused")));
     app.update(update("mistral", EndpointState::Ready, 4000, Some(EngineKind::Vllm), "mistralai/Mistral-7B-Instruct-v0.3", Some(sample(30, 0.1)), None));
     app.update(update("mistral", EndpointState::Down, 20, Some(EngineKind::Vllm), "", None, Some("GET /health: connection refused")));
+    // What the clock tick does with the polls since the last one (a real `Event::Tick` would
+    // also move the clock these screens fix at 12:34).
+    aimdeck::tui::endpoint_flow::flush(&mut app);
     app
 }
 
@@ -145,17 +148,21 @@ fn cells(app: &App, id: &str) -> Vec<String> {
     row.cells.iter().map(|c| c.content.spans.iter().map(|s| s.content.as_ref()).collect()).collect()
 }
 
-#[test]
-fn config_endpoints_are_watched_from_the_start_and_bad_urls_are_reported() {
-    let (app, commands) = app_with(&[("lab", "http://127.0.0.1:8000/v1/"), ("broken", "127.0.0.1:9000")]);
-    let watched: Vec<(String, String)> = commands
+/// (id, base URL) of every endpoint `commands` start watching.
+fn watched(commands: &[Command]) -> Vec<(String, String)> {
+    commands
         .iter()
         .filter_map(|c| match c {
             Command::Endpoints(EndpointCommand::Watch(target)) => Some((target.id.clone(), target.base_url.clone())),
             _ => None,
         })
-        .collect();
-    assert_eq!(watched, [("lab".to_string(), "http://127.0.0.1:8000".to_string())]);
+        .collect()
+}
+
+#[test]
+fn config_endpoints_are_watched_from_the_start_and_bad_urls_are_reported() {
+    let (app, commands) = app_with(&[("lab", "http://127.0.0.1:8000/v1/"), ("broken", "127.0.0.1:9000")]);
+    assert_eq!(watched(&commands), [("lab".to_string(), "http://127.0.0.1:8000".to_string())]);
     let warning = app.history.iter().find(|m| m.level == Level::Warning).expect("a warning");
     assert!(warning.text.contains("config.yaml: endpoint `broken` not watched"), "{}", warning.text);
     // Watched but not polled yet: a row, honestly starting, with no numbers.
@@ -432,24 +439,36 @@ fn bench_esc_stops_the_run_and_read_only_refuses_it() {
 
 
 #[test]
-fn monitor_updates_redraw_only_the_endpoints_view() {
+fn polls_are_shown_on_the_next_tick_and_redraw_only_the_endpoints_view() {
     let mut app = fleet();
+    app.update(Event::Tick);
     app.take_dirty();
+    let before = cells(&app, "llama-70b")[9].clone();
     app.update(update("llama-70b", EndpointState::Ready, 755, Some(EngineKind::Vllm), "m", Some(sample(0, 0.5)), None));
-    assert!(app.take_dirty(), "the Endpoints view shows the new numbers");
+    app.update(update("llama-70b", EndpointState::Ready, 755, Some(EngineKind::Vllm), "m", Some(sample(0, 0.5)), None));
+    assert!(!app.take_dirty(), "a poll alone draws nothing");
+    assert_eq!(cells(&app, "llama-70b")[9], before, "the table is rebuilt once per tick, not per poll");
+    app.update(Event::Tick);
+    assert!(app.take_dirty(), "the tick after polls redraws the Endpoints view");
+    assert_eq!(cells(&app, "llama-70b")[9], "425", "with the newest numbers");
+    let clock = app.clock.clone();
+    app.update(Event::Tick);
+    assert_eq!(app.take_dirty(), app.clock != clock, "a tick with no new polls draws nothing (only a new minute would)");
+
     app.update(key(KeyCode::Char('1')));
     app.take_dirty();
     app.update(update("llama-70b", EndpointState::Ready, 756, Some(EngineKind::Vllm), "m", Some(sample(0, 0.6)), None));
-    assert!(!app.take_dirty(), "the GPUs view has nothing new to draw");
+    let clock = app.clock.clone();
+    app.update(Event::Tick);
+    assert_eq!(app.take_dirty(), app.clock != clock, "the GPUs view has nothing new to draw (only a new minute would)");
     assert_eq!(cells(&app, "llama-70b")[9], "510", "the table still follows the data");
 }
 
 #[test]
-fn deployment_replicas_are_polled_and_shown_in_their_deployments_row() {
+fn deployment_rows_follow_their_replicas_polls() {
     use aimdeck::model::{Deployment, DeploymentSpec, Replica, ReplicaState};
     use aimdeck::tui::deploy_flow::DeployEvent;
     let mut app = fleet();
-    let spec = DeploymentSpec::minimal("llama", "meta-llama/Llama-3.1-8B-Instruct", EngineKind::Vllm, 2, 8100);
     let replica = |index: u32, state| Replica {
         index,
         name: format!("aimdeck-llama-{index}"),
@@ -461,21 +480,27 @@ fn deployment_replicas_are_polled_and_shown_in_their_deployments_row() {
         container_id: None,
         log_path: None,
     };
-    let deployment = Deployment { name: "llama".into(), backend: "docker".into(), spec, replicas: vec![replica(0, ReplicaState::Ready), replica(1, ReplicaState::Starting)] };
+    let deployment = Deployment {
+        name: "llama".into(),
+        backend: "docker".into(),
+        spec: DeploymentSpec::minimal("llama", "meta-llama/Llama-3.1-8B-Instruct", EngineKind::Vllm, 2, 8100),
+        replicas: vec![replica(0, ReplicaState::Ready), replica(1, ReplicaState::Starting)],
+    };
     let commands = app.update(Event::Deploy(DeployEvent::Listed { backend: "docker".into(), result: Ok(vec![deployment]) }));
-    let watched: Vec<(String, String)> = commands
-        .iter()
-        .filter_map(|c| match c {
-            Command::Endpoints(EndpointCommand::Watch(t)) => Some((t.id.clone(), t.base_url.clone())),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(watched, [("deploy:llama".to_string(), "http://127.0.0.1:8100".to_string()), ("deploy:llama/1".to_string(), "http://127.0.0.1:8101".to_string())]);
-    // The row follows the replica's poll as it arrives.
+    // Each replica's server is polled under its own id.
+    assert_eq!(watched(&commands), [("deploy:llama".to_string(), "http://127.0.0.1:8100".to_string()), ("deploy:llama/1".to_string(), "http://127.0.0.1:8101".to_string())]);
+    assert_eq!(cells(&app, "deploy:llama")[..6], ["llama", "vllm", "meta-llama/Llama-3.1-8B-Instruct", "docker", "1/2", "1/2 ready"]);
+    assert_eq!(cells(&app, "deploy:llama")[9], "-", "no poll yet");
+
+    // A poll of replica 0 reaches the deployment's row at the tick, with no new listing.
     app.update(update("deploy:llama", EndpointState::Ready, 30, Some(EngineKind::Vllm), "meta-llama/Llama-3.1-8B-Instruct", Some(sample(0, 0.5)), None));
+    app.update(Event::Tick);
     let row = cells(&app, "deploy:llama");
     assert_eq!(row[..6], ["llama", "vllm", "meta-llama/Llama-3.1-8B-Instruct", "docker", "1/2", "1/2 ready"]);
     assert_eq!(row[9], "425");
-    // The replicas are not listed as separate watched URLs.
+    app.update(update("deploy:llama", EndpointState::Ready, 31, Some(EngineKind::Vllm), "meta-llama/Llama-3.1-8B-Instruct", Some(sample(0, 0.6)), None));
+    app.update(Event::Tick);
+    assert_eq!(cells(&app, "deploy:llama")[9], "510", "and keeps following it");
+    // The replicas are not listed as separate watched URLs: three URLs and one deployment.
     assert_eq!(app.view_state(ViewId::Endpoints).table.total(), 4);
 }

@@ -57,6 +57,9 @@ impl Console {
         for command in self.app.update(event) {
             self.runner.run(command);
         }
+        // The console's clock tick rebuilds the table from the polls since the last one; this
+        // harness has no clock, so it does that after every event.
+        aimdeck::tui::endpoint_flow::flush(&mut self.app);
     }
 
     fn type_text(&mut self, text: &str) {

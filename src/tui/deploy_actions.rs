@@ -33,13 +33,19 @@ impl App {
                         return commands;
                     }
                     Err(err) => {
-                        if self.deploy.errors.get(&backend) != Some(&err) {
+                        let new_error = self.deploy.errors.get(&backend) != Some(&err);
+                        if new_error {
                             // Shown once per distinct error; a backend that is not set up here
                             // (no kubeconfig) must not hide a startup message.
                             self.notify_behind(Level::Warning, format!("{backend}: {err}"));
                             self.deploy.errors.insert(backend.clone(), err);
                         }
-                        self.deploy.deployments.remove(&backend);
+                        let had_deployments = self.deploy.deployments.remove(&backend).is_some();
+                        // The same failure every 2 s (no Docker daemon here) changes nothing on
+                        // screen: redrawing it was 25 bytes to the terminal each time.
+                        if !new_error && !had_deployments {
+                            return Vec::new();
+                        }
                     }
                 }
                 self.cache.holds = self.deploy.model_holds();

@@ -2,6 +2,7 @@
 //! unwatch arrive on a channel, its updates leave as `Event::Endpoints`), and each playground
 //! stream and benchmark runs on its own task whose results come back as events.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
@@ -23,8 +24,23 @@ pub struct EndpointTasks {
     events: mpsc::Sender<Event>,
     control: mpsc::UnboundedSender<Control>,
     /// For playground streams and benchmarks: no overall timeout (an answer may take minutes;
-    /// the stream reader has its own idle limit).
-    client: reqwest::Client,
+    /// the stream reader has its own idle limit). Built by the first of them, on a worker:
+    /// loading the system's TLS roots takes about 10 ms and 66 KB that a console which never
+    /// opens the playground should not pay before its first frame.
+    client: Arc<OnceLock<Result<reqwest::Client, String>>>,
+}
+
+impl EndpointTasks {
+    fn client(&self) -> Result<reqwest::Client, String> {
+        self.client
+            .get_or_init(|| {
+                reqwest::Client::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .build()
+                    .map_err(|err| format!("cannot build the HTTP client: {err}"))
+            })
+            .clone()
+    }
 }
 
 impl std::fmt::Debug for Control {
@@ -40,10 +56,6 @@ impl std::fmt::Debug for Control {
 pub fn spawn(events: mpsc::Sender<Event>, poll: PollConfig, cancel: CancellationToken) -> Result<EndpointTasks, String> {
     let (updates_tx, mut updates) = mpsc::channel(256);
     let mut monitor = EndpointMonitor::new(updates_tx, poll).map_err(|err| format!("cannot start the endpoint monitor: {err}"))?;
-    let client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .build()
-        .map_err(|err| format!("cannot build the HTTP client: {err}"))?;
     let (control, mut control_rx) = mpsc::unbounded_channel();
     let forward = events.clone();
     tokio::spawn(async move {
@@ -68,7 +80,7 @@ pub fn spawn(events: mpsc::Sender<Event>, poll: PollConfig, cancel: Cancellation
         // Dropping the monitor stops every poller.
         drop(monitor);
     });
-    Ok(EndpointTasks { events, control, client })
+    Ok(EndpointTasks { events, control, client: Arc::default() })
 }
 
 impl EndpointTasks {
@@ -90,10 +102,19 @@ impl EndpointTasks {
                     temperature: None,
                     ignore_eos: false,
                 };
-                let (tx, mut rx) = mpsc::channel::<StreamEvent>(256);
-                openai::spawn_stream(self.client.clone(), request, cancel.0, tx);
-                let events = self.events.clone();
+                let tasks = self.clone();
                 tokio::spawn(async move {
+                    let (tx, mut rx) = mpsc::channel::<StreamEvent>(256);
+                    match tasks.client() {
+                        Ok(client) => {
+                            openai::spawn_stream(client, request, cancel.0, tx);
+                        }
+                        Err(err) => {
+                            let _ = tx.send(StreamEvent::Failed(err)).await;
+                            drop(tx);
+                        }
+                    }
+                    let events = tasks.events;
                     while let Some(event) = rx.recv().await {
                         if events.send(Event::Endpoints(EndpointEvent::Stream { run, event })).await.is_err() {
                             break;
@@ -111,9 +132,16 @@ impl EndpointTasks {
                     output_tokens: ask.output_tokens,
                     request_timeout: Duration::from_secs(120),
                 };
-                let client = self.client.clone();
+                let tasks = self.clone();
                 let events = self.events.clone();
                 tokio::spawn(async move {
+                    let client = match tasks.client() {
+                        Ok(client) => client,
+                        Err(err) => {
+                            let _ = events.send(Event::Endpoints(EndpointEvent::BenchDone { run, result: Err(err) })).await;
+                            return;
+                        }
+                    };
                     let (progress_tx, mut progress_rx) = watch::channel(BenchProgress { total: config.requests, ..BenchProgress::default() });
                     let progress_events = events.clone();
                     // Only the latest progress matters: a watch channel folds bursts into one event.

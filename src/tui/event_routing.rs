@@ -7,7 +7,6 @@ use crossterm::event::KeyEventKind;
 use super::app::{App, Level, Mode};
 use super::event::{Command, Event};
 use super::views::recipes as recipe_view;
-use super::views::ViewId;
 
 impl App {
     pub fn update(&mut self, event: Event) -> Vec<Command> {
@@ -29,6 +28,7 @@ impl App {
             }
             Event::Tick => {
                 self.on_tick(&current_clock());
+                super::endpoint_flow::on_tick(self);
                 // Backends are the source of truth: reread them every other second.
                 let mut commands = if self.ticks % 2 == 0 { self.deploy.list_all() } else { Vec::new() };
                 if self.ticks % super::cluster_flow::REFRESH_TICKS == 0 {
@@ -83,11 +83,7 @@ impl App {
                 self.on_cache_deleted(&repo, result);
                 Vec::new()
             }
-            Event::Endpoints(event) => {
-                // Another view on screen draws nothing new (a message sets `dirty` itself).
-                self.dirty |= self.view == ViewId::Endpoints;
-                super::endpoint_flow::on_event(self, event)
-            }
+            Event::Endpoints(event) => super::endpoint_flow::on_event(self, event),
             Event::RecipeSaved { id, result } => {
                 self.on_recipe_saved(&id, result);
                 Vec::new()

@@ -74,6 +74,8 @@ pub struct EndpointsState {
     pub fixed_now_unix_ms: Option<i64>,
     /// Identifies the playground stream or benchmark run whose results are expected.
     pub next_run: u64,
+    /// Polls arrived since the table was built (`endpoint_flow::flush` rebuilds it).
+    pub rows_stale: bool,
 }
 
 impl EndpointsState {
