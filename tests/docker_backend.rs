@@ -266,3 +266,61 @@ async fn a_failed_scale_up_removes_only_what_it_added() {
     assert_eq!(containers_of(&name), vec![format!("aimdeck-{name}-0")]);
     backend.delete(&name).await.unwrap();
 }
+
+/// The console through an engine outage: the Deployments list says why it is empty while the
+/// engine is away, the console keeps running, and the deployment is back on the next listing
+/// once the engine answers, with nobody pressing anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_shows_an_engine_outage_and_recovers_on_its_own() {
+    use aimdeck::tui::app::{App, Settings};
+    use aimdeck::tui::deploy_flow::BackendHandle;
+    use aimdeck::tui::event::Event;
+    if !docker_available("the_console_shows_an_engine_outage_and_recovers_on_its_own") {
+        return;
+    }
+    let name = unique_name("outage");
+    let _cleanup = DockerCleanup(name.clone());
+    backend(0).create(&image_spec(&name, free_ports(1), 1), None).await.unwrap();
+
+    let proxy = support::engine_proxy::EngineProxy::start("/var/run/docker.sock");
+    let through_proxy: std::sync::Arc<dyn Backend> = std::sync::Arc::new(DockerBackend::new(Some(&proxy.url()), Vec::new(), options()));
+    let cache = tempfile::tempdir().unwrap();
+    let (tx, mut events) = tokio::sync::mpsc::channel(1024);
+    let runner = aimdeck::tui::runner::TaskRunner::new(tx, "/nonexistent/themes".into(), Vec::new());
+    let mut app = App::new(Settings {
+        user_themes_dir: "/nonexistent/themes".into(),
+        cache_root: cache.path().into(),
+        backends: vec![BackendHandle(through_proxy)],
+        active_backend: "docker".into(),
+        ..Settings::default()
+    });
+    for command in app.start() {
+        runner.run(command);
+    }
+    // Feeds task results, and a clock tick whenever the console is idle, until `done`.
+    async fn until(app: &mut App, runner: &aimdeck::tui::runner::TaskRunner, events: &mut tokio::sync::mpsc::Receiver<Event>, what: &str, done: impl Fn(&App) -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while !done(app) {
+            assert!(tokio::time::Instant::now() < deadline, "{what}: not within 20 s; errors {:?}", app.deploy.errors);
+            let event = match tokio::time::timeout(Duration::from_millis(200), events.recv()).await {
+                Ok(Some(event)) => event,
+                _ => Event::Tick,
+            };
+            for command in app.update(event) {
+                runner.run(command);
+            }
+        }
+    }
+    until(&mut app, &runner, &mut events, "the deployment listed", |app| app.deploy.find(&name).is_some()).await;
+
+    proxy.fail_on("containers/json", None);
+    until(&mut app, &runner, &mut events, "the outage reported", |app| app.deploy.errors.contains_key("docker")).await;
+    assert!(app.deploy.find(&name).is_none(), "nothing is shown that could not be listed");
+    assert!(!app.should_quit);
+    assert!(app.history.iter().any(|m| m.text.starts_with("docker: ")), "the cause is in the messages: {:?}", app.history);
+
+    proxy.up();
+    until(&mut app, &runner, &mut events, "the deployment back", |app| app.deploy.find(&name).is_some() && app.deploy.errors.is_empty()).await;
+    assert_eq!(containers_of(&name), vec![format!("aimdeck-{name}-0")], "the outage changed nothing on the engine");
+    backend(0).delete(&name).await.unwrap();
+}

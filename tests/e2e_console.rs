@@ -59,7 +59,10 @@ impl Console {
 
     /// Waits for aimdeck to exit and checks the terminal it left behind.
     fn assert_exited_cleanly(&self) {
-        let screen = self.tmux.wait_for("TTY:", WAIT);
+        // `stty` prints its lines one by one: wait for both, not the first.
+        let screen = self.tmux.wait_until("the exit report", WAIT, |s| {
+            s.contains("EXIT=") && s.lines().filter(|l| l.trim().starts_with("TTY:")).count() >= 2
+        });
         assert!(screen.contains("EXIT=0"), "exit code 0:\n{screen}");
         assert!(screen.lines().any(|l| l.trim() == "TTY:icanon"), "canonical mode restored:\n{screen}");
         assert!(screen.lines().any(|l| l.trim() == "TTY:echo"), "echo restored:\n{screen}");
@@ -262,8 +265,10 @@ fn watched_endpoints_show_ready_with_live_numbers_and_open_their_detail() {
     assert!(b.contains("sglang") && b.contains("org/qwen-sim"), "{b}");
 
     tmux.send(&["Enter"]);
-    let detail = tmux.wait_for("Endpoint a-vllm", WAIT);
-    for part in ["tokens/s", "queue", "KV cache", "TTFT", "ITL", "Recent errors"] {
+    // tmux may show a frame half written: wait for its last part, then check the rest.
+    let parts = ["tokens/s", "queue", "KV cache", "TTFT", "ITL", "Recent errors"];
+    let detail = tmux.wait_until("the detail", WAIT, |s| s.contains("Endpoint a-vllm") && parts.iter().all(|p| s.contains(p)));
+    for part in parts {
         assert!(detail.contains(part), "detail shows {part}:\n{detail}");
     }
     assert!(detail.contains(&vllm.url()), "{detail}");
