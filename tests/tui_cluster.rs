@@ -239,3 +239,16 @@ async fn an_api_server_outage_shows_its_cause_and_the_views_recover_on_their_own
     let up = console.screen(160, 48);
     assert!(up.lines().any(|l| l.contains("h100-a") && l.contains("2/8")), "{up}");
 }
+
+/// The picker opens when the kubeconfig has been read, long after the key that asked for it:
+/// that answer alone must redraw, or an idle console never shows it.
+#[test]
+fn the_contexts_answer_alone_redraws_the_screen() {
+    use aimdeck::tui::cluster_flow::{ClusterEvent, on_context, on_event};
+    let mut app = App::new(Settings { user_themes_dir: "/nonexistent/themes".into(), ..Settings::default() });
+    assert_eq!(on_context(&mut app, None).len(), 1, "one read of the kubeconfig");
+    app.take_dirty();
+    on_event(&mut app, ClusterEvent::Contexts(Err("kubeconfig: $KUBECONFIG or ~/.kube/config: not found".into())));
+    assert!(matches!(app.mode, Mode::Pick(..)), "the picker opens with what there is");
+    assert!(app.take_dirty(), "and is drawn");
+}

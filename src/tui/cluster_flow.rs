@@ -229,6 +229,8 @@ fn switch_kubernetes(app: &mut App, context: Option<String>, namespace: Option<S
 }
 
 pub fn on_event(app: &mut App, event: ClusterEvent) -> Vec<Command> {
+    // A picker opening or a refusal is news on screen even when nothing else changed.
+    app.mark_dirty();
     match event {
         ClusterEvent::Inventory { generation, inventory } => {
             // An answer from before a switch is about the old context.

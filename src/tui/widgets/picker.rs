@@ -6,7 +6,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 
 use super::confirm::centered;
 use crate::tui::theme::Theme;
@@ -95,7 +95,9 @@ impl Picker {
     pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
         let visible = self.visible();
         let rows = visible.len().clamp(1, 16) as u16;
-        let popup = centered(area, 72, rows + 4 + u16::from(self.note.is_some()));
+        // A note (why no contexts) may be long: two wrapped lines.
+        let note_height = if self.note.is_some() { 2 } else { 0 };
+        let popup = centered(area, 72, rows + 4 + note_height);
         frame.render_widget(Clear, popup);
         let title = if self.filter.is_empty() { format!(" {} ", self.title) } else { format!(" {} /{} ", self.title, self.filter) };
         let block = Block::bordered().border_type(BorderType::Rounded).border_style(theme.border_focused).title(Span::styled(title, theme.accent));
@@ -103,7 +105,7 @@ impl Picker {
         frame.render_widget(block, popup);
         let [list, note, hint] = Layout::vertical([
             Constraint::Fill(1),
-            Constraint::Length(u16::from(self.note.is_some())),
+            Constraint::Length(note_height),
             Constraint::Length(1),
         ])
         .areas(inner);
@@ -129,7 +131,7 @@ impl Picker {
             frame.render_widget(Paragraph::new(lines), list);
         }
         if let Some(text) = &self.note {
-            frame.render_widget(Line::styled(text.as_str(), theme.warning), note);
+            frame.render_widget(Paragraph::new(Line::styled(text.as_str(), theme.warning)).wrap(Wrap { trim: true }), note);
         }
         frame.render_widget(Line::styled("Enter switches · type to narrow · Esc cancels   (* in use)", theme.muted), hint);
     }
