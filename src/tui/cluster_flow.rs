@@ -103,7 +103,7 @@ async fn read_inventory(handle: &BackendHandle) -> ClusterInventory {
     let kube = match cluster_of(handle).await {
         Ok(kube) => kube,
         Err(err) => {
-            let scope = handle.0.kubernetes().map(scope_of_target).unwrap_or_default();
+            let scope = handle.0.kubernetes().map(|k| scope_text(k.target())).unwrap_or_default();
             return ClusterInventory { scope, nodes: Err(err.clone()), operators: Err(err.clone()), caches: Err(err) };
         }
     };
@@ -114,10 +114,6 @@ async fn read_inventory(handle: &BackendHandle) -> ClusterInventory {
         operators: operators.map_err(|e| e.to_string()),
         caches: caches.map_err(|e| e.to_string()),
     }
-}
-
-fn scope_of_target(kubernetes: &KubernetesBackend) -> String {
-    scope_text(kubernetes.target())
 }
 
 /// `context/namespace` as given, for the header and messages.
@@ -150,20 +146,20 @@ pub fn on_context(app: &mut App, name: Option<String>) -> Vec<Command> {
         // A context name: check it against the kubeconfig, then switch.
         Some(name) => {
             app.cluster.waiting_for = None;
-            let context = name.strip_prefix("k8s/").unwrap_or(&name).to_string();
-            pending_switch(app, context)
+            // Switching needs the kubeconfig read first (to refuse a name it lacks); the
+            // answer to this read switches.
+            app.cluster.switch_to = Some(name.strip_prefix("k8s/").unwrap_or(&name).to_string());
+            read_contexts(app)
         }
         None => {
             app.cluster.waiting_for = Some(PickPurpose::Context);
-            vec![Command::Cluster(ClusterCommand::Contexts { kubeconfig: app.cluster.kubeconfig.clone() })]
+            read_contexts(app)
         }
     }
 }
 
-/// Switching to a context needs the kubeconfig read first (to refuse a name it lacks); the
-/// answer to this read switches.
-fn pending_switch(app: &mut App, context: String) -> Vec<Command> {
-    app.cluster.switch_to = Some(context);
+/// One read of the kubeconfig's contexts; `on_contexts` acts on the answer.
+fn read_contexts(app: &App) -> Vec<Command> {
     vec![Command::Cluster(ClusterCommand::Contexts { kubeconfig: app.cluster.kubeconfig.clone() })]
 }
 
