@@ -46,14 +46,16 @@ pub fn closing_delta(flavor: Flavor) -> Value {
     }
 }
 
-/// The `usage` object, with the engine's reasoning fields for a chat when a parser is set.
+/// The `usage` object. SGLang's `UsageInfo` is dumped whole, so its reasoning fields are always
+/// there (`reasoning_tokens: 0` without a parser); vLLM adds its details for a chat when a
+/// reasoning parser is set.
 pub fn usage(args: &SimArgs, chat: bool, prompt: u64, completion: u64, thinking: u64) -> Value {
     let mut usage = json!({"prompt_tokens": prompt, "total_tokens": prompt + completion, "completion_tokens": completion});
-    if args.reasoning_parser.is_none() || !chat {
-        return usage;
-    }
     match args.flavor {
-        Flavor::Vllm => usage["completion_tokens_details"] = json!({"reasoning_tokens": thinking}),
+        Flavor::Vllm if chat && args.reasoning_parser.is_some() => {
+            usage["completion_tokens_details"] = json!({"reasoning_tokens": thinking});
+        }
+        Flavor::Vllm => {}
         Flavor::Sglang => {
             usage["prompt_tokens_details"] = Value::Null;
             usage["reasoning_tokens"] = json!(thinking);
