@@ -56,7 +56,7 @@ impl Rig {
         cmd.args(["--backend", self.backend]).args(args);
         cmd.env("XDG_STATE_HOME", &self.home).env("HOME", &self.home).env("USER", "tester");
         cmd.env_remove("KUBECONFIG").env_remove("HF_TOKEN").env("HF_HOME", self.home.join("hf"));
-        cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).kill_on_drop(true);
+        cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).kill_on_drop(true);
         cmd
     }
 

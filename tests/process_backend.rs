@@ -342,6 +342,12 @@ async fn a_restart_fails_naming_the_replica_that_did_not_come_back() {
     let mut spec = sim_spec("comeback", "sh", free_ports(1), 1);
     spec.command = Some(vec!["sh".into(), "-c".into(), script]);
     backend.create(&spec, None).await.unwrap();
+    for _ in 0..100 {
+        if marker.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let err = backend.restart("comeback").await.unwrap_err().to_string();
     assert!(err.contains("1 of 1 replicas did not come back: replica 0 exited right after starting"), "{err}");
     backend.delete("comeback").await.unwrap();

@@ -21,6 +21,7 @@ impl App {
                     Ok(deployments) => {
                         self.deploy.errors.remove(&backend);
                         self.deploy.unreachable_since.remove(&backend);
+                        self.forget_settled_targets();
                         let rollouts_changed = self.follow_rollouts(&backend, &deployments);
                         if self.deploy.deployments.get(&backend) == Some(&deployments) {
                             if rollouts_changed {
@@ -29,7 +30,6 @@ impl App {
                             return Vec::new();
                         }
                         self.deploy.deployments.insert(backend, deployments);
-                        self.forget_settled_targets();
                         let commands = self.watch_replicas();
                         self.cache.holds = self.deploy.model_holds();
                         self.refresh_rows();

@@ -90,7 +90,7 @@ impl App {
     /// Marks `name` busy with `doing` (`deleting`, `restarting`, `creating`); `false`, with a
     /// message saying why, when another action on it is under way.
     pub(crate) fn claim_deployment(&mut self, name: &str, doing: &'static str) -> bool {
-        if let Some(other) = self.deploy.in_flight.get(name) {
+        if let Some(other) = self.deploy.in_flight.get(name).copied() {
             let verb = doing.trim_end_matches("ing");
             self.notify(Level::Warning, format!("{verb} {name}: refused, {name} is {other}"));
             return false;
