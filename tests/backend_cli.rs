@@ -159,12 +159,16 @@ fn wedged_endpoints(dir: &std::path::Path) -> (String, u16) {
     let tcp = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
     let port = tcp.local_addr().unwrap().port();
     std::thread::spawn(move || {
-        let held: Vec<_> = unix.incoming().collect();
-        drop(held);
+        let mut held = Vec::new();
+        for stream in unix.incoming() {
+            held.push(stream);
+        }
     });
     std::thread::spawn(move || {
-        let held: Vec<_> = tcp.incoming().collect();
-        drop(held);
+        let mut held = Vec::new();
+        for stream in tcp.incoming() {
+            held.push(stream);
+        }
     });
     (format!("unix://{}", socket.display()), port)
 }
