@@ -68,7 +68,7 @@ async fn trait_create_list_scale_logs_delete() {
     until_ready(backend.as_ref(), "qwen", 3).await;
     let scaled = backend.scale("qwen", 1, None).await.expect("scale down");
     assert_eq!(scaled.spec.replicas, 1);
-    let one = until_ready(backend.as_ref(), "qwen", 1).await;
+    until_ready(backend.as_ref(), "qwen", 1).await;
 
     // To 0 and back: the Deployment stays at replicas 0 with its spec, and comes back from it.
     let zero = backend.scale("qwen", 0, None).await.expect("scale to 0");
