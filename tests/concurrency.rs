@@ -221,6 +221,7 @@ async fn run_mix(rig: Rig, operations: usize, budget: Duration) {
     // Every engine is accounted for by a listed deployment.
     let (deployments, ids) = listed(&rig).await;
     let running = engines(&rig);
+    eprintln!("{} backend: at the end {} deployments listed, {} engines running", rig.backend, deployments.len(), running.len());
     let orphans: Vec<&String> = running.difference(&ids).collect();
     assert!(orphans.is_empty(), "{} engines no listed deployment accounts for: {orphans:?} (listed {ids:?})", orphans.len());
 
