@@ -13,6 +13,7 @@ pub mod health;
 pub mod host_gpus;
 pub mod journal;
 pub mod kubernetes;
+pub mod lock;
 pub mod ports;
 pub mod process;
 pub mod registry;
@@ -102,9 +103,25 @@ pub fn validate_name(name: &str) -> Result<(), BackendError> {
     }
 }
 
+/// The most replicas one deployment may have, on every path (the create form, `s`, `scale`,
+/// `deploy`): each is an engine with its own port and GPUs, and past this a typo (1000 for 10)
+/// is far likelier than intent.
+pub const MAX_REPLICAS: u32 = 64;
+
+/// Checks a replica count against [`MAX_REPLICAS`], saying why.
+pub fn validate_replicas(replicas: u32) -> Result<(), BackendError> {
+    if replicas > MAX_REPLICAS {
+        return Err(BackendError::InvalidSpec(format!(
+            "replicas: at most {MAX_REPLICAS} per deployment (each is an engine with its own port and GPUs), got {replicas}"
+        )));
+    }
+    Ok(())
+}
+
 /// Checks the parts of a spec every backend relies on.
 pub fn validate_spec(spec: &DeploymentSpec) -> Result<(), BackendError> {
     validate_name(&spec.name)?;
+    validate_replicas(spec.replicas)?;
     if spec.model.trim().is_empty() {
         return Err(BackendError::InvalidSpec("model: expected a Hugging Face repo id or a path, got nothing".into()));
     }

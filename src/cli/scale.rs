@@ -1,4 +1,5 @@
-//! `aimdeck scale NAME N`: add replicas (and wait for them) or remove the highest ones.
+//! `aimdeck scale NAME N`: add replicas (and wait for them) or remove the highest ones. `0`
+//! stops every replica and keeps the deployment (listed `0/0 stopped`); only `rm` removes it.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -26,6 +27,8 @@ pub struct ScaleArgs {
 
 pub async fn run(args: ScaleArgs, global: &GlobalArgs) -> Result<ExitCode> {
     refuse_if_readonly(global, "scale")?;
+    // Refused before any backend is asked, with the reason.
+    crate::backend::validate_replicas(args.replicas)?;
     let (backend, before) = find_deployment(global, &args.name).await?;
     let (progress, printer) = progress_printer();
     let scaled = backend.scale(&args.name, args.replicas, progress.clone()).await;

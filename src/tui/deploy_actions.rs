@@ -16,9 +16,12 @@ impl App {
         match event {
             DeployEvent::Listed { backend, result } => {
                 self.deploy.listing.remove(&backend);
+                self.deploy.listing_since.remove(&backend);
                 match result {
                     Ok(deployments) => {
                         self.deploy.errors.remove(&backend);
+                        self.deploy.unreachable_since.remove(&backend);
+                        self.forget_settled_targets();
                         let rollouts_changed = self.follow_rollouts(&backend, &deployments);
                         if self.deploy.deployments.get(&backend) == Some(&deployments) {
                             if rollouts_changed {
@@ -40,10 +43,16 @@ impl App {
                             self.notify_behind(Level::Warning, format!("{backend}: {err}"));
                             self.deploy.errors.insert(backend.clone(), err);
                         }
-                        let had_deployments = self.deploy.deployments.remove(&backend).is_some();
+                        // The last rows stay, marked stale by the header's `unreachable since`:
+                        // an outage must not look like every deployment vanished.
+                        let newly_unreachable = !self.deploy.unreachable_since.contains_key(&backend);
+                        if newly_unreachable {
+                            let since = jiff::Zoned::now().strftime("%H:%M:%S").to_string();
+                            self.deploy.unreachable_since.insert(backend.clone(), since);
+                        }
                         // The same failure every 2 s (no Docker daemon here) changes nothing on
                         // screen: redrawing it was 25 bytes to the terminal each time.
-                        if !new_error && !had_deployments {
+                        if !new_error && !newly_unreachable {
                             return Vec::new();
                         }
                     }
@@ -61,16 +70,19 @@ impl App {
                 super::endpoint_flow::refresh(self);
             }
             DeployEvent::Done { action, target, deployment, result } => {
+                let mut commands = Vec::new();
                 if let Some(name) = deployment {
                     if self.deploy.rollouts.get_mut(&name).is_some_and(|rollout| rollout.on_done(&result)) {
                         self.deploy.rollouts.remove(&name);
                     }
+                    commands = self.deployment_action_done(&name, result.is_ok());
                 }
                 match result {
                     Ok(()) => self.notify(Level::Info, format!("{action} {target}: done")),
                     Err(err) => self.notify(Level::Error, format!("{action} {target}: {err}")),
                 }
                 super::endpoint_flow::refresh(self);
+                return commands;
             }
             DeployEvent::LogLine { name, text } => {
                 if let Some(logs) = self.deploy.logs.as_mut().filter(|l| l.deployment == name) {
@@ -150,7 +162,7 @@ impl App {
 
     /// Starts following what the user just asked of deployment `name` (replacing a failure
     /// still shown on its row).
-    fn begin_rollout(&mut self, backend: &str, name: &str, action: RolloutAction, target: u32, spec: Option<&DeploymentSpec>) {
+    pub(crate) fn begin_rollout(&mut self, backend: &str, name: &str, action: RolloutAction, target: u32, spec: Option<&DeploymentSpec>) {
         let spec = spec.or_else(|| self.deploy.find(name).map(|d| &d.spec));
         let (engine, model) = spec.map(|s| (s.engine.as_str().to_string(), s.model.clone())).unwrap_or_default();
         self.deploy.rollouts.insert(name.to_string(), Rollout::new(backend, action, target, &engine, &model));
@@ -175,6 +187,9 @@ impl App {
 
     /// Enter in the create review: the deployment is created and followed on its row.
     pub(crate) fn create_reviewed(&mut self, backend: BackendHandle, spec: Box<DeploymentSpec>) -> Vec<Command> {
+        if !self.claim_deployment(&spec.name, "creating") {
+            return Vec::new();
+        }
         self.notify(Level::Info, format!("creating {} on {}…", spec.name, backend.0.name()));
         self.begin_rollout(backend.0.name(), &spec.name, RolloutAction::Create, spec.replicas, Some(&spec));
         vec![Command::Deploy(DeployCommand::Create { backend, spec })]
@@ -215,19 +230,16 @@ impl App {
                 let form = Form::new(
                     format!("Scale {name}"),
                     vec![FormField::line("replicas", "Replicas", &replicas.to_string()).validate_with(|v| match v.trim().parse::<u32>() {
-                        Ok(n) if n <= 64 => Ok(()),
-                        _ => Err("a whole number from 0 to 64".into()),
+                        Ok(n) if n <= crate::backend::MAX_REPLICAS => Ok(()),
+                        _ => Err(format!("a whole number from 0 to {}", crate::backend::MAX_REPLICAS)),
                     })],
                 );
                 self.mode = Mode::Form(form, FormPurpose::Scale { backend: backend.0.name().to_string(), name });
                 Vec::new()
             }
-            Action::ScaleUp => vec![self.scale(backend, name, replicas + 1)],
-            Action::ScaleDown if replicas == 0 => {
-                self.notify(Level::Info, format!("{name} has no replicas"));
-                Vec::new()
-            }
-            Action::ScaleDown => vec![self.scale(backend, name, replicas - 1)],
+            // From the last requested count; to 0 asks first (see deploy_guard).
+            Action::ScaleUp => self.step_scale(backend, name, 1),
+            Action::ScaleDown => self.step_scale(backend, name, -1),
             Action::Delete => {
                 let dialog = ConfirmDialog::new(
                     "Delete deployment",
@@ -237,6 +249,7 @@ impl App {
                 self.mode = Mode::Confirm(dialog, ConfirmPurpose::DeleteDeployment { backend: backend.0.name().to_string(), name });
                 Vec::new()
             }
+            Action::Restart if !self.claim_deployment(&name, "restarting") => Vec::new(),
             Action::Restart => {
                 self.notify(Level::Info, format!("restarting {name}…"));
                 self.begin_rollout(backend.0.name(), &name, RolloutAction::Restart, replicas, None);
@@ -262,17 +275,14 @@ impl App {
         Some(commands)
     }
 
-    fn scale(&mut self, backend: BackendHandle, name: String, replicas: u32) -> Command {
-        self.notify(Level::Info, format!("scaling {name} to {replicas}…"));
-        self.begin_rollout(backend.0.name(), &name, RolloutAction::Scale, replicas, None);
-        Command::Deploy(DeployCommand::Scale { backend, name, replicas })
-    }
-
     pub(crate) fn delete_deployment(&mut self, backend: String, name: String) -> Vec<Command> {
         let Some(handle) = self.deploy.backend(&backend).cloned() else {
             self.notify(Level::Error, format!("backend {backend} is not open"));
             return Vec::new();
         };
+        if !self.claim_deployment(&name, "deleting") {
+            return Vec::new();
+        }
         self.notify(Level::Info, format!("deleting {name}…"));
         self.begin_rollout(&backend, &name, RolloutAction::Delete, 0, None);
         vec![Command::Deploy(DeployCommand::Delete { backend: handle, name })]
@@ -283,7 +293,7 @@ impl App {
             self.notify(Level::Error, "scale: backend gone or not a number");
             return Vec::new();
         };
-        vec![self.scale(handle, name, replicas)]
+        self.request_scale(handle, name, replicas)
     }
 
     /// The create form, prefilled from the recipe under the cursor in the Recipes view.

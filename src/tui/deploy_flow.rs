@@ -23,6 +23,9 @@ use crate::model::{BackendEvent, Deployment, DeploymentSpec};
 use super::event::{Command, Event};
 use super::widgets::LogPane;
 
+/// A list out longer than this marks its backend `slow` in the header.
+pub const SLOW_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A backend handle that can travel in commands (`dyn Backend` is not `Debug`).
 #[derive(Clone)]
 pub struct BackendHandle(pub Arc<dyn Backend>);
@@ -84,6 +87,19 @@ pub struct DeployState {
     pub state_dir: PathBuf,
     /// Backends with a list request in flight.
     pub listing: std::collections::BTreeSet<String>,
+    /// When each in-flight list was sent: one out longer than [`SLOW_AFTER`] is `slow`.
+    pub listing_since: BTreeMap<String, std::time::Instant>,
+    /// Backends whose lists fail, since when (`HH:MM:SS`): their last rows stay, stale.
+    pub unreachable_since: BTreeMap<String, String>,
+    /// Deployments with a create, scale, delete or restart under way, and which: one at a time
+    /// per deployment from this console (the backends' locks hold other processes off).
+    pub in_flight: BTreeMap<String, &'static str>,
+    /// The replica count last asked for, by deployment: `+`/`-` count from here, not from the
+    /// listing, so `- -` from 3 ends at 1. Cleared by the first listing once nothing is queued.
+    pub requested: BTreeMap<String, u32>,
+    /// A scale asked for while another was under way: only the latest target is kept, and it
+    /// runs when the current one finishes (three quick `+` make two scales, not three).
+    pub queued_scale: BTreeMap<String, u32>,
 }
 
 impl DeployState {
@@ -112,12 +128,28 @@ impl DeployState {
         self.all().map(|d| crate::cache::ModelHold { model: d.spec.model.clone(), deployment: d.name.clone() }).collect()
     }
 
+    /// `slow` or `unreachable since HH:MM:SS` for each backend not answering well, for the
+    /// header; backends that answer are not named.
+    pub fn backend_states(&self) -> Vec<(String, String)> {
+        let mut states = Vec::new();
+        for backend in &self.backends {
+            let name = backend.0.name();
+            if let Some(since) = self.unreachable_since.get(name) {
+                states.push((name.to_string(), format!("unreachable since {since}")));
+            } else if self.listing_since.get(name).is_some_and(|sent| sent.elapsed() >= SLOW_AFTER) {
+                states.push((name.to_string(), "slow".to_string()));
+            }
+        }
+        states
+    }
+
     /// Commands that refresh the deployment lists, skipping backends whose last list has not
     /// answered yet, so a slow cluster never piles up requests.
     pub fn list_all(&mut self) -> Vec<Command> {
         let mut commands = Vec::new();
         for backend in &self.backends {
             if self.listing.insert(backend.0.name().to_string()) {
+                self.listing_since.insert(backend.0.name().to_string(), std::time::Instant::now());
                 commands.push(Command::Deploy(DeployCommand::List(backend.clone())));
             }
         }

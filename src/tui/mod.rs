@@ -10,6 +10,7 @@ pub mod cluster_flow;
 pub mod command_line;
 pub mod deploy_actions;
 pub mod deploy_flow;
+mod deploy_guard;
 pub mod endpoint_flow;
 pub mod endpoint_tasks;
 mod event_routing;
