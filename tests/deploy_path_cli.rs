@@ -72,7 +72,12 @@ fn render_k8s_with_a_recipe_on_a_machine_without_gpus_runs_the_recipe() {
     let container = container_of(&list);
     assert_eq!(container["resources"]["limits"]["amd.com/gpu"], r.gpu_count.to_string());
     assert_eq!(container["resources"]["requests"]["amd.com/gpu"], "8");
-    assert_eq!(container["image"].as_str(), r.image.amd.as_deref());
+    // The recipe's AMD image, else the engine's ROCm image: never the CUDA one.
+    let image = container["image"].as_str().unwrap();
+    match r.image.amd.as_deref() {
+        Some(recipe_image) => assert_eq!(image, recipe_image),
+        None => assert!(image.contains("rocm"), "{image}"),
+    }
     let line = words(container);
     assert!(line.contains(&format!("--tensor-parallel-size {}", r.parallelism.tp)), "{line}");
     assert!(line.contains(&format!("--max-model-len {}", r.max_model_len.unwrap())), "{line}");

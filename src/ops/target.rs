@@ -1,6 +1,5 @@
 //! The target's GPUs as the selector sees them, and the checks that a recipe's GPU is there.
 
-use crate::backend::kubernetes::nodes::NodeGpuInventory;
 use crate::model::{GpuVendor, Recipe};
 use crate::recipes::gpus::{self, GpuModel};
 use crate::recipes::select::Hardware;
@@ -139,6 +138,7 @@ pub fn target_vendor(target: &Target) -> Option<GpuVendor> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::kubernetes::nodes::NodeGpuInventory;
 
     fn node(name: &str, product: &str, allocatable: u32, allocated: u32) -> NodeGpuInventory {
         NodeGpuInventory {

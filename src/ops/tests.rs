@@ -139,7 +139,7 @@ fn a_cluster_without_the_gpu_is_refused_naming_what_the_nodes_have() {
     bare.overrides.tp = Some(16);
     let resolution = resolve(&bare, &load_builtin(), &Environment::default()).unwrap();
     let err = preflight::cluster(&resolution, &[node], false).unwrap_err().to_string();
-    assert!(err.contains("no node has 16 x nvidia"), "{err}");
+    assert!(err.contains("no node has 16 x GPU for one replica of `llama`; the nodes have: gpu-1: 8 x NVIDIA-H100-80GB-HBM3"), "{err}");
 }
 
 #[test]
