@@ -120,14 +120,21 @@ impl Build {
         self.from_recipe = fields.into_iter().map(String::from).collect();
     }
 
-    /// Without a recipe, a replica holds tp x pp GPUs; on a host without any GPU none (a CPU
-    /// stand-in such as aimdeck-sim), never on a cluster: the local machine says nothing there.
+    /// Without a recipe, a replica holds tp x pp x dp GPUs. On a host without any GPU none (a
+    /// CPU stand-in such as aimdeck-sim). On a cluster the local machine says nothing: GPUs
+    /// are requested when the flags ask for a split or a vendor, or the nodes have GPUs; a
+    /// bare model with none of these is a CPU pod.
     fn bare_gpus(&mut self, request: &DeployRequest, env: &Environment) {
         let o = &request.overrides;
         self.spec.parallelism.tp = o.tp.unwrap_or(1);
         self.spec.parallelism.pp = o.pp.unwrap_or(1);
         self.spec.parallelism.dp = o.dp.unwrap_or(1);
-        let has_gpus = request.on_cluster() || request.target.has_gpus() || env.device_vendor.is_some();
+        let asked = o.vendor.is_some() || o.tp.is_some() || o.pp.is_some() || o.dp.is_some();
+        let has_gpus = if request.on_cluster() {
+            asked || target::target_vendor(&request.target).is_some()
+        } else {
+            request.target.has_gpus() || env.device_vendor.is_some()
+        };
         let p = self.spec.parallelism;
         self.spec.gpus_per_replica = if has_gpus { p.tp * p.pp * p.dp } else { 0 };
     }
