@@ -71,7 +71,7 @@ fn named(request: &DeployRequest, id: &str, library: &Library) -> Result<Chosen,
     let hardware = target::selector_hardware(&request.target);
     let selection = select::select(library, &query, hardware.as_ref(), None);
     let judged = selection.candidates.iter().find(|c| c.id == id);
-    let mut reason = format!("named with --recipe ({})", loaded.file);
+    let mut reason = format!("named ({})", loaded.file);
     if let Some(candidate) = judged
         && !candidate.accepted
         && !candidate.rejections.is_empty()
