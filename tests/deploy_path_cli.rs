@@ -140,6 +140,11 @@ fn on_eight_recorded_mi300x_render_docker_picks_a_recipe_and_passes_the_gpus() {
     assert_eq!(devices[0], "/dev/kfd");
     assert!(devices[1].starts_with("/dev/dri/renderD"), "{devices:?}");
     assert_eq!(devices.len() as u32, 1 + recipe(id).gpu_count);
+    // `deploy --dry-run` takes the same path and says the same.
+    let (ok, planned, stderr) = run("mi300x-8-amdsmi-gpu-data", &["deploy", "x", "--model", LLAMA_70B, "--backend", "docker", "--dry-run"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(planned["recipe"], id);
+    assert_eq!(planned["containers"][0]["config"]["HostConfig"]["Devices"], *host.get("Devices").unwrap());
 }
 
 #[test]
