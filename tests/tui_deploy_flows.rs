@@ -56,7 +56,8 @@ impl Console {
         let settings = Settings {
             header: HeaderInfo { backend: "process".into(), host: "testhost".into() },
             user_themes_dir: "/nonexistent/themes".into(),
-            backends: vec![BackendHandle(backend.clone())],
+            // Journaled as the console opens its backends (ops::BackendConfig).
+            backends: vec![BackendHandle(aimdeck::ops::journaled::Journaled::wrap(backend.clone(), &aimdeck::paths::state_dir()))],
             active_backend: "process".into(),
             readonly,
             cache_root: state.path().join("hf"),

@@ -45,6 +45,17 @@ pub struct LogLine {
     pub text: String,
 }
 
+/// What `Backend::image_presence` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ImagePresence {
+    /// On the engine already; its size when the engine reports one.
+    Present { size_bytes: Option<u64> },
+    /// Not on the engine: `create` pulls it.
+    Missing,
+    NotApplicable,
+}
+
 /// Which logs to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct LogOptions {
@@ -79,6 +90,12 @@ pub trait Backend: Send + Sync {
     /// What `create` would make, for review screens and `aimdeck render`: the container
     /// configs or command lines, with secrets redacted.
     fn render(&self, spec: &DeploymentSpec) -> Result<serde_json::Value, BackendError>;
+    /// Whether the engine already has `image`, for review screens ("present" or "will be
+    /// pulled"). Backends that run no images answer `NotApplicable`.
+    fn image_presence<'a>(&'a self, image: &'a str) -> BoxFuture<'a, Result<ImagePresence, BackendError>> {
+        let _ = image;
+        Box::pin(async { Ok(ImagePresence::NotApplicable) })
+    }
     /// The cluster behind this backend, for what only a cluster has (node GPU inventory,
     /// namespaces, operator resources, cache PVCs); `None` for single-host backends.
     fn kubernetes(&self) -> Option<&kubernetes::KubernetesBackend> {

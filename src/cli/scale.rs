@@ -8,7 +8,7 @@ use clap::Args;
 use color_eyre::eyre::Result;
 
 use super::GlobalArgs;
-use super::deploy::{find_deployment, print_deployment, progress_printer, record, refuse_if_readonly};
+use super::deploy::{find_deployment, print_deployment, progress_printer, refuse_if_readonly};
 use crate::backend::rollout;
 
 #[derive(Debug, Args)]
@@ -29,7 +29,7 @@ pub async fn run(args: ScaleArgs, global: &GlobalArgs) -> Result<ExitCode> {
     refuse_if_readonly(global, "scale")?;
     // Refused before any backend is asked, with the reason.
     crate::backend::validate_replicas(args.replicas)?;
-    let (backend, before) = find_deployment(global, &args.name).await?;
+    let (backend, _) = find_deployment(global, &args.name).await?;
     let (progress, printer) = progress_printer();
     let scaled = backend.scale(&args.name, args.replicas, progress.clone()).await;
     let result = match scaled {
@@ -38,8 +38,7 @@ pub async fn run(args: ScaleArgs, global: &GlobalArgs) -> Result<ExitCode> {
         Err(err) => Err(err),
     };
     drop(printer);
-    let target = format!("{} {} -> {} replicas", args.name, before.replicas.len(), args.replicas);
-    record(backend.name(), "scale", target, &result);
+    // Journaled by the backend itself (ops::journaled), once.
     print_deployment(&result?, args.json)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -9,7 +9,7 @@ use super::rollout::{Rollout, RolloutAction};
 use super::views::ViewId;
 use super::widgets::form::FormField;
 use super::widgets::{ConfirmDialog, Form, LogPane};
-use crate::model::{Deployment, DeploymentSpec, EngineKind};
+use crate::model::{Deployment, DeploymentSpec};
 
 impl App {
     pub(crate) fn on_deploy_event(&mut self, event: DeployEvent) -> Vec<Command> {
@@ -99,6 +99,7 @@ impl App {
                     self.mark_dirty();
                 }
             }
+            DeployEvent::ImagePresence { image, result } => self.image_presence_known(&image, result),
             DeployEvent::Journal(result) => match result {
                 Ok(journal) => {
                     let mut pane = LogPane::new(10_000);
@@ -190,6 +191,7 @@ impl App {
         if !self.claim_deployment(&spec.name, "creating") {
             return Vec::new();
         }
+        self.deploy.review = None;
         self.notify(Level::Info, format!("creating {} on {}…", spec.name, backend.0.name()));
         self.begin_rollout(backend.0.name(), &spec.name, RolloutAction::Create, spec.replicas, Some(&spec));
         vec![Command::Deploy(DeployCommand::Create { backend, spec })]
@@ -296,74 +298,46 @@ impl App {
         self.request_scale(handle, name, replicas)
     }
 
-    /// The create form, prefilled from the recipe under the cursor in the Recipes view.
-    fn open_create_form(&mut self) {
-        let recipe = if self.view == ViewId::Recipes { self.selected_recipe().map(|r| r.recipe.clone()) } else { None };
-        let model = recipe.as_ref().map(|r| r.model.repo.clone()).unwrap_or_default();
-        let recipe_id = recipe.as_ref().map(|r| r.id.clone()).unwrap_or_default();
-        let name = model.rsplit('/').next().unwrap_or("").to_ascii_lowercase().replace(['.', '_'], "-");
-        let backends: Vec<String> = self.deploy.backends.iter().map(|b| b.0.name().to_string()).collect();
-        let known = backends.clone();
-        let form = Form::new(
-            "Create a deployment",
-            vec![
-                FormField::line("name", "Name (DNS label)", &name).validate_with(|v| crate::backend::validate_name(v.trim()).map_err(|e| e.to_string())),
-                FormField::line("model", "Model (Hugging Face repo id)", &model)
-                    .validate_with(|v| if v.trim().contains('/') { Ok(()) } else { Err("expected org/name".into()) }),
-                FormField::line("recipe", "Recipe id (empty: engine defaults)", &recipe_id),
-                FormField::line("engine", "Engine (vllm or sglang)", recipe.as_ref().map(|r| r.engine.as_str()).unwrap_or("vllm"))
-                    .validate_with(|v| v.trim().parse::<EngineKind>().map(|_| ())),
-                FormField::line("backend", format!("Backend ({})", backends.join(", ")), &self.deploy.active)
-                    .validate_with(move |v| if known.iter().any(|b| b == v.trim()) { Ok(()) } else { Err(format!("one of {}", known.join(", "))) }),
-                FormField::line("replicas", "Replicas", "1").validate_with(|v| match v.trim().parse::<u32>() {
-                    Ok(1..=64) => Ok(()),
-                    _ => Err("1 to 64".into()),
-                }),
-                FormField::line("port", "Port of replica 0 (replica i listens on port + i)", "8000")
-                    .validate_with(|v| v.trim().parse::<u16>().map(|_| ()).map_err(|_| "a port number".to_string())),
-                FormField::line("image", "Image or program (empty: the engine's default)", ""),
-            ],
-        );
-        self.mode = Mode::Form(form, FormPurpose::Create);
+    /// The create wizard's last step: how the spec was resolved (recipe and why, fields from
+    /// the recipe, fields overridden, fit, image), then what the backend would create. Asks the
+    /// engine whether it has the image; the answer fills in the Image line when it comes.
+    pub(crate) fn open_create_review(&mut self, backend: BackendHandle, resolution: crate::ops::Resolution) -> Vec<Command> {
+        let image = resolution.spec.image.clone().filter(|_| backend.0.name() == crate::backend::docker::NAME);
+        let status = if image.is_some() { "asking the engine whether it has it…" } else { "" };
+        let header = super::create_review::summary(&resolution, backend.0.name(), status);
+        self.open_review_with(backend.clone(), resolution.spec.clone(), true, header);
+        self.deploy.review = Some(resolution);
+        image.map(|image| Command::Deploy(DeployCommand::ImagePresence { backend, image })).into_iter().collect()
     }
 
-    /// Turns the create form into a spec and shows the rendered config for review.
-    pub(crate) fn create_submitted(&mut self, form: &Form) -> Vec<Command> {
-        let value = |name: &str| form.value(name).unwrap_or_default().trim().to_string();
-        let Some(backend) = self.deploy.backend(&value("backend")).cloned() else {
-            self.notify(Level::Error, format!("backend {} is not open", value("backend")));
-            return Vec::new();
+    /// The engine's answer about the reviewed image: present (with its size) or to be pulled.
+    fn image_presence_known(&mut self, image: &str, result: Result<crate::backend::ImagePresence, String>) {
+        let reviewing = matches!(&self.mode, Mode::Pager(pager) if pager.create.as_ref().is_some_and(|(_, spec)| spec.image.as_deref() == Some(image)));
+        let Some(resolution) = self.deploy.review.clone().filter(|_| reviewing) else { return };
+        let status = match result {
+            Ok(crate::backend::ImagePresence::Present { size_bytes: Some(bytes) }) => format!("present on the engine ({})", bytesize::ByteSize::b(bytes)),
+            Ok(crate::backend::ImagePresence::Present { size_bytes: None }) => "present on the engine".to_string(),
+            Ok(crate::backend::ImagePresence::Missing) => "not on the engine: create pulls it".to_string(),
+            Ok(crate::backend::ImagePresence::NotApplicable) => String::new(),
+            Err(err) => format!("unknown ({err})"),
         };
-        let replicas: u32 = value("replicas").parse().unwrap_or(1);
-        let port: u16 = value("port").parse().unwrap_or(8000);
-        let recipe = self.recipes.library.as_ref().and_then(|lib| lib.get(&value("recipe"))).map(|r| r.recipe.clone());
-        if !value("recipe").is_empty() && recipe.is_none() {
-            self.notify(Level::Error, format!("recipe {} is not in the library", value("recipe")));
-            return Vec::new();
-        }
-        let mut spec = match &recipe {
-            Some(recipe) => crate::recipes::to_spec::to_deployment_spec(recipe, &value("name"), replicas, port),
-            None => DeploymentSpec::minimal(&value("name"), &value("model"), value("engine").parse().unwrap_or(EngineKind::Vllm), replicas, port),
-        };
-        spec.model = value("model");
-        let image = value("image");
-        if backend.0.name() == "process" {
-            if !image.is_empty() {
-                spec.command = Some(image.split_whitespace().map(str::to_string).collect());
-            }
-        } else if !image.is_empty() {
-            spec.image = Some(image);
-        } else if spec.image.is_none() {
-            spec.image = crate::engine::images::default_image(spec.engine, spec.gpu_vendor);
-        }
-        self.open_review(backend, spec, true);
-        Vec::new()
+        let Mode::Pager(pager) = &self.mode else { return };
+        let Some((backend, _)) = pager.create.clone() else { return };
+        let header = super::create_review::summary(&resolution, backend.0.name(), &status);
+        self.open_review_with(backend, resolution.spec, true, header);
     }
 
     /// Shows what a backend would create (secrets redacted); with `create`, Enter creates it.
     fn open_review(&mut self, backend: BackendHandle, spec: DeploymentSpec, create: bool) {
+        self.open_review_with(backend, spec, create, Vec::new());
+    }
+
+    fn open_review_with(&mut self, backend: BackendHandle, spec: DeploymentSpec, create: bool, header: Vec<String>) {
         let mut pane = LogPane::new(5_000);
         pane.follow = false;
+        for line in header {
+            pane.push(line);
+        }
         match backend.0.render(&spec) {
             Ok(rendered) => {
                 for line in serde_json::to_string_pretty(&rendered).unwrap_or_default().lines() {

@@ -188,6 +188,16 @@ fn send(progress: &ProgressTx, deployment: &str, replica: Option<u32>, kind: Bac
 }
 
 impl Backend for DockerBackend {
+    fn image_presence<'a>(&'a self, image: &'a str) -> BoxFuture<'a, Result<crate::backend::ImagePresence, BackendError>> {
+        Box::pin(async move {
+            let docker = self.docker().await?;
+            match docker.inspect_image(image).await {
+                Ok(info) => Ok(crate::backend::ImagePresence::Present { size_bytes: info.size.and_then(|s| u64::try_from(s).ok()) }),
+                Err(DockerError::DockerResponseServerError { status_code: 404, .. }) => Ok(crate::backend::ImagePresence::Missing),
+                Err(other) => Err(self.error("inspecting the image", other)),
+            }
+        })
+    }
     fn name(&self) -> &str {
         NAME
     }
