@@ -2,6 +2,9 @@
 //! test (`tests/recipes_builtin.rs`) fails when a file there is missing from this list.
 
 pub const BUILTIN: &[(&str, &str)] = &[
+    ("deepseek-r1-h200-x16-bf16-sglang.yaml", include_str!("../../recipes/deepseek-r1-h200-x16-bf16-sglang.yaml")),
+    ("llama-3.1-405b-instruct-a100-80gb-x16-bf16-vllm.yaml", include_str!("../../recipes/llama-3.1-405b-instruct-a100-80gb-x16-bf16-vllm.yaml")),
+    ("llama-3.1-405b-instruct-h100-x16-bf16-vllm.yaml", include_str!("../../recipes/llama-3.1-405b-instruct-h100-x16-bf16-vllm.yaml")),
     ("deepseek-r1-h200-x8-fp8-vllm.yaml", include_str!("../../recipes/deepseek-r1-h200-x8-fp8-vllm.yaml")),
     ("deepseek-r1-mi300x-x8-fp8-vllm.yaml", include_str!("../../recipes/deepseek-r1-mi300x-x8-fp8-vllm.yaml")),
     ("deepseek-r1-mi325x-x8-fp8-sglang.yaml", include_str!("../../recipes/deepseek-r1-mi325x-x8-fp8-sglang.yaml")),

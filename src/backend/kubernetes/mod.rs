@@ -10,13 +10,18 @@
 
 pub mod adapter;
 pub mod apply;
+pub mod autoscale;
 pub mod cache_pvc;
 pub mod client;
 pub mod errors;
+pub mod export;
 pub mod logs;
+pub mod lws_watch;
 pub mod metrics_proxy;
+pub mod multinode;
 pub mod nodes;
 pub mod operators;
+pub mod pod;
 pub mod render;
 pub mod watch;
 
@@ -28,5 +33,5 @@ pub use errors::K8sError;
 pub use logs::{PodLogLine, PodLogOptions};
 pub use nodes::NodeGpuInventory;
 pub use operators::{OperatorResourceRow, OperatorTarget};
-pub use render::{CacheVolume, HpaMetric, HpaOptions, K8sRenderOptions, RenderedObjects, SecretKeyRef};
+pub use render::{CacheVolume, HpaMetric, HpaOptions, K8sRenderOptions, KedaOptions, RenderedObjects, SecretKeyRef};
 pub use watch::{ClusterSnapshot, ClusterWatch, DeploymentRow, EventRow, PodRow};

@@ -32,6 +32,8 @@ pub struct PodRow {
     pub reason: Option<String>,
     pub message: Option<String>,
     pub terminating: bool,
+    /// For a multi-node group (LeaderWorkerSet): this row is the leader, these its workers.
+    pub workers: Vec<String>,
 }
 
 /// One aimdeck deployment with its pods.
@@ -81,6 +83,8 @@ pub struct ClusterWatch {
     deployments: Store<Deployment>,
     pods: Store<Pod>,
     events: Store<Event>,
+    /// aimdeck's LeaderWorkerSets (multi-node), when the cluster serves LWS.
+    lws: super::lws_watch::LwsStore,
     changes: tokio_watch::Receiver<u64>,
     error: Arc<Mutex<Option<String>>>,
     tasks: Vec<JoinHandle<()>>,
@@ -147,9 +151,10 @@ impl ClusterWatch {
             tx.clone(),
             error.clone(),
         );
+        let (lws, t4) = super::lws_watch::start(backend, tx.clone());
         let (events, t3) =
             spawn_reflector(Api::<Event>::namespaced(client, &namespace), watcher::Config::default(), tx, error.clone());
-        ClusterWatch { namespace, deployments, pods, events, changes, error, tasks: vec![t1, t2, t3] }
+        ClusterWatch { namespace, deployments, pods, events, lws, changes, error, tasks: vec![t1, t2, t3, t4] }
     }
 
     /// Waits until every watch has listed once.
@@ -183,19 +188,32 @@ impl ClusterWatch {
     /// Reads only the in-memory stores.
     pub fn deployments_with_pods(&self) -> Vec<(Arc<Deployment>, Vec<PodRow>)> {
         let pods = self.pods.state();
+        let pod_labels: std::collections::HashMap<&str, &std::collections::BTreeMap<String, String>> = pods
+            .iter()
+            .filter_map(|p| Some((p.metadata.name.as_deref()?, p.metadata.labels.as_ref()?)))
+            .collect();
+        let labels_of = |name: &str| pod_labels.get(name).map(|l| (*l).clone());
         let mut by_deployment: std::collections::HashMap<&str, Vec<PodRow>> = std::collections::HashMap::new();
         for pod in &pods {
             if let Some(owner) = label(&pod.metadata.labels, labels::DEPLOYMENT) {
                 by_deployment.entry(owner).or_default().push(pod_row(pod));
             }
         }
+        let multi_node = super::lws_watch::as_deployments(&self.lws);
+        let multi_node_names: std::collections::HashSet<String> =
+            multi_node.iter().filter_map(|d| d.metadata.name.clone()).collect();
         let mut deployments: Vec<(Arc<Deployment>, Vec<PodRow>)> = self
             .deployments
             .state()
             .into_iter()
+            .chain(multi_node)
             .map(|deployment| {
                 let name = deployment.metadata.name.as_deref().unwrap_or_default();
                 let mut rows = by_deployment.remove(name).unwrap_or_default();
+                if multi_node_names.contains(name) {
+                    // One row per group: its leader, with the workers named.
+                    rows = super::lws_watch::group_rows(rows, &labels_of);
+                }
                 rows.sort_by(|a, b| a.name.cmp(&b.name));
                 (deployment, rows)
             })
@@ -344,6 +362,7 @@ pub fn pod_row(pod: &Pod) -> PodRow {
         reason,
         message,
         terminating: pod.metadata.deletion_timestamp.is_some(),
+        workers: Vec::new(),
     }
 }
 

@@ -17,12 +17,12 @@ use crate::cli::GlobalArgs;
 pub(super) fn render_k8s(args: RenderArgs, global: &GlobalArgs) -> color_eyre::Result<ExitCode> {
     let spec = spec_from_args(&args.spec)?;
     let namespace = global.namespace.clone().unwrap_or_else(|| "default".into());
-    let options = options_from_args(&args.options, &namespace)?;
+    let options = options_from_args(&args.options, &namespace, &spec)?;
     let values = if args.target == "k8s" {
         render::render(&spec, &options)?.to_values()?
     } else {
         let target: OperatorTarget = args.target.parse().map_err(|e: String| eyre!("render {e} (or k8s)"))?;
-        vec![operators::render_operator(target, &spec, &options)?]
+        operators::render_operator_objects(target, &spec, &options)?
     };
     crate::cli::render::print_k8s_objects(&values, args.json)?;
     Ok(ExitCode::SUCCESS)
@@ -31,7 +31,7 @@ pub(super) fn render_k8s(args: RenderArgs, global: &GlobalArgs) -> color_eyre::R
 pub(super) async fn deploy_k8s(args: DeployArgs, global: &GlobalArgs) -> color_eyre::Result<ExitCode> {
     let spec = spec_from_args(&args.spec)?;
     let backend = connect(global).await?;
-    let options = options_from_args(&args.options, backend.namespace())?;
+    let options = options_from_args(&args.options, backend.namespace(), &spec)?;
     let objects = render::render(&spec, &options)?;
     let report = backend.apply(&objects, ApplyOptions { dry_run: args.dry_run, force: args.force }).await?;
     if let Some(secs) = args.wait.filter(|_| !args.dry_run) {
