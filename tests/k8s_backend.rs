@@ -115,6 +115,11 @@ async fn discovery_finds_only_the_optional_apis_the_cluster_serves() {
     assert_eq!(apis.nim_operator.as_deref(), Some("v1alpha1"));
     assert_eq!(apis.aim_operator.as_deref(), Some("v1alpha1"));
     assert_eq!(apis.kserve, None);
+    assert!(!apis.leader_worker_set && !apis.keda);
+
+    let (_fake, scaling) = start(&[Optional::LeaderWorkerSet, Optional::Keda]).await;
+    let apis = scaling.discover().await.expect("discovery");
+    assert!(apis.leader_worker_set && apis.keda, "{apis:?}");
 }
 
 #[tokio::test]

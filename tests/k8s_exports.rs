@@ -205,6 +205,22 @@ async fn a_two_node_deployment_is_one_leader_worker_set_that_scales_and_is_remov
     let worker_pod = pods.iter().find(|p| p["metadata"]["name"] == "llama-405b-0-1").expect("worker pod");
     assert_eq!(worker_pod["metadata"]["labels"]["aimdeck.io/deployment"], "llama-405b");
 
+    // The console's rows: one per group, the leader with its workers.
+    let watch = aimdeck::backend::kubernetes::ClusterWatch::start(&backend);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let row = loop {
+        let snapshot = watch.snapshot();
+        if let Some(row) = snapshot.deployments.iter().find(|d| d.name == "llama-405b" && d.ready == 1) {
+            break row.clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no ready llama-405b row: {snapshot:#?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(row.desired, 1);
+    assert_eq!(row.pods.len(), 1, "one row per group: {:#?}", row.pods);
+    assert_eq!((row.pods[0].name.as_str(), row.pods[0].workers.clone()), ("llama-405b-0", vec!["llama-405b-0-1".to_string()]));
+    assert!(row.pods[0].ready);
+
     backend.scale("llama-405b", 2).await.expect("scales the LWS");
     assert_eq!(fake.get("LeaderWorkerSet", NAMESPACE, "llama-405b").unwrap()["spec"]["replicas"], 2);
     fake.wait_for(Duration::from_secs(10), "two groups of two", |f| f.list("Pod", NAMESPACE).len() == 4).await;
@@ -219,6 +235,38 @@ async fn a_two_node_deployment_is_one_leader_worker_set_that_scales_and_is_remov
     let err = plain.apply(&objects, ApplyOptions::default()).await.unwrap_err().to_string();
     assert!(err.contains("leaderworkerset.x-k8s.io/v1") && err.contains("kubectl apply --server-side -f"), "{err}");
     assert!(bare.list("Service", NAMESPACE).is_empty(), "nothing applied");
+}
+
+#[tokio::test]
+async fn the_autoscaler_shows_current_and_desired_replicas_and_its_last_scaling_event() {
+    let (fake, backend) = start(&[]).await;
+    let spec = spec("vllm", "nvidia", 1, 1, 1, None);
+    let options = K8sRenderOptions {
+        namespace: NAMESPACE.into(),
+        hpa: Some(HpaOptions { min_replicas: 1, max_replicas: 4, metric: HpaMetric::Pods { metric: "vllm:num_requests_waiting".into(), average_value: "5".into() } }),
+        ..Default::default()
+    };
+    backend.apply(&render(&spec, &options).unwrap(), ApplyOptions::default()).await.expect("applies");
+    // The HPA controller's part (the fake has none): status and its event, as kube-controller-manager writes them.
+    let mut hpa = fake.get("HorizontalPodAutoscaler", NAMESPACE, &spec.name).expect("hpa");
+    hpa["status"] = json!({"currentReplicas": 1, "desiredReplicas": 3, "lastScaleTime": "2026-12-01T10:00:00Z"});
+    fake.put("HorizontalPodAutoscaler", NAMESPACE, hpa);
+    fake.put("Event", NAMESPACE, json!({"metadata": {"name": "hpa.1"}, "involvedObject": {"kind": "HorizontalPodAutoscaler", "name": spec.name, "namespace": NAMESPACE},
+        "reason": "SuccessfulRescale", "message": "New size: 3; reason: pods metric vllm:num_requests_waiting above target", "type": "Normal", "count": 1,
+        "lastTimestamp": "2026-12-01T10:00:00Z"}));
+    let watch = aimdeck::backend::kubernetes::ClusterWatch::start(&backend);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let snapshot = watch.snapshot();
+        let scaler = snapshot.deployments.iter().find(|d| d.name == spec.name).and_then(|d| d.autoscaler.clone());
+        if let Some(scaler) = scaler.filter(|s| s.desired == 3 && s.last_event.is_some()) {
+            assert_eq!((scaler.current, scaler.min, scaler.max), (1, 1, 4));
+            assert!(scaler.last_event.unwrap().starts_with("New size: 3"));
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no autoscaler row: {snapshot:#?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@
 pub mod adapter;
 pub mod apply;
 pub mod autoscale;
+pub mod autoscaler_watch;
 pub mod cache_pvc;
 pub mod client;
 pub mod errors;

@@ -413,6 +413,7 @@ fn render_deployment(spec: &DeploymentSpec, options: &K8sRenderOptions, metadata
 #[cfg(test)]
 mod tests {
     use super::*;
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
     use crate::model::{EngineKind, Parallelism};
 
     pub(crate) fn spec() -> DeploymentSpec {

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -51,6 +52,8 @@ pub struct DeploymentRow {
     pub pods: Vec<PodRow>,
     /// `Type=Status (reason)` of the Deployment's conditions.
     pub conditions: Vec<String>,
+    /// The HPA (or KEDA's HPA) scaling it: current/desired replicas, last scaling event.
+    pub autoscaler: Option<super::autoscaler_watch::AutoscalerRow>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -83,6 +86,8 @@ pub struct ClusterWatch {
     deployments: Store<Deployment>,
     pods: Store<Pod>,
     events: Store<Event>,
+    /// Every HPA in the namespace: KEDA's own `keda-hpa-NAME` carries no aimdeck label.
+    hpas: Store<HorizontalPodAutoscaler>,
     /// aimdeck's LeaderWorkerSets (multi-node), when the cluster serves LWS.
     lws: super::lws_watch::LwsStore,
     changes: tokio_watch::Receiver<u64>,
@@ -152,9 +157,15 @@ impl ClusterWatch {
             error.clone(),
         );
         let (lws, t4) = super::lws_watch::start(backend, tx.clone());
+        let (hpas, t5) = spawn_reflector(
+            Api::<HorizontalPodAutoscaler>::namespaced(client.clone(), &namespace),
+            watcher::Config::default(),
+            tx.clone(),
+            error.clone(),
+        );
         let (events, t3) =
             spawn_reflector(Api::<Event>::namespaced(client, &namespace), watcher::Config::default(), tx, error.clone());
-        ClusterWatch { namespace, deployments, pods, events, lws, changes, error, tasks: vec![t1, t2, t3, t4] }
+        ClusterWatch { namespace, deployments, pods, events, hpas, lws, changes, error, tasks: vec![t1, t2, t3, t4, t5] }
     }
 
     /// Waits until every watch has listed once.
@@ -231,8 +242,15 @@ impl ClusterWatch {
         let deployment_names: std::collections::HashSet<&str> = deployments.iter().map(|d| d.name.as_str()).collect();
         let pod_names: std::collections::HashSet<&str> =
             deployments.iter().flat_map(|d| d.pods.iter().map(|p| p.name.as_str())).collect();
+        let hpas = self.hpas.state();
+        let hpa_names: std::collections::HashSet<&str> = hpas
+            .iter()
+            .filter(|h| h.spec.as_ref().is_some_and(|s| deployment_names.contains(s.scale_target_ref.name.as_str())))
+            .filter_map(|h| h.metadata.name.as_deref())
+            .collect();
         let ours = |kind: &str, object: &str| match kind {
-            "Deployment" => deployment_names.contains(object),
+            "Deployment" | "LeaderWorkerSet" => deployment_names.contains(object),
+            "HorizontalPodAutoscaler" => hpa_names.contains(object),
             "Pod" => pod_names.contains(object),
             _ => false,
         };
@@ -249,6 +267,10 @@ impl ClusterWatch {
             .collect();
         // Newest first, and only as many as a view can show: formatting thousands is waste.
         ours_events.sort_by_key(|e| std::cmp::Reverse(event_time(e)));
+        let mut deployments = deployments;
+        for row in &mut deployments {
+            row.autoscaler = super::autoscaler_watch::autoscaler_for(&row.name, &hpas, &ours_events);
+        }
         let events: Vec<EventRow> = ours_events.into_iter().take(MAX_EVENTS).map(event_row).collect();
 
         ClusterSnapshot {
@@ -303,6 +325,7 @@ pub fn deployment_row(deployment: &Deployment, pods: Vec<PodRow>) -> DeploymentR
         available: to_u32(status.available_replicas),
         pods,
         conditions,
+        autoscaler: None,
     }
 }
 

@@ -54,7 +54,7 @@ pub(super) fn render(context: &Context) -> Result<Value, crate::backend::kuberne
     let gpus_per_pod = role.gpus_per_pod(spec);
     let mount = if matches!(options.cache, CacheVolume::None) { crate::backend::kubernetes::pod::CACHE_MOUNT } else { NIM_MODEL_STORE };
     let probes = engine_probes(spec, options, IntOrString::String(NIM_PORT_NAME.into()));
-    let probe = |p| -> Result<Value, crate::backend::kubernetes::K8sError> { Ok(json!({"enabled": true, "probe": to_json(&p)?})) };
+    let probe = |p: k8s_openapi::api::core::v1::Probe| -> Result<Value, crate::backend::kubernetes::K8sError> { Ok(json!({"enabled": true, "probe": to_json(&p)?})) };
     let mut nim = json!({
         "image": image_spec,
         "authSecret": options.nim_auth_secret.clone().unwrap_or_else(|| DEFAULT_NIM_AUTH_SECRET.into()),
