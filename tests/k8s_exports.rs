@@ -298,3 +298,37 @@ fn disruption_safe_defaults() {
     let single = render(&self::spec("vllm", "nvidia", 1, 1, 1, None), &K8sRenderOptions::default()).unwrap();
     assert!(single.pdb.is_none(), "one replica: a PDB would block every drain");
 }
+
+#[test]
+fn multi_node_recipes_render_per_node_pods_with_the_engines_own_flags() {
+    let flags: Value = serde_json::from_str(include_str!("fixtures/engine-flags/multinode.json")).unwrap();
+    let library = aimdeck::recipes::load_builtin();
+    let multi: Vec<_> = library.recipes.iter().map(|l| &l.recipe).filter(|r| r.gpu_count > 8).collect();
+    let ids: Vec<&str> = multi.iter().map(|r| r.id.as_str()).collect();
+    for wanted in ["llama-3.1-405b-instruct-h100-x16-bf16-vllm", "llama-3.1-405b-instruct-a100-80gb-x16-bf16-vllm", "deepseek-r1-h200-x16-bf16-sglang"] {
+        assert!(ids.contains(&wanted), "{wanted} missing from {ids:?}");
+    }
+    for recipe in multi {
+        let mut spec = aimdeck::recipes::to_spec::to_deployment_spec(recipe, "big", 1, 8000);
+        spec.gpu_vendor.get_or_insert(aimdeck::model::deployment::GpuVendor::Nvidia);
+        let objects = render(&spec, &K8sRenderOptions::default()).unwrap_or_else(|e| panic!("{}: {e}", recipe.id));
+        let lws = objects.leader_worker_set.unwrap_or_else(|| panic!("{}: not a LeaderWorkerSet", recipe.id));
+        assert_eq!(lws["spec"]["leaderWorkerTemplate"]["size"], 2, "{}", recipe.id);
+        let known: Vec<&str> = flags[spec.engine.as_str()].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+        let single: std::collections::HashSet<String> = {
+            let mut one = spec.clone();
+            one.parallelism.pp = 1;
+            one.parallelism.tp = 1;
+            aimdeck::backend::kubernetes::pod::engine_command(&one, aimdeck::backend::kubernetes::multinode::NodeRole::Single).1.into_iter().collect()
+        };
+        for template in ["leaderTemplate", "workerTemplate"] {
+            let container = &lws["spec"]["leaderWorkerTemplate"][template]["spec"]["containers"][0];
+            assert_eq!(container["resources"]["limits"]["nvidia.com/gpu"], "8", "{}: 8 GPUs per node", recipe.id);
+            for arg in container["args"].as_array().unwrap().iter().filter_map(Value::as_str) {
+                if arg.starts_with("--") && !single.contains(arg) {
+                    assert!(known.contains(&arg), "{} {template}: `{arg}` is not a recorded {} flag", recipe.id, spec.engine.as_str());
+                }
+            }
+        }
+    }
+}
