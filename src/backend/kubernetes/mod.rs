@@ -24,6 +24,7 @@ pub mod nodes;
 pub mod operators;
 pub mod pod;
 pub mod render;
+pub mod rows;
 pub mod watch;
 
 pub use adapter::KubernetesBackend;
