@@ -221,6 +221,9 @@ async fn a_two_node_deployment_is_one_leader_worker_set_that_scales_and_is_remov
     assert_eq!((row.pods[0].name.as_str(), row.pods[0].workers.clone()), ("llama-405b-0", vec!["llama-405b-0-1".to_string()]));
     assert!(row.pods[0].ready);
 
+    let listed = backend.list_deployments().await.expect("k8s ls");
+    assert_eq!(listed.iter().map(|d| (d.name.as_str(), d.pods.len())).collect::<Vec<_>>(), vec![("llama-405b", 1)]);
+
     backend.scale("llama-405b", 2).await.expect("scales the LWS");
     assert_eq!(fake.get("LeaderWorkerSet", NAMESPACE, "llama-405b").unwrap()["spec"]["replicas"], 2);
     fake.wait_for(Duration::from_secs(10), "two groups of two", |f| f.list("Pod", NAMESPACE).len() == 4).await;

@@ -58,7 +58,7 @@ pub fn as_deployments(store: &LwsStore) -> Vec<Arc<Deployment>> {
     store.state().iter().map(|lws| Arc::new(as_deployment(lws))).collect()
 }
 
-fn as_deployment(lws: &DynamicObject) -> Deployment {
+pub fn as_deployment(lws: &DynamicObject) -> Deployment {
     let number = |pointer: &str| lws.data.pointer(pointer).and_then(serde_json::Value::as_i64).map(|n| n as i32);
     let ready = number("/status/readyReplicas");
     Deployment {

@@ -339,9 +339,23 @@ impl KubeBackend {
         let timeout = self.timeout();
         let list = super::errors::call(timeout, self.action("list", "deployments.apps", None), deployments.list(&params)).await?;
         let pod_list = super::errors::call(timeout, self.action("list", "pods", None), pods.list(&params)).await?;
+        // Multi-node deployments are LeaderWorkerSets: listed too when the cluster has LWS.
+        let mut multi_node = Vec::new();
+        if self.discover().await?.leader_worker_set {
+            let api: Api<kube::api::DynamicObject> =
+                Api::namespaced_with(self.client().clone(), self.namespace(), &super::apply::leader_worker_set_resource());
+            let action = self.action("list", "leaderworkersets.leaderworkerset.x-k8s.io", None);
+            let sets = super::errors::call(timeout, action, api.list(&params)).await?;
+            multi_node.extend(sets.items.iter().map(super::lws_watch::as_deployment));
+        }
+        let pod_labels = |name: &str| {
+            pod_list.items.iter().find(|p| p.metadata.name.as_deref() == Some(name)).and_then(|p| p.metadata.labels.clone())
+        };
+        let lws_names: std::collections::HashSet<String> = multi_node.iter().filter_map(|d| d.metadata.name.clone()).collect();
         let mut rows: Vec<DeploymentRow> = list
             .items
             .iter()
+            .chain(multi_node.iter())
             .map(|d| {
                 let name = d.metadata.name.clone().unwrap_or_default();
                 let mut pods: Vec<PodRow> = pod_list
@@ -351,6 +365,9 @@ impl KubeBackend {
                     .map(pod_row)
                     .collect();
                 pods.sort_by(|a, b| a.name.cmp(&b.name));
+                if lws_names.contains(&name) {
+                    pods = super::lws_watch::group_rows(pods, &pod_labels);
+                }
                 deployment_row(d, pods)
             })
             .collect();
