@@ -308,7 +308,7 @@ fn multi_node_recipes_render_per_node_pods_with_the_engines_own_flags() {
     let library = aimdeck::recipes::load_builtin();
     let multi: Vec<_> = library.recipes.iter().map(|l| &l.recipe).filter(|r| r.gpu_count > 8).collect();
     let ids: Vec<&str> = multi.iter().map(|r| r.id.as_str()).collect();
-    for wanted in ["llama-3.1-405b-instruct-h100-x16-bf16-vllm", "llama-3.1-405b-instruct-a100-80gb-x16-bf16-vllm", "deepseek-r1-h200-x16-bf16-sglang"] {
+    for wanted in ["llama-3.1-405b-instruct-h100-x8x2-bf16-vllm", "llama-3.1-405b-instruct-a100-80gb-x8x2-bf16-vllm", "deepseek-r1-h200-x8x2-bf16-sglang"] {
         assert!(ids.contains(&wanted), "{wanted} missing from {ids:?}");
     }
     for recipe in multi {
