@@ -115,6 +115,11 @@ async fn discovery_finds_only_the_optional_apis_the_cluster_serves() {
     assert_eq!(apis.nim_operator.as_deref(), Some("v1alpha1"));
     assert_eq!(apis.aim_operator.as_deref(), Some("v1alpha1"));
     assert_eq!(apis.kserve, None);
+    assert!(!apis.leader_worker_set && !apis.keda);
+
+    let (_fake, scaling) = start(&[Optional::LeaderWorkerSet, Optional::Keda]).await;
+    let apis = scaling.discover().await.expect("discovery");
+    assert!(apis.leader_worker_set && apis.keda, "{apis:?}");
 }
 
 #[tokio::test]
@@ -534,12 +539,15 @@ async fn operator_exports_are_accepted_by_the_api_server() {
     let opts = K8sRenderOptions { hf_token_secret: Some(SecretKeyRef { name: "hf-token".into(), key: "HF_TOKEN".into() }), ..options() };
     let nim = render_operator(OperatorTarget::NimService, &spec("nim-llama", 2), &opts).expect("nim");
     assert_eq!(nim["spec"]["image"], json!({"repository": "vllm/vllm-openai", "tag": "v0.11.0", "pullPolicy": "IfNotPresent"}));
-    assert_eq!(nim["spec"]["resources"]["limits"]["nvidia.com/gpu"], 1);
-    assert_eq!(nim["spec"]["authSecret"], "hf-token");
+    assert_eq!(nim["spec"]["resources"]["limits"]["nvidia.com/gpu"], "1");
+    // The operator reads NGC_API_KEY from authSecret: never the HF token's Secret.
+    assert_eq!(nim["spec"]["authSecret"], "ngc-api-secret");
+    assert_eq!(nim["spec"]["readinessProbe"]["probe"]["httpGet"], json!({"path": "/health", "port": "api"}));
     let mut amd = spec("aim-llama", 1);
     amd.gpu_vendor = Some(aimdeck::model::deployment::GpuVendor::Amd);
     let aim = render_operator(OperatorTarget::AimService, &amd, &opts).expect("aim");
-    assert_eq!(aim["spec"]["overrides"]["gpuSelector"]["count"], 1);
+    assert_eq!(aim["spec"]["model"]["custom"]["hardware"]["gpu"]["requests"], 1);
+    assert_eq!(aim["spec"]["model"]["custom"]["modelSources"][0]["sourceUri"], "hf://meta-llama/Llama-3.1-8B-Instruct");
     let err = render_operator(OperatorTarget::NimService, &amd, &opts).unwrap_err().to_string();
     assert!(err.contains("NVIDIA GPUs only"), "{err}");
     let kserve = render_operator(OperatorTarget::Kserve, &spec("ks-llama", 1), &opts).expect("kserve");

@@ -138,3 +138,25 @@ async fn nodes_and_contexts_as_json() {
     assert_eq!(contexts[1]["name"], "fake-other");
     assert_eq!(contexts[1]["namespace"], "other");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prepull_on_a_missing_pvc_fails_and_multi_node_autoscaled_renders_name_their_objects() {
+    let fake = FakeKube::start(FakeOptions::default()).await;
+    let (ok, _, stderr) = aimdeck(&fake, &["k8s", "prepull", "--pvc", "no-such-pvc", "--model", "Qwen/Qwen3-8B"]).await;
+    assert!(!ok && stderr.contains("no PersistentVolumeClaim `no-such-pvc`"), "{stderr}");
+    assert!(fake.list("Job", NAMESPACE).is_empty(), "nothing created");
+
+    let (ok, stdout, stderr) = aimdeck(&fake, &[
+        "k8s", "render", "k8s", "--json", "--name", "big", "--model", "meta-llama/Llama-3.1-405B-Instruct", "--gpu-vendor", "nvidia",
+        "--tp", "8", "--pp", "2", "--autoscale", "keda", "--max-replicas", "3",
+    ]).await;
+    assert!(ok, "{stderr}");
+    let list: Value = serde_json::from_str(&stdout).expect("a v1 List");
+    let kinds: Vec<&str> = list["items"].as_array().unwrap().iter().map(|o| o["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, vec!["LeaderWorkerSet", "Service", "ScaledObject", "PodDisruptionBudget"]);
+    assert_eq!(list["items"][2]["spec"]["scaleTargetRef"]["kind"], "LeaderWorkerSet");
+    assert_eq!(list["items"][2]["spec"]["triggers"][0]["metadata"]["query"], "sum(vllm:num_requests_waiting{namespace=\"default\",service=\"big\"})");
+
+    let (ok, stdout, _) = aimdeck(&fake, &["k8s", "apis"]).await;
+    assert!(ok && stdout.contains("\"leader_worker_set\": false") && stdout.contains("\"keda\": false"), "{stdout}");
+}

@@ -20,5 +20,5 @@ pub fn objects(target: &str, spec: &DeploymentSpec, options: &K8sRenderOptions) 
         return render::render(spec, &options).and_then(|o| o.to_values()).map_err(err);
     }
     let operator: OperatorTarget = target.parse().map_err(|e: String| format!("render {e} (or k8s)"))?;
-    Ok(vec![operators::render_operator(operator, spec, &options).map_err(err)?])
+    operators::render_operator_objects(operator, spec, &options).map_err(err)
 }

@@ -3,6 +3,7 @@
 
 pub const BUILTIN: &[(&str, &str)] = &[
     ("deepseek-r1-h200-x8-fp8-vllm.yaml", include_str!("../../recipes/deepseek-r1-h200-x8-fp8-vllm.yaml")),
+    ("deepseek-r1-h200-x8x2-bf16-sglang.yaml", include_str!("../../recipes/deepseek-r1-h200-x8x2-bf16-sglang.yaml")),
     ("deepseek-r1-mi300x-x8-fp8-vllm.yaml", include_str!("../../recipes/deepseek-r1-mi300x-x8-fp8-vllm.yaml")),
     ("deepseek-r1-mi325x-x8-fp8-sglang.yaml", include_str!("../../recipes/deepseek-r1-mi325x-x8-fp8-sglang.yaml")),
     ("deepseek-v3-h200-x8-fp8-sglang.yaml", include_str!("../../recipes/deepseek-v3-h200-x8-fp8-sglang.yaml")),
@@ -18,7 +19,9 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("gpt-oss-120b-mi355x-x1-mxfp4-vllm.yaml", include_str!("../../recipes/gpt-oss-120b-mi355x-x1-mxfp4-vllm.yaml")),
     ("gpt-oss-20b-h100-x1-mxfp4-vllm.yaml", include_str!("../../recipes/gpt-oss-20b-h100-x1-mxfp4-vllm.yaml")),
     ("gpt-oss-20b-mi300x-x1-mxfp4-vllm.yaml", include_str!("../../recipes/gpt-oss-20b-mi300x-x1-mxfp4-vllm.yaml")),
+    ("llama-3.1-405b-instruct-a100-80gb-x8x2-bf16-vllm.yaml", include_str!("../../recipes/llama-3.1-405b-instruct-a100-80gb-x8x2-bf16-vllm.yaml")),
     ("llama-3.1-405b-instruct-h100-x8-fp8-vllm.yaml", include_str!("../../recipes/llama-3.1-405b-instruct-h100-x8-fp8-vllm.yaml")),
+    ("llama-3.1-405b-instruct-h100-x8x2-bf16-vllm.yaml", include_str!("../../recipes/llama-3.1-405b-instruct-h100-x8x2-bf16-vllm.yaml")),
     ("llama-3.1-405b-instruct-h200-x8-fp8-sglang.yaml", include_str!("../../recipes/llama-3.1-405b-instruct-h200-x8-fp8-sglang.yaml")),
     ("llama-3.1-405b-instruct-mi300x-x8-bf16-vllm.yaml", include_str!("../../recipes/llama-3.1-405b-instruct-mi300x-x8-bf16-vllm.yaml")),
     ("llama-3.1-405b-instruct-mi300x-x8-fp8-vllm.yaml", include_str!("../../recipes/llama-3.1-405b-instruct-mi300x-x8-fp8-vllm.yaml")),

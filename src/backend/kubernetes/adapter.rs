@@ -182,6 +182,18 @@ pub fn replica_state(pod: &PodRow) -> ReplicaState {
     }
 }
 
+/// A multi-node group is one replica row: its leader, with the workers named after it.
+fn group_detail(pod: &PodRow, detail: Option<String>) -> Option<String> {
+    if pod.workers.is_empty() {
+        return detail;
+    }
+    let group = format!("leader of {} nodes, workers {}", pod.workers.len() + 1, pod.workers.join(", "));
+    Some(match detail {
+        Some(detail) => format!("{group}; {detail}"),
+        None => group,
+    })
+}
+
 fn to_deployment(d: &K8sDeployment, pods: Vec<PodRow>) -> Deployment {
     let name = d.metadata.name.clone().unwrap_or_default();
     let annotations = d.metadata.annotations.clone().unwrap_or_default();
@@ -207,11 +219,11 @@ fn to_deployment(d: &K8sDeployment, pods: Vec<PodRow>) -> Deployment {
             port: spec.port,
             gpus: Vec::new(),
             state: replica_state(pod),
-            detail: match (&pod.reason, &pod.message) {
+            detail: group_detail(pod, match (&pod.reason, &pod.message) {
                 (Some(r), Some(m)) => Some(format!("{r}: {m}")),
                 (Some(r), None) => Some(r.clone()),
                 (None, _) => pod.pod_ip.as_ref().map(|ip| format!("pod IP {ip}")),
-            },
+            }),
             pid: None,
             container_id: None,
             log_path: None,

@@ -43,11 +43,25 @@ fn service_monitor_resource() -> ApiResource {
     ApiResource::from_gvk(&GroupVersionKind::gvk("monitoring.coreos.com", "v1", "ServiceMonitor"))
 }
 
+pub fn leader_worker_set_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("leaderworkerset.x-k8s.io", "v1", "LeaderWorkerSet"), "leaderworkersets")
+}
+
+fn scaled_object_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("keda.sh", "v1alpha1", "ScaledObject"), "scaledobjects")
+}
+
+/// How to install what a rendered object needs, for the refusal when the cluster lacks it.
+pub const LWS_INSTALL_HINT: &str = "install LeaderWorkerSet: kubectl apply --server-side -f https://github.com/kubernetes-sigs/lws/releases/download/v0.10.0/manifests.yaml";
+pub const KEDA_INSTALL_HINT: &str = "install KEDA: helm install keda kedacore/keda --namespace keda --create-namespace";
+
 impl KubeBackend {
     fn params(&self, options: ApplyOptions) -> PatchParams {
         let mut params = PatchParams::apply(FIELD_MANAGER);
         params.force = options.force;
         params.dry_run = options.dry_run;
+        // As `kubectl apply --validate=strict`: an unknown field is an error, not a warning.
+        params.field_validation = Some(kube::api::ValidationDirective::Strict);
         params
     }
 
@@ -62,6 +76,16 @@ impl KubeBackend {
         Ok(format!("{}/{name}", K::kind(&())))
     }
 
+    async fn apply_dynamic(&self, object: &serde_json::Value, resource: &ApiResource, options: ApplyOptions, plural: &str) -> Result<String, K8sError> {
+        let object: DynamicObject = serde_json::from_value(object.clone())
+            .map_err(|e| K8sError::Render { what: resource.kind.clone(), message: e.to_string() })?;
+        let name = object.metadata.name.clone().unwrap_or_default();
+        let api: Api<DynamicObject> = Api::namespaced_with(self.client().clone(), self.namespace(), resource);
+        let action = self.action("patch", plural, Some(&name));
+        call(self.timeout(), action, api.patch(&name, &self.params(options), &Patch::Apply(&object))).await?;
+        Ok(format!("{}/{name}", resource.kind))
+    }
+
     /// Applies every object of a deployment. A ServiceMonitor is applied only when the
     /// cluster has its CRD; otherwise it is reported as skipped.
     pub async fn apply(&self, objects: &RenderedObjects, options: ApplyOptions) -> Result<ApplyReport, K8sError> {
@@ -69,10 +93,34 @@ impl KubeBackend {
         if let Some(pvc) = &objects.cache_pvc {
             report.applied.push(self.apply_one(pvc, options, "persistentvolumeclaims").await?);
         }
-        report.applied.push(self.apply_one(&objects.deployment, options, "deployments.apps").await?);
-        report.applied.push(self.apply_one(&objects.service, options, "services").await?);
-        let needs_discovery = objects.hpa.is_some() || objects.service_monitor.is_some();
+        let needs_discovery = objects.hpa.is_some()
+            || objects.service_monitor.is_some()
+            || objects.leader_worker_set.is_some()
+            || objects.scaled_object.is_some();
         let apis = if needs_discovery { Some(self.discover().await?) } else { None };
+        // Refuse before anything is applied: a half-made deployment helps nobody.
+        if objects.leader_worker_set.is_some() && !apis.as_ref().is_some_and(|a| a.leader_worker_set) {
+            return Err(K8sError::Render {
+                what: "LeaderWorkerSet".into(),
+                message: format!("this deployment spans several nodes per replica, but the cluster does not serve leaderworkerset.x-k8s.io/v1 (`aimdeck k8s apis`); {LWS_INSTALL_HINT}"),
+            });
+        }
+        if objects.scaled_object.is_some() && !apis.as_ref().is_some_and(|a| a.keda) {
+            return Err(K8sError::Render {
+                what: "ScaledObject".into(),
+                message: format!("--autoscale keda, but the cluster does not serve keda.sh/v1alpha1 (`aimdeck k8s apis`); {KEDA_INSTALL_HINT}"),
+            });
+        }
+        if let Some(deployment) = &objects.deployment {
+            report.applied.push(self.apply_one(deployment, options, "deployments.apps").await?);
+        }
+        if let Some(lws) = &objects.leader_worker_set {
+            report.applied.push(self.apply_dynamic(lws, &leader_worker_set_resource(), options, "leaderworkersets.leaderworkerset.x-k8s.io").await?);
+        }
+        report.applied.push(self.apply_one(&objects.service, options, "services").await?);
+        if let Some(scaled) = &objects.scaled_object {
+            report.applied.push(self.apply_dynamic(scaled, &scaled_object_resource(), options, "scaledobjects.keda.sh").await?);
+        }
         if let Some(hpa) = &objects.hpa {
             if apis.as_ref().is_some_and(|a| a.autoscaling_v2) {
                 report.applied.push(self.apply_one(hpa, options, "horizontalpodautoscalers.autoscaling").await?);
@@ -101,6 +149,19 @@ impl KubeBackend {
     /// Sets the replicas through the `scale` subresource (what `kubectl scale` does), as an
     /// apply by `aimdeck` so a later apply of the same deployment does not conflict.
     pub async fn scale(&self, name: &str, replicas: u32) -> Result<(), K8sError> {
+        // A multi-node deployment is a LeaderWorkerSet: its replicas are groups.
+        let apis = self.discover().await?;
+        if apis.leader_worker_set {
+            let api: Api<DynamicObject> = Api::namespaced_with(self.client().clone(), self.namespace(), &leader_worker_set_resource());
+            let action = self.action("get", "leaderworkersets.leaderworkerset.x-k8s.io", Some(name));
+            if call(self.timeout(), action, api.get_opt(name)).await?.is_some() {
+                let patch = serde_json::json!({"spec": {"replicas": replicas}});
+                let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() };
+                let action = self.action("patch", "leaderworkersets.leaderworkerset.x-k8s.io/scale", Some(name));
+                call(self.timeout(), action, api.patch_scale(name, &params, &Patch::Merge(&patch))).await?;
+                return Ok(());
+            }
+        }
         let api: Api<Deployment> = Api::namespaced(self.client().clone(), self.namespace());
         let patch = serde_json::json!({
             "apiVersion": "autoscaling/v1",
@@ -160,9 +221,17 @@ impl KubeBackend {
     /// so it is kept unless `include_cache`.
     pub async fn delete(&self, name: &str, include_cache: bool) -> Result<DeleteReport, K8sError> {
         let mut report = DeleteReport::default();
-        self.delete_labelled::<Deployment>(name, "deployments.apps", &mut report).await?;
-        self.delete_labelled::<Service>(name, "services", &mut report).await?;
         let apis = self.discover().await?;
+        if apis.keda {
+            let api: Api<DynamicObject> = Api::namespaced_with(self.client().clone(), self.namespace(), &scaled_object_resource());
+            self.delete_in(&api, "ScaledObject", name, "scaledobjects.keda.sh", &mut report).await?;
+        }
+        self.delete_labelled::<Deployment>(name, "deployments.apps", &mut report).await?;
+        if apis.leader_worker_set {
+            let api: Api<DynamicObject> = Api::namespaced_with(self.client().clone(), self.namespace(), &leader_worker_set_resource());
+            self.delete_in(&api, "LeaderWorkerSet", name, "leaderworkersets.leaderworkerset.x-k8s.io", &mut report).await?;
+        }
+        self.delete_labelled::<Service>(name, "services", &mut report).await?;
         if apis.autoscaling_v2 {
             self.delete_labelled::<HorizontalPodAutoscaler>(name, "horizontalpodautoscalers.autoscaling", &mut report).await?;
         }

@@ -213,6 +213,17 @@ impl KubeBackend {
 
     /// Starts (or finds) the Job pulling a model into a cache PVC; returns the Job name.
     pub async fn start_prepull(&self, request: &PrepullRequest) -> Result<String, K8sError> {
+        // A Job on a missing claim would sit Pending forever: refuse before creating it.
+        let claims: Api<PersistentVolumeClaim> = Api::namespaced(self.client().clone(), self.namespace());
+        let action = self.action("get", "persistentvolumeclaims", Some(&request.pvc));
+        if call(self.timeout(), action, claims.get_opt(&request.pvc)).await?.is_none() {
+            return Err(K8sError::NotFound(format!(
+                "no PersistentVolumeClaim `{}` in namespace `{}`: nothing was created; make one with `aimdeck k8s deploy --cache-pvc {} --cache-size SIZE` or kubectl, or see `aimdeck k8s caches`",
+                request.pvc,
+                self.namespace(),
+                request.pvc
+            )));
+        }
         let job = render_prepull_job(request, self.namespace());
         let name = job.metadata.name.clone().unwrap_or_default();
         let api: Api<Job> = Api::namespaced(self.client().clone(), self.namespace());

@@ -46,6 +46,10 @@ pub struct ClusterApis {
     pub aim_operator: Option<String>,
     /// KServe `serving.kserve.io` InferenceService, with the served version.
     pub kserve: Option<String>,
+    /// `leaderworkerset.x-k8s.io/v1` LeaderWorkerSet: needed for multi-node replicas.
+    pub leader_worker_set: bool,
+    /// KEDA `keda.sh/v1alpha1` ScaledObject: needed for `--autoscale keda`.
+    pub keda: bool,
 }
 
 /// A connected cluster and the namespace aimdeck works in.
@@ -198,6 +202,8 @@ impl KubeBackend {
                 "apps.nvidia.com" => apis.nim_operator = preferred,
                 "aim.eai.amd.com" => apis.aim_operator = preferred,
                 "serving.kserve.io" => apis.kserve = preferred,
+                "leaderworkerset.x-k8s.io" => apis.leader_worker_set = versions.contains(&"v1"),
+                "keda.sh" => apis.keda = versions.contains(&"v1alpha1"),
                 _ => {}
             }
         }

@@ -10,14 +10,21 @@
 
 pub mod adapter;
 pub mod apply;
+pub mod autoscale;
+pub mod autoscaler_watch;
 pub mod cache_pvc;
 pub mod client;
 pub mod errors;
+pub mod export;
 pub mod logs;
+pub mod lws_watch;
 pub mod metrics_proxy;
+pub mod multinode;
 pub mod nodes;
 pub mod operators;
+pub mod pod;
 pub mod render;
+pub mod rows;
 pub mod watch;
 
 pub use adapter::KubernetesBackend;
@@ -28,5 +35,5 @@ pub use errors::K8sError;
 pub use logs::{PodLogLine, PodLogOptions};
 pub use nodes::NodeGpuInventory;
 pub use operators::{OperatorResourceRow, OperatorTarget};
-pub use render::{CacheVolume, HpaMetric, HpaOptions, K8sRenderOptions, RenderedObjects, SecretKeyRef};
+pub use render::{CacheVolume, HpaMetric, HpaOptions, K8sRenderOptions, KedaOptions, RenderedObjects, SecretKeyRef};
 pub use watch::{ClusterSnapshot, ClusterWatch, DeploymentRow, EventRow, PodRow};

@@ -6,13 +6,10 @@
 use kube::Api;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::client::KubeBackend;
 use super::errors::{K8sError, call};
-use super::render::{self, K8sRenderOptions};
-use crate::model::DeploymentSpec;
-use crate::model::deployment::GpuVendor;
 
 /// One operator-managed resource, for the endpoints and cache views.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -132,141 +129,4 @@ impl KubeBackend {
     }
 }
 
-fn image_parts(image: &str) -> (String, String) {
-    // A tag is after the last `:` that follows the last `/` (a registry port is not a tag).
-    let slash = image.rfind('/').map(|i| i + 1).unwrap_or(0);
-    match image[slash..].rfind(':') {
-        Some(colon) => (image[..slash + colon].to_string(), image[slash + colon + 1..].to_string()),
-        None => (image.to_string(), "latest".to_string()),
-    }
-}
-
-fn env_list(spec: &DeploymentSpec, options: &K8sRenderOptions) -> Vec<Value> {
-    let mut env: Vec<Value> = spec.env.iter().map(|(k, v)| json!({"name": k, "value": v})).collect();
-    if let Some(secret) = &options.hf_token_secret {
-        env.push(json!({"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": secret.name, "key": secret.key}}}));
-    }
-    env
-}
-
-/// Renders `spec` as an operator resource.
-pub fn render_operator(target: OperatorTarget, spec: &DeploymentSpec, options: &K8sRenderOptions) -> Result<Value, K8sError> {
-    // The same checks as the plain render (name, vendor, no inline token).
-    let objects = render::render(spec, options)?;
-    let pod = objects.deployment.spec.as_ref().and_then(|s| s.template.spec.clone()).unwrap_or_default();
-    let container = pod.containers.first().cloned().unwrap_or_default();
-    let image = container.image.clone().unwrap_or_else(|| render::default_image(spec));
-    let labels = render::object_labels(spec);
-    let metadata = json!({"name": spec.name, "namespace": options.namespace, "labels": labels});
-    let gpus = spec.gpus_per_replica;
-    let resource = spec.gpu_vendor.map(render::gpu_resource).unwrap_or("nvidia.com/gpu");
-    let mut args = container.args.clone().unwrap_or_default();
-    match target {
-        OperatorTarget::NimService => {
-            if spec.gpu_vendor == Some(GpuVendor::Amd) {
-                return Err(K8sError::Render {
-                    what: "NIMService".into(),
-                    message: "the NIM Operator schedules NVIDIA GPUs only; use `render aimservice` or `render kserve` for AMD".into(),
-                });
-            }
-            let (repository, tag) = image_parts(&image);
-            let mut nim = json!({
-                "apiVersion": "apps.nvidia.com/v1alpha1",
-                "kind": "NIMService",
-                "metadata": metadata,
-                "spec": {
-                    "image": {"repository": repository, "tag": tag, "pullPolicy": "IfNotPresent"},
-                    // The operator requires it; with a Hugging Face model it holds HF_TOKEN.
-                    "authSecret": options.hf_token_secret.as_ref().map(|s| s.name.clone()).unwrap_or_else(|| "hf-token".into()),
-                    "replicas": spec.replicas,
-                    "resources": {"limits": {resource: gpus}},
-                    "expose": {"service": {"type": options.service_type, "port": spec.port}},
-                    "command": container.command,
-                    "args": args,
-                    "env": env_list(spec, options),
-                }
-            });
-            if let render::CacheVolume::Pvc { claim, size, storage_class, access_mode } = &options.cache {
-                nim["spec"]["storage"] = json!({"pvc": {
-                    "create": size.is_some(), "name": claim, "size": size, "storageClass": storage_class,
-                    "volumeAccessMode": access_mode,
-                }});
-            }
-            if let Some(product) = &options.gpu_product {
-                nim["spec"]["nodeSelector"] = json!({"nvidia.com/gpu.product": product});
-            }
-            Ok(nim)
-        }
-        OperatorTarget::AimService => {
-            if spec.gpu_vendor == Some(GpuVendor::Nvidia) {
-                return Err(K8sError::Render {
-                    what: "AIMService".into(),
-                    message: "AMD AIM schedules AMD Instinct GPUs only; use `render nimservice` or `render kserve` for NVIDIA".into(),
-                });
-            }
-            let mut aim = json!({
-                "apiVersion": "aim.eai.amd.com/v1alpha1",
-                "kind": "AIMService",
-                "metadata": metadata,
-                "spec": {
-                    "model": {"image": image},
-                    "replicas": spec.replicas,
-                    "overrides": {"gpuSelector": {"count": gpus}},
-                    "env": env_list(spec, options),
-                }
-            });
-            if let Some(precision) = spec.precision {
-                aim["spec"]["overrides"]["precision"] = json!(precision.as_str());
-            }
-            if let Some(product) = &options.gpu_product {
-                aim["spec"]["overrides"]["gpuSelector"]["model"] = json!(product);
-            }
-            if let Some(secret) = &options.image_pull_secret {
-                aim["spec"]["imagePullSecrets"] = json!([{"name": secret}]);
-            }
-            Ok(aim)
-        }
-        OperatorTarget::Kserve => {
-            let mut command = container.command.clone().unwrap_or_default();
-            command.append(&mut args);
-            let (program, rest) = command.split_first().map(|(p, r)| (p.clone(), r.to_vec())).unwrap_or_default();
-            Ok(json!({
-                "apiVersion": "serving.kserve.io/v1beta1",
-                "kind": "InferenceService",
-                "metadata": metadata,
-                "spec": {
-                    "predictor": {
-                        "minReplicas": spec.replicas,
-                        "maxReplicas": spec.replicas.max(1),
-                        "containers": [{
-                            "name": "kserve-container",
-                            "image": image,
-                            "command": [program],
-                            "args": rest,
-                            "env": env_list(spec, options),
-                            "ports": [{"containerPort": spec.port, "protocol": "TCP"}],
-                            "resources": container.resources,
-                            "readinessProbe": container.readiness_probe,
-                            "startupProbe": container.startup_probe,
-                            "volumeMounts": container.volume_mounts,
-                        }],
-                        "volumes": pod.volumes,
-                        "nodeSelector": pod.node_selector,
-                        "tolerations": pod.tolerations,
-                    }
-                }
-            }))
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn image_tags_split_after_the_last_slash() {
-        assert_eq!(image_parts("vllm/vllm-openai:v0.11.0"), ("vllm/vllm-openai".into(), "v0.11.0".into()));
-        assert_eq!(image_parts("registry:5000/vllm"), ("registry:5000/vllm".into(), "latest".into()));
-    }
-}
+pub use super::export::{render_operator, render_operator_objects};

@@ -4,26 +4,23 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec as K8sDeploymentSpec, DeploymentStrategy};
-use k8s_openapi::api::autoscaling::v2::{
-    CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricIdentifier, MetricSpec,
-    MetricTarget, PodsMetricSource, ResourceMetricSource,
+use k8s_openapi::api::apps::v1::{
+    Deployment, DeploymentSpec as K8sDeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
 };
-use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource, HTTPGetAction, HostPathVolumeSource,
-    PersistentVolumeClaim, PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
-    SecretKeySelector, Service, ServicePort, ServiceSpec, Toleration, Volume, VolumeMount,
-};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PodTemplateSpec, Service, ServicePort, ServiceSpec, TopologySpreadConstraint};
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 use serde::Serialize;
 
+pub use super::autoscale::{HpaMetric, HpaOptions, KedaOptions};
+use super::autoscale::{render_hpa, render_scaled_object};
 use super::cache_pvc;
 use super::errors::K8sError;
-use crate::engine::launch::launch_command;
+use super::multinode::{NodeRole, WORKER_INDEX_LABEL, nodes_per_replica, render_lws};
+use super::pod::pod_spec;
 use crate::model::deployment::GpuVendor;
 use crate::model::{DeploymentSpec, labels};
 
@@ -46,22 +43,6 @@ pub struct SecretKeyRef {
     pub key: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum HpaMetric {
-    /// Average CPU utilisation of the requests, in percent.
-    Cpu { utilization: i32 },
-    /// A per-pod metric served by a metrics adapter, e.g. `vllm:num_requests_waiting`.
-    Pods { metric: String, average_value: String },
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct HpaOptions {
-    pub min_replicas: i32,
-    pub max_replicas: i32,
-    pub metric: HpaMetric,
-}
-
 /// Choices that are Kubernetes-only, beside the spec.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct K8sRenderOptions {
@@ -77,10 +58,23 @@ pub struct K8sRenderOptions {
     /// Unset: 30 minutes, one hour from 4 GPUs per replica (large models load slowly).
     pub startup_budget_secs: Option<u32>,
     pub hpa: Option<HpaOptions>,
+    /// A KEDA ScaledObject instead of an HPA (`--autoscale keda`).
+    pub keda: Option<KedaOptions>,
+    /// Force a PodDisruptionBudget; one is rendered anyway when more than one replica runs.
     pub pdb: bool,
     pub service_monitor: bool,
     pub service_type: String,
     pub image_pull_secret: Option<String>,
+    /// GPUs one node has; a replica needing more spans several nodes (LeaderWorkerSet).
+    pub gpus_per_node: u32,
+    /// Nodes per replica, overriding what the GPU count implies.
+    pub nodes: Option<u32>,
+    /// The cluster has spare GPUs for one extra replica during a rollout (`maxSurge: 1`).
+    pub surge: bool,
+    /// `terminationGracePeriodSeconds`: how long the engine may drain in-flight requests.
+    pub drain_secs: u32,
+    /// NIMService `authSecret`: a Secret with the key `NGC_API_KEY` (the operator reads it).
+    pub nim_auth_secret: Option<String>,
 }
 
 impl Default for K8sRenderOptions {
@@ -97,6 +91,12 @@ impl Default for K8sRenderOptions {
             service_monitor: false,
             service_type: "ClusterIP".into(),
             image_pull_secret: None,
+            keda: None,
+            gpus_per_node: 8,
+            nodes: None,
+            surge: false,
+            drain_secs: 120,
+            nim_auth_secret: None,
         }
     }
 }
@@ -105,9 +105,13 @@ impl Default for K8sRenderOptions {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RenderedObjects {
     pub cache_pvc: Option<PersistentVolumeClaim>,
-    pub deployment: Deployment,
+    /// The workload of single-node replicas.
+    pub deployment: Option<Deployment>,
+    /// The workload of multi-node replicas: a `leaderworkerset.x-k8s.io/v1` LeaderWorkerSet.
+    pub leader_worker_set: Option<serde_json::Value>,
     pub service: Service,
     pub hpa: Option<HorizontalPodAutoscaler>,
+    pub scaled_object: Option<serde_json::Value>,
     pub pdb: Option<PodDisruptionBudget>,
     pub service_monitor: Option<DynamicObject>,
 }
@@ -123,10 +127,18 @@ impl RenderedObjects {
         if let Some(pvc) = &self.cache_pvc {
             push(serde_json::to_value(pvc))?;
         }
-        push(serde_json::to_value(&self.deployment))?;
+        if let Some(deployment) = &self.deployment {
+            push(serde_json::to_value(deployment))?;
+        }
+        if let Some(lws) = &self.leader_worker_set {
+            push(Ok(lws.clone()))?;
+        }
         push(serde_json::to_value(&self.service))?;
         if let Some(hpa) = &self.hpa {
             push(serde_json::to_value(hpa))?;
+        }
+        if let Some(scaled) = &self.scaled_object {
+            push(Ok(scaled.clone()))?;
         }
         if let Some(pdb) = &self.pdb {
             push(serde_json::to_value(pdb))?;
@@ -164,7 +176,6 @@ pub fn values_to_yaml(values: &[serde_json::Value]) -> Result<String, K8sError> 
 
 pub const CONTAINER_NAME: &str = "engine";
 pub const PORT_NAME: &str = "http";
-const CACHE_MOUNT: &str = "/root/.cache/huggingface";
 
 /// The GPU resource name of a vendor's device plugin.
 pub fn gpu_resource(vendor: GpuVendor) -> &'static str {
@@ -226,7 +237,7 @@ fn label_value(text: &str) -> Option<String> {
     (!trimmed.is_empty()).then(|| trimmed.to_string())
 }
 
-fn err(what: &str, message: impl Into<String>) -> K8sError {
+pub(crate) fn err(what: &str, message: impl Into<String>) -> K8sError {
     K8sError::Render { what: what.to_string(), message: message.into() }
 }
 
@@ -259,6 +270,11 @@ pub fn render(spec: &DeploymentSpec, options: &K8sRenderOptions) -> Result<Rende
             format!("`{key}` is set inline; on Kubernetes it must come from a Secret: create one (`kubectl create secret generic hf-token --from-literal=HF_TOKEN=...`) and pass --hf-token-secret hf-token"),
         ));
     }
+    if options.hpa.is_some() && options.keda.is_some() {
+        return Err(err("autoscale", "an HPA and a KEDA ScaledObject would fight over replicas: pick one"));
+    }
+    let nodes = nodes_per_replica(spec, options)?;
+    let multi_node = nodes > 1;
     let labels = object_labels(spec);
     let mut annotations = BTreeMap::from([(labels::MODEL_ANNOTATION.to_string(), spec.model.clone())]);
     annotations.insert(
@@ -271,48 +287,25 @@ pub fn render(spec: &DeploymentSpec, options: &K8sRenderOptions) -> Result<Rende
         labels: Some(labels.clone()),
         ..Default::default()
     };
+    let workload_meta = ObjectMeta { annotations: Some(annotations.clone()), ..meta(spec.name.clone()) };
 
-    let cache_pvc = match &options.cache {
-        CacheVolume::Pvc { claim, size: Some(size), storage_class, access_mode } => Some(cache_pvc::render_cache_pvc(
-            claim,
-            &options.namespace,
-            size,
-            storage_class.as_deref(),
-            access_mode,
-        )
-        .map(|mut pvc| {
-            // Made with this deployment: `rm --include-cache` finds it by this label.
-            pvc.metadata.labels.get_or_insert_with(Default::default).insert(labels::DEPLOYMENT.into(), spec.name.clone());
-            pvc
-        })?),
-        _ => None,
+    let cache_pvc = render_cache_pvc(spec, options)?;
+    let (deployment, leader_worker_set) = if multi_node {
+        (None, Some(render_lws(spec, options, nodes, workload_meta, labels.clone())?))
+    } else {
+        (Some(render_deployment(spec, options, workload_meta, &labels)), None)
     };
 
-    let deployment = Deployment {
-        metadata: ObjectMeta { annotations: Some(annotations.clone()), ..meta(spec.name.clone()) },
-        spec: Some(K8sDeploymentSpec {
-            replicas: Some(spec.replicas as i32),
-            selector: LabelSelector { match_labels: Some(selector_labels(&spec.name)), ..Default::default() },
-            // GPUs are scarce: never hold old and new pods at once during a rollout.
-            strategy: Some(DeploymentStrategy { type_: Some("Recreate".into()), ..Default::default() }),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(labels.clone()),
-                    annotations: Some(BTreeMap::from([(labels::MODEL_ANNOTATION.to_string(), spec.model.clone())])),
-                    ..Default::default()
-                }),
-                spec: Some(pod_spec(spec, options)?),
-            },
-            ..Default::default()
-        }),
-        status: None,
-    };
-
+    // Multi-node: only the leader serves HTTP, so the Service selects rank 0 of each group.
+    let mut service_selector = selector_labels(&spec.name);
+    if multi_node {
+        service_selector.insert(WORKER_INDEX_LABEL.into(), "0".into());
+    }
     let service = Service {
         metadata: meta(spec.name.clone()),
         spec: Some(ServiceSpec {
             type_: Some(options.service_type.clone()),
-            selector: Some(selector_labels(&spec.name)),
+            selector: Some(service_selector),
             ports: Some(vec![ServicePort {
                 name: Some(PORT_NAME.into()),
                 port: spec.port as i32,
@@ -326,14 +319,19 @@ pub fn render(spec: &DeploymentSpec, options: &K8sRenderOptions) -> Result<Rende
     };
 
     let hpa = match &options.hpa {
-        Some(hpa) => Some(render_hpa(spec, hpa, meta(spec.name.clone()))?),
+        Some(hpa) => Some(render_hpa(spec, hpa, meta(spec.name.clone()), multi_node)?),
+        None => None,
+    };
+    let scaled_object = match &options.keda {
+        Some(keda) => Some(render_scaled_object(spec, keda, meta(spec.name.clone()), multi_node)?),
         None => None,
     };
 
-    let pdb = options.pdb.then(|| PodDisruptionBudget {
+    // More than one replica (now or once autoscaled): a drain takes at most one at a time.
+    let max_replicas = options.hpa.as_ref().map(|h| h.max_replicas).or(options.keda.as_ref().map(|k| k.max_replicas));
+    let pdb = (options.pdb || spec.replicas > 1 || max_replicas.is_some_and(|m| m > 1)).then(|| PodDisruptionBudget {
         metadata: meta(spec.name.clone()),
         spec: Some(PodDisruptionBudgetSpec {
-            // A drain takes at most one replica at a time: the others keep serving.
             max_unavailable: Some(IntOrString::Int(1)),
             selector: Some(LabelSelector { match_labels: Some(selector_labels(&spec.name)), ..Default::default() }),
             ..Default::default()
@@ -355,230 +353,63 @@ pub fn render(spec: &DeploymentSpec, options: &K8sRenderOptions) -> Result<Rende
         monitor
     });
 
-    Ok(RenderedObjects { cache_pvc, deployment, service, hpa, pdb, service_monitor })
+    Ok(RenderedObjects { cache_pvc, deployment, leader_worker_set, service, hpa, scaled_object, pdb, service_monitor })
 }
 
-fn render_hpa(spec: &DeploymentSpec, hpa: &HpaOptions, metadata: ObjectMeta) -> Result<HorizontalPodAutoscaler, K8sError> {
-    if hpa.min_replicas < 1 || hpa.max_replicas < hpa.min_replicas {
-        return Err(err(
-            "hpa",
-            format!("expected 1 <= min replicas <= max replicas, got min {} max {}", hpa.min_replicas, hpa.max_replicas),
-        ));
+fn render_cache_pvc(spec: &DeploymentSpec, options: &K8sRenderOptions) -> Result<Option<PersistentVolumeClaim>, K8sError> {
+    let CacheVolume::Pvc { claim, size: Some(size), storage_class, access_mode } = &options.cache else { return Ok(None) };
+    let mut pvc = cache_pvc::render_cache_pvc(claim, &options.namespace, size, storage_class.as_deref(), access_mode)?;
+    // Made with this deployment: `rm --include-cache` finds it by this label.
+    pvc.metadata.labels.get_or_insert_with(Default::default).insert(labels::DEPLOYMENT.into(), spec.name.clone());
+    Ok(Some(pvc))
+}
+
+/// The rollout strategy: replacing a pod must not need a GPU the cluster does not have.
+/// `maxSurge: 0` takes an old pod down before its successor is scheduled (the successor
+/// reuses the freed GPUs); with spare GPUs (`surge`), one new pod starts first instead.
+pub fn rollout_strategy(options: &K8sRenderOptions) -> DeploymentStrategy {
+    let (surge, unavailable) = if options.surge { (1, 0) } else { (0, 1) };
+    DeploymentStrategy {
+        type_: Some("RollingUpdate".into()),
+        rolling_update: Some(RollingUpdateDeployment {
+            max_surge: Some(IntOrString::Int(surge)),
+            max_unavailable: Some(IntOrString::Int(unavailable)),
+        }),
     }
-    let metric = match &hpa.metric {
-        HpaMetric::Cpu { utilization } => MetricSpec {
-            type_: "Resource".into(),
-            resource: Some(ResourceMetricSource {
-                name: "cpu".into(),
-                target: MetricTarget {
-                    type_: "Utilization".into(),
-                    average_utilization: Some(*utilization),
-                    ..Default::default()
-                },
-            }),
+}
+
+fn render_deployment(spec: &DeploymentSpec, options: &K8sRenderOptions, metadata: ObjectMeta, labels: &BTreeMap<String, String>) -> Deployment {
+    let mut pod = pod_spec(spec, options, NodeRole::Single);
+    if spec.replicas > 1 || options.hpa.is_some() || options.keda.is_some() {
+        // Replicas on different nodes: one node's loss or drain takes one replica, not all.
+        pod.topology_spread_constraints = Some(vec![TopologySpreadConstraint {
+            max_skew: 1,
+            topology_key: "kubernetes.io/hostname".into(),
+            when_unsatisfiable: "ScheduleAnyway".into(),
+            label_selector: Some(LabelSelector { match_labels: Some(selector_labels(&spec.name)), ..Default::default() }),
             ..Default::default()
-        },
-        HpaMetric::Pods { metric, average_value } => MetricSpec {
-            type_: "Pods".into(),
-            pods: Some(PodsMetricSource {
-                metric: MetricIdentifier { name: metric.clone(), selector: None },
-                target: MetricTarget {
-                    type_: "AverageValue".into(),
-                    average_value: Some(Quantity(average_value.clone())),
-                    ..Default::default()
-                },
-            }),
-            ..Default::default()
-        },
-    };
-    Ok(HorizontalPodAutoscaler {
+        }]);
+    }
+    Deployment {
         metadata,
-        spec: Some(HorizontalPodAutoscalerSpec {
-            scale_target_ref: CrossVersionObjectReference {
-                api_version: Some("apps/v1".into()),
-                kind: "Deployment".into(),
-                name: spec.name.clone(),
+        spec: Some(K8sDeploymentSpec {
+            replicas: Some(spec.replicas as i32),
+            selector: LabelSelector { match_labels: Some(selector_labels(&spec.name)), ..Default::default() },
+            strategy: Some(rollout_strategy(options)),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels.clone()),
+                    annotations: Some(BTreeMap::from([(labels::MODEL_ANNOTATION.to_string(), spec.model.clone())])),
+                    ..Default::default()
+                }),
+                spec: Some(pod),
             },
-            min_replicas: Some(hpa.min_replicas),
-            max_replicas: hpa.max_replicas,
-            metrics: Some(vec![metric]),
-            behavior: None,
+            ..Default::default()
         }),
         status: None,
-    })
-}
-
-fn pod_spec(spec: &DeploymentSpec, options: &K8sRenderOptions) -> Result<PodSpec, K8sError> {
-    // In a pod the engine must listen on every interface, on the one port the Service targets.
-    let mut in_pod = spec.clone();
-    in_pod.host = "0.0.0.0".into();
-    let command = launch_command(&in_pod, 0);
-
-    let mut env: Vec<EnvVar> = spec
-        .env
-        .iter()
-        .map(|(name, value)| EnvVar { name: name.clone(), value: Some(value.clone()), value_from: None })
-        .collect();
-    env.push(EnvVar { name: "HF_HOME".into(), value: Some(CACHE_MOUNT.into()), value_from: None });
-    if let Some(secret) = &options.hf_token_secret {
-        env.push(EnvVar {
-            name: "HF_TOKEN".into(),
-            value: None,
-            value_from: Some(EnvVarSource {
-                secret_key_ref: Some(SecretKeySelector {
-                    name: secret.name.clone(),
-                    key: secret.key.clone(),
-                    optional: Some(false),
-                }),
-                ..Default::default()
-            }),
-        });
     }
-
-    let mut resources = ResourceRequirements::default();
-    let mut node_selector = BTreeMap::new();
-    let mut tolerations = Vec::new();
-    if let (Some(vendor), gpus) = (spec.gpu_vendor, spec.gpus_per_replica) {
-        if gpus > 0 {
-            let amount = BTreeMap::from([(gpu_resource(vendor).to_string(), Quantity(gpus.to_string()))]);
-            // Extended resources must have requests equal to limits.
-            resources.requests = Some(amount.clone());
-            resources.limits = Some(amount);
-            // GPU nodes are commonly tainted with the resource name so other pods stay off.
-            tolerations.push(Toleration {
-                key: Some(gpu_resource(vendor).into()),
-                operator: Some("Exists".into()),
-                effect: Some("NoSchedule".into()),
-                ..Default::default()
-            });
-        }
-        // `--gpu-product` first, else the product the spec's recipe names.
-        if let Some(product) = options.gpu_product.as_ref().or(spec.gpu_product.as_ref()) {
-            node_selector.insert(product_label(vendor).to_string(), product.clone());
-        }
-    }
-
-    let budget = options.startup_budget_secs.unwrap_or(if spec.gpus_per_replica >= 4 { 3600 } else { 1800 });
-    let http_get = || HTTPGetAction {
-        path: Some("/health".into()),
-        port: IntOrString::String(PORT_NAME.into()),
-        ..Default::default()
-    };
-    let probe = |period: i32, failures: i32| Probe {
-        http_get: Some(http_get()),
-        period_seconds: Some(period),
-        failure_threshold: Some(failures),
-        timeout_seconds: Some(5),
-        ..Default::default()
-    };
-    let startup_period = 10;
-    let startup_failures = (budget as i32 / startup_period).max(1);
-
-    let mut volumes = vec![Volume {
-        name: "dshm".into(),
-        empty_dir: Some(EmptyDirVolumeSource {
-            medium: Some("Memory".into()),
-            size_limit: Some(Quantity(options.shm_size.clone())),
-        }),
-        ..Default::default()
-    }];
-    let cache_volume = match &options.cache {
-        CacheVolume::None => Volume { name: "hf-cache".into(), empty_dir: Some(Default::default()), ..Default::default() },
-        CacheVolume::Pvc { claim, .. } => Volume {
-            name: "hf-cache".into(),
-            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource { claim_name: claim.clone(), read_only: None }),
-            ..Default::default()
-        },
-        CacheVolume::HostPath { path } => Volume {
-            name: "hf-cache".into(),
-            host_path: Some(HostPathVolumeSource { path: path.clone(), type_: Some("DirectoryOrCreate".into()) }),
-            ..Default::default()
-        },
-    };
-    volumes.push(cache_volume);
-
-    let container = Container {
-        name: CONTAINER_NAME.into(),
-        image: Some(spec.image.clone().unwrap_or_else(|| default_image(spec))),
-        command: Some(vec![command.program.clone()]),
-        args: Some(command.args.clone()),
-        env: Some(env),
-        ports: Some(vec![ContainerPort {
-            name: Some(PORT_NAME.into()),
-            container_port: spec.port as i32,
-            protocol: Some("TCP".into()),
-            ..Default::default()
-        }]),
-        resources: Some(resources),
-        startup_probe: Some(probe(startup_period, startup_failures)),
-        readiness_probe: Some(probe(5, 3)),
-        liveness_probe: Some(probe(10, 6)),
-        volume_mounts: Some(vec![
-            VolumeMount { name: "dshm".into(), mount_path: "/dev/shm".into(), ..Default::default() },
-            VolumeMount { name: "hf-cache".into(), mount_path: CACHE_MOUNT.into(), ..Default::default() },
-        ]),
-        ..Default::default()
-    };
-
-    Ok(PodSpec {
-        containers: vec![container],
-        volumes: Some(volumes),
-        node_selector: (!node_selector.is_empty()).then_some(node_selector),
-        tolerations: (!tolerations.is_empty()).then_some(tolerations),
-        image_pull_secrets: options
-            .image_pull_secret
-            .as_ref()
-            .map(|name| vec![k8s_openapi::api::core::v1::LocalObjectReference { name: name.clone() }]),
-        // Large models take a while to drain in-flight requests.
-        termination_grace_period_seconds: Some(60),
-        ..Default::default()
-    })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::{EngineKind, Parallelism};
-
-    pub(crate) fn spec() -> DeploymentSpec {
-        serde_json::from_value(serde_json::json!({
-            "name": "llama-8b", "model": "meta-llama/Llama-3.1-8B-Instruct", "engine": "vllm",
-            "gpu_vendor": "nvidia", "gpus_per_replica": 2, "parallelism": {"tp": 2, "pp": 1, "dp": 1},
-            "replicas": 2, "port": 8000, "recipe_id": "llama-3.1-8b/h100/tp2"
-        }))
-        .expect("spec")
-    }
-
-    #[test]
-    fn deployment_requests_tp_times_pp_gpus_and_selects_the_product() {
-        let mut spec = spec();
-        spec.parallelism = Parallelism { tp: 2, pp: 2, dp: 1 };
-        spec.gpus_per_replica = 4;
-        spec.gpu_vendor = Some(GpuVendor::Amd);
-        spec.engine = EngineKind::Vllm;
-        let options = K8sRenderOptions { gpu_product: Some("AMD_Instinct_MI300X".into()), ..Default::default() };
-        let objects = render(&spec, &options).expect("renders");
-        let pod = objects.deployment.spec.unwrap().template.spec.unwrap();
-        let limits = pod.containers[0].resources.as_ref().unwrap().limits.clone().unwrap();
-        assert_eq!(limits.get("amd.com/gpu"), Some(&Quantity("4".into())));
-        assert_eq!(pod.node_selector.unwrap().get("amd.com/gpu.product-name").map(String::as_str), Some("AMD_Instinct_MI300X"));
-        let startup = pod.containers[0].startup_probe.clone().unwrap();
-        assert_eq!(startup.failure_threshold.unwrap() * startup.period_seconds.unwrap(), 3600);
-    }
-
-    #[test]
-    fn inline_hf_token_is_refused() {
-        let mut spec = spec();
-        spec.env.insert("HF_TOKEN".into(), "hf_secret".into());
-        let text = render(&spec, &K8sRenderOptions::default()).unwrap_err().to_string();
-        assert!(text.contains("--hf-token-secret"), "{text}");
-    }
-
-    #[test]
-    fn bad_names_are_refused_before_anything_is_rendered() {
-        let mut spec = spec();
-        spec.name = "Llama_8B".into();
-        let text = render(&spec, &K8sRenderOptions::default()).unwrap_err().to_string();
-        assert!(text.contains("`Llama_8B`"), "{text}");
-    }
-}
+#[path = "render_tests.rs"]
+mod tests;

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -32,6 +33,8 @@ pub struct PodRow {
     pub reason: Option<String>,
     pub message: Option<String>,
     pub terminating: bool,
+    /// For a multi-node group (LeaderWorkerSet): this row is the leader, these its workers.
+    pub workers: Vec<String>,
 }
 
 /// One aimdeck deployment with its pods.
@@ -49,6 +52,8 @@ pub struct DeploymentRow {
     pub pods: Vec<PodRow>,
     /// `Type=Status (reason)` of the Deployment's conditions.
     pub conditions: Vec<String>,
+    /// The HPA (or KEDA's HPA) scaling it: current/desired replicas, last scaling event.
+    pub autoscaler: Option<super::autoscaler_watch::AutoscalerRow>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -81,6 +86,10 @@ pub struct ClusterWatch {
     deployments: Store<Deployment>,
     pods: Store<Pod>,
     events: Store<Event>,
+    /// Every HPA in the namespace: KEDA's own `keda-hpa-NAME` carries no aimdeck label.
+    hpas: Store<HorizontalPodAutoscaler>,
+    /// aimdeck's LeaderWorkerSets (multi-node), when the cluster serves LWS.
+    lws: super::lws_watch::LwsStore,
     changes: tokio_watch::Receiver<u64>,
     error: Arc<Mutex<Option<String>>>,
     tasks: Vec<JoinHandle<()>>,
@@ -147,9 +156,16 @@ impl ClusterWatch {
             tx.clone(),
             error.clone(),
         );
+        let (lws, t4) = super::lws_watch::start(backend, tx.clone());
+        let (hpas, t5) = spawn_reflector(
+            Api::<HorizontalPodAutoscaler>::namespaced(client.clone(), &namespace),
+            watcher::Config::default(),
+            tx.clone(),
+            error.clone(),
+        );
         let (events, t3) =
             spawn_reflector(Api::<Event>::namespaced(client, &namespace), watcher::Config::default(), tx, error.clone());
-        ClusterWatch { namespace, deployments, pods, events, changes, error, tasks: vec![t1, t2, t3] }
+        ClusterWatch { namespace, deployments, pods, events, hpas, lws, changes, error, tasks: vec![t1, t2, t3, t4, t5] }
     }
 
     /// Waits until every watch has listed once.
@@ -183,19 +199,32 @@ impl ClusterWatch {
     /// Reads only the in-memory stores.
     pub fn deployments_with_pods(&self) -> Vec<(Arc<Deployment>, Vec<PodRow>)> {
         let pods = self.pods.state();
+        let pod_labels: std::collections::HashMap<&str, &std::collections::BTreeMap<String, String>> = pods
+            .iter()
+            .filter_map(|p| Some((p.metadata.name.as_deref()?, p.metadata.labels.as_ref()?)))
+            .collect();
+        let labels_of = |name: &str| pod_labels.get(name).map(|l| (*l).clone());
         let mut by_deployment: std::collections::HashMap<&str, Vec<PodRow>> = std::collections::HashMap::new();
         for pod in &pods {
             if let Some(owner) = label(&pod.metadata.labels, labels::DEPLOYMENT) {
                 by_deployment.entry(owner).or_default().push(pod_row(pod));
             }
         }
+        let multi_node = super::lws_watch::as_deployments(&self.lws);
+        let multi_node_names: std::collections::HashSet<String> =
+            multi_node.iter().filter_map(|d| d.metadata.name.clone()).collect();
         let mut deployments: Vec<(Arc<Deployment>, Vec<PodRow>)> = self
             .deployments
             .state()
             .into_iter()
+            .chain(multi_node)
             .map(|deployment| {
                 let name = deployment.metadata.name.as_deref().unwrap_or_default();
                 let mut rows = by_deployment.remove(name).unwrap_or_default();
+                if multi_node_names.contains(name) {
+                    // One row per group: its leader, with the workers named.
+                    rows = super::lws_watch::group_rows(rows, &labels_of);
+                }
                 rows.sort_by(|a, b| a.name.cmp(&b.name));
                 (deployment, rows)
             })
@@ -213,8 +242,15 @@ impl ClusterWatch {
         let deployment_names: std::collections::HashSet<&str> = deployments.iter().map(|d| d.name.as_str()).collect();
         let pod_names: std::collections::HashSet<&str> =
             deployments.iter().flat_map(|d| d.pods.iter().map(|p| p.name.as_str())).collect();
+        let hpas = self.hpas.state();
+        let hpa_names: std::collections::HashSet<&str> = hpas
+            .iter()
+            .filter(|h| h.spec.as_ref().is_some_and(|s| deployment_names.contains(s.scale_target_ref.name.as_str())))
+            .filter_map(|h| h.metadata.name.as_deref())
+            .collect();
         let ours = |kind: &str, object: &str| match kind {
-            "Deployment" => deployment_names.contains(object),
+            "Deployment" | "LeaderWorkerSet" => deployment_names.contains(object),
+            "HorizontalPodAutoscaler" => hpa_names.contains(object),
             "Pod" => pod_names.contains(object),
             _ => false,
         };
@@ -231,6 +267,10 @@ impl ClusterWatch {
             .collect();
         // Newest first, and only as many as a view can show: formatting thousands is waste.
         ours_events.sort_by_key(|e| std::cmp::Reverse(event_time(e)));
+        let mut deployments = deployments;
+        for row in &mut deployments {
+            row.autoscaler = super::autoscaler_watch::autoscaler_for(&row.name, &hpas, &ours_events);
+        }
         let events: Vec<EventRow> = ours_events.into_iter().take(MAX_EVENTS).map(event_row).collect();
 
         ClusterSnapshot {
@@ -257,95 +297,8 @@ impl<K: Resource<DynamicType = ()> + Clone + 'static> ReadyNow for Store<K> {
     }
 }
 
-fn label<'a>(labels: &'a Option<std::collections::BTreeMap<String, String>>, key: &str) -> Option<&'a str> {
-    labels.as_ref()?.get(key).map(String::as_str)
-}
-
-pub fn deployment_row(deployment: &Deployment, pods: Vec<PodRow>) -> DeploymentRow {
-    let status = deployment.status.clone().unwrap_or_default();
-    let conditions = status
-        .conditions
-        .unwrap_or_default()
-        .iter()
-        .map(|c| match &c.reason {
-            Some(reason) => format!("{}={} ({reason})", c.type_, c.status),
-            None => format!("{}={}", c.type_, c.status),
-        })
-        .collect();
-    let to_u32 = |n: Option<i32>| n.unwrap_or(0).max(0) as u32;
-    DeploymentRow {
-        name: deployment.metadata.name.clone().unwrap_or_default(),
-        namespace: deployment.metadata.namespace.clone().unwrap_or_default(),
-        model: deployment.metadata.annotations.as_ref().and_then(|a| a.get(labels::MODEL_ANNOTATION)).cloned(),
-        engine: label(&deployment.metadata.labels, labels::ENGINE).map(str::to_string),
-        recipe: label(&deployment.metadata.labels, labels::RECIPE).map(str::to_string),
-        desired: to_u32(deployment.spec.as_ref().and_then(|s| s.replicas)),
-        ready: to_u32(status.ready_replicas),
-        updated: to_u32(status.updated_replicas),
-        available: to_u32(status.available_replicas),
-        pods,
-        conditions,
-    }
-}
-
-/// Reads a pod's state and the most telling reason it is not serving.
-pub fn pod_row(pod: &Pod) -> PodRow {
-    let empty = Default::default();
-    let status = pod.status.as_ref().unwrap_or(&empty);
-    let containers: &[k8s_openapi::api::core::v1::ContainerStatus] = status.container_statuses.as_deref().unwrap_or_default();
-    let ready = status
-        .conditions
-        .as_ref()
-        .is_some_and(|conds| conds.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
-    let restarts = containers.iter().map(|c| c.restart_count.max(0) as u32).sum();
-
-    let mut reason = None;
-    let mut message = None;
-    // Order matters: a crash loop caused by OOM says OOMKilled, which is what to fix.
-    for container in containers {
-        let state = container.state.as_ref();
-        if let Some(waiting) = state.and_then(|s| s.waiting.as_ref()) {
-            let last_oom = container
-                .last_state
-                .as_ref()
-                .and_then(|s| s.terminated.as_ref())
-                .is_some_and(|t| t.reason.as_deref() == Some("OOMKilled"));
-            reason = if last_oom { Some("OOMKilled".to_string()) } else { waiting.reason.clone() };
-            message = waiting.message.clone();
-            break;
-        }
-        if let Some(terminated) = state.and_then(|s| s.terminated.as_ref()) {
-            reason = terminated.reason.clone();
-            message = terminated.message.clone();
-            break;
-        }
-    }
-    if reason.is_none() {
-        if let Some(cond) = status
-            .conditions
-            .as_ref()
-            .and_then(|conds| conds.iter().find(|c| c.type_ == "PodScheduled" && c.status == "False"))
-        {
-            reason = cond.reason.clone();
-            message = cond.message.clone();
-        }
-    }
-    if reason.is_none() {
-        reason = status.reason.clone();
-        message = message.or(status.message.clone());
-    }
-    PodRow {
-        name: pod.metadata.name.clone().unwrap_or_default(),
-        phase: status.phase.clone().unwrap_or_else(|| "Pending".into()),
-        ready,
-        restarts,
-        node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
-        pod_ip: status.pod_ip.clone(),
-        reason,
-        message,
-        terminating: pod.metadata.deletion_timestamp.is_some(),
-    }
-}
+use super::rows::label;
+pub use super::rows::{deployment_row, pod_row};
 
 /// Events kept in a snapshot, newest first.
 pub const MAX_EVENTS: usize = 200;
@@ -386,9 +339,23 @@ impl KubeBackend {
         let timeout = self.timeout();
         let list = super::errors::call(timeout, self.action("list", "deployments.apps", None), deployments.list(&params)).await?;
         let pod_list = super::errors::call(timeout, self.action("list", "pods", None), pods.list(&params)).await?;
+        // Multi-node deployments are LeaderWorkerSets: listed too when the cluster has LWS.
+        let mut multi_node = Vec::new();
+        if self.discover().await?.leader_worker_set {
+            let api: Api<kube::api::DynamicObject> =
+                Api::namespaced_with(self.client().clone(), self.namespace(), &super::apply::leader_worker_set_resource());
+            let action = self.action("list", "leaderworkersets.leaderworkerset.x-k8s.io", None);
+            let sets = super::errors::call(timeout, action, api.list(&params)).await?;
+            multi_node.extend(sets.items.iter().map(super::lws_watch::as_deployment));
+        }
+        let pod_labels = |name: &str| {
+            pod_list.items.iter().find(|p| p.metadata.name.as_deref() == Some(name)).and_then(|p| p.metadata.labels.clone())
+        };
+        let lws_names: std::collections::HashSet<String> = multi_node.iter().filter_map(|d| d.metadata.name.clone()).collect();
         let mut rows: Vec<DeploymentRow> = list
             .items
             .iter()
+            .chain(multi_node.iter())
             .map(|d| {
                 let name = d.metadata.name.clone().unwrap_or_default();
                 let mut pods: Vec<PodRow> = pod_list
@@ -398,6 +365,9 @@ impl KubeBackend {
                     .map(pod_row)
                     .collect();
                 pods.sort_by(|a, b| a.name.cmp(&b.name));
+                if lws_names.contains(&name) {
+                    pods = super::lws_watch::group_rows(pods, &pod_labels);
+                }
                 deployment_row(d, pods)
             })
             .collect();

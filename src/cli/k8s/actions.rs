@@ -34,7 +34,7 @@ async fn spec_for(args: &super::SpecArgs, global: &GlobalArgs, force: bool, live
 pub(super) async fn render_k8s(args: RenderArgs, global: &GlobalArgs) -> color_eyre::Result<ExitCode> {
     let spec = spec_for(&args.spec, global, false, false).await?;
     let namespace = global.namespace.clone().unwrap_or_else(|| "default".into());
-    let options = options_from_args(&args.options, &namespace)?;
+    let options = options_from_args(&args.options, &namespace, &spec)?;
     let values = crate::ops::k8s::objects(&args.target, &spec, &options).map_err(|e| eyre!(e))?;
     crate::cli::render::print_k8s_objects(&values, args.json)?;
     Ok(ExitCode::SUCCESS)
@@ -43,7 +43,7 @@ pub(super) async fn render_k8s(args: RenderArgs, global: &GlobalArgs) -> color_e
 pub(super) async fn deploy_k8s(args: DeployArgs, global: &GlobalArgs) -> color_eyre::Result<ExitCode> {
     let spec = spec_for(&args.spec, global, args.force, true).await?;
     let backend = connect(global).await?;
-    let mut options = options_from_args(&args.options, backend.namespace())?;
+    let mut options = options_from_args(&args.options, backend.namespace(), &spec)?;
     if options.gpu_product.is_none() {
         options.gpu_product = spec.gpu_product.clone();
     }

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use clap::Args;
 use color_eyre::eyre::{WrapErr, bail, eyre};
 
-use crate::backend::kubernetes::{CacheVolume, HpaMetric, HpaOptions, K8sRenderOptions, SecretKeyRef};
+use crate::backend::kubernetes::autoscale::default_metric;
+use crate::backend::kubernetes::{CacheVolume, HpaMetric, HpaOptions, K8sRenderOptions, KedaOptions, SecretKeyRef};
 use crate::model::deployment::GpuVendor;
 use crate::model::{DeploymentSpec, EngineKind};
 
@@ -134,6 +135,37 @@ pub struct K8sOptionArgs {
     pub service_type: String,
     #[arg(long)]
     pub image_pull_secret: Option<String>,
+    /// Autoscale on the engine's queue: hpa (autoscaling/v2 on a Prometheus-adapter metric) or keda
+    #[arg(long, value_parser = ["hpa", "keda"])]
+    pub autoscale: Option<String>,
+    /// Engine metric to scale on [default: vllm:num_requests_waiting / sglang:num_queue_reqs]
+    #[arg(long)]
+    pub autoscale_metric: Option<String>,
+    /// Metric value per replica above which replicas are added
+    #[arg(long, default_value = "5")]
+    pub autoscale_target: String,
+    #[arg(long)]
+    pub min_replicas: Option<i32>,
+    #[arg(long)]
+    pub max_replicas: Option<i32>,
+    /// Prometheus address KEDA (and KServe) query
+    #[arg(long, default_value = crate::backend::kubernetes::autoscale::DEFAULT_PROMETHEUS)]
+    pub prometheus: String,
+    /// Nodes per replica (default: as many as tp x pp needs at --gpus-per-node); > 1 makes a LeaderWorkerSet
+    #[arg(long)]
+    pub nodes: Option<u32>,
+    /// GPUs one node has
+    #[arg(long, default_value_t = 8)]
+    pub gpus_per_node: u32,
+    /// The cluster has spare GPUs for one extra pod during a rollout (maxSurge 1)
+    #[arg(long)]
+    pub surge: bool,
+    /// Seconds a stopping engine may drain in-flight requests (terminationGracePeriodSeconds)
+    #[arg(long, default_value_t = 120)]
+    pub drain_seconds: u32,
+    /// NIMService authSecret: a Secret with key NGC_API_KEY [default: ngc-api-secret]
+    #[arg(long)]
+    pub nim_auth_secret: Option<String>,
 }
 
 pub(super) fn secret_ref(text: &str) -> SecretKeyRef {
@@ -193,7 +225,26 @@ pub(super) fn spec_from_file(args: &SpecArgs, path: &std::path::Path) -> color_e
     Ok(spec)
 }
 
-pub(super) fn options_from_args(args: &K8sOptionArgs, namespace: &str) -> color_eyre::Result<K8sRenderOptions> {
+/// `--autoscale hpa|keda` with its metric, target and bounds; the older `--hpa-*` flags
+/// still make an HPA on their own.
+fn autoscale_from_args(args: &K8sOptionArgs, spec: &DeploymentSpec) -> color_eyre::Result<(Option<HpaOptions>, Option<KedaOptions>)> {
+    let Some(kind) = &args.autoscale else { return Ok((None, None)) };
+    if args.hpa_cpu.is_some() || args.hpa_metric.is_some() {
+        bail!("--autoscale and --hpa-cpu/--hpa-metric: pick one");
+    }
+    let metric = args.autoscale_metric.clone().unwrap_or_else(|| default_metric(spec.engine).to_string());
+    if args.autoscale_target.parse::<f64>().is_err() {
+        bail!("--autoscale-target `{}`: expected a number (the metric's value per replica)", args.autoscale_target);
+    }
+    let min = args.min_replicas.or(args.hpa_min).unwrap_or(1);
+    let max = args.max_replicas.or(args.hpa_max).unwrap_or((spec.replicas as i32).max(min) * 2);
+    Ok(match kind.as_str() {
+        "hpa" => (Some(HpaOptions { min_replicas: min, max_replicas: max, metric: HpaMetric::Pods { metric, average_value: args.autoscale_target.clone() } }), None),
+        _ => (None, Some(KedaOptions { min_replicas: min, max_replicas: max, metric, target: args.autoscale_target.clone(), prometheus: args.prometheus.clone() })),
+    })
+}
+
+pub(super) fn options_from_args(args: &K8sOptionArgs, namespace: &str, spec: &DeploymentSpec) -> color_eyre::Result<K8sRenderOptions> {
     let cache = match (&args.cache_pvc, &args.cache_host_path) {
         (Some(_), Some(_)) => bail!("--cache-pvc and --cache-host-path: pick one"),
         (Some(claim), None) => CacheVolume::Pvc {
@@ -228,14 +279,21 @@ pub(super) fn options_from_args(args: &K8sOptionArgs, namespace: &str) -> color_
             Some(HpaOptions { min_replicas: min, max_replicas: args.hpa_max.unwrap_or(min.max(1) * 2), metric })
         }
     };
+    let (autoscale_hpa, keda) = autoscale_from_args(args, spec)?;
     Ok(K8sRenderOptions {
         namespace: namespace.to_string(),
+        hpa: hpa.or(autoscale_hpa),
+        keda,
+        gpus_per_node: args.gpus_per_node,
+        nodes: args.nodes,
+        surge: args.surge,
+        drain_secs: args.drain_seconds,
+        nim_auth_secret: args.nim_auth_secret.clone(),
         cache,
         hf_token_secret: args.hf_token_secret.as_deref().map(secret_ref),
         gpu_product: args.gpu_product.clone(),
         shm_size: args.shm_size.clone(),
         startup_budget_secs: args.startup_budget,
-        hpa,
         pdb: args.pdb,
         service_monitor: args.service_monitor,
         service_type: args.service_type.clone(),

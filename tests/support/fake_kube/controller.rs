@@ -158,6 +158,9 @@ pub fn reconcile(fake: &FakeKube) {
         }
     }
 
+    if fake.options.optional.contains(&super::Optional::LeaderWorkerSet) {
+        super::lws_controller::reconcile(&mut inner, fake);
+    }
     schedule_and_start(&mut inner, fake);
 }
 

@@ -5,9 +5,14 @@
 #![allow(dead_code)]
 
 pub mod controller;
+pub mod lws_controller;
 pub mod resources;
+pub mod schema;
 pub mod server;
 pub mod store;
+pub mod subresources;
+pub mod validate;
+pub mod watch;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;

@@ -21,6 +21,8 @@ pub enum Optional {
     NimOperator,
     AimOperator,
     Kserve,
+    LeaderWorkerSet,
+    Keda,
 }
 
 const VERBS: [&str; 8] = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
@@ -50,6 +52,8 @@ pub const RESOURCES: &[ResourceDef] = &[
     def!("aim.eai.amd.com", "v1alpha1", "aimservices", "AIMService", true, &["status"], Some(Optional::AimOperator)),
     def!("aim.eai.amd.com", "v1alpha1", "aimtemplatecaches", "AIMTemplateCache", true, &["status"], Some(Optional::AimOperator)),
     def!("serving.kserve.io", "v1beta1", "inferenceservices", "InferenceService", true, &["status"], Some(Optional::Kserve)),
+    def!("leaderworkerset.x-k8s.io", "v1", "leaderworkersets", "LeaderWorkerSet", true, &["status", "scale"], Some(Optional::LeaderWorkerSet)),
+    def!("keda.sh", "v1alpha1", "scaledobjects", "ScaledObject", true, &["status"], Some(Optional::Keda)),
 ];
 
 pub fn find(group: &str, version: &str, plural: &str, enabled: &dyn Fn(Optional) -> bool) -> Option<&'static ResourceDef> {

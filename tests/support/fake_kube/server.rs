@@ -16,31 +16,32 @@ use tokio::sync::mpsc;
 
 use super::resources::{self, Optional, ResourceDef, api_version, qualified};
 use super::store::{ApiError, Key, apply_merge, fields_match, labels_match, merge_patch};
+use super::validate::{is_strict, validate};
 use super::{FakeKube, FakeState};
 
-type Params = HashMap<String, String>;
+pub type Params = HashMap<String, String>;
 
-fn json_response(code: StatusCode, value: &Value) -> Response {
+pub fn json_response(code: StatusCode, value: &Value) -> Response {
     (code, [(header::CONTENT_TYPE, "application/json")], value.to_string()).into_response()
 }
 
-fn error_response(err: ApiError) -> Response {
+pub fn error_response(err: ApiError) -> Response {
     json_response(StatusCode::from_u16(err.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), &err.status())
 }
 
-fn streaming(rx: mpsc::Receiver<Bytes>, content_type: &'static str) -> Response {
+pub fn streaming(rx: mpsc::Receiver<Bytes>, content_type: &'static str) -> Response {
     let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx)) });
     (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], Body::from_stream(stream)).into_response()
 }
 
 /// What a request addresses once its path is parsed.
-struct Target {
-    def: &'static ResourceDef,
-    namespace: String,
-    name: Option<String>,
-    subresource: Option<String>,
+pub struct Target {
+    pub def: &'static ResourceDef,
+    pub namespace: String,
+    pub name: Option<String>,
+    pub subresource: Option<String>,
     /// For the pod proxy: the path after `proxy/`.
-    rest: String,
+    pub rest: String,
 }
 
 pub async fn handle(
@@ -120,16 +121,16 @@ pub async fn handle(
     let dry_run = params.get("dryRun").is_some_and(|d| d == "All");
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let result = match (method.clone(), target.name.clone(), target.subresource.as_deref()) {
-        (Method::GET, None, None) if watch => return watch_response(fake, &target, &params),
+        (Method::GET, None, None) if watch => return super::watch::watch_response(fake, &target, &params),
         (Method::GET, None, None) => list(fake, &target, &params),
-        (Method::POST, None, None) => create(fake, &target, &body, dry_run),
+        (Method::POST, None, None) => create(fake, &target, &body, dry_run, is_strict(&params)),
         (Method::GET, Some(name), None) => get(fake, &target, &name),
         (Method::PATCH, Some(name), None) => patch(fake, &target, &name, &content_type, &params, &body, dry_run),
-        (Method::PUT, Some(name), None) => put(fake, &target, &name, &body, dry_run),
+        (Method::PUT, Some(name), None) => put(fake, &target, &name, &body, dry_run, is_strict(&params)),
         (Method::DELETE, Some(name), None) => delete(fake, &target, &name, &params, &body, dry_run),
-        (_, Some(name), Some("scale")) => scale(fake, &target, &name, &method, &content_type, &params, &body),
-        (Method::GET, Some(name), Some("log")) => return pod_log(fake, &target, &name, &params),
-        (_, Some(name), Some("proxy")) => return pod_proxy(fake, &target, &name),
+        (_, Some(name), Some("scale")) => super::subresources::scale(fake, &target, &name, &method, &content_type, &params, &body),
+        (Method::GET, Some(name), Some("log")) => return super::subresources::pod_log(fake, &target, &name, &params),
+        (_, Some(name), Some("proxy")) => return super::subresources::pod_proxy(fake, &target, &name),
         _ => return json_response(StatusCode::METHOD_NOT_ALLOWED, &json!({"kind":"Status","code":405,"reason":"MethodNotAllowed","status":"Failure","message":"the server does not allow this method on the requested resource"})),
     };
     match result {
@@ -205,7 +206,7 @@ fn forbidden(fake: &FakeKube, verb: &str, resource: &str, target: &Target) -> Op
     })
 }
 
-fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
+pub fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
     serde_json::from_slice(body)
         .or_else(|_| serde_saphyr::from_slice::<Value>(body))
         .map_err(|err| ApiError { code: 400, reason: "BadRequest", message: format!("error decoding body: {err}"), details: json!({}) })
@@ -253,61 +254,7 @@ fn get(fake: &FakeKube, target: &Target, name: &str) -> Result<(StatusCode, Valu
         .ok_or_else(|| ApiError::not_found(target.def, name))
 }
 
-fn is_dns_subdomain(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 253
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
-}
-
-/// The validation a real API server does on the fields aimdeck sets.
-fn validate(def: &ResourceDef, name: &str, object: &Value) -> Result<(), ApiError> {
-    if !is_dns_subdomain(name) {
-        return Err(ApiError::invalid(
-            def,
-            name,
-            "metadata.name",
-            &format!("\"{name}\""),
-            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
-        ));
-    }
-    if def.kind == "Deployment" {
-        if let Some(replicas) = object.pointer("/spec/replicas").and_then(Value::as_i64) {
-            if replicas < 0 {
-                return Err(ApiError::invalid(def, name, "spec.replicas", &replicas.to_string(), "must be greater than or equal to 0"));
-            }
-        }
-        let selector = object.pointer("/spec/selector/matchLabels").cloned().unwrap_or(json!({}));
-        let labels = object.pointer("/spec/template/metadata/labels").cloned().unwrap_or(json!({}));
-        let matches = selector.as_object().is_some_and(|sel| !sel.is_empty() && sel.iter().all(|(k, v)| labels.get(k) == Some(v)));
-        if object.get("spec").is_some() && !matches {
-            return Err(ApiError::invalid(
-                def,
-                name,
-                "spec.template.metadata.labels",
-                &labels.to_string(),
-                "`selector` does not match template `labels`",
-            ));
-        }
-        for (i, c) in object.pointer("/spec/template/spec/containers").and_then(Value::as_array).into_iter().flatten().enumerate() {
-            if c.get("image").and_then(Value::as_str).is_none_or(str::is_empty) {
-                return Err(ApiError::invalid(def, name, &format!("spec.template.spec.containers[{i}].image"), "\"\"", "Required value"));
-            }
-        }
-    }
-    if def.kind == "Service" {
-        for (i, p) in object.pointer("/spec/ports").and_then(Value::as_array).into_iter().flatten().enumerate() {
-            let port = p.get("port").and_then(Value::as_i64).unwrap_or(0);
-            if !(1..=65535).contains(&port) {
-                return Err(ApiError::invalid(def, name, &format!("spec.ports[{i}].port"), &port.to_string(), "must be between 1 and 65535, inclusive"));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn create(fake: &FakeKube, target: &Target, body: &[u8], dry_run: bool) -> Result<(StatusCode, Value), ApiError> {
+fn create(fake: &FakeKube, target: &Target, body: &[u8], dry_run: bool, strict: bool) -> Result<(StatusCode, Value), ApiError> {
     let mut object = parse_body(body)?;
     let mut inner = fake.shared.inner.lock().expect("store");
     let name = match object.pointer("/metadata/name").and_then(Value::as_str) {
@@ -317,7 +264,7 @@ fn create(fake: &FakeKube, target: &Target, body: &[u8], dry_run: bool) -> Resul
             None => return Err(ApiError::invalid(target.def, "", "metadata.name", "\"\"", "name or generateName is required")),
         },
     };
-    validate(target.def, &name, &object)?;
+    validate(target.def, &name, &object, strict)?;
     let key = Key::new(target.def, &target.namespace, &name);
     if inner.get(&key).is_some() {
         return Err(ApiError {
@@ -335,7 +282,7 @@ fn create(fake: &FakeKube, target: &Target, body: &[u8], dry_run: bool) -> Resul
     Ok((StatusCode::CREATED, stored))
 }
 
-fn conflict(def: &ResourceDef, name: &str, manager: &str, field: &str) -> ApiError {
+pub fn conflict(def: &ResourceDef, name: &str, manager: &str, field: &str) -> ApiError {
     ApiError {
         code: 409,
         reason: "Conflict",
@@ -374,7 +321,7 @@ fn patch(
         };
         match existing {
             None => {
-                validate(target.def, name, &patch)?;
+                validate(target.def, name, &patch, is_strict(params))?;
                 if dry_run {
                     return Ok((StatusCode::CREATED, patch));
                 }
@@ -416,7 +363,7 @@ fn patch(
             details: json!({}),
         });
     };
-    validate(target.def, name, &object)?;
+    validate(target.def, name, &object, is_strict(params))?;
     if dry_run {
         return Ok((code, object));
     }
@@ -424,9 +371,9 @@ fn patch(
     Ok((code, stored))
 }
 
-fn put(fake: &FakeKube, target: &Target, name: &str, body: &[u8], dry_run: bool) -> Result<(StatusCode, Value), ApiError> {
+fn put(fake: &FakeKube, target: &Target, name: &str, body: &[u8], dry_run: bool, strict: bool) -> Result<(StatusCode, Value), ApiError> {
     let object = parse_body(body)?;
-    validate(target.def, name, &object)?;
+    validate(target.def, name, &object, strict)?;
     let key = Key::new(target.def, &target.namespace, name);
     let mut inner = fake.shared.inner.lock().expect("store");
     let Some(existing) = inner.get(&key).cloned() else { return Err(ApiError::not_found(target.def, name)) };
@@ -472,247 +419,6 @@ fn delete(fake: &FakeKube, target: &Target, name: &str, params: &Params, body: &
     }
     let removed = inner.remove(&key, &fake.shared.changes).unwrap_or(object);
     Ok((StatusCode::OK, removed))
-}
-
-fn scale(
-    fake: &FakeKube,
-    target: &Target,
-    name: &str,
-    method: &Method,
-    content_type: &str,
-    params: &Params,
-    body: &[u8],
-) -> Result<(StatusCode, Value), ApiError> {
-    let key = Key::new(target.def, &target.namespace, name);
-    let mut inner = fake.shared.inner.lock().expect("store");
-    let Some(mut object) = inner.get(&key).cloned() else { return Err(ApiError::not_found(target.def, name)) };
-    if method != Method::GET {
-        let request = parse_body(body)?;
-        let replicas = request.pointer("/spec/replicas").and_then(Value::as_i64);
-        if let Some(replicas) = replicas {
-            if replicas < 0 {
-                let scale_def = ResourceDef { group: "autoscaling", kind: "Scale", ..*target.def };
-                return Err(ApiError::invalid(&scale_def, name, "spec.replicas", &replicas.to_string(), "must be greater than or equal to 0"));
-            }
-            let manager = params.get("fieldManager").cloned().unwrap_or_else(|| "unknown".into());
-            let owner_key = (target.namespace.clone(), name.to_string());
-            let is_apply = content_type.starts_with("application/apply-patch");
-            let force = params.get("force").is_some_and(|f| f == "true");
-            if let Some(owner) = inner.replicas_owner.get(&owner_key) {
-                if is_apply && !force && owner != &manager && object.pointer("/spec/replicas").and_then(Value::as_i64) != Some(replicas) {
-                    return Err(conflict(target.def, name, owner, ".spec.replicas"));
-                }
-            }
-            if params.get("dryRun").is_none_or(|d| d != "All") {
-                object["spec"]["replicas"] = json!(replicas);
-                inner.replicas_owner.insert(owner_key, manager);
-                object = inner.update(&key, object, &fake.shared.changes);
-            }
-        }
-    }
-    let selector = object
-        .pointer("/spec/selector/matchLabels")
-        .and_then(Value::as_object)
-        .map(|m| m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect::<Vec<_>>().join(","))
-        .unwrap_or_default();
-    Ok((
-        StatusCode::OK,
-        json!({
-            "kind": "Scale", "apiVersion": "autoscaling/v1",
-            "metadata": {"name": name, "namespace": target.namespace, "uid": object["metadata"]["uid"], "resourceVersion": object["metadata"]["resourceVersion"], "creationTimestamp": object["metadata"]["creationTimestamp"]},
-            "spec": {"replicas": object.pointer("/spec/replicas").cloned().unwrap_or(json!(1))},
-            "status": {"replicas": object.pointer("/status/replicas").cloned().unwrap_or(json!(0)), "selector": selector},
-        }),
-    ))
-}
-
-fn watch_response(fake: &FakeKube, target: &Target, params: &Params) -> Response {
-    let mut subscription = fake.shared.changes.subscribe();
-    let labels = params.get("labelSelector").cloned().unwrap_or_default();
-    let fields = params.get("fieldSelector").cloned().unwrap_or_default();
-    let bookmarks = params.get("allowWatchBookmarks").is_some_and(|b| b == "true");
-    let timeout = params.get("timeoutSeconds").and_then(|t| t.parse::<u64>().ok()).unwrap_or(1800);
-    let def = target.def;
-    let namespace = target.namespace.clone();
-    let matches = move |group: &str, plural: &str, ns: &str, object: &Value| {
-        group == def.group
-            && plural == def.plural
-            && (namespace.is_empty() || ns == namespace)
-            && labels_match(&labels, &object["metadata"]["labels"])
-            && fields_match(&fields, object)
-    };
-    let line = |kind: &str, object: &Value| Bytes::from(format!("{}\n", json!({"type": kind, "object": object})));
-    let (initial, mut last_rv) = {
-        let inner = fake.shared.inner.lock().expect("store");
-        let since = params.get("resourceVersion").cloned().unwrap_or_default();
-        if since.is_empty() || since == "0" {
-            let items: Vec<Bytes> = inner
-                .list(def, &target.namespace)
-                .into_iter()
-                .filter(|(k, v)| matches(&k.group, &k.plural, &k.namespace, v))
-                .map(|(_, v)| line("ADDED", &v))
-                .collect();
-            (items, inner.rv)
-        } else {
-            let since: u64 = since.parse().unwrap_or(0);
-            if since < inner.compacted_below {
-                let gone = ApiError {
-                    code: 410,
-                    reason: "Expired",
-                    message: format!("too old resource version: {since} ({})", inner.compacted_below),
-                    details: json!({}),
-                };
-                // A watch reports expiry as an ERROR event in a 200 stream, as real servers do.
-                let (tx, rx) = mpsc::channel(1);
-                let _ = tx.try_send(line("ERROR", &gone.status()));
-                return streaming(rx, "application/json");
-            }
-            let items: Vec<Bytes> = inner
-                .history
-                .iter()
-                .filter(|c| c.rv > since && matches(&c.group, &c.plural, &c.namespace, &c.object))
-                .map(|c| line(c.kind, &c.object))
-                .collect();
-            (items, inner.rv)
-        }
-    };
-    let (tx, rx) = mpsc::channel::<Bytes>(256);
-    let kind = def.kind;
-    let api_version = api_version(def);
-    let bookmark = move |rv: u64| {
-        Bytes::from(format!(
-            "{}\n",
-            json!({"type": "BOOKMARK", "object": {"kind": kind, "apiVersion": api_version, "metadata": {"resourceVersion": rv.to_string()}}})
-        ))
-    };
-    let interval = fake.options.bookmark_interval;
-    let shared = fake.shared.clone();
-    tokio::spawn(async move {
-        let killed = shared.kill_watches.notified();
-        tokio::pin!(killed);
-        killed.as_mut().enable();
-        for item in initial {
-            if tx.send(item).await.is_err() {
-                return;
-            }
-        }
-        if bookmarks && tx.send(bookmark(last_rv)).await.is_err() {
-            return;
-        }
-        let deadline = tokio::time::sleep(Duration::from_secs(timeout));
-        tokio::pin!(deadline);
-        let mut ticker = tokio::time::interval(interval);
-        ticker.tick().await;
-        loop {
-            tokio::select! {
-                _ = &mut deadline => return,
-                _ = &mut killed => return,
-                _ = ticker.tick(), if bookmarks => {
-                    if tx.send(bookmark(last_rv)).await.is_err() { return; }
-                }
-                change = subscription.recv() => match change {
-                    Ok(change) => {
-                        if change.rv <= last_rv { continue; }
-                        last_rv = change.rv;
-                        if matches(&change.group, &change.plural, &change.namespace, &change.object)
-                            && tx.send(line(change.kind, &change.object)).await.is_err() {
-                            return;
-                        }
-                    }
-                    // Fell behind: end the stream; the client re-watches from its last version.
-                    Err(_) => return,
-                },
-            }
-        }
-    });
-    streaming(rx, "application/json")
-}
-
-fn pod_log(fake: &FakeKube, target: &Target, name: &str, params: &Params) -> Response {
-    let inner = fake.shared.inner.lock().expect("store");
-    if inner.get(&Key::new(target.def, &target.namespace, name)).is_none() {
-        return error_response(ApiError::not_found(target.def, name));
-    }
-    let logs = inner.logs.get(&(target.namespace.clone(), name.to_string())).cloned().unwrap_or_default();
-    let previous = params.get("previous").is_some_and(|p| p == "true");
-    let container = params.get("container").cloned().unwrap_or_else(|| "engine".into());
-    let mut lines = if previous {
-        match logs.previous {
-            Some(lines) => lines,
-            None => {
-                return error_response(ApiError {
-                    code: 400,
-                    reason: "BadRequest",
-                    message: format!("previous terminated container \"{container}\" in pod \"{name}\" not found"),
-                    details: json!({}),
-                });
-            }
-        }
-    } else {
-        logs.current
-    };
-    if let Some(tail) = params.get("tailLines").and_then(|t| t.parse::<usize>().ok()) {
-        let skip = lines.len().saturating_sub(tail);
-        lines.drain(..skip);
-    }
-    let follow = params.get("follow").is_some_and(|f| f == "true") && !previous;
-    let mut subscription = fake.shared.log_lines.subscribe();
-    let shared = fake.shared.clone();
-    let (ns, pod) = (target.namespace.clone(), name.to_string());
-    drop(inner);
-    let (tx, rx) = mpsc::channel::<Bytes>(256);
-    tokio::spawn(async move {
-        for line in lines {
-            if tx.send(Bytes::from(format!("{line}\n"))).await.is_err() {
-                return;
-            }
-        }
-        if !follow {
-            return;
-        }
-        loop {
-            tokio::select! {
-                msg = subscription.recv() => match msg {
-                    Ok((n, p, line)) if n == ns && p == pod => {
-                        if tx.send(Bytes::from(format!("{line}\n"))).await.is_err() { return; }
-                    }
-                    Ok(_) => {}
-                    Err(_) => return,
-                },
-                _ = tokio::time::sleep(Duration::from_millis(200)) => {
-                    let gone = shared.inner.lock().map(|i| !i.pod_created.contains_key(&(ns.clone(), pod.clone()))).unwrap_or(true);
-                    if gone { return; }
-                }
-            }
-        }
-    });
-    streaming(rx, "text/plain")
-}
-
-fn pod_proxy(fake: &FakeKube, target: &Target, name_port: &str) -> Response {
-    let (name, port) = name_port.split_once(':').unwrap_or((name_port, "80"));
-    let inner = fake.shared.inner.lock().expect("store");
-    let Some(pod) = inner.get(&Key::new(target.def, &target.namespace, name)).cloned() else {
-        return error_response(ApiError::not_found(target.def, name));
-    };
-    let running = pod.pointer("/status/phase").and_then(Value::as_str) == Some("Running");
-    let ip = pod.pointer("/status/podIP").and_then(Value::as_str).unwrap_or("").to_string();
-    if !running {
-        return error_response(ApiError {
-            code: 503,
-            reason: "ServiceUnavailable",
-            message: format!("error trying to reach service: dial tcp {ip}:{port}: connect: connection refused"),
-            details: json!({}),
-        });
-    }
-    match target.rest.as_str() {
-        "metrics" => {
-            let page = super::metrics_page(name);
-            (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], page).into_response()
-        }
-        "health" => StatusCode::OK.into_response(),
-        _ => (StatusCode::NOT_FOUND, "{\"detail\":\"Not Found\"}").into_response(),
-    }
 }
 
 pub type SharedFake = Arc<FakeKube>;
