@@ -194,6 +194,7 @@ pub(super) fn spec_from_args(args: &DeployArgs, backend: &str, host_gpus: usize)
         parallelism: Parallelism { tp: args.tp, pp: args.pp, dp: 1 },
         replicas: args.replicas,
         precision: None,
+        checkpoint_quant: None,
         kv_cache_dtype: Default::default(),
         max_model_len: args.max_model_len,
         gpu_memory_utilization: None,

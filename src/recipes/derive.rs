@@ -6,6 +6,7 @@
 use crate::model::recipe::{Goal, KvCacheDtype, ModelFacts, Parallelism, Precision};
 use crate::model::{EngineKind, Recipe};
 
+use super::engine_check;
 use super::fit::{self, FitInput};
 use super::gpus::GpuModel;
 use super::load::Library;
@@ -70,7 +71,7 @@ pub fn derive_recipe(
             });
             if report.max_concurrent_sequences >= MIN_SEQUENCES {
                 let short = facts.repo.rsplit('/').next().unwrap_or(&facts.repo).to_ascii_lowercase();
-                return Ok(Recipe {
+                let recipe = Recipe {
                     id: format!("derived-{short}-{}-x{tp}-{precision}-{engine}", gpu.name.to_ascii_lowercase()),
                     description: Some(format!(
                         "derived by aimdeck: tp {tp} is the smallest split of {} on {} that holds {MIN_SEQUENCES} sequences of {context} tokens",
@@ -90,7 +91,13 @@ pub fn derive_recipe(
                     env: Default::default(),
                     image: Default::default(),
                     performance: None,
-                });
+                };
+                // A derived recipe is held to what the real engine accepts, like a written one.
+                let refused: Vec<String> = engine_check::check(&recipe).into_iter().map(|(field, message, _)| format!("{field}: {message}")).collect();
+                if !refused.is_empty() {
+                    return Err(format!("{} with {engine}: {}", facts.repo, refused.join("; ")));
+                }
+                return Ok(recipe);
             }
             tried.push(format!("tp {tp}: {}", report.verdict));
         }

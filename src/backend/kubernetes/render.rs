@@ -458,8 +458,10 @@ fn pod_spec(spec: &DeploymentSpec, options: &K8sRenderOptions) -> Result<PodSpec
     }
 
     let budget = options.startup_budget_secs.unwrap_or(if spec.gpus_per_replica >= 4 { 3600 } else { 1800 });
+    // Path and answer time per engine: SGLang's /health generates a token (engine::readiness).
+    let check = crate::engine::readiness::health_check(Some(spec.engine));
     let http_get = || HTTPGetAction {
-        path: Some("/health".into()),
+        path: Some(check.path.into()),
         port: IntOrString::String(PORT_NAME.into()),
         ..Default::default()
     };
@@ -467,7 +469,7 @@ fn pod_spec(spec: &DeploymentSpec, options: &K8sRenderOptions) -> Result<PodSpec
         http_get: Some(http_get()),
         period_seconds: Some(period),
         failure_threshold: Some(failures),
-        timeout_seconds: Some(5),
+        timeout_seconds: Some(check.timeout_secs()),
         ..Default::default()
     };
     let startup_period = 10;

@@ -79,7 +79,7 @@ impl ProcessBackend {
     async fn replica_of(&self, record: &ReplicaRecord) -> Replica {
         let alive = os::is_ours(record.pid, record.start_ticks);
         let (state, detail) = if alive {
-            health::probe(&self.http, record.port).await.state()
+            health::probe(&self.http, record.port, record.spec.engine).await.state()
         } else {
             (ReplicaState::Exited, Some(format!("process {} is gone; see {}", record.pid, record.log.display())))
         };
