@@ -208,7 +208,7 @@ fn the_sim_refuses_what_the_real_parsers_refuse() {
     let sglang = ["-m", "sglang.launch_server", "--model-path", "M"];
     let (code, err) = sim_output(&[&sglang[..], &["--pp", "2"][..]].concat());
     assert_eq!(code, Some(2));
-    assert!(err.contains("sglang serve: error: ambiguous option: --pp could match --pp-size"), "{err}");
+    assert!(err.contains("sglang serve: error: ambiguous option: --pp could match ") && err.contains("--pp-size"), "{err}");
     let (code, err) = sim_output(&[&sglang[..], &["--kv-cache-dtype", "fp8"][..]].concat());
     assert_eq!(code, Some(2));
     assert!(err.contains("argument --kv-cache-dtype: invalid choice: 'fp8' (choose from 'auto', 'fp8_e5m2', 'fp8_e4m3'"), "{err}");

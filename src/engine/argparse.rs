@@ -25,7 +25,7 @@ pub enum ArgError {
     ExpectedOne(String),
     InvalidChoice { argument: String, value: String, choices: Vec<String> },
     /// Accepted by argparse, refused right after parsing (vLLM's reasoning and tool parsers).
-    NotRegistered { what: &'static str, value: String, known: Vec<String> },
+    NotRegistered { what: &'static str, flag: String, value: String, known: Vec<String> },
 }
 
 impl ArgError {
@@ -41,7 +41,7 @@ impl ArgError {
                 let quoted: Vec<String> = choices.iter().map(|c| format!("'{c}'")).collect();
                 format!("argument {argument}: invalid choice: '{value}' (choose from {})", quoted.join(", "))
             }
-            ArgError::NotRegistered { what, value, known } => {
+            ArgError::NotRegistered { what, value, known, .. } => {
                 format!("invalid {what}: {value} (chose from {{ {} }})", known.join(","))
             }
         }
@@ -144,7 +144,7 @@ fn check_registries(facts: &EngineFacts, taken: &[Taken<'_>]) -> Result<(), ArgE
             continue;
         }
         if !registry.values.iter().any(|v| v == value) {
-            return Err(ArgError::NotRegistered { what, value: value.to_string(), known: registry.values.clone() });
+            return Err(ArgError::NotRegistered { what, flag: t.name.clone(), value: value.to_string(), known: registry.values.clone() });
         }
     }
     Ok(())
@@ -156,7 +156,14 @@ fn check_registries(facts: &EngineFacts, taken: &[Taken<'_>]) -> Result<(), ArgE
 pub fn check_strict(facts: &EngineFacts, args: &[String]) -> Vec<String> {
     let taken = match parse(facts, &[], args) {
         Ok(taken) => taken,
-        Err(err) => return vec![format!("{} {}: {}", facts.engine, facts.version, err.message())],
+        Err(err) => {
+            // Python's KeyError names no flag: say which one.
+            let flag = match &err {
+                ArgError::NotRegistered { flag, .. } => format!("{flag}: "),
+                _ => String::new(),
+            };
+            return vec![format!("{} {}: {flag}{}", facts.engine, facts.version, err.message())];
+        }
     };
     let mut problems = Vec::new();
     for (index, t) in taken.iter().enumerate() {
@@ -214,7 +221,8 @@ mod tests {
         let err = parse(sglang, &[], &args("--kv-cache-dtype fp8")).unwrap_err();
         assert!(err.message().starts_with("argument --kv-cache-dtype: invalid choice: 'fp8' (choose from 'auto', "), "{}", err.message());
         let err = parse(sglang, &[], &args("--pp 2")).unwrap_err();
-        assert!(err.message().starts_with("ambiguous option: --pp could match --pp-size"), "{}", err.message());
+        let message = err.message();
+        assert!(message.starts_with("ambiguous option: --pp could match ") && message.contains("--pp-size"), "{message}");
     }
 
     #[test]

@@ -23,6 +23,16 @@ fn precision_for(facts: &ModelFacts, query: &SelectQuery, gpu: &GpuModel, librar
     if let Some(precision) = query.precision {
         return precision;
     }
+    // A pre-quantized checkpoint has one precision: its own (an AWQ repo is not served in bf16).
+    if let Some(method) = facts.quant_method.as_deref() {
+        let served = library.recipes.iter().find(|l| l.recipe.model.repo.eq_ignore_ascii_case(&facts.repo));
+        return served.map(|l| l.recipe.precision).unwrap_or(match method {
+            "awq" => Precision::Int4Awq,
+            "gptq" => Precision::Int4Gptq,
+            "mxfp4" => Precision::Mxfp4,
+            _ => Precision::Fp8,
+        });
+    }
     let runnable = |p: Precision| match p {
         Precision::Fp8 => gpu.fp8,
         Precision::Mxfp4 => gpu.mxfp4,

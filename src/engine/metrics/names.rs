@@ -166,6 +166,10 @@ mod tests {
         for engine in EngineKind::ALL {
             let facts = newest(engine);
             for signal in SCALARS.iter().chain(HISTOGRAMS.iter()) {
+                // vLLM 0.6's hit-rate gauge: read only when a page lacks the current counters.
+                if (engine, *signal) == (EngineKind::Vllm, Signal::PrefixCacheHitRate) {
+                    continue;
+                }
                 if let Some(name) = names(engine, *signal).first() {
                     assert!(facts.family(name).is_some(), "{engine} {}: {name} ({signal:?}) is not exported", facts.version);
                 }
