@@ -7,6 +7,8 @@
 //! `srt/metrics/collector.py` wheels); a page is read by the first name it has, never two.
 //! Names no release exported (`sglang:total_retracted_reqs`) and per-request time per output
 //! token (`*request_time_per_output_token*`, which is not inter-token latency) are not read.
+//! Dropped as unverified: vLLM's `gpu_prefix_cache_{queries,hits}_total` (no wheel read here
+//! exports them).
 
 use crate::model::EngineKind;
 
@@ -97,7 +99,10 @@ pub fn names(engine: EngineKind, signal: Signal) -> &'static [&'static str] {
             PrefixCacheHits => &["sglang:cached_tokens_total"],
             PrefixCacheHitRate => &["sglang:cache_hit_rate"],
             Ttft => &["sglang:time_to_first_token_seconds"],
-            Itl => &["sglang:inter_token_latency_seconds"],
+            // SGLang 0.4 before 0.4.6 (its production_metrics.md page, tests/fixtures/metrics/
+            // sglang-0.4-docs.txt): time_per_output_token_seconds counted once per token, i.e.
+            // ITL under its old name (0.4.6 already says inter_token_latency_seconds).
+            Itl => &["sglang:inter_token_latency_seconds", "sglang:time_per_output_token_seconds"],
             E2e => &["sglang:e2e_request_latency_seconds"],
             QueueTime => &["sglang:queue_time_seconds"],
             // The same counter as PrefixCacheHits (one name feeds one signal; see snapshot).
