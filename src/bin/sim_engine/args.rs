@@ -156,8 +156,14 @@ pub fn parse(argv: &[String]) -> Result<Parsed, Refused> {
         Flavor::Vllm => "vllm serve",
         Flavor::Sglang => "sglang serve",
     };
+    // argparse's own errors: usage and `PROG: error: ...`, status 2. A check after parsing
+    // (vLLM's parser registries) raises instead: Python prints the exception, status 1.
     let refuse = |message: String, status: u8| Refused {
-        text: format!("usage: {prog} [-h] [options]\n{prog}: error: {message}"),
+        text: if status == 2 {
+            format!("usage: {prog} [-h] [options]\n{prog}: error: {message}")
+        } else {
+            format!("Traceback (most recent call last):\n  ...\nKeyError: '{message}'")
+        },
         status,
     };
     let version = value_of_raw(&lead.options, "--engine-version");
