@@ -388,4 +388,27 @@ async fn a_wedged_engine_is_no_answer_within_the_bound() {
     assert!(started.elapsed() < Duration::from_secs(7), "took {:?}", started.elapsed());
     assert_eq!(err.to_string(), format!("docker: no answer from {host} in 5 s"));
     assert!(!backend.health().await.reachable);
+/// Issue 15: an SGLang stand-in whose `/health` takes 1.1 s (SGLang 0.5 generates a token
+/// first) deploys `ready` through the Docker backend within a few seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sglang_container_whose_health_takes_over_a_second_becomes_ready() {
+    if !docker_available("an_sglang_container_whose_health_takes_over_a_second_becomes_ready") {
+        return;
+    }
+    let backend = backend(1);
+    let name = unique_name("sgl");
+    let _cleanup = DockerCleanup(name.clone());
+    let port = free_ports(1);
+    let mut spec = image_spec(&name, port, 1);
+    spec.engine = aimdeck::model::EngineKind::Sglang;
+    spec.env.insert("AIMDECK_SIM_HEALTH_DELAY".into(), "1.1s".into());
+    backend.create(&spec, None).await.unwrap();
+    let started = std::time::Instant::now();
+    let ready = wait_ready(&backend, &name, READY, None).await.unwrap();
+    assert_eq!(ready.ready_summary(), "1/1");
+    assert!(started.elapsed() < Duration::from_secs(10), "ready after {:?}", started.elapsed());
+    let probe = std::time::Instant::now();
+    assert_eq!(http_get(port, "/health").await.map(|(status, _)| status), Some(200));
+    assert!(probe.elapsed() >= Duration::from_millis(1050), "{:?}", probe.elapsed());
+    backend.delete(&name).await.unwrap();
 }

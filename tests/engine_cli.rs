@@ -130,3 +130,25 @@ mod reqwest {
         });
     }
 }
+
+/// Issue 15: on an SGLang 0.5 page `aimdeck probe` reports retractions, read from
+/// `sglang:num_retracted_requests_total` (the sim retracts when its KV cache is full).
+#[test]
+fn probe_reports_sglang_retractions() {
+    let sim = SimProcess::ready(&[
+        "-m", "sglang.launch_server", "--model-path", "m", "--enable-metrics", "--kv-cache-tokens", "60", "--ttft-ms", "5",
+        "--tokens-per-second", "500", "--health-delay", "0",
+    ]);
+    let load = aimdeck()
+        .args(["bench", &sim.url(), "--requests", "8", "--concurrency", "4", "--input-tokens", "10", "--output-tokens", "20"])
+        .output()
+        .unwrap();
+    assert!(load.status.success(), "{}", String::from_utf8_lossy(&load.stderr));
+    let out = aimdeck().args(["probe", &sim.url(), "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let probe: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let retracted = probe["metrics"]["retractions_total"].as_f64().expect("retractions reported");
+    assert!(retracted >= 1.0, "{probe}");
+    let text = aimdeck().args(["probe", &sim.url()]).output().unwrap();
+    assert!(String::from_utf8_lossy(&text.stdout).contains(&format!("retracted {retracted:.0}")));
+}

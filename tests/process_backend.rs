@@ -351,4 +351,26 @@ async fn a_restart_fails_naming_the_replica_that_did_not_come_back() {
     let err = backend.restart("comeback").await.unwrap_err().to_string();
     assert!(err.contains("1 of 1 replicas did not come back: replica 0 exited right after starting"), "{err}");
     backend.delete("comeback").await.unwrap();
+/// Issue 15: SGLang 0.5's `/health` generates a token and answers after a second. A stand-in
+/// whose `/health` takes 1.1 s must still deploy `ready` within a few seconds of answering
+/// (the 800 ms probe before counted that as no answer, forever).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sglang_server_whose_health_takes_over_a_second_becomes_ready() {
+    let state = tempfile::tempdir().unwrap();
+    let backend = backend(state.path(), 1);
+    let port = free_ports(1);
+    let name = unique_name("sgl");
+    let mut spec = sim_spec(&name, SIM, port, 1);
+    spec.engine = aimdeck::model::EngineKind::Sglang;
+    spec.env.insert("AIMDECK_SIM_HEALTH_DELAY".into(), "1.1s".into());
+    backend.create(&spec, None).await.unwrap();
+    let started = std::time::Instant::now();
+    let ready = wait_ready(&backend, &name, Duration::from_secs(15), None).await.unwrap();
+    assert_eq!(ready.ready_summary(), "1/1");
+    assert!(started.elapsed() < Duration::from_secs(8), "ready after {:?}", started.elapsed());
+    // The stand-in really is that slow: one /health takes over a second.
+    let probe = std::time::Instant::now();
+    assert_eq!(http_get(port, "/health").await.map(|(status, _)| status), Some(200));
+    assert!(probe.elapsed() >= Duration::from_millis(1050), "{:?}", probe.elapsed());
+    backend.delete(&name).await.unwrap();
 }

@@ -45,15 +45,17 @@ fn vllm_command_line_is_accepted_and_models_lists_the_served_name() {
 
 #[test]
 fn sglang_command_line_selects_the_sglang_flavor() {
-    let sim = SimProcess::ready(&["-m", "sglang.launch_server", "--model-path", "Qwen/Qwen3-8B", "--tp", "2", "--enable-metrics"]);
+    let sim = SimProcess::ready(&["-m", "sglang.launch_server", "--model-path", "Qwen/Qwen3-8B", "--tp-size", "2", "--enable-metrics"]);
     runtime().block_on(async {
         let models: Value = client().get(format!("{}/v1/models", sim.url())).send().await.unwrap().json().await.unwrap();
         assert_eq!(models["data"][0]["owned_by"], "sglang");
         let page = client().get(format!("{}/metrics", sim.url())).send().await.unwrap().text().await.unwrap();
-        // One scheduler series per TP rank, with SGLang's labels.
-        assert_eq!(sample(&page, "sglang:num_running_reqs", &["tp_rank=\"0\""]).len(), 1);
-        assert_eq!(sample(&page, "sglang:num_running_reqs", &["tp_rank=\"1\""]).len(), 1);
-        assert!(page.contains("sglang:inter_token_latency_seconds_bucket{le=\"0.005\",model_name=\"Qwen/Qwen3-8B\"}"));
+        // SGLang 0.5 exports scheduler metrics from attention-TP rank 0 only, with its labels.
+        assert_eq!(sample(&page, "sglang:num_running_reqs", &["tp_rank=\"0\"", "moe_ep_rank=\"0\""]).len(), 1);
+        assert_eq!(sample(&page, "sglang:num_running_reqs", &["tp_rank=\"1\""]).len(), 0);
+        assert!(page.contains("sglang:inter_token_latency_seconds_bucket{engine_type=\"unified\",le=\"0.002\",model_name=\"Qwen/Qwen3-8B\"}"), "{page}");
+        assert!(page.contains("# TYPE sglang:num_retracted_requests_total counter"));
+        assert!(!page.contains("total_retracted_reqs"));
     });
 }
 
@@ -241,7 +243,131 @@ fn help_says_it_is_a_test_double_and_bad_flags_are_explained() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("TEST DOUBLE"));
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_aimdeck-sim")).args(["--flavor", "tgi"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--flavor: unknown `tgi`"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("argument --flavor: invalid choice: 'tgi' (choose from 'vllm', 'sglang')"));
+}
+
+fn sim_output(args: &[&str]) -> (Option<i32>, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aimdeck-sim")).args(args).output().unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Issue 15: the sim refuses what the real parsers refuse, in their words and exit status.
+#[test]
+fn the_sim_refuses_what_the_real_parsers_refuse() {
+    let (code, err) = sim_output(&["serve", "M", "--no-such-flag", "3"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("usage: vllm serve"), "{err}");
+    assert!(err.contains("vllm serve: error: unrecognized arguments: --no-such-flag 3"), "{err}");
+    let sglang = ["-m", "sglang.launch_server", "--model-path", "M"];
+    let (code, err) = sim_output(&[&sglang[..], &["--pp", "2"][..]].concat());
+    assert_eq!(code, Some(2));
+    assert!(err.contains("sglang serve: error: ambiguous option: --pp could match ") && err.contains("--pp-size"), "{err}");
+    let (code, err) = sim_output(&[&sglang[..], &["--kv-cache-dtype", "fp8"][..]].concat());
+    assert_eq!(code, Some(2));
+    assert!(err.contains("argument --kv-cache-dtype: invalid choice: 'fp8' (choose from 'auto', 'fp8_e5m2', 'fp8_e4m3'"), "{err}");
+    // vLLM checks parser names after parsing, and Python exits 1 on the KeyError.
+    let (code, err) = sim_output(&["serve", "M", "--reasoning-parser", "deepseek-r1"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("invalid reasoning parser: deepseek-r1 (chose from {"), "{err}");
+    let (code, err) = sim_output(&["serve", "M", "--engine-version", "0.1.0"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("vllm 0.1.0 is not imitated; known: 0.33.0"), "{err}");
+}
+
+/// The families, label names and bucket bounds of a sim page, checked against the fixture of
+/// the release it imitates (tests/fixtures/engines/, read from the wheels).
+fn assert_page_matches_fixture(page: &str, engine: aimdeck::model::EngineKind) {
+    use std::collections::{BTreeMap, BTreeSet};
+    let facts = aimdeck::engine::facts::newest(engine);
+    let mut types: BTreeMap<String, String> = BTreeMap::new();
+    let mut labels: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut bounds: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for line in page.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap();
+            types.insert(name.to_string(), kind.to_string());
+            continue;
+        }
+        if line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        let (series, _) = line.rsplit_once(' ').unwrap();
+        let (name, label_text) = series.split_once('{').map_or((series, ""), |(n, l)| (n, l.trim_end_matches('}')));
+        let family = types.keys().find(|f| name == f.as_str() || name.strip_prefix(f.as_str()).is_some_and(|s| ["_bucket", "_sum", "_count"].contains(&s)));
+        let family = family.unwrap_or_else(|| panic!("{name}: a sample without its # TYPE")).clone();
+        for pair in label_text.split("\",").filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once("=\"").unwrap();
+            if key == "le" {
+                let value = value.trim_end_matches('"');
+                if value != "+Inf" {
+                    let b = bounds.entry(family.clone()).or_default();
+                    let v: f64 = value.parse().unwrap();
+                    if !b.contains(&v) {
+                        b.push(v);
+                    }
+                }
+            } else {
+                labels.entry(family.clone()).or_default().insert(key.to_string());
+            }
+        }
+    }
+    assert!(types.len() >= 10, "{page}");
+    for (family, kind) in &types {
+        let fact = facts.family(family).unwrap_or_else(|| panic!("{family}: not a family of {} {}", facts.engine, facts.version));
+        assert_eq!(&fact.kind, kind, "{family}");
+        let want: BTreeSet<String> = fact.labels.iter().cloned().collect();
+        let got = labels.get(family).cloned().unwrap_or_default();
+        if family == "vllm:cache_config_info" {
+            // Its labels are the keys of CacheConfig.metrics_info() plus `engine`.
+            assert!(got.contains("engine"), "{family}: {got:?}");
+            continue;
+        }
+        // SGLang adds `dp_rank` to scheduler metrics under data parallelism (an optional label).
+        let got_required: BTreeSet<String> = got.iter().filter(|l| l.as_str() != "dp_rank").cloned().collect();
+        assert_eq!(got_required, want, "{family}: labels");
+        if let (Some(want), Some(got)) = (fact.buckets.as_ref(), bounds.get(family)) {
+            assert_eq!(got, want, "{family}: bucket bounds");
+        }
+    }
+}
+
+#[test]
+fn sim_pages_match_the_real_releases_families_labels_and_buckets() {
+    use aimdeck::model::EngineKind;
+    let vllm = SimProcess::ready(&["serve", "m", "--data-parallel-size", "2", "--ttft-ms", "5", "--tokens-per-second", "500"]);
+    let sglang = SimProcess::ready(&["-m", "sglang.launch_server", "--model-path", "m", "--tp-size", "2", "--dp-size", "2", "--health-delay", "0"]);
+    runtime().block_on(async {
+        let client = client();
+        for sim in [&vllm, &sglang] {
+            let body = json!({"prompt": "a b c", "max_tokens": 3});
+            client.post(format!("{}/v1/completions", sim.url())).json(&body).send().await.unwrap();
+        }
+        let page = client.get(format!("{}/metrics", vllm.url())).send().await.unwrap().text().await.unwrap();
+        assert_page_matches_fixture(&page, EngineKind::Vllm);
+        for reason in ["stop", "length", "abort", "error", "repetition"] {
+            assert_eq!(sample(&page, "vllm:request_success_total", &[&format!("finished_reason=\"{reason}\"")]).len(), 2, "{reason}");
+        }
+        let page = client.get(format!("{}/metrics", sglang.url())).send().await.unwrap().text().await.unwrap();
+        assert_page_matches_fixture(&page, EngineKind::Sglang);
+        // Rank 0 of each of the two dp ranks, not one series per tp rank.
+        assert_eq!(sample(&page, "sglang:num_running_reqs", &[]).len(), 2);
+    });
+}
+
+/// SGLang's /health generates a token and answers after about a second; vLLM's at once.
+#[test]
+fn sglang_health_takes_its_generation_time() {
+    let sglang = SimProcess::ready(&["-m", "sglang.launch_server", "--model-path", "m"]);
+    let vllm = SimProcess::ready(&["serve", "m"]);
+    runtime().block_on(async {
+        let client = client();
+        let started = std::time::Instant::now();
+        assert!(client.get(format!("{}/health", sglang.url())).send().await.unwrap().status().is_success());
+        assert!(started.elapsed() >= Duration::from_millis(950), "{:?}", started.elapsed());
+        let started = std::time::Instant::now();
+        assert!(client.get(format!("{}/health", vllm.url())).send().await.unwrap().status().is_success());
+        assert!(started.elapsed() < Duration::from_millis(500));
+    });
 }
 
 #[test]

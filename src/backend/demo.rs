@@ -34,6 +34,7 @@ pub fn demo_specs(sim: &Path, base_port: u16) -> Vec<DeploymentSpec> {
         gpus_per_replica: tp,
         parallelism: Parallelism { tp, pp: 1, dp: 1 },
         precision: Some(precision),
+        checkpoint_quant: None,
         ..DeploymentSpec::minimal(name, model, engine, replicas, port)
     };
     vec![

@@ -1,9 +1,12 @@
 //! Readiness from the engine's own `/health`: 200 is ready, an error status is unhealthy (vLLM
 //! answers 503 once its engine died; SGLang 503 while starting), no answer means still starting.
+//! Path and timeout per engine come from `engine::readiness` (SGLang's `/health` generates a
+//! token and takes over a second).
 
 use std::time::Duration;
 
-use crate::model::ReplicaState;
+use crate::engine::readiness::health_check;
+use crate::model::{EngineKind, ReplicaState};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Probe {
@@ -23,7 +26,7 @@ impl Probe {
     }
 }
 
-/// A client for health probes: short timeouts, no proxy (the engines are local), and no TLS
+/// A client for health probes: short connect timeout (each probe sets its engine's answer timeout), no proxy (the engines are local), and no TLS
 /// roots: probes are plain HTTP to 127.0.0.1, and loading the system's roots (every file under
 /// `SSL_CERT_DIR` where that is set) cost each backend about 10 ms before the first frame and
 /// 66 KB of heap for as long as the console runs.
@@ -37,8 +40,10 @@ pub fn client() -> reqwest::Client {
         .unwrap_or_else(|_| reqwest::Client::new())
 }
 
-pub async fn probe(client: &reqwest::Client, port: u16) -> Probe {
-    match client.get(format!("http://127.0.0.1:{port}/health")).send().await {
+pub async fn probe(client: &reqwest::Client, port: u16, engine: EngineKind) -> Probe {
+    let check = health_check(Some(engine));
+    let url = format!("http://127.0.0.1:{port}{}", check.path);
+    match client.get(url).timeout(check.timeout).send().await {
         Ok(response) if response.status().is_success() => Probe::Ready,
         Ok(response) => Probe::Status(response.status().as_u16()),
         Err(err) => Probe::NoAnswer(err.to_string()),

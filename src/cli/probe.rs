@@ -81,6 +81,11 @@ pub fn human(report: &ProbeReport) -> String {
         let reasons: Vec<String> = m.requests_by_reason.iter().map(|(r, n)| format!("{r} {n:.0}")).collect();
         let reasons = if reasons.is_empty() { String::new() } else { format!(" ({})", reasons.join(", ")) };
         out.push_str(&format!("requests  {}{reasons}\n", number(m.requests_total)));
+        match (m.retractions_total, m.preemptions_total) {
+            (Some(n), _) => out.push_str(&format!("retracted {n:.0}  (requests sent back to the queue, KV cache full)\n")),
+            (None, Some(n)) => out.push_str(&format!("preempted {n:.0}\n")),
+            (None, None) => {}
+        }
         if let Some(rate) = m.prefix_cache_hit_rate {
             out.push_str(&format!("prefix    {:.1}% hit\n", rate * 100.0));
         }

@@ -1,14 +1,19 @@
 //! Renders the engine command line for one replica of a deployment.
 //!
 //! vLLM: `vllm serve MODEL --host H --port P --tensor-parallel-size N ...`
-//! SGLang: `python3 -m sglang.launch_server --model-path MODEL --host H --port P --tp N ...`
-//! Flag names follow DESIGN.md section 3. Recipe `engine_args` are appended as `--key value`
-//! (`true` as a bare `--key`, `false` omitted), then the spec's verbatim `extra_args`.
+//! SGLang: `python3 -m sglang.launch_server --model-path MODEL --host H --port P --tp-size N ...`
+//! Flag names and values are those of the supported releases (`engine::facts`; a test checks
+//! every built-in recipe's command against them): full names only, since argparse's prefix
+//! matching breaks as soon as a release adds a flag sharing the prefix. Recipe `engine_args`
+//! are appended as `--key value` (`true` as a bare `--key`, `false` omitted), then the
+//! spec's verbatim `extra_args`.
 
 use serde::Serialize;
 
 use crate::model::{ArgValue, DeploymentSpec, EngineKind, Precision};
 use crate::model::recipe::KvCacheDtype;
+
+use super::facts::newest;
 
 /// A program and its arguments, plus the environment the engine needs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -35,15 +40,42 @@ fn shell_quote(arg: &str) -> String {
     if plain { arg.to_string() } else { format!("'{}'", arg.replace('\'', r"'\''")) }
 }
 
-/// The engine's `--quantization` value for a weight precision, where the engine needs one.
-/// bf16/fp16 are the model's own dtype; fp8 and the int4 formats are read from the checkpoint
-/// by both engines, but naming them makes a mismatched checkpoint fail loudly at start.
-fn quantization_flag(precision: Option<Precision>) -> Option<&'static str> {
-    match precision? {
-        Precision::Bf16 | Precision::Fp16 | Precision::Int8 | Precision::Mxfp4 => None,
+/// The engine's `--quantization` value: only for quantizing bf16/fp16 weights on the fly
+/// (fp8). A pre-quantized checkpoint carries its own method in its config.json, which both
+/// engines read; naming another one there makes them refuse to start ("Quantization method
+/// specified in the model config (X) does not match ... the `quantization` argument (fp8)").
+fn quantization_flag(spec: &DeploymentSpec) -> Option<&'static str> {
+    if spec.checkpoint_quant.is_some() {
+        return None;
+    }
+    match spec.precision? {
         Precision::Fp8 => Some("fp8"),
-        Precision::Int4Awq => Some("awq"),
-        Precision::Int4Gptq => Some("gptq"),
+        // int4/mxfp4 weights cannot be made on the fly: `recipes validate` asks for the
+        // checkpoint's method instead.
+        _ => None,
+    }
+}
+
+/// vLLM 0.33 refuses a deprecated method (`fbgemm_fp8`, the format of Meta's
+/// Llama-3.1-405B-Instruct-FP8) unless `--allow-deprecated-quantization` is given
+/// (vllm/config/model.py `_verify_quantization`).
+fn needs_deprecated_opt_in(spec: &DeploymentSpec) -> bool {
+    spec.checkpoint_quant.as_deref().is_some_and(|method| newest(spec.engine).quantization_deprecated(method))
+}
+
+/// The `--kv-cache-dtype` value, where it differs from the engine's default. The engines
+/// spell the choices differently: SGLang 0.5 has no `fp8` (its fp8 formats are `fp8_e4m3`
+/// and `fp8_e5m2`) and no 16-bit float other than bf16.
+pub fn kv_cache_dtype_value(engine: EngineKind, dtype: KvCacheDtype) -> Option<&'static str> {
+    match (engine, dtype) {
+        (_, KvCacheDtype::Auto) => None,
+        (EngineKind::Vllm, KvCacheDtype::Fp8) => Some("fp8"),
+        (EngineKind::Vllm, KvCacheDtype::Bf16) => Some("bfloat16"),
+        (EngineKind::Vllm, KvCacheDtype::Fp16) => Some("float16"),
+        (EngineKind::Sglang, KvCacheDtype::Fp8) => Some("fp8_e4m3"),
+        (EngineKind::Sglang, KvCacheDtype::Bf16) => Some("bfloat16"),
+        // `recipes validate` refuses it; rendered as the model's own dtype.
+        (EngineKind::Sglang, KvCacheDtype::Fp16) => None,
     }
 }
 
@@ -97,10 +129,13 @@ pub fn launch_command(spec: &DeploymentSpec, index: u32) -> LaunchCommand {
             flag("port", port);
             flag("served-model-name", spec.served_name().to_string());
             if spec.parallelism.tp > 1 {
-                flag("tp", spec.parallelism.tp.to_string());
+                flag("tp-size", spec.parallelism.tp.to_string());
+            }
+            if spec.parallelism.pp > 1 {
+                flag("pp-size", spec.parallelism.pp.to_string());
             }
             if spec.parallelism.dp > 1 {
-                flag("dp", spec.parallelism.dp.to_string());
+                flag("dp-size", spec.parallelism.dp.to_string());
             }
             if let Some(len) = spec.max_model_len {
                 flag("context-length", len.to_string());
@@ -110,19 +145,17 @@ pub fn launch_command(spec: &DeploymentSpec, index: u32) -> LaunchCommand {
             }
         }
     }
-    if let Some(quantization) = quantization_flag(spec.precision) {
+    if let Some(quantization) = quantization_flag(spec) {
         flag("quantization", quantization.to_string());
     }
     if let Some(dtype) = dtype_flag(spec.precision) {
         flag("dtype", dtype.to_string());
     }
-    if spec.kv_cache_dtype != KvCacheDtype::Auto {
-        // Both engines take `fp8` for an fp8 cache and `auto` for the model's own dtype.
-        let value = match spec.kv_cache_dtype {
-            KvCacheDtype::Fp8 => "fp8",
-            _ => "auto",
-        };
+    if let Some(value) = kv_cache_dtype_value(spec.engine, spec.kv_cache_dtype) {
         flag("kv-cache-dtype", value.to_string());
+    }
+    if spec.engine == EngineKind::Vllm && needs_deprecated_opt_in(spec) && !spec.engine_args.contains_key("allow-deprecated-quantization") {
+        args.push("--allow-deprecated-quantization".into());
     }
     if spec.engine == EngineKind::Sglang {
         // /metrics is off in SGLang unless asked for; the console needs it.
@@ -177,6 +210,7 @@ mod tests {
             parallelism: Parallelism { tp: 2, pp: 1, dp: 1 },
             replicas: 1,
             precision: Some(Precision::Fp8),
+            checkpoint_quant: None,
             kv_cache_dtype: KvCacheDtype::Fp8,
             max_model_len: Some(8192),
             gpu_memory_utilization: Some(0.9),
@@ -212,9 +246,30 @@ mod tests {
             command.display(),
             "python3 -m sglang.launch_server --model-path meta-llama/Llama-3.1-8B-Instruct \
              --host 0.0.0.0 --port 8000 --served-model-name meta-llama/Llama-3.1-8B-Instruct \
-             --tp 2 --context-length 8192 --mem-fraction-static 0.9 --quantization fp8 \
-             --kv-cache-dtype fp8 --enable-metrics --enable-prefix-caching --max-num-seqs 256 --seed 1"
+             --tp-size 2 --context-length 8192 --mem-fraction-static 0.9 --quantization fp8 \
+             --kv-cache-dtype fp8_e4m3 --enable-metrics --enable-prefix-caching --max-num-seqs 256 --seed 1"
         );
+    }
+
+    #[test]
+    fn a_pre_quantized_checkpoint_gets_no_quantization_flag() {
+        let mut spec = spec(EngineKind::Vllm);
+        spec.checkpoint_quant = Some("fbgemm_fp8".into());
+        let command = launch_command(&spec, 0).display();
+        assert!(!command.contains("--quantization"), "{command}");
+        // vLLM 0.33 refuses fbgemm_fp8 without the opt-in.
+        assert!(command.contains("--allow-deprecated-quantization"), "{command}");
+        spec.checkpoint_quant = Some("compressed-tensors".into());
+        let command = launch_command(&spec, 0).display();
+        assert!(!command.contains("--quantization") && !command.contains("deprecated"), "{command}");
+    }
+
+    #[test]
+    fn sglang_pipeline_parallelism_is_rendered_not_dropped() {
+        let mut spec = spec(EngineKind::Sglang);
+        spec.parallelism = Parallelism { tp: 2, pp: 2, dp: 2 };
+        let command = launch_command(&spec, 0).display();
+        assert!(command.contains("--tp-size 2 --pp-size 2 --dp-size 2"), "{command}");
     }
 
     #[test]

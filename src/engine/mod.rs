@@ -2,15 +2,18 @@
 //! engine an endpoint runs and whether it is healthy, its metrics, the OpenAI-compatible
 //! streaming client (prompt playground) and the smoke benchmark.
 
+pub mod argparse;
 pub mod bench;
 pub mod bench_stats;
 pub mod detect;
+pub mod facts;
 pub mod health;
 pub mod images;
 pub mod launch;
 pub mod metrics;
 pub mod openai;
 pub mod probe;
+pub mod readiness;
 pub mod startup;
 pub mod stream_chunk;
 

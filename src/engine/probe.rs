@@ -22,6 +22,9 @@ pub struct MetricsSummary {
     pub requests_total: Option<f64>,
     pub requests_by_reason: BTreeMap<String, f64>,
     pub preemptions_total: Option<f64>,
+    /// SGLang's retractions (`sglang:num_retracted_requests_total`), its name for preemptions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retractions_total: Option<f64>,
     pub prefix_cache_hit_rate: Option<f64>,
     pub ttft_s: Percentiles,
     pub itl_s: Percentiles,
@@ -50,6 +53,7 @@ impl MetricsSummary {
             requests_total: s.requests_finished,
             requests_by_reason: s.requests_finished_by_reason.clone(),
             preemptions_total: s.preemptions,
+            retractions_total: s.preemptions.filter(|_| s.engine == Some(EngineKind::Sglang)),
             prefix_cache_hit_rate: hit_rate,
             ttft_s: lifetime(s.ttft.as_ref()),
             itl_s: lifetime(s.itl.as_ref()),
@@ -122,4 +126,40 @@ pub async fn probe(client: &reqwest::Client, base_url: &str, timeout: Duration) 
     }
     report.engine = detect::detect(&report.models, from_metrics);
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 15: the retraction counter of SGLang 0.5 (`num_retracted_requests_total`, with the
+    /// scheduler labels of 0.5.23 including `moe_ep_rank`), not the never-exported
+    /// `total_retracted_reqs`; two dp ranks add up.
+    #[test]
+    fn an_sglang_05_page_reports_retractions() {
+        let page = "\
+# TYPE sglang:num_retracted_requests_total counter
+sglang:num_retracted_requests_total{dp_rank=\"0\",engine_type=\"unified\",model_name=\"m\",moe_ep_rank=\"0\",pp_rank=\"0\",tp_rank=\"0\"} 5.0
+sglang:num_retracted_requests_total{dp_rank=\"1\",engine_type=\"unified\",model_name=\"m\",moe_ep_rank=\"0\",pp_rank=\"0\",tp_rank=\"0\"} 2.0
+# TYPE sglang:num_retracted_reqs gauge
+sglang:num_retracted_reqs{dp_rank=\"0\",engine_type=\"unified\",model_name=\"m\",moe_ep_rank=\"0\",pp_rank=\"0\",tp_rank=\"0\"} 1.0
+# TYPE sglang:total_retracted_reqs gauge
+sglang:total_retracted_reqs{model_name=\"m\"} 99.0
+";
+        let snap = metrics::snapshot(&metrics::parse(page).unwrap());
+        let summary = MetricsSummary::from_snapshot(&snap);
+        assert_eq!(summary.retractions_total, Some(7.0));
+        assert_eq!(summary.preemptions_total, Some(7.0));
+    }
+
+    #[test]
+    fn moe_ep_ranks_are_one_batch_not_added_up() {
+        let page = "\
+# TYPE sglang:num_running_reqs gauge
+sglang:num_running_reqs{engine_type=\"unified\",model_name=\"m\",moe_ep_rank=\"0\",pp_rank=\"0\",tp_rank=\"0\"} 3.0
+sglang:num_running_reqs{engine_type=\"unified\",model_name=\"m\",moe_ep_rank=\"1\",pp_rank=\"0\",tp_rank=\"0\"} 3.0
+";
+        let snap = metrics::snapshot(&metrics::parse(page).unwrap());
+        assert_eq!(snap.requests_running, Some(3.0));
+    }
 }

@@ -59,6 +59,12 @@ pub struct DeploymentSpec {
     pub replicas: u32,
     #[serde(default)]
     pub precision: Option<Precision>,
+    /// `quantization_config.quant_method` of a pre-quantized checkpoint (`fp8`,
+    /// `compressed-tensors`, `fbgemm_fp8`, `awq`, ...). The engine reads the method from the
+    /// checkpoint, so no `--quantization` is passed; unset means the weights are bf16/fp16 and
+    /// an fp8 precision is quantized on the fly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_quant: Option<String>,
     #[serde(default)]
     pub kv_cache_dtype: KvCacheDtype,
     #[serde(default)]
@@ -104,6 +110,7 @@ impl DeploymentSpec {
             parallelism: Parallelism::default(),
             replicas,
             precision: None,
+            checkpoint_quant: None,
             kv_cache_dtype: KvCacheDtype::default(),
             max_model_len: None,
             gpu_memory_utilization: None,

@@ -194,6 +194,11 @@ pub struct ModelFacts {
     /// Where these figures came from (the config.json URL).
     #[serde(default)]
     pub source: Option<String>,
+    /// `quantization_config.quant_method` in this repo's config.json, for a pre-quantized
+    /// checkpoint (`fp8`, `compressed-tensors`, `fbgemm_fp8`, `awq`, `gptq`, `mxfp4`). The
+    /// engines read it from the checkpoint; unset means bf16/fp16 weights.
+    #[serde(default)]
+    pub quant_method: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -1,4 +1,5 @@
-//! One poller task per endpoint: `/health` every second (2 s timeout), then `/metrics` when the
+//! One poller task per endpoint: `/health` every second (2 s timeout; SGLang's, which generates
+//! a token, 5 s), then `/metrics` when the
 //! server answers, reduced to an `EndpointSample`; `/v1/models` once to learn the engine and
 //! the models. An endpoint that does not answer is polled less and less often (exponential
 //! backoff with jitter, so a fleet that went down together does not come back in lockstep).
@@ -14,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::detect;
 use crate::engine::health::{self, HealthProbe};
+use crate::engine::readiness;
 use crate::engine::metrics::{self, SampleWindow};
 use crate::model::{EndpointState, EndpointUpdate, EngineKind};
 
@@ -154,10 +156,20 @@ struct Poller {
 }
 
 impl Poller {
+    /// SGLang's `/health` generates a token first (`engine::readiness`): an SGLang server, or
+    /// one whose engine is not known yet, gets at least its engine's timeout, never less than
+    /// the configured one.
+    fn health_timeout(&self) -> Duration {
+        match self.engine {
+            Some(EngineKind::Vllm) => self.config.timeout,
+            other => self.config.timeout.max(readiness::health_check(other).timeout),
+        }
+    }
+
     async fn poll(&mut self) -> (EndpointUpdate, bool) {
         let started = Instant::now();
         let base = self.target.base_url.trim_end_matches('/').to_string();
-        let probe = health::probe(&self.client, &base, self.config.timeout).await;
+        let probe = health::probe(&self.client, &base, self.health_timeout()).await;
         let state = health::state_after(&probe, self.was_ready);
         self.was_ready |= state == EndpointState::Ready;
         if state != self.state {

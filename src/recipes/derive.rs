@@ -6,6 +6,7 @@
 use crate::model::recipe::{Goal, KvCacheDtype, ModelFacts, Parallelism, Precision};
 use crate::model::{EngineKind, Recipe};
 
+use super::engine_check;
 use super::fit::{self, FitInput};
 use super::gpus::GpuModel;
 use super::load::Library;
@@ -21,6 +22,16 @@ pub const DEFAULT_CONTEXT: u64 = 32_768;
 fn precision_for(facts: &ModelFacts, query: &SelectQuery, gpu: &GpuModel, library: &Library) -> Precision {
     if let Some(precision) = query.precision {
         return precision;
+    }
+    // A pre-quantized checkpoint has one precision: its own (an AWQ repo is not served in bf16).
+    if let Some(method) = facts.quant_method.as_deref() {
+        let served = library.recipes.iter().find(|l| l.recipe.model.repo.eq_ignore_ascii_case(&facts.repo));
+        return served.map(|l| l.recipe.precision).unwrap_or(match method {
+            "awq" => Precision::Int4Awq,
+            "gptq" => Precision::Int4Gptq,
+            "mxfp4" => Precision::Mxfp4,
+            _ => Precision::Fp8,
+        });
     }
     let runnable = |p: Precision| match p {
         Precision::Fp8 => gpu.fp8,
@@ -70,7 +81,7 @@ pub fn derive_recipe(
             });
             if report.max_concurrent_sequences >= MIN_SEQUENCES {
                 let short = facts.repo.rsplit('/').next().unwrap_or(&facts.repo).to_ascii_lowercase();
-                return Ok(Recipe {
+                let recipe = Recipe {
                     id: format!("derived-{short}-{}-x{tp}-{precision}-{engine}", gpu.name.to_ascii_lowercase()),
                     description: Some(format!(
                         "derived by aimdeck: tp {tp} is the smallest split of {} on {} that holds {MIN_SEQUENCES} sequences of {context} tokens",
@@ -90,7 +101,13 @@ pub fn derive_recipe(
                     env: Default::default(),
                     image: Default::default(),
                     performance: None,
-                });
+                };
+                // A derived recipe is held to what the real engine accepts, like a written one.
+                let refused: Vec<String> = engine_check::check(&recipe).into_iter().map(|(field, message, _)| format!("{field}: {message}")).collect();
+                if !refused.is_empty() {
+                    return Err(format!("{} with {engine}: {}", facts.repo, refused.join("; ")));
+                }
+                return Ok(recipe);
             }
             tried.push(format!("tp {tp}: {}", report.verdict));
         }

@@ -220,6 +220,7 @@ mod tests {
             max_context: 131_072,
             mla: None,
             source: None,
+            quant_method: None,
         }
     }
 

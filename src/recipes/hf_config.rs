@@ -95,6 +95,12 @@ pub fn facts_from_snapshot(dir: &Path, repo: &str) -> Result<ModelFacts, HfConfi
         max_context,
         mla,
         source: Some(path.display().to_string()),
+        // A pre-quantized checkpoint names its method; the engines read it from here too.
+        quant_method: root
+            .pointer("/quantization_config/quant_method")
+            .or_else(|| config.pointer("/quantization_config/quant_method"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
     })
 }
 

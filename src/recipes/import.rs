@@ -130,6 +130,10 @@ pub fn import_text(file: &str, text: &str, library: &Library, cache_facts: &dyn 
             facts.aliases.push(base);
         }
     }
+    // A 16-bit profile loads unquantized weights, whatever checkpoint the facts came from.
+    if matches!(precision, Precision::Bf16 | Precision::Fp16) {
+        facts.quant_method = None;
+    }
     if let Some(aim_id) = &profile.aim_id
         && !aim_id.eq_ignore_ascii_case(&facts.repo)
         && !facts.aliases.iter().any(|a| a.eq_ignore_ascii_case(aim_id))
@@ -170,6 +174,12 @@ pub fn import_text(file: &str, text: &str, library: &Library, cache_facts: &dyn 
                 .push(format!("engine_args.{raw_key}: `{}` is implied by precision {precision}; dropped", scalar_text(value))),
             "host" | "port" | "model" | "served-model-name" => {
                 out.unmapped.push(format!("engine_args.{raw_key}: set per deployment in aimdeck; dropped"))
+            }
+            // AIM profiles were written for older releases: a flag the supported release
+            // does not have (vLLM 0.33 has no --swap-space) would stop the engine at start.
+            _ if crate::engine::facts::newest(engine).flag(&format!("--{key}")).is_none() => {
+                let facts = crate::engine::facts::newest(engine);
+                out.unmapped.push(format!("engine_args.{raw_key}: not a flag of {} {}; dropped", facts.engine, facts.version))
             }
             _ => match arg_value(value) {
                 Some(arg) => {

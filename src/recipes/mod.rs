@@ -8,6 +8,7 @@ pub mod builtin;
 pub mod derive;
 pub mod detail;
 pub mod edit;
+pub mod engine_check;
 pub mod fit;
 pub mod gpus;
 pub mod hf_config;

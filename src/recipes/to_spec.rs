@@ -29,6 +29,7 @@ pub fn to_deployment_spec(recipe: &Recipe, name: &str, replicas: u32, port: u16)
         parallelism: recipe.parallelism,
         replicas,
         precision: Some(recipe.precision),
+        checkpoint_quant: recipe.model.quant_method.clone(),
         kv_cache_dtype: recipe.kv_cache_dtype,
         max_model_len: recipe.max_model_len,
         gpu_memory_utilization: recipe.gpu_memory_utilization,

@@ -4,6 +4,7 @@
 use crate::model::recipe::{KvCacheDtype, Precision};
 use crate::model::Recipe;
 
+use super::engine_check;
 use super::fit::{self, FitInput};
 use super::gpus;
 use super::parse::Locations;
@@ -36,6 +37,7 @@ const STRUCTURED_FLAGS: &[(&str, &str)] = &[
 
 /// All semantic problems of one recipe.
 pub fn check_recipe(file: &str, recipe: &Recipe, at: &Locations) -> Vec<Problem> {
+    let engine_findings = engine_check::check(recipe);
     let mut problems = Vec::new();
     let mut report = |field: &str, message: String, expected: Option<String>| {
         let (line, column) = at.at(field);
@@ -98,15 +100,6 @@ pub fn check_recipe(file: &str, recipe: &Recipe, at: &Locations) -> Vec<Problem>
             Some(format!("gpu_count: {product}")),
         );
     }
-    if recipe.engine == crate::model::EngineKind::Sglang && p.pp > 1 {
-        // The SGLang command line aimdeck renders has no pipeline flag, so pp would be dropped
-        // silently and the engine would try to hold the whole model on tp GPUs.
-        report(
-            "parallelism.pp",
-            format!("pp {} is not supported with sglang in aimdeck", p.pp),
-            Some("pp: 1 with sglang, or engine: vllm".into()),
-        );
-    }
     if p.tp > 0 && facts.attention_heads > 0 && facts.attention_heads % p.tp != 0 {
         let divisors: Vec<String> =
             (1..=facts.attention_heads).filter(|d| facts.attention_heads % d == 0 && *d <= 64).map(|d| d.to_string()).collect();
@@ -141,6 +134,11 @@ pub fn check_recipe(file: &str, recipe: &Recipe, at: &Locations) -> Vec<Problem>
                 Some(format!("set {instead} instead")),
             );
         }
+    }
+
+    // What the real engine would refuse (its flags, choices, parsers, quantization methods).
+    for (field, message, expected) in engine_findings {
+        report(&field, message, expected);
     }
 
     let Some(gpu) = gpus::by_name(&recipe.gpu) else {
@@ -299,11 +297,18 @@ max_model_len: 32768
     }
 
     #[test]
-    fn pipeline_parallel_sglang_is_refused() {
+    fn pipeline_parallel_sglang_is_accepted_since_the_launcher_renders_pp_size() {
         let text = BASE.replace("engine: vllm", "engine: sglang").replace("gpu_count: 1", "gpu_count: 2").replace("tp: 1", "tp: 1\n  pp: 2");
+        assert_eq!(problems(&text), vec![]);
+    }
+
+    #[test]
+    fn an_unknown_engine_flag_is_refused_with_the_engines_words() {
+        let text = format!("{BASE}engine_args:\n  no-such-flag: 3\n");
         let found = problems(&text);
         assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!((found[0].field.as_str(), found[0].line), ("parallelism.pp", 16));
+        assert_eq!(found[0].field, "engine_args.no-such-flag");
+        assert!(found[0].message.contains("unrecognized arguments: --no-such-flag 3"), "{}", found[0]);
     }
 }
 

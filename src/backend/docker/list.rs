@@ -54,7 +54,7 @@ impl DockerBackend {
     async fn replica_of(&self, found: &Found, index: u32, spec: &DeploymentSpec) -> Replica {
         let port = spec.replica_port(index);
         let (state, detail) = match found.state {
-            Some(ContainerSummaryStateEnum::RUNNING) => health::probe(&self.http, port).await.state(),
+            Some(ContainerSummaryStateEnum::RUNNING) => health::probe(&self.http, port, spec.engine).await.state(),
             Some(ContainerSummaryStateEnum::CREATED) => (ReplicaState::Creating, None),
             Some(ContainerSummaryStateEnum::RESTARTING) => (ReplicaState::Starting, Some(found.status.clone())),
             Some(ContainerSummaryStateEnum::PAUSED) => (ReplicaState::Unhealthy, Some(found.status.clone())),

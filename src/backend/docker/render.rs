@@ -213,6 +213,7 @@ mod tests {
             parallelism: Parallelism { tp: 2, pp: 1, dp: 1 },
             replicas: 2,
             precision: None,
+            checkpoint_quant: None,
             kv_cache_dtype: Default::default(),
             max_model_len: None,
             gpu_memory_utilization: None,

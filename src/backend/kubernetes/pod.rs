@@ -20,9 +20,9 @@ use crate::model::DeploymentSpec;
 /// Where the Hugging Face cache is mounted in the engine's container.
 pub const CACHE_MOUNT: &str = "/root/.cache/huggingface";
 
-/// The engine's probes: startup (the load budget), readiness and liveness, all `GET /health`
-/// (the path both vLLM and SGLang serve) on `port`. One function so per-engine paths and
-/// timeouts can be read from `crate::engine` in one place.
+/// The engine's probes: startup (the load budget), readiness and liveness, on the engine's
+/// health path with its answer time (`engine::readiness`: SGLang's `/health` generates a
+/// token first), never under 5 s so a loaded engine is not restarted for a slow answer.
 pub struct EngineProbes {
     pub startup: Probe,
     pub readiness: Probe,
@@ -31,11 +31,12 @@ pub struct EngineProbes {
 
 pub fn engine_probes(spec: &DeploymentSpec, options: &K8sRenderOptions, port: IntOrString) -> EngineProbes {
     let budget = options.startup_budget_secs.unwrap_or(if spec.gpus_per_replica >= 4 { 3600 } else { 1800 });
+    let check = crate::engine::readiness::health_check(Some(spec.engine));
     let probe = |period: i32, failures: i32| Probe {
-        http_get: Some(HTTPGetAction { path: Some("/health".into()), port: port.clone(), ..Default::default() }),
+        http_get: Some(HTTPGetAction { path: Some(check.path.into()), port: port.clone(), ..Default::default() }),
         period_seconds: Some(period),
         failure_threshold: Some(failures),
-        timeout_seconds: Some(5),
+        timeout_seconds: Some(check.timeout_secs().max(5)),
         ..Default::default()
     };
     let startup_period = 10;

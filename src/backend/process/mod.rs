@@ -65,7 +65,7 @@ impl ProcessBackend {
         let (state, detail) = if record.pid == 0 {
             (ReplicaState::Creating, Some("being started".to_string()))
         } else if alive {
-            health::probe(&self.http, record.port).await.state()
+            health::probe(&self.http, record.port, record.spec.engine).await.state()
         } else {
             (ReplicaState::Exited, Some(format!("process {} is gone; see {}", record.pid, record.log.display())))
         };

@@ -23,6 +23,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/health", get(health))
         .route("/health_generate", get(health))
         .route("/ping", get(health))
+        .route("/ready", get(ready))
         .route("/version", get(version))
         .route("/get_model_info", get(model_info))
         .route("/get_server_info", get(server_info))
@@ -47,10 +48,23 @@ fn stalled(head: String) -> Response {
 }
 
 async fn health(State(sim): State<Arc<Sim>>) -> Response {
+    // SGLang's /health generates one token first (`asyncio.sleep(1)` before its first check).
+    if !sim.args.health_delay.is_zero() && sim.fault() != Fault::Hung {
+        tokio::time::sleep(sim.args.health_delay).await;
+    }
     match sim.fault() {
         Fault::None => StatusCode::OK.into_response(),
         Fault::Failed => StatusCode::SERVICE_UNAVAILABLE.into_response(),
         Fault::Hung => stalled(String::new()),
+    }
+}
+
+/// SGLang's `/ready`: the tokenizer manager's view, answered at once.
+async fn ready(State(sim): State<Arc<Sim>>) -> Response {
+    match (sim.args.flavor, sim.fault()) {
+        (Flavor::Vllm, _) => StatusCode::NOT_FOUND.into_response(),
+        (Flavor::Sglang, Fault::Hung) => stalled(String::new()),
+        (Flavor::Sglang, _) => StatusCode::OK.into_response(),
     }
 }
 

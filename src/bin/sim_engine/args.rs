@@ -1,8 +1,14 @@
-//! The sim's command line. It has to accept the real engines' command lines unchanged
-//! (`serve MODEL --flags`, `--model M`, `-m sglang.launch_server --model-path M`), so it is
-//! parsed by hand: known flags are read, every other `--flag [value]` is skipped.
+//! The sim's command line: the real engines' command lines (`serve MODEL --flags`, `--model M`,
+//! `-m sglang.launch_server --model-path M`), read by the imitated release's own flag facts
+//! (`aimdeck::engine::facts`, from the wheels): an unknown flag, an ambiguous abbreviation or
+//! an invalid choice is refused with the engine's argparse message and exit status 2, as the
+//! real server would. The sim's own flags (`--flavor`, `--startup-delay`, ...) come on top.
 
 use std::time::Duration;
+
+use aimdeck::engine::argparse;
+use aimdeck::engine::facts::{self, FlagFact, TakesValue};
+use aimdeck::model::EngineKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flavor {
@@ -21,12 +27,16 @@ pub enum MetricNames {
 #[derive(Debug, Clone)]
 pub struct SimArgs {
     pub flavor: Flavor,
+    /// The release imitated (`--engine-version`): its metric families, labels and buckets.
+    pub engine_version: &'static str,
     pub metric_names: MetricNames,
     pub host: String,
     pub port: u16,
     pub model: String,
     pub served_model_name: String,
     pub startup_delay: Duration,
+    /// How long `/health` takes to answer (SGLang: its one-token generation).
+    pub health_delay: Duration,
     /// Decode speed of one sequence.
     pub tokens_per_second: f64,
     /// Prefill time of one request (queueing comes on top).
@@ -52,159 +62,205 @@ pub enum Parsed {
     Version,
 }
 
-const FLAGS_WITHOUT_VALUE: &[&str] = &[
-    "--enable-metrics",
-    "--enable-prefix-caching",
-    "--no-enable-prefix-caching",
-    "--enforce-eager",
-    "--trust-remote-code",
-    "--disable-log-requests",
-    "--disable-log-stats",
-    "--enable-chunked-prefill",
-    "--disable-radix-cache",
-    "--disable-cuda-graph",
-    "--enable-auto-tool-choice",
-    "--log-requests",
-    "--skip-server-warmup",
-];
+/// The sim's own flags (not the engines'), as argparse facts so they resolve like the rest.
+fn sim_flags() -> Vec<FlagFact> {
+    let flag = |names: &[&str], value: bool, choices: Option<&[&str]>| FlagFact {
+        names: names.iter().map(|n| n.to_string()).collect(),
+        value: TakesValue::Always(value),
+        choices: choices.map(|c| c.iter().map(|v| serde_json::Value::from(*v)).collect()),
+        source: "aimdeck-sim".into(),
+    };
+    vec![
+        flag(&["--flavor"], true, Some(&["vllm", "sglang"])),
+        flag(&["--engine-version"], true, None),
+        flag(&["--metric-names"], true, Some(&["current", "legacy"])),
+        flag(&["--startup-delay"], true, None),
+        flag(&["--health-delay"], true, None),
+        flag(&["--tokens-per-second"], true, None),
+        flag(&["--ttft-ms"], true, None),
+        flag(&["--kv-cache-tokens"], true, None),
+        flag(&["--fail-after"], true, None),
+        flag(&["--hang-after"], true, None),
+        flag(&["--exit-after"], true, None),
+    ]
+}
 
-pub fn parse(argv: &[String]) -> Result<Parsed, String> {
-    let mut flavor: Option<Flavor> = None;
-    let mut metric_names = MetricNames::Current;
-    let mut host: Option<String> = None;
-    let mut port: Option<u16> = None;
-    let mut model: Option<String> = None;
-    let mut served: Option<String> = None;
-    let mut startup_delay = Duration::ZERO;
-    let mut tokens_per_second = 50.0;
-    let mut ttft = Duration::from_millis(50);
-    let mut tensor_parallel = 1;
-    let mut data_parallel = 1;
-    let mut max_model_len = 8192;
-    let mut max_num_seqs = 256;
-    let mut kv_cache_tokens = 65_536;
-    let mut fail_after = None;
-    let mut hang_after = None;
-    let mut exit_after = None;
-    let mut reasoning_parser = None;
+/// A command line the imitated engine's parser refuses: what it prints and its exit status.
+#[derive(Debug)]
+pub struct Refused {
+    pub text: String,
+    pub status: u8,
+}
 
+/// The flavor and the engine's own positionals: `serve [MODEL]` (vLLM), python's
+/// `-m MODULE`, `--help`, `--version`; everything else is left for the engine's parser.
+struct Leading {
+    flavor: Option<Flavor>,
+    model: Option<String>,
+    options: Vec<String>,
+    help: bool,
+    version: bool,
+}
+
+fn leading(argv: &[String]) -> Leading {
+    let mut out = Leading { flavor: None, model: None, options: Vec::new(), help: false, version: false };
     let mut i = 0;
     while i < argv.len() {
-        let raw = argv[i].as_str();
+        let arg = argv[i].as_str();
         i += 1;
-        // `--flag=value` and `--flag value` alike.
-        let (flag, inline) = match raw.split_once('=') {
-            Some((flag, value)) if raw.starts_with("--") => (flag, Some(value.to_string())),
-            _ => (raw, None),
-        };
-        let mut value = |name: &str| -> Result<String, String> {
-            if let Some(v) = inline.clone() {
-                return Ok(v);
-            }
-            let v = argv.get(i).cloned().ok_or_else(|| format!("{name} needs a value"))?;
-            i += 1;
-            Ok(v)
-        };
-        match flag {
-            "-h" | "--help" => return Ok(Parsed::Help),
-            "-V" | "--version" => return Ok(Parsed::Version),
-            "serve" if model.is_none() && flavor != Some(Flavor::Sglang) => {
-                flavor.get_or_insert(Flavor::Vllm);
-                // `vllm serve` takes the model as its first positional argument.
+        match arg {
+            "-h" | "--help" => out.help = true,
+            "-V" | "--version" => out.version = true,
+            "serve" if out.model.is_none() && out.flavor != Some(Flavor::Sglang) => {
+                out.flavor.get_or_insert(Flavor::Vllm);
                 if let Some(next) = argv.get(i).filter(|a| !a.starts_with('-')) {
-                    model = Some(next.clone());
+                    out.model = Some(next.clone());
                     i += 1;
                 }
             }
-            "-m" => {
-                let module = value("-m")?;
-                if module.starts_with("sglang") {
-                    flavor.get_or_insert(Flavor::Sglang);
-                } else if module.starts_with("vllm") {
-                    flavor.get_or_insert(Flavor::Vllm);
+            "-m" if argv.get(i).is_some_and(|m| m.starts_with("sglang") || m.starts_with("vllm")) => {
+                let module = &argv[i];
+                i += 1;
+                out.flavor.get_or_insert(if module.starts_with("sglang") { Flavor::Sglang } else { Flavor::Vllm });
+            }
+            _ => {
+                if arg == "--flavor" || arg.starts_with("--flavor=") {
+                    let value = arg.strip_prefix("--flavor=").map(str::to_string).or_else(|| argv.get(i).cloned());
+                    match value.as_deref() {
+                        Some("sglang") => out.flavor = Some(Flavor::Sglang),
+                        Some("vllm") => out.flavor = Some(Flavor::Vllm),
+                        _ => {}
+                    }
                 }
-            }
-            "--flavor" => {
-                flavor = Some(match value(flag)?.as_str() {
-                    "vllm" => Flavor::Vllm,
-                    "sglang" => Flavor::Sglang,
-                    other => return Err(format!("--flavor: unknown `{other}`, expected vllm or sglang")),
-                })
-            }
-            "--metric-names" => {
-                metric_names = match value(flag)?.as_str() {
-                    "current" => MetricNames::Current,
-                    "legacy" => MetricNames::Legacy,
-                    other => return Err(format!("--metric-names: unknown `{other}`, expected current or legacy")),
+                if arg == "--model-path" || arg.starts_with("--model-path=") {
+                    out.flavor.get_or_insert(Flavor::Sglang);
                 }
+                out.options.push(arg.to_string());
             }
-            "--host" => host = Some(value(flag)?),
-            "--port" => port = Some(number(flag, &value(flag)?)?),
-            "--model" => model = Some(value(flag)?),
-            "--model-path" => {
-                flavor.get_or_insert(Flavor::Sglang);
-                model = Some(value(flag)?);
-            }
-            "--served-model-name" => served = Some(value(flag)?),
-            "--startup-delay" => startup_delay = duration(flag, &value(flag)?)?,
-            "--tokens-per-second" => {
-                tokens_per_second = number::<f64>(flag, &value(flag)?)?;
-                if !(tokens_per_second > 0.0) {
-                    return Err("--tokens-per-second must be above 0".into());
-                }
-            }
-            "--ttft-ms" => ttft = Duration::from_secs_f64(number::<f64>(flag, &value(flag)?)?.max(0.0) / 1000.0),
-            "--tensor-parallel-size" | "-tp" | "--tp" | "--tp-size" => tensor_parallel = number(flag, &value(flag)?)?,
-            "--data-parallel-size" | "-dp" | "--dp" | "--dp-size" => data_parallel = number(flag, &value(flag)?)?,
-            "--max-model-len" | "--context-length" => max_model_len = number(flag, &value(flag)?)?,
-            "--max-num-seqs" | "--max-running-requests" => max_num_seqs = number(flag, &value(flag)?)?,
-            "--kv-cache-tokens" => kv_cache_tokens = number(flag, &value(flag)?)?,
-            "--fail-after" => fail_after = Some(duration(flag, &value(flag)?)?),
-            "--hang-after" => hang_after = Some(duration(flag, &value(flag)?)?),
-            "--exit-after" => exit_after = Some(duration(flag, &value(flag)?)?),
-            "--reasoning-parser" => reasoning_parser = Some(value(flag)?),
-            other if other.starts_with('-') => {
-                // A flag the sim does not model: skip it and its value, if it has one.
-                let bare = inline.is_some()
-                    || FLAGS_WITHOUT_VALUE.contains(&other)
-                    || argv.get(i).is_none_or(|next| next.starts_with("--"));
-                if !bare {
-                    i += 1;
-                }
-            }
-            positional if model.is_none() => model = Some(positional.to_string()),
-            _ => {}
         }
     }
-    let flavor = flavor.unwrap_or(Flavor::Vllm);
-    let model = model.unwrap_or_else(|| "facebook/opt-125m".to_string());
-    Ok(Parsed::Run(SimArgs {
+    out
+}
+
+pub fn parse(argv: &[String]) -> Result<Parsed, Refused> {
+    let lead = leading(argv);
+    if lead.help {
+        return Ok(Parsed::Help);
+    }
+    if lead.version {
+        return Ok(Parsed::Version);
+    }
+    let flavor = lead.flavor.unwrap_or(Flavor::Vllm);
+    let engine = match flavor {
+        Flavor::Vllm => EngineKind::Vllm,
+        Flavor::Sglang => EngineKind::Sglang,
+    };
+    let prog = match flavor {
+        Flavor::Vllm => "vllm serve",
+        Flavor::Sglang => "sglang serve",
+    };
+    // argparse's own errors: usage and `PROG: error: ...`, status 2. A check after parsing
+    // (vLLM's parser registries) raises instead: Python prints the exception, status 1.
+    let refuse = |message: String, status: u8| Refused {
+        text: if status == 2 {
+            format!("usage: {prog} [-h] [options]\n{prog}: error: {message}")
+        } else {
+            format!("Traceback (most recent call last):\n  ...\nKeyError: '{message}'")
+        },
+        status,
+    };
+    let version = value_of_raw(&lead.options, "--engine-version");
+    let facts = match &version {
+        None => facts::newest(engine),
+        Some(v) => facts::for_version(engine, v).ok_or_else(|| {
+            refuse(format!("--engine-version: {engine} {v} is not imitated; known: {}", facts::versions(engine).join(", ")), 2)
+        })?,
+    };
+    let extra = Box::leak(sim_flags().into_boxed_slice());
+    let taken = argparse::parse(facts, extra, &lead.options).map_err(|err| refuse(err.message(), err.exit_status()))?;
+    let get = |name: &str| -> Option<String> {
+        taken.iter().rev().find(|t| t.fact.names.iter().any(|n| n == name)).and_then(|t| t.value.clone())
+    };
+    let wrap = |r: Result<SimArgs, String>| r.map_err(|m| refuse(m, 2));
+    wrap(build(flavor, facts.version, lead.model, &get)).map(Parsed::Run)
+}
+
+/// A value straight off the command line (before parsing, to pick the facts to parse with).
+fn value_of_raw(options: &[String], flag: &str) -> Option<String> {
+    let mut found = None;
+    for (i, arg) in options.iter().enumerate() {
+        if let Some(v) = arg.strip_prefix(&format!("{flag}=")) {
+            found = Some(v.to_string());
+        } else if arg == flag {
+            found = options.get(i + 1).cloned();
+        }
+    }
+    found
+}
+
+fn build(
+    flavor: Flavor,
+    engine_version: &'static str,
+    positional_model: Option<String>,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<SimArgs, String> {
+    let num = |flag: &str, default: u64| -> Result<u64, String> { get(flag).map_or(Ok(default), |v| number(flag, &v)) };
+    let dur = |flag: &str| -> Result<Option<Duration>, String> { get(flag).map(|v| duration(flag, &v)).transpose() };
+    let metric_names = match get("--metric-names").as_deref() {
+        Some("legacy") => MetricNames::Legacy,
+        _ => MetricNames::Current,
+    };
+    let tokens_per_second = get("--tokens-per-second").map_or(Ok(50.0), |v| number::<f64>("--tokens-per-second", &v))?;
+    if !(tokens_per_second > 0.0) {
+        return Err("--tokens-per-second must be above 0".into());
+    }
+    let ttft_ms = get("--ttft-ms").map_or(Ok(50.0), |v| number::<f64>("--ttft-ms", &v))?;
+    let model = positional_model
+        .or_else(|| get("--model"))
+        .or_else(|| get("--model-path"))
+        .unwrap_or_else(|| "facebook/opt-125m".to_string());
+    // SGLang 0.5's /health generates one token and checks after `asyncio.sleep(1)`; vLLM
+    // answers at once. AIMDECK_SIM_HEALTH_DELAY (or --health-delay) overrides, e.g. 0 in tests.
+    let health_delay = match (dur("--health-delay")?, std::env::var("AIMDECK_SIM_HEALTH_DELAY").ok()) {
+        (Some(d), _) => d,
+        (None, Some(env)) => duration("AIMDECK_SIM_HEALTH_DELAY", &env)?,
+        (None, None) => match flavor {
+            Flavor::Vllm => Duration::ZERO,
+            Flavor::Sglang => Duration::from_secs(1),
+        },
+    };
+    let parallel = |names: &[&str]| -> Result<u32, String> {
+        names.iter().find_map(|n| get(n).map(|v| number::<u32>(n, &v))).unwrap_or(Ok(1))
+    };
+    Ok(SimArgs {
         flavor,
+        engine_version,
         metric_names,
         // The engines' own defaults: vLLM listens everywhere on 8000, SGLang on loopback:30000.
-        host: host.unwrap_or_else(|| match flavor {
+        host: get("--host").unwrap_or_else(|| match flavor {
             Flavor::Vllm => "0.0.0.0".into(),
             Flavor::Sglang => "127.0.0.1".into(),
         }),
-        port: port.unwrap_or(match flavor {
+        port: num("--port", match flavor {
             Flavor::Vllm => 8000,
             Flavor::Sglang => 30000,
-        }),
-        served_model_name: served.unwrap_or_else(|| model.clone()),
+        })? as u16,
+        served_model_name: get("--served-model-name").unwrap_or_else(|| model.clone()),
         model,
-        startup_delay,
+        startup_delay: dur("--startup-delay")?.unwrap_or(Duration::ZERO),
+        health_delay,
         tokens_per_second,
-        ttft,
-        tensor_parallel: tensor_parallel.max(1),
-        data_parallel: data_parallel.max(1),
-        max_model_len,
-        max_num_seqs: max_num_seqs.max(1),
-        kv_cache_tokens: kv_cache_tokens.max(1),
-        fail_after,
-        hang_after,
-        exit_after,
-        reasoning_parser,
-    }))
+        ttft: Duration::from_secs_f64(ttft_ms.max(0.0) / 1000.0),
+        tensor_parallel: parallel(&["--tensor-parallel-size", "--tp-size"])?.max(1),
+        data_parallel: parallel(&["--data-parallel-size", "--dp-size"])?.max(1),
+        max_model_len: num(if flavor == Flavor::Vllm { "--max-model-len" } else { "--context-length" }, 8192)?,
+        max_num_seqs: (num(if flavor == Flavor::Vllm { "--max-num-seqs" } else { "--max-running-requests" }, 256)? as usize).max(1),
+        kv_cache_tokens: num("--kv-cache-tokens", 65_536)?.max(1),
+        fail_after: dur("--fail-after")?,
+        hang_after: dur("--hang-after")?,
+        exit_after: dur("--exit-after")?,
+        reasoning_parser: get("--reasoning-parser"),
+    })
 }
 
 fn number<T: std::str::FromStr>(flag: &str, text: &str) -> Result<T, String> {
@@ -241,8 +297,12 @@ USAGE:
   aimdeck-sim --model MODEL [vLLM flags]                     (as the vllm-openai entrypoint)
   aimdeck-sim -m sglang.launch_server --model-path MODEL [SGLang flags]
 
-OPTIONS (flags of the real engines that are not listed are accepted and ignored):
+OPTIONS (every flag of the imitated release is accepted, checked as its parser checks it, and
+ignored unless listed; any other flag is refused with the engine's message and exit status 2):
   --flavor vllm|sglang        engine to imitate [default: from the command line, else vllm]
+  --engine-version V          release to imitate: vllm 0.33.0, sglang 0.5.23 [default: newest]
+  --health-delay DURATION     time /health takes [default: sglang 1s (it generates a token),
+                              vllm 0]; also AIMDECK_SIM_HEALTH_DELAY
   --metric-names current|legacy
                               current (vLLM >= 0.11, SGLang >= 0.5) or older metric names
   --host HOST                 [default: vllm 0.0.0.0, sglang 127.0.0.1]
@@ -251,7 +311,7 @@ OPTIONS (flags of the real engines that are not listed are accepted and ignored)
   --startup-delay DURATION    refuse connections this long before listening (5, 5s, 500ms)
   --tokens-per-second N       decode speed of each sequence [default: 50]
   --ttft-ms N                 prefill time of each request [default: 50]
-  --tensor-parallel-size/--tp N, --data-parallel-size/--dp N
+  --tensor-parallel-size/--tp-size N, --data-parallel-size/--dp-size N
                               ranks shown in /metrics (dp ranks share the load)
   --max-model-len/--context-length N [default: 8192]
   --max-num-seqs/--max-running-requests N

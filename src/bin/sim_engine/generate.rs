@@ -73,6 +73,7 @@ async fn run(sim: Arc<Sim>, request: GenRequest, tx: mpsc::Sender<GenEvent>) {
     let step = Duration::from_secs_f64(1.0 / sim.args.tokens_per_second);
     let decode_start = Instant::now();
     let mut last = decode_start;
+    let mut first_token = None;
     let mut generated = 0u64;
     let mut finish_reason = request.finish_reason;
     for k in 0..request.max_tokens {
@@ -107,6 +108,8 @@ async fn run(sim: Arc<Sim>, request: GenRequest, tx: mpsc::Sender<GenEvent>) {
             rank.recent_tokens.push(now);
             if k == 0 {
                 rank.ttft.observe(now.duration_since(arrival).as_secs_f64());
+                rank.prefill.observe(now.duration_since(scheduled).as_secs_f64());
+                first_token = Some(now);
             } else {
                 rank.itl.observe(now.duration_since(last).as_secs_f64());
             }
@@ -126,6 +129,12 @@ async fn run(sim: Arc<Sim>, request: GenRequest, tx: mpsc::Sender<GenEvent>) {
         rank.running -= 1;
         rank.kv_tokens = rank.kv_tokens.saturating_sub(request.prompt_tokens + generated);
         *rank.finished.entry(finish_reason).or_insert(0) += 1;
+        if finish_reason == "abort" {
+            rank.aborted += 1;
+        }
+        if let Some(first) = first_token {
+            rank.decode.observe(last.duration_since(first).as_secs_f64());
+        }
         rank.e2e.observe(arrival.elapsed().as_secs_f64());
         rank.generation_len.observe(generated as f64);
     }

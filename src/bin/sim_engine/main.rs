@@ -26,9 +26,10 @@ fn main() -> ExitCode {
             println!("aimdeck-sim {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
         }
-        Err(message) => {
-            eprintln!("aimdeck-sim: {message}\nRun `aimdeck-sim --help` for the flags it models.");
-            return ExitCode::from(2);
+        Err(refused) => {
+            // The imitated engine's own words: argparse's usage and error lines.
+            eprintln!("{}", refused.text);
+            return ExitCode::from(refused.status);
         }
     };
     // Two worker threads are plenty for a stand-in, and keep 200 of them light on a small host.

@@ -145,13 +145,43 @@ fn vllm_current(sim: &Sim, page: &mut Page) {
     page.counter("vllm:num_preemptions", "Cumulative number of preemption from the engine.", &each(&|r| r.preemptions as f64));
     page.counter("vllm:prompt_tokens", "Number of prefill tokens processed.", &each(&|r| r.prompt_tokens as f64));
     page.counter("vllm:generation_tokens", "Number of generation tokens processed.", &each(&|r| r.generation_tokens as f64));
+    page.counter(
+        "vllm:prompt_tokens_cached",
+        "Number of cached prompt tokens (local prefix cache hits).",
+        &each(&|r| r.prefix_hits as f64),
+    );
+    let mut waiting = Vec::new();
+    for (i, rank) in ranks.iter().enumerate() {
+        // All waiting requests of the sim wait for capacity (a free sequence slot).
+        for (reason, value) in [("capacity", rank.waiting as f64), ("deferred", 0.0)] {
+            let mut l = labels(i);
+            l.push(("reason", reason.to_string()));
+            waiting.push((l, value));
+        }
+    }
+    page.gauge("vllm:num_requests_waiting_by_reason", "Number of waiting requests by reason.", &waiting);
+    let blocks = (sim.args.kv_cache_tokens / 16).to_string();
+    let info: Vec<(Labels<'_>, f64)> = (0..ranks.len())
+        .map(|i| {
+            let l: Labels<'_> = vec![
+                ("engine", i.to_string()),
+                ("block_size", "16".into()),
+                ("cache_dtype", "auto".into()),
+                ("gpu_memory_utilization", "0.9".into()),
+                ("num_gpu_blocks", blocks.clone()),
+            ];
+            (l, 1.0)
+        })
+        .collect();
+    page.gauge("vllm:cache_config_info", "Information of the LLMEngine CacheConfig", &info);
     let mut finished = Vec::new();
     for (i, rank) in ranks.iter().enumerate() {
-        // vLLM creates a child for every finish reason up front, so all three always appear.
-        for reason in ["abort", "length", "stop"] {
+        // vLLM creates a child for every finish reason up front (FinishReason of the imitated
+        // release: stop, length, abort, error, repetition), so all of them always appear.
+        for reason in finish_reasons(sim) {
             let mut l = labels(i);
             l.push(("finished_reason", reason.to_string()));
-            finished.push((l, rank.finished.get(reason).copied().unwrap_or(0) as f64));
+            finished.push((l, rank.finished.get(reason.as_str()).copied().unwrap_or(0) as f64));
         }
     }
     page.counter("vllm:request_success", "Count of successfully processed requests.", &finished);
@@ -184,6 +214,23 @@ fn vllm_current(sim: &Sim, page: &mut Page) {
         "Histogram of time spent in WAITING phase for request.",
         &hists(&|r| r.queue.clone()),
     );
+    page.histogram(
+        "vllm:request_prefill_time_seconds",
+        "Histogram of time spent in PREFILL phase for request.",
+        &hists(&|r| r.prefill.clone()),
+    );
+    page.histogram(
+        "vllm:request_decode_time_seconds",
+        "Histogram of time spent in DECODE phase for request.",
+        &hists(&|r| r.decode.clone()),
+    );
+}
+
+/// The imitated release's finish reasons (vLLM 0.33: stop, length, abort, error, repetition).
+fn finish_reasons(sim: &Sim) -> Vec<String> {
+    aimdeck::engine::facts::for_version(aimdeck::model::EngineKind::Vllm, sim.args.engine_version)
+        .map(|facts| facts.registries.finish_reasons.values.clone())
+        .unwrap_or_else(|| vec!["abort".into(), "length".into(), "stop".into()])
 }
 
 /// Sums every rank into one series: the old engines had no data-parallel labels.
@@ -228,29 +275,89 @@ fn vllm_legacy(sim: &Sim, page: &mut Page) {
 }
 
 fn sglang(sim: &Sim, page: &mut Page, current: bool) {
+    if current {
+        return sglang_current(sim, page);
+    }
+    sglang_legacy(sim, page);
+}
+
+/// SGLang 0.5.23 (`srt/observability/metrics_collector.py`). Tokenizer metrics (one process
+/// for every rank) carry `model_name` and `engine_type`, request counters and latencies also
+/// `is_streaming`. Scheduler metrics carry `tp_rank`, `pp_rank`, `moe_ep_rank` (and `dp_rank`
+/// with data parallelism) and come only from ranks with attn_tp_rank 0: one series per dp rank.
+fn sglang_current(sim: &Sim, page: &mut Page) {
     let model = sim.args.served_model_name.clone();
     let now = Instant::now();
-    let itl_name = if current { "sglang:inter_token_latency_seconds" } else { "sglang:time_per_output_token_seconds" };
-    // The tokenizer manager is one process: its counters and histograms cover every rank.
+    let total = merged(sim);
+    let base: Labels<'_> = vec![("engine_type", "unified".into()), ("model_name", model.clone())];
+    let with = |extra: &[(&'static str, &str)]| -> Labels<'_> {
+        let mut l = base.clone();
+        l.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+        l
+    };
+    // The sim does not tell streamed requests apart: all of them count as streamed.
+    let streaming = |v: f64| vec![(with(&[("is_streaming", "true")]), v)];
+    page.counter("sglang:prompt_tokens", "Number of prefill tokens processed.", &streaming(total.prompt_tokens as f64));
+    page.counter("sglang:generation_tokens", "Number of generation tokens processed.", &streaming(total.generation_tokens as f64));
+    page.counter("sglang:num_requests", "Number of requests processed.", &streaming(total.requests as f64));
+    page.counter(
+        "sglang:cached_tokens",
+        "Number of cached prompt tokens.",
+        &[(with(&[("cache_source", "device")]), total.prefix_hits as f64)],
+    );
+    page.counter("sglang:num_aborted_requests", "Number of requests aborted.", &[(base.clone(), total.aborted as f64)]);
+    let stream_hist = |h: &Histogram| vec![(with(&[("is_streaming", "true")]), h.clone())];
+    page.histogram("sglang:time_to_first_token_seconds", "Histogram of time to first token in seconds.", &stream_hist(&total.ttft));
+    page.histogram("sglang:e2e_request_latency_seconds", "Histogram of End-to-end request latency in seconds", &stream_hist(&total.e2e));
+    page.histogram("sglang:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.", &[(base.clone(), total.itl.clone())]);
+
+    let dp = sim.rank_count();
+    let mut series: Vec<(Labels<'_>, usize)> = Vec::new();
+    for d in 0..dp {
+        let mut labels = with(&[("tp_rank", "0"), ("pp_rank", "0"), ("moe_ep_rank", "0")]);
+        if dp > 1 {
+            labels.push(("dp_rank", d.to_string()));
+        }
+        series.push((labels, d));
+    }
+    let each = |f: &dyn Fn(&mut Rank) -> f64| -> Vec<(Labels<'_>, f64)> {
+        series.iter().map(|(l, d)| (l.clone(), f(&mut sim.rank(*d)))).collect()
+    };
+    let capacity = sim.args.kv_cache_tokens as f64;
+    page.gauge("sglang:num_running_reqs", "The number of running requests.", &each(&|r| r.running as f64));
+    page.gauge("sglang:num_queue_reqs", "The number of requests in the waiting queue.", &each(&|r| r.waiting as f64));
+    page.gauge("sglang:num_used_tokens", "The number of used tokens.", &each(&|r| r.kv_tokens as f64));
+    page.gauge("sglang:token_usage", "The token usage.", &each(&|r| (r.kv_tokens as f64 / capacity).min(1.0)));
+    page.gauge("sglang:gen_throughput", "The generation throughput (token/s).", &each(&|r| r.gen_throughput(now)));
+    page.gauge(
+        "sglang:cache_hit_rate",
+        "The prefix cache hit rate.",
+        &each(&|r| if r.prefix_queries > 0 { r.prefix_hits as f64 / r.prefix_queries as f64 } else { 0.0 }),
+    );
+    let slots = sim.args.max_num_seqs as f64;
+    page.gauge("sglang:utilization", "The utilization.", &each(&|r| (r.running as f64 / slots).min(1.0)));
+    page.gauge("sglang:num_retracted_reqs", "The number of retracted requests.", &each(&|_| 0.0));
+    page.counter("sglang:num_retracted_requests", "Total number of retracted requests.", &each(&|r| r.preemptions as f64));
+    page.gauge("sglang:max_total_num_tokens", "Maximum total number of tokens in the KV cache.", &each(&|_| capacity));
+    let queue: Vec<(Labels<'_>, Histogram)> = series.iter().map(|(l, d)| (l.clone(), sim.rank(*d).queue.clone())).collect();
+    page.histogram("sglang:queue_time_seconds", "Histogram of queueing time in seconds.", &queue);
+}
+
+/// SGLang 0.4 (`srt/metrics/collector.py` of 0.4.6): no rank labels, no retraction metrics.
+fn sglang_legacy(sim: &Sim, page: &mut Page) {
+    let model = sim.args.served_model_name.clone();
+    let now = Instant::now();
     let total = merged(sim);
     let base = vec![("model_name", model.clone())];
     let one = |v: f64| vec![(base.clone(), v)];
     page.counter("sglang:prompt_tokens", "Number of prefill tokens processed.", &one(total.prompt_tokens as f64));
     page.counter("sglang:generation_tokens", "Number of generation tokens processed.", &one(total.generation_tokens as f64));
-    if current {
-        page.counter("sglang:cached_tokens", "Number of cached prompt tokens.", &one(total.prefix_hits as f64));
-        page.counter("sglang:num_requests", "Number of requests processed.", &one(total.requests as f64));
-    }
     let hist = |h: &Histogram| vec![(base.clone(), h.clone())];
     page.histogram("sglang:time_to_first_token_seconds", "Histogram of time to first token in seconds.", &hist(&total.ttft));
     page.histogram("sglang:e2e_request_latency_seconds", "Histogram of End-to-end request latency in seconds", &hist(&total.e2e));
-    page.histogram(itl_name, "Histogram of inter-token latency in seconds.", &hist(&total.itl));
-
-    // Scheduler gauges: one series per scheduler process (every TP rank of every DP rank)
-    // in current releases; TP ranks of one DP rank report the same batch.
-    let mut series: Vec<(Labels<'_>, [f64; 7])> = Vec::new();
-    let dp = sim.rank_count();
-    for d in 0..dp {
+    page.histogram("sglang:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.", &hist(&total.itl));
+    let mut sum = [0.0; 6];
+    for d in 0..sim.rank_count() {
         let mut rank = sim.rank(d);
         let values = [
             rank.running as f64,
@@ -259,50 +366,15 @@ fn sglang(sim: &Sim, page: &mut Page, current: bool) {
             kv_usage(sim, &rank),
             rank.gen_throughput(now),
             if rank.prefix_queries > 0 { rank.prefix_hits as f64 / rank.prefix_queries as f64 } else { 0.0 },
-            rank.preemptions as f64,
         ];
-        drop(rank);
-        if current {
-            for t in 0..sim.args.tensor_parallel {
-                let mut labels: Labels<'_> = vec![
-                    ("engine_type", "unified".into()),
-                    ("model_name", model.clone()),
-                    ("pp_rank", "0".into()),
-                    ("tp_rank", t.to_string()),
-                ];
-                if dp > 1 {
-                    labels.push(("dp_rank", d.to_string()));
-                }
-                series.push((labels, values));
-            }
-        } else {
-            series.push((base.clone(), values));
+        for (s, x) in sum.iter_mut().zip(values) {
+            *s += x;
         }
     }
-    if !current && series.len() > 1 {
-        let mut sum = [0.0; 7];
-        for (_, v) in &series {
-            for (s, x) in sum.iter_mut().zip(v) {
-                *s += x;
-            }
-        }
-        series = vec![(base.clone(), sum)];
-    }
-    let pick = |i: usize| -> Vec<(Labels<'_>, f64)> { series.iter().map(|(l, v)| (l.clone(), v[i])).collect() };
-    page.gauge("sglang:num_running_reqs", "The number of running requests.", &pick(0));
-    page.gauge("sglang:num_queue_reqs", "The number of requests in the waiting queue.", &pick(1));
-    page.gauge("sglang:num_used_tokens", "The number of used tokens.", &pick(2));
-    page.gauge("sglang:token_usage", "The token usage.", &pick(3));
-    page.gauge("sglang:gen_throughput", "The generation throughput (token/s).", &pick(4));
-    page.gauge("sglang:cache_hit_rate", "The prefix cache hit rate.", &pick(5));
-    if current {
-        page.gauge(
-            "sglang:total_retracted_reqs",
-            "The total number of retracted requests due to kvcache full.",
-            &pick(6),
-        );
-    }
-    let capacity: Vec<(Labels<'_>, f64)> =
-        series.iter().map(|(l, _)| (l.clone(), sim.args.kv_cache_tokens as f64)).collect();
-    page.gauge("sglang:max_total_num_tokens", "Maximum total number of tokens in the KV cache.", &capacity);
+    page.gauge("sglang:num_running_reqs", "The number of running requests.", &one(sum[0]));
+    page.gauge("sglang:num_queue_reqs", "The number of requests in the waiting queue.", &one(sum[1]));
+    page.gauge("sglang:num_used_tokens", "The number of used tokens.", &one(sum[2]));
+    page.gauge("sglang:token_usage", "The token usage.", &one(sum[3]));
+    page.gauge("sglang:gen_throughput", "The generation throughput (token/s).", &one(sum[4]));
+    page.gauge("sglang:cache_hit_rate", "The prefix cache hit rate.", &one(sum[5]));
 }

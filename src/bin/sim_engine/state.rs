@@ -77,19 +77,73 @@ pub struct Rank {
     pub queue: Histogram,
     pub prompt_len: Histogram,
     pub generation_len: Histogram,
+    /// vLLM's request_prefill_time_seconds / request_decode_time_seconds.
+    pub prefill: Histogram,
+    pub decode: Histogram,
+    /// Requests that ended with `abort` (SGLang's num_aborted_requests_total).
+    pub aborted: u64,
     /// Generation speed over the last second, SGLang's `gen_throughput` gauge.
     pub recent_tokens: Vec<Instant>,
 }
 
 const TOKEN_COUNT_BUCKETS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0];
 
+/// The bucket bounds of `family` in the imitated release (its fixture, read from the wheel);
+/// `fallback` for the older metric names, which have no fixture.
+fn bounds(args: &SimArgs, family: &str, fallback: &'static [f64]) -> &'static [f64] {
+    if args.metric_names != crate::args::MetricNames::Current {
+        return fallback;
+    }
+    let engine = match args.flavor {
+        crate::args::Flavor::Vllm => aimdeck::model::EngineKind::Vllm,
+        crate::args::Flavor::Sglang => aimdeck::model::EngineKind::Sglang,
+    };
+    aimdeck::engine::facts::for_version(engine, args.engine_version)
+        .and_then(|facts| facts.family(family))
+        .and_then(|f| f.buckets.as_deref())
+        .unwrap_or(fallback)
+}
+
+/// vLLM's token-count buckets: 1, 2, 5 x 10^n up to max_model_len (`build_1_2_5_buckets`).
+fn one_two_five(max: u64) -> &'static [f64] {
+    let mut out = Vec::new();
+    let mut scale = 1u64;
+    'outer: loop {
+        for m in [1, 2, 5] {
+            let Some(value) = scale.checked_mul(m).filter(|v| *v <= max) else {
+                break 'outer;
+            };
+            out.push(value as f64);
+        }
+        scale = scale.saturating_mul(10);
+    }
+    // Built once per rank at start-up; the page renders from it for the process's life.
+    Box::leak(out.into_boxed_slice())
+}
+
 impl Rank {
     fn new(args: &SimArgs) -> Self {
         use crate::args::Flavor;
-        let (ttft, itl, e2e) = match args.flavor {
-            Flavor::Vllm => (buckets::VLLM_TTFT, buckets::VLLM_ITL, buckets::VLLM_REQUEST),
-            Flavor::Sglang => (buckets::SGLANG_TTFT, buckets::SGLANG_ITL, buckets::SGLANG_E2E),
+        let (ttft, itl, e2e, queue) = match args.flavor {
+            Flavor::Vllm => (
+                bounds(args, "vllm:time_to_first_token_seconds", buckets::VLLM_TTFT),
+                bounds(args, "vllm:inter_token_latency_seconds", buckets::VLLM_ITL),
+                bounds(args, "vllm:e2e_request_latency_seconds", buckets::VLLM_REQUEST),
+                bounds(args, "vllm:request_queue_time_seconds", buckets::VLLM_REQUEST),
+            ),
+            Flavor::Sglang => (
+                bounds(args, "sglang:time_to_first_token_seconds", buckets::SGLANG_TTFT),
+                bounds(args, "sglang:inter_token_latency_seconds", buckets::SGLANG_ITL),
+                bounds(args, "sglang:e2e_request_latency_seconds", buckets::SGLANG_E2E),
+                bounds(args, "sglang:queue_time_seconds", buckets::VLLM_REQUEST),
+            ),
         };
+        let tokens = if args.flavor == Flavor::Vllm && args.metric_names == crate::args::MetricNames::Current {
+            one_two_five(args.max_model_len)
+        } else {
+            TOKEN_COUNT_BUCKETS
+        };
+        let phase = bounds(args, "vllm:request_prefill_time_seconds", buckets::VLLM_REQUEST);
         Rank {
             running: 0,
             waiting: 0,
@@ -104,9 +158,12 @@ impl Rank {
             ttft: Histogram::new(ttft),
             itl: Histogram::new(itl),
             e2e: Histogram::new(e2e),
-            queue: Histogram::new(buckets::VLLM_REQUEST),
-            prompt_len: Histogram::new(TOKEN_COUNT_BUCKETS),
-            generation_len: Histogram::new(TOKEN_COUNT_BUCKETS),
+            queue: Histogram::new(queue),
+            prompt_len: Histogram::new(tokens),
+            generation_len: Histogram::new(tokens),
+            prefill: Histogram::new(phase),
+            decode: Histogram::new(phase),
+            aborted: 0,
             recent_tokens: Vec::new(),
         }
     }
@@ -217,6 +274,9 @@ impl Rank {
             queue: Histogram::new(other.queue.bounds),
             prompt_len: Histogram::new(other.prompt_len.bounds),
             generation_len: Histogram::new(other.generation_len.bounds),
+            prefill: Histogram::new(other.prefill.bounds),
+            decode: Histogram::new(other.decode.bounds),
+            aborted: 0,
             recent_tokens: Vec::new(),
         }
     }
@@ -231,6 +291,7 @@ impl Rank {
         self.prefix_hits += other.prefix_hits;
         self.preemptions += other.preemptions;
         self.requests += other.requests;
+        self.aborted += other.aborted;
         for (reason, count) in &other.finished {
             *self.finished.entry(reason).or_insert(0) += count;
         }
@@ -241,6 +302,8 @@ impl Rank {
             (&mut self.queue, &other.queue),
             (&mut self.prompt_len, &other.prompt_len),
             (&mut self.generation_len, &other.generation_len),
+            (&mut self.prefill, &other.prefill),
+            (&mut self.decode, &other.decode),
         ] {
             for (a, b) in mine.counts.iter_mut().zip(&theirs.counts) {
                 *a += b;

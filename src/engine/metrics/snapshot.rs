@@ -36,6 +36,16 @@ pub struct Snapshot {
     pub itl: Option<Histogram>,
     pub e2e: Option<Histogram>,
     pub queue_time: Option<Histogram>,
+    pub prompt_tokens_cached: Option<f64>,
+    /// Aborted requests (SGLang's counter, vLLM's `abort` finish reason).
+    pub requests_aborted: Option<f64>,
+    /// SGLang's decode throughput gauge, tokens/s summed over dp ranks.
+    pub gen_throughput: Option<f64>,
+    pub utilization: Option<f64>,
+    /// KV cache capacity in tokens over every engine behind the endpoint.
+    pub kv_capacity_tokens: Option<f64>,
+    pub prefill_time: Option<Histogram>,
+    pub decode_time: Option<Histogram>,
 }
 
 /// The engine a page comes from: the prefix most of its engine metrics carry.
@@ -146,6 +156,15 @@ pub fn snapshot(page: &Page<'_>) -> Snapshot {
                 models.push(model.to_string());
             }
         }
+        if sample.name == "vllm:cache_config_info" {
+            // An info gauge: the cache's size is in its labels, one series per engine.
+            let label = |name: &str| sample.label(name).and_then(|v| v.parse::<f64>().ok());
+            if let (Some(blocks), Some(size)) = (label("num_gpu_blocks"), label("block_size")) {
+                let (group, _) = keys(sample, &["num_gpu_blocks", "block_size"]);
+                scalars.entry((Signal::KvCapacityTokens, 0)).or_default().add(group, blocks * size);
+            }
+            continue;
+        }
         if let Some(&(signal, rank)) = wanted.get(sample.name) {
             let reason_label = (signal == Signal::RequestsFinished).then_some("finished_reason");
             let skip: &[&str] = if reason_label.is_some() { &["finished_reason"] } else { &[] };
@@ -204,6 +223,14 @@ pub fn snapshot(page: &Page<'_>) -> Snapshot {
     out.prefix_cache_queries = value(Signal::PrefixCacheQueries);
     out.prefix_cache_hits = value(Signal::PrefixCacheHits);
     out.prefix_cache_hit_rate = value(Signal::PrefixCacheHitRate);
+    out.prompt_tokens_cached = match engine {
+        EngineKind::Vllm => value(Signal::PromptTokensCached),
+        EngineKind::Sglang => out.prefix_cache_hits,
+    };
+    out.gen_throughput = value(Signal::GenThroughput);
+    out.utilization = value(Signal::Utilization);
+    out.kv_capacity_tokens = value(Signal::KvCapacityTokens);
+    out.requests_aborted = value(Signal::Aborted);
     if let Some(finished) = pick_scalar(Signal::RequestsFinished) {
         out.requests_finished = finished.total(Combine::Sum);
         for (key, count) in &finished.groups {
@@ -241,6 +268,11 @@ pub fn snapshot(page: &Page<'_>) -> Snapshot {
     out.itl = pick_hist(Signal::Itl);
     out.e2e = pick_hist(Signal::E2e);
     out.queue_time = pick_hist(Signal::QueueTime);
+    out.prefill_time = pick_hist(Signal::PrefillTime);
+    out.decode_time = pick_hist(Signal::DecodeTime);
+    if out.requests_aborted.is_none() {
+        out.requests_aborted = out.requests_finished_by_reason.get("abort").copied();
+    }
     out
 }
 
