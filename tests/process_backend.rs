@@ -324,10 +324,16 @@ async fn a_new_instance_sees_a_rollout_mid_way_and_restart_replaces_the_process(
     assert_eq!(seen.replicas[0].state, ReplicaState::Starting, "loading, not answering yet");
     let ready = wait_ready(&other, "midway", READY, None).await.unwrap();
     let old_pid = ready.replicas[0].pid.unwrap();
+    // The start time is the backend's: the same from another instance's listing, and now-ish.
+    let started = ready.replicas[0].started_at_unix_ms.expect("a start time");
+    let now_ms = jiff::Timestamp::now().as_millisecond();
+    assert!((now_ms - 30_000..=now_ms).contains(&started), "{started} vs now {now_ms}");
+    assert_eq!(backend.list().await.unwrap()[0].replicas[0].started_at_unix_ms, Some(started), "re-listing keeps it");
 
     other.restart("midway").await.unwrap();
     let restarted = wait_ready(&other, "midway", READY, None).await.unwrap();
     assert_ne!(restarted.replicas[0].pid, Some(old_pid));
+    assert!(restarted.replicas[0].started_at_unix_ms.unwrap() > started, "a restart starts the age again");
     assert!(!pid_alive(old_pid));
     other.delete("midway").await.unwrap();
 }

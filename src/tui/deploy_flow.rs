@@ -277,6 +277,10 @@ async fn follow_logs(backend: BackendHandle, name: String, cancel: CancellationT
 
 /// The backends the console drives: the demo's process backend in `--demo`, otherwise Docker,
 /// the process backend on this host's GPUs, and Kubernetes where a kubeconfig exists.
+/// The console's bound on each Kubernetes call, `ls`'s: a wedged API server shows as
+/// unreachable within 10 s of the listing that found it so.
+pub const CONSOLE_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub fn open_backends(demo: bool, global: &crate::cli::GlobalArgs, state_dir: &std::path::Path) -> (Vec<BackendHandle>, Vec<String>) {
     if demo {
         let backend: Arc<dyn Backend> = Arc::new(crate::backend::demo::demo_backend(&state_dir.join("demo")));
@@ -290,7 +294,7 @@ pub fn open_backends(demo: bool, global: &crate::cli::GlobalArgs, state_dir: &st
         kubeconfig: global.kubeconfig.clone(),
         context: global.context.clone(),
         namespace: global.namespace.clone(),
-        timeout: Some(std::time::Duration::from_secs(10)),
+        timeout: Some(CONSOLE_CALL_TIMEOUT),
     };
     let wants_kubernetes =
         crate::backend::registry::kubernetes_configured(global.kubeconfig.as_deref()) || global.backend.as_deref() == Some("k8s");

@@ -32,6 +32,8 @@ pub struct PodRow {
     pub reason: Option<String>,
     pub message: Option<String>,
     pub terminating: bool,
+    /// The pod's `status.startTime` (unix ms).
+    pub started_at_unix_ms: Option<i64>,
 }
 
 /// One aimdeck deployment with its pods.
@@ -344,6 +346,7 @@ pub fn pod_row(pod: &Pod) -> PodRow {
         reason,
         message,
         terminating: pod.metadata.deletion_timestamp.is_some(),
+        started_at_unix_ms: status.start_time.as_ref().map(|t| t.0.as_millisecond()),
     }
 }
 
