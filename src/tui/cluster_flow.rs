@@ -9,7 +9,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use crossterm::event::KeyEvent;
 use tokio::sync::mpsc;

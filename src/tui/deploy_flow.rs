@@ -185,7 +185,14 @@ pub fn run(command: DeployCommand, events: mpsc::Sender<Event>) {
                 finish(&events, &backend, "rm", &name, name.clone(), result).await;
             }
             DeployCommand::Restart { backend, name } => {
-                let result = backend.0.restart(&name).await;
+                // Done only once every replica answers again, not when the restart was sent.
+                let (tx, forward) = progress_forwarder(events.clone());
+                let result = async {
+                    backend.0.restart(&name).await?;
+                    crate::backend::rollout::wait_ready(backend.0.as_ref(), &name, RESTART_READY_WAIT, tx).await.map(|_| ())
+                }
+                .await;
+                let _ = forward.await;
                 finish(&events, &backend, "restart", &name, name.clone(), result).await;
             }
             DeployCommand::Logs { backend, name, cancel } => follow_logs(backend, name, cancel, events).await,
@@ -280,6 +287,10 @@ async fn follow_logs(backend: BackendHandle, name: String, cancel: CancellationT
 /// The console's bound on each Kubernetes call, `ls`'s: a wedged API server shows as
 /// unreachable within 10 s of the listing that found it so.
 pub const CONSOLE_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How long the console's `r` waits for the restarted replicas to answer before it says the
+/// restart failed.
+pub const RESTART_READY_WAIT: std::time::Duration = std::time::Duration::from_secs(900);
 
 pub fn open_backends(demo: bool, global: &crate::cli::GlobalArgs, state_dir: &std::path::Path) -> (Vec<BackendHandle>, Vec<String>) {
     if demo {
