@@ -358,3 +358,30 @@ async fn a_restart_fails_naming_the_replica_that_did_not_come_back() {
     assert!(err.contains("1 of 1 replicas did not come back: replica 0 exited right after starting"), "{err}");
     backend.delete("comeback").await.unwrap();
 }
+
+/// The console's `r`: done only once the restarted replica answers again, not when the
+/// restart was sent (the engine here takes 1.5 s to load after each start).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consoles_restart_is_done_only_when_the_replica_is_ready_again() {
+    use aimdeck::tui::deploy_flow::{BackendHandle, DeployCommand, DeployEvent, run};
+    use aimdeck::tui::event::Event;
+    let state = tempfile::tempdir().unwrap();
+    let backend = std::sync::Arc::new(backend(state.path(), 0));
+    let mut spec = sim_spec("slowback", SIM, free_ports(1), 1);
+    spec.extra_args = vec!["--startup-delay".into(), "1500ms".into()];
+    backend.create(&spec, None).await.unwrap();
+    wait_ready(backend.as_ref(), "slowback", READY, None).await.unwrap();
+
+    let (tx, mut events) = tokio::sync::mpsc::channel(256);
+    run(DeployCommand::Restart { backend: BackendHandle(backend.clone()), name: "slowback".into() }, tx);
+    let result = loop {
+        match tokio::time::timeout(READY, events.recv()).await.expect("an answer").expect("the channel") {
+            Event::Deploy(DeployEvent::Done { result, .. }) => break result,
+            _ => continue,
+        }
+    };
+    assert_eq!(result, Ok(()));
+    let now = backend.get("slowback").await.unwrap();
+    assert_eq!(now.replicas[0].state, ReplicaState::Ready, "done means answering: {:?}", now.replicas);
+    backend.delete("slowback").await.unwrap();
+}
