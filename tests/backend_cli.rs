@@ -220,3 +220,44 @@ async fn scale_to_zero_keeps_the_deployment_and_the_limit_is_enforced_with_its_r
     assert_eq!(http_get(port, "/health").await.map(|r| r.0), Some(200));
     aimdeck(state.path()).args(["rm", &name, "--yes"]).assert().success();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_reports_each_replica_and_fails_when_one_does_not_come_back() {
+    let state = tempfile::tempdir().unwrap();
+    let name = unique_name("again");
+    let port = free_ports(2);
+    deploy_sim_no_wait(state.path(), &name, port);
+    aimdeck(state.path()).args(["scale", &name, "2", "--wait-secs", "20"]).assert().success();
+    let done = aimdeck(state.path()).args(["restart", &name, "--json", "--wait-secs", "20"]).assert().success();
+    let report = json(&done.get_output().stdout);
+    let replicas = report.as_array().unwrap_or_else(|| panic!("one entry per replica: {report}"));
+    assert_eq!(replicas.len(), 2, "{report}");
+    assert!(replicas.iter().all(|r| r["ready"] == true && r["state"] == "ready"), "{report}");
+    assert_eq!(http_get(port + 1, "/health").await.map(|r| r.0), Some(200));
+    aimdeck(state.path()).args(["rm", &name, "--yes"]).assert().success();
+
+    // A deployment whose engine cannot start a second time: the restart fails, naming it.
+    let broken = unique_name("noback");
+    let marker = state.path().join("started-once");
+    // Runs the first time; every later start exits at once (the engine's arguments ignored).
+    let script = state.path().join("engine-once.sh");
+    std::fs::write(&script, format!("#!/bin/sh\ntest -f {0} && exit 3\ntouch {0}\nexec sleep 30\n", marker.display())).unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    aimdeck(state.path())
+        .args(["deploy", &broken, "--model", "Qwen/Qwen2.5-0.5B-Instruct", "--backend", "process", "--command", script.to_str().unwrap()])
+        .args(["--port", &free_ports(1).to_string(), "--no-wait"])
+        .assert()
+        .success();
+    for _ in 0..100 {
+        if marker.exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let failed = aimdeck(state.path()).args(["restart", &broken, "--json", "--wait-secs", "5"]).assert().failure();
+    let report = json(&failed.get_output().stdout);
+    assert_eq!(report[0]["ready"], false, "{report}");
+    let err = String::from_utf8_lossy(&failed.get_output().stderr).to_string();
+    assert!(err.contains(&format!("restarting `{broken}`: 1 of 1 replicas did not come back")), "{err}");
+    aimdeck(state.path()).args(["rm", &broken, "--yes"]).assert().success();
+}

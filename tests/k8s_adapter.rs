@@ -265,3 +265,36 @@ async fn the_console_lists_from_watches_not_from_a_list_call_each_time() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// One writer per deployment: a scale or restart made from what was read before another
+/// writer changed the Deployment is refused with a 409 naming it, and changes nothing; the
+/// controller's own status updates in between are not another writer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_from_a_stale_read_is_refused_as_another_writers_change() {
+    use aimdeck::backend::kubernetes::KubeBackend;
+    let fake = FakeKube::start(FakeOptions { ready_delay: Duration::from_millis(100), ..Default::default() }).await;
+    let backend = open_k8s(&fake);
+    backend.create(&spec("rival", 1), None).await.expect("create");
+    let kube = KubeBackend::connect(&KubeTarget { kubeconfig: Some(fake.kubeconfig_path()), ..Default::default() }).await.expect("client");
+    let object = || fake.get("Deployment", NAMESPACE, "rival").expect("the Deployment");
+    let seen = object()["metadata"]["resourceVersion"].as_str().expect("a resourceVersion").to_string();
+
+    // Another aimdeck scales it meanwhile.
+    backend.scale("rival", 2, None).await.expect("the other writer");
+    let err = kube.scale_at("rival", 5, &seen).await.expect_err("a stale scale").to_string();
+    assert!(err.contains("`rival` was changed by another writer; try again"), "{err}");
+    assert_eq!(object()["spec"]["replicas"], json!(2), "the other writer's count stays");
+    let err = kube.restart_at("rival", &seen).await.expect_err("a stale restart").to_string();
+    assert!(err.contains("`rival` was changed by another writer; try again"), "{err}");
+    assert!(object().pointer("/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt").is_none(), "no restart written");
+
+    // The ordinary paths read right before they write, while the controller keeps updating
+    // the status (pods becoming ready): they go through.
+    backend.scale("rival", 3, None).await.expect("scale from a fresh read");
+    backend.restart("rival").await.expect("restart from a fresh read");
+    assert_eq!(object()["spec"]["replicas"], json!(3));
+    assert!(object().pointer("/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt").is_some());
+    assert!(fake.requests().iter().any(|r| r.starts_with("GET") && r.contains("/deployments/rival")), "read before the write");
+    backend.delete("rival").await.expect("delete with the listed versions as preconditions");
+    fake.wait_for(Duration::from_secs(10), "nothing left", |f| f.inventory(NAMESPACE).is_empty()).await;
+}

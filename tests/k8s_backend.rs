@@ -246,7 +246,8 @@ async fn a_server_that_does_not_answer_becomes_a_timeout_message() {
     let err = backend.scale("slow", 2).await.unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, K8sError::Timeout { .. }), "{text}");
-    assert!(text.contains("timed out after 0.3s") && text.contains("deployments.apps/scale slow"), "{text}");
+    // A scale reads the Deployment first (its resourceVersion is the write's precondition).
+    assert!(text.contains("timed out after 0.3s") && text.contains("get deployments.apps slow"), "{text}");
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
@@ -260,7 +261,7 @@ async fn an_api_server_answering_500_is_named_changes_nothing_and_the_watches_re
     fake.fail("/deployments");
     let text = backend.scale("before", 2).await.unwrap_err().to_string();
     assert!(text.contains("HTTP 500") && text.contains("etcdserver: request timed out"), "{text}");
-    assert!(text.contains("deployments.apps/scale before"), "says what was being done: {text}");
+    assert!(text.contains("get deployments.apps before"), "says what was being done (the read before the scale): {text}");
     let objects = render(&spec("during", 1), &options()).expect("renders");
     assert!(backend.apply(&objects, ApplyOptions::default()).await.is_err());
     // The watches lose their streams and re-list into the 500s meanwhile.

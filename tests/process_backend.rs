@@ -324,10 +324,16 @@ async fn a_new_instance_sees_a_rollout_mid_way_and_restart_replaces_the_process(
     assert_eq!(seen.replicas[0].state, ReplicaState::Starting, "loading, not answering yet");
     let ready = wait_ready(&other, "midway", READY, None).await.unwrap();
     let old_pid = ready.replicas[0].pid.unwrap();
+    // The start time is the backend's: the same from another instance's listing, and now-ish.
+    let started = ready.replicas[0].started_at_unix_ms.expect("a start time");
+    let now_ms = jiff::Timestamp::now().as_millisecond();
+    assert!((now_ms - 30_000..=now_ms).contains(&started), "{started} vs now {now_ms}");
+    assert_eq!(backend.list().await.unwrap()[0].replicas[0].started_at_unix_ms, Some(started), "re-listing keeps it");
 
     other.restart("midway").await.unwrap();
     let restarted = wait_ready(&other, "midway", READY, None).await.unwrap();
     assert_ne!(restarted.replicas[0].pid, Some(old_pid));
+    assert!(restarted.replicas[0].started_at_unix_ms.unwrap() > started, "a restart starts the age again");
     assert!(!pid_alive(old_pid));
     other.delete("midway").await.unwrap();
 }
@@ -373,4 +379,31 @@ async fn an_sglang_server_whose_health_takes_over_a_second_becomes_ready() {
     assert_eq!(http_get(port, "/health").await.map(|(status, _)| status), Some(200));
     assert!(probe.elapsed() >= Duration::from_millis(1050), "{:?}", probe.elapsed());
     backend.delete(&name).await.unwrap();
+}
+
+/// The console's `r`: done only once the restarted replica answers again, not when the
+/// restart was sent (the engine here takes 1.5 s to load after each start).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consoles_restart_is_done_only_when_the_replica_is_ready_again() {
+    use aimdeck::tui::deploy_flow::{BackendHandle, DeployCommand, DeployEvent, run};
+    use aimdeck::tui::event::Event;
+    let state = tempfile::tempdir().unwrap();
+    let backend = std::sync::Arc::new(backend(state.path(), 0));
+    let mut spec = sim_spec("slowback", SIM, free_ports(1), 1);
+    spec.extra_args = vec!["--startup-delay".into(), "1500ms".into()];
+    backend.create(&spec, None).await.unwrap();
+    wait_ready(backend.as_ref(), "slowback", READY, None).await.unwrap();
+
+    let (tx, mut events) = tokio::sync::mpsc::channel(256);
+    run(DeployCommand::Restart { backend: BackendHandle(backend.clone()), name: "slowback".into() }, tx);
+    let result = loop {
+        match tokio::time::timeout(READY, events.recv()).await.expect("an answer").expect("the channel") {
+            Event::Deploy(DeployEvent::Done { result, .. }) => break result,
+            _ => continue,
+        }
+    };
+    assert_eq!(result, Ok(()));
+    let now = backend.get("slowback").await.unwrap();
+    assert_eq!(now.replicas[0].state, ReplicaState::Ready, "done means answering: {:?}", now.replicas);
+    backend.delete("slowback").await.unwrap();
 }

@@ -38,12 +38,17 @@ struct Console {
 
 impl Console {
     fn start(fake: &FakeKube) -> Console {
+        Console::bounded(fake, Duration::from_secs(2))
+    }
+
+    /// The console with `timeout` on each Kubernetes call.
+    fn bounded(fake: &FakeKube, timeout: Duration) -> Console {
         let state = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir_all(state.path().join("hub")).expect("an empty cache");
         let (tx, events) = mpsc::channel(1024);
         let runner = TaskRunner::new(tx, "/nonexistent/themes".into(), Vec::new());
         let mut options = BackendOptions::new(state.path());
-        options.kubernetes = KubeTarget { kubeconfig: Some(fake.kubeconfig_path()), timeout: Some(Duration::from_secs(2)), ..Default::default() };
+        options.kubernetes = KubeTarget { kubeconfig: Some(fake.kubeconfig_path()), timeout: Some(timeout), ..Default::default() };
         options.kubernetes_watches = true;
         let backends = ["process", "k8s"].iter().map(|name| BackendHandle(open(name, &options).expect("opens"))).collect();
         let settings = Settings {
@@ -83,6 +88,19 @@ impl Console {
                 Ok(Some(event)) => self.press(event),
                 Ok(None) => panic!("event channel closed"),
                 Err(_) => panic!("{what}: not within {WAIT:?}; screen:\n{}", self.screen(160, 48)),
+            }
+        }
+    }
+
+    /// As `until`, with a clock tick whenever the console is idle (the listings run on it).
+    async fn until_ticking(&mut self, what: &str, done: impl Fn(&App) -> bool) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while !done(&self.app) {
+            assert!(tokio::time::Instant::now() < deadline, "{what}: not within {WAIT:?}; errors {:?}", self.app.deploy.errors);
+            match tokio::time::timeout(Duration::from_millis(200), self.events.recv()).await {
+                Ok(Some(event)) => self.press(event),
+                Ok(None) => panic!("event channel closed"),
+                Err(_) => self.press(Event::Tick),
             }
         }
     }
@@ -251,4 +269,31 @@ fn the_contexts_answer_alone_redraws_the_screen() {
     on_event(&mut app, ClusterEvent::Contexts(Err("kubeconfig: $KUBECONFIG or ~/.kube/config: not found".into())));
     assert!(matches!(app.mode, Mode::Pick(..)), "the picker opens with what there is");
     assert!(app.take_dirty(), "and is drawn");
+}
+
+/// A wedged API server (requests accepted, never answered) with the console's own bound: the
+/// backend is `unreachable` within 10 s with its last rows kept, and back on its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wedged_api_server_shows_unreachable_within_10_s_and_recovers() {
+    use aimdeck::model::{DeploymentSpec, EngineKind};
+    let fake = cluster().await;
+    let mut options = BackendOptions::new("/nonexistent");
+    options.kubernetes = KubeTarget { kubeconfig: Some(fake.kubeconfig_path()), ..Default::default() };
+    let spec = DeploymentSpec::minimal("wedge", "Qwen/Qwen3-0.6B", EngineKind::Vllm, 1, 8000);
+    open("k8s", &options).expect("opens").create(&spec, None).await.expect("create");
+    let mut console = Console::bounded(&fake, aimdeck::tui::deploy_flow::CONSOLE_CALL_TIMEOUT);
+    console.until_ticking("the deployment listed", |app| app.deploy.find("wedge").is_some()).await;
+
+    let wedged_at = std::time::Instant::now();
+    fake.hang("/");
+    console.until_ticking("the wedged server reported", |app| app.deploy.errors.contains_key("k8s")).await;
+    assert!(wedged_at.elapsed() < Duration::from_secs(10), "took {:?}", wedged_at.elapsed());
+    assert!(console.app.deploy.errors["k8s"].contains("timed out after 5s"), "{}", console.app.deploy.errors["k8s"]);
+    assert!(console.app.deploy.find("wedge").is_some(), "the last known row is kept");
+    let states = console.app.deploy.backend_states();
+    assert!(states.iter().any(|(b, s)| b == "k8s" && s.starts_with("unreachable since ")), "{states:?}");
+
+    fake.heal();
+    console.until_ticking("back", |app| app.deploy.find("wedge").is_some() && app.deploy.errors.is_empty()).await;
+    assert!(console.app.deploy.backend_states().is_empty(), "ok again: {:?}", console.app.deploy.backend_states());
 }

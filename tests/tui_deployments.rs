@@ -58,6 +58,7 @@ fn replica(name: &str, index: u32, state: ReplicaState) -> Replica {
         pid: Some(4100 + index),
         container_id: None,
         log_path: None,
+        started_at_unix_ms: None,
     }
 }
 
@@ -273,4 +274,32 @@ fn scale_restart_and_delete_show_on_the_row_and_a_replica_dying_fails_the_rollou
     app.update(done("rm", "llama", Ok(())));
     app.update(listed(Vec::new()));
     assert!(cells(&app, "deploy:llama").is_none());
+}
+
+#[test]
+fn ages_come_from_the_backends_start_time_and_restart_with_the_replica() {
+    let mut app = app();
+    let started = |d: &mut Deployment, index: usize, s_ago: i64| d.replicas[index].started_at_unix_ms = Some(NOW - s_ago * 1000);
+    let mut llama = deployment("llama", &[ReplicaState::Ready; 2]);
+    started(&mut llama, 0, 600);
+    started(&mut llama, 1, 240);
+    app.update(listed(vec![llama.clone()]));
+    // The console has only just seen them ready (it was started 10 s ago): the age is the
+    // backend's, the younger replica's 4 minutes, not the console's 10 s.
+    poll(&mut app, polled("deploy:llama", EndpointState::Ready, 10, Some(sample(1.0, 0.0, 0.1, 50.0, 90.0))));
+    poll(&mut app, polled("deploy:llama/1", EndpointState::Ready, 10, Some(sample(1.0, 0.0, 0.1, 50.0, 90.0))));
+    assert_eq!(state_of(&app, "deploy:llama"), "ready 4m");
+
+    // A restart the monitor never saw go down (it still says ready for 10 s): the new start
+    // time makes the age start again.
+    started(&mut llama, 0, 3);
+    started(&mut llama, 1, 2);
+    app.update(listed(vec![llama]));
+    poll(&mut app, polled("deploy:llama", EndpointState::Ready, 10, Some(sample(1.0, 0.0, 0.1, 50.0, 90.0))));
+    assert_eq!(state_of(&app, "deploy:llama"), "ready 2s");
+
+    // And the detail's `ready for` is replica 0's own age from its start.
+    app.update(key(KeyCode::Enter));
+    let shown = screen(&app, 160, 48);
+    assert!(shown.contains("ready for 3s"), "{shown}");
 }

@@ -480,6 +480,7 @@ fn deployment_rows_follow_their_replicas_polls() {
         pid: None,
         container_id: None,
         log_path: None,
+        started_at_unix_ms: None,
     };
     let deployment = Deployment {
         name: "llama".into(),

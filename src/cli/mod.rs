@@ -15,6 +15,7 @@ mod logs;
 mod ls;
 pub mod plan;
 pub(crate) mod render;
+mod restart;
 mod rm;
 mod scale;
 pub mod k8s;
@@ -104,6 +105,8 @@ pub enum Command {
     Ls(ls::LsArgs),
     /// Change the number of replicas of a deployment
     Scale(scale::ScaleArgs),
+    /// Restart every replica of a deployment and wait until each is back
+    Restart(restart::RestartArgs),
     /// Remove a deployment (every replica, nothing else)
     Rm(rm::RmArgs),
     /// Show a deployment's logs
@@ -176,6 +179,7 @@ async fn dispatch(command: Command, global: &GlobalArgs) -> color_eyre::Result<E
         Command::Deploy(args) => deploy::run(args, global).await,
         Command::Ls(args) => ls::run(args, global).await,
         Command::Scale(args) => scale::run(args, global).await,
+        Command::Restart(args) => restart::run(args, global).await,
         Command::Rm(args) => rm::run(args, global).await,
         Command::Logs(args) => logs::run(args, global).await,
         Command::Render(args) => render::run(args, global).await,

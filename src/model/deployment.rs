@@ -202,6 +202,11 @@ pub struct Replica {
     /// Log file (process backend).
     #[serde(default)]
     pub log_path: Option<PathBuf>,
+    /// When the backend started this replica (unix ms): the process record's start, the
+    /// container's `State.StartedAt`, the pod's `status.startTime`. Ages come from here, so
+    /// they restart with the replica and survive a console restart.
+    #[serde(default)]
+    pub started_at_unix_ms: Option<i64>,
 }
 
 impl Replica {
@@ -209,6 +214,13 @@ impl Replica {
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
+}
+
+/// An RFC 3339 time as unix ms; `None` for garbage and for Docker's never-started
+/// `0001-01-01T00:00:00Z` (anything not after the epoch).
+pub fn rfc3339_unix_ms(text: &str) -> Option<i64> {
+    let ms = text.parse::<jiff::Timestamp>().ok()?.as_millisecond();
+    (ms > 0).then_some(ms)
 }
 
 /// A deployment as found on a backend: its spec (from labels or the state file) and replicas.

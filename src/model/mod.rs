@@ -10,4 +10,4 @@ pub mod recipe;
 pub use deployment::{DeploymentSpec, ReplicaSpec};
 pub use endpoint::{EndpointSample, EndpointState, EndpointUpdate, Percentiles, StartupPhase};
 pub use recipe::{ArgValue, EngineArgs, EngineKind, Parallelism, Precision, Recipe};
-pub use deployment::{BackendEvent, BackendEventKind, BackendHealth, Capabilities, Deployment, GpuVendor, Replica, ReplicaState};
+pub use deployment::{BackendEvent, BackendEventKind, BackendHealth, Capabilities, Deployment, GpuVendor, Replica, ReplicaState, rfc3339_unix_ms};

@@ -9,7 +9,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use crossterm::event::KeyEvent;
 use tokio::sync::mpsc;
@@ -200,7 +199,7 @@ fn switch_local(app: &mut App, name: &str) {
 /// the new context for its deployments and inventory.
 fn switch_kubernetes(app: &mut App, context: Option<String>, namespace: Option<String>) -> Vec<Command> {
     let mut target = current_target(app);
-    target.timeout = target.timeout.or(Some(Duration::from_secs(10)));
+    target.timeout = target.timeout.or(Some(crate::tui::deploy_flow::CONSOLE_CALL_TIMEOUT));
     target.context = context;
     target.namespace = namespace;
     let backend: Arc<dyn crate::backend::Backend> = Arc::new(KubernetesBackend::watching(target.clone()));

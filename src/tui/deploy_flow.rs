@@ -192,7 +192,14 @@ pub fn run(command: DeployCommand, events: mpsc::Sender<Event>) {
                 finish(&events, &backend, "rm", &name, name.clone(), result).await;
             }
             DeployCommand::Restart { backend, name } => {
-                let result = backend.0.restart(&name).await;
+                // Done only once every replica answers again, not when the restart was sent.
+                let (tx, forward) = progress_forwarder(events.clone());
+                let result = async {
+                    backend.0.restart(&name).await?;
+                    crate::backend::rollout::wait_ready(backend.0.as_ref(), &name, RESTART_READY_WAIT, tx).await.map(|_| ())
+                }
+                .await;
+                let _ = forward.await;
                 finish(&events, &backend, "restart", &name, name.clone(), result).await;
             }
             DeployCommand::Logs { backend, name, cancel } => follow_logs(backend, name, cancel, events).await,
@@ -283,6 +290,14 @@ async fn follow_logs(backend: BackendHandle, name: String, cancel: CancellationT
     }
 }
 
+/// The console's bound on each Kubernetes call, `ls`'s: a wedged API server shows as
+/// unreachable within 10 s of the listing that found it so.
+pub const CONSOLE_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How long the console's `r` waits for the restarted replicas to answer before it says the
+/// restart failed.
+pub const RESTART_READY_WAIT: std::time::Duration = std::time::Duration::from_secs(900);
+
 /// The backends the console drives: the demo's process backend in `--demo`, otherwise Docker,
 /// the process backend on this host's GPUs, and Kubernetes where a kubeconfig exists. Opened
 /// from one `ops::BackendConfig` as the CLI opens them, each journaling its own changes.
@@ -299,7 +314,7 @@ pub fn open_backends(demo: bool, global: &super::ConsoleOptions, state_dir: &std
     config.kubeconfig = global.kubeconfig.clone();
     config.context = global.context.clone();
     config.namespace = global.namespace.clone();
-    config.kube_timeout = Some(std::time::Duration::from_secs(10));
+    config.kube_timeout = Some(CONSOLE_CALL_TIMEOUT);
     config.gpus = crate::backend::host_gpus::detect();
     let wants_kubernetes =
         crate::backend::registry::kubernetes_configured(global.kubeconfig.as_deref()) || global.backend.as_deref() == Some("k8s");

@@ -72,7 +72,17 @@ impl DockerBackend {
             pid: None,
             container_id: Some(found.id.clone()),
             log_path: None,
+            started_at_unix_ms: self.started_at(found).await,
         }
+    }
+
+    /// `State.StartedAt` of a container that has started (the summary does not carry it).
+    async fn started_at(&self, found: &Found) -> Option<i64> {
+        if found.state == Some(ContainerSummaryStateEnum::CREATED) {
+            return None;
+        }
+        let inspected = self.docker().await.ok()?.inspect_container(&found.id, None).await.ok()?;
+        crate::model::rfc3339_unix_ms(inspected.state?.started_at.as_deref()?)
     }
 
     /// Deployments from containers; one with only its parked container has no replicas.

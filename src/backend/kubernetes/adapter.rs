@@ -75,6 +75,11 @@ impl KubernetesBackend {
                 }
             }
         }
+        // A wedged API server leaves the reflectors' caches as they were, with nothing to say
+        // so: one bounded `GET /version` per listing tells a live server from one that no
+        // longer answers, so the console can mark the rows stale.
+        let probe = Action { verb: "get", resource: "version", name: None, namespace: None };
+        call(kube.timeout(), probe, kube.client().apiserver_version()).await.map_err(other)?;
         Ok(watch.deployments_with_pods().into_iter().map(|(deployment, pods)| to_deployment(&deployment, pods)).collect())
     }
 
@@ -227,6 +232,7 @@ fn to_deployment(d: &K8sDeployment, pods: Vec<PodRow>) -> Deployment {
             pid: None,
             container_id: None,
             log_path: None,
+            started_at_unix_ms: pod.started_at_unix_ms,
         })
         .collect();
     // Pods the Deployment wants but the controller has not made yet.
@@ -243,6 +249,7 @@ fn to_deployment(d: &K8sDeployment, pods: Vec<PodRow>) -> Deployment {
             pid: None,
             container_id: None,
             log_path: None,
+            started_at_unix_ms: None,
         });
     }
     Deployment { name, backend: NAME.to_string(), spec, replicas }

@@ -1,12 +1,17 @@
 //! Changing the cluster: server-side apply with the field manager `aimdeck`, scaling through
 //! the `scale` subresource, foreground deletion of everything one deployment made, and
 //! `kubectl rollout restart`.
+//!
+//! One writer per deployment: scale, restart and delete send back the resourceVersion they
+//! read (optimistic concurrency), so a writer that changed the object in between makes ours a
+//! 409 Conflict, "`NAME` was changed by another writer; try again", never a silent overwrite.
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use kube::api::{ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, Preconditions};
 use kube::{Api, Resource};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -162,11 +167,22 @@ impl KubeBackend {
                 return Ok(());
             }
         }
+        let read = || self.deployment_meta(name);
+        guarded(read().await?, read, |seen: String| async move { self.scale_at(name, replicas, &seen).await }).await
+    }
+
+    async fn deployment_meta(&self, name: &str) -> Result<ObjectMeta, K8sError> {
+        let api: Api<Deployment> = Api::namespaced(self.client().clone(), self.namespace());
+        Ok(call(self.timeout(), self.action("get", "deployments.apps", Some(name)), api.get(name)).await?.metadata)
+    }
+
+    /// `scale` if the Deployment is still at resourceVersion `seen`, else a 409 Conflict.
+    pub async fn scale_at(&self, name: &str, replicas: u32, seen: &str) -> Result<(), K8sError> {
         let api: Api<Deployment> = Api::namespaced(self.client().clone(), self.namespace());
         let patch = serde_json::json!({
             "apiVersion": "autoscaling/v1",
             "kind": "Scale",
-            "metadata": {"name": name, "namespace": self.namespace()},
+            "metadata": {"name": name, "namespace": self.namespace(), "resourceVersion": seen},
             "spec": {"replicas": replicas},
         });
         // The user asked for this number explicitly: take replicas over from any manager.
@@ -179,10 +195,16 @@ impl KubeBackend {
     /// Restarts every pod of a deployment as `kubectl rollout restart` does: a new
     /// `kubectl.kubernetes.io/restartedAt` annotation on the pod template.
     pub async fn restart(&self, name: &str) -> Result<(), K8sError> {
+        let read = || self.deployment_meta(name);
+        guarded(read().await?, read, |seen: String| async move { self.restart_at(name, &seen).await }).await
+    }
+
+    /// `restart` if the Deployment is still at resourceVersion `seen`, else a 409 Conflict.
+    pub async fn restart_at(&self, name: &str, seen: &str) -> Result<(), K8sError> {
         let api: Api<Deployment> = Api::namespaced(self.client().clone(), self.namespace());
         // kube's `Api::restart` writes `kube.kubernetes.io/restartedAt`; write kubectl's key so
         // `kubectl rollout history` and other tools recognise the restart.
-        let patch = serde_json::json!({"spec": {"template": {"metadata": {"annotations": {
+        let patch = serde_json::json!({"metadata": {"resourceVersion": seen}, "spec": {"template": {"metadata": {"annotations": {
             "kubectl.kubernetes.io/restartedAt": jiff::Timestamp::now().round(jiff::Unit::Second).unwrap_or(jiff::Timestamp::now()).to_string()
         }}}}});
         let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() };
@@ -208,10 +230,21 @@ impl KubeBackend {
         for object in list.items {
             let object_name = object.meta().name.clone().unwrap_or_default();
             let action = self.action("delete", resource, Some(&object_name));
-            match call(self.timeout(), action, api.delete(&object_name, &DeleteParams::foreground())).await {
-                Ok(_) | Err(K8sError::NotFound(_)) => report.deleted.push(format!("{kind}/{object_name}")),
-                Err(other) => return Err(other),
-            }
+            // Only the object as listed: one another writer changed since is a conflict.
+            let object_name = object_name.as_str();
+            let read = || async move { Ok(call(self.timeout(), self.action("get", resource, Some(object_name)), api.get(object_name)).await?.meta().clone()) };
+            let delete = |seen: String| {
+                let params = DeleteParams::foreground().preconditions(Preconditions { resource_version: Some(seen), uid: None });
+                let action = action.clone();
+                async move {
+                    match call(self.timeout(), action, api.delete(object_name, &params)).await {
+                        Ok(_) | Err(K8sError::NotFound(_)) => Ok(()),
+                        Err(other) => Err(other),
+                    }
+                }
+            };
+            guarded(object.meta().clone(), read, delete).await?;
+            report.deleted.push(format!("{kind}/{object_name}"));
         }
         Ok(())
     }
@@ -254,5 +287,29 @@ impl KubeBackend {
             )));
         }
         Ok(report)
+    }
+}
+
+/// Runs `write` with the resourceVersion of `seen` as its precondition. The controllers'
+/// status updates move the resourceVersion but not the generation: a conflict from one of
+/// those is retried (twice) with the version `read` finds; one where the generation moved
+/// (another writer changed the spec) is returned, as the 409 it is.
+async fn guarded<R, W>(mut seen: ObjectMeta, read: impl Fn() -> R, write: impl Fn(String) -> W) -> Result<(), K8sError>
+where
+    R: Future<Output = Result<ObjectMeta, K8sError>>,
+    W: Future<Output = Result<(), K8sError>>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let result = write(seen.resource_version.clone().unwrap_or_default()).await;
+        if attempt == 3 || !matches!(result, Err(K8sError::Conflict { .. })) {
+            return result;
+        }
+        let now = read().await?;
+        if now.generation != seen.generation {
+            return result;
+        }
+        seen = now;
     }
 }

@@ -116,7 +116,8 @@ pub fn from_status(status: &Status, action: &Action<'_>) -> K8sError {
                     owned.join(", ")
                 )
             } else {
-                format!("{message}; the object changed meanwhile, try again")
+                let name = action.name.unwrap_or("the object");
+                format!("`{name}` was changed by another writer; try again ({message})")
             };
             K8sError::Conflict { what: action.what(), detail }
         }

@@ -95,6 +95,7 @@ pub fn pod_row(pod: &Pod) -> PodRow {
         reason,
         message,
         terminating: pod.metadata.deletion_timestamp.is_some(),
+        started_at_unix_ms: status.start_time.as_ref().map(|t| t.0.as_millisecond()),
         workers: Vec::new(),
     }
 }

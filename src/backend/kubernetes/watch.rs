@@ -35,6 +35,8 @@ pub struct PodRow {
     pub terminating: bool,
     /// For a multi-node group (LeaderWorkerSet): this row is the leader, these its workers.
     pub workers: Vec<String>,
+    /// The pod's `status.startTime` (unix ms).
+    pub started_at_unix_ms: Option<i64>,
 }
 
 /// One aimdeck deployment with its pods.

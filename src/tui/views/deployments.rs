@@ -61,6 +61,16 @@ pub fn aggregate(deployment: &Deployment, endpoints: &EndpointsState) -> Live {
     }
 }
 
+/// Seconds a ready replica has been up: from the start time its backend reports (so it
+/// restarts with the replica and survives a console restart), else from when the monitor saw
+/// it become ready.
+pub fn ready_age(replica: &Replica, history: Option<&EndpointHistory>, now_unix_ms: i64) -> Option<f64> {
+    match replica.started_at_unix_ms {
+        Some(started) if replica.state == ReplicaState::Ready => Some((now_unix_ms - started).max(0) as f64 / 1000.0),
+        _ => history.filter(|h| h.state == EndpointState::Ready && h.state_since_unix_ms > 0).map(|h| h.seconds_in_state(now_unix_ms)),
+    }
+}
+
 /// The STATE column of a deployment: its rollout while one runs (or the failure it ended
 /// in), else `ready 5m`, `2/3 ready`, or the worst replica's state.
 fn state_cell(deployment: Option<&Deployment>, rollout: Option<&Rollout>, endpoints: &EndpointsState, theme: &Theme) -> (String, Style) {
@@ -72,10 +82,10 @@ fn state_cell(deployment: Option<&Deployment>, rollout: Option<&Rollout>, endpoi
     match state_word(deployment) {
         _ if all == 0 => ("scaled to 0".into(), theme.muted),
         "Ready" => {
-            // How long the deployment has been fully ready: since its last replica became so
-            // (no age until the monitor has seen every replica ready).
+            // How long the deployment has been up: its youngest replica's age (no age until
+            // every replica has one).
             let age = replica_samples(deployment, endpoints)
-                .map(|(_, h)| h.filter(|h| h.state == EndpointState::Ready && h.state_since_unix_ms > 0).map(|h| h.seconds_in_state(endpoints.now())))
+                .map(|(r, h)| ready_age(r, h, endpoints.now()))
                 .collect::<Option<Vec<f64>>>()
                 .and_then(|ages| ages.into_iter().reduce(f64::min));
             let text = match age {

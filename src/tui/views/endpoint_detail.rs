@@ -11,7 +11,7 @@ use ratatui::widgets::{Axis, Block, BorderType, Chart, Dataset, GraphType, Parag
 use ratatui::Frame;
 
 use super::endpoints::{latency, short_age, state_style, EndpointsState};
-use crate::model::EndpointState;
+use crate::model::{EndpointState, Replica};
 use crate::monitor::{EndpointHistory, Metric};
 use crate::tui::app::App;
 use crate::tui::theme::Theme;
@@ -77,7 +77,8 @@ fn render_chart(frame: &mut Frame, area: Rect, title: &str, unit: &str, fixed_ma
     frame.render_widget(chart, area);
 }
 
-fn summary_lines(id: &str, state: &EndpointsState, history: Option<&EndpointHistory>, backend: &str, theme: &Theme) -> Vec<Line<'static>> {
+/// `replica`: the backend's replica 0 of a deployment's row, whose start time the age uses.
+fn summary_lines(id: &str, state: &EndpointsState, history: Option<&EndpointHistory>, replica: Option<&Replica>, backend: &str, theme: &Theme) -> Vec<Line<'static>> {
     let now = state.now();
     let url = state.watched.get(id).map(|w| w.url.clone()).unwrap_or_default();
     let Some(history) = history else {
@@ -85,7 +86,11 @@ fn summary_lines(id: &str, state: &EndpointsState, history: Option<&EndpointHist
             Line::from(vec![Span::styled("waiting for the first poll of ", theme.muted), Span::styled(url, theme.text)]),
         ];
     };
-    let since = if history.state_since_unix_ms > 0 { format!(" for {}", short_age(history.seconds_in_state(now))) } else { String::new() };
+    let age = match replica {
+        Some(replica) if history.state == EndpointState::Ready => super::deployments::ready_age(replica, Some(history), now),
+        _ => (history.state_since_unix_ms > 0).then(|| history.seconds_in_state(now)),
+    };
+    let since = age.map(|age| format!(" for {}", short_age(age))).unwrap_or_default();
     let mut first = vec![
         Span::styled(format!("{}{since}", history.state), state_style(history.state, theme)),
         Span::styled("  engine ", theme.muted),
@@ -219,15 +224,17 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, id: &str) {
     let summary = match deployment {
         Some(name) => {
             let mut lines = super::deployments::detail_lines(&app.deploy, state, name, theme);
-            let backend = app.deploy.find(name).map(|d| format!("{} (replica 0)", d.backend));
+            let found = app.deploy.find(name);
+            let backend = found.map(|d| format!("{} (replica 0)", d.backend));
             if let (Some(backend), Some(_)) = (backend, history) {
                 // On a small screen the replica list says enough; the charts need the rows.
                 let keep = if inner.height >= 30 { usize::MAX } else { 1 };
-                lines.extend(summary_lines(id, state, history, &backend, theme).into_iter().take(keep));
+                let replica = found.and_then(|d| d.replicas.first());
+                lines.extend(summary_lines(id, state, history, replica, &backend, theme).into_iter().take(keep));
             }
             lines
         }
-        None => summary_lines(id, state, history, "watched (1/1 replica)", theme),
+        None => summary_lines(id, state, history, None, "watched (1/1 replica)", theme),
     };
     let error_rows: u16 = if inner.height >= 30 { 5 } else { 2 };
     let [top, charts, errors] = Layout::vertical([

@@ -332,6 +332,7 @@ fn patch(
                 return Ok((StatusCode::CREATED, stored));
             }
             Some(mut object) => {
+                same_version(target.def, name, patch.pointer("/metadata/resourceVersion"), &object)?;
                 if let Some(applied) = patch.pointer("/spec/replicas") {
                     let owner = inner.replicas_owner.get(&replicas_key).cloned();
                     let differs = object.pointer("/spec/replicas") != Some(applied);
@@ -350,6 +351,7 @@ fn patch(
         }
     } else if content_type.starts_with("application/merge-patch+json") || content_type.starts_with("application/strategic-merge-patch+json") {
         let Some(mut object) = existing else { return Err(ApiError::not_found(target.def, name)) };
+        same_version(target.def, name, patch.pointer("/metadata/resourceVersion"), &object)?;
         merge_patch(&mut object, &patch);
         if patch.pointer("/spec/replicas").is_some() && !dry_run {
             inner.replicas_owner.insert(replicas_key, manager.unwrap_or_else(|| "unknown".into()));
@@ -377,15 +379,7 @@ fn put(fake: &FakeKube, target: &Target, name: &str, body: &[u8], dry_run: bool,
     let key = Key::new(target.def, &target.namespace, name);
     let mut inner = fake.shared.inner.lock().expect("store");
     let Some(existing) = inner.get(&key).cloned() else { return Err(ApiError::not_found(target.def, name)) };
-    let sent_rv = object.pointer("/metadata/resourceVersion").and_then(Value::as_str);
-    if sent_rv.is_some_and(|rv| Some(rv) != existing.pointer("/metadata/resourceVersion").and_then(Value::as_str)) {
-        return Err(ApiError {
-            code: 409,
-            reason: "Conflict",
-            message: format!("Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again", qualified(target.def)),
-            details: json!({"name": name, "group": target.def.group, "kind": target.def.plural}),
-        });
-    }
+    same_version(target.def, name, object.pointer("/metadata/resourceVersion"), &existing)?;
     let mut merged = object;
     merged["metadata"]["uid"] = existing["metadata"]["uid"].clone();
     merged["metadata"]["creationTimestamp"] = existing["metadata"]["creationTimestamp"].clone();
@@ -393,6 +387,22 @@ fn put(fake: &FakeKube, target: &Target, name: &str, body: &[u8], dry_run: bool,
         return Ok((StatusCode::OK, merged));
     }
     Ok((StatusCode::OK, inner.update(&key, merged, &fake.shared.changes)))
+}
+
+/// Optimistic concurrency as the API server does it: a write (update, patch, the scale
+/// subresource) that carries a `metadata.resourceVersion` other than the stored one is a 409
+/// Conflict.
+pub(super) fn same_version(def: &ResourceDef, name: &str, sent: Option<&Value>, existing: &Value) -> Result<(), ApiError> {
+    let sent = sent.and_then(Value::as_str);
+    if sent.is_some_and(|rv| Some(rv) != existing.pointer("/metadata/resourceVersion").and_then(Value::as_str)) {
+        return Err(ApiError {
+            code: 409,
+            reason: "Conflict",
+            message: format!("Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again", qualified(def)),
+            details: json!({"name": name, "group": def.group, "kind": def.plural}),
+        });
+    }
+    Ok(())
 }
 
 fn delete(fake: &FakeKube, target: &Target, name: &str, params: &Params, body: &[u8], dry_run: bool) -> Result<(StatusCode, Value), ApiError> {
@@ -407,6 +417,17 @@ fn delete(fake: &FakeKube, target: &Target, name: &str, params: &Params, body: &
     let key = Key::new(target.def, &target.namespace, name);
     let mut inner = fake.shared.inner.lock().expect("store");
     let Some(mut object) = inner.get(&key).cloned() else { return Err(ApiError::not_found(target.def, name)) };
+    if let Some(wanted) = options.pointer("/preconditions/resourceVersion").and_then(Value::as_str) {
+        let stored = object.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or_default();
+        if wanted != stored {
+            return Err(ApiError {
+                code: 409,
+                reason: "Conflict",
+                message: format!("Operation cannot be fulfilled on {} \"{name}\": Precondition failed: ResourceVersion in precondition: {wanted}, ResourceVersion in object meta: {stored}", qualified(target.def)),
+                details: json!({"name": name, "group": target.def.group, "kind": target.def.plural}),
+            });
+        }
+    }
     if dry_run || body_dry_run {
         return Ok((StatusCode::OK, object));
     }

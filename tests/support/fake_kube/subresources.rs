@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use super::FakeKube;
 use super::resources::ResourceDef;
-use super::server::{Params, Target, conflict, error_response, parse_body, streaming};
+use super::server::{Params, Target, conflict, error_response, parse_body, same_version, streaming};
 use super::store::{ApiError, Key};
 
 pub fn scale(
@@ -28,6 +28,7 @@ pub fn scale(
     let Some(mut object) = inner.get(&key).cloned() else { return Err(ApiError::not_found(target.def, name)) };
     if method != Method::GET {
         let request = parse_body(body)?;
+        same_version(target.def, name, request.pointer("/metadata/resourceVersion"), &object)?;
         let replicas = request.pointer("/spec/replicas").and_then(Value::as_i64);
         if let Some(replicas) = replicas {
             if replicas < 0 {
