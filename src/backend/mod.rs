@@ -13,6 +13,7 @@ pub mod health;
 pub mod host_gpus;
 pub mod journal;
 pub mod kubernetes;
+pub mod placement;
 pub mod ports;
 pub mod process;
 pub mod registry;

@@ -13,6 +13,7 @@ use super::GlobalArgs;
 use crate::backend::docker::{DockerOptions, NetworkMode};
 use crate::backend::journal::{self, JournalEntry};
 use crate::backend::registry::{self, BackendOptions};
+use crate::backend::placement::{self, PlacementPolicy};
 use crate::backend::{Backend, BackendError, host_gpus, rollout};
 use crate::model::{Deployment, DeploymentSpec, EngineKind, GpuVendor, Parallelism};
 
@@ -62,6 +63,13 @@ pub struct DeployArgs {
     /// Docker network: host (a port per replica) or bridge (ports published on 127.0.0.1)
     #[arg(long, default_value = "host")]
     pub network: NetworkMode,
+    /// Also place replicas on degraded GPUs (throttling, correctable ECC storm, slow PCIe link);
+    /// failed GPUs are never used
+    #[arg(long)]
+    pub allow_degraded: bool,
+    /// Place replicas on compute partitions (an MI300X in CPX is 8 logical GPUs)
+    #[arg(long)]
+    pub partitions: bool,
     /// Extra engine flags, after `--`
     #[arg(last = true)]
     pub extra_args: Vec<String>,
@@ -243,9 +251,16 @@ pub(super) fn gpus_text(gpus: &[u32]) -> String {
 
 pub async fn run(command: DeployCommand, global: &GlobalArgs) -> Result<ExitCode> {
     let backend_name = backend_name(global);
-    let options = backend_options(global, command.deploy.network);
+    let mut options = backend_options(global, command.deploy.network);
+    let mut backend = registry::open(&backend_name, &options)?;
+    // Health, partitions and processes aimdeck did not start decide where replicas may go.
+    let policy = PlacementPolicy { allow_degraded: command.deploy.allow_degraded, partitions: command.deploy.partitions };
+    let detected = placement::detect(&[backend.as_ref()], policy).await;
+    if let Some(gpus) = detected {
+        options.gpus = gpus;
+        backend = registry::open(&backend_name, &options)?;
+    }
     let spec = spec_from_args(&command.deploy, &backend_name, options.gpus.len())?;
-    let backend = registry::open(&backend_name, &options)?;
     if command.dry_run {
         println!("{}", serde_json::to_string_pretty(&backend.render(&spec)?)?);
         return Ok(ExitCode::SUCCESS);
