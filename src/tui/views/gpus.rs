@@ -33,14 +33,14 @@ pub struct GpuState {
 pub fn columns() -> Vec<Column> {
     vec![
         Column::new("#", Constraint::Length(2)),
-        Column::new("NAME", Constraint::Min(8)),
+        Column::new("NAME", Constraint::Length(10)),
         Column::new("HEALTH", Constraint::Length(8)),
         Column::new("UTIL", Constraint::Length(11)),
         Column::new("MEMORY", Constraint::Length(15)),
         Column::new("TEMP", Constraint::Length(4)),
         Column::new("POWER", Constraint::Length(5)),
         Column::new("HISTORY", Constraint::Length(8)),
-        Column::new("HELD BY", Constraint::Min(8)),
+        Column::new("HELD BY", Constraint::Fill(1)),
     ]
 }
 
