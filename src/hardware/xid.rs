@@ -43,13 +43,22 @@ pub fn meaning(code: u32) -> Option<(HealthState, &'static str)> {
     })
 }
 
-/// Every XID line in a kernel log (`/dev/kmsg` records or `dmesg` text).
+const MARKER: &str = "NVRM: Xid (PCI:";
+
+/// Every XID line in a kernel log (`/dev/kmsg` records or `dmesg` text). One substring search
+/// over the whole log, not a search per line: a full 1 MiB ring buffer is read every poll.
 pub fn parse(log: &str) -> Vec<XidEvent> {
-    log.lines().filter_map(parse_line).collect()
+    log.match_indices(MARKER)
+        .filter_map(|(at, _)| {
+            let start = log[..at].rfind('\n').map_or(0, |p| p + 1);
+            let end = log[at..].find('\n').map_or(log.len(), |p| at + p);
+            parse_line(&log[start..end])
+        })
+        .collect()
 }
 
 fn parse_line(line: &str) -> Option<XidEvent> {
-    let rest = &line[line.find("NVRM: Xid (PCI:")? + "NVRM: Xid (PCI:".len()..];
+    let rest = &line[line.find(MARKER)? + MARKER.len()..];
     let (pci, rest) = rest.split_once(')')?;
     let rest = rest.trim_start_matches(':').trim_start();
     let code: String = rest.chars().take_while(char::is_ascii_digit).collect();
