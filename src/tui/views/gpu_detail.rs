@@ -180,3 +180,40 @@ pub fn flag_failed_gpus<'a>(
         cell.content = Line::styled(text, theme.error);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::gpu::GpuVendor;
+    use crate::model::{Deployment, DeploymentSpec, EngineKind, Replica, ReplicaState};
+    use crate::tui::widgets::TableCell;
+
+    #[test]
+    fn an_endpoints_row_on_a_failed_gpu_says_which() {
+        let theme = Theme::default_theme();
+        let mut gpus: Vec<Gpu> = (0..2).map(|i| Gpu::new(i, GpuVendor::Nvidia, "NVIDIA H100 80GB HBM3")).collect();
+        gpus[1].health.add(HealthState::Failed, "xid_79", "XID 79: GPU has fallen off the bus");
+        let snapshot = GpuSnapshot { gpus, ..Default::default() };
+        let replica = Replica {
+            index: 0,
+            name: "llama-0".into(),
+            port: 8000,
+            gpus: vec![0, 1],
+            state: ReplicaState::Ready,
+            detail: None,
+            pid: None,
+            container_id: None,
+            log_path: None,
+        };
+        let deployment = Deployment {
+            name: "llama".into(),
+            backend: "docker".into(),
+            spec: DeploymentSpec::minimal("llama", "m", EngineKind::Vllm, 1, 8000),
+            replicas: vec![replica],
+        };
+        let cells = (0..11).map(|i| TableCell::text(if i == 5 { "ready 3m" } else { "x" })).collect();
+        let mut rows = vec![TableRow { id: super::super::deployments::replica_id("llama", 0), cells }];
+        flag_failed_gpus(&mut rows, [&deployment], &snapshot, &theme);
+        assert_eq!(rows[0].cells[5].content.to_string(), "ready 3m ! GPU 1 failed");
+    }
+}
