@@ -17,6 +17,7 @@ pub mod hardware;
 pub mod logging;
 pub mod model;
 pub mod monitor;
+pub mod ops;
 pub mod paths;
 pub mod recipes;
 pub mod tui;

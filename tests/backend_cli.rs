@@ -141,3 +141,82 @@ async fn cache_rm_of_a_served_model_needs_force() {
     assert!(!repo.exists(), "the repo goes with --force");
     aimdeck(state.path()).args(["rm", &name, "--yes"]).assert().success();
 }
+
+/// One sim replica on the process backend, not waited for.
+fn deploy_sim_no_wait(state: &std::path::Path, name: &str, port: u16) {
+    aimdeck(state)
+        .args(["deploy", name, "--model", "Qwen/Qwen2.5-0.5B-Instruct", "--backend", "process", "--command", SIM])
+        .args(["--port", &port.to_string(), "--no-wait"])
+        .assert()
+        .success();
+}
+
+/// Listeners that accept every connection and never answer: a wedged Docker engine (unix
+/// socket) and a wedged Kubernetes API server (TCP on 127.0.0.1). Connections are held open.
+fn wedged_endpoints(dir: &std::path::Path) -> (String, u16) {
+    let socket = dir.join("wedged-docker.sock");
+    let unix = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let tcp = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = tcp.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in unix.incoming() {
+            held.push(stream);
+        }
+    });
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in tcp.incoming() {
+            held.push(stream);
+        }
+    });
+    (format!("unix://{}", socket.display()), port)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ls_answers_within_10_s_when_docker_and_the_api_server_are_wedged() {
+    let state = tempfile::tempdir().unwrap();
+    let name = unique_name("wedge");
+    let port = free_ports(1);
+    deploy_sim_no_wait(state.path(), &name, port);
+    let (docker_host, api_port) = wedged_endpoints(state.path());
+    let kubeconfig = state.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: wedged\n  cluster:\n    server: http://127.0.0.1:{api_port}\n\
+             contexts:\n- name: wedged\n  context:\n    cluster: wedged\n    user: u\n    namespace: default\n\
+             current-context: wedged\nusers:\n- name: u\n  user:\n    token: x\n"
+        ),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let out = aimdeck(state.path()).env("DOCKER_HOST", &docker_host).env("KUBECONFIG", &kubeconfig).args(["ls"]).output().unwrap();
+    let took = started.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(took < std::time::Duration::from_secs(10), "ls took {took:?}; stderr: {stderr}");
+    assert!(stdout.contains(&name), "what could be listed is listed: {stdout}");
+    assert!(stderr.contains(&format!("docker: no answer from {docker_host} in 5 s")), "{stderr}");
+    assert!(stderr.lines().any(|l| l.contains("k8s")), "a line for the API server: {stderr}");
+    aimdeck(state.path()).args(["rm", &name, "--yes"]).assert().success();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scale_to_zero_keeps_the_deployment_and_the_limit_is_enforced_with_its_reason() {
+    let state = tempfile::tempdir().unwrap();
+    let name = unique_name("zero");
+    let port = free_ports(2);
+    deploy_sim_no_wait(state.path(), &name, port);
+    let too_many = aimdeck(state.path()).args(["scale", &name, "1000"]).assert().failure();
+    let err = String::from_utf8_lossy(&too_many.get_output().stderr).to_string();
+    assert!(err.contains("at most 64 per deployment"), "{err}");
+    aimdeck(state.path()).args(["scale", &name, "0"]).assert().success();
+    let listed = aimdeck(state.path()).args(["ls", "--backend", "process"]).assert().success();
+    let listed = String::from_utf8_lossy(&listed.get_output().stdout).to_string();
+    let row = listed.lines().find(|l| l.starts_with(&name)).unwrap_or_else(|| panic!("{listed}"));
+    assert!(row.contains("0/0 stopped"), "{row}");
+    aimdeck(state.path()).args(["scale", &name, "1", "--wait-secs", "20"]).assert().success();
+    assert_eq!(http_get(port, "/health").await.map(|r| r.0), Some(200));
+    aimdeck(state.path()).args(["rm", &name, "--yes"]).assert().success();
+}

@@ -1,5 +1,7 @@
 //! `cache pull` against a Hub stand-in on 127.0.0.1 speaking the Hub's wire format: the
-//! standard layout, a dropped connection, an interrupted and resumed pull, a gated repo.
+//! standard layout, a dropped connection, an interrupted and resumed pull, gated and private
+//! repos (nothing written), corrupted bytes (refused), expired CDN links (no signed URL shown),
+//! and `trees/<commit>.json` compared with what `huggingface_hub` itself writes and reads.
 
 #[path = "support/fake_hub.rs"]
 mod fake_hub;
@@ -10,7 +12,7 @@ use std::time::Duration;
 use aimdeck::cache::pull::{FileState, HubClient, PullError, PullPhase, PullProgress, PullRequest, pull};
 use aimdeck::cache::scan_cache_dir;
 use aimdeck::model::cache::RepoType;
-use fake_hub::{FakeFile, FakeHub, FakeRepo, TOKEN};
+use fake_hub::{CDN_SIGNATURE, FakeFile, FakeHub, FakeRepo, TOKEN};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -194,20 +196,35 @@ async fn a_gated_repo_needs_the_token_and_the_token_stays_on_the_hub() {
     let server = FakeHub::start(vec![repo("acme/gated", true)]).await;
     let root = tempfile::tempdir().expect("tempdir");
 
+    // The Hub lists a gated repo's files to anyone; only the files themselves are refused.
     let anonymous = HubClient::new(&server.endpoint, None).expect("client");
     let (result, _) = pull_collect(&anonymous, &request("acme/gated", root.path()), CancellationToken::new()).await;
     let err = result.expect_err("401 without a token");
+    let err = match err {
+        PullError::Files { first, .. } => *first,
+        other => other,
+    };
     assert!(matches!(err, PullError::Unauthorized { status: 401, .. }), "{err:?}");
     let message = err.to_string();
     assert!(message.contains("acme/gated") && message.contains("HF_TOKEN") && message.contains("restricted"), "{message}");
-    assert!(!repo_dir(root.path(), "acme/gated").exists(), "a refused pull writes nothing");
+    assert!(server.requests().iter().any(|r| r.path.contains("/tree/")), "the listing was public");
+    assert!(!repo_dir(root.path(), "acme/gated").exists(), "a refused pull writes nothing: no ref, snapshot or blobs");
+    assert!(std::fs::read_dir(root.path()).map_or(true, |mut d| d.next().is_none()), "nothing at all in the cache");
+
+    // A token without access: 403, still nothing written.
+    let stranger = HubClient::new(&server.endpoint, Some("hf_someoneelse".into())).expect("client");
+    let (result, _) = pull_collect(&stranger, &request("acme/gated", root.path()), CancellationToken::new()).await;
+    let message = result.expect_err("403 with a token without access").to_string();
+    assert!(message.contains("HTTP 403") && message.contains("not in the authorized list"), "{message}");
+    assert!(!repo_dir(root.path(), "acme/gated").exists());
+    server.clear_requests();
 
     let authed = HubClient::new(&server.endpoint, Some(TOKEN.to_string())).expect("client");
     assert!(!format!("{authed:?}").contains(TOKEN), "Debug never shows the token");
     let (result, _) = pull_collect(&authed, &request("acme/gated", root.path()), CancellationToken::new()).await;
     result.expect("pull with the token");
     let requests = server.requests();
-    assert!(requests.iter().filter(|r| !r.path.starts_with("/cdn/")).skip(1).all(|r| r.token_ok == Some(true)));
+    assert!(requests.iter().filter(|r| !r.path.starts_with("/cdn/")).all(|r| r.token_ok == Some(true)));
     assert!(requests.iter().filter(|r| r.path.starts_with("/cdn/")).all(|r| r.token_ok.is_none()), "{requests:?}");
 }
 
@@ -244,4 +261,162 @@ async fn cli_pull_prints_the_snapshot_path_and_a_final_progress_line() {
     let last = stderr.lines().last().unwrap_or_default();
     assert!(last.contains("100%") && last.contains("done") && last.contains("3/3 files"), "{last}");
     assert!(!stderr.contains(TOKEN) && !stdout.contains(TOKEN));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_repo_without_the_token_writes_nothing() {
+    let server = FakeHub::start(vec![repo("acme/secret", false)]).await;
+    server.make_private("acme/secret");
+    let root = tempfile::tempdir().expect("tempdir");
+    let hub = HubClient::new(&server.endpoint, None).expect("client");
+    let (result, _) = pull_collect(&hub, &request("acme/secret", root.path()), CancellationToken::new()).await;
+    let err = result.expect_err("401 RepoNotFound");
+    assert!(matches!(err, PullError::RepoNotFound { .. }), "{err:?}");
+    assert!(err.to_string().contains("HF_TOKEN"), "{err}");
+    assert!(!repo_dir(root.path(), "acme/secret").exists());
+}
+
+fn weights_blob(root: &Path) -> std::path::PathBuf {
+    repo_dir(root, "acme/tiny").join("blobs").join(FakeFile::new("model.safetensors", weights(), true).etag())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupted_bytes_are_refused_and_a_wrong_blob_is_never_trusted() {
+    let server = FakeHub::start(vec![repo("acme/tiny", false)]).await;
+    server.corrupt("model.safetensors");
+    let root = tempfile::tempdir().expect("tempdir");
+    let hub = HubClient::new(&server.endpoint, None).expect("client");
+    let (result, _) = pull_collect(&hub, &request("acme/tiny", root.path()), CancellationToken::new()).await;
+    let err = result.expect_err("a sha256 mismatch fails the pull");
+    assert!(matches!(err, PullError::Corrupted { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains("acme/tiny/model.safetensors@main") && message.contains("sha256"), "{message}");
+    // Nothing under the final name, no part kept to resume from, no snapshot entry.
+    let blobs = repo_dir(root.path(), "acme/tiny").join("blobs");
+    assert!(!weights_blob(root.path()).exists());
+    let names: Vec<String> =
+        std::fs::read_dir(&blobs).expect("blobs").map(|e| e.expect("entry").file_name().to_string_lossy().into_owned()).collect();
+    assert!(names.iter().all(|n| !n.ends_with(".incomplete")), "{names:?}");
+    let snapshot = repo_dir(root.path(), "acme/tiny").join("snapshots").join(COMMIT);
+    assert!(std::fs::symlink_metadata(snapshot.join("model.safetensors")).is_err());
+
+    // Fixed on the server: the pull completes.
+    server.uncorrupt();
+    let (result, _) = pull_collect(&hub, &request("acme/tiny", root.path()), CancellationToken::new()).await;
+    result.expect("pull after the fix");
+    assert_eq!(std::fs::read(snapshot.join("model.safetensors")).expect("weights"), weights());
+
+    // A blob damaged on disk, same size: the next pull hashes it, refuses it and fetches it again.
+    let mut damaged = weights();
+    damaged[17] ^= 1;
+    std::fs::write(weights_blob(root.path()), &damaged).expect("damage the blob");
+    let (result, events) = pull_collect(&hub, &request("acme/tiny", root.path()), CancellationToken::new()).await;
+    let summary = result.expect("pull repairs");
+    assert_eq!(summary.downloaded_bytes, WEIGHTS as u64, "only the damaged blob is fetched again");
+    assert_eq!(std::fs::read(snapshot.join("model.safetensors")).expect("weights"), weights());
+    let last = events.last().expect("progress");
+    let state = |name: &str| last.files.iter().find(|f| f.path == name).map(|f| f.state);
+    assert_eq!(state("model.safetensors"), Some(FileState::Done));
+    assert_eq!(state("config.json"), Some(FileState::Cached));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_name_the_repo_file_never_a_signed_url() {
+    let server = FakeHub::start(vec![repo("acme/tiny", false)]).await;
+    let root = tempfile::tempdir().expect("tempdir");
+    let hub = HubClient::new(&server.endpoint, None).expect("client");
+    let clean = |message: &str| !message.contains(CDN_SIGNATURE) && !message.contains("X-Amz") && !message.contains("/cdn/");
+
+    server.expire_cdn_links();
+    let (result, _) = pull_collect(&hub, &request("acme/tiny", root.path()), CancellationToken::new()).await;
+    let message = result.expect_err("the CDN refuses").to_string();
+    assert!(message.contains("acme/tiny/model.safetensors@main: HTTP 403"), "{message}");
+    assert!(clean(&message), "{message}");
+
+    // A connection that keeps dropping: the retries give up naming the file, not the URL.
+    let server = FakeHub::start(vec![repo("acme/tiny", false)]).await;
+    server.drop_connection_after("model.safetensors", 0, 10);
+    let hub = HubClient::new(&server.endpoint, None).expect("client");
+    let root = tempfile::tempdir().expect("tempdir");
+    let (result, _) = pull_collect(&hub, &request("acme/tiny", root.path()), CancellationToken::new()).await;
+    let message = result.expect_err("gives up").to_string();
+    assert!(message.contains("acme/tiny/model.safetensors@main"), "{message}");
+    assert!(clean(&message), "{message}");
+}
+
+/// Runs `tests/fixtures/cache/hf_snapshot.py` (huggingface_hub's own `snapshot_download`), or
+/// `None` when Python's huggingface_hub is missing, unless `AIMDECK_REQUIRE_HF_HUB=1`.
+async fn hf_snapshot(args: Vec<String>) -> Option<serde_json::Value> {
+    let python = std::env::var("AIMDECK_PYTHON").unwrap_or_else(|_| "python3".into());
+    let required = std::env::var("AIMDECK_REQUIRE_HF_HUB").is_ok_and(|v| v == "1");
+    let probe = tokio::process::Command::new(&python).args(["-c", "import huggingface_hub"]).output().await;
+    if !probe.as_ref().is_ok_and(|o| o.status.success()) {
+        assert!(!required, "AIMDECK_REQUIRE_HF_HUB=1 but `{python} -c 'import huggingface_hub'` failed: {probe:?}");
+        eprintln!("skipped: Python's huggingface_hub is not installed (pip install huggingface_hub)");
+        return None;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cache/hf_snapshot.py");
+    let home = tempfile::tempdir().expect("HF_HOME");
+    let output = tokio::process::Command::new(&python)
+        .arg(script)
+        .args(&args)
+        .env("HF_HOME", home.path())
+        .env_remove("HF_TOKEN")
+        .env_remove("HF_ENDPOINT")
+        .env("HF_HUB_DISABLE_TELEMETRY", "1")
+        .output()
+        .await
+        .expect("run python");
+    assert!(output.status.success(), "python failed: {}", String::from_utf8_lossy(&output.stderr));
+    Some(serde_json::from_slice(&output.stdout).expect("python prints JSON"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trees_json_is_what_huggingface_hub_writes_and_a_half_pull_is_incomplete_to_it() {
+    let server = FakeHub::start(vec![repo("acme/tiny", false)]).await;
+    // Two entries a page: both clients must follow the `Link` pages to see every file.
+    server.tree_page_size(2);
+    let ours = tempfile::tempdir().expect("tempdir");
+    let theirs = tempfile::tempdir().expect("tempdir");
+    let hub = HubClient::new(&server.endpoint, None).expect("client");
+    let root = ours.path().to_string_lossy().into_owned();
+
+    // Stopped half way: the weights are missing, and the real client says so offline.
+    server.throttle(16 * 1024, Duration::from_millis(5));
+    let cancel = CancellationToken::new();
+    let stopper = {
+        let cancel = cancel.clone();
+        let weights = repo_dir(ours.path(), "acme/tiny").join("blobs").join(format!("{}.incomplete", weights_blob(ours.path()).file_name().unwrap().to_string_lossy()));
+        tokio::spawn(async move {
+            while std::fs::metadata(&weights).map_or(0, |m| m.len()) < 64 * 1024 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            cancel.cancel();
+        })
+    };
+    let (result, _) = pull_collect(&hub, &request("acme/tiny", ours.path()), cancel).await;
+    stopper.await.expect("stopper");
+    assert!(matches!(result, Err(PullError::Cancelled)), "{result:?}");
+    let tree = repo_dir(ours.path(), "acme/tiny").join("trees").join(format!("{COMMIT}.json"));
+    assert!(tree.is_file(), "written before the files complete, as snapshot_download does");
+    let Some(offline) = hf_snapshot(vec!["offline".into(), "acme/tiny".into(), root.clone()]).await else { return };
+    assert_eq!(offline["error"], "IncompleteSnapshotError", "{offline}");
+    assert!(offline["message"].as_str().unwrap_or_default().contains("model.safetensors"), "{offline}");
+
+    // Finished: the real client accepts the snapshot offline.
+    server.unthrottle();
+    pull_collect(&hub, &request("acme/tiny", ours.path()), CancellationToken::new()).await.0.expect("resume");
+    let offline = hf_snapshot(vec!["offline".into(), "acme/tiny".into(), root]).await.expect("python");
+    let snapshot = repo_dir(ours.path(), "acme/tiny").join("snapshots").join(COMMIT);
+    assert_eq!(offline["path"].as_str().map(Path::new), Some(snapshot.as_path()), "{offline}");
+
+    // The real client against the same stand-in writes the same trees file, byte for byte.
+    let online = hf_snapshot(vec!["download".into(), server.endpoint.clone(), "acme/tiny".into(), theirs.path().to_string_lossy().into_owned()])
+        .await
+        .expect("python");
+    assert!(online.get("path").is_some(), "huggingface_hub pulls from the stand-in: {online}");
+    let their_tree = repo_dir(theirs.path(), "acme/tiny").join("trees").join(format!("{COMMIT}.json"));
+    assert_eq!(std::fs::read_to_string(&tree).expect("ours"), std::fs::read_to_string(&their_tree).expect("theirs"));
+    let their_weights = repo_dir(theirs.path(), "acme/tiny").join("snapshots").join(COMMIT).join("model.safetensors");
+    assert_eq!(std::fs::read(their_weights).expect("their weights"), weights());
 }

@@ -315,12 +315,25 @@ async fn the_console_shows_an_engine_outage_and_recovers_on_its_own() {
 
     proxy.fail_on("containers/json", None);
     until(&mut app, &runner, &mut events, "the outage reported", |app| app.deploy.errors.contains_key("docker")).await;
-    assert!(app.deploy.find(&name).is_none(), "nothing is shown that could not be listed");
+    // The last known rows stay, marked stale by the header's state for the backend.
+    assert!(app.deploy.find(&name).is_some(), "the last known row is kept");
+    assert!(app.deploy.backend_states().iter().any(|(b, s)| b == "docker" && s.starts_with("unreachable since ")), "{:?}", app.deploy.backend_states());
     assert!(!app.should_quit);
     assert!(app.history.iter().any(|m| m.text.starts_with("docker: ")), "the cause is in the messages: {:?}", app.history);
 
     proxy.up();
     until(&mut app, &runner, &mut events, "the deployment back", |app| app.deploy.find(&name).is_some() && app.deploy.errors.is_empty()).await;
+    assert!(app.deploy.backend_states().is_empty(), "ok again: {:?}", app.deploy.backend_states());
+
+    // A wedged engine (accepts, never answers): unreachable within 10 s, back on its own.
+    let wedged_at = std::time::Instant::now();
+    proxy.wedge();
+    until(&mut app, &runner, &mut events, "the wedged engine reported", |app| app.deploy.errors.contains_key("docker")).await;
+    assert!(wedged_at.elapsed() < Duration::from_secs(10), "took {:?}", wedged_at.elapsed());
+    assert!(app.deploy.errors["docker"].contains("no answer from"), "{}", app.deploy.errors["docker"]);
+    assert!(app.deploy.find(&name).is_some(), "the last known row is kept");
+    proxy.unwedge();
+    until(&mut app, &runner, &mut events, "back after the wedge", |app| app.deploy.errors.is_empty() && app.deploy.backend_states().is_empty()).await;
     assert_eq!(containers_of(&name), vec![format!("aimdeck-{name}-0")], "the outage changed nothing on the engine");
     backend(0).delete(&name).await.unwrap();
 }
@@ -375,4 +388,56 @@ async fn a_container_pid_on_a_gpu_maps_to_its_deployment() {
     let holder = snapshot.gpus[0].processes[0].holder.clone().expect("joined to its replica");
     assert_eq!((holder.deployment.as_str(), holder.replica), (name.as_str(), 0));
     assert_eq!(snapshot.gpus[0].processes[0].describe(), format!("{name}/0 (1.0 GiB)"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scaling_to_zero_parks_the_deployment_and_scaling_up_brings_it_back() {
+    if !docker_available("scaling_to_zero_parks_the_deployment_and_scaling_up_brings_it_back") {
+        return;
+    }
+    let state = tempfile::tempdir().unwrap();
+    let backend = backend(0).with_state_dir(state.path());
+    let name = unique_name("zero");
+    let _cleanup = DockerCleanup(name.clone());
+    let port = free_ports(2);
+    let mut spec = image_spec(&name, port, 1);
+    spec.env.insert("KEPT_ACROSS_ZERO".into(), "yes".into());
+    backend.create(&spec, None).await.unwrap();
+    let zero = backend.scale(&name, 0, None).await.unwrap();
+    assert!(zero.replicas.is_empty());
+    // Only the parked container is left: created, never started, holding the spec.
+    assert_eq!(containers_of(&name), vec![format!("aimdeck-{name}-parked")]);
+    let listed: Vec<_> = backend.list().await.unwrap().into_iter().filter(|d| d.name == name).collect();
+    assert_eq!(listed.len(), 1, "still listed at 0");
+    assert!(listed[0].replicas.is_empty());
+    assert!(matches!(backend.create(&spec, None).await, Err(BackendError::AlreadyExists(_))));
+    backend.scale(&name, 1, None).await.unwrap();
+    let one = wait_ready(&backend, &name, READY, None).await.unwrap();
+    assert_eq!(one.ready_summary(), "1/1");
+    assert_eq!(one.spec.env.get("KEPT_ACROSS_ZERO").map(String::as_str), Some("yes"));
+    assert_eq!(containers_of(&name), vec![format!("aimdeck-{name}-0")], "the parked container went once it ran again");
+    backend.scale(&name, 0, None).await.unwrap();
+    backend.delete(&name).await.unwrap();
+    assert!(containers_of(&name).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wedged_engine_is_no_answer_within_the_bound() {
+    // Accepts every connection and never answers: no engine will ever reply.
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("wedged.sock");
+    let listener = tokio::net::UnixListener::bind(&socket).unwrap();
+    let _held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            open.push(stream);
+        }
+    });
+    let host = format!("unix://{}", socket.display());
+    let backend = DockerBackend::new(Some(&host), Vec::new(), options()).with_state_dir(dir.path());
+    let started = std::time::Instant::now();
+    let err = backend.list().await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(7), "took {:?}", started.elapsed());
+    assert_eq!(err.to_string(), format!("docker: no answer from {host} in 5 s"));
+    assert!(!backend.health().await.reachable);
 }

@@ -46,6 +46,36 @@ fn bench_reports_what_it_sent_and_latencies_the_server_imposed() {
 }
 
 #[test]
+fn bench_on_a_reasoning_stream_times_the_first_thinking_token() {
+    // 10 tokens at 20/s after 40 ms: thinking for 5 (40..240 ms), the answer from ~290 ms.
+    let sim = SimProcess::ready(&["serve", "m", "--reasoning-parser", "deepseek_r1", "--ttft-ms", "40", "--tokens-per-second", "20"]);
+    let out = aimdeck()
+        .args(["bench", &sim.url(), "--api", "chat", "--requests", "4", "--concurrency", "2", "--input-tokens", "8"])
+        .args(["--output-tokens", "10", "--goodput", "ttft:5000", "tpot:5000", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["api"], "chat");
+    assert_eq!(report["completion_tokens_received"], 40);
+    assert_eq!(report["reasoning_tokens_received"], 20);
+    let ttft = report["ttft_s"]["max"].as_f64().unwrap();
+    assert!((0.04..0.2).contains(&ttft), "TTFT at the first thinking token, not the answer's (~0.29 s): {ttft}");
+    // TPOT = (latency - TTFT) / 9 = 50 ms per token; ITL is the same gap, chunk to chunk.
+    let tpot = report["tpot_s"]["p50"].as_f64().unwrap();
+    assert!((0.035..0.1).contains(&tpot), "tpot {tpot}");
+    let itl = report["itl_s"]["p50"].as_f64().unwrap();
+    assert!((0.035..0.1).contains(&itl), "itl {itl}");
+    assert_eq!(report["good_requests"], 4);
+    assert_eq!(report["slos"], serde_json::json!({"ttft_ms": 5000.0, "tpot_ms": 5000.0}));
+    assert!(report["goodput_requests_per_s"].as_f64().unwrap() > 0.0);
+
+    let out = aimdeck().args(["bench", &sim.url(), "--goodput", "itl:5"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown metric `itl`"));
+}
+
+#[test]
 fn probe_names_an_sglang_server_and_prints_a_readable_summary() {
     let sim = SimProcess::ready(&["-m", "sglang.launch_server", "--model-path", "Qwen/Qwen3-8B", "--enable-metrics"]);
     let out = aimdeck().args(["probe", &sim.url()]).output().unwrap();

@@ -49,6 +49,35 @@ async fn chat_tokens_stream_as_they_are_generated() {
 }
 
 #[tokio::test]
+async fn a_reasoning_stream_keeps_thinking_apart_and_times_it_first() {
+    let sim = SimProcess::ready(&[
+        "-m", "sglang.launch_server", "--model-path", "m", "--reasoning-parser", "deepseek-r1", "--ttft-ms", "20",
+        "--tokens-per-second", "50",
+    ]);
+    let mut answer_tokens = 0;
+    let summary = openai::stream(
+        &reqwest::Client::new(),
+        &request(&sim.url(), Api::Chat, 8),
+        &CancellationToken::new(),
+        Duration::from_secs(5),
+        |_, _| answer_tokens += 1,
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer_tokens, 4, "the playground's tokens are the answer's");
+    assert_eq!(summary.text.split_whitespace().count(), 4);
+    assert_eq!(summary.reasoning_text.split_whitespace().count(), 4);
+    assert_eq!((summary.chunks, summary.reasoning_chunks), (8, 4));
+    assert_eq!((summary.completion_tokens, summary.reasoning_tokens), (8, Some(4)));
+    let (ttft, answer) = (summary.ttft_s.unwrap(), summary.first_answer_s.unwrap());
+    // Four thinking tokens, 20 ms apart, come before the answer.
+    assert!(answer - ttft >= 4.0 * 0.015, "ttft {ttft}, first answer {answer}");
+    assert_eq!(summary.inter_token_s.len(), 7);
+    let speed = summary.tokens_per_s.unwrap();
+    assert!((30.0..=60.0).contains(&speed), "decode speed from the first token: {speed}");
+}
+
+#[tokio::test]
 async fn cancelling_stops_the_stream_and_the_server_sees_an_abort() {
     let sim = SimProcess::ready(&["serve", "m", "--ttft-ms", "10", "--tokens-per-second", "20"]);
     let cancel = CancellationToken::new();

@@ -68,6 +68,17 @@ async fn trait_create_list_scale_logs_delete() {
     until_ready(backend.as_ref(), "qwen", 3).await;
     let scaled = backend.scale("qwen", 1, None).await.expect("scale down");
     assert_eq!(scaled.spec.replicas, 1);
+    until_ready(backend.as_ref(), "qwen", 1).await;
+
+    // To 0 and back: the Deployment stays at replicas 0 with its spec, and comes back from it.
+    let zero = backend.scale("qwen", 0, None).await.expect("scale to 0");
+    assert_eq!(zero.spec.replicas, 0);
+    fake.wait_for(Duration::from_secs(10), "no pod at 0", |f| f.inventory(NAMESPACE).iter().all(|o| !o.starts_with("Pod/"))).await;
+    assert!(fake.get("Deployment", NAMESPACE, "qwen").is_some(), "the Deployment is kept at 0");
+    let listed = backend.list().await.expect("list at 0");
+    assert_eq!(listed.iter().map(|d| (d.name.as_str(), d.replicas.len())).collect::<Vec<_>>(), vec![("qwen", 0)]);
+    assert_eq!(listed[0].spec.model, "Qwen/Qwen3-0.6B", "the spec is still there");
+    backend.scale("qwen", 1, None).await.expect("scale back to 1");
     let one = until_ready(backend.as_ref(), "qwen", 1).await;
 
     fake.append_log(NAMESPACE, &one.replicas[0].name, "INFO: Application startup complete.");

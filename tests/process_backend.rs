@@ -57,7 +57,7 @@ async fn deploy_scale_adopt_and_delete_real_processes() {
 
     // A console that restarts finds the deployment from the state files alone.
     let fresh = backend_fresh(state.path());
-    assert_eq!(fresh.reconcile().unwrap().adopted.len(), 3);
+    assert_eq!(fresh.reconcile().await.unwrap().adopted.len(), 3);
     let found = fresh.list().await.unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].name, name);
@@ -147,9 +147,96 @@ async fn a_crashed_replica_shows_as_exited_and_reconcile_cleans_it() {
     }
     assert_eq!(seen.replicas[0].state, ReplicaState::Exited);
     assert!(seen.replicas[0].detail.as_deref().unwrap_or_default().contains("is gone"));
-    let report = backend.reconcile().unwrap();
+    let report = backend.reconcile().await.unwrap();
     assert_eq!(report.cleaned, vec!["crash/0"]);
+    // The deployment is kept (its spec), with no replica: `rm` removes it.
+    let listed = backend.list().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].replicas.is_empty());
+    backend.delete("crash").await.unwrap();
     assert!(backend.list().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scaling_to_zero_keeps_the_deployment_and_scaling_up_brings_it_back() {
+    let state = tempfile::tempdir().unwrap();
+    let backend = backend(state.path(), 0);
+    let port = free_ports(2);
+    let name = unique_name("zero");
+    let mut spec = sim_spec(&name, SIM, port, 1);
+    spec.env.insert("KEPT_ACROSS_ZERO".into(), "yes".into());
+    let made = backend.create(&spec, None).await.unwrap();
+    let pid = made.replicas[0].pid.unwrap();
+    let zero = backend.scale(&name, 0, None).await.unwrap();
+    assert!(zero.replicas.is_empty());
+    assert!(!pid_alive(pid), "the replica stopped");
+    let listed = backend.list().await.unwrap();
+    assert_eq!(listed.len(), 1, "still listed at 0");
+    assert_eq!(listed[0].spec.replicas, 0);
+    // Back to 2 from the kept spec, its environment and all.
+    backend.scale(&name, 2, None).await.unwrap();
+    let two = wait_ready(&backend, &name, READY, None).await.unwrap();
+    assert_eq!(two.ready_summary(), "2/2");
+    assert_eq!(two.spec.env.get("KEPT_ACROSS_ZERO").map(String::as_str), Some("yes"));
+    // Creating it again is refused while it exists, even at 0.
+    backend.scale(&name, 0, None).await.unwrap();
+    assert!(matches!(backend.create(&spec, None).await, Err(BackendError::AlreadyExists(_))));
+    backend.delete(&name).await.unwrap();
+    assert!(matches!(backend.get(&name).await, Err(BackendError::NotFound(_))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_with_no_record_is_adopted_and_an_unowned_one_is_stopped() {
+    let state = tempfile::tempdir().unwrap();
+    let backend = backend(state.path(), 0);
+    let port = free_ports(2);
+    let name = unique_name("orphan");
+    let made = backend.create(&sim_spec(&name, SIM, port, 1), None).await.unwrap();
+    let pid = made.replicas[0].pid.unwrap();
+    // An aimdeck killed between spawning and recording: the record is not there.
+    std::fs::remove_file(state.path().join(format!("process/{name}/replica-0.json"))).unwrap();
+    let report = backend.reconcile().await.unwrap();
+    assert_eq!(report.adopted, vec![format!("{name}/0")]);
+    let found = backend.get(&name).await.unwrap();
+    assert_eq!(found.replicas[0].pid, Some(pid), "adopted by its labels");
+
+    // A labelled process whose deployment is gone (an rm killed halfway) is stopped.
+    let stray = std::process::Command::new("sh")
+        .args(["-c", "exec setsid sleep 30"])
+        .env("AIMDECK_STATE_DIR", state.path())
+        .env("AIMDECK_DEPLOYMENT", "gone")
+        .env("AIMDECK_REPLICA", "0")
+        .spawn()
+        .unwrap();
+    let mut stray_pid = stray.id();
+    for _ in 0..50 {
+        // `setsid` forks when it is a group leader; find the leader that carries the labels.
+        if let Some(p) = labelled_pids(state.path()).into_iter().find(|&p| p != pid) {
+            stray_pid = p;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let report = backend.reconcile().await.unwrap();
+    assert_eq!(report.stopped, vec![format!("gone/0 (pid {stray_pid})")]);
+    assert!(!pid_alive(stray_pid));
+    assert!(pid_alive(pid), "the adopted replica is left alone");
+
+    // `rm` stops what is labelled for the deployment, recorded or not.
+    std::fs::remove_file(state.path().join(format!("process/{name}/replica-0.json"))).unwrap();
+    backend.delete(&name).await.unwrap();
+    assert!(!pid_alive(pid));
+}
+
+fn labelled_pids(state: &std::path::Path) -> Vec<u32> {
+    let want = format!("AIMDECK_STATE_DIR={}", state.display());
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| env.split(|&b| b == 0).any(|kv| kv == want.as_bytes())))
+        .filter(|&pid| pid_alive(pid))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -243,4 +330,61 @@ async fn a_new_instance_sees_a_rollout_mid_way_and_restart_replaces_the_process(
     assert_ne!(restarted.replicas[0].pid, Some(old_pid));
     assert!(!pid_alive(old_pid));
     other.delete("midway").await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_fails_naming_the_replica_that_did_not_come_back() {
+    let state = tempfile::tempdir().unwrap();
+    let backend = ProcessBackend::new(state.path(), Vec::new()).with_grace(Duration::from_millis(500));
+    let marker = state.path().join("started-once");
+    // Runs the first time; every later start exits at once, as an engine that cannot come back.
+    let script = format!("test -f {0} && exit 3; touch {0}; exec sleep 30", marker.display());
+    let mut spec = sim_spec("comeback", "sh", free_ports(1), 1);
+    spec.command = Some(vec!["sh".into(), "-c".into(), script]);
+    backend.create(&spec, None).await.unwrap();
+    for _ in 0..100 {
+        if marker.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let err = backend.restart("comeback").await.unwrap_err().to_string();
+    assert!(err.contains("1 of 1 replicas did not come back: replica 0 exited right after starting"), "{err}");
+    backend.delete("comeback").await.unwrap();
+}
+
+/// Scale-up places new replicas under the same rules as deploy (`ops::backends::allocatable_from`,
+/// what `aimdeck scale` and the console's create use): on the recorded faulty H100 box GPU 0 is
+/// the only healthy, free GPU, so a second replica is refused and the refusal names the failed
+/// GPUs and the unmanaged process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scale_up_on_a_faulty_host_refuses_the_failed_gpu_and_names_it() {
+    let machine = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gpus/h100-sxm-8-faulty");
+    let probe = aimdeck::hardware::ProbeConfig {
+        nvidia_smi: machine.join("bin/nvidia-smi"),
+        amd_smi: "aimdeck-test-no-amd-smi".into(),
+        rocm_smi: "aimdeck-test-no-rocm-smi".into(),
+        kfd_root: "/nonexistent/kfd".into(),
+        pci_root: "/nonexistent/pci".into(),
+        kernel_log: machine.join("kmsg.txt"),
+        proc_root: "/nonexistent/proc".into(),
+        use_nvml: false,
+        ..aimdeck::hardware::ProbeConfig::default()
+    };
+    let snapshot = aimdeck::hardware::discover(&probe).await;
+    let inventory = aimdeck::ops::backends::allocatable_from(&snapshot, Default::default());
+    let state = tempfile::tempdir().unwrap();
+    let backend = ProcessBackend::new(state.path(), inventory).with_grace(Duration::from_secs(3));
+    let port = free_ports(2);
+    let name = unique_name("faulty");
+    let mut spec = sim_spec(&name, SIM, port, 1);
+    spec.gpus_per_replica = 1;
+    backend.create(&spec, None).await.unwrap();
+    assert_eq!(wait_ready(&backend, &name, READY, None).await.unwrap().replicas[0].gpus, vec![0]);
+    let err = backend.scale(&name, 2, None).await.unwrap_err().to_string();
+    backend.delete(&name).await.unwrap();
+    assert!(err.contains("GPU 1 failed: uncorrectable ECC errors"), "{err}");
+    assert!(err.contains("GPU 6 failed: XID 79"), "{err}");
+    assert!(err.contains("GPU 4 unmanaged: pid 4242 python3"), "{err}");
+    assert!(err.contains("--allow-degraded"), "degraded GPUs say how to allow them: {err}");
 }

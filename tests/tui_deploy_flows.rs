@@ -56,7 +56,8 @@ impl Console {
         let settings = Settings {
             header: HeaderInfo { backend: "process".into(), host: "testhost".into() },
             user_themes_dir: "/nonexistent/themes".into(),
-            backends: vec![BackendHandle(backend.clone())],
+            // Journaled as the console opens its backends (ops::BackendConfig).
+            backends: vec![BackendHandle(aimdeck::ops::journaled::Journaled::wrap(backend.clone(), &aimdeck::paths::state_dir()))],
             active_backend: "process".into(),
             readonly,
             cache_root: state.path().join("hf"),
@@ -328,4 +329,45 @@ async fn a_failing_create_shows_its_cause_and_leaves_nothing_behind() {
     let message = console.app.message.clone().unwrap().text;
     assert!(message.contains("/nonexistent/engine-binary"), "the cause names the program: {message}");
     assert!(console.listed().await.is_empty(), "no replica behind");
+}
+
+/// Quick `+`/`-` presses count from the last count asked for and coalesce (one scale runs, the
+/// latest target waits behind it); `-` on a 1-replica row asks like `d`, and the deployment is
+/// kept at 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quick_presses_coalesce_and_scaling_to_zero_asks_first() {
+    let mut console = Console::start(false);
+    let name = unique_name("press");
+    let port = free_ports(4);
+    console.backend.create(&support::sim_spec(&name, SIM, port, 1), None).await.unwrap();
+    console.until_row(&name, "1/1", "ready").await;
+
+    // Three quick `+` from 1: the target is 4, reached without a replica lost on the way.
+    console.times(KeyCode::Char('+'), 3);
+    assert_eq!(console.app.deploy.requested.get(&name), Some(&4), "counted from the last request");
+    console.until_row(&name, "4/4", "ready").await;
+    assert_eq!(console.listed().await[0].replicas.len(), 4);
+
+    // `- - -` from 4 ends at 1 (not at 3).
+    console.times(KeyCode::Char('-'), 3);
+    console.until(&format!("{name} back to 1"), |app| app.deploy.in_flight.is_empty() && app.deploy.queued_scale.is_empty()).await;
+    console.until_row(&name, "1/1", "ready").await;
+    let one = console.listed().await;
+    assert_eq!(one[0].replicas.len(), 1);
+
+    // `-` on a 1-replica row asks first; esc leaves it running.
+    console.press(key(KeyCode::Char('-')));
+    assert!(matches!(console.app.mode, Mode::Confirm(..)), "scaling to 0 asks like d:\n{}", console.screen());
+    console.press(key(KeyCode::Esc));
+    assert_eq!(console.listed().await[0].replicas.len(), 1, "nothing changed");
+    console.press(key(KeyCode::Char('-')));
+    console.keys(&name);
+    console.press(key(KeyCode::Enter));
+    let pid = one[0].replicas[0].pid.unwrap();
+    console.until(&format!("{name} at 0"), move |_| !pid_alive(pid)).await;
+    console.until(&format!("{name} scale done"), |app| app.deploy.in_flight.is_empty()).await;
+    let zero = console.listed().await;
+    assert_eq!(zero.len(), 1, "the deployment is kept at 0");
+    assert!(zero[0].replicas.is_empty());
+    console.backend.delete(&name).await.unwrap();
 }

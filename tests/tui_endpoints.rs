@@ -377,6 +377,7 @@ fn report() -> BenchReport {
         itl_s: stats(0.015),
         e2e_s: stats(1.1),
         errors: vec![],
+        ..BenchReport::default()
     }
 }
 

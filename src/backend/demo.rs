@@ -51,7 +51,7 @@ pub fn demo_backend(state_dir: &Path) -> ProcessBackend {
 
 /// Starts every demo deployment that is not already running; returns them all.
 pub async fn start_demo(backend: &ProcessBackend, sim: &Path, base_port: u16) -> Result<Vec<Deployment>, BackendError> {
-    backend.reconcile()?;
+    backend.reconcile().await?;
     let mut out = Vec::new();
     for spec in demo_specs(sim, base_port) {
         match backend.get(&spec.name).await {

@@ -28,6 +28,12 @@ pub enum BackendError {
     Spawn { program: String, detail: String },
     #[error("{path}: {detail}")]
     State { path: std::path::PathBuf, detail: String },
+    /// Another aimdeck process (or task) holds the deployment's lock.
+    #[error("`{name}` is being {holder}; try again when it is done")]
+    Busy { name: String, holder: String },
+    /// A call that got no answer within its bound.
+    #[error("{backend}: no answer from {endpoint} in {} s", .after.as_secs())]
+    NoAnswer { backend: String, endpoint: String, after: std::time::Duration },
     #[error("{0}")]
     Other(String),
 }

@@ -13,6 +13,7 @@ pub mod health;
 pub mod host_gpus;
 pub mod journal;
 pub mod kubernetes;
+pub mod lock;
 pub mod placement;
 pub mod ports;
 pub mod process;
@@ -43,6 +44,17 @@ pub type ProgressTx = Option<tokio::sync::mpsc::UnboundedSender<BackendEvent>>;
 pub struct LogLine {
     pub replica: u32,
     pub text: String,
+}
+
+/// What `Backend::image_presence` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ImagePresence {
+    /// On the engine already; its size when the engine reports one.
+    Present { size_bytes: Option<u64> },
+    /// Not on the engine: `create` pulls it.
+    Missing,
+    NotApplicable,
 }
 
 /// Which logs to read.
@@ -79,6 +91,12 @@ pub trait Backend: Send + Sync {
     /// What `create` would make, for review screens and `aimdeck render`: the container
     /// configs or command lines, with secrets redacted.
     fn render(&self, spec: &DeploymentSpec) -> Result<serde_json::Value, BackendError>;
+    /// Whether the engine already has `image`, for review screens ("present" or "will be
+    /// pulled"). Backends that run no images answer `NotApplicable`.
+    fn image_presence<'a>(&'a self, image: &'a str) -> BoxFuture<'a, Result<ImagePresence, BackendError>> {
+        let _ = image;
+        Box::pin(async { Ok(ImagePresence::NotApplicable) })
+    }
     /// The cluster behind this backend, for what only a cluster has (node GPU inventory,
     /// namespaces, operator resources, cache PVCs); `None` for single-host backends.
     fn kubernetes(&self) -> Option<&kubernetes::KubernetesBackend> {
@@ -103,9 +121,25 @@ pub fn validate_name(name: &str) -> Result<(), BackendError> {
     }
 }
 
+/// The most replicas one deployment may have, on every path (the create form, `s`, `scale`,
+/// `deploy`): each is an engine with its own port and GPUs, and past this a typo (1000 for 10)
+/// is far likelier than intent.
+pub const MAX_REPLICAS: u32 = 64;
+
+/// Checks a replica count against [`MAX_REPLICAS`], saying why.
+pub fn validate_replicas(replicas: u32) -> Result<(), BackendError> {
+    if replicas > MAX_REPLICAS {
+        return Err(BackendError::InvalidSpec(format!(
+            "replicas: at most {MAX_REPLICAS} per deployment (each is an engine with its own port and GPUs), got {replicas}"
+        )));
+    }
+    Ok(())
+}
+
 /// Checks the parts of a spec every backend relies on.
 pub fn validate_spec(spec: &DeploymentSpec) -> Result<(), BackendError> {
     validate_name(&spec.name)?;
+    validate_replicas(spec.replicas)?;
     if spec.model.trim().is_empty() {
         return Err(BackendError::InvalidSpec("model: expected a Hugging Face repo id or a path, got nothing".into()));
     }

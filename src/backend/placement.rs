@@ -3,14 +3,13 @@
 //! that a process aimdeck did not start is using counts as held. The reasons travel on each
 //! `AllocatableGpu` so the allocator's error names them.
 
-use crate::hardware::{self, ProbeConfig};
-use crate::model::gpu::{GpuSnapshot, HealthState, ProcessOwner, assign_process_owners, owners_of};
+use crate::model::gpu::{GpuSnapshot, HealthState, ProcessOwner, owners_of};
 
 use super::Backend;
 use super::allocator::AllocatableGpu;
 
 /// What the caller allows beyond healthy, whole, free GPUs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PlacementPolicy {
     /// Place on `degraded` GPUs (throttling, correctable storm, slow link).
     pub allow_degraded: bool,
@@ -31,7 +30,7 @@ pub fn inventory(snapshot: &GpuSnapshot, policy: PlacementPolicy) -> Vec<Allocat
             let split = gpu.partition.as_ref().filter(|p| p.is_split());
             // Partitions of one physical GPU are the tightest group there is.
             let island = split.and_then(|p| p.parent).map(|parent| PARTITION_ISLANDS + parent).or(island);
-            let render_minor = gpu.render_node.as_deref().and_then(|node| node.strip_prefix("/dev/dri/renderD")?.parse().ok());
+            let render_minor = gpu.render_node.as_deref().and_then(|node| node.rsplit('/').next()?.strip_prefix("renderD")?.parse().ok());
             AllocatableGpu { index: gpu.index, numa_node: gpu.numa_node, island, render_minor, refused: refusal(gpu, policy) }
         })
         .collect()
@@ -53,18 +52,6 @@ fn refusal(gpu: &crate::model::gpu::Gpu, policy: PlacementPolicy) -> Option<Stri
         return Some(format!("is a {mode} partition{parent} (--partitions places on partitions)"));
     }
     None
-}
-
-/// Discovers the GPUs now, joins their processes to the given backends' replicas and builds
-/// the inventory. `None` when discovery found no GPU (the caller keeps its plain detection).
-pub async fn detect(backends: &[&dyn Backend], policy: PlacementPolicy) -> Option<Vec<AllocatableGpu>> {
-    let mut snapshot = hardware::discover(&ProbeConfig::from_env()).await;
-    if snapshot.gpus.is_empty() {
-        return None;
-    }
-    let owners = if snapshot.gpus.iter().any(|g| !g.processes.is_empty()) { owners(backends).await } else { Vec::new() };
-    assign_process_owners(&mut snapshot.gpus, &owners);
-    Some(inventory(&snapshot, policy))
 }
 
 /// Every replica of the given backends, each list bounded so a dead engine costs seconds.

@@ -50,7 +50,9 @@ impl BackendOptions {
 /// and in the first call's error.
 pub fn open(name: &str, options: &BackendOptions) -> Result<Arc<dyn Backend>, BackendError> {
     match name {
-        super::docker::NAME => Ok(Arc::new(DockerBackend::new(options.docker_host.as_deref(), options.gpus.clone(), options.docker.clone()))),
+        super::docker::NAME => Ok(Arc::new(
+            DockerBackend::new(options.docker_host.as_deref(), options.gpus.clone(), options.docker.clone()).with_state_dir(&options.state_dir),
+        )),
         super::process::NAME => {
             Ok(Arc::new(ProcessBackend::new(&options.state_dir, options.gpus.clone()).with_grace(options.process_grace)))
         }

@@ -9,7 +9,8 @@ use clap::Args;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::bench::{self, BenchConfig, BenchProgress, BenchReport, LatencyStats};
+use crate::engine::bench::{self, BenchConfig, BenchProgress, BenchReport, LatencyStats, Slos};
+use crate::engine::openai::Api;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -33,6 +34,14 @@ pub struct BenchArgs {
     /// Seconds without a token before a request counts as failed
     #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
     pub timeout: f64,
+    /// API to call: `completions` (/v1/completions, as `vllm bench serve`) or `chat`
+    /// (/v1/chat/completions: a reasoning model's thinking streams apart and counts from its first token)
+    #[arg(long, default_value = "completions", value_parser = ["completions", "chat"])]
+    pub api: String,
+    /// Service-level objectives for goodput, in milliseconds, as `vllm bench serve --goodput`:
+    /// e.g. `--goodput ttft:500 tpot:50 e2el:4000` (metrics: ttft, tpot, e2el)
+    #[arg(long, num_args = 1.., value_name = "KEY:MS")]
+    pub goodput: Vec<String>,
     /// Print one JSON object
     #[arg(long)]
     pub json: bool,
@@ -45,6 +54,7 @@ pub async fn run(args: BenchArgs) -> color_eyre::Result<ExitCode> {
     if !(args.url.starts_with("http://") || args.url.starts_with("https://")) {
         color_eyre::eyre::bail!("URL must start with http:// or https://, got `{}`", args.url);
     }
+    let slos = Slos::parse(&args.goodput).map_err(|message| color_eyre::eyre::eyre!(message))?;
     let config = BenchConfig {
         base_url: args.url.trim_end_matches('/').trim_end_matches("/v1").to_string(),
         model: args.model.clone(),
@@ -53,6 +63,8 @@ pub async fn run(args: BenchArgs) -> color_eyre::Result<ExitCode> {
         input_tokens: args.input_tokens,
         output_tokens: args.output_tokens,
         request_timeout: Duration::from_secs_f64(args.timeout),
+        api: if args.api == "chat" { Api::Chat } else { Api::Completions },
+        slos,
     };
     let client = reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).build()?;
     let (tx, mut rx) = watch::channel(BenchProgress::default());
@@ -116,8 +128,22 @@ pub fn human(r: &BenchReport) -> String {
     ));
     out.push_str(&format!("{:<6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "ms", "mean", "p50", "p90", "p95", "p99", "max"));
     out.push_str(&row("TTFT", &r.ttft_s));
+    out.push_str(&row("TPOT", &r.tpot_s));
     out.push_str(&row("ITL", &r.itl_s));
     out.push_str(&row("E2E", &r.e2e_s));
+    if let (Some(good), Some(rate)) = (r.good_requests, r.goodput_requests_per_s) {
+        let slo = |name: &str, ms: Option<f64>| ms.map(|ms| format!(" {name}<={ms}ms")).unwrap_or_default();
+        out.push_str(&format!(
+            "goodput {good}/{} requests met{}{}{}: {rate:.2} req/s\n",
+            r.succeeded,
+            slo("TTFT", r.slos.ttft_ms),
+            slo("TPOT", r.slos.tpot_ms),
+            slo("E2E", r.slos.e2el_ms)
+        ));
+    }
+    if r.reasoning_tokens_received > 0 {
+        out.push_str(&format!("reasoning  {} of {} output tokens were thinking\n", r.reasoning_tokens_received, r.completion_tokens_received));
+    }
     for err in &r.errors {
         out.push_str(&format!("error: {err}\n"));
     }

@@ -1,21 +1,21 @@
 //! `aimdeck deploy NAME --model M ...`: create a deployment on a backend, show the rollout,
 //! and wait until every replica answers `/health`. `--dry-run` prints what would be created.
+//! The flags become a request that `ops` resolves (recipe named or chosen, flags over it) and
+//! checks against the live GPUs before anything is made; see `plan.rs`.
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use color_eyre::eyre::{Result, bail, eyre};
+use color_eyre::eyre::{Result, bail};
 
 use super::GlobalArgs;
-use crate::backend::docker::{DockerOptions, NetworkMode};
-use crate::backend::journal::{self, JournalEntry};
+use crate::backend::docker::NetworkMode;
 use crate::backend::registry::{self, BackendOptions};
-use crate::backend::placement::{self, PlacementPolicy};
 use crate::backend::{Backend, BackendError, host_gpus, rollout};
-use crate::model::{Deployment, DeploymentSpec, EngineKind, GpuVendor, Parallelism};
+use crate::model::{Deployment, EngineKind, Precision};
+use crate::ops::BackendConfig;
 
 #[derive(Debug, Clone, Args)]
 pub struct DeployArgs {
@@ -24,40 +24,59 @@ pub struct DeployArgs {
     /// Hugging Face repo id or local path of the model
     #[arg(long, short = 'm')]
     pub model: String,
-    /// Recipe the deployment follows (recorded in the `aimdeck.io/recipe` label)
+    /// Recipe to follow: its engine, image, GPUs, parallelism, context, engine args and env
+    /// [default: the best recipe for the target's GPUs]
     #[arg(long)]
     pub recipe: Option<String>,
-    /// Serving engine: vllm or sglang
-    #[arg(long, default_value = "vllm")]
-    pub engine: EngineKind,
+    /// No recipe: the engine's defaults and only the flags given
+    #[arg(long, conflicts_with = "recipe")]
+    pub no_recipe: bool,
+    /// Deploy although the recipe's GPU is not here or the GPUs' free memory is short
+    #[arg(long)]
+    pub force: bool,
+    /// Target GPU model, for a cluster that is not reachable from here (with --count)
+    #[arg(long, value_name = "TYPE")]
+    pub gpu: Option<String>,
+    /// Number of GPUs of --gpu on one node
+    #[arg(long, value_name = "N", requires = "gpu")]
+    pub count: Option<u32>,
+    /// Serving engine: vllm or sglang [default: the recipe's, else vllm]
+    #[arg(long)]
+    pub engine: Option<EngineKind>,
     #[arg(long, default_value_t = 1)]
     pub replicas: u32,
-    /// Container image (Docker); a default engine image per vendor when unset
+    /// Container image (Docker, Kubernetes) [default: the recipe's, else the engine's per vendor]
     #[arg(long)]
     pub image: Option<String>,
     /// Port of replica 0; replica i uses port+i [default: 8000 for vLLM, 30000 for SGLang]
     #[arg(long)]
     pub port: Option<u16>,
-    /// Tensor parallel size
-    #[arg(long, default_value_t = 1)]
-    pub tp: u32,
-    /// Pipeline parallel size
-    #[arg(long, default_value_t = 1)]
-    pub pp: u32,
-    /// GPUs each replica holds [default: tp x pp; 0 on a host without GPUs]
+    /// Tensor parallel size [default: the recipe's, else 1]
+    #[arg(long)]
+    pub tp: Option<u32>,
+    /// Pipeline parallel size [default: the recipe's, else 1]
+    #[arg(long)]
+    pub pp: Option<u32>,
+    /// Data parallel size inside the engine [default: the recipe's, else 1]
+    #[arg(long)]
+    pub dp: Option<u32>,
+    /// GPUs each replica holds [default: the recipe's; else tp x pp x dp; 0 on a host without GPUs]
     #[arg(long)]
     pub gpus_per_replica: Option<u32>,
-    /// GPU vendor: amd or nvidia [default: detected]
+    /// GPU vendor: amd or nvidia [default: the recipe's GPU, else detected]
     #[arg(long)]
     pub vendor: Option<String>,
     #[arg(long)]
     pub max_model_len: Option<u64>,
+    /// Weight precision (bf16, fp8, ...) [default: the recipe's]
+    #[arg(long)]
+    pub precision: Option<Precision>,
     #[arg(long)]
     pub served_model_name: Option<String>,
     /// Program to run in the engine's place, with the engine's arguments (e.g. aimdeck-sim)
     #[arg(long, value_name = "PROGRAM")]
     pub command: Option<String>,
-    /// Environment for every replica, NAME=VALUE (repeatable)
+    /// Environment for every replica, NAME=VALUE (repeatable; over the recipe's)
     #[arg(long = "env", value_name = "NAME=VALUE")]
     pub env: Vec<String>,
     /// Docker network: host (a port per replica) or bridge (ports published on 127.0.0.1)
@@ -92,35 +111,37 @@ pub struct DeployCommand {
     pub json: bool,
 }
 
-/// The backend name: `--backend`, else the config's default, else docker.
+/// The backend new deployments go to: `--backend`, else the config's `backend:`, else docker.
 pub(super) fn backend_name(global: &GlobalArgs) -> String {
-    global.backend.clone().unwrap_or_else(|| "docker".to_string())
+    crate::ops::settings::backend_name(global.backend.as_deref(), &global.settings)
+}
+
+/// Backends as every headless command opens them (journaled), from the global flags.
+pub(super) fn backend_config(global: &GlobalArgs, network: NetworkMode) -> BackendConfig {
+    let mut config = BackendConfig::new(crate::paths::state_dir());
+    config.docker_host = global.docker_host.clone();
+    config.network = network;
+    config.kubeconfig = global.kubeconfig.clone();
+    config.context = global.context.clone();
+    config.namespace = global.namespace.clone();
+    config.gpus = host_gpus::detect();
+    config
 }
 
 pub(super) fn backend_options(global: &GlobalArgs, network: NetworkMode) -> BackendOptions {
-    let mut options = BackendOptions::new(crate::paths::state_dir());
-    options.gpus = host_gpus::detect();
-    options.docker_host = global.docker_host.clone();
-    options.docker = DockerOptions { network, ..DockerOptions::default() };
-    options.kubernetes = crate::backend::kubernetes::KubeTarget {
-        kubeconfig: global.kubeconfig.clone(),
-        context: global.context.clone(),
-        namespace: global.namespace.clone(),
-        timeout: None,
-    };
-    options
+    backend_config(global, network).options()
 }
 
 /// Finds which backend holds `name`: the one named by `--backend`, else the first that has it.
 pub(super) async fn find_deployment(global: &GlobalArgs, name: &str) -> Result<(Arc<dyn Backend>, Deployment)> {
-    let options = backend_options(global, NetworkMode::default());
+    let config = backend_config(global, NetworkMode::default());
     let names: Vec<String> = match &global.backend {
         Some(one) => vec![one.clone()],
         None => registry::NAMES.iter().map(|n| n.to_string()).collect(),
     };
     let mut problems = Vec::new();
     for backend_name in names {
-        let backend = registry::open(&backend_name, &options)?;
+        let backend = config.open(&backend_name)?;
         match backend.get(name).await {
             Ok(deployment) => return Ok((backend, deployment)),
             Err(BackendError::NotFound(_)) => {}
@@ -138,80 +159,6 @@ pub(super) fn refuse_if_readonly(global: &GlobalArgs, action: &str) -> Result<()
         bail!("--readonly: refusing to {action}");
     }
     Ok(())
-}
-
-pub(super) fn record(backend: &str, action: &str, target: String, result: &Result<impl Sized, impl std::fmt::Display>) {
-    let entry = JournalEntry::new(backend, action, target, result);
-    if let Err(err) = journal::append(&crate::paths::state_dir(), &entry) {
-        eprintln!("aimdeck: warning: journal not written: {err}");
-    }
-}
-
-
-/// Builds the spec from the flags; `backend` decides whether an image is needed.
-/// `host_gpus`: how many GPUs the host has; without any, replicas default to none (a CPU
-/// stand-in such as aimdeck-sim) instead of failing placement.
-pub(super) fn spec_from_args(args: &DeployArgs, backend: &str, host_gpus: usize) -> Result<DeploymentSpec> {
-    let vendor = match args.vendor.as_deref() {
-        Some("amd") => Some(GpuVendor::Amd),
-        Some("nvidia") => Some(GpuVendor::Nvidia),
-        Some(other) => bail!("--vendor: unknown `{other}`, expected amd or nvidia"),
-        None if std::path::Path::new("/dev/kfd").exists() => Some(GpuVendor::Amd),
-        None if std::path::Path::new("/dev/nvidiactl").exists() => Some(GpuVendor::Nvidia),
-        None => None,
-    };
-    let mut env = BTreeMap::new();
-    for pair in &args.env {
-        let Some((key, value)) = pair.split_once('=') else {
-            bail!("--env `{pair}`: expected NAME=VALUE");
-        };
-        env.insert(key.to_string(), value.to_string());
-    }
-    let image = match (&args.image, backend) {
-        (Some(image), _) => Some(image.clone()),
-        (None, "docker") => Some(crate::engine::images::default_image(args.engine, vendor).ok_or_else(|| {
-            eyre!("--image: SGLang's ROCm images are tagged per release and GPU; name one, e.g. lmsysorg/sglang:v0.5.5-rocm700-mi30x")
-        })?),
-        _ => None,
-    };
-    let command = match &args.command {
-        Some(line) => {
-            let words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
-            if words.is_empty() {
-                bail!("--command: expected a program, got nothing");
-            }
-            Some(words)
-        }
-        None => None,
-    };
-    let default_port = match args.engine {
-        EngineKind::Vllm => 8000,
-        EngineKind::Sglang => 30000,
-    };
-    let cache_home = crate::paths::hf_hub_cache(None).parent().map(std::path::Path::to_path_buf);
-    Ok(DeploymentSpec {
-        name: args.name.clone(),
-        model: args.model.clone(),
-        served_model_name: args.served_model_name.clone(),
-        engine: args.engine,
-        recipe_id: args.recipe.clone(),
-        image,
-        command,
-        gpu_vendor: vendor,
-        gpus_per_replica: args.gpus_per_replica.unwrap_or(if host_gpus == 0 { 0 } else { args.tp * args.pp }),
-        parallelism: Parallelism { tp: args.tp, pp: args.pp, dp: 1 },
-        replicas: args.replicas,
-        precision: None,
-        kv_cache_dtype: Default::default(),
-        max_model_len: args.max_model_len,
-        gpu_memory_utilization: None,
-        port: args.port.unwrap_or(default_port),
-        host: "127.0.0.1".into(),
-        engine_args: Default::default(),
-        extra_args: args.extra_args.clone(),
-        env,
-        cache_dir: if backend == "docker" { cache_home } else { None },
-    })
 }
 
 /// Prints rollout progress to stderr as it comes.
@@ -251,21 +198,18 @@ pub(super) fn gpus_text(gpus: &[u32]) -> String {
 
 pub async fn run(command: DeployCommand, global: &GlobalArgs) -> Result<ExitCode> {
     let backend_name = backend_name(global);
-    let mut options = backend_options(global, command.deploy.network);
-    let mut backend = registry::open(&backend_name, &options)?;
-    // Health, partitions and processes aimdeck did not start decide where replicas may go.
-    let policy = PlacementPolicy { allow_degraded: command.deploy.allow_degraded, partitions: command.deploy.partitions };
-    let detected = placement::detect(&[backend.as_ref()], policy).await;
-    if let Some(gpus) = detected {
-        options.gpus = gpus;
-        backend = registry::open(&backend_name, &options)?;
-    }
-    let spec = spec_from_args(&command.deploy, &backend_name, options.gpus.len())?;
+    let plan = super::plan::plan(&command.deploy, global, &backend_name, !command.dry_run).await?;
+    super::plan::print_resolution(&plan.resolution);
+    let spec = plan.resolution.spec.clone();
+    let backend = plan.config.open(&backend_name)?;
     if command.dry_run {
-        println!("{}", serde_json::to_string_pretty(&backend.render(&spec)?)?);
+        let mut rendered = backend.render(&spec)?;
+        super::plan::add_resolution(&mut rendered, &plan.resolution);
+        println!("{}", serde_json::to_string_pretty(&rendered)?);
         return Ok(ExitCode::SUCCESS);
     }
     refuse_if_readonly(global, "deploy")?;
+    plan.preflight(&command.deploy)?;
     let (progress, printer) = progress_printer();
     let created = backend.create(&spec, progress.clone()).await;
     let result = match created {
@@ -274,8 +218,13 @@ pub async fn run(command: DeployCommand, global: &GlobalArgs) -> Result<ExitCode
         Err(err) => Err(err),
     };
     drop(printer);
-    let target = format!("{} ({} x {})", spec.name, spec.replicas, spec.model);
-    record(backend.name(), "deploy", target, &result);
-    print_deployment(&result?, command.json)?;
+    let deployment = result?;
+    if command.json {
+        let mut value = serde_json::to_value(&deployment)?;
+        super::plan::add_resolution(&mut value, &plan.resolution);
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        print_deployment(&deployment, false)?;
+    }
     Ok(ExitCode::SUCCESS)
 }

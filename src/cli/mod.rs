@@ -10,10 +10,11 @@ mod recipes;
 mod gpus;
 mod gpus_text;
 mod probe;
-mod deploy;
+pub mod deploy;
 mod logs;
 mod ls;
-mod render;
+pub mod plan;
+pub(crate) mod render;
 mod rm;
 mod scale;
 pub mod k8s;
@@ -76,6 +77,9 @@ pub struct GlobalArgs {
     /// Run the console on aimdeck-sim engines and a recorded 8-GPU topology (no GPU needed)
     #[arg(long)]
     pub demo: bool,
+    /// The config file as read (defaults when it is missing or broken); filled by `run`.
+    #[arg(skip)]
+    pub settings: crate::config::Config,
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,9 +116,17 @@ pub enum Command {
 
 /// Runs the console or one subcommand and returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
+    let mut global = cli.global;
     match cli.command {
-        None => crate::tui::run(&cli.global),
+        None => crate::tui::run(console_options(&global)),
         Some(command) => {
+            // Headless commands read the config as the console does; a broken one is the same
+            // file:line:column warning, and the defaults are used.
+            let loaded = crate::ops::settings::load_config(global.config.as_deref());
+            if let Some(warning) = &loaded.warning {
+                eprintln!("aimdeck: warning: {warning}");
+            }
+            global.settings = loaded.config;
             let runtime = match tokio::runtime::Runtime::new() {
                 Ok(runtime) => runtime,
                 Err(err) => {
@@ -122,7 +134,7 @@ pub fn run(cli: Cli) -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            let result = runtime.block_on(dispatch(command, &cli.global));
+            let result = runtime.block_on(dispatch(command, &global));
             match result {
                 Ok(code) => code,
                 Err(err) => {
@@ -131,6 +143,24 @@ pub fn run(cli: Cli) -> ExitCode {
                 }
             }
         }
+    }
+}
+
+/// The console's options from the flags: plain data, so the console depends on no CLI type.
+fn console_options(global: &GlobalArgs) -> crate::tui::ConsoleOptions {
+    crate::tui::ConsoleOptions {
+        config: global.config.clone(),
+        theme: global.theme.clone(),
+        readonly: global.readonly,
+        log_level: global.log_level.clone(),
+        backend: global.backend.clone(),
+        context: global.context.clone(),
+        namespace: global.namespace.clone(),
+        kubeconfig: global.kubeconfig.clone(),
+        docker_host: global.docker_host.clone(),
+        recipes_dirs: global.console_recipes_dirs.clone(),
+        cache_dir: global.console_cache_dir.clone(),
+        demo: global.demo,
     }
 }
 

@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::model::recipe::{Goal, ModelFacts, Precision};
 use crate::model::EngineKind;
 use crate::recipes::fit::{FitReport, gib};
-use crate::recipes::load::{Library, LoadedRecipe, default_dirs, load_file, load_library, recipe_files};
+use crate::recipes::load::{Library, LoadedRecipe, load_file, recipe_files};
 use crate::recipes::select::{Hardware, SelectQuery, has_recipe, select};
 use crate::recipes::{Problem, gpus, hf_config, import};
 
@@ -126,9 +126,9 @@ fn parse_goal(text: &str) -> Result<Goal, String> {
 /// The library as the console sees it: built-ins, the user directory, the config's directories
 /// and `--recipes-dir`.
 pub fn library(global: &GlobalArgs, flag_dirs: &[PathBuf]) -> color_eyre::Result<(Library, Config)> {
-    let (config, _) = Config::load(global.config.as_deref()).wrap_err("reading the config file")?;
-    let dirs = default_dirs(&config.recipes_dirs, flag_dirs);
-    Ok((load_library(&dirs), config))
+    // Already read by `cli::run`; a broken file was reported there and the defaults are used.
+    let config = global.settings.clone();
+    Ok((crate::ops::settings::library(&config, flag_dirs), config))
 }
 
 /// Facts for a model from the local Hugging Face cache, if its config.json is there.

@@ -6,14 +6,14 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Args;
-use color_eyre::eyre::{Result, eyre};
+use color_eyre::eyre::{Result, bail, eyre};
 use serde_json::Value;
 
 use super::GlobalArgs;
-use super::deploy::{DeployArgs, backend_options, spec_from_args};
-use crate::backend::kubernetes::operators::{self, OperatorTarget};
+use super::deploy::DeployArgs;
+use crate::backend::kubernetes::operators::OperatorTarget;
 use crate::backend::kubernetes::render::{self as k8s_render, K8sRenderOptions};
-use crate::backend::{BackendError, registry};
+use crate::backend::registry;
 
 #[derive(Debug, Args)]
 pub struct RenderCommand {
@@ -27,31 +27,26 @@ pub struct RenderCommand {
 }
 
 pub async fn run(command: RenderCommand, global: &GlobalArgs) -> Result<ExitCode> {
-    let options = backend_options(global, command.deploy.network);
-    // The same deployment as an operator's resource, so a recipe tried here can be handed on.
-    if let Ok(target) = command.backend.parse::<OperatorTarget>() {
-        let spec = spec_from_args(&command.deploy, "k8s", 0)?;
+    let target = command.backend.as_str();
+    let known = registry::NAMES.contains(&target) || target.parse::<OperatorTarget>().is_ok();
+    if !known {
+        bail!("render: unknown target `{target}`, expected one of: {}, nimservice, aimservice, kserve", registry::NAMES.join(", "));
+    }
+    let plan = super::plan::plan(&command.deploy, global, target, false).await?;
+    super::plan::print_resolution(&plan.resolution);
+    let spec = &plan.resolution.spec;
+    if crate::ops::request::is_cluster_backend(target) {
+        // The same objects `aimdeck k8s render` prints: one implementation in `ops::k8s`.
         let namespace = global.namespace.clone().unwrap_or_else(|| "default".into());
-        let render_options = K8sRenderOptions { namespace, ..Default::default() };
-        let object = operators::render_operator(target, &spec, &render_options)?;
-        print_k8s_objects(&[object], command.json)?;
+        let options = K8sRenderOptions { namespace, ..Default::default() };
+        let objects = crate::ops::k8s::objects(target, spec, &options).map_err(|e| eyre!(e))?;
+        print_k8s_objects(&objects, command.json)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let backend = registry::open(&command.backend, &options).map_err(|err| match err {
-        BackendError::UnknownBackend(name) => {
-            eyre!("render: unknown target `{name}`, expected one of: {}, nimservice, aimservice, kserve", registry::NAMES.join(", "))
-        }
-        err => err.into(),
-    })?;
-    let spec = spec_from_args(&command.deploy, &command.backend, options.gpus.len())?;
-    let rendered = backend.render(&spec)?;
-    if command.backend == crate::backend::kubernetes::adapter::NAME {
-        // The adapter always renders a v1 List; anything else is a bug to report, not an empty page.
-        let items = rendered["items"].as_array().ok_or_else(|| eyre!("render k8s: the Kubernetes backend rendered no object list"))?;
-        print_k8s_objects(items, command.json)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    if command.json || command.backend != "process" {
+    let backend = plan.config.open(target)?;
+    let mut rendered = backend.render(spec)?;
+    if command.json || target != "process" {
+        super::plan::add_resolution(&mut rendered, &plan.resolution);
         println!("{}", serde_json::to_string_pretty(&rendered)?);
         return Ok(ExitCode::SUCCESS);
     }

@@ -8,7 +8,7 @@ use clap::Args;
 use color_eyre::eyre::{Result, bail};
 
 use super::GlobalArgs;
-use super::deploy::{find_deployment, record, refuse_if_readonly};
+use super::deploy::{find_deployment, refuse_if_readonly};
 
 #[derive(Debug, Args)]
 pub struct RmArgs {
@@ -36,7 +36,7 @@ pub async fn run(args: RmArgs, global: &GlobalArgs) -> Result<ExitCode> {
         }
     }
     let result = backend.delete(&args.name).await;
-    record(backend.name(), "rm", args.name.clone(), &result);
+    // Journaled by the backend itself (ops::journaled), once.
     result?;
     if args.json {
         println!("{}", serde_json::json!({ "removed": args.name, "backend": backend.name(), "replicas": deployment.replicas.len() }));

@@ -1,6 +1,6 @@
 //! The smoke benchmark: N real streaming requests, C at a time, each with a prompt of I tokens
-//! asking for exactly O tokens; TTFT, inter-token and end-to-end percentiles and throughput,
-//! measured at the client.
+//! asking for exactly O tokens; TTFT, TPOT, inter-token and end-to-end percentiles, throughput
+//! and goodput, measured at the client as `vllm bench serve` measures them (see `bench_stats`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::openai::{self, Api, PromptRequest};
+pub use super::bench_stats::{LatencyStats, Slos, percentile, stats};
 
 #[derive(Debug, Clone)]
 pub struct BenchConfig {
@@ -22,6 +23,11 @@ pub struct BenchConfig {
     pub input_tokens: u64,
     pub output_tokens: u64,
     pub request_timeout: Duration,
+    /// `/v1/completions` (as `vllm bench serve`'s default) or `/v1/chat/completions`, where a
+    /// reasoning model streams its thinking apart from the answer.
+    pub api: Api,
+    /// Objectives for goodput; none given, no goodput reported.
+    pub slos: Slos,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -36,17 +42,6 @@ impl BenchProgress {
     pub fn ratio(&self) -> f64 {
         if self.total == 0 { 1.0 } else { (self.done + self.failed) as f64 / self.total as f64 }
     }
-}
-
-/// Statistics of one latency, in seconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct LatencyStats {
-    pub mean: Option<f64>,
-    pub p50: Option<f64>,
-    pub p90: Option<f64>,
-    pub p95: Option<f64>,
-    pub p99: Option<f64>,
-    pub max: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -65,9 +60,23 @@ pub struct BenchReport {
     pub total_tokens_per_s: f64,
     pub prompt_tokens_sent: u64,
     pub completion_tokens_received: u64,
+    /// Of `completion_tokens_received`, the thinking tokens the server counted.
+    pub reasoning_tokens_received: u64,
+    /// To the first token of any kind, thinking or answer.
     pub ttft_s: LatencyStats,
+    /// Gaps between token chunks.
     pub itl_s: LatencyStats,
+    /// Latency, to each request's last token.
     pub e2e_s: LatencyStats,
+    pub api: Api,
+    /// (latency - TTFT) / (tokens - 1) per request of 2+ tokens.
+    pub tpot_s: LatencyStats,
+    /// The objectives given with `--goodput`, in ms.
+    pub slos: Slos,
+    /// Requests meeting every objective; `None` without objectives.
+    pub good_requests: Option<u64>,
+    /// `good_requests` per second of the run (vLLM's `request_goodput`).
+    pub goodput_requests_per_s: Option<f64>,
     /// The first few distinct errors, for the user to read.
     pub errors: Vec<String>,
 }
@@ -80,33 +89,6 @@ pub enum BenchError {
     NoModel { url: String },
     #[error("{field} must be at least 1")]
     Zero { field: &'static str },
-}
-
-/// Nearest-rank percentile of sorted values (as `vllm bench serve` reports them: numpy's linear
-/// interpolation differs by less than one sample's spacing).
-pub fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = (q * (sorted.len() - 1) as f64).round() as usize;
-    sorted.get(rank.min(sorted.len() - 1)).copied()
-}
-
-pub fn stats(mut values: Vec<f64>) -> LatencyStats {
-    values.retain(|v| v.is_finite());
-    if values.is_empty() {
-        return LatencyStats::default();
-    }
-    values.sort_by(|a, b| a.total_cmp(b));
-    let mean = values.iter().sum::<f64>() / values.len() as f64;
-    LatencyStats {
-        mean: Some(mean),
-        p50: percentile(&values, 0.50),
-        p90: percentile(&values, 0.90),
-        p95: percentile(&values, 0.95),
-        p99: percentile(&values, 0.99),
-        max: values.last().copied(),
-    }
 }
 
 /// A prompt of `tokens` words. Engines' tokenizers split differently, so the real prompt
@@ -170,7 +152,7 @@ pub async fn run(
             base_url: config.base_url.clone(),
             model: model.clone(),
             prompt: String::new(),
-            api: Api::Completions,
+            api: config.api,
             max_tokens: Some(config.output_tokens.max(1)),
             temperature: Some(0.0),
             ignore_eos: true,
@@ -215,6 +197,8 @@ pub async fn run(
     let completion: u64 = summaries.iter().map(|s| s.completion_tokens).sum();
     let prompt: u64 = summaries.iter().filter_map(|s| s.prompt_tokens).sum();
     let per_s = |n: f64| if duration_s > 0.0 { n / duration_s } else { 0.0 };
+    let good_requests = (!config.slos.is_empty())
+        .then(|| summaries.iter().filter(|s| config.slos.met_by(s)).count() as u64);
     Ok(BenchReport {
         url: config.base_url.clone(),
         model,
@@ -233,6 +217,12 @@ pub async fn run(
         ttft_s: stats(summaries.iter().filter_map(|s| s.ttft_s).collect()),
         itl_s: stats(summaries.iter().flat_map(|s| s.inter_token_s.iter().copied()).collect()),
         e2e_s: stats(summaries.iter().map(|s| s.e2e_s).collect()),
+        reasoning_tokens_received: summaries.iter().filter_map(|s| s.reasoning_tokens).sum(),
+        api: config.api,
+        tpot_s: stats(summaries.iter().filter_map(|s| s.tpot_s).collect()),
+        slos: config.slos,
+        good_requests,
+        goodput_requests_per_s: good_requests.map(|n| per_s(n as f64)),
         errors,
     })
 }
@@ -240,17 +230,6 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percentiles_of_a_known_series() {
-        let values: Vec<f64> = (1..=100).map(f64::from).collect();
-        let s = stats(values);
-        assert_eq!(s.p50, Some(51.0));
-        assert_eq!(s.p99, Some(99.0));
-        assert_eq!(s.max, Some(100.0));
-        assert_eq!(s.mean, Some(50.5));
-        assert_eq!(stats(vec![]).p50, None);
-    }
 
     #[test]
     fn prompts_have_the_asked_word_count_and_differ() {

@@ -172,6 +172,7 @@ mod tests {
             image: None,
             command: None,
             gpu_vendor: None,
+            gpu_product: None,
             gpus_per_replica: 2,
             parallelism: Parallelism { tp: 2, pp: 1, dp: 1 },
             replicas: 1,

@@ -3,6 +3,7 @@
 //! streaming client (prompt playground) and the smoke benchmark.
 
 pub mod bench;
+pub mod bench_stats;
 pub mod detect;
 pub mod health;
 pub mod images;
@@ -11,5 +12,6 @@ pub mod metrics;
 pub mod openai;
 pub mod probe;
 pub mod startup;
+pub mod stream_chunk;
 
 pub use launch::{launch_command, LaunchCommand};

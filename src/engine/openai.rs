@@ -10,12 +10,15 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+use super::stream_chunk::{self, ChunkUsage, Timeline};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Api {
     /// `/v1/chat/completions` with one user message.
     Chat,
     /// `/v1/completions` with a raw prompt.
+    #[default]
     Completions,
 }
 
@@ -70,26 +73,34 @@ pub enum StreamEvent {
     Failed(String),
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct Usage {
-    pub prompt_tokens: u64,
-    pub completion_tokens: u64,
-}
-
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct StreamSummary {
+    /// The answer (`delta.content`, or `text` for completions).
     pub text: String,
-    /// Chunks that carried text (one token each on vLLM and SGLang).
+    /// A reasoning model's thinking (`delta.reasoning` on vLLM, `delta.reasoning_content` on
+    /// SGLang), kept apart from the answer.
+    pub reasoning_text: String,
+    /// Chunks that carried tokens, thinking or answer (one token each on vLLM and SGLang).
     pub chunks: u64,
-    /// Tokens generated: the server's count when it sent usage, else the chunks.
+    /// Of `chunks`, those that carried thinking only.
+    pub reasoning_chunks: u64,
+    /// Tokens generated, thinking included: the server's count when it sent usage, else the chunks.
     pub completion_tokens: u64,
+    /// Of `completion_tokens`, the thinking ones, when the server counts them.
+    pub reasoning_tokens: Option<u64>,
     pub prompt_tokens: Option<u64>,
+    /// Time to the first token of any kind (thinking or answer), as `vllm bench serve`.
     pub ttft_s: Option<f64>,
-    /// Gaps between successive text chunks.
+    /// Time to the first answer token (after the thinking on a reasoning model).
+    pub first_answer_s: Option<f64>,
+    /// Gaps between successive token chunks (`vllm bench serve`'s ITL).
     pub inter_token_s: Vec<f64>,
+    /// Latency: from sending to the last token chunk (to the end of the stream without tokens).
     pub e2e_s: f64,
     /// Decode speed: tokens after the first over the time after the first.
     pub tokens_per_s: Option<f64>,
+    /// `vllm bench serve`'s TPOT: (latency - TTFT) / (tokens - 1); `None` for one token.
+    pub tpot_s: Option<f64>,
     pub finish_reason: Option<String>,
     pub cancelled: bool,
 }
@@ -116,7 +127,8 @@ fn error_message(body: &str) -> String {
     text.chars().take(500).collect()
 }
 
-/// Sends the request and reads the stream, calling `on_token(text, elapsed)` for each chunk.
+/// Sends the request and reads the stream, calling `on_token(text, elapsed)` for each answer chunk
+/// (thinking goes to the summary only).
 /// Stops early, with `cancelled: true`, when `cancel` fires. `idle_timeout` bounds the wait
 /// for each next chunk (a server that hangs mid-answer).
 pub async fn stream(
@@ -140,8 +152,8 @@ pub async fn stream(
     }
 
     let mut summary = StreamSummary::default();
-    let mut usage: Option<Usage> = None;
-    let mut last_token: Option<f64> = None;
+    let mut usage: Option<ChunkUsage> = None;
+    let mut timeline = Timeline::default();
     let mut buffer: Vec<u8> = Vec::new();
     let mut body = response.bytes_stream();
     'read: loop {
@@ -172,43 +184,39 @@ pub async fn stream(
                 let message = err.get("message").and_then(Value::as_str).unwrap_or("unknown error").to_string();
                 return Err(OpenAiError::Stream { url, message });
             }
-            if let Some(u) = event.get("usage").filter(|u| !u.is_null()) {
-                usage = Some(Usage {
-                    prompt_tokens: u.get("prompt_tokens").and_then(Value::as_u64).unwrap_or(0),
-                    completion_tokens: u.get("completion_tokens").and_then(Value::as_u64).unwrap_or(0),
-                });
-            }
-            let Some(choice) = event.pointer("/choices/0") else { continue };
-            if let Some(reason) = choice.get("finish_reason").and_then(Value::as_str) {
+            let parts = stream_chunk::read(&event);
+            usage = parts.usage.or(usage);
+            if let Some(reason) = parts.finish_reason {
                 summary.finish_reason = Some(reason.to_string());
             }
-            let text = choice
-                .pointer("/delta/content")
-                .or_else(|| choice.get("text"))
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            if text.is_empty() {
+            if parts.reasoning.is_none() && parts.content.is_none() {
                 continue;
             }
+            // One chunk is one arrival: a chunk with both thinking and answer counts once.
             let elapsed = started.elapsed().as_secs_f64();
-            match last_token {
-                None => summary.ttft_s = Some(elapsed),
-                Some(previous) => summary.inter_token_s.push(elapsed - previous),
+            timeline.token(parts.content.is_none(), elapsed);
+            if let Some(thinking) = parts.reasoning {
+                summary.reasoning_text.push_str(thinking);
             }
-            last_token = Some(elapsed);
-            summary.chunks += 1;
-            summary.text.push_str(text);
-            on_token(text, elapsed);
+            if let Some(text) = parts.content {
+                summary.text.push_str(text);
+                on_token(text, elapsed);
+            }
         }
     }
-    summary.e2e_s = started.elapsed().as_secs_f64();
+    // As `vllm bench serve`: the request ends at its last token chunk (the usage chunk and
+    // `[DONE]` carry none); a stream without tokens ends when it closes.
+    summary.e2e_s = timeline.last_s.unwrap_or_else(|| started.elapsed().as_secs_f64());
+    summary.chunks = timeline.chunks;
+    summary.reasoning_chunks = timeline.reasoning_chunks;
     summary.prompt_tokens = usage.map(|u| u.prompt_tokens);
     summary.completion_tokens = usage.map_or(summary.chunks, |u| u.completion_tokens.max(summary.chunks));
-    if let (Some(ttft), Some(last)) = (summary.ttft_s, last_token) {
-        if summary.completion_tokens > 1 && last > ttft {
-            summary.tokens_per_s = Some((summary.completion_tokens - 1) as f64 / (last - ttft));
-        }
-    }
+    summary.reasoning_tokens = usage.and_then(|u| u.reasoning_tokens);
+    summary.ttft_s = timeline.first_s;
+    summary.first_answer_s = timeline.first_answer_s;
+    summary.tokens_per_s = timeline.tokens_per_s(summary.completion_tokens);
+    summary.tpot_s = timeline.tpot_s(summary.completion_tokens);
+    summary.inter_token_s = timeline.gaps_s;
     Ok(summary)
 }
 

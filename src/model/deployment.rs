@@ -47,6 +47,10 @@ pub struct DeploymentSpec {
     pub command: Option<Vec<String>>,
     #[serde(default)]
     pub gpu_vendor: Option<GpuVendor>,
+    /// Kubernetes: the value of the node's GPU product label (`nvidia.com/gpu.product`,
+    /// `amd.com/gpu.product-name`) pods must run on; set from the recipe's GPU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_product: Option<String>,
     /// GPUs each replica holds: `tp * pp` (data parallel replicas are separate replicas here,
     /// unless `parallelism.dp > 1` asks the engine to do data parallelism itself).
     pub gpus_per_replica: u32,
@@ -95,6 +99,7 @@ impl DeploymentSpec {
             image: None,
             command: None,
             gpu_vendor: None,
+            gpu_product: None,
             gpus_per_replica: 0,
             parallelism: Parallelism::default(),
             replicas,

@@ -24,6 +24,7 @@ pub fn to_deployment_spec(recipe: &Recipe, name: &str, replicas: u32, port: u16)
         image,
         command: None,
         gpu_vendor: vendor,
+        gpu_product: None,
         gpus_per_replica: recipe.gpu_count,
         parallelism: recipe.parallelism,
         replicas,

@@ -69,6 +69,8 @@ pub enum ConfirmPurpose {
     DeleteCache { plan: Box<crate::cache::DeletePlan>, in_use_checked: bool },
     /// Tear down a deployment (every replica) on a backend.
     DeleteDeployment { backend: String, name: String },
+    /// Scale a deployment to 0 replicas (it is kept, stopped): asked like a delete.
+    ScaleToZero { backend: String, name: String },
 }
 
 /// What a submitted form is for.

@@ -54,6 +54,8 @@ pub struct ClusterInventory {
 pub enum PickPurpose {
     Context,
     Namespace,
+    /// The create wizard's recipe for the model (`create_form`).
+    CreateRecipe,
 }
 
 #[derive(Debug, Clone)]
@@ -333,6 +335,7 @@ pub fn on_pick_key(app: &mut App, mut picker: Picker, purpose: PickPurpose, key:
         PickOutcome::Chosen(value) => match purpose {
             PickPurpose::Context => on_context(app, Some(value)),
             PickPurpose::Namespace => on_namespace(app, Some(value)),
+            PickPurpose::CreateRecipe => app.recipe_picked(value),
         },
     }
 }

@@ -9,16 +9,19 @@ use super::rollout::{Rollout, RolloutAction};
 use super::views::ViewId;
 use super::widgets::form::FormField;
 use super::widgets::{ConfirmDialog, Form, LogPane};
-use crate::model::{Deployment, DeploymentSpec, EngineKind};
+use crate::model::{Deployment, DeploymentSpec};
 
 impl App {
     pub(crate) fn on_deploy_event(&mut self, event: DeployEvent) -> Vec<Command> {
         match event {
             DeployEvent::Listed { backend, result } => {
                 self.deploy.listing.remove(&backend);
+                self.deploy.listing_since.remove(&backend);
                 match result {
                     Ok(deployments) => {
                         self.deploy.errors.remove(&backend);
+                        self.deploy.unreachable_since.remove(&backend);
+                        self.forget_settled_targets();
                         let rollouts_changed = self.follow_rollouts(&backend, &deployments);
                         if self.deploy.deployments.get(&backend) == Some(&deployments) {
                             if rollouts_changed {
@@ -40,10 +43,16 @@ impl App {
                             self.notify_behind(Level::Warning, format!("{backend}: {err}"));
                             self.deploy.errors.insert(backend.clone(), err);
                         }
-                        let had_deployments = self.deploy.deployments.remove(&backend).is_some();
+                        // The last rows stay, marked stale by the header's `unreachable since`:
+                        // an outage must not look like every deployment vanished.
+                        let newly_unreachable = !self.deploy.unreachable_since.contains_key(&backend);
+                        if newly_unreachable {
+                            let since = jiff::Zoned::now().strftime("%H:%M:%S").to_string();
+                            self.deploy.unreachable_since.insert(backend.clone(), since);
+                        }
                         // The same failure every 2 s (no Docker daemon here) changes nothing on
                         // screen: redrawing it was 25 bytes to the terminal each time.
-                        if !new_error && !had_deployments {
+                        if !new_error && !newly_unreachable {
                             return Vec::new();
                         }
                     }
@@ -61,16 +70,19 @@ impl App {
                 super::endpoint_flow::refresh(self);
             }
             DeployEvent::Done { action, target, deployment, result } => {
+                let mut commands = Vec::new();
                 if let Some(name) = deployment {
                     if self.deploy.rollouts.get_mut(&name).is_some_and(|rollout| rollout.on_done(&result)) {
                         self.deploy.rollouts.remove(&name);
                     }
+                    commands = self.deployment_action_done(&name, result.is_ok());
                 }
                 match result {
                     Ok(()) => self.notify(Level::Info, format!("{action} {target}: done")),
                     Err(err) => self.notify(Level::Error, format!("{action} {target}: {err}")),
                 }
                 super::endpoint_flow::refresh(self);
+                return commands;
             }
             DeployEvent::LogLine { name, text } => {
                 if let Some(logs) = self.deploy.logs.as_mut().filter(|l| l.deployment == name) {
@@ -87,6 +99,7 @@ impl App {
                     self.mark_dirty();
                 }
             }
+            DeployEvent::ImagePresence { image, result } => self.image_presence_known(&image, result),
             DeployEvent::Journal(result) => match result {
                 Ok(journal) => {
                     let mut pane = LogPane::new(10_000);
@@ -150,7 +163,7 @@ impl App {
 
     /// Starts following what the user just asked of deployment `name` (replacing a failure
     /// still shown on its row).
-    fn begin_rollout(&mut self, backend: &str, name: &str, action: RolloutAction, target: u32, spec: Option<&DeploymentSpec>) {
+    pub(crate) fn begin_rollout(&mut self, backend: &str, name: &str, action: RolloutAction, target: u32, spec: Option<&DeploymentSpec>) {
         let spec = spec.or_else(|| self.deploy.find(name).map(|d| &d.spec));
         let (engine, model) = spec.map(|s| (s.engine.as_str().to_string(), s.model.clone())).unwrap_or_default();
         self.deploy.rollouts.insert(name.to_string(), Rollout::new(backend, action, target, &engine, &model));
@@ -175,6 +188,10 @@ impl App {
 
     /// Enter in the create review: the deployment is created and followed on its row.
     pub(crate) fn create_reviewed(&mut self, backend: BackendHandle, spec: Box<DeploymentSpec>) -> Vec<Command> {
+        if !self.claim_deployment(&spec.name, "creating") {
+            return Vec::new();
+        }
+        self.deploy.review = None;
         self.notify(Level::Info, format!("creating {} on {}…", spec.name, backend.0.name()));
         self.begin_rollout(backend.0.name(), &spec.name, RolloutAction::Create, spec.replicas, Some(&spec));
         vec![Command::Deploy(DeployCommand::Create { backend, spec })]
@@ -215,19 +232,16 @@ impl App {
                 let form = Form::new(
                     format!("Scale {name}"),
                     vec![FormField::line("replicas", "Replicas", &replicas.to_string()).validate_with(|v| match v.trim().parse::<u32>() {
-                        Ok(n) if n <= 64 => Ok(()),
-                        _ => Err("a whole number from 0 to 64".into()),
+                        Ok(n) if n <= crate::backend::MAX_REPLICAS => Ok(()),
+                        _ => Err(format!("a whole number from 0 to {}", crate::backend::MAX_REPLICAS)),
                     })],
                 );
                 self.mode = Mode::Form(form, FormPurpose::Scale { backend: backend.0.name().to_string(), name });
                 Vec::new()
             }
-            Action::ScaleUp => vec![self.scale(backend, name, replicas + 1)],
-            Action::ScaleDown if replicas == 0 => {
-                self.notify(Level::Info, format!("{name} has no replicas"));
-                Vec::new()
-            }
-            Action::ScaleDown => vec![self.scale(backend, name, replicas - 1)],
+            // From the last requested count; to 0 asks first (see deploy_guard).
+            Action::ScaleUp => self.step_scale(backend, name, 1),
+            Action::ScaleDown => self.step_scale(backend, name, -1),
             Action::Delete => {
                 let dialog = ConfirmDialog::new(
                     "Delete deployment",
@@ -237,6 +251,7 @@ impl App {
                 self.mode = Mode::Confirm(dialog, ConfirmPurpose::DeleteDeployment { backend: backend.0.name().to_string(), name });
                 Vec::new()
             }
+            Action::Restart if !self.claim_deployment(&name, "restarting") => Vec::new(),
             Action::Restart => {
                 self.notify(Level::Info, format!("restarting {name}…"));
                 self.begin_rollout(backend.0.name(), &name, RolloutAction::Restart, replicas, None);
@@ -262,17 +277,14 @@ impl App {
         Some(commands)
     }
 
-    fn scale(&mut self, backend: BackendHandle, name: String, replicas: u32) -> Command {
-        self.notify(Level::Info, format!("scaling {name} to {replicas}…"));
-        self.begin_rollout(backend.0.name(), &name, RolloutAction::Scale, replicas, None);
-        Command::Deploy(DeployCommand::Scale { backend, name, replicas })
-    }
-
     pub(crate) fn delete_deployment(&mut self, backend: String, name: String) -> Vec<Command> {
         let Some(handle) = self.deploy.backend(&backend).cloned() else {
             self.notify(Level::Error, format!("backend {backend} is not open"));
             return Vec::new();
         };
+        if !self.claim_deployment(&name, "deleting") {
+            return Vec::new();
+        }
         self.notify(Level::Info, format!("deleting {name}…"));
         self.begin_rollout(&backend, &name, RolloutAction::Delete, 0, None);
         vec![Command::Deploy(DeployCommand::Delete { backend: handle, name })]
@@ -283,77 +295,49 @@ impl App {
             self.notify(Level::Error, "scale: backend gone or not a number");
             return Vec::new();
         };
-        vec![self.scale(handle, name, replicas)]
+        self.request_scale(handle, name, replicas)
     }
 
-    /// The create form, prefilled from the recipe under the cursor in the Recipes view.
-    fn open_create_form(&mut self) {
-        let recipe = if self.view == ViewId::Recipes { self.selected_recipe().map(|r| r.recipe.clone()) } else { None };
-        let model = recipe.as_ref().map(|r| r.model.repo.clone()).unwrap_or_default();
-        let recipe_id = recipe.as_ref().map(|r| r.id.clone()).unwrap_or_default();
-        let name = model.rsplit('/').next().unwrap_or("").to_ascii_lowercase().replace(['.', '_'], "-");
-        let backends: Vec<String> = self.deploy.backends.iter().map(|b| b.0.name().to_string()).collect();
-        let known = backends.clone();
-        let form = Form::new(
-            "Create a deployment",
-            vec![
-                FormField::line("name", "Name (DNS label)", &name).validate_with(|v| crate::backend::validate_name(v.trim()).map_err(|e| e.to_string())),
-                FormField::line("model", "Model (Hugging Face repo id)", &model)
-                    .validate_with(|v| if v.trim().contains('/') { Ok(()) } else { Err("expected org/name".into()) }),
-                FormField::line("recipe", "Recipe id (empty: engine defaults)", &recipe_id),
-                FormField::line("engine", "Engine (vllm or sglang)", recipe.as_ref().map(|r| r.engine.as_str()).unwrap_or("vllm"))
-                    .validate_with(|v| v.trim().parse::<EngineKind>().map(|_| ())),
-                FormField::line("backend", format!("Backend ({})", backends.join(", ")), &self.deploy.active)
-                    .validate_with(move |v| if known.iter().any(|b| b == v.trim()) { Ok(()) } else { Err(format!("one of {}", known.join(", "))) }),
-                FormField::line("replicas", "Replicas", "1").validate_with(|v| match v.trim().parse::<u32>() {
-                    Ok(1..=64) => Ok(()),
-                    _ => Err("1 to 64".into()),
-                }),
-                FormField::line("port", "Port of replica 0 (replica i listens on port + i)", "8000")
-                    .validate_with(|v| v.trim().parse::<u16>().map(|_| ()).map_err(|_| "a port number".to_string())),
-                FormField::line("image", "Image or program (empty: the engine's default)", ""),
-            ],
-        );
-        self.mode = Mode::Form(form, FormPurpose::Create);
+    /// The create wizard's last step: how the spec was resolved (recipe and why, fields from
+    /// the recipe, fields overridden, fit, image), then what the backend would create. Asks the
+    /// engine whether it has the image; the answer fills in the Image line when it comes.
+    pub(crate) fn open_create_review(&mut self, backend: BackendHandle, resolution: crate::ops::Resolution) -> Vec<Command> {
+        let image = resolution.spec.image.clone().filter(|_| backend.0.name() == crate::backend::docker::NAME);
+        let status = if image.is_some() { "asking the engine whether it has it…" } else { "" };
+        let header = super::create_review::summary(&resolution, backend.0.name(), status);
+        self.open_review_with(backend.clone(), resolution.spec.clone(), true, header);
+        self.deploy.review = Some(resolution);
+        image.map(|image| Command::Deploy(DeployCommand::ImagePresence { backend, image })).into_iter().collect()
     }
 
-    /// Turns the create form into a spec and shows the rendered config for review.
-    pub(crate) fn create_submitted(&mut self, form: &Form) -> Vec<Command> {
-        let value = |name: &str| form.value(name).unwrap_or_default().trim().to_string();
-        let Some(backend) = self.deploy.backend(&value("backend")).cloned() else {
-            self.notify(Level::Error, format!("backend {} is not open", value("backend")));
-            return Vec::new();
+    /// The engine's answer about the reviewed image: present (with its size) or to be pulled.
+    fn image_presence_known(&mut self, image: &str, result: Result<crate::backend::ImagePresence, String>) {
+        let reviewing = matches!(&self.mode, Mode::Pager(pager) if pager.create.as_ref().is_some_and(|(_, spec)| spec.image.as_deref() == Some(image)));
+        let Some(resolution) = self.deploy.review.clone().filter(|_| reviewing) else { return };
+        let status = match result {
+            Ok(crate::backend::ImagePresence::Present { size_bytes: Some(bytes) }) => format!("present on the engine ({})", bytesize::ByteSize::b(bytes)),
+            Ok(crate::backend::ImagePresence::Present { size_bytes: None }) => "present on the engine".to_string(),
+            Ok(crate::backend::ImagePresence::Missing) => "not on the engine: create pulls it".to_string(),
+            Ok(crate::backend::ImagePresence::NotApplicable) => String::new(),
+            Err(err) => format!("unknown ({err})"),
         };
-        let replicas: u32 = value("replicas").parse().unwrap_or(1);
-        let port: u16 = value("port").parse().unwrap_or(8000);
-        let recipe = self.recipes.library.as_ref().and_then(|lib| lib.get(&value("recipe"))).map(|r| r.recipe.clone());
-        if !value("recipe").is_empty() && recipe.is_none() {
-            self.notify(Level::Error, format!("recipe {} is not in the library", value("recipe")));
-            return Vec::new();
-        }
-        let mut spec = match &recipe {
-            Some(recipe) => crate::recipes::to_spec::to_deployment_spec(recipe, &value("name"), replicas, port),
-            None => DeploymentSpec::minimal(&value("name"), &value("model"), value("engine").parse().unwrap_or(EngineKind::Vllm), replicas, port),
-        };
-        spec.model = value("model");
-        let image = value("image");
-        if backend.0.name() == "process" {
-            if !image.is_empty() {
-                spec.command = Some(image.split_whitespace().map(str::to_string).collect());
-            }
-        } else if !image.is_empty() {
-            spec.image = Some(image);
-        } else if spec.image.is_none() {
-            spec.image = crate::engine::images::default_image(spec.engine, spec.gpu_vendor);
-        }
-        self.open_review(backend, spec, true);
-        Vec::new()
+        let Mode::Pager(pager) = &self.mode else { return };
+        let Some((backend, _)) = pager.create.clone() else { return };
+        let header = super::create_review::summary(&resolution, backend.0.name(), &status);
+        self.open_review_with(backend, resolution.spec, true, header);
     }
 
     /// Shows what a backend would create (secrets redacted); with `create`, Enter creates it.
     fn open_review(&mut self, backend: BackendHandle, spec: DeploymentSpec, create: bool) {
+        self.open_review_with(backend, spec, create, Vec::new());
+    }
+
+    fn open_review_with(&mut self, backend: BackendHandle, spec: DeploymentSpec, create: bool, header: Vec<String>) {
         let mut pane = LogPane::new(5_000);
         pane.follow = false;
+        for line in header {
+            pane.push(line);
+        }
         match backend.0.render(&spec) {
             Ok(rendered) => {
                 for line in serde_json::to_string_pretty(&rendered).unwrap_or_default().lines() {

@@ -15,13 +15,16 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::backend::journal::{self, Journal, JournalEntry};
+use crate::backend::journal::{self, Journal};
 use crate::backend::{Backend, LogOptions};
 use crate::model::gpu::GpuClaim;
 use crate::model::{BackendEvent, Deployment, DeploymentSpec};
 
 use super::event::{Command, Event};
 use super::widgets::LogPane;
+
+/// A list out longer than this marks its backend `slow` in the header.
+pub const SLOW_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A backend handle that can travel in commands (`dyn Backend` is not `Debug`).
 #[derive(Clone)]
@@ -43,6 +46,8 @@ pub enum DeployCommand {
     Logs { backend: BackendHandle, name: String, cancel: CancellationToken },
     ReadJournal,
     StartDemo { state_dir: PathBuf },
+    /// Whether the engine has the image under review (bounded: 5 s).
+    ImagePresence { backend: BackendHandle, image: String },
 }
 
 #[derive(Debug)]
@@ -55,6 +60,7 @@ pub enum DeployEvent {
     LogLine { name: String, text: String },
     LogEnded { name: String, error: Option<String> },
     Journal(Result<Journal, String>),
+    ImagePresence { image: String, result: Result<crate::backend::ImagePresence, String> },
 }
 
 /// The logs pane of one deployment.
@@ -84,6 +90,23 @@ pub struct DeployState {
     pub state_dir: PathBuf,
     /// Backends with a list request in flight.
     pub listing: std::collections::BTreeSet<String>,
+    /// When each in-flight list was sent: one out longer than [`SLOW_AFTER`] is `slow`.
+    pub listing_since: BTreeMap<String, std::time::Instant>,
+    /// Backends whose lists fail, since when (`HH:MM:SS`): their last rows stay, stale.
+    pub unreachable_since: BTreeMap<String, String>,
+    /// Deployments with a create, scale, delete or restart under way, and which: one at a time
+    /// per deployment from this console (the backends' locks hold other processes off).
+    pub in_flight: BTreeMap<String, &'static str>,
+    /// The replica count last asked for, by deployment: `+`/`-` count from here, not from the
+    /// listing, so `- -` from 3 ends at 1. Cleared by the first listing once nothing is queued.
+    pub requested: BTreeMap<String, u32>,
+    /// A scale asked for while another was under way: only the latest target is kept, and it
+    /// runs when the current one finishes (three quick `+` make two scales, not three).
+    pub queued_scale: BTreeMap<String, u32>,
+    /// The create form's values while its recipe picker is open.
+    pub draft: Option<super::create_form::FormValues>,
+    /// The resolution shown in the create review, until it is created or left.
+    pub review: Option<crate::ops::Resolution>,
 }
 
 impl DeployState {
@@ -112,12 +135,28 @@ impl DeployState {
         self.all().map(|d| crate::cache::ModelHold { model: d.spec.model.clone(), deployment: d.name.clone() }).collect()
     }
 
+    /// `slow` or `unreachable since HH:MM:SS` for each backend not answering well, for the
+    /// header; backends that answer are not named.
+    pub fn backend_states(&self) -> Vec<(String, String)> {
+        let mut states = Vec::new();
+        for backend in &self.backends {
+            let name = backend.0.name();
+            if let Some(since) = self.unreachable_since.get(name) {
+                states.push((name.to_string(), format!("unreachable since {since}")));
+            } else if self.listing_since.get(name).is_some_and(|sent| sent.elapsed() >= SLOW_AFTER) {
+                states.push((name.to_string(), "slow".to_string()));
+            }
+        }
+        states
+    }
+
     /// Commands that refresh the deployment lists, skipping backends whose last list has not
     /// answered yet, so a slow cluster never piles up requests.
     pub fn list_all(&mut self) -> Vec<Command> {
         let mut commands = Vec::new();
         for backend in &self.backends {
             if self.listing.insert(backend.0.name().to_string()) {
+                self.listing_since.insert(backend.0.name().to_string(), std::time::Instant::now());
                 commands.push(Command::Deploy(DeployCommand::List(backend.clone())));
             }
         }
@@ -164,6 +203,13 @@ pub fn run(command: DeployCommand, events: mpsc::Sender<Event>) {
                     .unwrap_or_else(|e| Err(e.to_string()));
                 send(events, DeployEvent::Journal(result)).await;
             }
+            DeployCommand::ImagePresence { backend, image } => {
+                let result = match tokio::time::timeout(std::time::Duration::from_secs(5), backend.0.image_presence(&image)).await {
+                    Ok(result) => result.map_err(|e| e.to_string()),
+                    Err(_) => Err("the engine did not answer within 5 s".to_string()),
+                };
+                send(events, DeployEvent::ImagePresence { image, result }).await;
+            }
             DeployCommand::StartDemo { state_dir } => {
                 let backend = crate::backend::demo::demo_backend(&state_dir);
                 let sim = crate::backend::demo::sim_program();
@@ -188,7 +234,7 @@ fn progress_forwarder(events: mpsc::Sender<Event>) -> (crate::backend::ProgressT
     (Some(tx), task)
 }
 
-/// Journals a finished action and reports it.
+/// Reports a finished action (the backend journaled it: `ops::journaled`).
 async fn finish<E: fmt::Display>(
     events: &mpsc::Sender<Event>,
     backend: &BackendHandle,
@@ -197,12 +243,6 @@ async fn finish<E: fmt::Display>(
     target: String,
     result: Result<(), E>,
 ) {
-    let entry = JournalEntry::new(backend.0.name(), action, target.clone(), &result);
-    let dir = crate::paths::state_dir();
-    let journaled = tokio::task::spawn_blocking(move || journal::append(&dir, &entry)).await;
-    if let Ok(Err(err)) = journaled {
-        tracing::warn!("journal not written: {err}");
-    }
     let result = result.map_err(|e| e.to_string());
     let _ = events.send(Event::Deploy(DeployEvent::Done { action: action.to_string(), target, deployment: Some(deployment.to_string()), result })).await;
     // Whatever happened, show the backend's truth right away.
@@ -244,26 +284,25 @@ async fn follow_logs(backend: BackendHandle, name: String, cancel: CancellationT
 }
 
 /// The backends the console drives: the demo's process backend in `--demo`, otherwise Docker,
-/// the process backend on this host's GPUs, and Kubernetes where a kubeconfig exists.
-pub fn open_backends(demo: bool, global: &crate::cli::GlobalArgs, state_dir: &std::path::Path) -> (Vec<BackendHandle>, Vec<String>) {
+/// the process backend on this host's GPUs, and Kubernetes where a kubeconfig exists. Opened
+/// from one `ops::BackendConfig` as the CLI opens them, each journaling its own changes.
+pub fn open_backends(demo: bool, global: &super::ConsoleOptions, state_dir: &std::path::Path) -> (Vec<BackendHandle>, Vec<String>) {
     if demo {
         let backend: Arc<dyn Backend> = Arc::new(crate::backend::demo::demo_backend(&state_dir.join("demo")));
+        let backend = crate::ops::journaled::Journaled::wrap(backend, state_dir);
         return (vec![BackendHandle(backend)], Vec::new());
     }
-    let mut options = crate::backend::BackendOptions::new(state_dir);
-    options.docker_host = global.docker_host.clone();
+    let mut config = crate::ops::BackendConfig::new(state_dir);
+    config.docker_host = global.docker_host.clone();
     // The console lists every 2 s: from watches, so a large namespace costs one stream.
-    options.kubernetes_watches = true;
-    options.kubernetes = crate::backend::kubernetes::KubeTarget {
-        kubeconfig: global.kubeconfig.clone(),
-        context: global.context.clone(),
-        namespace: global.namespace.clone(),
-        timeout: Some(std::time::Duration::from_secs(10)),
-    };
+    config.kube_watches = true;
+    config.kubeconfig = global.kubeconfig.clone();
+    config.context = global.context.clone();
+    config.namespace = global.namespace.clone();
+    config.kube_timeout = Some(std::time::Duration::from_secs(10));
+    config.gpus = crate::backend::host_gpus::detect();
     let wants_kubernetes =
         crate::backend::registry::kubernetes_configured(global.kubeconfig.as_deref()) || global.backend.as_deref() == Some("k8s");
-    options.gpus = crate::backend::host_gpus::detect();
-    let (backends, warnings) = crate::backend::registry::open_all(&options, wants_kubernetes);
-    let backends = backends.into_iter().map(BackendHandle).collect();
-    (backends, warnings)
+    let (backends, warnings) = config.open_all(wants_kubernetes);
+    (backends.into_iter().map(BackendHandle).collect(), warnings)
 }

@@ -131,6 +131,8 @@ impl EndpointTasks {
                     input_tokens: ask.input_tokens,
                     output_tokens: ask.output_tokens,
                     request_timeout: Duration::from_secs(120),
+                    api: Api::Completions,
+                    slos: Default::default(),
                 };
                 let tasks = self.clone();
                 let events = self.events.clone();

@@ -104,6 +104,7 @@ impl App {
         match purpose {
             ConfirmPurpose::DeleteCache { plan, in_use_checked } => self.delete_cache_confirmed(plan, in_use_checked),
             ConfirmPurpose::DeleteDeployment { backend, name } => self.delete_deployment(backend, name),
+            ConfirmPurpose::ScaleToZero { backend, name } => self.scale_to_zero_confirmed(backend, name),
         }
     }
 

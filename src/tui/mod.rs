@@ -8,8 +8,11 @@ pub mod app;
 mod cache_actions;
 pub mod cluster_flow;
 pub mod command_line;
+pub mod create_form;
+mod create_review;
 pub mod deploy_actions;
 pub mod deploy_flow;
+mod deploy_guard;
 pub mod endpoint_flow;
 pub mod endpoint_tasks;
 mod event_routing;
@@ -41,12 +44,32 @@ pub use event::{Command, Event};
 /// slows its producers instead of growing memory.
 pub const EVENT_CAPACITY: usize = 1024;
 
+/// What the console is started with: plain data the front end fills from its flags, so the
+/// console depends on no command-line type.
+#[derive(Debug, Clone, Default)]
+pub struct ConsoleOptions {
+    pub config: Option<std::path::PathBuf>,
+    pub theme: Option<String>,
+    pub readonly: bool,
+    pub log_level: Option<String>,
+    pub backend: Option<String>,
+    pub context: Option<String>,
+    pub namespace: Option<String>,
+    pub kubeconfig: Option<std::path::PathBuf>,
+    pub docker_host: Option<String>,
+    /// Extra recipe directories, after the user's and the config's.
+    pub recipes_dirs: Vec<std::path::PathBuf>,
+    /// Hugging Face cache root, over the config's `cache_dir`.
+    pub cache_dir: Option<std::path::PathBuf>,
+    pub demo: bool,
+}
+
 /// Runs the console until the user quits or a signal arrives. Returns the exit code.
-pub fn run(global: &crate::cli::GlobalArgs) -> ExitCode {
+pub fn run(options: ConsoleOptions) -> ExitCode {
     let _ = color_eyre::install();
     fault::init_from_env();
-    let log = crate::logging::init(global.log_level.as_deref());
-    let settings = startup::settings(global);
+    let log = crate::logging::init(options.log_level.as_deref());
+    let settings = startup::settings(&options);
     let demo = settings.demo;
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(runtime) => runtime,

@@ -1,25 +1,17 @@
 //! Resolves the console's starting settings from flags, the config file and the environment.
 //! Nothing here is fatal: a broken config or theme becomes a warning and a safe default.
 
-use crate::cli::GlobalArgs;
 use crate::config::Config;
 
 use super::app::{HeaderInfo, Settings};
 use super::theme::{no_color_requested, Theme, DEFAULT_THEME};
 
-pub fn settings(global: &GlobalArgs) -> Settings {
+pub fn settings(global: &super::ConsoleOptions) -> Settings {
     let mut warnings = Vec::new();
-    let mut config_file = global.config.clone().unwrap_or_else(crate::paths::default_config_file);
-    let config = match Config::load(global.config.as_deref()) {
-        Ok((config, path)) => {
-            config_file = path;
-            config
-        }
-        Err(err) => {
-            warnings.push(format!("config ignored: {err}"));
-            Config::default()
-        }
-    };
+    // The same reading and the same warning as the headless commands (`ops::settings`).
+    let loaded = crate::ops::settings::load_config(global.config.as_deref());
+    warnings.extend(loaded.warning);
+    let (config, config_file) = (loaded.config, loaded.path);
     let user_themes_dir = crate::paths::user_themes_dir();
     let theme_name = global.theme.clone().or(config.theme.clone()).unwrap_or_else(|| DEFAULT_THEME.to_string());
     let theme = match Theme::load(&theme_name, &user_themes_dir) {
@@ -40,7 +32,7 @@ pub fn settings(global: &GlobalArgs) -> Settings {
     let active_backend = if global.demo {
         "process".to_string()
     } else {
-        global.backend.clone().or(config.backend.clone()).unwrap_or_else(|| "docker".to_string())
+        crate::ops::settings::backend_name(global.backend.as_deref(), &config)
     };
     Settings {
         theme,
@@ -55,8 +47,8 @@ pub fn settings(global: &GlobalArgs) -> Settings {
         startup_warnings: warnings,
         gpu_poll_interval: gpu_poll_interval(&config),
         endpoints: super::views::endpoints::EndpointSettings { watched: config.endpoints.clone(), config_file },
-        recipe_dirs: crate::recipes::load::default_dirs(&config.recipes_dirs, &global.console_recipes_dirs),
-        cache_root: crate::paths::hf_hub_cache(global.console_cache_dir.as_deref().or(config.cache_dir.as_deref())),
+        recipe_dirs: crate::ops::settings::recipe_dirs(&config, &global.recipes_dirs),
+        cache_root: crate::ops::settings::hub_cache(global.cache_dir.as_deref(), &config),
         backends,
         active_backend,
         demo: global.demo,

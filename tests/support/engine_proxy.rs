@@ -1,6 +1,8 @@
 //! A stand-in for "the Docker daemon stopped mid-operation" that does not stop the shared
 //! engine: a unix-socket proxy to the real engine that, when a request containing a trigger
 //! string passes, drops every connection and refuses new ones (for a while, or until `up`).
+//! `wedge` makes it a wedged engine instead: connections are accepted and requests read, and
+//! nothing is ever answered, until `unwedge`.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -15,6 +17,7 @@ pub struct EngineProxy {
     pub socket: PathBuf,
     down: watch::Sender<bool>,
     trigger: Arc<Mutex<Option<(String, Option<Duration>)>>>,
+    wedged: watch::Sender<bool>,
     _dir: tempfile::TempDir,
 }
 
@@ -26,7 +29,8 @@ impl EngineProxy {
         let (down, _) = watch::channel(false);
         let trigger: Arc<Mutex<Option<(String, Option<Duration>)>>> = Arc::new(Mutex::new(None));
         let engine = engine_socket.to_string();
-        let (down_tx, trig) = (down.clone(), trigger.clone());
+        let (wedged, _) = watch::channel(false);
+        let (down_tx, trig, wedged_tx) = (down.clone(), trigger.clone(), wedged.clone());
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 if *down_tx.borrow() {
@@ -34,10 +38,10 @@ impl EngineProxy {
                     continue;
                 }
                 let Ok(upstream) = UnixStream::connect(&engine).await else { continue };
-                tokio::spawn(pipe(client, upstream, down_tx.clone(), trig.clone()));
+                tokio::spawn(pipe(client, upstream, down_tx.clone(), trig.clone(), wedged_tx.subscribe()));
             }
         });
-        EngineProxy { socket, down, trigger, _dir: dir }
+        EngineProxy { socket, down, trigger, wedged, _dir: dir }
     }
 
     pub fn url(&self) -> String {
@@ -52,9 +56,25 @@ impl EngineProxy {
     pub fn up(&self) {
         self.down.send_replace(false);
     }
+
+    /// From now on requests are read and never answered (the connection stays open).
+    pub fn wedge(&self) {
+        self.wedged.send_replace(true);
+    }
+
+    /// Answers again; the connections that were held are closed.
+    pub fn unwedge(&self) {
+        self.wedged.send_replace(false);
+    }
 }
 
-async fn pipe(mut client: UnixStream, mut upstream: UnixStream, down: watch::Sender<bool>, trigger: Arc<Mutex<Option<(String, Option<Duration>)>>>) {
+async fn pipe(
+    mut client: UnixStream,
+    mut upstream: UnixStream,
+    down: watch::Sender<bool>,
+    trigger: Arc<Mutex<Option<(String, Option<Duration>)>>>,
+    mut wedged: watch::Receiver<bool>,
+) {
     let mut down_rx = down.subscribe();
     let mut from_client = vec![0u8; 64 * 1024];
     let mut from_engine = vec![0u8; 64 * 1024];
@@ -63,6 +83,11 @@ async fn pipe(mut client: UnixStream, mut upstream: UnixStream, down: watch::Sen
             read = client.read(&mut from_client) => {
                 let Ok(n) = read else { return };
                 if n == 0 { return; }
+                if *wedged.borrow() {
+                    // Swallowed: held open with no answer until unwedged, then closed.
+                    let _ = wedged.wait_for(|w| !*w).await;
+                    return;
+                }
                 let text = String::from_utf8_lossy(&from_client[..n]).to_string();
                 let fired = {
                     let mut guard = trigger.lock().unwrap();

@@ -1,13 +1,22 @@
 //! A Hugging Face Hub stand-in on 127.0.0.1:0 answering the endpoints `aimdeck cache pull` uses,
 //! with the Hub's real headers (see `tests/fixtures/cache/README.md` for the sources):
 //! - `GET /api/{models|datasets}/{repo}/revision/{rev}`: `{"id","sha","siblings":[{"rfilename"}]}`;
-//! - `HEAD|GET /{repo}/resolve/{rev}/{file}`: small (git) files answer 200 with `ETag` (git
-//!   sha1), `X-Repo-Commit`, `Content-Length`; LFS files answer `302` to `/cdn/{sha256}` with
-//!   `X-Linked-Etag`, `X-Linked-Size`, `X-Repo-Commit`, as the Hub redirects to its CDN;
-//! - `GET /cdn/{sha256}`: the bytes, honouring `Range: bytes=N-` with `206` + `Content-Range`;
-//! - a gated repo answers `401` with `X-Error-Code: GatedRepo` without the right bearer token.
+//! - `GET /api/{..}/{repo}/tree/{rev}[?recursive=true]`: `[{"type","oid","size","path","lfs"?}]`,
+//!   folders included, in pages with `Link: <..&cursor=N>; rel="next"` (1000 entries a page, as
+//!   the Hub; settable to test paging);
+//! - `HEAD|GET /{repo}/resolve/{rev}/{file}`: small (git) files answer 200 with `ETag` (a git
+//!   blob id), `X-Repo-Commit`, `Content-Length`; LFS files answer `302` to the CDN (another
+//!   origin) with a signed query string, and `X-Linked-Etag` (the sha256 of the bytes),
+//!   `X-Linked-Size`, `X-Repo-Commit`, as the Hub redirects to its CDN;
+//! - `GET /cdn/{sha256}?X-Amz-...&X-Amz-Signature=..`: the bytes, honouring `Range: bytes=N-`
+//!   with `206` + `Content-Range`; without a signature, or once links are expired, `403` with an
+//!   S3 `AccessDenied` body;
+//! - a gated repo's metadata (revision, tree) is public, as on the Hub; its files answer `401`
+//!   `X-Error-Code: GatedRepo` without a token and `403` with a token that has no access;
+//! - a private repo answers `401` `X-Error-Code: RepoNotFound` to everything without the token.
 //!
-//! Faults for tests: drop the connection after N bytes of a file, or send slowly.
+//! Faults for tests: drop the connection after N bytes of a file, send slowly, corrupt a file's
+//! bytes (same length), expire the CDN links.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -20,6 +29,11 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
+use sha2::Digest;
+
+#[path = "fake_hub_tree.rs"]
+mod tree;
+use tree::tree_page;
 
 pub const TOKEN: &str = "hf_fakehubtoken0123456789";
 
@@ -36,12 +50,25 @@ impl FakeFile {
         FakeFile { name: name.to_string(), content, lfs }
     }
 
-    /// 40 hex characters for git files (a git blob sha1 on the Hub), 64 for LFS (sha256).
+    /// 40 hex characters for git files (standing in for the git blob sha1), the real sha256 of
+    /// the bytes for LFS files (the Hub's `X-Linked-Etag` and `lfs.oid`).
     pub fn etag(&self) -> String {
-        let a = fnv(&self.content, 0xcbf2_9ce4_8422_2325);
-        let b = fnv(self.name.as_bytes(), a);
-        if self.lfs { format!("{a:016x}{b:016x}{a:016x}{b:016x}") } else { format!("{a:016x}{b:016x}{:08x}", a as u32) }
+        if self.lfs {
+            return sha2::Sha256::digest(&self.content).iter().map(|b| format!("{b:02x}")).collect();
+        }
+        git_like_oid(&self.content, &self.name)
     }
+
+    /// The git blob id: of the bytes for a git file, of the LFS pointer file for an LFS one.
+    pub fn git_oid(&self) -> String {
+        if self.lfs { git_like_oid(self.etag().as_bytes(), "lfs-pointer") } else { self.etag() }
+    }
+}
+
+fn git_like_oid(content: &[u8], salt: &str) -> String {
+    let a = fnv(content, 0xcbf2_9ce4_8422_2325);
+    let b = fnv(salt.as_bytes(), a);
+    format!("{a:016x}{b:016x}{:08x}", a as u32)
 }
 
 fn fnv(bytes: &[u8], seed: u64) -> u64 {
@@ -75,10 +102,23 @@ struct Faults {
     drop_after: HashMap<String, (usize, u32)>,
     /// (chunk size, pause between chunks) for every body.
     throttle: Option<(usize, Duration)>,
+    /// Files whose bytes are served with one byte changed (the length stays right).
+    corrupt: Vec<String>,
+    /// The CDN refuses every link, as S3 does once a signed URL has expired.
+    cdn_links_expired: bool,
+    /// Repos that answer as private (401 RepoNotFound without the token).
+    private: Vec<String>,
+    /// Tree entries per page (the Hub: 1000).
+    tree_page: Option<usize>,
 }
+
+/// The signed query string of a CDN link, shaped like the Hub's S3/CloudFront ones.
+pub const CDN_SIGNATURE: &str = "X-Amz-Signature=3f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a";
 
 #[derive(Clone)]
 struct HubState {
+    /// Origin of the Hub itself (for `Link` headers).
+    hub: String,
     /// Origin of the CDN LFS downloads are redirected to.
     base: String,
     repos: Arc<Vec<FakeRepo>>,
@@ -107,6 +147,7 @@ impl FakeHub {
         let cdn_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let cdn = format!("http://{}", cdn_listener.local_addr().expect("cdn addr"));
         let state = HubState {
+            hub: endpoint.clone(),
             base: cdn,
             repos: Arc::new(repos),
             log: Arc::default(),
@@ -139,6 +180,26 @@ impl FakeHub {
     pub fn unthrottle(&self) {
         self.state.faults.lock().expect("faults").throttle = None;
     }
+
+    pub fn corrupt(&self, file: &str) {
+        self.state.faults.lock().expect("faults").corrupt.push(file.to_string());
+    }
+
+    pub fn uncorrupt(&self) {
+        self.state.faults.lock().expect("faults").corrupt.clear();
+    }
+
+    pub fn expire_cdn_links(&self) {
+        self.state.faults.lock().expect("faults").cdn_links_expired = true;
+    }
+
+    pub fn make_private(&self, repo_id: &str) {
+        self.state.faults.lock().expect("faults").private.push(repo_id.to_string());
+    }
+
+    pub fn tree_page_size(&self, entries: usize) {
+        self.state.faults.lock().expect("faults").tree_page = Some(entries.max(1));
+    }
 }
 
 fn status(code: StatusCode, headers: &[(&str, String)]) -> Response {
@@ -163,6 +224,15 @@ async fn handle(State(state): State<HubState>, method: Method, uri: Uri, headers
     state.log.lock().expect("log").push(Logged { method: method.to_string(), path: path.clone(), range: range.clone(), token_ok });
 
     if let Some(hash) = path.strip_prefix("/cdn/") {
+        let signed = uri.query().is_some_and(|q| q.contains(CDN_SIGNATURE));
+        if !signed || state.faults.lock().expect("faults").cdn_links_expired {
+            let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>";
+            return Response::builder()
+                .status(StatusCode::FORBIDDEN)
+                .header("content-type", "application/xml")
+                .body(Body::from(body))
+                .expect("response");
+        }
         let file = state.repos.iter().flat_map(|r| r.files.iter()).find(|f| f.etag() == hash);
         return match file {
             Some(file) => body_response(&state, file, &method, range.as_deref(), &file.etag()),
@@ -172,13 +242,15 @@ async fn handle(State(state): State<HubState>, method: Method, uri: Uri, headers
     let decoded = percent_decode(&path);
     if let Some(rest) = decoded.strip_prefix("/api/") {
         let Some((kind, rest)) = rest.split_once('/') else { return status(StatusCode::NOT_FOUND, &[]) };
-        let Some((repo_id, revision)) = rest.split_once("/revision/") else {
-            return status(StatusCode::NOT_FOUND, &[]);
+        let (repo_id, revision, tree) = match (rest.split_once("/revision/"), rest.split_once("/tree/")) {
+            (Some((repo_id, revision)), _) => (repo_id, revision, false),
+            (None, Some((repo_id, revision))) => (repo_id, revision, true),
+            (None, None) => return status(StatusCode::NOT_FOUND, &[]),
         };
         let Some(repo) = state.repos.iter().find(|r| r.kind == kind && r.repo_id == repo_id) else {
             return repo_not_found();
         };
-        if let Some(denied) = gate(repo, token_ok) {
+        if let Some(denied) = private(&state, repo, token_ok) {
             return denied;
         }
         if revision != repo.commit && !repo.branches.iter().any(|b| b == revision) {
@@ -186,6 +258,9 @@ async fn handle(State(state): State<HubState>, method: Method, uri: Uri, headers
                 StatusCode::NOT_FOUND,
                 &[("X-Error-Code", "RevisionNotFound".into()), ("X-Error-Message", format!("Invalid rev id: {revision}"))],
             );
+        }
+        if tree {
+            return tree_page(&state, repo, &uri);
         }
         let siblings: Vec<_> = repo.files.iter().map(|f| serde_json::json!({ "rfilename": f.name })).collect();
         let body = serde_json::json!({ "id": repo.repo_id, "sha": repo.commit, "siblings": siblings, "private": false, "gated": if repo.gated { serde_json::json!("manual") } else { serde_json::json!(false) } });
@@ -204,7 +279,7 @@ async fn handle(State(state): State<HubState>, method: Method, uri: Uri, headers
     let Some(repo) = state.repos.iter().find(|r| r.kind == kind && r.repo_id == repo_id) else {
         return repo_not_found();
     };
-    if let Some(denied) = gate(repo, token_ok) {
+    if let Some(denied) = private(&state, repo, token_ok).or_else(|| gate(repo, token_ok)) {
         return denied;
     }
     let Some((revision, file_name)) = rest.split_once('/') else { return status(StatusCode::NOT_FOUND, &[]) };
@@ -221,7 +296,14 @@ async fn handle(State(state): State<HubState>, method: Method, uri: Uri, headers
         return status(
             StatusCode::FOUND,
             &[
-                ("Location", format!("{}/cdn/{}", state.base, file.etag())),
+                (
+                    "Location",
+                    format!(
+                        "{}/cdn/{}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=3600&{CDN_SIGNATURE}&X-Amz-SignedHeaders=host",
+                        state.base,
+                        file.etag()
+                    ),
+                ),
                 ("X-Linked-Etag", format!("\"{}\"", file.etag())),
                 ("X-Linked-Size", file.content.len().to_string()),
                 ("X-Repo-Commit", repo.commit.clone()),
@@ -243,22 +325,29 @@ fn repo_not_found() -> Response {
     )
 }
 
+/// A private repo is invisible without the token: the Hub answers 401 `RepoNotFound`.
+fn private(state: &HubState, repo: &FakeRepo, token_ok: Option<bool>) -> Option<Response> {
+    let is_private = state.faults.lock().expect("faults").private.contains(&repo.repo_id);
+    (is_private && token_ok != Some(true)).then(repo_not_found)
+}
+
+/// A gated repo's files: 401 without a token, 403 with a token that was not granted access
+/// (the Hub's messages for each).
 fn gate(repo: &FakeRepo, token_ok: Option<bool>) -> Option<Response> {
-    (repo.gated && token_ok != Some(true)).then(|| {
-        status(
+    let id = &repo.repo_id;
+    let (code, message) = match token_ok {
+        _ if !repo.gated => return None,
+        Some(true) => return None,
+        None => (
             StatusCode::UNAUTHORIZED,
-            &[
-                ("X-Error-Code", "GatedRepo".into()),
-                (
-                    "X-Error-Message",
-                    format!(
-                        "Access to model {} is restricted. You must have access to it and be authenticated to access it. Please log in.",
-                        repo.repo_id
-                    ),
-                ),
-            ],
-        )
-    })
+            format!("Access to model {id} is restricted. You must have access to it and be authenticated to access it. Please log in."),
+        ),
+        Some(false) => (
+            StatusCode::FORBIDDEN,
+            format!("Access to model {id} is restricted and you are not in the authorized list. Visit https://huggingface.co/{id} to ask for access."),
+        ),
+    };
+    Some(status(code, &[("X-Error-Code", "GatedRepo".into()), ("X-Error-Message", message)]))
 }
 
 /// The bytes of `file` from the requested offset, with the faults applied.
@@ -299,7 +388,12 @@ fn body_response(state: &HubState, file: &FakeFile, method: &Method, range: Opti
         };
         (drop_after, faults.throttle)
     };
-    let data = file.content[from..].to_vec();
+    let mut data = file.content[from..].to_vec();
+    if state.faults.lock().expect("faults").corrupt.contains(&file.name)
+        && let Some(byte) = data.last_mut()
+    {
+        *byte ^= 0x5a;
+    }
     let (chunk, pause) = throttle.unwrap_or((64 * 1024, Duration::ZERO));
     let stream = async_stream(data, chunk, pause, drop_after);
     builder.body(Body::from_stream(stream)).expect("response")

@@ -208,6 +208,7 @@ mod tests {
             image: Some("vllm/vllm-openai-rocm:v0.11.0".into()),
             command: None,
             gpu_vendor: vendor,
+            gpu_product: None,
             gpus_per_replica: 2,
             parallelism: Parallelism { tp: 2, pp: 1, dp: 1 },
             replicas: 2,

@@ -125,6 +125,9 @@ impl KubeBackend {
             config.default_namespace = namespace.clone();
         }
         let namespace = config.default_namespace.clone();
+        // Every call is bounded by `call(timeout, ..)`; the connect bound also holds for the
+        // watches, whose reads stay long (kube's default) so an idle watch is not cut.
+        config.connect_timeout = Some(target.timeout.unwrap_or(DEFAULT_TIMEOUT));
         let client = Client::try_from(config)
             .map_err(|err| K8sError::Config(format!("cannot build the HTTP client: {err}")))?;
         Ok(KubeBackend {

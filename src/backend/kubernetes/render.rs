@@ -452,7 +452,8 @@ fn pod_spec(spec: &DeploymentSpec, options: &K8sRenderOptions) -> Result<PodSpec
                 ..Default::default()
             });
         }
-        if let Some(product) = &options.gpu_product {
+        // `--gpu-product` first, else the product the spec's recipe names.
+        if let Some(product) = options.gpu_product.as_ref().or(spec.gpu_product.as_ref()) {
             node_selector.insert(product_label(vendor).to_string(), product.clone());
         }
     }

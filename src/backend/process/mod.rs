@@ -3,8 +3,11 @@
 //! in its own session so it outlives the console. Its pid, port and spec live in a small file
 //! per replica in the state directory; logs go to a file next to it.
 
+mod labels;
+mod lifecycle;
 mod logs;
 mod os;
+mod reconcile;
 pub mod state;
 
 use std::path::{Path, PathBuf};
@@ -16,7 +19,7 @@ use futures::future::BoxFuture;
 
 use self::state::ReplicaRecord;
 use super::allocator::{self, AllocatableGpu, Holder};
-use super::{Backend, BackendError, BoxStream, LogLine, LogOptions, ProgressTx, health, now_rfc3339, ports, secrets, validate_spec};
+use super::{Backend, BackendError, BoxStream, LogLine, LogOptions, ProgressTx, health, now_rfc3339, secrets, validate_spec};
 use crate::engine::launch_command;
 use crate::model::{
     BackendEvent, BackendEventKind, BackendHealth, Capabilities, Deployment, DeploymentSpec, Replica, ReplicaState,
@@ -29,22 +32,16 @@ pub struct ProcessBackend {
     state_dir: PathBuf,
     gpus: Vec<AllocatableGpu>,
     grace: Duration,
+    lock_wait: Duration,
     http: reqwest::Client,
 }
 
-/// What `reconcile` found in the state directory.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct Reconciled {
-    /// `name/index` of replicas whose process still runs.
-    pub adopted: Vec<String>,
-    /// `name/index` of records whose process is gone; their files were removed.
-    pub cleaned: Vec<String>,
-}
+pub use self::reconcile::Reconciled;
 
 impl ProcessBackend {
     /// `state_dir` is normally `crate::paths::state_dir()`; `gpus` the host's GPUs for placement.
     pub fn new(state_dir: impl Into<PathBuf>, gpus: Vec<AllocatableGpu>) -> Self {
-        ProcessBackend { state_dir: state_dir.into(), gpus, grace: Duration::from_secs(10), http: health::client() }
+        ProcessBackend { state_dir: state_dir.into(), gpus, grace: Duration::from_secs(10), lock_wait: super::lock::DEFAULT_WAIT, http: health::client() }
     }
 
     /// How long `stop` waits after SIGTERM before SIGKILL.
@@ -53,32 +50,21 @@ impl ProcessBackend {
         self
     }
 
+    /// How long a second writer of one deployment waits for the first.
+    pub fn with_lock_wait(mut self, wait: Duration) -> Self {
+        self.lock_wait = wait;
+        self
+    }
+
     pub fn state_dir(&self) -> &Path {
         &self.state_dir
     }
 
-    /// Adopts replicas whose process still runs and removes the records of those that are gone.
-    /// The console calls this once at start.
-    pub fn reconcile(&self) -> Result<Reconciled, BackendError> {
-        let mut report = Reconciled::default();
-        for name in state::deployment_names(&self.state_dir)? {
-            for record in state::read_deployment(&self.state_dir, &name)? {
-                let id = format!("{name}/{}", record.index);
-                if os::is_ours(record.pid, record.start_ticks) {
-                    report.adopted.push(id);
-                } else {
-                    state::remove(&self.state_dir, &name, record.index)?;
-                    report.cleaned.push(id);
-                }
-            }
-            state::remove_deployment_if_empty(&self.state_dir, &name)?;
-        }
-        Ok(report)
-    }
-
     async fn replica_of(&self, record: &ReplicaRecord) -> Replica {
         let alive = os::is_ours(record.pid, record.start_ticks);
-        let (state, detail) = if alive {
+        let (state, detail) = if record.pid == 0 {
+            (ReplicaState::Creating, Some("being started".to_string()))
+        } else if alive {
             health::probe(&self.http, record.port).await.state()
         } else {
             (ReplicaState::Exited, Some(format!("process {} is gone; see {}", record.pid, record.log.display())))
@@ -96,19 +82,31 @@ impl ProcessBackend {
         }
     }
 
-    async fn deployment_of(&self, records: &[ReplicaRecord]) -> Option<Deployment> {
-        let first = records.first()?;
-        let mut spec = first.spec.clone();
+    /// The deployment from its spec record (or, for one made before that record existed, its
+    /// first replica's); `None` when neither exists.
+    async fn deployment_of(&self, name: &str, records: &[ReplicaRecord]) -> Result<Option<Deployment>, BackendError> {
+        let spec = match state::read_spec(&self.state_dir, name)? {
+            Some(spec) => spec,
+            None => match records.first() {
+                Some(first) => first.spec.clone(),
+                None => return Ok(None),
+            },
+        };
+        let mut spec = spec;
         spec.replicas = records.len() as u32;
         let replicas = futures::future::join_all(records.iter().map(|r| self.replica_of(r))).await;
-        Some(Deployment { name: spec.name.clone(), backend: NAME.into(), spec, replicas })
+        Ok(Some(Deployment { name: spec.name.clone(), backend: NAME.into(), spec, replicas }))
     }
 
+    /// Every deployment, after `reconcile` has accounted for every labelled process.
     async fn list_all(&self) -> Result<Vec<Deployment>, BackendError> {
+        if let Err(err) = self.reconcile().await {
+            tracing::warn!("process backend reconcile: {err}");
+        }
         let mut out = Vec::new();
         for name in state::deployment_names(&self.state_dir)? {
             let records = state::read_deployment(&self.state_dir, &name)?;
-            if let Some(deployment) = self.deployment_of(&records).await {
+            if let Some(deployment) = self.deployment_of(&name, &records).await? {
                 out.push(deployment);
             }
         }
@@ -129,152 +127,6 @@ impl ProcessBackend {
             }
         }
         Ok(holders)
-    }
-
-    /// Drops records of replicas whose process is gone, so their ports and GPUs are free again.
-    fn clean_dead(&self, name: &str) -> Result<Vec<ReplicaRecord>, BackendError> {
-        let mut live = Vec::new();
-        for record in state::read_deployment(&self.state_dir, name)? {
-            if os::is_ours(record.pid, record.start_ticks) {
-                live.push(record);
-            } else {
-                state::remove(&self.state_dir, name, record.index)?;
-            }
-        }
-        Ok(live)
-    }
-
-    /// Starts replicas `indices` with the given GPU sets; on any failure, stops those it started.
-    async fn start_replicas(&self, spec: &DeploymentSpec, indices: &[u32], gpu_sets: Vec<Vec<u32>>, progress: &ProgressTx) -> Result<(), BackendError> {
-        let token = secrets::hf_token();
-        let mut started: Vec<ReplicaRecord> = Vec::new();
-        for (&index, gpus) in indices.iter().zip(gpu_sets) {
-            let result = self.start_one(spec, index, gpus, token.as_deref());
-            match result {
-                Ok(record) => {
-                    send(progress, spec, Some(index), ReplicaState::Starting, format!("{}-{index} started, pid {}", spec.name, record.pid));
-                    started.push(record);
-                }
-                Err(cause) => {
-                    let mut leftovers = Vec::new();
-                    for record in started.iter().rev() {
-                        os::stop(record.pid, record.start_ticks, self.grace).await;
-                        if state::remove(&self.state_dir, &spec.name, record.index).is_err() {
-                            leftovers.push(format!("{}-{} (pid {})", spec.name, record.index, record.pid));
-                        }
-                    }
-                    let _ = state::remove_deployment_if_empty(&self.state_dir, &spec.name);
-                    return Err(BackendError::RolledBack { action: format!("starting `{}`", spec.name), cause: Box::new(cause), leftovers });
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn start_one(&self, spec: &DeploymentSpec, index: u32, gpus: Vec<u32>, token: Option<&str>) -> Result<ReplicaRecord, BackendError> {
-        let command = launch_command(spec, index);
-        let env = process_env(spec, &gpus, token);
-        let dir = state::deployment_dir(&self.state_dir, &spec.name);
-        std::fs::create_dir_all(&dir).map_err(|e| BackendError::state(&dir, e))?;
-        let log = state::log_path(&self.state_dir, &spec.name, index);
-        let (pid, start_ticks) = os::spawn(&command, &env, &log)?;
-        let record = ReplicaRecord {
-            index,
-            pid,
-            start_ticks,
-            port: spec.replica_port(index),
-            gpus,
-            started_at: now_rfc3339(),
-            log,
-            spec: spec.clone(),
-        };
-        if let Err(err) = state::write(&self.state_dir, &record) {
-            let grace = self.grace;
-            // No record means no one could find this process again: stop it now.
-            tokio::spawn(async move { os::stop(pid, start_ticks, grace).await });
-            return Err(err);
-        }
-        Ok(record)
-    }
-
-    async fn stop_replica(&self, record: &ReplicaRecord) -> Result<(), BackendError> {
-        os::stop(record.pid, record.start_ticks, self.grace).await;
-        state::remove(&self.state_dir, &record.spec.name, record.index)
-    }
-
-    async fn create_impl(&self, spec: &DeploymentSpec, progress: ProgressTx) -> Result<Deployment, BackendError> {
-        validate_spec(spec)?;
-        if !self.clean_dead(&spec.name)?.is_empty() {
-            return Err(BackendError::AlreadyExists(spec.name.clone()));
-        }
-        let gpu_sets = allocator::allocate(&self.gpus, &self.holders()?, spec.replicas, spec.gpus_per_replica)?;
-        ports::ensure_free((0..spec.replicas).map(|i| spec.replica_port(i)))?;
-        let indices: Vec<u32> = (0..spec.replicas).collect();
-        self.start_replicas(spec, &indices, gpu_sets, &progress).await?;
-        self.get_impl(&spec.name).await
-    }
-
-    async fn get_impl(&self, name: &str) -> Result<Deployment, BackendError> {
-        let records = state::read_deployment(&self.state_dir, name)?;
-        self.deployment_of(&records).await.ok_or_else(|| BackendError::NotFound(name.to_string()))
-    }
-
-    async fn scale_impl(&self, name: &str, replicas: u32, progress: ProgressTx) -> Result<Deployment, BackendError> {
-        let live = self.clean_dead(name)?;
-        let Some(first) = live.first() else {
-            state::remove_deployment_if_empty(&self.state_dir, name)?;
-            return Err(BackendError::NotFound(name.to_string()));
-        };
-        let mut spec = first.spec.clone();
-        let current = live.len() as u32;
-        if replicas > current {
-            spec.replicas = replicas;
-            validate_spec(&spec)?;
-            let used: Vec<u32> = live.iter().map(|r| r.index).collect();
-            let indices: Vec<u32> = (0..).filter(|i| !used.contains(i)).take((replicas - current) as usize).collect();
-            let gpu_sets = allocator::allocate(&self.gpus, &self.holders()?, replicas - current, spec.gpus_per_replica)?;
-            ports::ensure_free(indices.iter().map(|&i| spec.replica_port(i)))?;
-            self.start_replicas(&spec, &indices, gpu_sets, &progress).await?;
-        } else {
-            // Highest replicas go first, each stopped gracefully.
-            for record in live.iter().rev().take((current - replicas) as usize) {
-                send(&progress, &spec, Some(record.index), ReplicaState::Stopping, format!("stopping {}-{}", name, record.index));
-                self.stop_replica(record).await?;
-            }
-            state::remove_deployment_if_empty(&self.state_dir, name)?;
-            if replicas == 0 {
-                let mut empty_spec = spec.clone();
-                empty_spec.replicas = 0;
-                return Ok(Deployment { name: name.to_string(), backend: NAME.into(), spec: empty_spec, replicas: Vec::new() });
-            }
-        }
-        self.get_impl(name).await
-    }
-
-    async fn delete_impl(&self, name: &str) -> Result<(), BackendError> {
-        let records = state::read_deployment(&self.state_dir, name)?;
-        if records.is_empty() {
-            return Err(BackendError::NotFound(name.to_string()));
-        }
-        let stops = records.iter().map(|r| self.stop_replica(r));
-        for result in futures::future::join_all(stops).await {
-            result?;
-        }
-        let dir = state::deployment_dir(&self.state_dir, name);
-        std::fs::remove_dir_all(&dir).map_err(|e| BackendError::state(&dir, e))
-    }
-
-    async fn restart_impl(&self, name: &str) -> Result<(), BackendError> {
-        let records = state::read_deployment(&self.state_dir, name)?;
-        if records.is_empty() {
-            return Err(BackendError::NotFound(name.to_string()));
-        }
-        let token = secrets::hf_token();
-        for record in records {
-            os::stop(record.pid, record.start_ticks, self.grace).await;
-            self.start_one(&record.spec, record.index, record.gpus.clone(), token.as_deref())?;
-        }
-        Ok(())
     }
 
     fn render_impl(&self, spec: &DeploymentSpec) -> Result<serde_json::Value, BackendError> {

@@ -38,26 +38,39 @@ pub fn spawn(command: &LaunchCommand, env: &BTreeMap<String, String>, log: &Path
     Ok((pid, ticks))
 }
 
-/// `/proc/<pid>/stat`: the state letter and the start time in ticks.
-fn stat(pid: u32) -> Option<(char, u64)> {
+/// What `/proc/<pid>/stat` says about a process.
+pub struct Stat {
+    pub state: char,
+    /// The process group (a replica leads its own).
+    pub group: u32,
+    /// Start time in clock ticks since boot.
+    pub start_ticks: u64,
+}
+
+pub fn stat(pid: u32) -> Option<Stat> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may contain spaces and parentheses; the fields start after the last `)`.
     let rest = &text[text.rfind(')')? + 1..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let state = fields.first()?.chars().next()?;
-    let ticks = fields.get(19)?.parse().ok()?;
-    Some((state, ticks))
+    let group = fields.get(2)?.parse().ok()?;
+    let start_ticks = fields.get(19)?.parse().ok()?;
+    Some(Stat { state, group, start_ticks })
 }
 
 pub fn start_ticks(pid: u32) -> Option<u64> {
-    stat(pid).map(|(_, ticks)| ticks)
+    stat(pid).map(|s| s.start_ticks)
 }
 
 /// Whether `pid` is still the process we started (alive, not a zombie, same start time).
+/// Pid 0 is an intent record's: nothing was spawned yet.
 pub fn is_ours(pid: u32, expected_ticks: Option<u64>) -> bool {
+    if pid == 0 {
+        return false;
+    }
     match stat(pid) {
-        Some(('Z' | 'X', _)) | None => false,
-        Some((_, ticks)) => expected_ticks.is_none_or(|want| want == ticks),
+        Some(Stat { state: 'Z' | 'X', .. }) | None => false,
+        Some(stat) => expected_ticks.is_none_or(|want| want == stat.start_ticks),
     }
 }
 

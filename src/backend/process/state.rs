@@ -12,6 +12,7 @@ use crate::model::DeploymentSpec;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReplicaRecord {
     pub index: u32,
+    /// 0 in the intent record written before the process is spawned; the real pid once it runs.
     pub pid: u32,
     /// The process's start time in clock ticks (`/proc/<pid>/stat` field 22), so a recycled pid
     /// is not mistaken for our replica.
@@ -35,6 +36,39 @@ pub fn record_path(state_dir: &Path, name: &str, index: u32) -> PathBuf {
     deployment_dir(state_dir, name).join(format!("replica-{index}.json"))
 }
 
+/// The deployment's own record: its spec, kept while it has no replica (scaled to 0) so
+/// `scale NAME 1` brings it back. Written before any replica starts.
+pub fn spec_path(state_dir: &Path, name: &str) -> PathBuf {
+    deployment_dir(state_dir, name).join("deployment.json")
+}
+
+pub fn write_spec(state_dir: &Path, spec: &DeploymentSpec) -> Result<(), BackendError> {
+    let path = spec_path(state_dir, &spec.name);
+    let text = serde_json::to_string_pretty(spec).map_err(|e| BackendError::state(&path, e))?;
+    write_atomically(&path, &text)
+}
+
+/// The deployment's spec, `None` when it has no record (never made, removed, or made by an
+/// aimdeck from before the record existed).
+pub fn read_spec(state_dir: &Path, name: &str) -> Result<Option<DeploymentSpec>, BackendError> {
+    let path = spec_path(state_dir, name);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| BackendError::state(&path, e)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(BackendError::state(&path, err)),
+    }
+}
+
+/// Removes a deployment's directory: records, spec and logs.
+pub fn remove_deployment(state_dir: &Path, name: &str) -> Result<(), BackendError> {
+    let dir = deployment_dir(state_dir, name);
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(err) => Err(BackendError::state(&dir, err)),
+    }
+}
+
 pub fn log_path(state_dir: &Path, name: &str, index: u32) -> PathBuf {
     deployment_dir(state_dir, name).join(format!("replica-{index}.log"))
 }
@@ -42,12 +76,17 @@ pub fn log_path(state_dir: &Path, name: &str, index: u32) -> PathBuf {
 /// Writes a record atomically (temp file + rename), so a crash never leaves half a file.
 pub fn write(state_dir: &Path, record: &ReplicaRecord) -> Result<(), BackendError> {
     let path = record_path(state_dir, &record.spec.name, record.index);
-    let dir = deployment_dir(state_dir, &record.spec.name);
-    std::fs::create_dir_all(&dir).map_err(|e| BackendError::state(&dir, e))?;
     let text = serde_json::to_string_pretty(record).map_err(|e| BackendError::state(&path, e))?;
+    write_atomically(&path, &text)
+}
+
+fn write_atomically(path: &Path, text: &str) -> Result<(), BackendError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| BackendError::state(dir, e))?;
+    }
     let tmp = path.with_extension("json.tmp");
     std::fs::write(&tmp, text).map_err(|e| BackendError::state(&tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| BackendError::state(&path, e))
+    std::fs::rename(&tmp, path).map_err(|e| BackendError::state(path, e))
 }
 
 pub fn remove(state_dir: &Path, name: &str, index: u32) -> Result<(), BackendError> {
@@ -72,6 +111,7 @@ pub fn read_deployment(state_dir: &Path, name: &str) -> Result<Vec<ReplicaRecord
         let path = entry.path();
         let file_name = entry.file_name().to_string_lossy().to_string();
         if !(file_name.starts_with("replica-") && file_name.ends_with(".json")) {
+            // Not a replica record: the spec, a log, a half-written temp file.
             continue;
         }
         let text = std::fs::read_to_string(&path).map_err(|e| BackendError::state(&path, e))?;
@@ -99,9 +139,10 @@ pub fn deployment_names(state_dir: &Path) -> Result<Vec<String>, BackendError> {
     Ok(names)
 }
 
-/// Removes a deployment's directory once it holds no replica record (logs go with it).
+/// Removes a deployment's directory once it holds no replica record and no spec (a
+/// deployment scaled to 0 keeps its spec, and so its directory).
 pub fn remove_deployment_if_empty(state_dir: &Path, name: &str) -> Result<(), BackendError> {
-    if read_deployment(state_dir, name)?.is_empty() {
+    if read_deployment(state_dir, name)?.is_empty() && !spec_path(state_dir, name).exists() {
         let dir = deployment_dir(state_dir, name);
         if let Err(err) = std::fs::remove_dir_all(&dir) {
             if err.kind() != std::io::ErrorKind::NotFound {

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use crate::args::Flavor;
 use crate::generate::{self, count_tokens, GenEvent, GenRequest};
 use crate::metrics_page;
+use crate::reasoning;
 use crate::state::{unix_now, Fault, Sim};
 
 pub fn router(sim: Arc<Sim>) -> Router {
@@ -233,8 +234,9 @@ async fn serve(sim: Arc<Sim>, body: Bytes, api: Api) -> Response {
     };
     let created = unix_now() as u64;
     let model = sim.args.served_model_name.clone();
+    let thinking = reasoning::thinking_tokens(&sim.args, api == Api::Chat, max_tokens);
+    let shape = Shape { api, id, created, model, sim: sim.clone(), thinking };
     let events = generate::start(sim, GenRequest { prompt, prompt_tokens, max_tokens, finish_reason });
-    let shape = Shape { api, id, created, model };
     if stream { stream_response(shape, events, include_usage) } else { whole_response(shape, events).await }
 }
 
@@ -243,28 +245,47 @@ struct Shape {
     id: String,
     created: u64,
     model: String,
+    sim: Arc<Sim>,
+    /// The first this many tokens of the answer are thinking (a reasoning model's chat).
+    thinking: u64,
 }
 
-fn usage(prompt: u64, completion: u64) -> Value {
-    json!({"prompt_tokens": prompt, "total_tokens": prompt + completion, "completion_tokens": completion})
+impl Shape {
+    fn usage(&self, prompt: u64, completion: u64) -> Value {
+        reasoning::usage(&self.sim.args, self.api == Api::Chat, prompt, completion, completion.min(self.thinking))
+    }
+
+    /// A streamed chat choice in the engine's shape (SGLang adds `matched_stop`).
+    fn chat_choice(&self, delta: Value, finish_reason: Option<&str>) -> Value {
+        let mut choice = json!({"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish_reason});
+        match self.sim.args.flavor {
+            Flavor::Vllm if finish_reason.is_some() => choice["stop_reason"] = Value::Null,
+            Flavor::Vllm => {}
+            Flavor::Sglang => choice["matched_stop"] = Value::Null,
+        }
+        json!([choice])
+    }
 }
 
 async fn whole_response(shape: Shape, mut events: tokio::sync::mpsc::Receiver<GenEvent>) -> Response {
-    let mut text = String::new();
+    let (mut text, mut thinking, mut tokens) = (String::new(), String::new(), 0u64);
     while let Some(event) = events.recv().await {
         match event {
-            GenEvent::Token(token) => text.push_str(&token),
+            GenEvent::Token(token) => {
+                if tokens < shape.thinking { thinking.push_str(&token) } else { text.push_str(&token) }
+                tokens += 1;
+            }
             GenEvent::Done { finish_reason, prompt_tokens, completion_tokens } => {
                 let choice = match shape.api {
                     Api::Completions => json!({"index": 0, "text": text, "logprobs": null,
                         "finish_reason": finish_reason, "stop_reason": null}),
-                    Api::Chat => json!({"index": 0, "message": {"role": "assistant", "content": text,
-                        "tool_calls": []}, "logprobs": null, "finish_reason": finish_reason, "stop_reason": null}),
+                    Api::Chat => json!({"index": 0, "message": reasoning::message(shape.sim.args.flavor, &text, &thinking),
+                        "logprobs": null, "finish_reason": finish_reason, "stop_reason": null}),
                 };
                 let object = if shape.api == Api::Chat { "chat.completion" } else { "text_completion" };
                 return axum::Json(json!({
                     "id": shape.id, "object": object, "created": shape.created, "model": shape.model,
-                    "choices": [choice], "usage": usage(prompt_tokens, completion_tokens),
+                    "choices": [choice], "usage": shape.usage(prompt_tokens, completion_tokens),
                 }))
                 .into_response();
             }
@@ -277,22 +298,23 @@ async fn whole_response(shape: Shape, mut events: tokio::sync::mpsc::Receiver<Ge
 /// the finish reason, an optional usage chunk, then `data: [DONE]`.
 fn stream_response(shape: Shape, events: tokio::sync::mpsc::Receiver<GenEvent>, include_usage: bool) -> Response {
     let chunk_object = if shape.api == Api::Chat { "chat.completion.chunk" } else { "text_completion" };
-    let frame = move |choices: Value, usage_value: Option<Value>| -> Bytes {
-        let mut chunk = json!({"id": shape.id, "object": chunk_object, "created": shape.created,
-            "model": shape.model, "choices": choices});
-        if let Some(u) = usage_value {
-            chunk["usage"] = u;
+    let shape = Arc::new(shape);
+    let frame = {
+        let shape = shape.clone();
+        move |choices: Value, usage_value: Option<Value>| -> Bytes {
+            let mut chunk = json!({"id": shape.id, "object": chunk_object, "created": shape.created,
+                "model": shape.model, "choices": choices});
+            if let Some(u) = usage_value {
+                chunk["usage"] = u;
+            }
+            Bytes::from(format!("data: {chunk}\n\n"))
         }
-        Bytes::from(format!("data: {chunk}\n\n"))
     };
-    let api = shape.api;
-    let opening = (api == Api::Chat).then(|| {
-        frame(json!([{"index": 0, "delta": {"role": "assistant", "content": ""}, "logprobs": null,
-            "finish_reason": null}]), None)
-    });
+    let (api, flavor) = (shape.api, shape.sim.args.flavor);
+    let opening = (api == Api::Chat).then(|| frame(shape.chat_choice(reasoning::opening_delta(flavor), None), None));
     let frame = Arc::new(frame);
-    let tokens = futures::stream::unfold((events, false), move |(mut events, done)| {
-        let frame = frame.clone();
+    let tokens = futures::stream::unfold((events, false, 0u64), move |(mut events, done, sent)| {
+        let (frame, shape) = (frame.clone(), shape.clone());
         async move {
             if done {
                 return None;
@@ -300,26 +322,24 @@ fn stream_response(shape: Shape, events: tokio::sync::mpsc::Receiver<GenEvent>, 
             match events.recv().await? {
                 GenEvent::Token(text) => {
                     let choice = match api {
-                        Api::Chat => json!([{"index": 0, "delta": {"content": text}, "logprobs": null,
-                            "finish_reason": null}]),
+                        Api::Chat => shape.chat_choice(reasoning::delta(flavor, sent < shape.thinking, &text), None),
                         Api::Completions => json!([{"index": 0, "text": text, "logprobs": null,
                             "finish_reason": null, "stop_reason": null}]),
                     };
-                    Some((frame(choice, None), (events, false)))
+                    Some((frame(choice, None), (events, false, sent + 1)))
                 }
                 GenEvent::Done { finish_reason, prompt_tokens, completion_tokens } => {
                     let last = match api {
-                        Api::Chat => json!([{"index": 0, "delta": {}, "logprobs": null,
-                            "finish_reason": finish_reason, "stop_reason": null}]),
+                        Api::Chat => shape.chat_choice(reasoning::closing_delta(flavor), Some(finish_reason)),
                         Api::Completions => json!([{"index": 0, "text": "", "logprobs": null,
                             "finish_reason": finish_reason, "stop_reason": null}]),
                     };
                     let mut out = frame(last, None).to_vec();
                     if include_usage {
-                        out.extend_from_slice(&frame(json!([]), Some(usage(prompt_tokens, completion_tokens))));
+                        out.extend_from_slice(&frame(json!([]), Some(shape.usage(prompt_tokens, completion_tokens))));
                     }
                     out.extend_from_slice(b"data: [DONE]\n\n");
-                    Some((Bytes::from(out), (events, true)))
+                    Some((Bytes::from(out), (events, true, sent)))
                 }
             }
         }

@@ -41,6 +41,9 @@ pub struct SimArgs {
     pub fail_after: Option<Duration>,
     pub hang_after: Option<Duration>,
     pub exit_after: Option<Duration>,
+    /// `--reasoning-parser NAME` (both engines): chat answers stream their thinking apart, in the
+    /// imitated engine's delta field (`src/bin/sim_engine/reasoning.rs`).
+    pub reasoning_parser: Option<String>,
 }
 
 pub enum Parsed {
@@ -83,6 +86,7 @@ pub fn parse(argv: &[String]) -> Result<Parsed, String> {
     let mut fail_after = None;
     let mut hang_after = None;
     let mut exit_after = None;
+    let mut reasoning_parser = None;
 
     let mut i = 0;
     while i < argv.len() {
@@ -158,6 +162,7 @@ pub fn parse(argv: &[String]) -> Result<Parsed, String> {
             "--fail-after" => fail_after = Some(duration(flag, &value(flag)?)?),
             "--hang-after" => hang_after = Some(duration(flag, &value(flag)?)?),
             "--exit-after" => exit_after = Some(duration(flag, &value(flag)?)?),
+            "--reasoning-parser" => reasoning_parser = Some(value(flag)?),
             other if other.starts_with('-') => {
                 // A flag the sim does not model: skip it and its value, if it has one.
                 let bare = inline.is_some()
@@ -198,6 +203,7 @@ pub fn parse(argv: &[String]) -> Result<Parsed, String> {
         fail_after,
         hang_after,
         exit_after,
+        reasoning_parser,
     }))
 }
 
@@ -254,6 +260,8 @@ OPTIONS (flags of the real engines that are not listed are accepted and ignored)
   --fail-after DURATION       /health answers 503 and requests fail from then on
   --hang-after DURATION       /metrics and /health stall mid-response from then on
   --exit-after DURATION       the process exits with status 1 (a crashed engine)
+  --reasoning-parser NAME     a reasoning model: the first half of each chat answer is thinking,
+                              streamed in delta.reasoning (vllm) or delta.reasoning_content (sglang)
 
 CONTROL (for tests): POST /sim/fail, /sim/hang, /sim/recover.
 ";

@@ -5,6 +5,7 @@ mod api;
 mod args;
 mod generate;
 mod metrics_page;
+mod reasoning;
 mod state;
 
 use std::process::ExitCode;

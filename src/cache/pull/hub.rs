@@ -1,6 +1,9 @@
 //! The Hub HTTP API calls a pull makes, as `huggingface_hub` makes them
 //! (`hf_api.py` `repo_info`, `file_download.py` `get_hf_file_metadata`):
 //! - `GET {endpoint}/api/{models|datasets|spaces}/{repo}/revision/{rev}`: `sha` and `siblings`;
+//! - `GET {endpoint}/api/{..}/{repo}/tree/{commit}?recursive=true&expand=false`, following the
+//!   `Link: <..>; rel="next"` pages (`hf_api.py` `list_repo_tree`, `utils/_pagination.py`): each
+//!   file's size, git `oid`, `lfs {oid (sha256), size}` and `xetHash`, as `snapshot_download` lists;
 //! - `HEAD {endpoint}/{prefix}{repo}/resolve/{commit}/{file}` with `Accept-Encoding: identity`,
 //!   following only relative redirects (a renamed repo), and reading `X-Linked-Etag`/`ETag`,
 //!   `X-Linked-Size`/`Content-Length` and `X-Repo-Commit` from the first absolute redirect
@@ -54,6 +57,34 @@ pub struct Sibling {
     pub rfilename: String,
 }
 
+/// One file of `list_repo_tree` (`RepoFile`: `path`, `size`, `oid`, `lfs`, `xetHash`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct TreeFile {
+    pub path: String,
+    pub size: u64,
+    /// The git blob id (of the LFS pointer for an LFS file).
+    pub oid: String,
+    #[serde(default)]
+    pub lfs: Option<TreeLfs>,
+    #[serde(default, rename = "xetHash")]
+    pub xet_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct TreeLfs {
+    #[serde(rename = "oid")]
+    pub sha256: String,
+    pub size: u64,
+}
+
+#[derive(Deserialize)]
+struct TreeItem {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(flatten)]
+    rest: serde_json::Value,
+}
+
 #[derive(Debug, Clone)]
 pub struct FileMetadata {
     pub etag: String,
@@ -99,6 +130,33 @@ fn quote_segment(s: &str) -> String {
 /// A repo file path in a URL: each segment quoted, `/` kept.
 fn quote_path(path: &str) -> String {
     path.split('/').map(quote_segment).collect::<Vec<_>>().join("/")
+}
+
+/// A transport error's causes, without the URL reqwest puts in its text: a CDN URL carries a
+/// signed query string that must never reach a log or a screen.
+pub fn transport_error(err: reqwest::Error) -> String {
+    let err = err.without_url();
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = std::error::Error::source(cause);
+    }
+    text
+}
+
+/// The `next` URL of a `Link` header (`<url>; rel="next"`, as GitHub's pagination).
+fn next_page(headers: &HeaderMap) -> Option<String> {
+    let link = header_str(headers, "link")?;
+    link.split(',').find_map(|part| {
+        let (target, params) = part.split_once(';')?;
+        let is_next = params.split(';').any(|p| matches!(p.trim(), "rel=\"next\"" | "rel=next"));
+        is_next.then(|| target.trim().trim_start_matches('<').trim_end_matches('>').to_string())
+    })
 }
 
 /// `W/"abc"` or `"abc"` -> `abc` (`_normalize_etag`).
@@ -157,25 +215,65 @@ impl HubClient {
             .authorize(self.download.get(&url))
             .send()
             .await
-            .map_err(|err| PullError::Http { url: url.clone(), message: err.to_string() })?;
+            .map_err(|err| PullError::Http { url: url.clone(), message: transport_error(err) })?;
         check_status(&response, repo_id, revision, &url)?;
         response.json::<RepoInfo>().await.map_err(|err| PullError::BadAnswer {
             url,
-            message: format!("expected JSON with `sha` and `siblings`: {err}"),
+            message: format!("expected JSON with `sha` and `siblings`: {}", transport_error(err)),
         })
     }
 
-    /// `get_hf_file_metadata`: a HEAD that follows relative redirects only.
-    pub async fn file_metadata(&self, url: &str, repo_id: &str, revision: &str) -> Result<FileMetadata, PullError> {
+    /// Every file of the commit, all pages (folders skipped), as `snapshot_download` lists them.
+    pub async fn list_tree(&self, repo_type: RepoType, repo_id: &str, commit: &str) -> Result<Vec<TreeFile>, PullError> {
+        let first = format!(
+            "{}/api/{}/{repo_id}/tree/{}?recursive=true&expand=false",
+            self.endpoint,
+            repo_type.plural(),
+            quote_segment(commit)
+        );
+        let mut files = Vec::new();
+        let mut next = Some(first);
+        // Pages hold up to 1000 entries; a bound on pages keeps a looping server from hanging us.
+        for _ in 0..10_000 {
+            let Some(url) = next.take() else { return Ok(files) };
+            let response = self
+                .authorize(self.download.get(&url))
+                .send()
+                .await
+                .map_err(|err| PullError::Http { url: url.clone(), message: transport_error(err) })?;
+            check_status(&response, repo_id, commit, &url)?;
+            next = next_page(response.headers());
+            let items: Vec<TreeItem> = response.json().await.map_err(|err| PullError::BadAnswer {
+                url: url.clone(),
+                message: format!("expected a JSON list of tree entries: {}", transport_error(err)),
+            })?;
+            for item in items.into_iter().filter(|item| item.kind == "file") {
+                let file: TreeFile = serde_json::from_value(item.rest).map_err(|err| PullError::BadAnswer {
+                    url: url.clone(),
+                    message: format!("a tree entry lacks `path`, `size` or `oid`: {err}"),
+                })?;
+                files.push(file);
+            }
+        }
+        Err(PullError::BadAnswer { url: self.endpoint.clone(), message: "the tree listing never ends".into() })
+    }
+
+    /// `get_hf_file_metadata`: a HEAD that follows relative redirects only. Errors name the file
+    /// as `label` (`repo/file@revision`), not by URL.
+    pub async fn file_metadata(
+        &self,
+        url: &str,
+        label: &str,
+        repo_id: &str,
+        revision: &str,
+    ) -> Result<FileMetadata, PullError> {
         let mut current = url.to_string();
         for _ in 0..10 {
             let request = self
                 .authorize(self.no_redirect.request(Method::HEAD, &current))
                 .header(header::ACCEPT_ENCODING, "identity");
-            let response = request
-                .send()
-                .await
-                .map_err(|err| PullError::Http { url: current.clone(), message: err.to_string() })?;
+            let response =
+                request.send().await.map_err(|err| PullError::Http { url: label.to_string(), message: transport_error(err) })?;
             let headers = response.headers();
             let location = header_str(headers, "location").map(str::to_string);
             let is_redirect = response.status().is_redirection();
@@ -187,14 +285,14 @@ impl HubClient {
                     continue;
                 }
             } else {
-                check_status(&response, repo_id, revision, &current)?;
+                check_status(&response, repo_id, revision, label)?;
             }
             let etag = header_str(headers, "x-linked-etag")
                 .or_else(|| header_str(headers, "etag"))
                 .map(normalize_etag)
                 .filter(|etag| !etag.is_empty() && !etag.contains('/'))
                 .ok_or_else(|| PullError::BadAnswer {
-                    url: current.clone(),
+                    url: label.to_string(),
                     message: "no usable ETag header: the server is not a Hugging Face Hub, or a proxy strips headers"
                         .into(),
                 })?;
@@ -208,11 +306,12 @@ impl HubClient {
                 location: if is_redirect { location.unwrap_or(current) } else { current },
             });
         }
-        Err(PullError::BadAnswer { url: url.to_string(), message: "too many redirects".into() })
+        Err(PullError::BadAnswer { url: label.to_string(), message: "too many redirects".into() })
     }
 
-    /// A GET of the file bytes from `from` onwards (`Range: bytes=N-` when resuming).
-    pub async fn get_from(&self, url: &str, from: u64) -> Result<reqwest::Response, PullError> {
+    /// A GET of the file bytes from `from` onwards (`Range: bytes=N-` when resuming). Errors
+    /// name the file as `label`: `url` may be a signed CDN URL.
+    pub async fn get_from(&self, url: &str, from: u64, label: &str) -> Result<reqwest::Response, PullError> {
         let mut request = self.download.get(url);
         // As `huggingface_hub`: the token goes to the Hub's own host only, never to the CDN host
         // an LFS file redirects to.
@@ -223,11 +322,11 @@ impl HubClient {
             request = request.header(header::RANGE, format!("bytes={from}-"));
         }
         let response =
-            request.send().await.map_err(|err| PullError::Http { url: url.to_string(), message: err.to_string() })?;
+            request.send().await.map_err(|err| PullError::Http { url: label.to_string(), message: transport_error(err) })?;
         if response.status() == StatusCode::RANGE_NOT_SATISFIABLE {
             return Ok(response);
         }
-        check_status(&response, "", "", url)?;
+        check_status(&response, "", "", label)?;
         Ok(response)
     }
 }
@@ -240,8 +339,9 @@ fn origin(url: &str) -> &str {
     }
 }
 
-/// Maps Hub errors to what the user must do, with the Hub's own message (`X-Error-Message`).
-fn check_status(response: &reqwest::Response, repo_id: &str, revision: &str, url: &str) -> Result<(), PullError> {
+/// Maps Hub errors to what the user must do, with the Hub's own message (`X-Error-Message`);
+/// `target` names what was asked for in any other error.
+fn check_status(response: &reqwest::Response, repo_id: &str, revision: &str, target: &str) -> Result<(), PullError> {
     let status = response.status();
     if status.is_success() {
         return Ok(());
@@ -259,7 +359,7 @@ fn check_status(response: &reqwest::Response, repo_id: &str, revision: &str, url
             PullError::Unauthorized { repo_id: repo, status: status.as_u16(), message }
         }
         (StatusCode::NOT_FOUND, _) if !repo_id.is_empty() => PullError::RepoNotFound { repo_id: repo, message },
-        _ => PullError::Status { url: url.to_string(), status: status.as_u16(), message },
+        _ => PullError::Status { url: target.to_string(), status: status.as_u16(), message },
     })
 }
 
@@ -281,6 +381,15 @@ mod tests {
             "http://h/datasets/o/n/resolve/refs%2Fpr%2F1/a%20b/c.json"
         );
         assert_eq!(origin("http://127.0.0.1:8/x/y"), "http://127.0.0.1:8");
+    }
+
+    #[test]
+    fn the_next_page_comes_from_the_link_header() {
+        let mut headers = HeaderMap::new();
+        headers.insert("link", "<http://h/api/models/o/n/tree/c?cursor=abc>; rel=\"next\"".parse().expect("header"));
+        assert_eq!(next_page(&headers).as_deref(), Some("http://h/api/models/o/n/tree/c?cursor=abc"));
+        headers.insert("link", "<http://h/x>; rel=\"prev\"".parse().expect("header"));
+        assert_eq!(next_page(&headers), None);
     }
 
     #[test]

@@ -6,6 +6,8 @@ mod download;
 pub mod hub;
 mod layout;
 pub mod progress;
+pub mod tree_cache;
+mod verify;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -89,6 +91,8 @@ pub enum PullError {
     BadAnswer { url: String, message: String },
     #[error("{path}: expected {expected} bytes, got {got}")]
     SizeMismatch { path: PathBuf, expected: u64, got: u64 },
+    #[error("{file}: the bytes received do not match the file's sha256 {expected} (got {got}); nothing was kept, run the pull again")]
+    Corrupted { file: String, expected: String, got: String },
     #[error("the Hub lists an unsafe file name `{0}`")]
     UnsafeName(String),
     #[error("{path}: {source}")]
@@ -256,40 +260,39 @@ async fn run(
         return Err(PullError::BadAnswer { url: hub.endpoint().to_string(), message: format!("bad commit hash `{commit}`") });
     }
     let layout = RepoLayout { repo_dir: request.cache_root.join(request.repo_type.folder_name(&request.repo_id)) };
-    for sibling in &info.siblings {
-        if layout.pointer(&commit, &sibling.rfilename).is_none() {
-            return Err(PullError::UnsafeName(sibling.rfilename.clone()));
+    // The commit's files as `snapshot_download` lists them (sizes, hashes), for the pull and
+    // for `trees/<commit>.json`.
+    let tree = tokio::select! {
+        _ = cancel.cancelled() => return Err(PullError::Cancelled),
+        tree = hub.list_tree(request.repo_type, &request.repo_id, &commit) => tree?,
+    };
+    for file in &tree {
+        if layout.pointer(&commit, &file.path).is_none() {
+            return Err(PullError::UnsafeName(file.path.clone()));
         }
     }
     shared.with(|p| {
         p.commit_hash = Some(commit.clone());
         p.phase = PullPhase::Downloading;
-        p.files = info
-            .siblings
+        p.files = tree
             .iter()
-            .map(|s| FileProgress { path: s.rfilename.clone(), state: FileState::Pending, done_bytes: 0, total_bytes: 0 })
+            .map(|f| FileProgress { path: f.path.clone(), state: FileState::Pending, done_bytes: 0, total_bytes: f.size })
             .collect();
     });
-    // The snapshot folder first, then the ref: a pull stopped before its first file is linked
-    // leaves a valid (empty) revision plus `.incomplete` blobs, not a ref to a missing snapshot
-    // (which `huggingface_hub` would report as a corrupted repo).
-    for dir in [PathBuf::from("blobs"), Path::new("snapshots").join(&commit), PathBuf::from("refs")] {
-        let path = layout.repo_dir.join(dir);
-        tokio::fs::create_dir_all(&path).await.map_err(|source| PullError::Io { path, source })?;
+    let start = Start { layout: &layout, request, commit: &commit, tree: &tree, done: tokio::sync::OnceCell::new() };
+    if tree.is_empty() {
+        start.once().await?;
     }
-    layout
-        .write_ref(&request.revision, &commit)
-        .map_err(|source| PullError::Io { path: layout.repo_dir.join("refs").join(&request.revision), source })?;
 
-    let total = info.siblings.len();
+    let total = tree.len();
     // Owned file names: a closure whose argument borrows from the iterator makes this future
     // `!Send` (rustc's higher-ranked lifetime limitation), and the console spawns pulls.
-    let files: Vec<(usize, String)> = info.siblings.iter().map(|s| s.rfilename.clone()).enumerate().collect();
-    let (layout, commit_ref) = (&layout, &commit);
+    let files: Vec<(usize, String)> = tree.iter().map(|f| f.path.clone()).enumerate().collect();
+    let start = &start;
     let results: Vec<Result<(), PullError>> = futures::stream::iter(files)
         .map(move |(index, file): (usize, String)| {
             async move {
-                let result = pull_file(hub, request, layout, commit_ref, &file, index, shared, cancel).await;
+                let result = pull_file(hub, start, &file, index, shared, cancel).await;
                 if result.is_err() {
                     shared.finish_file(index, FileState::Failed);
                 }
@@ -310,33 +313,87 @@ async fn run(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What the first authorised file writes, once: the repo's folders, the ref and
+/// `trees/<commit>.json`. Nothing is written before the Hub lets a file through, so a gated or
+/// private repo refused with 401/403 leaves no trace (no phantom 0-file repo in `cache ls`).
+struct Start<'a> {
+    layout: &'a RepoLayout,
+    request: &'a PullRequest,
+    commit: &'a str,
+    tree: &'a [hub::TreeFile],
+    done: tokio::sync::OnceCell<()>,
+}
+
+impl Start<'_> {
+    async fn once(&self) -> Result<(), PullError> {
+        self.done.get_or_try_init(|| self.write()).await.map(|_| ())
+    }
+
+    // The snapshot folder before the ref: a pull stopped before its first file is linked leaves
+    // a valid (empty) revision, not a ref to a missing snapshot (which `huggingface_hub`
+    // reports as a corrupted repo); `trees/<commit>.json` makes the real client see that
+    // revision as incomplete.
+    async fn write(&self) -> Result<(), PullError> {
+        let repo_dir = &self.layout.repo_dir;
+        for dir in [PathBuf::from("blobs"), Path::new("snapshots").join(self.commit), PathBuf::from("refs")] {
+            let path = repo_dir.join(dir);
+            tokio::fs::create_dir_all(&path).await.map_err(|source| PullError::Io { path, source })?;
+        }
+        tree_cache::write(repo_dir, self.commit, self.tree)
+            .map_err(|source| PullError::Io { path: tree_cache::path(repo_dir, self.commit), source })?;
+        self.layout
+            .write_ref(&self.request.revision, self.commit)
+            .map_err(|source| PullError::Io { path: repo_dir.join("refs").join(&self.request.revision), source })
+    }
+}
+
+/// Whether a blob already in the cache can be linked: the right size and, for an LFS blob, the
+/// right sha256 (another tool, a crash or the disk may have left wrong bytes under the name).
+async fn blob_is_good(blob: &Path, meta: &hub::FileMetadata) -> bool {
+    let Ok(found) = tokio::fs::metadata(blob).await else { return false };
+    if meta.size.is_some_and(|size| found.len() != size) {
+        return false;
+    }
+    if !verify::is_sha256(&meta.etag) {
+        return true;
+    }
+    let path = blob.to_path_buf();
+    let hash = tokio::task::spawn_blocking(move || verify::sha256_of(&path)).await;
+    let good = matches!(&hash, Ok(Ok(hash)) if *hash == meta.etag);
+    if !good {
+        tracing::warn!("{}: not the sha256 its name says; downloading it again", blob.display());
+    }
+    good
+}
+
 async fn pull_file(
     hub: &HubClient,
-    request: &PullRequest,
-    layout: &RepoLayout,
-    commit: &str,
+    start: &Start<'_>,
     file: &str,
     index: usize,
     shared: &Arc<Shared>,
     cancel: &CancellationToken,
 ) -> Result<(), PullError> {
+    let (request, layout, commit) = (start.request, start.layout, start.commit);
+    let label = format!("{}/{file}@{}", request.repo_id, request.revision);
     let url = hub.resolve_url(request.repo_type, &request.repo_id, commit, file);
     let meta = tokio::select! {
         _ = cancel.cancelled() => return Err(PullError::Cancelled),
-        meta = hub.file_metadata(&url, &request.repo_id, &request.revision) => meta?,
+        meta = hub.file_metadata(&url, &label, &request.repo_id, &request.revision) => meta?,
     };
+    start.once().await?;
     shared.with(|p| {
         if let Some(entry) = p.files.get_mut(index) {
-            entry.total_bytes = meta.size.unwrap_or(0);
+            entry.total_bytes = meta.size.unwrap_or(entry.total_bytes);
         }
     });
     let blob = layout.blob(&meta.etag);
     let pointer = layout.pointer(commit, file).ok_or_else(|| PullError::UnsafeName(file.to_string()))?;
-    let cached = tokio::fs::metadata(&blob).await.is_ok_and(|m| meta.size.is_none_or(|size| m.len() == size));
+    let cached = blob_is_good(&blob, &meta).await;
     if !cached {
         let incomplete = layout.incomplete(&meta.etag);
-        download::download_blob(hub, &meta, &incomplete, &blob, index, shared, cancel).await?;
+        let target = download::Target { meta: &meta, label: &label };
+        download::download_blob(hub, &target, &incomplete, &blob, index, shared, cancel).await?;
     }
     layout.link(&pointer, &blob).map_err(|source| PullError::Io { path: pointer.clone(), source })?;
     shared.finish_file(index, if cached { FileState::Cached } else { FileState::Done });

@@ -7,31 +7,46 @@ use std::time::Duration;
 use color_eyre::eyre::{bail, eyre};
 use futures::StreamExt;
 
-use super::spec_args::{options_from_args, spec_from_args};
+use super::spec_args::{options_from_args, spec_from_file};
 use super::{DeployArgs, JsonArg, LogsArgs, RenderArgs, RmArgs, ScaleArgs, connect, print_rows};
-use crate::backend::kubernetes::operators::{self, OperatorTarget};
 use crate::backend::kubernetes::{ApplyOptions, ClusterWatch, KubeBackend, PodLogOptions, render};
 use crate::cli::GlobalArgs;
 
+/// The spec for `k8s render|deploy`: a `--spec FILE`, or the flags resolved by `ops` as
+/// `aimdeck render k8s` resolves them (recipe named or chosen for the nodes, flags over it).
+async fn spec_for(args: &super::SpecArgs, global: &GlobalArgs, force: bool, live: bool) -> color_eyre::Result<crate::model::DeploymentSpec> {
+    if let Some(path) = &args.spec {
+        return spec_from_file(args, path);
+    }
+    let request = args.request(force)?;
+    let config = crate::cli::deploy::backend_config(global, Default::default());
+    let (target, _, _) = crate::cli::plan::target_for(&request, &config, args.gpu.as_deref(), args.count, live).await?;
+    let request = crate::ops::DeployRequest { target: target.clone(), ..request };
+    let resolution = crate::cli::plan::resolve(&request, global)?;
+    crate::cli::plan::print_resolution(&resolution);
+    if let crate::ops::Target::Cluster { nodes } = &target {
+        crate::ops::preflight::cluster(&resolution, nodes, force)?;
+    }
+    Ok(resolution.spec)
+}
+
 /// `render k8s|nimservice|aimservice|kserve`: no cluster needed.
-pub(super) fn render_k8s(args: RenderArgs, global: &GlobalArgs) -> color_eyre::Result<ExitCode> {
-    let spec = spec_from_args(&args.spec)?;
+pub(super) async fn render_k8s(args: RenderArgs, global: &GlobalArgs) -> color_eyre::Result<ExitCode> {
+    let spec = spec_for(&args.spec, global, false, false).await?;
     let namespace = global.namespace.clone().unwrap_or_else(|| "default".into());
     let options = options_from_args(&args.options, &namespace)?;
-    let values = if args.target == "k8s" {
-        render::render(&spec, &options)?.to_values()?
-    } else {
-        let target: OperatorTarget = args.target.parse().map_err(|e: String| eyre!("render {e} (or k8s)"))?;
-        vec![operators::render_operator(target, &spec, &options)?]
-    };
+    let values = crate::ops::k8s::objects(&args.target, &spec, &options).map_err(|e| eyre!(e))?;
     crate::cli::render::print_k8s_objects(&values, args.json)?;
     Ok(ExitCode::SUCCESS)
 }
 
 pub(super) async fn deploy_k8s(args: DeployArgs, global: &GlobalArgs) -> color_eyre::Result<ExitCode> {
-    let spec = spec_from_args(&args.spec)?;
+    let spec = spec_for(&args.spec, global, args.force, true).await?;
     let backend = connect(global).await?;
-    let options = options_from_args(&args.options, backend.namespace())?;
+    let mut options = options_from_args(&args.options, backend.namespace())?;
+    if options.gpu_product.is_none() {
+        options.gpu_product = spec.gpu_product.clone();
+    }
     let objects = render::render(&spec, &options)?;
     let report = backend.apply(&objects, ApplyOptions { dry_run: args.dry_run, force: args.force }).await?;
     if let Some(secs) = args.wait.filter(|_| !args.dry_run) {

@@ -149,7 +149,7 @@ pub async fn run(args: K8sArgs, global: &GlobalArgs) -> color_eyre::Result<ExitC
         bail!("--readonly: refusing to change the cluster");
     }
     match args.command {
-        K8sCommand::Render(a) => actions::render_k8s(a, global),
+        K8sCommand::Render(a) => actions::render_k8s(a, global).await,
         K8sCommand::Deploy(a) => actions::deploy_k8s(a, global).await,
         K8sCommand::Ls(a) => actions::ls_k8s(a, global).await,
         K8sCommand::Scale(a) => actions::scale_k8s(a, global).await,

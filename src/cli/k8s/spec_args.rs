@@ -42,6 +42,51 @@ pub struct SpecArgs {
     /// Extra engine flag, repeatable (`--extra-arg=--enable-prefix-caching`)
     #[arg(long = "extra-arg", allow_hyphen_values = true)]
     pub extra_args: Vec<String>,
+    /// Recipe to follow [default: the best recipe for the cluster's nodes, or --gpu/--count]
+    #[arg(long)]
+    pub recipe: Option<String>,
+    /// No recipe: the engine's defaults and only the flags given
+    #[arg(long, conflicts_with = "recipe")]
+    pub no_recipe: bool,
+    /// GPU model of the target nodes, when the cluster is not reachable from here
+    #[arg(long, value_name = "TYPE")]
+    pub gpu: Option<String>,
+    /// GPUs of --gpu on one node
+    #[arg(long, value_name = "N", requires = "gpu")]
+    pub count: Option<u32>,
+    /// Environment for every replica, NAME=VALUE (repeatable; over the recipe's)
+    #[arg(long = "env", value_name = "NAME=VALUE")]
+    pub env: Vec<String>,
+}
+
+impl SpecArgs {
+    /// The same request `aimdeck deploy`/`render` make from their flags (no `--spec` file).
+    pub(super) fn request(&self, force: bool) -> color_eyre::Result<crate::ops::DeployRequest> {
+        let name = self.name.clone().ok_or_else(|| eyre!("--name: required without --spec"))?;
+        let model = self.model.clone().ok_or_else(|| eyre!("--model: required without --spec"))?;
+        let mut request = crate::ops::DeployRequest::new(&name, &model, crate::backend::kubernetes::adapter::NAME);
+        request.recipe = self.recipe.clone();
+        request.no_recipe = self.no_recipe;
+        request.force = force;
+        request.replicas = self.replicas.unwrap_or(1);
+        let engine = match self.engine.as_deref() {
+            None => None,
+            Some(text) => Some(text.parse::<EngineKind>().map_err(|_| eyre!("--engine `{text}`: expected vllm or sglang"))?),
+        };
+        request.overrides = crate::ops::Overrides {
+            engine,
+            image: self.image.clone(),
+            tp: self.tp,
+            pp: self.pp,
+            max_model_len: self.max_model_len,
+            vendor: crate::cli::plan::parse_vendor(self.gpu_vendor.as_deref(), "--gpu-vendor")?,
+            port: self.port,
+            env: crate::cli::plan::parse_env(&self.env)?,
+            extra_args: self.extra_args.clone(),
+            ..Default::default()
+        };
+        Ok(request)
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -98,22 +143,11 @@ pub(super) fn secret_ref(text: &str) -> SecretKeyRef {
     }
 }
 
-/// Builds the spec from `--spec FILE` and the flags.
-pub(super) fn spec_from_args(args: &SpecArgs) -> color_eyre::Result<DeploymentSpec> {
-    let mut spec = match &args.spec {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).wrap_err_with(|| format!("cannot read {}", path.display()))?;
-            crate::config::parse_yaml_file::<DeploymentSpec>(path, &text)?
-        }
-        None => {
-            let name = args.name.clone().ok_or_else(|| eyre!("--name: required without --spec"))?;
-            let model = args.model.clone().ok_or_else(|| eyre!("--model: required without --spec"))?;
-            let mut spec = DeploymentSpec::minimal(&name, &model, EngineKind::Vllm, 1, 8000);
-            // In a pod the engine must listen on the pod's address, not loopback.
-            spec.host = "0.0.0.0".into();
-            spec
-        }
-    };
+/// A spec given whole with `--spec FILE`, the flags over its fields. (Without a file the
+/// flags are a request that `ops` resolves: see `SpecArgs::request`.)
+pub(super) fn spec_from_file(args: &SpecArgs, path: &std::path::Path) -> color_eyre::Result<DeploymentSpec> {
+    let text = std::fs::read_to_string(path).wrap_err_with(|| format!("cannot read {}", path.display()))?;
+    let mut spec = crate::config::parse_yaml_file::<DeploymentSpec>(path, &text)?;
     if let Some(name) = &args.name {
         spec.name = name.clone();
     }
@@ -140,7 +174,7 @@ pub(super) fn spec_from_args(args: &SpecArgs) -> color_eyre::Result<DeploymentSp
     if let Some(pp) = args.pp {
         spec.parallelism.pp = pp;
     }
-    if args.tp.is_some() || args.pp.is_some() || args.spec.is_none() {
+    if args.tp.is_some() || args.pp.is_some() {
         spec.gpus_per_replica = spec.parallelism.tp.max(1) * spec.parallelism.pp.max(1);
     }
     if let Some(replicas) = args.replicas {

@@ -70,6 +70,10 @@ fn render_header(app: &App, frame: &mut Frame, area: Rect) {
     if app.readonly {
         left.push(Span::styled(" READ-ONLY ", theme.header.add_modifier(ratatui::style::Modifier::REVERSED)));
     }
+    // Backends not answering well (slow, unreachable since when); their rows are the last known.
+    for (backend, state) in app.deploy.backend_states() {
+        left.push(Span::styled(format!(" {backend}: {state} "), theme.header.add_modifier(ratatui::style::Modifier::REVERSED)));
+    }
     frame.render_widget(Block::new().style(theme.header), area);
     frame.render_widget(Line::from(left), area);
     frame.render_widget(Line::styled(format!("{} ", app.clock), theme.header).right_aligned(), area);

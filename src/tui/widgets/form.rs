@@ -164,15 +164,12 @@ impl Form {
         // Multi-line editors share whatever the screen has left, at least 3 lines each.
         let multi = if multi_count == 0 { 0 } else { (area.height.saturating_sub(fixed + 2) / multi_count).max(3) };
         let body: u16 = self.fields.iter().map(|f| f.height(multi) + 2).sum();
+        if multi_count == 0 && body + 3 > area.height {
+            return self.render_compact(frame, area, theme);
+        }
         let width = if multi_count > 0 { area.width.saturating_sub(4) } else { area.width.saturating_sub(8).min(96) };
         let popup = centered(area, width, body + 3);
-        frame.render_widget(Clear, popup);
-        let block = Block::bordered()
-            .border_type(BorderType::Rounded)
-            .border_style(theme.border_focused)
-            .title(Span::styled(format!(" {} ", self.title), theme.accent));
-        let inner = block.inner(popup);
-        frame.render_widget(block, popup);
+        let inner = self.render_frame(frame, popup, theme);
         let mut constraints: Vec<Constraint> = self.fields.iter().map(|f| Constraint::Length(f.height(multi) + 2)).collect();
         constraints.push(Constraint::Length(1));
         let areas = Layout::vertical(constraints).split(inner);
@@ -200,6 +197,59 @@ impl Form {
             Line::styled("Tab next field · Enter/Ctrl-S submit · Esc cancel", theme.muted)
         };
         frame.render_widget(hint, areas[self.fields.len()]);
+    }
+}
+
+impl Form {
+    /// The cleared popup with its titled border; returns the area inside.
+    fn render_frame(&self, frame: &mut Frame, popup: Rect, theme: &Theme) -> Rect {
+        frame.render_widget(Clear, popup);
+        let block = Block::bordered()
+            .border_type(BorderType::Rounded)
+            .border_style(theme.border_focused)
+            .title(Span::styled(format!(" {} ", self.title), theme.accent));
+        let inner = block.inner(popup);
+        frame.render_widget(block, popup);
+        inner
+    }
+
+    /// One row per field when the screen is too short for label, editor and note on three
+    /// (the create form at 80x24): a short label column, the editor, a mark; the focused
+    /// field's full label and its error at the bottom.
+    fn render_compact(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        let popup = centered(area, area.width.saturating_sub(2).min(96), self.fields.len() as u16 + 5);
+        let inner = self.render_frame(frame, popup, theme);
+        let mut constraints: Vec<Constraint> = self.fields.iter().map(|_| Constraint::Length(1)).collect();
+        constraints.extend([Constraint::Length(1), Constraint::Length(1), Constraint::Length(1)]);
+        let rows = Layout::vertical(constraints).split(inner);
+        let label_width = (inner.width / 3).clamp(8, 24);
+        for (i, field) in self.fields.iter().enumerate() {
+            let focused = i == self.focus;
+            let [label, editor, mark] =
+                Layout::horizontal([Constraint::Length(label_width), Constraint::Min(1), Constraint::Length(2)]).areas(rows[i]);
+            let short: String = field.label.chars().take(label_width.saturating_sub(3) as usize).collect();
+            let style = if focused { theme.accent } else { theme.muted };
+            frame.render_widget(Line::styled(format!("{}{short}", if focused { "› " } else { "  " }), style), label);
+            if let Editor::Line(input) = &field.editor {
+                frame.render_widget(input.widget(), editor);
+            }
+            let note = match &field.error {
+                Some(_) => Line::styled("✗", theme.error),
+                None if field.validator.is_some() => Line::styled("✓", theme.ok),
+                None => Line::default(),
+            };
+            frame.render_widget(note, mark);
+        }
+        let n = self.fields.len();
+        if let Some(field) = self.fields.get(self.focus) {
+            let about = match &field.error {
+                Some(error) => Line::styled(format!("✗ {error}"), theme.error),
+                None => Line::styled(field.label.clone(), theme.text),
+            };
+            frame.render_widget(about, rows[n + 1]);
+        }
+        let hint = if self.blocked && !self.is_valid() { "Fix the fields marked ✗ first · Esc cancel" } else { "Tab next field · Enter submit · Esc cancel" };
+        frame.render_widget(Line::styled(hint, theme.muted), rows[n + 2]);
     }
 }
 
