@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use aimdeck::hardware::amd_smi::{self, AmdSmiOutputs};
-use aimdeck::hardware::{kfd, merge, nvidia, rocm_smi};
+use aimdeck::hardware::{kfd, merge, nvidia, nvidia_health, processes, rocm_smi, xid};
 
 fn read(machine: &str, file: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gpus").join(machine).join(file);
@@ -56,6 +56,42 @@ fn main() {
         let report = nvidia::assemble(black_box(&h100_query), Some(black_box(&h100_topo)));
         black_box(merge::merge(vec![report], None, Vec::new()));
     });
+    // The poll with health (issue 20): the health query, remapped rows, compute apps and the
+    // kernel log's XID lines on top of the plain pass. Target: < 5 ms beyond the tools.
+    let faulty = ["nvidia-smi-query.csv", "nvidia-smi-topo.txt", "nvidia-smi-health.csv", "nvidia-smi-remapped-rows.csv", "nvidia-smi-compute-apps.csv", "kmsg.txt"]
+        .map(|file| read("h100-sxm-8-faulty", file));
+    measure("nvidia-smi + health + remap + apps + XID", 2000, || {
+        let mut report = nvidia::assemble(black_box(&faulty[0]), Some(black_box(&faulty[1])));
+        nvidia_health::apply_health_csv(&mut report.gpus, black_box(&faulty[2]), nvidia_health::REASON_PREFIXES[0]);
+        nvidia_health::apply_remapped_rows(&mut report.gpus, black_box(&faulty[3]));
+        processes::apply_nvidia(&mut report.gpus, black_box(&faulty[4]));
+        xid::apply(&mut report.gpus, &xid::parse(black_box(&faulty[5])));
+        black_box(merge::merge(vec![report], None, Vec::new()));
+    });
+    // A full kernel ring buffer (1 MiB of ordinary records) with the XID lines at the end: what
+    // reading /dev/kmsg on a long-running host costs each poll.
+    let mut full_log = String::with_capacity(1 << 20);
+    let mut seq = 0;
+    while full_log.len() < (1 << 20) {
+        seq += 1;
+        full_log.push_str(&format!("6,{seq},{},-;eth0: link up, 100Gbps, full duplex, flow control rx/tx ({seq})\n", seq * 1000));
+    }
+    full_log.push_str(&faulty[5]);
+    measure("XID scan of a 1 MiB kernel log", 200, || {
+        black_box(xid::parse(black_box(&full_log)));
+    });
+    let amd_faulty = ["list", "static", "metric", "topology", "process"].map(|doc| read("mi300x-8-amdsmi-faulty", &format!("amd-smi-{doc}.json")));
+    measure("amd-smi with ECC/RAS/throttle + process", 500, || {
+        let outputs = AmdSmiOutputs {
+            list: Some(black_box(&amd_faulty[0])),
+            static_info: Some(black_box(&amd_faulty[1])),
+            metric: Some(black_box(&amd_faulty[2])),
+            topology: Some(black_box(&amd_faulty[3])),
+        };
+        let mut report = amd_smi::parse(outputs).expect("parses");
+        processes::apply_amd(&mut report.gpus, black_box(&amd_faulty[4])).expect("parses");
+        black_box(merge::merge(vec![report], None, Vec::new()));
+    });
     measure("amd-smi list+static+metric+topology, merge", 500, || {
         let outputs = AmdSmiOutputs {
             list: Some(black_box(&amd[0])),
@@ -95,6 +131,7 @@ fn main() {
         amd_smi: fixtures.join("mi300x-8-amdsmi-gpu-data/bin/amd-smi"),
         rocm_smi: "aimdeck-bench-no-rocm-smi".into(),
         kfd_root: kfd_dir.path().to_path_buf(),
+        proc_root: "/nonexistent/aimdeck-bench-proc".into(),
         ..Default::default()
     };
     measure("discover() with fake amd-smi (spawns incl.)", 50, || {

@@ -338,6 +338,58 @@ async fn the_console_shows_an_engine_outage_and_recovers_on_its_own() {
     backend(0).delete(&name).await.unwrap();
 }
 
+/// A GPU process's PID, as `nvidia-smi --query-compute-apps` would report it for a sim running
+/// in our container, maps through `/proc/PID/cgroup` to the container and its labels to the
+/// deployment: the recorded H100 box with one compute app whose PID is the container's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_container_pid_on_a_gpu_maps_to_its_deployment() {
+    if !docker_available("a_container_pid_on_a_gpu_maps_to_its_deployment") {
+        return;
+    }
+    let backend = backend(8);
+    let name = unique_name("gpuproc");
+    let _cleanup = DockerCleanup(name.clone());
+    let port = free_ports(1);
+    let mut spec = image_spec(&name, port, 1);
+    spec.gpus_per_replica = 1;
+    backend.create(&spec, None).await.unwrap();
+    let deployment = wait_ready(&backend, &name, READY, None).await.unwrap();
+    let container = deployment.replicas[0].container_id.clone().expect("a container id");
+    let inspect = std::process::Command::new("docker").args(["inspect", "-f", "{{.State.Pid}}", &container]).output().unwrap();
+    let pid: u32 = String::from_utf8_lossy(&inspect.stdout).trim().parse().expect("the container's host pid");
+
+    // The recorded machine, with this PID as the compute app on GPU 0.
+    let recorded = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gpus/h100-sxm-8");
+    let machine = tempfile::tempdir().unwrap();
+    std::fs::create_dir(machine.path().join("bin")).unwrap();
+    for file in ["nvidia-smi-query.csv", "nvidia-smi-topo.txt", "nvidia-smi-health.csv", "nvidia-smi-remapped-rows.csv", "bin/nvidia-smi"] {
+        std::fs::copy(recorded.join(file), machine.path().join(file)).unwrap();
+    }
+    let query = std::fs::read_to_string(recorded.join("nvidia-smi-query.csv")).unwrap();
+    let uuid = query.lines().next().unwrap().split(", ").nth(1).unwrap().to_string();
+    std::fs::write(machine.path().join("nvidia-smi-compute-apps.csv"), format!("{pid}, /usr/bin/aimdeck-sim, 1024, {uuid}\n")).unwrap();
+    let probe = aimdeck::hardware::ProbeConfig {
+        nvidia_smi: machine.path().join("bin/nvidia-smi"),
+        amd_smi: "aimdeck-test-no-amd-smi".into(),
+        rocm_smi: "aimdeck-test-no-rocm-smi".into(),
+        kfd_root: "/nonexistent/kfd".into(),
+        pci_root: "/nonexistent/pci".into(),
+        kernel_log: "/nonexistent/kmsg".into(),
+        ..aimdeck::hardware::ProbeConfig::default()
+    };
+    let mut snapshot = aimdeck::hardware::discover(&probe).await;
+    let process = snapshot.gpus[0].processes[0].clone();
+    assert_eq!(process.pid, pid);
+    assert_eq!(process.container_id.as_deref(), Some(container.as_str()), "read from /proc/{pid}/cgroup");
+    assert_eq!(process.holder, None, "not joined yet");
+
+    let owners = aimdeck::backend::placement::owners(&[&backend as &dyn Backend]).await;
+    aimdeck::model::gpu::assign_process_owners(&mut snapshot.gpus, &owners);
+    let holder = snapshot.gpus[0].processes[0].holder.clone().expect("joined to its replica");
+    assert_eq!((holder.deployment.as_str(), holder.replica), (name.as_str(), 0));
+    assert_eq!(snapshot.gpus[0].processes[0].describe(), format!("{name}/0 (1.0 GiB)"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scaling_to_zero_parks_the_deployment_and_scaling_up_brings_it_back() {
     if !docker_available("scaling_to_zero_parks_the_deployment_and_scaling_up_brings_it_back") {

@@ -27,6 +27,8 @@ fn probe(nvidia: Option<&str>, amd: Option<&str>) -> ProbeConfig {
         pci_root: PathBuf::from("/nonexistent/aimdeck-test-pci"),
         tool_timeout: Duration::from_secs(5),
         use_nvml: false,
+        kernel_log: PathBuf::from("/nonexistent/aimdeck-test-kmsg"),
+        proc_root: PathBuf::from("/nonexistent/aimdeck-test-proc"),
     }
 }
 
@@ -161,5 +163,61 @@ fn truncated_outputs_never_panic() {
         if let Ok(report) = rocm_smi::parse(&cut(&info, at), Some(&cut(&rtopo, at))) {
             assert!(report.gpus.len() <= 8);
         }
+    }
+}
+
+mod placement_from_recordings {
+    use super::*;
+    use aimdeck::backend::allocator::allocate;
+    use aimdeck::backend::placement::{PlacementPolicy, inventory};
+    use aimdeck::recipes::{Hardware, SelectQuery, load_builtin, select};
+
+    fn cpx() -> aimdeck::model::gpu::GpuSnapshot {
+        tokio::runtime::Runtime::new().unwrap().block_on(discover(&probe(None, Some("mi300x-8-cpx-nps4"))))
+    }
+
+    #[test]
+    fn tp2_goes_on_two_cpx_partitions_of_one_mi300x_only_when_asked() {
+        let snapshot = cpx();
+        assert_eq!(snapshot.gpus.len(), 64);
+        let err = allocate(&inventory(&snapshot, PlacementPolicy::default()), &[], 1, 2).unwrap_err().to_string();
+        assert!(err.contains("GPU 9 is a CPX partition of GPU 8 (--partitions places on partitions)"), "{err}");
+        let asked = PlacementPolicy { partitions: true, ..PlacementPolicy::default() };
+        let sets = allocate(&inventory(&snapshot, asked), &[], 1, 2).unwrap();
+        assert_eq!(sets, vec![vec![0, 1]]);
+        let parents: Vec<_> = sets[0].iter().map(|&i| snapshot.gpu(i).unwrap().partition.as_ref().unwrap().parent).collect();
+        assert_eq!(parents, [Some(0), Some(0)], "both on one physical MI300X");
+    }
+
+    #[test]
+    fn a_70b_bf16_recipe_does_not_fit_cpx_partitions_and_says_so() {
+        let snapshot = cpx();
+        let hardware = Hardware::from_inventory(snapshot.gpus.iter().map(|g| (g.name.as_str(), g.memory_total_bytes, false))).unwrap();
+        assert_eq!(hardware.total, 64);
+        assert!(hardware.memory_bytes.is_some_and(|m| m < 25 << 30), "a partition's share, not the whole GPU: {hardware:?}");
+        let query = SelectQuery { model: "meta-llama/Llama-3.1-70B-Instruct".into(), ..Default::default() };
+        let selection = select(&load_builtin(), &query, Some(&hardware), None);
+        for id in ["llama-3.1-70b-instruct-mi300x-x4-bf16-vllm", "llama-3.1-70b-instruct-mi300x-x1-fp8-vllm"] {
+            let candidate = selection.candidates.iter().find(|c| c.id == id).unwrap_or_else(|| panic!("{id} considered"));
+            assert!(!candidate.accepted, "{id} accepted on 24 GiB partitions");
+            assert!(candidate.rejections.iter().any(|r| r.contains("does not fit")), "{id}: {:?}", candidate.rejections);
+        }
+    }
+
+    #[test]
+    fn failed_gpus_and_unmanaged_processes_block_placement_and_are_named() {
+        let mut config = probe(Some("h100-sxm-8-faulty"), None);
+        config.kernel_log = fixture("h100-sxm-8-faulty").join("kmsg.txt");
+        let snapshot = tokio::runtime::Runtime::new().unwrap().block_on(discover(&config));
+        let strict = inventory(&snapshot, PlacementPolicy::default());
+        // 0 is the only healthy, free GPU: 1/5/6 failed, 2/3/7 degraded, 4 held by pid 4242.
+        assert_eq!(allocate(&strict, &[], 1, 1).unwrap(), vec![vec![0]]);
+        let err = allocate(&strict, &[], 1, 2).unwrap_err().to_string();
+        assert!(err.contains("GPU 1 failed: uncorrectable ECC errors since the driver loaded: 2"), "{err}");
+        assert!(err.contains("GPU 4 unmanaged: pid 4242 python3 (71.2 GiB)"), "{err}");
+        assert!(err.contains("GPU 6 failed: XID 79"), "{err}");
+        let lenient = inventory(&snapshot, PlacementPolicy { allow_degraded: true, ..PlacementPolicy::default() });
+        assert_eq!(allocate(&lenient, &[], 1, 4).unwrap(), vec![vec![0, 2, 3, 7]]);
+        assert!(allocate(&lenient, &[], 1, 5).is_err(), "failed GPUs stay out even with --allow-degraded");
     }
 }

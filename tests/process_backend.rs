@@ -407,3 +407,39 @@ async fn the_consoles_restart_is_done_only_when_the_replica_is_ready_again() {
     assert_eq!(now.replicas[0].state, ReplicaState::Ready, "done means answering: {:?}", now.replicas);
     backend.delete("slowback").await.unwrap();
 }
+
+/// Scale-up places new replicas under the same rules as deploy (`ops::backends::allocatable_from`,
+/// what `aimdeck scale` and the console's create use): on the recorded faulty H100 box GPU 0 is
+/// the only healthy, free GPU, so a second replica is refused and the refusal names the failed
+/// GPUs and the unmanaged process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scale_up_on_a_faulty_host_refuses_the_failed_gpu_and_names_it() {
+    let machine = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gpus/h100-sxm-8-faulty");
+    let probe = aimdeck::hardware::ProbeConfig {
+        nvidia_smi: machine.join("bin/nvidia-smi"),
+        amd_smi: "aimdeck-test-no-amd-smi".into(),
+        rocm_smi: "aimdeck-test-no-rocm-smi".into(),
+        kfd_root: "/nonexistent/kfd".into(),
+        pci_root: "/nonexistent/pci".into(),
+        kernel_log: machine.join("kmsg.txt"),
+        proc_root: "/nonexistent/proc".into(),
+        use_nvml: false,
+        ..aimdeck::hardware::ProbeConfig::default()
+    };
+    let snapshot = aimdeck::hardware::discover(&probe).await;
+    let inventory = aimdeck::ops::backends::allocatable_from(&snapshot, Default::default());
+    let state = tempfile::tempdir().unwrap();
+    let backend = ProcessBackend::new(state.path(), inventory).with_grace(Duration::from_secs(3));
+    let port = free_ports(2);
+    let name = unique_name("faulty");
+    let mut spec = sim_spec(&name, SIM, port, 1);
+    spec.gpus_per_replica = 1;
+    backend.create(&spec, None).await.unwrap();
+    assert_eq!(wait_ready(&backend, &name, READY, None).await.unwrap().replicas[0].gpus, vec![0]);
+    let err = backend.scale(&name, 2, None).await.unwrap_err().to_string();
+    backend.delete(&name).await.unwrap();
+    assert!(err.contains("GPU 1 failed: uncorrectable ECC errors"), "{err}");
+    assert!(err.contains("GPU 6 failed: XID 79"), "{err}");
+    assert!(err.contains("GPU 4 unmanaged: pid 4242 python3"), "{err}");
+    assert!(err.contains("--allow-degraded"), "degraded GPUs say how to allow them: {err}");
+}

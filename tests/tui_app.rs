@@ -341,6 +341,9 @@ fn gpu_app(machine: &str) -> App {
         rocm_smi: tool("rocm-smi"),
         kfd_root: "/nonexistent/kfd".into(),
         pci_root: "/nonexistent/pci".into(),
+        // The machine's recorded kernel log, where it has one (XID lines).
+        kernel_log: bin.join("../kmsg.txt"),
+        proc_root: "/nonexistent/proc".into(),
         ..ProbeConfig::default()
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -379,6 +382,40 @@ fn gpus_view_shows_recorded_mi300x_and_l40s_machines() {
     assert!(screen_text.contains("L40S") && screen_text.contains("SYS"), "{screen_text}");
     assert!(screen_text.contains("none: no direct GPU links"), "{screen_text}");
     snapshot("view_gpus_l40s", &app);
+}
+
+#[test]
+fn gpus_view_shows_health_reasons_and_who_holds_each_gpu() {
+    let mut app = gpu_app("h100-sxm-8-faulty");
+    let text = screen(&app, 120, 40);
+    for seen in ["HEALTH", "failed", "degraded", "unmanaged: pid 4242 python3 (71.2 GiB)", "GPU detail"] {
+        assert!(text.contains(seen), "{seen}: {text}");
+    }
+    // The detail follows the selection: GPU 1's uncorrectable ECC with its raw counter.
+    app.update(ch('j'));
+    let text = screen(&app, 120, 40);
+    assert!(text.contains("uncorrectable ECC errors since the driver loaded: 2"), "{text}");
+    assert!(text.contains("ecc.errors.uncorrected.volatile.total=2"), "{text}");
+    snapshot("view_gpus_h100_faulty", &app);
+    insta::assert_snapshot!("view_gpus_h100_faulty_120x40", screen(&app, 120, 40));
+    // GPU 6 fell off the bus: the XID and its meaning.
+    for _ in 0..5 {
+        app.update(ch('j'));
+    }
+    let text = screen(&app, 120, 40);
+    assert!(text.contains("XID 79: GPU has fallen off the bus"), "{text}");
+}
+
+#[test]
+fn gpus_view_draws_cpx_partitions_inside_their_mi300x() {
+    let mut app = gpu_app("mi300x-8-cpx-nps4");
+    assert_eq!(app.current().table.total(), 64);
+    let text = screen(&app, 160, 48);
+    assert!(text.contains("partition CPX/NPS4 #0 of GPU 0"), "{text}");
+    app.update(ch('t'));
+    let text = screen(&app, 160, 48);
+    assert!(text.contains("GPU 0 [CPX/NPS4] |0|1|2|3|4|5|6|7| 24G each"), "{text}");
+    insta::assert_snapshot!("view_gpus_cpx_topology_120x40", screen(&app, 120, 40));
 }
 
 #[test]

@@ -21,11 +21,15 @@ pub struct AllocatableGpu {
     /// AMD: the KFD node's `drm_render_minor`, for `/dev/dri/renderD<N>`.
     #[serde(default)]
     pub render_minor: Option<u32>,
+    /// Why no new replica may be placed here, e.g. "failed: uncorrectable ECC errors ..." or
+    /// "unmanaged: pid 4242 python3 (71.2 GiB)"; `None` when it may take one.
+    #[serde(default)]
+    pub refused: Option<String>,
 }
 
 impl AllocatableGpu {
     pub fn plain(index: u32) -> Self {
-        AllocatableGpu { index, numa_node: None, island: None, render_minor: None }
+        AllocatableGpu { index, numa_node: None, island: None, render_minor: None, refused: None }
     }
 }
 
@@ -39,12 +43,26 @@ pub struct Holder {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AllocationError {
     #[error(
-        "not enough free GPUs: {wanted} wanted ({replicas} x {per_replica}), {} free{}{}",
+        "not enough free GPUs: {wanted} wanted ({replicas} x {per_replica}), {} free{}{}{}",
         free.len(),
         list_free(free),
-        list_holders(holders)
+        list_holders(holders),
+        list_refused(refused)
     )]
-    NotEnough { wanted: usize, replicas: u32, per_replica: u32, free: Vec<u32>, holders: Vec<Holder> },
+    NotEnough {
+        wanted: usize,
+        replicas: u32,
+        per_replica: u32,
+        free: Vec<u32>,
+        holders: Vec<Holder>,
+        /// GPUs that are not held but may not take a replica, with why.
+        refused: Vec<(u32, String)>,
+    },
+}
+
+fn list_refused(refused: &[(u32, String)]) -> String {
+    let parts: Vec<String> = refused.iter().map(|(index, why)| format!("GPU {index} {why}")).collect();
+    if parts.is_empty() { String::new() } else { format!("; refused: {}", parts.join("; ")) }
 }
 
 fn list_free(free: &[u32]) -> String {
@@ -84,7 +102,13 @@ pub fn allocate(
         return Ok(vec![Vec::new(); replicas as usize]);
     }
     let taken: BTreeSet<u32> = held.iter().flat_map(|h| h.gpus.iter().copied()).collect();
-    let mut free: Vec<&AllocatableGpu> = inventory.iter().filter(|g| !taken.contains(&g.index)).collect();
+    let refused: Vec<(u32, String)> = inventory
+        .iter()
+        .filter(|g| !taken.contains(&g.index))
+        .filter_map(|g| Some((g.index, g.refused.clone()?)))
+        .collect();
+    let mut free: Vec<&AllocatableGpu> =
+        inventory.iter().filter(|g| !taken.contains(&g.index) && g.refused.is_none()).collect();
     free.sort_by_key(|g| g.index);
     let wanted = replicas as usize * per_replica as usize;
     if free.len() < wanted {
@@ -96,6 +120,7 @@ pub fn allocate(
             per_replica,
             free: free.iter().map(|g| g.index).collect(),
             holders,
+            refused,
         });
     }
     let mut sets = Vec::with_capacity(replicas as usize);
@@ -146,7 +171,7 @@ mod tests {
     use super::*;
 
     fn gpu(index: u32, numa: u32, island: u32) -> AllocatableGpu {
-        AllocatableGpu { index, numa_node: Some(numa), island: Some(island), render_minor: None }
+        AllocatableGpu { index, numa_node: Some(numa), island: Some(island), render_minor: None, refused: None }
     }
 
     /// Two 4-GPU islands, each on its own NUMA node (an 8-GPU box with two NVLink/XGMI halves).
@@ -182,7 +207,7 @@ mod tests {
     #[test]
     fn one_numa_node_is_preferred_without_island_information() {
         let inventory: Vec<AllocatableGpu> = (0..4)
-            .map(|i| AllocatableGpu { index: i, numa_node: Some(if i == 0 { 0 } else { 1 }), island: None, render_minor: None })
+            .map(|i| AllocatableGpu { numa_node: Some(if i == 0 { 0 } else { 1 }), ..AllocatableGpu::plain(i) })
             .collect();
         assert_eq!(allocate(&inventory, &[], 1, 2).unwrap(), vec![vec![1, 2]]);
     }
@@ -194,6 +219,21 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "not enough free GPUs: 4 wanted (2 x 2), 2 free (6,7); `llama` holds 0,1,2,3, `qwen` holds 4,5"
+        );
+    }
+
+    #[test]
+    fn refused_gpus_are_never_placed_on_and_named() {
+        let mut inventory = two_islands();
+        inventory[1].refused = Some("failed: uncorrectable ECC errors: 2".into());
+        inventory[2].refused = Some("unmanaged: pid 4242 python3 (71.2 GiB)".into());
+        // Island 0 has two usable GPUs left, so a 2-GPU replica takes 0 and 3.
+        assert_eq!(allocate(&inventory, &[], 1, 2).unwrap(), vec![vec![0, 3]]);
+        let err = allocate(&inventory, &[holder("llama", &[4, 5, 6, 7])], 1, 4).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "not enough free GPUs: 4 wanted (1 x 4), 2 free (0,3); `llama` holds 4,5,6,7; refused: \
+             GPU 1 failed: uncorrectable ECC errors: 2; GPU 2 unmanaged: pid 4242 python3 (71.2 GiB)"
         );
     }
 

@@ -12,7 +12,7 @@ use crate::model::{Deployment, DeploymentSpec, EngineKind, GpuVendor, Parallelis
 /// GPUs 0-3 on NUMA node 0 and 4-7 on node 1, render minors as KFD numbers them.
 pub fn demo_gpus() -> Vec<AllocatableGpu> {
     (0..8)
-        .map(|i| AllocatableGpu { index: i, numa_node: Some(i / 4), island: Some(0), render_minor: Some(128 + 8 * i) })
+        .map(|i| AllocatableGpu { index: i, numa_node: Some(i / 4), island: Some(0), render_minor: Some(128 + 8 * i), refused: None })
         .collect()
 }
 

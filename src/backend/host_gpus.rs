@@ -34,10 +34,8 @@ pub fn from_kfd(nodes: &Path) -> Vec<AllocatableGpu> {
             continue;
         }
         gpus.push(AllocatableGpu {
-            index: gpus.len() as u32,
-            numa_node: None,
-            island: None,
             render_minor: value("drm_render_minor").map(|m| m as u32),
+            ..AllocatableGpu::plain(gpus.len() as u32)
         });
     }
     gpus

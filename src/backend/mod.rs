@@ -14,6 +14,7 @@ pub mod host_gpus;
 pub mod journal;
 pub mod kubernetes;
 pub mod lock;
+pub mod placement;
 pub mod ports;
 pub mod process;
 pub mod registry;
@@ -87,6 +88,9 @@ pub trait Backend: Send + Sync {
     fn logs<'a>(&'a self, name: &'a str, options: LogOptions) -> BoxFuture<'a, Result<BoxStream<Result<LogLine, BackendError>>, BackendError>>;
     /// Changes to this backend's deployments (all of them when `name` is unset), as they happen.
     fn events<'a>(&'a self, name: Option<&'a str>) -> BoxFuture<'a, Result<BoxStream<BackendEvent>, BackendError>>;
+    /// Replaces the GPUs new replicas may be placed on (the console's latest sample under the
+    /// placement rules); backends that place no GPUs themselves ignore it.
+    fn place_on(&self, _gpus: Vec<AllocatableGpu>) {}
     /// What `create` would make, for review screens and `aimdeck render`: the container
     /// configs or command lines, with secrets redacted.
     fn render(&self, spec: &DeploymentSpec) -> Result<serde_json::Value, BackendError>;

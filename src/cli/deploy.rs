@@ -82,6 +82,13 @@ pub struct DeployArgs {
     /// Docker network: host (a port per replica) or bridge (ports published on 127.0.0.1)
     #[arg(long, default_value = "host")]
     pub network: NetworkMode,
+    /// Also place replicas on degraded GPUs (throttling, correctable ECC storm, slow PCIe link);
+    /// failed GPUs are never used
+    #[arg(long)]
+    pub allow_degraded: bool,
+    /// Place replicas on compute partitions (an MI300X in CPX is 8 logical GPUs)
+    #[arg(long)]
+    pub partitions: bool,
     /// Extra engine flags, after `--`
     #[arg(last = true)]
     pub extra_args: Vec<String>,

@@ -47,7 +47,8 @@ pub async fn run(args: GpusArgs) -> color_eyre::Result<ExitCode> {
         probe.tool_timeout = Duration::from_secs_f64(secs);
     }
     if !args.watch {
-        let snapshot = hardware::discover(&probe).await;
+        let mut snapshot = hardware::discover(&probe).await;
+        join_process_owners(&mut snapshot).await;
         print_snapshot(&snapshot, args.json, false, false)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -71,6 +72,19 @@ pub async fn run(args: GpusArgs) -> color_eyre::Result<ExitCode> {
     cancel.cancel();
     let _ = task.await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Marks each GPU process with the aimdeck replica it belongs to (Docker containers by id,
+/// process-backend replicas by pid), asking the backends only when there are processes.
+async fn join_process_owners(snapshot: &mut GpuSnapshot) {
+    if snapshot.gpus.iter().all(|g| g.processes.is_empty()) {
+        return;
+    }
+    let options = crate::backend::registry::BackendOptions::new(crate::paths::state_dir());
+    let (backends, _) = crate::backend::registry::open_all(&options, false);
+    let backends: Vec<&dyn crate::backend::Backend> = backends.iter().map(|b| b.as_ref()).collect();
+    let owners = crate::backend::placement::owners(&backends).await;
+    crate::model::gpu::assign_process_owners(&mut snapshot.gpus, &owners);
 }
 
 /// `watching`: JSON goes out compact, one document per line; `clear` wipes the terminal first.

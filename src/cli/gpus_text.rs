@@ -17,15 +17,16 @@ pub fn render(snapshot: &GpuSnapshot) -> String {
     // The holder column only when a backend's claims were joined in.
     let held = snapshot.gpus.iter().any(|gpu| gpu.held_by.is_some());
     let header = format!(
-        "{:<3}  {:<name_width$}  {:>17}  {:>5}  {:>5}  {:>13}  {:>4}  {:<12}  {}",
-        "GPU", "NAME", "MEMORY", "UTIL", "TEMP", "POWER", "NUMA", "BUS", if held { "HELD BY" } else { "" }
+        "{:<3}  {:<name_width$}  {:<8}  {:>17}  {:>5}  {:>5}  {:>13}  {:>4}  {:<12}  {}",
+        "GPU", "NAME", "HEALTH", "MEMORY", "UTIL", "TEMP", "POWER", "NUMA", "BUS", if held { "HELD BY" } else { "" }
     );
     let _ = writeln!(out, "{}", header.trim_end());
     for gpu in &snapshot.gpus {
         let row = format!(
-            "{:<3}  {:<name_width$}  {:>17}  {:>5}  {:>5}  {:>13}  {:>4}  {:<12}  {}",
+            "{:<3}  {:<name_width$}  {:<8}  {:>17}  {:>5}  {:>5}  {:>13}  {:>4}  {:<12}  {}",
             gpu.index,
             clip(&gpu.name, name_width),
+            gpu.health.state.as_str(),
             memory(gpu),
             gpu.utilization_percent.map(|u| format!("{u:.0}%")).unwrap_or_else(|| "-".into()),
             gpu.temperature_c.map(|t| format!("{t:.0}C")).unwrap_or_else(|| "-".into()),
@@ -64,6 +65,7 @@ pub fn render(snapshot: &GpuSnapshot) -> String {
             out.push('\n');
         }
     }
+    render_findings(&mut out, snapshot);
     let islands: Vec<String> = snapshot
         .islands
         .iter()
@@ -78,6 +80,46 @@ pub fn render(snapshot: &GpuSnapshot) -> String {
     }
     let _ = writeln!(out, "Sources: {}", if snapshot.sources.is_empty() { "none".to_string() } else { snapshot.sources.join(", ") });
     out
+}
+
+/// Why each GPU is not ok, who uses it, and how it is split, one line each.
+fn render_findings(out: &mut String, snapshot: &GpuSnapshot) {
+    let mut lines = Vec::new();
+    for gpu in &snapshot.gpus {
+        for reason in &gpu.health.reasons {
+            lines.push(format!("GPU {}: {}: {}", gpu.index, reason.severity.as_str(), reason.message));
+        }
+        for process in &gpu.processes {
+            lines.push(format!("GPU {}: {}", gpu.index, process.describe()));
+        }
+        if !gpu.mig_devices.is_empty() {
+            let devices: Vec<String> = gpu.mig_devices.iter().map(|d| format!("{} {}", d.device, d.profile)).collect();
+            lines.push(format!("GPU {}: MIG devices: {}", gpu.index, devices.join(", ")));
+        }
+    }
+    let parents: std::collections::BTreeSet<(u32, String)> = snapshot
+        .gpus
+        .iter()
+        .filter_map(|g| {
+            let p = g.partition.as_ref().filter(|p| p.is_split())?;
+            Some((p.parent?, format!("{}/{}", p.compute.as_deref().unwrap_or("?"), p.memory.as_deref().unwrap_or("?"))))
+        })
+        .collect();
+    for (parent, mode) in parents {
+        let members: Vec<String> = snapshot
+            .gpus
+            .iter()
+            .filter(|g| g.partition.as_ref().and_then(|p| p.parent) == Some(parent))
+            .map(|g| g.index.to_string())
+            .collect();
+        lines.push(format!("GPU {parent}: {mode} partitions {}", members.join(",")));
+    }
+    if !lines.is_empty() {
+        out.push('\n');
+        for line in lines {
+            let _ = writeln!(out, "{line}");
+        }
+    }
 }
 
 fn memory(gpu: &Gpu) -> String {

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::GlobalArgs;
 use super::deploy::{DeployArgs, backend_config};
+use crate::backend::placement::PlacementPolicy;
 use crate::model::GpuVendor;
 use crate::model::gpu::GpuClaim;
 use crate::ops::gather::{self, HostGpus};
@@ -59,6 +60,7 @@ pub fn request_from(args: &DeployArgs, backend: &str) -> Result<DeployRequest> {
     request.no_recipe = args.no_recipe;
     request.force = args.force;
     request.replicas = args.replicas;
+    request.placement = PlacementPolicy { allow_degraded: args.allow_degraded, partitions: args.partitions };
     request.overrides = Overrides {
         engine: args.engine,
         image: args.image.clone(),
@@ -119,14 +121,14 @@ pub async fn target_for(
             }
         });
     }
-    let claims = if live {
+    let listed = if live {
         let (backends, _) = config.open_all(false);
-        gather::claims(&backends).await
+        gather::listed(&backends).await
     } else {
-        Vec::new()
+        gather::Listed::default()
     };
-    let host = gather::host_gpus(&claims).await;
-    Ok((host.target.clone(), Some(host), claims))
+    let host = gather::host_gpus(&listed, request.placement).await;
+    Ok((host.target.clone(), Some(host), listed.claims))
 }
 
 /// The library and environment as the console has them (config `recipes_dirs`, `cache_dir`).

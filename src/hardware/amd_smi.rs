@@ -34,7 +34,9 @@ pub fn parse(outputs: AmdSmiOutputs<'_>) -> Result<ProviderReport, String> {
             report.warnings.push("amd-smi static --json: an entry has no `gpu` index".to_string());
             continue;
         };
-        report.gpus.push(gpu_from_static(index, entry));
+        let mut gpu = gpu_from_static(index, entry);
+        super::amd_health::apply_static(&mut gpu, entry);
+        report.gpus.push(gpu);
     }
     if let Some(list) = outputs.list {
         apply_document(&mut report, list, "amd-smi list --json", apply_list);
@@ -48,6 +50,7 @@ pub fn parse(outputs: AmdSmiOutputs<'_>) -> Result<ProviderReport, String> {
             Err(why) => report.warnings.push(format!("amd-smi topology --json: {why}")),
         }
     }
+    super::partitions::group_partitions(&mut report.gpus);
     Ok(report)
 }
 
@@ -110,6 +113,7 @@ fn apply_metric(gpu: &mut Gpu, entry: &Value) {
         gpu.memory_total_bytes = Some(total);
     }
     gpu.memory_used_bytes = at(entry, &["mem_usage", "used_vram"]).and_then(bytes);
+    super::amd_health::apply_metric(gpu, entry);
 }
 
 /// Both topology shapes: the current one (`links: [{gpu, link_type, weight, num_hops}]`) and

@@ -71,7 +71,8 @@ pub fn first_reading(entry: &Value, paths: &[&[&str]]) -> Option<f64> {
     paths.iter().find_map(|path| at(entry, path).and_then(reading))
 }
 
-fn leading_number(text: &str) -> Option<f64> {
+/// The number a reading starts with (`"32 GT/s"` is 32).
+pub fn leading_number(text: &str) -> Option<f64> {
     let text = text.trim();
     let end = text.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-')).unwrap_or(text.len());
     text[..end].parse().ok()

@@ -10,15 +10,24 @@ use super::amd_smi::{self, AmdSmiOutputs};
 use super::probe::ProbeConfig;
 use super::report::ProviderReport;
 use super::runner::{ToolError, run_tool};
-use super::{kfd, merge, nvidia, rocm_smi};
+use super::{kfd, merge, nvidia, nvidia_health, nvidia_mig, processes, rocm_smi, xid};
 
 pub async fn discover(config: &ProbeConfig) -> GpuSnapshot {
     let mut snapshot = discover_without_affinity(config).await;
     let pci_root = config.pci_root.clone();
+    let proc_root = config.proc_root.clone();
+    let kernel_log = config.kernel_log.clone();
     let mut gpus = std::mem::take(&mut snapshot.gpus);
-    // Small sysfs reads, but still blocking file I/O: keep them off the async workers.
+    // Small sysfs and procfs reads, but still blocking file I/O: keep them off the async workers.
     match tokio::task::spawn_blocking(move || {
         let filled = super::pci_sysfs::fill_affinity(&pci_root, &mut gpus);
+        processes::fill_cgroups(&proc_root, &mut gpus);
+        // XIDs are NVIDIA's; the log is read only where there is an NVIDIA GPU to blame.
+        if gpus.iter().any(|g| g.vendor == crate::model::gpu::GpuVendor::Nvidia) {
+            if let Some(log) = xid::read(&kernel_log) {
+                xid::apply(&mut gpus, &xid::parse(&log));
+            }
+        }
         (gpus, filled)
     })
     .await
@@ -84,25 +93,61 @@ async fn discover_nvidia(config: &ProbeConfig) -> (Option<ProviderReport>, Vec<S
     }
     let query_args = nvidia::query_args();
     let query_args: Vec<&str> = query_args.iter().map(String::as_str).collect();
-    let (query, topo) = tokio::join!(
-        run_tool(&config.nvidia_smi, &query_args, config.tool_timeout),
-        run_tool(&config.nvidia_smi, &["topo", "-m"], config.tool_timeout),
+    let health_args = nvidia_health::health_args(nvidia_health::REASON_PREFIXES[0]);
+    let health_args: Vec<&str> = health_args.iter().map(String::as_str).collect();
+    let timeout = config.tool_timeout;
+    let program = config.nvidia_smi.as_path();
+    let (query, topo, health, remapped, apps) = tokio::join!(
+        run_tool(program, &query_args, timeout),
+        run_tool(program, &["topo", "-m"], timeout),
+        run_tool(program, &health_args, timeout),
+        run_tool(program, &nvidia_health::REMAPPED_ROWS_ARGS, timeout),
+        run_tool(program, &processes::NVIDIA_ARGS, timeout),
     );
     let query = match query {
         Ok(text) => text,
         Err(err) => {
-            note(&mut warnings, &config.nvidia_smi, err);
+            note(&mut warnings, program, err);
             return (None, warnings);
         }
     };
-    let topo = match topo {
+    let mut keep = |result: Result<String, ToolError>| match result {
         Ok(text) => Some(text),
         Err(err) => {
-            note(&mut warnings, &config.nvidia_smi, err);
+            note(&mut warnings, program, err);
             None
         }
     };
-    (Some(nvidia::assemble(&query, topo.as_deref())), warnings)
+    let topo = keep(topo);
+    let remapped = keep(remapped);
+    let apps = keep(apps);
+    let mut report = nvidia::assemble(&query, topo.as_deref());
+    // Drivers before 535 know the clock event fields by their old name only.
+    let (health, prefix) = match health {
+        Ok(text) => (Some(text), nvidia_health::REASON_PREFIXES[0]),
+        Err(ToolError::Failed { .. }) => {
+            let legacy = nvidia_health::health_args(nvidia_health::REASON_PREFIXES[1]);
+            let legacy: Vec<&str> = legacy.iter().map(String::as_str).collect();
+            (keep(run_tool(program, &legacy, timeout).await), nvidia_health::REASON_PREFIXES[1])
+        }
+        Err(err) => (keep(Err(err)), nvidia_health::REASON_PREFIXES[0]),
+    };
+    if let Some(text) = health {
+        report.warnings.extend(nvidia_health::apply_health_csv(&mut report.gpus, &text, prefix));
+    }
+    if let Some(text) = remapped {
+        report.warnings.extend(nvidia_health::apply_remapped_rows(&mut report.gpus, &text));
+    }
+    if let Some(text) = apps {
+        report.warnings.extend(processes::apply_nvidia(&mut report.gpus, &text));
+    }
+    if report.gpus.iter().any(|g| g.mig_enabled == Some(true)) {
+        match run_tool(program, &nvidia_mig::LIST_ARGS, timeout).await {
+            Ok(listing) => nvidia_mig::apply(&mut report.gpus, &listing),
+            Err(err) => note(&mut warnings, program, err),
+        }
+    }
+    (Some(report), warnings)
 }
 
 /// amd-smi, else rocm-smi. `None` when neither gave a GPU list.
@@ -110,11 +155,12 @@ async fn discover_amd_tools(config: &ProbeConfig) -> (Option<ProviderReport>, Ve
     let mut warnings = Vec::new();
     let timeout = config.tool_timeout;
     let program = config.amd_smi.as_path();
-    let (list, static_info, metric, topology) = tokio::join!(
+    let (list, static_info, metric, topology, processes) = tokio::join!(
         list_with_enumeration(program, timeout),
         run_tool(program, &["static", "--json"], timeout),
         run_tool(program, &["metric", "--json"], timeout),
         run_tool(program, &["topology", "--json"], timeout),
+        run_tool(program, &processes::AMD_ARGS, timeout),
     );
     let mut keep = |result: Result<String, ToolError>| match result {
         Ok(text) => Some(text),
@@ -124,6 +170,7 @@ async fn discover_amd_tools(config: &ProbeConfig) -> (Option<ProviderReport>, Ve
         }
     };
     let (list, static_info, metric, topology) = (keep(list), keep(static_info), keep(metric), keep(topology));
+    let processes = keep(processes);
     if static_info.is_some() {
         let outputs = AmdSmiOutputs {
             list: list.as_deref(),
@@ -132,7 +179,14 @@ async fn discover_amd_tools(config: &ProbeConfig) -> (Option<ProviderReport>, Ve
             topology: topology.as_deref(),
         };
         match amd_smi::parse(outputs) {
-            Ok(report) => return (Some(report), warnings),
+            Ok(mut report) => {
+                if let Some(text) = processes {
+                    if let Err(why) = processes::apply_amd(&mut report.gpus, &text) {
+                        report.warnings.push(why);
+                    }
+                }
+                return (Some(report), warnings);
+            }
             Err(why) => warnings.push(why),
         }
     }

@@ -27,6 +27,9 @@ pub fn merge(reports: Vec<ProviderReport>, kfd: Option<&ProviderReport>, mut war
         };
         for mut gpu in report.gpus {
             gpu.index += offset;
+            if let Some(parent) = gpu.partition.as_mut().and_then(|p| p.parent.as_mut()) {
+                *parent += offset;
+            }
             snapshot.gpus.push(gpu);
         }
         for mut link in report.links {

@@ -4,6 +4,7 @@
 //! Parsers are pure functions of the tools' text, so tests and benchmarks feed them recorded
 //! outputs through exactly the code path a real machine takes.
 
+pub mod amd_health;
 pub mod amd_smi;
 pub mod amd_values;
 pub mod discover;
@@ -12,6 +13,10 @@ pub mod kfd;
 pub mod merge;
 pub mod node_labels;
 pub mod nvidia;
+pub mod nvidia_health;
+pub mod nvidia_mig;
+pub mod partitions;
+pub mod processes;
 pub mod nvidia_topo;
 #[cfg(feature = "nvml")]
 pub mod nvml;
@@ -20,6 +25,7 @@ pub mod pci_sysfs;
 pub mod probe;
 pub mod report;
 pub mod rocm_smi;
+pub mod xid;
 pub mod runner;
 
 pub use discover::discover;

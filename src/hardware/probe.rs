@@ -21,6 +21,10 @@ pub struct ProbeConfig {
     pub tool_timeout: Duration,
     /// Read NVIDIA GPUs through NVML instead of `nvidia-smi` (needs the `nvml` feature).
     pub use_nvml: bool,
+    /// The kernel log read for NVIDIA XID lines (`/dev/kmsg`, or a saved `dmesg`).
+    pub kernel_log: PathBuf,
+    /// Where `<pid>/cgroup` is read to place GPU processes in containers and pods.
+    pub proc_root: PathBuf,
 }
 
 impl Default for ProbeConfig {
@@ -33,13 +37,15 @@ impl Default for ProbeConfig {
             pci_root: PathBuf::from(super::pci_sysfs::DEFAULT_PCI_ROOT),
             tool_timeout: Duration::from_secs(5),
             use_nvml: false,
+            kernel_log: PathBuf::from(super::xid::DEFAULT_KERNEL_LOG),
+            proc_root: PathBuf::from("/proc"),
         }
     }
 }
 
 impl ProbeConfig {
     /// The defaults, overridden by `AIMDECK_NVIDIA_SMI`, `AIMDECK_AMD_SMI`,
-    /// `AIMDECK_ROCM_SMI`, `AIMDECK_KFD_ROOT`, `AIMDECK_PCI_ROOT`, `AIMDECK_GPU_TOOL_TIMEOUT_MS` and
+    /// `AIMDECK_ROCM_SMI`, `AIMDECK_KFD_ROOT`, `AIMDECK_PCI_ROOT`, `AIMDECK_KERNEL_LOG`, `AIMDECK_PROC_ROOT`, `AIMDECK_GPU_TOOL_TIMEOUT_MS` and
     /// `AIMDECK_NVML=1` where set.
     pub fn from_env() -> Self {
         Self::from_lookup(|key| std::env::var_os(key).filter(|value| !value.is_empty()))
@@ -61,6 +67,12 @@ impl ProbeConfig {
         }
         if let Some(path) = lookup("AIMDECK_PCI_ROOT") {
             config.pci_root = path.into();
+        }
+        if let Some(path) = lookup("AIMDECK_KERNEL_LOG") {
+            config.kernel_log = path.into();
+        }
+        if let Some(path) = lookup("AIMDECK_PROC_ROOT") {
+            config.proc_root = path.into();
         }
         if let Some(ms) = lookup("AIMDECK_GPU_TOOL_TIMEOUT_MS")
             .and_then(|value| value.to_str().and_then(|text| text.trim().parse::<u64>().ok()))

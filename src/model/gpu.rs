@@ -5,6 +5,9 @@
 use serde::{Deserialize, Serialize};
 
 pub use super::deployment::GpuVendor;
+pub use super::gpu_health::{
+    GpuHealth, GpuPartition, GpuProcess, HealthReason, HealthState, MigDevice, ProcessOwner, assign_process_owners, owners_of,
+};
 
 /// One GPU as the tools see it right now.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,6 +35,21 @@ pub struct Gpu {
     pub render_node: Option<String>,
     /// The deployment replica holding this GPU, joined from the backends' labels.
     pub held_by: Option<GpuHolder>,
+    /// ECC, row remapping, throttling, PCIe link and XID findings; `unknown` without readings.
+    #[serde(default)]
+    pub health: GpuHealth,
+    /// The processes using this GPU's memory, each joined to its replica or marked unmanaged.
+    #[serde(default)]
+    pub processes: Vec<GpuProcess>,
+    /// AMD compute/memory partition of the physical GPU this logical device belongs to.
+    #[serde(default)]
+    pub partition: Option<GpuPartition>,
+    /// NVIDIA: whether MIG mode is on (`mig.mode.current`), `None` when the tool did not say.
+    #[serde(default)]
+    pub mig_enabled: Option<bool>,
+    /// NVIDIA MIG devices carved out of this GPU.
+    #[serde(default)]
+    pub mig_devices: Vec<MigDevice>,
 }
 
 impl Gpu {
@@ -53,7 +71,17 @@ impl Gpu {
             cpu_affinity: None,
             render_node: None,
             held_by: None,
+            health: GpuHealth::default(),
+            processes: Vec::new(),
+            partition: None,
+            mig_enabled: None,
+            mig_devices: Vec::new(),
         }
+    }
+
+    /// Processes on this GPU that aimdeck did not start: they hold it for placement.
+    pub fn unmanaged(&self) -> impl Iterator<Item = &GpuProcess> {
+        self.processes.iter().filter(|p| p.holder.is_none())
     }
 
     /// Used memory as a fraction 0..=1, when both readings are known.

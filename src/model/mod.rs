@@ -3,6 +3,7 @@
 pub mod cache;
 pub mod deployment;
 pub mod gpu;
+pub mod gpu_health;
 pub mod endpoint;
 pub mod labels;
 pub mod recipe;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::backend::placement::PlacementPolicy;
 use crate::backend::docker::{DockerOptions, NetworkMode};
 use crate::backend::kubernetes::KubeTarget;
 use crate::backend::registry::{self, BackendOptions};
@@ -75,28 +76,14 @@ impl BackendConfig {
     }
 }
 
-/// The host's GPUs as the allocator needs them, from a discovery snapshot: the tools' indices
-/// (what `CUDA_VISIBLE_DEVICES`/`HIP_VISIBLE_DEVICES` count), NUMA node, fully connected
-/// island, and AMD's render node. Falls back to the sysfs/`nvidia-smi` reader when the
-/// snapshot has no GPU.
-pub fn allocatable_from(snapshot: &crate::model::gpu::GpuSnapshot) -> Vec<AllocatableGpu> {
+/// The host's GPUs as the allocator needs them, from a discovery snapshot whose processes are
+/// joined to their owners: the tools' indices (what `CUDA_VISIBLE_DEVICES`/`HIP_VISIBLE_DEVICES`
+/// count), NUMA node, fully connected island, AMD's render node, and why `policy` refuses a
+/// GPU (`placement::inventory`). Falls back to the sysfs/`nvidia-smi` reader when the snapshot
+/// has no GPU.
+pub fn allocatable_from(snapshot: &crate::model::gpu::GpuSnapshot, policy: PlacementPolicy) -> Vec<AllocatableGpu> {
     if snapshot.gpus.is_empty() {
         return crate::backend::host_gpus::detect();
     }
-    snapshot
-        .gpus
-        .iter()
-        .map(|gpu| AllocatableGpu {
-            index: gpu.index,
-            numa_node: gpu.numa_node,
-            island: snapshot.islands.iter().position(|island| island.gpus.contains(&gpu.index)).map(|i| i as u32),
-            render_minor: gpu.render_node.as_deref().and_then(render_minor),
-        })
-        .collect()
-}
-
-/// `/dev/dri/renderD128` or `renderD128` -> 128.
-fn render_minor(node: &str) -> Option<u32> {
-    let name = node.rsplit('/').next()?;
-    name.strip_prefix("renderD")?.parse().ok()
+    crate::backend::placement::inventory(snapshot, policy)
 }

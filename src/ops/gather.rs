@@ -7,12 +7,12 @@ use std::time::Duration;
 use crate::backend::allocator::Holder;
 use crate::backend::{AllocatableGpu, Backend};
 use crate::hardware::{self, ProbeConfig};
-use crate::model::gpu::{GpuClaim, assign_holders};
+use crate::model::gpu::{GpuClaim, ProcessOwner, assign_holders, assign_process_owners, owners_of};
 use crate::recipes::gpus;
 
 use super::backends::{BackendConfig, allocatable_from};
 use super::error::ResolveError;
-use super::request::Target;
+use super::request::{PlacementPolicy, Target};
 
 /// How long a listing or a cluster's node inventory may take before it counts as unreachable.
 const CALL_LIMIT: Duration = Duration::from_secs(5);
@@ -23,34 +23,54 @@ pub struct HostGpus {
     pub inventory: Vec<AllocatableGpu>,
 }
 
-/// One discovery pass; `claims` (from [`claims`]) name who holds each GPU.
-pub async fn host_gpus(claims: &[(String, GpuClaim)]) -> HostGpus {
-    let claims: Vec<GpuClaim> = claims.iter().map(|(_, c)| c.clone()).collect();
-    let snapshot = hardware::discover(&ProbeConfig::from_env()).await;
-    let inventory = allocatable_from(&snapshot);
+/// One discovery pass joined to what `listed` says runs where: `held_by` from the claims, each
+/// GPU process's owner from the replicas' pids and containers, and the allocator's inventory
+/// under `policy` (failed GPUs never, degraded and partitions only when allowed, a GPU that a
+/// process aimdeck did not start is using counts as held). The one placement rule for the
+/// CLI's deploy and scale and the console's.
+pub async fn host_gpus(listed: &Listed, policy: PlacementPolicy) -> HostGpus {
+    let claims: Vec<GpuClaim> = listed.claims.iter().map(|(_, c)| c.clone()).collect();
+    let mut snapshot = hardware::discover(&ProbeConfig::from_env()).await;
+    assign_process_owners(&mut snapshot.gpus, &listed.owners);
+    let inventory = allocatable_from(&snapshot, policy);
     let mut gpus = snapshot.gpus;
     assign_holders(&mut gpus, &claims);
     HostGpus { target: Target::Host { gpus }, inventory }
 }
 
-/// What each replica of each listed deployment holds, by backend name, over every backend
-/// given; a backend that does not answer in time holds nothing here (its own allocator still
-/// knows, and says so when it refuses).
-pub async fn claims(backends: &[Arc<dyn Backend>]) -> Vec<(String, GpuClaim)> {
-    let mut claims = Vec::new();
+/// What the backends said runs where, from one listing of each.
+#[derive(Debug, Clone, Default)]
+pub struct Listed {
+    /// What each replica holds, by backend name.
+    pub claims: Vec<(String, GpuClaim)>,
+    /// Each replica's pid or container, to tell its GPU processes from unmanaged ones.
+    pub owners: Vec<ProcessOwner>,
+}
+
+/// Lists every backend given, each bounded; a backend that does not answer in time holds
+/// nothing here (its own allocator still knows, and says so when it refuses).
+pub async fn listed(backends: &[Arc<dyn Backend>]) -> Listed {
+    let mut listed = Listed::default();
     for backend in backends {
         if let Ok(Ok(deployments)) = tokio::time::timeout(CALL_LIMIT, backend.list()).await {
+            listed.owners.extend(owners_of(&deployments));
             for deployment in deployments {
                 for replica in deployment.replicas {
                     if !replica.gpus.is_empty() {
                         let claim = GpuClaim { deployment: deployment.name.clone(), replica: replica.index, gpus: replica.gpus };
-                        claims.push((backend.name().to_string(), claim));
+                        listed.claims.push((backend.name().to_string(), claim));
                     }
                 }
             }
         }
     }
-    claims
+    listed
+}
+
+/// The allocator's inventory for this host now under `policy`, for a backend about to place
+/// replicas (`aimdeck scale`): every backend is listed so their processes count as managed.
+pub async fn placement_inventory(backends: &[Arc<dyn Backend>], policy: PlacementPolicy) -> Vec<AllocatableGpu> {
+    host_gpus(&listed(backends).await, policy).await.inventory
 }
 
 /// The GPUs `backend`'s own deployments hold, as its allocator counts them.

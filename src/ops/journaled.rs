@@ -32,6 +32,9 @@ impl Journaled {
 }
 
 impl Backend for Journaled {
+    fn place_on(&self, gpus: Vec<crate::backend::AllocatableGpu>) {
+        self.inner.place_on(gpus)
+    }
     fn name(&self) -> &str {
         self.inner.name()
     }

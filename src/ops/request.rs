@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::backend::kubernetes::nodes::NodeGpuInventory;
+pub use crate::backend::placement::PlacementPolicy;
 use crate::model::gpu::Gpu;
 use crate::model::recipe::Precision;
 use crate::model::{EngineKind, GpuVendor};
@@ -76,6 +77,9 @@ pub struct DeployRequest {
     pub backend: String,
     pub replicas: u32,
     pub overrides: Overrides,
+    /// Which GPUs beyond healthy, whole, free ones replicas may take (`--allow-degraded`,
+    /// `--partitions`); failed GPUs and those held by processes aimdeck did not start never.
+    pub placement: PlacementPolicy,
     pub target: Target,
 }
 
@@ -90,6 +94,7 @@ impl DeployRequest {
             backend: backend.to_string(),
             replicas: 1,
             overrides: Overrides::default(),
+            placement: PlacementPolicy::default(),
             target: Target::Unknown,
         }
     }

@@ -153,6 +153,9 @@ mod tests {
             ready: true,
             unschedulable: false,
             taints: Vec::new(),
+            problems: Vec::new(),
+            partition: None,
+            health_labels: Default::default(),
         }
     }
 

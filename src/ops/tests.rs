@@ -128,6 +128,9 @@ fn a_cluster_without_the_gpu_is_refused_naming_what_the_nodes_have() {
         ready: true,
         unschedulable: false,
         taints: Vec::new(),
+        problems: Vec::new(),
+        partition: None,
+        health_labels: Default::default(),
     };
     let mut req = request("k8s");
     req.recipe = Some(MI300X_X8.into());

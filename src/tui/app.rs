@@ -323,6 +323,9 @@ impl App {
             // Join what the backends say each replica holds onto the discovered GPUs.
             let mut joined = (*update).clone();
             crate::model::gpu::assign_holders(&mut joined.snapshot.gpus, &self.deploy.gpu_claims());
+            let owners = crate::model::gpu::owners_of(self.deploy.all());
+            crate::model::gpu::assign_process_owners(&mut joined.snapshot.gpus, &owners);
+            self.gpus.joined = Some(std::sync::Arc::new(joined.snapshot.clone()));
             let view = self.view_state_mut(ViewId::Gpus);
             view.table.set_rows(gpus::rows(&joined, &theme));
             view.empty_note = gpus::empty_note(Some(&update));

@@ -12,6 +12,7 @@ use super::views::ViewId;
 use super::widgets::form::FormField;
 use super::widgets::picker::{Picker, PickerItem};
 use super::widgets::Form;
+use crate::backend::placement::PlacementPolicy;
 use crate::model::EngineKind;
 use crate::ops::{self, DeployRequest, Environment, Overrides, Resolution, Target};
 
@@ -200,6 +201,16 @@ impl App {
         }
     }
 
+    /// Hands `backend` this host's GPUs as the poller last saw them, joined to the replicas,
+    /// under the rules the CLI's deploy and scale use (`placement::inventory`: failed never,
+    /// degraded and partitions not from the console, unmanaged processes hold their GPU), so
+    /// the console's create and scale place where `aimdeck deploy|scale` would. No I/O.
+    pub(crate) fn place_on_live_gpus(&self, backend: &super::deploy_flow::BackendHandle) {
+        if let Some(snapshot) = self.gpus.joined.as_deref().filter(|s| !s.gpus.is_empty()) {
+            backend.0.place_on(crate::backend::placement::inventory(snapshot, PlacementPolicy::default()));
+        }
+    }
+
     /// `ops::resolve` with what the console knows: its library, the GPUs it polls, and the
     /// preflight on their live memory. Pure over state; no I/O.
     fn resolve_in_console(&self, mut request: DeployRequest) -> Result<Resolution, String> {
@@ -214,8 +225,9 @@ impl App {
         if let Target::Host { gpus } = &request.target
             && !gpus.is_empty()
         {
-            let snapshot = self.gpus.update.as_ref().map(|u| u.snapshot.clone()).unwrap_or_default();
-            let inventory = crate::ops::backends::allocatable_from(&snapshot);
+            // The joined snapshot: a GPU an unmanaged process uses counts as held.
+            let snapshot = self.gpus.joined.as_deref().cloned().unwrap_or_default();
+            let inventory = crate::ops::backends::allocatable_from(&snapshot, request.placement);
             let held: Vec<_> = self
                 .deploy
                 .deployments
@@ -246,5 +258,25 @@ mod tests {
         assert_eq!((request.overrides.tp, request.overrides.engine), (None, None));
         values.insert("tp".into(), "x".into());
         assert_eq!(request_from_form(&values).unwrap_err(), "tp: `x` is not a whole number");
+    }
+
+    /// The console's create and scale place through the same `placement::inventory` as the
+    /// CLI: after `place_on_live_gpus`, the process backend refuses the failed GPU and names it.
+    #[test]
+    fn the_console_places_on_the_live_gpus_under_the_cli_rules() {
+        use crate::model::gpu::{Gpu, GpuSnapshot, GpuVendor, HealthState};
+        let mut gpus: Vec<Gpu> = (0..2).map(|i| Gpu::new(i, GpuVendor::Nvidia, "NVIDIA H100 80GB HBM3")).collect();
+        gpus[1].health.add(HealthState::Failed, "xid_79", "XID 79: GPU has fallen off the bus");
+        let mut app = App::new(super::super::app::Settings::default());
+        app.gpus.joined = Some(std::sync::Arc::new(GpuSnapshot { gpus, ..Default::default() }));
+        let state = tempfile::tempdir().unwrap();
+        let all_free = (0..2).map(crate::backend::AllocatableGpu::plain).collect();
+        let backend = super::super::deploy_flow::BackendHandle(std::sync::Arc::new(crate::backend::process::ProcessBackend::new(state.path(), all_free)));
+        let mut spec = crate::model::DeploymentSpec::minimal("two", "org/m", EngineKind::Vllm, 1, 18000);
+        spec.gpus_per_replica = 2;
+        assert!(backend.0.render(&spec).is_ok(), "both GPUs free before the sample is applied");
+        app.place_on_live_gpus(&backend);
+        let err = backend.0.render(&spec).unwrap_err().to_string();
+        assert!(err.contains("GPU 1 failed: XID 79"), "{err}");
     }
 }

@@ -194,6 +194,7 @@ impl App {
         self.deploy.review = None;
         self.notify(Level::Info, format!("creating {} on {}…", spec.name, backend.0.name()));
         self.begin_rollout(backend.0.name(), &spec.name, RolloutAction::Create, spec.replicas, Some(&spec));
+        self.place_on_live_gpus(&backend);
         vec![Command::Deploy(DeployCommand::Create { backend, spec })]
     }
 

@@ -82,6 +82,7 @@ impl App {
                 self.deploy.in_flight.insert(name.clone(), "scaling");
                 self.notify(Level::Info, format!("scaling {name} to {replicas}…"));
                 self.begin_rollout(backend.0.name(), &name, RolloutAction::Scale, replicas, None);
+                self.place_on_live_gpus(&backend);
                 vec![Command::Deploy(DeployCommand::Scale { backend, name, replicas })]
             }
         }

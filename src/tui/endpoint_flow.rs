@@ -103,6 +103,9 @@ pub fn refresh(app: &mut App) {
     let mut rows = endpoints::rows(&app.endpoints, &app.theme);
     // A deployment's row adds up its replicas' newest numbers.
     rows.extend(deployments::rows(&app.deploy, &app.endpoints, &app.theme));
+    if let Some(snapshot) = app.gpus.joined.as_deref() {
+        super::views::gpu_detail::flag_failed_gpus(&mut rows, app.deploy.all(), snapshot, &app.theme);
+    }
     let mut note = deployments::empty_note(&app.deploy);
     note.extend(endpoints::empty_note(&app.endpoints.settings).into_iter().skip(1));
     let view = app.view_state_mut(ViewId::Endpoints);

@@ -93,6 +93,7 @@ fn demo_probe() -> crate::hardware::ProbeConfig {
         nvidia_smi: "aimdeck-demo-absent-nvidia-smi".into(),
         rocm_smi: "aimdeck-demo-absent-rocm-smi".into(),
         kfd_root: "/nonexistent/aimdeck-demo".into(),
+        proc_root: "/nonexistent/aimdeck-demo".into(),
         ..crate::hardware::ProbeConfig::default()
     }
 }

@@ -25,6 +25,9 @@ pub fn aimdeck_gpus(machines: &[&str], kfd_root: Option<&Path>) -> Command {
         .env("PATH", std::env::join_paths(path).expect("joinable PATH"))
         .env("AIMDECK_KFD_ROOT", kfd_root.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/nonexistent/aimdeck-test-kfd")))
         .env("AIMDECK_PCI_ROOT", "/nonexistent/aimdeck-test-pci")
+        // The host's own kernel log and processes are not part of any recording.
+        .env("AIMDECK_KERNEL_LOG", "/nonexistent/aimdeck-test-kmsg")
+        .env("AIMDECK_PROC_ROOT", "/nonexistent/aimdeck-test-proc")
         .env_remove("AIMDECK_NVIDIA_SMI")
         .env_remove("AIMDECK_AMD_SMI")
         .env_remove("AIMDECK_ROCM_SMI")

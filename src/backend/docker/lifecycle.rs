@@ -96,7 +96,7 @@ impl DockerBackend {
         progress: &ProgressTx,
     ) -> Result<(), BackendError> {
         let docker = self.docker().await?;
-        let body = container_body(spec, index, gpus, &self.gpus, options, token);
+        let body = container_body(spec, index, gpus, &self.inventory(), options, token);
         send(progress, &spec.name, Some(index), BackendEventKind::State { state: ReplicaState::Creating }, format!("creating {name}"));
         let query = CreateContainerOptionsBuilder::new().name(name).build();
         docker.create_container(Some(query), body).await.map_err(|e| self.error(&format!("creating {name}"), e))?;
@@ -148,7 +148,7 @@ impl DockerBackend {
             return Err(BackendError::AlreadyExists(spec.name.clone()));
         }
         // GPUs and every port are checked before anything starts.
-        let gpu_sets = allocator::allocate(&self.gpus, &self.holders().await?, spec.replicas, spec.gpus_per_replica)?;
+        let gpu_sets = allocator::allocate(&self.inventory(), &self.holders().await?, spec.replicas, spec.gpus_per_replica)?;
         ports::ensure_free((0..spec.replicas).map(|i| spec.replica_port(i)))?;
         self.ensure_image(spec, &progress).await?;
         let indices: Vec<u32> = (0..spec.replicas).collect();
@@ -176,7 +176,7 @@ impl DockerBackend {
             let used: Vec<u32> = running.iter().map(|(_, i)| *i).collect();
             let indices: Vec<u32> = (0..).filter(|i| !used.contains(i)).take((replicas - current) as usize).collect();
             // The whole scale's GPUs and ports are checked before any replica starts.
-            let gpu_sets = allocator::allocate(&self.gpus, &self.holders().await?, replicas - current, spec.gpus_per_replica)?;
+            let gpu_sets = allocator::allocate(&self.inventory(), &self.holders().await?, replicas - current, spec.gpus_per_replica)?;
             ports::ensure_free(indices.iter().map(|&i| spec.replica_port(i)))?;
             self.ensure_image(&spec, &progress).await?;
             // New replicas join the deployment's network the way the first ones did.

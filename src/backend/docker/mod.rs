@@ -33,7 +33,8 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct DockerBackend {
     host: String,
     client: OnceCell<Docker>,
-    gpus: Vec<AllocatableGpu>,
+    /// Where new replicas may go; replaced by `place_on` as the GPUs' health changes.
+    gpus: std::sync::Arc<std::sync::RwLock<Vec<AllocatableGpu>>>,
     options: DockerOptions,
     http: reqwest::Client,
     /// Where the per-deployment lock files live (`backend::lock`).
@@ -42,6 +43,11 @@ pub struct DockerBackend {
 }
 
 impl DockerBackend {
+    /// The GPUs new replicas may go on now (a copy: no lock is held across an await).
+    fn inventory(&self) -> Vec<AllocatableGpu> {
+        self.gpus.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
     /// `host`: an explicit engine address (`--docker-host`), else `DOCKER_HOST`, else the local
     /// socket. No I/O happens until the first call.
     pub fn new(host: Option<&str>, gpus: Vec<AllocatableGpu>, options: DockerOptions) -> Self {
@@ -52,7 +58,7 @@ impl DockerBackend {
         DockerBackend {
             host,
             client: OnceCell::new(),
-            gpus,
+            gpus: std::sync::Arc::new(std::sync::RwLock::new(gpus)),
             options,
             http: health::client(),
             state_dir: crate::paths::state_dir(),
@@ -169,11 +175,11 @@ impl DockerBackend {
     fn render_impl(&self, spec: &DeploymentSpec, held: &[Holder]) -> Result<serde_json::Value, BackendError> {
         validate_spec(spec)?;
         let token = secrets::hf_token();
-        let gpu_sets = allocator::allocate(&self.gpus, held, spec.replicas, spec.gpus_per_replica)?;
+        let gpu_sets = allocator::allocate(&self.inventory(), held, spec.replicas, spec.gpus_per_replica)?;
         let containers: Vec<serde_json::Value> = (0..spec.replicas)
             .zip(gpu_sets)
             .map(|(index, gpus)| {
-                let body = redacted(&container_body(spec, index, &gpus, &self.gpus, &self.options, token.as_deref()));
+                let body = redacted(&container_body(spec, index, &gpus, &self.inventory(), &self.options, token.as_deref()));
                 serde_json::json!({ "name": container_name(&spec.name, index), "config": body })
             })
             .collect();
@@ -188,6 +194,9 @@ fn send(progress: &ProgressTx, deployment: &str, replica: Option<u32>, kind: Bac
 }
 
 impl Backend for DockerBackend {
+    fn place_on(&self, gpus: Vec<AllocatableGpu>) {
+        *self.gpus.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = gpus;
+    }
     fn image_presence<'a>(&'a self, image: &'a str) -> BoxFuture<'a, Result<crate::backend::ImagePresence, BackendError>> {
         Box::pin(async move {
             let docker = self.docker().await?;

@@ -229,7 +229,7 @@ mod tests {
     #[test]
     fn amd_replica_gets_kfd_only_its_render_nodes_and_rocm_settings() {
         let inventory: Vec<AllocatableGpu> = (0..8)
-            .map(|i| AllocatableGpu { index: i, numa_node: None, island: None, render_minor: Some(128 + 8 * i) })
+            .map(|i| AllocatableGpu { render_minor: Some(128 + 8 * i), ..AllocatableGpu::plain(i) })
             .collect();
         let options = DockerOptions { network: NetworkMode::Bridge, ..Default::default() };
         let body = container_body(&spec(Some(GpuVendor::Amd)), 1, &[2, 3], &inventory, &options, Some("hf_x"));

@@ -29,6 +29,14 @@ pub struct NodeGpuInventory {
     pub unschedulable: bool,
     /// `key=value:Effect` or `key:Effect`.
     pub taints: Vec<String>,
+    /// Conditions that say something is wrong: any but `Ready` that is `True` (pressure, or a
+    /// node-problem-detector GPU condition), as `Type: reason: message`.
+    pub problems: Vec<String>,
+    /// The partition mode the device plugin labels: AMD `amd.com/compute-memory-partition`
+    /// (`cpx_nps4`), NVIDIA `nvidia.com/mig.config` (with `nvidia.com/mig.strategy`).
+    pub partition: Option<String>,
+    /// Labels whose key mentions health (the GPU operators' and health checkers' verdicts).
+    pub health_labels: BTreeMap<String, String>,
 }
 
 impl NodeGpuInventory {
@@ -117,6 +125,21 @@ pub fn inventory(nodes: &[Node], pods: &[Pod]) -> Vec<NodeGpuInventory> {
                     .collect()
             })
             .unwrap_or_default();
+        let problems = status
+            .and_then(|s| s.conditions.as_ref())
+            .map(|conditions| {
+                conditions
+                    .iter()
+                    .filter(|c| c.type_ != "Ready" && c.status == "True")
+                    .map(|c| {
+                        let why: Vec<&str> = [c.reason.as_deref(), c.message.as_deref()].into_iter().flatten().collect();
+                        if why.is_empty() { c.type_.clone() } else { format!("{}: {}", c.type_, why.join(": ")) }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let partition = first_label(&labels, &["amd.com/compute-memory-partition", "nvidia.com/mig.config"]);
+        let health_labels = labels.iter().filter(|(k, _)| k.to_ascii_lowercase().contains("health")).map(|(k, v)| (k.clone(), v.clone())).collect();
         rows.push(NodeGpuInventory {
             node: name,
             vendor: Some(vendor),
@@ -129,6 +152,9 @@ pub fn inventory(nodes: &[Node], pods: &[Pod]) -> Vec<NodeGpuInventory> {
             ready,
             unschedulable: spec.and_then(|s| s.unschedulable).unwrap_or(false),
             taints,
+            problems,
+            partition,
+            health_labels,
         });
     }
     rows.sort_by(|a, b| a.node.cmp(&b.node));
@@ -145,5 +171,32 @@ impl KubeBackend {
         let action = super::errors::Action { verb: "list", resource: "pods", name: None, namespace: None };
         let pod_list = call(self.timeout(), action, pods.list(&Default::default())).await?;
         Ok(inventory(&node_list.items, &pod_list.items))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_label_health_labels_and_problem_conditions() {
+        // Labels as ROCm/k8s-device-plugin's labeller writes them (`amd.com/compute-memory-partition`).
+        let node: Node = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "mi300x-a", "labels": {
+                "amd.com/gpu.product-name": "AMD_Instinct_MI300X_OAM",
+                "amd.com/compute-memory-partition": "cpx_nps4",
+                "example.com/gpu-health": "degraded"}},
+            "spec": {"taints": [{"key": "amd.com/gpu-unhealthy", "effect": "NoSchedule"}]},
+            "status": {"capacity": {"amd.com/gpu": "64"}, "conditions": [
+                {"type": "Ready", "status": "True"},
+                {"type": "MemoryPressure", "status": "False"},
+                {"type": "GpuUnhealthy", "status": "True", "reason": "EccErrors", "message": "GPU 3 uncorrectable ECC"}]}
+        }))
+        .unwrap();
+        let rows = inventory(&[node], &[]);
+        assert_eq!(rows[0].partition.as_deref(), Some("cpx_nps4"));
+        assert_eq!(rows[0].problems, vec!["GpuUnhealthy: EccErrors: GPU 3 uncorrectable ECC"]);
+        assert_eq!(rows[0].health_labels.get("example.com/gpu-health").map(String::as_str), Some("degraded"));
+        assert_eq!(rows[0].taints, vec!["amd.com/gpu-unhealthy:NoSchedule"]);
     }
 }

@@ -102,7 +102,7 @@ impl ProcessBackend {
             return Err(BackendError::AlreadyExists(spec.name.clone()));
         }
         // GPUs and every port are checked before anything starts.
-        let gpu_sets = allocator::allocate(&self.gpus, &self.holders()?, spec.replicas, spec.gpus_per_replica)?;
+        let gpu_sets = allocator::allocate(&self.inventory(), &self.holders()?, spec.replicas, spec.gpus_per_replica)?;
         ports::ensure_free((0..spec.replicas).map(|i| spec.replica_port(i)))?;
         state::write_spec(&self.state_dir, spec)?;
         let indices: Vec<u32> = (0..spec.replicas).collect();
@@ -136,7 +136,7 @@ impl ProcessBackend {
             let used: Vec<u32> = live.iter().map(|r| r.index).collect();
             let indices: Vec<u32> = (0..).filter(|i| !used.contains(i)).take((replicas - current) as usize).collect();
             // The whole scale's GPUs and ports are checked before any replica starts.
-            let gpu_sets = allocator::allocate(&self.gpus, &self.holders()?, replicas - current, spec.gpus_per_replica)?;
+            let gpu_sets = allocator::allocate(&self.inventory(), &self.holders()?, replicas - current, spec.gpus_per_replica)?;
             ports::ensure_free(indices.iter().map(|&i| spec.replica_port(i)))?;
             self.start_replicas(&spec, &indices, gpu_sets, &progress).await?;
         } else {

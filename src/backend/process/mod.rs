@@ -30,7 +30,8 @@ pub const NAME: &str = "process";
 #[derive(Clone)]
 pub struct ProcessBackend {
     state_dir: PathBuf,
-    gpus: Vec<AllocatableGpu>,
+    /// Where new replicas may go; replaced by `place_on` as the GPUs' health changes.
+    gpus: std::sync::Arc<std::sync::RwLock<Vec<AllocatableGpu>>>,
     grace: Duration,
     lock_wait: Duration,
     http: reqwest::Client,
@@ -39,9 +40,14 @@ pub struct ProcessBackend {
 pub use self::reconcile::Reconciled;
 
 impl ProcessBackend {
+    /// The GPUs new replicas may go on now (a copy: no lock is held across an await).
+    fn inventory(&self) -> Vec<AllocatableGpu> {
+        self.gpus.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
     /// `state_dir` is normally `crate::paths::state_dir()`; `gpus` the host's GPUs for placement.
     pub fn new(state_dir: impl Into<PathBuf>, gpus: Vec<AllocatableGpu>) -> Self {
-        ProcessBackend { state_dir: state_dir.into(), gpus, grace: Duration::from_secs(10), lock_wait: super::lock::DEFAULT_WAIT, http: health::client() }
+        ProcessBackend { state_dir: state_dir.into(), gpus: std::sync::Arc::new(std::sync::RwLock::new(gpus)), grace: Duration::from_secs(10), lock_wait: super::lock::DEFAULT_WAIT, http: health::client() }
     }
 
     /// How long `stop` waits after SIGTERM before SIGKILL.
@@ -133,7 +139,7 @@ impl ProcessBackend {
     fn render_impl(&self, spec: &DeploymentSpec) -> Result<serde_json::Value, BackendError> {
         validate_spec(spec)?;
         let token = secrets::hf_token();
-        let gpu_sets = allocator::allocate(&self.gpus, &self.holders()?, spec.replicas, spec.gpus_per_replica)?;
+        let gpu_sets = allocator::allocate(&self.inventory(), &self.holders()?, spec.replicas, spec.gpus_per_replica)?;
         let replicas: Vec<serde_json::Value> = (0..spec.replicas)
             .zip(gpu_sets)
             .map(|(index, gpus)| {
@@ -175,6 +181,9 @@ fn send(progress: &ProgressTx, spec: &DeploymentSpec, replica: Option<u32>, stat
 }
 
 impl Backend for ProcessBackend {
+    fn place_on(&self, gpus: Vec<AllocatableGpu>) {
+        *self.gpus.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = gpus;
+    }
     fn name(&self) -> &str {
         NAME
     }

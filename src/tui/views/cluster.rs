@@ -144,10 +144,18 @@ fn node_row<'a>(node: &NodeGpuInventory, theme: &Theme) -> Row<'a> {
         Cell::from(node.vendor.map_or("-", |v| v.as_str())),
         Cell::from(Span::styled(format!("{}/{}", node.allocated, node.allocatable), used_style)),
         Cell::from(node.capacity.to_string()),
-        Cell::from(node.product.clone().unwrap_or_else(|| "-".into())),
+        Cell::from(match (&node.product, &node.partition) {
+            (Some(product), Some(partition)) => format!("{product} ({partition})"),
+            (product, _) => product.clone().unwrap_or_else(|| "-".into()),
+        }),
         Cell::from(node.memory.clone().unwrap_or_else(|| "-".into())),
         Cell::from(status),
-        Cell::from(if node.taints.is_empty() { "-".to_string() } else { node.taints.join(" ") }),
+        // Problem conditions and health labels next to the taints: what keeps GPUs from work.
+        Cell::from({
+            let health = node.health_labels.iter().map(|(k, v)| format!("{k}={v}"));
+            let notes: Vec<String> = node.taints.iter().cloned().chain(node.problems.iter().cloned()).chain(health).collect();
+            if notes.is_empty() { "-".to_string() } else { notes.join(" ") }
+        }),
     ])
 }
 

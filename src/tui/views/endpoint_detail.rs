@@ -11,6 +11,7 @@ use ratatui::widgets::{Axis, Block, BorderType, Chart, Dataset, GraphType, Parag
 use ratatui::Frame;
 
 use super::endpoints::{latency, short_age, state_style, EndpointsState};
+use crate::model::gpu::HealthState;
 use crate::model::{EndpointState, Replica};
 use crate::monitor::{EndpointHistory, Metric};
 use crate::tui::app::App;
@@ -176,10 +177,18 @@ fn gpu_lines(app: &App, id: &str) -> Vec<Line<'static>> {
                 let util = gpu.utilization_percent.map(|u| format!("{u:.0}%")).unwrap_or_else(|| "n/a".into());
                 let mem = gpu.memory_fraction().map(|m| format!("{:.0}%", m * 100.0)).unwrap_or_else(|| "n/a".into());
                 let power = gpu.power_watts.map(|p| format!("{p:.0}W")).unwrap_or_else(|| "n/a".into());
-                Line::from(vec![
+                let mut spans = vec![
                     Span::styled(format!("GPU{index} "), theme.accent),
                     Span::styled(format!("util {util}  mem {mem}  power {power}"), theme.text),
-                ])
+                ];
+                // A replica on a failing GPU is the first thing to see here (issue 20).
+                if matches!(gpu.health.state, HealthState::Failed | HealthState::Degraded)
+                    && let Some(summary) = gpu.health.summary()
+                {
+                    let style = if gpu.health.state == HealthState::Failed { theme.error } else { theme.warning };
+                    spans.push(Span::styled(format!("  {summary}"), style));
+                }
+                Line::from(spans)
             }
             None => Line::styled(format!("GPU{index}: not on this machine's GPU list"), theme.warning),
         })
@@ -316,4 +325,31 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, id: &str) {
     let mut lines = vec![Line::styled("Recent errors", theme.accent)];
     lines.extend(error_lines(history, error_rows as usize, theme));
     frame.render_widget(Paragraph::new(lines), errors);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::gpu::{Gpu, GpuSnapshot, GpuVendor};
+    use crate::monitor::gpu_poller::GpuUpdate;
+
+    /// The GPU pane says when a GPU the endpoint holds is failed or degraded; a healthy one
+    /// keeps its plain line (the existing snapshots).
+    #[test]
+    fn the_gpu_pane_names_a_failed_gpu_the_endpoint_holds() {
+        let mut gpus: Vec<Gpu> = (0..2).map(|i| Gpu::new(i, GpuVendor::Nvidia, "NVIDIA H100 80GB HBM3")).collect();
+        gpus[1].health.add(HealthState::Failed, "xid_79", "XID 79: GPU has fallen off the bus");
+        let mut app = App::new(crate::tui::app::Settings::default());
+        app.endpoints.gpu_indices.insert("ep".into(), vec![0, 1]);
+        let update = GpuUpdate {
+            pass: 1,
+            snapshot: GpuSnapshot { gpus, ..Default::default() },
+            history: crate::monitor::gpu_history::GpuHistory::new(4),
+            took: std::time::Duration::ZERO,
+        };
+        app.gpus.update = Some(std::sync::Arc::new(update));
+        let text: Vec<String> = gpu_lines(&app, "ep").iter().map(|l| l.to_string()).collect();
+        assert_eq!(text[0], "GPU0 util n/a  mem n/a  power n/a");
+        assert_eq!(text[1], "GPU1 util n/a  mem n/a  power n/a  failed: XID 79: GPU has fallen off the bus");
+    }
 }

@@ -124,13 +124,17 @@ fn render_view(app: &App, frame: &mut Frame, area: Rect) {
     }
     match (view.id, &app.gpus.update) {
         (ViewId::Gpus, Some(update)) if app.gpus.topology_full => {
-            super::gpus::render_topology(frame, area, &update.snapshot, theme);
+            super::gpus::render_topology(frame, area, app.gpus.joined.as_deref().unwrap_or(&update.snapshot), theme);
         }
         (ViewId::Gpus, Some(update)) => {
-            let (table_area, topology) = super::gpus::split(area, update.snapshot.gpus.len());
+            let (table_area, detail, topology) = super::gpus::split(area, update.snapshot.gpus.len());
             table.render(frame, table_area, block, theme);
+            let snapshot = app.gpus.joined.as_deref().unwrap_or(&update.snapshot);
+            if let (Some(detail), Some(gpu)) = (detail, super::gpu_detail::selected(snapshot, table.selected())) {
+                super::gpu_detail::render(frame, detail, gpu, theme);
+            }
             if let Some(topology) = topology {
-                super::gpus::render_topology(frame, topology, &update.snapshot, theme);
+                super::gpus::render_topology(frame, topology, snapshot, theme);
             }
         }
         (ViewId::Cache, _) => {

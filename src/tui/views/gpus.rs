@@ -25,18 +25,22 @@ pub struct GpuState {
     pub update: Option<Arc<GpuUpdate>>,
     /// `t` shows the topology over the whole body (16 GPUs at 80x24 need it).
     pub topology_full: bool,
+    /// The last update with the backends' replicas joined in (holders and process owners),
+    /// what the table and the detail show.
+    pub joined: Option<Arc<GpuSnapshot>>,
 }
 
 pub fn columns() -> Vec<Column> {
     vec![
         Column::new("#", Constraint::Length(2)),
-        Column::new("NAME", Constraint::Min(9)),
+        Column::new("NAME", Constraint::Length(10)),
+        Column::new("HEALTH", Constraint::Length(8)),
         Column::new("UTIL", Constraint::Length(11)),
         Column::new("MEMORY", Constraint::Length(15)),
         Column::new("TEMP", Constraint::Length(4)),
         Column::new("POWER", Constraint::Length(5)),
         Column::new("HISTORY", Constraint::Length(8)),
-        Column::new("HELD BY", Constraint::Min(8)),
+        Column::new("HELD BY", Constraint::Fill(1)),
     ]
 }
 
@@ -74,16 +78,21 @@ pub fn rows(update: &GpuUpdate, theme: &Theme) -> Vec<TableRow> {
                 Some(t) if t >= 70.0 => theme.gauge_mid,
                 _ => theme.text,
             };
-            let held = gpu
-                .held_by
-                .as_ref()
-                .map(|h| format!("{}/{}", h.deployment, h.replica))
-                .unwrap_or_else(|| "free".into());
+            let held = super::gpu_detail::held_by(gpu);
+            let held_style = if gpu.unmanaged().next().is_some() {
+                theme.gauge_mid
+            } else if gpu.held_by.is_some() {
+                theme.info
+            } else {
+                theme.muted
+            };
+            let (health, health_style) = super::gpu_detail::health_cell(gpu, theme);
             TableRow {
                 id: gpu.uuid.clone().unwrap_or_else(|| gpu.index.to_string()),
                 cells: vec![
                     TableCell::number(Some(gpu.index as f64), gpu.index.to_string()),
                     TableCell::text(short_name(&gpu.name)),
+                    TableCell::styled(Line::styled(health.clone(), health_style), SortKey::Text(health)),
                     TableCell::number(util, gauge::bar(util.map(|u| u / 100.0), 6, &util_label, theme)),
                     TableCell::number(
                         gpu.memory_fraction(),
@@ -95,10 +104,7 @@ pub fn rows(update: &GpuUpdate, theme: &Theme) -> Vec<TableRow> {
                         Line::styled(gauge::sparkline_text(&history, 8, Some(100.0)), theme.accent),
                         SortKey::Number(history.last().copied()),
                     ),
-                    TableCell::styled(
-                        Line::styled(held.clone(), if gpu.held_by.is_some() { theme.info } else { theme.muted }),
-                        SortKey::Text(held),
-                    ),
+                    TableCell::styled(Line::styled(held.clone(), held_style), SortKey::Text(held)),
                 ],
             }
         })
@@ -190,6 +196,9 @@ pub fn topology_lines(snapshot: &GpuSnapshot, width: u16, height: u16, theme: &T
     let affinity_shows = 6 + gpus.len() * cell < width;
     let label = |i: u32| if compact { format!("G{i}") } else { format!("GPU{i}") };
     let mut lines = Vec::with_capacity(max_lines.min(gpus.len() + 4));
+    // Partitions and MIG devices inside their parents come first: a 64-partition matrix would
+    // push them off any screen.
+    lines.extend(super::gpu_detail::partition_lines(snapshot, width, theme));
     let mut header = vec![Span::styled(format!("{:<6}", ""), theme.muted)];
     for &i in &gpus[..shown_columns] {
         header.push(Span::styled(format!("{:<cell$}", label(i)), theme.accent));
@@ -199,7 +208,7 @@ pub fn topology_lines(snapshot: &GpuSnapshot, width: u16, height: u16, theme: &T
     }
     lines.push(Line::from(header));
     let matrix = LinkMatrix::new(snapshot);
-    for (row_at, gpu) in snapshot.gpus.iter().enumerate().take(max_lines - 1) {
+    for (row_at, gpu) in snapshot.gpus.iter().enumerate().take(max_lines.saturating_sub(lines.len())) {
         let mut row = vec![Span::styled(format!("{:<6}", label(gpu.index)), theme.accent)];
         // Neighbouring cells of one style share a span (an island's links, the links across
         // islands): a few spans per row instead of one per GPU.
@@ -274,14 +283,20 @@ pub fn render_topology(frame: &mut Frame, area: Rect, snapshot: &GpuSnapshot, th
     frame.render_widget(Paragraph::new(topology_lines(snapshot, inner.width, inner.height, theme)).block(block), area);
 }
 
-/// Splits the body between the table and the topology. The table gets all its rows first;
-/// the matrix gets the rest when that holds it whole (GPUs + 6 lines), else `t` shows it.
-pub fn split(area: Rect, gpu_count: usize) -> (Rect, Option<Rect>) {
-    let table_height = gpu_count as u16 + 3;
+/// Splits the body between the table, the selected GPU's detail and the topology. The table
+/// gets all its rows first; the detail what is left up to its height; the matrix the rest when
+/// that holds it whole (GPUs + 6 lines), else `t` shows it.
+pub fn split(area: Rect, gpu_count: usize) -> (Rect, Option<Rect>, Option<Rect>) {
+    let table_height = (gpu_count as u16 + 3).min(area.height.saturating_sub(super::gpu_detail::MIN_HEIGHT));
     let topology_height = gpu_count as u16 + 6;
-    if gpu_count < 2 || area.height < table_height + topology_height {
-        return (area, None);
-    }
-    let [table, topology] = Layout::vertical([Constraint::Fill(1), Constraint::Length(topology_height)]).areas(area);
-    (table, Some(topology))
+    let left = area.height.saturating_sub(table_height);
+    let detail_height = left.min(super::gpu_detail::HEIGHT);
+    let topology_fits = gpu_count >= 2 && left >= detail_height + topology_height;
+    let [table, detail, topology] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(if detail_height >= super::gpu_detail::MIN_HEIGHT { detail_height } else { 0 }),
+        Constraint::Length(if topology_fits { topology_height } else { 0 }),
+    ])
+    .areas(area);
+    (table, (detail.height > 0).then_some(detail), topology_fits.then_some(topology))
 }

@@ -8,6 +8,7 @@ pub mod empty;
 pub mod endpoint_detail;
 pub mod endpoints;
 pub mod frame;
+pub mod gpu_detail;
 pub mod gpus;
 pub mod help;
 pub mod playground;
