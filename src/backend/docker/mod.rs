@@ -129,7 +129,7 @@ impl DockerBackend {
             let Some(mut spec) = members.iter().find_map(|m| m.spec.clone()) else { continue };
             spec.replicas = members.len() as u32;
             let replicas = futures::future::join_all(members.iter().map(|m| self.replica_of(m, &spec))).await;
-            out.push(Deployment { name, backend: NAME.into(), spec, replicas });
+            out.push(Deployment { name, backend: NAME.into(), spec, replicas, autoscaler: None });
         }
         out
     }
@@ -306,7 +306,7 @@ impl DockerBackend {
             }
             if replicas == 0 {
                 spec.replicas = 0;
-                return Ok(Deployment { name: name.into(), backend: NAME.into(), spec, replicas: Vec::new() });
+                return Ok(Deployment { name: name.into(), backend: NAME.into(), spec, replicas: Vec::new(), autoscaler: None });
             }
         }
         self.get_impl(name).await

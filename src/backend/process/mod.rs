@@ -101,7 +101,7 @@ impl ProcessBackend {
         let mut spec = first.spec.clone();
         spec.replicas = records.len() as u32;
         let replicas = futures::future::join_all(records.iter().map(|r| self.replica_of(r))).await;
-        Some(Deployment { name: spec.name.clone(), backend: NAME.into(), spec, replicas })
+        Some(Deployment { name: spec.name.clone(), backend: NAME.into(), spec, replicas, autoscaler: None })
     }
 
     async fn list_all(&self) -> Result<Vec<Deployment>, BackendError> {
@@ -245,7 +245,7 @@ impl ProcessBackend {
             if replicas == 0 {
                 let mut empty_spec = spec.clone();
                 empty_spec.replicas = 0;
-                return Ok(Deployment { name: name.to_string(), backend: NAME.into(), spec: empty_spec, replicas: Vec::new() });
+                return Ok(Deployment { name: name.to_string(), backend: NAME.into(), spec: empty_spec, replicas: Vec::new(), autoscaler: None });
             }
         }
         self.get_impl(name).await
