@@ -143,7 +143,7 @@ fn fleet_app() -> App {
                     }
                 })
                 .collect();
-            Deployment { name, backend: "docker".into(), spec, replicas }
+            Deployment { name, backend: "docker".into(), spec, replicas, autoscaler: None }
         })
         .collect();
     // The history straight into the monitor's store, then the Listed event builds the rows

@@ -298,3 +298,22 @@ async fn a_write_from_a_stale_read_is_refused_as_another_writers_change() {
     backend.delete("rival").await.expect("delete with the listed versions as preconditions");
     fake.wait_for(Duration::from_secs(10), "nothing left", |f| f.inventory(NAMESPACE).is_empty()).await;
 }
+
+/// `aimdeck scale` on a deployment KEDA scales (through its `keda-hpa-NAME` HPA) says the
+/// autoscaler owns the replicas instead of setting a number the HPA would undo.
+#[tokio::test]
+async fn scale_refuses_a_deployment_an_autoscaler_owns() {
+    let fake = FakeKube::start(FakeOptions::default()).await;
+    let backend = open_k8s(&fake);
+    backend.create(&spec("qwen", 1), None).await.expect("create");
+    // What KEDA's operator makes for a ScaledObject on `qwen`.
+    fake.put("HorizontalPodAutoscaler", NAMESPACE, json!({
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "keda-hpa-qwen"},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "qwen"}, "minReplicas": 1, "maxReplicas": 4}
+    }));
+    let err = backend.scale("qwen", 3, None).await.unwrap_err().to_string();
+    assert!(err.contains("KEDA (ScaledObject via HorizontalPodAutoscaler `keda-hpa-qwen`) owns its replicas (min 1, max 4)"), "{err}");
+    assert!(err.contains("Change min/max instead"), "{err}");
+    assert_eq!(fake.get("Deployment", NAMESPACE, "qwen").unwrap()["spec"]["replicas"], 1, "nothing changed");
+}

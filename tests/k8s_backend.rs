@@ -299,7 +299,9 @@ async fn rm_removes_everything_aimdeck_made_and_nothing_else() {
         report.applied,
         vec!["PersistentVolumeClaim/llama-cache", "Deployment/llama", "Service/llama", "HorizontalPodAutoscaler/llama", "PodDisruptionBudget/llama", "ServiceMonitor/llama"]
     );
-    fake.wait_for(WAIT, "2 llama pods", |f| f.list("Pod", NAMESPACE).iter().filter(|p| p["metadata"]["labels"]["aimdeck.io/deployment"] == "llama").count() == 2).await;
+    // Under an HPA the Deployment carries no replicas: the API server's default (1) stands
+    // until the HPA controller (which the fake does not run) scales it.
+    fake.wait_for(WAIT, "a llama pod", |f| f.list("Pod", NAMESPACE).iter().filter(|p| p["metadata"]["labels"]["aimdeck.io/deployment"] == "llama").count() == 1).await;
     let before = fake.inventory(NAMESPACE);
 
     let report = backend.delete("llama", false).await.expect("rm");
@@ -363,7 +365,9 @@ async fn pod_reasons_show_why_a_replica_is_not_serving() {
 
     until(&watch, "reasons", |s| {
         let reason = |name: &str| s.deployments.iter().find(|d| d.name == name).and_then(|d| d.pods.first()).and_then(|p| p.reason.clone());
-        reason("big").as_deref() == Some("Unschedulable") && reason("broken").as_deref() == Some("ImagePullBackOff")
+        // The scheduler's event arrives on its own watch, possibly after the pod's reason.
+        let scheduling = s.events.iter().any(|e| e.type_ == "Warning" && e.reason == "FailedScheduling");
+        reason("big").as_deref() == Some("Unschedulable") && reason("broken").as_deref() == Some("ImagePullBackOff") && scheduling
     })
     .await;
     let snapshot = watch.snapshot();

@@ -335,3 +335,43 @@ fn multi_node_recipes_render_per_node_pods_with_the_engines_own_flags() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_autoscaled_workload_leaves_replicas_to_its_autoscaler_and_scale_says_so() {
+    let (fake, backend) = start(&[Optional::LeaderWorkerSet, Optional::Keda]).await;
+    let hpa = HpaOptions { min_replicas: 2, max_replicas: 4, metric: HpaMetric::Pods { metric: "vllm:num_requests_waiting".into(), average_value: "5".into() } };
+    let keda = KedaOptions { min_replicas: 2, max_replicas: 4, metric: "vllm:num_requests_waiting".into(), target: "5".into(), prometheus: "http://prometheus.monitoring:9090".into() };
+    let single = spec("vllm", "nvidia", 1, 1, 3, None);
+    let multi = spec("vllm", "nvidia", 8, 2, 3, None);
+    let plain = K8sRenderOptions { namespace: NAMESPACE.into(), ..Default::default() };
+    let with_hpa = K8sRenderOptions { hpa: Some(hpa), ..plain.clone() };
+    let with_keda = K8sRenderOptions { keda: Some(keda), ..plain.clone() };
+
+    // Without an autoscaler the spec's replicas are rendered; with one, none (Deployment and LWS).
+    let replicas = |objects: &aimdeck::backend::kubernetes::render::RenderedObjects| match &objects.leader_worker_set {
+        Some(lws) => lws["spec"].get("replicas").cloned(),
+        None => serde_json::to_value(objects.deployment.as_ref().unwrap()).unwrap()["spec"].get("replicas").cloned(),
+    };
+    assert_eq!(replicas(&render(&single, &plain).unwrap()), Some(json!(3)));
+    assert_eq!(replicas(&render(&multi, &plain).unwrap()), Some(json!(3)));
+    for (options, what) in [(&with_hpa, "hpa"), (&with_keda, "keda")] {
+        for spec in [&single, &multi] {
+            assert_eq!(replicas(&render(spec, options).unwrap()), None, "{} under {what}", spec.name);
+        }
+    }
+
+    // Applied: what the HPA controller chose survives a re-apply (server-side apply).
+    let objects = render(&single, &with_hpa).unwrap();
+    backend.apply(&objects, ApplyOptions::default()).await.expect("applies");
+    let mut live = fake.get("Deployment", NAMESPACE, &single.name).expect("deployment");
+    live["spec"]["replicas"] = json!(4);
+    fake.put("Deployment", NAMESPACE, live);
+    backend.apply(&objects, ApplyOptions::default()).await.expect("re-applies");
+    assert_eq!(fake.get("Deployment", NAMESPACE, &single.name).unwrap()["spec"]["replicas"], 4, "the autoscaler's choice stays");
+
+    // `scale` does not fight the autoscaler: it says who owns the replicas and changes nothing.
+    let err = backend.scale(&single.name, 1).await.unwrap_err().to_string();
+    assert!(err.contains(&format!("HorizontalPodAutoscaler `{}` owns its replicas (min 2, max 4)", single.name)), "{err}");
+    assert!(err.contains("nothing was changed") && err.contains("--min-replicas/--max-replicas"), "{err}");
+    assert_eq!(fake.get("Deployment", NAMESPACE, &single.name).unwrap()["spec"]["replicas"], 4);
+}

@@ -297,3 +297,56 @@ async fn a_wedged_api_server_shows_unreachable_within_10_s_and_recovers() {
     console.until_ticking("back", |app| app.deploy.find("wedge").is_some() && app.deploy.errors.is_empty()).await;
     assert!(console.app.deploy.backend_states().is_empty(), "ok again: {:?}", console.app.deploy.backend_states());
 }
+
+/// An autoscaled deployment's detail says who owns its replica count: the HPA's current and
+/// desired replicas, its bounds and its last `SuccessfulRescale` event, as the watch reads them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_endpoint_detail_shows_the_autoscaler_and_its_last_scaling_event() {
+    use aimdeck::backend::kubernetes::render::render;
+    use aimdeck::backend::kubernetes::{ApplyOptions, HpaMetric, HpaOptions, K8sRenderOptions, KubeBackend};
+
+    let fake = FakeKube::start(FakeOptions::default()).await;
+    let kube = KubeBackend::connect(&KubeTarget { kubeconfig: Some(fake.kubeconfig_path()), ..Default::default() }).await.expect("client");
+    let spec: aimdeck::model::DeploymentSpec = serde_json::from_value(json!({
+        "name": "qwen", "model": "Qwen/Qwen3-8B", "engine": "vllm", "gpu_vendor": "nvidia", "gpus_per_replica": 1, "replicas": 1, "port": 8000,
+    }))
+    .expect("spec");
+    let options = K8sRenderOptions {
+        namespace: NAMESPACE.into(),
+        hpa: Some(HpaOptions { min_replicas: 1, max_replicas: 4, metric: HpaMetric::Pods { metric: "vllm:num_requests_waiting".into(), average_value: "5".into() } }),
+        ..Default::default()
+    };
+    kube.apply(&render(&spec, &options).expect("renders"), ApplyOptions::default()).await.expect("applies");
+    // The HPA controller's part (the fake has none): status and event, as kube-controller-manager writes them.
+    let mut hpa = fake.get("HorizontalPodAutoscaler", NAMESPACE, "qwen").expect("hpa");
+    hpa["status"] = json!({"currentReplicas": 2, "desiredReplicas": 3, "lastScaleTime": "2026-12-01T12:01:03Z"});
+    fake.put("HorizontalPodAutoscaler", NAMESPACE, hpa);
+    fake.put("Event", NAMESPACE, json!({"metadata": {"name": "qwen.1"}, "involvedObject": {"kind": "HorizontalPodAutoscaler", "name": "qwen", "namespace": NAMESPACE},
+        "reason": "SuccessfulRescale", "message": "New size: 3; reason: pods metric vllm:num_requests_waiting above target", "type": "Normal", "count": 1,
+        "lastTimestamp": "2026-12-01T12:01:03Z"}));
+
+    let mut console = Console::start(&fake);
+    // The console relists every other tick; tick until a list has seen the HPA and its event.
+    let scaled = |app: &App| app.deploy.find("qwen").and_then(|d| d.autoscaler.as_ref()).is_some_and(|s| s.desired == 3 && s.last_event.is_some());
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !scaled(&console.app) {
+        assert!(tokio::time::Instant::now() < deadline, "no autoscaler on the deployment: {:?}", console.app.deploy.find("qwen"));
+        console.press(Event::Tick);
+        console.press(Event::Tick);
+        if let Ok(Some(event)) = tokio::time::timeout(Duration::from_millis(100), console.events.recv()).await {
+            console.press(event);
+        }
+        while let Ok(event) = console.events.try_recv() {
+            console.press(event);
+        }
+    }
+    console.press(key(KeyCode::Char('4')));
+    console.press(key(KeyCode::Enter));
+    let detail = console.screen(200, 48);
+    assert!(detail.contains("Deployment qwen"), "{detail}");
+    let line = detail.lines().find(|l| l.contains("autoscaler")).unwrap_or_else(|| panic!("an autoscaler line:\n{detail}"));
+    assert!(
+        line.contains(r#"autoscaler hpa: 2 → 3 (min 1, max 4) · last: SuccessfulRescale 12:01:03 "New size: 3; reason: pods metric vllm:num_requests_waiting above target""#),
+        "{line}"
+    );
+}

@@ -65,7 +65,7 @@ fn replica(name: &str, index: u32, state: ReplicaState) -> Replica {
 fn deployment(name: &str, states: &[ReplicaState]) -> Deployment {
     let replicas: Vec<Replica> = states.iter().enumerate().map(|(i, &s)| replica(name, i as u32, s)).collect();
     let spec = DeploymentSpec::minimal(name, "meta-llama/Llama-3.1-8B-Instruct", EngineKind::Vllm, replicas.len() as u32, 8100);
-    Deployment { name: name.into(), backend: "process".into(), spec, replicas }
+    Deployment { name: name.into(), backend: "process".into(), spec, replicas, autoscaler: None }
 }
 
 fn listed(deployments: Vec<Deployment>) -> Event {

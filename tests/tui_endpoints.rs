@@ -487,6 +487,7 @@ fn deployment_rows_follow_their_replicas_polls() {
         backend: "docker".into(),
         spec: DeploymentSpec::minimal("llama", "meta-llama/Llama-3.1-8B-Instruct", EngineKind::Vllm, 2, 8100),
         replicas: vec![replica(0, ReplicaState::Ready), replica(1, ReplicaState::Starting)],
+        autoscaler: None,
     };
     let commands = app.update(Event::Deploy(DeployEvent::Listed { backend: "docker".into(), result: Ok(vec![deployment]) }));
     // Each replica's server is polled under its own id.

@@ -233,6 +233,9 @@ pub struct Deployment {
     pub spec: DeploymentSpec,
     /// Sorted by index.
     pub replicas: Vec<Replica>,
+    /// The autoscaler that owns its replicas (Kubernetes HPA or KEDA), as last read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaler: Option<super::AutoscalerStatus>,
 }
 
 impl Deployment {

@@ -1,5 +1,6 @@
 //! Plain data shared by every layer. Nothing in here does I/O, so any layer may depend on it.
 
+pub mod autoscaler;
 pub mod cache;
 pub mod deployment;
 pub mod gpu;
@@ -8,6 +9,7 @@ pub mod endpoint;
 pub mod labels;
 pub mod recipe;
 
+pub use autoscaler::AutoscalerStatus;
 pub use deployment::{DeploymentSpec, ReplicaSpec};
 pub use endpoint::{EndpointSample, EndpointState, EndpointUpdate, Percentiles, StartupPhase};
 pub use recipe::{ArgValue, EngineArgs, EngineKind, Parallelism, Precision, Recipe};

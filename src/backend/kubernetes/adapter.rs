@@ -5,7 +5,7 @@
 //! namespace from [`KubeTarget`]) and the connection is kept. A missing kubeconfig is an error
 //! of that first call, not of `registry::open`, so the console can open every backend.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use futures::StreamExt;
 use futures::future::BoxFuture;
@@ -17,6 +17,7 @@ use tokio::sync::OnceCell;
 
 use super::errors::{Action, K8sError, call};
 use super::render::{K8sRenderOptions, render, selector_string};
+use super::autoscaler_watch::AutoscalerRow;
 use super::watch::{ClusterWatch, PodRow, pod_row};
 use super::{ApplyOptions, KubeBackend, KubeTarget, PodLogOptions};
 use crate::backend::{Backend, BackendError, BoxStream, LogLine, LogOptions, ProgressTx, now_rfc3339, validate_spec};
@@ -80,7 +81,19 @@ impl KubernetesBackend {
         // longer answers, so the console can mark the rows stale.
         let probe = Action { verb: "get", resource: "version", name: None, namespace: None };
         call(kube.timeout(), probe, kube.client().apiserver_version()).await.map_err(other)?;
-        Ok(watch.deployments_with_pods().into_iter().map(|(deployment, pods)| to_deployment(&deployment, pods)).collect())
+        // The autoscalers come with the snapshot, which matches HPAs and their events to
+        // deployments; the Kubernetes objects themselves come from the reflectors.
+        let mut autoscalers: HashMap<String, AutoscalerRow> =
+            watch.snapshot().deployments.into_iter().filter_map(|row| Some((row.name, row.autoscaler?))).collect();
+        Ok(watch
+            .deployments_with_pods()
+            .into_iter()
+            .map(|(deployment, pods)| {
+                let mut out = to_deployment(&deployment, pods);
+                out.autoscaler = autoscalers.remove(&out.name);
+                out
+            })
+            .collect())
     }
 
     /// Where this backend connects: kubeconfig, context and namespace as given.
@@ -252,7 +265,7 @@ fn to_deployment(d: &K8sDeployment, pods: Vec<PodRow>) -> Deployment {
             started_at_unix_ms: None,
         });
     }
-    Deployment { name, backend: NAME.to_string(), spec, replicas }
+    Deployment { name, backend: NAME.to_string(), spec, replicas, autoscaler: None }
 }
 
 fn placeholder_spec(name: &str) -> DeploymentSpec {

@@ -154,8 +154,11 @@ impl KubeBackend {
     /// Sets the replicas through the `scale` subresource (what `kubectl scale` does), as an
     /// apply by `aimdeck` so a later apply of the same deployment does not conflict.
     pub async fn scale(&self, name: &str, replicas: u32) -> Result<(), K8sError> {
-        // A multi-node deployment is a LeaderWorkerSet: its replicas are groups.
         let apis = self.discover().await?;
+        if apis.autoscaling_v2 {
+            self.refuse_if_autoscaled(name).await?;
+        }
+        // A multi-node deployment is a LeaderWorkerSet: its replicas are groups.
         if apis.leader_worker_set {
             let api: Api<DynamicObject> = Api::namespaced_with(self.client().clone(), self.namespace(), &leader_worker_set_resource());
             let action = self.action("get", "leaderworkersets.leaderworkerset.x-k8s.io", Some(name));
@@ -190,6 +193,26 @@ impl KubeBackend {
         let action = self.action("patch", "deployments.apps/scale", Some(name));
         call(self.timeout(), action, api.patch_scale(name, &params, &Patch::Apply(&patch))).await?;
         Ok(())
+    }
+
+    /// An HPA (aimdeck's, KEDA's `keda-hpa-NAME`, or anyone's) that targets `name` owns its
+    /// replicas: a scale would be undone at its next sync, so say so instead of fighting it.
+    async fn refuse_if_autoscaled(&self, name: &str) -> Result<(), K8sError> {
+        let api: Api<HorizontalPodAutoscaler> = Api::namespaced(self.client().clone(), self.namespace());
+        let action = self.action("list", "horizontalpodautoscalers.autoscaling", None);
+        let hpas = call(self.timeout(), action, api.list(&kube::api::ListParams::default())).await?;
+        let Some(hpa) = hpas.items.iter().find(|h| h.spec.as_ref().is_some_and(|s| s.scale_target_ref.name == name)) else { return Ok(()) };
+        let spec = hpa.spec.clone().unwrap_or_default();
+        let hpa_name = hpa.metadata.name.clone().unwrap_or_default();
+        let owner = if hpa_name.starts_with("keda-hpa-") { format!("KEDA (ScaledObject via HorizontalPodAutoscaler `{hpa_name}`)") } else { format!("HorizontalPodAutoscaler `{hpa_name}`") };
+        Err(K8sError::Conflict {
+            what: format!("scale {name}"),
+            detail: format!(
+                "{owner} owns its replicas (min {}, max {}); nothing was changed. Change min/max instead: re-apply with --autoscale and --min-replicas/--max-replicas",
+                spec.min_replicas.unwrap_or(1),
+                spec.max_replicas
+            ),
+        })
     }
 
     /// Restarts every pod of a deployment as `kubectl rollout restart` does: a new

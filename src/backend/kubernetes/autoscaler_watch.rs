@@ -4,22 +4,9 @@
 
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::Event;
-use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AutoscalerRow {
-    /// The HPA's name (`NAME`, or `keda-hpa-NAME` under KEDA).
-    pub name: String,
-    pub current: u32,
-    pub desired: u32,
-    pub min: u32,
-    pub max: u32,
-    /// RFC 3339 time of the last change of replicas.
-    pub last_scale_time: Option<String>,
-    /// The newest `SuccessfulRescale` event's message, e.g. `New size: 3; reason: pods metric
-    /// vllm:num_requests_waiting above target`.
-    pub last_event: Option<String>,
-}
+/// The row's shape lives in the model, so the console's `Deployment` can carry it.
+pub use crate::model::AutoscalerStatus as AutoscalerRow;
 
 /// The autoscaler of the workload `name`, if an HPA targets it.
 pub fn autoscaler_for(name: &str, hpas: &[std::sync::Arc<HorizontalPodAutoscaler>], events: &[&Event]) -> Option<AutoscalerRow> {

@@ -148,7 +148,6 @@ pub fn render_lws(
         "kind": "LeaderWorkerSet",
         "metadata": serde_json::to_value(&metadata).map_err(|e| err("LeaderWorkerSet", e.to_string()))?,
         "spec": {
-            "replicas": spec.replicas,
             // Workers join a leader that exists; the leader waits for them (engine-side).
             "startupPolicy": "LeaderCreated",
             "rolloutStrategy": {"type": "RollingUpdate", "rollingUpdateConfiguration": {
@@ -165,6 +164,10 @@ pub fn render_lws(
     });
     if let Some(labels) = &metadata.labels {
         lws["metadata"]["labels"] = json!(labels);
+    }
+    // Left out when an autoscaler owns it, as for a Deployment (see `replicas_field`).
+    if let Some(replicas) = super::render::replicas_field(spec, options) {
+        lws["spec"]["replicas"] = json!(replicas);
     }
     Ok(lws)
 }

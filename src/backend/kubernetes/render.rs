@@ -378,6 +378,14 @@ pub fn rollout_strategy(options: &K8sRenderOptions) -> DeploymentStrategy {
     }
 }
 
+/// `spec.replicas`, unless an autoscaler (HPA or KEDA) owns it: then absent, so a re-apply
+/// (server-side apply) does not reset what the autoscaler chose; the API server starts the
+/// workload at 1 and the autoscaler brings it to its min replicas (as the Kubernetes docs advise
+/// for HPA-managed workloads).
+pub(crate) fn replicas_field(spec: &DeploymentSpec, options: &K8sRenderOptions) -> Option<i32> {
+    (options.hpa.is_none() && options.keda.is_none()).then_some(spec.replicas as i32)
+}
+
 fn render_deployment(spec: &DeploymentSpec, options: &K8sRenderOptions, metadata: ObjectMeta, labels: &BTreeMap<String, String>) -> Deployment {
     let mut pod = pod_spec(spec, options, NodeRole::Single);
     if spec.replicas > 1 || options.hpa.is_some() || options.keda.is_some() {
@@ -393,7 +401,7 @@ fn render_deployment(spec: &DeploymentSpec, options: &K8sRenderOptions, metadata
     Deployment {
         metadata,
         spec: Some(K8sDeploymentSpec {
-            replicas: Some(spec.replicas as i32),
+            replicas: replicas_field(spec, options),
             selector: LabelSelector { match_labels: Some(selector_labels(&spec.name)), ..Default::default() },
             strategy: Some(rollout_strategy(options)),
             template: PodTemplateSpec {

@@ -102,7 +102,7 @@ impl ProcessBackend {
         let mut spec = spec;
         spec.replicas = records.len() as u32;
         let replicas = futures::future::join_all(records.iter().map(|r| self.replica_of(r))).await;
-        Ok(Some(Deployment { name: spec.name.clone(), backend: NAME.into(), spec, replicas }))
+        Ok(Some(Deployment { name: spec.name.clone(), backend: NAME.into(), spec, replicas, autoscaler: None }))
     }
 
     /// Every deployment, after `reconcile` has accounted for every labelled process.

@@ -233,6 +233,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, id: &str) {
     let summary = match deployment {
         Some(name) => {
             let mut lines = super::deployments::detail_lines(&app.deploy, state, name, theme);
+            // Under the deployment's line: who owns the replica count when an autoscaler does.
+            if let Some(scaler) = app.deploy.find(name).and_then(|d| d.autoscaler.as_ref()) {
+                let line = Line::from(vec![Span::styled("autoscaler ", theme.muted), Span::styled(scaler.summary(), theme.text)]);
+                lines.insert(lines.len().min(1), line);
+            }
             let found = app.deploy.find(name);
             let backend = found.map(|d| format!("{} (replica 0)", d.backend));
             if let (Some(backend), Some(_)) = (backend, history) {
