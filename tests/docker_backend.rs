@@ -440,6 +440,8 @@ async fn a_wedged_engine_is_no_answer_within_the_bound() {
     assert!(started.elapsed() < Duration::from_secs(7), "took {:?}", started.elapsed());
     assert_eq!(err.to_string(), format!("docker: no answer from {host} in 5 s"));
     assert!(!backend.health().await.reachable);
+}
+
 /// Issue 15: an SGLang stand-in whose `/health` takes 1.1 s (SGLang 0.5 generates a token
 /// first) deploys `ready` through the Docker backend within a few seconds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

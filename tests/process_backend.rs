@@ -357,6 +357,8 @@ async fn a_restart_fails_naming_the_replica_that_did_not_come_back() {
     let err = backend.restart("comeback").await.unwrap_err().to_string();
     assert!(err.contains("1 of 1 replicas did not come back: replica 0 exited right after starting"), "{err}");
     backend.delete("comeback").await.unwrap();
+}
+
 /// Issue 15: SGLang 0.5's `/health` generates a token and answers after a second. A stand-in
 /// whose `/health` takes 1.1 s must still deploy `ready` within a few seconds of answering
 /// (the 800 ms probe before counted that as no answer, forever).

@@ -9,7 +9,7 @@ use color_eyre::eyre::Result;
 use serde::Serialize;
 
 use super::GlobalArgs;
-use super::deploy::{find_deployment, progress_printer, record, refuse_if_readonly};
+use super::deploy::{find_deployment, progress_printer, refuse_if_readonly};
 use crate::backend::rollout;
 use crate::model::{Replica, ReplicaState};
 
@@ -50,7 +50,7 @@ pub async fn run(args: RestartArgs, global: &GlobalArgs) -> Result<ExitCode> {
         Err(err) => Err(err),
     };
     drop(printer);
-    record(backend.name(), "restart", args.name.clone(), &waited);
+    // Journaled by the backend itself (ops::journaled), once.
     // Each replica as it is now, whether or not the wait succeeded.
     let outcomes: Vec<ReplicaOutcome> = backend.get(&args.name).await?.replicas.iter().map(ReplicaOutcome::from).collect();
     if args.json {

@@ -97,7 +97,7 @@ impl DockerBackend {
             let replicas: Vec<(&Found, u32)> = members.iter().filter_map(|m| Some((m, m.index?))).collect();
             spec.replicas = replicas.len() as u32;
             let replicas = futures::future::join_all(replicas.iter().map(|(m, index)| self.replica_of(m, *index, &spec))).await;
-            out.push(Deployment { name, backend: NAME.into(), spec, replicas });
+            out.push(Deployment { name, backend: NAME.into(), spec, replicas, autoscaler: None });
         }
         out
     }

@@ -204,12 +204,14 @@ mod tests {
             pid: None,
             container_id: None,
             log_path: None,
+            started_at_unix_ms: None,
         };
         let deployment = Deployment {
             name: "llama".into(),
             backend: "docker".into(),
             spec: DeploymentSpec::minimal("llama", "m", EngineKind::Vllm, 1, 8000),
             replicas: vec![replica],
+            autoscaler: None,
         };
         let cells = (0..11).map(|i| TableCell::text(if i == 5 { "ready 3m" } else { "x" })).collect();
         let mut rows = vec![TableRow { id: super::super::deployments::replica_id("llama", 0), cells }];
