@@ -210,8 +210,10 @@ async fn a_replica_with_no_record_is_adopted_and_an_unowned_one_is_stopped() {
         .unwrap();
     let mut stray_pid = stray.id();
     for _ in 0..50 {
-        // `setsid` forks when it is a group leader; find the leader that carries the labels.
-        if let Some(p) = labelled_pids(state.path()).into_iter().find(|&p| p != pid) {
+        // `setsid` forks when it is a group leader; find the leader that carries the labels,
+        // once it leads its group (before `setsid` runs it is not yet a leader, and reconcile
+        // rightly looks only at group leaders).
+        if let Some(p) = labelled_pids(state.path()).into_iter().find(|&p| p != pid && leads_its_group(p)) {
             stray_pid = p;
             break;
         }
@@ -226,6 +228,13 @@ async fn a_replica_with_no_record_is_adopted_and_an_unowned_one_is_stopped() {
     std::fs::remove_file(state.path().join(format!("process/{name}/replica-0.json"))).unwrap();
     backend.delete(&name).await.unwrap();
     assert!(!pid_alive(pid));
+}
+
+/// Whether `pid` is its process group's leader (`/proc/PID/stat` field 5, after the command).
+fn leads_its_group(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    let after_command = stat.rsplit_once(") ").map(|(_, rest)| rest).unwrap_or_default();
+    after_command.split(' ').nth(2).and_then(|pgrp| pgrp.parse::<u32>().ok()) == Some(pid)
 }
 
 fn labelled_pids(state: &std::path::Path) -> Vec<u32> {
