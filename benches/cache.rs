@@ -25,7 +25,8 @@ fn median(mut samples: Vec<f64>) -> f64 {
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<f64> = after_name.split_whitespace().map(|f| f.parse().unwrap_or(0.0)).collect();
+    let fields: Vec<f64> =
+        after_name.split_whitespace().map(|f| f.parse().unwrap_or(0.0)).collect();
     // Fields 14 and 15 of the file (utime, stime) are 12 and 13 after the name.
     (fields.get(11).copied().unwrap_or(0.0) + fields.get(12).copied().unwrap_or(0.0)) / 100.0
 }
@@ -45,7 +46,10 @@ fn python_scan(root: &Path) -> Option<PythonScan> {
     );
     let output = Command::new("python3").args(["-c", &script]).arg(root).output().ok()?;
     if !output.status.success() {
-        eprintln!("python: {}", String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or_default());
+        eprintln!(
+            "python: {}",
+            String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or_default()
+        );
         return None;
     }
     let text = String::from_utf8_lossy(&output.stdout).to_string();
@@ -99,7 +103,12 @@ fn time_command(program: &str, args: &[&str], runs: usize) -> Option<Duration> {
     let mut samples = Vec::new();
     for _ in 0..runs {
         let started = Instant::now();
-        let status = Command::new(program).args(args).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status().ok()?;
+        let status = Command::new(program)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .ok()?;
         if !status.success() {
             return None;
         }
@@ -112,7 +121,10 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let started = Instant::now();
     cache_tree::build_generated(dir.path(), 200, 50);
-    println!("generated 200 repos / 20,000 snapshot entries / 15,000 blobs in {:.1?}", started.elapsed());
+    println!(
+        "generated 200 repos / 20,000 snapshot entries / 15,000 blobs in {:.1?}",
+        started.elapsed()
+    );
     if std::env::var_os("AIMDECK_BENCH_ONLY_GENERATE").is_some() {
         // Keep the tree, to time `aimdeck cache ls` and `hf cache ls` on it by hand.
         println!("kept at {}", dir.keep().display());
@@ -141,7 +153,9 @@ fn main() {
     assert_eq!(entries, 20_000, "the tree has 20,000 snapshot entries");
 
     println!();
-    println!("| scan of 200 repos / 20,000 entries | wall (best of {RUNS}) | wall (median) | CPU per scan | repos | blobs | size_on_disk |");
+    println!(
+        "| scan of 200 repos / 20,000 entries | wall (best of {RUNS}) | wall (median) | CPU per scan | repos | blobs | size_on_disk |"
+    );
     println!("|---|---:|---:|---:|---:|---:|---:|");
     println!(
         "| aimdeck `scan_cache_dir` | {:.0} ms | {:.0} ms | {:.0} ms | {} | {} | {} |",
@@ -152,7 +166,14 @@ fn main() {
         blobs,
         report.size_on_disk
     );
-    let open_root = || rustix::fs::open(dir.path(), rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY, rustix::fs::Mode::empty()).expect("open root");
+    let open_root = || {
+        rustix::fs::open(
+            dir.path(),
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY,
+            rustix::fs::Mode::empty(),
+        )
+        .expect("open root")
+    };
     let mut counts = [0u64; 3];
     syscall_floor(open_root(), &mut counts);
     let (mut floor_walls, cpu0) = (Vec::new(), cpu_seconds());
@@ -173,7 +194,9 @@ fn main() {
         floor_cpu * 1e3
     );
     let Some(py) = python_scan(dir.path()) else {
-        println!("\n(huggingface_hub not installed: `pip install huggingface_hub` for the side-by-side)");
+        println!(
+            "\n(huggingface_hub not installed: `pip install huggingface_hub` for the side-by-side)"
+        );
         return;
     };
     println!(
@@ -185,7 +208,9 @@ fn main() {
         py.nb_files,
         py.size_on_disk
     );
-    let same = py.size_on_disk == report.size_on_disk && py.repos == report.repos.len() && py.nb_files == blobs;
+    let same = py.size_on_disk == report.size_on_disk
+        && py.repos == report.repos.len()
+        && py.nb_files == blobs;
     println!();
     println!(
         "speed-up: {:.1}x wall (best of {RUNS}), {:.1}x wall (median), {:.1}x CPU; identical totals: {same}",
@@ -196,7 +221,8 @@ fn main() {
     assert!(same, "totals differ from huggingface_hub");
 
     let root = dir.path().to_string_lossy().into_owned();
-    let ours = time_command(env!("CARGO_BIN_EXE_aimdeck"), &["cache", "ls", "--cache-dir", &root], 5);
+    let ours =
+        time_command(env!("CARGO_BIN_EXE_aimdeck"), &["cache", "ls", "--cache-dir", &root], 5);
     let theirs = time_command("hf", &["cache", "ls", "--cache-dir", &root], 3);
     if let (Some(ours), Some(theirs)) = (ours, theirs) {
         println!(

@@ -20,28 +20,29 @@
 mod gpu_fleet;
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use aimdeck::hardware::{merge::merge, nvidia};
 use aimdeck::model::{
-    Deployment, DeploymentSpec, EndpointSample, EndpointState, EndpointUpdate, EngineKind, Percentiles, Replica, ReplicaState,
+    Deployment, DeploymentSpec, EndpointSample, EndpointState, EndpointUpdate, EngineKind,
+    Percentiles, Replica, ReplicaState,
 };
+use aimdeck::monitor::EndpointHistories;
 use aimdeck::monitor::gpu_history::GpuHistory;
 use aimdeck::monitor::gpu_poller::GpuUpdate;
-use aimdeck::monitor::EndpointHistories;
 use aimdeck::monitor::timeline::RECENT_POINTS;
 use aimdeck::tui::app::{App, HeaderInfo, Settings};
 use aimdeck::tui::deploy_flow::DeployEvent;
 use aimdeck::tui::endpoint_flow::EndpointEvent;
 use aimdeck::tui::event::Event;
+use aimdeck::tui::views::ViewId;
 use aimdeck::tui::views::deployments::replica_id;
 use aimdeck::tui::views::frame::render;
-use aimdeck::tui::views::ViewId;
 use aimdeck::tui::widgets::{TableCell, TableRow};
-use ratatui::backend::TestBackend;
 use ratatui::Terminal;
+use ratatui::backend::TestBackend;
 
 /// Counts live heap bytes so the history figure is what the process really holds.
 struct Counting;
@@ -93,7 +94,11 @@ fn gpus_app() -> App {
         let (csv, topo) = gpu_fleet::nvidia_outputs(GPUS, pass as usize);
         let report = nvidia::assemble(&csv, Some(&topo));
         let snapshot = merge(vec![report], None, Vec::new());
-        assert_eq!(snapshot.gpus.len(), GPUS, "the generated tool output must parse to {GPUS} GPUs");
+        assert_eq!(
+            snapshot.gpus.len(),
+            GPUS,
+            "the generated tool output must parse to {GPUS} GPUs"
+        );
         history.record(&snapshot, pass * 2000);
         let update = GpuUpdate { pass, snapshot, history: history.clone(), took: Duration::ZERO };
         app.update(Event::Gpus(Arc::new(update)));
@@ -126,7 +131,13 @@ fn fleet_app() -> App {
         .map(|d| {
             let name = format!("deploy-{d:03}");
             let engine = if d % 2 == 0 { EngineKind::Vllm } else { EngineKind::Sglang };
-            let spec = DeploymentSpec::minimal(&name, &format!("org/model-{}", d % 50), engine, REPLICAS, 20_000);
+            let spec = DeploymentSpec::minimal(
+                &name,
+                &format!("org/model-{}", d % 50),
+                engine,
+                REPLICAS,
+                20_000,
+            );
             let replicas = (0..REPLICAS)
                 .map(|r| {
                     let slot = d * REPLICAS as usize + r as usize;
@@ -135,7 +146,11 @@ fn fleet_app() -> App {
                         name: format!("aimdeck-{name}-{r}"),
                         port: 20_000 + slot as u16,
                         gpus: if slot < GPUS { vec![slot as u32] } else { Vec::new() },
-                        state: if slot % 97 == 0 { ReplicaState::Starting } else { ReplicaState::Ready },
+                        state: if slot % 97 == 0 {
+                            ReplicaState::Starting
+                        } else {
+                            ReplicaState::Ready
+                        },
                         detail: None,
                         pid: None,
                         container_id: Some(format!("{slot:012x}")),
@@ -157,9 +172,16 @@ fn fleet_app() -> App {
         }
     }
     app.endpoints.now_unix_ms = (HOUR_OF_POLLS - 1) * 1000;
-    app.update(Event::Deploy(DeployEvent::Listed { backend: "docker".into(), result: Ok(deployments) }));
+    app.update(Event::Deploy(DeployEvent::Listed {
+        backend: "docker".into(),
+        result: Ok(deployments),
+    }));
     app.view = ViewId::Endpoints;
-    assert_eq!(app.view_state(ViewId::Endpoints).table.total(), DEPLOYMENTS, "one row per deployment");
+    assert_eq!(
+        app.view_state(ViewId::Endpoints).table.total(),
+        DEPLOYMENTS,
+        "one row per deployment"
+    );
     app
 }
 
@@ -245,7 +267,12 @@ fn sample(at_unix_ms: i64, i: usize) -> EndpointSample {
         prompt_tokens_per_s: Some(v * 100.0),
         generation_tokens_per_s: Some(v * 40.0),
         requests_per_s: Some(v / 10.0),
-        requests_per_s_by_reason: [("stop".to_string(), v / 20.0), ("length".to_string(), v / 20.0)].into_iter().collect(),
+        requests_per_s_by_reason: [
+            ("stop".to_string(), v / 20.0),
+            ("length".to_string(), v / 20.0),
+        ]
+        .into_iter()
+        .collect(),
         ttft: p,
         itl: p,
         e2e: p,
@@ -283,25 +310,34 @@ fn history_bytes(endpoints: usize) -> (usize, Option<usize>, Duration) {
                 models: vec![format!("org/model-{e}")],
                 sample: Some(sample(second * 1000, e + second as usize)),
                 // One poll in 100 failed: errors are kept too.
-                error: (second % 100 == 0).then(|| format!("GET /metrics: no complete answer within 2s (second {second})")),
+                error: (second % 100 == 0).then(|| {
+                    format!("GET /metrics: no complete answer within 2s (second {second})")
+                }),
                 poll_ms: 1.0,
             });
         }
     }
     let took = start.elapsed();
     let held = LIVE.load(Ordering::Relaxed).saturating_sub(before);
-    let grown = resident_before.zip(resident_bytes()).map(|(before, after)| after.saturating_sub(before));
-    let last = book.get(&format!("endpoint-{:03}", endpoints - 1)).expect("the last endpoint's history");
+    let grown =
+        resident_before.zip(resident_bytes()).map(|(before, after)| after.saturating_sub(before));
+    let last =
+        book.get(&format!("endpoint-{:03}", endpoints - 1)).expect("the last endpoint's history");
     assert_eq!(last.timeline.recent().count(), RECENT_POINTS);
     let oldest = last.timeline.points().next().expect("points").at_unix_ms;
-    assert!(oldest < 60_000, "the timeline still reaches back an hour (oldest point at {oldest} ms)");
+    assert!(
+        oldest < 60_000,
+        "the timeline still reaches back an hour (oldest point at {oldest} ms)"
+    );
     drop(book);
     (held, grown, took)
 }
 
 fn main() {
     let runs: usize = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(300);
-    println!("Frame render at {WIDTH}x{HEIGHT} on TestBackend, {runs} runs each (fresh diff every frame)\n");
+    println!(
+        "Frame render at {WIDTH}x{HEIGHT} on TestBackend, {runs} runs each (fresh diff every frame)\n"
+    );
     println!("| view and state                               | p50 µs  | p99 µs  | max µs  |");
     println!("|----------------------------------------------|---------|---------|---------|");
     // Measured first, before the fleet's 2,000 histories are in the heap.
@@ -327,14 +363,23 @@ fn main() {
     let fleet_heap = LIVE.load(Ordering::Relaxed).saturating_sub(heap_before);
     let built = start.elapsed();
     let (p50, p99, max) = time_frames(&fleet, runs);
-    println!("| {:<44} | {p50:>7.0} | {p99:>7.0} | {max:>7.0} |", "Fleet: 500 x 4 replicas, 1 h history, table");
+    println!(
+        "| {:<44} | {p50:>7.0} | {p99:>7.0} | {max:>7.0} |",
+        "Fleet: 500 x 4 replicas, 1 h history, table"
+    );
     fleet.update(key(crossterm::event::KeyCode::Enter));
     let (p50, p99, max) = time_frames(&fleet, runs);
-    println!("| {:<44} | {p50:>7.0} | {p99:>7.0} | {max:>7.0} |", "Fleet: detail pane of one deployment (charts)");
+    println!(
+        "| {:<44} | {p50:>7.0} | {p99:>7.0} | {max:>7.0} |",
+        "Fleet: detail pane of one deployment (charts)"
+    );
     fleet.update(key(crossterm::event::KeyCode::Esc));
     fleet.view = ViewId::Gpus;
     let (p50, p99, max) = time_frames(&fleet, runs);
-    println!("| {:<44} | {p50:>7.0} | {p99:>7.0} | {max:>7.0} |", "Fleet: GPUs view, 64 GPUs held by replicas");
+    println!(
+        "| {:<44} | {p50:>7.0} | {p99:>7.0} | {max:>7.0} |",
+        "Fleet: GPUs view, 64 GPUs held by replicas"
+    );
     fleet.view = ViewId::Endpoints;
     let ((update_p50, update_max), (rebuild_p50, rebuild_max)) = time_updates(&mut fleet, runs);
     println!(
@@ -346,8 +391,12 @@ fn main() {
     println!("p50 {update_p50:.1} µs, max {update_max:.0} µs over {runs} polls");
     println!("The table rebuilt from the polls at the next clock tick (500 rows, re-sort):");
     println!("p50 {rebuild_p50:.0} µs, max {rebuild_max:.0} µs over {runs} ticks\n");
-    println!("| history                                      | heap bytes held | per endpoint | resident growth | build time |");
-    println!("|----------------------------------------------|-----------------|--------------|-----------------|------------|");
+    println!(
+        "| history                                      | heap bytes held | per endpoint | resident growth | build time |"
+    );
+    println!(
+        "|----------------------------------------------|-----------------|--------------|-----------------|------------|"
+    );
     println!(
         "| 100 endpoints x 3,600 samples (1 h at 1 Hz)  | {:>12.1} MB | {:>9.1} KB | {:>12} | {:>7.0} ms |",
         bytes as f64 / 1e6,

@@ -15,7 +15,8 @@ use aimdeck::hardware::amd_smi::{self, AmdSmiOutputs};
 use aimdeck::hardware::{kfd, merge, nvidia, nvidia_health, processes, rocm_smi, xid};
 
 fn read(machine: &str, file: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gpus").join(machine).join(file);
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gpus").join(machine).join(file);
     std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
 }
 
@@ -44,25 +45,41 @@ fn measure(name: &str, iterations: u32, mut pass: impl FnMut()) {
 fn main() {
     let h100_query = read("h100-sxm-8", "nvidia-smi-query.csv");
     let h100_topo = read("h100-sxm-8", "nvidia-smi-topo.txt");
-    let amd = ["list", "static", "metric", "topology"].map(|doc| read("mi300x-8-amdsmi-gpu-data", &format!("amd-smi-{doc}.json")));
+    let amd = ["list", "static", "metric", "topology"]
+        .map(|doc| read("mi300x-8-amdsmi-gpu-data", &format!("amd-smi-{doc}.json")));
     let rocm_info = read("mi300x-8-rocm-smi", "rocm-smi-info.json");
     let rocm_topo = read("mi300x-8-rocm-smi", "rocm-smi-topo.json");
     let kfd_dir = tempfile::tempdir().expect("tempdir");
     kfd_tree::write_tree(kfd_dir.path(), 2, &kfd_tree::mi300x_8(), true);
 
-    println!("| pass (8 GPUs)                                |  mean µs  |  p50 µs   |  p99 µs   |");
-    println!("|----------------------------------------------|-----------|-----------|-----------|");
+    println!(
+        "| pass (8 GPUs)                                |  mean µs  |  p50 µs   |  p99 µs   |"
+    );
+    println!(
+        "|----------------------------------------------|-----------|-----------|-----------|"
+    );
     measure("nvidia-smi CSV + topo -m, merge", 2000, || {
         let report = nvidia::assemble(black_box(&h100_query), Some(black_box(&h100_topo)));
         black_box(merge::merge(vec![report], None, Vec::new()));
     });
     // The poll with health (issue 20): the health query, remapped rows, compute apps and the
     // kernel log's XID lines on top of the plain pass. Target: < 5 ms beyond the tools.
-    let faulty = ["nvidia-smi-query.csv", "nvidia-smi-topo.txt", "nvidia-smi-health.csv", "nvidia-smi-remapped-rows.csv", "nvidia-smi-compute-apps.csv", "kmsg.txt"]
-        .map(|file| read("h100-sxm-8-faulty", file));
+    let faulty = [
+        "nvidia-smi-query.csv",
+        "nvidia-smi-topo.txt",
+        "nvidia-smi-health.csv",
+        "nvidia-smi-remapped-rows.csv",
+        "nvidia-smi-compute-apps.csv",
+        "kmsg.txt",
+    ]
+    .map(|file| read("h100-sxm-8-faulty", file));
     measure("nvidia-smi + health + remap + apps + XID", 2000, || {
         let mut report = nvidia::assemble(black_box(&faulty[0]), Some(black_box(&faulty[1])));
-        nvidia_health::apply_health_csv(&mut report.gpus, black_box(&faulty[2]), nvidia_health::REASON_PREFIXES[0]);
+        nvidia_health::apply_health_csv(
+            &mut report.gpus,
+            black_box(&faulty[2]),
+            nvidia_health::REASON_PREFIXES[0],
+        );
         nvidia_health::apply_remapped_rows(&mut report.gpus, black_box(&faulty[3]));
         processes::apply_nvidia(&mut report.gpus, black_box(&faulty[4]));
         xid::apply(&mut report.gpus, &xid::parse(black_box(&faulty[5])));
@@ -74,13 +91,17 @@ fn main() {
     let mut seq = 0;
     while full_log.len() < (1 << 20) {
         seq += 1;
-        full_log.push_str(&format!("6,{seq},{},-;eth0: link up, 100Gbps, full duplex, flow control rx/tx ({seq})\n", seq * 1000));
+        full_log.push_str(&format!(
+            "6,{seq},{},-;eth0: link up, 100Gbps, full duplex, flow control rx/tx ({seq})\n",
+            seq * 1000
+        ));
     }
     full_log.push_str(&faulty[5]);
     measure("XID scan of a 1 MiB kernel log", 200, || {
         black_box(xid::parse(black_box(&full_log)));
     });
-    let amd_faulty = ["list", "static", "metric", "topology", "process"].map(|doc| read("mi300x-8-amdsmi-faulty", &format!("amd-smi-{doc}.json")));
+    let amd_faulty = ["list", "static", "metric", "topology", "process"]
+        .map(|doc| read("mi300x-8-amdsmi-faulty", &format!("amd-smi-{doc}.json")));
     measure("amd-smi with ECC/RAS/throttle + process", 500, || {
         let outputs = AmdSmiOutputs {
             list: Some(black_box(&amd_faulty[0])),
@@ -103,7 +124,8 @@ fn main() {
         black_box(merge::merge(vec![report], None, Vec::new()));
     });
     measure("rocm-smi info + showtopo, merge", 1000, || {
-        let report = rocm_smi::parse(black_box(&rocm_info), Some(black_box(&rocm_topo))).expect("parses");
+        let report =
+            rocm_smi::parse(black_box(&rocm_info), Some(black_box(&rocm_topo))).expect("parses");
         black_box(merge::merge(vec![report], None, Vec::new()));
     });
     measure("KFD sysfs tree read from disk, merge", 500, || {
@@ -124,7 +146,8 @@ fn main() {
 
     // For scale: a whole `discover()` against the fake tools (shell scripts running `cat`),
     // i.e. including the process spawns that the 50 ms target excludes.
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gpus");
     let config = aimdeck::hardware::ProbeConfig {
         nvidia_smi: "aimdeck-bench-no-nvidia-smi".into(),

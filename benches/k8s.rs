@@ -12,7 +12,9 @@ mod fake_kube;
 use std::time::{Duration, Instant};
 
 use aimdeck::backend::kubernetes::render::render;
-use aimdeck::backend::kubernetes::{ApplyOptions, ClusterWatch, K8sRenderOptions, KubeBackend, KubeTarget};
+use aimdeck::backend::kubernetes::{
+    ApplyOptions, ClusterWatch, K8sRenderOptions, KubeBackend, KubeTarget,
+};
 use aimdeck::model::DeploymentSpec;
 use fake_kube::{FakeKube, FakeOptions, NAMESPACE};
 use serde_json::json;
@@ -29,24 +31,36 @@ fn ms(d: Duration) -> String {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     runtime.block_on(run());
 }
 
 async fn run() {
-    let fake = FakeKube::start(FakeOptions { ready_delay: Duration::ZERO, ..Default::default() }).await;
-    let backend = KubeBackend::connect(&KubeTarget { kubeconfig: Some(fake.kubeconfig_path()), ..Default::default() })
-        .await
-        .expect("client");
+    let fake =
+        FakeKube::start(FakeOptions { ready_delay: Duration::ZERO, ..Default::default() }).await;
+    let backend = KubeBackend::connect(&KubeTarget {
+        kubeconfig: Some(fake.kubeconfig_path()),
+        ..Default::default()
+    })
+    .await
+    .expect("client");
     let spec: DeploymentSpec = serde_json::from_value(json!({
         "name": "wide", "model": "Qwen/Qwen3-0.6B", "engine": "vllm", "gpus_per_replica": 0,
         "replicas": PODS, "port": 8000, "image": "vllm/vllm-openai:v0.11.0"
     }))
     .expect("spec");
     let options = K8sRenderOptions { namespace: NAMESPACE.into(), ..Default::default() };
-    backend.apply(&render(&spec, &options).expect("render"), ApplyOptions::default()).await.expect("apply");
+    backend
+        .apply(&render(&spec, &options).expect("render"), ApplyOptions::default())
+        .await
+        .expect("apply");
     fake.wait_for(Duration::from_secs(120), "1,000 running pods", |f| {
-        f.list("Pod", NAMESPACE).iter().filter(|p| p["status"]["phase"] == "Running").count() == PODS
+        f.list("Pod", NAMESPACE).iter().filter(|p| p["status"]["phase"] == "Running").count()
+            == PODS
     })
     .await;
 
@@ -97,11 +111,21 @@ async fn run() {
         assert_eq!(rows[0].pods.len(), PODS);
     }
 
-    println!("k8s backend, {PODS} pods in one namespace, fake API server on 127.0.0.1 (median of runs)");
+    println!(
+        "k8s backend, {PODS} pods in one namespace, fake API server on 127.0.0.1 (median of runs)"
+    );
     println!("{:<58} {:>12}", "measure", "time");
-    println!("{:<58} {:>12}", "reflector initial sync (deployments, pods, events)", ms(median(syncs)));
+    println!(
+        "{:<58} {:>12}",
+        "reflector initial sync (deployments, pods, events)",
+        ms(median(syncs))
+    );
     println!("{:<58} {:>12}", "ClusterWatch::snapshot() (one redraw's read)", ms(median(snaps)));
-    println!("{:<58} {:>12}", format!("{PODS} pod updates reach the snapshot (total)"), ms(all_events));
+    println!(
+        "{:<58} {:>12}",
+        format!("{PODS} pod updates reach the snapshot (total)"),
+        ms(all_events)
+    );
     println!("{:<58} {:>12}", "per watched event", ms(all_events / PODS as u32));
     println!("{:<58} {:>12}", "one-shot list_deployments (headless ls)", ms(median(lists)));
 }

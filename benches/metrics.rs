@@ -34,7 +34,13 @@ fn measure(name: &str, bytes: usize, iterations: u32, mut f: impl FnMut()) {
     }
     times.sort_by(|a, b| a.total_cmp(b));
     let p = |q: f64| times[((times.len() - 1) as f64 * q) as usize];
-    println!("{name:<34} {:>7} KB {:>9.3} {:>9.3} {:>9.3}", bytes / 1024, p(0.5), p(0.99), times[times.len() - 1]);
+    println!(
+        "{name:<34} {:>7} KB {:>9.3} {:>9.3} {:>9.3}",
+        bytes / 1024,
+        p(0.5),
+        p(0.99),
+        times[times.len() - 1]
+    );
 }
 
 fn main() {
@@ -50,14 +56,19 @@ fn main() {
             black_box(metrics::snapshot(&page));
         });
         measure("nom-openmetrics 0.3 prometheus()", text.len(), iterations, || {
-            black_box(nom_openmetrics::parser::prometheus(black_box(&text)).map(|(_, f)| f.len()).ok());
+            black_box(
+                nom_openmetrics::parser::prometheus(black_box(&text)).map(|(_, f)| f.len()).ok(),
+            );
         });
     }
     // Pages real servers send that a strict parser may refuse: (case, page).
     let text = page(100 * 1024);
-    let cut_mid_line = format!("{}vllm:num_requests_running{{engine=\"0\",model_na", &text[..text.len() / 2]);
+    let cut_mid_line =
+        format!("{}vllm:num_requests_running{{engine=\"0\",model_na", &text[..text.len() / 2]);
     let with_timestamp = format!("{text}up 1 1700000000000\n");
-    let empty_family_at_end = format!("{text}# HELP vllm:lora_requests_info Running stats on LoRA requests.\n# TYPE vllm:lora_requests_info gauge\n");
+    let empty_family_at_end = format!(
+        "{text}# HELP vllm:lora_requests_info Running stats on LoRA requests.\n# TYPE vllm:lora_requests_info gauge\n"
+    );
     println!("\n{:<28} {:>22} {:>18}", "page", "nom-openmetrics", "aimdeck samples");
     for (case, page) in [
         ("whole", text.as_str()),
@@ -69,7 +80,9 @@ fn main() {
             Ok((_, families)) => format!("{} families", families.len()),
             Err(_) => "error (page lost)".to_string(),
         };
-        let ours = metrics::parse(page).map(|p| p.samples.len().to_string()).unwrap_or_else(|e| e.to_string());
+        let ours = metrics::parse(page)
+            .map(|p| p.samples.len().to_string())
+            .unwrap_or_else(|e| e.to_string());
         println!("{case:<28} {theirs:>22} {ours:>18}");
     }
 }

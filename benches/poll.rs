@@ -43,7 +43,11 @@ fn main() {
     let endpoints: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(200);
     let seconds: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(30);
     let binary = sim_binary();
-    assert!(binary.exists(), "build it first: cargo build --release --bin aimdeck-sim ({})", binary.display());
+    assert!(
+        binary.exists(),
+        "build it first: cargo build --release --bin aimdeck-sim ({})",
+        binary.display()
+    );
 
     let mut sims = Sims(Vec::new());
     let mut urls = Vec::new();
@@ -51,7 +55,16 @@ fn main() {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let flavor = if i % 2 == 0 { "vllm" } else { "sglang" };
         let child = Command::new(&binary)
-            .args(["--flavor", flavor, "--model", "m", "--host", "127.0.0.1", "--port", &port.to_string()])
+            .args([
+                "--flavor",
+                flavor,
+                "--model",
+                "m",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+            ])
             .args(["--data-parallel-size", "2", "--tensor-parallel-size", "2"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -61,7 +74,8 @@ fn main() {
         urls.push(format!("http://127.0.0.1:{port}"));
     }
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async move {
         // Some traffic on every sim first, so the pages carry filled histograms.
         let client = reqwest::Client::new();
@@ -101,11 +115,22 @@ fn main() {
         let cpu = cpu_seconds() - cpu_start;
         drop(monitor);
         polls.sort_by(|a, b| a.total_cmp(b));
-        let p = |q: f64| polls.get(((polls.len().max(1) - 1) as f64 * q) as usize).copied().unwrap_or(f64::NAN);
+        let p = |q: f64| {
+            polls.get(((polls.len().max(1) - 1) as f64 * q) as usize).copied().unwrap_or(f64::NAN)
+        };
         println!("endpoints                 {endpoints}");
-        println!("measured                  {wall:.1} s, {} polls ({:.1}/s), {ready} with metrics", polls.len(), polls.len() as f64 / wall);
+        println!(
+            "measured                  {wall:.1} s, {} polls ({:.1}/s), {ready} with metrics",
+            polls.len(),
+            polls.len() as f64 / wall
+        );
         println!("monitor CPU               {:.1}% of one core", 100.0 * cpu / wall);
-        println!("poll duration ms          p50 {:.2}  p99 {:.2}  max {:.2}", p(0.5), p(0.99), polls.last().copied().unwrap_or(f64::NAN));
+        println!(
+            "poll duration ms          p50 {:.2}  p99 {:.2}  max {:.2}",
+            p(0.5),
+            p(0.99),
+            polls.last().copied().unwrap_or(f64::NAN)
+        );
         let _ = page_bytes_note;
     });
 }

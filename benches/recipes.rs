@@ -36,13 +36,20 @@ fn main() {
     println!("{:<44} {:>13} {:>13} {:>8}", "operation", "median", "worst", "runs");
     let load = measure(&format!("load + validate {} built-ins", BUILTIN.len()), 50, load_builtin);
     let library = load_builtin();
-    let query = SelectQuery { model: "meta-llama/Llama-3.1-70B-Instruct".into(), ..Default::default() };
+    let query =
+        SelectQuery { model: "meta-llama/Llama-3.1-70B-Instruct".into(), ..Default::default() };
     let hardware = Hardware { gpu: "MI300X".into(), total: 8, free: 8, memory_bytes: None };
-    measure("select Llama-3.1-70B on 8x MI300X", 200, || select(&library, &query, Some(&hardware), None));
+    measure("select Llama-3.1-70B on 8x MI300X", 200, || {
+        select(&library, &query, Some(&hardware), None)
+    });
     let recipe = &library.recipes[0].recipe;
     let gpu = gpus::by_name(&recipe.gpu).expect("catalog GPU");
     measure("one fit estimate", 10_000, || estimate(&validate::fit_input(recipe, gpu)));
     let target = Duration::from_millis(20);
     println!();
-    println!("target: load + validate all built-ins < {} ms: {}", ms(target), if load < target { "met" } else { "MISSED" });
+    println!(
+        "target: load + validate all built-ins < {} ms: {}",
+        ms(target),
+        if load < target { "met" } else { "MISSED" }
+    );
 }

@@ -42,27 +42,20 @@ pub struct WatchedEndpoint {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{path}: cannot read: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("{path}:{line}:{column}: {message}")]
-    Parse {
-        path: PathBuf,
-        line: u64,
-        column: u64,
-        message: String,
-    },
+    Parse { path: PathBuf, line: u64, column: u64, message: String },
 }
 
 /// Reads a YAML document into `T`, turning every failure into `file:line:column: message`.
 /// Shared by the config, theme and keymap readers.
-pub fn parse_yaml_file<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, ConfigError> {
+pub fn parse_yaml_file<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    text: &str,
+) -> Result<T, ConfigError> {
     serde_saphyr::from_str::<T>(text).map_err(|err| {
-        let (line, column) = err
-            .location()
-            .map(|location| (location.line(), location.column()))
-            .unwrap_or((1, 1));
+        let (line, column) =
+            err.location().map(|location| (location.line(), location.column())).unwrap_or((1, 1));
         ConfigError::Parse {
             path: path.to_path_buf(),
             line,
@@ -92,7 +85,9 @@ impl Config {
         match std::fs::read_to_string(&path) {
             Ok(text) if text.trim().is_empty() => Ok((Config::default(), path)),
             Ok(text) => Ok((parse_yaml_file(&path, &text)?, path)),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound && !explicit => Ok((Config::default(), path)),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound && !explicit => {
+                Ok((Config::default(), path))
+            }
             Err(source) => Err(ConfigError::Read { path, source }),
         }
     }
@@ -120,7 +115,8 @@ mod tests {
 
     #[test]
     fn reads_endpoints_and_keys() {
-        let text = "keys:\n  quit: [\"x\"]\nendpoints:\n  - name: a\n    url: http://127.0.0.1:8000\n";
+        let text =
+            "keys:\n  quit: [\"x\"]\nendpoints:\n  - name: a\n    url: http://127.0.0.1:8000\n";
         let config: Config = parse_yaml_file(Path::new("c.yaml"), text).unwrap();
         assert_eq!(config.keys["quit"], vec!["x".to_string()]);
         assert_eq!(config.endpoints[0].url, "http://127.0.0.1:8000");

@@ -11,10 +11,7 @@ fn strategy() -> Option<etcetera::base_strategy::Xdg> {
 
 /// `~/.config/aimdeck` (or `$XDG_CONFIG_HOME/aimdeck`).
 pub fn config_dir() -> PathBuf {
-    strategy()
-        .map(|s| s.config_dir())
-        .unwrap_or_else(|| PathBuf::from(".config"))
-        .join("aimdeck")
+    strategy().map(|s| s.config_dir()).unwrap_or_else(|| PathBuf::from(".config")).join("aimdeck")
 }
 
 /// `~/.local/state/aimdeck` (or `$XDG_STATE_HOME/aimdeck`): logs, the journal, process state.
@@ -80,11 +77,18 @@ mod tests {
 
     #[test]
     fn hub_cache_precedence_matches_huggingface_hub() {
-        let all = [("HF_HUB_CACHE", "/a"), ("HF_HOME", "/b"), ("XDG_CACHE_HOME", "/c"), ("HOME", "/h")];
+        let all =
+            [("HF_HUB_CACHE", "/a"), ("HF_HOME", "/b"), ("XDG_CACHE_HOME", "/c"), ("HOME", "/h")];
         assert_eq!(hf_hub_cache_from(None, env(&all)), PathBuf::from("/a"));
         assert_eq!(hf_hub_cache_from(None, env(&all[1..])), PathBuf::from("/b/hub"));
         assert_eq!(hf_hub_cache_from(None, env(&all[2..])), PathBuf::from("/c/huggingface/hub"));
-        assert_eq!(hf_hub_cache_from(None, env(&all[3..])), PathBuf::from("/h/.cache/huggingface/hub"));
-        assert_eq!(hf_hub_cache_from(Some(std::path::Path::new("/o")), env(&all)), PathBuf::from("/o"));
+        assert_eq!(
+            hf_hub_cache_from(None, env(&all[3..])),
+            PathBuf::from("/h/.cache/huggingface/hub")
+        );
+        assert_eq!(
+            hf_hub_cache_from(Some(std::path::Path::new("/o")), env(&all)),
+            PathBuf::from("/o")
+        );
     }
 }

@@ -1,16 +1,19 @@
 //! The deploy/ls/scale/logs/rm/render subcommands end to end on the process backend, as a user
 //! runs them, with the state directory (and so the journal) in a temp dir.
 
-mod support;
 #[path = "support/cache_tree.rs"]
 mod cache_tree;
+mod support;
 
 use assert_cmd::Command;
 use support::{SIM, free_ports, http_get, unique_name};
 
 fn aimdeck(state: &std::path::Path) -> Command {
     let mut cmd = Command::cargo_bin("aimdeck").unwrap();
-    cmd.env("XDG_STATE_HOME", state).env("USER", "tester").env_remove("HF_TOKEN").env("HF_HOME", state.join("hf"));
+    cmd.env("XDG_STATE_HOME", state)
+        .env("USER", "tester")
+        .env_remove("HF_TOKEN")
+        .env("HF_HOME", state.join("hf"));
     // No cluster: `cache rm` asks every configured backend, and a kubeconfig would add one.
     cmd.env_remove("KUBECONFIG").env_remove("HF_HUB_CACHE").env("HOME", state);
     cmd
@@ -26,7 +29,16 @@ async fn deploy_ls_scale_logs_rm_with_the_process_backend() {
     let name = unique_name("cli");
     let port = free_ports(2);
     let deployed = aimdeck(state.path())
-        .args(["deploy", &name, "--model", "Qwen/Qwen2.5-0.5B-Instruct", "--backend", "process", "--command", SIM])
+        .args([
+            "deploy",
+            &name,
+            "--model",
+            "Qwen/Qwen2.5-0.5B-Instruct",
+            "--backend",
+            "process",
+            "--command",
+            SIM,
+        ])
         .args(["--port", &port.to_string(), "--replicas", "1", "--json", "--wait-secs", "20"])
         .assert()
         .success();
@@ -35,12 +47,16 @@ async fn deploy_ls_scale_logs_rm_with_the_process_backend() {
     assert_eq!(deployment["replicas"][0]["state"], "ready");
     assert_eq!(http_get(port, "/health").await.map(|r| r.0), Some(200));
 
-    let listed = aimdeck(state.path()).args(["ls", "--backend", "process", "--json"]).assert().success();
+    let listed =
+        aimdeck(state.path()).args(["ls", "--backend", "process", "--json"]).assert().success();
     let listed = json(&listed.get_output().stdout);
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert_eq!(listed[0]["spec"]["model"], "Qwen/Qwen2.5-0.5B-Instruct");
 
-    let scaled = aimdeck(state.path()).args(["scale", &name, "2", "--json", "--wait-secs", "20"]).assert().success();
+    let scaled = aimdeck(state.path())
+        .args(["scale", &name, "2", "--json", "--wait-secs", "20"])
+        .assert()
+        .success();
     let scaled = json(&scaled.get_output().stdout);
     assert_eq!(scaled["replicas"][1]["port"], port + 1);
     assert_eq!(scaled["replicas"][1]["state"], "ready");
@@ -61,7 +77,11 @@ async fn deploy_ls_scale_logs_rm_with_the_process_backend() {
     let entries: Vec<serde_json::Value> = journal.lines().map(|l| json(l.as_bytes())).collect();
     let actions: Vec<&str> = entries.iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["deploy", "scale", "rm"]);
-    assert!(entries.iter().all(|e| e["who"] == "tester" && e["result"] == "ok" && e["backend"] == "process"));
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["who"] == "tester" && e["result"] == "ok" && e["backend"] == "process")
+    );
 }
 
 #[test]
@@ -69,16 +89,45 @@ fn readonly_refuses_deploy_and_a_bad_name_is_a_clear_error() {
     let state = tempfile::tempdir().unwrap();
     let port = free_ports(1).to_string();
     let refused = aimdeck(state.path())
-        .args(["--readonly", "deploy", "ro", "--model", "m", "--backend", "process", "--command", SIM, "--port", &port])
+        .args([
+            "--readonly",
+            "deploy",
+            "ro",
+            "--model",
+            "m",
+            "--backend",
+            "process",
+            "--command",
+            SIM,
+            "--port",
+            &port,
+        ])
         .assert()
         .failure();
-    assert!(String::from_utf8_lossy(&refused.get_output().stderr).contains("--readonly: refusing to deploy"));
+    assert!(
+        String::from_utf8_lossy(&refused.get_output().stderr)
+            .contains("--readonly: refusing to deploy")
+    );
     let bad = aimdeck(state.path())
-        .args(["deploy", "Bad_Name", "--model", "m", "--backend", "process", "--command", SIM, "--port", &port])
+        .args([
+            "deploy",
+            "Bad_Name",
+            "--model",
+            "m",
+            "--backend",
+            "process",
+            "--command",
+            SIM,
+            "--port",
+            &port,
+        ])
         .assert()
         .failure();
     let stderr = String::from_utf8_lossy(&bad.get_output().stderr).to_string();
-    assert!(stderr.contains("deployment name `Bad_Name`: expected 1-48 lowercase letters"), "{stderr}");
+    assert!(
+        stderr.contains("deployment name `Bad_Name`: expected 1-48 lowercase letters"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -86,17 +135,38 @@ fn render_prints_the_command_and_redacts_the_token() {
     let state = tempfile::tempdir().unwrap();
     let out = aimdeck(state.path())
         .env("HF_TOKEN", "hf_do_not_print_me")
-        .args(["render", "process", "r1", "--model", "Qwen/Qwen2.5-0.5B-Instruct", "--replicas", "2", "--port", "9000"])
+        .args([
+            "render",
+            "process",
+            "r1",
+            "--model",
+            "Qwen/Qwen2.5-0.5B-Instruct",
+            "--replicas",
+            "2",
+            "--port",
+            "9000",
+        ])
         .assert()
         .success();
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(!text.contains("hf_do_not_print_me"), "{text}");
     assert!(text.contains("HF_TOKEN=<redacted>"), "{text}");
-    assert!(text.contains("vllm serve Qwen/Qwen2.5-0.5B-Instruct --host 127.0.0.1 --port 9001"), "{text}");
+    assert!(
+        text.contains("vllm serve Qwen/Qwen2.5-0.5B-Instruct --host 127.0.0.1 --port 9001"),
+        "{text}"
+    );
 
     let docker = aimdeck(state.path())
         .env("HF_TOKEN", "hf_do_not_print_me")
-        .args(["render", "docker", "r1", "--model", "Qwen/Qwen2.5-0.5B-Instruct", "--image", "vllm/vllm-openai:v0.11.0"])
+        .args([
+            "render",
+            "docker",
+            "r1",
+            "--model",
+            "Qwen/Qwen2.5-0.5B-Instruct",
+            "--image",
+            "vllm/vllm-openai:v0.11.0",
+        ])
         .assert()
         .success();
     let rendered = json(&docker.get_output().stdout);
@@ -127,14 +197,20 @@ async fn cache_rm_of_a_served_model_needs_force() {
         .assert()
         .success();
 
-    let plan = aimdeck(state.path()).args(["cache", "rm", model, "--dry-run", "--json"]).assert().success();
+    let plan = aimdeck(state.path())
+        .args(["cache", "rm", model, "--dry-run", "--json"])
+        .assert()
+        .success();
     let plan = json(&plan.get_output().stdout);
     assert_eq!(plan["held_by"], serde_json::json!([name]), "{plan}");
     assert_eq!(plan["bytes_freed"], 4_000);
 
     let refused = aimdeck(state.path()).args(["cache", "rm", model, "--yes"]).assert().failure();
     let stderr = String::from_utf8_lossy(&refused.get_output().stderr).to_string();
-    assert!(stderr.contains(&format!("`{model}` is in use by {name}; nothing deleted")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("`{model}` is in use by {name}; nothing deleted")),
+        "{stderr}"
+    );
     assert!(repo.join("blobs/e1").exists(), "a refused delete leaves the blob");
 
     aimdeck(state.path()).args(["cache", "rm", model, "--yes", "--force"]).assert().success();
@@ -145,7 +221,16 @@ async fn cache_rm_of_a_served_model_needs_force() {
 /// One sim replica on the process backend, not waited for.
 fn deploy_sim_no_wait(state: &std::path::Path, name: &str, port: u16) {
     aimdeck(state)
-        .args(["deploy", name, "--model", "Qwen/Qwen2.5-0.5B-Instruct", "--backend", "process", "--command", SIM])
+        .args([
+            "deploy",
+            name,
+            "--model",
+            "Qwen/Qwen2.5-0.5B-Instruct",
+            "--backend",
+            "process",
+            "--command",
+            SIM,
+        ])
         .args(["--port", &port.to_string(), "--no-wait"])
         .assert()
         .success();
@@ -191,7 +276,12 @@ async fn ls_answers_within_10_s_when_docker_and_the_api_server_are_wedged() {
     )
     .unwrap();
     let started = std::time::Instant::now();
-    let out = aimdeck(state.path()).env("DOCKER_HOST", &docker_host).env("KUBECONFIG", &kubeconfig).args(["ls"]).output().unwrap();
+    let out = aimdeck(state.path())
+        .env("DOCKER_HOST", &docker_host)
+        .env("KUBECONFIG", &kubeconfig)
+        .args(["ls"])
+        .output()
+        .unwrap();
     let took = started.elapsed();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -228,7 +318,10 @@ async fn restart_reports_each_replica_and_fails_when_one_does_not_come_back() {
     let port = free_ports(2);
     deploy_sim_no_wait(state.path(), &name, port);
     aimdeck(state.path()).args(["scale", &name, "2", "--wait-secs", "20"]).assert().success();
-    let done = aimdeck(state.path()).args(["restart", &name, "--json", "--wait-secs", "20"]).assert().success();
+    let done = aimdeck(state.path())
+        .args(["restart", &name, "--json", "--wait-secs", "20"])
+        .assert()
+        .success();
     let report = json(&done.get_output().stdout);
     let replicas = report.as_array().unwrap_or_else(|| panic!("one entry per replica: {report}"));
     assert_eq!(replicas.len(), 2, "{report}");
@@ -241,10 +334,23 @@ async fn restart_reports_each_replica_and_fails_when_one_does_not_come_back() {
     let marker = state.path().join("started-once");
     // Runs the first time; every later start exits at once (the engine's arguments ignored).
     let script = state.path().join("engine-once.sh");
-    std::fs::write(&script, format!("#!/bin/sh\ntest -f {0} && exit 3\ntouch {0}\nexec sleep 30\n", marker.display())).unwrap();
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\ntest -f {0} && exit 3\ntouch {0}\nexec sleep 30\n", marker.display()),
+    )
+    .unwrap();
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     aimdeck(state.path())
-        .args(["deploy", &broken, "--model", "Qwen/Qwen2.5-0.5B-Instruct", "--backend", "process", "--command", script.to_str().unwrap()])
+        .args([
+            "deploy",
+            &broken,
+            "--model",
+            "Qwen/Qwen2.5-0.5B-Instruct",
+            "--backend",
+            "process",
+            "--command",
+            script.to_str().unwrap(),
+        ])
         .args(["--port", &free_ports(1).to_string(), "--no-wait"])
         .assert()
         .success();
@@ -254,10 +360,16 @@ async fn restart_reports_each_replica_and_fails_when_one_does_not_come_back() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    let failed = aimdeck(state.path()).args(["restart", &broken, "--json", "--wait-secs", "5"]).assert().failure();
+    let failed = aimdeck(state.path())
+        .args(["restart", &broken, "--json", "--wait-secs", "5"])
+        .assert()
+        .failure();
     let report = json(&failed.get_output().stdout);
     assert_eq!(report[0]["ready"], false, "{report}");
     let err = String::from_utf8_lossy(&failed.get_output().stderr).to_string();
-    assert!(err.contains(&format!("restarting `{broken}`: 1 of 1 replicas did not come back")), "{err}");
+    assert!(
+        err.contains(&format!("restarting `{broken}`: 1 of 1 replicas did not come back")),
+        "{err}"
+    );
     aimdeck(state.path()).args(["rm", &broken, "--yes"]).assert().success();
 }

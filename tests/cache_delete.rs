@@ -39,7 +39,8 @@ fn deleting_a_revision_frees_what_the_dry_run_promised_and_keeps_the_other() {
     let llama = dir.path().join(cache_tree::LLAMA);
     let bytes_before = bytes_under(&llama.join("blobs"));
 
-    let plan = plan_delete(&before, RepoType::Model, "acme/llama-mini", &["refs/pr/1"], &[]).expect("plan");
+    let plan = plan_delete(&before, RepoType::Model, "acme/llama-mini", &["refs/pr/1"], &[])
+        .expect("plan");
     // Only e4 is the PR's own blob; e1 and e3 are shared with main.
     assert_eq!(plan.revisions, vec![cache_tree::LLAMA_PR.to_string()]);
     assert_eq!(plan.bytes_freed, 4_500_000);
@@ -78,10 +79,14 @@ fn deleting_the_last_revision_removes_the_repo_with_its_interrupted_downloads() 
     assert_eq!(plan.bytes_freed, bytes_before, "blobs once each plus the .incomplete file");
     execute(&plan, &report.root).expect("delete");
     assert!(!llama.exists());
-    assert_eq!(scan_cache_dir(dir.path()).expect("rescan").size_on_disk, report.size_on_disk - (bytes_before - 1234));
+    assert_eq!(
+        scan_cache_dir(dir.path()).expect("rescan").size_on_disk,
+        report.size_on_disk - (bytes_before - 1234)
+    );
 
     // Both revisions named one by one is the whole repo too.
-    let dataset = plan_delete(&report, RepoType::Dataset, "acme/eval-set", &["main"], &[]).expect("plan");
+    let dataset =
+        plan_delete(&report, RepoType::Dataset, "acme/eval-set", &["main"], &[]).expect("plan");
     assert!(dataset.deletes_repo());
     assert_eq!(dataset.bytes_freed, 123_456 + 42 + 333);
 }
@@ -91,10 +96,12 @@ fn unknown_targets_and_in_use_models_are_reported() {
     let dir = tempfile::tempdir().expect("tempdir");
     cache_tree::build_demo(dir.path());
     let report = scan_cache_dir(dir.path()).expect("scan");
-    let err = plan_delete(&report, RepoType::Model, "acme/llama-mini", &["v9"], &[]).expect_err("no such revision");
+    let err = plan_delete(&report, RepoType::Model, "acme/llama-mini", &["v9"], &[])
+        .expect_err("no such revision");
     assert!(matches!(err, DeleteError::RevisionNotFound { .. }));
     assert!(err.to_string().contains("(main)") && err.to_string().contains("(refs/pr/1)"), "{err}");
-    let err = plan_delete(&report, RepoType::Model, "acme/nothing", &[], &[]).expect_err("no such repo");
+    let err =
+        plan_delete(&report, RepoType::Model, "acme/nothing", &[], &[]).expect_err("no such repo");
     assert_eq!(err.to_string(), "model `acme/nothing` is not in the cache");
 
     let holds = [

@@ -9,7 +9,9 @@ mod fake_hub;
 use std::path::Path;
 use std::time::Duration;
 
-use aimdeck::cache::pull::{FileState, HubClient, PullError, PullPhase, PullProgress, PullRequest, pull};
+use aimdeck::cache::pull::{
+    FileState, HubClient, PullError, PullPhase, PullProgress, PullRequest, pull,
+};
 use aimdeck::cache::scan_cache_dir;
 use aimdeck::model::cache::RepoType;
 use fake_hub::{CDN_SIGNATURE, FakeFile, FakeHub, FakeRepo, TOKEN};
@@ -30,7 +32,11 @@ fn repo(repo_id: &str, gated: bool) -> FakeRepo {
         commit: COMMIT.to_string(),
         branches: vec!["main".to_string()],
         files: vec![
-            FakeFile::new("config.json", br#"{"architectures":["LlamaForCausalLM"],"num_hidden_layers":2}"#.to_vec(), false),
+            FakeFile::new(
+                "config.json",
+                br#"{"architectures":["LlamaForCausalLM"],"num_hidden_layers":2}"#.to_vec(),
+                false,
+            ),
             FakeFile::new("model.safetensors", weights(), true),
             FakeFile::new("tokenizer/vocab.txt", b"hello\nworld\n".to_vec(), false),
         ],
@@ -71,7 +77,8 @@ async fn pull_writes_the_standard_cache_layout() {
     let server = FakeHub::start(vec![repo("acme/tiny", false)]).await;
     let root = tempfile::tempdir().expect("tempdir");
     let hub = HubClient::new(&server.endpoint, None).expect("client");
-    let (result, events) = pull_collect(&hub, &request("acme/tiny", root.path()), CancellationToken::new()).await;
+    let (result, events) =
+        pull_collect(&hub, &request("acme/tiny", root.path()), CancellationToken::new()).await;
     let summary = result.expect("pull succeeds");
     assert_eq!(summary.commit_hash, COMMIT);
     assert_eq!(summary.files, 3);
@@ -80,7 +87,10 @@ async fn pull_writes_the_standard_cache_layout() {
     assert_eq!(std::fs::read_to_string(dir.join("refs/main")).expect("ref"), COMMIT);
     let snapshot = dir.join("snapshots").join(COMMIT);
     assert_eq!(std::fs::read(snapshot.join("model.safetensors")).expect("weights"), weights());
-    assert_eq!(std::fs::read(snapshot.join("tokenizer/vocab.txt")).expect("nested"), b"hello\nworld\n");
+    assert_eq!(
+        std::fs::read(snapshot.join("tokenizer/vocab.txt")).expect("nested"),
+        b"hello\nworld\n"
+    );
     // Blobs are named by the ETag the Hub gave (X-Linked-Etag for LFS, not the pointer's ETag).
     let lfs_etag = FakeFile::new("model.safetensors", weights(), true).etag();
     assert_eq!(
@@ -89,7 +99,8 @@ async fn pull_writes_the_standard_cache_layout() {
     );
     assert_eq!(
         std::fs::read_link(snapshot.join("tokenizer/vocab.txt")).expect("symlink"),
-        Path::new("../../../blobs").join(FakeFile::new("tokenizer/vocab.txt", b"hello\nworld\n".to_vec(), false).etag())
+        Path::new("../../../blobs")
+            .join(FakeFile::new("tokenizer/vocab.txt", b"hello\nworld\n".to_vec(), false).etag())
     );
 
     // The scanner sees exactly what was pulled.
@@ -111,7 +122,8 @@ async fn pull_writes_the_standard_cache_layout() {
 
     // A second pull finds every blob cached and downloads nothing.
     server.clear_requests();
-    let (again, events) = pull_collect(&hub, &request("acme/tiny", root.path()), CancellationToken::new()).await;
+    let (again, events) =
+        pull_collect(&hub, &request("acme/tiny", root.path()), CancellationToken::new()).await;
     assert_eq!(again.expect("second pull").downloaded_bytes, 0);
     assert!(events.last().is_some_and(|e| e.files.iter().all(|f| f.state == FileState::Cached)));
     assert!(server.requests().iter().all(|r| r.method != "GET" || r.path.starts_with("/api/")));
@@ -123,12 +135,14 @@ async fn a_dropped_connection_resumes_with_a_range_request() {
     server.drop_connection_after("model.safetensors", 1_000_000, 1);
     let root = tempfile::tempdir().expect("tempdir");
     let hub = HubClient::new(&server.endpoint, None).expect("client");
-    let (result, _) = pull_collect(&hub, &request("acme/tiny", root.path()), CancellationToken::new()).await;
+    let (result, _) =
+        pull_collect(&hub, &request("acme/tiny", root.path()), CancellationToken::new()).await;
     let summary = result.expect("pull recovers");
 
     let snapshot = repo_dir(root.path(), "acme/tiny").join("snapshots").join(COMMIT);
     assert_eq!(std::fs::read(snapshot.join("model.safetensors")).expect("weights"), weights());
-    let cdn_gets: Vec<_> = server.requests().into_iter().filter(|r| r.path.starts_with("/cdn/")).collect();
+    let cdn_gets: Vec<_> =
+        server.requests().into_iter().filter(|r| r.path.starts_with("/cdn/")).collect();
     assert_eq!(cdn_gets.len(), 2, "{cdn_gets:?}");
     assert_eq!(cdn_gets[0].range, None);
     let resumed_at: u64 = cdn_gets[1]
@@ -157,7 +171,11 @@ async fn a_cancelled_pull_resumes_from_the_incomplete_blob() {
     let watcher = tokio::spawn(async move {
         let mut seen = Vec::new();
         while let Some(progress) = rx.recv().await {
-            let weights_done = progress.files.iter().find(|f| f.path == "model.safetensors").map_or(0, |f| f.done_bytes);
+            let weights_done = progress
+                .files
+                .iter()
+                .find(|f| f.path == "model.safetensors")
+                .map_or(0, |f| f.done_bytes);
             if weights_done >= 256 * 1024 {
                 watcher_cancel.cancel();
             }
@@ -174,8 +192,13 @@ async fn a_cancelled_pull_resumes_from_the_incomplete_blob() {
 
     // The scanner reports the interrupted download.
     let report = scan_cache_dir(root.path()).expect("scan");
-    assert!(report.warnings.is_empty(), "a cancelled pull leaves a valid cache: {:?}", report.warnings);
-    let partial = report.repo(RepoType::Model, "acme/tiny").expect("listed while partial").incomplete_bytes;
+    assert!(
+        report.warnings.is_empty(),
+        "a cancelled pull leaves a valid cache: {:?}",
+        report.warnings
+    );
+    let partial =
+        report.repo(RepoType::Model, "acme/tiny").expect("listed while partial").incomplete_bytes;
     assert_eq!(partial, report.incomplete_bytes);
     assert!(partial >= 256 * 1024 && partial < WEIGHTS as u64, "partial {partial}");
 
@@ -183,7 +206,11 @@ async fn a_cancelled_pull_resumes_from_the_incomplete_blob() {
     server.clear_requests();
     let (result, _) = pull_collect(&hub, &request, CancellationToken::new()).await;
     let summary = result.expect("resumed pull");
-    let cdn = server.requests().into_iter().find(|r| r.path.starts_with("/cdn/")).expect("weights fetched");
+    let cdn = server
+        .requests()
+        .into_iter()
+        .find(|r| r.path.starts_with("/cdn/"))
+        .expect("weights fetched");
     assert_eq!(cdn.range, Some(format!("bytes={partial}-")));
     assert_eq!(summary.downloaded_bytes, WEIGHTS as u64 - partial);
     let snapshot = repo_dir(root.path(), "acme/tiny").join("snapshots").join(COMMIT);
@@ -198,7 +225,9 @@ async fn a_gated_repo_needs_the_token_and_the_token_stays_on_the_hub() {
 
     // The Hub lists a gated repo's files to anyone; only the files themselves are refused.
     let anonymous = HubClient::new(&server.endpoint, None).expect("client");
-    let (result, _) = pull_collect(&anonymous, &request("acme/gated", root.path()), CancellationToken::new()).await;
+    let (result, _) =
+        pull_collect(&anonymous, &request("acme/gated", root.path()), CancellationToken::new())
+            .await;
     let err = result.expect_err("401 without a token");
     let err = match err {
         PullError::Files { first, .. } => *first,
@@ -206,26 +235,48 @@ async fn a_gated_repo_needs_the_token_and_the_token_stays_on_the_hub() {
     };
     assert!(matches!(err, PullError::Unauthorized { status: 401, .. }), "{err:?}");
     let message = err.to_string();
-    assert!(message.contains("acme/gated") && message.contains("HF_TOKEN") && message.contains("restricted"), "{message}");
+    assert!(
+        message.contains("acme/gated")
+            && message.contains("HF_TOKEN")
+            && message.contains("restricted"),
+        "{message}"
+    );
     assert!(server.requests().iter().any(|r| r.path.contains("/tree/")), "the listing was public");
-    assert!(!repo_dir(root.path(), "acme/gated").exists(), "a refused pull writes nothing: no ref, snapshot or blobs");
-    assert!(std::fs::read_dir(root.path()).map_or(true, |mut d| d.next().is_none()), "nothing at all in the cache");
+    assert!(
+        !repo_dir(root.path(), "acme/gated").exists(),
+        "a refused pull writes nothing: no ref, snapshot or blobs"
+    );
+    assert!(
+        std::fs::read_dir(root.path()).map_or(true, |mut d| d.next().is_none()),
+        "nothing at all in the cache"
+    );
 
     // A token without access: 403, still nothing written.
     let stranger = HubClient::new(&server.endpoint, Some("hf_someoneelse".into())).expect("client");
-    let (result, _) = pull_collect(&stranger, &request("acme/gated", root.path()), CancellationToken::new()).await;
+    let (result, _) =
+        pull_collect(&stranger, &request("acme/gated", root.path()), CancellationToken::new())
+            .await;
     let message = result.expect_err("403 with a token without access").to_string();
-    assert!(message.contains("HTTP 403") && message.contains("not in the authorized list"), "{message}");
+    assert!(
+        message.contains("HTTP 403") && message.contains("not in the authorized list"),
+        "{message}"
+    );
     assert!(!repo_dir(root.path(), "acme/gated").exists());
     server.clear_requests();
 
     let authed = HubClient::new(&server.endpoint, Some(TOKEN.to_string())).expect("client");
     assert!(!format!("{authed:?}").contains(TOKEN), "Debug never shows the token");
-    let (result, _) = pull_collect(&authed, &request("acme/gated", root.path()), CancellationToken::new()).await;
+    let (result, _) =
+        pull_collect(&authed, &request("acme/gated", root.path()), CancellationToken::new()).await;
     result.expect("pull with the token");
     let requests = server.requests();
-    assert!(requests.iter().filter(|r| !r.path.starts_with("/cdn/")).all(|r| r.token_ok == Some(true)));
-    assert!(requests.iter().filter(|r| r.path.starts_with("/cdn/")).all(|r| r.token_ok.is_none()), "{requests:?}");
+    assert!(
+        requests.iter().filter(|r| !r.path.starts_with("/cdn/")).all(|r| r.token_ok == Some(true))
+    );
+    assert!(
+        requests.iter().filter(|r| r.path.starts_with("/cdn/")).all(|r| r.token_ok.is_none()),
+        "{requests:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -238,7 +289,10 @@ async fn cli_pull_prints_the_snapshot_path_and_a_final_progress_line() {
         tokio::task::spawn_blocking(move || {
             let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("aimdeck"));
             command.args(["cache", "pull", "acme/gated", "--cache-dir"]).arg(&root);
-            command.env("HF_ENDPOINT", endpoint).env_remove("HF_TOKEN").env("HF_HOME", root.join("no-home"));
+            command
+                .env("HF_ENDPOINT", endpoint)
+                .env_remove("HF_TOKEN")
+                .env("HF_HOME", root.join("no-home"));
             if let Some(token) = token {
                 command.env("HF_TOKEN", token);
             }
@@ -254,7 +308,8 @@ async fn cli_pull_prints_the_snapshot_path_and_a_final_progress_line() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let snapshot = root.path().join(RepoType::Model.folder_name("acme/gated")).join("snapshots").join(COMMIT);
+    let snapshot =
+        root.path().join(RepoType::Model.folder_name("acme/gated")).join("snapshots").join(COMMIT);
     assert_eq!(stdout.trim(), snapshot.display().to_string());
     // Not a terminal: no `\r` redraws, one final line.
     assert!(!stderr.contains('\r'), "{stderr:?}");
@@ -269,7 +324,8 @@ async fn a_private_repo_without_the_token_writes_nothing() {
     server.make_private("acme/secret");
     let root = tempfile::tempdir().expect("tempdir");
     let hub = HubClient::new(&server.endpoint, None).expect("client");
-    let (result, _) = pull_collect(&hub, &request("acme/secret", root.path()), CancellationToken::new()).await;
+    let (result, _) =
+        pull_collect(&hub, &request("acme/secret", root.path()), CancellationToken::new()).await;
     let err = result.expect_err("401 RepoNotFound");
     assert!(matches!(err, PullError::RepoNotFound { .. }), "{err:?}");
     assert!(err.to_string().contains("HF_TOKEN"), "{err}");
@@ -277,7 +333,9 @@ async fn a_private_repo_without_the_token_writes_nothing() {
 }
 
 fn weights_blob(root: &Path) -> std::path::PathBuf {
-    repo_dir(root, "acme/tiny").join("blobs").join(FakeFile::new("model.safetensors", weights(), true).etag())
+    repo_dir(root, "acme/tiny")
+        .join("blobs")
+        .join(FakeFile::new("model.safetensors", weights(), true).etag())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -286,23 +344,30 @@ async fn corrupted_bytes_are_refused_and_a_wrong_blob_is_never_trusted() {
     server.corrupt("model.safetensors");
     let root = tempfile::tempdir().expect("tempdir");
     let hub = HubClient::new(&server.endpoint, None).expect("client");
-    let (result, _) = pull_collect(&hub, &request("acme/tiny", root.path()), CancellationToken::new()).await;
+    let (result, _) =
+        pull_collect(&hub, &request("acme/tiny", root.path()), CancellationToken::new()).await;
     let err = result.expect_err("a sha256 mismatch fails the pull");
     assert!(matches!(err, PullError::Corrupted { .. }), "{err:?}");
     let message = err.to_string();
-    assert!(message.contains("acme/tiny/model.safetensors@main") && message.contains("sha256"), "{message}");
+    assert!(
+        message.contains("acme/tiny/model.safetensors@main") && message.contains("sha256"),
+        "{message}"
+    );
     // Nothing under the final name, no part kept to resume from, no snapshot entry.
     let blobs = repo_dir(root.path(), "acme/tiny").join("blobs");
     assert!(!weights_blob(root.path()).exists());
-    let names: Vec<String> =
-        std::fs::read_dir(&blobs).expect("blobs").map(|e| e.expect("entry").file_name().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> = std::fs::read_dir(&blobs)
+        .expect("blobs")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
     assert!(names.iter().all(|n| !n.ends_with(".incomplete")), "{names:?}");
     let snapshot = repo_dir(root.path(), "acme/tiny").join("snapshots").join(COMMIT);
     assert!(std::fs::symlink_metadata(snapshot.join("model.safetensors")).is_err());
 
     // Fixed on the server: the pull completes.
     server.uncorrupt();
-    let (result, _) = pull_collect(&hub, &request("acme/tiny", root.path()), CancellationToken::new()).await;
+    let (result, _) =
+        pull_collect(&hub, &request("acme/tiny", root.path()), CancellationToken::new()).await;
     result.expect("pull after the fix");
     assert_eq!(std::fs::read(snapshot.join("model.safetensors")).expect("weights"), weights());
 
@@ -310,7 +375,8 @@ async fn corrupted_bytes_are_refused_and_a_wrong_blob_is_never_trusted() {
     let mut damaged = weights();
     damaged[17] ^= 1;
     std::fs::write(weights_blob(root.path()), &damaged).expect("damage the blob");
-    let (result, events) = pull_collect(&hub, &request("acme/tiny", root.path()), CancellationToken::new()).await;
+    let (result, events) =
+        pull_collect(&hub, &request("acme/tiny", root.path()), CancellationToken::new()).await;
     let summary = result.expect("pull repairs");
     assert_eq!(summary.downloaded_bytes, WEIGHTS as u64, "only the damaged blob is fetched again");
     assert_eq!(std::fs::read(snapshot.join("model.safetensors")).expect("weights"), weights());
@@ -325,10 +391,13 @@ async fn errors_name_the_repo_file_never_a_signed_url() {
     let server = FakeHub::start(vec![repo("acme/tiny", false)]).await;
     let root = tempfile::tempdir().expect("tempdir");
     let hub = HubClient::new(&server.endpoint, None).expect("client");
-    let clean = |message: &str| !message.contains(CDN_SIGNATURE) && !message.contains("X-Amz") && !message.contains("/cdn/");
+    let clean = |message: &str| {
+        !message.contains(CDN_SIGNATURE) && !message.contains("X-Amz") && !message.contains("/cdn/")
+    };
 
     server.expire_cdn_links();
-    let (result, _) = pull_collect(&hub, &request("acme/tiny", root.path()), CancellationToken::new()).await;
+    let (result, _) =
+        pull_collect(&hub, &request("acme/tiny", root.path()), CancellationToken::new()).await;
     let message = result.expect_err("the CDN refuses").to_string();
     assert!(message.contains("acme/tiny/model.safetensors@main: HTTP 403"), "{message}");
     assert!(clean(&message), "{message}");
@@ -338,7 +407,8 @@ async fn errors_name_the_repo_file_never_a_signed_url() {
     server.drop_connection_after("model.safetensors", 0, 10);
     let hub = HubClient::new(&server.endpoint, None).expect("client");
     let root = tempfile::tempdir().expect("tempdir");
-    let (result, _) = pull_collect(&hub, &request("acme/tiny", root.path()), CancellationToken::new()).await;
+    let (result, _) =
+        pull_collect(&hub, &request("acme/tiny", root.path()), CancellationToken::new()).await;
     let message = result.expect_err("gives up").to_string();
     assert!(message.contains("acme/tiny/model.safetensors@main"), "{message}");
     assert!(clean(&message), "{message}");
@@ -349,10 +419,16 @@ async fn errors_name_the_repo_file_never_a_signed_url() {
 async fn hf_snapshot(args: Vec<String>) -> Option<serde_json::Value> {
     let python = std::env::var("AIMDECK_PYTHON").unwrap_or_else(|_| "python3".into());
     let required = std::env::var("AIMDECK_REQUIRE_HF_HUB").is_ok_and(|v| v == "1");
-    let probe = tokio::process::Command::new(&python).args(["-c", "import huggingface_hub"]).output().await;
+    let probe =
+        tokio::process::Command::new(&python).args(["-c", "import huggingface_hub"]).output().await;
     if !probe.as_ref().is_ok_and(|o| o.status.success()) {
-        assert!(!required, "AIMDECK_REQUIRE_HF_HUB=1 but `{python} -c 'import huggingface_hub'` failed: {probe:?}");
-        eprintln!("skipped: Python's huggingface_hub is not installed (pip install huggingface_hub)");
+        assert!(
+            !required,
+            "AIMDECK_REQUIRE_HF_HUB=1 but `{python} -c 'import huggingface_hub'` failed: {probe:?}"
+        );
+        eprintln!(
+            "skipped: Python's huggingface_hub is not installed (pip install huggingface_hub)"
+        );
         return None;
     }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cache/hf_snapshot.py");
@@ -386,7 +462,10 @@ async fn trees_json_is_what_huggingface_hub_writes_and_a_half_pull_is_incomplete
     let cancel = CancellationToken::new();
     let stopper = {
         let cancel = cancel.clone();
-        let weights = repo_dir(ours.path(), "acme/tiny").join("blobs").join(format!("{}.incomplete", weights_blob(ours.path()).file_name().unwrap().to_string_lossy()));
+        let weights = repo_dir(ours.path(), "acme/tiny").join("blobs").join(format!(
+            "{}.incomplete",
+            weights_blob(ours.path()).file_name().unwrap().to_string_lossy()
+        ));
         tokio::spawn(async move {
             while std::fs::metadata(&weights).map_or(0, |m| m.len()) < 64 * 1024 {
                 tokio::time::sleep(Duration::from_millis(5)).await;
@@ -399,24 +478,46 @@ async fn trees_json_is_what_huggingface_hub_writes_and_a_half_pull_is_incomplete
     assert!(matches!(result, Err(PullError::Cancelled)), "{result:?}");
     let tree = repo_dir(ours.path(), "acme/tiny").join("trees").join(format!("{COMMIT}.json"));
     assert!(tree.is_file(), "written before the files complete, as snapshot_download does");
-    let Some(offline) = hf_snapshot(vec!["offline".into(), "acme/tiny".into(), root.clone()]).await else { return };
+    let Some(offline) = hf_snapshot(vec!["offline".into(), "acme/tiny".into(), root.clone()]).await
+    else {
+        return;
+    };
     assert_eq!(offline["error"], "IncompleteSnapshotError", "{offline}");
-    assert!(offline["message"].as_str().unwrap_or_default().contains("model.safetensors"), "{offline}");
+    assert!(
+        offline["message"].as_str().unwrap_or_default().contains("model.safetensors"),
+        "{offline}"
+    );
 
     // Finished: the real client accepts the snapshot offline.
     server.unthrottle();
-    pull_collect(&hub, &request("acme/tiny", ours.path()), CancellationToken::new()).await.0.expect("resume");
-    let offline = hf_snapshot(vec!["offline".into(), "acme/tiny".into(), root]).await.expect("python");
+    pull_collect(&hub, &request("acme/tiny", ours.path()), CancellationToken::new())
+        .await
+        .0
+        .expect("resume");
+    let offline =
+        hf_snapshot(vec!["offline".into(), "acme/tiny".into(), root]).await.expect("python");
     let snapshot = repo_dir(ours.path(), "acme/tiny").join("snapshots").join(COMMIT);
     assert_eq!(offline["path"].as_str().map(Path::new), Some(snapshot.as_path()), "{offline}");
 
     // The real client against the same stand-in writes the same trees file, byte for byte.
-    let online = hf_snapshot(vec!["download".into(), server.endpoint.clone(), "acme/tiny".into(), theirs.path().to_string_lossy().into_owned()])
-        .await
-        .expect("python");
+    let online = hf_snapshot(vec![
+        "download".into(),
+        server.endpoint.clone(),
+        "acme/tiny".into(),
+        theirs.path().to_string_lossy().into_owned(),
+    ])
+    .await
+    .expect("python");
     assert!(online.get("path").is_some(), "huggingface_hub pulls from the stand-in: {online}");
-    let their_tree = repo_dir(theirs.path(), "acme/tiny").join("trees").join(format!("{COMMIT}.json"));
-    assert_eq!(std::fs::read_to_string(&tree).expect("ours"), std::fs::read_to_string(&their_tree).expect("theirs"));
-    let their_weights = repo_dir(theirs.path(), "acme/tiny").join("snapshots").join(COMMIT).join("model.safetensors");
+    let their_tree =
+        repo_dir(theirs.path(), "acme/tiny").join("trees").join(format!("{COMMIT}.json"));
+    assert_eq!(
+        std::fs::read_to_string(&tree).expect("ours"),
+        std::fs::read_to_string(&their_tree).expect("theirs")
+    );
+    let their_weights = repo_dir(theirs.path(), "acme/tiny")
+        .join("snapshots")
+        .join(COMMIT)
+        .join("model.safetensors");
     assert_eq!(std::fs::read(their_weights).expect("their weights"), weights());
 }

@@ -27,12 +27,18 @@ fn aimdeck_ls_json(root: &Path) -> Value {
 /// missing, unless `AIMDECK_REQUIRE_HF_HUB=1`.
 fn python_scan(root: &Path) -> Option<Value> {
     let python = std::env::var("AIMDECK_PYTHON").unwrap_or_else(|_| "python3".into());
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cache/hf_scan_as_aimdeck_json.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/cache/hf_scan_as_aimdeck_json.py");
     let required = std::env::var("AIMDECK_REQUIRE_HF_HUB").is_ok_and(|v| v == "1");
     let probe = Command::new(&python).args(["-c", "import huggingface_hub"]).output();
     if !probe.as_ref().is_ok_and(|o| o.status.success()) {
-        assert!(!required, "AIMDECK_REQUIRE_HF_HUB=1 but `{python} -c 'import huggingface_hub'` failed: {probe:?}");
-        eprintln!("skipped: Python's huggingface_hub is not installed (pip install huggingface_hub)");
+        assert!(
+            !required,
+            "AIMDECK_REQUIRE_HF_HUB=1 but `{python} -c 'import huggingface_hub'` failed: {probe:?}"
+        );
+        eprintln!(
+            "skipped: Python's huggingface_hub is not installed (pip install huggingface_hub)"
+        );
         return None;
     }
     let output = Command::new(&python).arg(script).arg(root).output().expect("run python");
@@ -45,7 +51,10 @@ fn assert_same_as_huggingface_hub(root: &Path) {
     let Some(theirs) = python_scan(root) else { return };
     // Compared as JSON values (floats compared exactly), then as canonical text: byte for byte.
     assert_eq!(ours, theirs);
-    assert_eq!(serde_json::to_string(&ours).expect("json"), serde_json::to_string(&theirs).expect("json"));
+    assert_eq!(
+        serde_json::to_string(&ours).expect("json"),
+        serde_json::to_string(&theirs).expect("json")
+    );
 }
 
 #[test]
@@ -84,7 +93,17 @@ fn ls_json_matches_huggingface_hub_with_unusual_links() {
     let odd = report.repos.iter().find(|r| r.repo_id == "acme/odd-links").expect("listed");
     let revision = odd.revisions.iter().find(|r| r.refs == ["dev"]).expect("the odd revision");
     let names: Vec<&str> = revision.files.iter().map(|f| f.relative_path.as_str()).collect();
-    assert_eq!(names, ["absolute.json", "foreign.parquet", "pipe", "sub/deeper/dot.json", "sub/one-deeper.json", "sub/round-trip.bin"]);
+    assert_eq!(
+        names,
+        [
+            "absolute.json",
+            "foreign.parquet",
+            "pipe",
+            "sub/deeper/dot.json",
+            "sub/one-deeper.json",
+            "sub/round-trip.bin"
+        ]
+    );
     assert_same_as_huggingface_hub(dir.path());
 }
 
@@ -116,9 +135,20 @@ fn scan_counts_shared_blobs_once_and_reports_damage() {
     assert_eq!(report.warnings.len(), 6, "{warnings}");
     assert!(warnings.contains("Blob missing (broken symlink): "), "{warnings}");
     assert!(warnings.contains("models--acme--broken/blobs/missing-blob"), "{warnings}");
-    assert!(warnings.contains(&format!("Reference(s) refer to missing commit hashes: {{'{}': {{'refs/pr/7'}}}}", cache_tree::commit(5))), "{warnings}");
+    assert!(
+        warnings.contains(&format!(
+            "Reference(s) refer to missing commit hashes: {{'{}': {{'refs/pr/7'}}}}",
+            cache_tree::commit(5)
+        )),
+        "{warnings}"
+    );
     assert!(warnings.contains("Repo path is not a directory: "), "{warnings}");
-    assert!(warnings.contains("Repo type must be one of ['datasets', 'kernels', 'models', 'spaces'], found `buckets`"), "{warnings}");
+    assert!(
+        warnings.contains(
+            "Repo type must be one of ['datasets', 'kernels', 'models', 'spaces'], found `buckets`"
+        ),
+        "{warnings}"
+    );
     assert!(warnings.contains("Snapshots dir doesn't exist in cached repo: "), "{warnings}");
 
     // Total: each valid blob once, plus nothing from damaged repos; incomplete counts all repos.
@@ -139,9 +169,13 @@ fn ls_table_lists_repos_and_totals() {
     assert!(output.status.success());
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let llama_row = stdout.lines().find(|l| l.starts_with("model/acme/llama-mini")).expect("llama row");
+    let llama_row =
+        stdout.lines().find(|l| l.starts_with("model/acme/llama-mini")).expect("llama row");
     assert!(llama_row.contains("9.5M") && llama_row.ends_with("main refs/pr/1"), "{llama_row}");
-    assert!(stdout.contains("Found 3 repo(s) for a total of 4 revision(s) and 9.6M on disk."), "{stdout}");
+    assert!(
+        stdout.contains("Found 3 repo(s) for a total of 4 revision(s) and 9.6M on disk."),
+        "{stdout}"
+    );
     assert!(stdout.contains("Interrupted downloads: 5.6K"), "{stdout}");
     assert!(stderr.contains("warning: Blob missing (broken symlink)"), "{stderr}");
 
@@ -152,7 +186,10 @@ fn ls_table_lists_repos_and_totals() {
         .output()
         .expect("run");
     let stdout = String::from_utf8_lossy(&revisions.stdout);
-    assert!(stdout.lines().any(|l| l.contains(cache_tree::LLAMA_PR) && l.ends_with("refs/pr/1")), "{stdout}");
+    assert!(
+        stdout.lines().any(|l| l.contains(cache_tree::LLAMA_PR) && l.ends_with("refs/pr/1")),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -167,5 +204,8 @@ fn ls_on_a_missing_cache_says_where_it_looked() {
         .expect("run");
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains(&format!("Cache directory not found: {}", missing.display())), "{stderr}");
+    assert!(
+        stderr.contains(&format!("Cache directory not found: {}", missing.display())),
+        "{stderr}"
+    );
 }

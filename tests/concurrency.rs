@@ -19,7 +19,9 @@ use aimdeck::backend::docker::{DockerBackend, DockerOptions, NetworkMode};
 use aimdeck::backend::process::ProcessBackend;
 use aimdeck::backend::{Backend, BackendError};
 use aimdeck::model::{Deployment, DeploymentSpec};
-use support::{DockerCleanup, SIM, docker_available, ensure_sim_image, free_ports, sim_spec, unique_name};
+use support::{
+    DockerCleanup, SIM, docker_available, ensure_sim_image, free_ports, sim_spec, unique_name,
+};
 
 const CONCURRENT: usize = 6;
 const MAX_REPLICAS: u32 = 3;
@@ -56,12 +58,18 @@ impl Rig {
         cmd.args(["--backend", self.backend]).args(args);
         cmd.env("XDG_STATE_HOME", &self.home).env("HOME", &self.home).env("USER", "tester");
         cmd.env_remove("KUBECONFIG").env_remove("HF_TOKEN").env("HF_HOME", self.home.join("hf"));
-        cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).kill_on_drop(true);
+        cmd.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true);
         cmd
     }
 
     fn deploy_args(&self, name: &str, port: u16, replicas: u32) -> Vec<String> {
-        let mut args: Vec<String> = ["deploy", name, "--model", "Qwen/Qwen2.5-0.5B-Instruct", "--no-wait"].iter().map(|s| s.to_string()).collect();
+        let mut args: Vec<String> =
+            ["deploy", name, "--model", "Qwen/Qwen2.5-0.5B-Instruct", "--no-wait"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
         args.extend(["--port".into(), port.to_string(), "--replicas".into(), replicas.to_string()]);
         match &self.image {
             Some(image) => args.extend(["--image".into(), image.clone()]),
@@ -83,7 +91,12 @@ async fn one_operation(rig: Arc<Rig>, rng_seed: u64) -> &'static str {
             "cli deploy"
         }
         1 | 2 => {
-            run_cli(&rig, vec!["scale".into(), name, replicas.to_string(), "--no-wait".into()], None).await;
+            run_cli(
+                &rig,
+                vec!["scale".into(), name, replicas.to_string(), "--no-wait".into()],
+                None,
+            )
+            .await;
             "cli scale"
         }
         3 => {
@@ -147,7 +160,13 @@ fn engines(rig: &Rig) -> BTreeSet<String> {
             .iter()
             .flat_map(|(name, _)| {
                 let out = std::process::Command::new("docker")
-                    .args(["ps", "-a", "--no-trunc", "--filter", &format!("label=aimdeck.io/deployment={name}")])
+                    .args([
+                        "ps",
+                        "-a",
+                        "--no-trunc",
+                        "--filter",
+                        &format!("label=aimdeck.io/deployment={name}"),
+                    ])
                     .args(["--filter", "label=aimdeck.io/replica", "--format", "{{.ID}}"])
                     .output()
                     .unwrap();
@@ -161,13 +180,16 @@ fn labelled_leaders(state_dir: &Path) -> Vec<u32> {
     let want = format!("AIMDECK_STATE_DIR={}", state_dir.display());
     let mut pids = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
         let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) else { continue };
         if !env.split(|&b| b == 0).any(|kv| kv == want.as_bytes()) {
             continue;
         }
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
-        let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or_default().split_whitespace().collect();
+        let fields: Vec<&str> =
+            stat.rsplit(')').next().unwrap_or_default().split_whitespace().collect();
         let leader = fields.get(2).and_then(|g| g.parse::<u32>().ok()) == Some(pid);
         if leader && !matches!(fields.first(), Some(&"Z") | Some(&"X")) {
             pids.push(pid);
@@ -180,10 +202,14 @@ fn labelled_leaders(state_dir: &Path) -> Vec<u32> {
 async fn listed(rig: &Rig) -> (Vec<Deployment>, BTreeSet<String>) {
     let mut cmd = rig.cli(&["ls".into(), "--json".into()]);
     cmd.stdout(std::process::Stdio::piped());
-    let out = tokio::time::timeout(Duration::from_secs(30), cmd.output()).await.expect("ls within 30 s").unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(30), cmd.output())
+        .await
+        .expect("ls within 30 s")
+        .unwrap();
     assert!(out.status.success(), "ls failed: {}", String::from_utf8_lossy(&out.stderr));
     let deployments: Vec<Deployment> = serde_json::from_slice(&out.stdout).unwrap();
-    let ours: Vec<Deployment> = deployments.into_iter().filter(|d| rig.names.iter().any(|(n, _)| n == &d.name)).collect();
+    let ours: Vec<Deployment> =
+        deployments.into_iter().filter(|d| rig.names.iter().any(|(n, _)| n == &d.name)).collect();
     let ids = ours
         .iter()
         .flat_map(|d| d.replicas.iter())
@@ -197,7 +223,10 @@ async fn listed(rig: &Rig) -> (Vec<Deployment>, BTreeSet<String>) {
 
 async fn run_mix(rig: Rig, operations: usize, budget: Duration) {
     let rig = Arc::new(rig);
-    let seed = std::env::var("AIMDECK_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| fastrand::u64(..));
+    let seed = std::env::var("AIMDECK_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| fastrand::u64(..));
     eprintln!("{} backend: {operations} operations, seed {seed}", rig.backend);
     let started = Instant::now();
     let mut rng = fastrand::Rng::with_seed(seed);
@@ -221,9 +250,18 @@ async fn run_mix(rig: Rig, operations: usize, budget: Duration) {
     // Every engine is accounted for by a listed deployment.
     let (deployments, ids) = listed(&rig).await;
     let running = engines(&rig);
-    eprintln!("{} backend: at the end {} deployments listed, {} engines running", rig.backend, deployments.len(), running.len());
+    eprintln!(
+        "{} backend: at the end {} deployments listed, {} engines running",
+        rig.backend,
+        deployments.len(),
+        running.len()
+    );
     let orphans: Vec<&String> = running.difference(&ids).collect();
-    assert!(orphans.is_empty(), "{} engines no listed deployment accounts for: {orphans:?} (listed {ids:?})", orphans.len());
+    assert!(
+        orphans.is_empty(),
+        "{} engines no listed deployment accounts for: {orphans:?} (listed {ids:?})",
+        orphans.len()
+    );
 
     // `rm` of every deployment leaves nothing.
     for d in &deployments {
@@ -231,7 +269,11 @@ async fn run_mix(rig: Rig, operations: usize, budget: Duration) {
         assert!(out.status.success(), "rm {}: {}", d.name, String::from_utf8_lossy(&out.stderr));
     }
     let (left, _) = listed(&rig).await;
-    assert!(left.is_empty(), "listed after rm: {:?}", left.iter().map(|d| &d.name).collect::<Vec<_>>());
+    assert!(
+        left.is_empty(),
+        "listed after rm: {:?}",
+        left.iter().map(|d| &d.name).collect::<Vec<_>>()
+    );
     let running = engines(&rig);
     assert!(running.is_empty(), "engines left after rm of every deployment: {running:?}");
     assert!(started.elapsed() < budget, "took {:?}, over the {budget:?} budget", started.elapsed());
@@ -244,10 +286,15 @@ fn operations() -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_cli_and_console_operations_leave_no_orphan_process() {
     let home = tempfile::tempdir().unwrap();
-    let names: Vec<(String, u16)> = (0..3).map(|i| (unique_name(&format!("mix{i}")), free_ports(MAX_REPLICAS as u16))).collect();
-    let console: Arc<dyn Backend> =
-        Arc::new(ProcessBackend::new(home.path().join("aimdeck"), Vec::new()).with_grace(Duration::from_secs(2)));
-    let rig = Rig { backend: "process", home: home.path().to_path_buf(), names, console, image: None };
+    let names: Vec<(String, u16)> = (0..3)
+        .map(|i| (unique_name(&format!("mix{i}")), free_ports(MAX_REPLICAS as u16)))
+        .collect();
+    let console: Arc<dyn Backend> = Arc::new(
+        ProcessBackend::new(home.path().join("aimdeck"), Vec::new())
+            .with_grace(Duration::from_secs(2)),
+    );
+    let rig =
+        Rig { backend: "process", home: home.path().to_path_buf(), names, console, image: None };
     let ops = operations();
     run_mix(rig, ops, Duration::from_secs(60 + ops as u64)).await;
 }
@@ -259,11 +306,22 @@ async fn concurrent_cli_and_console_operations_leave_no_orphan_container() {
     }
     let image = ensure_sim_image();
     let home = tempfile::tempdir().unwrap();
-    let names: Vec<(String, u16)> = (0..3).map(|i| (unique_name(&format!("dmix{i}")), free_ports(MAX_REPLICAS as u16))).collect();
-    let _cleanup: Vec<DockerCleanup> = names.iter().map(|(n, _)| DockerCleanup(n.clone())).collect();
+    let names: Vec<(String, u16)> = (0..3)
+        .map(|i| (unique_name(&format!("dmix{i}")), free_ports(MAX_REPLICAS as u16)))
+        .collect();
+    let _cleanup: Vec<DockerCleanup> =
+        names.iter().map(|(n, _)| DockerCleanup(n.clone())).collect();
     let options = DockerOptions { network: NetworkMode::Host, stop_grace_secs: 2 };
-    let console: Arc<dyn Backend> = Arc::new(DockerBackend::new(None, Vec::new(), options).with_state_dir(home.path().join("aimdeck")));
-    let rig = Rig { backend: "docker", home: home.path().to_path_buf(), names, console, image: Some(image) };
+    let console: Arc<dyn Backend> = Arc::new(
+        DockerBackend::new(None, Vec::new(), options).with_state_dir(home.path().join("aimdeck")),
+    );
+    let rig = Rig {
+        backend: "docker",
+        home: home.path().to_path_buf(),
+        names,
+        console,
+        image: Some(image),
+    };
     let ops = operations();
     run_mix(rig, ops, Duration::from_secs(120 + 2 * ops as u64)).await;
 }
@@ -271,12 +329,19 @@ async fn concurrent_cli_and_console_operations_leave_no_orphan_container() {
 #[tokio::test]
 async fn a_busy_deployment_names_its_writer() {
     let home = tempfile::tempdir().unwrap();
-    let held = aimdeck::backend::lock::acquire(home.path(), "process", "qwen", "scaled", Duration::ZERO).await.unwrap();
-    let backend = ProcessBackend::new(home.path(), Vec::new()).with_lock_wait(Duration::from_millis(300));
+    let held =
+        aimdeck::backend::lock::acquire(home.path(), "process", "qwen", "scaled", Duration::ZERO)
+            .await
+            .unwrap();
+    let backend =
+        ProcessBackend::new(home.path(), Vec::new()).with_lock_wait(Duration::from_millis(300));
     let err = backend.scale("qwen", 1, None).await.unwrap_err();
     assert!(matches!(err, BackendError::Busy { .. }), "{err}");
     let text = err.to_string();
-    assert!(text.starts_with(&format!("`qwen` is being scaled by pid {} since ", std::process::id())), "{text}");
+    assert!(
+        text.starts_with(&format!("`qwen` is being scaled by pid {} since ", std::process::id())),
+        "{text}"
+    );
     drop(held);
     assert!(matches!(backend.scale("qwen", 1, None).await, Err(BackendError::NotFound(_))));
 }

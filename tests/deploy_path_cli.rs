@@ -15,7 +15,12 @@ const MI300X_SGLANG: &str = "llama-3.1-70b-instruct-mi300x-x8-bf16-sglang";
 
 /// `aimdeck ARGS` with only `machine`'s fake GPU tools on PATH and a fresh home.
 fn aimdeck(machine: &str, home: &Path) -> Command {
-    let path = std::env::join_paths([common::fixture(machine).join("bin"), PathBuf::from("/usr/bin"), PathBuf::from("/bin")]).unwrap();
+    let path = std::env::join_paths([
+        common::fixture(machine).join("bin"),
+        PathBuf::from("/usr/bin"),
+        PathBuf::from("/bin"),
+    ])
+    .unwrap();
     let mut command = Command::cargo_bin("aimdeck").unwrap();
     command
         .env("PATH", path)
@@ -41,11 +46,20 @@ fn run(machine: &str, args: &[&str]) -> (bool, Value, String) {
 }
 
 fn recipe(id: &str) -> aimdeck::model::Recipe {
-    aimdeck::recipes::load_builtin().get(id).unwrap_or_else(|| panic!("built-in {id}")).recipe.clone()
+    aimdeck::recipes::load_builtin()
+        .get(id)
+        .unwrap_or_else(|| panic!("built-in {id}"))
+        .recipe
+        .clone()
 }
 
 fn deployment_of(list: &Value) -> &Value {
-    list["items"].as_array().unwrap().iter().find(|o| o["kind"] == "Deployment").expect("a Deployment")
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["kind"] == "Deployment")
+        .expect("a Deployment")
 }
 
 fn container_of(list: &Value) -> &Value {
@@ -55,19 +69,33 @@ fn container_of(list: &Value) -> &Value {
 fn words(container: &Value) -> String {
     let mut all: Vec<String> = Vec::new();
     for key in ["command", "args"] {
-        all.extend(container[key].as_array().into_iter().flatten().map(|v| v.as_str().unwrap().to_string()));
+        all.extend(
+            container[key]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|v| v.as_str().unwrap().to_string()),
+        );
     }
     all.join(" ")
 }
 
 fn env_of(container: &Value, name: &str) -> Option<String> {
-    container["env"].as_array()?.iter().find(|e| e["name"] == name).and_then(|e| e["value"].as_str()).map(str::to_string)
+    container["env"]
+        .as_array()?
+        .iter()
+        .find(|e| e["name"] == name)
+        .and_then(|e| e["value"].as_str())
+        .map(str::to_string)
 }
 
 #[test]
 fn render_k8s_with_a_recipe_on_a_machine_without_gpus_runs_the_recipe() {
     let r = recipe(MI300X_VLLM);
-    let (ok, list, stderr) = run("no-gpu", &["render", "k8s", "r", "--model", LLAMA_70B, "--recipe", MI300X_VLLM, "--json"]);
+    let (ok, list, stderr) = run(
+        "no-gpu",
+        &["render", "k8s", "r", "--model", LLAMA_70B, "--recipe", MI300X_VLLM, "--json"],
+    );
     assert!(ok, "{stderr}");
     let container = container_of(&list);
     assert_eq!(container["resources"]["limits"]["amd.com/gpu"], r.gpu_count.to_string());
@@ -95,7 +123,10 @@ fn render_k8s_with_a_recipe_on_a_machine_without_gpus_runs_the_recipe() {
 #[test]
 fn an_sglang_recipe_renders_sglang_launch_server_with_its_flags() {
     let r = recipe(MI300X_SGLANG);
-    let (ok, list, stderr) = run("no-gpu", &["render", "k8s", "s", "--model", LLAMA_70B, "--recipe", MI300X_SGLANG, "--json"]);
+    let (ok, list, stderr) = run(
+        "no-gpu",
+        &["render", "k8s", "s", "--model", LLAMA_70B, "--recipe", MI300X_SGLANG, "--json"],
+    );
     assert!(ok, "{stderr}");
     let container = container_of(&list);
     let line = words(container);
@@ -117,10 +148,27 @@ fn render_k8s_and_k8s_render_print_the_same_objects() {
         .output()
         .unwrap();
     let k8s = aimdeck("no-gpu", home.path())
-        .args(["k8s", "render", "k8s", "--name", "a", "--model", LLAMA_70B, "--tp", "8", "--gpu-vendor", "amd"])
+        .args([
+            "k8s",
+            "render",
+            "k8s",
+            "--name",
+            "a",
+            "--model",
+            LLAMA_70B,
+            "--tp",
+            "8",
+            "--gpu-vendor",
+            "amd",
+        ])
         .output()
         .unwrap();
-    assert!(shared.status.success() && k8s.status.success(), "{}{}", String::from_utf8_lossy(&shared.stderr), String::from_utf8_lossy(&k8s.stderr));
+    assert!(
+        shared.status.success() && k8s.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&shared.stderr),
+        String::from_utf8_lossy(&k8s.stderr)
+    );
     let text = String::from_utf8_lossy(&shared.stdout);
     assert!(text.contains("amd.com/gpu: '8'") || text.contains("amd.com/gpu: \"8\""), "{text}");
     assert_eq!(shared.stdout, k8s.stdout);
@@ -128,30 +176,57 @@ fn render_k8s_and_k8s_render_print_the_same_objects() {
 
 #[test]
 fn on_eight_recorded_mi300x_render_docker_picks_a_recipe_and_passes_the_gpus() {
-    let (ok, rendered, stderr) = run("mi300x-8-amdsmi-gpu-data", &["render", "docker", "x", "--model", LLAMA_70B, "--json"]);
+    let (ok, rendered, stderr) =
+        run("mi300x-8-amdsmi-gpu-data", &["render", "docker", "x", "--model", LLAMA_70B, "--json"]);
     assert!(ok, "{stderr}");
     let id = rendered["recipe"].as_str().expect("a recipe was chosen");
     assert_eq!(recipe(id).gpu, "MI300X", "{id}");
-    assert!(rendered["reason"].as_str().unwrap().contains("on 8 x MI300X"), "{}", rendered["reason"]);
+    assert!(
+        rendered["reason"].as_str().unwrap().contains("on 8 x MI300X"),
+        "{}",
+        rendered["reason"]
+    );
     assert!(rendered["overrides"].as_array().unwrap().is_empty());
     assert!(stderr.contains(&format!("recipe: {id}")), "{stderr}");
     let host = &rendered["containers"][0]["config"]["HostConfig"];
-    let devices: Vec<&str> = host["Devices"].as_array().unwrap().iter().map(|d| d["PathOnHost"].as_str().unwrap()).collect();
+    let devices: Vec<&str> = host["Devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["PathOnHost"].as_str().unwrap())
+        .collect();
     assert_eq!(devices[0], "/dev/kfd");
     assert!(devices[1].starts_with("/dev/dri/renderD"), "{devices:?}");
     assert_eq!(devices.len() as u32, 1 + recipe(id).gpu_count);
     // `deploy --dry-run` takes the same path and says the same.
-    let (ok, planned, stderr) = run("mi300x-8-amdsmi-gpu-data", &["deploy", "x", "--model", LLAMA_70B, "--backend", "docker", "--dry-run"]);
+    let (ok, planned, stderr) = run(
+        "mi300x-8-amdsmi-gpu-data",
+        &["deploy", "x", "--model", LLAMA_70B, "--backend", "docker", "--dry-run"],
+    );
     assert!(ok, "{stderr}");
     assert_eq!(planned["recipe"], id);
-    assert_eq!(planned["containers"][0]["config"]["HostConfig"]["Devices"], *host.get("Devices").unwrap());
+    assert_eq!(
+        planned["containers"][0]["config"]["HostConfig"]["Devices"],
+        *host.get("Devices").unwrap()
+    );
 }
 
 #[test]
 fn an_override_is_listed_and_the_rest_comes_from_the_recipe() {
     let (ok, rendered, stderr) = run(
         "mi300x-8-amdsmi-gpu-data",
-        &["render", "docker", "x", "--model", LLAMA_70B, "--recipe", MI300X_VLLM, "--max-model-len", "8192", "--json"],
+        &[
+            "render",
+            "docker",
+            "x",
+            "--model",
+            LLAMA_70B,
+            "--recipe",
+            MI300X_VLLM,
+            "--max-model-len",
+            "8192",
+            "--json",
+        ],
     );
     assert!(ok, "{stderr}");
     assert_eq!(rendered["recipe"], MI300X_VLLM);
@@ -162,11 +237,39 @@ fn an_override_is_listed_and_the_rest_comes_from_the_recipe() {
 #[test]
 fn bad_input_is_refused_with_the_reason() {
     let cases: [(&str, &[&str], &str); 5] = [
-        ("no-gpu", &["render", "k8s", "x", "--model", LLAMA_70B, "--recipe", "llama-3.1-70b-instruct-mi300x-x8-bf16-vlm"], "closest: llama-3.1-70b-instruct-mi300x-x8-bf16-vllm"),
-        ("no-gpu", &["render", "k8s", "x", "--model", "Qwen/Qwen3-32B", "--recipe", MI300X_VLLM], "serves meta-llama/Llama-3.1-70B-Instruct, not --model Qwen/Qwen3-32B"),
-        ("no-gpu", &["render", "k8s", "x", "--model", LLAMA_70B, "--recipe", MI300X_VLLM, "--tp", "3"], "tp 3 x pp 1 x dp 1 = 3 GPUs contradicts"),
-        ("h100-sxm-8", &["render", "docker", "x", "--model", LLAMA_70B, "--recipe", MI300X_VLLM], "needs 8 x MI300X; this host has 8 x H100"),
-        ("mi300x-8-amdsmi-gpu-data", &["render", "docker", "x", "--model", "example/no-such-model"], "no recipe for example/no-such-model fits"),
+        (
+            "no-gpu",
+            &[
+                "render",
+                "k8s",
+                "x",
+                "--model",
+                LLAMA_70B,
+                "--recipe",
+                "llama-3.1-70b-instruct-mi300x-x8-bf16-vlm",
+            ],
+            "closest: llama-3.1-70b-instruct-mi300x-x8-bf16-vllm",
+        ),
+        (
+            "no-gpu",
+            &["render", "k8s", "x", "--model", "Qwen/Qwen3-32B", "--recipe", MI300X_VLLM],
+            "serves meta-llama/Llama-3.1-70B-Instruct, not --model Qwen/Qwen3-32B",
+        ),
+        (
+            "no-gpu",
+            &["render", "k8s", "x", "--model", LLAMA_70B, "--recipe", MI300X_VLLM, "--tp", "3"],
+            "tp 3 x pp 1 x dp 1 = 3 GPUs contradicts",
+        ),
+        (
+            "h100-sxm-8",
+            &["render", "docker", "x", "--model", LLAMA_70B, "--recipe", MI300X_VLLM],
+            "needs 8 x MI300X; this host has 8 x H100",
+        ),
+        (
+            "mi300x-8-amdsmi-gpu-data",
+            &["render", "docker", "x", "--model", "example/no-such-model"],
+            "no recipe for example/no-such-model fits",
+        ),
     ];
     for (machine, args, expected) in cases {
         let (ok, out, stderr) = run(machine, args);
@@ -182,7 +285,15 @@ fn headless_commands_read_the_config_backend_and_warn_about_a_broken_file() {
     std::fs::create_dir_all(&config_dir).unwrap();
     std::fs::write(config_dir.join("config.yaml"), "backend: process\n").unwrap();
     let out = aimdeck("no-gpu", home.path())
-        .args(["deploy", "c", "--model", "Qwen/Qwen2.5-0.5B-Instruct", "--command", "aimdeck-sim", "--dry-run"])
+        .args([
+            "deploy",
+            "c",
+            "--model",
+            "Qwen/Qwen2.5-0.5B-Instruct",
+            "--command",
+            "aimdeck-sim",
+            "--dry-run",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -190,7 +301,10 @@ fn headless_commands_read_the_config_backend_and_warn_about_a_broken_file() {
     assert_eq!(rendered["backend"], "process", "{rendered}");
 
     std::fs::write(config_dir.join("config.yaml"), "backend: process\nbakend: docker\n").unwrap();
-    let out = aimdeck("no-gpu", home.path()).args(["ls", "--backend", "process", "--json"]).output().unwrap();
+    let out = aimdeck("no-gpu", home.path())
+        .args(["ls", "--backend", "process", "--json"])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     let file = config_dir.join("config.yaml");
     assert!(stderr.contains(&format!("config ignored: {}:2:1:", file.display())), "{stderr}");
@@ -207,8 +321,39 @@ fn the_cli_and_the_console_form_resolve_to_equal_specs() {
     let env = Environment::default();
     let target = Target::Declared { gpu: "MI300X".into(), count: 8 };
     let cases: [(&[&str], &[(&str, &str)]); 3] = [
-        (&["--recipe", MI300X_SGLANG, "--replicas", "2", "--image", "lmsysorg/sglang:v0.5.5-rocm700-mi30x"], &[("recipe", MI300X_SGLANG), ("replicas", "2"), ("image", "lmsysorg/sglang:v0.5.5-rocm700-mi30x")]),
-        (&["--tp", "4", "--gpus-per-replica", "4", "--recipe", "llama-3.1-70b-instruct-mi300x-x4-bf16-vllm", "--port", "9000"], &[("tp", "4"), ("gpus", "4"), ("recipe", "llama-3.1-70b-instruct-mi300x-x4-bf16-vllm"), ("port", "9000")]),
+        (
+            &[
+                "--recipe",
+                MI300X_SGLANG,
+                "--replicas",
+                "2",
+                "--image",
+                "lmsysorg/sglang:v0.5.5-rocm700-mi30x",
+            ],
+            &[
+                ("recipe", MI300X_SGLANG),
+                ("replicas", "2"),
+                ("image", "lmsysorg/sglang:v0.5.5-rocm700-mi30x"),
+            ],
+        ),
+        (
+            &[
+                "--tp",
+                "4",
+                "--gpus-per-replica",
+                "4",
+                "--recipe",
+                "llama-3.1-70b-instruct-mi300x-x4-bf16-vllm",
+                "--port",
+                "9000",
+            ],
+            &[
+                ("tp", "4"),
+                ("gpus", "4"),
+                ("recipe", "llama-3.1-70b-instruct-mi300x-x4-bf16-vllm"),
+                ("port", "9000"),
+            ],
+        ),
         (&["--", "--enable-prefix-caching"], &[("extra_args", "--enable-prefix-caching")]),
     ];
     for (flags, fields) in cases {
@@ -223,7 +368,10 @@ fn the_cli_and_the_console_form_resolve_to_equal_specs() {
         let Some(aimdeck::cli::Command::Deploy(command)) = cli.command else { panic!("deploy") };
         let mut from_cli = aimdeck::cli::plan::request_from(&command.deploy, "docker").unwrap();
         let mut values: aimdeck::tui::create_form::FormValues =
-            [("name", "same"), ("model", LLAMA_70B), ("backend", "docker"), ("replicas", "1")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            [("name", "same"), ("model", LLAMA_70B), ("backend", "docker"), ("replicas", "1")]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
         for (k, v) in fields {
             values.insert(k.to_string(), v.to_string());
         }
@@ -231,7 +379,10 @@ fn the_cli_and_the_console_form_resolve_to_equal_specs() {
         from_cli.target = target.clone();
         from_form.target = target.clone();
         assert_eq!(from_cli, from_form, "{flags:?}");
-        let (a, b) = (resolve(&from_cli, &library, &env).unwrap(), resolve(&from_form, &library, &env).unwrap());
+        let (a, b) = (
+            resolve(&from_cli, &library, &env).unwrap(),
+            resolve(&from_form, &library, &env).unwrap(),
+        );
         assert_eq!(a.spec, b.spec, "{flags:?}");
         assert_eq!(a.overrides, b.overrides);
     }

@@ -12,7 +12,10 @@ use aimdeck::backend::rollout::wait_ready;
 use aimdeck::backend::{AllocatableGpu, Backend, BackendError, LogOptions};
 use aimdeck::model::DeploymentSpec;
 use futures::StreamExt;
-use support::{DockerCleanup, SIM_IN_IMAGE, docker_available, ensure_sim_image, free_ports, http_get, sim_spec, unique_name};
+use support::{
+    DockerCleanup, SIM_IN_IMAGE, docker_available, ensure_sim_image, free_ports, http_get,
+    sim_spec, unique_name,
+};
 
 const READY: Duration = Duration::from_secs(30);
 
@@ -34,10 +37,18 @@ fn image_spec(name: &str, port: u16, replicas: u32) -> DeploymentSpec {
 /// the code under test).
 fn containers_of(name: &str) -> Vec<String> {
     let out = std::process::Command::new("docker")
-        .args(["ps", "-a", "--filter", &format!("label=aimdeck.io/deployment={name}"), "--format", "{{.Names}}"])
+        .args([
+            "ps",
+            "-a",
+            "--filter",
+            &format!("label=aimdeck.io/deployment={name}"),
+            "--format",
+            "{{.Names}}",
+        ])
         .output()
         .unwrap();
-    let mut names: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
+    let mut names: Vec<String> =
+        String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
     names.sort();
     names
 }
@@ -58,13 +69,17 @@ async fn deploy_scale_adopt_and_delete_containers() {
     let ready = wait_ready(&backend, &name, READY, None).await.unwrap();
     assert_eq!(ready.ready_summary(), "1/1");
     assert_eq!(containers_of(&name), vec![format!("aimdeck-{name}-0")]);
-    let (status, metrics) = http_get(port, "/metrics").await.expect("container answers on the host port");
+    let (status, metrics) =
+        http_get(port, "/metrics").await.expect("container answers on the host port");
     assert_eq!(status, 200);
     assert!(metrics.contains("vllm:num_requests_running"), "{metrics}");
 
     backend.scale(&name, 3, None).await.unwrap();
     let three = wait_ready(&backend, &name, READY, None).await.unwrap();
-    assert_eq!(three.replicas.iter().map(|r| r.port).collect::<Vec<_>>(), vec![port, port + 1, port + 2]);
+    assert_eq!(
+        three.replicas.iter().map(|r| r.port).collect::<Vec<_>>(),
+        vec![port, port + 1, port + 2]
+    );
     assert_eq!(three.gpus(), vec![0, 1, 2]);
     assert_eq!(containers_of(&name).len(), 3);
     for replica in &three.replicas {
@@ -116,7 +131,12 @@ async fn a_missing_image_is_a_clear_error_and_nothing_is_created() {
     spec.image = Some("aimdeck-test/no-such-image:0".into());
     let err = backend(0).create(&spec, None).await.unwrap_err();
     assert!(matches!(err, BackendError::ImageUnavailable { .. }), "{err}");
-    assert!(err.to_string().starts_with("image `aimdeck-test/no-such-image:0` is not on this host and could not be pulled"), "{err}");
+    assert!(
+        err.to_string().starts_with(
+            "image `aimdeck-test/no-such-image:0` is not on this host and could not be pulled"
+        ),
+        "{err}"
+    );
     assert!(containers_of(&name).is_empty());
 }
 
@@ -148,9 +168,13 @@ async fn too_few_gpus_names_the_holder_and_creates_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_engine_is_named_in_the_error() {
-    let backend = DockerBackend::new(Some("unix:///nonexistent/docker.sock"), Vec::new(), options());
+    let backend =
+        DockerBackend::new(Some("unix:///nonexistent/docker.sock"), Vec::new(), options());
     let err = backend.list().await.unwrap_err().to_string();
-    assert!(err.starts_with("cannot reach the Docker engine at unix:///nonexistent/docker.sock"), "{err}");
+    assert!(
+        err.starts_with("cannot reach the Docker engine at unix:///nonexistent/docker.sock"),
+        "{err}"
+    );
     let health = backend.health().await;
     assert!(!health.reachable);
 }
@@ -176,7 +200,8 @@ async fn logs_and_events_come_from_the_engine() {
     backend.create(&spec, None).await.unwrap();
     wait_ready(&backend, &name, READY, None).await.unwrap();
 
-    let mut lines = backend.logs(&name, LogOptions { replica: None, follow: false, tail: None }).await.unwrap();
+    let mut lines =
+        backend.logs(&name, LogOptions { replica: None, follow: false, tail: None }).await.unwrap();
     let mut text = Vec::new();
     while let Some(line) = lines.next().await {
         text.push(line.unwrap().text);
@@ -205,7 +230,13 @@ async fn the_engine_stopping_mid_create_rolls_back_when_it_returns() {
     proxy.fail_on(&format!("name=aimdeck-{name}-1"), Some(Duration::from_secs(1)));
     let err = backend.create(&image_spec(&name, free_ports(2), 2), None).await.unwrap_err();
     let text = err.to_string();
-    assert!(text.starts_with(&format!("creating `{name}` failed: cannot reach the Docker engine at {}", proxy.url())), "{text}");
+    assert!(
+        text.starts_with(&format!(
+            "creating `{name}` failed: cannot reach the Docker engine at {}",
+            proxy.url()
+        )),
+        "{text}"
+    );
     assert!(text.ends_with("everything it made was removed"), "{text}");
     assert!(containers_of(&name).is_empty());
 }
@@ -222,8 +253,14 @@ async fn the_engine_staying_down_reports_what_was_left() {
     let name = unique_name("down");
     let _cleanup = DockerCleanup(name.clone());
     proxy.fail_on(&format!("name=aimdeck-{name}-1"), None);
-    let err = backend.create(&image_spec(&name, free_ports(2), 2), None).await.unwrap_err().to_string();
-    assert!(err.ends_with(&format!("these could not be removed and need cleaning up: aimdeck-{name}-0")), "{err}");
+    let err =
+        backend.create(&image_spec(&name, free_ports(2), 2), None).await.unwrap_err().to_string();
+    assert!(
+        err.ends_with(&format!(
+            "these could not be removed and need cleaning up: aimdeck-{name}-0"
+        )),
+        "{err}"
+    );
     proxy.up();
     assert_eq!(containers_of(&name), vec![format!("aimdeck-{name}-0")]);
     backend.delete(&name).await.unwrap();
@@ -283,10 +320,12 @@ async fn the_console_shows_an_engine_outage_and_recovers_on_its_own() {
     backend(0).create(&image_spec(&name, free_ports(1), 1), None).await.unwrap();
 
     let proxy = support::engine_proxy::EngineProxy::start("/var/run/docker.sock");
-    let through_proxy: std::sync::Arc<dyn Backend> = std::sync::Arc::new(DockerBackend::new(Some(&proxy.url()), Vec::new(), options()));
+    let through_proxy: std::sync::Arc<dyn Backend> =
+        std::sync::Arc::new(DockerBackend::new(Some(&proxy.url()), Vec::new(), options()));
     let cache = tempfile::tempdir().unwrap();
     let (tx, mut events) = tokio::sync::mpsc::channel(1024);
-    let runner = aimdeck::tui::runner::TaskRunner::new(tx, "/nonexistent/themes".into(), Vec::new());
+    let runner =
+        aimdeck::tui::runner::TaskRunner::new(tx, "/nonexistent/themes".into(), Vec::new());
     let mut app = App::new(Settings {
         user_themes_dir: "/nonexistent/themes".into(),
         cache_root: cache.path().into(),
@@ -298,11 +337,22 @@ async fn the_console_shows_an_engine_outage_and_recovers_on_its_own() {
         runner.run(command);
     }
     // Feeds task results, and a clock tick whenever the console is idle, until `done`.
-    async fn until(app: &mut App, runner: &aimdeck::tui::runner::TaskRunner, events: &mut tokio::sync::mpsc::Receiver<Event>, what: &str, done: impl Fn(&App) -> bool) {
+    async fn until(
+        app: &mut App,
+        runner: &aimdeck::tui::runner::TaskRunner,
+        events: &mut tokio::sync::mpsc::Receiver<Event>,
+        what: &str,
+        done: impl Fn(&App) -> bool,
+    ) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         while !done(app) {
-            assert!(tokio::time::Instant::now() < deadline, "{what}: not within 20 s; errors {:?}", app.deploy.errors);
-            let event = match tokio::time::timeout(Duration::from_millis(200), events.recv()).await {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{what}: not within 20 s; errors {:?}",
+                app.deploy.errors
+            );
+            let event = match tokio::time::timeout(Duration::from_millis(200), events.recv()).await
+            {
                 Ok(Some(event)) => event,
                 _ => Event::Tick,
             };
@@ -311,30 +361,64 @@ async fn the_console_shows_an_engine_outage_and_recovers_on_its_own() {
             }
         }
     }
-    until(&mut app, &runner, &mut events, "the deployment listed", |app| app.deploy.find(&name).is_some()).await;
+    until(&mut app, &runner, &mut events, "the deployment listed", |app| {
+        app.deploy.find(&name).is_some()
+    })
+    .await;
 
     proxy.fail_on("containers/json", None);
-    until(&mut app, &runner, &mut events, "the outage reported", |app| app.deploy.errors.contains_key("docker")).await;
+    until(&mut app, &runner, &mut events, "the outage reported", |app| {
+        app.deploy.errors.contains_key("docker")
+    })
+    .await;
     // The last known rows stay, marked stale by the header's state for the backend.
     assert!(app.deploy.find(&name).is_some(), "the last known row is kept");
-    assert!(app.deploy.backend_states().iter().any(|(b, s)| b == "docker" && s.starts_with("unreachable since ")), "{:?}", app.deploy.backend_states());
+    assert!(
+        app.deploy
+            .backend_states()
+            .iter()
+            .any(|(b, s)| b == "docker" && s.starts_with("unreachable since ")),
+        "{:?}",
+        app.deploy.backend_states()
+    );
     assert!(!app.should_quit);
-    assert!(app.history.iter().any(|m| m.text.starts_with("docker: ")), "the cause is in the messages: {:?}", app.history);
+    assert!(
+        app.history.iter().any(|m| m.text.starts_with("docker: ")),
+        "the cause is in the messages: {:?}",
+        app.history
+    );
 
     proxy.up();
-    until(&mut app, &runner, &mut events, "the deployment back", |app| app.deploy.find(&name).is_some() && app.deploy.errors.is_empty()).await;
+    until(&mut app, &runner, &mut events, "the deployment back", |app| {
+        app.deploy.find(&name).is_some() && app.deploy.errors.is_empty()
+    })
+    .await;
     assert!(app.deploy.backend_states().is_empty(), "ok again: {:?}", app.deploy.backend_states());
 
     // A wedged engine (accepts, never answers): unreachable within 10 s, back on its own.
     let wedged_at = std::time::Instant::now();
     proxy.wedge();
-    until(&mut app, &runner, &mut events, "the wedged engine reported", |app| app.deploy.errors.contains_key("docker")).await;
+    until(&mut app, &runner, &mut events, "the wedged engine reported", |app| {
+        app.deploy.errors.contains_key("docker")
+    })
+    .await;
     assert!(wedged_at.elapsed() < Duration::from_secs(10), "took {:?}", wedged_at.elapsed());
-    assert!(app.deploy.errors["docker"].contains("no answer from"), "{}", app.deploy.errors["docker"]);
+    assert!(
+        app.deploy.errors["docker"].contains("no answer from"),
+        "{}",
+        app.deploy.errors["docker"]
+    );
     assert!(app.deploy.find(&name).is_some(), "the last known row is kept");
     proxy.unwedge();
-    until(&mut app, &runner, &mut events, "back after the wedge", |app| app.deploy.errors.is_empty() && app.deploy.backend_states().is_empty()).await;
-    assert_eq!(containers_of(&name), vec![format!("aimdeck-{name}-0")], "the outage changed nothing on the engine");
+    until(&mut app, &runner, &mut events, "back after the wedge", |app| {
+        app.deploy.errors.is_empty() && app.deploy.backend_states().is_empty()
+    })
+    .await;
+    assert_eq!(
+        containers_of(&name),
+        vec![format!("aimdeck-{name}-0")],
+        "the outage changed nothing on the engine"
+    );
     backend(0).delete(&name).await.unwrap();
 }
 
@@ -355,19 +439,34 @@ async fn a_container_pid_on_a_gpu_maps_to_its_deployment() {
     backend.create(&spec, None).await.unwrap();
     let deployment = wait_ready(&backend, &name, READY, None).await.unwrap();
     let container = deployment.replicas[0].container_id.clone().expect("a container id");
-    let inspect = std::process::Command::new("docker").args(["inspect", "-f", "{{.State.Pid}}", &container]).output().unwrap();
-    let pid: u32 = String::from_utf8_lossy(&inspect.stdout).trim().parse().expect("the container's host pid");
+    let inspect = std::process::Command::new("docker")
+        .args(["inspect", "-f", "{{.State.Pid}}", &container])
+        .output()
+        .unwrap();
+    let pid: u32 =
+        String::from_utf8_lossy(&inspect.stdout).trim().parse().expect("the container's host pid");
 
     // The recorded machine, with this PID as the compute app on GPU 0.
-    let recorded = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gpus/h100-sxm-8");
+    let recorded =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gpus/h100-sxm-8");
     let machine = tempfile::tempdir().unwrap();
     std::fs::create_dir(machine.path().join("bin")).unwrap();
-    for file in ["nvidia-smi-query.csv", "nvidia-smi-topo.txt", "nvidia-smi-health.csv", "nvidia-smi-remapped-rows.csv", "bin/nvidia-smi"] {
+    for file in [
+        "nvidia-smi-query.csv",
+        "nvidia-smi-topo.txt",
+        "nvidia-smi-health.csv",
+        "nvidia-smi-remapped-rows.csv",
+        "bin/nvidia-smi",
+    ] {
         std::fs::copy(recorded.join(file), machine.path().join(file)).unwrap();
     }
     let query = std::fs::read_to_string(recorded.join("nvidia-smi-query.csv")).unwrap();
     let uuid = query.lines().next().unwrap().split(", ").nth(1).unwrap().to_string();
-    std::fs::write(machine.path().join("nvidia-smi-compute-apps.csv"), format!("{pid}, /usr/bin/aimdeck-sim, 1024, {uuid}\n")).unwrap();
+    std::fs::write(
+        machine.path().join("nvidia-smi-compute-apps.csv"),
+        format!("{pid}, /usr/bin/aimdeck-sim, 1024, {uuid}\n"),
+    )
+    .unwrap();
     let probe = aimdeck::hardware::ProbeConfig {
         nvidia_smi: machine.path().join("bin/nvidia-smi"),
         amd_smi: "aimdeck-test-no-amd-smi".into(),
@@ -380,7 +479,11 @@ async fn a_container_pid_on_a_gpu_maps_to_its_deployment() {
     let mut snapshot = aimdeck::hardware::discover(&probe).await;
     let process = snapshot.gpus[0].processes[0].clone();
     assert_eq!(process.pid, pid);
-    assert_eq!(process.container_id.as_deref(), Some(container.as_str()), "read from /proc/{pid}/cgroup");
+    assert_eq!(
+        process.container_id.as_deref(),
+        Some(container.as_str()),
+        "read from /proc/{pid}/cgroup"
+    );
     assert_eq!(process.holder, None, "not joined yet");
 
     let owners = aimdeck::backend::placement::owners(&[&backend as &dyn Backend]).await;
@@ -407,7 +510,8 @@ async fn scaling_to_zero_parks_the_deployment_and_scaling_up_brings_it_back() {
     assert!(zero.replicas.is_empty());
     // Only the parked container is left: created, never started, holding the spec.
     assert_eq!(containers_of(&name), vec![format!("aimdeck-{name}-parked")]);
-    let listed: Vec<_> = backend.list().await.unwrap().into_iter().filter(|d| d.name == name).collect();
+    let listed: Vec<_> =
+        backend.list().await.unwrap().into_iter().filter(|d| d.name == name).collect();
     assert_eq!(listed.len(), 1, "still listed at 0");
     assert!(listed[0].replicas.is_empty());
     assert!(matches!(backend.create(&spec, None).await, Err(BackendError::AlreadyExists(_))));
@@ -415,7 +519,11 @@ async fn scaling_to_zero_parks_the_deployment_and_scaling_up_brings_it_back() {
     let one = wait_ready(&backend, &name, READY, None).await.unwrap();
     assert_eq!(one.ready_summary(), "1/1");
     assert_eq!(one.spec.env.get("KEPT_ACROSS_ZERO").map(String::as_str), Some("yes"));
-    assert_eq!(containers_of(&name), vec![format!("aimdeck-{name}-0")], "the parked container went once it ran again");
+    assert_eq!(
+        containers_of(&name),
+        vec![format!("aimdeck-{name}-0")],
+        "the parked container went once it ran again"
+    );
     backend.scale(&name, 0, None).await.unwrap();
     backend.delete(&name).await.unwrap();
     assert!(containers_of(&name).is_empty());

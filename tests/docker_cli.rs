@@ -5,7 +5,9 @@
 mod support;
 
 use assert_cmd::Command;
-use support::{DockerCleanup, docker_available, ensure_sim_image, free_ports, http_get, unique_name};
+use support::{
+    DockerCleanup, docker_available, ensure_sim_image, free_ports, http_get, unique_name,
+};
 
 fn aimdeck(state: &std::path::Path) -> Command {
     let mut cmd = Command::cargo_bin("aimdeck").unwrap();
@@ -32,7 +34,16 @@ async fn deploy_scale_rm_through_the_cli() {
     let _cleanup = DockerCleanup(name.clone());
     let port = free_ports(3);
     aimdeck(state.path())
-        .args(["deploy", &name, "--model", "Qwen/Qwen2.5-0.5B-Instruct", "--image", &image, "--replicas", "2"])
+        .args([
+            "deploy",
+            &name,
+            "--model",
+            "Qwen/Qwen2.5-0.5B-Instruct",
+            "--image",
+            &image,
+            "--replicas",
+            "2",
+        ])
         .args(["--backend", "docker", "--port", &port.to_string(), "--wait-secs", "30"])
         .assert()
         .success();

@@ -23,7 +23,13 @@ impl Console {
         Console::start_with_args(name, width, height, env, "")
     }
 
-    fn start_with_args(name: &str, width: u16, height: u16, env: &[(&str, &str)], args: &str) -> Console {
+    fn start_with_args(
+        name: &str,
+        width: u16,
+        height: u16,
+        env: &[(&str, &str)],
+        args: &str,
+    ) -> Console {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().display().to_string();
         let exports: String = env.iter().map(|(k, v)| format!("export {k}='{v}'\n")).collect();
@@ -45,11 +51,20 @@ impl Console {
     /// The aimdeck process: the child of the pane's shell.
     fn pid(&self) -> String {
         let shell = std::process::Command::new("tmux")
-            .args(["-L", &self.socket(), "display-message", "-p", "-t", &self.tmux.session, "#{pane_pid}"])
+            .args([
+                "-L",
+                &self.socket(),
+                "display-message",
+                "-p",
+                "-t",
+                &self.tmux.session,
+                "#{pane_pid}",
+            ])
             .output()
             .unwrap();
         let shell = String::from_utf8_lossy(&shell.stdout).trim().to_string();
-        let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).unwrap_or_default();
+        let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
+            .unwrap_or_default();
         children.split_whitespace().next().expect("aimdeck is running").to_string()
     }
 
@@ -64,7 +79,10 @@ impl Console {
             s.contains("EXIT=") && s.lines().filter(|l| l.trim().starts_with("TTY:")).count() >= 2
         });
         assert!(screen.contains("EXIT=0"), "exit code 0:\n{screen}");
-        assert!(screen.lines().any(|l| l.trim() == "TTY:icanon"), "canonical mode restored:\n{screen}");
+        assert!(
+            screen.lines().any(|l| l.trim() == "TTY:icanon"),
+            "canonical mode restored:\n{screen}"
+        );
         assert!(screen.lines().any(|l| l.trim() == "TTY:echo"), "echo restored:\n{screen}");
         assert!(!screen.contains("1 GPUs"), "alternate screen left:\n{screen}");
     }
@@ -96,7 +114,9 @@ fn views_help_filter_and_quit_leave_a_clean_terminal() {
     tmux.wait_for(":recipes", WAIT);
     tmux.send(&["Enter"]);
     // The built-in recipes load in the background and fill the table.
-    tmux.wait_until("recipes listed", WAIT, |s| s.contains("Recipes [") && !s.contains("Recipes [0]"));
+    tmux.wait_until("recipes listed", WAIT, |s| {
+        s.contains("Recipes [") && !s.contains("Recipes [0]")
+    });
 
     tmux.send(&["Tab"]);
     tmux.wait_for("Endpoints [", WAIT);
@@ -113,7 +133,10 @@ fn views_help_filter_and_quit_leave_a_clean_terminal() {
     tmux.wait_for("/llama-3.1-8b", WAIT);
     tmux.send(&["Enter"]);
     let filtered = tmux.wait_for("] /llama-3.1-8b", WAIT);
-    assert!(filtered.contains("llama-3.1-8b-instruct"), "the filter keeps matching rows:\n{filtered}");
+    assert!(
+        filtered.contains("llama-3.1-8b-instruct"),
+        "the filter keeps matching rows:\n{filtered}"
+    );
     assert!(!filtered.contains("qwen"), "and hides the rest:\n{filtered}");
     // Wait for Escape to land before the next key: a terminal reads ESC quickly followed by
     // a letter as Alt+letter.
@@ -141,9 +164,9 @@ fn sgr_parameters(text: &str) -> Vec<String> {
 }
 
 fn has_colour(parameters: &[String]) -> bool {
-    parameters.iter().any(|p| {
-        matches!(p.parse::<u32>(), Ok(30..=37 | 38 | 40..=47 | 48 | 90..=97 | 100..=107))
-    })
+    parameters
+        .iter()
+        .any(|p| matches!(p.parse::<u32>(), Ok(30..=37 | 38 | 40..=47 | 48 | 90..=97 | 100..=107)))
 }
 
 #[test]
@@ -154,11 +177,17 @@ fn no_color_shows_no_colour_escapes_but_the_default_theme_does() {
     let plain = Console::start("nocolor", 80, 24, &[("NO_COLOR", "1")]);
     plain.tmux.wait_for("1 GPUs", WAIT);
     let escapes = plain.tmux.screen_with_escapes();
-    assert!(!has_colour(&sgr_parameters(&escapes)), "NO_COLOR screen has colour codes:\n{escapes:?}");
+    assert!(
+        !has_colour(&sgr_parameters(&escapes)),
+        "NO_COLOR screen has colour codes:\n{escapes:?}"
+    );
 
     let coloured = Console::start("colour", 80, 24, &[]);
     coloured.tmux.wait_for("1 GPUs", WAIT);
-    assert!(has_colour(&sgr_parameters(&coloured.tmux.screen_with_escapes())), "the dark theme uses colour");
+    assert!(
+        has_colour(&sgr_parameters(&coloured.tmux.screen_with_escapes())),
+        "the dark theme uses colour"
+    );
 }
 
 #[test]
@@ -169,7 +198,11 @@ fn sigterm_and_sighup_restore_the_terminal() {
     for signal in ["TERM", "HUP"] {
         let console = Console::start(&format!("sig{signal}"), 100, 30, &[]);
         console.tmux.wait_for("1 GPUs", WAIT);
-        let status = std::process::Command::new("kill").arg(format!("-{signal}")).arg(console.pid()).status().unwrap();
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(console.pid())
+            .status()
+            .unwrap();
         assert!(status.success());
         console.assert_exited_cleanly();
     }
@@ -184,7 +217,17 @@ fn a_small_terminal_gets_a_clear_message_and_resizing_recovers() {
     let screen = console.tmux.wait_for("Terminal too small", WAIT);
     assert!(screen.contains("70x20 here, aimdeck needs at least 80x24"), "{screen}");
     std::process::Command::new("tmux")
-        .args(["-L", &console.socket(), "resize-window", "-t", &console.tmux.session, "-x", "100", "-y", "30"])
+        .args([
+            "-L",
+            &console.socket(),
+            "resize-window",
+            "-t",
+            &console.tmux.session,
+            "-x",
+            "100",
+            "-y",
+            "30",
+        ])
         .status()
         .unwrap();
     console.tmux.wait_for("1 GPUs", WAIT);
@@ -200,9 +243,13 @@ fn a_broken_theme_falls_back_to_the_default_with_a_message() {
     let dir = tempfile::tempdir().unwrap();
     let theme = dir.path().join("broken.yaml");
     std::fs::write(&theme, "name: broken\ntext: reset\nmuted: nope\n").unwrap();
-    let console = Console::start_with_args("theme", 160, 30, &[], &format!("--theme '{}'", theme.display()));
+    let console =
+        Console::start_with_args("theme", 160, 30, &[], &format!("--theme '{}'", theme.display()));
     let screen = console.tmux.wait_for("using the dark theme", WAIT);
-    assert!(screen.contains(&format!("{}:3:8: `nope` is not a colour", theme.display())), "names file, line, column:\n{screen}");
+    assert!(
+        screen.contains(&format!("{}:3:8: `nope` is not a colour", theme.display())),
+        "names file, line, column:\n{screen}"
+    );
     console.tmux.type_text("q");
     console.assert_exited_cleanly();
 }
@@ -225,13 +272,29 @@ fn watched_endpoints_show_ready_with_live_numbers_and_open_their_detail() {
     if !tmux_ok() {
         return;
     }
-    let vllm = sim_support::SimProcess::ready(&["serve", "org/llama-sim", "--tokens-per-second", "200", "--ttft-ms", "30"]);
-    let sglang = sim_support::SimProcess::ready(&["-m", "sglang.launch_server", "--model-path", "org/qwen-sim"]);
+    let vllm = sim_support::SimProcess::ready(&[
+        "serve",
+        "org/llama-sim",
+        "--tokens-per-second",
+        "200",
+        "--ttft-ms",
+        "30",
+    ]);
+    let sglang = sim_support::SimProcess::ready(&[
+        "-m",
+        "sglang.launch_server",
+        "--model-path",
+        "org/qwen-sim",
+    ]);
     let config_dir = tempfile::tempdir().unwrap();
     let config = config_dir.path().join("config.yaml");
     std::fs::write(
         &config,
-        format!("endpoints:\n  - name: a-vllm\n    url: {}\n  - name: b-sglang\n    url: {}/v1\n", vllm.url(), sglang.url()),
+        format!(
+            "endpoints:\n  - name: a-vllm\n    url: {}\n  - name: b-sglang\n    url: {}/v1\n",
+            vllm.url(),
+            sglang.url()
+        ),
     )
     .unwrap();
     // Steady traffic to the vLLM sim so its row has a token rate to show.
@@ -244,30 +307,49 @@ fn watched_endpoints_show_ready_with_live_numbers_and_open_their_detail() {
             }
         })
     };
-    let console = Console::start_with_args("endpoints", 160, 48, &[], &format!("--config '{}'", config.display()));
+    let console = Console::start_with_args(
+        "endpoints",
+        160,
+        48,
+        &[],
+        &format!("--config '{}'", config.display()),
+    );
     let tmux = &console.tmux;
     tmux.wait_for("1 GPUs", WAIT);
     tmux.type_text("4");
     tmux.wait_for("Endpoints [2]", WAIT);
-    let row = |screen: &str, id: &str| screen.lines().find(|l| l.contains(id)).unwrap_or("").to_string();
+    let row =
+        |screen: &str, id: &str| screen.lines().find(|l| l.contains(id)).unwrap_or("").to_string();
     // Row columns end with RUN WAIT KV% TOK/S TTFT95.
     let tokens_per_s = |line: &str| -> Option<f64> {
         let words: Vec<&str> = line.trim_end_matches(['│', ' ']).split_whitespace().collect();
         words.len().checked_sub(2).and_then(|i| words[i].parse().ok())
     };
-    let screen = tmux.wait_until("both ready, the vLLM one with a token rate", Duration::from_secs(30), |s| {
-        let (a, b) = (row(s, "a-vllm"), row(s, "b-sglang"));
-        a.contains("ready") && b.contains("ready") && tokens_per_s(&a).is_some_and(|t| t > 0.0)
-    });
+    let screen = tmux.wait_until(
+        "both ready, the vLLM one with a token rate",
+        Duration::from_secs(30),
+        |s| {
+            let (a, b) = (row(s, "a-vllm"), row(s, "b-sglang"));
+            a.contains("ready") && b.contains("ready") && tokens_per_s(&a).is_some_and(|t| t > 0.0)
+        },
+    );
     let a = row(&screen, "a-vllm");
-    assert!(a.contains("vllm") && a.contains("org/llama-sim") && a.contains("watched") && a.contains("1/1"), "{a}");
+    assert!(
+        a.contains("vllm")
+            && a.contains("org/llama-sim")
+            && a.contains("watched")
+            && a.contains("1/1"),
+        "{a}"
+    );
     let b = row(&screen, "b-sglang");
     assert!(b.contains("sglang") && b.contains("org/qwen-sim"), "{b}");
 
     tmux.send(&["Enter"]);
     // tmux may show a frame half written: wait for its last part, then check the rest.
     let parts = ["tokens/s", "queue", "KV cache", "TTFT", "ITL", "Recent errors"];
-    let detail = tmux.wait_until("the detail", WAIT, |s| s.contains("Endpoint a-vllm") && parts.iter().all(|p| s.contains(p)));
+    let detail = tmux.wait_until("the detail", WAIT, |s| {
+        s.contains("Endpoint a-vllm") && parts.iter().all(|p| s.contains(p))
+    });
     for part in parts {
         assert!(detail.contains(part), "detail shows {part}:\n{detail}");
     }
@@ -286,7 +368,9 @@ fn recorded_pids(dir: &std::path::Path) -> Vec<u32> {
     for deployment in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         for file in std::fs::read_dir(deployment.path()).into_iter().flatten().flatten() {
             if file.path().extension().is_some_and(|e| e == "json") {
-                let record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(file.path()).unwrap_or_default()).unwrap_or_default();
+                let record: serde_json::Value =
+                    serde_json::from_str(&std::fs::read_to_string(file.path()).unwrap_or_default())
+                        .unwrap_or_default();
                 pids.extend(record["pid"].as_u64().map(|p| p as u32));
             }
         }
@@ -303,7 +387,9 @@ fn quitting_the_demo_stops_its_engines() {
     let tmux = &console.tmux;
     tmux.wait_for("demo deployments: done", Duration::from_secs(30));
     tmux.send(&["4"]);
-    tmux.wait_until("the demo's deployments ready", WAIT, |s| s.contains("llama-70b") && s.contains("qwen-small") && s.contains("ready"));
+    tmux.wait_until("the demo's deployments ready", WAIT, |s| {
+        s.contains("llama-70b") && s.contains("qwen-small") && s.contains("ready")
+    });
     let pids = recorded_pids(&console.dir.path().join("state/aimdeck/demo/process"));
     assert_eq!(pids.len(), 4, "three demo deployments, four replicas: {pids:?}");
     assert!(pids.iter().all(|&pid| support::pid_alive(pid)));

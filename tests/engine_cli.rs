@@ -4,7 +4,7 @@ mod sim_support;
 
 use assert_cmd::Command;
 use serde_json::Value;
-use sim_support::{free_port, SimProcess};
+use sim_support::{SimProcess, free_port};
 
 fn aimdeck() -> Command {
     Command::cargo_bin("aimdeck").expect("aimdeck binary")
@@ -14,7 +14,16 @@ fn aimdeck() -> Command {
 fn bench_reports_what_it_sent_and_latencies_the_server_imposed() {
     let sim = SimProcess::ready(&["serve", "m", "--ttft-ms", "40", "--tokens-per-second", "200"]);
     let out = aimdeck()
-        .args(["bench", &sim.url(), "--requests", "12", "--concurrency", "3", "--input-tokens", "20"])
+        .args([
+            "bench",
+            &sim.url(),
+            "--requests",
+            "12",
+            "--concurrency",
+            "3",
+            "--input-tokens",
+            "20",
+        ])
         .args(["--output-tokens", "8", "--json"])
         .output()
         .unwrap();
@@ -48,9 +57,29 @@ fn bench_reports_what_it_sent_and_latencies_the_server_imposed() {
 #[test]
 fn bench_on_a_reasoning_stream_times_the_first_thinking_token() {
     // 10 tokens at 20/s after 40 ms: thinking for 5 (40..240 ms), the answer from ~290 ms.
-    let sim = SimProcess::ready(&["serve", "m", "--reasoning-parser", "deepseek_r1", "--ttft-ms", "40", "--tokens-per-second", "20"]);
+    let sim = SimProcess::ready(&[
+        "serve",
+        "m",
+        "--reasoning-parser",
+        "deepseek_r1",
+        "--ttft-ms",
+        "40",
+        "--tokens-per-second",
+        "20",
+    ]);
     let out = aimdeck()
-        .args(["bench", &sim.url(), "--api", "chat", "--requests", "4", "--concurrency", "2", "--input-tokens", "8"])
+        .args([
+            "bench",
+            &sim.url(),
+            "--api",
+            "chat",
+            "--requests",
+            "4",
+            "--concurrency",
+            "2",
+            "--input-tokens",
+            "8",
+        ])
         .args(["--output-tokens", "10", "--goodput", "ttft:5000", "tpot:5000", "--json"])
         .output()
         .unwrap();
@@ -60,7 +89,10 @@ fn bench_on_a_reasoning_stream_times_the_first_thinking_token() {
     assert_eq!(report["completion_tokens_received"], 40);
     assert_eq!(report["reasoning_tokens_received"], 20);
     let ttft = report["ttft_s"]["max"].as_f64().unwrap();
-    assert!((0.04..0.2).contains(&ttft), "TTFT at the first thinking token, not the answer's (~0.29 s): {ttft}");
+    assert!(
+        (0.04..0.2).contains(&ttft),
+        "TTFT at the first thinking token, not the answer's (~0.29 s): {ttft}"
+    );
     // TPOT = (latency - TTFT) / 9 = 50 ms per token; ITL is the same gap, chunk to chunk.
     let tpot = report["tpot_s"]["p50"].as_f64().unwrap();
     assert!((0.035..0.1).contains(&tpot), "tpot {tpot}");
@@ -77,7 +109,13 @@ fn bench_on_a_reasoning_stream_times_the_first_thinking_token() {
 
 #[test]
 fn probe_names_an_sglang_server_and_prints_a_readable_summary() {
-    let sim = SimProcess::ready(&["-m", "sglang.launch_server", "--model-path", "Qwen/Qwen3-8B", "--enable-metrics"]);
+    let sim = SimProcess::ready(&[
+        "-m",
+        "sglang.launch_server",
+        "--model-path",
+        "Qwen/Qwen3-8B",
+        "--enable-metrics",
+    ]);
     let out = aimdeck().args(["probe", &sim.url()]).output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
@@ -89,7 +127,8 @@ fn probe_names_an_sglang_server_and_prints_a_readable_summary() {
 #[test]
 fn probe_of_a_closed_port_says_starting_and_fails() {
     let port = free_port();
-    let out = aimdeck().args(["probe", &format!("http://127.0.0.1:{port}"), "--json"]).output().unwrap();
+    let out =
+        aimdeck().args(["probe", &format!("http://127.0.0.1:{port}"), "--json"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let probe: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(probe["health"], "starting");
@@ -112,7 +151,17 @@ fn bench_against_a_failing_server_counts_failures_and_exits_1() {
     let sim = SimProcess::ready(&["serve", "m"]);
     reqwest::blocking_free_post(&format!("{}/sim/fail", sim.url()));
     let out = aimdeck()
-        .args(["bench", &sim.url(), "--model", "m", "--requests", "3", "--concurrency", "1", "--json"])
+        .args([
+            "bench",
+            &sim.url(),
+            "--model",
+            "m",
+            "--requests",
+            "3",
+            "--concurrency",
+            "1",
+            "--json",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -136,11 +185,33 @@ mod reqwest {
 #[test]
 fn probe_reports_sglang_retractions() {
     let sim = SimProcess::ready(&[
-        "-m", "sglang.launch_server", "--model-path", "m", "--enable-metrics", "--kv-cache-tokens", "60", "--ttft-ms", "5",
-        "--tokens-per-second", "500", "--health-delay", "0",
+        "-m",
+        "sglang.launch_server",
+        "--model-path",
+        "m",
+        "--enable-metrics",
+        "--kv-cache-tokens",
+        "60",
+        "--ttft-ms",
+        "5",
+        "--tokens-per-second",
+        "500",
+        "--health-delay",
+        "0",
     ]);
     let load = aimdeck()
-        .args(["bench", &sim.url(), "--requests", "8", "--concurrency", "4", "--input-tokens", "10", "--output-tokens", "20"])
+        .args([
+            "bench",
+            &sim.url(),
+            "--requests",
+            "8",
+            "--concurrency",
+            "4",
+            "--input-tokens",
+            "10",
+            "--output-tokens",
+            "20",
+        ])
         .output()
         .unwrap();
     assert!(load.status.success(), "{}", String::from_utf8_lossy(&load.stderr));

@@ -2,7 +2,7 @@
 //! (`tests/fixtures/metrics/README.md` says where each came from): what a user would read off
 //! the endpoints table for each page.
 
-use aimdeck::engine::metrics::{self, parse, snapshot, SampleWindow, Snapshot};
+use aimdeck::engine::metrics::{self, SampleWindow, Snapshot, parse, snapshot};
 use aimdeck::model::EngineKind;
 
 fn fixture(name: &str) -> String {

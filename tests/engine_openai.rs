@@ -27,7 +27,12 @@ fn request(url: &str, api: Api, max_tokens: u64) -> PromptRequest {
 async fn chat_tokens_stream_as_they_are_generated() {
     let sim = SimProcess::ready(&["serve", "m", "--ttft-ms", "100", "--tokens-per-second", "50"]);
     let (tx, mut rx) = mpsc::channel(256);
-    openai::spawn_stream(reqwest::Client::new(), request(&sim.url(), Api::Chat, 10), CancellationToken::new(), tx);
+    openai::spawn_stream(
+        reqwest::Client::new(),
+        request(&sim.url(), Api::Chat, 10),
+        CancellationToken::new(),
+        tx,
+    );
     let mut times = Vec::new();
     let summary = loop {
         match rx.recv().await.expect("an event") {
@@ -51,8 +56,16 @@ async fn chat_tokens_stream_as_they_are_generated() {
 #[tokio::test]
 async fn a_reasoning_stream_keeps_thinking_apart_and_times_it_first() {
     let sim = SimProcess::ready(&[
-        "-m", "sglang.launch_server", "--model-path", "m", "--reasoning-parser", "deepseek-r1", "--ttft-ms", "20",
-        "--tokens-per-second", "50",
+        "-m",
+        "sglang.launch_server",
+        "--model-path",
+        "m",
+        "--reasoning-parser",
+        "deepseek-r1",
+        "--ttft-ms",
+        "20",
+        "--tokens-per-second",
+        "50",
     ]);
     let mut answer_tokens = 0;
     let summary = openai::stream(
@@ -82,7 +95,12 @@ async fn cancelling_stops_the_stream_and_the_server_sees_an_abort() {
     let sim = SimProcess::ready(&["serve", "m", "--ttft-ms", "10", "--tokens-per-second", "20"]);
     let cancel = CancellationToken::new();
     let (tx, mut rx) = mpsc::channel(256);
-    openai::spawn_stream(reqwest::Client::new(), request(&sim.url(), Api::Completions, 200), cancel.clone(), tx);
+    openai::spawn_stream(
+        reqwest::Client::new(),
+        request(&sim.url(), Api::Completions, 200),
+        cancel.clone(),
+        tx,
+    );
     let mut tokens = 0;
     let summary = loop {
         match rx.recv().await.expect("an event") {
@@ -102,7 +120,14 @@ async fn cancelling_stops_the_stream_and_the_server_sees_an_abort() {
     let client = reqwest::Client::new();
     let mut aborted = 0.0;
     for _ in 0..40 {
-        let text = client.get(format!("{}/metrics", sim.url())).send().await.unwrap().text().await.unwrap();
+        let text = client
+            .get(format!("{}/metrics", sim.url()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         let snap = metrics::snapshot(&metrics::parse(&text).unwrap());
         aborted = snap.requests_finished_by_reason.get("abort").copied().unwrap_or(0.0);
         if aborted == 1.0 {
@@ -118,9 +143,18 @@ async fn a_server_error_is_reported_with_its_message() {
     let sim = SimProcess::ready(&["serve", "m"]);
     let mut req = request(&sim.url(), Api::Chat, 5);
     req.model = "not-served".into();
-    let err = openai::stream(&reqwest::Client::new(), &req, &CancellationToken::new(), Duration::from_secs(5), |_, _| {})
-        .await
-        .unwrap_err();
+    let err = openai::stream(
+        &reqwest::Client::new(),
+        &req,
+        &CancellationToken::new(),
+        Duration::from_secs(5),
+        |_, _| {},
+    )
+    .await
+    .unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("404") && text.contains("The model `not-served` does not exist."), "{text}");
+    assert!(
+        text.contains("404") && text.contains("The model `not-served` does not exist."),
+        "{text}"
+    );
 }

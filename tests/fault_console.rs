@@ -35,7 +35,10 @@ fn start(name: &str, env: &str) -> (Tmux, tempfile::TempDir) {
 fn assert_terminal_restored(screen: &str) {
     assert!(screen.lines().any(|l| l.trim() == "TTY:icanon"), "canonical mode restored:\n{screen}");
     assert!(screen.lines().any(|l| l.trim() == "TTY:echo"), "echo restored:\n{screen}");
-    assert!(!screen.contains("GPUs"), "alternate screen left (the console's tab bar is still shown):\n{screen}");
+    assert!(
+        !screen.contains("GPUs"),
+        "alternate screen left (the console's tab bar is still shown):\n{screen}"
+    );
 }
 
 fn pane_child(tmux: &Tmux) -> String {
@@ -45,7 +48,8 @@ fn pane_child(tmux: &Tmux) -> String {
         .output()
         .unwrap();
     let shell = String::from_utf8_lossy(&shell.stdout).trim().to_string();
-    let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).unwrap_or_default();
+    let children =
+        std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).unwrap_or_default();
     children.split_whitespace().next().expect("aimdeck is running").to_string()
 }
 
@@ -59,7 +63,10 @@ fn a_panic_after_the_first_frame_restores_the_terminal_and_says_why() {
     assert!(screen.contains("EXIT=101"), "a panic exits with Rust's panic code 101:\n{screen}");
     assert_terminal_restored(&screen);
     let stderr = std::fs::read_to_string(dir.path().join("stderr.txt")).unwrap_or_default();
-    assert!(stderr.contains("fault injected: AIMDECK_FAULT=panic-after-first-frame"), "the panic message is readable: {stderr}");
+    assert!(
+        stderr.contains("fault injected: AIMDECK_FAULT=panic-after-first-frame"),
+        "the panic message is readable: {stderr}"
+    );
 }
 
 #[test]
@@ -90,7 +97,11 @@ fn sighup_and_sigterm_mid_command_restore_the_terminal() {
         tmux.send(&[":"]);
         tmux.type_text("reci");
         std::thread::sleep(Duration::from_millis(200));
-        let status = std::process::Command::new("kill").arg(format!("-{signal}")).arg(pane_child(&tmux)).status().unwrap();
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pane_child(&tmux))
+            .status()
+            .unwrap();
         assert!(status.success());
         let screen = tmux.wait_for("TTY:", WAIT);
         assert!(screen.contains("EXIT=0"), "SIG{signal}: a clean exit:\n{screen}");

@@ -30,7 +30,10 @@ struct Tmpfs {
 impl Tmpfs {
     fn mount(size: &str) -> Option<Tmpfs> {
         let dir = tempfile::tempdir().expect("tempdir");
-        let out = Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"]).arg(dir.path()).output();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output();
         match out {
             Ok(out) if out.status.success() => Some(Tmpfs { dir }),
             other => {
@@ -41,7 +44,9 @@ impl Tmpfs {
                 if std::env::var_os("AIMDECK_REQUIRE_TMPFS").is_some_and(|v| v == "1") {
                     panic!("mount -t tmpfs refused ({why}) but AIMDECK_REQUIRE_TMPFS=1");
                 }
-                eprintln!("skipped: mount -t tmpfs refused ({why}); run as root to inject a full disk");
+                eprintln!(
+                    "skipped: mount -t tmpfs refused ({why}); run as root to inject a full disk"
+                );
                 None
             }
         }
@@ -52,7 +57,11 @@ impl Tmpfs {
     }
 
     fn grow(&self, size: &str) {
-        let status = Command::new("mount").args(["-o", &format!("remount,size={size}")]).arg(self.path()).status().expect("mount");
+        let status = Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(self.path())
+            .status()
+            .expect("mount");
         assert!(status.success(), "remount to {size}");
     }
 }
@@ -74,7 +83,11 @@ fn repo() -> FakeRepo {
         commit: COMMIT.to_string(),
         branches: vec!["main".to_string()],
         files: vec![
-            FakeFile::new("config.json", br#"{"architectures":["LlamaForCausalLM"]}"#.to_vec(), false),
+            FakeFile::new(
+                "config.json",
+                br#"{"architectures":["LlamaForCausalLM"]}"#.to_vec(),
+                false,
+            ),
             FakeFile::new("model.safetensors", weights(), true),
         ],
         gated: false,
@@ -105,10 +118,15 @@ async fn a_full_disk_fails_the_pull_clearly_leaves_no_complete_looking_file_and_
     let mut request = PullRequest::new("acme/big", "main", &root);
     request.max_parallel = 2;
 
-    let err = pull(&hub, &request, None, CancellationToken::new()).await.expect_err("a 3 MiB file cannot fit in 1 MiB");
+    let err = pull(&hub, &request, None, CancellationToken::new())
+        .await
+        .expect_err("a 3 MiB file cannot fit in 1 MiB");
     let shown = err.to_string();
     assert!(shown.contains("No space left on device"), "the error says the disk is full: {shown}");
-    assert!(shown.contains("model.safetensors") || shown.contains(".incomplete"), "the error names the file: {shown}");
+    assert!(
+        shown.contains("model.safetensors") || shown.contains(".incomplete"),
+        "the error names the file: {shown}"
+    );
     let io = match &err {
         PullError::Files { first, .. } => first.as_ref(),
         other => other,
@@ -119,8 +137,14 @@ async fn a_full_disk_fails_the_pull_clearly_leaves_no_complete_looking_file_and_
     // name and the snapshot has no entry for it; only a `.incomplete` part may remain.
     let repo_dir = root.join(RepoType::Model.folder_name("acme/big"));
     let weights_etag = FakeFile::new("model.safetensors", weights(), true).etag();
-    assert!(!repo_dir.join("blobs").join(&weights_etag).exists(), "no complete-looking weights blob");
-    assert!(!repo_dir.join("snapshots").join(COMMIT).join("model.safetensors").exists(), "no snapshot entry for unfinished weights");
+    assert!(
+        !repo_dir.join("blobs").join(&weights_etag).exists(),
+        "no complete-looking weights blob"
+    );
+    assert!(
+        !repo_dir.join("snapshots").join(COMMIT).join("model.safetensors").exists(),
+        "no snapshot entry for unfinished weights"
+    );
     for file in files_under(&repo_dir.join("blobs")) {
         let name = file.file_name().unwrap().to_string_lossy().to_string();
         if name.ends_with(".incomplete") {
@@ -128,7 +152,10 @@ async fn a_full_disk_fails_the_pull_clearly_leaves_no_complete_looking_file_and_
         }
         // Any finished blob is byte-for-byte one of the repo's files.
         let bytes = std::fs::read(&file).expect("blob");
-        assert!(repo().files.iter().any(|f| f.content == bytes && f.etag() == name), "{name} is a whole file");
+        assert!(
+            repo().files.iter().any(|f| f.content == bytes && f.etag() == name),
+            "{name} is a whole file"
+        );
     }
     // The scanner (and so `cache ls` and the console) does not list the revision as complete.
     let report = scan_cache_dir(&root).expect("scan");
@@ -142,10 +169,17 @@ async fn a_full_disk_fails_the_pull_clearly_leaves_no_complete_looking_file_and_
 
     // Room again: the same pull resumes from the part it had and finishes.
     tmpfs.grow("16m");
-    let summary = pull(&hub, &request, None, CancellationToken::new()).await.expect("the pull finishes once there is room");
+    let summary = pull(&hub, &request, None, CancellationToken::new())
+        .await
+        .expect("the pull finishes once there is room");
     assert_eq!(summary.commit_hash, COMMIT);
     assert!(summary.downloaded_bytes < WEIGHTS as u64 + 100, "resumed, not restarted: {summary:?}");
     let snapshot = repo_dir.join("snapshots").join(COMMIT);
     assert_eq!(std::fs::read(snapshot.join("model.safetensors")).expect("weights"), weights());
-    assert!(files_under(&repo_dir.join("blobs")).iter().all(|f| !f.to_string_lossy().ends_with(".incomplete")), "no part files left");
+    assert!(
+        files_under(&repo_dir.join("blobs"))
+            .iter()
+            .all(|f| !f.to_string_lossy().ends_with(".incomplete")),
+        "no part files left"
+    );
 }

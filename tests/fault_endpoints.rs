@@ -7,12 +7,14 @@
 //! HTTP); when healthy it answers `/health`, `/v1/models` and `/metrics` with the recorded vLLM
 //! page `tests/fixtures/metrics/sim-vllm-current-dp2.txt`.
 
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use aimdeck::model::{EndpointState, EndpointUpdate};
-use aimdeck::monitor::{EndpointHistories, EndpointHistory, EndpointMonitor, EndpointTarget, PollConfig};
+use aimdeck::monitor::{
+    EndpointHistories, EndpointHistory, EndpointMonitor, EndpointTarget, PollConfig,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -64,7 +66,11 @@ fn metrics_page() -> &'static str {
 }
 
 fn response(status: &str, content_type: &str, body: &[u8]) -> Vec<u8> {
-    let mut out = format!("HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n", body.len()).into_bytes();
+    let mut out = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
     out.extend_from_slice(body);
     out
 }
@@ -168,7 +174,17 @@ async fn until(
             Err(_) => {
                 let states: Vec<_> = ids
                     .iter()
-                    .map(|id| (id, book.get(id).map(|h| (h.state, h.errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>()))))
+                    .map(|id| {
+                        (
+                            id,
+                            book.get(id).map(|h| {
+                                (
+                                    h.state,
+                                    h.errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>(),
+                                )
+                            }),
+                        )
+                    })
                     .collect();
                 panic!("{what}: not reached within {limit:?}: {states:#?}")
             }
@@ -177,7 +193,8 @@ async fn until(
 }
 
 fn ready_with_fresh_sample(history: &EndpointHistory, after_ms: i64) -> bool {
-    history.state == EndpointState::Ready && history.latest().is_some_and(|s| s.at_unix_ms > after_ms && s.requests_running.is_some())
+    history.state == EndpointState::Ready
+        && history.latest().is_some_and(|s| s.at_unix_ms > after_ms && s.requests_running.is_some())
 }
 
 fn now_ms() -> i64 {
@@ -187,7 +204,14 @@ fn now_ms() -> i64 {
 /// Every fault at once on its own endpoint, beside a healthy one; then all faults end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hanging_resetting_and_garbage_endpoints_are_marked_and_recover() {
-    let faults = [Mode::Hang, Mode::Reset, Mode::NotHttp, Mode::GarbageMetrics, Mode::HtmlMetrics, Mode::TruncatedMetrics];
+    let faults = [
+        Mode::Hang,
+        Mode::Reset,
+        Mode::NotHttp,
+        Mode::GarbageMetrics,
+        Mode::HtmlMetrics,
+        Mode::TruncatedMetrics,
+    ];
     let mut servers = Vec::new();
     for _ in 0..=faults.len() {
         servers.push(Chaos::start().await);
@@ -200,7 +224,10 @@ async fn hanging_resetting_and_garbage_endpoints_are_marked_and_recover() {
     let ids: Vec<String> = servers.iter().map(|s| s.url.clone()).collect();
     let mut book = EndpointHistories::default();
     let start = now_ms();
-    until(&mut rx, &mut book, &ids, Duration::from_secs(10), "all ready", |h| ready_with_fresh_sample(h, start)).await;
+    until(&mut rx, &mut book, &ids, Duration::from_secs(10), "all ready", |h| {
+        ready_with_fresh_sample(h, start)
+    })
+    .await;
 
     // Faults on; the last server stays healthy throughout.
     for (server, fault) in servers.iter().zip(faults) {
@@ -221,29 +248,54 @@ async fn hanging_resetting_and_garbage_endpoints_are_marked_and_recover() {
     for (i, fault) in faults.iter().enumerate() {
         let (state, words) = expect(*fault);
         let id = [ids[i].clone()];
-        until(&mut rx, &mut book, &id, Duration::from_secs(10), &format!("{fault:?} marked"), |h| {
-            let errored = h.errors.iter().any(|e| e.at_unix_ms > fault_on && words.iter().all(|w| e.message.contains(w)));
-            let state_ok = match state {
-                // A reset or a non-HTTP answer is "unreachable": down, or unhealthy when the
-                // client saw it as a broken answer rather than a refused connection.
-                EndpointState::Down => matches!(h.state, EndpointState::Down | EndpointState::Unhealthy),
-                other => h.state == other,
-            };
-            errored && state_ok
-        })
+        until(
+            &mut rx,
+            &mut book,
+            &id,
+            Duration::from_secs(10),
+            &format!("{fault:?} marked"),
+            |h| {
+                let errored = h.errors.iter().any(|e| {
+                    e.at_unix_ms > fault_on && words.iter().all(|w| e.message.contains(w))
+                });
+                let state_ok = match state {
+                    // A reset or a non-HTTP answer is "unreachable": down, or unhealthy when the
+                    // client saw it as a broken answer rather than a refused connection.
+                    EndpointState::Down => {
+                        matches!(h.state, EndpointState::Down | EndpointState::Unhealthy)
+                    }
+                    other => h.state == other,
+                };
+                errored && state_ok
+            },
+        )
         .await;
         // While faulty it yields no fresh numbers: the console shows the last good ones and why.
         let history = book.get(&ids[i]).expect("history");
-        assert!(history.latest().is_none_or(|s| s.at_unix_ms < fault_on + 1000), "{fault:?}: no samples made of garbage");
+        assert!(
+            history.latest().is_none_or(|s| s.at_unix_ms < fault_on + 1000),
+            "{fault:?}: no samples made of garbage"
+        );
     }
     // The healthy neighbour kept getting samples the whole time.
     let during = now_ms();
-    until(&mut rx, &mut book, std::slice::from_ref(&healthy), Duration::from_secs(5), "healthy neighbour", |h| ready_with_fresh_sample(h, during)).await;
+    until(
+        &mut rx,
+        &mut book,
+        std::slice::from_ref(&healthy),
+        Duration::from_secs(5),
+        "healthy neighbour",
+        |h| ready_with_fresh_sample(h, during),
+    )
+    .await;
 
     // Faults off: every endpoint recovers by itself, with fresh samples.
     for server in &servers {
         server.set(Mode::Healthy);
     }
     let fault_off = now_ms();
-    until(&mut rx, &mut book, &ids, Duration::from_secs(15), "all recovered", |h| ready_with_fresh_sample(h, fault_off)).await;
+    until(&mut rx, &mut book, &ids, Duration::from_secs(15), "all recovered", |h| {
+        ready_with_fresh_sample(h, fault_off)
+    })
+    .await;
 }

@@ -28,7 +28,12 @@ fn strings(value: &Value) -> Vec<&str> {
 }
 
 fn assert_full_mesh(doc: &Value, kind: &str, detail: &str, count: u64) {
-    assert_eq!(links(doc).len() as u64, count * (count - 1) / 2, "one link per pair: {}", doc["links"]);
+    assert_eq!(
+        links(doc).len() as u64,
+        count * (count - 1) / 2,
+        "one link per pair: {}",
+        doc["links"]
+    );
     for l in links(doc) {
         assert_eq!(l["kind"], kind);
         assert_eq!(l["detail"], detail);
@@ -70,7 +75,10 @@ fn l40s_4_pcie_node_and_sys() {
     assert_eq!(gpus(&doc)[2]["name"], "NVIDIA L40S");
     assert_eq!(gpus(&doc)[2]["memory_total_bytes"], 46068 * MIB);
     assert_eq!(links(&doc).len(), 6);
-    assert_eq!((&link(&doc, 0, 1)["kind"], &link(&doc, 0, 1)["detail"]), (&"pcie".into(), &"NODE".into()));
+    assert_eq!(
+        (&link(&doc, 0, 1)["kind"], &link(&doc, 0, 1)["detail"]),
+        (&"pcie".into(), &"NODE".into())
+    );
     assert_eq!(link(&doc, 1, 2)["detail"], "SYS");
     assert_eq!(link(&doc, 2, 3)["detail"], "NODE");
     assert_eq!(gpus(&doc)[3]["numa_node"], 1);
@@ -179,7 +187,10 @@ fn mi300x_kfd_sysfs_when_no_tool_is_installed() {
 #[test]
 fn no_gpu_machine() {
     let doc = gpus_json(&["no-gpu"], None);
-    assert_eq!(doc, serde_json::json!({"gpus": [], "links": [], "islands": [], "sources": [], "warnings": []}));
+    assert_eq!(
+        doc,
+        serde_json::json!({"gpus": [], "links": [], "islands": [], "sources": [], "warnings": []})
+    );
     aimdeck_gpus(&["no-gpu"], None).assert().success().stdout("No GPUs found.\n");
 }
 
@@ -238,7 +249,10 @@ fn truncated_json_keeps_the_gpus_and_warns() {
     assert_eq!(list[0]["utilization_percent"], Value::Null);
     assert_eq!(list[0]["memory_total_bytes"], 196592 * MIB, "static's VRAM size stands in");
     let warnings = strings(&doc["warnings"]).join("\n");
-    assert!(warnings.contains("amd-smi metric --json: invalid JSON: EOF while parsing"), "{warnings}");
+    assert!(
+        warnings.contains("amd-smi metric --json: invalid JSON: EOF while parsing"),
+        "{warnings}"
+    );
     assert_full_mesh(&doc, "xgmi", "XGMI", 8);
 }
 
@@ -249,9 +263,17 @@ fn human_table_shows_the_topology_matrix_and_islands() {
     let text = String::from_utf8_lossy(&output.stdout);
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("GPU  NAME"), "{text}");
-    assert!(lines[5].contains("60.7/79.6 GiB") && lines[5].contains("97%") && lines[5].contains("612/700 W"), "{text}");
+    assert!(
+        lines[5].contains("60.7/79.6 GiB")
+            && lines[5].contains("97%")
+            && lines[5].contains("612/700 W"),
+        "{text}"
+    );
     let matrix_row = lines.iter().find(|l| l.starts_with("GPU3  ")).expect("matrix row GPU3");
-    assert_eq!(matrix_row.split_whitespace().collect::<Vec<_>>(), ["GPU3", "NV18", "NV18", "NV18", "X", "NV18", "NV18", "NV18", "NV18"]);
+    assert_eq!(
+        matrix_row.split_whitespace().collect::<Vec<_>>(),
+        ["GPU3", "NV18", "NV18", "NV18", "X", "NV18", "NV18", "NV18", "NV18"]
+    );
     assert!(text.contains("Islands: [0,1,2,3,4,5,6,7] nvlink"), "{text}");
     assert!(text.ends_with("Sources: nvidia-smi\n"), "{text}");
 }
@@ -265,7 +287,10 @@ fn watch_prints_one_json_document_per_update() {
         .expect("runs");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let text = String::from_utf8_lossy(&output.stdout);
-    let docs: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("one JSON document per line")).collect();
+    let docs: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON document per line"))
+        .collect();
     assert_eq!(docs.len(), 3);
     assert!(docs.iter().all(|d| d["gpus"][0]["name"] == "NVIDIA A100-SXM4-80GB"));
 }
@@ -301,7 +326,12 @@ fn amd_cpu_affinity_comes_from_the_pci_device_directory() {
 
 fn health<'a>(gpu: &'a Value) -> (&'a str, Vec<&'a str>) {
     let state = gpu["health"]["state"].as_str().expect("health.state");
-    let codes = gpu["health"]["reasons"].as_array().expect("reasons").iter().map(|r| r["code"].as_str().unwrap()).collect();
+    let codes = gpu["health"]["reasons"]
+        .as_array()
+        .expect("reasons")
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
     (state, codes)
 }
 
@@ -309,9 +339,19 @@ fn health<'a>(gpu: &'a Value) -> (&'a str, Vec<&'a str>) {
 fn healthy_recordings_stay_ok_and_unreadable_ones_unknown() {
     for machine in ["h100-sxm-8", "l40s-4-pcie", "a100-1", "mi300x-8-amdsmi-gpu-data"] {
         let doc = gpus_json(&[machine], None);
-        assert!(doc["warnings"].as_array().is_some_and(Vec::is_empty), "{machine}: {}", doc["warnings"]);
+        assert!(
+            doc["warnings"].as_array().is_some_and(Vec::is_empty),
+            "{machine}: {}",
+            doc["warnings"]
+        );
         for gpu in gpus(&doc) {
-            assert_eq!(health(gpu), ("ok", vec![]), "{machine} GPU {}: {}", gpu["index"], gpu["health"]);
+            assert_eq!(
+                health(gpu),
+                ("ok", vec![]),
+                "{machine} GPU {}: {}",
+                gpu["index"],
+                gpu["health"]
+            );
             assert!(gpu["processes"].as_array().is_some_and(Vec::is_empty));
         }
     }
@@ -329,28 +369,49 @@ fn healthy_recordings_stay_ok_and_unreadable_ones_unknown() {
 #[test]
 fn faulty_h100_box_ecc_throttle_link_remap_xid_and_an_unmanaged_process() {
     let kmsg = common::fixture("h100-sxm-8-faulty").join("kmsg.txt");
-    let output = aimdeck_gpus(&["h100-sxm-8-faulty"], None).env("AIMDECK_KERNEL_LOG", &kmsg).arg("--json").output().unwrap();
+    let output = aimdeck_gpus(&["h100-sxm-8-faulty"], None)
+        .env("AIMDECK_KERNEL_LOG", &kmsg)
+        .arg("--json")
+        .output()
+        .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let doc: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert!(doc["warnings"].as_array().is_some_and(Vec::is_empty), "{}", doc["warnings"]);
     let list = gpus(&doc);
     assert_eq!(health(&list[0]), ("ok", vec![]));
     assert_eq!(health(&list[1]), ("failed", vec!["ecc_uncorrectable"]));
-    assert!(list[1]["health"]["reasons"][0]["message"].as_str().unwrap().contains("2 (ecc.errors.uncorrected.volatile.total)"));
+    assert!(
+        list[1]["health"]["reasons"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("2 (ecc.errors.uncorrected.volatile.total)")
+    );
     assert_eq!(list[1]["health"]["counters"]["ecc.errors.corrected.aggregate.total"], "41");
-    assert_eq!(health(&list[2]), ("degraded", vec!["throttle_hw_slowdown", "throttle_hw_thermal_slowdown"]));
+    assert_eq!(
+        health(&list[2]),
+        ("degraded", vec!["throttle_hw_slowdown", "throttle_hw_thermal_slowdown"])
+    );
     assert_eq!(health(&list[3]), ("degraded", vec!["pcie_width_below_max"]));
-    assert_eq!(health(&list[4]), ("ok", vec![]), "XID 13 is the application's fault, not the GPU's");
+    assert_eq!(
+        health(&list[4]),
+        ("ok", vec![]),
+        "XID 13 is the application's fault, not the GPU's"
+    );
     assert_eq!(health(&list[5]), ("failed", vec!["row_remap_failure"]));
     assert_eq!(health(&list[6]), ("failed", vec!["xid_79"]));
-    assert!(list[6]["health"]["reasons"][0]["message"].as_str().unwrap().contains("fallen off the bus"));
+    assert!(
+        list[6]["health"]["reasons"][0]["message"].as_str().unwrap().contains("fallen off the bus")
+    );
     assert_eq!(health(&list[7]), ("degraded", vec!["ecc_correctable_storm"]));
     let process = &list[4]["processes"][0];
     assert_eq!((process["pid"].as_u64(), process["name"].as_str()), (Some(4242), Some("python3")));
     assert_eq!(process["used_memory_bytes"], 72908 * MIB);
     assert_eq!(process["holder"], Value::Null, "aimdeck did not start it");
     // The text form says it too.
-    let text = aimdeck_gpus(&["h100-sxm-8-faulty"], None).env("AIMDECK_KERNEL_LOG", &kmsg).output().unwrap();
+    let text = aimdeck_gpus(&["h100-sxm-8-faulty"], None)
+        .env("AIMDECK_KERNEL_LOG", &kmsg)
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("failed: uncorrectable ECC errors since the driver loaded: 2"), "{text}");
     assert!(text.contains("unmanaged: pid 4242 python3 (71.2 GiB)"), "{text}");
@@ -363,7 +424,11 @@ fn faulty_mi300x_box_ecc_blocks_throttle_link_xgmi_and_processes() {
     let list = gpus(&doc);
     assert_eq!(health(&list[0]), ("ok", vec![]));
     assert_eq!(health(&list[1]), ("failed", vec!["ecc_uncorrectable"]));
-    assert!(list[1]["health"]["reasons"][0]["message"].as_str().unwrap().contains("blocks: UMC 4"), "{}", list[1]["health"]);
+    assert!(
+        list[1]["health"]["reasons"][0]["message"].as_str().unwrap().contains("blocks: UMC 4"),
+        "{}",
+        list[1]["health"]
+    );
     assert_eq!(list[1]["health"]["counters"]["ras.ecc_block_state.UMC"], "ENABLED");
     assert_eq!(health(&list[2]), ("degraded", vec!["throttle_socket_thermal"]));
     assert_eq!(health(&list[3]), ("degraded", vec!["pcie_width_below_max"]));
@@ -371,7 +436,10 @@ fn faulty_mi300x_box_ecc_blocks_throttle_link_xgmi_and_processes() {
     let process = &list[4]["processes"][0];
     assert_eq!((process["pid"].as_u64(), process["name"].as_str()), (Some(4343), Some("python3")));
     assert_eq!(process["used_memory_bytes"], 157514268672u64);
-    assert!(list[0]["processes"].as_array().is_some_and(Vec::is_empty), "\"No running processes detected\" is no process");
+    assert!(
+        list[0]["processes"].as_array().is_some_and(Vec::is_empty),
+        "\"No running processes detected\" is no process"
+    );
     assert_eq!(list[0]["partition"]["compute"], "SPX");
 }
 
@@ -382,7 +450,10 @@ fn mi300x_in_cpx_nps4_is_64_logical_gpus_under_8_parents() {
     let list = gpus(&doc);
     assert_eq!(list.len(), 64);
     let gpu = &list[13];
-    assert_eq!(gpu["partition"], serde_json::json!({"compute": "CPX", "memory": "NPS4", "partition_id": 5, "parent": 8}));
+    assert_eq!(
+        gpu["partition"],
+        serde_json::json!({"compute": "CPX", "memory": "NPS4", "partition_id": 5, "parent": 8})
+    );
     // 49075 MB per NPS4 domain, shared by two CPX partitions.
     assert_eq!(gpu["memory_total_bytes"], 49075 * MIB / 2);
     assert_eq!(gpu["pci_bus_id"], "0000:22:00.5");

@@ -41,7 +41,11 @@ async fn nvidia_and_amd_in_one_box_keep_distinct_indices() {
     assert_eq!(snapshot.gpus[1].name, "AMD Instinct MI300X");
     assert_eq!(snapshot.gpus[1].index, 1, "AMD GPUs follow the NVIDIA ones");
     assert_eq!(snapshot.link(1, 8).map(|l| l.kind), Some(LinkKind::Xgmi));
-    assert!(snapshot.warnings.iter().any(|w| w.contains("AMD GPUs are listed from index 1")), "{:?}", snapshot.warnings);
+    assert!(
+        snapshot.warnings.iter().any(|w| w.contains("AMD GPUs are listed from index 1")),
+        "{:?}",
+        snapshot.warnings
+    );
 }
 
 #[tokio::test]
@@ -63,7 +67,11 @@ async fn kfd_tree_without_xgmi_gives_single_gpu_islands() {
 #[tokio::test]
 async fn poller_keeps_bounded_history_and_stops_on_cancel() {
     let cancel = CancellationToken::new();
-    let config = GpuPollerConfig { probe: probe(Some("h100-sxm-8"), None), interval: Duration::from_millis(20), history_len: 3 };
+    let config = GpuPollerConfig {
+        probe: probe(Some("h100-sxm-8"), None),
+        interval: Duration::from_millis(20),
+        history_len: 3,
+    };
     let (task, mut updates) = gpu_poller::spawn(config, cancel.clone());
     let mut last = None;
     for expected in 1..=5 {
@@ -76,10 +84,17 @@ async fn poller_keeps_bounded_history_and_stops_on_cancel() {
     }
     let last = last.expect("five updates");
     assert_eq!(last.snapshot.gpus.len(), 8);
-    assert_eq!(last.history.samples(4).map(|ring| ring.len()), Some(3), "three samples kept of five");
+    assert_eq!(
+        last.history.samples(4).map(|ring| ring.len()),
+        Some(3),
+        "three samples kept of five"
+    );
     assert_eq!(last.history.utilization_sparkline(4, 80), vec![97, 97, 97]);
     cancel.cancel();
-    tokio::time::timeout(Duration::from_secs(5), task).await.expect("stops after cancel").expect("no panic");
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("stops after cancel")
+        .expect("no panic");
 }
 
 #[tokio::test]
@@ -103,7 +118,10 @@ async fn poller_reports_a_hanging_tool_and_keeps_going() {
     }
     drop(updates);
     // With the receiver gone the task ends on its own.
-    tokio::time::timeout(Duration::from_secs(5), task).await.expect("stops when nobody listens").expect("no panic");
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("stops when nobody listens")
+        .expect("no panic");
 }
 
 #[tokio::test]
@@ -114,19 +132,29 @@ async fn holders_join_onto_discovered_gpus() {
         &[GpuClaim { deployment: "llama-8b".into(), replica: 1, gpus: vec![2, 3, 9] }],
     );
     assert_eq!(stale, vec![9]);
-    assert_eq!(snapshot.gpus[2].held_by, Some(GpuHolder { deployment: "llama-8b".into(), replica: 1 }));
+    assert_eq!(
+        snapshot.gpus[2].held_by,
+        Some(GpuHolder { deployment: "llama-8b".into(), replica: 1 })
+    );
     assert_eq!(snapshot.gpus[0].held_by, None);
     let json = serde_json::to_value(&snapshot).expect("serialises");
-    assert_eq!(json["gpus"][3]["held_by"], serde_json::json!({"deployment": "llama-8b", "replica": 1}));
+    assert_eq!(
+        json["gpus"][3]["held_by"],
+        serde_json::json!({"deployment": "llama-8b", "replica": 1})
+    );
 }
 
 #[test]
 fn recorded_five_gpu_pcie_matrix() {
-    let text = std::fs::read_to_string(fixture("topo-5gpu-phb-node-sys").join("nvidia-smi-topo.txt")).expect("fixture");
+    let text =
+        std::fs::read_to_string(fixture("topo-5gpu-phb-node-sys").join("nvidia-smi-topo.txt"))
+            .expect("fixture");
     let (matrix, warnings) = parse_topo_matrix(&text);
     assert!(warnings.is_empty(), "{warnings:?}");
     assert_eq!(matrix.links.len(), 10);
-    let detail = |a: u32, b: u32| matrix.links.iter().find(|l| l.a == a && l.b == b).map(|l| l.detail.as_str());
+    let detail = |a: u32, b: u32| {
+        matrix.links.iter().find(|l| l.a == a && l.b == b).map(|l| l.detail.as_str())
+    };
     assert_eq!(detail(1, 2), Some("PHB"));
     assert_eq!(detail(1, 3), Some("NODE"));
     assert_eq!(detail(0, 4), Some("SYS"));
@@ -140,7 +168,9 @@ fn recorded_five_gpu_pcie_matrix() {
 fn truncated_outputs_never_panic() {
     use aimdeck::hardware::amd_smi::{self, AmdSmiOutputs};
     use aimdeck::hardware::{nvidia, rocm_smi};
-    let read = |machine: &str, file: &str| std::fs::read_to_string(fixture(machine).join(file)).expect("fixture");
+    let read = |machine: &str, file: &str| {
+        std::fs::read_to_string(fixture(machine).join(file)).expect("fixture")
+    };
     let cut = |text: &str, at: usize| -> String { text.chars().take(at).collect() };
 
     let query = read("h100-sxm-8", "nvidia-smi-query.csv");
@@ -149,10 +179,16 @@ fn truncated_outputs_never_panic() {
         let report = nvidia::assemble(&cut(&query, at), Some(&cut(&topo, at)));
         assert!(report.gpus.len() <= 8);
     }
-    let docs = ["list", "static", "metric", "topology"].map(|d| read("mi300x-8-amdsmi-gpu-data", &format!("amd-smi-{d}.json")));
+    let docs = ["list", "static", "metric", "topology"]
+        .map(|d| read("mi300x-8-amdsmi-gpu-data", &format!("amd-smi-{d}.json")));
     for at in (0..docs[2].len()).step_by(211) {
         let cuts = docs.clone().map(|d| cut(&d, at));
-        let outputs = AmdSmiOutputs { list: Some(&cuts[0]), static_info: Some(&cuts[1]), metric: Some(&cuts[2]), topology: Some(&cuts[3]) };
+        let outputs = AmdSmiOutputs {
+            list: Some(&cuts[0]),
+            static_info: Some(&cuts[1]),
+            metric: Some(&cuts[2]),
+            topology: Some(&cuts[3]),
+        };
         if let Ok(report) = amd_smi::parse(outputs) {
             assert!(report.gpus.len() <= 8);
         }
@@ -173,34 +209,62 @@ mod placement_from_recordings {
     use aimdeck::recipes::{Hardware, SelectQuery, load_builtin, select};
 
     fn cpx() -> aimdeck::model::gpu::GpuSnapshot {
-        tokio::runtime::Runtime::new().unwrap().block_on(discover(&probe(None, Some("mi300x-8-cpx-nps4"))))
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(discover(&probe(None, Some("mi300x-8-cpx-nps4"))))
     }
 
     #[test]
     fn tp2_goes_on_two_cpx_partitions_of_one_mi300x_only_when_asked() {
         let snapshot = cpx();
         assert_eq!(snapshot.gpus.len(), 64);
-        let err = allocate(&inventory(&snapshot, PlacementPolicy::default()), &[], 1, 2).unwrap_err().to_string();
-        assert!(err.contains("GPU 9 is a CPX partition of GPU 8 (--partitions places on partitions)"), "{err}");
+        let err = allocate(&inventory(&snapshot, PlacementPolicy::default()), &[], 1, 2)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("GPU 9 is a CPX partition of GPU 8 (--partitions places on partitions)"),
+            "{err}"
+        );
         let asked = PlacementPolicy { partitions: true, ..PlacementPolicy::default() };
         let sets = allocate(&inventory(&snapshot, asked), &[], 1, 2).unwrap();
         assert_eq!(sets, vec![vec![0, 1]]);
-        let parents: Vec<_> = sets[0].iter().map(|&i| snapshot.gpu(i).unwrap().partition.as_ref().unwrap().parent).collect();
+        let parents: Vec<_> = sets[0]
+            .iter()
+            .map(|&i| snapshot.gpu(i).unwrap().partition.as_ref().unwrap().parent)
+            .collect();
         assert_eq!(parents, [Some(0), Some(0)], "both on one physical MI300X");
     }
 
     #[test]
     fn a_70b_bf16_recipe_does_not_fit_cpx_partitions_and_says_so() {
         let snapshot = cpx();
-        let hardware = Hardware::from_inventory(snapshot.gpus.iter().map(|g| (g.name.as_str(), g.memory_total_bytes, false))).unwrap();
+        let hardware = Hardware::from_inventory(
+            snapshot.gpus.iter().map(|g| (g.name.as_str(), g.memory_total_bytes, false)),
+        )
+        .unwrap();
         assert_eq!(hardware.total, 64);
-        assert!(hardware.memory_bytes.is_some_and(|m| m < 25 << 30), "a partition's share, not the whole GPU: {hardware:?}");
-        let query = SelectQuery { model: "meta-llama/Llama-3.1-70B-Instruct".into(), ..Default::default() };
+        assert!(
+            hardware.memory_bytes.is_some_and(|m| m < 25 << 30),
+            "a partition's share, not the whole GPU: {hardware:?}"
+        );
+        let query =
+            SelectQuery { model: "meta-llama/Llama-3.1-70B-Instruct".into(), ..Default::default() };
         let selection = select(&load_builtin(), &query, Some(&hardware), None);
-        for id in ["llama-3.1-70b-instruct-mi300x-x4-bf16-vllm", "llama-3.1-70b-instruct-mi300x-x1-fp8-vllm"] {
-            let candidate = selection.candidates.iter().find(|c| c.id == id).unwrap_or_else(|| panic!("{id} considered"));
+        for id in [
+            "llama-3.1-70b-instruct-mi300x-x4-bf16-vllm",
+            "llama-3.1-70b-instruct-mi300x-x1-fp8-vllm",
+        ] {
+            let candidate = selection
+                .candidates
+                .iter()
+                .find(|c| c.id == id)
+                .unwrap_or_else(|| panic!("{id} considered"));
             assert!(!candidate.accepted, "{id} accepted on 24 GiB partitions");
-            assert!(candidate.rejections.iter().any(|r| r.contains("does not fit")), "{id}: {:?}", candidate.rejections);
+            assert!(
+                candidate.rejections.iter().any(|r| r.contains("does not fit")),
+                "{id}: {:?}",
+                candidate.rejections
+            );
         }
     }
 
@@ -213,11 +277,20 @@ mod placement_from_recordings {
         // 0 is the only healthy, free GPU: 1/5/6 failed, 2/3/7 degraded, 4 held by pid 4242.
         assert_eq!(allocate(&strict, &[], 1, 1).unwrap(), vec![vec![0]]);
         let err = allocate(&strict, &[], 1, 2).unwrap_err().to_string();
-        assert!(err.contains("GPU 1 failed: uncorrectable ECC errors since the driver loaded: 2"), "{err}");
+        assert!(
+            err.contains("GPU 1 failed: uncorrectable ECC errors since the driver loaded: 2"),
+            "{err}"
+        );
         assert!(err.contains("GPU 4 unmanaged: pid 4242 python3 (71.2 GiB)"), "{err}");
         assert!(err.contains("GPU 6 failed: XID 79"), "{err}");
-        let lenient = inventory(&snapshot, PlacementPolicy { allow_degraded: true, ..PlacementPolicy::default() });
+        let lenient = inventory(
+            &snapshot,
+            PlacementPolicy { allow_degraded: true, ..PlacementPolicy::default() },
+        );
         assert_eq!(allocate(&lenient, &[], 1, 4).unwrap(), vec![vec![0, 2, 3, 7]]);
-        assert!(allocate(&lenient, &[], 1, 5).is_err(), "failed GPUs stay out even with --allow-degraded");
+        assert!(
+            allocate(&lenient, &[], 1, 5).is_err(),
+            "failed GPUs stay out even with --allow-degraded"
+        );
     }
 }

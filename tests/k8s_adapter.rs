@@ -26,11 +26,16 @@ fn spec(name: &str, replicas: u32) -> DeploymentSpec {
 
 fn open_k8s(fake: &FakeKube) -> Arc<dyn Backend> {
     let mut options = BackendOptions::new("/nonexistent");
-    options.kubernetes = KubeTarget { kubeconfig: Some(fake.kubeconfig_path()), ..Default::default() };
+    options.kubernetes =
+        KubeTarget { kubeconfig: Some(fake.kubeconfig_path()), ..Default::default() };
     open("k8s", &options).expect("opens without I/O")
 }
 
-async fn until_ready(backend: &dyn Backend, name: &str, replicas: usize) -> aimdeck::model::Deployment {
+async fn until_ready(
+    backend: &dyn Backend,
+    name: &str,
+    replicas: usize,
+) -> aimdeck::model::Deployment {
     let started = Instant::now();
     loop {
         let d = backend.get(name).await.expect("get");
@@ -44,18 +49,37 @@ async fn until_ready(backend: &dyn Backend, name: &str, replicas: usize) -> aimd
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trait_create_list_scale_logs_delete() {
-    let fake = FakeKube::start(FakeOptions { ready_delay: Duration::from_millis(300), ..Default::default() }).await;
+    let fake = FakeKube::start(FakeOptions {
+        ready_delay: Duration::from_millis(300),
+        ..Default::default()
+    })
+    .await;
     let backend = open_k8s(&fake);
     assert_eq!(backend.name(), "k8s");
     assert!(fake.requests().is_empty(), "open does no I/O");
 
     let created = backend.create(&spec("qwen", 2), None).await.expect("create");
-    assert_eq!((created.backend.as_str(), created.spec.replicas, created.replicas.len()), ("k8s", 2, 2));
-    assert!(created.replicas.iter().all(|r| r.state != ReplicaState::Ready), "{:?}", created.replicas);
+    assert_eq!(
+        (created.backend.as_str(), created.spec.replicas, created.replicas.len()),
+        ("k8s", 2, 2)
+    );
+    assert!(
+        created.replicas.iter().all(|r| r.state != ReplicaState::Ready),
+        "{:?}",
+        created.replicas
+    );
     let err = backend.create(&spec("qwen", 1), None).await.unwrap_err();
     assert!(matches!(err, BackendError::AlreadyExists(_)), "{err}");
-    assert!(fake.get("Deployment", NAMESPACE, "qwen").is_some() && fake.get("Service", NAMESPACE, "qwen").is_some());
-    assert!(fake.requests().iter().any(|r| r.starts_with("PATCH") && r.contains("fieldManager=aimdeck")), "server-side apply as aimdeck");
+    assert!(
+        fake.get("Deployment", NAMESPACE, "qwen").is_some()
+            && fake.get("Service", NAMESPACE, "qwen").is_some()
+    );
+    assert!(
+        fake.requests()
+            .iter()
+            .any(|r| r.starts_with("PATCH") && r.contains("fieldManager=aimdeck")),
+        "server-side apply as aimdeck"
+    );
 
     let ready = until_ready(backend.as_ref(), "qwen", 2).await;
     assert_eq!(ready.spec.model, "Qwen/Qwen3-0.6B");
@@ -73,21 +97,29 @@ async fn trait_create_list_scale_logs_delete() {
     // To 0 and back: the Deployment stays at replicas 0 with its spec, and comes back from it.
     let zero = backend.scale("qwen", 0, None).await.expect("scale to 0");
     assert_eq!(zero.spec.replicas, 0);
-    fake.wait_for(Duration::from_secs(10), "no pod at 0", |f| f.inventory(NAMESPACE).iter().all(|o| !o.starts_with("Pod/"))).await;
+    fake.wait_for(Duration::from_secs(10), "no pod at 0", |f| {
+        f.inventory(NAMESPACE).iter().all(|o| !o.starts_with("Pod/"))
+    })
+    .await;
     assert!(fake.get("Deployment", NAMESPACE, "qwen").is_some(), "the Deployment is kept at 0");
     let listed = backend.list().await.expect("list at 0");
-    assert_eq!(listed.iter().map(|d| (d.name.as_str(), d.replicas.len())).collect::<Vec<_>>(), vec![("qwen", 0)]);
+    assert_eq!(
+        listed.iter().map(|d| (d.name.as_str(), d.replicas.len())).collect::<Vec<_>>(),
+        vec![("qwen", 0)]
+    );
     assert_eq!(listed[0].spec.model, "Qwen/Qwen3-0.6B", "the spec is still there");
     backend.scale("qwen", 1, None).await.expect("scale back to 1");
     let one = until_ready(backend.as_ref(), "qwen", 1).await;
 
     fake.append_log(NAMESPACE, &one.replicas[0].name, "INFO: Application startup complete.");
-    let lines: Vec<_> = backend.logs("qwen", LogOptions::default()).await.expect("logs").collect().await;
+    let lines: Vec<_> =
+        backend.logs("qwen", LogOptions::default()).await.expect("logs").collect().await;
     let texts: Vec<String> = lines.into_iter().map(|l| l.expect("line").text).collect();
     assert!(texts.iter().any(|t| t.contains("Application startup complete")), "{texts:?}");
 
     backend.delete("qwen").await.expect("delete");
-    fake.wait_for(Duration::from_secs(10), "nothing left", |f| f.inventory(NAMESPACE).is_empty()).await;
+    fake.wait_for(Duration::from_secs(10), "nothing left", |f| f.inventory(NAMESPACE).is_empty())
+        .await;
     assert!(backend.list().await.expect("list").is_empty());
     assert!(matches!(backend.get("qwen").await, Err(BackendError::NotFound(_))));
     assert!(matches!(backend.scale("qwen", 2, None).await, Err(BackendError::NotFound(_))));
@@ -97,7 +129,10 @@ async fn trait_create_list_scale_logs_delete() {
 async fn no_kubeconfig_opens_and_fails_fast_on_use() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut options = BackendOptions::new(dir.path());
-    options.kubernetes = KubeTarget { kubeconfig: Some(dir.path().join("missing-kubeconfig")), ..Default::default() };
+    options.kubernetes = KubeTarget {
+        kubeconfig: Some(dir.path().join("missing-kubeconfig")),
+        ..Default::default()
+    };
     assert!(registry::NAMES.contains(&"k8s"));
     let backend = open("k8s", &options).expect("open is lazy");
     let started = Instant::now();
@@ -107,11 +142,16 @@ async fn no_kubeconfig_opens_and_fails_fast_on_use() {
     assert!(!backend.health().await.reachable);
     // Rendering needs no cluster.
     let rendered = backend.render(&spec("qwen", 1)).expect("render");
-    let kinds: Vec<&str> = rendered["items"].as_array().unwrap().iter().map(|o| o["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> =
+        rendered["items"].as_array().unwrap().iter().map(|o| o["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, vec!["Deployment", "Service"]);
 }
 
-async fn aimdeck(fake: &Arc<FakeKube>, state: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+async fn aimdeck(
+    fake: &Arc<FakeKube>,
+    state: &std::path::Path,
+    args: &[&str],
+) -> (bool, String, String) {
     let kubeconfig = fake.kubeconfig_path();
     let state = state.to_path_buf();
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
@@ -128,7 +168,11 @@ async fn aimdeck(fake: &Arc<FakeKube>, state: &std::path::Path, args: &[&str]) -
             .timeout(Duration::from_secs(60))
             .output()
             .expect("runs");
-        (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
     })
     .await
     .expect("joined")
@@ -140,18 +184,37 @@ async fn cli_deploy_ls_scale_logs_rm_with_backend_k8s() {
     let state = tempfile::tempdir().expect("tempdir");
     let dir = state.path();
 
-    let (ok, yaml, err) = aimdeck(&fake, dir, &["render", "k8s", "qwen", "--model", "Qwen/Qwen3-0.6B"]).await;
+    let (ok, yaml, err) =
+        aimdeck(&fake, dir, &["render", "k8s", "qwen", "--model", "Qwen/Qwen3-0.6B"]).await;
     assert!(ok, "{err}");
-    let docs: Vec<Value> = serde_saphyr::from_str_multiple(&yaml).expect("valid multi-document YAML");
+    let docs: Vec<Value> =
+        serde_saphyr::from_str_multiple(&yaml).expect("valid multi-document YAML");
     let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap_or("?")).collect();
     assert_eq!(kinds, vec!["Deployment", "Service"], "{yaml}");
-    let (ok, out2, err2) = aimdeck(&fake, dir, &["render", "k8s", "qwen", "--model", "Qwen/Qwen3-0.6B", "--json"]).await;
+    let (ok, out2, err2) =
+        aimdeck(&fake, dir, &["render", "k8s", "qwen", "--model", "Qwen/Qwen3-0.6B", "--json"])
+            .await;
     assert!(ok, "{err2}");
     let rendered: Value = serde_json::from_str(&out2).expect("json");
     assert_eq!(rendered["items"][0]["kind"], "Deployment", "{out2}");
     assert!(fake.requests().is_empty(), "render talks to no cluster");
 
-    let (ok, out, err) = aimdeck(&fake, dir, &["deploy", "qwen", "--model", "Qwen/Qwen3-0.6B", "--backend", "k8s", "--json", "--wait-secs", "30"]).await;
+    let (ok, out, err) = aimdeck(
+        &fake,
+        dir,
+        &[
+            "deploy",
+            "qwen",
+            "--model",
+            "Qwen/Qwen3-0.6B",
+            "--backend",
+            "k8s",
+            "--json",
+            "--wait-secs",
+            "30",
+        ],
+    )
+    .await;
     assert!(ok, "{err}");
     let deployed: Value = serde_json::from_str(&out).expect("json");
     assert_eq!(deployed["backend"], "k8s");
@@ -163,7 +226,12 @@ async fn cli_deploy_ls_scale_logs_rm_with_backend_k8s() {
     assert_eq!(listed.as_array().unwrap().len(), 1, "{out}");
     assert_eq!(listed[0]["name"], "qwen");
 
-    let (ok, out, err) = aimdeck(&fake, dir, &["scale", "qwen", "2", "--backend", "k8s", "--json", "--wait-secs", "30"]).await;
+    let (ok, out, err) = aimdeck(
+        &fake,
+        dir,
+        &["scale", "qwen", "2", "--backend", "k8s", "--json", "--wait-secs", "30"],
+    )
+    .await;
     assert!(ok, "{err}");
     let scaled: Value = serde_json::from_str(&out).expect("json");
     assert_eq!(scaled["replicas"].as_array().unwrap().len(), 2, "{out}");
@@ -178,7 +246,8 @@ async fn cli_deploy_ls_scale_logs_rm_with_backend_k8s() {
     let (ok, out, err) = aimdeck(&fake, dir, &["rm", "qwen", "--yes", "--backend", "k8s"]).await;
     assert!(ok, "{err}");
     assert!(out.contains("removed qwen"), "{out}");
-    fake.wait_for(Duration::from_secs(10), "nothing left", |f| f.inventory(NAMESPACE).is_empty()).await;
+    fake.wait_for(Duration::from_secs(10), "nothing left", |f| f.inventory(NAMESPACE).is_empty())
+        .await;
     let (ok, out, err) = aimdeck(&fake, dir, &["ls", "--backend", "k8s", "--json"]).await;
     assert!(ok, "{err}");
     assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), json!([]));
@@ -189,7 +258,19 @@ async fn render_exports_the_deployment_as_operator_resources() {
     let fake = FakeKube::start(FakeOptions::default()).await;
     let state = tempfile::tempdir().expect("tempdir");
     let dir = state.path();
-    let spec = ["qwen", "--model", "Qwen/Qwen3-8B", "--vendor", "nvidia", "--tp", "2", "--gpus-per-replica", "2", "--replicas", "2"];
+    let spec = [
+        "qwen",
+        "--model",
+        "Qwen/Qwen3-8B",
+        "--vendor",
+        "nvidia",
+        "--tp",
+        "2",
+        "--gpus-per-replica",
+        "2",
+        "--replicas",
+        "2",
+    ];
 
     let mut args = vec!["render", "nimservice"];
     args.extend_from_slice(&spec);
@@ -213,14 +294,29 @@ async fn render_exports_the_deployment_as_operator_resources() {
     assert_eq!(list["items"][0]["kind"], "InferenceService", "{out}");
 
     // AIM is AMD's operator: the same spec on AMD GPUs.
-    let (ok, yaml, err) = aimdeck(&fake, dir, &["render", "aimservice", "qwen", "--model", "Qwen/Qwen3-8B", "--vendor", "amd"]).await;
+    let (ok, yaml, err) = aimdeck(
+        &fake,
+        dir,
+        &["render", "aimservice", "qwen", "--model", "Qwen/Qwen3-8B", "--vendor", "amd"],
+    )
+    .await;
     assert!(ok, "{err}");
     assert!(yaml.contains("kind: AIMService"), "{yaml}");
     // NIM runs on NVIDIA only: said, not rendered.
-    let (ok, _, err) = aimdeck(&fake, dir, &["render", "nimservice", "qwen", "--model", "Qwen/Qwen3-8B", "--vendor", "amd"]).await;
+    let (ok, _, err) = aimdeck(
+        &fake,
+        dir,
+        &["render", "nimservice", "qwen", "--model", "Qwen/Qwen3-8B", "--vendor", "amd"],
+    )
+    .await;
     assert!(!ok && err.contains("NVIDIA GPUs only"), "{err}");
-    let (ok, _, err) = aimdeck(&fake, dir, &["render", "helm", "qwen", "--model", "Qwen/Qwen3-8B"]).await;
-    assert!(!ok && err.contains("unknown target `helm`") && err.contains("nimservice, aimservice, kserve"), "{err}");
+    let (ok, _, err) =
+        aimdeck(&fake, dir, &["render", "helm", "qwen", "--model", "Qwen/Qwen3-8B"]).await;
+    assert!(
+        !ok && err.contains("unknown target `helm`")
+            && err.contains("nimservice, aimservice, kserve"),
+        "{err}"
+    );
     assert!(fake.requests().is_empty(), "render talks to no cluster");
 }
 
@@ -228,7 +324,8 @@ async fn render_exports_the_deployment_as_operator_resources() {
 async fn the_console_lists_from_watches_not_from_a_list_call_each_time() {
     let fake = FakeKube::start(FakeOptions::default()).await;
     let mut options = BackendOptions::new("/nonexistent");
-    options.kubernetes = KubeTarget { kubeconfig: Some(fake.kubeconfig_path()), ..Default::default() };
+    options.kubernetes =
+        KubeTarget { kubeconfig: Some(fake.kubeconfig_path()), ..Default::default() };
     options.kubernetes_watches = true;
     let backend = open("k8s", &options).expect("opens");
     backend.create(&spec("qwen", 2), None).await.expect("create");
@@ -240,11 +337,21 @@ async fn the_console_lists_from_watches_not_from_a_list_call_each_time() {
         if listed.first().is_some_and(|d| d.ready_summary() == "2/2") {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(10), "not ready through the watches: {listed:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "not ready through the watches: {listed:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let lists = |fake: &FakeKube| {
-        fake.requests().iter().filter(|r| r.starts_with("GET") && (r.contains("/deployments?") || r.contains("/pods?")) && !r.contains("watch=true")).count()
+        fake.requests()
+            .iter()
+            .filter(|r| {
+                r.starts_with("GET")
+                    && (r.contains("/deployments?") || r.contains("/pods?"))
+                    && !r.contains("watch=true")
+            })
+            .count()
     };
     let before = lists(&fake);
     for _ in 0..20 {
@@ -255,7 +362,10 @@ async fn the_console_lists_from_watches_not_from_a_list_call_each_time() {
     backend.scale("qwen", 1, None).await.expect("scale");
     let started = Instant::now();
     while backend.list().await.expect("list")[0].replicas.len() != 1 {
-        assert!(started.elapsed() < Duration::from_secs(10), "the scale-down reaches the watched list");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the scale-down reaches the watched list"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     backend.delete("qwen").await.expect("delete");
@@ -272,12 +382,22 @@ async fn the_console_lists_from_watches_not_from_a_list_call_each_time() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_from_a_stale_read_is_refused_as_another_writers_change() {
     use aimdeck::backend::kubernetes::KubeBackend;
-    let fake = FakeKube::start(FakeOptions { ready_delay: Duration::from_millis(100), ..Default::default() }).await;
+    let fake = FakeKube::start(FakeOptions {
+        ready_delay: Duration::from_millis(100),
+        ..Default::default()
+    })
+    .await;
     let backend = open_k8s(&fake);
     backend.create(&spec("rival", 1), None).await.expect("create");
-    let kube = KubeBackend::connect(&KubeTarget { kubeconfig: Some(fake.kubeconfig_path()), ..Default::default() }).await.expect("client");
+    let kube = KubeBackend::connect(&KubeTarget {
+        kubeconfig: Some(fake.kubeconfig_path()),
+        ..Default::default()
+    })
+    .await
+    .expect("client");
     let object = || fake.get("Deployment", NAMESPACE, "rival").expect("the Deployment");
-    let seen = object()["metadata"]["resourceVersion"].as_str().expect("a resourceVersion").to_string();
+    let seen =
+        object()["metadata"]["resourceVersion"].as_str().expect("a resourceVersion").to_string();
 
     // Another aimdeck scales it meanwhile.
     backend.scale("rival", 2, None).await.expect("the other writer");
@@ -286,17 +406,30 @@ async fn a_write_from_a_stale_read_is_refused_as_another_writers_change() {
     assert_eq!(object()["spec"]["replicas"], json!(2), "the other writer's count stays");
     let err = kube.restart_at("rival", &seen).await.expect_err("a stale restart").to_string();
     assert!(err.contains("`rival` was changed by another writer; try again"), "{err}");
-    assert!(object().pointer("/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt").is_none(), "no restart written");
+    assert!(
+        object()
+            .pointer("/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt")
+            .is_none(),
+        "no restart written"
+    );
 
     // The ordinary paths read right before they write, while the controller keeps updating
     // the status (pods becoming ready): they go through.
     backend.scale("rival", 3, None).await.expect("scale from a fresh read");
     backend.restart("rival").await.expect("restart from a fresh read");
     assert_eq!(object()["spec"]["replicas"], json!(3));
-    assert!(object().pointer("/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt").is_some());
-    assert!(fake.requests().iter().any(|r| r.starts_with("GET") && r.contains("/deployments/rival")), "read before the write");
+    assert!(
+        object()
+            .pointer("/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt")
+            .is_some()
+    );
+    assert!(
+        fake.requests().iter().any(|r| r.starts_with("GET") && r.contains("/deployments/rival")),
+        "read before the write"
+    );
     backend.delete("rival").await.expect("delete with the listed versions as preconditions");
-    fake.wait_for(Duration::from_secs(10), "nothing left", |f| f.inventory(NAMESPACE).is_empty()).await;
+    fake.wait_for(Duration::from_secs(10), "nothing left", |f| f.inventory(NAMESPACE).is_empty())
+        .await;
 }
 
 /// `aimdeck scale` on a deployment KEDA scales (through its `keda-hpa-NAME` HPA) says the
@@ -315,5 +448,9 @@ async fn scale_refuses_a_deployment_an_autoscaler_owns() {
     let err = backend.scale("qwen", 3, None).await.unwrap_err().to_string();
     assert!(err.contains("KEDA (ScaledObject via HorizontalPodAutoscaler `keda-hpa-qwen`) owns its replicas (min 1, max 4)"), "{err}");
     assert!(err.contains("Change min/max instead"), "{err}");
-    assert_eq!(fake.get("Deployment", NAMESPACE, "qwen").unwrap()["spec"]["replicas"], 1, "nothing changed");
+    assert_eq!(
+        fake.get("Deployment", NAMESPACE, "qwen").unwrap()["spec"]["replicas"],
+        1,
+        "nothing changed"
+    );
 }

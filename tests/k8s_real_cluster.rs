@@ -5,13 +5,17 @@
 use std::time::Duration;
 
 use aimdeck::backend::kubernetes::render::render;
-use aimdeck::backend::kubernetes::{ApplyOptions, ClusterWatch, K8sRenderOptions, KubeBackend, KubeTarget, PodLogOptions};
+use aimdeck::backend::kubernetes::{
+    ApplyOptions, ClusterWatch, K8sRenderOptions, KubeBackend, KubeTarget, PodLogOptions,
+};
 use aimdeck::model::DeploymentSpec;
 use futures::StreamExt;
 
 async fn backend() -> KubeBackend {
     let namespace = std::env::var("AIMDECK_TEST_NAMESPACE").unwrap_or_else(|_| "default".into());
-    KubeBackend::connect(&KubeTarget { namespace: Some(namespace), ..Default::default() }).await.expect("KUBECONFIG")
+    KubeBackend::connect(&KubeTarget { namespace: Some(namespace), ..Default::default() })
+        .await
+        .expect("KUBECONFIG")
 }
 
 /// A stand-in engine: python's http.server answers 200 on every path, `/health` included.
@@ -24,7 +28,11 @@ fn spec(name: &str) -> DeploymentSpec {
     .unwrap()
 }
 
-async fn wait(watch: &ClusterWatch, what: &str, check: impl Fn(&aimdeck::backend::kubernetes::ClusterSnapshot) -> bool) {
+async fn wait(
+    watch: &ClusterWatch,
+    what: &str,
+    check: impl Fn(&aimdeck::backend::kubernetes::ClusterSnapshot) -> bool,
+) {
     let mut changes = watch.changes();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
     while !check(&watch.snapshot()) {
@@ -41,8 +49,12 @@ async fn rendered_objects_pass_a_server_side_dry_run() {
     let mut spec = spec("aimdeck-dry");
     spec.gpus_per_replica = 1;
     spec.gpu_vendor = Some(aimdeck::model::deployment::GpuVendor::Nvidia);
-    let options = K8sRenderOptions { namespace: backend.namespace().into(), pdb: true, ..Default::default() };
-    let report = backend.apply(&render(&spec, &options).unwrap(), ApplyOptions { dry_run: true, force: false }).await.expect("dry run");
+    let options =
+        K8sRenderOptions { namespace: backend.namespace().into(), pdb: true, ..Default::default() };
+    let report = backend
+        .apply(&render(&spec, &options).unwrap(), ApplyOptions { dry_run: true, force: false })
+        .await
+        .expect("dry run");
     assert_eq!(report.applied.len(), 3);
 }
 
@@ -54,12 +66,24 @@ async fn create_become_visible_scale_logs_delete() {
     let spec = spec("aimdeck-e2e");
     let options = K8sRenderOptions { namespace: backend.namespace().into(), ..Default::default() };
     backend.apply(&render(&spec, &options).unwrap(), ApplyOptions::default()).await.expect("apply");
-    wait(&watch, "1 ready", |s| s.deployments.iter().any(|d| d.name == "aimdeck-e2e" && d.ready == 1)).await;
+    wait(&watch, "1 ready", |s| {
+        s.deployments.iter().any(|d| d.name == "aimdeck-e2e" && d.ready == 1)
+    })
+    .await;
 
     backend.scale("aimdeck-e2e", 2).await.expect("scale");
-    wait(&watch, "2 ready", |s| s.deployments.iter().any(|d| d.name == "aimdeck-e2e" && d.ready == 2)).await;
+    wait(&watch, "2 ready", |s| {
+        s.deployments.iter().any(|d| d.name == "aimdeck-e2e" && d.ready == 2)
+    })
+    .await;
 
-    let lines: Vec<String> = backend.deployment_logs("aimdeck-e2e", &PodLogOptions::default()).await.expect("logs").filter_map(|l| async { l.ok().map(|l| l.text) }).collect().await;
+    let lines: Vec<String> = backend
+        .deployment_logs("aimdeck-e2e", &PodLogOptions::default())
+        .await
+        .expect("logs")
+        .filter_map(|l| async { l.ok().map(|l| l.text) })
+        .collect()
+        .await;
     assert!(lines.iter().any(|l| l.contains("aimdeck-real-cluster-test")), "{lines:?}");
 
     backend.delete("aimdeck-e2e", false).await.expect("rm");

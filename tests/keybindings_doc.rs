@@ -5,7 +5,8 @@ use aimdeck::tui::keymap::{Action, Keymap};
 
 #[test]
 fn every_binding_is_documented() {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/keybindings.md")).unwrap();
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/keybindings.md"))
+        .unwrap();
     let keymap = Keymap::default();
     let mut missing = Vec::new();
     for &action in Action::ALL {
@@ -15,7 +16,10 @@ fn every_binding_is_documented() {
             Some(row) => {
                 for key in keymap.keys_for(action) {
                     if !row.contains(&format!("`{key}`")) {
-                        missing.push(format!("action `{}`: key `{key}` not in its row", action.name()));
+                        missing.push(format!(
+                            "action `{}`: key `{key}` not in its row",
+                            action.name()
+                        ));
                     }
                 }
             }

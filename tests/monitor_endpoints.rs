@@ -38,7 +38,10 @@ async fn until(
         match tokio::time::timeout_at(deadline, rx.recv()).await {
             Ok(Some(update)) => book.apply(update),
             Ok(None) => panic!("monitor stopped"),
-            Err(_) => panic!("{id}: condition not met within {limit:?}; history: {:?}", book.get(id).map(|h| (h.state, h.errors.iter().collect::<Vec<_>>()))),
+            Err(_) => panic!(
+                "{id}: condition not met within {limit:?}; history: {:?}",
+                book.get(id).map(|h| (h.state, h.errors.iter().collect::<Vec<_>>()))
+            ),
         }
     }
 }
@@ -48,7 +51,8 @@ async fn send_load(url: &str, requests: usize, prompt_words: usize, max_tokens: 
     let prompt = vec!["word"; prompt_words].join(" ");
     let mut tasks = Vec::new();
     for _ in 0..requests {
-        let (client, url, prompt) = (client.clone(), format!("{url}/v1/completions"), prompt.clone());
+        let (client, url, prompt) =
+            (client.clone(), format!("{url}/v1/completions"), prompt.clone());
         tasks.push(tokio::spawn(async move {
             let body = json!({"prompt": prompt, "max_tokens": max_tokens});
             let reply = client.post(url).json(&body).send().await.expect("request");
@@ -68,7 +72,16 @@ async fn ten_sims_of_both_flavors_show_the_load_that_was_sent() {
         let flavor = if i % 2 == 0 { "vllm" } else { "sglang" };
         let names = if i % 4 < 2 { "current" } else { "legacy" };
         sims.push(SimProcess::ready(&[
-            "--flavor", flavor, "--metric-names", names, "--model", "m", "--ttft-ms", "60", "--tokens-per-second", "100",
+            "--flavor",
+            flavor,
+            "--metric-names",
+            names,
+            "--model",
+            "m",
+            "--ttft-ms",
+            "60",
+            "--tokens-per-second",
+            "100",
         ]));
     }
     let (tx, mut rx) = mpsc::channel(1024);
@@ -78,7 +91,10 @@ async fn ten_sims_of_both_flavors_show_the_load_that_was_sent() {
     }
     let mut book = EndpointHistories::default();
     for sim in &sims {
-        until(&mut rx, &mut book, &sim.url(), Duration::from_secs(10), |h| h.state == EndpointState::Ready && h.latest().is_some()).await;
+        until(&mut rx, &mut book, &sim.url(), Duration::from_secs(10), |h| {
+            h.state == EndpointState::Ready && h.latest().is_some()
+        })
+        .await;
     }
     // 8 requests of 12 prompt words and 20 output tokens to each sim.
     let loads: Vec<_> = sims.iter().map(|sim| send_load_owned(sim.url())).collect();
@@ -102,7 +118,11 @@ async fn ten_sims_of_both_flavors_show_the_load_that_was_sent() {
         let points: Vec<_> = history.timeline.recent().collect();
         let generated: f64 = points
             .windows(2)
-            .map(|w| w[1].get(Metric::GenerationTokensPerS).unwrap_or(0.0) * (w[1].at_unix_ms - w[0].at_unix_ms) as f64 / 1000.0)
+            .map(|w| {
+                w[1].get(Metric::GenerationTokensPerS).unwrap_or(0.0)
+                    * (w[1].at_unix_ms - w[0].at_unix_ms) as f64
+                    / 1000.0
+            })
             .sum();
         assert!((generated - 160.0).abs() < 1e-3, "{id}: rates integrate to {generated}");
         // TTFT is 60 ms plus scheduling: between the 0.04 and 0.25 s bucket bounds.
@@ -126,12 +146,21 @@ async fn a_slow_starter_goes_from_starting_to_ready() {
     monitor.watch(EndpointTarget::from_url(&sim.url()));
     let mut book = EndpointHistories::default();
     let id = sim.url();
-    until(&mut rx, &mut book, &id, Duration::from_secs(5), |h| h.state == EndpointState::Starting).await;
+    until(&mut rx, &mut book, &id, Duration::from_secs(5), |h| h.state == EndpointState::Starting)
+        .await;
     let starting_since = book.get(&id).unwrap().state_since_unix_ms;
-    until(&mut rx, &mut book, &id, Duration::from_secs(10), |h| h.state == EndpointState::Ready).await;
+    until(&mut rx, &mut book, &id, Duration::from_secs(10), |h| h.state == EndpointState::Ready)
+        .await;
     let history = book.get(&id).unwrap();
-    assert!(history.state_since_unix_ms >= starting_since + 1000, "ready only after the startup delay");
-    assert!(history.errors.iter().any(|e| e.message.contains("refused")), "{:?}", history.errors.iter().collect::<Vec<_>>());
+    assert!(
+        history.state_since_unix_ms >= starting_since + 1000,
+        "ready only after the startup delay"
+    );
+    assert!(
+        history.errors.iter().any(|e| e.message.contains("refused")),
+        "{:?}",
+        history.errors.iter().collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -146,7 +175,10 @@ async fn a_dead_engine_is_down_a_failed_one_unhealthy_a_hung_one_unhealthy() {
     }
     let mut book = EndpointHistories::default();
     for sim in [&dying, &failing, &hanging] {
-        until(&mut rx, &mut book, &sim.url(), Duration::from_secs(10), |h| h.state == EndpointState::Ready).await;
+        until(&mut rx, &mut book, &sim.url(), Duration::from_secs(10), |h| {
+            h.state == EndpointState::Ready
+        })
+        .await;
     }
     let client = reqwest::Client::new();
     client.post(format!("{}/sim/fail", failing.url())).send().await.unwrap();
@@ -154,11 +186,22 @@ async fn a_dead_engine_is_down_a_failed_one_unhealthy_a_hung_one_unhealthy() {
     let dying_id = dying.url();
     dying.kill();
 
-    until(&mut rx, &mut book, &dying_id, Duration::from_secs(10), |h| h.state == EndpointState::Down).await;
-    until(&mut rx, &mut book, &failing.url(), Duration::from_secs(10), |h| h.state == EndpointState::Unhealthy).await;
+    until(&mut rx, &mut book, &dying_id, Duration::from_secs(10), |h| {
+        h.state == EndpointState::Down
+    })
+    .await;
+    until(&mut rx, &mut book, &failing.url(), Duration::from_secs(10), |h| {
+        h.state == EndpointState::Unhealthy
+    })
+    .await;
     assert!(book.get(&failing.url()).unwrap().errors.iter().any(|e| e.message.contains("503")));
-    until(&mut rx, &mut book, &hanging.url(), Duration::from_secs(10), |h| h.state == EndpointState::Unhealthy).await;
-    assert!(book.get(&hanging.url()).unwrap().errors.iter().any(|e| e.message.contains("no answer")));
+    until(&mut rx, &mut book, &hanging.url(), Duration::from_secs(10), |h| {
+        h.state == EndpointState::Unhealthy
+    })
+    .await;
+    assert!(
+        book.get(&hanging.url()).unwrap().errors.iter().any(|e| e.message.contains("no answer"))
+    );
 
     // The dead one is polled less and less often: over 3 s at most a handful of polls.
     let before = book.get(&dying_id).unwrap().errors.latest().map_or(0, |e| e.repeats);
@@ -170,5 +213,8 @@ async fn a_dead_engine_is_down_a_failed_one_unhealthy_a_hung_one_unhealthy() {
     assert!(after - before <= 4, "backoff: {} polls in 3 s at a 250 ms interval", after - before);
     // The failed one answered and recovers.
     client.post(format!("{}/sim/recover", failing.url())).send().await.unwrap();
-    until(&mut rx, &mut book, &failing.url(), Duration::from_secs(10), |h| h.state == EndpointState::Ready).await;
+    until(&mut rx, &mut book, &failing.url(), Duration::from_secs(10), |h| {
+        h.state == EndpointState::Ready
+    })
+    .await;
 }

@@ -17,7 +17,8 @@ use support::{SIM, free_ports, http_get, pid_alive, sim_spec, unique_name};
 const READY: Duration = Duration::from_secs(20);
 
 fn backend(dir: &std::path::Path, gpus: u32) -> ProcessBackend {
-    ProcessBackend::new(dir, (0..gpus).map(AllocatableGpu::plain).collect()).with_grace(Duration::from_secs(3))
+    ProcessBackend::new(dir, (0..gpus).map(AllocatableGpu::plain).collect())
+        .with_grace(Duration::from_secs(3))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -107,7 +108,10 @@ async fn too_few_gpus_names_the_holder_and_starts_nothing() {
     let mut second = sim_spec("wants", SIM, port + 2, 1);
     second.gpus_per_replica = 1;
     let err = backend.create(&second, None).await.unwrap_err();
-    assert_eq!(err.to_string(), "not enough free GPUs: 1 wanted (1 x 1), 0 free; `holder` holds 0,1");
+    assert_eq!(
+        err.to_string(),
+        "not enough free GPUs: 1 wanted (1 x 1), 0 free; `holder` holds 0,1"
+    );
     let names: Vec<String> = backend.list().await.unwrap().into_iter().map(|d| d.name).collect();
     assert_eq!(names, vec!["holder"]);
     backend.delete("holder").await.unwrap();
@@ -213,7 +217,9 @@ async fn a_replica_with_no_record_is_adopted_and_an_unowned_one_is_stopped() {
         // `setsid` forks when it is a group leader; find the leader that carries the labels,
         // once it leads its group (before `setsid` runs it is not yet a leader, and reconcile
         // rightly looks only at group leaders).
-        if let Some(p) = labelled_pids(state.path()).into_iter().find(|&p| p != pid && leads_its_group(p)) {
+        if let Some(p) =
+            labelled_pids(state.path()).into_iter().find(|&p| p != pid && leads_its_group(p))
+        {
             stray_pid = p;
             break;
         }
@@ -243,7 +249,10 @@ fn labelled_pids(state: &std::path::Path) -> Vec<u32> {
         .unwrap()
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| env.split(|&b| b == 0).any(|kv| kv == want.as_bytes())))
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|&b| b == 0).any(|kv| kv == want.as_bytes()))
+        })
         .filter(|&pid| pid_alive(pid))
         .collect()
 }
@@ -251,10 +260,12 @@ fn labelled_pids(state: &std::path::Path) -> Vec<u32> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_escalates_to_sigkill_when_sigterm_is_ignored() {
     let state = tempfile::tempdir().unwrap();
-    let backend = ProcessBackend::new(state.path(), Vec::new()).with_grace(Duration::from_millis(500));
+    let backend =
+        ProcessBackend::new(state.path(), Vec::new()).with_grace(Duration::from_millis(500));
     // A program that ignores SIGTERM; the engine arguments land in $0.. and are unused.
     let mut spec = sim_spec("stubborn", "sh", free_ports(1), 1);
-    spec.command = Some(vec!["sh".into(), "-c".into(), "trap '' TERM; while :; do sleep 0.1; done".into()]);
+    spec.command =
+        Some(vec!["sh".into(), "-c".into(), "trap '' TERM; while :; do sleep 0.1; done".into()]);
     let made = backend.create(&spec, None).await.unwrap();
     let pid = made.replicas[0].pid.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -271,7 +282,10 @@ async fn logs_read_and_follow_the_replica_log() {
     let port = free_ports(1);
     backend.create(&sim_spec("logs", SIM, port, 1), None).await.unwrap();
     wait_ready(&backend, "logs", READY, None).await.unwrap();
-    let mut follow = backend.logs("logs", LogOptions { replica: Some(0), follow: true, tail: None }).await.unwrap();
+    let mut follow = backend
+        .logs("logs", LogOptions { replica: Some(0), follow: true, tail: None })
+        .await
+        .unwrap();
     let mut seen = Vec::new();
     let found = tokio::time::timeout(Duration::from_secs(5), async {
         while let Some(line) = follow.next().await {
@@ -301,7 +315,12 @@ async fn render_shows_the_command_and_hides_the_token() {
     assert!(!text.contains("hf_supersecret"));
     assert_eq!(rendered["replicas"][1]["env"]["HF_TOKEN"], "<redacted>");
     assert_eq!(rendered["replicas"][1]["env"]["CUDA_VISIBLE_DEVICES"], "2,3");
-    assert!(rendered["replicas"][1]["command"].as_str().unwrap().starts_with("vllm serve Qwen/Qwen2.5-0.5B-Instruct --host 127.0.0.1 --port 8001"));
+    assert!(
+        rendered["replicas"][1]["command"]
+            .as_str()
+            .unwrap()
+            .starts_with("vllm serve Qwen/Qwen2.5-0.5B-Instruct --host 127.0.0.1 --port 8001")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -337,12 +356,19 @@ async fn a_new_instance_sees_a_rollout_mid_way_and_restart_replaces_the_process(
     let started = ready.replicas[0].started_at_unix_ms.expect("a start time");
     let now_ms = jiff::Timestamp::now().as_millisecond();
     assert!((now_ms - 30_000..=now_ms).contains(&started), "{started} vs now {now_ms}");
-    assert_eq!(backend.list().await.unwrap()[0].replicas[0].started_at_unix_ms, Some(started), "re-listing keeps it");
+    assert_eq!(
+        backend.list().await.unwrap()[0].replicas[0].started_at_unix_ms,
+        Some(started),
+        "re-listing keeps it"
+    );
 
     other.restart("midway").await.unwrap();
     let restarted = wait_ready(&other, "midway", READY, None).await.unwrap();
     assert_ne!(restarted.replicas[0].pid, Some(old_pid));
-    assert!(restarted.replicas[0].started_at_unix_ms.unwrap() > started, "a restart starts the age again");
+    assert!(
+        restarted.replicas[0].started_at_unix_ms.unwrap() > started,
+        "a restart starts the age again"
+    );
     assert!(!pid_alive(old_pid));
     other.delete("midway").await.unwrap();
 }
@@ -350,7 +376,8 @@ async fn a_new_instance_sees_a_rollout_mid_way_and_restart_replaces_the_process(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_fails_naming_the_replica_that_did_not_come_back() {
     let state = tempfile::tempdir().unwrap();
-    let backend = ProcessBackend::new(state.path(), Vec::new()).with_grace(Duration::from_millis(500));
+    let backend =
+        ProcessBackend::new(state.path(), Vec::new()).with_grace(Duration::from_millis(500));
     let marker = state.path().join("started-once");
     // Runs the first time; every later start exits at once, as an engine that cannot come back.
     let script = format!("test -f {0} && exit 3; touch {0}; exec sleep 30", marker.display());
@@ -364,7 +391,10 @@ async fn a_restart_fails_naming_the_replica_that_did_not_come_back() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let err = backend.restart("comeback").await.unwrap_err().to_string();
-    assert!(err.contains("1 of 1 replicas did not come back: replica 0 exited right after starting"), "{err}");
+    assert!(
+        err.contains("1 of 1 replicas did not come back: replica 0 exited right after starting"),
+        "{err}"
+    );
     backend.delete("comeback").await.unwrap();
 }
 
@@ -406,16 +436,28 @@ async fn the_consoles_restart_is_done_only_when_the_replica_is_ready_again() {
     wait_ready(backend.as_ref(), "slowback", READY, None).await.unwrap();
 
     let (tx, mut events) = tokio::sync::mpsc::channel(256);
-    run(DeployCommand::Restart { backend: BackendHandle(backend.clone()), name: "slowback".into() }, tx);
+    run(
+        DeployCommand::Restart { backend: BackendHandle(backend.clone()), name: "slowback".into() },
+        tx,
+    );
     let result = loop {
-        match tokio::time::timeout(READY, events.recv()).await.expect("an answer").expect("the channel") {
+        match tokio::time::timeout(READY, events.recv())
+            .await
+            .expect("an answer")
+            .expect("the channel")
+        {
             Event::Deploy(DeployEvent::Done { result, .. }) => break result,
             _ => continue,
         }
     };
     assert_eq!(result, Ok(()));
     let now = backend.get("slowback").await.unwrap();
-    assert_eq!(now.replicas[0].state, ReplicaState::Ready, "done means answering: {:?}", now.replicas);
+    assert_eq!(
+        now.replicas[0].state,
+        ReplicaState::Ready,
+        "done means answering: {:?}",
+        now.replicas
+    );
     backend.delete("slowback").await.unwrap();
 }
 
@@ -425,7 +467,8 @@ async fn the_consoles_restart_is_done_only_when_the_replica_is_ready_again() {
 /// GPUs and the unmanaged process.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scale_up_on_a_faulty_host_refuses_the_failed_gpu_and_names_it() {
-    let machine = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gpus/h100-sxm-8-faulty");
+    let machine = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/gpus/h100-sxm-8-faulty");
     let probe = aimdeck::hardware::ProbeConfig {
         nvidia_smi: machine.join("bin/nvidia-smi"),
         amd_smi: "aimdeck-test-no-amd-smi".into(),

@@ -35,7 +35,8 @@ async fn the_demo_set_comes_up_ready_on_the_recorded_topology() {
     let again = start_demo(&backend, Path::new(SIM), base).await.unwrap();
     assert_eq!(again.iter().map(|d| d.replicas.len()).sum::<usize>(), 4);
 
-    let pids: Vec<u32> = again.iter().flat_map(|d| d.replicas.iter().filter_map(|r| r.pid)).collect();
+    let pids: Vec<u32> =
+        again.iter().flat_map(|d| d.replicas.iter().filter_map(|r| r.pid)).collect();
     stop_demo(&backend).await.unwrap();
     assert!(backend.list().await.unwrap().is_empty());
     assert!(pids.iter().all(|&p| !pid_alive(p)));

@@ -137,7 +137,11 @@ fn check_recipe(text: &str) {
         for problem in &problems {
             assert_eq!(problem.file, "prop.yaml");
             assert!(!problem.message.trim().is_empty(), "problem without a message: {problem:?}");
-            assert!(problem.line <= lines, "line {} past the end ({lines} lines): {problem}", problem.line);
+            assert!(
+                problem.line <= lines,
+                "line {} past the end ({lines} lines): {problem}",
+                problem.line
+            );
         }
     }
 }
@@ -240,10 +244,18 @@ proptest! {
 
 // ---------------------------------------------------------------- GPU tools
 
-const CSV_SEEDS: [&str; 4] =
-    ["gpus/h100-sxm-8/nvidia-smi-query.csv", "gpus/a100-1/nvidia-smi-query.csv", "gpus/l40s-4-pcie/nvidia-smi-query.csv", "gpus/broken-nvidia-na/nvidia-smi-query.csv"];
-const TOPO_SEEDS: [&str; 4] =
-    ["gpus/h100-sxm-8/nvidia-smi-topo.txt", "gpus/l40s-4-pcie/nvidia-smi-topo.txt", "gpus/topo-5gpu-phb-node-sys/nvidia-smi-topo.txt", "gpus/a100-1/nvidia-smi-topo.txt"];
+const CSV_SEEDS: [&str; 4] = [
+    "gpus/h100-sxm-8/nvidia-smi-query.csv",
+    "gpus/a100-1/nvidia-smi-query.csv",
+    "gpus/l40s-4-pcie/nvidia-smi-query.csv",
+    "gpus/broken-nvidia-na/nvidia-smi-query.csv",
+];
+const TOPO_SEEDS: [&str; 4] = [
+    "gpus/h100-sxm-8/nvidia-smi-topo.txt",
+    "gpus/l40s-4-pcie/nvidia-smi-topo.txt",
+    "gpus/topo-5gpu-phb-node-sys/nvidia-smi-topo.txt",
+    "gpus/a100-1/nvidia-smi-topo.txt",
+];
 const AMD_DIRS: [&str; 2] = ["gpus/mi300x-8-amdsmi-bare", "gpus/mi300x-8-amdsmi-gpu-data"];
 
 proptest! {
@@ -341,7 +353,11 @@ fn collect_pointers(value: &serde_json::Value, at: String, out: &mut Vec<String>
     match value {
         serde_json::Value::Object(map) => {
             for (k, v) in map {
-                collect_pointers(v, format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")), out);
+                collect_pointers(
+                    v,
+                    format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+                    out,
+                );
             }
         }
         serde_json::Value::Array(items) => {
@@ -365,7 +381,11 @@ struct KfdNode {
 }
 
 fn kfd_node() -> impl Strategy<Value = KfdNode> {
-    (any::<bool>(), prop::collection::vec("[ -~]{0,24}", 0..3), prop::option::weighted(0.15, prop::collection::vec(any::<u8>(), 0..64)))
+    (
+        any::<bool>(),
+        prop::collection::vec("[ -~]{0,24}", 0..3),
+        prop::option::weighted(0.15, prop::collection::vec(any::<u8>(), 0..64)),
+    )
         .prop_map(|(gpu, noise, garbage)| KfdNode { gpu, noise, garbage })
 }
 
@@ -394,13 +414,22 @@ fn write_kfd(root: &Path, nodes: &[KfdNode]) {
             Some(bytes) => fs::write(dir.join("properties"), bytes).unwrap(),
             None => fs::write(dir.join("properties"), props).unwrap(),
         }
-        fs::write(dir.join("gpu_id"), if node.gpu { format!("{}\n", 1000 + i) } else { "0\n".to_string() }).unwrap();
-        fs::write(dir.join("mem_banks/0/properties"), "heap_type 1\nsize_in_bytes 206141652992\n").unwrap();
+        fs::write(
+            dir.join("gpu_id"),
+            if node.gpu { format!("{}\n", 1000 + i) } else { "0\n".to_string() },
+        )
+        .unwrap();
+        fs::write(dir.join("mem_banks/0/properties"), "heap_type 1\nsize_in_bytes 206141652992\n")
+            .unwrap();
         if node.gpu {
             for (k, &peer) in gpu_ids.iter().filter(|&&p| p != i).enumerate() {
                 let link = dir.join("io_links").join(k.to_string());
                 fs::create_dir_all(&link).unwrap();
-                fs::write(link.join("properties"), format!("type 11\nnode_from {i}\nnode_to {peer}\nweight 15\n")).unwrap();
+                fs::write(
+                    link.join("properties"),
+                    format!("type 11\nnode_from {i}\nnode_to {peer}\nweight 15\n"),
+                )
+                .unwrap();
             }
         }
     }
@@ -452,7 +481,10 @@ enum Damage {
 }
 
 fn gen_repo() -> impl Strategy<Value = GenRepo> {
-    (prop::collection::vec(0u64..5_000_000_000, 1..5), prop::collection::vec(prop::collection::vec(any::<prop::sample::Index>(), 1..4), 1..3))
+    (
+        prop::collection::vec(0u64..5_000_000_000, 1..5),
+        prop::collection::vec(prop::collection::vec(any::<prop::sample::Index>(), 1..4), 1..3),
+    )
         .prop_map(|(blobs, revisions)| GenRepo { blobs, revisions })
 }
 
@@ -480,12 +512,16 @@ fn write_repo(root: &Path, n: usize, repo: &GenRepo, damage: &Damage) -> u64 {
     if matches!(damage, Damage::EmptyRepo) {
         return 0;
     }
-    let etags: Vec<String> = (0..repo.blobs.len()).map(|b| format!("{:064x}", n * 1000 + b)).collect();
+    let etags: Vec<String> =
+        (0..repo.blobs.len()).map(|b| format!("{:064x}", n * 1000 + b)).collect();
     for (etag, size) in etags.iter().zip(&repo.blobs) {
         fs::File::create(dir.join("blobs").join(etag)).unwrap().set_len(*size).unwrap();
     }
     if let Damage::IncompleteBlob(size) = damage {
-        fs::File::create(dir.join("blobs").join(format!("{:064x}.incomplete", 7))).unwrap().set_len(*size).unwrap();
+        fs::File::create(dir.join("blobs").join(format!("{:064x}.incomplete", 7)))
+            .unwrap()
+            .set_len(*size)
+            .unwrap();
     }
     if matches!(damage, Damage::FileForSnapshots) {
         fs::write(dir.join("snapshots"), b"not a folder").unwrap();
@@ -499,7 +535,8 @@ fn write_repo(root: &Path, n: usize, repo: &GenRepo, damage: &Damage) -> u64 {
             for (f, pick) in files.iter().enumerate() {
                 let b = pick.index(etags.len());
                 used.insert(b);
-                symlink(format!("../../blobs/{}", etags[b]), snap.join(format!("file-{f}.bin"))).unwrap();
+                symlink(format!("../../blobs/{}", etags[b]), snap.join(format!("file-{f}.bin")))
+                    .unwrap();
             }
             if matches!(damage, Damage::DanglingLink) && r == 0 {
                 symlink("../../blobs/0000missing", snap.join("lost.bin")).unwrap();
@@ -509,7 +546,11 @@ fn write_repo(root: &Path, n: usize, repo: &GenRepo, damage: &Damage) -> u64 {
             Damage::GarbageRef(text) if r == 0 => text.clone(),
             _ => commit,
         };
-        fs::write(dir.join("refs").join(if r == 0 { "main".to_string() } else { format!("branch-{r}") }), reference).unwrap();
+        fs::write(
+            dir.join("refs").join(if r == 0 { "main".to_string() } else { format!("branch-{r}") }),
+            reference,
+        )
+        .unwrap();
     }
     // A repo's size is its referenced blobs, as huggingface_hub counts it.
     used.iter().map(|&b| repo.blobs[b]).sum()
@@ -558,7 +599,10 @@ fn cache_scanner_reports_a_missing_or_file_root_clearly() {
     let tmp = tempfile::tempdir().unwrap();
     let missing = tmp.path().join("nope");
     let err = aimdeck::cache::scan_cache_dir(&missing).expect_err("missing root");
-    assert!(err.to_string().contains("Cache directory not found") && err.to_string().contains("nope"), "{err}");
+    assert!(
+        err.to_string().contains("Cache directory not found") && err.to_string().contains("nope"),
+        "{err}"
+    );
     let file = tmp.path().join("file");
     fs::write(&file, "x").unwrap();
     let err = aimdeck::cache::scan_cache_dir(&file).expect_err("file root");

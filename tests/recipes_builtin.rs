@@ -16,7 +16,8 @@ fn every_builtin_validates_and_fits_its_hardware() {
     assert_eq!(library.recipes.len(), BUILTIN.len(), "a built-in was dropped (duplicate id?)");
     for loaded in &library.recipes {
         let recipe = &loaded.recipe;
-        let gpu = gpus::by_name(&recipe.gpu).unwrap_or_else(|| panic!("{}: unknown GPU {}", recipe.id, recipe.gpu));
+        let gpu = gpus::by_name(&recipe.gpu)
+            .unwrap_or_else(|| panic!("{}: unknown GPU {}", recipe.id, recipe.gpu));
         let fit = estimate(&validate::fit_input(recipe, gpu));
         assert!(fit.fits, "{}: {}", recipe.id, fit.verdict);
         assert!(fit.max_concurrent_sequences >= 1, "{}", recipe.id);
@@ -28,16 +29,15 @@ fn library_covers_models_gpus_counts_precisions_and_engines() {
     let library = load_builtin();
     let recipes: Vec<_> = library.recipes.iter().map(|l| &l.recipe).collect();
     assert!(recipes.len() >= 40, "only {} recipes", recipes.len());
-    let base_models: BTreeSet<String> = recipes
-        .iter()
-        .map(|r| r.model.source.clone().unwrap_or_default())
-        .collect();
+    let base_models: BTreeSet<String> =
+        recipes.iter().map(|r| r.model.source.clone().unwrap_or_default()).collect();
     assert!(base_models.len() >= 10, "only {} models", base_models.len());
     let gpu_names: BTreeSet<&str> = recipes.iter().map(|r| r.gpu.as_str()).collect();
     for gpu in ["MI300X", "MI325X", "MI355X", "H100", "H200", "A100-80GB", "L40S"] {
         assert!(gpu_names.contains(gpu), "no recipe for {gpu}");
     }
-    let vendors: Vec<GpuVendor> = recipes.iter().filter_map(|r| gpus::by_name(&r.gpu)).map(|g| g.vendor).collect();
+    let vendors: Vec<GpuVendor> =
+        recipes.iter().filter_map(|r| gpus::by_name(&r.gpu)).map(|g| g.vendor).collect();
     assert!(vendors.contains(&GpuVendor::Amd) && vendors.contains(&GpuVendor::Nvidia));
     let counts: BTreeSet<u32> = recipes.iter().map(|r| r.gpu_count).collect();
     for count in [1, 2, 4, 8] {
@@ -83,16 +83,27 @@ fn recipe_ids_match_file_names() {
 #[test]
 fn editor_schema_names_exactly_the_recipe_fields() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/recipe.schema.json");
-    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let keys = |value: &serde_json::Value| -> BTreeSet<String> { value.as_object().unwrap().keys().cloned().collect() };
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let keys = |value: &serde_json::Value| -> BTreeSet<String> {
+        value.as_object().unwrap().keys().cloned().collect()
+    };
     let library = load_builtin();
     let recipe = serde_json::to_value(&library.recipes[0].recipe).unwrap();
     assert_eq!(keys(&schema["properties"]), keys(&recipe));
     assert_eq!(keys(&schema["properties"]["model"]["properties"]), keys(&recipe["model"]));
     let catalog: BTreeSet<String> = gpus::CATALOG.iter().map(|g| g.name.to_string()).collect();
-    let in_schema: BTreeSet<String> =
-        schema["properties"]["gpu"]["enum"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
-    assert!(catalog.is_subset(&in_schema), "schema misses {:?}", catalog.difference(&in_schema).collect::<Vec<_>>());
+    let in_schema: BTreeSet<String> = schema["properties"]["gpu"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        catalog.is_subset(&in_schema),
+        "schema misses {:?}",
+        catalog.difference(&in_schema).collect::<Vec<_>>()
+    );
 }
 
 /// Issue 15: the command line of every built-in recipe, and of the recipe derived for each
@@ -122,7 +133,13 @@ fn every_builtin_and_derived_command_line_passes_the_real_engines_parsers() {
         }
         let gpu = gpus::by_name(&recipe.gpu).expect("catalog GPU");
         let hardware = Hardware { gpu: recipe.gpu.clone(), total: 8, free: 8, memory_bytes: None };
-        let query = SelectQuery { model: recipe.model.repo.clone(), engine: Some(recipe.engine), precision: None, max_model_len: None, prefer: None };
+        let query = SelectQuery {
+            model: recipe.model.repo.clone(),
+            engine: Some(recipe.engine),
+            precision: None,
+            max_model_len: None,
+            prefer: None,
+        };
         match derive_recipe(&recipe.model, &query, &hardware, gpu, &library) {
             Ok(made) => {
                 derived += 1;

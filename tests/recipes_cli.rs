@@ -34,7 +34,10 @@ impl Env {
         let output = self.cmd().args(args).output().unwrap();
         let text = String::from_utf8_lossy(&output.stdout);
         let value = serde_json::from_str(&text).unwrap_or_else(|err| {
-            panic!("{args:?}: not JSON ({err}):\n{text}\nstderr:\n{}", String::from_utf8_lossy(&output.stderr))
+            panic!(
+                "{args:?}: not JSON ({err}):\n{text}\nstderr:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            )
         });
         (value, output.status.code().unwrap_or(-1))
     }
@@ -56,8 +59,17 @@ fn candidates(selection: &Value) -> &Vec<Value> {
 #[test]
 fn select_ranks_llama_70b_on_eight_mi300x_with_reasons() {
     let env = Env::new();
-    let (selection, code) =
-        env.json(&["recipes", "select", "--model", "meta-llama/Llama-3.1-70B-Instruct", "--gpu", "MI300X", "--count", "8", "--json"]);
+    let (selection, code) = env.json(&[
+        "recipes",
+        "select",
+        "--model",
+        "meta-llama/Llama-3.1-70B-Instruct",
+        "--gpu",
+        "MI300X",
+        "--count",
+        "8",
+        "--json",
+    ]);
     assert_eq!(code, 0);
     let best = selection["best"].as_str().expect("a best recipe");
     let all = candidates(&selection);
@@ -72,7 +84,10 @@ fn select_ranks_llama_70b_on_eight_mi300x_with_reasons() {
     }
     let scores: Vec<i64> = accepted.iter().map(|c| c["score"].as_i64().unwrap()).collect();
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
-    let h100 = all.iter().find(|c| c["id"] == "llama-3.1-70b-instruct-h100-x8-bf16-vllm").expect("H100 candidate");
+    let h100 = all
+        .iter()
+        .find(|c| c["id"] == "llama-3.1-70b-instruct-h100-x8-bf16-vllm")
+        .expect("H100 candidate");
     assert_eq!(h100["accepted"], false);
     assert_eq!(h100["rejections"][0], "written for H100; the GPUs here are MI300X");
 }
@@ -81,19 +96,53 @@ fn select_ranks_llama_70b_on_eight_mi300x_with_reasons() {
 fn select_explains_busy_gpus_and_unsupported_precision() {
     let env = Env::new();
     let (selection, _) = env.json(&[
-        "recipes", "select", "--model", "meta-llama/Llama-3.1-70B-Instruct", "--gpu", "MI300X", "--count", "8", "--free", "4", "--json",
+        "recipes",
+        "select",
+        "--model",
+        "meta-llama/Llama-3.1-70B-Instruct",
+        "--gpu",
+        "MI300X",
+        "--count",
+        "8",
+        "--free",
+        "4",
+        "--json",
     ]);
-    let x8 = candidates(&selection).iter().find(|c| c["id"] == "llama-3.1-70b-instruct-mi300x-x8-bf16-vllm").unwrap();
+    let x8 = candidates(&selection)
+        .iter()
+        .find(|c| c["id"] == "llama-3.1-70b-instruct-mi300x-x8-bf16-vllm")
+        .unwrap();
     assert_eq!(x8["accepted"], false);
-    assert!(x8["rejections"].as_array().unwrap().iter().any(|r| r == "needs 8 GPUs, 4 are free"), "{x8}");
+    assert!(
+        x8["rejections"].as_array().unwrap().iter().any(|r| r == "needs 8 GPUs, 4 are free"),
+        "{x8}"
+    );
     assert_ne!(selection["best"], "llama-3.1-70b-instruct-mi300x-x8-bf16-vllm");
 
     let (selection, _) = env.json(&[
-        "recipes", "select", "--model", "meta-llama/Llama-3.1-70B-Instruct", "--gpu", "NVIDIA A100-SXM4-80GB", "--count", "4", "--json",
+        "recipes",
+        "select",
+        "--model",
+        "meta-llama/Llama-3.1-70B-Instruct",
+        "--gpu",
+        "NVIDIA A100-SXM4-80GB",
+        "--count",
+        "4",
+        "--json",
     ]);
     assert_eq!(selection["gpu"], "A100-80GB");
-    let fp8 = candidates(&selection).iter().find(|c| c["id"] == "llama-3.1-70b-instruct-h100-x2-fp8-vllm").unwrap();
-    assert!(fp8["rejections"].as_array().unwrap().iter().any(|r| r == "fp8 is not supported on A100-80GB"), "{fp8}");
+    let fp8 = candidates(&selection)
+        .iter()
+        .find(|c| c["id"] == "llama-3.1-70b-instruct-h100-x2-fp8-vllm")
+        .unwrap();
+    assert!(
+        fp8["rejections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "fp8 is not supported on A100-80GB"),
+        "{fp8}"
+    );
     assert_eq!(selection["best"], "llama-3.1-70b-instruct-a100-80gb-x2-int4-awq-vllm");
 }
 
@@ -101,7 +150,17 @@ fn select_explains_busy_gpus_and_unsupported_precision() {
 fn select_prefers_a_wider_split_for_latency() {
     let env = Env::new();
     let (selection, _) = env.json(&[
-        "recipes", "select", "--model", "meta-llama/Llama-3.1-70B-Instruct", "--gpu", "MI300X", "--count", "8", "--prefer", "latency", "--json",
+        "recipes",
+        "select",
+        "--model",
+        "meta-llama/Llama-3.1-70B-Instruct",
+        "--gpu",
+        "MI300X",
+        "--count",
+        "8",
+        "--prefer",
+        "latency",
+        "--json",
     ]);
     assert_eq!(selection["best"], "llama-3.1-70b-instruct-mi300x-x8-bf16-vllm");
 }
@@ -112,7 +171,17 @@ fn select_derives_a_recipe_from_a_cached_config_json() {
     let output = env
         .cmd()
         .env("HF_HUB_CACHE", fixtures().join("hf-cache-r1-distill"))
-        .args(["recipes", "select", "--model", "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B", "--gpu", "H100", "--count", "8", "--json"])
+        .args([
+            "recipes",
+            "select",
+            "--model",
+            "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B",
+            "--gpu",
+            "H100",
+            "--count",
+            "8",
+            "--json",
+        ])
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -126,20 +195,37 @@ fn select_derives_a_recipe_from_a_cached_config_json() {
     assert_eq!(best["id"], "derived-deepseek-r1-distill-qwen-32b-h100-x2-bf16-vllm");
 
     // Without the cache there is nothing to derive from, and the output says why.
-    let (selection, code) =
-        env.json(&["recipes", "select", "--model", "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B", "--gpu", "H100", "--count", "8", "--json"]);
+    let (selection, code) = env.json(&[
+        "recipes",
+        "select",
+        "--model",
+        "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B",
+        "--gpu",
+        "H100",
+        "--count",
+        "8",
+        "--json",
+    ]);
     assert_eq!(code, 1);
     assert!(selection["best"].is_null());
-    assert!(selection["notes"][0].as_str().unwrap().contains("config.json is not in the local Hugging Face cache"));
+    assert!(
+        selection["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("config.json is not in the local Hugging Face cache")
+    );
 }
 
 #[test]
 fn validate_points_a_typo_at_its_file_line_and_column() {
     let env = Env::new();
-    let (stdout, _, code) = env.text(&["recipes", "validate", "tests/fixtures/recipes/typo/llama-typo.yaml"]);
+    let (stdout, _, code) =
+        env.text(&["recipes", "validate", "tests/fixtures/recipes/typo/llama-typo.yaml"]);
     assert_eq!(code, 1);
     assert!(
-        stdout.starts_with("tests/fixtures/recipes/typo/llama-typo.yaml:16:1: gpu_cout: unknown field `gpu_cout`"),
+        stdout.starts_with(
+            "tests/fixtures/recipes/typo/llama-typo.yaml:16:1: gpu_cout: unknown field `gpu_cout`"
+        ),
         "{stdout}"
     );
     assert!(stdout.contains("expected one of"), "{stdout}");
@@ -148,7 +234,8 @@ fn validate_points_a_typo_at_its_file_line_and_column() {
 #[test]
 fn validate_prints_every_problem_of_every_file() {
     let env = Env::new();
-    let (problems, code) = env.json(&["recipes", "validate", "tests/fixtures/recipes/bad", "--json"]);
+    let (problems, code) =
+        env.json(&["recipes", "validate", "tests/fixtures/recipes/bad", "--json"]);
     assert_eq!(code, 1);
     let found: Vec<(String, u64, u64, String)> = problems["problems"]
         .as_array()
@@ -163,7 +250,8 @@ fn validate_prints_every_problem_of_every_file() {
             )
         })
         .collect();
-    let expect = |file: &str, line, column, field: &str| (file.to_string(), line, column, field.to_string());
+    let expect =
+        |file: &str, line, column, field: &str| (file.to_string(), line, column, field.to_string());
     assert!(found.contains(&expect("three-problems.yaml", 14, 12, "gpu_count")), "{found:?}");
     assert!(found.contains(&expect("three-problems.yaml", 17, 7, "parallelism.tp")), "{found:?}");
     assert!(found.contains(&expect("three-problems.yaml", 15, 12, "precision")), "{found:?}");
@@ -171,7 +259,10 @@ fn validate_prints_every_problem_of_every_file() {
     assert_eq!(problems["recipes"], 0);
 
     let (stdout, _, _) = env.text(&["recipes", "validate", "tests/fixtures/recipes/bad"]);
-    assert!(stdout.contains("three-problems.yaml:15:12: precision: fp8 is not supported on A100-80GB"), "{stdout}");
+    assert!(
+        stdout.contains("three-problems.yaml:15:12: precision: fp8 is not supported on A100-80GB"),
+        "{stdout}"
+    );
     assert!(stdout.contains("2 files checked, 0 recipes valid, 4 problems"), "{stdout}");
 }
 
@@ -190,7 +281,14 @@ fn a_user_recipe_overrides_the_builtin_with_its_id() {
     let id = "llama-3.1-8b-instruct-h100-x1-bf16-vllm";
     let (builtin, _) = env.json(&["recipes", "show", id, "--json"]);
     assert_eq!(builtin["recipe"]["max_model_len"], 131072);
-    let (shown, code) = env.json(&["recipes", "--recipes-dir", "tests/fixtures/recipes/user-override", "show", id, "--json"]);
+    let (shown, code) = env.json(&[
+        "recipes",
+        "--recipes-dir",
+        "tests/fixtures/recipes/user-override",
+        "show",
+        id,
+        "--json",
+    ]);
     assert_eq!(code, 0);
     assert_eq!(shown["recipe"]["max_model_len"], 8192);
     assert_eq!(shown["origin"]["kind"], "user");
@@ -200,7 +298,8 @@ fn a_user_recipe_overrides_the_builtin_with_its_id() {
     // The default user directory counts too.
     let user_dir = env.home.path().join(".config/aimdeck/recipes");
     std::fs::create_dir_all(&user_dir).unwrap();
-    std::fs::copy(fixtures().join("user-override/llama-8b-short.yaml"), user_dir.join("mine.yaml")).unwrap();
+    std::fs::copy(fixtures().join("user-override/llama-8b-short.yaml"), user_dir.join("mine.yaml"))
+        .unwrap();
     let (shown, _) = env.json(&["recipes", "show", id, "--json"]);
     assert_eq!(shown["recipe"]["max_model_len"], 8192);
 }
@@ -210,8 +309,13 @@ fn duplicate_ids_in_one_directory_are_errors() {
     let env = Env::new();
     let (stdout, _, code) = env.text(&["recipes", "validate", "tests/fixtures/recipes/duplicate"]);
     assert_eq!(code, 1);
-    assert!(stdout.contains("b.yaml:1:1: id: duplicate id `mistral-7b-instruct-v0.3-l40s-x1-bf16-vllm`"), "{stdout}");
-    let (_, stderr, code) = env.text(&["recipes", "--recipes-dir", "tests/fixtures/recipes/duplicate", "list"]);
+    assert!(
+        stdout
+            .contains("b.yaml:1:1: id: duplicate id `mistral-7b-instruct-v0.3-l40s-x1-bf16-vllm`"),
+        "{stdout}"
+    );
+    let (_, stderr, code) =
+        env.text(&["recipes", "--recipes-dir", "tests/fixtures/recipes/duplicate", "list"]);
     assert_eq!(code, 0);
     assert!(stderr.contains("duplicate id"), "{stderr}");
 }
@@ -219,11 +323,20 @@ fn duplicate_ids_in_one_directory_are_errors() {
 #[test]
 fn list_filters_by_gpu_engine_and_precision() {
     let env = Env::new();
-    let (rows, _) = env.json(&["recipes", "list", "--gpu", "MI300X", "--engine", "sglang", "--json"]);
+    let (rows, _) =
+        env.json(&["recipes", "list", "--gpu", "MI300X", "--engine", "sglang", "--json"]);
     let rows = rows.as_array().unwrap();
     assert!(!rows.is_empty());
     assert!(rows.iter().all(|r| r["gpu"] == "MI300X" && r["engine"] == "sglang"), "{rows:?}");
-    let (rows, _) = env.json(&["recipes", "list", "--model", "Llama-3.1-8B-Instruct", "--precision", "fp8", "--json"]);
+    let (rows, _) = env.json(&[
+        "recipes",
+        "list",
+        "--model",
+        "Llama-3.1-8B-Instruct",
+        "--precision",
+        "fp8",
+        "--json",
+    ]);
     let rows = rows.as_array().unwrap();
     assert!(rows.len() >= 2, "{rows:?}");
     assert!(rows.iter().all(|r| r["precision"] == "fp8"));
@@ -233,7 +346,16 @@ fn list_filters_by_gpu_engine_and_precision() {
 fn fit_llama_8b_on_one_h100_matches_the_hand_computation() {
     let env = Env::new();
     let (fit, code) = env.json(&[
-        "fit", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--gpu", "H100", "--count", "1", "--max-model-len", "8192", "--json",
+        "fit",
+        "--model",
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "--gpu",
+        "H100",
+        "--count",
+        "1",
+        "--max-model-len",
+        "8192",
+        "--json",
     ]);
     assert_eq!(code, 0);
     assert_eq!(fit["kv_bytes_per_token"], 131072);
@@ -246,10 +368,19 @@ fn fit_llama_8b_on_one_h100_matches_the_hand_computation() {
 #[test]
 fn fit_says_when_a_model_does_not_fit() {
     let env = Env::new();
-    let (stdout, _, code) = env.text(&["fit", "--model", "meta-llama/Llama-3.1-70B-Instruct", "--gpu", "H100", "--count", "1"]);
+    let (stdout, _, code) = env.text(&[
+        "fit",
+        "--model",
+        "meta-llama/Llama-3.1-70B-Instruct",
+        "--gpu",
+        "H100",
+        "--count",
+        "1",
+    ]);
     assert_eq!(code, 1);
     assert!(stdout.contains("does not fit"), "{stdout}");
-    let (stdout, _, code) = env.text(&["fit", "--model", "Qwen/Qwen2.5-7B-Instruct", "--gpu", "H100", "--count", "8"]);
+    let (stdout, _, code) =
+        env.text(&["fit", "--model", "Qwen/Qwen2.5-7B-Instruct", "--gpu", "H100", "--count", "8"]);
     assert_eq!(code, 1);
     assert!(stdout.contains("tp 8 does not divide the model's 28 attention heads"), "{stdout}");
     let (_, stderr, code) = env.text(&["fit", "--model", "nobody/unknown-model", "--gpu", "H100"]);
@@ -278,13 +409,18 @@ fn import_converts_a_real_aim_profile_and_reports_what_it_dropped() {
     assert_eq!(recipe["engine_args"]["max-num-seqs"], 512);
     assert!(recipe["engine_args"].get("tensor-parallel-size").is_none());
     assert_eq!(recipe["env"]["VLLM_ROCM_USE_AITER"], "1");
-    let unmapped: Vec<&str> = imported["unmapped"].as_array().unwrap().iter().map(|u| u.as_str().unwrap()).collect();
-    assert!(unmapped.iter().any(|u| u.starts_with("metadata.manual_selection_only")), "{unmapped:?}");
+    let unmapped: Vec<&str> =
+        imported["unmapped"].as_array().unwrap().iter().map(|u| u.as_str().unwrap()).collect();
+    assert!(
+        unmapped.iter().any(|u| u.starts_with("metadata.manual_selection_only")),
+        "{unmapped:?}"
+    );
     assert_eq!(imported["problems"].as_array().unwrap().len(), 0);
 
     // Written to a directory, the recipe is a valid recipe file.
     let out_dir = env.home.path().join("imported");
-    let (_, stderr, code) = env.text(&["recipes", "import", path, "--write", "--out", out_dir.to_str().unwrap()]);
+    let (_, stderr, code) =
+        env.text(&["recipes", "import", path, "--write", "--out", out_dir.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
     let (stdout, _, code) = env.text(&["recipes", "validate", out_dir.to_str().unwrap()]);
     assert_eq!(code, 0, "{stdout}");
@@ -297,7 +433,10 @@ fn import_finds_facts_in_the_cache_or_says_it_cannot() {
     let path = "tests/fixtures/recipes/aim/deepseek-ai/DeepSeek-R1-Distill-Qwen-32B/vllm-mi300x-fp16-tp1-latency-custom.yaml";
     let (_, stderr, code) = env.text(&["recipes", "import", path]);
     assert_eq!(code, 1);
-    assert!(stderr.contains("no architecture facts for `deepseek-ai/DeepSeek-R1-Distill-Qwen-32B`"), "{stderr}");
+    assert!(
+        stderr.contains("no architecture facts for `deepseek-ai/DeepSeek-R1-Distill-Qwen-32B`"),
+        "{stderr}"
+    );
 
     let output = env
         .cmd()
@@ -312,13 +451,24 @@ fn import_finds_facts_in_the_cache_or_says_it_cannot() {
     assert_eq!(recipe["gpu_count"], 8);
     assert_eq!(recipe["precision"], "fp16");
     assert_eq!(recipe["model"]["layers"], 64);
-    assert!(out["imported"][0]["unmapped"].as_array().unwrap().iter().any(|u| u.as_str().unwrap().starts_with("engine_args.dtype")));
+    assert!(
+        out["imported"][0]["unmapped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u.as_str().unwrap().starts_with("engine_args.dtype"))
+    );
 }
 
 #[test]
 fn import_of_a_moe_profile_fits_eight_mi300x() {
     let env = Env::new();
-    let (out, code) = env.json(&["recipes", "import", "tests/fixtures/recipes/aim/Qwen/Qwen3-235B-A22B/vllm-mi300x-fp16-tp8-throughput.yaml", "--json"]);
+    let (out, code) = env.json(&[
+        "recipes",
+        "import",
+        "tests/fixtures/recipes/aim/Qwen/Qwen3-235B-A22B/vllm-mi300x-fp16-tp8-throughput.yaml",
+        "--json",
+    ]);
     assert_eq!(code, 0, "{out}");
     let recipe = &out["imported"][0]["recipe"];
     assert_eq!(recipe["engine_args"]["enable-expert-parallel"], true);

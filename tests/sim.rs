@@ -5,7 +5,7 @@ mod sim_support;
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use sim_support::SimProcess;
 
 fn client() -> reqwest::Client {
@@ -20,7 +20,9 @@ fn runtime() -> tokio::runtime::Runtime {
 fn sample(page: &str, name: &str, labels: &[&str]) -> Vec<f64> {
     page.lines()
         .filter(|line| !line.starts_with('#'))
-        .filter(|line| line.starts_with(&format!("{name}{{")) || line.starts_with(&format!("{name} ")))
+        .filter(|line| {
+            line.starts_with(&format!("{name}{{")) || line.starts_with(&format!("{name} "))
+        })
         .filter(|line| labels.iter().all(|l| line.contains(l)))
         .filter_map(|line| line.rsplit(' ').next()?.parse().ok())
         .collect()
@@ -29,12 +31,29 @@ fn sample(page: &str, name: &str, labels: &[&str]) -> Vec<f64> {
 #[test]
 fn vllm_command_line_is_accepted_and_models_lists_the_served_name() {
     let sim = SimProcess::ready(&[
-        "serve", "meta-llama/Llama-3.1-8B-Instruct", "--served-model-name", "llama", "--tensor-parallel-size", "2",
-        "--gpu-memory-utilization", "0.9", "--enable-prefix-caching", "--kv-cache-dtype", "fp8", "--max-model-len",
+        "serve",
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "--served-model-name",
+        "llama",
+        "--tensor-parallel-size",
+        "2",
+        "--gpu-memory-utilization",
+        "0.9",
+        "--enable-prefix-caching",
+        "--kv-cache-dtype",
+        "fp8",
+        "--max-model-len",
         "4096",
     ]);
     runtime().block_on(async {
-        let models: Value = client().get(format!("{}/v1/models", sim.url())).send().await.unwrap().json().await.unwrap();
+        let models: Value = client()
+            .get(format!("{}/v1/models", sim.url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(models["object"], "list");
         assert_eq!(models["data"][0]["id"], "llama");
         assert_eq!(models["data"][0]["owned_by"], "vllm");
@@ -45,7 +64,15 @@ fn vllm_command_line_is_accepted_and_models_lists_the_served_name() {
 
 #[test]
 fn sglang_command_line_selects_the_sglang_flavor() {
-    let sim = SimProcess::ready(&["-m", "sglang.launch_server", "--model-path", "Qwen/Qwen3-8B", "--tp-size", "2", "--enable-metrics"]);
+    let sim = SimProcess::ready(&[
+        "-m",
+        "sglang.launch_server",
+        "--model-path",
+        "Qwen/Qwen3-8B",
+        "--tp-size",
+        "2",
+        "--enable-metrics",
+    ]);
     runtime().block_on(async {
         let models: Value = client().get(format!("{}/v1/models", sim.url())).send().await.unwrap().json().await.unwrap();
         assert_eq!(models["data"][0]["owned_by"], "sglang");
@@ -61,9 +88,23 @@ fn sglang_command_line_selects_the_sglang_flavor() {
 
 #[test]
 fn vllm_entrypoint_model_flag_is_accepted() {
-    let sim = SimProcess::ready(&["--model", "facebook/opt-125m", "--flavor", "vllm", "--metric-names", "legacy"]);
+    let sim = SimProcess::ready(&[
+        "--model",
+        "facebook/opt-125m",
+        "--flavor",
+        "vllm",
+        "--metric-names",
+        "legacy",
+    ]);
     runtime().block_on(async {
-        let page = client().get(format!("{}/metrics", sim.url())).send().await.unwrap().text().await.unwrap();
+        let page = client()
+            .get(format!("{}/metrics", sim.url()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert!(page.contains("# TYPE vllm:gpu_cache_usage_perc gauge"));
         assert!(page.contains("vllm:time_per_output_token_seconds_bucket"));
         assert!(!page.contains("vllm:kv_cache_usage_perc"));
@@ -72,7 +113,16 @@ fn vllm_entrypoint_model_flag_is_accepted() {
 
 #[test]
 fn metrics_move_with_the_traffic_served() {
-    let sim = SimProcess::ready(&["serve", "m", "--ttft-ms", "30", "--tokens-per-second", "200", "--data-parallel-size", "2"]);
+    let sim = SimProcess::ready(&[
+        "serve",
+        "m",
+        "--ttft-ms",
+        "30",
+        "--tokens-per-second",
+        "200",
+        "--data-parallel-size",
+        "2",
+    ]);
     runtime().block_on(async {
         let client = client();
         let mut tasks = Vec::new();
@@ -135,35 +185,79 @@ fn chat_streams_server_sent_events_with_usage() {
 async fn chat_chunks(url: &str, model: &str, max_tokens: u64) -> Vec<Value> {
     let body = json!({"model": model, "messages": [{"role": "user", "content": "think first"}], "max_tokens": max_tokens,
         "stream": true, "stream_options": {"include_usage": true}});
-    let text = client().post(format!("{url}/v1/chat/completions")).json(&body).send().await.unwrap().text().await.unwrap();
+    let text = client()
+        .post(format!("{url}/v1/chat/completions"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let events: Vec<&str> = text.split("\n\n").filter(|e| !e.is_empty()).collect();
     assert_eq!(events.last(), Some(&"data: [DONE]"));
-    events[..events.len() - 1].iter().map(|e| serde_json::from_str(e.strip_prefix("data: ").unwrap()).unwrap()).collect()
+    events[..events.len() - 1]
+        .iter()
+        .map(|e| serde_json::from_str(e.strip_prefix("data: ").unwrap()).unwrap())
+        .collect()
 }
 
 #[test]
 fn reasoning_models_stream_thinking_in_each_engines_field() {
     let facts: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/engines/stream-shapes.json")).unwrap(),
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/engines/stream-shapes.json"
+        ))
+        .unwrap(),
     )
     .unwrap();
-    let vllm = ["serve", "m", "--reasoning-parser", "deepseek_r1", "--ttft-ms", "5", "--tokens-per-second", "500"];
-    let sglang = ["-m", "sglang.launch_server", "--model-path", "m", "--reasoning-parser", "deepseek-r1", "--ttft-ms", "5",
-        "--tokens-per-second", "500"];
+    let vllm = [
+        "serve",
+        "m",
+        "--reasoning-parser",
+        "deepseek_r1",
+        "--ttft-ms",
+        "5",
+        "--tokens-per-second",
+        "500",
+    ];
+    let sglang = [
+        "-m",
+        "sglang.launch_server",
+        "--model-path",
+        "m",
+        "--reasoning-parser",
+        "deepseek-r1",
+        "--ttft-ms",
+        "5",
+        "--tokens-per-second",
+        "500",
+    ];
     for (engine, argv) in [("vllm", &vllm[..]), ("sglang", &sglang[..])] {
         let fact = &facts[engine];
-        let (thinking_field, answer_field) =
-            (fact["reasoning_delta_field"].as_str().unwrap(), fact["answer_delta_field"].as_str().unwrap());
+        let (thinking_field, answer_field) = (
+            fact["reasoning_delta_field"].as_str().unwrap(),
+            fact["answer_delta_field"].as_str().unwrap(),
+        );
         let sim = SimProcess::ready(argv);
         let chunks = runtime().block_on(chat_chunks(&sim.url(), "m", 6));
-        let deltas: Vec<&Value> = chunks.iter().filter_map(|c| c.pointer("/choices/0/delta")).collect();
-        let text_of = |d: &Value, field: &str| d.get(field).and_then(Value::as_str).filter(|t| !t.is_empty()).map(str::to_string);
-        let thinking: Vec<String> = deltas.iter().filter_map(|d| text_of(d, thinking_field)).collect();
+        let deltas: Vec<&Value> =
+            chunks.iter().filter_map(|c| c.pointer("/choices/0/delta")).collect();
+        let text_of = |d: &Value, field: &str| {
+            d.get(field).and_then(Value::as_str).filter(|t| !t.is_empty()).map(str::to_string)
+        };
+        let thinking: Vec<String> =
+            deltas.iter().filter_map(|d| text_of(d, thinking_field)).collect();
         let answer: Vec<String> = deltas.iter().filter_map(|d| text_of(d, answer_field)).collect();
         assert_eq!((thinking.len(), answer.len()), (3, 3), "{engine}: {chunks:?}");
         // Thinking comes first, and no chunk carries both.
         let first_answer = deltas.iter().position(|d| text_of(d, answer_field).is_some()).unwrap();
-        assert!(deltas[..first_answer].iter().filter(|d| text_of(d, thinking_field).is_some()).count() == 3, "{engine}");
+        assert!(
+            deltas[..first_answer].iter().filter(|d| text_of(d, thinking_field).is_some()).count()
+                == 3,
+            "{engine}"
+        );
         assert!(deltas.iter().all(|d| text_of(d, thinking_field).is_none() || text_of(d, answer_field).is_none()));
         let other = if thinking_field == "reasoning" { "reasoning_content" } else { "reasoning" };
         assert!(deltas.iter().all(|d| d.get(other).is_none()), "{engine} never writes `{other}`");
@@ -225,29 +319,50 @@ fn bad_requests_get_openai_style_errors() {
         let url = format!("{}/v1/completions", sim.url());
         let reply = client.post(&url).body("{not json").send().await.unwrap();
         assert_eq!(reply.status(), 400);
-        let reply = client.post(&url).json(&json!({"model": "other", "prompt": "x"})).send().await.unwrap();
+        let reply =
+            client.post(&url).json(&json!({"model": "other", "prompt": "x"})).send().await.unwrap();
         assert_eq!(reply.status(), 404);
         let body: Value = reply.json().await.unwrap();
         assert_eq!(body["error"]["message"], "The model `other` does not exist.");
-        let reply = client.post(&url).json(&json!({"prompt": "a b c", "max_tokens": 20})).send().await.unwrap();
+        let reply = client
+            .post(&url)
+            .json(&json!({"prompt": "a b c", "max_tokens": 20}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(reply.status(), 400);
         let body: Value = reply.json().await.unwrap();
-        assert!(body["error"]["message"].as_str().unwrap().contains("maximum context length is 10 tokens"));
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("maximum context length is 10 tokens")
+        );
     });
 }
 
 #[test]
 fn help_says_it_is_a_test_double_and_bad_flags_are_explained() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aimdeck-sim")).arg("--help").output().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aimdeck-sim"))
+        .arg("--help")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("TEST DOUBLE"));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aimdeck-sim")).args(["--flavor", "tgi"]).output().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aimdeck-sim"))
+        .args(["--flavor", "tgi"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("argument --flavor: invalid choice: 'tgi' (choose from 'vllm', 'sglang')"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("argument --flavor: invalid choice: 'tgi' (choose from 'vllm', 'sglang')")
+    );
 }
 
 fn sim_output(args: &[&str]) -> (Option<i32>, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aimdeck-sim")).args(args).output().unwrap();
+    let out =
+        std::process::Command::new(env!("CARGO_BIN_EXE_aimdeck-sim")).args(args).output().unwrap();
     (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
@@ -261,7 +376,11 @@ fn the_sim_refuses_what_the_real_parsers_refuse() {
     let sglang = ["-m", "sglang.launch_server", "--model-path", "M"];
     let (code, err) = sim_output(&[&sglang[..], &["--pp", "2"][..]].concat());
     assert_eq!(code, Some(2));
-    assert!(err.contains("sglang serve: error: ambiguous option: --pp could match ") && err.contains("--pp-size"), "{err}");
+    assert!(
+        err.contains("sglang serve: error: ambiguous option: --pp could match ")
+            && err.contains("--pp-size"),
+        "{err}"
+    );
     let (code, err) = sim_output(&[&sglang[..], &["--kv-cache-dtype", "fp8"][..]].concat());
     assert_eq!(code, Some(2));
     assert!(err.contains("argument --kv-cache-dtype: invalid choice: 'fp8' (choose from 'auto', 'fp8_e5m2', 'fp8_e4m3'"), "{err}");
@@ -292,9 +411,16 @@ fn assert_page_matches_fixture(page: &str, engine: aimdeck::model::EngineKind) {
             continue;
         }
         let (series, _) = line.rsplit_once(' ').unwrap();
-        let (name, label_text) = series.split_once('{').map_or((series, ""), |(n, l)| (n, l.trim_end_matches('}')));
-        let family = types.keys().find(|f| name == f.as_str() || name.strip_prefix(f.as_str()).is_some_and(|s| ["_bucket", "_sum", "_count"].contains(&s)));
-        let family = family.unwrap_or_else(|| panic!("{name}: a sample without its # TYPE")).clone();
+        let (name, label_text) =
+            series.split_once('{').map_or((series, ""), |(n, l)| (n, l.trim_end_matches('}')));
+        let family = types.keys().find(|f| {
+            name == f.as_str()
+                || name
+                    .strip_prefix(f.as_str())
+                    .is_some_and(|s| ["_bucket", "_sum", "_count"].contains(&s))
+        });
+        let family =
+            family.unwrap_or_else(|| panic!("{name}: a sample without its # TYPE")).clone();
         for pair in label_text.split("\",").filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once("=\"").unwrap();
             if key == "le" {
@@ -313,7 +439,9 @@ fn assert_page_matches_fixture(page: &str, engine: aimdeck::model::EngineKind) {
     }
     assert!(types.len() >= 10, "{page}");
     for (family, kind) in &types {
-        let fact = facts.family(family).unwrap_or_else(|| panic!("{family}: not a family of {} {}", facts.engine, facts.version));
+        let fact = facts.family(family).unwrap_or_else(|| {
+            panic!("{family}: not a family of {} {}", facts.engine, facts.version)
+        });
         assert_eq!(&fact.kind, kind, "{family}");
         let want: BTreeSet<String> = fact.labels.iter().cloned().collect();
         let got = labels.get(family).cloned().unwrap_or_default();
@@ -323,7 +451,8 @@ fn assert_page_matches_fixture(page: &str, engine: aimdeck::model::EngineKind) {
             continue;
         }
         // SGLang adds `dp_rank` to scheduler metrics under data parallelism (an optional label).
-        let got_required: BTreeSet<String> = got.iter().filter(|l| l.as_str() != "dp_rank").cloned().collect();
+        let got_required: BTreeSet<String> =
+            got.iter().filter(|l| l.as_str() != "dp_rank").cloned().collect();
         assert_eq!(got_required, want, "{family}: labels");
         if let (Some(want), Some(got)) = (fact.buckets.as_ref(), bounds.get(family)) {
             assert_eq!(got, want, "{family}: bucket bounds");
@@ -334,20 +463,63 @@ fn assert_page_matches_fixture(page: &str, engine: aimdeck::model::EngineKind) {
 #[test]
 fn sim_pages_match_the_real_releases_families_labels_and_buckets() {
     use aimdeck::model::EngineKind;
-    let vllm = SimProcess::ready(&["serve", "m", "--data-parallel-size", "2", "--ttft-ms", "5", "--tokens-per-second", "500"]);
-    let sglang = SimProcess::ready(&["-m", "sglang.launch_server", "--model-path", "m", "--tp-size", "2", "--dp-size", "2", "--health-delay", "0"]);
+    let vllm = SimProcess::ready(&[
+        "serve",
+        "m",
+        "--data-parallel-size",
+        "2",
+        "--ttft-ms",
+        "5",
+        "--tokens-per-second",
+        "500",
+    ]);
+    let sglang = SimProcess::ready(&[
+        "-m",
+        "sglang.launch_server",
+        "--model-path",
+        "m",
+        "--tp-size",
+        "2",
+        "--dp-size",
+        "2",
+        "--health-delay",
+        "0",
+    ]);
     runtime().block_on(async {
         let client = client();
         for sim in [&vllm, &sglang] {
             let body = json!({"prompt": "a b c", "max_tokens": 3});
             client.post(format!("{}/v1/completions", sim.url())).json(&body).send().await.unwrap();
         }
-        let page = client.get(format!("{}/metrics", vllm.url())).send().await.unwrap().text().await.unwrap();
+        let page = client
+            .get(format!("{}/metrics", vllm.url()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert_page_matches_fixture(&page, EngineKind::Vllm);
         for reason in ["stop", "length", "abort", "error", "repetition"] {
-            assert_eq!(sample(&page, "vllm:request_success_total", &[&format!("finished_reason=\"{reason}\"")]).len(), 2, "{reason}");
+            assert_eq!(
+                sample(
+                    &page,
+                    "vllm:request_success_total",
+                    &[&format!("finished_reason=\"{reason}\"")]
+                )
+                .len(),
+                2,
+                "{reason}"
+            );
         }
-        let page = client.get(format!("{}/metrics", sglang.url())).send().await.unwrap().text().await.unwrap();
+        let page = client
+            .get(format!("{}/metrics", sglang.url()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert_page_matches_fixture(&page, EngineKind::Sglang);
         // Rank 0 of each of the two dp ranks, not one series per tp rank.
         assert_eq!(sample(&page, "sglang:num_running_reqs", &[]).len(), 2);
@@ -362,10 +534,26 @@ fn sglang_health_takes_its_generation_time() {
     runtime().block_on(async {
         let client = client();
         let started = std::time::Instant::now();
-        assert!(client.get(format!("{}/health", sglang.url())).send().await.unwrap().status().is_success());
+        assert!(
+            client
+                .get(format!("{}/health", sglang.url()))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .is_success()
+        );
         assert!(started.elapsed() >= Duration::from_millis(950), "{:?}", started.elapsed());
         let started = std::time::Instant::now();
-        assert!(client.get(format!("{}/health", vllm.url())).send().await.unwrap().status().is_success());
+        assert!(
+            client
+                .get(format!("{}/health", vllm.url()))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .is_success()
+        );
         assert!(started.elapsed() < Duration::from_millis(500));
     });
 }
@@ -378,7 +566,18 @@ fn startup_log_walks_through_the_engine_phases() {
     for flavor in ["vllm", "sglang"] {
         let port = sim_support::free_port().to_string();
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_aimdeck-sim"))
-            .args(["--flavor", flavor, "--model", "m", "--host", "127.0.0.1", "--port", &port, "--startup-delay", "300ms"])
+            .args([
+                "--flavor",
+                flavor,
+                "--model",
+                "m",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port,
+                "--startup-delay",
+                "300ms",
+            ])
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
@@ -396,7 +595,11 @@ fn startup_log_walks_through_the_engine_phases() {
         }
         let _ = child.kill();
         let _ = child.wait();
-        assert_eq!(phases, vec![StartupPhase::LoadingWeights, StartupPhase::WarmingUp, StartupPhase::Ready], "{flavor}");
+        assert_eq!(
+            phases,
+            vec![StartupPhase::LoadingWeights, StartupPhase::WarmingUp, StartupPhase::Ready],
+            "{flavor}"
+        );
     }
 }
 
@@ -404,7 +607,8 @@ fn startup_log_walks_through_the_engine_phases() {
 fn sigterm_stops_the_sim_promptly() {
     let mut sim = SimProcess::ready(&["serve", "m"]);
     let pid = sim.pid();
-    let status = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+    let status =
+        std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
     assert!(status.success());
     let exit = sim.wait_exit(Duration::from_secs(5)).expect("exited after SIGTERM");
     assert!(exit.success(), "{exit:?}");
@@ -412,7 +616,16 @@ fn sigterm_stops_the_sim_promptly() {
 
 #[test]
 fn a_full_kv_cache_preempts_and_the_counter_moves() {
-    let sim = SimProcess::ready(&["serve", "m", "--kv-cache-tokens", "60", "--ttft-ms", "5", "--tokens-per-second", "500"]);
+    let sim = SimProcess::ready(&[
+        "serve",
+        "m",
+        "--kv-cache-tokens",
+        "60",
+        "--ttft-ms",
+        "5",
+        "--tokens-per-second",
+        "500",
+    ]);
     runtime().block_on(async {
         let client = client();
         let mut tasks = Vec::new();
@@ -426,7 +639,14 @@ fn a_full_kv_cache_preempts_and_the_counter_moves() {
         for task in tasks {
             assert_eq!(task.await.unwrap()["usage"]["completion_tokens"], 20);
         }
-        let page = client.get(format!("{}/metrics", sim.url())).send().await.unwrap().text().await.unwrap();
+        let page = client
+            .get(format!("{}/metrics", sim.url()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         let preemptions: f64 = sample(&page, "vllm:num_preemptions_total", &[]).iter().sum();
         assert!(preemptions >= 1.0, "4 x 30 tokens in a 60-token cache: {preemptions} preemptions");
         assert_eq!(sample(&page, "vllm:generation_tokens_total", &[]).iter().sum::<f64>(), 80.0);

@@ -3,13 +3,13 @@
 
 use aimdeck::tui::app::{App, ConfirmPurpose, FormPurpose, HeaderInfo, Level, Mode, Settings};
 use aimdeck::tui::event::{Command, Event};
-use aimdeck::tui::views::frame::render;
 use aimdeck::tui::views::ViewId;
+use aimdeck::tui::views::frame::render;
 use aimdeck::tui::widgets::form::FormField;
 use aimdeck::tui::widgets::{ConfirmDialog, Form, TableCell, TableRow};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::backend::TestBackend;
 use ratatui::Terminal;
+use ratatui::backend::TestBackend;
 
 fn app() -> App {
     let settings = Settings {
@@ -42,21 +42,25 @@ fn screen(app: &App, width: u16, height: u16) -> String {
 
 /// Rows for rendering tests only; the product never shows made-up rows.
 fn endpoint_rows() -> Vec<TableRow> {
-    [("llama-70b", "vllm", "Ready", 12.0), ("qwen-7b", "sglang", "Starting", 0.0), ("mistral", "vllm", "Down", 3.0)]
-        .into_iter()
-        .map(|(name, engine, state, running)| TableRow {
-            id: name.into(),
-            cells: vec![
-                TableCell::text(name),
-                TableCell::text(engine),
-                TableCell::text("org/model"),
-                TableCell::text("watched"),
-                TableCell::text("1/1"),
-                TableCell::text(state),
-                TableCell::number(Some(running), format!("{running}")),
-            ],
-        })
-        .collect()
+    [
+        ("llama-70b", "vllm", "Ready", 12.0),
+        ("qwen-7b", "sglang", "Starting", 0.0),
+        ("mistral", "vllm", "Down", 3.0),
+    ]
+    .into_iter()
+    .map(|(name, engine, state, running)| TableRow {
+        id: name.into(),
+        cells: vec![
+            TableCell::text(name),
+            TableCell::text(engine),
+            TableCell::text("org/model"),
+            TableCell::text("watched"),
+            TableCell::text("1/1"),
+            TableCell::text(state),
+            TableCell::number(Some(running), format!("{running}")),
+        ],
+    })
+    .collect()
 }
 
 #[test]
@@ -68,7 +72,10 @@ fn tab_and_backtab_cycle_the_four_views() {
         app.update(key(KeyCode::Tab));
         seen.push(app.view);
     }
-    assert_eq!(seen, [ViewId::Gpus, ViewId::Cache, ViewId::Recipes, ViewId::Endpoints, ViewId::Gpus]);
+    assert_eq!(
+        seen,
+        [ViewId::Gpus, ViewId::Cache, ViewId::Recipes, ViewId::Endpoints, ViewId::Gpus]
+    );
     app.update(key(KeyCode::BackTab));
     assert_eq!(app.view, ViewId::Endpoints);
     app.update(ch('2'));
@@ -114,7 +121,10 @@ fn theme_command_asks_the_runner_and_applies_the_result() {
     app.update(ch(':'));
     let mut commands = type_text(&mut app, "theme light");
     commands.extend(app.update(key(KeyCode::Enter)));
-    assert!(matches!(commands.as_slice(), [Command::LoadTheme(name)] if name == "light"), "{commands:?}");
+    assert!(
+        matches!(commands.as_slice(), [Command::LoadTheme(name)] if name == "light"),
+        "{commands:?}"
+    );
     let light = aimdeck::tui::theme::Theme::builtin("light").unwrap();
     app.update(Event::ThemeLoaded { name: "light".into(), result: Ok(light) });
     assert_eq!(app.theme.name, "light");
@@ -180,7 +190,11 @@ fn vim_keys_and_arrows_move_the_selection_and_sorting_reorders() {
 
 #[test]
 fn readonly_refuses_mutating_actions() {
-    let mut app = App::new(Settings { readonly: true, user_themes_dir: "/nonexistent".into(), ..Settings::default() });
+    let mut app = App::new(Settings {
+        readonly: true,
+        user_themes_dir: "/nonexistent".into(),
+        ..Settings::default()
+    });
     app.update(ch('d'));
     let message = app.message.clone().unwrap();
     assert!(message.text.contains("read-only"), "{}", message.text);
@@ -274,7 +288,11 @@ fn snapshot_command_mode_with_candidates() {
 fn snapshot_confirm_dialog() {
     let mut app = app();
     app.mode = Mode::Confirm(
-        ConfirmDialog::new("Delete deployment", "Delete llama-70b: its 4 replicas stop and their containers are removed.", "llama-70b"),
+        ConfirmDialog::new(
+            "Delete deployment",
+            "Delete llama-70b: its 4 replicas stop and their containers are removed.",
+            "llama-70b",
+        ),
         ConfirmPurpose::DeleteDeployment { backend: "docker".into(), name: "llama-70b".into() },
     );
     type_text(&mut app, "llama");
@@ -287,8 +305,9 @@ fn snapshot_form_with_validation() {
     let form = Form::new(
         "Scale llama-70b",
         vec![
-            FormField::line("replicas", "Replicas", "three")
-                .validate_with(|v| v.parse::<u32>().map(|_| ()).map_err(|_| format!("`{v}` is not a whole number"))),
+            FormField::line("replicas", "Replicas", "three").validate_with(|v| {
+                v.parse::<u32>().map(|_| ()).map_err(|_| format!("`{v}` is not a whole number"))
+            }),
             FormField::multi_line("note", "Note", "rolling out\nnew weights"),
         ],
     );
@@ -325,15 +344,22 @@ fn snapshot_monochrome_has_no_colours() {
 /// Runs real discovery against a recorded machine's fake tools, twice (so history has two
 /// samples), and hands both passes to the console as the poller would.
 fn gpu_app(machine: &str) -> App {
-    use aimdeck::hardware::{discover, ProbeConfig};
+    use aimdeck::hardware::{ProbeConfig, discover};
     use aimdeck::monitor::gpu_history::GpuHistory;
     use aimdeck::monitor::gpu_poller::GpuUpdate;
-    let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gpus").join(machine).join("bin");
+    let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/gpus")
+        .join(machine)
+        .join("bin");
     // A tool the recording lacks is named by a bare name found on no PATH: "not installed",
     // which discovery treats as silently absent, as on a real machine.
     let tool = |name: &str| {
         let path = bin.join(name);
-        if path.exists() { path } else { std::path::PathBuf::from(format!("aimdeck-test-absent-{name}")) }
+        if path.exists() {
+            path
+        } else {
+            std::path::PathBuf::from(format!("aimdeck-test-absent-{name}"))
+        }
     };
     let probe = ProbeConfig {
         nvidia_smi: tool("nvidia-smi"),
@@ -352,7 +378,8 @@ fn gpu_app(machine: &str) -> App {
     for pass in 1..=2 {
         let snapshot = runtime.block_on(discover(&probe));
         history.record(&snapshot, pass * 2000);
-        let update = GpuUpdate { pass, snapshot, history: history.clone(), took: std::time::Duration::ZERO };
+        let update =
+            GpuUpdate { pass, snapshot, history: history.clone(), took: std::time::Duration::ZERO };
         app.update(Event::Gpus(std::sync::Arc::new(update)));
     }
     app
@@ -388,7 +415,9 @@ fn gpus_view_shows_recorded_mi300x_and_l40s_machines() {
 fn gpus_view_shows_health_reasons_and_who_holds_each_gpu() {
     let mut app = gpu_app("h100-sxm-8-faulty");
     let text = screen(&app, 120, 40);
-    for seen in ["HEALTH", "failed", "degraded", "unmanaged: pid 4242 python3 (71.2 GiB)", "GPU detail"] {
+    for seen in
+        ["HEALTH", "failed", "degraded", "unmanaged: pid 4242 python3 (71.2 GiB)", "GPU detail"]
+    {
         assert!(text.contains(seen), "{seen}: {text}");
     }
     // The detail follows the selection: GPU 1's uncorrectable ECC with its raw counter.
@@ -453,9 +482,16 @@ fn recipes_view_marks_the_best_recipe_for_the_detected_gpus() {
     assert!(text.contains("★ best recipe for this machine"), "{text}");
     assert!(text.contains("Memory per GPU"), "{text}");
     let recipe = &app.selected_recipe().unwrap().recipe;
-    let command = aimdeck::engine::launch_command(&aimdeck::recipes::to_spec::to_deployment_spec(recipe, "preview", 1, 8000), 0);
-    let program_and_model: String = command.display().split(' ').take(2).collect::<Vec<_>>().join(" ");
-    assert!(text.contains(&program_and_model), "the command line ({program_and_model}) is shown:\n{text}");
+    let command = aimdeck::engine::launch_command(
+        &aimdeck::recipes::to_spec::to_deployment_spec(recipe, "preview", 1, 8000),
+        0,
+    );
+    let program_and_model: String =
+        command.display().split(' ').take(2).collect::<Vec<_>>().join(" ");
+    assert!(
+        text.contains(&program_and_model),
+        "the command line ({program_and_model}) is shown:\n{text}"
+    );
     snapshot("view_recipes_mi300x", &app);
 }
 

@@ -59,7 +59,9 @@ impl Console {
         while !done(&self.app) {
             let event = tokio::time::timeout_at(deadline, self.events.recv())
                 .await
-                .unwrap_or_else(|_| panic!("timed out waiting for {what}; message: {:?}", self.app.message))
+                .unwrap_or_else(|_| {
+                    panic!("timed out waiting for {what}; message: {:?}", self.app.message)
+                })
                 .expect("channel open");
             for command in self.app.update(event) {
                 self.runner.run(command);
@@ -77,7 +79,11 @@ async fn scans_shows_damage_and_deletes_with_typed_confirmation() {
     console.key(KeyCode::Char('2'));
     let table = &console.app.current().table;
     let ids: Vec<&str> = table.rows().iter().map(|r| r.id.as_str()).collect();
-    assert_eq!(ids, ["model:acme/llama-mini", "dataset:acme/eval-set", "space:acme/demo"], "every repo type, damaged repos left out");
+    assert_eq!(
+        ids,
+        ["model:acme/llama-mini", "dataset:acme/eval-set", "space:acme/demo"],
+        "every repo type, damaged repos left out"
+    );
     let report = console.app.cache.report.clone().unwrap();
     assert!(!report.warnings.is_empty(), "damage becomes warnings");
     let before = report.size_on_disk;
@@ -92,16 +98,24 @@ async fn scans_shows_damage_and_deletes_with_typed_confirmation() {
     };
     let promised = plan.bytes_freed;
     assert!(promised >= 123_456 + 42, "{promised}");
-    assert!(dialog.message.contains(&format!("frees {}", aimdeck::cache::format_size(promised))), "{}", dialog.message);
+    assert!(
+        dialog.message.contains(&format!("frees {}", aimdeck::cache::format_size(promised))),
+        "{}",
+        dialog.message
+    );
     console.type_text("acme/eval-se");
     console.key(KeyCode::Enter);
     assert!(matches!(console.app.mode, Mode::Confirm(..)), "a wrong name does not delete");
     console.type_text("t");
     console.key(KeyCode::Enter);
-    console.until("the delete and rescan", |app| {
-        app.cache.report.as_ref().is_some_and(|r| r.repos.iter().all(|repo| repo.repo_id != "acme/eval-set"))
-    })
-    .await;
+    console
+        .until("the delete and rescan", |app| {
+            app.cache
+                .report
+                .as_ref()
+                .is_some_and(|r| r.repos.iter().all(|repo| repo.repo_id != "acme/eval-set"))
+        })
+        .await;
     let after = console.app.cache.report.as_ref().unwrap().size_on_disk;
     assert_eq!(before - after, promised, "freed exactly what the dialog promised");
     assert!(!dir.path().join("datasets--acme--eval-set").exists());
@@ -111,7 +125,12 @@ async fn scans_shows_damage_and_deletes_with_typed_confirmation() {
 async fn readonly_refuses_pull_and_delete() {
     let dir = tempfile::tempdir().unwrap();
     cache_tree::build_demo(dir.path());
-    let mut app = App::new(Settings { readonly: true, cache_root: dir.path().into(), user_themes_dir: "/nonexistent".into(), ..Settings::default() });
+    let mut app = App::new(Settings {
+        readonly: true,
+        cache_root: dir.path().into(),
+        user_themes_dir: "/nonexistent".into(),
+        ..Settings::default()
+    });
     app.view = ViewId::Cache;
     for key in ['P', 'd'] {
         app.update(Event::Key(KeyEvent::new(KeyCode::Char(key), KeyModifiers::NONE)));
@@ -129,7 +148,10 @@ async fn pulls_with_progress_and_the_new_repo_appears() {
         kind: "models",
         commit: "c".repeat(40),
         branches: vec!["main".into()],
-        files: vec![FakeFile::new("config.json", b"{}".to_vec(), false), FakeFile::new("model.safetensors", weights, true)],
+        files: vec![
+            FakeFile::new("config.json", b"{}".to_vec(), false),
+            FakeFile::new("model.safetensors", weights, true),
+        ],
         gated: false,
     }])
     .await;
@@ -146,13 +168,19 @@ async fn pulls_with_progress_and_the_new_repo_appears() {
     console.until("progress", |app| app.cache.pull.is_some()).await;
     console
         .until("the pulled repo in the table", |app| {
-            app.cache.report.as_ref().is_some_and(|r| r.repos.iter().any(|repo| repo.repo_id == "acme/tiny-model"))
+            app.cache
+                .report
+                .as_ref()
+                .is_some_and(|r| r.repos.iter().any(|repo| repo.repo_id == "acme/tiny-model"))
         })
         .await;
     let progress = console.app.cache.pull.clone().unwrap();
     assert_eq!(progress.total_bytes, 2_000_002);
     assert_eq!(progress.done_bytes, progress.total_bytes);
-    assert!(console.app.message.as_ref().is_some_and(|m| m.text.contains("pulled acme/tiny-model")) || !console.app.cache.pulling());
+    assert!(
+        console.app.message.as_ref().is_some_and(|m| m.text.contains("pulled acme/tiny-model"))
+            || !console.app.cache.pulling()
+    );
 }
 
 // ------------------------------------------------------------ rendering, 80x24 and 160x48
@@ -170,7 +198,8 @@ fn rendered_demo() -> App {
     cache_tree::build_demo(dir.path());
     let mut report = aimdeck::cache::scan_cache_dir(dir.path()).unwrap();
     let real_root = report.root.display().to_string();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
     report.root = "/cache".into();
     for (n, repo) in report.repos.iter_mut().enumerate() {
         repo.last_accessed = now - (n as f64 + 2.0) * 86_400.0;
@@ -186,7 +215,8 @@ fn rendered_demo() -> App {
     };
     let mut app = App::new(settings);
     app.on_tick("12:34");
-    app.cache.holds = vec![ModelHold { model: "acme/llama-mini".into(), deployment: "llama".into() }];
+    app.cache.holds =
+        vec![ModelHold { model: "acme/llama-mini".into(), deployment: "llama".into() }];
     app.update(Event::CacheScanned(Ok(std::sync::Arc::new(report))));
     app.view = ViewId::Cache;
     app
@@ -206,7 +236,16 @@ fn snapshot(name: &str, app: &App) {
 fn the_view_shows_repos_holders_detail_and_damage() {
     let app = rendered_demo();
     let wide = screen(&app, 160, 48);
-    for seen in ["acme/llama-mini", "dataset", "HELD BY", "llama", "refs/pr/1", "main", "Largest files", "Interrupted downloads: 1 file, 1.2K"] {
+    for seen in [
+        "acme/llama-mini",
+        "dataset",
+        "HELD BY",
+        "llama",
+        "refs/pr/1",
+        "main",
+        "Largest files",
+        "Interrupted downloads: 1 file, 1.2K",
+    ] {
         assert!(wide.contains(seen), "{seen} missing:\n{wide}");
     }
     // Every damaged entry is on screen, not only the last message.
@@ -218,7 +257,11 @@ fn the_view_shows_repos_holders_detail_and_damage() {
     }
     assert!(wide.contains("Damaged, not listed (6)"));
     let small = screen(&app, 80, 24);
-    assert!(small.contains("Damaged, not listed (6)") && small.contains("more: `aimdeck cache ls` lists them all"), "{small}");
+    assert!(
+        small.contains("Damaged, not listed (6)")
+            && small.contains("more: `aimdeck cache ls` lists them all"),
+        "{small}"
+    );
     snapshot("cache_view", &app);
 }
 
@@ -230,7 +273,8 @@ fn deleting_a_served_model_asks_a_second_time() {
         press(&mut app, KeyCode::Char(c));
     }
     press(&mut app, KeyCode::Enter);
-    let Mode::Confirm(dialog, ConfirmPurpose::DeleteCache { in_use_checked: true, .. }) = &app.mode else {
+    let Mode::Confirm(dialog, ConfirmPurpose::DeleteCache { in_use_checked: true, .. }) = &app.mode
+    else {
         panic!("the second confirmation, got {:?}", app.mode)
     };
     assert!(dialog.message.contains("served by llama"), "{}", dialog.message);
@@ -241,8 +285,14 @@ fn deleting_a_served_model_asks_a_second_time() {
 fn pull_offers_to_resume_a_model_with_partial_files() {
     let mut app = rendered_demo();
     press(&mut app, KeyCode::Char('P'));
-    let Mode::Form(form, FormPurpose::Pull) = &app.mode else { panic!("the pull form, got {:?}", app.mode) };
-    assert_eq!(form.value("repo").as_deref(), Some("acme/llama-mini"), "the selected model's id, to resume it");
+    let Mode::Form(form, FormPurpose::Pull) = &app.mode else {
+        panic!("the pull form, got {:?}", app.mode)
+    };
+    assert_eq!(
+        form.value("repo").as_deref(),
+        Some("acme/llama-mini"),
+        "the selected model's id, to resume it"
+    );
     assert_eq!(form.value("revision").as_deref(), Some("main"));
     snapshot("cache_pull_resume", &app);
 
@@ -250,6 +300,8 @@ fn pull_offers_to_resume_a_model_with_partial_files() {
     press(&mut app, KeyCode::Esc);
     press(&mut app, KeyCode::Char('j'));
     press(&mut app, KeyCode::Char('P'));
-    let Mode::Form(form, FormPurpose::Pull) = &app.mode else { panic!("the pull form, got {:?}", app.mode) };
+    let Mode::Form(form, FormPurpose::Pull) = &app.mode else {
+        panic!("the pull form, got {:?}", app.mode)
+    };
     assert_eq!(form.value("repo").as_deref(), Some(""));
 }

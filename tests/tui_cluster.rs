@@ -48,9 +48,16 @@ impl Console {
         let (tx, events) = mpsc::channel(1024);
         let runner = TaskRunner::new(tx, "/nonexistent/themes".into(), Vec::new());
         let mut options = BackendOptions::new(state.path());
-        options.kubernetes = KubeTarget { kubeconfig: Some(fake.kubeconfig_path()), timeout: Some(timeout), ..Default::default() };
+        options.kubernetes = KubeTarget {
+            kubeconfig: Some(fake.kubeconfig_path()),
+            timeout: Some(timeout),
+            ..Default::default()
+        };
         options.kubernetes_watches = true;
-        let backends = ["process", "k8s"].iter().map(|name| BackendHandle(open(name, &options).expect("opens"))).collect();
+        let backends = ["process", "k8s"]
+            .iter()
+            .map(|name| BackendHandle(open(name, &options).expect("opens")))
+            .collect();
         let settings = Settings {
             header: HeaderInfo { backend: "k8s".into(), host: "testhost".into() },
             user_themes_dir: "/nonexistent/themes".into(),
@@ -96,7 +103,11 @@ impl Console {
     async fn until_ticking(&mut self, what: &str, done: impl Fn(&App) -> bool) {
         let deadline = tokio::time::Instant::now() + WAIT;
         while !done(&self.app) {
-            assert!(tokio::time::Instant::now() < deadline, "{what}: not within {WAIT:?}; errors {:?}", self.app.deploy.errors);
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{what}: not within {WAIT:?}; errors {:?}",
+                self.app.deploy.errors
+            );
             match tokio::time::timeout(Duration::from_millis(200), self.events.recv()).await {
                 Ok(Some(event)) => self.press(event),
                 Ok(None) => panic!("event channel closed"),
@@ -123,7 +134,11 @@ fn scope(app: &App) -> Option<String> {
 }
 
 async fn cluster() -> Arc<FakeKube> {
-    let fake = FakeKube::start(FakeOptions { optional: [Optional::NimOperator].into_iter().collect(), ..Default::default() }).await;
+    let fake = FakeKube::start(FakeOptions {
+        optional: [Optional::NimOperator].into_iter().collect(),
+        ..Default::default()
+    })
+    .await;
     // A GPU node labelled by NVIDIA GPU feature discovery, with a training pod holding 2 GPUs.
     fake.put("Node", "", json!({
         "metadata": {"name": "h100-a", "labels": {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3", "nvidia.com/gpu.memory": "81559"}},
@@ -158,12 +173,29 @@ async fn cluster() -> Arc<FakeKube> {
 async fn views_show_the_cluster_and_ctx_and_ns_switch_it() {
     let fake = cluster().await;
     let mut console = Console::start(&fake);
-    console.until("the cluster inventory", |app| app.cluster.inventory.as_ref().is_some_and(|i| i.nodes.is_ok())).await;
+    console
+        .until("the cluster inventory", |app| {
+            app.cluster.inventory.as_ref().is_some_and(|i| i.nodes.is_ok())
+        })
+        .await;
 
     let gpus = console.snapshot_screen(160, 48);
-    assert!(gpus.contains("Cluster nodes") && gpus.contains(&format!("fake/{NAMESPACE}")), "{gpus}");
-    let node = gpus.lines().find(|l| l.contains("h100-a")).unwrap_or_else(|| panic!("a row for the node:\n{gpus}"));
-    for expected in ["nvidia.com/gpu", "2/8", "NVIDIA-H100-80GB-HBM3", "81559 MiB", "Ready", "nvidia.com/gpu=present:NoSchedule"] {
+    assert!(
+        gpus.contains("Cluster nodes") && gpus.contains(&format!("fake/{NAMESPACE}")),
+        "{gpus}"
+    );
+    let node = gpus
+        .lines()
+        .find(|l| l.contains("h100-a"))
+        .unwrap_or_else(|| panic!("a row for the node:\n{gpus}"));
+    for expected in [
+        "nvidia.com/gpu",
+        "2/8",
+        "NVIDIA-H100-80GB-HBM3",
+        "81559 MiB",
+        "Ready",
+        "nvidia.com/gpu=present:NoSchedule",
+    ] {
         assert!(node.contains(expected), "{expected} in {node}");
     }
     insta::assert_snapshot!("gpus_with_cluster_nodes_160x48", gpus);
@@ -172,15 +204,29 @@ async fn views_show_the_cluster_and_ctx_and_ns_switch_it() {
     console.press(key(KeyCode::Char('4')));
     let endpoints = console.screen(160, 48);
     assert!(endpoints.contains("Operator services (read-only)"), "{endpoints}");
-    let nim = endpoints.lines().find(|l| l.contains("llama3-8b-nim")).unwrap_or_else(|| panic!("{endpoints}"));
-    assert!(nim.contains("NIMService") && nim.contains("Ready") && nim.contains("nvcr.io/nim/meta/llama-3.1-8b-instruct:1.3.3"), "{nim}");
+    let nim = endpoints
+        .lines()
+        .find(|l| l.contains("llama3-8b-nim"))
+        .unwrap_or_else(|| panic!("{endpoints}"));
+    assert!(
+        nim.contains("NIMService")
+            && nim.contains("Ready")
+            && nim.contains("nvcr.io/nim/meta/llama-3.1-8b-instruct:1.3.3"),
+        "{nim}"
+    );
     assert!(!endpoints.contains("llama3-8b-cache"), "caches belong to the Cache view");
 
     console.press(key(KeyCode::Char('2')));
     let cache = console.screen(160, 48);
     assert!(cache.contains("Cluster caches"), "{cache}");
-    let pvc = cache.lines().find(|l| l.contains("models") && l.contains("PVC")).unwrap_or_else(|| panic!("{cache}"));
-    assert!(pvc.contains("Bound") && pvc.contains("500Gi fast") && pvc.contains("Qwen/Qwen3-8B"), "{pvc}");
+    let pvc = cache
+        .lines()
+        .find(|l| l.contains("models") && l.contains("PVC"))
+        .unwrap_or_else(|| panic!("{cache}"));
+    assert!(
+        pvc.contains("Bound") && pvc.contains("500Gi fast") && pvc.contains("Qwen/Qwen3-8B"),
+        "{pvc}"
+    );
     assert!(cache.lines().any(|l| l.contains("NIMCache") && l.contains("InProgress")), "{cache}");
 
     // :ctx lists the local backends and every kubeconfig context, the one in use marked.
@@ -191,16 +237,27 @@ async fn views_show_the_cluster_and_ctx_and_ns_switch_it() {
     for expected in ["Contexts", "process", "k8s/fake ", "k8s/fake-other", "namespace other"] {
         assert!(picker.contains(expected), "{expected} in\n{picker}");
     }
-    assert!(picker.lines().any(|l| l.contains("* k8s/fake ")), "the context in use is marked:\n{picker}");
+    assert!(
+        picker.lines().any(|l| l.contains("* k8s/fake ")),
+        "the context in use is marked:\n{picker}"
+    );
     insta::assert_snapshot!("ctx_picker_160x48", picker);
     insta::assert_snapshot!("ctx_picker_80x24", console.snapshot_screen(80, 24));
     for c in "other".chars() {
         console.press(key(KeyCode::Char(c)));
     }
     console.press(key(KeyCode::Enter));
-    console.until("the switch, once the kubeconfig confirms the context", |app| app.header.backend == "k8s/fake-other/other").await;
+    console
+        .until("the switch, once the kubeconfig confirms the context", |app| {
+            app.header.backend == "k8s/fake-other/other"
+        })
+        .await;
     assert_eq!(console.app.deploy.active, "k8s");
-    console.until("the other context's inventory", |app| scope(app).as_deref() == Some("fake-other/other")).await;
+    console
+        .until("the other context's inventory", |app| {
+            scope(app).as_deref() == Some("fake-other/other")
+        })
+        .await;
     console.press(key(KeyCode::Char('4')));
     let other = console.screen(160, 48);
     assert!(other.contains("mistral-nim") && other.contains("Unschedulable"), "{other}");
@@ -216,23 +273,43 @@ async fn views_show_the_cluster_and_ctx_and_ns_switch_it() {
     }
     console.press(key(KeyCode::Enter));
     assert_eq!(console.app.header.backend, format!("k8s/fake-other/{NAMESPACE}"));
-    console.until("back in the first namespace", |app| scope(app) == Some(format!("fake-other/{NAMESPACE}"))).await;
+    console
+        .until("back in the first namespace", |app| {
+            scope(app) == Some(format!("fake-other/{NAMESPACE}"))
+        })
+        .await;
     assert!(console.screen(160, 48).contains("llama3-8b-nim"));
 
     // Local backends and bad names.
     console.command("ctx process");
-    assert_eq!((console.app.deploy.active.as_str(), console.app.header.backend.as_str()), ("process", "process"));
+    assert_eq!(
+        (console.app.deploy.active.as_str(), console.app.header.backend.as_str()),
+        ("process", "process")
+    );
     console.command("ctx nope");
-    console.until("the refusal", |app| app.message.as_ref().is_some_and(|m| m.text.contains("no backend or context named `nope`"))).await;
+    console
+        .until("the refusal", |app| {
+            app.message
+                .as_ref()
+                .is_some_and(|m| m.text.contains("no backend or context named `nope`"))
+        })
+        .await;
     assert_eq!(console.app.deploy.active, "process", "a bad name changes nothing");
-    assert!(console.app.message.as_ref().unwrap().text.contains("fake-other"), "the refusal lists what exists");
+    assert!(
+        console.app.message.as_ref().unwrap().text.contains("fake-other"),
+        "the refusal lists what exists"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_api_server_outage_shows_its_cause_and_the_views_recover_on_their_own() {
     let fake = cluster().await;
     let mut console = Console::start(&fake);
-    console.until("the cluster inventory", |app| app.cluster.inventory.as_ref().is_some_and(|i| i.nodes.is_ok())).await;
+    console
+        .until("the cluster inventory", |app| {
+            app.cluster.inventory.as_ref().is_some_and(|i| i.nodes.is_ok())
+        })
+        .await;
 
     fake.fail("/nodes");
     // The console rereads the cluster on its clock; nobody presses anything.
@@ -242,7 +319,9 @@ async fn an_api_server_outage_shows_its_cause_and_the_views_recover_on_their_own
         }
     };
     ticks(&mut console);
-    console.until("the outage", |app| app.cluster.inventory.as_ref().is_some_and(|i| i.nodes.is_err())).await;
+    console
+        .until("the outage", |app| app.cluster.inventory.as_ref().is_some_and(|i| i.nodes.is_err()))
+        .await;
     let down = console.screen(160, 48);
     assert!(down.contains("HTTP 500") && down.contains("etcdserver: request timed out"), "{down}");
     assert!(!console.app.should_quit);
@@ -252,7 +331,9 @@ async fn an_api_server_outage_shows_its_cause_and_the_views_recover_on_their_own
 
     fake.heal();
     ticks(&mut console);
-    console.until("recovered", |app| app.cluster.inventory.as_ref().is_some_and(|i| i.nodes.is_ok())).await;
+    console
+        .until("recovered", |app| app.cluster.inventory.as_ref().is_some_and(|i| i.nodes.is_ok()))
+        .await;
     console.press(key(KeyCode::Char('1')));
     let up = console.screen(160, 48);
     assert!(up.lines().any(|l| l.contains("h100-a") && l.contains("2/8")), "{up}");
@@ -263,10 +344,14 @@ async fn an_api_server_outage_shows_its_cause_and_the_views_recover_on_their_own
 #[test]
 fn the_contexts_answer_alone_redraws_the_screen() {
     use aimdeck::tui::cluster_flow::{ClusterEvent, on_context, on_event};
-    let mut app = App::new(Settings { user_themes_dir: "/nonexistent/themes".into(), ..Settings::default() });
+    let mut app =
+        App::new(Settings { user_themes_dir: "/nonexistent/themes".into(), ..Settings::default() });
     assert_eq!(on_context(&mut app, None).len(), 1, "one read of the kubeconfig");
     app.take_dirty();
-    on_event(&mut app, ClusterEvent::Contexts(Err("kubeconfig: $KUBECONFIG or ~/.kube/config: not found".into())));
+    on_event(
+        &mut app,
+        ClusterEvent::Contexts(Err("kubeconfig: $KUBECONFIG or ~/.kube/config: not found".into())),
+    );
     assert!(matches!(app.mode, Mode::Pick(..)), "the picker opens with what there is");
     assert!(app.take_dirty(), "and is drawn");
 }
@@ -278,7 +363,8 @@ async fn a_wedged_api_server_shows_unreachable_within_10_s_and_recovers() {
     use aimdeck::model::{DeploymentSpec, EngineKind};
     let fake = cluster().await;
     let mut options = BackendOptions::new("/nonexistent");
-    options.kubernetes = KubeTarget { kubeconfig: Some(fake.kubeconfig_path()), ..Default::default() };
+    options.kubernetes =
+        KubeTarget { kubeconfig: Some(fake.kubeconfig_path()), ..Default::default() };
     let spec = DeploymentSpec::minimal("wedge", "Qwen/Qwen3-0.6B", EngineKind::Vllm, 1, 8000);
     open("k8s", &options).expect("opens").create(&spec, None).await.expect("create");
     let mut console = Console::bounded(&fake, aimdeck::tui::deploy_flow::CONSOLE_CALL_TIMEOUT);
@@ -286,16 +372,33 @@ async fn a_wedged_api_server_shows_unreachable_within_10_s_and_recovers() {
 
     let wedged_at = std::time::Instant::now();
     fake.hang("/");
-    console.until_ticking("the wedged server reported", |app| app.deploy.errors.contains_key("k8s")).await;
+    console
+        .until_ticking("the wedged server reported", |app| app.deploy.errors.contains_key("k8s"))
+        .await;
     assert!(wedged_at.elapsed() < Duration::from_secs(10), "took {:?}", wedged_at.elapsed());
-    assert!(console.app.deploy.errors["k8s"].contains("timed out after 5s"), "{}", console.app.deploy.errors["k8s"]);
+    assert!(
+        console.app.deploy.errors["k8s"].contains("timed out after 5s"),
+        "{}",
+        console.app.deploy.errors["k8s"]
+    );
     assert!(console.app.deploy.find("wedge").is_some(), "the last known row is kept");
     let states = console.app.deploy.backend_states();
-    assert!(states.iter().any(|(b, s)| b == "k8s" && s.starts_with("unreachable since ")), "{states:?}");
+    assert!(
+        states.iter().any(|(b, s)| b == "k8s" && s.starts_with("unreachable since ")),
+        "{states:?}"
+    );
 
     fake.heal();
-    console.until_ticking("back", |app| app.deploy.find("wedge").is_some() && app.deploy.errors.is_empty()).await;
-    assert!(console.app.deploy.backend_states().is_empty(), "ok again: {:?}", console.app.deploy.backend_states());
+    console
+        .until_ticking("back", |app| {
+            app.deploy.find("wedge").is_some() && app.deploy.errors.is_empty()
+        })
+        .await;
+    assert!(
+        console.app.deploy.backend_states().is_empty(),
+        "ok again: {:?}",
+        console.app.deploy.backend_states()
+    );
 }
 
 /// An autoscaled deployment's detail says who owns its replica count: the HPA's current and
@@ -303,20 +406,36 @@ async fn a_wedged_api_server_shows_unreachable_within_10_s_and_recovers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_endpoint_detail_shows_the_autoscaler_and_its_last_scaling_event() {
     use aimdeck::backend::kubernetes::render::render;
-    use aimdeck::backend::kubernetes::{ApplyOptions, HpaMetric, HpaOptions, K8sRenderOptions, KubeBackend};
+    use aimdeck::backend::kubernetes::{
+        ApplyOptions, HpaMetric, HpaOptions, K8sRenderOptions, KubeBackend,
+    };
 
     let fake = FakeKube::start(FakeOptions::default()).await;
-    let kube = KubeBackend::connect(&KubeTarget { kubeconfig: Some(fake.kubeconfig_path()), ..Default::default() }).await.expect("client");
+    let kube = KubeBackend::connect(&KubeTarget {
+        kubeconfig: Some(fake.kubeconfig_path()),
+        ..Default::default()
+    })
+    .await
+    .expect("client");
     let spec: aimdeck::model::DeploymentSpec = serde_json::from_value(json!({
         "name": "qwen", "model": "Qwen/Qwen3-8B", "engine": "vllm", "gpu_vendor": "nvidia", "gpus_per_replica": 1, "replicas": 1, "port": 8000,
     }))
     .expect("spec");
     let options = K8sRenderOptions {
         namespace: NAMESPACE.into(),
-        hpa: Some(HpaOptions { min_replicas: 1, max_replicas: 4, metric: HpaMetric::Pods { metric: "vllm:num_requests_waiting".into(), average_value: "5".into() } }),
+        hpa: Some(HpaOptions {
+            min_replicas: 1,
+            max_replicas: 4,
+            metric: HpaMetric::Pods {
+                metric: "vllm:num_requests_waiting".into(),
+                average_value: "5".into(),
+            },
+        }),
         ..Default::default()
     };
-    kube.apply(&render(&spec, &options).expect("renders"), ApplyOptions::default()).await.expect("applies");
+    kube.apply(&render(&spec, &options).expect("renders"), ApplyOptions::default())
+        .await
+        .expect("applies");
     // The HPA controller's part (the fake has none): status and event, as kube-controller-manager writes them.
     let mut hpa = fake.get("HorizontalPodAutoscaler", NAMESPACE, "qwen").expect("hpa");
     hpa["status"] = json!({"currentReplicas": 2, "desiredReplicas": 3, "lastScaleTime": "2026-12-01T12:01:03Z"});
@@ -327,13 +446,24 @@ async fn the_endpoint_detail_shows_the_autoscaler_and_its_last_scaling_event() {
 
     let mut console = Console::start(&fake);
     // The console relists every other tick; tick until a list has seen the HPA and its event.
-    let scaled = |app: &App| app.deploy.find("qwen").and_then(|d| d.autoscaler.as_ref()).is_some_and(|s| s.desired == 3 && s.last_event.is_some());
+    let scaled = |app: &App| {
+        app.deploy
+            .find("qwen")
+            .and_then(|d| d.autoscaler.as_ref())
+            .is_some_and(|s| s.desired == 3 && s.last_event.is_some())
+    };
     let deadline = tokio::time::Instant::now() + WAIT;
     while !scaled(&console.app) {
-        assert!(tokio::time::Instant::now() < deadline, "no autoscaler on the deployment: {:?}", console.app.deploy.find("qwen"));
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no autoscaler on the deployment: {:?}",
+            console.app.deploy.find("qwen")
+        );
         console.press(Event::Tick);
         console.press(Event::Tick);
-        if let Ok(Some(event)) = tokio::time::timeout(Duration::from_millis(100), console.events.recv()).await {
+        if let Ok(Some(event)) =
+            tokio::time::timeout(Duration::from_millis(100), console.events.recv()).await
+        {
             console.press(event);
         }
         while let Ok(event) = console.events.try_recv() {
@@ -344,7 +474,10 @@ async fn the_endpoint_detail_shows_the_autoscaler_and_its_last_scaling_event() {
     console.press(key(KeyCode::Enter));
     let detail = console.screen(200, 48);
     assert!(detail.contains("Deployment qwen"), "{detail}");
-    let line = detail.lines().find(|l| l.contains("autoscaler")).unwrap_or_else(|| panic!("an autoscaler line:\n{detail}"));
+    let line = detail
+        .lines()
+        .find(|l| l.contains("autoscaler"))
+        .unwrap_or_else(|| panic!("an autoscaler line:\n{detail}"));
     assert!(
         line.contains(r#"autoscaler hpa: 2 → 3 (min 1, max 4) · last: SuccessfulRescale 12:01:03 "New size: 3; reason: pods metric vllm:num_requests_waiting above target""#),
         "{line}"

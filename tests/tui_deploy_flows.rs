@@ -10,8 +10,8 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use aimdeck::backend::process::ProcessBackend;
 use aimdeck::backend::Backend;
+use aimdeck::backend::process::ProcessBackend;
 use aimdeck::model::Deployment;
 use aimdeck::tui::app::{App, HeaderInfo, Mode, Settings};
 use aimdeck::tui::deploy_flow::BackendHandle;
@@ -51,13 +51,18 @@ impl Console {
     fn start(readonly: bool) -> Console {
         xdg_state();
         let state = tempfile::tempdir().unwrap();
-        let backend = Arc::new(ProcessBackend::new(state.path(), Vec::new()).with_grace(Duration::from_secs(2)));
+        let backend = Arc::new(
+            ProcessBackend::new(state.path(), Vec::new()).with_grace(Duration::from_secs(2)),
+        );
         let (runner, events, stop_monitor) = support::tui::live_runner();
         let settings = Settings {
             header: HeaderInfo { backend: "process".into(), host: "testhost".into() },
             user_themes_dir: "/nonexistent/themes".into(),
             // Journaled as the console opens its backends (ops::BackendConfig).
-            backends: vec![BackendHandle(aimdeck::ops::journaled::Journaled::wrap(backend.clone(), &aimdeck::paths::state_dir()))],
+            backends: vec![BackendHandle(aimdeck::ops::journaled::Journaled::wrap(
+                backend.clone(),
+                &aimdeck::paths::state_dir(),
+            ))],
             active_backend: "process".into(),
             readonly,
             cache_root: state.path().join("hf"),
@@ -94,7 +99,11 @@ impl Console {
         let mut next_tick = tokio::time::Instant::now() + Duration::from_millis(200);
         while !done(&self.app) {
             if tokio::time::Instant::now() > deadline {
-                panic!("{what}: not within {LIMIT:?}; message {:?}\n{}", self.app.message, self.screen());
+                panic!(
+                    "{what}: not within {LIMIT:?}; message {:?}\n{}",
+                    self.app.message,
+                    self.screen()
+                );
             }
             match tokio::time::timeout_at(next_tick, self.events.recv()).await {
                 Ok(Some(event)) => self.press(event),
@@ -121,7 +130,9 @@ impl Console {
     fn row(app: &App, name: &str) -> Option<(String, String)> {
         let id = format!("deploy:{name}");
         let row = app.view_state(ViewId::Endpoints).table.rows().iter().find(|r| r.id == id)?;
-        let text = |i: usize| row.cells[i].content.spans.iter().map(|s| s.content.as_ref()).collect::<String>();
+        let text = |i: usize| {
+            row.cells[i].content.spans.iter().map(|s| s.content.as_ref()).collect::<String>()
+        };
         Some((text(4), text(5)))
     }
 
@@ -163,7 +174,9 @@ impl Drop for Console {
     fn drop(&mut self) {
         let dir = self.backend.state_dir().to_path_buf();
         for name in aimdeck::backend::process::state::deployment_names(&dir).unwrap_or_default() {
-            for record in aimdeck::backend::process::state::read_deployment(&dir, &name).unwrap_or_default() {
+            for record in
+                aimdeck::backend::process::state::read_deployment(&dir, &name).unwrap_or_default()
+            {
                 if pid_alive(record.pid) {
                     // SAFETY: a plain kill(2) of a replica this test started.
                     unsafe { libc::kill(record.pid as i32, libc::SIGKILL) };
@@ -191,7 +204,10 @@ async fn create_scale_logs_restart_and_delete_from_the_keyboard() {
     console.fill_create_form(&name, 1, port, SIM);
     let review = console.screen();
     assert!(review.contains(&format!("Review: {name} on process")), "{review}");
-    assert!(review.contains(SIM) && review.contains(&port.to_string()), "the rendered command names the program and port:\n{review}");
+    assert!(
+        review.contains(SIM) && review.contains(&port.to_string()),
+        "the rendered command names the program and port:\n{review}"
+    );
     assert!(console.listed().await.is_empty(), "nothing exists before y");
     console.press(key(KeyCode::Char('y')));
     console.until_row(&name, "1/1", "ready").await;
@@ -211,7 +227,10 @@ async fn create_scale_logs_restart_and_delete_from_the_keyboard() {
     console.press(key(KeyCode::Char('+')));
     console.until_row(&name, "3/3", "ready").await;
     let three = console.listed().await;
-    assert_eq!(three[0].replicas.iter().map(|r| r.port).collect::<Vec<_>>(), [port, port + 1, port + 2]);
+    assert_eq!(
+        three[0].replicas.iter().map(|r| r.port).collect::<Vec<_>>(),
+        [port, port + 1, port + 2]
+    );
     console.press(key(KeyCode::Char('-')));
     console.until_row(&name, "2/2", "ready").await;
     let two = console.listed().await;
@@ -242,7 +261,11 @@ async fn create_scale_logs_restart_and_delete_from_the_keyboard() {
     // Restart: new processes, ready again.
     let before = pids(&two[0]);
     console.press(key(KeyCode::Char('r')));
-    console.until(&format!("restart {name}: done"), |app| app.history.iter().any(|m| m.text.contains(": done") && m.text.starts_with("restart"))).await;
+    console
+        .until(&format!("restart {name}: done"), |app| {
+            app.history.iter().any(|m| m.text.contains(": done") && m.text.starts_with("restart"))
+        })
+        .await;
     console.until_row(&name, "2/2", "ready").await;
     let after = pids(&console.listed().await[0]);
     assert!(after.iter().all(|p| !before.contains(p)), "restarted: {before:?} -> {after:?}");
@@ -265,9 +288,13 @@ async fn create_scale_logs_restart_and_delete_from_the_keyboard() {
     assert!(after.iter().all(|&p| !pid_alive(p)), "no replica left running");
 
     // Every change is in the journal.
-    let journal = std::fs::read_to_string(xdg_state().join("aimdeck/journal.jsonl")).unwrap_or_default();
+    let journal =
+        std::fs::read_to_string(xdg_state().join("aimdeck/journal.jsonl")).unwrap_or_default();
     for action in ["\"deploy\"", "\"scale\"", "\"restart\"", "\"rm\""] {
-        assert!(journal.lines().any(|l| l.contains(&name) && l.contains(action)), "{action} journaled:\n{journal}");
+        assert!(
+            journal.lines().any(|l| l.contains(&name) && l.contains(action)),
+            "{action} journaled:\n{journal}"
+        );
     }
 }
 
@@ -279,7 +306,14 @@ async fn readonly_refuses_every_change_with_a_clear_message() {
     let spec = support::sim_spec(&name, SIM, port, 1);
     console.backend.create(&spec, None).await.unwrap();
     console.until_row(&name, "1/1", "ready").await;
-    for (key_char, action) in [('c', "create"), ('s', "scale"), ('+', "scale_up"), ('-', "scale_down"), ('d', "delete"), ('r', "restart")] {
+    for (key_char, action) in [
+        ('c', "create"),
+        ('s', "scale"),
+        ('+', "scale_up"),
+        ('-', "scale_down"),
+        ('d', "delete"),
+        ('r', "restart"),
+    ] {
         console.press(key(KeyCode::Char(key_char)));
         let message = console.app.message.as_ref().map(|m| m.text.clone()).unwrap_or_default();
         assert_eq!(message, format!("{action}: refused, aimdeck is read-only (--readonly)"));
@@ -307,7 +341,11 @@ async fn a_failing_create_shows_its_cause_and_leaves_nothing_behind() {
     console.fill_create_form(&name, 2, port, SIM);
     console.press(key(KeyCode::Char('y')));
     let failed = name.clone();
-    console.until("the failure on the row", move |app| Console::row(app, &failed).is_some_and(|(_, s)| s.starts_with("failed: "))).await;
+    console
+        .until("the failure on the row", move |app| {
+            Console::row(app, &failed).is_some_and(|(_, s)| s.starts_with("failed: "))
+        })
+        .await;
     let shown = console.screen();
     assert!(shown.contains(&format!("port {port} on 127.0.0.1 is already taken")), "{shown}");
     assert!(console.listed().await.is_empty(), "no replica behind");
@@ -323,11 +361,15 @@ async fn a_failing_create_shows_its_cause_and_leaves_nothing_behind() {
     let failed = name.clone();
     console
         .until("the failure on the row", move |app| {
-            Console::row(app, &failed).is_some_and(|(_, s)| s.starts_with("failed: ")) && app.message.as_ref().is_some_and(|m| m.text.contains("deploy "))
+            Console::row(app, &failed).is_some_and(|(_, s)| s.starts_with("failed: "))
+                && app.message.as_ref().is_some_and(|m| m.text.contains("deploy "))
         })
         .await;
     let message = console.app.message.clone().unwrap().text;
-    assert!(message.contains("/nonexistent/engine-binary"), "the cause names the program: {message}");
+    assert!(
+        message.contains("/nonexistent/engine-binary"),
+        "the cause names the program: {message}"
+    );
     assert!(console.listed().await.is_empty(), "no replica behind");
 }
 
@@ -350,14 +392,22 @@ async fn quick_presses_coalesce_and_scaling_to_zero_asks_first() {
 
     // `- - -` from 4 ends at 1 (not at 3).
     console.times(KeyCode::Char('-'), 3);
-    console.until(&format!("{name} back to 1"), |app| app.deploy.in_flight.is_empty() && app.deploy.queued_scale.is_empty()).await;
+    console
+        .until(&format!("{name} back to 1"), |app| {
+            app.deploy.in_flight.is_empty() && app.deploy.queued_scale.is_empty()
+        })
+        .await;
     console.until_row(&name, "1/1", "ready").await;
     let one = console.listed().await;
     assert_eq!(one[0].replicas.len(), 1);
 
     // `-` on a 1-replica row asks first; esc leaves it running.
     console.press(key(KeyCode::Char('-')));
-    assert!(matches!(console.app.mode, Mode::Confirm(..)), "scaling to 0 asks like d:\n{}", console.screen());
+    assert!(
+        matches!(console.app.mode, Mode::Confirm(..)),
+        "scaling to 0 asks like d:\n{}",
+        console.screen()
+    );
     console.press(key(KeyCode::Esc));
     assert_eq!(console.listed().await[0].replicas.len(), 1, "nothing changed");
     console.press(key(KeyCode::Char('-')));

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use aimdeck::backend::process::ProcessBackend;
 use aimdeck::model::{
-    BackendEvent, BackendEventKind, Deployment, DeploymentSpec, EndpointSample, EndpointState, EndpointUpdate, EngineKind, Percentiles, Replica,
-    ReplicaState,
+    BackendEvent, BackendEventKind, Deployment, DeploymentSpec, EndpointSample, EndpointState,
+    EndpointUpdate, EngineKind, Percentiles, Replica, ReplicaState,
 };
 use aimdeck::tui::app::{App, HeaderInfo, Mode, Settings};
 use aimdeck::tui::deploy_flow::{BackendHandle, DeployCommand, DeployEvent};
@@ -26,7 +26,8 @@ const NOW: i64 = 1_795_435_200_000;
 
 fn app() -> App {
     // The process backend is only named here: nothing the app returns is run.
-    let backend = BackendHandle(Arc::new(ProcessBackend::new("/nonexistent/aimdeck-state", Vec::new())));
+    let backend =
+        BackendHandle(Arc::new(ProcessBackend::new("/nonexistent/aimdeck-state", Vec::new())));
     let settings = Settings {
         header: HeaderInfo { backend: "process".into(), host: "testhost".into() },
         user_themes_dir: "/nonexistent/themes".into(),
@@ -63,8 +64,15 @@ fn replica(name: &str, index: u32, state: ReplicaState) -> Replica {
 }
 
 fn deployment(name: &str, states: &[ReplicaState]) -> Deployment {
-    let replicas: Vec<Replica> = states.iter().enumerate().map(|(i, &s)| replica(name, i as u32, s)).collect();
-    let spec = DeploymentSpec::minimal(name, "meta-llama/Llama-3.1-8B-Instruct", EngineKind::Vllm, replicas.len() as u32, 8100);
+    let replicas: Vec<Replica> =
+        states.iter().enumerate().map(|(i, &s)| replica(name, i as u32, s)).collect();
+    let spec = DeploymentSpec::minimal(
+        name,
+        "meta-llama/Llama-3.1-8B-Instruct",
+        EngineKind::Vllm,
+        replicas.len() as u32,
+        8100,
+    );
     Deployment { name: name.into(), backend: "process".into(), spec, replicas, autoscaler: None }
 }
 
@@ -80,12 +88,21 @@ fn sample(running: f64, waiting: f64, kv: f64, tokens: f64, ttft_p95_ms: f64) ->
         kv_cache_usage: Some(kv),
         generation_tokens_per_s: Some(tokens),
         prompt_tokens_per_s: Some(tokens * 2.0),
-        ttft: Percentiles { p50: Some(ttft_p95_ms / 2000.0), p95: Some(ttft_p95_ms / 1000.0), p99: Some(ttft_p95_ms / 800.0) },
+        ttft: Percentiles {
+            p50: Some(ttft_p95_ms / 2000.0),
+            p95: Some(ttft_p95_ms / 1000.0),
+            p99: Some(ttft_p95_ms / 800.0),
+        },
         ..Default::default()
     }
 }
 
-fn polled(id: &str, state: EndpointState, since_s_ago: i64, sample: Option<EndpointSample>) -> Event {
+fn polled(
+    id: &str,
+    state: EndpointState,
+    since_s_ago: i64,
+    sample: Option<EndpointSample>,
+) -> Event {
     Event::Endpoints(EndpointEvent::Update(EndpointUpdate {
         id: id.into(),
         state,
@@ -117,13 +134,23 @@ fn progress(name: &str, replica: Option<u32>, kind: BackendEventKind, message: &
 }
 
 fn done(action: &str, name: &str, result: Result<(), &str>) -> Event {
-    Event::Deploy(DeployEvent::Done { action: action.into(), target: name.into(), deployment: Some(name.into()), result: result.map_err(str::to_string) })
+    Event::Deploy(DeployEvent::Done {
+        action: action.into(),
+        target: name.into(),
+        deployment: Some(name.into()),
+        result: result.map_err(str::to_string),
+    })
 }
 
 fn cells(app: &App, id: &str) -> Option<Vec<String>> {
     let table = &app.view_state(ViewId::Endpoints).table;
     let row = table.rows().iter().find(|r| r.id == id)?;
-    Some(row.cells.iter().map(|c| c.content.spans.iter().map(|s| s.content.as_ref()).collect()).collect())
+    Some(
+        row.cells
+            .iter()
+            .map(|c| c.content.spans.iter().map(|s| s.content.as_ref()).collect())
+            .collect(),
+    )
 }
 
 fn state_of(app: &App, id: &str) -> String {
@@ -139,9 +166,28 @@ fn snapshot(name: &str, app: &App) {
 /// Three replicas: two ready and busy, one still starting.
 fn busy_deployment() -> App {
     let mut app = app();
-    app.update(listed(vec![deployment("llama", &[ReplicaState::Ready, ReplicaState::Ready, ReplicaState::Starting])]));
-    poll(&mut app, polled("deploy:llama", EndpointState::Ready, 300, Some(sample(4.0, 1.0, 0.25, 400.0, 180.0))));
-    poll(&mut app, polled("deploy:llama/1", EndpointState::Ready, 40, Some(sample(3.0, 2.0, 0.70, 350.0, 420.0))));
+    app.update(listed(vec![deployment(
+        "llama",
+        &[ReplicaState::Ready, ReplicaState::Ready, ReplicaState::Starting],
+    )]));
+    poll(
+        &mut app,
+        polled(
+            "deploy:llama",
+            EndpointState::Ready,
+            300,
+            Some(sample(4.0, 1.0, 0.25, 400.0, 180.0)),
+        ),
+    );
+    poll(
+        &mut app,
+        polled(
+            "deploy:llama/1",
+            EndpointState::Ready,
+            40,
+            Some(sample(3.0, 2.0, 0.70, 350.0, 420.0)),
+        ),
+    );
     poll(&mut app, polled("deploy:llama/2", EndpointState::Starting, 12, None));
     app
 }
@@ -155,12 +201,16 @@ fn a_deployment_row_adds_up_its_replicas_and_says_how_many_are_ready() {
 
     // All three ready: `ready` for as long as the last one has been.
     app.update(listed(vec![deployment("llama", &[ReplicaState::Ready; 3])]));
-    poll(&mut app, polled("deploy:llama/2", EndpointState::Ready, 5, Some(sample(1.0, 0.0, 0.10, 50.0, 90.0))));
+    poll(
+        &mut app,
+        polled("deploy:llama/2", EndpointState::Ready, 5, Some(sample(1.0, 0.0, 0.10, 50.0, 90.0))),
+    );
     let row = cells(&app, "deploy:llama").unwrap();
     assert_eq!(row[4..], ["3/3", "ready 5s", "8", "3", "70", "800", "420ms"]);
 
     // A replica that died makes the row say so even while others serve.
-    let mut broken = deployment("llama", &[ReplicaState::Failed, ReplicaState::Failed, ReplicaState::Failed]);
+    let mut broken =
+        deployment("llama", &[ReplicaState::Failed, ReplicaState::Failed, ReplicaState::Failed]);
     broken.replicas[0].detail = Some("exit code 1".into());
     app.update(listed(vec![broken]));
     assert_eq!(state_of(&app, "deploy:llama"), "failed");
@@ -191,7 +241,11 @@ fn review_create(app: &mut App, name: &str, replicas: &str) {
     app.update(key(KeyCode::Backspace));
     type_text(app, replicas);
     app.update(key(KeyCode::Enter));
-    assert!(matches!(&app.mode, Mode::Pager(p) if p.create.is_some()), "the review opens: {:?}", app.message);
+    assert!(
+        matches!(&app.mode, Mode::Pager(p) if p.create.is_some()),
+        "the review opens: {:?}",
+        app.message
+    );
 }
 
 #[test]
@@ -199,17 +253,34 @@ fn a_rollout_shows_on_its_row_from_pull_to_ready() {
     let mut app = app();
     review_create(&mut app, "tiny", "2");
     let commands = app.update(key(KeyCode::Char('y')));
-    assert!(matches!(&commands[..], [Command::Deploy(DeployCommand::Create { spec, .. })] if spec.name == "tiny" && spec.replicas == 2));
+    assert!(
+        matches!(&commands[..], [Command::Deploy(DeployCommand::Create { spec, .. })] if spec.name == "tiny" && spec.replicas == 2)
+    );
     // Before the backend lists it, the row is there with what was asked.
     let row = cells(&app, "deploy:tiny").expect("a row for the new deployment");
     assert_eq!(row[..6], ["tiny", "vllm", "org/tiny-model", "process", "0/2", "creating"]);
 
-    app.update(progress("tiny", None, BackendEventKind::Pull { current: Some(45), total: Some(100) }, "Downloading"));
+    app.update(progress(
+        "tiny",
+        None,
+        BackendEventKind::Pull { current: Some(45), total: Some(100) },
+        "Downloading",
+    ));
     assert_eq!(state_of(&app, "deploy:tiny"), "pulling 45%");
     snapshot("rollout_pulling", &app);
-    app.update(progress("tiny", Some(1), BackendEventKind::State { state: ReplicaState::Creating }, "creating tiny-1"));
+    app.update(progress(
+        "tiny",
+        Some(1),
+        BackendEventKind::State { state: ReplicaState::Creating },
+        "creating tiny-1",
+    ));
     assert_eq!(state_of(&app, "deploy:tiny"), "creating 2/2");
-    app.update(progress("tiny", Some(1), BackendEventKind::State { state: ReplicaState::Starting }, "tiny-1 started"));
+    app.update(progress(
+        "tiny",
+        Some(1),
+        BackendEventKind::State { state: ReplicaState::Starting },
+        "tiny-1 started",
+    ));
     assert_eq!(state_of(&app, "deploy:tiny"), "starting 0/2");
 
     // The backend returned; replicas come up one by one in its listing.
@@ -231,7 +302,12 @@ fn a_failed_create_keeps_its_cause_on_the_row_until_esc() {
     let mut app = app();
     review_create(&mut app, "clash", "1");
     app.update(key(KeyCode::Enter));
-    app.update(progress("clash", Some(0), BackendEventKind::State { state: ReplicaState::Creating }, "creating clash-0"));
+    app.update(progress(
+        "clash",
+        Some(0),
+        BackendEventKind::State { state: ReplicaState::Creating },
+        "creating clash-0",
+    ));
     app.update(done("deploy", "clash", Err("port 8000 on 127.0.0.1 is already in use")));
     // The backend rolled back: it lists nothing, yet the row stays with the cause.
     app.update(listed(Vec::new()));
@@ -261,7 +337,12 @@ fn scale_restart_and_delete_show_on_the_row_and_a_replica_dying_fails_the_rollou
     // The next action replaces the failure.
     app.update(key(KeyCode::Char('r')));
     assert_eq!(state_of(&app, "deploy:llama"), "restarting");
-    app.update(progress("llama", Some(0), BackendEventKind::State { state: ReplicaState::Stopping }, "stopping llama-0"));
+    app.update(progress(
+        "llama",
+        Some(0),
+        BackendEventKind::State { state: ReplicaState::Stopping },
+        "stopping llama-0",
+    ));
     assert_eq!(state_of(&app, "deploy:llama"), "stopping");
     app.update(done("restart", "llama", Ok(())));
     app.update(listed(vec![deployment("llama", &[ReplicaState::Ready, ReplicaState::Ready])]));
@@ -279,15 +360,23 @@ fn scale_restart_and_delete_show_on_the_row_and_a_replica_dying_fails_the_rollou
 #[test]
 fn ages_come_from_the_backends_start_time_and_restart_with_the_replica() {
     let mut app = app();
-    let started = |d: &mut Deployment, index: usize, s_ago: i64| d.replicas[index].started_at_unix_ms = Some(NOW - s_ago * 1000);
+    let started = |d: &mut Deployment, index: usize, s_ago: i64| {
+        d.replicas[index].started_at_unix_ms = Some(NOW - s_ago * 1000)
+    };
     let mut llama = deployment("llama", &[ReplicaState::Ready; 2]);
     started(&mut llama, 0, 600);
     started(&mut llama, 1, 240);
     app.update(listed(vec![llama.clone()]));
     // The console has only just seen them ready (it was started 10 s ago): the age is the
     // backend's, the younger replica's 4 minutes, not the console's 10 s.
-    poll(&mut app, polled("deploy:llama", EndpointState::Ready, 10, Some(sample(1.0, 0.0, 0.1, 50.0, 90.0))));
-    poll(&mut app, polled("deploy:llama/1", EndpointState::Ready, 10, Some(sample(1.0, 0.0, 0.1, 50.0, 90.0))));
+    poll(
+        &mut app,
+        polled("deploy:llama", EndpointState::Ready, 10, Some(sample(1.0, 0.0, 0.1, 50.0, 90.0))),
+    );
+    poll(
+        &mut app,
+        polled("deploy:llama/1", EndpointState::Ready, 10, Some(sample(1.0, 0.0, 0.1, 50.0, 90.0))),
+    );
     assert_eq!(state_of(&app, "deploy:llama"), "ready 4m");
 
     // A restart the monitor never saw go down (it still says ready for 10 s): the new start
@@ -295,7 +384,10 @@ fn ages_come_from_the_backends_start_time_and_restart_with_the_replica() {
     started(&mut llama, 0, 3);
     started(&mut llama, 1, 2);
     app.update(listed(vec![llama]));
-    poll(&mut app, polled("deploy:llama", EndpointState::Ready, 10, Some(sample(1.0, 0.0, 0.1, 50.0, 90.0))));
+    poll(
+        &mut app,
+        polled("deploy:llama", EndpointState::Ready, 10, Some(sample(1.0, 0.0, 0.1, 50.0, 90.0))),
+    );
     assert_eq!(state_of(&app, "deploy:llama"), "ready 2s");
 
     // And the detail's `ready for` is replica 0's own age from its start.

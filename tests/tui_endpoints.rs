@@ -11,9 +11,9 @@ use aimdeck::model::{EndpointSample, EndpointState, EndpointUpdate, EngineKind, 
 use aimdeck::tui::app::{App, HeaderInfo, Level, Settings};
 use aimdeck::tui::endpoint_flow::{EndpointCommand, EndpointEvent};
 use aimdeck::tui::event::{Command, Event};
+use aimdeck::tui::views::ViewId;
 use aimdeck::tui::views::endpoints::{EndpointSettings, Pane};
 use aimdeck::tui::views::playground::Status;
-use aimdeck::tui::views::ViewId;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use support::tui::screen;
 
@@ -25,7 +25,10 @@ fn settings(watched: &[(&str, &str)]) -> Settings {
         header: HeaderInfo { backend: "local".into(), host: "testhost".into() },
         user_themes_dir: "/nonexistent/themes".into(),
         endpoints: EndpointSettings {
-            watched: watched.iter().map(|(name, url)| WatchedEndpoint { name: name.to_string(), url: url.to_string() }).collect(),
+            watched: watched
+                .iter()
+                .map(|(name, url)| WatchedEndpoint { name: name.to_string(), url: url.to_string() })
+                .collect(),
             config_file: "/home/op/.config/aimdeck/config.yaml".into(),
         },
         ..Settings::default()
@@ -62,7 +65,10 @@ fn command_line(app: &mut App, line: &str) -> Vec<Command> {
 
 fn snapshot(name: &str, app: &App) {
     for (width, height) in [(80, 24), (160, 48)] {
-        insta::assert_snapshot!(format!("{name}_{width}x{height}"), mask_clock_times(&screen(app, width, height)));
+        insta::assert_snapshot!(
+            format!("{name}_{width}x{height}"),
+            mask_clock_times(&screen(app, width, height))
+        );
     }
 }
 
@@ -74,7 +80,10 @@ fn mask_clock_times(screen: &str) -> String {
     while i < chars.len() {
         let window = &chars[i..(i + 8).min(chars.len())];
         let is_time = window.len() == 8
-            && window.iter().enumerate().all(|(k, c)| if k == 2 || k == 5 { *c == ':' } else { c.is_ascii_digit() });
+            && window
+                .iter()
+                .enumerate()
+                .all(|(k, c)| if k == 2 || k == 5 { *c == ':' } else { c.is_ascii_digit() });
         if is_time {
             out.push_str("hh:mm:ss");
             i += 8;
@@ -109,7 +118,15 @@ fn sample(seconds_ago: i64, load: f64) -> EndpointSample {
     }
 }
 
-fn update(id: &str, state: EndpointState, since_s_ago: i64, engine: Option<EngineKind>, model: &str, sample: Option<EndpointSample>, error: Option<&str>) -> Event {
+fn update(
+    id: &str,
+    state: EndpointState,
+    since_s_ago: i64,
+    engine: Option<EngineKind>,
+    model: &str,
+    sample: Option<EndpointSample>,
+    error: Option<&str>,
+) -> Event {
     Event::Endpoints(EndpointEvent::Update(EndpointUpdate {
         id: id.into(),
         state,
@@ -131,11 +148,43 @@ fn fleet() -> App {
     ]);
     for ago in (0..=120).rev() {
         let load = (120 - ago) as f64 / 120.0;
-        app.update(update("llama-70b", EndpointState::Ready, 754, Some(EngineKind::Vllm), "meta-llama/Llama-3.1-70B-Instruct", Some(sample(ago, load)), None));
+        app.update(update(
+            "llama-70b",
+            EndpointState::Ready,
+            754,
+            Some(EngineKind::Vllm),
+            "meta-llama/Llama-3.1-70B-Instruct",
+            Some(sample(ago, load)),
+            None,
+        ));
     }
-    app.update(update("qwen-7b", EndpointState::Starting, 42, None, "", None, Some("GET /health: connection refused")));
-    app.update(update("mistral", EndpointState::Ready, 4000, Some(EngineKind::Vllm), "mistralai/Mistral-7B-Instruct-v0.3", Some(sample(30, 0.1)), None));
-    app.update(update("mistral", EndpointState::Down, 20, Some(EngineKind::Vllm), "", None, Some("GET /health: connection refused")));
+    app.update(update(
+        "qwen-7b",
+        EndpointState::Starting,
+        42,
+        None,
+        "",
+        None,
+        Some("GET /health: connection refused"),
+    ));
+    app.update(update(
+        "mistral",
+        EndpointState::Ready,
+        4000,
+        Some(EngineKind::Vllm),
+        "mistralai/Mistral-7B-Instruct-v0.3",
+        Some(sample(30, 0.1)),
+        None,
+    ));
+    app.update(update(
+        "mistral",
+        EndpointState::Down,
+        20,
+        Some(EngineKind::Vllm),
+        "",
+        None,
+        Some("GET /health: connection refused"),
+    ));
     // What the clock tick does with the polls since the last one (a real `Event::Tick` would
     // also move the clock these screens fix at 12:34).
     aimdeck::tui::endpoint_flow::flush(&mut app);
@@ -153,7 +202,9 @@ fn watched(commands: &[Command]) -> Vec<(String, String)> {
     commands
         .iter()
         .filter_map(|c| match c {
-            Command::Endpoints(EndpointCommand::Watch(target)) => Some((target.id.clone(), target.base_url.clone())),
+            Command::Endpoints(EndpointCommand::Watch(target)) => {
+                Some((target.id.clone(), target.base_url.clone()))
+            }
             _ => None,
         })
         .collect()
@@ -161,10 +212,15 @@ fn watched(commands: &[Command]) -> Vec<(String, String)> {
 
 #[test]
 fn config_endpoints_are_watched_from_the_start_and_bad_urls_are_reported() {
-    let (app, commands) = app_with(&[("lab", "http://127.0.0.1:8000/v1/"), ("broken", "127.0.0.1:9000")]);
+    let (app, commands) =
+        app_with(&[("lab", "http://127.0.0.1:8000/v1/"), ("broken", "127.0.0.1:9000")]);
     assert_eq!(watched(&commands), [("lab".to_string(), "http://127.0.0.1:8000".to_string())]);
     let warning = app.history.iter().find(|m| m.level == Level::Warning).expect("a warning");
-    assert!(warning.text.contains("config.yaml: endpoint `broken` not watched"), "{}", warning.text);
+    assert!(
+        warning.text.contains("config.yaml: endpoint `broken` not watched"),
+        "{}",
+        warning.text
+    );
     // Watched but not polled yet: a row, honestly starting, with no numbers.
     assert_eq!(cells(&app, "lab")[..6], ["lab", "?", "-", "watched", "0/1", "starting"]);
 }
@@ -175,9 +231,13 @@ fn add_and_rm_watch_and_unwatch_with_clear_errors() {
     app.update(key(KeyCode::Char('1')));
     let commands = command_line(&mut app, "add http://127.0.0.1:8001/");
     assert_eq!(app.view, ViewId::Endpoints, ":add shows the Endpoints view");
-    assert!(matches!(&commands[..], [Command::Endpoints(EndpointCommand::Watch(t))] if t.id == "http://127.0.0.1:8001" && t.base_url == "http://127.0.0.1:8001"));
+    assert!(
+        matches!(&commands[..], [Command::Endpoints(EndpointCommand::Watch(t))] if t.id == "http://127.0.0.1:8001" && t.base_url == "http://127.0.0.1:8001")
+    );
     let commands = command_line(&mut app, "add lab http://127.0.0.1:8002");
-    assert!(matches!(&commands[..], [Command::Endpoints(EndpointCommand::Watch(t))] if t.id == "lab"));
+    assert!(
+        matches!(&commands[..], [Command::Endpoints(EndpointCommand::Watch(t))] if t.id == "lab")
+    );
     assert_eq!(app.view_state(ViewId::Endpoints).table.total(), 2);
 
     assert!(command_line(&mut app, "add lab http://127.0.0.1:8003").is_empty());
@@ -192,7 +252,10 @@ fn add_and_rm_watch_and_unwatch_with_clear_errors() {
     type_text(&mut app, "rm l");
     app.update(key(KeyCode::Tab));
     let commands = app.update(key(KeyCode::Enter));
-    assert!(matches!(commands.as_slice(), [Command::Endpoints(EndpointCommand::Unwatch(id))] if id == "lab"), "{commands:?}");
+    assert!(
+        matches!(commands.as_slice(), [Command::Endpoints(EndpointCommand::Unwatch(id))] if id == "lab"),
+        "{commands:?}"
+    );
     assert_eq!(app.view_state(ViewId::Endpoints).table.total(), 1);
     assert!(command_line(&mut app, "unwatch nope").is_empty());
     assert!(app.message.as_ref().unwrap().text.contains("no watched endpoint `nope`"));
@@ -206,11 +269,29 @@ fn table_shows_the_latest_numbers_and_sorts_and_filters() {
     let mut app = fleet();
     assert_eq!(
         cells(&app, "llama-70b"),
-        ["llama-70b", "vllm", "meta-llama/Llama-3.1-70B-Instruct", "watched", "1/1", "ready 12m", "8", "3", "60", "850", "280ms"]
+        [
+            "llama-70b",
+            "vllm",
+            "meta-llama/Llama-3.1-70B-Instruct",
+            "watched",
+            "1/1",
+            "ready 12m",
+            "8",
+            "3",
+            "60",
+            "850",
+            "280ms"
+        ]
     );
-    assert_eq!(cells(&app, "qwen-7b")[..6], ["qwen-7b", "?", "-", "watched", "0/1", "starting 42s"]);
+    assert_eq!(
+        cells(&app, "qwen-7b")[..6],
+        ["qwen-7b", "?", "-", "watched", "0/1", "starting 42s"]
+    );
     // Down keeps what it knew (engine, model) but shows no fresh queue.
-    assert_eq!(cells(&app, "mistral")[..6], ["mistral", "vllm", "mistralai/Mistral-7B-Instruct-v0.3", "watched", "0/1", "down 20s"]);
+    assert_eq!(
+        cells(&app, "mistral")[..6],
+        ["mistral", "vllm", "mistralai/Mistral-7B-Instruct-v0.3", "watched", "0/1", "down 20s"]
+    );
     // By TOK/S, most first; an endpoint with no figure stays last either way.
     let table = &mut app.view_state_mut(ViewId::Endpoints).table;
     table.sort_by(9, false);
@@ -246,7 +327,10 @@ fn detail_opens_with_enter_follows_j_k_and_esc_goes_back() {
     let shown = screen(&app, 160, 48);
     assert!(shown.contains("Endpoint llama-70b"), "{shown}");
     assert!(shown.contains("TTFT p50/95/99 120ms/280ms/400ms"), "{shown}");
-    assert!(shown.contains("tokens/s") && shown.contains("KV cache") && shown.contains("ITL"), "{shown}");
+    assert!(
+        shown.contains("tokens/s") && shown.contains("KV cache") && shown.contains("ITL"),
+        "{shown}"
+    );
     snapshot("endpoint_detail", &app);
     app.update(key(KeyCode::Char('j')));
     assert!(screen(&app, 160, 48).contains("Endpoint mistral"), "j shows the next endpoint");
@@ -269,7 +353,9 @@ fn detail_shows_the_gpus_a_deployment_says_the_endpoint_holds() {
     assert!(screen(&app, 160, 48).contains("waiting for GPU telemetry"));
 }
 
-fn prompt_command(commands: &[Command]) -> (u64, String, String, aimdeck::tui::endpoint_flow::Cancel) {
+fn prompt_command(
+    commands: &[Command],
+) -> (u64, String, String, aimdeck::tui::endpoint_flow::Cancel) {
     match commands {
         [Command::Endpoints(EndpointCommand::Prompt { run, base_url, model, prompt, cancel })] => {
             assert_eq!(base_url, "http://10.0.0.5:8000");
@@ -292,8 +378,11 @@ fn playground_streams_tokens_with_ttft_and_speed_and_esc_cancels() {
     assert_eq!(prompt, "Why is the sky blue?\nAnswer briefly.");
     // Keys typed while streaming do not edit the prompt.
     type_text(&mut app, "xyz");
-    for (i, word) in ["Rayleigh", " scattering", " favours", " short", " wavelengths."].iter().enumerate() {
-        let event = StreamEvent::Token { text: word.to_string(), elapsed_s: 0.25 + 0.02 * i as f64 };
+    for (i, word) in
+        ["Rayleigh", " scattering", " favours", " short", " wavelengths."].iter().enumerate()
+    {
+        let event =
+            StreamEvent::Token { text: word.to_string(), elapsed_s: 0.25 + 0.02 * i as f64 };
         app.update(Event::Endpoints(EndpointEvent::Stream { run, event }));
     }
     let Pane::Playground(pane) = &app.endpoints.pane else { panic!("playground") };
@@ -312,20 +401,36 @@ fn playground_streams_tokens_with_ttft_and_speed_and_esc_cancels() {
         finish_reason: Some("stop".into()),
         ..Default::default()
     };
-    app.update(Event::Endpoints(EndpointEvent::Stream { run, event: StreamEvent::Finished(summary) }));
+    app.update(Event::Endpoints(EndpointEvent::Stream {
+        run,
+        event: StreamEvent::Finished(summary),
+    }));
     let shown = screen(&app, 80, 24);
-    assert!(shown.contains("done (stop)") && shown.contains("TTFT 250ms") && shown.contains("tok/s 50.0"), "{shown}");
+    assert!(
+        shown.contains("done (stop)")
+            && shown.contains("TTFT 250ms")
+            && shown.contains("tok/s 50.0"),
+        "{shown}"
+    );
 
     // A second prompt, cancelled with esc: its token is cancelled and the pane says so.
     let (run2, _, _, cancel) = prompt_command(&app.update(ctrl('s')));
     assert!(run2 > run);
-    app.update(Event::Endpoints(EndpointEvent::Stream { run: run2, event: StreamEvent::Token { text: "Light".into(), elapsed_s: 0.2 } }));
+    app.update(Event::Endpoints(EndpointEvent::Stream {
+        run: run2,
+        event: StreamEvent::Token { text: "Light".into(), elapsed_s: 0.2 },
+    }));
     app.update(key(KeyCode::Esc));
     assert!(cancel.0.is_cancelled());
-    let Pane::Playground(pane) = &app.endpoints.pane else { panic!("esc while streaming keeps the pane") };
+    let Pane::Playground(pane) = &app.endpoints.pane else {
+        panic!("esc while streaming keeps the pane")
+    };
     assert_eq!(pane.status, Status::Cancelled);
     // Events of the older stream are ignored.
-    app.update(Event::Endpoints(EndpointEvent::Stream { run, event: StreamEvent::Failed("late".into()) }));
+    app.update(Event::Endpoints(EndpointEvent::Stream {
+        run,
+        event: StreamEvent::Failed("late".into()),
+    }));
     let Pane::Playground(pane) = &app.endpoints.pane else { panic!("playground") };
     assert_eq!(pane.status, Status::Cancelled);
     app.update(key(KeyCode::Esc));
@@ -345,8 +450,14 @@ fn playground_needs_a_known_model_and_reports_failures() {
     type_text(&mut app, "hi");
     let (run, ..) = prompt_command(&app.update(ctrl('s')));
     let failure = "POST http://10.0.0.5:8000/v1/chat/completions: answered 404: The model `x` does not exist.";
-    app.update(Event::Endpoints(EndpointEvent::Stream { run, event: StreamEvent::Failed(failure.into()) }));
-    assert!(screen(&app, 160, 48).contains("failed: POST http://10.0.0.5:8000/v1/chat/completions: answered 404"));
+    app.update(Event::Endpoints(EndpointEvent::Stream {
+        run,
+        event: StreamEvent::Failed(failure.into()),
+    }));
+    assert!(
+        screen(&app, 160, 48)
+            .contains("failed: POST http://10.0.0.5:8000/v1/chat/completions: answered 404")
+    );
 }
 
 fn report() -> BenchReport {
@@ -399,19 +510,28 @@ fn bench_form_progress_and_report() {
         [Command::Endpoints(EndpointCommand::Bench { run, base_url, model, ask, cancel })] => {
             assert_eq!(base_url, "http://10.0.0.5:8000");
             assert_eq!(model.as_deref(), Some("meta-llama/Llama-3.1-70B-Instruct"));
-            assert_eq!((ask.requests, ask.concurrency, ask.input_tokens, ask.output_tokens), (40, 4, 128, 64));
+            assert_eq!(
+                (ask.requests, ask.concurrency, ask.input_tokens, ask.output_tokens),
+                (40, 4, 128, 64)
+            );
             (*run, cancel.clone())
         }
         other => panic!("expected a bench command, got {other:?}"),
     };
-    app.update(Event::Endpoints(EndpointEvent::BenchProgress { run, progress: BenchProgress { done: 14, failed: 1, total: 40 } }));
+    app.update(Event::Endpoints(EndpointEvent::BenchProgress {
+        run,
+        progress: BenchProgress { done: 14, failed: 1, total: 40 },
+    }));
     let shown = screen(&app, 80, 24);
     assert!(shown.contains("14/40 done, 1 failed"), "{shown}");
     snapshot("endpoint_bench_running", &app);
     app.update(Event::Endpoints(EndpointEvent::BenchDone { run, result: Ok(report()) }));
     let shown = screen(&app, 160, 48);
     assert!(shown.contains("3.12 req/s") && shown.contains("200.0 output tok/s"), "{shown}");
-    assert!(shown.contains("TTFT") && shown.contains("120ms") && shown.contains("300ms"), "p50 and p99 of TTFT:\n{shown}");
+    assert!(
+        shown.contains("TTFT") && shown.contains("120ms") && shown.contains("300ms"),
+        "p50 and p99 of TTFT:\n{shown}"
+    );
     snapshot("endpoint_bench_report", &app);
     assert!(!cancel.0.is_cancelled());
     app.update(key(KeyCode::Esc));
@@ -423,7 +543,9 @@ fn bench_esc_stops_the_run_and_read_only_refuses_it() {
     let mut app = fleet();
     app.update(key(KeyCode::Char('b')));
     let commands = app.update(key(KeyCode::Enter));
-    let Some(Command::Endpoints(EndpointCommand::Bench { cancel, .. })) = commands.first() else { panic!("bench command") };
+    let Some(Command::Endpoints(EndpointCommand::Bench { cancel, .. })) = commands.first() else {
+        panic!("bench command")
+    };
     app.update(key(KeyCode::Esc));
     assert!(cancel.0.is_cancelled());
     assert!(screen(&app, 80, 24).contains("stopping"));
@@ -438,30 +560,65 @@ fn bench_esc_stops_the_run_and_read_only_refuses_it() {
     assert!(app.message.as_ref().unwrap().text.contains("read-only"));
 }
 
-
 #[test]
 fn polls_are_shown_on_the_next_tick_and_redraw_only_the_endpoints_view() {
     let mut app = fleet();
     app.update(Event::Tick);
     app.take_dirty();
     let before = cells(&app, "llama-70b")[9].clone();
-    app.update(update("llama-70b", EndpointState::Ready, 755, Some(EngineKind::Vllm), "m", Some(sample(0, 0.5)), None));
-    app.update(update("llama-70b", EndpointState::Ready, 755, Some(EngineKind::Vllm), "m", Some(sample(0, 0.5)), None));
+    app.update(update(
+        "llama-70b",
+        EndpointState::Ready,
+        755,
+        Some(EngineKind::Vllm),
+        "m",
+        Some(sample(0, 0.5)),
+        None,
+    ));
+    app.update(update(
+        "llama-70b",
+        EndpointState::Ready,
+        755,
+        Some(EngineKind::Vllm),
+        "m",
+        Some(sample(0, 0.5)),
+        None,
+    ));
     assert!(!app.take_dirty(), "a poll alone draws nothing");
-    assert_eq!(cells(&app, "llama-70b")[9], before, "the table is rebuilt once per tick, not per poll");
+    assert_eq!(
+        cells(&app, "llama-70b")[9],
+        before,
+        "the table is rebuilt once per tick, not per poll"
+    );
     app.update(Event::Tick);
     assert!(app.take_dirty(), "the tick after polls redraws the Endpoints view");
     assert_eq!(cells(&app, "llama-70b")[9], "425", "with the newest numbers");
     let clock = app.clock.clone();
     app.update(Event::Tick);
-    assert_eq!(app.take_dirty(), app.clock != clock, "a tick with no new polls draws nothing (only a new minute would)");
+    assert_eq!(
+        app.take_dirty(),
+        app.clock != clock,
+        "a tick with no new polls draws nothing (only a new minute would)"
+    );
 
     app.update(key(KeyCode::Char('1')));
     app.take_dirty();
-    app.update(update("llama-70b", EndpointState::Ready, 756, Some(EngineKind::Vllm), "m", Some(sample(0, 0.6)), None));
+    app.update(update(
+        "llama-70b",
+        EndpointState::Ready,
+        756,
+        Some(EngineKind::Vllm),
+        "m",
+        Some(sample(0, 0.6)),
+        None,
+    ));
     let clock = app.clock.clone();
     app.update(Event::Tick);
-    assert_eq!(app.take_dirty(), app.clock != clock, "the GPUs view has nothing new to draw (only a new minute would)");
+    assert_eq!(
+        app.take_dirty(),
+        app.clock != clock,
+        "the GPUs view has nothing new to draw (only a new minute would)"
+    );
     assert_eq!(cells(&app, "llama-70b")[9], "510", "the table still follows the data");
 }
 
@@ -485,23 +642,60 @@ fn deployment_rows_follow_their_replicas_polls() {
     let deployment = Deployment {
         name: "llama".into(),
         backend: "docker".into(),
-        spec: DeploymentSpec::minimal("llama", "meta-llama/Llama-3.1-8B-Instruct", EngineKind::Vllm, 2, 8100),
+        spec: DeploymentSpec::minimal(
+            "llama",
+            "meta-llama/Llama-3.1-8B-Instruct",
+            EngineKind::Vllm,
+            2,
+            8100,
+        ),
         replicas: vec![replica(0, ReplicaState::Ready), replica(1, ReplicaState::Starting)],
         autoscaler: None,
     };
-    let commands = app.update(Event::Deploy(DeployEvent::Listed { backend: "docker".into(), result: Ok(vec![deployment]) }));
+    let commands = app.update(Event::Deploy(DeployEvent::Listed {
+        backend: "docker".into(),
+        result: Ok(vec![deployment]),
+    }));
     // Each replica's server is polled under its own id.
-    assert_eq!(watched(&commands), [("deploy:llama".to_string(), "http://127.0.0.1:8100".to_string()), ("deploy:llama/1".to_string(), "http://127.0.0.1:8101".to_string())]);
-    assert_eq!(cells(&app, "deploy:llama")[..6], ["llama", "vllm", "meta-llama/Llama-3.1-8B-Instruct", "docker", "1/2", "1/2 ready"]);
+    assert_eq!(
+        watched(&commands),
+        [
+            ("deploy:llama".to_string(), "http://127.0.0.1:8100".to_string()),
+            ("deploy:llama/1".to_string(), "http://127.0.0.1:8101".to_string())
+        ]
+    );
+    assert_eq!(
+        cells(&app, "deploy:llama")[..6],
+        ["llama", "vllm", "meta-llama/Llama-3.1-8B-Instruct", "docker", "1/2", "1/2 ready"]
+    );
     assert_eq!(cells(&app, "deploy:llama")[9], "-", "no poll yet");
 
     // A poll of replica 0 reaches the deployment's row at the tick, with no new listing.
-    app.update(update("deploy:llama", EndpointState::Ready, 30, Some(EngineKind::Vllm), "meta-llama/Llama-3.1-8B-Instruct", Some(sample(0, 0.5)), None));
+    app.update(update(
+        "deploy:llama",
+        EndpointState::Ready,
+        30,
+        Some(EngineKind::Vllm),
+        "meta-llama/Llama-3.1-8B-Instruct",
+        Some(sample(0, 0.5)),
+        None,
+    ));
     app.update(Event::Tick);
     let row = cells(&app, "deploy:llama");
-    assert_eq!(row[..6], ["llama", "vllm", "meta-llama/Llama-3.1-8B-Instruct", "docker", "1/2", "1/2 ready"]);
+    assert_eq!(
+        row[..6],
+        ["llama", "vllm", "meta-llama/Llama-3.1-8B-Instruct", "docker", "1/2", "1/2 ready"]
+    );
     assert_eq!(row[9], "425");
-    app.update(update("deploy:llama", EndpointState::Ready, 31, Some(EngineKind::Vllm), "meta-llama/Llama-3.1-8B-Instruct", Some(sample(0, 0.6)), None));
+    app.update(update(
+        "deploy:llama",
+        EndpointState::Ready,
+        31,
+        Some(EngineKind::Vllm),
+        "meta-llama/Llama-3.1-8B-Instruct",
+        Some(sample(0, 0.6)),
+        None,
+    ));
     app.update(Event::Tick);
     assert_eq!(cells(&app, "deploy:llama")[9], "510", "and keeps following it");
     // The replicas are not listed as separate watched URLs: three URLs and one deployment.

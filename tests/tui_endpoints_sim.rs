@@ -14,10 +14,10 @@ use aimdeck::monitor::Metric;
 use aimdeck::tui::app::{App, HeaderInfo, Settings};
 use aimdeck::tui::event::Event;
 use aimdeck::tui::runner::TaskRunner;
+use aimdeck::tui::views::ViewId;
 use aimdeck::tui::views::bench::Stage;
 use aimdeck::tui::views::endpoints::{EndpointSettings, Pane};
 use aimdeck::tui::views::playground::Status;
-use aimdeck::tui::views::ViewId;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use sim_support::SimProcess;
 use tokio::sync::mpsc;
@@ -40,7 +40,10 @@ impl Console {
             header: HeaderInfo { backend: "local".into(), host: "testhost".into() },
             user_themes_dir: "/nonexistent/themes".into(),
             endpoints: EndpointSettings {
-                watched: watched.iter().map(|(name, url)| WatchedEndpoint { name: name.to_string(), url: url.clone() }).collect(),
+                watched: watched
+                    .iter()
+                    .map(|(name, url)| WatchedEndpoint { name: name.to_string(), url: url.clone() })
+                    .collect(),
                 config_file: "config.yaml".into(),
             },
             ..Settings::default()
@@ -86,7 +89,12 @@ impl Console {
             .table
             .rows()
             .iter()
-            .map(|row| row.cells.iter().map(|c| c.content.spans.iter().map(|s| s.content.as_ref()).collect()).collect())
+            .map(|row| {
+                row.cells
+                    .iter()
+                    .map(|c| c.content.spans.iter().map(|s| s.content.as_ref()).collect())
+                    .collect()
+            })
             .collect()
     }
 
@@ -97,14 +105,33 @@ impl Console {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn endpoints_view_follows_real_servers_through_bench_and_playground() {
-    let vllm = SimProcess::ready(&["serve", "org/llama-sim", "--ttft-ms", "40", "--tokens-per-second", "200"]);
-    let sglang = SimProcess::ready(&["-m", "sglang.launch_server", "--model-path", "org/qwen-sim", "--ttft-ms", "40", "--tokens-per-second", "200"]);
-    let mut console = Console::start(&[("a-vllm", vllm.url()), ("b-sglang", format!("{}/v1", sglang.url()))]);
+    let vllm = SimProcess::ready(&[
+        "serve",
+        "org/llama-sim",
+        "--ttft-ms",
+        "40",
+        "--tokens-per-second",
+        "200",
+    ]);
+    let sglang = SimProcess::ready(&[
+        "-m",
+        "sglang.launch_server",
+        "--model-path",
+        "org/qwen-sim",
+        "--ttft-ms",
+        "40",
+        "--tokens-per-second",
+        "200",
+    ]);
+    let mut console =
+        Console::start(&[("a-vllm", vllm.url()), ("b-sglang", format!("{}/v1", sglang.url()))]);
 
     console
         .until("both ready with engine and model", Duration::from_secs(15), |app| {
             ["a-vllm", "b-sglang"].iter().all(|id| {
-                app.endpoints.histories.get(id).is_some_and(|h| h.state == EndpointState::Ready && h.engine.is_some() && !h.models.is_empty())
+                app.endpoints.histories.get(id).is_some_and(|h| {
+                    h.state == EndpointState::Ready && h.engine.is_some() && !h.models.is_empty()
+                })
             })
         })
         .await;
@@ -114,7 +141,10 @@ async fn endpoints_view_follows_real_servers_through_bench_and_playground() {
     assert_eq!(console.cell("b-sglang", 2), "org/qwen-sim");
     assert_eq!(console.cell("a-vllm", 4), "1/1");
     assert!(console.cell("a-vllm", 5).starts_with("ready "), "{}", console.cell("a-vllm", 5));
-    assert_eq!(console.app.endpoints.histories.get("b-sglang").and_then(|h| h.engine), Some(EngineKind::Sglang));
+    assert_eq!(
+        console.app.endpoints.histories.get("b-sglang").and_then(|h| h.engine),
+        Some(EngineKind::Sglang)
+    );
 
     // The smoke benchmark from the first row: 12 requests, 4 at a time, 64 tokens out each.
     console.press(key(KeyCode::Char('b')));
@@ -139,11 +169,20 @@ async fn endpoints_view_follows_real_servers_through_bench_and_playground() {
     // its tokens/s column showed a rate while the bench ran.
     console
         .until("the monitor counts the bench's tokens", Duration::from_secs(10), |app| {
-            app.endpoints.histories.get("a-vllm").and_then(|h| h.latest()).and_then(|s| s.generation_tokens_total).is_some_and(|t| t >= 12.0 * 64.0)
+            app.endpoints
+                .histories
+                .get("a-vllm")
+                .and_then(|h| h.latest())
+                .and_then(|s| s.generation_tokens_total)
+                .is_some_and(|t| t >= 12.0 * 64.0)
         })
         .await;
     let history = console.app.endpoints.histories.get("a-vllm").expect("history");
-    let peak = history.series(Metric::GenerationTokensPerS).into_iter().map(|(_, v)| v).fold(0.0, f64::max);
+    let peak = history
+        .series(Metric::GenerationTokensPerS)
+        .into_iter()
+        .map(|(_, v)| v)
+        .fold(0.0, f64::max);
     // 4 sequences at 200 tok/s: at most ~800 tok/s, and clearly more than nothing.
     assert!(peak > 100.0 && peak < 1200.0, "peak generation rate {peak}");
     let ttft_seen = history.series(Metric::TtftP95).into_iter().map(|(_, v)| v).fold(0.0, f64::max);
@@ -161,11 +200,17 @@ async fn endpoints_view_follows_real_servers_through_bench_and_playground() {
         })
         .await;
     let Pane::Playground(playground) = &console.app.endpoints.pane else { unreachable!() };
-    let Status::Finished(summary) = &playground.status else { panic!("playground: {:?}", playground.status) };
+    let Status::Finished(summary) = &playground.status else {
+        panic!("playground: {:?}", playground.status)
+    };
     assert_eq!(playground.model, "org/qwen-sim");
     assert!(!playground.output.is_empty() && playground.tokens > 1, "{playground:?}");
     assert!(summary.ttft_s.is_some_and(|t| t >= 0.04));
-    assert!(playground.tokens_per_s().is_some_and(|t| t > 50.0 && t < 400.0), "{:?}", playground.tokens_per_s());
+    assert!(
+        playground.tokens_per_s().is_some_and(|t| t > 50.0 && t < 400.0),
+        "{:?}",
+        playground.tokens_per_s()
+    );
     console.press(key(KeyCode::Esc));
 
     // :rm stops watching: the row goes and later polls do not bring it back.
@@ -189,7 +234,10 @@ async fn added_endpoint_that_is_not_up_yet_shows_starting_then_ready() {
     console.press(key(KeyCode::Enter));
     console
         .until("starting while nothing listens", Duration::from_secs(5), |app| {
-            app.endpoints.histories.get("late").is_some_and(|h| h.state == EndpointState::Starting && !h.errors.is_empty())
+            app.endpoints
+                .histories
+                .get("late")
+                .is_some_and(|h| h.state == EndpointState::Starting && !h.errors.is_empty())
         })
         .await;
     assert!(console.cell("late", 5).starts_with("starting"));

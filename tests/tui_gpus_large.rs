@@ -15,8 +15,8 @@ use aimdeck::tui::app::{App, HeaderInfo, Settings};
 use aimdeck::tui::event::Event;
 use aimdeck::tui::views::frame::render;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::backend::TestBackend;
 use ratatui::Terminal;
+use ratatui::backend::TestBackend;
 
 const GPUS: usize = 64;
 
@@ -34,7 +34,12 @@ fn app_with_64_gpus() -> App {
         let snapshot = merge(vec![nvidia::assemble(&csv, Some(&topo))], None, Vec::new());
         assert_eq!(snapshot.gpus.len(), GPUS);
         history.record(&snapshot, pass * 2000);
-        app.update(Event::Gpus(Arc::new(GpuUpdate { pass, snapshot, history: history.clone(), took: Duration::ZERO })));
+        app.update(Event::Gpus(Arc::new(GpuUpdate {
+            pass,
+            snapshot,
+            history: history.clone(),
+            took: Duration::ZERO,
+        })));
     }
     app
 }
@@ -50,7 +55,15 @@ fn screen_lines(app: &App, width: u16, height: u16) -> Vec<String> {
 /// first `columns` GPUs.
 fn expected_row(row: usize, columns: usize) -> String {
     let cells: String = (0..columns)
-        .map(|col| if col == row { "X   " } else if col / 8 == row / 8 { "N18 " } else { "SYS " })
+        .map(|col| {
+            if col == row {
+                "X   "
+            } else if col / 8 == row / 8 {
+                "N18 "
+            } else {
+                "SYS "
+            }
+        })
         .collect();
     format!("{:<6}{cells}", format!("G{row}"))
 }
@@ -66,7 +79,8 @@ fn the_topology_pane_of_64_gpus_shows_the_corner_that_fits_the_screen() {
         // Inside the pane's border: 6 columns of row labels, then 4 per GPU to the edge.
         let inner = usize::from(width) - 2;
         let columns = (inner - 6).div_ceil(4);
-        let header = lines.iter().find(|l| l.starts_with("│      G0  G1")).expect("the matrix header");
+        let header =
+            lines.iter().find(|l| l.starts_with("│      G0  G1")).expect("the matrix header");
         assert!(header.contains(&format!("G{}", columns - 1)), "{header}");
         assert!(!header.contains(&format!("G{columns} ")), "no column past the edge: {header}");
         // Every row that fits, in order, with the island pattern: NVLink within each group of 8.
@@ -76,7 +90,11 @@ fn the_topology_pane_of_64_gpus_shows_the_corner_that_fits_the_screen() {
         for row in 0..rows {
             let line = &lines[4 + row];
             let expected: String = expected_row(row, columns).chars().take(inner).collect();
-            assert_eq!(&line.chars().skip(1).take(inner).collect::<String>(), &expected, "row of GPU {row}");
+            assert_eq!(
+                &line.chars().skip(1).take(inner).collect::<String>(),
+                &expected,
+                "row of GPU {row}"
+            );
         }
     }
 }

@@ -61,7 +61,8 @@ pub enum AllocationError {
 }
 
 fn list_refused(refused: &[(u32, String)]) -> String {
-    let parts: Vec<String> = refused.iter().map(|(index, why)| format!("GPU {index} {why}")).collect();
+    let parts: Vec<String> =
+        refused.iter().map(|(index, why)| format!("GPU {index} {why}")).collect();
     if parts.is_empty() { String::new() } else { format!("; refused: {}", parts.join("; ")) }
 }
 
@@ -73,7 +74,8 @@ fn list_holders(holders: &[Holder]) -> String {
     if holders.is_empty() {
         return String::new();
     }
-    let parts: Vec<String> = holders.iter().map(|h| format!("`{}` holds {}", h.deployment, join(&h.gpus))).collect();
+    let parts: Vec<String> =
+        holders.iter().map(|h| format!("`{}` holds {}", h.deployment, join(&h.gpus))).collect();
     format!("; {}", parts.join(", "))
 }
 
@@ -112,7 +114,8 @@ pub fn allocate(
     free.sort_by_key(|g| g.index);
     let wanted = replicas as usize * per_replica as usize;
     if free.len() < wanted {
-        let mut holders: Vec<Holder> = held.iter().filter(|h| !h.gpus.is_empty()).cloned().collect();
+        let mut holders: Vec<Holder> =
+            held.iter().filter(|h| !h.gpus.is_empty()).cloned().collect();
         holders.sort_by(|a, b| a.deployment.cmp(&b.deployment));
         return Err(AllocationError::NotEnough {
             wanted,
@@ -157,7 +160,8 @@ fn best_group(
             groups.entry(k).or_default().push(gpu);
         }
     }
-    let (_, members) = groups.into_iter().filter(|(_, m)| m.len() >= count).min_by_key(|(k, m)| (m.len(), *k))?;
+    let (_, members) =
+        groups.into_iter().filter(|(_, m)| m.len() >= count).min_by_key(|(k, m)| (m.len(), *k))?;
     if prefer_numa_inside {
         if let Some(set) = best_group(&members, count, |g| g.numa_node, false) {
             return Some(set);
@@ -171,7 +175,13 @@ mod tests {
     use super::*;
 
     fn gpu(index: u32, numa: u32, island: u32) -> AllocatableGpu {
-        AllocatableGpu { index, numa_node: Some(numa), island: Some(island), render_minor: None, refused: None }
+        AllocatableGpu {
+            index,
+            numa_node: Some(numa),
+            island: Some(island),
+            render_minor: None,
+            refused: None,
+        }
     }
 
     /// Two 4-GPU islands, each on its own NUMA node (an 8-GPU box with two NVLink/XGMI halves).
@@ -207,7 +217,10 @@ mod tests {
     #[test]
     fn one_numa_node_is_preferred_without_island_information() {
         let inventory: Vec<AllocatableGpu> = (0..4)
-            .map(|i| AllocatableGpu { numa_node: Some(if i == 0 { 0 } else { 1 }), ..AllocatableGpu::plain(i) })
+            .map(|i| AllocatableGpu {
+                numa_node: Some(if i == 0 { 0 } else { 1 }),
+                ..AllocatableGpu::plain(i)
+            })
             .collect();
         assert_eq!(allocate(&inventory, &[], 1, 2).unwrap(), vec![vec![1, 2]]);
     }
@@ -229,7 +242,8 @@ mod tests {
         inventory[2].refused = Some("unmanaged: pid 4242 python3 (71.2 GiB)".into());
         // Island 0 has two usable GPUs left, so a 2-GPU replica takes 0 and 3.
         assert_eq!(allocate(&inventory, &[], 1, 2).unwrap(), vec![vec![0, 3]]);
-        let err = allocate(&inventory, &[holder("llama", &[4, 5, 6, 7])], 1, 4).unwrap_err().to_string();
+        let err =
+            allocate(&inventory, &[holder("llama", &[4, 5, 6, 7])], 1, 4).unwrap_err().to_string();
         assert_eq!(
             err,
             "not enough free GPUs: 4 wanted (1 x 4), 2 free (0,3); `llama` holds 4,5,6,7; refused: \

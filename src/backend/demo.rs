@@ -12,7 +12,13 @@ use crate::model::{Deployment, DeploymentSpec, EngineKind, GpuVendor, Parallelis
 /// GPUs 0-3 on NUMA node 0 and 4-7 on node 1, render minors as KFD numbers them.
 pub fn demo_gpus() -> Vec<AllocatableGpu> {
     (0..8)
-        .map(|i| AllocatableGpu { index: i, numa_node: Some(i / 4), island: Some(0), render_minor: Some(128 + 8 * i), refused: None })
+        .map(|i| AllocatableGpu {
+            index: i,
+            numa_node: Some(i / 4),
+            island: Some(0),
+            render_minor: Some(128 + 8 * i),
+            refused: None,
+        })
         .collect()
 }
 
@@ -28,7 +34,13 @@ pub fn sim_program() -> PathBuf {
 /// The demo set: an 8B model on 2 GPUs with vLLM, a small model with 2 SGLang replicas, and a
 /// 70B model on 4 GPUs. Ports start at `base_port`.
 pub fn demo_specs(sim: &Path, base_port: u16) -> Vec<DeploymentSpec> {
-    let spec = |name: &str, model: &str, engine: EngineKind, tp: u32, replicas: u32, port: u16, precision: Precision| DeploymentSpec {
+    let spec = |name: &str,
+                model: &str,
+                engine: EngineKind,
+                tp: u32,
+                replicas: u32,
+                port: u16,
+                precision: Precision| DeploymentSpec {
         command: Some(vec![sim.to_string_lossy().to_string()]),
         gpu_vendor: Some(GpuVendor::Amd),
         gpus_per_replica: tp,
@@ -38,9 +50,33 @@ pub fn demo_specs(sim: &Path, base_port: u16) -> Vec<DeploymentSpec> {
         ..DeploymentSpec::minimal(name, model, engine, replicas, port)
     };
     vec![
-        spec("llama-8b", "meta-llama/Llama-3.1-8B-Instruct", EngineKind::Vllm, 2, 1, base_port, Precision::Bf16),
-        spec("qwen-small", "Qwen/Qwen2.5-0.5B-Instruct", EngineKind::Sglang, 1, 2, base_port + 10, Precision::Bf16),
-        spec("llama-70b", "meta-llama/Llama-3.3-70B-Instruct", EngineKind::Vllm, 4, 1, base_port + 20, Precision::Fp8),
+        spec(
+            "llama-8b",
+            "meta-llama/Llama-3.1-8B-Instruct",
+            EngineKind::Vllm,
+            2,
+            1,
+            base_port,
+            Precision::Bf16,
+        ),
+        spec(
+            "qwen-small",
+            "Qwen/Qwen2.5-0.5B-Instruct",
+            EngineKind::Sglang,
+            1,
+            2,
+            base_port + 10,
+            Precision::Bf16,
+        ),
+        spec(
+            "llama-70b",
+            "meta-llama/Llama-3.3-70B-Instruct",
+            EngineKind::Vllm,
+            4,
+            1,
+            base_port + 20,
+            Precision::Fp8,
+        ),
     ]
 }
 
@@ -51,7 +87,11 @@ pub fn demo_backend(state_dir: &Path) -> ProcessBackend {
 }
 
 /// Starts every demo deployment that is not already running; returns them all.
-pub async fn start_demo(backend: &ProcessBackend, sim: &Path, base_port: u16) -> Result<Vec<Deployment>, BackendError> {
+pub async fn start_demo(
+    backend: &ProcessBackend,
+    sim: &Path,
+    base_port: u16,
+) -> Result<Vec<Deployment>, BackendError> {
     backend.reconcile().await?;
     let mut out = Vec::new();
     for spec in demo_specs(sim, base_port) {

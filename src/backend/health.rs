@@ -20,7 +20,9 @@ impl Probe {
     pub fn state(&self) -> (ReplicaState, Option<String>) {
         match self {
             Probe::Ready => (ReplicaState::Ready, None),
-            Probe::Status(code) => (ReplicaState::Unhealthy, Some(format!("/health answered {code}"))),
+            Probe::Status(code) => {
+                (ReplicaState::Unhealthy, Some(format!("/health answered {code}")))
+            }
             Probe::NoAnswer(_) => (ReplicaState::Starting, None),
         }
     }

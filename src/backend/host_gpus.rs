@@ -18,8 +18,10 @@ pub fn detect() -> Vec<AllocatableGpu> {
 /// `i`-th GPU node, as `HIP_VISIBLE_DEVICES` counts them.
 pub fn from_kfd(nodes: &Path) -> Vec<AllocatableGpu> {
     let Ok(entries) = std::fs::read_dir(nodes) else { return Vec::new() };
-    let mut numbered: Vec<(u32, std::path::PathBuf)> =
-        entries.flatten().filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path()))).collect();
+    let mut numbered: Vec<(u32, std::path::PathBuf)> = entries
+        .flatten()
+        .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path())))
+        .collect();
     numbered.sort();
     let mut gpus = Vec::new();
     for (_, dir) in numbered {
@@ -42,13 +44,20 @@ pub fn from_kfd(nodes: &Path) -> Vec<AllocatableGpu> {
 }
 
 fn from_nvidia_smi() -> Vec<AllocatableGpu> {
-    let Ok(out) = std::process::Command::new("nvidia-smi").args(["--query-gpu=index", "--format=csv,noheader,nounits"]).output() else {
+    let Ok(out) = std::process::Command::new("nvidia-smi")
+        .args(["--query-gpu=index", "--format=csv,noheader,nounits"])
+        .output()
+    else {
         return Vec::new();
     };
     if !out.status.success() {
         return Vec::new();
     }
-    String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.trim().parse().ok()).map(AllocatableGpu::plain).collect()
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .map(AllocatableGpu::plain)
+        .collect()
 }
 
 #[cfg(test)]

@@ -27,7 +27,12 @@ pub struct JournalEntry {
 }
 
 impl JournalEntry {
-    pub fn new(backend: &str, action: &str, target: impl Into<String>, result: &Result<impl Sized, impl std::fmt::Display>) -> Self {
+    pub fn new(
+        backend: &str,
+        action: &str,
+        target: impl Into<String>,
+        result: &Result<impl Sized, impl std::fmt::Display>,
+    ) -> Self {
         JournalEntry {
             who: who(),
             when: super::now_rfc3339(),
@@ -66,7 +71,11 @@ pub fn append(state_dir: &Path, entry: &JournalEntry) -> Result<(), BackendError
     std::fs::create_dir_all(state_dir).map_err(|e| BackendError::state(state_dir, e))?;
     let mut line = serde_json::to_string(entry).map_err(|e| BackendError::state(&file, e))?;
     line.push('\n');
-    let mut handle = OpenOptions::new().create(true).append(true).open(&file).map_err(|e| BackendError::state(&file, e))?;
+    let mut handle = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&file)
+        .map_err(|e| BackendError::state(&file, e))?;
     handle.write_all(line.as_bytes()).map_err(|e| BackendError::state(&file, e))
 }
 
@@ -123,7 +132,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ok: Result<(), String> = Ok(());
         append(dir.path(), &JournalEntry::new("process", "rm", "demo", &ok)).unwrap();
-        std::fs::OpenOptions::new().append(true).open(path(dir.path())).unwrap().write_all(b"{not json\n").unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(path(dir.path()))
+            .unwrap()
+            .write_all(b"{not json\n")
+            .unwrap();
         let journal = read(dir.path()).unwrap();
         assert_eq!(journal.entries.len(), 1);
         assert_eq!(journal.bad_lines.len(), 1);

@@ -44,7 +44,13 @@ pub fn lock_path(state_dir: &Path, backend: &str, name: &str) -> PathBuf {
 
 /// Takes the lock of `backend`/`name` for `action` (a past participle: `created`, `scaled`,
 /// `restarted`, `removed`), waiting up to `wait` for another writer to finish.
-pub async fn acquire(state_dir: &Path, backend: &str, name: &str, action: &str, wait: Duration) -> Result<DeploymentLock, BackendError> {
+pub async fn acquire(
+    state_dir: &Path,
+    backend: &str,
+    name: &str,
+    action: &str,
+    wait: Duration,
+) -> Result<DeploymentLock, BackendError> {
     let started = Instant::now();
     loop {
         if let Some(lock) = try_acquire(state_dir, backend, name, action)? {
@@ -59,12 +65,23 @@ pub async fn acquire(state_dir: &Path, backend: &str, name: &str, action: &str, 
 }
 
 /// The lock if nobody holds it, `None` if someone does. Never waits.
-pub fn try_acquire(state_dir: &Path, backend: &str, name: &str, action: &str) -> Result<Option<DeploymentLock>, BackendError> {
+pub fn try_acquire(
+    state_dir: &Path,
+    backend: &str,
+    name: &str,
+    action: &str,
+) -> Result<Option<DeploymentLock>, BackendError> {
     let path = lock_path(state_dir, backend, name);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| BackendError::state(dir, e))?;
     }
-    let mut file = OpenOptions::new().create(true).truncate(false).read(true).write(true).open(&path).map_err(|e| BackendError::state(&path, e))?;
+    let mut file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| BackendError::state(&path, e))?;
     // SAFETY: flock on a descriptor we own; LOCK_NB never blocks the runtime thread.
     if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
         let err = std::io::Error::last_os_error();
@@ -75,7 +92,10 @@ pub fn try_acquire(state_dir: &Path, backend: &str, name: &str, action: &str) ->
     }
     let since = jiff::Zoned::now().strftime("%H:%M:%S").to_string();
     let note = format!("{action} by pid {} since {since}", std::process::id());
-    file.set_len(0).and_then(|()| file.rewind()).and_then(|()| file.write_all(note.as_bytes())).map_err(|e| BackendError::state(&path, e))?;
+    file.set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| file.write_all(note.as_bytes()))
+        .map_err(|e| BackendError::state(&path, e))?;
     Ok(Some(DeploymentLock { file, path }))
 }
 
@@ -86,7 +106,11 @@ fn read_holder(path: &Path) -> String {
         let _ = file.read_to_string(&mut text);
     }
     let text = text.trim();
-    if text.is_empty() { "changed by another aimdeck process".to_string() } else { text.to_string() }
+    if text.is_empty() {
+        "changed by another aimdeck process".to_string()
+    } else {
+        text.to_string()
+    }
 }
 
 #[cfg(test)]
@@ -98,7 +122,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let held = acquire(dir.path(), "process", "qwen", "scaled", DEFAULT_WAIT).await.unwrap();
         let started = Instant::now();
-        let err = acquire(dir.path(), "process", "qwen", "removed", Duration::from_millis(200)).await.unwrap_err().to_string();
+        let err = acquire(dir.path(), "process", "qwen", "removed", Duration::from_millis(200))
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(started.elapsed() >= Duration::from_millis(200));
         let pid = std::process::id();
         assert!(err.starts_with(&format!("`qwen` is being scaled by pid {pid} since ")), "{err}");

@@ -6,8 +6,8 @@
 
 pub mod allocator;
 pub mod demo;
-pub mod env;
 pub mod docker;
+pub mod env;
 pub mod error;
 pub mod health;
 pub mod host_gpus;
@@ -51,7 +51,9 @@ pub struct LogLine {
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum ImagePresence {
     /// On the engine already; its size when the engine reports one.
-    Present { size_bytes: Option<u64> },
+    Present {
+        size_bytes: Option<u64>,
+    },
     /// Not on the engine: `create` pulls it.
     Missing,
     NotApplicable,
@@ -81,13 +83,29 @@ pub trait Backend: Send + Sync {
     fn health(&self) -> BoxFuture<'_, BackendHealth>;
     fn list(&self) -> BoxFuture<'_, Result<Vec<Deployment>, BackendError>>;
     fn get<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Deployment, BackendError>>;
-    fn create<'a>(&'a self, spec: &'a DeploymentSpec, progress: ProgressTx) -> BoxFuture<'a, Result<Deployment, BackendError>>;
-    fn scale<'a>(&'a self, name: &'a str, replicas: u32, progress: ProgressTx) -> BoxFuture<'a, Result<Deployment, BackendError>>;
+    fn create<'a>(
+        &'a self,
+        spec: &'a DeploymentSpec,
+        progress: ProgressTx,
+    ) -> BoxFuture<'a, Result<Deployment, BackendError>>;
+    fn scale<'a>(
+        &'a self,
+        name: &'a str,
+        replicas: u32,
+        progress: ProgressTx,
+    ) -> BoxFuture<'a, Result<Deployment, BackendError>>;
     fn delete<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), BackendError>>;
     fn restart<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), BackendError>>;
-    fn logs<'a>(&'a self, name: &'a str, options: LogOptions) -> BoxFuture<'a, Result<BoxStream<Result<LogLine, BackendError>>, BackendError>>;
+    fn logs<'a>(
+        &'a self,
+        name: &'a str,
+        options: LogOptions,
+    ) -> BoxFuture<'a, Result<BoxStream<Result<LogLine, BackendError>>, BackendError>>;
     /// Changes to this backend's deployments (all of them when `name` is unset), as they happen.
-    fn events<'a>(&'a self, name: Option<&'a str>) -> BoxFuture<'a, Result<BoxStream<BackendEvent>, BackendError>>;
+    fn events<'a>(
+        &'a self,
+        name: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<BoxStream<BackendEvent>, BackendError>>;
     /// Replaces the GPUs new replicas may be placed on (the console's latest sample under the
     /// placement rules); backends that place no GPUs themselves ignore it.
     fn place_on(&self, _gpus: Vec<AllocatableGpu>) {}
@@ -96,7 +114,10 @@ pub trait Backend: Send + Sync {
     fn render(&self, spec: &DeploymentSpec) -> Result<serde_json::Value, BackendError>;
     /// Whether the engine already has `image`, for review screens ("present" or "will be
     /// pulled"). Backends that run no images answer `NotApplicable`.
-    fn image_presence<'a>(&'a self, image: &'a str) -> BoxFuture<'a, Result<ImagePresence, BackendError>> {
+    fn image_presence<'a>(
+        &'a self,
+        image: &'a str,
+    ) -> BoxFuture<'a, Result<ImagePresence, BackendError>> {
         let _ = image;
         Box::pin(async { Ok(ImagePresence::NotApplicable) })
     }
@@ -144,7 +165,9 @@ pub fn validate_spec(spec: &DeploymentSpec) -> Result<(), BackendError> {
     validate_name(&spec.name)?;
     validate_replicas(spec.replicas)?;
     if spec.model.trim().is_empty() {
-        return Err(BackendError::InvalidSpec("model: expected a Hugging Face repo id or a path, got nothing".into()));
+        return Err(BackendError::InvalidSpec(
+            "model: expected a Hugging Face repo id or a path, got nothing".into(),
+        ));
     }
     if spec.port == 0 {
         return Err(BackendError::InvalidSpec("port: expected 1-65535, got 0".into()));

@@ -26,12 +26,26 @@ pub fn inventory(snapshot: &GpuSnapshot, policy: PlacementPolicy) -> Vec<Allocat
         .gpus
         .iter()
         .map(|gpu| {
-            let island = snapshot.islands.iter().position(|i| i.gpus.len() > 1 && i.gpus.contains(&gpu.index)).map(|p| p as u32);
+            let island = snapshot
+                .islands
+                .iter()
+                .position(|i| i.gpus.len() > 1 && i.gpus.contains(&gpu.index))
+                .map(|p| p as u32);
             let split = gpu.partition.as_ref().filter(|p| p.is_split());
             // Partitions of one physical GPU are the tightest group there is.
-            let island = split.and_then(|p| p.parent).map(|parent| PARTITION_ISLANDS + parent).or(island);
-            let render_minor = gpu.render_node.as_deref().and_then(|node| node.rsplit('/').next()?.strip_prefix("renderD")?.parse().ok());
-            AllocatableGpu { index: gpu.index, numa_node: gpu.numa_node, island, render_minor, refused: refusal(gpu, policy) }
+            let island =
+                split.and_then(|p| p.parent).map(|parent| PARTITION_ISLANDS + parent).or(island);
+            let render_minor = gpu
+                .render_node
+                .as_deref()
+                .and_then(|node| node.rsplit('/').next()?.strip_prefix("renderD")?.parse().ok());
+            AllocatableGpu {
+                index: gpu.index,
+                numa_node: gpu.numa_node,
+                island,
+                render_minor,
+                refused: refusal(gpu, policy),
+            }
         })
         .collect()
 }
@@ -40,7 +54,9 @@ fn refusal(gpu: &crate::model::gpu::Gpu, policy: PlacementPolicy) -> Option<Stri
     let health = &gpu.health;
     match health.state {
         HealthState::Failed => return health.summary(),
-        HealthState::Degraded if !policy.allow_degraded => return health.summary().map(|s| format!("{s} (--allow-degraded places on it)")),
+        HealthState::Degraded if !policy.allow_degraded => {
+            return health.summary().map(|s| format!("{s} (--allow-degraded places on it)"));
+        }
         _ => {}
     }
     if let Some(process) = gpu.unmanaged().next() {
@@ -56,7 +72,8 @@ fn refusal(gpu: &crate::model::gpu::Gpu, policy: PlacementPolicy) -> Option<Stri
 
 /// Every replica of the given backends, each list bounded so a dead engine costs seconds.
 pub async fn owners(backends: &[&dyn Backend]) -> Vec<ProcessOwner> {
-    let lists = backends.iter().map(|b| tokio::time::timeout(std::time::Duration::from_secs(5), b.list()));
+    let lists =
+        backends.iter().map(|b| tokio::time::timeout(std::time::Duration::from_secs(5), b.list()));
     futures::future::join_all(lists)
         .await
         .into_iter()
@@ -71,13 +88,18 @@ mod tests {
     use crate::model::gpu::{Gpu, GpuPartition, GpuProcess, GpuVendor};
 
     fn snapshot() -> GpuSnapshot {
-        let mut gpus: Vec<Gpu> = (0..4).map(|i| Gpu::new(i, GpuVendor::Nvidia, "NVIDIA H100 80GB HBM3")).collect();
+        let mut gpus: Vec<Gpu> =
+            (0..4).map(|i| Gpu::new(i, GpuVendor::Nvidia, "NVIDIA H100 80GB HBM3")).collect();
         for gpu in &mut gpus {
             gpu.health.counter("ecc.errors.uncorrected.volatile.total", "0");
             gpu.health.settle();
         }
         gpus[1].health.add(HealthState::Failed, "ecc_uncorrectable", "uncorrectable ECC errors: 2");
-        gpus[2].health.add(HealthState::Degraded, "throttle_hw_slowdown", "throttling: HW slowdown");
+        gpus[2].health.add(
+            HealthState::Degraded,
+            "throttle_hw_slowdown",
+            "throttling: HW slowdown",
+        );
         gpus[3].processes.push(GpuProcess {
             pid: 4242,
             name: Some("python3".into()),
@@ -97,7 +119,8 @@ mod tests {
         assert_eq!(strict[1].refused.as_deref(), Some("failed: uncorrectable ECC errors: 2"));
         assert!(strict[2].refused.as_deref().is_some_and(|r| r.contains("--allow-degraded")));
         assert_eq!(strict[3].refused.as_deref(), Some("unmanaged: pid 4242 python3 (1.0 GiB)"));
-        let lenient = inventory(&snapshot(), PlacementPolicy { allow_degraded: true, partitions: false });
+        let lenient =
+            inventory(&snapshot(), PlacementPolicy { allow_degraded: true, partitions: false });
         assert_eq!(lenient[2].refused, None);
         assert!(lenient[1].refused.is_some(), "failed stays refused");
     }
@@ -107,11 +130,20 @@ mod tests {
         let mut snap = GpuSnapshot::default();
         for i in 0..16 {
             let mut gpu = Gpu::new(i, GpuVendor::Amd, "AMD Instinct MI300X");
-            gpu.partition = Some(GpuPartition { compute: Some("CPX".into()), memory: Some("NPS4".into()), partition_id: Some(i % 8), parent: Some(i / 8 * 8) });
+            gpu.partition = Some(GpuPartition {
+                compute: Some("CPX".into()),
+                memory: Some("NPS4".into()),
+                partition_id: Some(i % 8),
+                parent: Some(i / 8 * 8),
+            });
             snap.gpus.push(gpu);
         }
         let strict = inventory(&snap, PlacementPolicy::default());
-        assert!(strict[9].refused.as_deref().is_some_and(|r| r.contains("CPX partition of GPU 8")), "{:?}", strict[9].refused);
+        assert!(
+            strict[9].refused.as_deref().is_some_and(|r| r.contains("CPX partition of GPU 8")),
+            "{:?}",
+            strict[9].refused
+        );
         let asked = inventory(&snap, PlacementPolicy { allow_degraded: false, partitions: true });
         assert!(asked.iter().all(|g| g.refused.is_none()));
         assert_eq!(asked[9].island, Some(PARTITION_ISLANDS + 8));

@@ -11,7 +11,8 @@ use super::process::ProcessBackend;
 use super::{Backend, BackendError};
 
 /// Names `open` knows, for `--backend` help and the `:contexts` view.
-pub const NAMES: [&str; 3] = [super::docker::NAME, super::process::NAME, super::kubernetes::adapter::NAME];
+pub const NAMES: [&str; 3] =
+    [super::docker::NAME, super::process::NAME, super::kubernetes::adapter::NAME];
 
 /// What backends need from the console: where state lives and which GPUs the host has.
 #[derive(Debug, Clone)]
@@ -51,13 +52,23 @@ impl BackendOptions {
 pub fn open(name: &str, options: &BackendOptions) -> Result<Arc<dyn Backend>, BackendError> {
     match name {
         super::docker::NAME => Ok(Arc::new(
-            DockerBackend::new(options.docker_host.as_deref(), options.gpus.clone(), options.docker.clone()).with_state_dir(&options.state_dir),
+            DockerBackend::new(
+                options.docker_host.as_deref(),
+                options.gpus.clone(),
+                options.docker.clone(),
+            )
+            .with_state_dir(&options.state_dir),
         )),
-        super::process::NAME => {
-            Ok(Arc::new(ProcessBackend::new(&options.state_dir, options.gpus.clone()).with_grace(options.process_grace)))
+        super::process::NAME => Ok(Arc::new(
+            ProcessBackend::new(&options.state_dir, options.gpus.clone())
+                .with_grace(options.process_grace),
+        )),
+        super::kubernetes::adapter::NAME if options.kubernetes_watches => {
+            Ok(Arc::new(KubernetesBackend::watching(options.kubernetes.clone())))
         }
-        super::kubernetes::adapter::NAME if options.kubernetes_watches => Ok(Arc::new(KubernetesBackend::watching(options.kubernetes.clone()))),
-        super::kubernetes::adapter::NAME => Ok(Arc::new(KubernetesBackend::new(options.kubernetes.clone()))),
+        super::kubernetes::adapter::NAME => {
+            Ok(Arc::new(KubernetesBackend::new(options.kubernetes.clone())))
+        }
         other => Err(BackendError::UnknownBackend(other.to_string())),
     }
 }
@@ -68,12 +79,16 @@ pub fn kubernetes_configured(kubeconfig: Option<&std::path::Path>) -> bool {
     kubeconfig.is_some()
         || std::env::var_os("KUBECONFIG").is_some_and(|v| !v.is_empty())
         || std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
-        || std::env::var_os("HOME").is_some_and(|home| std::path::Path::new(&home).join(".kube/config").exists())
+        || std::env::var_os("HOME")
+            .is_some_and(|home| std::path::Path::new(&home).join(".kube/config").exists())
 }
 
 /// Every backend this host can drive: Docker, processes, and Kubernetes when `with_kubernetes`.
 /// A backend that cannot be opened becomes a warning.
-pub fn open_all(options: &BackendOptions, with_kubernetes: bool) -> (Vec<Arc<dyn Backend>>, Vec<String>) {
+pub fn open_all(
+    options: &BackendOptions,
+    with_kubernetes: bool,
+) -> (Vec<Arc<dyn Backend>>, Vec<String>) {
     let mut backends = Vec::new();
     let mut warnings = Vec::new();
     for name in NAMES {

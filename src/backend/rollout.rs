@@ -44,7 +44,9 @@ pub async fn wait_ready(
                 dead.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
             )));
         }
-        if !deployment.replicas.is_empty() && deployment.ready_replicas() == deployment.replicas.len() {
+        if !deployment.replicas.is_empty()
+            && deployment.ready_replicas() == deployment.replicas.len()
+        {
             return Ok(deployment);
         }
         if started.elapsed() > timeout {

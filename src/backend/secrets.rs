@@ -19,7 +19,9 @@ pub fn hf_token_from(env: impl Fn(&str) -> Option<String>) -> Option<String> {
         return Some(token);
     }
     let home = set("HF_HOME").map(PathBuf::from).or_else(|| {
-        let base = set("XDG_CACHE_HOME").map(PathBuf::from).or_else(|| set("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+        let base = set("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| set("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
         Some(base.join("huggingface"))
     })?;
     let token = std::fs::read_to_string(home.join("token")).ok()?;
@@ -29,7 +31,11 @@ pub fn hf_token_from(env: impl Fn(&str) -> Option<String>) -> Option<String> {
 /// Names whose values must never be shown.
 pub fn is_secret(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    upper == HF_TOKEN || upper == "HUGGING_FACE_HUB_TOKEN" || upper.ends_with("_TOKEN") || upper.ends_with("_API_KEY") || upper.ends_with("PASSWORD")
+    upper == HF_TOKEN
+        || upper == "HUGGING_FACE_HUB_TOKEN"
+        || upper.ends_with("_TOKEN")
+        || upper.ends_with("_API_KEY")
+        || upper.ends_with("PASSWORD")
 }
 
 /// A copy of `env` with secret values replaced by `<redacted>`.
@@ -61,7 +67,10 @@ mod tests {
 
     #[test]
     fn redaction_hides_tokens_only() {
-        let env = BTreeMap::from([("HF_TOKEN".to_string(), "hf_secret".to_string()), ("VLLM_LOGGING_LEVEL".to_string(), "INFO".to_string())]);
+        let env = BTreeMap::from([
+            ("HF_TOKEN".to_string(), "hf_secret".to_string()),
+            ("VLLM_LOGGING_LEVEL".to_string(), "INFO".to_string()),
+        ]);
         let shown = redact(&env);
         assert_eq!(shown["HF_TOKEN"], REDACTED);
         assert_eq!(shown["VLLM_LOGGING_LEVEL"], "INFO");

@@ -12,7 +12,11 @@ use crate::model::{BackendEvent, BackendEventKind, ReplicaState};
 
 type Seen = BTreeMap<(String, u32), ReplicaState>;
 
-pub fn poll_events(backend: Arc<dyn Backend>, only: Option<String>, interval: Duration) -> BoxStream<BackendEvent> {
+pub fn poll_events(
+    backend: Arc<dyn Backend>,
+    only: Option<String>,
+    interval: Duration,
+) -> BoxStream<BackendEvent> {
     let start: (Arc<dyn Backend>, Option<Seen>, Vec<BackendEvent>) = (backend, None, Vec::new());
     futures::stream::unfold(start, move |(backend, mut seen, mut queue)| {
         let only = only.clone();
@@ -26,13 +30,17 @@ pub fn poll_events(backend: Arc<dyn Backend>, only: Option<String>, interval: Du
                 }
                 let Ok(deployments) = backend.list().await else { continue };
                 let mut now: Seen = BTreeMap::new();
-                for deployment in deployments.iter().filter(|d| only.as_ref().is_none_or(|o| *o == d.name)) {
+                for deployment in
+                    deployments.iter().filter(|d| only.as_ref().is_none_or(|o| *o == d.name))
+                {
                     for replica in &deployment.replicas {
                         now.insert((deployment.name.clone(), replica.index), replica.state);
                     }
                 }
                 if let Some(before) = &seen {
-                    let event = |(name, index): &(String, u32), kind: BackendEventKind, message: String| BackendEvent {
+                    let event = |(name, index): &(String, u32),
+                                 kind: BackendEventKind,
+                                 message: String| BackendEvent {
                         when: now_rfc3339(),
                         backend: backend.name().to_string(),
                         deployment: name.clone(),
@@ -42,11 +50,19 @@ pub fn poll_events(backend: Arc<dyn Backend>, only: Option<String>, interval: Du
                     };
                     for (key, state) in &now {
                         if before.get(key) != Some(state) {
-                            queue.push(event(key, BackendEventKind::State { state: *state }, format!("replica {} {state}", key.1)));
+                            queue.push(event(
+                                key,
+                                BackendEventKind::State { state: *state },
+                                format!("replica {} {state}", key.1),
+                            ));
                         }
                     }
                     for key in before.keys().filter(|k| !now.contains_key(*k)) {
-                        queue.push(event(key, BackendEventKind::Other { action: "removed".into() }, format!("replica {} removed", key.1)));
+                        queue.push(event(
+                            key,
+                            BackendEventKind::Other { action: "removed".into() },
+                            format!("replica {} removed", key.1),
+                        ));
                     }
                     queue.reverse();
                 }

@@ -89,7 +89,8 @@ pub fn plan_delete(
         .filter(|hold| hold.model.eq_ignore_ascii_case(repo_id))
         .map(|hold| hold.deployment.clone())
         .collect();
-    let whole_repo = chosen.is_empty() || repo.revisions.iter().all(|rev| chosen.contains(rev.commit_hash.as_str()));
+    let whole_repo = chosen.is_empty()
+        || repo.revisions.iter().all(|rev| chosen.contains(rev.commit_hash.as_str()));
     let mut plan = DeletePlan {
         repo_id: repo.repo_id.clone(),
         repo_type,
@@ -113,7 +114,9 @@ pub fn plan_delete(
             .revisions
             .iter()
             .flat_map(|rev| rev.files.iter())
-            .filter(|file| seen.insert(&file.blob_path) && frees_bytes(&file.blob_path, &repo.repo_path))
+            .filter(|file| {
+                seen.insert(&file.blob_path) && frees_bytes(&file.blob_path, &repo.repo_path)
+            })
             .map(|file| file.size_on_disk)
             .sum::<u64>()
             + repo.incomplete_bytes;
@@ -141,7 +144,10 @@ pub fn plan_delete(
                 continue;
             }
             let own_blob = file.blob_path.starts_with(repo.repo_path.join("blobs"));
-            if own_blob && !kept_blobs.contains(file.blob_path.as_path()) && counted.insert(&file.blob_path) {
+            if own_blob
+                && !kept_blobs.contains(file.blob_path.as_path())
+                && counted.insert(&file.blob_path)
+            {
                 if frees_bytes(&file.blob_path, &repo.repo_path) {
                     plan.bytes_freed += file.size_on_disk;
                 }
@@ -155,7 +161,8 @@ pub fn plan_delete(
 
 /// A blob frees its bytes when it lives in the repo folder and is a file, not a symlink.
 fn frees_bytes(blob_path: &Path, repo_path: &Path) -> bool {
-    blob_path.starts_with(repo_path) && fs::symlink_metadata(blob_path).is_ok_and(|meta| meta.file_type().is_file())
+    blob_path.starts_with(repo_path)
+        && fs::symlink_metadata(blob_path).is_ok_and(|meta| meta.file_type().is_file())
 }
 
 fn cached_names(repo: &CachedRepo) -> String {
@@ -164,7 +171,11 @@ fn cached_names(repo: &CachedRepo) -> String {
         .iter()
         .map(|rev| {
             let short = &rev.commit_hash[..rev.commit_hash.len().min(12)];
-            if rev.refs.is_empty() { short.to_string() } else { format!("{short} ({})", rev.refs.join(", ")) }
+            if rev.refs.is_empty() {
+                short.to_string()
+            } else {
+                format!("{short} ({})", rev.refs.join(", "))
+            }
         })
         .collect();
     if names.is_empty() { "none".to_string() } else { names.join("; ") }
@@ -177,7 +188,9 @@ pub fn execute(plan: &DeletePlan, root: &Path) -> Result<(), DeleteError> {
     let repo_path = root.join(plan.repo_type.folder_name(&plan.repo_id));
     let all = plan.repo_path.iter().chain(&plan.refs).chain(&plan.snapshots).chain(&plan.blobs);
     for path in all {
-        if !path.starts_with(&repo_path) || path.components().any(|c| c == std::path::Component::ParentDir) {
+        if !path.starts_with(&repo_path)
+            || path.components().any(|c| c == std::path::Component::ParentDir)
+        {
             return Err(DeleteError::OutsideRepo { path: path.clone(), repo_path });
         }
     }

@@ -36,7 +36,13 @@ pub(crate) fn open_at(dir: BorrowedFd<'_>, name: &CStr, follow: bool) -> io::Res
 // The field types differ between architectures (`c_long` here, `i64` there).
 #[allow(clippy::unnecessary_cast)]
 pub(crate) fn stat_of(st: &rustix::fs::Stat) -> BlobStat {
-    BlobStat::from_parts(st.st_size as u64, st.st_atime as i64, st.st_atime_nsec as i64, st.st_mtime as i64, st.st_mtime_nsec as i64)
+    BlobStat::from_parts(
+        st.st_size as u64,
+        st.st_atime as i64,
+        st.st_atime_nsec as i64,
+        st.st_mtime as i64,
+        st.st_mtime_nsec as i64,
+    )
 }
 
 /// `lstat` of `name` in `dir`: its type and stat, the link itself when it is one.

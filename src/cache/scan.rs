@@ -35,7 +35,9 @@ pub enum ScanError {
         "Cache directory not found: {0}. Please use `--cache-dir` or set the `HF_HUB_CACHE` environment variable."
     )]
     NotFound(PathBuf),
-    #[error("Scan cache expects a directory but found a file: {0}. Please use `--cache-dir` or set `HF_HUB_CACHE`.")]
+    #[error(
+        "Scan cache expects a directory but found a file: {0}. Please use `--cache-dir` or set `HF_HUB_CACHE`."
+    )]
     NotADirectory(PathBuf),
     #[error("cannot read the cache directory {path}: {source}")]
     Unreadable { path: PathBuf, source: std::io::Error },
@@ -51,11 +53,27 @@ pub(crate) struct BlobStat {
 
 impl BlobStat {
     pub(crate) fn of(meta: &fs::Metadata) -> BlobStat {
-        BlobStat::from_parts(meta.size(), meta.atime(), meta.atime_nsec(), meta.mtime(), meta.mtime_nsec())
+        BlobStat::from_parts(
+            meta.size(),
+            meta.atime(),
+            meta.atime_nsec(),
+            meta.mtime(),
+            meta.mtime_nsec(),
+        )
     }
 
-    pub(crate) fn from_parts(size: u64, atime: i64, atime_nsec: i64, mtime: i64, mtime_nsec: i64) -> BlobStat {
-        BlobStat { size, atime: python_time(atime, atime_nsec), mtime: python_time(mtime, mtime_nsec) }
+    pub(crate) fn from_parts(
+        size: u64,
+        atime: i64,
+        atime_nsec: i64,
+        mtime: i64,
+        mtime_nsec: i64,
+    ) -> BlobStat {
+        BlobStat {
+            size,
+            atime: python_time(atime, atime_nsec),
+            mtime: python_time(mtime, mtime_nsec),
+        }
     }
 }
 
@@ -70,13 +88,16 @@ pub(crate) fn python_time(sec: i64, nsec: i64) -> f64 {
 pub fn scan_cache_dir(root: &Path) -> Result<CacheReport, ScanError> {
     let root = match fs::canonicalize(root) {
         Ok(root) => root,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Err(ScanError::NotFound(root.to_path_buf())),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ScanError::NotFound(root.to_path_buf()));
+        }
         Err(source) => return Err(ScanError::Unreadable { path: root.to_path_buf(), source }),
     };
     if !root.is_dir() {
         return Err(ScanError::NotADirectory(root));
     }
-    let entries = fs::read_dir(&root).map_err(|source| ScanError::Unreadable { path: root.clone(), source })?;
+    let entries = fs::read_dir(&root)
+        .map_err(|source| ScanError::Unreadable { path: root.clone(), source })?;
     let store = SharedStore::open(&root);
     let mut folders = Vec::new();
     for entry in entries {
@@ -97,7 +118,8 @@ pub fn scan_cache_dir(root: &Path) -> Result<CacheReport, ScanError> {
         incomplete_bytes += scanned.incomplete.iter().map(|file| file.size_on_disk).sum::<u64>();
         match scanned.repo {
             Some(Ok(mut repo)) => {
-                repo.incomplete_bytes = scanned.incomplete.iter().map(|file| file.size_on_disk).sum();
+                repo.incomplete_bytes =
+                    scanned.incomplete.iter().map(|file| file.size_on_disk).sum();
                 repo.incomplete_files = scanned.incomplete;
                 repos.push(repo);
             }
@@ -132,13 +154,15 @@ struct Scanned {
 fn physical_size(repos: &[CachedRepo], store: Option<&SharedStore>) -> u64 {
     // Blob paths are already normalized, so comparing their bytes is comparing the paths.
     let files = repos.iter().flat_map(|repo| &repo.revisions).flat_map(|revision| &revision.files);
-    let mut sizes: HashMap<&[u8], u64, FxBuildHasher> = HashMap::with_capacity_and_hasher(files.clone().count(), FxBuildHasher);
+    let mut sizes: HashMap<&[u8], u64, FxBuildHasher> =
+        HashMap::with_capacity_and_hasher(files.clone().count(), FxBuildHasher);
     for file in files {
         sizes.entry(file.blob_path.as_os_str().as_bytes()).or_insert(file.size_on_disk);
     }
     let mut total = 0;
     for (path, size) in &sizes {
-        if store.is_some_and(|store| store.target_of(Path::new(OsStr::from_bytes(path))).is_some()) {
+        if store.is_some_and(|store| store.target_of(Path::new(OsStr::from_bytes(path))).is_some())
+        {
             continue;
         }
         total += size;
@@ -157,7 +181,8 @@ fn physical_size(repos: &[CachedRepo], store: Option<&SharedStore>) -> u64 {
 /// Repos are independent, so they are scanned on all cores (each worker with its own listing
 /// buffers); results keep the input order.
 fn scan_in_parallel(root: &Path, folders: &[Folder]) -> Vec<Scanned> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(folders.len()).max(1);
+    let workers =
+        std::thread::available_parallelism().map_or(1, |n| n.get()).min(folders.len()).max(1);
     let next = AtomicUsize::new(0);
     let slots: Mutex<Vec<Option<Scanned>>> = Mutex::new((0..folders.len()).map(|_| None).collect());
     let work = || {
@@ -256,20 +281,30 @@ mod tests {
             ("/c", "../../y"),
         ] {
             let expected = normalize_slow(&Path::new(parent).join(target));
-            assert_eq!(resolve_link(Path::new(parent), Path::new(target)), expected, "{parent} + {target}");
+            assert_eq!(
+                resolve_link(Path::new(parent), Path::new(target)),
+                expected,
+                "{parent} + {target}"
+            );
         }
     }
 
     #[test]
     fn normalize_is_lexical_like_abspath() {
-        assert_eq!(normalize(Path::new("/c/m/snapshots/abc/../../blobs/x")), PathBuf::from("/c/m/blobs/x"));
+        assert_eq!(
+            normalize(Path::new("/c/m/snapshots/abc/../../blobs/x")),
+            PathBuf::from("/c/m/blobs/x")
+        );
         assert_eq!(normalize(Path::new("/c/./m//blobs/x")), PathBuf::from("/c/m/blobs/x"));
         assert_eq!(normalize(Path::new("/../x")), PathBuf::from("/x"));
     }
 
     #[test]
     fn python_time_keeps_nanoseconds_as_cpython_does() {
-        assert_eq!(python_time(1_700_000_000, 123_456_789), 1_700_000_000f64 + 123_456_789f64 * 1e-9);
+        assert_eq!(
+            python_time(1_700_000_000, 123_456_789),
+            1_700_000_000f64 + 123_456_789f64 * 1e-9
+        );
         assert_eq!(python_time(5, 0), 5.0);
     }
 }

@@ -46,7 +46,12 @@ impl BlobListing {
     /// Lists `folder/blobs`; empty when it cannot be read.
     pub(crate) fn read(folder: &Path, lister: &mut Lister) -> BlobListing {
         let dir = folder.join("blobs");
-        let mut listing = BlobListing { dir, by_name: HashMap::default(), slots: Vec::new(), incomplete: Vec::new() };
+        let mut listing = BlobListing {
+            dir,
+            by_name: HashMap::default(),
+            slots: Vec::new(),
+            incomplete: Vec::new(),
+        };
         let Ok(fd) = dirfd::open(&listing.dir) else { return listing };
         let _ = lister.for_each(fd.as_fd(), |_, name, kind| {
             let mut stat = None;
@@ -135,12 +140,19 @@ fn walk(fd: std::os::fd::OwnedFd, dir: &Path, lister: &mut Lister) -> Result<Wal
                 stat = Some(own_stat);
             }
             match kind {
-                FileType::Directory => pending.push((dirfd::open_at(links.dir, name, false)?, relative, depth + 1)),
+                FileType::Directory => {
+                    pending.push((dirfd::open_at(links.dir, name, false)?, relative, depth + 1))
+                }
                 FileType::Symlink => {
                     let target = links.read(name)?;
                     let start = walk.targets.len();
                     walk.targets.extend_from_slice(target);
-                    walk.entries.push(Walked { relative, depth, link: Some((start, walk.targets.len())), stat: BlobStat::default() });
+                    walk.entries.push(Walked {
+                        relative,
+                        depth,
+                        link: Some((start, walk.targets.len())),
+                        stat: BlobStat::default(),
+                    });
                 }
                 _ => {
                     let stat = match stat {
@@ -225,7 +237,11 @@ fn usual_link_name(target: &[u8], depth: usize) -> Option<&[u8]> {
 
 /// `_scan_cached_repo`: one repo folder with its blob listing, or the warning that makes
 /// Python skip it.
-pub(crate) fn scan_repo(repo_path: &Path, listing: BlobListing, lister: &mut Lister) -> Result<CachedRepo, String> {
+pub(crate) fn scan_repo(
+    repo_path: &Path,
+    listing: BlobListing,
+    lister: &mut Lister,
+) -> Result<CachedRepo, String> {
     let shown = repo_path.display();
     if !repo_path.is_dir() {
         return Err(format!("Repo path is not a directory: {shown}"));
@@ -244,7 +260,10 @@ pub(crate) fn scan_repo(repo_path: &Path, listing: BlobListing, lister: &mut Lis
     let snapshots_path = repo_path.join("snapshots");
     let refs_path = repo_path.join("refs");
     if !snapshots_path.is_dir() {
-        return Err(format!("Snapshots dir doesn't exist in cached repo: {}", snapshots_path.display()));
+        return Err(format!(
+            "Snapshots dir doesn't exist in cached repo: {}",
+            snapshots_path.display()
+        ));
     }
     let mut refs_by_hash = read_refs(&refs_path, lister)?;
 
@@ -267,11 +286,19 @@ pub(crate) fn scan_repo(repo_path: &Path, listing: BlobListing, lister: &mut Lis
         }
         let revision_path = join_bytes(&snapshots_path, name.to_bytes());
         let walked = match open_revision(snapshots.as_fd(), &name, kind) {
-            Revision::File => return Err(format!("Snapshots folder corrupted. Found a file: {}", revision_path.display())),
-            Revision::Dir(fd) => walk(fd.map_err(|err| unreadable(&revision_path, err))?, &revision_path, lister)?,
+            Revision::File => {
+                return Err(format!(
+                    "Snapshots folder corrupted. Found a file: {}",
+                    revision_path.display()
+                ));
+            }
+            Revision::Dir(fd) => {
+                walk(fd.map_err(|err| unreadable(&revision_path, err))?, &revision_path, lister)?
+            }
             Revision::Neither => Walk { entries: Vec::new(), targets: Vec::new() },
         };
-        let revision = scan_revision(&mut blobs, walked, revision_path, commit_hash, number as u32 + 1)?;
+        let revision =
+            scan_revision(&mut blobs, walked, revision_path, commit_hash, number as u32 + 1)?;
         revisions.push(revision);
     }
     for revision in &mut revisions {
@@ -282,14 +309,17 @@ pub(crate) fn scan_repo(repo_path: &Path, listing: BlobListing, lister: &mut Lis
 
     if !refs_by_hash.is_empty() {
         let missing = repr_dict_of_sets(
-            refs_by_hash.iter().map(|(hash, refs)| (hash.as_str(), refs.iter().map(String::as_str).collect())),
+            refs_by_hash
+                .iter()
+                .map(|(hash, refs)| (hash.as_str(), refs.iter().map(String::as_str).collect())),
         );
         return Err(format!("Reference(s) refer to missing commit hashes: {missing} ({shown})."));
     }
 
     // Only the blobs some revision counted (the listing also holds unreferenced ones).
     let used = blobs.listing.slots.iter().filter(|slot| slot.revision > 0);
-    let (mut size_on_disk, mut nb_files, mut last_accessed, mut last_modified) = (0, 0, f64::MIN, f64::MIN);
+    let (mut size_on_disk, mut nb_files, mut last_accessed, mut last_modified) =
+        (0, 0, f64::MIN, f64::MIN);
     for slot in used {
         size_on_disk += slot.stat.size;
         nb_files += 1;
@@ -298,7 +328,10 @@ pub(crate) fn scan_repo(repo_path: &Path, listing: BlobListing, lister: &mut Lis
     }
     if nb_files == 0 {
         let meta = fs::metadata(repo_path).map_err(|err| format!("Cannot read {shown}: {err}"))?;
-        (last_accessed, last_modified) = (python_time(meta.atime(), meta.atime_nsec()), python_time(meta.mtime(), meta.mtime_nsec()));
+        (last_accessed, last_modified) = (
+            python_time(meta.atime(), meta.atime_nsec()),
+            python_time(meta.mtime(), meta.mtime_nsec()),
+        );
     }
     revisions.sort_by(|a, b| {
         b.last_modified.total_cmp(&a.last_modified).then_with(|| a.commit_hash.cmp(&b.commit_hash))
@@ -318,7 +351,10 @@ pub(crate) fn scan_repo(repo_path: &Path, listing: BlobListing, lister: &mut Lis
 }
 
 /// Commit hash (the ref file's exact text) -> ref names, like Python's `refs_by_hash`.
-fn read_refs(refs_path: &Path, lister: &mut Lister) -> Result<BTreeMap<String, Vec<String>>, String> {
+fn read_refs(
+    refs_path: &Path,
+    lister: &mut Lister,
+) -> Result<BTreeMap<String, Vec<String>>, String> {
     let mut refs_by_hash: BTreeMap<String, Vec<String>> = BTreeMap::new();
     if !refs_path.exists() {
         return Ok(refs_by_hash);
@@ -332,7 +368,8 @@ fn read_refs(refs_path: &Path, lister: &mut Lister) -> Result<BTreeMap<String, V
             continue;
         }
         let path = join_bytes(refs_path, &entry.relative);
-        let text = fs::read_to_string(&path).map_err(|err| format!("Cannot read ref {}: {err}", path.display()))?;
+        let text = fs::read_to_string(&path)
+            .map_err(|err| format!("Cannot read ref {}: {err}", path.display()))?;
         // Python reads refs in text mode, which turns `\r\n` and `\r` into `\n`.
         let commit_hash = text.replace("\r\n", "\n").replace('\r', "\n");
         refs_by_hash.entry(commit_hash).or_default().push(relative);
@@ -364,10 +401,17 @@ fn open_revision(snapshots: std::os::fd::BorrowedFd<'_>, name: &CStr, kind: File
 }
 
 /// One revision's files from its walk, each blob counted once in the revision's size.
-fn scan_revision(blobs: &mut Blobs, walked: Walk, revision_path: PathBuf, commit_hash: String, number: u32) -> Result<CachedRevision, String> {
+fn scan_revision(
+    blobs: &mut Blobs,
+    walked: Walk,
+    revision_path: PathBuf,
+    commit_hash: String,
+    number: u32,
+) -> Result<CachedRevision, String> {
     let mut files = Vec::with_capacity(walked.entries.len());
     let mut size_on_disk = 0;
-    let parent_is_plain = revision_path.is_absolute() && !revision_path.as_os_str().as_bytes().ends_with(b"/");
+    let parent_is_plain =
+        revision_path.is_absolute() && !revision_path.as_os_str().as_bytes().ends_with(b"/");
     for file in walked.entries {
         let file_path = join_bytes(&revision_path, &file.relative);
         let (blob_path, slot) = match file.link {
@@ -382,7 +426,8 @@ fn scan_revision(blobs: &mut Blobs, walked: Walk, revision_path: PathBuf, commit
             Some((start, end)) => {
                 let target = &walked.targets[start..end];
                 let usual = usual_link_name(target, file.depth).filter(|_| parent_is_plain);
-                let listed = usual.and_then(|name| blobs.listing.listed(name).map(|slot| (name, slot)));
+                let listed =
+                    usual.and_then(|name| blobs.listing.listed(name).map(|slot| (name, slot)));
                 match listed {
                     Some((name, slot)) => {
                         let mut path = Vec::with_capacity(blobs.blobs_prefix.len() + name.len());
@@ -407,7 +452,8 @@ fn scan_revision(blobs: &mut Blobs, walked: Walk, revision_path: PathBuf, commit
             entry.revision = number;
             size_on_disk += stat.size;
         }
-        let relative_path = String::from_utf8(file.relative).unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned());
+        let relative_path = String::from_utf8(file.relative)
+            .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned());
         files.push(CachedFile {
             file_name: relative_path.rsplit('/').next().unwrap_or(&relative_path).to_string(),
             relative_path,

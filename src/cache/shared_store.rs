@@ -46,7 +46,11 @@ impl SharedStore {
         let parts: Vec<&str> = relative.iter().map(|p| p.to_str()).collect::<Option<_>>()?;
         let [folder, blobs, name] = parts.as_slice() else { return None };
         let (prefix, rest) = folder.split_once("--")?;
-        if RepoType::from_plural(prefix).is_none() || rest.is_empty() || *blobs != "blobs" || name.is_empty() {
+        if RepoType::from_plural(prefix).is_none()
+            || rest.is_empty()
+            || *blobs != "blobs"
+            || name.is_empty()
+        {
             return None;
         }
         if !fs::symlink_metadata(blob_path).ok()?.file_type().is_symlink() {
@@ -54,7 +58,12 @@ impl SharedStore {
         }
         let link = fs::read_link(blob_path).ok()?;
         let target = super::scan::normalize(&blob_path.parent()?.join(link));
-        let inside: Vec<&str> = target.strip_prefix(&self.dir).ok()?.iter().map(|p| p.to_str()).collect::<Option<_>>()?;
+        let inside: Vec<&str> = target
+            .strip_prefix(&self.dir)
+            .ok()?
+            .iter()
+            .map(|p| p.to_str())
+            .collect::<Option<_>>()?;
         let [xx, hash] = inside.as_slice() else { return None };
         if !is_xet_hash(hash) || !hash.starts_with(xx) || xx.len() != 2 {
             return None;
@@ -69,7 +78,8 @@ impl SharedStore {
         let Ok(prefixes) = fs::read_dir(&self.dir) else { return out };
         for prefix in prefixes.flatten() {
             let prefix_name = prefix.file_name().to_string_lossy().into_owned();
-            let hex2 = prefix_name.len() == 2 && prefix_name.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+            let hex2 = prefix_name.len() == 2
+                && prefix_name.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
             if !hex2 || !prefix.file_type().is_ok_and(|t| t.is_dir()) {
                 continue;
             }

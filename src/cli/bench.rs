@@ -49,7 +49,10 @@ pub struct BenchArgs {
 
 pub async fn run(args: BenchArgs) -> color_eyre::Result<ExitCode> {
     if !(args.timeout > 0.0 && args.timeout.is_finite()) {
-        color_eyre::eyre::bail!("--timeout must be a positive number of seconds, got {}", args.timeout);
+        color_eyre::eyre::bail!(
+            "--timeout must be a positive number of seconds, got {}",
+            args.timeout
+        );
     }
     if !(args.url.starts_with("http://") || args.url.starts_with("https://")) {
         color_eyre::eyre::bail!("URL must start with http:// or https://, got `{}`", args.url);
@@ -99,7 +102,11 @@ pub async fn run(args: BenchArgs) -> color_eyre::Result<ExitCode> {
     } else {
         print!("{}", human(&report));
     }
-    Ok(if report.failed == 0 && report.succeeded == report.requests { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if report.failed == 0 && report.succeeded == report.requests {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn row(name: &str, s: &LatencyStats) -> String {
@@ -120,19 +127,30 @@ pub fn human(r: &BenchReport) -> String {
     out.push_str(&format!("{} model {}\n", r.url, r.model));
     out.push_str(&format!(
         "{} requests ({} ok, {} failed), concurrency {}, {} tokens in, {} out, {:.2} s\n",
-        r.requests, r.succeeded, r.failed, r.concurrency, r.input_tokens, r.output_tokens, r.duration_s
+        r.requests,
+        r.succeeded,
+        r.failed,
+        r.concurrency,
+        r.input_tokens,
+        r.output_tokens,
+        r.duration_s
     ));
     out.push_str(&format!(
         "throughput  {:.2} req/s  {:.1} output tok/s  {:.1} total tok/s\n\n",
         r.requests_per_s, r.output_tokens_per_s, r.total_tokens_per_s
     ));
-    out.push_str(&format!("{:<6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "ms", "mean", "p50", "p90", "p95", "p99", "max"));
+    out.push_str(&format!(
+        "{:<6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n",
+        "ms", "mean", "p50", "p90", "p95", "p99", "max"
+    ));
     out.push_str(&row("TTFT", &r.ttft_s));
     out.push_str(&row("TPOT", &r.tpot_s));
     out.push_str(&row("ITL", &r.itl_s));
     out.push_str(&row("E2E", &r.e2e_s));
     if let (Some(good), Some(rate)) = (r.good_requests, r.goodput_requests_per_s) {
-        let slo = |name: &str, ms: Option<f64>| ms.map(|ms| format!(" {name}<={ms}ms")).unwrap_or_default();
+        let slo = |name: &str, ms: Option<f64>| {
+            ms.map(|ms| format!(" {name}<={ms}ms")).unwrap_or_default()
+        };
         out.push_str(&format!(
             "goodput {good}/{} requests met{}{}{}: {rate:.2} req/s\n",
             r.succeeded,
@@ -142,7 +160,10 @@ pub fn human(r: &BenchReport) -> String {
         ));
     }
     if r.reasoning_tokens_received > 0 {
-        out.push_str(&format!("reasoning  {} of {} output tokens were thinking\n", r.reasoning_tokens_received, r.completion_tokens_received));
+        out.push_str(&format!(
+            "reasoning  {} of {} output tokens were thinking\n",
+            r.reasoning_tokens_received, r.completion_tokens_received
+        ));
     }
     for err in &r.errors {
         out.push_str(&format!("error: {err}\n"));

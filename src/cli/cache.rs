@@ -94,7 +94,10 @@ fn parse_repo_type(text: &str) -> Result<RepoType, String> {
 
 pub async fn run(args: CacheArgs, global: &GlobalArgs) -> color_eyre::Result<ExitCode> {
     let root = crate::paths::hf_hub_cache(args.cache_dir.as_deref());
-    let mutates = matches!(&args.command, CacheCommand::Pull(_) | CacheCommand::Rm(RmArgs { dry_run: false, .. }));
+    let mutates = matches!(
+        &args.command,
+        CacheCommand::Pull(_) | CacheCommand::Rm(RmArgs { dry_run: false, .. })
+    );
     if global.readonly && mutates {
         bail!("--readonly: refusing to change the cache (use `cache rm --dry-run` to see a plan)");
     }
@@ -124,7 +127,9 @@ fn run_ls(root: &std::path::Path, args: &LsArgs) -> color_eyre::Result<ExitCode>
 }
 
 fn now() -> f64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// The `hf cache ls` table: ID, SIZE, LAST_ACCESSED, LAST_MODIFIED, REFS (per revision with
@@ -157,7 +162,9 @@ pub fn render_table(report: &CacheReport, revisions: bool, now: f64) -> String {
             ]);
         }
     }
-    let widths: Vec<usize> = (0..5).map(|col| rows.iter().map(|row| row[col].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..5)
+        .map(|col| rows.iter().map(|row| row[col].chars().count()).max().unwrap_or(0))
+        .collect();
     let size_col = if revisions { 2 } else { 1 };
     let mut text = String::new();
     for (index, row) in rows.iter().enumerate() {
@@ -165,7 +172,11 @@ pub fn render_table(report: &CacheReport, revisions: bool, now: f64) -> String {
             .iter()
             .enumerate()
             .map(|(col, cell)| {
-                if col == size_col && index > 0 { format!("{cell:>w$}", w = widths[col]) } else { format!("{cell:<w$}", w = widths[col]) }
+                if col == size_col && index > 0 {
+                    format!("{cell:>w$}", w = widths[col])
+                } else {
+                    format!("{cell:<w$}", w = widths[col])
+                }
             })
             .collect();
         text.push_str(cells.join(" ").trim_end());
@@ -189,7 +200,10 @@ pub fn render_table(report: &CacheReport, revisions: bool, now: f64) -> String {
         ));
     }
     if !report.warnings.is_empty() {
-        text.push_str(&format!("Got {} warning(s) while scanning (printed on stderr).\n", report.warnings.len()));
+        text.push_str(&format!(
+            "Got {} warning(s) while scanning (printed on stderr).\n",
+            report.warnings.len()
+        ));
     }
     text
 }
@@ -204,14 +218,18 @@ async fn models_in_use(global: &GlobalArgs) -> Vec<ModelHold> {
     let options = super::deploy::backend_options(global, NetworkMode::default());
     let with_kubernetes = registry::kubernetes_configured(global.kubeconfig.as_deref());
     let (backends, warnings) = registry::open_all(&options, with_kubernetes);
-    let lists = backends.iter().map(|backend| async move { (backend.name(), tokio::time::timeout(LIST_TIMEOUT, backend.list()).await) });
+    let lists = backends.iter().map(|backend| async move {
+        (backend.name(), tokio::time::timeout(LIST_TIMEOUT, backend.list()).await)
+    });
     let mut holds = Vec::new();
     let mut unchecked = warnings;
     for (name, listed) in futures::future::join_all(lists).await {
         match listed {
-            Ok(Ok(deployments)) => {
-                holds.extend(deployments.into_iter().map(|d| ModelHold { model: d.spec.model, deployment: d.name }))
-            }
+            Ok(Ok(deployments)) => holds.extend(
+                deployments
+                    .into_iter()
+                    .map(|d| ModelHold { model: d.spec.model, deployment: d.name }),
+            ),
             Ok(Err(err)) => unchecked.push(format!("{name}: {err}")),
             Err(_) => unchecked.push(format!("{name}: no answer in {} s", LIST_TIMEOUT.as_secs())),
         }
@@ -222,7 +240,11 @@ async fn models_in_use(global: &GlobalArgs) -> Vec<ModelHold> {
     holds
 }
 
-fn run_rm(root: &std::path::Path, args: &RmArgs, holds: &[ModelHold]) -> color_eyre::Result<ExitCode> {
+fn run_rm(
+    root: &std::path::Path,
+    args: &RmArgs,
+    holds: &[ModelHold],
+) -> color_eyre::Result<ExitCode> {
     let (repo_id, revision) = match args.target.split_once('@') {
         Some((repo, rev)) if !rev.is_empty() => (repo, Some(rev)),
         Some(_) => bail!("`{}`: nothing after `@`; expected REPO@REVISION", args.target),
@@ -248,7 +270,9 @@ fn run_rm(root: &std::path::Path, args: &RmArgs, holds: &[ModelHold]) -> color_e
     }
     if !args.yes {
         if !std::io::stdin().is_terminal() {
-            bail!("refusing to delete without confirmation: standard input is not a terminal; pass --yes");
+            bail!(
+                "refusing to delete without confirmation: standard input is not a terminal; pass --yes"
+            );
         }
         if !confirm("Delete? [y/N] ")? {
             eprintln!("Nothing deleted.");
@@ -275,7 +299,13 @@ fn describe_plan(plan: &DeletePlan, dry_run: bool) -> String {
     let what = if plan.deletes_repo() {
         format!("{} {} (all {} revision(s))", plan.repo_type, plan.repo_id, plan.revisions.len())
     } else {
-        format!("{} revision(s) of {} {}: {}", plan.revisions.len(), plan.repo_type, plan.repo_id, plan.revisions.join(", "))
+        format!(
+            "{} revision(s) of {} {}: {}",
+            plan.revisions.len(),
+            plan.repo_type,
+            plan.repo_id,
+            plan.revisions.join(", ")
+        )
     };
     let mut text = format!(
         "{} {what}\n  snapshots: {}, refs: {}, blobs: {}\n  frees {} ({} bytes)\n",
@@ -311,7 +341,8 @@ async fn run_pull(root: &std::path::Path, args: &PullArgs) -> color_eyre::Result
     let mut request = PullRequest::new(&args.repo, &args.revision, root);
     request.repo_type = args.repo_type;
     request.max_parallel = usize::from(args.max_workers);
-    std::fs::create_dir_all(root).wrap_err_with(|| format!("cannot create the cache directory {}", root.display()))?;
+    std::fs::create_dir_all(root)
+        .wrap_err_with(|| format!("cannot create the cache directory {}", root.display()))?;
 
     let (tx, mut rx) = tokio::sync::mpsc::channel(16);
     let cancel = CancellationToken::new();

@@ -43,13 +43,24 @@ impl ProgressBar {
 
 /// `main [#########-----------]  38% 1.2G/3.2G 45.0M/s ETA 44s 3/7 files`.
 pub fn render_line(progress: &PullProgress, bar_width: usize) -> String {
-    let label = progress.commit_hash.as_deref().map_or(progress.revision.as_str(), |c| &c[..c.len().min(8)]);
+    let label = progress
+        .commit_hash
+        .as_deref()
+        .map_or(progress.revision.as_str(), |c| &c[..c.len().min(8)]);
     let filled = (progress.fraction() * bar_width as f64).round() as usize;
-    let bar = format!("{}{}", "#".repeat(filled.min(bar_width)), "-".repeat(bar_width - filled.min(bar_width)));
+    let bar = format!(
+        "{}{}",
+        "#".repeat(filled.min(bar_width)),
+        "-".repeat(bar_width - filled.min(bar_width))
+    );
     let status = match progress.phase {
         PullPhase::Resolving => "resolving".to_string(),
         PullPhase::Downloading => match progress.eta_seconds {
-            Some(eta) => format!("{}/s ETA {}", format_size(progress.bytes_per_second as u64), format_eta(eta)),
+            Some(eta) => format!(
+                "{}/s ETA {}",
+                format_size(progress.bytes_per_second as u64),
+                format_eta(eta)
+            ),
             None => format!("{}/s", format_size(progress.bytes_per_second as u64)),
         },
         PullPhase::Finished => "done".to_string(),

@@ -133,7 +133,10 @@ pub(super) fn backend_options(global: &GlobalArgs, network: NetworkMode) -> Back
 }
 
 /// Finds which backend holds `name`: the one named by `--backend`, else the first that has it.
-pub(super) async fn find_deployment(global: &GlobalArgs, name: &str) -> Result<(Arc<dyn Backend>, Deployment)> {
+pub(super) async fn find_deployment(
+    global: &GlobalArgs,
+    name: &str,
+) -> Result<(Arc<dyn Backend>, Deployment)> {
     let config = backend_config(global, NetworkMode::default());
     let names: Vec<String> = match &global.backend {
         Some(one) => vec![one.clone()],
@@ -184,9 +187,20 @@ pub(super) fn print_deployment(deployment: &Deployment, json: bool) -> Result<()
     if json {
         println!("{}", serde_json::to_string_pretty(deployment)?);
     } else {
-        println!("{} ({}): {} ready", deployment.name, deployment.backend, deployment.ready_summary());
+        println!(
+            "{} ({}): {} ready",
+            deployment.name,
+            deployment.backend,
+            deployment.ready_summary()
+        );
         for replica in &deployment.replicas {
-            println!("  {}  {}  {}  {}", replica.name, replica.state, replica.url(), gpus_text(&replica.gpus));
+            println!(
+                "  {}  {}  {}  {}",
+                replica.name,
+                replica.state,
+                replica.url(),
+                gpus_text(&replica.gpus)
+            );
         }
     }
     Ok(())
@@ -214,7 +228,15 @@ pub async fn run(command: DeployCommand, global: &GlobalArgs) -> Result<ExitCode
     let created = backend.create(&spec, progress.clone()).await;
     let result = match created {
         Ok(_) if command.no_wait => backend.get(&spec.name).await,
-        Ok(_) => rollout::wait_ready(backend.as_ref(), &spec.name, Duration::from_secs(command.wait_secs), progress).await,
+        Ok(_) => {
+            rollout::wait_ready(
+                backend.as_ref(),
+                &spec.name,
+                Duration::from_secs(command.wait_secs),
+                progress,
+            )
+            .await
+        }
         Err(err) => Err(err),
     };
     drop(printer);

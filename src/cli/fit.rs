@@ -7,8 +7,8 @@ use clap::Args;
 use color_eyre::eyre::eyre;
 use serde::Serialize;
 
-use crate::model::recipe::{KvCacheDtype, ModelFacts, Parallelism, Precision};
 use crate::model::EngineKind;
+use crate::model::recipe::{KvCacheDtype, ModelFacts, Parallelism, Precision};
 use crate::recipes::fit::{FitInput, FitReport, estimate};
 use crate::recipes::gpus;
 use crate::recipes::select::known_facts;
@@ -72,7 +72,8 @@ struct FitOutput<'a> {
 }
 
 pub fn run(args: FitArgs, global: &GlobalArgs) -> color_eyre::Result<ExitCode> {
-    let gpu = gpus::normalize(&args.gpu).ok_or_else(|| eyre!("unknown GPU `{}`; known: {}", args.gpu, gpus::names().join(", ")))?;
+    let gpu = gpus::normalize(&args.gpu)
+        .ok_or_else(|| eyre!("unknown GPU `{}`; known: {}", args.gpu, gpus::names().join(", ")))?;
     let (library, config) = library(global, &args.recipes_dir)?;
     let facts = known_facts(&library, &args.model).or_else(|| cached_facts(&config, &args.model)).ok_or_else(|| {
         eyre!(
@@ -86,7 +87,10 @@ pub fn run(args: FitArgs, global: &GlobalArgs) -> color_eyre::Result<ExitCode> {
     }
     let mut warnings = Vec::new();
     if facts.attention_heads % args.count != 0 {
-        warnings.push(format!("tp {} does not divide the model's {} attention heads; the engine will refuse it", args.count, facts.attention_heads));
+        warnings.push(format!(
+            "tp {} does not divide the model's {} attention heads; the engine will refuse it",
+            args.count, facts.attention_heads
+        ));
     }
     if args.precision == Precision::Fp8 && !gpu.fp8 {
         warnings.push(format!("fp8 is not supported on {}", gpu.name));
@@ -94,7 +98,8 @@ pub fn run(args: FitArgs, global: &GlobalArgs) -> color_eyre::Result<ExitCode> {
     if let Some(len) = args.max_model_len
         && len > facts.max_context
     {
-        warnings.push(format!("{len} is longer than the model's max_context of {}", facts.max_context));
+        warnings
+            .push(format!("{len} is longer than the model's max_context of {}", facts.max_context));
     }
     let report = estimate(&FitInput {
         facts: &facts,
@@ -108,10 +113,21 @@ pub fn run(args: FitArgs, global: &GlobalArgs) -> color_eyre::Result<ExitCode> {
     });
     let fits = report.fits && warnings.is_empty();
     if args.json {
-        let output = FitOutput { model: &facts, gpu: gpu.name, count: args.count, precision: args.precision, engine: args.engine, warnings, fit: report };
+        let output = FitOutput {
+            model: &facts,
+            gpu: gpu.name,
+            count: args.count,
+            precision: args.precision,
+            engine: args.engine,
+            warnings,
+            fit: report,
+        };
         println!("{}", serde_json::to_string_pretty(&output)?);
     } else {
-        println!("{} in {} on {} x {} with {}", facts.repo, args.precision, args.count, gpu.name, args.engine);
+        println!(
+            "{} in {} on {} x {} with {}",
+            facts.repo, args.precision, args.count, gpu.name, args.engine
+        );
         print_fit(&report);
         for warning in &warnings {
             println!("  warning: {warning}");

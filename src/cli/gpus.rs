@@ -53,7 +53,11 @@ pub async fn run(args: GpusArgs) -> color_eyre::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let cancel = CancellationToken::new();
-    let config = GpuPollerConfig { probe, interval: Duration::from_secs_f64(args.interval), history_len: 60 };
+    let config = GpuPollerConfig {
+        probe,
+        interval: Duration::from_secs_f64(args.interval),
+        history_len: 60,
+    };
     let (task, mut updates) = gpu_poller::spawn(config, cancel.clone());
     let clear = !args.json && std::io::stdout().is_terminal();
     let mut seen = 0;
@@ -88,10 +92,19 @@ async fn join_process_owners(snapshot: &mut GpuSnapshot) {
 }
 
 /// `watching`: JSON goes out compact, one document per line; `clear` wipes the terminal first.
-fn print_snapshot(snapshot: &GpuSnapshot, json: bool, watching: bool, clear: bool) -> color_eyre::Result<()> {
+fn print_snapshot(
+    snapshot: &GpuSnapshot,
+    json: bool,
+    watching: bool,
+    clear: bool,
+) -> color_eyre::Result<()> {
     let mut out = std::io::stdout().lock();
     if json {
-        let text = if watching { serde_json::to_string(snapshot)? } else { serde_json::to_string_pretty(snapshot)? };
+        let text = if watching {
+            serde_json::to_string(snapshot)?
+        } else {
+            serde_json::to_string_pretty(snapshot)?
+        };
         writeln!(out, "{text}")?;
     } else {
         if clear {

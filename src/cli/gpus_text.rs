@@ -18,7 +18,16 @@ pub fn render(snapshot: &GpuSnapshot) -> String {
     let held = snapshot.gpus.iter().any(|gpu| gpu.held_by.is_some());
     let header = format!(
         "{:<3}  {:<name_width$}  {:<8}  {:>17}  {:>5}  {:>5}  {:>13}  {:>4}  {:<12}  {}",
-        "GPU", "NAME", "HEALTH", "MEMORY", "UTIL", "TEMP", "POWER", "NUMA", "BUS", if held { "HELD BY" } else { "" }
+        "GPU",
+        "NAME",
+        "HEALTH",
+        "MEMORY",
+        "UTIL",
+        "TEMP",
+        "POWER",
+        "NUMA",
+        "BUS",
+        if held { "HELD BY" } else { "" }
     );
     let _ = writeln!(out, "{}", header.trim_end());
     for gpu in &snapshot.gpus {
@@ -56,7 +65,10 @@ pub fn render(snapshot: &GpuSnapshot) -> String {
                 let cell = if row.index == column.index {
                     "X".to_string()
                 } else {
-                    snapshot.link(row.index, column.index).map(|l| l.detail.clone()).unwrap_or_else(|| "-".into())
+                    snapshot
+                        .link(row.index, column.index)
+                        .map(|l| l.detail.clone())
+                        .unwrap_or_else(|| "-".into())
                 };
                 let _ = write!(out, "{cell:<6}");
             }
@@ -78,7 +90,11 @@ pub fn render(snapshot: &GpuSnapshot) -> String {
     if !islands.is_empty() {
         let _ = writeln!(out, "\nIslands: {}", islands.join("  "));
     }
-    let _ = writeln!(out, "Sources: {}", if snapshot.sources.is_empty() { "none".to_string() } else { snapshot.sources.join(", ") });
+    let _ = writeln!(
+        out,
+        "Sources: {}",
+        if snapshot.sources.is_empty() { "none".to_string() } else { snapshot.sources.join(", ") }
+    );
     out
 }
 
@@ -87,13 +103,19 @@ fn render_findings(out: &mut String, snapshot: &GpuSnapshot) {
     let mut lines = Vec::new();
     for gpu in &snapshot.gpus {
         for reason in &gpu.health.reasons {
-            lines.push(format!("GPU {}: {}: {}", gpu.index, reason.severity.as_str(), reason.message));
+            lines.push(format!(
+                "GPU {}: {}: {}",
+                gpu.index,
+                reason.severity.as_str(),
+                reason.message
+            ));
         }
         for process in &gpu.processes {
             lines.push(format!("GPU {}: {}", gpu.index, process.describe()));
         }
         if !gpu.mig_devices.is_empty() {
-            let devices: Vec<String> = gpu.mig_devices.iter().map(|d| format!("{} {}", d.device, d.profile)).collect();
+            let devices: Vec<String> =
+                gpu.mig_devices.iter().map(|d| format!("{} {}", d.device, d.profile)).collect();
             lines.push(format!("GPU {}: MIG devices: {}", gpu.index, devices.join(", ")));
         }
     }
@@ -102,7 +124,14 @@ fn render_findings(out: &mut String, snapshot: &GpuSnapshot) {
         .iter()
         .filter_map(|g| {
             let p = g.partition.as_ref().filter(|p| p.is_split())?;
-            Some((p.parent?, format!("{}/{}", p.compute.as_deref().unwrap_or("?"), p.memory.as_deref().unwrap_or("?"))))
+            Some((
+                p.parent?,
+                format!(
+                    "{}/{}",
+                    p.compute.as_deref().unwrap_or("?"),
+                    p.memory.as_deref().unwrap_or("?")
+                ),
+            ))
         })
         .collect();
     for (parent, mode) in parents {
@@ -124,7 +153,9 @@ fn render_findings(out: &mut String, snapshot: &GpuSnapshot) {
 
 fn memory(gpu: &Gpu) -> String {
     match (gpu.memory_used_bytes, gpu.memory_total_bytes) {
-        (Some(used), Some(total)) => format!("{:.1}/{:.1} GiB", used as f64 / GIB, total as f64 / GIB),
+        (Some(used), Some(total)) => {
+            format!("{:.1}/{:.1} GiB", used as f64 / GIB, total as f64 / GIB)
+        }
         (None, Some(total)) => format!("-/{:.1} GiB", total as f64 / GIB),
         _ => "-".to_string(),
     }

@@ -34,7 +34,11 @@ pub async fn run(args: LogsArgs, global: &GlobalArgs) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     while let Some(line) = lines.next().await {
         let line = line?;
-        let written = if prefix { writeln!(out, "[{}] {}", line.replica, line.text) } else { writeln!(out, "{}", line.text) };
+        let written = if prefix {
+            writeln!(out, "[{}] {}", line.replica, line.text)
+        } else {
+            writeln!(out, "{}", line.text)
+        };
         if written.is_err() {
             break; // stdout closed (`| head`)
         }

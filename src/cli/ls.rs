@@ -39,7 +39,11 @@ pub async fn run(args: LsArgs, global: &GlobalArgs) -> Result<ExitCode> {
     let lists = backends.iter().map(|backend| async move {
         let listed = match tokio::time::timeout(LIST_DEADLINE, backend.list()).await {
             Ok(listed) => listed,
-            Err(_) => Err(BackendError::NoAnswer { backend: backend.name().to_string(), endpoint: "its endpoint".into(), after: LIST_DEADLINE }),
+            Err(_) => Err(BackendError::NoAnswer {
+                backend: backend.name().to_string(),
+                endpoint: "its endpoint".into(),
+                after: LIST_DEADLINE,
+            }),
         };
         (backend.name().to_string(), listed)
     });
@@ -62,7 +66,10 @@ pub async fn run(args: LsArgs, global: &GlobalArgs) -> Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&all)?);
     } else {
-        println!("{:<24} {:<8} {:<7} {:<11} {:<14} {:<10} MODEL", "NAME", "BACKEND", "ENGINE", "READY", "PORTS", "GPUS");
+        println!(
+            "{:<24} {:<8} {:<7} {:<11} {:<14} {:<10} MODEL",
+            "NAME", "BACKEND", "ENGINE", "READY", "PORTS", "GPUS"
+        );
         for d in &all {
             let ports = match (d.replicas.first(), d.replicas.last()) {
                 (Some(a), Some(b)) if a.port != b.port => format!("{}-{}", a.port, b.port),
@@ -70,7 +77,8 @@ pub async fn run(args: LsArgs, global: &GlobalArgs) -> Result<ExitCode> {
                 _ => "-".into(),
             };
             // Scaled to 0: the deployment is kept, with nothing running.
-            let ready = if d.replicas.is_empty() { "0/0 stopped".to_string() } else { d.ready_summary() };
+            let ready =
+                if d.replicas.is_empty() { "0/0 stopped".to_string() } else { d.ready_summary() };
             println!(
                 "{:<24} {:<8} {:<7} {:<11} {:<14} {:<10} {}",
                 d.name,

@@ -60,7 +60,8 @@ pub fn request_from(args: &DeployArgs, backend: &str) -> Result<DeployRequest> {
     request.no_recipe = args.no_recipe;
     request.force = args.force;
     request.replicas = args.replicas;
-    request.placement = PlacementPolicy { allow_degraded: args.allow_degraded, partitions: args.partitions };
+    request.placement =
+        PlacementPolicy { allow_degraded: args.allow_degraded, partitions: args.partitions };
     request.overrides = Overrides {
         engine: args.engine,
         image: args.image.clone(),
@@ -83,10 +84,16 @@ pub fn request_from(args: &DeployArgs, backend: &str) -> Result<DeployRequest> {
 /// The request's target and environment, then the resolution. `live`: about to create, so
 /// the backends are listed for who holds which GPU and a cluster is asked for its nodes (a
 /// render or dry run reaches no cluster and counts every local GPU free).
-pub async fn plan(args: &DeployArgs, global: &GlobalArgs, backend: &str, live: bool) -> Result<Plan> {
+pub async fn plan(
+    args: &DeployArgs,
+    global: &GlobalArgs,
+    backend: &str,
+    live: bool,
+) -> Result<Plan> {
     let mut config = backend_config(global, args.network);
     let mut request = request_from(args, backend)?;
-    let (target, host, claims) = target_for(&request, &config, args.gpu.as_deref(), args.count, live).await?;
+    let (target, host, claims) =
+        target_for(&request, &config, args.gpu.as_deref(), args.count, live).await?;
     if let Some(host) = &host {
         config.gpus = host.inventory.clone();
     }
@@ -115,7 +122,9 @@ pub async fn target_for(
             Ok(target) => (target, None, Vec::new()),
             Err(why) => {
                 if request.recipe.is_none() && !request.no_recipe {
-                    eprintln!("aimdeck: cluster GPUs unknown ({why}): give --gpu TYPE --count N to choose a recipe");
+                    eprintln!(
+                        "aimdeck: cluster GPUs unknown ({why}): give --gpu TYPE --count N to choose a recipe"
+                    );
                 }
                 (Target::Unknown, None, Vec::new())
             }
@@ -179,7 +188,10 @@ pub fn print_resolution(resolution: &Resolution) {
         eprintln!("  not {}: {}", runner.id, runner.why);
     }
     if resolution.runners_up.len() > SHOWN {
-        eprintln!("  ... and {} more (aimdeck recipes select lists them all)", resolution.runners_up.len() - SHOWN);
+        eprintln!(
+            "  ... and {} more (aimdeck recipes select lists them all)",
+            resolution.runners_up.len() - SHOWN
+        );
     }
     if let Some(fit) = &resolution.fit {
         eprintln!("  fit: {}", fit.verdict);
@@ -201,7 +213,9 @@ pub fn resolution_json(resolution: &Resolution) -> Value {
 
 /// Adds `recipe`, `reason`, `overrides` (and the rest of the resolution) to a JSON object.
 pub fn add_resolution(value: &mut Value, resolution: &Resolution) {
-    if let (Some(object), Value::Object(extra)) = (value.as_object_mut(), resolution_json(resolution)) {
+    if let (Some(object), Value::Object(extra)) =
+        (value.as_object_mut(), resolution_json(resolution))
+    {
         object.extend(extra);
     }
 }

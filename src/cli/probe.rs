@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::engine::probe::{probe, ProbeReport};
+use crate::engine::probe::{ProbeReport, probe};
 use crate::model::{EndpointState, Percentiles};
 
 #[derive(Debug, Args)]
@@ -23,7 +23,10 @@ pub struct ProbeArgs {
 
 pub async fn run(args: ProbeArgs) -> color_eyre::Result<ExitCode> {
     if !(args.timeout > 0.0 && args.timeout.is_finite()) {
-        color_eyre::eyre::bail!("--timeout must be a positive number of seconds, got {}", args.timeout);
+        color_eyre::eyre::bail!(
+            "--timeout must be a positive number of seconds, got {}",
+            args.timeout
+        );
     }
     if !(args.url.starts_with("http://") || args.url.starts_with("https://")) {
         color_eyre::eyre::bail!("URL must start with http:// or https://, got `{}`", args.url);
@@ -78,11 +81,15 @@ pub fn human(report: &ProbeReport) -> String {
             number(m.prompt_tokens_total),
             number(m.generation_tokens_total)
         ));
-        let reasons: Vec<String> = m.requests_by_reason.iter().map(|(r, n)| format!("{r} {n:.0}")).collect();
-        let reasons = if reasons.is_empty() { String::new() } else { format!(" ({})", reasons.join(", ")) };
+        let reasons: Vec<String> =
+            m.requests_by_reason.iter().map(|(r, n)| format!("{r} {n:.0}")).collect();
+        let reasons =
+            if reasons.is_empty() { String::new() } else { format!(" ({})", reasons.join(", ")) };
         out.push_str(&format!("requests  {}{reasons}\n", number(m.requests_total)));
         match (m.retractions_total, m.preemptions_total) {
-            (Some(n), _) => out.push_str(&format!("retracted {n:.0}  (requests sent back to the queue, KV cache full)\n")),
+            (Some(n), _) => out.push_str(&format!(
+                "retracted {n:.0}  (requests sent back to the queue, KV cache full)\n"
+            )),
             (None, Some(n)) => out.push_str(&format!("preempted {n:.0}\n")),
             (None, None) => {}
         }

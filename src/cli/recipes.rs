@@ -8,8 +8,8 @@ use color_eyre::eyre::{WrapErr, eyre};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::model::recipe::{Goal, ModelFacts, Precision};
 use crate::model::EngineKind;
+use crate::model::recipe::{Goal, ModelFacts, Precision};
 use crate::recipes::fit::{FitReport, gib};
 use crate::recipes::load::{Library, LoadedRecipe, load_file, recipe_files};
 use crate::recipes::select::{Hardware, SelectQuery, has_recipe, select};
@@ -119,13 +119,18 @@ fn parse_goal(text: &str) -> Result<Goal, String> {
         "latency" => Ok(Goal::Latency),
         "throughput" => Ok(Goal::Throughput),
         "balanced" => Ok(Goal::Balanced),
-        other => Err(format!("unknown preference `{other}`, expected latency, throughput or balanced")),
+        other => {
+            Err(format!("unknown preference `{other}`, expected latency, throughput or balanced"))
+        }
     }
 }
 
 /// The library as the console sees it: built-ins, the user directory, the config's directories
 /// and `--recipes-dir`.
-pub fn library(global: &GlobalArgs, flag_dirs: &[PathBuf]) -> color_eyre::Result<(Library, Config)> {
+pub fn library(
+    global: &GlobalArgs,
+    flag_dirs: &[PathBuf],
+) -> color_eyre::Result<(Library, Config)> {
     // Already read by `cli::run`; a broken file was reported there and the defaults are used.
     let config = global.settings.clone();
     Ok((crate::ops::settings::library(&config, flag_dirs), config))
@@ -221,7 +226,10 @@ fn run_list(args: ListArgs, global: &GlobalArgs, dirs: &[PathBuf]) -> color_eyre
         print_json(&rows.iter().map(|l| row(l)).collect::<Vec<_>>())?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:<48} {:<7} {:<10} {:>3} {:<9} {:>8} {:<8}", "ID", "ENGINE", "GPU", "N", "PRECISION", "CONTEXT", "ORIGIN");
+    println!(
+        "{:<48} {:<7} {:<10} {:>3} {:<9} {:>8} {:<8}",
+        "ID", "ENGINE", "GPU", "N", "PRECISION", "CONTEXT", "ORIGIN"
+    );
     for loaded in &rows {
         let r = &loaded.recipe;
         println!(
@@ -265,7 +273,11 @@ fn run_show(args: ShowArgs, global: &GlobalArgs, dirs: &[PathBuf]) -> color_eyre
             .filter(|id| id.contains(&args.id) || args.id.contains(*id))
             .take(5)
             .collect();
-        let hint = if close.is_empty() { String::new() } else { format!("; similar: {}", close.join(", ")) };
+        let hint = if close.is_empty() {
+            String::new()
+        } else {
+            format!("; similar: {}", close.join(", "))
+        };
         return Err(eyre!("no recipe with id `{}`{hint} (see `aimdeck recipes list`)", args.id));
     };
     let shown = crate::recipes::detail(loaded);
@@ -287,12 +299,19 @@ fn run_show(args: ShowArgs, global: &GlobalArgs, dirs: &[PathBuf]) -> color_eyre
     if let Some(description) = &recipe.description {
         println!("  {description}");
     }
-    println!("  file:        {}{}", loaded.file, loaded.overrides.as_ref().map(|o| format!(" (overrides {o})")).unwrap_or_default());
+    println!(
+        "  file:        {}{}",
+        loaded.file,
+        loaded.overrides.as_ref().map(|o| format!(" (overrides {o})")).unwrap_or_default()
+    );
     println!("  model:       {}", recipe.model.repo);
     println!("  engine:      {}", recipe.engine);
     println!("  gpu:         {} x {}", recipe.gpu_count, recipe.gpu);
     println!("  precision:   {} (KV cache {})", recipe.precision, recipe.kv_cache_dtype.as_str());
-    println!("  parallelism: tp {} pp {} dp {}", recipe.parallelism.tp, recipe.parallelism.pp, recipe.parallelism.dp);
+    println!(
+        "  parallelism: tp {} pp {} dp {}",
+        recipe.parallelism.tp, recipe.parallelism.pp, recipe.parallelism.dp
+    );
     if let Some(source) = &recipe.model.source {
         println!("  facts from:  {source}");
     }
@@ -308,18 +327,31 @@ fn run_show(args: ShowArgs, global: &GlobalArgs, dirs: &[PathBuf]) -> color_eyre
 
 /// The fit as lines a person reads: the three parts of GPU memory and the verdict.
 pub fn print_fit(fit: &FitReport) {
-    println!("  fit per GPU ({}, {} total, engine share {:.0}%):", fit.gpu, gib(fit.gpu_memory_bytes as f64), fit.memory_fraction * 100.0);
+    println!(
+        "  fit per GPU ({}, {} total, engine share {:.0}%):",
+        fit.gpu,
+        gib(fit.gpu_memory_bytes as f64),
+        fit.memory_fraction * 100.0
+    );
     println!("    weights        {}", gib(fit.weights_per_gpu_bytes as f64));
     if fit.overhead_bytes > 0 {
         println!("    activations    {}", gib(fit.overhead_bytes as f64));
     }
-    println!("    KV cache       {} ({} bytes per token)", gib(fit.kv_budget_bytes.max(0) as f64), fit.kv_bytes_per_token);
+    println!(
+        "    KV cache       {} ({} bytes per token)",
+        gib(fit.kv_budget_bytes.max(0) as f64),
+        fit.kv_bytes_per_token
+    );
     println!("    headroom       {}", gib(fit.headroom_bytes as f64));
     println!("    longest context one sequence can have: {} tokens", fit.max_context_that_fits);
     println!("    {}", fit.verdict);
 }
 
-fn run_select(args: SelectArgs, global: &GlobalArgs, dirs: &[PathBuf]) -> color_eyre::Result<ExitCode> {
+fn run_select(
+    args: SelectArgs,
+    global: &GlobalArgs,
+    dirs: &[PathBuf],
+) -> color_eyre::Result<ExitCode> {
     let (library, config) = library(global, dirs)?;
     warn_problems(&library.problems);
     let hardware = match (&args.gpu, args.count) {
@@ -328,9 +360,16 @@ fn run_select(args: SelectArgs, global: &GlobalArgs, dirs: &[PathBuf]) -> color_
                 return Err(eyre!("unknown GPU `{gpu}`; known: {}", gpus::names().join(", ")));
             }
             let total = count.unwrap_or(1);
-            Some(Hardware { gpu: gpu.clone(), total, free: args.free.unwrap_or(total).min(total), memory_bytes: None })
+            Some(Hardware {
+                gpu: gpu.clone(),
+                total,
+                free: args.free.unwrap_or(total).min(total),
+                memory_bytes: None,
+            })
         }
-        (None, Some(_)) => return Err(eyre!("--count needs --gpu: name the GPU model (MI300X, H100, ...)")),
+        (None, Some(_)) => {
+            return Err(eyre!("--count needs --gpu: name the GPU model (MI300X, H100, ...)"));
+        }
         (None, None) => None,
     };
     let query = SelectQuery {
@@ -340,7 +379,8 @@ fn run_select(args: SelectArgs, global: &GlobalArgs, dirs: &[PathBuf]) -> color_
         max_model_len: args.max_model_len,
         prefer: args.prefer,
     };
-    let extra = if has_recipe(&library, &args.model) { None } else { cached_facts(&config, &args.model) };
+    let extra =
+        if has_recipe(&library, &args.model) { None } else { cached_facts(&config, &args.model) };
     let selection = select(&library, &query, hardware.as_ref(), extra);
     if args.json {
         print_json(&selection)?;
@@ -363,7 +403,9 @@ fn run_select(args: SelectArgs, global: &GlobalArgs, dirs: &[PathBuf]) -> color_
             };
             let derived = if candidate.derived { " (derived)" } else { "" };
             println!("{mark:>4}  {}{derived}", candidate.id);
-            for reason in if candidate.accepted { &candidate.reasons } else { &candidate.rejections } {
+            for reason in
+                if candidate.accepted { &candidate.reasons } else { &candidate.rejections }
+            {
                 println!("        {reason}");
             }
         }
@@ -382,10 +424,20 @@ struct ValidateOutput {
     problems: Vec<Problem>,
 }
 
-fn run_validate(args: ValidateArgs, global: &GlobalArgs, dirs: &[PathBuf]) -> color_eyre::Result<ExitCode> {
+fn run_validate(
+    args: ValidateArgs,
+    global: &GlobalArgs,
+    dirs: &[PathBuf],
+) -> color_eyre::Result<ExitCode> {
     let output = if args.paths.is_empty() {
         let (library, _) = library(global, dirs)?;
-        let files = library.recipes.len() + library.problems.iter().map(|p| &p.file).collect::<std::collections::BTreeSet<_>>().len();
+        let files = library.recipes.len()
+            + library
+                .problems
+                .iter()
+                .map(|p| &p.file)
+                .collect::<std::collections::BTreeSet<_>>()
+                .len();
         ValidateOutput { files, recipes: library.recipes.len(), problems: library.problems }
     } else {
         validate_paths(&args.paths)
@@ -416,7 +468,13 @@ fn validate_paths(paths: &[PathBuf]) -> ValidateOutput {
         if path.is_dir() {
             match recipe_files(path) {
                 Ok(found) => files.extend(found),
-                Err(err) => problems.push(Problem::new(&path.display().to_string(), 0, 0, "", format!("cannot read directory: {err}"))),
+                Err(err) => problems.push(Problem::new(
+                    &path.display().to_string(),
+                    0,
+                    0,
+                    "",
+                    format!("cannot read directory: {err}"),
+                )),
             }
         } else {
             files.push(path.clone());
@@ -429,7 +487,13 @@ fn validate_paths(paths: &[PathBuf]) -> ValidateOutput {
             Ok(recipe) => {
                 let name = file.display().to_string();
                 if let Some(first) = seen.get(&recipe.id) {
-                    problems.push(Problem::new(&name, 1, 1, "id", format!("duplicate id `{}`: {first} has the same id", recipe.id)));
+                    problems.push(Problem::new(
+                        &name,
+                        1,
+                        1,
+                        "id",
+                        format!("duplicate id `{}`: {first} has the same id", recipe.id),
+                    ));
                 } else {
                     seen.insert(recipe.id.clone(), name);
                     recipes += 1;
@@ -441,10 +505,15 @@ fn validate_paths(paths: &[PathBuf]) -> ValidateOutput {
     ValidateOutput { files: files.len(), recipes, problems }
 }
 
-fn run_import(args: ImportArgs, global: &GlobalArgs, dirs: &[PathBuf]) -> color_eyre::Result<ExitCode> {
+fn run_import(
+    args: ImportArgs,
+    global: &GlobalArgs,
+    dirs: &[PathBuf],
+) -> color_eyre::Result<ExitCode> {
     let (library, config) = library(global, dirs)?;
     let lookup = |model: &str| cached_facts(&config, model);
-    let results: Vec<import::Imported> = args.paths.iter().map(|path| import::import_file(path, &library, &lookup)).collect();
+    let results: Vec<import::Imported> =
+        args.paths.iter().map(|path| import::import_file(path, &library, &lookup)).collect();
     let out_dir = args.out.clone().unwrap_or_else(crate::paths::user_recipes_dir);
     let mut failed = false;
     let mut written = Vec::new();
@@ -454,7 +523,8 @@ fn run_import(args: ImportArgs, global: &GlobalArgs, dirs: &[PathBuf]) -> color_
             && imported.problems.is_empty()
             && let (Some(recipe), Some(yaml)) = (&imported.recipe, import::to_yaml(imported))
         {
-            std::fs::create_dir_all(&out_dir).wrap_err_with(|| format!("creating {}", out_dir.display()))?;
+            std::fs::create_dir_all(&out_dir)
+                .wrap_err_with(|| format!("creating {}", out_dir.display()))?;
             let path = out_dir.join(format!("{}.yaml", recipe.id));
             std::fs::write(&path, yaml).wrap_err_with(|| format!("writing {}", path.display()))?;
             written.push(path);

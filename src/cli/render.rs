@@ -30,7 +30,10 @@ pub async fn run(command: RenderCommand, global: &GlobalArgs) -> Result<ExitCode
     let target = command.backend.as_str();
     let known = registry::NAMES.contains(&target) || target.parse::<OperatorTarget>().is_ok();
     if !known {
-        bail!("render: unknown target `{target}`, expected one of: {}, nimservice, aimservice, kserve", registry::NAMES.join(", "));
+        bail!(
+            "render: unknown target `{target}`, expected one of: {}, nimservice, aimservice, kserve",
+            registry::NAMES.join(", ")
+        );
     }
     let plan = super::plan::plan(&command.deploy, global, target, false).await?;
     super::plan::print_resolution(&plan.resolution);

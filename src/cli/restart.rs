@@ -37,7 +37,14 @@ struct ReplicaOutcome {
 
 impl From<&Replica> for ReplicaOutcome {
     fn from(r: &Replica) -> Self {
-        ReplicaOutcome { replica: r.index, name: r.name.clone(), url: r.url(), state: r.state, ready: r.state == ReplicaState::Ready, detail: r.detail.clone() }
+        ReplicaOutcome {
+            replica: r.index,
+            name: r.name.clone(),
+            url: r.url(),
+            state: r.state,
+            ready: r.state == ReplicaState::Ready,
+            detail: r.detail.clone(),
+        }
     }
 }
 
@@ -46,19 +53,33 @@ pub async fn run(args: RestartArgs, global: &GlobalArgs) -> Result<ExitCode> {
     let (backend, _) = find_deployment(global, &args.name).await?;
     let (progress, printer) = progress_printer();
     let waited = match backend.restart(&args.name).await {
-        Ok(()) => rollout::wait_ready(backend.as_ref(), &args.name, Duration::from_secs(args.wait_secs), progress).await.map(|_| ()),
+        Ok(()) => rollout::wait_ready(
+            backend.as_ref(),
+            &args.name,
+            Duration::from_secs(args.wait_secs),
+            progress,
+        )
+        .await
+        .map(|_| ()),
         Err(err) => Err(err),
     };
     drop(printer);
     // Journaled by the backend itself (ops::journaled), once.
     // Each replica as it is now, whether or not the wait succeeded.
-    let outcomes: Vec<ReplicaOutcome> = backend.get(&args.name).await?.replicas.iter().map(ReplicaOutcome::from).collect();
+    let outcomes: Vec<ReplicaOutcome> =
+        backend.get(&args.name).await?.replicas.iter().map(ReplicaOutcome::from).collect();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&outcomes)?);
     } else {
         for o in &outcomes {
             let detail = o.detail.as_deref().map(|d| format!("  {d}")).unwrap_or_default();
-            println!("replica {}  {}  {}  {}{detail}", o.replica, o.name, o.url, if o.ready { "back" } else { "NOT BACK" });
+            println!(
+                "replica {}  {}  {}  {}{detail}",
+                o.replica,
+                o.name,
+                o.url,
+                if o.ready { "back" } else { "NOT BACK" }
+            );
         }
     }
     let missing = outcomes.iter().filter(|o| !o.ready).count();
@@ -66,7 +87,11 @@ pub async fn run(args: RestartArgs, global: &GlobalArgs) -> Result<ExitCode> {
         Ok(()) if missing == 0 => Ok(ExitCode::SUCCESS),
         result => {
             let cause = result.err().map(|e| format!(": {e}")).unwrap_or_default();
-            eprintln!("aimdeck: restarting `{}`: {missing} of {} replicas did not come back{cause}", args.name, outcomes.len());
+            eprintln!(
+                "aimdeck: restarting `{}`: {missing} of {} replicas did not come back{cause}",
+                args.name,
+                outcomes.len()
+            );
             Ok(ExitCode::FAILURE)
         }
     }

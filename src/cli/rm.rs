@@ -27,7 +27,12 @@ pub async fn run(args: RmArgs, global: &GlobalArgs) -> Result<ExitCode> {
         if !std::io::stdin().is_terminal() {
             bail!("refusing to remove `{}` without confirmation: pass --yes", args.name);
         }
-        eprint!("Remove `{}` ({} replicas on {})? Type the name to confirm: ", args.name, deployment.replicas.len(), backend.name());
+        eprint!(
+            "Remove `{}` ({} replicas on {})? Type the name to confirm: ",
+            args.name,
+            deployment.replicas.len(),
+            backend.name()
+        );
         std::io::stderr().flush()?;
         let mut typed = String::new();
         std::io::stdin().lock().read_line(&mut typed)?;
@@ -39,9 +44,17 @@ pub async fn run(args: RmArgs, global: &GlobalArgs) -> Result<ExitCode> {
     // Journaled by the backend itself (ops::journaled), once.
     result?;
     if args.json {
-        println!("{}", serde_json::json!({ "removed": args.name, "backend": backend.name(), "replicas": deployment.replicas.len() }));
+        println!(
+            "{}",
+            serde_json::json!({ "removed": args.name, "backend": backend.name(), "replicas": deployment.replicas.len() })
+        );
     } else {
-        println!("removed {} ({} replicas, {})", args.name, deployment.replicas.len(), backend.name());
+        println!(
+            "removed {} ({} replicas, {})",
+            args.name,
+            deployment.replicas.len(),
+            backend.name()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

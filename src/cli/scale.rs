@@ -8,7 +8,9 @@ use clap::Args;
 use color_eyre::eyre::Result;
 
 use super::GlobalArgs;
-use super::deploy::{backend_config, find_deployment, print_deployment, progress_printer, refuse_if_readonly};
+use super::deploy::{
+    backend_config, find_deployment, print_deployment, progress_printer, refuse_if_readonly,
+};
 use crate::backend::docker::NetworkMode;
 use crate::backend::placement::PlacementPolicy;
 use crate::backend::rollout;
@@ -39,10 +41,13 @@ pub async fn run(args: ScaleArgs, global: &GlobalArgs) -> Result<ExitCode> {
     // Refused before any backend is asked, with the reason.
     crate::backend::validate_replicas(args.replicas)?;
     let (mut backend, deployment) = find_deployment(global, &args.name).await?;
-    if args.replicas as usize > deployment.replicas.len() && !crate::ops::request::is_cluster_backend(backend.name()) {
+    if args.replicas as usize > deployment.replicas.len()
+        && !crate::ops::request::is_cluster_backend(backend.name())
+    {
         // New replicas go where a deploy would put them: the same health, unmanaged-process
         // and partition rules, from a discovery pass now.
-        let policy = PlacementPolicy { allow_degraded: args.allow_degraded, partitions: args.partitions };
+        let policy =
+            PlacementPolicy { allow_degraded: args.allow_degraded, partitions: args.partitions };
         let mut config = backend_config(global, NetworkMode::default());
         let (all, _) = config.open_all(false);
         config.gpus = gather::placement_inventory(&all, policy).await;
@@ -52,7 +57,15 @@ pub async fn run(args: ScaleArgs, global: &GlobalArgs) -> Result<ExitCode> {
     let scaled = backend.scale(&args.name, args.replicas, progress.clone()).await;
     let result = match scaled {
         Ok(deployment) if args.no_wait || args.replicas == 0 => Ok(deployment),
-        Ok(_) => rollout::wait_ready(backend.as_ref(), &args.name, Duration::from_secs(args.wait_secs), progress).await,
+        Ok(_) => {
+            rollout::wait_ready(
+                backend.as_ref(),
+                &args.name,
+                Duration::from_secs(args.wait_secs),
+                progress,
+            )
+            .await
+        }
         Err(err) => Err(err),
     };
     drop(printer);

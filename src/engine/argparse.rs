@@ -3,7 +3,7 @@
 //! output must name every flag exactly and give valid values) and `aimdeck-sim`, which answers
 //! a bad command line with the real parser's message and exit status 2.
 
-use super::facts::{lookup_in, EngineFacts, FlagFact, Lookup};
+use super::facts::{EngineFacts, FlagFact, Lookup, lookup_in};
 use crate::model::EngineKind;
 
 /// One option the parser took, with the value it consumed.
@@ -21,11 +21,23 @@ pub struct Taken<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ArgError {
     Unrecognized(Vec<String>),
-    Ambiguous { option: String, matches: Vec<String> },
+    Ambiguous {
+        option: String,
+        matches: Vec<String>,
+    },
     ExpectedOne(String),
-    InvalidChoice { argument: String, value: String, choices: Vec<String> },
+    InvalidChoice {
+        argument: String,
+        value: String,
+        choices: Vec<String>,
+    },
     /// Accepted by argparse, refused right after parsing (vLLM's reasoning and tool parsers).
-    NotRegistered { what: &'static str, flag: String, value: String, known: Vec<String> },
+    NotRegistered {
+        what: &'static str,
+        flag: String,
+        value: String,
+        known: Vec<String>,
+    },
 }
 
 impl ArgError {
@@ -36,10 +48,15 @@ impl ArgError {
             ArgError::Ambiguous { option, matches } => {
                 format!("ambiguous option: {option} could match {}", matches.join(", "))
             }
-            ArgError::ExpectedOne(argument) => format!("argument {argument}: expected one argument"),
+            ArgError::ExpectedOne(argument) => {
+                format!("argument {argument}: expected one argument")
+            }
             ArgError::InvalidChoice { argument, value, choices } => {
                 let quoted: Vec<String> = choices.iter().map(|c| format!("'{c}'")).collect();
-                format!("argument {argument}: invalid choice: '{value}' (choose from {})", quoted.join(", "))
+                format!(
+                    "argument {argument}: invalid choice: '{value}' (choose from {})",
+                    quoted.join(", ")
+                )
             }
             ArgError::NotRegistered { what, value, known, .. } => {
                 format!("invalid {what}: {value} (chose from {{ {} }})", known.join(","))
@@ -64,7 +81,11 @@ fn looks_like_option(arg: &str) -> bool {
 
 /// Parses `args` (the options after the program and its positional model) against the engine's
 /// flags plus `extra` (flags of a stand-in, e.g. the sim's own). Positionals are unrecognized.
-pub fn parse<'a>(facts: &'a EngineFacts, extra: &'a [FlagFact], args: &[String]) -> Result<Vec<Taken<'a>>, ArgError> {
+pub fn parse<'a>(
+    facts: &'a EngineFacts,
+    extra: &'a [FlagFact],
+    args: &[String],
+) -> Result<Vec<Taken<'a>>, ArgError> {
     let mut taken = Vec::new();
     let mut unrecognized = Vec::new();
     let mut i = 0;
@@ -76,7 +97,9 @@ pub fn parse<'a>(facts: &'a EngineFacts, extra: &'a [FlagFact], args: &[String])
             continue;
         }
         let (option, inline) = match raw.split_once('=') {
-            Some((option, value)) if raw.starts_with("--") => (option.to_string(), Some(value.to_string())),
+            Some((option, value)) if raw.starts_with("--") => {
+                (option.to_string(), Some(value.to_string()))
+            }
             _ => (raw.clone(), None),
         };
         // vLLM's FlexibleArgumentParser reads `--max_model_len` as `--max-model-len`.
@@ -90,7 +113,10 @@ pub fn parse<'a>(facts: &'a EngineFacts, extra: &'a [FlagFact], args: &[String])
             Lookup::Exact(fact) => (fact, option.clone()),
             Lookup::Abbreviation(fact, name) => (fact, name.to_string()),
             Lookup::Ambiguous(matches) => {
-                return Err(ArgError::Ambiguous { option, matches: matches.iter().map(|m| m.to_string()).collect() });
+                return Err(ArgError::Ambiguous {
+                    option,
+                    matches: matches.iter().map(|m| m.to_string()).collect(),
+                });
             }
             Lookup::Unknown => {
                 unrecognized.push(raw.clone());
@@ -115,7 +141,11 @@ pub fn parse<'a>(facts: &'a EngineFacts, extra: &'a [FlagFact], args: &[String])
         };
         if let (Some(value), Some(choices)) = (&value, fact.choice_strings()) {
             if !choices.iter().any(|c| c == value) {
-                return Err(ArgError::InvalidChoice { argument: argument_name(fact), value: value.clone(), choices });
+                return Err(ArgError::InvalidChoice {
+                    argument: argument_name(fact),
+                    value: value.clone(),
+                    choices,
+                });
             }
         }
         taken.push(Taken { fact, written: option, name, value });
@@ -136,15 +166,26 @@ fn check_registries(facts: &EngineFacts, taken: &[Taken<'_>]) -> Result<(), ArgE
     for t in taken {
         let Some(value) = t.value.as_deref() else { continue };
         let (what, registry, plugin_flag) = match t.name.as_str() {
-            "--reasoning-parser" => ("reasoning parser", &facts.registries.reasoning_parsers, "--reasoning-parser-plugin"),
-            "--tool-call-parser" => ("tool call parser", &facts.registries.tool_call_parsers, "--tool-parser-plugin"),
+            "--reasoning-parser" => (
+                "reasoning parser",
+                &facts.registries.reasoning_parsers,
+                "--reasoning-parser-plugin",
+            ),
+            "--tool-call-parser" => {
+                ("tool call parser", &facts.registries.tool_call_parsers, "--tool-parser-plugin")
+            }
             _ => continue,
         };
         if value.eq_ignore_ascii_case("none") || value.is_empty() || plugin(plugin_flag) {
             continue;
         }
         if !registry.values.iter().any(|v| v == value) {
-            return Err(ArgError::NotRegistered { what, flag: t.name.clone(), value: value.to_string(), known: registry.values.clone() });
+            return Err(ArgError::NotRegistered {
+                what,
+                flag: t.name.clone(),
+                value: value.to_string(),
+                known: registry.values.clone(),
+            });
         }
     }
     Ok(())
@@ -174,7 +215,8 @@ pub fn check_strict(facts: &EngineFacts, args: &[String]) -> Vec<String> {
             ));
         }
         if taken[..index].iter().any(|earlier| earlier.fact == t.fact) {
-            problems.push(format!("{} {}: `{}` is given twice", facts.engine, facts.version, t.name));
+            problems
+                .push(format!("{} {}: `{}` is given twice", facts.engine, facts.version, t.name));
         }
     }
     problems
@@ -187,7 +229,9 @@ pub fn engine_options(engine: EngineKind, argv: &[String]) -> &[String] {
         // `vllm serve MODEL`: the subcommand and its positional model tag.
         EngineKind::Vllm => argv.iter().position(|a| a == "serve").map_or(0, |i| i + 2),
         // `python3 -m sglang.launch_server`: python's own `-m MODULE`.
-        EngineKind::Sglang => argv.iter().position(|a| a.starts_with("sglang.launch_server")).map_or(0, |i| i + 1),
+        EngineKind::Sglang => {
+            argv.iter().position(|a| a.starts_with("sglang.launch_server")).map_or(0, |i| i + 1)
+        }
     };
     &argv[skip.min(argv.len())..]
 }
@@ -219,19 +263,35 @@ mod tests {
     fn sglang_refuses_fp8_kv_cache_and_ambiguous_pp() {
         let sglang = newest(EngineKind::Sglang);
         let err = parse(sglang, &[], &args("--kv-cache-dtype fp8")).unwrap_err();
-        assert!(err.message().starts_with("argument --kv-cache-dtype: invalid choice: 'fp8' (choose from 'auto', "), "{}", err.message());
+        assert!(
+            err.message().starts_with(
+                "argument --kv-cache-dtype: invalid choice: 'fp8' (choose from 'auto', "
+            ),
+            "{}",
+            err.message()
+        );
         let err = parse(sglang, &[], &args("--pp 2")).unwrap_err();
         let message = err.message();
-        assert!(message.starts_with("ambiguous option: --pp could match ") && message.contains("--pp-size"), "{message}");
+        assert!(
+            message.starts_with("ambiguous option: --pp could match ")
+                && message.contains("--pp-size"),
+            "{message}"
+        );
     }
 
     #[test]
     fn vllm_checks_reasoning_parsers_after_parsing() {
         let vllm = newest(EngineKind::Vllm);
         let err = parse(vllm, &[], &args("--reasoning-parser deepseek-r1")).unwrap_err();
-        assert!(err.message().starts_with("invalid reasoning parser: deepseek-r1 (chose from {"), "{}", err.message());
+        assert!(
+            err.message().starts_with("invalid reasoning parser: deepseek-r1 (chose from {"),
+            "{}",
+            err.message()
+        );
         assert_eq!(err.exit_status(), 1);
-        assert!(parse(vllm, &[], &args("--reasoning-parser deepseek_r1 --max_model_len=4096")).is_ok());
+        assert!(
+            parse(vllm, &[], &args("--reasoning-parser deepseek_r1 --max_model_len=4096")).is_ok()
+        );
     }
 
     #[test]
@@ -239,7 +299,15 @@ mod tests {
         let vllm = newest(EngineKind::Vllm);
         assert!(parse(vllm, &[], &args("--tensor-parallel 2")).is_ok());
         let problems = check_strict(vllm, &args("--tensor-parallel 2"));
-        assert_eq!(problems, vec!["vllm 0.33.0: `--tensor-parallel` is an abbreviation of `--tensor-parallel-size`; write the full name"]);
-        assert!(check_strict(vllm, &args("--tensor-parallel-size 2 --enable-prefix-caching")).is_empty());
+        assert_eq!(
+            problems,
+            vec![
+                "vllm 0.33.0: `--tensor-parallel` is an abbreviation of `--tensor-parallel-size`; write the full name"
+            ]
+        );
+        assert!(
+            check_strict(vllm, &args("--tensor-parallel-size 2 --enable-prefix-caching"))
+                .is_empty()
+        );
     }
 }

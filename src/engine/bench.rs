@@ -2,16 +2,16 @@
 //! asking for exactly O tokens; TTFT, TPOT, inter-token and end-to-end percentiles, throughput
 //! and goodput, measured at the client as `vllm bench serve` measures them (see `bench_stats`).
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::openai::{self, Api, PromptRequest};
 pub use super::bench_stats::{LatencyStats, Slos, percentile, stats};
+use super::openai::{self, Api, PromptRequest};
 
 #[derive(Debug, Clone)]
 pub struct BenchConfig {
@@ -94,7 +94,8 @@ pub enum BenchError {
 /// A prompt of `tokens` words. Engines' tokenizers split differently, so the real prompt
 /// length is near, not exactly, `tokens` (the report gives the count the server saw).
 pub fn prompt_of(tokens: u64, salt: u64) -> String {
-    const WORDS: [&str; 8] = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"];
+    const WORDS: [&str; 8] =
+        ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"];
     let mut text = format!("{salt}");
     for i in 1..tokens.max(1) {
         text.push(' ');
@@ -165,7 +166,8 @@ pub async fn run(
                 if index >= total || cancel.is_cancelled() {
                     break;
                 }
-                let request = PromptRequest { prompt: prompt_of(input_tokens, index), ..template.clone() };
+                let request =
+                    PromptRequest { prompt: prompt_of(input_tokens, index), ..template.clone() };
                 let result = openai::stream(&client, &request, &cancel, timeout, |_, _| {}).await;
                 match &result {
                     Ok(summary) if !summary.cancelled => done.fetch_add(1, Ordering::Relaxed),

@@ -67,15 +67,13 @@ impl Slos {
         let mut slos = Slos::default();
         for pair in pairs {
             let pair = pair.as_ref();
-            let (key, value) = pair
-                .split_once(':')
-                .ok_or_else(|| format!("--goodput: `{pair}` is not KEY:MS (e.g. ttft:500 tpot:50 e2el:2000)"))?;
-            let ms: f64 = value
-                .trim()
-                .parse()
-                .ok()
-                .filter(|v: &f64| v.is_finite())
-                .ok_or_else(|| format!("--goodput: `{value}` in `{pair}` is not a number of milliseconds"))?;
+            let (key, value) = pair.split_once(':').ok_or_else(|| {
+                format!("--goodput: `{pair}` is not KEY:MS (e.g. ttft:500 tpot:50 e2el:2000)")
+            })?;
+            let ms: f64 =
+                value.trim().parse().ok().filter(|v: &f64| v.is_finite()).ok_or_else(|| {
+                    format!("--goodput: `{value}` in `{pair}` is not a number of milliseconds")
+                })?;
             if ms < 0.0 {
                 return Err(format!("--goodput: `{pair}`: the objective must be non-negative"));
             }
@@ -83,7 +81,11 @@ impl Slos {
                 "ttft" => &mut slos.ttft_ms,
                 "tpot" => &mut slos.tpot_ms,
                 "e2el" => &mut slos.e2el_ms,
-                other => return Err(format!("--goodput: unknown metric `{other}`, expected ttft, tpot or e2el")),
+                other => {
+                    return Err(format!(
+                        "--goodput: unknown metric `{other}`, expected ttft, tpot or e2el"
+                    ));
+                }
             };
             *slot = Some(ms);
         }
@@ -94,7 +96,8 @@ impl Slos {
     /// TTFT and never counts (vLLM counts it as failed).
     pub fn met_by(&self, request: &StreamSummary) -> bool {
         let Some(ttft) = request.ttft_s else { return false };
-        let within = |slo_ms: Option<f64>, seconds: f64| slo_ms.is_none_or(|ms| seconds <= ms / 1000.0);
+        let within =
+            |slo_ms: Option<f64>, seconds: f64| slo_ms.is_none_or(|ms| seconds <= ms / 1000.0);
         within(self.ttft_ms, ttft)
             && within(self.tpot_ms, request.tpot_s.unwrap_or(0.0))
             && within(self.e2el_ms, request.e2e_s)
@@ -120,7 +123,13 @@ mod tests {
 
     fn request(ttft: f64, latency: f64, tokens: u64) -> StreamSummary {
         let tpot = (tokens > 1).then(|| (latency - ttft) / (tokens - 1) as f64);
-        StreamSummary { ttft_s: Some(ttft), e2e_s: latency, completion_tokens: tokens, tpot_s: tpot, ..Default::default() }
+        StreamSummary {
+            ttft_s: Some(ttft),
+            e2e_s: latency,
+            completion_tokens: tokens,
+            tpot_s: tpot,
+            ..Default::default()
+        }
     }
 
     #[test]

@@ -38,21 +38,23 @@ pub fn parse_models(body: &[u8]) -> Result<Vec<ModelCard>, String> {
 }
 
 /// `GET {base}/v1/models`.
-pub async fn fetch_models(client: &reqwest::Client, base_url: &str) -> Result<Vec<ModelCard>, ModelsError> {
+pub async fn fetch_models(
+    client: &reqwest::Client,
+    base_url: &str,
+) -> Result<Vec<ModelCard>, ModelsError> {
     let url = format!("{}/v1/models", base_url.trim_end_matches('/'));
-    let response = client
-        .get(&url)
-        .send()
-        .await
-        .map_err(|err| ModelsError::Request { url: url.clone(), reason: super::health::error_chain(&err) })?;
+    let response = client.get(&url).send().await.map_err(|err| ModelsError::Request {
+        url: url.clone(),
+        reason: super::health::error_chain(&err),
+    })?;
     let status = response.status().as_u16();
     if status != 200 {
         return Err(ModelsError::Status { url, status });
     }
-    let body = response
-        .bytes()
-        .await
-        .map_err(|err| ModelsError::Request { url: url.clone(), reason: super::health::error_chain(&err) })?;
+    let body = response.bytes().await.map_err(|err| ModelsError::Request {
+        url: url.clone(),
+        reason: super::health::error_chain(&err),
+    })?;
     parse_models(&body).map_err(|reason| ModelsError::Shape { url, reason })
 }
 

@@ -13,7 +13,8 @@ use serde::Deserialize;
 use crate::model::EngineKind;
 
 /// The releases aimdeck renders command lines for and reads metrics of, newest first per engine.
-pub const SUPPORTED: &[(EngineKind, &str)] = &[(EngineKind::Vllm, "0.33.0"), (EngineKind::Sglang, "0.5.23")];
+pub const SUPPORTED: &[(EngineKind, &str)] =
+    &[(EngineKind::Vllm, "0.33.0"), (EngineKind::Sglang, "0.5.23")];
 
 macro_rules! fixture {
     ($dir:literal) => {
@@ -64,7 +65,10 @@ impl FlagFact {
     /// The argparse choices as the strings a command line holds.
     pub fn choice_strings(&self) -> Option<Vec<String>> {
         self.choices.as_ref().map(|choices| {
-            choices.iter().map(|c| c.as_str().map(str::to_string).unwrap_or_else(|| c.to_string())).collect()
+            choices
+                .iter()
+                .map(|c| c.as_str().map(str::to_string).unwrap_or_else(|| c.to_string()))
+                .collect()
         })
     }
 }
@@ -134,11 +138,17 @@ impl PartialEq for FlagFact {
 }
 
 impl EngineFacts {
-    fn load(engine: EngineKind, version: &'static str, (flags, registries, metrics): (&str, &str, &str)) -> EngineFacts {
+    fn load(
+        engine: EngineKind,
+        version: &'static str,
+        (flags, registries, metrics): (&str, &str, &str),
+    ) -> EngineFacts {
         // The fixtures are part of the build: a broken one is a build defect, found by any test.
         let flags: FlagsFile = serde_json::from_str(flags).expect("engine flags fixture parses");
-        let registries: Registries = serde_json::from_str(registries).expect("engine registries fixture parses");
-        let metrics: MetricsFile = serde_json::from_str(metrics).expect("engine metrics fixture parses");
+        let registries: Registries =
+            serde_json::from_str(registries).expect("engine registries fixture parses");
+        let metrics: MetricsFile =
+            serde_json::from_str(metrics).expect("engine metrics fixture parses");
         EngineFacts { engine, version, flags: flags.flags, registries, families: metrics.families }
     }
 
@@ -169,7 +179,10 @@ impl EngineFacts {
 
 /// argparse's resolution of `option` among `flags`: an exact name, else (long options only)
 /// the one name it is a prefix of; several such names make it ambiguous.
-pub fn lookup_in<'a>(flags: impl IntoIterator<Item = &'a FlagFact> + Clone, option: &str) -> Lookup<'a> {
+pub fn lookup_in<'a>(
+    flags: impl IntoIterator<Item = &'a FlagFact> + Clone,
+    option: &str,
+) -> Lookup<'a> {
     if let Some(flag) = flags.clone().into_iter().find(|f| f.names.iter().any(|n| n == option)) {
         return Lookup::Exact(flag);
     }
@@ -178,7 +191,9 @@ pub fn lookup_in<'a>(flags: impl IntoIterator<Item = &'a FlagFact> + Clone, opti
     }
     let matches: Vec<(&FlagFact, &str)> = flags
         .into_iter()
-        .flat_map(move |f| f.names.iter().filter(move |n| n.starts_with(option)).map(move |n| (f, n.as_str())))
+        .flat_map(move |f| {
+            f.names.iter().filter(move |n| n.starts_with(option)).map(move |n| (f, n.as_str()))
+        })
         .collect();
     match matches.as_slice() {
         [] => Lookup::Unknown,
@@ -230,10 +245,15 @@ mod tests {
         let sglang = newest(EngineKind::Sglang);
         assert!(matches!(sglang.lookup("--tp-size"), Lookup::Exact(_)));
         // `--pp` is a prefix of --pp-size, --pp-max-micro-batch-size, ...: argparse refuses it.
-        assert!(matches!(sglang.lookup("--pp"), Lookup::Ambiguous(names) if names.contains(&"--pp-size")));
+        assert!(
+            matches!(sglang.lookup("--pp"), Lookup::Ambiguous(names) if names.contains(&"--pp-size"))
+        );
         assert_eq!(sglang.lookup("--no-such-flag"), Lookup::Unknown);
         let vllm = newest(EngineKind::Vllm);
-        assert!(matches!(vllm.lookup("--tensor-parallel-siz"), Lookup::Abbreviation(_, "--tensor-parallel-size")));
+        assert!(matches!(
+            vllm.lookup("--tensor-parallel-siz"),
+            Lookup::Abbreviation(_, "--tensor-parallel-size")
+        ));
     }
 
     #[test]

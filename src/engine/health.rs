@@ -114,6 +114,9 @@ mod tests {
         assert_eq!(state_after(&HealthProbe::Status(503), false), EndpointState::Starting);
         assert_eq!(state_after(&HealthProbe::Refused, true), EndpointState::Down);
         assert_eq!(state_after(&HealthProbe::TimedOut, true), EndpointState::Unhealthy);
-        assert_eq!(state_after(&HealthProbe::Unreachable("no route".into()), false), EndpointState::Down);
+        assert_eq!(
+            state_after(&HealthProbe::Unreachable("no route".into()), false),
+            EndpointState::Down
+        );
     }
 }

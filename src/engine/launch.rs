@@ -10,8 +10,8 @@
 
 use serde::Serialize;
 
-use crate::model::{ArgValue, DeploymentSpec, EngineKind, Precision};
 use crate::model::recipe::KvCacheDtype;
+use crate::model::{ArgValue, DeploymentSpec, EngineKind, Precision};
 
 use super::facts::newest;
 
@@ -60,7 +60,9 @@ fn quantization_flag(spec: &DeploymentSpec) -> Option<&'static str> {
 /// Llama-3.1-405B-Instruct-FP8) unless `--allow-deprecated-quantization` is given
 /// (vllm/config/model.py `_verify_quantization`).
 fn needs_deprecated_opt_in(spec: &DeploymentSpec) -> bool {
-    spec.checkpoint_quant.as_deref().is_some_and(|method| newest(spec.engine).quantization_deprecated(method))
+    spec.checkpoint_quant
+        .as_deref()
+        .is_some_and(|method| newest(spec.engine).quantization_deprecated(method))
 }
 
 /// The `--kv-cache-dtype` value, where it differs from the engine's default. The engines
@@ -100,7 +102,12 @@ pub fn launch_command(spec: &DeploymentSpec, index: u32) -> LaunchCommand {
         EngineKind::Vllm => ("vllm".into(), vec!["serve".into(), spec.model.clone()]),
         EngineKind::Sglang => (
             "python3".into(),
-            vec!["-m".into(), "sglang.launch_server".into(), "--model-path".into(), spec.model.clone()],
+            vec![
+                "-m".into(),
+                "sglang.launch_server".into(),
+                "--model-path".into(),
+                spec.model.clone(),
+            ],
         ),
     };
     match spec.engine {
@@ -154,7 +161,10 @@ pub fn launch_command(spec: &DeploymentSpec, index: u32) -> LaunchCommand {
     if let Some(value) = kv_cache_dtype_value(spec.engine, spec.kv_cache_dtype) {
         flag("kv-cache-dtype", value.to_string());
     }
-    if spec.engine == EngineKind::Vllm && needs_deprecated_opt_in(spec) && !spec.engine_args.contains_key("allow-deprecated-quantization") {
+    if spec.engine == EngineKind::Vllm
+        && needs_deprecated_opt_in(spec)
+        && !spec.engine_args.contains_key("allow-deprecated-quantization")
+    {
         args.push("--allow-deprecated-quantization".into());
     }
     if spec.engine == EngineKind::Sglang {
@@ -193,7 +203,7 @@ pub fn launch_command(spec: &DeploymentSpec, index: u32) -> LaunchCommand {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Parallelism, EngineArgs};
+    use crate::model::{EngineArgs, Parallelism};
 
     fn spec(engine: EngineKind) -> DeploymentSpec {
         DeploymentSpec {
@@ -261,7 +271,10 @@ mod tests {
         assert!(command.contains("--allow-deprecated-quantization"), "{command}");
         spec.checkpoint_quant = Some("compressed-tensors".into());
         let command = launch_command(&spec, 0).display();
-        assert!(!command.contains("--quantization") && !command.contains("deprecated"), "{command}");
+        assert!(
+            !command.contains("--quantization") && !command.contains("deprecated"),
+            "{command}"
+        );
     }
 
     #[test]
@@ -275,9 +288,19 @@ mod tests {
     #[test]
     fn custom_command_replaces_the_program_only() {
         let mut spec = spec(EngineKind::Vllm);
-        spec.command = Some(vec!["/usr/local/bin/aimdeck-sim".into(), "--flavor".into(), "vllm".into()]);
+        spec.command =
+            Some(vec!["/usr/local/bin/aimdeck-sim".into(), "--flavor".into(), "vllm".into()]);
         let argv = launch_command(&spec, 0).argv();
-        assert_eq!(&argv[..5], ["/usr/local/bin/aimdeck-sim", "--flavor", "vllm", "serve", "meta-llama/Llama-3.1-8B-Instruct"]);
+        assert_eq!(
+            &argv[..5],
+            [
+                "/usr/local/bin/aimdeck-sim",
+                "--flavor",
+                "vllm",
+                "serve",
+                "meta-llama/Llama-3.1-8B-Instruct"
+            ]
+        );
     }
 
     #[test]

@@ -17,4 +17,4 @@ pub mod readiness;
 pub mod startup;
 pub mod stream_chunk;
 
-pub use launch::{launch_command, LaunchCommand};
+pub use launch::{LaunchCommand, launch_command};

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -46,7 +46,9 @@ impl PromptRequest {
 
     fn body(&self) -> Value {
         let mut body = match self.api {
-            Api::Chat => json!({"model": self.model, "messages": [{"role": "user", "content": self.prompt}]}),
+            Api::Chat => {
+                json!({"model": self.model, "messages": [{"role": "user", "content": self.prompt}]})
+            }
             Api::Completions => json!({"model": self.model, "prompt": self.prompt}),
         };
         body["stream"] = json!(true);
@@ -68,7 +70,10 @@ impl PromptRequest {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum StreamEvent {
     /// Text of one chunk, and the time since the request was sent.
-    Token { text: String, elapsed_s: f64 },
+    Token {
+        text: String,
+        elapsed_s: f64,
+    },
     Finished(StreamSummary),
     Failed(String),
 }
@@ -121,7 +126,10 @@ pub enum OpenAiError {
 fn error_message(body: &str) -> String {
     let parsed: Option<Value> = serde_json::from_str(body).ok();
     let message = parsed.as_ref().and_then(|v| {
-        v.pointer("/error/message").or_else(|| v.get("message")).and_then(Value::as_str).map(str::to_string)
+        v.pointer("/error/message")
+            .or_else(|| v.get("message"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
     });
     let text = message.unwrap_or_else(|| body.trim().to_string());
     text.chars().take(500).collect()
@@ -181,7 +189,11 @@ pub async fn stream(
             }
             let Ok(event) = serde_json::from_str::<Value>(data) else { continue };
             if let Some(err) = event.get("error") {
-                let message = err.get("message").and_then(Value::as_str).unwrap_or("unknown error").to_string();
+                let message = err
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("unknown error")
+                    .to_string();
                 return Err(OpenAiError::Stream { url, message });
             }
             let parts = stream_chunk::read(&event);
@@ -210,7 +222,8 @@ pub async fn stream(
     summary.chunks = timeline.chunks;
     summary.reasoning_chunks = timeline.reasoning_chunks;
     summary.prompt_tokens = usage.map(|u| u.prompt_tokens);
-    summary.completion_tokens = usage.map_or(summary.chunks, |u| u.completion_tokens.max(summary.chunks));
+    summary.completion_tokens =
+        usage.map_or(summary.chunks, |u| u.completion_tokens.max(summary.chunks));
     summary.reasoning_tokens = usage.and_then(|u| u.reasoning_tokens);
     summary.ttft_s = timeline.first_s;
     summary.first_answer_s = timeline.first_answer_s;
@@ -229,11 +242,13 @@ pub fn spawn_stream(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let token_events = events.clone();
-        let result = stream(&client, &request, &cancel, Duration::from_secs(60), |text, elapsed_s| {
-            // A full channel drops a token from the display only, never from the summary.
-            let _ = token_events.try_send(StreamEvent::Token { text: text.to_string(), elapsed_s });
-        })
-        .await;
+        let result =
+            stream(&client, &request, &cancel, Duration::from_secs(60), |text, elapsed_s| {
+                // A full channel drops a token from the display only, never from the summary.
+                let _ =
+                    token_events.try_send(StreamEvent::Token { text: text.to_string(), elapsed_s });
+            })
+            .await;
         let last = match result {
             Ok(summary) => StreamEvent::Finished(summary),
             Err(err) => StreamEvent::Failed(err.to_string()),

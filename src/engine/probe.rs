@@ -33,7 +33,9 @@ pub struct MetricsSummary {
 
 fn lifetime(hist: Option<&Histogram>) -> Percentiles {
     match hist {
-        Some(h) if h.count > 0.0 => Percentiles { p50: h.quantile(0.5), p95: h.quantile(0.95), p99: h.quantile(0.99) },
+        Some(h) if h.count > 0.0 => {
+            Percentiles { p50: h.quantile(0.5), p95: h.quantile(0.95), p99: h.quantile(0.99) }
+        }
         _ => Percentiles::default(),
     }
 }
@@ -102,10 +104,17 @@ pub async fn probe(client: &reqwest::Client, base_url: &str, timeout: Duration) 
     match tokio::time::timeout(timeout, detect::fetch_models(client, &base)).await {
         Ok(Ok(models)) => report.models = models,
         Ok(Err(err)) => report.models_error = Some(err.to_string()),
-        Err(_) => report.models_error = Some(format!("GET {base}/v1/models: no answer within {timeout:?}")),
+        Err(_) => {
+            report.models_error =
+                Some(format!("GET {base}/v1/models: no answer within {timeout:?}"))
+        }
     }
     let fetch = async {
-        let response = client.get(format!("{base}/metrics")).send().await.map_err(|e| health::error_chain(&e))?;
+        let response = client
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .map_err(|e| health::error_chain(&e))?;
         if !response.status().is_success() {
             return Err(format!("GET {base}/metrics answered {}", response.status().as_u16()));
         }
@@ -122,7 +131,10 @@ pub async fn probe(client: &reqwest::Client, base_url: &str, timeout: Duration) 
             Err(err) => report.metrics_error = Some(format!("GET {base}/metrics: {err}")),
         },
         Ok(Err(err)) => report.metrics_error = Some(err),
-        Err(_) => report.metrics_error = Some(format!("GET {base}/metrics: no complete answer within {timeout:?}")),
+        Err(_) => {
+            report.metrics_error =
+                Some(format!("GET {base}/metrics: no complete answer within {timeout:?}"))
+        }
     }
     report.engine = detect::detect(&report.models, from_metrics);
     report

@@ -34,7 +34,9 @@ impl HealthCheck {
 pub fn health_check(engine: Option<EngineKind>) -> HealthCheck {
     match engine {
         Some(EngineKind::Vllm) => HealthCheck { path: "/health", timeout: Duration::from_secs(2) },
-        Some(EngineKind::Sglang) | None => HealthCheck { path: "/health", timeout: Duration::from_secs(5) },
+        Some(EngineKind::Sglang) | None => {
+            HealthCheck { path: "/health", timeout: Duration::from_secs(5) }
+        }
     }
 }
 

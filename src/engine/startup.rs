@@ -93,16 +93,34 @@ mod tests {
         use StartupPhase::*;
         // vLLM 0.6 (pytorch/serve#3343), 0.10+ (vllm#38820, gpustack#3098, gateway-api-inference-extension#550).
         let cases = [
-            ("INFO 10-07 22:54:57 model_runner.py:1014] Starting to load model meta-llama/Llama-3.2-3B-Instruct...", LoadingWeights),
-            ("Loading safetensors checkpoint shards:  56% Completed | 5/9 [00:13<00:11,  2.87s/it]", LoadingWeights),
-            ("(Worker_TP0 pid=34322) INFO 05-06 20:59:57 [default_loader.py:384] Loading weights took 24.84 seconds", LoadingWeights),
+            (
+                "INFO 10-07 22:54:57 model_runner.py:1014] Starting to load model meta-llama/Llama-3.2-3B-Instruct...",
+                LoadingWeights,
+            ),
+            (
+                "Loading safetensors checkpoint shards:  56% Completed | 5/9 [00:13<00:11,  2.87s/it]",
+                LoadingWeights,
+            ),
+            (
+                "(Worker_TP0 pid=34322) INFO 05-06 20:59:57 [default_loader.py:384] Loading weights took 24.84 seconds",
+                LoadingWeights,
+            ),
             ("INFO 03-21 20:15:45 [worker.py:267] Memory profiling takes 34.26 seconds", WarmingUp),
-            ("Capturing CUDA graphs (decode, FULL):  46%|████▌     | 16/35 [00:02<00:02,  8.85it/s]", WarmingUp),
+            (
+                "Capturing CUDA graphs (decode, FULL):  46%|████▌     | 16/35 [00:02<00:02,  8.85it/s]",
+                WarmingUp,
+            ),
             ("INFO:     Uvicorn running on http://0.0.0.0:8000 (Press CTRL+C to quit)", Ready),
-            ("model-00001-of-00004.safetensors:  45%|████▌     | 2.24G/4.98G [00:31<00:38, 71.2MB/s]", DownloadingWeights),
+            (
+                "model-00001-of-00004.safetensors:  45%|████▌     | 2.24G/4.98G [00:31<00:38, 71.2MB/s]",
+                DownloadingWeights,
+            ),
             // SGLang scheduler and server lines.
             ("[2025-01-01 10:00:00 TP0] Load weight begin. avail mem=78.50 GB", LoadingWeights),
-            ("[2025-01-01 10:00:30 TP0] Capture cuda graph begin. This can take up to several minutes.", WarmingUp),
+            (
+                "[2025-01-01 10:00:30 TP0] Capture cuda graph begin. This can take up to several minutes.",
+                WarmingUp,
+            ),
             ("[2025-01-01 10:01:00] The server is fired up and ready to roll!", Ready),
         ];
         for (line, phase) in cases {
@@ -117,7 +135,10 @@ mod tests {
         assert!(tracker.advance(StartupPhase::PullingImage, 10));
         assert!(tracker.observe_line("Loading weights took 3.0 seconds", 20));
         assert!(!tracker.observe_line("Downloading shards", 30));
-        assert_eq!((tracker.phase, tracker.since_unix_ms), (Some(StartupPhase::LoadingWeights), 20));
+        assert_eq!(
+            (tracker.phase, tracker.since_unix_ms),
+            (Some(StartupPhase::LoadingWeights), 20)
+        );
         assert!(tracker.observe_line("INFO:     Uvicorn running on http://0.0.0.0:8000", 40));
     }
 }

@@ -45,8 +45,11 @@ pub fn read(event: &Value) -> Chunk<'_> {
     };
     let delta = choice.get("delta");
     Chunk {
-        reasoning: delta.and_then(|d| non_empty(d.get("reasoning")).or_else(|| non_empty(d.get("reasoning_content")))),
-        content: non_empty(delta.and_then(|d| d.get("content"))).or_else(|| non_empty(choice.get("text"))),
+        reasoning: delta.and_then(|d| {
+            non_empty(d.get("reasoning")).or_else(|| non_empty(d.get("reasoning_content")))
+        }),
+        content: non_empty(delta.and_then(|d| d.get("content")))
+            .or_else(|| non_empty(choice.get("text"))),
         finish_reason: choice.get("finish_reason").and_then(Value::as_str),
         usage,
     }
@@ -104,7 +107,8 @@ mod tests {
 
     #[test]
     fn reads_reasoning_from_either_engine_and_the_answer() {
-        let vllm = json!({"choices": [{"index": 0, "delta": {"reasoning": "hm"}, "finish_reason": null}]});
+        let vllm =
+            json!({"choices": [{"index": 0, "delta": {"reasoning": "hm"}, "finish_reason": null}]});
         assert_eq!(read(&vllm).reasoning, Some("hm"));
         assert_eq!(read(&vllm).content, None);
         let sglang = json!({"choices": [{"index": 0, "delta": {"reasoning_content": "hm", "content": null}}]});
@@ -112,9 +116,13 @@ mod tests {
         let answer = json!({"choices": [{"index": 0, "delta": {"reasoning_content": null, "content": " yes"}}]});
         assert_eq!((read(&answer).reasoning, read(&answer).content), (None, Some(" yes")));
         let completion = json!({"choices": [{"index": 0, "text": "x", "finish_reason": "length"}]});
-        assert_eq!((read(&completion).content, read(&completion).finish_reason), (Some("x"), Some("length")));
+        assert_eq!(
+            (read(&completion).content, read(&completion).finish_reason),
+            (Some("x"), Some("length"))
+        );
         // The opening chunk (role, empty content) carries no token.
-        let opening = json!({"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]});
+        let opening =
+            json!({"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]});
         assert_eq!(read(&opening), Chunk::default());
     }
 
@@ -122,7 +130,10 @@ mod tests {
     fn usage_counts_reasoning_tokens_in_both_shapes() {
         let vllm = json!({"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 10,
             "total_tokens": 13, "completion_tokens_details": {"reasoning_tokens": 6}}});
-        assert_eq!(read(&vllm).usage, Some(ChunkUsage { prompt_tokens: 3, completion_tokens: 10, reasoning_tokens: Some(6) }));
+        assert_eq!(
+            read(&vllm).usage,
+            Some(ChunkUsage { prompt_tokens: 3, completion_tokens: 10, reasoning_tokens: Some(6) })
+        );
         let sglang = json!({"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 10,
             "reasoning_tokens": 6, "completion_tokens_details": null}});
         assert_eq!(read(&sglang).usage.and_then(|u| u.reasoning_tokens), Some(6));
@@ -133,7 +144,8 @@ mod tests {
     fn ttft_is_the_first_token_of_any_kind_and_tpot_follows_vllm() {
         // Synthetic timeline: two reasoning chunks, then three answer chunks.
         let mut t = Timeline::default();
-        for (reasoning, at) in [(true, 0.5), (true, 0.6), (false, 0.8), (false, 0.9), (false, 1.3)] {
+        for (reasoning, at) in [(true, 0.5), (true, 0.6), (false, 0.8), (false, 0.9), (false, 1.3)]
+        {
             t.token(reasoning, at);
         }
         assert_eq!(t.first_s, Some(0.5));

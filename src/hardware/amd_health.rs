@@ -79,7 +79,11 @@ pub fn apply_metric(gpu: &mut Gpu, entry: &Value) {
             }
         }
     }
-    let blocks = if bad_blocks.is_empty() { String::new() } else { format!("; blocks: {}", bad_blocks.join(", ")) };
+    let blocks = if bad_blocks.is_empty() {
+        String::new()
+    } else {
+        format!("; blocks: {}", bad_blocks.join(", "))
+    };
     if let Some(n) = uncorrectable.filter(|n| *n > 0.0) {
         health.add(
             HealthState::Failed,
@@ -98,7 +102,11 @@ pub fn apply_metric(gpu: &mut Gpu, entry: &Value) {
         health.add(
             HealthState::Degraded,
             "ecc_correctable_storm",
-            format!("correctable ECC errors: {} > {} (ecc.total_correctable_count)", fmt(n), fmt(CORRECTABLE_STORM)),
+            format!(
+                "correctable ECC errors: {} > {} (ecc.total_correctable_count)",
+                fmt(n),
+                fmt(CORRECTABLE_STORM)
+            ),
         );
     }
 
@@ -122,7 +130,11 @@ pub fn apply_metric(gpu: &mut Gpu, entry: &Value) {
             health.counter(&format!("throttle.{key}"), states.join(","));
             if states.iter().any(|s| s.eq_ignore_ascii_case("ACTIVE")) {
                 let code = format!("throttle_{}", key.trim_end_matches("_violation_status"));
-                health.add(HealthState::Degraded, code, format!("throttling: {what} (throttle.{key} ACTIVE)"));
+                health.add(
+                    HealthState::Degraded,
+                    code,
+                    format!("throttling: {what} (throttle.{key} ACTIVE)"),
+                );
             }
         }
     }
@@ -130,7 +142,11 @@ pub fn apply_metric(gpu: &mut Gpu, entry: &Value) {
     if let Some(status) = text(entry.get("xgmi_err")) {
         health.counter("xgmi_err", status.clone());
         if status.contains("ERROR") && !status.contains("NO_ERRORS") {
-            health.add(HealthState::Degraded, "xgmi_errors", format!("XGMI link errors ({status})"));
+            health.add(
+                HealthState::Degraded,
+                "xgmi_errors",
+                format!("XGMI link errors ({status})"),
+            );
         }
     }
 
@@ -143,13 +159,20 @@ pub fn apply_metric(gpu: &mut Gpu, entry: &Value) {
         health.counter("pcie.speed", format!("{} GT/s", fmt(speed)));
     }
     let max_width = health.counters.get("bus.max_pcie_width").and_then(|v| v.parse::<f64>().ok());
-    let max_speed = health.counters.get("bus.max_pcie_speed").and_then(|v| super::amd_values::leading_number(v));
+    let max_speed = health
+        .counters
+        .get("bus.max_pcie_speed")
+        .and_then(|v| super::amd_values::leading_number(v));
     if let (Some(now), Some(max)) = (width, max_width) {
         if now < max {
             health.add(
                 HealthState::Degraded,
                 "pcie_width_below_max",
-                format!("PCIe link x{} of x{} (pcie.width, bus.max_pcie_width)", fmt(now), fmt(max)),
+                format!(
+                    "PCIe link x{} of x{} (pcie.width, bus.max_pcie_width)",
+                    fmt(now),
+                    fmt(max)
+                ),
             );
         }
     }
@@ -159,7 +182,11 @@ pub fn apply_metric(gpu: &mut Gpu, entry: &Value) {
             health.add(
                 HealthState::Degraded,
                 "pcie_speed_below_max",
-                format!("PCIe link at {} of {} GT/s under load (pcie.speed, bus.max_pcie_speed)", fmt(now), fmt(max)),
+                format!(
+                    "PCIe link at {} of {} GT/s under load (pcie.speed, bus.max_pcie_speed)",
+                    fmt(now),
+                    fmt(max)
+                ),
             );
         }
     }

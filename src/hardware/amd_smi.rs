@@ -6,7 +6,9 @@ use serde_json::Value;
 
 use crate::model::gpu::{Gpu, GpuVendor, Link, LinkKind};
 
-use super::amd_values::{at, bytes, first_reading, gpu_entries, gpu_index, parse_json, reading, text};
+use super::amd_values::{
+    at, bytes, first_reading, gpu_entries, gpu_index, parse_json, reading, text,
+};
 use super::pci::normalize_bus_id;
 use super::report::ProviderReport;
 
@@ -25,8 +27,10 @@ pub struct AmdSmiOutputs<'a> {
 /// so the caller falls back to the next provider.
 pub fn parse(outputs: AmdSmiOutputs<'_>) -> Result<ProviderReport, String> {
     let static_text = outputs.static_info.ok_or("amd-smi static gave no output")?;
-    let static_doc = parse_json(static_text).map_err(|why| format!("amd-smi static --json: {why}"))?;
-    let entries = gpu_entries(&static_doc).map_err(|why| format!("amd-smi static --json: {why}"))?;
+    let static_doc =
+        parse_json(static_text).map_err(|why| format!("amd-smi static --json: {why}"))?;
+    let entries =
+        gpu_entries(&static_doc).map_err(|why| format!("amd-smi static --json: {why}"))?;
 
     let mut report = ProviderReport { source: SOURCE.to_string(), ..Default::default() };
     for entry in entries {
@@ -61,10 +65,15 @@ fn gpu_from_static(index: u32, entry: &Value) -> Gpu {
     let mut gpu = Gpu::new(index, GpuVendor::Amd, name);
     gpu.pci_bus_id = text(at(entry, &["bus", "bdf"])).map(|id| normalize_bus_id(&id));
     gpu.memory_total_bytes = at(entry, &["vram", "size"]).and_then(bytes);
-    gpu.numa_node = at(entry, &["numa", "node"]).and_then(reading).filter(|n| *n >= 0.0).map(|n| n as u32);
+    gpu.numa_node =
+        at(entry, &["numa", "node"]).and_then(reading).filter(|n| *n >= 0.0).map(|n| n as u32);
     gpu.power_cap_watts = first_reading(
         entry,
-        &[&["limit", "ppt0", "socket_power_limit"], &["limit", "socket_power_limit"], &["limit", "max_power"]],
+        &[
+            &["limit", "ppt0", "socket_power_limit"],
+            &["limit", "socket_power_limit"],
+            &["limit", "max_power"],
+        ],
     );
     gpu
 }
@@ -106,9 +115,14 @@ fn apply_metric(gpu: &mut Gpu, entry: &Value) {
     gpu.utilization_percent = first_reading(entry, &[&["usage", "gfx_activity"]]);
     gpu.power_watts = first_reading(
         entry,
-        &[&["power", "socket_power"], &["power", "current_socket_power"], &["power", "average_socket_power"]],
+        &[
+            &["power", "socket_power"],
+            &["power", "current_socket_power"],
+            &["power", "average_socket_power"],
+        ],
     );
-    gpu.temperature_c = first_reading(entry, &[&["temperature", "hotspot"], &["temperature", "edge"]]);
+    gpu.temperature_c =
+        first_reading(entry, &[&["temperature", "hotspot"], &["temperature", "edge"]]);
     if let Some(total) = at(entry, &["mem_usage", "total_vram"]).and_then(bytes) {
         gpu.memory_total_bytes = Some(total);
     }
@@ -127,11 +141,20 @@ pub fn links_from_topology(doc: &Value) -> Result<Vec<Link>, String> {
             for peer in peers {
                 let Some(to) = gpu_index(peer) else { continue };
                 let link_type = text(peer.get("link_type"));
-                push_link(&mut links, from, to, link_type.as_deref(), peer.get("num_hops"), peer.get("weight"));
+                push_link(
+                    &mut links,
+                    from,
+                    to,
+                    link_type.as_deref(),
+                    peer.get("num_hops"),
+                    peer.get("weight"),
+                );
             }
         } else if let Some(Value::Object(types)) = entry.get("link_type") {
             for (key, link_type) in types {
-                let Some(to) = key.strip_prefix("gpu_").and_then(|n| n.parse::<u32>().ok()) else { continue };
+                let Some(to) = key.strip_prefix("gpu_").and_then(|n| n.parse::<u32>().ok()) else {
+                    continue;
+                };
                 push_link(
                     &mut links,
                     from,
@@ -147,7 +170,14 @@ pub fn links_from_topology(doc: &Value) -> Result<Vec<Link>, String> {
     Ok(links)
 }
 
-fn push_link(links: &mut Vec<Link>, from: u32, to: u32, link_type: Option<&str>, hops: Option<&Value>, weight: Option<&Value>) {
+fn push_link(
+    links: &mut Vec<Link>,
+    from: u32,
+    to: u32,
+    link_type: Option<&str>,
+    hops: Option<&Value>,
+    weight: Option<&Value>,
+) {
     if from == to || links.iter().any(|link| link.a == from.min(to) && link.b == from.max(to)) {
         return;
     }
@@ -188,14 +218,20 @@ mod tests {
         ]);
         let links = links_from_topology(&doc).expect("old shape");
         assert_eq!(links.len(), 1);
-        assert_eq!((links[0].kind, links[0].weight, links[0].hops), (LinkKind::Pcie, Some(40), Some(2)));
+        assert_eq!(
+            (links[0].kind, links[0].weight, links[0].hops),
+            (LinkKind::Pcie, Some(40), Some(2))
+        );
     }
 
     #[test]
     fn missing_static_is_an_error_so_the_next_provider_runs() {
         assert!(parse(AmdSmiOutputs::default()).is_err());
-        let err = parse(AmdSmiOutputs { static_info: Some("{\"gpu_data\": [{\"gpu\": 0,"), ..Default::default() })
-            .expect_err("truncated");
+        let err = parse(AmdSmiOutputs {
+            static_info: Some("{\"gpu_data\": [{\"gpu\": 0,"),
+            ..Default::default()
+        })
+        .expect_err("truncated");
         assert!(err.contains("EOF while parsing"), "{err}");
     }
 }

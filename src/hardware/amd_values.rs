@@ -53,7 +53,9 @@ pub fn bytes(value: &Value) -> Option<u64> {
     let amount = reading(value)?;
     let unit = match value {
         Value::Object(map) => map.get("unit").and_then(Value::as_str).unwrap_or("MB"),
-        Value::String(text) => text.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.').trim(),
+        Value::String(text) => {
+            text.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.').trim()
+        }
         _ => "MB",
     };
     let scale: f64 = match unit.to_ascii_uppercase().as_str() {
@@ -74,7 +76,8 @@ pub fn first_reading(entry: &Value, paths: &[&[&str]]) -> Option<f64> {
 /// The number a reading starts with (`"32 GT/s"` is 32).
 pub fn leading_number(text: &str) -> Option<f64> {
     let text = text.trim();
-    let end = text.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-')).unwrap_or(text.len());
+    let end =
+        text.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-')).unwrap_or(text.len());
     text[..end].parse().ok()
 }
 

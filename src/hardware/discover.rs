@@ -169,7 +169,8 @@ async fn discover_amd_tools(config: &ProbeConfig) -> (Option<ProviderReport>, Ve
             None
         }
     };
-    let (list, static_info, metric, topology) = (keep(list), keep(static_info), keep(metric), keep(topology));
+    let (list, static_info, metric, topology) =
+        (keep(list), keep(static_info), keep(metric), keep(topology));
     let processes = keep(processes);
     if static_info.is_some() {
         let outputs = AmdSmiOutputs {
@@ -192,7 +193,10 @@ async fn discover_amd_tools(config: &ProbeConfig) -> (Option<ProviderReport>, Ve
     }
 
     let rocm = config.rocm_smi.as_path();
-    let (info, topo) = tokio::join!(run_tool(rocm, &rocm_smi::INFO_ARGS, timeout), run_tool(rocm, &rocm_smi::TOPO_ARGS, timeout));
+    let (info, topo) = tokio::join!(
+        run_tool(rocm, &rocm_smi::INFO_ARGS, timeout),
+        run_tool(rocm, &rocm_smi::TOPO_ARGS, timeout)
+    );
     let info = match info {
         Ok(text) => text,
         Err(err) => {
@@ -217,7 +221,10 @@ async fn discover_amd_tools(config: &ProbeConfig) -> (Option<ProviderReport>, Ve
 }
 
 /// `list -e` adds the render node (ROCm 6.4+); older amd-smi rejects `-e`, so retry plain.
-async fn list_with_enumeration(program: &Path, timeout: std::time::Duration) -> Result<String, ToolError> {
+async fn list_with_enumeration(
+    program: &Path,
+    timeout: std::time::Duration,
+) -> Result<String, ToolError> {
     match run_tool(program, &["list", "-e", "--json"], timeout).await {
         Err(ToolError::Failed { .. }) => run_tool(program, &["list", "--json"], timeout).await,
         other => other,
@@ -232,8 +239,12 @@ fn note(warnings: &mut Vec<String>, program: &Path, err: ToolError) {
     }
     let prefix = format!("`{} ", program.display());
     let repeated = match &err {
-        ToolError::Failed { stderr, .. } => warnings.iter().any(|w| w.starts_with(&prefix) && w.ends_with(stderr.as_str())),
-        ToolError::TimedOut { .. } => warnings.iter().any(|w| w.starts_with(&prefix) && w.contains("did not finish")),
+        ToolError::Failed { stderr, .. } => {
+            warnings.iter().any(|w| w.starts_with(&prefix) && w.ends_with(stderr.as_str()))
+        }
+        ToolError::TimedOut { .. } => {
+            warnings.iter().any(|w| w.starts_with(&prefix) && w.contains("did not finish"))
+        }
         _ => false,
     };
     let message = err.to_string();

@@ -58,7 +58,10 @@ mod tests {
             link(1, 3, LinkKind::Pcie),
         ];
         let found = islands(&[0, 1, 2, 3], &links);
-        assert_eq!(found.iter().map(|i| i.gpus.clone()).collect::<Vec<_>>(), vec![vec![0, 1], vec![2, 3]]);
+        assert_eq!(
+            found.iter().map(|i| i.gpus.clone()).collect::<Vec<_>>(),
+            vec![vec![0, 1], vec![2, 3]]
+        );
         assert_eq!(found[0].kind, Some(LinkKind::Nvlink));
     }
 
@@ -67,7 +70,10 @@ mod tests {
         // 0-1-2 in a line: 0 and 2 are not directly linked, so 2 stands alone.
         let links = vec![link(0, 1, LinkKind::Xgmi), link(1, 2, LinkKind::Xgmi)];
         let found = islands(&[0, 1, 2], &links);
-        assert_eq!(found.iter().map(|i| i.gpus.clone()).collect::<Vec<_>>(), vec![vec![0, 1], vec![2]]);
+        assert_eq!(
+            found.iter().map(|i| i.gpus.clone()).collect::<Vec<_>>(),
+            vec![vec![0, 1], vec![2]]
+        );
         assert_eq!(found[1].kind, None);
     }
 }

@@ -44,19 +44,24 @@ pub fn read(root: &Path) -> Result<Option<ProviderReport>, String> {
     let mut warnings = Vec::new();
     let mut nodes = Vec::new();
     for entry in entries.flatten() {
-        let Some(id) = entry.file_name().to_str().and_then(|name| name.parse::<u64>().ok()) else { continue };
+        let Some(id) = entry.file_name().to_str().and_then(|name| name.parse::<u64>().ok()) else {
+            continue;
+        };
         let dir = entry.path();
         match read_properties(&dir.join("properties")) {
             Ok(mut props) => {
                 // `gpu_id` lives in its own file; keep it with the rest.
-                if let Some(gpu_id) = fs::read_to_string(dir.join("gpu_id")).ok().and_then(|t| t.trim().parse::<u64>().ok()) {
+                if let Some(gpu_id) = fs::read_to_string(dir.join("gpu_id"))
+                    .ok()
+                    .and_then(|t| t.trim().parse::<u64>().ok())
+                {
                     props.insert("gpu_id".to_string(), gpu_id);
                 }
                 nodes.push(Node {
-                id,
-                props,
-                banks: read_children(&dir.join("mem_banks"), &mut warnings),
-                links: read_children(&dir.join("io_links"), &mut warnings),
+                    id,
+                    props,
+                    banks: read_children(&dir.join("mem_banks"), &mut warnings),
+                    links: read_children(&dir.join("io_links"), &mut warnings),
                 })
             }
             Err(why) => warnings.push(why),
@@ -70,7 +75,10 @@ fn build(nodes: &[Node], warnings: Vec<String>) -> ProviderReport {
     // Without a `gpu_id` file, a node with SIMDs and no CPU cores is a GPU.
     let is_gpu = |node: &Node| match node.props.get("gpu_id") {
         Some(&id) => id != 0,
-        None => node.props.get("simd_count").copied().unwrap_or(0) > 0 && node.props.get("cpu_cores_count").copied().unwrap_or(0) == 0,
+        None => {
+            node.props.get("simd_count").copied().unwrap_or(0) > 0
+                && node.props.get("cpu_cores_count").copied().unwrap_or(0) == 0
+        }
     };
     // CPU nodes are numbered like the NUMA nodes they stand for.
     let cpu_ordinal: HashMap<u64, u32> =
@@ -85,28 +93,37 @@ fn build(nodes: &[Node], warnings: Vec<String>) -> ProviderReport {
         }
         let index = gpu_ordinal[&node.id];
         let mut gpu = Gpu::new(index, GpuVendor::Amd, product_name(&node.props));
-        gpu.pci_bus_id = node
-            .props
-            .get("location_id")
-            .map(|&location| bus_id_from_location(node.props.get("domain").copied().unwrap_or(0), location));
-        gpu.render_node = node.props.get("drm_render_minor").map(|minor| format!("/dev/dri/renderD{minor}"));
+        gpu.pci_bus_id = node.props.get("location_id").map(|&location| {
+            bus_id_from_location(node.props.get("domain").copied().unwrap_or(0), location)
+        });
+        gpu.render_node =
+            node.props.get("drm_render_minor").map(|minor| format!("/dev/dri/renderD{minor}"));
         gpu.uuid = node.props.get("unique_id").filter(|&&id| id != 0).map(|id| format!("0x{id:x}"));
         let vram: u64 = node
             .banks
             .iter()
-            .filter(|bank| matches!(bank.get("heap_type"), Some(&HEAP_FB_PUBLIC) | Some(&HEAP_FB_PRIVATE)))
+            .filter(|bank| {
+                matches!(bank.get("heap_type"), Some(&HEAP_FB_PUBLIC) | Some(&HEAP_FB_PRIVATE))
+            })
             .filter_map(|bank| bank.get("size_in_bytes"))
             .sum();
         gpu.memory_total_bytes = (vram > 0).then_some(vram);
         for link in &node.links {
-            let (Some(&kind), Some(&to)) = (link.get("type"), link.get("node_to")) else { continue };
+            let (Some(&kind), Some(&to)) = (link.get("type"), link.get("node_to")) else {
+                continue;
+            };
             if kind == IO_LINK_PCIE {
                 if let Some(&numa) = cpu_ordinal.get(&to) {
                     gpu.numa_node = Some(numa);
                 }
             } else if kind == IO_LINK_XGMI {
                 if let Some(&peer) = gpu_ordinal.get(&to) {
-                    if peer != index && !report.links.iter().any(|l| l.a == index.min(peer) && l.b == index.max(peer)) {
+                    if peer != index
+                        && !report
+                            .links
+                            .iter()
+                            .any(|l| l.a == index.min(peer) && l.b == index.max(peer))
+                    {
                         report.links.push(Link {
                             a: index.min(peer),
                             b: index.max(peer),
@@ -143,7 +160,9 @@ fn product_name(props: &Properties) -> String {
     }
     match props.get("gfx_target_version") {
         // 90402 -> gfx942, 90010 -> gfx90a: major, minor and stepping, the last two in hex.
-        Some(&version) => format!("gfx{}{:x}{:x}", version / 10000, (version / 100) % 100, version % 100),
+        Some(&version) => {
+            format!("gfx{}{:x}{:x}", version / 10000, (version / 100) % 100, version % 100)
+        }
         None => "AMD GPU".to_string(),
     }
 }
@@ -163,7 +182,9 @@ fn read_children(dir: &Path, warnings: &mut Vec<String>) -> Vec<Properties> {
     let Ok(entries) = fs::read_dir(dir) else { return Vec::new() };
     let mut children: Vec<(u64, Properties)> = Vec::new();
     for entry in entries.flatten() {
-        let Some(id) = entry.file_name().to_str().and_then(|name| name.parse::<u64>().ok()) else { continue };
+        let Some(id) = entry.file_name().to_str().and_then(|name| name.parse::<u64>().ok()) else {
+            continue;
+        };
         match read_properties(&entry.path().join("properties")) {
             Ok(props) => children.push((id, props)),
             Err(why) => warnings.push(why),

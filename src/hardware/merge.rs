@@ -8,7 +8,11 @@ use super::report::ProviderReport;
 
 /// `reports` are the primary providers that answered (at most one per vendor); `kfd` is the
 /// KFD tree when present and not already the AMD provider.
-pub fn merge(reports: Vec<ProviderReport>, kfd: Option<&ProviderReport>, mut warnings: Vec<String>) -> GpuSnapshot {
+pub fn merge(
+    reports: Vec<ProviderReport>,
+    kfd: Option<&ProviderReport>,
+    mut warnings: Vec<String>,
+) -> GpuSnapshot {
     let mut snapshot = GpuSnapshot::default();
     let mut enriched = false;
     for mut report in reports {
@@ -18,9 +22,13 @@ pub fn merge(reports: Vec<ProviderReport>, kfd: Option<&ProviderReport>, mut war
         snapshot.sources.push(report.source);
         warnings.append(&mut report.warnings);
         // Both vendors in one box: keep indices unique so links and holders stay unambiguous.
-        let offset = if report.gpus.first().map(|g| g.vendor) == Some(GpuVendor::Amd) && !snapshot.gpus.is_empty() {
+        let offset = if report.gpus.first().map(|g| g.vendor) == Some(GpuVendor::Amd)
+            && !snapshot.gpus.is_empty()
+        {
             let offset = snapshot.gpus.iter().map(|g| g.index + 1).max().unwrap_or(0);
-            warnings.push(format!("both NVIDIA and AMD GPUs found: AMD GPUs are listed from index {offset}"));
+            warnings.push(format!(
+                "both NVIDIA and AMD GPUs found: AMD GPUs are listed from index {offset}"
+            ));
             offset
         } else {
             0
@@ -55,7 +63,9 @@ fn enrich_from_kfd(report: &mut ProviderReport, kfd: &ProviderReport) -> bool {
     let mut changed = false;
     for gpu in report.gpus.iter_mut().filter(|gpu| gpu.vendor == GpuVendor::Amd) {
         let Some(bus) = gpu.pci_bus_id.as_deref() else { continue };
-        let Some(found) = kfd.gpus.iter().find(|k| k.pci_bus_id.as_deref() == Some(bus)) else { continue };
+        let Some(found) = kfd.gpus.iter().find(|k| k.pci_bus_id.as_deref() == Some(bus)) else {
+            continue;
+        };
         if gpu.render_node.is_none() && found.render_node.is_some() {
             gpu.render_node = found.render_node.clone();
             changed = true;

@@ -15,18 +15,18 @@ pub mod node_labels;
 pub mod nvidia;
 pub mod nvidia_health;
 pub mod nvidia_mig;
-pub mod partitions;
-pub mod processes;
 pub mod nvidia_topo;
 #[cfg(feature = "nvml")]
 pub mod nvml;
+pub mod partitions;
 pub mod pci;
 pub mod pci_sysfs;
 pub mod probe;
+pub mod processes;
 pub mod report;
 pub mod rocm_smi;
-pub mod xid;
 pub mod runner;
+pub mod xid;
 
 pub use discover::discover;
 pub use probe::ProbeConfig;

@@ -18,11 +18,16 @@ pub fn node_inventory(
     allocatable: u32,
     allocated: u32,
 ) -> NodeInventory {
-    let label = |keys: &[&str]| keys.iter().find_map(|key| labels.get(*key)).map(|value| value.trim().to_string());
+    let label = |keys: &[&str]| {
+        keys.iter().find_map(|key| labels.get(*key)).map(|value| value.trim().to_string())
+    };
     let vendor = vendor.or_else(|| {
         if labels.keys().any(|k| k.starts_with("nvidia.com/gpu")) {
             Some(GpuVendor::Nvidia)
-        } else if labels.keys().any(|k| k.starts_with("amd.com/gpu") || k.starts_with("beta.amd.com/gpu")) {
+        } else if labels
+            .keys()
+            .any(|k| k.starts_with("amd.com/gpu") || k.starts_with("beta.amd.com/gpu"))
+        {
             Some(GpuVendor::Amd)
         } else {
             None
@@ -32,11 +37,14 @@ pub fn node_inventory(
         Some(GpuVendor::Nvidia) => (
             label(&["nvidia.com/gpu.product"]),
             // GPU feature discovery publishes MiB.
-            label(&["nvidia.com/gpu.memory"]).and_then(|mib| mib.parse::<u64>().ok()).map(|mib| mib * 1024 * 1024),
+            label(&["nvidia.com/gpu.memory"])
+                .and_then(|mib| mib.parse::<u64>().ok())
+                .map(|mib| mib * 1024 * 1024),
         ),
         Some(GpuVendor::Amd) => (
             label(&["amd.com/gpu.product-name", "beta.amd.com/gpu.product-name"]),
-            label(&["amd.com/gpu.vram", "beta.amd.com/gpu.vram"]).and_then(|vram| parse_vram(&vram)),
+            label(&["amd.com/gpu.vram", "beta.amd.com/gpu.vram"])
+                .and_then(|vram| parse_vram(&vram)),
         ),
         None => (None, None),
     };
@@ -75,7 +83,11 @@ mod tests {
     fn nvidia_gpu_feature_discovery_labels() {
         let node = node_inventory(
             "gpu-node-1",
-            &labels(&[("nvidia.com/gpu.product", "NVIDIA-H100-80GB-HBM3"), ("nvidia.com/gpu.memory", "81559"), ("nvidia.com/gpu.count", "8")]),
+            &labels(&[
+                ("nvidia.com/gpu.product", "NVIDIA-H100-80GB-HBM3"),
+                ("nvidia.com/gpu.memory", "81559"),
+                ("nvidia.com/gpu.count", "8"),
+            ]),
             None,
             8,
             6,
@@ -88,11 +100,21 @@ mod tests {
 
     #[test]
     fn amd_node_labeller_labels_old_and_new() {
-        let node = node_inventory("mi300", &labels(&[("beta.amd.com/gpu.product-name", "AMD_Instinct_MI300X_OAM"), ("beta.amd.com/gpu.vram", "192G")]), None, 8, 8);
+        let node = node_inventory(
+            "mi300",
+            &labels(&[
+                ("beta.amd.com/gpu.product-name", "AMD_Instinct_MI300X_OAM"),
+                ("beta.amd.com/gpu.vram", "192G"),
+            ]),
+            None,
+            8,
+            8,
+        );
         assert_eq!(node.vendor, Some(GpuVendor::Amd));
         assert_eq!(node.memory_per_gpu_bytes, Some(192 << 30));
         assert_eq!(node.free(), 0);
-        let bare = node_inventory("cpu-only", &labels(&[("kubernetes.io/os", "linux")]), None, 0, 0);
+        let bare =
+            node_inventory("cpu-only", &labels(&[("kubernetes.io/os", "linux")]), None, 0, 0);
         assert_eq!((bare.vendor, bare.product, bare.memory_per_gpu_bytes), (None, None, None));
     }
 }

@@ -26,14 +26,18 @@ pub const QUERY_FIELDS: [&str; 10] = [
 
 /// The `nvidia-smi` arguments for one telemetry read.
 pub fn query_args() -> Vec<String> {
-    vec![format!("--query-gpu={}", QUERY_FIELDS.join(",")), "--format=csv,noheader,nounits".to_string()]
+    vec![
+        format!("--query-gpu={}", QUERY_FIELDS.join(",")),
+        "--format=csv,noheader,nounits".to_string(),
+    ]
 }
 
 /// The report from the query CSV and, when it ran, the `topo -m` matrix (links, CPU and NUMA
 /// affinity).
 pub fn assemble(query: &str, topo: Option<&str>) -> ProviderReport {
     let (gpus, warnings) = parse_query_csv(query);
-    let mut report = ProviderReport { source: SOURCE.to_string(), gpus, links: Vec::new(), warnings };
+    let mut report =
+        ProviderReport { source: SOURCE.to_string(), gpus, links: Vec::new(), warnings };
     if let Some(topo) = topo {
         apply_topology(&mut report, topo);
     }
@@ -67,7 +71,11 @@ pub fn parse_query_csv(text: &str) -> (Vec<Gpu>, Vec<String>) {
         }
         match parse_line(line) {
             Ok(gpu) => gpus.push(gpu),
-            Err(why) => warnings.push(format!("nvidia-smi --query-gpu: line {}: {why}: `{}`", number + 1, clip(line))),
+            Err(why) => warnings.push(format!(
+                "nvidia-smi --query-gpu: line {}: {why}: `{}`",
+                number + 1,
+                clip(line)
+            )),
         }
     }
     (gpus, warnings)
@@ -78,7 +86,8 @@ fn parse_line(line: &str) -> Result<Gpu, String> {
     if fields.len() != QUERY_FIELDS.len() {
         return Err(format!("expected {} fields, found {}", QUERY_FIELDS.len(), fields.len()));
     }
-    let index = fields[0].parse::<u32>().map_err(|_| format!("index `{}` is not a number", fields[0]))?;
+    let index =
+        fields[0].parse::<u32>().map_err(|_| format!("index `{}` is not a number", fields[0]))?;
     let name = fields[2];
     if unavailable(name) {
         return Err("no product name".to_string());

@@ -38,7 +38,8 @@ pub const CORRECTABLE_STORM: f64 = 1000.0;
 
 /// The `--query-gpu` arguments for the health read with one clock-reason prefix.
 pub fn health_args(prefix: &str) -> Vec<String> {
-    let fields: Vec<String> = HEALTH_FIELDS.iter().map(|f| f.replace("{reasons}", prefix)).collect();
+    let fields: Vec<String> =
+        HEALTH_FIELDS.iter().map(|f| f.replace("{reasons}", prefix)).collect();
     vec![format!("--query-gpu={}", fields.join(",")), "--format=csv,noheader,nounits".to_string()]
 }
 
@@ -63,7 +64,11 @@ pub fn apply_health_csv(gpus: &mut [Gpu], text: &str, prefix: &str) -> Vec<Strin
             continue;
         }
         let Ok(index) = fields[0].parse::<u32>() else {
-            warnings.push(format!("nvidia-smi health query: line {}: index `{}` is not a number", number + 1, fields[0]));
+            warnings.push(format!(
+                "nvidia-smi health query: line {}: index `{}` is not a number",
+                number + 1,
+                fields[0]
+            ));
             continue;
         };
         let Some(gpu) = gpus.iter_mut().find(|g| g.index == index) else { continue };
@@ -134,7 +139,11 @@ fn apply_fields(gpu: &mut Gpu, fields: &[&str], prefix: &str) {
     }
     for (value, code, what) in reasons {
         if value.as_deref().is_some_and(|v| v.eq_ignore_ascii_case("Active")) {
-            health.add(HealthState::Degraded, format!("throttle_{code}"), format!("throttling: {what} ({prefix}.{code} Active)"));
+            health.add(
+                HealthState::Degraded,
+                format!("throttle_{code}"),
+                format!("throttling: {what} ({prefix}.{code} Active)"),
+            );
         }
     }
     if let (Some(now), Some(max)) = (width_now, width_max) {
@@ -166,12 +175,24 @@ pub fn apply_remapped_rows(gpus: &mut [Gpu], text: &str) -> Vec<String> {
     for (number, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let fields: Vec<&str> = line.split(',').map(str::trim).collect();
         if fields.len() != 5 {
-            warnings.push(format!("nvidia-smi --query-remapped-rows: line {}: expected 5 fields, found {}", number + 1, fields.len()));
+            warnings.push(format!(
+                "nvidia-smi --query-remapped-rows: line {}: expected 5 fields, found {}",
+                number + 1,
+                fields.len()
+            ));
             continue;
         }
         let bus = normalize_bus_id(fields[0]);
-        let Some(gpu) = gpus.iter_mut().find(|g| g.pci_bus_id.as_deref() == Some(bus.as_str())) else { continue };
-        let names = ["remapped_rows.correctable", "remapped_rows.uncorrectable", "remapped_rows.pending", "remapped_rows.failure"];
+        let Some(gpu) = gpus.iter_mut().find(|g| g.pci_bus_id.as_deref() == Some(bus.as_str()))
+        else {
+            continue;
+        };
+        let names = [
+            "remapped_rows.correctable",
+            "remapped_rows.uncorrectable",
+            "remapped_rows.pending",
+            "remapped_rows.failure",
+        ];
         for (name, value) in names.iter().zip(&fields[1..]) {
             if !unavailable(value) {
                 gpu.health.counter(name, *value);

@@ -27,7 +27,11 @@ pub fn apply(gpus: &mut [Gpu], listing: &str) {
         let (Some(rest), Some(position)) = (trimmed.strip_prefix("MIG "), parent) else { continue };
         let Some((profile, device)) = rest.split_once("Device") else { continue };
         let profile = profile.trim().to_string();
-        let Some(number) = device.trim().split(':').next().and_then(|n| n.trim().parse::<u32>().ok()) else { continue };
+        let Some(number) =
+            device.trim().split(':').next().and_then(|n| n.trim().parse::<u32>().ok())
+        else {
+            continue;
+        };
         gpus[position].mig_devices.push(MigDevice {
             device: number,
             memory_bytes: mig_profile_memory(&profile),
@@ -58,7 +62,10 @@ mod tests {
         );
         let devices = &gpus[0].mig_devices;
         assert_eq!(devices.len(), 2);
-        assert_eq!((devices[1].profile.as_str(), devices[1].uuid.as_deref()), ("1g.10gb", Some("MIG-2222")));
+        assert_eq!(
+            (devices[1].profile.as_str(), devices[1].uuid.as_deref()),
+            ("1g.10gb", Some("MIG-2222"))
+        );
         assert_eq!(devices[0].memory_bytes, Some(40_000_000_000));
     }
 }

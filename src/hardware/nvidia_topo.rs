@@ -26,7 +26,8 @@ pub fn parse_topo_matrix(text: &str) -> (TopoMatrix, Vec<String>) {
     let Some(header) = lines.next() else {
         return (TopoMatrix::default(), vec!["nvidia-smi topo -m: empty output".to_string()]);
     };
-    let columns: Vec<&str> = header.split_whitespace().take_while(|token| *token != "CPU").collect();
+    let columns: Vec<&str> =
+        header.split_whitespace().take_while(|token| *token != "CPU").collect();
     if columns.is_empty() || !columns.iter().any(|c| gpu_number(c).is_some()) {
         return (
             TopoMatrix::default(),
@@ -57,7 +58,9 @@ pub fn parse_topo_matrix(text: &str) -> (TopoMatrix, Vec<String>) {
             }
             match link_from_cell(row, other, cell) {
                 Some(link) => matrix.links.push(link),
-                None => warnings.push(format!("nvidia-smi topo -m: unknown cell `{cell}` between GPU{row} and GPU{other}")),
+                None => warnings.push(format!(
+                    "nvidia-smi topo -m: unknown cell `{cell}` between GPU{row} and GPU{other}"
+                )),
             }
         }
         let rest = &cells[columns.len()..];
@@ -109,7 +112,8 @@ mod tests {
 
     #[test]
     fn garbage_header_is_a_warning() {
-        let (matrix, warnings) = parse_topo_matrix("NVIDIA-SMI has failed because it couldn't communicate\n");
+        let (matrix, warnings) =
+            parse_topo_matrix("NVIDIA-SMI has failed because it couldn't communicate\n");
         assert!(matrix.links.is_empty());
         assert_eq!(warnings.len(), 1);
     }

@@ -17,12 +17,21 @@ pub fn group_partitions(gpus: &mut [Gpu]) {
         if gpu.partition.is_none() {
             continue;
         }
-        let key = gpu.pci_bus_id.as_deref().map(physical_device).unwrap_or_else(|| format!("gpu{}", gpu.index));
+        let key = gpu
+            .pci_bus_id
+            .as_deref()
+            .map(physical_device)
+            .unwrap_or_else(|| format!("gpu{}", gpu.index));
         groups.entry(key).or_default().push(position);
     }
     for members in groups.values() {
         let parent = members.iter().map(|&p| gpus[p].index).min();
-        let domains = gpus[members[0]].partition.as_ref().and_then(|p| p.memory.as_deref()).map(memory_domains).unwrap_or(1);
+        let domains = gpus[members[0]]
+            .partition
+            .as_ref()
+            .and_then(|p| p.memory.as_deref())
+            .map(memory_domains)
+            .unwrap_or(1);
         let sharing = (members.len() as u64 / domains).max(1);
         for &position in members {
             let gpu = &mut gpus[position];
@@ -46,7 +55,12 @@ fn physical_device(bus_id: &str) -> String {
 
 /// NPS1 is one memory pool, NPS2 two, NPS4 four, NPS8 eight.
 fn memory_domains(mode: &str) -> u64 {
-    mode.trim().to_ascii_uppercase().strip_prefix("NPS").and_then(|n| n.parse().ok()).filter(|n| *n > 0).unwrap_or(1)
+    mode.trim()
+        .to_ascii_uppercase()
+        .strip_prefix("NPS")
+        .and_then(|n| n.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(1)
 }
 
 #[cfg(test)]
@@ -58,15 +72,29 @@ mod tests {
         let mut gpu = Gpu::new(index, GpuVendor::Amd, "AMD Instinct MI300X");
         gpu.pci_bus_id = Some(bus.into());
         gpu.memory_total_bytes = Some(mib << 20);
-        gpu.partition = Some(GpuPartition { compute: Some(compute.into()), memory: Some(memory.into()), partition_id: Some(index % 8), parent: None });
+        gpu.partition = Some(GpuPartition {
+            compute: Some(compute.into()),
+            memory: Some(memory.into()),
+            partition_id: Some(index % 8),
+            parent: None,
+        });
         gpu
     }
 
     #[test]
     fn cpx_partitions_of_one_mi300x_share_a_parent_and_split_their_memory_domain() {
         // CPX on NPS4: eight partitions, four memory domains of 49148 MiB, two partitions each.
-        let mut gpus: Vec<Gpu> =
-            (0..16).map(|i| partition(i, &format!("0000:{:02x}:00.{}", if i < 8 { 0x0c } else { 0x22 }, i % 8), "CPX", "NPS4", 49148)).collect();
+        let mut gpus: Vec<Gpu> = (0..16)
+            .map(|i| {
+                partition(
+                    i,
+                    &format!("0000:{:02x}:00.{}", if i < 8 { 0x0c } else { 0x22 }, i % 8),
+                    "CPX",
+                    "NPS4",
+                    49148,
+                )
+            })
+            .collect();
         group_partitions(&mut gpus);
         assert_eq!(gpus[7].partition.as_ref().unwrap().parent, Some(0));
         assert_eq!(gpus[8].partition.as_ref().unwrap().parent, Some(8));

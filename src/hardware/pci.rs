@@ -6,10 +6,14 @@ pub fn normalize_bus_id(id: &str) -> String {
     let id = id.trim().to_ascii_lowercase();
     let mut parts = id.splitn(2, ':');
     match (parts.next(), parts.next()) {
-        (Some(domain), Some(rest)) if domain.len() > 4 && domain.chars().all(|c| c.is_ascii_hexdigit()) => {
+        (Some(domain), Some(rest))
+            if domain.len() > 4 && domain.chars().all(|c| c.is_ascii_hexdigit()) =>
+        {
             format!("{}:{rest}", &domain[domain.len() - 4..])
         }
-        (Some(domain), Some(rest)) if rest.matches(':').count() == 1 => format!("{domain:0>4}:{rest}"),
+        (Some(domain), Some(rest)) if rest.matches(':').count() == 1 => {
+            format!("{domain:0>4}:{rest}")
+        }
         // Short form `18:00.0`: domain 0.
         (Some(_), Some(_)) => format!("0000:{id}"),
         _ => id,

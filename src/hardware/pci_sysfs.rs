@@ -17,14 +17,18 @@ pub fn fill_affinity(root: &Path, gpus: &mut [Gpu]) -> bool {
         let Some(bus) = gpu.pci_bus_id.as_deref() else { continue };
         let dir = root.join(bus);
         if gpu.cpu_affinity.is_none() {
-            if let Some(cpus) = read_trimmed(&dir.join("local_cpulist")).filter(|cpus| !cpus.is_empty()) {
+            if let Some(cpus) =
+                read_trimmed(&dir.join("local_cpulist")).filter(|cpus| !cpus.is_empty())
+            {
                 gpu.cpu_affinity = Some(cpus);
                 changed = true;
             }
         }
         if gpu.numa_node.is_none() {
             // -1 means the platform did not say.
-            if let Some(node) = read_trimmed(&dir.join("numa_node")).and_then(|n| n.parse::<u32>().ok()) {
+            if let Some(node) =
+                read_trimmed(&dir.join("numa_node")).and_then(|n| n.parse::<u32>().ok())
+            {
                 gpu.numa_node = Some(node);
                 changed = true;
             }

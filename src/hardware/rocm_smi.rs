@@ -61,7 +61,8 @@ fn number(fields: &Map<String, Value>, names: &[&str]) -> Option<f64> {
 }
 
 fn gpu_from_card(index: u32, fields: &Map<String, Value>) -> Gpu {
-    let name = field(fields, &["Card Series", "Card series", "Card Model", "Card model"]).unwrap_or("AMD GPU");
+    let name = field(fields, &["Card Series", "Card series", "Card Model", "Card model"])
+        .unwrap_or("AMD GPU");
     let mut gpu = Gpu::new(index, GpuVendor::Amd, name);
     gpu.pci_bus_id = field(fields, &["PCI Bus"]).map(normalize_bus_id);
     gpu.uuid = field(fields, &["Unique ID"]).map(str::to_string);
@@ -73,10 +74,8 @@ fn gpu_from_card(index: u32, fields: &Map<String, Value>) -> Gpu {
         &["Current Socket Graphics Package Power (W)", "Average Graphics Package Power (W)"],
     );
     gpu.power_cap_watts = number(fields, &["Max Graphics Package Power (W)"]);
-    gpu.temperature_c = number(
-        fields,
-        &["Temperature (Sensor junction) (C)", "Temperature (Sensor edge) (C)"],
-    );
+    gpu.temperature_c =
+        number(fields, &["Temperature (Sensor junction) (C)", "Temperature (Sensor edge) (C)"]);
     gpu
 }
 
@@ -87,7 +86,8 @@ fn apply_topology(report: &mut ProviderReport, doc: &Value) {
     for (key, fields) in root {
         let (Some(index), Some(fields)) = (card_index(key), fields.as_object()) else { continue };
         if let Some(gpu) = report.gpus.iter_mut().find(|gpu| gpu.index == index) {
-            gpu.numa_node = number(fields, &["(Topology) Numa Node"]).filter(|n| *n >= 0.0).map(|n| n as u32);
+            gpu.numa_node =
+                number(fields, &["(Topology) Numa Node"]).filter(|n| *n >= 0.0).map(|n| n as u32);
         }
     }
     let Some(system) = root.get("system").and_then(Value::as_object) else { return };

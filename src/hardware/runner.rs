@@ -29,7 +29,11 @@ pub enum ToolError {
 
 /// Runs `program args...` and returns its standard output (lossily decoded: tools sometimes
 /// print Latin-1 degree signs).
-pub async fn run_tool(program: &Path, args: &[&str], timeout: Duration) -> Result<String, ToolError> {
+pub async fn run_tool(
+    program: &Path,
+    args: &[&str],
+    timeout: Duration,
+) -> Result<String, ToolError> {
     let name = program.display().to_string();
     let mut command = Command::new(program);
     command
@@ -41,7 +45,9 @@ pub async fn run_tool(program: &Path, args: &[&str], timeout: Duration) -> Resul
         .kill_on_drop(true);
     let child = match command.spawn() {
         Ok(child) => child,
-        Err(err) if err.kind() == ErrorKind::NotFound => return Err(ToolError::NotFound { program: name }),
+        Err(err) if err.kind() == ErrorKind::NotFound => {
+            return Err(ToolError::NotFound { program: name });
+        }
         Err(err) => return Err(ToolError::Io { program: name, source: err }),
     };
     let output = match tokio::time::timeout(timeout, child.wait_with_output()).await {

@@ -35,7 +35,10 @@ pub fn meaning(code: u32) -> Option<(HealthState, &'static str)> {
         74 => (HealthState::Failed, "NVLink error"),
         79 => (HealthState::Failed, "GPU has fallen off the bus"),
         92 => (HealthState::Degraded, "high single-bit ECC error rate"),
-        94 => (HealthState::Degraded, "contained ECC error (the application was stopped, the GPU serves on)"),
+        94 => (
+            HealthState::Degraded,
+            "contained ECC error (the application was stopped, the GPU serves on)",
+        ),
         95 => (HealthState::Failed, "uncontained ECC error"),
         119 => (HealthState::Failed, "GSP RPC timeout"),
         120 => (HealthState::Failed, "GSP error"),
@@ -62,18 +65,29 @@ fn parse_line(line: &str) -> Option<XidEvent> {
     let (pci, rest) = rest.split_once(')')?;
     let rest = rest.trim_start_matches(':').trim_start();
     let code: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    Some(XidEvent { pci: pci.trim().to_ascii_lowercase(), code: code.parse().ok()?, line: line.trim().to_string() })
+    Some(XidEvent {
+        pci: pci.trim().to_ascii_lowercase(),
+        code: code.parse().ok()?,
+        line: line.trim().to_string(),
+    })
 }
 
 /// Adds each event's finding to the GPU on that PCI device.
 pub fn apply(gpus: &mut [Gpu], events: &[XidEvent]) {
     for event in events {
         let Some((severity, what)) = meaning(event.code) else { continue };
-        let Some(gpu) = gpus.iter_mut().find(|g| g.pci_bus_id.as_deref().is_some_and(|bus| bus.starts_with(&event.pci))) else {
+        let Some(gpu) = gpus
+            .iter_mut()
+            .find(|g| g.pci_bus_id.as_deref().is_some_and(|bus| bus.starts_with(&event.pci)))
+        else {
             continue;
         };
         gpu.health.counter(&format!("xid.{}", event.code), event.line.clone());
-        gpu.health.add(severity, format!("xid_{}", event.code), format!("XID {}: {what} (kernel log since boot)", event.code));
+        gpu.health.add(
+            severity,
+            format!("xid_{}", event.code),
+            format!("XID {}: {what} (kernel log since boot)", event.code),
+        );
     }
 }
 
@@ -81,7 +95,8 @@ pub fn apply(gpus: &mut [Gpu], events: &[XidEvent]) {
 /// the end. A log that cannot be opened (no permission) is `None`: no XID reading, not "no XIDs".
 pub fn read(path: &Path) -> Option<String> {
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path).ok()?;
+    let mut file =
+        std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path).ok()?;
     let mut log = Vec::new();
     let mut record = vec![0u8; 8192];
     while log.len() < MAX_BYTES {
@@ -111,7 +126,8 @@ mod tests {
         let events = parse(log);
         assert_eq!(events.len(), 2);
         assert_eq!((events[0].pci.as_str(), events[0].code), ("0000:3b:00", 79));
-        let mut gpus = vec![Gpu::new(0, GpuVendor::Nvidia, "H100"), Gpu::new(1, GpuVendor::Nvidia, "H100")];
+        let mut gpus =
+            vec![Gpu::new(0, GpuVendor::Nvidia, "H100"), Gpu::new(1, GpuVendor::Nvidia, "H100")];
         gpus[0].pci_bus_id = Some("0000:3b:00.0".into());
         gpus[1].pci_bus_id = Some("0000:5d:00.0".into());
         apply(&mut gpus, &events);

@@ -23,11 +23,18 @@ impl AutoscalerStatus {
     /// the endpoint detail shows. KEDA's HPA is named `keda-hpa-…`, so it says `keda`.
     pub fn summary(&self) -> String {
         let kind = if self.name.starts_with("keda-hpa-") { "keda" } else { "hpa" };
-        let mut line = format!("{kind}: {} → {} (min {}, max {})", self.current, self.desired, self.min, self.max);
+        let mut line = format!(
+            "{kind}: {} → {} (min {}, max {})",
+            self.current, self.desired, self.min, self.max
+        );
         let time = self.last_scale_time.as_deref().and_then(clock_time);
         match (&self.last_event, time) {
-            (Some(event), Some(time)) => line.push_str(&format!(" · last: SuccessfulRescale {time} \"{event}\"")),
-            (Some(event), None) => line.push_str(&format!(" · last: SuccessfulRescale \"{event}\"")),
+            (Some(event), Some(time)) => {
+                line.push_str(&format!(" · last: SuccessfulRescale {time} \"{event}\""))
+            }
+            (Some(event), None) => {
+                line.push_str(&format!(" · last: SuccessfulRescale \"{event}\""))
+            }
             (None, Some(time)) => line.push_str(&format!(" · last scaled {time}")),
             (None, None) => {}
         }
@@ -54,7 +61,9 @@ mod tests {
             min: 1,
             max: 4,
             last_scale_time: Some("2026-12-01T12:01:03Z".into()),
-            last_event: Some("New size: 3; reason: pods metric vllm:num_requests_waiting above target".into()),
+            last_event: Some(
+                "New size: 3; reason: pods metric vllm:num_requests_waiting above target".into(),
+            ),
         };
         assert_eq!(
             status.summary(),

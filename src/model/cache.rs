@@ -22,7 +22,8 @@ pub enum RepoType {
 }
 
 impl RepoType {
-    pub const ALL: [RepoType; 4] = [RepoType::Model, RepoType::Dataset, RepoType::Space, RepoType::Kernel];
+    pub const ALL: [RepoType; 4] =
+        [RepoType::Model, RepoType::Dataset, RepoType::Space, RepoType::Kernel];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -119,7 +120,10 @@ impl CachedRepo {
             .iter()
             .find(|rev| rev.commit_hash == name || rev.refs.iter().any(|r| r == name))
             .or_else(|| {
-                let mut matches = self.revisions.iter().filter(|rev| name.len() >= 4 && rev.commit_hash.starts_with(name));
+                let mut matches = self
+                    .revisions
+                    .iter()
+                    .filter(|rev| name.len() >= 4 && rev.commit_hash.starts_with(name));
                 let first = matches.next();
                 if matches.next().is_some() { None } else { first }
             })
@@ -134,7 +138,9 @@ impl CachedRepo {
             .flat_map(|rev| rev.files.iter())
             .filter(|file| seen.insert(&file.blob_path))
             .collect();
-        files.sort_by(|a, b| b.size_on_disk.cmp(&a.size_on_disk).then_with(|| a.file_path.cmp(&b.file_path)));
+        files.sort_by(|a, b| {
+            b.size_on_disk.cmp(&a.size_on_disk).then_with(|| a.file_path.cmp(&b.file_path))
+        });
         files.truncate(n);
         files
     }

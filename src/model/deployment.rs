@@ -95,7 +95,13 @@ fn default_host() -> String {
 impl DeploymentSpec {
     /// A spec with the engine's defaults: no recipe, no GPUs, listening on 127.0.0.1. Callers
     /// set what they know (GPUs, parallelism, command) on the result.
-    pub fn minimal(name: &str, model: &str, engine: EngineKind, replicas: u32, port: u16) -> DeploymentSpec {
+    pub fn minimal(
+        name: &str,
+        model: &str,
+        engine: EngineKind,
+        replicas: u32,
+        port: u16,
+    ) -> DeploymentSpec {
         DeploymentSpec {
             name: name.into(),
             model: model.into(),

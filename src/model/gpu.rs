@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 pub use super::deployment::GpuVendor;
 pub use super::gpu_health::{
-    GpuHealth, GpuPartition, GpuProcess, HealthReason, HealthState, MigDevice, ProcessOwner, assign_process_owners, owners_of,
+    GpuHealth, GpuPartition, GpuProcess, HealthReason, HealthState, MigDevice, ProcessOwner,
+    assign_process_owners, owners_of,
 };
 
 /// One GPU as the tools see it right now.

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use super::gpu::GpuHolder;
 
 /// Whether a GPU may take new work. Ordered by severity so the worst reason wins.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum HealthState {
     /// No health reading was available (the tool or the field is missing).
@@ -64,7 +66,12 @@ impl GpuHealth {
         self.counters.insert(name.to_string(), value.into());
     }
 
-    pub fn add(&mut self, severity: HealthState, code: impl Into<String>, message: impl Into<String>) {
+    pub fn add(
+        &mut self,
+        severity: HealthState,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) {
         let code = code.into();
         if self.reasons.iter().any(|r| r.code == code) {
             return;
@@ -135,7 +142,9 @@ pub struct ProcessOwner {
 }
 
 /// The owners of every replica of `deployments`.
-pub fn owners_of<'a>(deployments: impl IntoIterator<Item = &'a super::deployment::Deployment>) -> Vec<ProcessOwner> {
+pub fn owners_of<'a>(
+    deployments: impl IntoIterator<Item = &'a super::deployment::Deployment>,
+) -> Vec<ProcessOwner> {
     deployments
         .into_iter()
         .flat_map(|d| {
@@ -166,7 +175,10 @@ pub fn assign_process_owners(gpus: &mut [super::gpu::Gpu], owners: &[ProcessOwne
 impl GpuProcess {
     /// "llama/0 (71.2 GiB)" or "unmanaged: pid 4242 python3 (71.2 GiB)".
     pub fn describe(&self) -> String {
-        let memory = self.used_memory_bytes.map(|b| format!(" ({:.1} GiB)", b as f64 / (1u64 << 30) as f64)).unwrap_or_default();
+        let memory = self
+            .used_memory_bytes
+            .map(|b| format!(" ({:.1} GiB)", b as f64 / (1u64 << 30) as f64))
+            .unwrap_or_default();
         match &self.holder {
             Some(holder) => format!("{}/{}{memory}", holder.deployment, holder.replica),
             None => {

@@ -3,14 +3,17 @@
 pub mod autoscaler;
 pub mod cache;
 pub mod deployment;
+pub mod endpoint;
 pub mod gpu;
 pub mod gpu_health;
-pub mod endpoint;
 pub mod labels;
 pub mod recipe;
 
 pub use autoscaler::AutoscalerStatus;
+pub use deployment::{
+    BackendEvent, BackendEventKind, BackendHealth, Capabilities, Deployment, GpuVendor, Replica,
+    ReplicaState, rfc3339_unix_ms,
+};
 pub use deployment::{DeploymentSpec, ReplicaSpec};
 pub use endpoint::{EndpointSample, EndpointState, EndpointUpdate, Percentiles, StartupPhase};
 pub use recipe::{ArgValue, EngineArgs, EngineKind, Parallelism, Precision, Recipe};
-pub use deployment::{BackendEvent, BackendEventKind, BackendHealth, Capabilities, Deployment, GpuVendor, Replica, ReplicaState, rfc3339_unix_ms};

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::timeline::{Metric, Timeline};
 use super::Ring;
+use super::timeline::{Metric, Timeline};
 use crate::model::{EndpointSample, EndpointState, EndpointUpdate, EngineKind};
 
 pub const ERROR_CAPACITY: usize = 50;
@@ -59,7 +59,10 @@ impl EndpointHistory {
         if !update.models.is_empty() {
             self.models = update.models;
         }
-        let at = update.sample.as_ref().map_or_else(|| jiff::Timestamp::now().as_millisecond(), |s| s.at_unix_ms);
+        let at = update
+            .sample
+            .as_ref()
+            .map_or_else(|| jiff::Timestamp::now().as_millisecond(), |s| s.at_unix_ms);
         self.last_update_unix_ms = Some(at);
         if let Some(sample) = update.sample {
             self.timeline.push(&sample);
@@ -133,7 +136,11 @@ mod tests {
             state_since_unix_ms: at,
             engine: None,
             models: vec![],
-            sample: Some(EndpointSample { at_unix_ms: at, requests_running: Some(at as f64), ..Default::default() }),
+            sample: Some(EndpointSample {
+                at_unix_ms: at,
+                requests_running: Some(at as f64),
+                ..Default::default()
+            }),
             error: error.map(str::to_string),
             poll_ms: 1.0,
         }

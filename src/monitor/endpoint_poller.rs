@@ -15,8 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::detect;
 use crate::engine::health::{self, HealthProbe};
-use crate::engine::readiness;
 use crate::engine::metrics::{self, SampleWindow};
+use crate::engine::readiness;
 use crate::model::{EndpointState, EndpointUpdate, EngineKind};
 
 /// An endpoint to watch: one engine server (a replica), by its base URL.
@@ -47,8 +47,10 @@ impl EndpointTarget {
     /// A URL the user typed (`:add http://host:port`): checked, `/v1` and trailing `/` dropped.
     pub fn parse(url: &str) -> Result<EndpointTarget, TargetError> {
         let text = url.trim();
-        let parsed = reqwest::Url::parse(text)
-            .map_err(|err| TargetError::NotAUrl { url: text.to_string(), reason: err.to_string() })?;
+        let parsed = reqwest::Url::parse(text).map_err(|err| TargetError::NotAUrl {
+            url: text.to_string(),
+            reason: err.to_string(),
+        })?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(TargetError::Scheme { url: text.to_string() });
         }
@@ -59,7 +61,9 @@ impl EndpointTarget {
     }
 
     /// An endpoint listed in the config file, keyed by its name.
-    pub fn from_config(endpoint: &crate::config::WatchedEndpoint) -> Result<EndpointTarget, TargetError> {
+    pub fn from_config(
+        endpoint: &crate::config::WatchedEndpoint,
+    ) -> Result<EndpointTarget, TargetError> {
         let target = EndpointTarget::parse(&endpoint.url)?;
         Ok(EndpointTarget { id: endpoint.name.clone(), ..target })
     }
@@ -115,22 +119,40 @@ pub fn client(config: &PollConfig) -> reqwest::Result<reqwest::Client> {
 }
 
 /// Reads `/metrics` within the timeout and the size limit.
-async fn scrape(client: &reqwest::Client, base_url: &str, config: &PollConfig) -> Result<String, String> {
+async fn scrape(
+    client: &reqwest::Client,
+    base_url: &str,
+    config: &PollConfig,
+) -> Result<String, String> {
     let url = format!("{base_url}/metrics");
     let fetch = async {
         // Every error names the request, so a console line says which call failed.
-        let mut response = client.get(&url).send().await.map_err(|e| format!("GET /metrics: {}", health::error_chain(&e)))?;
+        let mut response = client
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| format!("GET /metrics: {}", health::error_chain(&e)))?;
         let status = response.status();
         if status.as_u16() == 404 {
-            return Err("GET /metrics answered 404 (SGLang serves metrics only with --enable-metrics)".into());
+            return Err(
+                "GET /metrics answered 404 (SGLang serves metrics only with --enable-metrics)"
+                    .into(),
+            );
         }
         if !status.is_success() {
             return Err(format!("GET /metrics answered {}", status.as_u16()));
         }
         let mut body: Vec<u8> = Vec::with_capacity(64 * 1024);
-        while let Some(chunk) = response.chunk().await.map_err(|e| format!("GET /metrics: {}", health::error_chain(&e)))? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| format!("GET /metrics: {}", health::error_chain(&e)))?
+        {
             if body.len() + chunk.len() > config.max_page_bytes {
-                return Err(format!("GET /metrics: page larger than {} bytes", config.max_page_bytes));
+                return Err(format!(
+                    "GET /metrics: page larger than {} bytes",
+                    config.max_page_bytes
+                ));
             }
             body.extend_from_slice(&chunk);
         }
@@ -300,8 +322,13 @@ impl EndpointMonitor {
         self.unwatch(&target.id);
         let cancel = CancellationToken::new();
         let id = target.id.clone();
-        let handle =
-            spawn_poller(self.client.clone(), target, self.config.clone(), self.updates.clone(), cancel.clone());
+        let handle = spawn_poller(
+            self.client.clone(),
+            target,
+            self.config.clone(),
+            self.updates.clone(),
+            cancel.clone(),
+        );
         self.pollers.insert(id, (cancel, handle));
     }
 
@@ -346,24 +373,38 @@ mod tests {
             assert!(d >= Duration::from_secs(24) && d <= Duration::from_secs(36), "{d:?}");
         }
         // Jitter: not every delay is the same.
-        let delays: std::collections::HashSet<_> = (0..20).map(|_| backoff(second, 3, Duration::from_secs(30))).collect();
+        let delays: std::collections::HashSet<_> =
+            (0..20).map(|_| backoff(second, 3, Duration::from_secs(30))).collect();
         assert!(delays.len() > 1);
     }
 
     #[test]
     fn targets_from_urls_drop_the_api_suffix() {
         assert_eq!(EndpointTarget::from_url("http://h:8000/v1/").base_url, "http://h:8000");
-        assert_eq!(EndpointTarget::parse(" http://10.0.0.5:8000/v1 ").unwrap().id, "http://10.0.0.5:8000");
+        assert_eq!(
+            EndpointTarget::parse(" http://10.0.0.5:8000/v1 ").unwrap().id,
+            "http://10.0.0.5:8000"
+        );
     }
 
     #[test]
     fn typed_urls_are_checked() {
         let err = EndpointTarget::parse("10.0.0.5:8000").unwrap_err();
         assert!(matches!(err, TargetError::Scheme { .. } | TargetError::NotAUrl { .. }), "{err}");
-        assert!(EndpointTarget::parse("ftp://h/").unwrap_err().to_string().contains("only http://"));
-        assert!(EndpointTarget::parse("http//oops").unwrap_err().to_string().contains("is not a URL"));
-        let named = crate::config::WatchedEndpoint { name: "lab".into(), url: "http://127.0.0.1:8000/".into() };
+        assert!(
+            EndpointTarget::parse("ftp://h/").unwrap_err().to_string().contains("only http://")
+        );
+        assert!(
+            EndpointTarget::parse("http//oops").unwrap_err().to_string().contains("is not a URL")
+        );
+        let named = crate::config::WatchedEndpoint {
+            name: "lab".into(),
+            url: "http://127.0.0.1:8000/".into(),
+        };
         let target = EndpointTarget::from_config(&named).unwrap();
-        assert_eq!((target.id.as_str(), target.base_url.as_str()), ("lab", "http://127.0.0.1:8000"));
+        assert_eq!(
+            (target.id.as_str(), target.base_url.as_str()),
+            ("lab", "http://127.0.0.1:8000")
+        );
     }
 }

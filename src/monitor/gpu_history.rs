@@ -57,7 +57,11 @@ impl GpuHistory {
             .get(&index)
             .map(|ring| {
                 ring.last_n(width)
-                    .map(|s| s.utilization_percent.map(|p| p.clamp(0.0, 100.0).round() as u64).unwrap_or(0))
+                    .map(|s| {
+                        s.utilization_percent
+                            .map(|p| p.clamp(0.0, 100.0).round() as u64)
+                            .unwrap_or(0)
+                    })
                     .collect()
             })
             .unwrap_or_default()

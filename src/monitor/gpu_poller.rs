@@ -24,7 +24,11 @@ pub struct GpuPollerConfig {
 
 impl Default for GpuPollerConfig {
     fn default() -> Self {
-        GpuPollerConfig { probe: ProbeConfig::from_env(), interval: Duration::from_secs(2), history_len: 120 }
+        GpuPollerConfig {
+            probe: ProbeConfig::from_env(),
+            interval: Duration::from_secs(2),
+            history_len: 120,
+        }
     }
 }
 
@@ -41,14 +45,21 @@ pub struct GpuUpdate {
 
 /// Starts the poller; it runs until `cancel` fires or the receiver is dropped. The first pass
 /// starts at once.
-pub fn spawn(config: GpuPollerConfig, cancel: CancellationToken) -> (JoinHandle<()>, mpsc::Receiver<Arc<GpuUpdate>>) {
+pub fn spawn(
+    config: GpuPollerConfig,
+    cancel: CancellationToken,
+) -> (JoinHandle<()>, mpsc::Receiver<Arc<GpuUpdate>>) {
     // Two slots: a slow console sees the latest update soon without a backlog building up.
     let (sender, receiver) = mpsc::channel(2);
     let handle = tokio::spawn(run(config, cancel, sender));
     (handle, receiver)
 }
 
-async fn run(config: GpuPollerConfig, cancel: CancellationToken, sender: mpsc::Sender<Arc<GpuUpdate>>) {
+async fn run(
+    config: GpuPollerConfig,
+    cancel: CancellationToken,
+    sender: mpsc::Sender<Arc<GpuUpdate>>,
+) {
     let mut history = GpuHistory::new(config.history_len);
     let mut ticker = tokio::time::interval(config.interval.max(Duration::from_millis(10)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -65,7 +76,12 @@ async fn run(config: GpuPollerConfig, cancel: CancellationToken, sender: mpsc::S
         };
         pass += 1;
         history.record(&snapshot, now_ms());
-        let update = Arc::new(GpuUpdate { pass, snapshot, history: history.clone(), took: started.elapsed() });
+        let update = Arc::new(GpuUpdate {
+            pass,
+            snapshot,
+            history: history.clone(),
+            took: started.elapsed(),
+        });
         tokio::select! {
             _ = cancel.cancelled() => return,
             sent = sender.send(update) => if sent.is_err() { return },

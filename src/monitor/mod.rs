@@ -1,9 +1,9 @@
 //! Live data: pollers for endpoints and GPUs, and the bounded history they keep.
 
-pub mod gpu_history;
-pub mod gpu_poller;
 pub mod endpoint_history;
 pub mod endpoint_poller;
+pub mod gpu_history;
+pub mod gpu_poller;
 pub mod ring;
 pub mod timeline;
 

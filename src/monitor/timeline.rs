@@ -165,7 +165,11 @@ impl Timeline {
 
     /// Every point, oldest first: the bucket means, the bucket being filled, the recent polls.
     pub fn points(&self) -> impl Iterator<Item = Point> + '_ {
-        self.older.iter().copied().chain(self.filling.as_ref().map(Bucket::mean)).chain(self.recent.iter().copied())
+        self.older
+            .iter()
+            .copied()
+            .chain(self.filling.as_ref().map(Bucket::mean))
+            .chain(self.recent.iter().copied())
     }
 
     /// The recent polls at full rate, oldest first.
@@ -184,8 +188,13 @@ impl Timeline {
     /// `metric` from `since_unix_ms` on, as (Unix ms, value) for the points that have it.
     pub fn series_since(&self, metric: Metric, since_unix_ms: i64) -> Vec<(i64, f64)> {
         // The recent ring alone answers a chart of the last minutes without touching the rest.
-        let recent_covers = self.recent.iter().next().is_some_and(|p| p.at_unix_ms <= since_unix_ms);
-        let pick = |p: &Point| (p.at_unix_ms >= since_unix_ms).then(|| p.get(metric).map(|v| (p.at_unix_ms, v))).flatten();
+        let recent_covers =
+            self.recent.iter().next().is_some_and(|p| p.at_unix_ms <= since_unix_ms);
+        let pick = |p: &Point| {
+            (p.at_unix_ms >= since_unix_ms)
+                .then(|| p.get(metric).map(|v| (p.at_unix_ms, v)))
+                .flatten()
+        };
         if recent_covers {
             self.recent.iter().filter_map(pick).collect()
         } else {
@@ -199,7 +208,12 @@ mod tests {
     use super::*;
 
     fn sample(at_unix_ms: i64, running: Option<f64>) -> EndpointSample {
-        EndpointSample { at_unix_ms, requests_running: running, generation_tokens_per_s: Some(at_unix_ms as f64 / 1000.0), ..Default::default() }
+        EndpointSample {
+            at_unix_ms,
+            requests_running: running,
+            generation_tokens_per_s: Some(at_unix_ms as f64 / 1000.0),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -213,7 +227,10 @@ mod tests {
         // 3,000 polls left the recent ring: 299 full buckets and the one being filled.
         assert_eq!(points.len(), 300 + RECENT_POINTS);
         assert_eq!(points.len(), timeline.len());
-        assert!(points.windows(2).all(|w| w[0].at_unix_ms < w[1].at_unix_ms), "oldest first, no overlap");
+        assert!(
+            points.windows(2).all(|w| w[0].at_unix_ms < w[1].at_unix_ms),
+            "oldest first, no overlap"
+        );
         // The first bucket holds seconds 0..9: its mean time is 4.5 s and its mean rate 4.5.
         assert_eq!(points[0].at_unix_ms, 4500);
         assert_eq!(points[0].get(Metric::GenerationTokensPerS), Some(4.5));
@@ -243,7 +260,8 @@ mod tests {
         }
         let first = timeline.points().next().unwrap();
         assert_eq!(first.get(Metric::RequestsRunning), Some(8.0));
-        let recent: Vec<Option<f64>> = timeline.recent().take(2).map(|p| p.get(Metric::RequestsRunning)).collect();
+        let recent: Vec<Option<f64>> =
+            timeline.recent().take(2).map(|p| p.get(Metric::RequestsRunning)).collect();
         assert_eq!(recent, vec![Some(8.0), None]);
         assert_eq!(timeline.points().next().unwrap().get(Metric::TtftP95), None);
     }

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::backend::placement::PlacementPolicy;
 use crate::backend::docker::{DockerOptions, NetworkMode};
 use crate::backend::kubernetes::KubeTarget;
+use crate::backend::placement::PlacementPolicy;
 use crate::backend::registry::{self, BackendOptions};
 use crate::backend::{AllocatableGpu, Backend, BackendError};
 
@@ -81,7 +81,10 @@ impl BackendConfig {
 /// count), NUMA node, fully connected island, AMD's render node, and why `policy` refuses a
 /// GPU (`placement::inventory`). Falls back to the sysfs/`nvidia-smi` reader when the snapshot
 /// has no GPU.
-pub fn allocatable_from(snapshot: &crate::model::gpu::GpuSnapshot, policy: PlacementPolicy) -> Vec<AllocatableGpu> {
+pub fn allocatable_from(
+    snapshot: &crate::model::gpu::GpuSnapshot,
+    policy: PlacementPolicy,
+) -> Vec<AllocatableGpu> {
     if snapshot.gpus.is_empty() {
         return crate::backend::host_gpus::detect();
     }

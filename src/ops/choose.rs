@@ -36,15 +36,23 @@ pub struct Chosen {
 pub enum Choice {
     Recipe(Box<Chosen>),
     /// No recipe: the engine's defaults and the flags given, with why.
-    Bare { reason: String },
+    Bare {
+        reason: String,
+    },
 }
 
-pub fn choose(request: &DeployRequest, library: &Library, env: &Environment) -> Result<Choice, ResolveError> {
+pub fn choose(
+    request: &DeployRequest,
+    library: &Library,
+    env: &Environment,
+) -> Result<Choice, ResolveError> {
     if request.no_recipe {
         if let Some(id) = &request.recipe {
             return Err(ResolveError::Invalid(format!("--recipe {id} and --no-recipe: pick one")));
         }
-        return Ok(Choice::Bare { reason: "--no-recipe: the engine's defaults and the flags given".into() });
+        return Ok(Choice::Bare {
+            reason: "--no-recipe: the engine's defaults and the flags given".into(),
+        });
     }
     match &request.recipe {
         Some(id) => named(request, id, library).map(|c| Choice::Recipe(Box::new(c))),
@@ -55,11 +63,18 @@ pub fn choose(request: &DeployRequest, library: &Library, env: &Environment) -> 
 /// The recipe the user named, if it exists, serves the model asked for and its GPU is here.
 fn named(request: &DeployRequest, id: &str, library: &Library) -> Result<Chosen, ResolveError> {
     let Some(loaded) = library.get(id) else {
-        return Err(ResolveError::UnknownRecipe { id: id.to_string(), closest: closest_ids(library, id) });
+        return Err(ResolveError::UnknownRecipe {
+            id: id.to_string(),
+            closest: closest_ids(library, id),
+        });
     };
     let recipe = &loaded.recipe;
     if !request.model.trim().is_empty() && !model_matches(recipe, &request.model) {
-        return Err(ResolveError::WrongModel { id: id.to_string(), serves: recipe.model.repo.clone(), asked: request.model.clone() });
+        return Err(ResolveError::WrongModel {
+            id: id.to_string(),
+            serves: recipe.model.repo.clone(),
+            asked: request.model.clone(),
+        });
     }
     if !request.force
         && let Err(why) = target::check_recipe_gpu(recipe, &request.target)
@@ -76,14 +91,27 @@ fn named(request: &DeployRequest, id: &str, library: &Library) -> Result<Chosen,
         && !candidate.accepted
         && !candidate.rejections.is_empty()
     {
-        reason.push_str(&format!("; the selector would not pick it here: {}", candidate.rejections.join("; ")));
+        reason.push_str(&format!(
+            "; the selector would not pick it here: {}",
+            candidate.rejections.join("; ")
+        ));
     }
-    Ok(Chosen { recipe: recipe.clone(), reason, derived: false, fit: judged.and_then(|c| c.fit.clone()), runners_up: Vec::new() })
+    Ok(Chosen {
+        recipe: recipe.clone(),
+        reason,
+        derived: false,
+        fit: judged.and_then(|c| c.fit.clone()),
+        runners_up: Vec::new(),
+    })
 }
 
 /// The best recipe for the target's GPUs, or a derived one, or a refusal with every reason.
 /// Without any known GPU there is nothing to choose for: a bare engine, and a note saying so.
-fn automatic(request: &DeployRequest, library: &Library, env: &Environment) -> Result<Choice, ResolveError> {
+fn automatic(
+    request: &DeployRequest,
+    library: &Library,
+    env: &Environment,
+) -> Result<Choice, ResolveError> {
     let Some(hardware) = target::selector_hardware(&request.target) else {
         let reason = format!(
             "no recipe chosen: {} known for the target; name one with --recipe{}",
@@ -103,12 +131,20 @@ fn automatic(request: &DeployRequest, library: &Library, env: &Environment) -> R
     let extra = if has_recipe(library, &request.model) { None } else { env.cached_facts.clone() };
     let selection = select::select(library, &query, Some(&hardware), extra);
     let Some(best) = selection.candidates.iter().find(|c| c.rank == Some(1)) else {
-        let mut reasons: Vec<String> =
-            selection.candidates.iter().map(|c| format!("{}: {}", c.id, c.rejections.join("; "))).collect();
+        let mut reasons: Vec<String> = selection
+            .candidates
+            .iter()
+            .map(|c| format!("{}: {}", c.id, c.rejections.join("; ")))
+            .collect();
         reasons.extend(selection.notes.iter().cloned());
         return Err(ResolveError::NothingFits {
             model: request.model.clone(),
-            target: format!("{} x {} ({} free)", hardware.total, selection.gpu.as_deref().unwrap_or(&hardware.gpu), hardware.free),
+            target: format!(
+                "{} x {} ({} free)",
+                hardware.total,
+                selection.gpu.as_deref().unwrap_or(&hardware.gpu),
+                hardware.free
+            ),
             reasons,
         });
     };
@@ -144,8 +180,16 @@ fn automatic(request: &DeployRequest, library: &Library, env: &Environment) -> R
 
 /// Up to three library ids nearest to a mistyped one.
 fn closest_ids(library: &Library, id: &str) -> Vec<String> {
-    let mut scored: Vec<(f64, &str)> =
-        library.recipes.iter().map(|l| (strsim::jaro_winkler(id, &l.recipe.id), l.recipe.id.as_str())).collect();
+    let mut scored: Vec<(f64, &str)> = library
+        .recipes
+        .iter()
+        .map(|l| (strsim::jaro_winkler(id, &l.recipe.id), l.recipe.id.as_str()))
+        .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
-    scored.into_iter().take(3).filter(|(score, _)| *score > 0.6).map(|(_, id)| id.to_string()).collect()
+    scored
+        .into_iter()
+        .take(3)
+        .filter(|(score, _)| *score > 0.6)
+        .map(|(_, id)| id.to_string())
+        .collect()
 }

@@ -57,7 +57,11 @@ pub async fn listed(backends: &[Arc<dyn Backend>]) -> Listed {
             for deployment in deployments {
                 for replica in deployment.replicas {
                     if !replica.gpus.is_empty() {
-                        let claim = GpuClaim { deployment: deployment.name.clone(), replica: replica.index, gpus: replica.gpus };
+                        let claim = GpuClaim {
+                            deployment: deployment.name.clone(),
+                            replica: replica.index,
+                            gpus: replica.gpus,
+                        };
                         listed.claims.push((backend.name().to_string(), claim));
                     }
                 }
@@ -69,7 +73,10 @@ pub async fn listed(backends: &[Arc<dyn Backend>]) -> Listed {
 
 /// The allocator's inventory for this host now under `policy`, for a backend about to place
 /// replicas (`aimdeck scale`): every backend is listed so their processes count as managed.
-pub async fn placement_inventory(backends: &[Arc<dyn Backend>], policy: PlacementPolicy) -> Vec<AllocatableGpu> {
+pub async fn placement_inventory(
+    backends: &[Arc<dyn Backend>],
+    policy: PlacementPolicy,
+) -> Vec<AllocatableGpu> {
     host_gpus(&listed(backends).await, policy).await.inventory
 }
 
@@ -86,10 +93,15 @@ pub fn holders_on(backend: &str, claims: &[(String, GpuClaim)]) -> Vec<Holder> {
 pub fn declared(gpu: Option<&str>, count: Option<u32>) -> Result<Option<Target>, ResolveError> {
     match (gpu, count) {
         (None, None) => Ok(None),
-        (None, Some(_)) => Err(ResolveError::Invalid("--count needs --gpu: name the GPU model (MI300X, H100, ...)".into())),
+        (None, Some(_)) => Err(ResolveError::Invalid(
+            "--count needs --gpu: name the GPU model (MI300X, H100, ...)".into(),
+        )),
         (Some(gpu), count) => {
             if gpus::normalize(gpu).is_none() {
-                return Err(ResolveError::Invalid(format!("--gpu: unknown GPU `{gpu}`; known: {}", gpus::names().join(", "))));
+                return Err(ResolveError::Invalid(format!(
+                    "--gpu: unknown GPU `{gpu}`; known: {}",
+                    gpus::names().join(", ")
+                )));
             }
             Ok(Some(Target::Declared { gpu: gpu.to_string(), count: count.unwrap_or(1) }))
         }
@@ -105,7 +117,9 @@ pub async fn cluster_nodes(config: &BackendConfig) -> Result<Target, String> {
     let mut target = config.kube_target();
     target.timeout = Some(CALL_LIMIT);
     let nodes = tokio::time::timeout(CALL_LIMIT * 2, async {
-        let client = crate::backend::kubernetes::KubeBackend::connect(&target).await.map_err(|e| e.to_string())?;
+        let client = crate::backend::kubernetes::KubeBackend::connect(&target)
+            .await
+            .map_err(|e| e.to_string())?;
         client.node_gpus().await.map_err(|e| e.to_string())
     })
     .await

@@ -50,15 +50,30 @@ impl Backend for Journaled {
     fn get<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Deployment, BackendError>> {
         self.inner.get(name)
     }
-    fn create<'a>(&'a self, spec: &'a DeploymentSpec, progress: ProgressTx) -> BoxFuture<'a, Result<Deployment, BackendError>> {
+    fn create<'a>(
+        &'a self,
+        spec: &'a DeploymentSpec,
+        progress: ProgressTx,
+    ) -> BoxFuture<'a, Result<Deployment, BackendError>> {
         Box::pin(async move {
             let result = self.inner.create(spec, progress).await;
-            let recipe = spec.recipe_id.as_deref().map(|r| format!(", recipe {r}")).unwrap_or_default();
-            self.record("deploy", format!("{} ({} x {}{recipe})", spec.name, spec.replicas, spec.model), &result).await;
+            let recipe =
+                spec.recipe_id.as_deref().map(|r| format!(", recipe {r}")).unwrap_or_default();
+            self.record(
+                "deploy",
+                format!("{} ({} x {}{recipe})", spec.name, spec.replicas, spec.model),
+                &result,
+            )
+            .await;
             result
         })
     }
-    fn scale<'a>(&'a self, name: &'a str, replicas: u32, progress: ProgressTx) -> BoxFuture<'a, Result<Deployment, BackendError>> {
+    fn scale<'a>(
+        &'a self,
+        name: &'a str,
+        replicas: u32,
+        progress: ProgressTx,
+    ) -> BoxFuture<'a, Result<Deployment, BackendError>> {
         Box::pin(async move {
             let result = self.inner.scale(name, replicas, progress).await;
             self.record("scale", format!("{name} -> {replicas} replicas"), &result).await;
@@ -79,16 +94,26 @@ impl Backend for Journaled {
             result
         })
     }
-    fn logs<'a>(&'a self, name: &'a str, options: LogOptions) -> BoxFuture<'a, Result<BoxStream<Result<LogLine, BackendError>>, BackendError>> {
+    fn logs<'a>(
+        &'a self,
+        name: &'a str,
+        options: LogOptions,
+    ) -> BoxFuture<'a, Result<BoxStream<Result<LogLine, BackendError>>, BackendError>> {
         self.inner.logs(name, options)
     }
-    fn events<'a>(&'a self, name: Option<&'a str>) -> BoxFuture<'a, Result<BoxStream<BackendEvent>, BackendError>> {
+    fn events<'a>(
+        &'a self,
+        name: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<BoxStream<BackendEvent>, BackendError>> {
         self.inner.events(name)
     }
     fn render(&self, spec: &DeploymentSpec) -> Result<serde_json::Value, BackendError> {
         self.inner.render(spec)
     }
-    fn image_presence<'a>(&'a self, image: &'a str) -> BoxFuture<'a, Result<crate::backend::ImagePresence, BackendError>> {
+    fn image_presence<'a>(
+        &'a self,
+        image: &'a str,
+    ) -> BoxFuture<'a, Result<crate::backend::ImagePresence, BackendError>> {
         self.inner.image_presence(image)
     }
     fn kubernetes(&self) -> Option<&crate::backend::kubernetes::KubernetesBackend> {
@@ -104,11 +129,17 @@ mod tests {
     async fn a_failed_delete_is_journaled_once() {
         let dir = tempfile::tempdir().unwrap();
         let options = crate::backend::BackendOptions::new(dir.path());
-        let backend = Journaled::wrap(crate::backend::registry::open("process", &options).unwrap(), dir.path());
+        let backend = Journaled::wrap(
+            crate::backend::registry::open("process", &options).unwrap(),
+            dir.path(),
+        );
         assert!(backend.delete("nothing-here").await.is_err());
         let journal = journal::read(dir.path()).unwrap();
         assert_eq!(journal.entries.len(), 1, "{:?}", journal.entries);
-        assert_eq!((journal.entries[0].action.as_str(), journal.entries[0].backend.as_str()), ("rm", "process"));
+        assert_eq!(
+            (journal.entries[0].action.as_str(), journal.entries[0].backend.as_str()),
+            ("rm", "process")
+        );
         assert!(journal.entries[0].result.starts_with("error:"));
     }
 }

@@ -10,7 +10,11 @@ use crate::model::DeploymentSpec;
 
 /// `target`: `k8s` (Deployment, Service, ...) or an operator's resource. The node selector on
 /// the GPU product comes from `--gpu-product`, else from the spec (the recipe's GPU).
-pub fn objects(target: &str, spec: &DeploymentSpec, options: &K8sRenderOptions) -> Result<Vec<Value>, String> {
+pub fn objects(
+    target: &str,
+    spec: &DeploymentSpec,
+    options: &K8sRenderOptions,
+) -> Result<Vec<Value>, String> {
     let mut options = options.clone();
     if options.gpu_product.is_none() {
         options.gpu_product = spec.gpu_product.clone();
@@ -19,6 +23,7 @@ pub fn objects(target: &str, spec: &DeploymentSpec, options: &K8sRenderOptions) 
     if target == crate::backend::kubernetes::adapter::NAME {
         return render::render(spec, &options).and_then(|o| o.to_values()).map_err(err);
     }
-    let operator: OperatorTarget = target.parse().map_err(|e: String| format!("render {e} (or k8s)"))?;
+    let operator: OperatorTarget =
+        target.parse().map_err(|e: String| format!("render {e} (or k8s)"))?;
     operators::render_operator_objects(operator, spec, &options).map_err(err)
 }

@@ -33,7 +33,9 @@ pub fn host(
     let needs = fit.usable_bytes;
     for index in sets.iter().flatten() {
         let Some(gpu) = live.iter().find(|g| g.index == *index) else { continue };
-        let (Some(total), Some(used)) = (gpu.memory_total_bytes, gpu.memory_used_bytes) else { continue };
+        let (Some(total), Some(used)) = (gpu.memory_total_bytes, gpu.memory_used_bytes) else {
+            continue;
+        };
         let free = total.saturating_sub(used);
         if free < needs {
             let by = match &gpu.held_by {
@@ -53,7 +55,11 @@ pub fn host(
 
 /// A replica lives on one node: refuse when no node has the GPUs per replica (of the recipe's
 /// product, when it names one), naming what the nodes have.
-pub fn cluster(resolution: &Resolution, nodes: &[NodeGpuInventory], force: bool) -> Result<(), ResolveError> {
+pub fn cluster(
+    resolution: &Resolution,
+    nodes: &[NodeGpuInventory],
+    force: bool,
+) -> Result<(), ResolveError> {
     let spec = &resolution.spec;
     if spec.gpus_per_replica == 0 || force || nodes.is_empty() {
         return Ok(());
@@ -65,7 +71,11 @@ pub fn cluster(resolution: &Resolution, nodes: &[NodeGpuInventory], force: bool)
     if nodes.iter().any(|n| product_ok(n) && n.allocatable >= spec.gpus_per_replica) {
         return Ok(());
     }
-    let wanted = spec.gpu_product.clone().or(spec.gpu_vendor.map(|v| v.as_str().to_string())).unwrap_or_else(|| "GPU".into());
+    let wanted = spec
+        .gpu_product
+        .clone()
+        .or(spec.gpu_vendor.map(|v| v.as_str().to_string()))
+        .unwrap_or_else(|| "GPU".into());
     Err(ResolveError::Preflight(format!(
         "no node has {} x {wanted} for one replica of `{}`; the nodes have: {}",
         spec.gpus_per_replica,

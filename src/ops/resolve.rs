@@ -31,16 +31,25 @@ pub struct Resolution {
     pub fit: Option<FitReport>,
 }
 
-pub fn resolve(request: &DeployRequest, library: &Library, env: &Environment) -> Result<Resolution, ResolveError> {
+pub fn resolve(
+    request: &DeployRequest,
+    library: &Library,
+    env: &Environment,
+) -> Result<Resolution, ResolveError> {
     if request.model.trim().is_empty() {
-        return Err(ResolveError::Invalid("--model: expected a Hugging Face repo id or a path, got nothing".into()));
+        return Err(ResolveError::Invalid(
+            "--model: expected a Hugging Face repo id or a path, got nothing".into(),
+        ));
     }
     let choice = choose(request, library, env)?;
     let (recipe, reason, derived, runners_up) = match choice {
-        Choice::Recipe(chosen) => (Some(chosen.recipe), chosen.reason, chosen.derived, chosen.runners_up),
+        Choice::Recipe(chosen) => {
+            (Some(chosen.recipe), chosen.reason, chosen.derived, chosen.runners_up)
+        }
         Choice::Bare { reason } => (None, reason, false, Vec::new()),
     };
-    let mut build = Build { spec: base_spec(request), from_recipe: Vec::new(), overrides: Vec::new() };
+    let mut build =
+        Build { spec: base_spec(request), from_recipe: Vec::new(), overrides: Vec::new() };
     match &recipe {
         Some(recipe) => build.apply_recipe(recipe, request),
         None => build.bare_gpus(request, env),
@@ -74,7 +83,13 @@ pub fn resolve(request: &DeployRequest, library: &Library, env: &Environment) ->
 
 /// What every spec starts from: the name, model, replicas, and where the engine listens.
 fn base_spec(request: &DeployRequest) -> DeploymentSpec {
-    let mut spec = DeploymentSpec::minimal(&request.name, request.model.trim(), EngineKind::Vllm, request.replicas, 0);
+    let mut spec = DeploymentSpec::minimal(
+        &request.name,
+        request.model.trim(),
+        EngineKind::Vllm,
+        request.replicas,
+        0,
+    );
     // In a pod the engine must listen on the pod's address; on a host only on loopback.
     spec.host = if request.on_cluster() { "0.0.0.0" } else { "127.0.0.1" }.into();
     spec
@@ -90,10 +105,20 @@ impl Build {
     /// The recipe's fields (`recipes::to_spec`, the one mapping of a recipe onto a spec), kept
     /// on this request's name, replicas and listening address.
     fn apply_recipe(&mut self, recipe: &Recipe, request: &DeployRequest) {
-        let mut spec = crate::recipes::to_deployment_spec(recipe, &self.spec.name, self.spec.replicas, 0);
+        let mut spec =
+            crate::recipes::to_deployment_spec(recipe, &self.spec.name, self.spec.replicas, 0);
         spec.model = self.spec.model.clone();
         spec.host = self.spec.host.clone();
-        let mut fields = vec!["engine", "gpus_per_replica", "tp", "pp", "dp", "precision", "kv_cache_dtype", "gpu_vendor"];
+        let mut fields = vec![
+            "engine",
+            "gpus_per_replica",
+            "tp",
+            "pp",
+            "dp",
+            "precision",
+            "kv_cache_dtype",
+            "gpu_vendor",
+        ];
         for (field, set) in [
             ("max_model_len", spec.max_model_len.is_some()),
             ("gpu_memory_utilization", spec.gpu_memory_utilization.is_some()),
@@ -139,7 +164,11 @@ impl Build {
         self.spec.gpus_per_replica = if has_gpus { p.tp * p.pp * p.dp } else { 0 };
     }
 
-    fn apply_overrides(&mut self, request: &DeployRequest, recipe: Option<&Recipe>) -> Result<(), ResolveError> {
+    fn apply_overrides(
+        &mut self,
+        request: &DeployRequest,
+        recipe: Option<&Recipe>,
+    ) -> Result<(), ResolveError> {
         let o = &request.overrides;
         let spec = &mut self.spec;
         let mut changed: Vec<&str> = Vec::new();
@@ -195,7 +224,9 @@ impl Build {
         set!("port", o.port, spec.port);
         set!("served_model_name", o.served_model_name.clone().map(Some), spec.served_model_name);
         for (key, value) in &o.env {
-            if spec.env.insert(key.clone(), value.clone()).as_ref() != Some(value) || recipe.is_none() {
+            if spec.env.insert(key.clone(), value.clone()).as_ref() != Some(value)
+                || recipe.is_none()
+            {
                 self.overrides.push(format!("env.{key}"));
             }
         }
@@ -211,10 +242,18 @@ impl Build {
     }
 
     /// Vendor, image, port and cache for what neither the recipe nor a flag decided.
-    fn fill_defaults(&mut self, request: &DeployRequest, env: &Environment) -> Result<(), ResolveError> {
+    fn fill_defaults(
+        &mut self,
+        request: &DeployRequest,
+        env: &Environment,
+    ) -> Result<(), ResolveError> {
         let spec = &mut self.spec;
         if spec.gpu_vendor.is_none() {
-            spec.gpu_vendor = target::target_vendor(&request.target).or(if request.on_cluster() { None } else { env.device_vendor });
+            spec.gpu_vendor = target::target_vendor(&request.target).or(if request.on_cluster() {
+                None
+            } else {
+                env.device_vendor
+            });
         }
         if spec.port == 0 {
             spec.port = match spec.engine {
@@ -239,7 +278,11 @@ impl Build {
 
 /// A replica's GPUs are what the engine splits over: tp x pp x dp of them. A flag that breaks
 /// that with a recipe's GPU count is a contradiction, named with the way out.
-fn check_parallelism(spec: &DeploymentSpec, recipe: &Recipe, gpus_given: bool) -> Result<(), ResolveError> {
+fn check_parallelism(
+    spec: &DeploymentSpec,
+    recipe: &Recipe,
+    gpus_given: bool,
+) -> Result<(), ResolveError> {
     let p = spec.parallelism;
     let split = p.tp * p.pp * p.dp.max(1);
     if spec.gpus_per_replica == 0 || split == spec.gpus_per_replica {
@@ -256,7 +299,8 @@ fn check_parallelism(spec: &DeploymentSpec, recipe: &Recipe, gpus_given: bool) -
 fn fit_of(spec: &DeploymentSpec, recipe: &Recipe, request: &DeployRequest) -> Option<FitReport> {
     let hardware = target::selector_hardware(&request.target);
     let mut gpu = *gpus::by_name(&recipe.gpu)?;
-    if let Some(hw) = hardware.filter(|hw| gpus::normalize(&hw.gpu).is_some_and(|m| m.name == gpu.name))
+    if let Some(hw) =
+        hardware.filter(|hw| gpus::normalize(&hw.gpu).is_some_and(|m| m.name == gpu.name))
         && let Some(bytes) = hw.memory_bytes
     {
         gpu.memory_bytes = bytes;

@@ -27,7 +27,9 @@ pub fn load_config(path: Option<&Path>) -> Loaded {
 
 /// The backend new deployments go to: the flag, else the config's `backend:`, else Docker.
 pub fn backend_name(flag: Option<&str>, config: &Config) -> String {
-    flag.map(str::to_string).or(config.backend.clone()).unwrap_or_else(|| crate::backend::docker::NAME.to_string())
+    flag.map(str::to_string)
+        .or(config.backend.clone())
+        .unwrap_or_else(|| crate::backend::docker::NAME.to_string())
 }
 
 /// The recipe directories: the user's, the config's `recipes_dirs`, then the flags'.

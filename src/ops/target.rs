@@ -11,9 +11,9 @@ use super::request::Target;
 /// GPU. `None` when nothing is known or no GPU is in the catalog.
 pub fn selector_hardware(target: &Target) -> Option<Hardware> {
     match target {
-        Target::Host { gpus } => {
-            Hardware::from_inventory(gpus.iter().map(|g| (g.name.as_str(), g.memory_total_bytes, g.held_by.is_some())))
-        }
+        Target::Host { gpus } => Hardware::from_inventory(
+            gpus.iter().map(|g| (g.name.as_str(), g.memory_total_bytes, g.held_by.is_some())),
+        ),
         Target::Cluster { nodes } => {
             let best = nodes
                 .iter()
@@ -21,9 +21,16 @@ pub fn selector_hardware(target: &Target) -> Option<Hardware> {
                 .filter_map(|n| Some((n, gpus::normalize(n.product.as_deref()?)?)))
                 .max_by_key(|(n, model)| (n.allocatable, n.free(), model.memory_bytes))?;
             let (node, model) = best;
-            Some(Hardware { gpu: model.name.to_string(), total: node.allocatable, free: node.free(), memory_bytes: None })
+            Some(Hardware {
+                gpu: model.name.to_string(),
+                total: node.allocatable,
+                free: node.free(),
+                memory_bytes: None,
+            })
         }
-        Target::Declared { gpu, count } => Some(Hardware { gpu: gpu.clone(), total: *count, free: *count, memory_bytes: None }),
+        Target::Declared { gpu, count } => {
+            Some(Hardware { gpu: gpu.clone(), total: *count, free: *count, memory_bytes: None })
+        }
         Target::Unknown => None,
     }
 }
@@ -34,7 +41,9 @@ pub fn describe(target: &Target) -> String {
         Target::Host { gpus } => {
             let mut counts: std::collections::BTreeMap<&str, u32> = Default::default();
             for gpu in gpus {
-                *counts.entry(gpus::normalize(&gpu.name).map(|m| m.name).unwrap_or(gpu.name.as_str())).or_default() += 1;
+                *counts
+                    .entry(gpus::normalize(&gpu.name).map(|m| m.name).unwrap_or(gpu.name.as_str()))
+                    .or_default() += 1;
             }
             if counts.is_empty() {
                 return "no GPU".into();
@@ -67,7 +76,9 @@ pub fn describe(target: &Target) -> String {
 /// (an unreachable cluster, nothing declared) passes: the cluster decides.
 pub fn check_recipe_gpu(recipe: &Recipe, target: &Target) -> Result<(), String> {
     let wanted = gpus::by_name(&recipe.gpu).map(|m| m.name).unwrap_or(recipe.gpu.as_str());
-    let is_wanted = |product: &str| gpus::normalize(product).is_some_and(|m| m.name.eq_ignore_ascii_case(wanted));
+    let is_wanted = |product: &str| {
+        gpus::normalize(product).is_some_and(|m| m.name.eq_ignore_ascii_case(wanted))
+    };
     let needs = format!("`{}` needs {} x {}", recipe.id, recipe.gpu_count, recipe.gpu);
     match target {
         Target::Unknown => Ok(()),
@@ -87,7 +98,9 @@ pub fn check_recipe_gpu(recipe: &Recipe, target: &Target) -> Result<(), String> 
             }
         }
         Target::Cluster { nodes } => {
-            if nodes.iter().any(|n| n.product.as_deref().is_some_and(is_wanted) && n.allocatable >= recipe.gpu_count) {
+            if nodes.iter().any(|n| {
+                n.product.as_deref().is_some_and(is_wanted) && n.allocatable >= recipe.gpu_count
+            }) {
                 Ok(())
             } else {
                 Err(format!("{needs} on one node; the cluster's nodes have: {}", describe(target)))
@@ -124,8 +137,12 @@ pub fn product_label_value(gpu: &GpuModel, target: &Target) -> String {
 pub fn target_vendor(target: &Target) -> Option<GpuVendor> {
     let mut vendors: Vec<GpuVendor> = match target {
         Target::Host { gpus } => gpus.iter().map(|g| g.vendor).collect(),
-        Target::Cluster { nodes } => nodes.iter().filter(|n| n.allocatable > 0).filter_map(|n| n.vendor).collect(),
-        Target::Declared { gpu, .. } => gpus::normalize(gpu).map(|m| m.vendor).into_iter().collect(),
+        Target::Cluster { nodes } => {
+            nodes.iter().filter(|n| n.allocatable > 0).filter_map(|n| n.vendor).collect()
+        }
+        Target::Declared { gpu, .. } => {
+            gpus::normalize(gpu).map(|m| m.vendor).into_iter().collect()
+        }
         Target::Unknown => Vec::new(),
     };
     vendors.dedup();
@@ -161,11 +178,19 @@ mod tests {
 
     #[test]
     fn a_cluster_is_judged_by_its_biggest_node() {
-        let target = Target::Cluster { nodes: vec![node("a", "AMD_Instinct_MI300X", 4, 0), node("b", "AMD_Instinct_MI300X", 8, 2)] };
+        let target = Target::Cluster {
+            nodes: vec![
+                node("a", "AMD_Instinct_MI300X", 4, 0),
+                node("b", "AMD_Instinct_MI300X", 8, 2),
+            ],
+        };
         let hw = selector_hardware(&target).unwrap();
         assert_eq!((hw.gpu.as_str(), hw.total, hw.free), ("MI300X", 8, 6));
         let mi300x = gpus::by_name("MI300X").unwrap();
         assert_eq!(product_label_value(mi300x, &target), "AMD_Instinct_MI300X");
-        assert_eq!(product_label_value(gpus::by_name("H200").unwrap(), &Target::Unknown), "NVIDIA-H200");
+        assert_eq!(
+            product_label_value(gpus::by_name("H200").unwrap(), &Target::Unknown),
+            "NVIDIA-H200"
+        );
     }
 }

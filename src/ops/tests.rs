@@ -31,7 +31,10 @@ fn a_named_recipe_sets_every_field_and_a_flag_overrides_one() {
     req.overrides.max_model_len = Some(8192);
     let resolution = resolve(&req, &library, &Environment::default()).unwrap();
     let spec = &resolution.spec;
-    assert_eq!((spec.gpus_per_replica, spec.parallelism.tp, spec.gpu_vendor), (8, 8, Some(GpuVendor::Amd)));
+    assert_eq!(
+        (spec.gpus_per_replica, spec.parallelism.tp, spec.gpu_vendor),
+        (8, 8, Some(GpuVendor::Amd))
+    );
     assert_eq!(spec.max_model_len, Some(8192));
     assert_eq!(spec.host, "0.0.0.0");
     assert_eq!(spec.gpu_product.as_deref(), Some("AMD_Instinct_MI300X"));
@@ -48,7 +51,16 @@ fn on_a_cluster_a_bare_spec_requests_tp_x_pp_gpus_whatever_this_machine_has() {
     assert_eq!(resolution.recipe, None);
     assert_eq!(resolution.spec.gpus_per_replica, 8);
     // On a host without GPUs the same flags hold none (a CPU stand-in).
-    let resolution = resolve(&DeployRequest { backend: "process".into(), target: Target::Host { gpus: Vec::new() }, ..req }, &load_builtin(), &Environment::default()).unwrap();
+    let resolution = resolve(
+        &DeployRequest {
+            backend: "process".into(),
+            target: Target::Host { gpus: Vec::new() },
+            ..req
+        },
+        &load_builtin(),
+        &Environment::default(),
+    )
+    .unwrap();
     assert_eq!(resolution.spec.gpus_per_replica, 0);
 }
 
@@ -59,14 +71,24 @@ fn overrides_that_contradict_the_recipe_are_refused() {
     req.recipe = Some(MI300X_X8.into());
     req.overrides.tp = Some(3);
     let err = resolve(&req, &library, &Environment::default()).unwrap_err().to_string();
-    assert!(err.contains("tp 3 x pp 1 x dp 1 = 3 GPUs contradicts the recipe's GPU count (8 per replica)"), "{err}");
+    assert!(
+        err.contains(
+            "tp 3 x pp 1 x dp 1 = 3 GPUs contradicts the recipe's GPU count (8 per replica)"
+        ),
+        "{err}"
+    );
     req.overrides.tp = None;
     req.overrides.engine = Some(EngineKind::Sglang);
     let err = resolve(&req, &library, &Environment::default()).unwrap_err().to_string();
     assert!(err.contains("--engine sglang contradicts recipe"), "{err}");
     req.overrides.engine = None;
     req.overrides.vendor = Some(GpuVendor::Nvidia);
-    assert!(resolve(&req, &library, &Environment::default()).unwrap_err().to_string().contains("--vendor nvidia contradicts"));
+    assert!(
+        resolve(&req, &library, &Environment::default())
+            .unwrap_err()
+            .to_string()
+            .contains("--vendor nvidia contradicts")
+    );
 }
 
 #[test]
@@ -108,7 +130,12 @@ fn preflight_names_the_gpu_its_free_memory_and_who_holds_it() {
     let inventory: Vec<_> = (0..8).map(crate::backend::AllocatableGpu::plain).collect();
     let err = preflight::host(&resolution, &inventory, &[], &gpus, false).unwrap_err().to_string();
     let needs = resolution.fit.as_ref().unwrap().usable_bytes as f64 / GIB as f64;
-    assert!(err.contains(&format!("needs {needs:.1} GiB per GPU, GPU 3 has 41.0 GiB free: held by `llama-8b`")), "{err}");
+    assert!(
+        err.contains(&format!(
+            "needs {needs:.1} GiB per GPU, GPU 3 has 41.0 GiB free: held by `llama-8b`"
+        )),
+        "{err}"
+    );
     assert!(preflight::host(&resolution, &inventory, &[], &gpus, true).is_ok());
     gpus[3].memory_used_bytes = Some(GIB);
     assert!(preflight::host(&resolution, &inventory, &[], &gpus, false).is_ok());
@@ -136,7 +163,10 @@ fn a_cluster_without_the_gpu_is_refused_naming_what_the_nodes_have() {
     req.recipe = Some(MI300X_X8.into());
     req.target = Target::Cluster { nodes: vec![node.clone()] };
     let err = resolve(&req, &load_builtin(), &Environment::default()).unwrap_err().to_string();
-    assert!(err.contains("the cluster's nodes have: gpu-1: 8 x NVIDIA-H100-80GB-HBM3 (8 free)"), "{err}");
+    assert!(
+        err.contains("the cluster's nodes have: gpu-1: 8 x NVIDIA-H100-80GB-HBM3 (8 free)"),
+        "{err}"
+    );
     // A bare spec for 16 GPUs fits on no node.
     let mut bare = request("k8s");
     bare.overrides.tp = Some(16);
@@ -155,5 +185,8 @@ fn an_unknown_id_names_the_closest_and_another_models_recipe_is_refused() {
     req.recipe = Some(MI300X_X8.into());
     req.model = "Qwen/Qwen3-32B".into();
     let err = resolve(&req, &library, &Environment::default()).unwrap_err().to_string();
-    assert_eq!(err, "recipe `llama-3.1-70b-instruct-mi300x-x8-bf16-vllm` serves meta-llama/Llama-3.1-70B-Instruct, not --model Qwen/Qwen3-32B");
+    assert_eq!(
+        err,
+        "recipe `llama-3.1-70b-instruct-mi300x-x8-bf16-vllm` serves meta-llama/Llama-3.1-70B-Instruct, not --model Qwen/Qwen3-32B"
+    );
 }

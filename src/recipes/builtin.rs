@@ -2,77 +2,296 @@
 //! test (`tests/recipes_builtin.rs`) fails when a file there is missing from this list.
 
 pub const BUILTIN: &[(&str, &str)] = &[
-    ("deepseek-r1-h200-x8-fp8-vllm.yaml", include_str!("../../recipes/deepseek-r1-h200-x8-fp8-vllm.yaml")),
-    ("deepseek-r1-h200-x8x2-bf16-sglang.yaml", include_str!("../../recipes/deepseek-r1-h200-x8x2-bf16-sglang.yaml")),
-    ("deepseek-r1-mi300x-x8-fp8-vllm.yaml", include_str!("../../recipes/deepseek-r1-mi300x-x8-fp8-vllm.yaml")),
-    ("deepseek-r1-mi325x-x8-fp8-sglang.yaml", include_str!("../../recipes/deepseek-r1-mi325x-x8-fp8-sglang.yaml")),
-    ("deepseek-v3-h200-x8-fp8-sglang.yaml", include_str!("../../recipes/deepseek-v3-h200-x8-fp8-sglang.yaml")),
-    ("deepseek-v3-mi300x-x8-fp8-sglang.yaml", include_str!("../../recipes/deepseek-v3-mi300x-x8-fp8-sglang.yaml")),
-    ("deepseek-v3-mi355x-x8-fp8-vllm.yaml", include_str!("../../recipes/deepseek-v3-mi355x-x8-fp8-vllm.yaml")),
-    ("gemma-3-27b-it-h100-x2-bf16-vllm.yaml", include_str!("../../recipes/gemma-3-27b-it-h100-x2-bf16-vllm.yaml")),
-    ("gemma-3-27b-it-h200-x1-bf16-sglang.yaml", include_str!("../../recipes/gemma-3-27b-it-h200-x1-bf16-sglang.yaml")),
-    ("gemma-3-27b-it-mi300x-x1-bf16-vllm.yaml", include_str!("../../recipes/gemma-3-27b-it-mi300x-x1-bf16-vllm.yaml")),
-    ("gpt-oss-120b-h100-x1-mxfp4-vllm.yaml", include_str!("../../recipes/gpt-oss-120b-h100-x1-mxfp4-vllm.yaml")),
-    ("gpt-oss-120b-h100-x2-mxfp4-vllm.yaml", include_str!("../../recipes/gpt-oss-120b-h100-x2-mxfp4-vllm.yaml")),
-    ("gpt-oss-120b-h200-x1-mxfp4-sglang.yaml", include_str!("../../recipes/gpt-oss-120b-h200-x1-mxfp4-sglang.yaml")),
-    ("gpt-oss-120b-mi300x-x1-mxfp4-vllm.yaml", include_str!("../../recipes/gpt-oss-120b-mi300x-x1-mxfp4-vllm.yaml")),
-    ("gpt-oss-120b-mi355x-x1-mxfp4-vllm.yaml", include_str!("../../recipes/gpt-oss-120b-mi355x-x1-mxfp4-vllm.yaml")),
-    ("gpt-oss-20b-h100-x1-mxfp4-vllm.yaml", include_str!("../../recipes/gpt-oss-20b-h100-x1-mxfp4-vllm.yaml")),
-    ("gpt-oss-20b-mi300x-x1-mxfp4-vllm.yaml", include_str!("../../recipes/gpt-oss-20b-mi300x-x1-mxfp4-vllm.yaml")),
-    ("llama-3.1-405b-instruct-a100-80gb-x8x2-bf16-vllm.yaml", include_str!("../../recipes/llama-3.1-405b-instruct-a100-80gb-x8x2-bf16-vllm.yaml")),
-    ("llama-3.1-405b-instruct-h100-x8-fp8-vllm.yaml", include_str!("../../recipes/llama-3.1-405b-instruct-h100-x8-fp8-vllm.yaml")),
-    ("llama-3.1-405b-instruct-h100-x8x2-bf16-vllm.yaml", include_str!("../../recipes/llama-3.1-405b-instruct-h100-x8x2-bf16-vllm.yaml")),
-    ("llama-3.1-405b-instruct-h200-x8-fp8-sglang.yaml", include_str!("../../recipes/llama-3.1-405b-instruct-h200-x8-fp8-sglang.yaml")),
-    ("llama-3.1-405b-instruct-mi300x-x8-bf16-vllm.yaml", include_str!("../../recipes/llama-3.1-405b-instruct-mi300x-x8-bf16-vllm.yaml")),
-    ("llama-3.1-405b-instruct-mi300x-x8-fp8-vllm.yaml", include_str!("../../recipes/llama-3.1-405b-instruct-mi300x-x8-fp8-vllm.yaml")),
-    ("llama-3.1-405b-instruct-mi355x-x4-fp8-vllm.yaml", include_str!("../../recipes/llama-3.1-405b-instruct-mi355x-x4-fp8-vllm.yaml")),
-    ("llama-3.1-70b-instruct-a100-80gb-x2-int4-awq-vllm.yaml", include_str!("../../recipes/llama-3.1-70b-instruct-a100-80gb-x2-int4-awq-vllm.yaml")),
-    ("llama-3.1-70b-instruct-a100-80gb-x4-bf16-vllm.yaml", include_str!("../../recipes/llama-3.1-70b-instruct-a100-80gb-x4-bf16-vllm.yaml")),
-    ("llama-3.1-70b-instruct-h100-x2-fp8-vllm.yaml", include_str!("../../recipes/llama-3.1-70b-instruct-h100-x2-fp8-vllm.yaml")),
-    ("llama-3.1-70b-instruct-h100-x4-bf16-vllm.yaml", include_str!("../../recipes/llama-3.1-70b-instruct-h100-x4-bf16-vllm.yaml")),
-    ("llama-3.1-70b-instruct-h100-x8-bf16-vllm.yaml", include_str!("../../recipes/llama-3.1-70b-instruct-h100-x8-bf16-vllm.yaml")),
-    ("llama-3.1-70b-instruct-h200-x2-bf16-sglang.yaml", include_str!("../../recipes/llama-3.1-70b-instruct-h200-x2-bf16-sglang.yaml")),
-    ("llama-3.1-70b-instruct-mi300x-x1-fp8-vllm.yaml", include_str!("../../recipes/llama-3.1-70b-instruct-mi300x-x1-fp8-vllm.yaml")),
-    ("llama-3.1-70b-instruct-mi300x-x4-bf16-vllm.yaml", include_str!("../../recipes/llama-3.1-70b-instruct-mi300x-x4-bf16-vllm.yaml")),
-    ("llama-3.1-70b-instruct-mi300x-x8-bf16-sglang.yaml", include_str!("../../recipes/llama-3.1-70b-instruct-mi300x-x8-bf16-sglang.yaml")),
-    ("llama-3.1-70b-instruct-mi300x-x8-bf16-vllm.yaml", include_str!("../../recipes/llama-3.1-70b-instruct-mi300x-x8-bf16-vllm.yaml")),
-    ("llama-3.1-70b-instruct-mi325x-x1-bf16-vllm.yaml", include_str!("../../recipes/llama-3.1-70b-instruct-mi325x-x1-bf16-vllm.yaml")),
-    ("llama-3.1-8b-instruct-a100-80gb-x1-bf16-sglang.yaml", include_str!("../../recipes/llama-3.1-8b-instruct-a100-80gb-x1-bf16-sglang.yaml")),
-    ("llama-3.1-8b-instruct-h100-x1-bf16-vllm.yaml", include_str!("../../recipes/llama-3.1-8b-instruct-h100-x1-bf16-vllm.yaml")),
-    ("llama-3.1-8b-instruct-h200-x1-fp8-sglang.yaml", include_str!("../../recipes/llama-3.1-8b-instruct-h200-x1-fp8-sglang.yaml")),
-    ("llama-3.1-8b-instruct-l40s-x1-bf16-vllm.yaml", include_str!("../../recipes/llama-3.1-8b-instruct-l40s-x1-bf16-vllm.yaml")),
-    ("llama-3.1-8b-instruct-mi300x-x1-bf16-vllm.yaml", include_str!("../../recipes/llama-3.1-8b-instruct-mi300x-x1-bf16-vllm.yaml")),
-    ("llama-3.1-8b-instruct-mi300x-x1-fp8-vllm.yaml", include_str!("../../recipes/llama-3.1-8b-instruct-mi300x-x1-fp8-vllm.yaml")),
-    ("llama-3.1-8b-instruct-mi355x-x1-bf16-sglang.yaml", include_str!("../../recipes/llama-3.1-8b-instruct-mi355x-x1-bf16-sglang.yaml")),
-    ("llama-3.3-70b-instruct-h100-x2-fp8-vllm.yaml", include_str!("../../recipes/llama-3.3-70b-instruct-h100-x2-fp8-vllm.yaml")),
-    ("llama-3.3-70b-instruct-h200-x4-bf16-vllm.yaml", include_str!("../../recipes/llama-3.3-70b-instruct-h200-x4-bf16-vllm.yaml")),
-    ("llama-3.3-70b-instruct-mi300x-x2-bf16-vllm.yaml", include_str!("../../recipes/llama-3.3-70b-instruct-mi300x-x2-bf16-vllm.yaml")),
-    ("llama-3.3-70b-instruct-mi355x-x1-fp8-sglang.yaml", include_str!("../../recipes/llama-3.3-70b-instruct-mi355x-x1-fp8-sglang.yaml")),
-    ("mistral-7b-instruct-v0.3-a100-40gb-x1-bf16-vllm.yaml", include_str!("../../recipes/mistral-7b-instruct-v0.3-a100-40gb-x1-bf16-vllm.yaml")),
-    ("mistral-7b-instruct-v0.3-l40s-x1-bf16-vllm.yaml", include_str!("../../recipes/mistral-7b-instruct-v0.3-l40s-x1-bf16-vllm.yaml")),
-    ("mistral-7b-instruct-v0.3-mi300x-x1-bf16-sglang.yaml", include_str!("../../recipes/mistral-7b-instruct-v0.3-mi300x-x1-bf16-sglang.yaml")),
-    ("mixtral-8x22b-instruct-v0.1-h100-x8-bf16-vllm.yaml", include_str!("../../recipes/mixtral-8x22b-instruct-v0.1-h100-x8-bf16-vllm.yaml")),
-    ("mixtral-8x22b-instruct-v0.1-mi300x-x2-fp8-vllm.yaml", include_str!("../../recipes/mixtral-8x22b-instruct-v0.1-mi300x-x2-fp8-vllm.yaml")),
-    ("mixtral-8x22b-instruct-v0.1-mi300x-x4-bf16-vllm.yaml", include_str!("../../recipes/mixtral-8x22b-instruct-v0.1-mi300x-x4-bf16-vllm.yaml")),
-    ("mixtral-8x7b-instruct-v0.1-a100-80gb-x2-bf16-sglang.yaml", include_str!("../../recipes/mixtral-8x7b-instruct-v0.1-a100-80gb-x2-bf16-sglang.yaml")),
-    ("mixtral-8x7b-instruct-v0.1-h100-x2-bf16-vllm.yaml", include_str!("../../recipes/mixtral-8x7b-instruct-v0.1-h100-x2-bf16-vllm.yaml")),
-    ("mixtral-8x7b-instruct-v0.1-mi300x-x1-bf16-vllm.yaml", include_str!("../../recipes/mixtral-8x7b-instruct-v0.1-mi300x-x1-bf16-vllm.yaml")),
-    ("qwen2.5-72b-instruct-a100-80gb-x2-int4-gptq-vllm.yaml", include_str!("../../recipes/qwen2.5-72b-instruct-a100-80gb-x2-int4-gptq-vllm.yaml")),
-    ("qwen2.5-72b-instruct-h100-x4-bf16-vllm.yaml", include_str!("../../recipes/qwen2.5-72b-instruct-h100-x4-bf16-vllm.yaml")),
-    ("qwen2.5-72b-instruct-mi300x-x4-bf16-vllm.yaml", include_str!("../../recipes/qwen2.5-72b-instruct-mi300x-x4-bf16-vllm.yaml")),
-    ("qwen2.5-72b-instruct-mi325x-x2-bf16-sglang.yaml", include_str!("../../recipes/qwen2.5-72b-instruct-mi325x-x2-bf16-sglang.yaml")),
-    ("qwen2.5-7b-instruct-a100-40gb-x1-int4-awq-vllm.yaml", include_str!("../../recipes/qwen2.5-7b-instruct-a100-40gb-x1-int4-awq-vllm.yaml")),
-    ("qwen2.5-7b-instruct-h100-x1-bf16-sglang.yaml", include_str!("../../recipes/qwen2.5-7b-instruct-h100-x1-bf16-sglang.yaml")),
-    ("qwen2.5-7b-instruct-l40s-x1-bf16-vllm.yaml", include_str!("../../recipes/qwen2.5-7b-instruct-l40s-x1-bf16-vllm.yaml")),
-    ("qwen2.5-7b-instruct-mi300x-x1-bf16-vllm.yaml", include_str!("../../recipes/qwen2.5-7b-instruct-mi300x-x1-bf16-vllm.yaml")),
-    ("qwen3-235b-a22b-h100-x8-fp8-vllm.yaml", include_str!("../../recipes/qwen3-235b-a22b-h100-x8-fp8-vllm.yaml")),
-    ("qwen3-235b-a22b-h200-x4-fp8-sglang.yaml", include_str!("../../recipes/qwen3-235b-a22b-h200-x4-fp8-sglang.yaml")),
-    ("qwen3-235b-a22b-mi300x-x4-fp8-vllm.yaml", include_str!("../../recipes/qwen3-235b-a22b-mi300x-x4-fp8-vllm.yaml")),
-    ("qwen3-235b-a22b-mi300x-x8-bf16-vllm.yaml", include_str!("../../recipes/qwen3-235b-a22b-mi300x-x8-bf16-vllm.yaml")),
-    ("qwen3-235b-a22b-mi355x-x2-fp8-vllm.yaml", include_str!("../../recipes/qwen3-235b-a22b-mi355x-x2-fp8-vllm.yaml")),
-    ("qwen3-32b-h100-x1-fp8-sglang.yaml", include_str!("../../recipes/qwen3-32b-h100-x1-fp8-sglang.yaml")),
-    ("qwen3-32b-h100-x2-bf16-vllm.yaml", include_str!("../../recipes/qwen3-32b-h100-x2-bf16-vllm.yaml")),
-    ("qwen3-32b-l40s-x4-bf16-vllm.yaml", include_str!("../../recipes/qwen3-32b-l40s-x4-bf16-vllm.yaml")),
-    ("qwen3-32b-mi300x-x1-bf16-vllm.yaml", include_str!("../../recipes/qwen3-32b-mi300x-x1-bf16-vllm.yaml")),
-    ("qwen3-32b-mi300x-x1-fp8-vllm.yaml", include_str!("../../recipes/qwen3-32b-mi300x-x1-fp8-vllm.yaml")),
+    (
+        "deepseek-r1-h200-x8-fp8-vllm.yaml",
+        include_str!("../../recipes/deepseek-r1-h200-x8-fp8-vllm.yaml"),
+    ),
+    (
+        "deepseek-r1-h200-x8x2-bf16-sglang.yaml",
+        include_str!("../../recipes/deepseek-r1-h200-x8x2-bf16-sglang.yaml"),
+    ),
+    (
+        "deepseek-r1-mi300x-x8-fp8-vllm.yaml",
+        include_str!("../../recipes/deepseek-r1-mi300x-x8-fp8-vllm.yaml"),
+    ),
+    (
+        "deepseek-r1-mi325x-x8-fp8-sglang.yaml",
+        include_str!("../../recipes/deepseek-r1-mi325x-x8-fp8-sglang.yaml"),
+    ),
+    (
+        "deepseek-v3-h200-x8-fp8-sglang.yaml",
+        include_str!("../../recipes/deepseek-v3-h200-x8-fp8-sglang.yaml"),
+    ),
+    (
+        "deepseek-v3-mi300x-x8-fp8-sglang.yaml",
+        include_str!("../../recipes/deepseek-v3-mi300x-x8-fp8-sglang.yaml"),
+    ),
+    (
+        "deepseek-v3-mi355x-x8-fp8-vllm.yaml",
+        include_str!("../../recipes/deepseek-v3-mi355x-x8-fp8-vllm.yaml"),
+    ),
+    (
+        "gemma-3-27b-it-h100-x2-bf16-vllm.yaml",
+        include_str!("../../recipes/gemma-3-27b-it-h100-x2-bf16-vllm.yaml"),
+    ),
+    (
+        "gemma-3-27b-it-h200-x1-bf16-sglang.yaml",
+        include_str!("../../recipes/gemma-3-27b-it-h200-x1-bf16-sglang.yaml"),
+    ),
+    (
+        "gemma-3-27b-it-mi300x-x1-bf16-vllm.yaml",
+        include_str!("../../recipes/gemma-3-27b-it-mi300x-x1-bf16-vllm.yaml"),
+    ),
+    (
+        "gpt-oss-120b-h100-x1-mxfp4-vllm.yaml",
+        include_str!("../../recipes/gpt-oss-120b-h100-x1-mxfp4-vllm.yaml"),
+    ),
+    (
+        "gpt-oss-120b-h100-x2-mxfp4-vllm.yaml",
+        include_str!("../../recipes/gpt-oss-120b-h100-x2-mxfp4-vllm.yaml"),
+    ),
+    (
+        "gpt-oss-120b-h200-x1-mxfp4-sglang.yaml",
+        include_str!("../../recipes/gpt-oss-120b-h200-x1-mxfp4-sglang.yaml"),
+    ),
+    (
+        "gpt-oss-120b-mi300x-x1-mxfp4-vllm.yaml",
+        include_str!("../../recipes/gpt-oss-120b-mi300x-x1-mxfp4-vllm.yaml"),
+    ),
+    (
+        "gpt-oss-120b-mi355x-x1-mxfp4-vllm.yaml",
+        include_str!("../../recipes/gpt-oss-120b-mi355x-x1-mxfp4-vllm.yaml"),
+    ),
+    (
+        "gpt-oss-20b-h100-x1-mxfp4-vllm.yaml",
+        include_str!("../../recipes/gpt-oss-20b-h100-x1-mxfp4-vllm.yaml"),
+    ),
+    (
+        "gpt-oss-20b-mi300x-x1-mxfp4-vllm.yaml",
+        include_str!("../../recipes/gpt-oss-20b-mi300x-x1-mxfp4-vllm.yaml"),
+    ),
+    (
+        "llama-3.1-405b-instruct-a100-80gb-x8x2-bf16-vllm.yaml",
+        include_str!("../../recipes/llama-3.1-405b-instruct-a100-80gb-x8x2-bf16-vllm.yaml"),
+    ),
+    (
+        "llama-3.1-405b-instruct-h100-x8-fp8-vllm.yaml",
+        include_str!("../../recipes/llama-3.1-405b-instruct-h100-x8-fp8-vllm.yaml"),
+    ),
+    (
+        "llama-3.1-405b-instruct-h100-x8x2-bf16-vllm.yaml",
+        include_str!("../../recipes/llama-3.1-405b-instruct-h100-x8x2-bf16-vllm.yaml"),
+    ),
+    (
+        "llama-3.1-405b-instruct-h200-x8-fp8-sglang.yaml",
+        include_str!("../../recipes/llama-3.1-405b-instruct-h200-x8-fp8-sglang.yaml"),
+    ),
+    (
+        "llama-3.1-405b-instruct-mi300x-x8-bf16-vllm.yaml",
+        include_str!("../../recipes/llama-3.1-405b-instruct-mi300x-x8-bf16-vllm.yaml"),
+    ),
+    (
+        "llama-3.1-405b-instruct-mi300x-x8-fp8-vllm.yaml",
+        include_str!("../../recipes/llama-3.1-405b-instruct-mi300x-x8-fp8-vllm.yaml"),
+    ),
+    (
+        "llama-3.1-405b-instruct-mi355x-x4-fp8-vllm.yaml",
+        include_str!("../../recipes/llama-3.1-405b-instruct-mi355x-x4-fp8-vllm.yaml"),
+    ),
+    (
+        "llama-3.1-70b-instruct-a100-80gb-x2-int4-awq-vllm.yaml",
+        include_str!("../../recipes/llama-3.1-70b-instruct-a100-80gb-x2-int4-awq-vllm.yaml"),
+    ),
+    (
+        "llama-3.1-70b-instruct-a100-80gb-x4-bf16-vllm.yaml",
+        include_str!("../../recipes/llama-3.1-70b-instruct-a100-80gb-x4-bf16-vllm.yaml"),
+    ),
+    (
+        "llama-3.1-70b-instruct-h100-x2-fp8-vllm.yaml",
+        include_str!("../../recipes/llama-3.1-70b-instruct-h100-x2-fp8-vllm.yaml"),
+    ),
+    (
+        "llama-3.1-70b-instruct-h100-x4-bf16-vllm.yaml",
+        include_str!("../../recipes/llama-3.1-70b-instruct-h100-x4-bf16-vllm.yaml"),
+    ),
+    (
+        "llama-3.1-70b-instruct-h100-x8-bf16-vllm.yaml",
+        include_str!("../../recipes/llama-3.1-70b-instruct-h100-x8-bf16-vllm.yaml"),
+    ),
+    (
+        "llama-3.1-70b-instruct-h200-x2-bf16-sglang.yaml",
+        include_str!("../../recipes/llama-3.1-70b-instruct-h200-x2-bf16-sglang.yaml"),
+    ),
+    (
+        "llama-3.1-70b-instruct-mi300x-x1-fp8-vllm.yaml",
+        include_str!("../../recipes/llama-3.1-70b-instruct-mi300x-x1-fp8-vllm.yaml"),
+    ),
+    (
+        "llama-3.1-70b-instruct-mi300x-x4-bf16-vllm.yaml",
+        include_str!("../../recipes/llama-3.1-70b-instruct-mi300x-x4-bf16-vllm.yaml"),
+    ),
+    (
+        "llama-3.1-70b-instruct-mi300x-x8-bf16-sglang.yaml",
+        include_str!("../../recipes/llama-3.1-70b-instruct-mi300x-x8-bf16-sglang.yaml"),
+    ),
+    (
+        "llama-3.1-70b-instruct-mi300x-x8-bf16-vllm.yaml",
+        include_str!("../../recipes/llama-3.1-70b-instruct-mi300x-x8-bf16-vllm.yaml"),
+    ),
+    (
+        "llama-3.1-70b-instruct-mi325x-x1-bf16-vllm.yaml",
+        include_str!("../../recipes/llama-3.1-70b-instruct-mi325x-x1-bf16-vllm.yaml"),
+    ),
+    (
+        "llama-3.1-8b-instruct-a100-80gb-x1-bf16-sglang.yaml",
+        include_str!("../../recipes/llama-3.1-8b-instruct-a100-80gb-x1-bf16-sglang.yaml"),
+    ),
+    (
+        "llama-3.1-8b-instruct-h100-x1-bf16-vllm.yaml",
+        include_str!("../../recipes/llama-3.1-8b-instruct-h100-x1-bf16-vllm.yaml"),
+    ),
+    (
+        "llama-3.1-8b-instruct-h200-x1-fp8-sglang.yaml",
+        include_str!("../../recipes/llama-3.1-8b-instruct-h200-x1-fp8-sglang.yaml"),
+    ),
+    (
+        "llama-3.1-8b-instruct-l40s-x1-bf16-vllm.yaml",
+        include_str!("../../recipes/llama-3.1-8b-instruct-l40s-x1-bf16-vllm.yaml"),
+    ),
+    (
+        "llama-3.1-8b-instruct-mi300x-x1-bf16-vllm.yaml",
+        include_str!("../../recipes/llama-3.1-8b-instruct-mi300x-x1-bf16-vllm.yaml"),
+    ),
+    (
+        "llama-3.1-8b-instruct-mi300x-x1-fp8-vllm.yaml",
+        include_str!("../../recipes/llama-3.1-8b-instruct-mi300x-x1-fp8-vllm.yaml"),
+    ),
+    (
+        "llama-3.1-8b-instruct-mi355x-x1-bf16-sglang.yaml",
+        include_str!("../../recipes/llama-3.1-8b-instruct-mi355x-x1-bf16-sglang.yaml"),
+    ),
+    (
+        "llama-3.3-70b-instruct-h100-x2-fp8-vllm.yaml",
+        include_str!("../../recipes/llama-3.3-70b-instruct-h100-x2-fp8-vllm.yaml"),
+    ),
+    (
+        "llama-3.3-70b-instruct-h200-x4-bf16-vllm.yaml",
+        include_str!("../../recipes/llama-3.3-70b-instruct-h200-x4-bf16-vllm.yaml"),
+    ),
+    (
+        "llama-3.3-70b-instruct-mi300x-x2-bf16-vllm.yaml",
+        include_str!("../../recipes/llama-3.3-70b-instruct-mi300x-x2-bf16-vllm.yaml"),
+    ),
+    (
+        "llama-3.3-70b-instruct-mi355x-x1-fp8-sglang.yaml",
+        include_str!("../../recipes/llama-3.3-70b-instruct-mi355x-x1-fp8-sglang.yaml"),
+    ),
+    (
+        "mistral-7b-instruct-v0.3-a100-40gb-x1-bf16-vllm.yaml",
+        include_str!("../../recipes/mistral-7b-instruct-v0.3-a100-40gb-x1-bf16-vllm.yaml"),
+    ),
+    (
+        "mistral-7b-instruct-v0.3-l40s-x1-bf16-vllm.yaml",
+        include_str!("../../recipes/mistral-7b-instruct-v0.3-l40s-x1-bf16-vllm.yaml"),
+    ),
+    (
+        "mistral-7b-instruct-v0.3-mi300x-x1-bf16-sglang.yaml",
+        include_str!("../../recipes/mistral-7b-instruct-v0.3-mi300x-x1-bf16-sglang.yaml"),
+    ),
+    (
+        "mixtral-8x22b-instruct-v0.1-h100-x8-bf16-vllm.yaml",
+        include_str!("../../recipes/mixtral-8x22b-instruct-v0.1-h100-x8-bf16-vllm.yaml"),
+    ),
+    (
+        "mixtral-8x22b-instruct-v0.1-mi300x-x2-fp8-vllm.yaml",
+        include_str!("../../recipes/mixtral-8x22b-instruct-v0.1-mi300x-x2-fp8-vllm.yaml"),
+    ),
+    (
+        "mixtral-8x22b-instruct-v0.1-mi300x-x4-bf16-vllm.yaml",
+        include_str!("../../recipes/mixtral-8x22b-instruct-v0.1-mi300x-x4-bf16-vllm.yaml"),
+    ),
+    (
+        "mixtral-8x7b-instruct-v0.1-a100-80gb-x2-bf16-sglang.yaml",
+        include_str!("../../recipes/mixtral-8x7b-instruct-v0.1-a100-80gb-x2-bf16-sglang.yaml"),
+    ),
+    (
+        "mixtral-8x7b-instruct-v0.1-h100-x2-bf16-vllm.yaml",
+        include_str!("../../recipes/mixtral-8x7b-instruct-v0.1-h100-x2-bf16-vllm.yaml"),
+    ),
+    (
+        "mixtral-8x7b-instruct-v0.1-mi300x-x1-bf16-vllm.yaml",
+        include_str!("../../recipes/mixtral-8x7b-instruct-v0.1-mi300x-x1-bf16-vllm.yaml"),
+    ),
+    (
+        "qwen2.5-72b-instruct-a100-80gb-x2-int4-gptq-vllm.yaml",
+        include_str!("../../recipes/qwen2.5-72b-instruct-a100-80gb-x2-int4-gptq-vllm.yaml"),
+    ),
+    (
+        "qwen2.5-72b-instruct-h100-x4-bf16-vllm.yaml",
+        include_str!("../../recipes/qwen2.5-72b-instruct-h100-x4-bf16-vllm.yaml"),
+    ),
+    (
+        "qwen2.5-72b-instruct-mi300x-x4-bf16-vllm.yaml",
+        include_str!("../../recipes/qwen2.5-72b-instruct-mi300x-x4-bf16-vllm.yaml"),
+    ),
+    (
+        "qwen2.5-72b-instruct-mi325x-x2-bf16-sglang.yaml",
+        include_str!("../../recipes/qwen2.5-72b-instruct-mi325x-x2-bf16-sglang.yaml"),
+    ),
+    (
+        "qwen2.5-7b-instruct-a100-40gb-x1-int4-awq-vllm.yaml",
+        include_str!("../../recipes/qwen2.5-7b-instruct-a100-40gb-x1-int4-awq-vllm.yaml"),
+    ),
+    (
+        "qwen2.5-7b-instruct-h100-x1-bf16-sglang.yaml",
+        include_str!("../../recipes/qwen2.5-7b-instruct-h100-x1-bf16-sglang.yaml"),
+    ),
+    (
+        "qwen2.5-7b-instruct-l40s-x1-bf16-vllm.yaml",
+        include_str!("../../recipes/qwen2.5-7b-instruct-l40s-x1-bf16-vllm.yaml"),
+    ),
+    (
+        "qwen2.5-7b-instruct-mi300x-x1-bf16-vllm.yaml",
+        include_str!("../../recipes/qwen2.5-7b-instruct-mi300x-x1-bf16-vllm.yaml"),
+    ),
+    (
+        "qwen3-235b-a22b-h100-x8-fp8-vllm.yaml",
+        include_str!("../../recipes/qwen3-235b-a22b-h100-x8-fp8-vllm.yaml"),
+    ),
+    (
+        "qwen3-235b-a22b-h200-x4-fp8-sglang.yaml",
+        include_str!("../../recipes/qwen3-235b-a22b-h200-x4-fp8-sglang.yaml"),
+    ),
+    (
+        "qwen3-235b-a22b-mi300x-x4-fp8-vllm.yaml",
+        include_str!("../../recipes/qwen3-235b-a22b-mi300x-x4-fp8-vllm.yaml"),
+    ),
+    (
+        "qwen3-235b-a22b-mi300x-x8-bf16-vllm.yaml",
+        include_str!("../../recipes/qwen3-235b-a22b-mi300x-x8-bf16-vllm.yaml"),
+    ),
+    (
+        "qwen3-235b-a22b-mi355x-x2-fp8-vllm.yaml",
+        include_str!("../../recipes/qwen3-235b-a22b-mi355x-x2-fp8-vllm.yaml"),
+    ),
+    (
+        "qwen3-32b-h100-x1-fp8-sglang.yaml",
+        include_str!("../../recipes/qwen3-32b-h100-x1-fp8-sglang.yaml"),
+    ),
+    (
+        "qwen3-32b-h100-x2-bf16-vllm.yaml",
+        include_str!("../../recipes/qwen3-32b-h100-x2-bf16-vllm.yaml"),
+    ),
+    (
+        "qwen3-32b-l40s-x4-bf16-vllm.yaml",
+        include_str!("../../recipes/qwen3-32b-l40s-x4-bf16-vllm.yaml"),
+    ),
+    (
+        "qwen3-32b-mi300x-x1-bf16-vllm.yaml",
+        include_str!("../../recipes/qwen3-32b-mi300x-x1-bf16-vllm.yaml"),
+    ),
+    (
+        "qwen3-32b-mi300x-x1-fp8-vllm.yaml",
+        include_str!("../../recipes/qwen3-32b-mi300x-x1-fp8-vllm.yaml"),
+    ),
 ];

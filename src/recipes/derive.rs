@@ -19,13 +19,19 @@ pub const DEFAULT_CONTEXT: u64 = 32_768;
 
 /// The precision to derive with: the one asked for, else the one the model's recipes use where
 /// this GPU runs it (DeepSeek ships fp8 weights), else bf16.
-fn precision_for(facts: &ModelFacts, query: &SelectQuery, gpu: &GpuModel, library: &Library) -> Precision {
+fn precision_for(
+    facts: &ModelFacts,
+    query: &SelectQuery,
+    gpu: &GpuModel,
+    library: &Library,
+) -> Precision {
     if let Some(precision) = query.precision {
         return precision;
     }
     // A pre-quantized checkpoint has one precision: its own (an AWQ repo is not served in bf16).
     if let Some(method) = facts.quant_method.as_deref() {
-        let served = library.recipes.iter().find(|l| l.recipe.model.repo.eq_ignore_ascii_case(&facts.repo));
+        let served =
+            library.recipes.iter().find(|l| l.recipe.model.repo.eq_ignore_ascii_case(&facts.repo));
         return served.map(|l| l.recipe.precision).unwrap_or(match method {
             "awq" => Precision::Int4Awq,
             "gptq" => Precision::Int4Gptq,
@@ -41,16 +47,19 @@ fn precision_for(facts: &ModelFacts, query: &SelectQuery, gpu: &GpuModel, librar
     library
         .for_model(&facts.repo)
         .map(|loaded| loaded.recipe.precision)
-        .find(|p| runnable(*p) && matches!(p, Precision::Fp8 | Precision::Mxfp4) && library_is_native(facts, library, *p))
+        .find(|p| {
+            runnable(*p)
+                && matches!(p, Precision::Fp8 | Precision::Mxfp4)
+                && library_is_native(facts, library, *p)
+        })
         .unwrap_or(Precision::Bf16)
 }
 
 /// A precision is native when a recipe serves the base repo itself (not a quantized copy) in it.
 fn library_is_native(facts: &ModelFacts, library: &Library, precision: Precision) -> bool {
-    library
-        .recipes
-        .iter()
-        .any(|l| l.recipe.precision == precision && l.recipe.model.repo.eq_ignore_ascii_case(&facts.repo))
+    library.recipes.iter().any(|l| {
+        l.recipe.precision == precision && l.recipe.model.repo.eq_ignore_ascii_case(&facts.repo)
+    })
 }
 
 pub fn derive_recipe(
@@ -80,9 +89,13 @@ pub fn derive_recipe(
                 memory_fraction: None,
             });
             if report.max_concurrent_sequences >= MIN_SEQUENCES {
-                let short = facts.repo.rsplit('/').next().unwrap_or(&facts.repo).to_ascii_lowercase();
+                let short =
+                    facts.repo.rsplit('/').next().unwrap_or(&facts.repo).to_ascii_lowercase();
                 let recipe = Recipe {
-                    id: format!("derived-{short}-{}-x{tp}-{precision}-{engine}", gpu.name.to_ascii_lowercase()),
+                    id: format!(
+                        "derived-{short}-{}-x{tp}-{precision}-{engine}",
+                        gpu.name.to_ascii_lowercase()
+                    ),
                     description: Some(format!(
                         "derived by aimdeck: tp {tp} is the smallest split of {} on {} that holds {MIN_SEQUENCES} sequences of {context} tokens",
                         facts.repo, gpu.name
@@ -103,7 +116,10 @@ pub fn derive_recipe(
                     performance: None,
                 };
                 // A derived recipe is held to what the real engine accepts, like a written one.
-                let refused: Vec<String> = engine_check::check(&recipe).into_iter().map(|(field, message, _)| format!("{field}: {message}")).collect();
+                let refused: Vec<String> = engine_check::check(&recipe)
+                    .into_iter()
+                    .map(|(field, message, _)| format!("{field}: {message}"))
+                    .collect();
                 if !refused.is_empty() {
                     return Err(format!("{} with {engine}: {}", facts.repo, refused.join("; ")));
                 }

@@ -141,7 +141,13 @@ pub fn detail(loaded: &LoadedRecipe) -> RecipeDetail {
     let command = launch_command(&spec, 0);
     let fit = gpus::by_name(&recipe.gpu).map(|gpu| fit::estimate(&fit_input(recipe, gpu)));
     let bars = fit.as_ref().map(fit_bars);
-    RecipeDetail { loaded: loaded.clone(), command: command.argv(), command_line: command.display(), fit, bars }
+    RecipeDetail {
+        loaded: loaded.clone(),
+        command: command.argv(),
+        command_line: command.display(),
+        fit,
+        bars,
+    }
 }
 
 #[cfg(test)]
@@ -181,7 +187,10 @@ mod tests {
         // 16.06 GB of 85.52 GB; 2 GiB; the rest of the 90% share; the 10% left alone.
         assert!((bars.weights - 16.06e9 / 85_520_809_984.0).abs() < 1e-9);
         assert!((bars.headroom - 0.1).abs() < 1e-6, "{bars:?}");
-        assert!((bars.weights + bars.activations + bars.kv_cache + bars.headroom - 1.0).abs() < 1e-6, "{bars:?}");
+        assert!(
+            (bars.weights + bars.activations + bars.kv_cache + bars.headroom - 1.0).abs() < 1e-6,
+            "{bars:?}"
+        );
         assert_eq!(bars.over, 0.0);
         assert!(shown.command_line.starts_with("vllm serve meta-llama/Llama-3.1-8B-Instruct"));
     }

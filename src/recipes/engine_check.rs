@@ -36,7 +36,11 @@ pub fn check(recipe: &Recipe) -> Vec<Finding> {
                 EngineKind::Vllm => EngineKind::Sglang,
                 EngineKind::Sglang => EngineKind::Vllm,
             };
-            let hint = if facts::newest(other).knows_quantization(method) { format!(", or engine: {other}") } else { String::new() };
+            let hint = if facts::newest(other).knows_quantization(method) {
+                format!(", or engine: {other}")
+            } else {
+                String::new()
+            };
             found.push((
                 "model.quant_method".into(),
                 format!("{release} does not load `{method}` checkpoints"),
@@ -81,7 +85,8 @@ mod tests {
         let mut r = recipe("llama-3.1-405b-instruct-h200-x8-fp8-sglang");
         r.model.quant_method = Some("fbgemm_fp8".into());
         let found = check(&r);
-        let (field, message, expected) = found.iter().find(|f| f.0 == "model.quant_method").expect("refused");
+        let (field, message, expected) =
+            found.iter().find(|f| f.0 == "model.quant_method").expect("refused");
         assert_eq!(field, "model.quant_method");
         assert_eq!(message, "sglang 0.5.23 does not load `fbgemm_fp8` checkpoints");
         assert!(expected.as_deref().unwrap().ends_with(", or engine: vllm"), "{expected:?}");
@@ -90,7 +95,8 @@ mod tests {
     #[test]
     fn wrong_parser_names_point_at_the_engine_arg() {
         let mut r = recipe("deepseek-r1-h200-x8-fp8-vllm");
-        r.engine_args.insert("reasoning-parser".into(), crate::model::ArgValue::Text("deepseek-r1".into()));
+        r.engine_args
+            .insert("reasoning-parser".into(), crate::model::ArgValue::Text("deepseek-r1".into()));
         let found = check(&r);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].0, "engine_args.reasoning-parser");

@@ -14,8 +14,8 @@
 
 use serde::Serialize;
 
-use crate::model::recipe::{KvCacheDtype, ModelFacts, Parallelism, Precision};
 use crate::model::EngineKind;
+use crate::model::recipe::{KvCacheDtype, ModelFacts, Parallelism, Precision};
 
 use super::gpus::GpuModel;
 
@@ -98,9 +98,13 @@ pub fn kv_bytes_per_token(facts: &ModelFacts, kv: KvCacheDtype, parallelism: Par
             .saturating_mul(element),
         None => {
             // Ranks beyond the KV head count hold a replica of one head each.
-            let heads = div_ceil(u64::from(facts.kv_heads), u64::from(parallelism.tp.max(1))).max(1);
+            let heads =
+                div_ceil(u64::from(facts.kv_heads), u64::from(parallelism.tp.max(1))).max(1);
             // Saturating: figures come from user files and must not wrap into a false fit.
-            2u64.saturating_mul(layers).saturating_mul(heads).saturating_mul(u64::from(facts.head_dim)).saturating_mul(element)
+            2u64.saturating_mul(layers)
+                .saturating_mul(heads)
+                .saturating_mul(u64::from(facts.head_dim))
+                .saturating_mul(element)
         }
     }
 }
@@ -119,7 +123,10 @@ pub fn default_memory_fraction(engine: EngineKind) -> f64 {
 pub fn estimate(input: &FitInput<'_>) -> FitReport {
     let facts = input.facts;
     let parallelism = input.parallelism;
-    let fraction = input.memory_fraction.unwrap_or_else(|| default_memory_fraction(input.engine)).clamp(0.0, 1.0);
+    let fraction = input
+        .memory_fraction
+        .unwrap_or_else(|| default_memory_fraction(input.engine))
+        .clamp(0.0, 1.0);
     let memory = input.gpu.memory_bytes;
     let usable = (memory as f64 * fraction) as u64;
     let weights_total = weights_total_bytes(facts, input.precision);
@@ -129,7 +136,8 @@ pub fn estimate(input: &FitInput<'_>) -> FitReport {
         EngineKind::Vllm => ACTIVATION_OVERHEAD_BYTES,
         EngineKind::Sglang => 0,
     };
-    let budget = i64::try_from(usable).unwrap_or(i64::MAX)
+    let budget = i64::try_from(usable)
+        .unwrap_or(i64::MAX)
         .saturating_sub(i64::try_from(weights_per_gpu).unwrap_or(i64::MAX))
         .saturating_sub(overhead as i64);
     let per_token = kv_bytes_per_token(facts, input.kv_cache_dtype, parallelism);
@@ -138,7 +146,8 @@ pub fn estimate(input: &FitInput<'_>) -> FitReport {
     let capacity = if budget > 0 && per_token > 0 { budget as u64 / per_token } else { 0 };
     let sequences = capacity / context;
     let fits = sequences >= 1;
-    let verdict = verdict(input, weights_per_gpu, usable, overhead, budget, context, capacity, sequences);
+    let verdict =
+        verdict(input, weights_per_gpu, usable, overhead, budget, context, capacity, sequences);
     FitReport {
         gpu: input.gpu.name.to_string(),
         gpu_memory_bytes: memory,
@@ -244,9 +253,15 @@ mod tests {
     #[test]
     fn llama_8b_bf16_needs_128_kib_per_token() {
         // 2 (K,V) x 32 layers x 8 KV heads x 128 dims x 2 bytes = 131072 bytes.
-        assert_eq!(kv_bytes_per_token(&llama_8b(), KvCacheDtype::Auto, Parallelism::default()), 128 * 1024);
+        assert_eq!(
+            kv_bytes_per_token(&llama_8b(), KvCacheDtype::Auto, Parallelism::default()),
+            128 * 1024
+        );
         // fp8 cache halves it; tp 2 splits the 8 KV heads 4 per GPU.
-        assert_eq!(kv_bytes_per_token(&llama_8b(), KvCacheDtype::Fp8, Parallelism::default()), 64 * 1024);
+        assert_eq!(
+            kv_bytes_per_token(&llama_8b(), KvCacheDtype::Fp8, Parallelism::default()),
+            64 * 1024
+        );
         let tp2 = Parallelism { tp: 2, pp: 1, dp: 1 };
         assert_eq!(kv_bytes_per_token(&llama_8b(), KvCacheDtype::Auto, tp2), 64 * 1024);
     }

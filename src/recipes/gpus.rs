@@ -91,7 +91,9 @@ pub fn normalize(product_name: &str) -> Option<&'static GpuModel> {
     }
     let upper = product_name.to_ascii_uppercase();
     let tokens: Vec<&str> = upper
-        .split(|c: char| c.is_whitespace() || c == '-' || c == '_' || c == ',' || c == '(' || c == ')')
+        .split(|c: char| {
+            c.is_whitespace() || c == '-' || c == '_' || c == ',' || c == '(' || c == ')'
+        })
         .filter(|t| !t.is_empty())
         .collect();
     let has = |word: &str| tokens.iter().any(|t| *t == word);

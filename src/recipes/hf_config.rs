@@ -36,14 +36,19 @@ pub fn snapshot_dir(cache_root: &Path, repo: &str) -> Option<PathBuf> {
         .filter_map(|entry| entry.ok())
         .map(|entry| entry.path())
         .filter(|dir| dir.join("config.json").is_file())
-        .map(|dir| (dir.metadata().and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH), dir))
+        .map(|dir| {
+            (dir.metadata().and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH), dir)
+        })
         .collect();
     candidates.sort();
     candidates.pop().map(|(_, dir)| dir)
 }
 
 /// Facts for `repo` from the cache, `Ok(None)` when it is not cached.
-pub fn facts_from_cache(cache_root: &Path, repo: &str) -> Result<Option<ModelFacts>, HfConfigError> {
+pub fn facts_from_cache(
+    cache_root: &Path,
+    repo: &str,
+) -> Result<Option<ModelFacts>, HfConfigError> {
     let Some(dir) = snapshot_dir(cache_root, repo) else {
         return Ok(None);
     };
@@ -51,8 +56,10 @@ pub fn facts_from_cache(cache_root: &Path, repo: &str) -> Result<Option<ModelFac
 }
 
 fn read_json(path: &Path) -> Result<Value, HfConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| HfConfigError::Read { path: path.to_path_buf(), source })?;
-    serde_json::from_str(&text).map_err(|source| HfConfigError::Json { path: path.to_path_buf(), source })
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| HfConfigError::Read { path: path.to_path_buf(), source })?;
+    serde_json::from_str(&text)
+        .map_err(|source| HfConfigError::Json { path: path.to_path_buf(), source })
 }
 
 /// Facts from one snapshot directory holding `config.json`.
@@ -62,7 +69,9 @@ pub fn facts_from_snapshot(dir: &Path, repo: &str) -> Result<ModelFacts, HfConfi
     // Multimodal models (Gemma 3, Llama 4) keep the language model under `text_config`.
     let config = root.get("text_config").filter(|v| v.is_object()).unwrap_or(&root);
     let int = |name: &str| config.get(name).and_then(Value::as_u64).filter(|v| *v > 0);
-    let need = |name: &'static str| int(name).ok_or(HfConfigError::Field { path: path.clone(), field: name });
+    let need = |name: &'static str| {
+        int(name).ok_or(HfConfigError::Field { path: path.clone(), field: name })
+    };
 
     let layers = need("num_hidden_layers")?;
     let heads = need("num_attention_heads")?;
@@ -71,16 +80,29 @@ pub fn facts_from_snapshot(dir: &Path, repo: &str) -> Result<ModelFacts, HfConfi
     let head_dim = int("head_dim").unwrap_or(hidden / heads);
     let max_context = int("max_position_embeddings").unwrap_or(4096);
     let mla = match (int("kv_lora_rank"), int("qk_rope_head_dim")) {
-        (Some(rank), Some(rope)) => Some(Mla { kv_lora_rank: to_u32(rank), qk_rope_head_dim: to_u32(rope) }),
+        (Some(rank), Some(rope)) => {
+            Some(Mla { kv_lora_rank: to_u32(rank), qk_rope_head_dim: to_u32(rope) })
+        }
         _ => None,
     };
-    let experts = int("num_local_experts").or_else(|| int("num_experts")).or_else(|| int("n_routed_experts"));
+    let experts =
+        int("num_local_experts").or_else(|| int("num_experts")).or_else(|| int("n_routed_experts"));
     let experts_per_token = int("num_experts_per_tok").or_else(|| int("experts_per_token"));
 
-    let estimated = estimate_params(config, layers, hidden, heads, kv_heads, head_dim, experts, None);
+    let estimated =
+        estimate_params(config, layers, hidden, heads, kv_heads, head_dim, experts, None);
     let params = params_from_index(dir, &root).unwrap_or(estimated);
     let active = match (experts, experts_per_token) {
-        (Some(_), Some(k)) => Some(estimate_params(config, layers, hidden, heads, kv_heads, head_dim, experts, Some(k))),
+        (Some(_), Some(k)) => Some(estimate_params(
+            config,
+            layers,
+            hidden,
+            heads,
+            kv_heads,
+            head_dim,
+            experts,
+            Some(k),
+        )),
         _ => None,
     };
     Ok(ModelFacts {
@@ -112,7 +134,11 @@ fn round2(x: f64) -> f64 {
 fn params_from_index(dir: &Path, config: &Value) -> Option<f64> {
     let index = read_json(&dir.join("model.safetensors.index.json")).ok()?;
     let total = index.get("metadata")?.get("total_size")?.as_f64()?;
-    let dtype = config.get("torch_dtype").or_else(|| config.get("dtype")).and_then(Value::as_str).unwrap_or("bfloat16");
+    let dtype = config
+        .get("torch_dtype")
+        .or_else(|| config.get("dtype"))
+        .and_then(Value::as_str)
+        .unwrap_or("bfloat16");
     let width = match dtype {
         "float32" => 4.0,
         "float8_e4m3fn" | "int8" | "uint8" => 1.0,
@@ -139,7 +165,9 @@ fn estimate_params(
     let tied = config.get("tie_word_embeddings").and_then(Value::as_bool).unwrap_or(false);
     let embeddings = vocab * hidden as f64 * if tied { 1.0 } else { 2.0 };
     let attention = (hidden * heads * head_dim * 2 + hidden * kv_heads * head_dim * 2) as f64;
-    let expert_ffn = int("moe_intermediate_size").or_else(|| int("intermediate_size")).unwrap_or(4 * hidden) as f64;
+    let expert_ffn = int("moe_intermediate_size")
+        .or_else(|| int("intermediate_size"))
+        .unwrap_or(4 * hidden) as f64;
     let mlp_one = 3.0 * hidden as f64 * expert_ffn;
     let mlp = match experts {
         Some(total) => mlp_one * active_experts.unwrap_or(total) as f64,
@@ -176,9 +204,17 @@ mod tests {
                "max_position_embeddings":131072,"num_attention_heads":32,"num_hidden_layers":32,
                "num_key_value_heads":8,"tie_word_embeddings":false,"torch_dtype":"bfloat16","vocab_size":128256}"#,
         );
-        write(&snapshot, "model.safetensors.index.json", r#"{"metadata":{"total_size":16060522496},"weight_map":{}}"#);
-        let facts = facts_from_cache(cache.path(), "meta-llama/Llama-3.1-8B-Instruct").unwrap().unwrap();
-        assert_eq!((facts.layers, facts.attention_heads, facts.kv_heads, facts.head_dim), (32, 32, 8, 128));
+        write(
+            &snapshot,
+            "model.safetensors.index.json",
+            r#"{"metadata":{"total_size":16060522496},"weight_map":{}}"#,
+        );
+        let facts =
+            facts_from_cache(cache.path(), "meta-llama/Llama-3.1-8B-Instruct").unwrap().unwrap();
+        assert_eq!(
+            (facts.layers, facts.attention_heads, facts.kv_heads, facts.head_dim),
+            (32, 32, 8, 128)
+        );
         assert_eq!(facts.max_context, 131_072);
         assert_eq!(facts.params_b, 8.03);
         assert!(facts.mla.is_none());

@@ -61,7 +61,11 @@ pub struct Imported {
 }
 
 /// Reads and converts one profile file. `cache_facts` looks a model up in the local cache.
-pub fn import_file(path: &Path, library: &Library, cache_facts: &dyn Fn(&str) -> Option<ModelFacts>) -> Imported {
+pub fn import_file(
+    path: &Path,
+    library: &Library,
+    cache_facts: &dyn Fn(&str) -> Option<ModelFacts>,
+) -> Imported {
     let file = path.display().to_string();
     match std::fs::read_to_string(path) {
         Ok(text) => import_text(&file, &text, library, cache_facts),
@@ -74,8 +78,18 @@ pub fn import_file(path: &Path, library: &Library, cache_facts: &dyn Fn(&str) ->
     }
 }
 
-pub fn import_text(file: &str, text: &str, library: &Library, cache_facts: &dyn Fn(&str) -> Option<ModelFacts>) -> Imported {
-    let mut out = Imported { file: file.to_string(), recipe: None, unmapped: Vec::new(), problems: Vec::new() };
+pub fn import_text(
+    file: &str,
+    text: &str,
+    library: &Library,
+    cache_facts: &dyn Fn(&str) -> Option<ModelFacts>,
+) -> Imported {
+    let mut out = Imported {
+        file: file.to_string(),
+        recipe: None,
+        unmapped: Vec::new(),
+        problems: Vec::new(),
+    };
     let profile: AimProfile = match serde_saphyr::from_str(text) {
         Ok(profile) => profile,
         Err(err) => {
@@ -83,7 +97,9 @@ pub fn import_text(file: &str, text: &str, library: &Library, cache_facts: &dyn 
             return out;
         }
     };
-    let fail = |field: &str, message: String, expected: &str| Problem::new(file, 1, 1, field, message).expected(expected);
+    let fail = |field: &str, message: String, expected: &str| {
+        Problem::new(file, 1, 1, field, message).expected(expected)
+    };
 
     let engine = match profile.metadata.engine.parse::<EngineKind>() {
         Ok(engine) => engine,
@@ -190,9 +206,11 @@ pub fn import_text(file: &str, text: &str, library: &Library, cache_facts: &dyn 
         }
     }
     if !tp_given {
-        parallelism.tp = profile.metadata.gpu_count.max(1) / parallelism.pp.saturating_mul(parallelism.dp).max(1);
+        parallelism.tp = profile.metadata.gpu_count.max(1)
+            / parallelism.pp.saturating_mul(parallelism.dp).max(1);
     }
-    let env: BTreeMap<String, String> = profile.env_vars.iter().map(|(k, v)| (k.clone(), scalar_text(v))).collect();
+    let env: BTreeMap<String, String> =
+        profile.env_vars.iter().map(|(k, v)| (k.clone(), scalar_text(v))).collect();
 
     let goal = match profile.metadata.metric.as_deref() {
         Some("latency") => Goal::Latency,
@@ -203,13 +221,18 @@ pub fn import_text(file: &str, text: &str, library: &Library, cache_facts: &dyn 
         }
     };
     for (key, value) in &profile.metadata.other {
-        out.unmapped.push(format!("metadata.{key}: `{}` has no recipe field; dropped", scalar_text(value)));
+        out.unmapped
+            .push(format!("metadata.{key}: `{}` has no recipe field; dropped", scalar_text(value)));
     }
     for key in profile.other.keys() {
         out.unmapped.push(format!("{key}: not part of an AIM profile or a recipe; dropped"));
     }
     let kind = profile.metadata.kind.clone();
-    let stem = Path::new(file).file_stem().and_then(|s| s.to_str()).unwrap_or("profile").to_ascii_lowercase();
+    let stem = Path::new(file)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("profile")
+        .to_ascii_lowercase();
     let short = facts.repo.rsplit('/').next().unwrap_or(&facts.repo).to_ascii_lowercase();
     let recipe = Recipe {
         id: format!("aim-{short}-{stem}"),
@@ -252,7 +275,9 @@ fn arg_value(value: &Value) -> Option<ArgValue> {
     match value {
         Value::Null => Some(ArgValue::Bool(true)),
         Value::Bool(b) => Some(ArgValue::Bool(*b)),
-        Value::Number(n) => n.as_i64().map(ArgValue::Int).or_else(|| n.as_f64().map(ArgValue::Float)),
+        Value::Number(n) => {
+            n.as_i64().map(ArgValue::Int).or_else(|| n.as_f64().map(ArgValue::Float))
+        }
         Value::String(s) => Some(ArgValue::Text(s.clone())),
         Value::Array(_) | Value::Object(_) => None,
     }

@@ -20,7 +20,9 @@ use super::validate::check_recipe;
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Origin {
     Builtin,
-    User { dir: PathBuf },
+    User {
+        dir: PathBuf,
+    },
     /// Made by the selector from model facts; not in any file.
     Derived,
 }
@@ -58,7 +60,8 @@ impl Library {
 pub fn model_matches(recipe: &Recipe, name: &str) -> bool {
     let name = name.trim();
     let facts = &recipe.model;
-    let short = |repo: &str| repo.rsplit('/').next().is_some_and(|short| short.eq_ignore_ascii_case(name));
+    let short =
+        |repo: &str| repo.rsplit('/').next().is_some_and(|short| short.eq_ignore_ascii_case(name));
     facts.repo.eq_ignore_ascii_case(name)
         || short(&facts.repo)
         || facts.aliases.iter().any(|alias| alias.eq_ignore_ascii_case(name) || short(alias))
@@ -97,7 +100,10 @@ fn builtin_batch() -> Batch {
 pub fn recipe_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.is_file() && matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+        .filter(|path| {
+            path.is_file()
+                && matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+        })
         .collect();
     files.sort();
     Ok(files)
@@ -113,13 +119,23 @@ pub fn load_file(path: &Path) -> Result<Recipe, Vec<Problem>> {
 }
 
 fn dir_batch(dir: &Path, required: bool) -> Batch {
-    let mut batch = Batch { origin: Origin::User { dir: dir.to_path_buf() }, recipes: Vec::new(), problems: Vec::new() };
+    let mut batch = Batch {
+        origin: Origin::User { dir: dir.to_path_buf() },
+        recipes: Vec::new(),
+        problems: Vec::new(),
+    };
     let files = match recipe_files(dir) {
         Ok(files) => files,
         // The default user directory need not exist; one named on the command line must.
         Err(err) if err.kind() == std::io::ErrorKind::NotFound && !required => return batch,
         Err(err) => {
-            batch.problems.push(Problem::new(&dir.display().to_string(), 0, 0, "", format!("cannot read directory: {err}")));
+            batch.problems.push(Problem::new(
+                &dir.display().to_string(),
+                0,
+                0,
+                "",
+                format!("cannot read directory: {err}"),
+            ));
             return batch;
         }
     };
@@ -169,15 +185,22 @@ fn merge(batches: Vec<Batch>) -> Library {
         for (recipe, file) in batch.recipes {
             if let Some(first) = seen_here.get(&recipe.id) {
                 problems.push(
-                    Problem::new(&file, 1, 1, "id", format!("duplicate id `{}`: {first} has the same id", recipe.id))
-                        .expected("an id unique within its directory"),
+                    Problem::new(
+                        &file,
+                        1,
+                        1,
+                        "id",
+                        format!("duplicate id `{}`: {first} has the same id", recipe.id),
+                    )
+                    .expected("an id unique within its directory"),
                 );
                 continue;
             }
             seen_here.insert(recipe.id.clone(), file.clone());
             let overrides = by_id.get(&recipe.id).map(|earlier| earlier.file.clone());
             let id = recipe.id.clone();
-            by_id.insert(id, LoadedRecipe { recipe, origin: batch.origin.clone(), file, overrides });
+            by_id
+                .insert(id, LoadedRecipe { recipe, origin: batch.origin.clone(), file, overrides });
         }
     }
     Library { recipes: by_id.into_values().collect(), problems }

@@ -165,7 +165,8 @@ pub fn yaml_problem(file: &str, text: &str, err: &serde_saphyr::Error) -> Proble
         .unwrap_or_else(|| key_on_line(text, line));
     let mut problem = Problem::new(file, line, column, &field, message.clone());
     if let Some(expected) = expected_list(&message) {
-        problem.message = message[..message.find(", expected").unwrap_or(message.len())].to_string();
+        problem.message =
+            message[..message.find(", expected").unwrap_or(message.len())].to_string();
         problem = problem.expected(expected);
     }
     problem

@@ -21,7 +21,13 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn new(file: &str, line: u64, column: u64, field: &str, message: impl Into<String>) -> Problem {
+    pub fn new(
+        file: &str,
+        line: u64,
+        column: u64,
+        field: &str,
+        message: impl Into<String>,
+    ) -> Problem {
         Problem {
             file: file.to_string(),
             line,

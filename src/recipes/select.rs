@@ -32,8 +32,11 @@ impl Hardware {
     /// for that model, so a recipe that fits, fits on every one of them. `None` when no GPU is
     /// in the catalog. The console builds this from `model::gpu::Gpu`:
     /// `Hardware::from_inventory(gpus.iter().map(|g| (g.name.as_str(), g.memory_total_bytes, g.held_by.is_some())))`.
-    pub fn from_inventory<'a>(gpus: impl IntoIterator<Item = (&'a str, Option<u64>, bool)>) -> Option<Hardware> {
-        let mut by_model: std::collections::BTreeMap<&'static str, (u32, u32, Option<u64>, u64)> = Default::default();
+    pub fn from_inventory<'a>(
+        gpus: impl IntoIterator<Item = (&'a str, Option<u64>, bool)>,
+    ) -> Option<Hardware> {
+        let mut by_model: std::collections::BTreeMap<&'static str, (u32, u32, Option<u64>, u64)> =
+            Default::default();
         for (product, memory, busy) in gpus {
             let Some(model) = gpus::normalize(product) else { continue };
             let entry = by_model.entry(model.name).or_insert((0, 0, None, model.memory_bytes));
@@ -45,8 +48,9 @@ impl Hardware {
                 entry.2 = Some(entry.2.map_or(bytes, |m: u64| m.min(bytes)));
             }
         }
-        let (name, (total, free, memory, _)) =
-            by_model.into_iter().max_by_key(|(_, (total, _, _, catalog_memory))| (*total, *catalog_memory))?;
+        let (name, (total, free, memory, _)) = by_model
+            .into_iter()
+            .max_by_key(|(_, (total, _, _, catalog_memory))| (*total, *catalog_memory))?;
         Some(Hardware { gpu: name.to_string(), total, free, memory_bytes: memory })
     }
 }
@@ -118,7 +122,9 @@ pub fn known_facts(library: &Library, model: &str) -> Option<ModelFacts> {
     library.for_model(model).next().map(|loaded| {
         let mut facts = loaded.recipe.model.clone();
         // A quantized variant's recipe names the base model as an alias; derive for the name asked.
-        if !facts.repo.eq_ignore_ascii_case(model) && facts.aliases.iter().any(|a| a.eq_ignore_ascii_case(model)) {
+        if !facts.repo.eq_ignore_ascii_case(model)
+            && facts.aliases.iter().any(|a| a.eq_ignore_ascii_case(model))
+        {
             facts.aliases.retain(|a| !a.eq_ignore_ascii_case(model));
             facts.aliases.push(facts.repo.clone());
             facts.repo = model.to_string();
@@ -129,14 +135,23 @@ pub fn known_facts(library: &Library, model: &str) -> Option<ModelFacts> {
 
 /// Ranks the library's recipes for `query` on `hardware`. `extra_facts` are facts found
 /// elsewhere (a config.json in the local cache) for deriving when no recipe names the model.
-pub fn select(library: &Library, query: &SelectQuery, hardware: Option<&Hardware>, extra_facts: Option<ModelFacts>) -> Selection {
+pub fn select(
+    library: &Library,
+    query: &SelectQuery,
+    hardware: Option<&Hardware>,
+    extra_facts: Option<ModelFacts>,
+) -> Selection {
     let prefer = query.prefer.unwrap_or(Goal::Throughput);
     let target = hardware.and_then(target_gpu);
     let mut notes = Vec::new();
     if let Some(hw) = hardware
         && target.is_none()
     {
-        notes.push(format!("GPU `{}` is not in the catalog; known GPUs: {}", hw.gpu, gpus::names().join(", ")));
+        notes.push(format!(
+            "GPU `{}` is not in the catalog; known GPUs: {}",
+            hw.gpu,
+            gpus::names().join(", ")
+        ));
     }
     if hardware.is_none() {
         notes.push("no hardware given: recipes are checked on their own GPUs only".into());
@@ -166,9 +181,10 @@ pub fn select(library: &Library, query: &SelectQuery, hardware: Option<&Hardware
     if !candidates.iter().any(|c| c.accepted) {
         let facts = known_facts(library, &query.model).or(extra_facts);
         match (facts, hardware, target.as_ref()) {
-            (Some(facts), Some(hw), Some(gpu)) => match derive_recipe(&facts, query, hw, gpu, library) {
-                Ok(recipe) => {
-                    let mut candidate = Candidate {
+            (Some(facts), Some(hw), Some(gpu)) => {
+                match derive_recipe(&facts, query, hw, gpu, library) {
+                    Ok(recipe) => {
+                        let mut candidate = Candidate {
                         id: recipe.id.clone(),
                         accepted: false,
                         rank: None,
@@ -181,21 +197,26 @@ pub fn select(library: &Library, query: &SelectQuery, hardware: Option<&Hardware
                         fit: None,
                         recipe,
                     };
-                    judge(&mut candidate, query, hardware, target.as_ref(), prefer);
-                    candidates.push(candidate);
+                        judge(&mut candidate, query, hardware, target.as_ref(), prefer);
+                        candidates.push(candidate);
+                    }
+                    Err(why) => notes.push(format!("no recipe could be derived: {why}")),
                 }
-                Err(why) => notes.push(format!("no recipe could be derived: {why}")),
-            },
+            }
             (None, _, _) if candidates.is_empty() => notes.push(format!(
                 "no recipe names `{}` and its config.json is not in the local Hugging Face cache",
                 query.model
             )),
-            (Some(_), None, _) => notes.push("give the GPU model and count to derive a recipe".into()),
+            (Some(_), None, _) => {
+                notes.push("give the GPU model and count to derive a recipe".into())
+            }
             _ => {}
         }
     }
 
-    candidates.sort_by(|a, b| b.accepted.cmp(&a.accepted).then(b.score.cmp(&a.score)).then(a.id.cmp(&b.id)));
+    candidates.sort_by(|a, b| {
+        b.accepted.cmp(&a.accepted).then(b.score.cmp(&a.score)).then(a.id.cmp(&b.id))
+    });
     let mut next_rank = 1;
     for candidate in candidates.iter_mut().filter(|c| c.accepted) {
         candidate.rank = Some(next_rank);
@@ -213,7 +234,13 @@ pub fn select(library: &Library, query: &SelectQuery, hardware: Option<&Hardware
 }
 
 /// Fills in a candidate's rejections, fit, reasons and score.
-fn judge(candidate: &mut Candidate, query: &SelectQuery, hardware: Option<&Hardware>, target: Option<&GpuModel>, prefer: Goal) {
+fn judge(
+    candidate: &mut Candidate,
+    query: &SelectQuery,
+    hardware: Option<&Hardware>,
+    target: Option<&GpuModel>,
+    prefer: Goal,
+) {
     let recipe = &candidate.recipe;
     let mut rejections = Vec::new();
     if let Some(engine) = query.engine
@@ -230,7 +257,8 @@ fn judge(candidate: &mut Candidate, query: &SelectQuery, hardware: Option<&Hardw
     let gpu = match (target, hardware) {
         (Some(target), Some(_)) => {
             if !recipe.gpu.eq_ignore_ascii_case(target.name) {
-                rejections.push(format!("written for {}; the GPUs here are {}", recipe.gpu, target.name));
+                rejections
+                    .push(format!("written for {}; the GPUs here are {}", recipe.gpu, target.name));
             }
             Some(*target)
         }
@@ -257,7 +285,10 @@ fn judge(candidate: &mut Candidate, query: &SelectQuery, hardware: Option<&Hardw
     if let Some(len) = query.max_model_len
         && len > recipe.model.max_context
     {
-        rejections.push(format!("the model supports at most {} tokens of context, {len} were asked for", recipe.model.max_context));
+        rejections.push(format!(
+            "the model supports at most {} tokens of context, {len} were asked for",
+            recipe.model.max_context
+        ));
     }
     let fit = gpu.as_ref().map(|gpu| {
         let mut input = super::validate::fit_input(recipe, gpu);
@@ -284,7 +315,12 @@ fn judge(candidate: &mut Candidate, query: &SelectQuery, hardware: Option<&Hardw
 
 /// Higher is better. The goal match dominates; within it, throughput favours total KV capacity
 /// over the replicas that fit on the free GPUs, latency favours a wider tensor-parallel split.
-fn score(recipe: &Recipe, hardware: Option<&Hardware>, fit: Option<&FitReport>, prefer: Goal) -> (i64, Vec<String>) {
+fn score(
+    recipe: &Recipe,
+    hardware: Option<&Hardware>,
+    fit: Option<&FitReport>,
+    prefer: Goal,
+) -> (i64, Vec<String>) {
     let mut score = 0i64;
     let mut reasons = Vec::new();
     if recipe.goal == prefer {
@@ -301,7 +337,10 @@ fn score(recipe: &Recipe, hardware: Option<&Hardware>, fit: Option<&FitReport>, 
     match prefer {
         Goal::Latency => {
             score += i64::from(recipe.parallelism.tp).saturating_mul(20);
-            reasons.push(format!("tp {} splits each request over {} GPUs", recipe.parallelism.tp, recipe.parallelism.tp));
+            reasons.push(format!(
+                "tp {} splits each request over {} GPUs",
+                recipe.parallelism.tp, recipe.parallelism.tp
+            ));
         }
         Goal::Throughput | Goal::Balanced => {
             if let Some(fit) = fit {
@@ -356,7 +395,10 @@ mod tests {
             ("NVIDIA L4", Some(22 * gib), false),
         ];
         let hardware = Hardware::from_inventory(found).unwrap();
-        assert_eq!(hardware, Hardware { gpu: "MI300X".into(), total: 3, free: 2, memory_bytes: Some(191 * gib) });
+        assert_eq!(
+            hardware,
+            Hardware { gpu: "MI300X".into(), total: 3, free: 2, memory_bytes: Some(191 * gib) }
+        );
         assert!(Hardware::from_inventory(vec![("Matrox G200eR2", None, false)]).is_none());
     }
 
@@ -364,13 +406,18 @@ mod tests {
     fn detected_memory_smaller_than_the_catalog_can_reject_a_recipe() {
         let library = load_builtin();
         let query = SelectQuery { model: "openai/gpt-oss-120b".into(), ..Default::default() };
-        let full = Hardware { gpu: "NVIDIA H100 80GB HBM3".into(), total: 1, free: 1, memory_bytes: None };
+        let full =
+            Hardware { gpu: "NVIDIA H100 80GB HBM3".into(), total: 1, free: 1, memory_bytes: None };
         let best = select(&library, &query, Some(&full), None).best;
         assert_eq!(best.as_deref(), Some("gpt-oss-120b-h100-x1-mxfp4-vllm"));
         // A GPU partitioned to 60 GiB cannot hold 58.4 GB of weights plus a 131072-token sequence.
         let small = Hardware { memory_bytes: Some(60 * 1024 * 1024 * 1024), ..full };
         let selection = select(&library, &query, Some(&small), None);
-        let x1 = selection.candidates.iter().find(|c| c.id == "gpt-oss-120b-h100-x1-mxfp4-vllm").unwrap();
+        let x1 = selection
+            .candidates
+            .iter()
+            .find(|c| c.id == "gpt-oss-120b-h100-x1-mxfp4-vllm")
+            .unwrap();
         assert!(!x1.accepted);
         assert!(x1.rejections.iter().any(|r| r.contains("does not fit")), "{:?}", x1.rejections);
     }
@@ -378,11 +425,14 @@ mod tests {
     #[test]
     fn without_hardware_recipes_are_judged_on_their_own_gpus() {
         let library = load_builtin();
-        let query = SelectQuery { model: "Mistral-7B-Instruct-v0.3".into(), prefer: Some(Goal::Throughput), ..Default::default() };
+        let query = SelectQuery {
+            model: "Mistral-7B-Instruct-v0.3".into(),
+            prefer: Some(Goal::Throughput),
+            ..Default::default()
+        };
         let selection = select(&library, &query, None, None);
         assert_eq!(selection.candidates.len(), 3);
         assert!(selection.candidates.iter().all(|c| c.accepted), "{:?}", selection.candidates);
         assert!(selection.notes[0].contains("no hardware given"));
     }
 }
-

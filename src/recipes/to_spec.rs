@@ -52,14 +52,20 @@ mod tests {
     #[test]
     fn builtin_recipe_becomes_a_spec_the_launcher_renders() {
         let library = load_builtin();
-        let recipe = &library.get("llama-3.1-70b-instruct-mi300x-x8-bf16-vllm").expect("built-in").recipe;
+        let recipe =
+            &library.get("llama-3.1-70b-instruct-mi300x-x8-bf16-vllm").expect("built-in").recipe;
         let spec = to_deployment_spec(recipe, "llama70", 2, 8000);
         assert_eq!(spec.gpus_per_replica, 8);
         assert_eq!(spec.gpu_vendor, Some(GpuVendor::Amd));
         assert_eq!(spec.recipe_id.as_deref(), Some("llama-3.1-70b-instruct-mi300x-x8-bf16-vllm"));
         assert_eq!(spec.env.get("VLLM_ROCM_USE_AITER").map(String::as_str), Some("1"));
         let command = launch_command(&spec, 1).display();
-        assert!(command.starts_with("vllm serve meta-llama/Llama-3.1-70B-Instruct --host 0.0.0.0 --port 8001"), "{command}");
+        assert!(
+            command.starts_with(
+                "vllm serve meta-llama/Llama-3.1-70B-Instruct --host 0.0.0.0 --port 8001"
+            ),
+            "{command}"
+        );
         assert!(command.contains("--tensor-parallel-size 8"), "{command}");
         assert!(command.contains("--max-model-len 131072"), "{command}");
     }

@@ -1,8 +1,8 @@
 //! Semantic checks on a parsed recipe: things YAML types cannot say. Each problem points at the
 //! field that has to change and says what would be accepted.
 
-use crate::model::recipe::{KvCacheDtype, Precision};
 use crate::model::Recipe;
+use crate::model::recipe::{KvCacheDtype, Precision};
 
 use super::engine_check;
 use super::fit::{self, FitInput};
@@ -48,7 +48,9 @@ pub fn check_recipe(file: &str, recipe: &Recipe, at: &Locations) -> Vec<Problem>
         problems.push(problem);
     };
 
-    if recipe.id.is_empty() || !recipe.id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+    if recipe.id.is_empty()
+        || !recipe.id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
         report(
             "id",
             format!("`{}` is not a usable recipe id", recipe.id),
@@ -64,22 +66,35 @@ pub fn check_recipe(file: &str, recipe: &Recipe, at: &Locations) -> Vec<Problem>
         ("model.head_dim", facts.head_dim),
     ] {
         if value == 0 {
-            report(field, "must be at least 1".into(), Some("the figure from the model's config.json".into()));
+            report(
+                field,
+                "must be at least 1".into(),
+                Some("the figure from the model's config.json".into()),
+            );
         }
     }
     if facts.params_b <= 0.0 || !facts.params_b.is_finite() {
-        report("model.params_b", format!("{} is not a parameter count", facts.params_b), Some("billions of parameters, e.g. 8.03".into()));
+        report(
+            "model.params_b",
+            format!("{} is not a parameter count", facts.params_b),
+            Some("billions of parameters, e.g. 8.03".into()),
+        );
     }
     if facts.kv_heads > 0 && facts.attention_heads % facts.kv_heads != 0 {
         report(
             "model.kv_heads",
-            format!("{} KV heads do not divide {} attention heads", facts.kv_heads, facts.attention_heads),
+            format!(
+                "{} KV heads do not divide {} attention heads",
+                facts.kv_heads, facts.attention_heads
+            ),
             Some("num_key_value_heads from config.json".into()),
         );
     }
 
     let p = recipe.parallelism;
-    for (field, value) in [("parallelism.tp", p.tp), ("parallelism.pp", p.pp), ("parallelism.dp", p.dp)] {
+    for (field, value) in
+        [("parallelism.tp", p.tp), ("parallelism.pp", p.pp), ("parallelism.dp", p.dp)]
+    {
         if value == 0 {
             report(field, "must be at least 1".into(), None);
         }
@@ -91,21 +106,22 @@ pub fn check_recipe(file: &str, recipe: &Recipe, at: &Locations) -> Vec<Problem>
             "gpu_count",
             format!(
                 "gpu_count is {} but tp {} x pp {} x dp {} uses {} GPUs",
-                recipe.gpu_count,
-                p.tp,
-                p.pp,
-                p.dp,
-                product
+                recipe.gpu_count, p.tp, p.pp, p.dp, product
             ),
             Some(format!("gpu_count: {product}")),
         );
     }
     if p.tp > 0 && facts.attention_heads > 0 && facts.attention_heads % p.tp != 0 {
-        let divisors: Vec<String> =
-            (1..=facts.attention_heads).filter(|d| facts.attention_heads % d == 0 && *d <= 64).map(|d| d.to_string()).collect();
+        let divisors: Vec<String> = (1..=facts.attention_heads)
+            .filter(|d| facts.attention_heads % d == 0 && *d <= 64)
+            .map(|d| d.to_string())
+            .collect();
         report(
             "parallelism.tp",
-            format!("tp {} does not divide the model's {} attention heads", p.tp, facts.attention_heads),
+            format!(
+                "tp {} does not divide the model's {} attention heads",
+                p.tp, facts.attention_heads
+            ),
             Some(format!("one of {}", divisors.join(", "))),
         );
     }
@@ -113,7 +129,11 @@ pub fn check_recipe(file: &str, recipe: &Recipe, at: &Locations) -> Vec<Problem>
     if let Some(fraction) = recipe.gpu_memory_utilization
         && !(fraction > 0.0 && fraction <= 1.0)
     {
-        report("gpu_memory_utilization", format!("{fraction} is not a fraction of GPU memory"), Some("a number in (0, 1], e.g. 0.9".into()));
+        report(
+            "gpu_memory_utilization",
+            format!("{fraction} is not a fraction of GPU memory"),
+            Some("a number in (0, 1], e.g. 0.9".into()),
+        );
     }
     if let Some(len) = recipe.max_model_len
         && facts.max_context > 0
@@ -142,7 +162,9 @@ pub fn check_recipe(file: &str, recipe: &Recipe, at: &Locations) -> Vec<Problem>
     }
 
     let Some(gpu) = gpus::by_name(&recipe.gpu) else {
-        let hint = gpus::normalize(&recipe.gpu).map(|g| format!("; did you mean `{}`?", g.name)).unwrap_or_default();
+        let hint = gpus::normalize(&recipe.gpu)
+            .map(|g| format!("; did you mean `{}`?", g.name))
+            .unwrap_or_default();
         report(
             "gpu",
             format!("unknown GPU model `{}`{hint}", recipe.gpu),
@@ -155,11 +177,18 @@ pub fn check_recipe(file: &str, recipe: &Recipe, at: &Locations) -> Vec<Problem>
         report(
             "precision",
             format!("fp8 is not supported on {} ({})", gpu.name, gpu.family),
-            Some("bf16, fp16, int8 or an int4 format; fp8 needs an MI300-class or H100-class GPU".into()),
+            Some(
+                "bf16, fp16, int8 or an int4 format; fp8 needs an MI300-class or H100-class GPU"
+                    .into(),
+            ),
         );
     }
     if recipe.precision == Precision::Mxfp4 && !gpu.mxfp4 {
-        report("precision", format!("mxfp4 is not supported on {}", gpu.name), Some("a GPU that runs gpt-oss".into()));
+        report(
+            "precision",
+            format!("mxfp4 is not supported on {}", gpu.name),
+            Some("a GPU that runs gpt-oss".into()),
+        );
     }
     if recipe.kv_cache_dtype == KvCacheDtype::Fp8 && !gpu.fp8 {
         report(
@@ -172,11 +201,21 @@ pub fn check_recipe(file: &str, recipe: &Recipe, at: &Locations) -> Vec<Problem>
     if problems.is_empty() {
         let report_fit = fit::estimate(&fit_input(recipe, gpu));
         if !report_fit.fits {
-            let field = if report_fit.kv_budget_bytes > 0 && recipe.max_model_len.is_some() { "max_model_len" } else { "gpu_count" };
+            let field = if report_fit.kv_budget_bytes > 0 && recipe.max_model_len.is_some() {
+                "max_model_len"
+            } else {
+                "gpu_count"
+            };
             let (line, column) = at.at(field);
             problems.push(
-                Problem::new(file, line, column, field, format!("the model {}", report_fit.verdict))
-                    .expected("more GPUs, a smaller precision or a shorter max_model_len"),
+                Problem::new(
+                    file,
+                    line,
+                    column,
+                    field,
+                    format!("the model {}", report_fit.verdict),
+                )
+                .expected("more GPUs, a smaller precision or a shorter max_model_len"),
             );
         }
     }
@@ -233,7 +272,8 @@ max_model_len: 32768
 
     #[test]
     fn gpu_count_mismatch_points_at_gpu_count() {
-        let found = problems(&BASE.replace("gpu_count: 1", "gpu_count: 4").replace("tp: 1", "tp: 2"));
+        let found =
+            problems(&BASE.replace("gpu_count: 1", "gpu_count: 4").replace("tp: 1", "tp: 2"));
         let mismatch = found.iter().find(|p| p.field == "gpu_count").expect("gpu_count problem");
         assert_eq!((mismatch.line, mismatch.column), (12, 12));
         assert!(mismatch.message.contains("tp 2 x pp 1 x dp 1 uses 2 GPUs"), "{mismatch}");
@@ -241,10 +281,14 @@ max_model_len: 32768
 
     #[test]
     fn tp_must_divide_attention_heads() {
-        let found = problems(&BASE.replace("gpu_count: 1", "gpu_count: 8").replace("tp: 1", "tp: 8"));
+        let found =
+            problems(&BASE.replace("gpu_count: 1", "gpu_count: 8").replace("tp: 1", "tp: 8"));
         let heads = found.iter().find(|p| p.field == "parallelism.tp").expect("tp problem");
         assert_eq!(heads.line, 15);
-        assert!(heads.message.contains("does not divide the model's 28 attention heads"), "{heads}");
+        assert!(
+            heads.message.contains("does not divide the model's 28 attention heads"),
+            "{heads}"
+        );
         assert!(heads.expected.as_deref().unwrap().contains("4, 7"), "{heads}");
     }
 
@@ -267,7 +311,8 @@ max_model_len: 32768
 
     #[test]
     fn a_model_that_does_not_fit_is_an_error() {
-        let big = BASE.replace("params_b: 7.62", "params_b: 72.7").replace("gpu: A100-80GB", "gpu: L40S");
+        let big =
+            BASE.replace("params_b: 7.62", "params_b: 72.7").replace("gpu: A100-80GB", "gpu: L40S");
         let found = problems(&big);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].field, "gpu_count");
@@ -298,7 +343,10 @@ max_model_len: 32768
 
     #[test]
     fn pipeline_parallel_sglang_is_accepted_since_the_launcher_renders_pp_size() {
-        let text = BASE.replace("engine: vllm", "engine: sglang").replace("gpu_count: 1", "gpu_count: 2").replace("tp: 1", "tp: 1\n  pp: 2");
+        let text = BASE
+            .replace("engine: vllm", "engine: sglang")
+            .replace("gpu_count: 1", "gpu_count: 2")
+            .replace("tp: 1", "tp: 1\n  pp: 2");
         assert_eq!(problems(&text), vec![]);
     }
 
@@ -308,7 +356,10 @@ max_model_len: 32768
         let found = problems(&text);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].field, "engine_args.no-such-flag");
-        assert!(found[0].message.contains("unrecognized arguments: --no-such-flag 3"), "{}", found[0]);
+        assert!(
+            found[0].message.contains("unrecognized arguments: --no-such-flag 3"),
+            "{}",
+            found[0]
+        );
     }
 }
-

@@ -13,11 +13,11 @@ use std::path::PathBuf;
 use super::event::Command;
 use super::keymap::{Action, Keymap};
 use super::theme::Theme;
+use super::views::ViewId;
 use super::views::cache::{self as cache_view, CacheState};
 use super::views::gpus::{self, GpuState};
 use super::views::recipes::{self as recipe_view, RecipeState};
 use super::views::resources::ResourceView;
-use super::views::ViewId;
 use super::widgets::text_input::TextInput;
 use super::widgets::{ConfirmDialog, Form};
 
@@ -40,9 +40,16 @@ pub struct Message {
 #[derive(Debug, Clone)]
 pub enum Mode {
     Normal,
-    Command { input: TextInput, candidates: Vec<String> },
-    Filter { input: TextInput },
-    Help { scroll: u16 },
+    Command {
+        input: TextInput,
+        candidates: Vec<String>,
+    },
+    Filter {
+        input: TextInput,
+    },
+    Help {
+        scroll: u16,
+    },
     Confirm(ConfirmDialog, ConfirmPurpose),
     Form(Form, FormPurpose),
     /// A scrollable text: a rendered config to review (Enter creates) or the journal.
@@ -195,7 +202,10 @@ impl App {
                 state_dir: crate::paths::state_dir(),
                 ..Default::default()
             },
-            cluster: super::cluster_flow::ClusterState { kubeconfig: settings.kubeconfig.clone(), ..Default::default() },
+            cluster: super::cluster_flow::ClusterState {
+                kubeconfig: settings.kubeconfig.clone(),
+                ..Default::default()
+            },
             demo: settings.demo,
             endpoints: super::views::endpoints::EndpointsState::new(settings.endpoints),
             should_quit: false,
@@ -211,12 +221,17 @@ impl App {
     /// What the console asks for as it starts: the recipe library.
     pub fn start(&mut self) -> Vec<Command> {
         self.cache.scanning = true;
-        let mut commands = vec![Command::LoadRecipes, Command::ScanCache { root: self.cache.root.clone() }];
+        let mut commands =
+            vec![Command::LoadRecipes, Command::ScanCache { root: self.cache.root.clone() }];
         commands.extend(self.deploy.list_all());
         if self.demo {
             let state_dir = self.deploy.state_dir.join("demo");
-            commands.push(Command::Deploy(super::deploy_flow::DeployCommand::StartDemo { state_dir }));
-            self.notify(Level::Info, "demo: starting aimdeck-sim engines on a recorded 8-GPU topology…");
+            commands
+                .push(Command::Deploy(super::deploy_flow::DeployCommand::StartDemo { state_dir }));
+            self.notify(
+                Level::Info,
+                "demo: starting aimdeck-sim engines on a recorded 8-GPU topology…",
+            );
         }
         commands.extend(super::endpoint_flow::start(self));
         commands.extend(super::cluster_flow::refresh(self));
@@ -262,10 +277,9 @@ impl App {
             self.history.remove(0);
         }
         // A newer info never hides an error the user has not had time to read.
-        let keep_current = self
-            .message
-            .as_ref()
-            .is_some_and(|current| current.level > message.level && current.expires_at_tick > self.ticks);
+        let keep_current = self.message.as_ref().is_some_and(|current| {
+            current.level > message.level && current.expires_at_tick > self.ticks
+        });
         if !keep_current {
             self.message = Some(message);
         }
@@ -276,7 +290,10 @@ impl App {
     /// new one goes to the history (`:messages`) only. For background warnings (a backend that
     /// cannot be listed) that must not hide what the user is reading.
     pub fn notify_behind(&mut self, level: Level, text: impl Into<String>) {
-        let busy = self.message.as_ref().is_some_and(|current| current.level >= level && current.expires_at_tick > self.ticks);
+        let busy = self
+            .message
+            .as_ref()
+            .is_some_and(|current| current.level >= level && current.expires_at_tick > self.ticks);
         if !busy {
             self.notify(level, text);
             return;
@@ -300,7 +317,6 @@ impl App {
         actions.push(Action::Quit);
         actions
     }
-
 
     /// Advances the clock; redraws only when the shown minute changes or a message expires.
     pub fn on_tick(&mut self, clock: &str) {

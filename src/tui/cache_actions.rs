@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use super::app::{App, ConfirmPurpose, FormPurpose, Level, Mode};
 use super::event::Command;
-use super::views::cache as cache_view;
 use super::views::ViewId;
+use super::views::cache as cache_view;
 use super::widgets::Form;
 use crate::cache::pull::PullSummary;
 use crate::model::cache::CacheReport;
@@ -37,7 +37,13 @@ impl App {
         match result {
             Ok(summary) => self.notify(
                 Level::Info,
-                format!("pulled {}@{} ({} files) into {}", summary.repo_id, summary.revision, summary.files, summary.snapshot_path.display()),
+                format!(
+                    "pulled {}@{} ({} files) into {}",
+                    summary.repo_id,
+                    summary.revision,
+                    summary.files,
+                    summary.snapshot_path.display()
+                ),
             ),
             Err(err) => self.notify(Level::Error, format!("pull: {err}")),
         }
@@ -45,7 +51,10 @@ impl App {
 
     pub(super) fn on_cache_deleted(&mut self, repo: &str, result: Result<u64, String>) {
         match result {
-            Ok(freed) => self.notify(Level::Info, format!("deleted {repo}: freed {}", crate::cache::format_size(freed))),
+            Ok(freed) => self.notify(
+                Level::Info,
+                format!("deleted {repo}: freed {}", crate::cache::format_size(freed)),
+            ),
             Err(err) => self.notify(Level::Error, format!("delete {repo}: {err}")),
         }
     }
@@ -76,9 +85,16 @@ impl App {
     }
 
     /// A confirmed cache delete: a second question first when a deployment serves the model.
-    pub(super) fn delete_cache_confirmed(&mut self, plan: Box<crate::cache::DeletePlan>, in_use_checked: bool) -> Vec<Command> {
+    pub(super) fn delete_cache_confirmed(
+        &mut self,
+        plan: Box<crate::cache::DeletePlan>,
+        in_use_checked: bool,
+    ) -> Vec<Command> {
         if !plan.held_by.is_empty() && !in_use_checked {
-            self.mode = Mode::Confirm(cache_view::confirm_delete_in_use(&plan), ConfirmPurpose::DeleteCache { plan, in_use_checked: true });
+            self.mode = Mode::Confirm(
+                cache_view::confirm_delete_in_use(&plan),
+                ConfirmPurpose::DeleteCache { plan, in_use_checked: true },
+            );
             return Vec::new();
         }
         self.notify(Level::Info, format!("deleting {}…", plan.repo_id));
@@ -90,7 +106,12 @@ impl App {
         if self.cache.pulling() {
             self.notify(Level::Info, "pull: one is running (x cancels it)");
         } else {
-            self.mode = Mode::Form(cache_view::pull_form(self.selected_cached_repo().filter(|_| self.view == ViewId::Cache)), FormPurpose::Pull);
+            self.mode = Mode::Form(
+                cache_view::pull_form(
+                    self.selected_cached_repo().filter(|_| self.view == ViewId::Cache),
+                ),
+                FormPurpose::Pull,
+            );
         }
     }
 

@@ -18,7 +18,10 @@ use super::deploy_flow::BackendHandle;
 use super::event::{Command, Event};
 use super::widgets::picker::{PickOutcome, Picker, PickerItem};
 use crate::backend::kubernetes::adapter::NAME as K8S;
-use crate::backend::kubernetes::{CachePvcRow, KubeContextInfo, KubeTarget, KubernetesBackend, NodeGpuInventory, OperatorResourceRow};
+use crate::backend::kubernetes::{
+    CachePvcRow, KubeContextInfo, KubeTarget, KubernetesBackend, NodeGpuInventory,
+    OperatorResourceRow,
+};
 
 /// Seconds between two reads of the cluster inventory.
 pub const REFRESH_TICKS: u64 = 15;
@@ -75,28 +78,39 @@ pub enum ClusterEvent {
 pub fn run(command: ClusterCommand, events: mpsc::Sender<Event>) {
     tokio::spawn(async move {
         let event = match command {
-            ClusterCommand::Refresh { handle, generation } => {
-                ClusterEvent::Inventory { generation, inventory: Box::new(read_inventory(&handle).await) }
-            }
+            ClusterCommand::Refresh { handle, generation } => ClusterEvent::Inventory {
+                generation,
+                inventory: Box::new(read_inventory(&handle).await),
+            },
             ClusterCommand::Contexts { kubeconfig } => {
                 // Reading the kubeconfig is file I/O: off the UI thread like everything else.
-                let read = tokio::task::spawn_blocking(move || crate::backend::kubernetes::list_contexts(kubeconfig.as_deref())).await;
+                let read = tokio::task::spawn_blocking(move || {
+                    crate::backend::kubernetes::list_contexts(kubeconfig.as_deref())
+                })
+                .await;
                 ClusterEvent::Contexts(match read {
                     Ok(result) => result.map_err(|e| e.to_string()),
                     Err(err) => Err(err.to_string()),
                 })
             }
-            ClusterCommand::Namespaces(handle) => ClusterEvent::Namespaces(match cluster_of(&handle).await {
-                Ok(kube) => kube.namespaces().await.map_err(|e| e.to_string()),
-                Err(err) => Err(err),
-            }),
+            ClusterCommand::Namespaces(handle) => {
+                ClusterEvent::Namespaces(match cluster_of(&handle).await {
+                    Ok(kube) => kube.namespaces().await.map_err(|e| e.to_string()),
+                    Err(err) => Err(err),
+                })
+            }
         };
         let _ = events.send(Event::Cluster(event)).await;
     });
 }
 
-async fn cluster_of(handle: &BackendHandle) -> Result<&crate::backend::kubernetes::KubeBackend, String> {
-    let kubernetes = handle.0.kubernetes().ok_or_else(|| format!("{} is not a Kubernetes backend", handle.0.name()))?;
+async fn cluster_of(
+    handle: &BackendHandle,
+) -> Result<&crate::backend::kubernetes::KubeBackend, String> {
+    let kubernetes = handle
+        .0
+        .kubernetes()
+        .ok_or_else(|| format!("{} is not a Kubernetes backend", handle.0.name()))?;
     kubernetes.cluster().await.map_err(|e| e.to_string())
 }
 
@@ -105,10 +119,16 @@ async fn read_inventory(handle: &BackendHandle) -> ClusterInventory {
         Ok(kube) => kube,
         Err(err) => {
             let scope = handle.0.kubernetes().map(|k| scope_text(k.target())).unwrap_or_default();
-            return ClusterInventory { scope, nodes: Err(err.clone()), operators: Err(err.clone()), caches: Err(err) };
+            return ClusterInventory {
+                scope,
+                nodes: Err(err.clone()),
+                operators: Err(err.clone()),
+                caches: Err(err),
+            };
         }
     };
-    let (nodes, operators, caches) = tokio::join!(kube.node_gpus(), kube.operator_resources(), kube.cache_pvcs());
+    let (nodes, operators, caches) =
+        tokio::join!(kube.node_gpus(), kube.operator_resources(), kube.cache_pvcs());
     ClusterInventory {
         scope: format!("{}/{}", kube.context().unwrap_or("in-cluster"), kube.namespace()),
         nodes: nodes.map_err(|e| e.to_string()),
@@ -119,7 +139,11 @@ async fn read_inventory(handle: &BackendHandle) -> ClusterInventory {
 
 /// `context/namespace` as given, for the header and messages.
 fn scope_text(target: &KubeTarget) -> String {
-    format!("{}/{}", target.context.as_deref().unwrap_or("current"), target.namespace.as_deref().unwrap_or("default"))
+    format!(
+        "{}/{}",
+        target.context.as_deref().unwrap_or("current"),
+        target.namespace.as_deref().unwrap_or("default")
+    )
 }
 
 fn k8s_handle(app: &App) -> Option<BackendHandle> {
@@ -131,7 +155,10 @@ pub fn refresh(app: &mut App) -> Vec<Command> {
     match k8s_handle(app) {
         Some(handle) if !app.cluster.refreshing => {
             app.cluster.refreshing = true;
-            vec![Command::Cluster(ClusterCommand::Refresh { handle, generation: app.cluster.generation })]
+            vec![Command::Cluster(ClusterCommand::Refresh {
+                handle,
+                generation: app.cluster.generation,
+            })]
         }
         _ => Vec::new(),
     }
@@ -197,12 +224,17 @@ fn switch_local(app: &mut App, name: &str) {
 
 /// Replaces the `k8s` backend with one for `context`/`namespace`, makes it active, and asks
 /// the new context for its deployments and inventory.
-fn switch_kubernetes(app: &mut App, context: Option<String>, namespace: Option<String>) -> Vec<Command> {
+fn switch_kubernetes(
+    app: &mut App,
+    context: Option<String>,
+    namespace: Option<String>,
+) -> Vec<Command> {
     let mut target = current_target(app);
     target.timeout = target.timeout.or(Some(crate::tui::deploy_flow::CONSOLE_CALL_TIMEOUT));
     target.context = context;
     target.namespace = namespace;
-    let backend: Arc<dyn crate::backend::Backend> = Arc::new(KubernetesBackend::watching(target.clone()));
+    let backend: Arc<dyn crate::backend::Backend> =
+        Arc::new(KubernetesBackend::watching(target.clone()));
     let handle = BackendHandle(backend);
     match app.deploy.backends.iter().position(|b| b.0.name() == K8S) {
         Some(index) => app.deploy.backends[index] = handle,
@@ -247,11 +279,19 @@ pub fn on_event(app: &mut App, event: ClusterEvent) -> Vec<Command> {
             match result {
                 Ok(namespaces) => {
                     let current = current_target(app).namespace.or_else(|| {
-                        app.cluster.inventory.as_ref().and_then(|i| i.scope.split_once('/').map(|(_, ns)| ns.to_string()))
+                        app.cluster
+                            .inventory
+                            .as_ref()
+                            .and_then(|i| i.scope.split_once('/').map(|(_, ns)| ns.to_string()))
                     });
                     let items = namespaces
                         .into_iter()
-                        .map(|ns| PickerItem { current: current.as_deref() == Some(ns.as_str()), label: ns.clone(), value: ns, detail: String::new() })
+                        .map(|ns| PickerItem {
+                            current: current.as_deref() == Some(ns.as_str()),
+                            label: ns.clone(),
+                            value: ns,
+                            detail: String::new(),
+                        })
                         .collect();
                     app.mode = Mode::Pick(Picker::new("Namespaces", items), PickPurpose::Namespace);
                 }
@@ -266,7 +306,8 @@ fn on_contexts(app: &mut App, result: Result<Vec<KubeContextInfo>, String>) -> V
     if let Some(wanted) = app.cluster.switch_to.take() {
         return match result {
             Ok(contexts) if contexts.iter().any(|c| c.name == wanted) => {
-                let namespace = contexts.iter().find(|c| c.name == wanted).and_then(|c| c.namespace.clone());
+                let namespace =
+                    contexts.iter().find(|c| c.name == wanted).and_then(|c| c.namespace.clone());
                 switch_kubernetes(app, Some(wanted), namespace)
             }
             Ok(contexts) => {
@@ -278,7 +319,13 @@ fn on_contexts(app: &mut App, result: Result<Vec<KubeContextInfo>, String>) -> V
                     .filter(|n| n != K8S)
                     .chain(contexts.into_iter().map(|c| c.name))
                     .collect();
-                app.notify(Level::Error, format!(":ctx: no backend or context named `{wanted}` (known: {})", known.join(", ")));
+                app.notify(
+                    Level::Error,
+                    format!(
+                        ":ctx: no backend or context named `{wanted}` (known: {})",
+                        known.join(", ")
+                    ),
+                );
                 Vec::new()
             }
             Err(err) => {
@@ -290,7 +337,8 @@ fn on_contexts(app: &mut App, result: Result<Vec<KubeContextInfo>, String>) -> V
     if app.cluster.waiting_for.take() != Some(PickPurpose::Context) {
         return Vec::new();
     }
-    let active_context = k8s_handle(app).and_then(|h| h.0.kubernetes().and_then(|k| k.target().context.clone()));
+    let active_context =
+        k8s_handle(app).and_then(|h| h.0.kubernetes().and_then(|k| k.target().context.clone()));
     let mut items: Vec<PickerItem> = app
         .deploy
         .backends
@@ -299,7 +347,11 @@ fn on_contexts(app: &mut App, result: Result<Vec<KubeContextInfo>, String>) -> V
         .filter(|name| name != K8S)
         .map(|name| PickerItem {
             current: app.deploy.active == name,
-            detail: if name == "docker" { "containers on this host".into() } else { "processes on this host".into() },
+            detail: if name == "docker" {
+                "containers on this host".into()
+            } else {
+                "processes on this host".into()
+            },
             label: name.clone(),
             value: name,
         })
@@ -307,11 +359,16 @@ fn on_contexts(app: &mut App, result: Result<Vec<KubeContextInfo>, String>) -> V
     let note = match result {
         Ok(contexts) => {
             for context in contexts {
-                let in_use = app.deploy.active == K8S && active_context.as_deref().map_or(context.current, |a| a == context.name);
+                let in_use = app.deploy.active == K8S
+                    && active_context.as_deref().map_or(context.current, |a| a == context.name);
                 items.push(PickerItem {
                     value: format!("k8s/{}", context.name),
                     label: format!("k8s/{}", context.name),
-                    detail: format!("cluster {} · namespace {}", context.cluster, context.namespace.as_deref().unwrap_or("default")),
+                    detail: format!(
+                        "cluster {} · namespace {}",
+                        context.cluster,
+                        context.namespace.as_deref().unwrap_or("default")
+                    ),
                     current: in_use,
                 });
             }
@@ -324,7 +381,12 @@ fn on_contexts(app: &mut App, result: Result<Vec<KubeContextInfo>, String>) -> V
 }
 
 /// Keys while a picker is open.
-pub fn on_pick_key(app: &mut App, mut picker: Picker, purpose: PickPurpose, key: KeyEvent) -> Vec<Command> {
+pub fn on_pick_key(
+    app: &mut App,
+    mut picker: Picker,
+    purpose: PickPurpose,
+    key: KeyEvent,
+) -> Vec<Command> {
     match picker.handle_key(key) {
         PickOutcome::Pending => {
             app.mode = Mode::Pick(picker, purpose);

@@ -72,8 +72,14 @@ pub fn parse(line: &str) -> Result<Typed, String> {
         },
         "add" | "watch" => match rest.as_slice() {
             [url] => Ok(Typed::Endpoints(EndpointTyped::Add { name: None, url: url.to_string() })),
-            [name, url] => Ok(Typed::Endpoints(EndpointTyped::Add { name: Some(name.to_string()), url: url.to_string() })),
-            _ => Err(":add takes a URL, optionally after a name: :add [NAME] http://host:port".into()),
+            [name, url] => Ok(Typed::Endpoints(EndpointTyped::Add {
+                name: Some(name.to_string()),
+                url: url.to_string(),
+            })),
+            _ => {
+                Err(":add takes a URL, optionally after a name: :add [NAME] http://host:port"
+                    .into())
+            }
         },
         "rm" | "unwatch" => match rest.as_slice() {
             [name] => Ok(Typed::Endpoints(EndpointTyped::Remove(name.to_string()))),
@@ -90,10 +96,15 @@ pub fn complete(line: &str, theme_names: &[String]) -> (String, Vec<String>) {
 }
 
 /// `complete`, also completing the watched endpoint names after `:rm` and `:unwatch`.
-pub fn complete_with(line: &str, theme_names: &[String], endpoint_names: &[String]) -> (String, Vec<String>) {
+pub fn complete_with(
+    line: &str,
+    theme_names: &[String],
+    endpoint_names: &[String],
+) -> (String, Vec<String>) {
     for verb in ["rm ", "unwatch "] {
         if let Some(partial) = line.strip_prefix(verb) {
-            let matches: Vec<String> = endpoint_names.iter().filter(|n| n.starts_with(partial.trim())).cloned().collect();
+            let matches: Vec<String> =
+                endpoint_names.iter().filter(|n| n.starts_with(partial.trim())).cloned().collect();
             return match matches.as_slice() {
                 [one] => (format!("{verb}{one}"), Vec::new()),
                 [] => (line.to_string(), Vec::new()),
@@ -102,7 +113,8 @@ pub fn complete_with(line: &str, theme_names: &[String], endpoint_names: &[Strin
         }
     }
     if let Some(partial) = line.strip_prefix("theme ") {
-        let matches: Vec<String> = theme_names.iter().filter(|n| n.starts_with(partial.trim())).cloned().collect();
+        let matches: Vec<String> =
+            theme_names.iter().filter(|n| n.starts_with(partial.trim())).cloned().collect();
         return match matches.as_slice() {
             [one] => (format!("theme {one}"), Vec::new()),
             [] => (line.to_string(), Vec::new()),
@@ -112,9 +124,12 @@ pub fn complete_with(line: &str, theme_names: &[String], endpoint_names: &[Strin
     if line.contains(' ') {
         return (line.to_string(), Vec::new());
     }
-    let matches: Vec<String> = COMMANDS.iter().map(|(c, _)| c.to_string()).filter(|c| c.starts_with(line)).collect();
+    let matches: Vec<String> =
+        COMMANDS.iter().map(|(c, _)| c.to_string()).filter(|c| c.starts_with(line)).collect();
     match matches.as_slice() {
-        [one] if ["theme", "add", "rm", "unwatch"].contains(&one.as_str()) => (format!("{one} "), Vec::new()),
+        [one] if ["theme", "add", "rm", "unwatch"].contains(&one.as_str()) => {
+            (format!("{one} "), Vec::new())
+        }
         [one] => (one.clone(), Vec::new()),
         [] => (line.to_string(), Vec::new()),
         many => {

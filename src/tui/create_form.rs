@@ -9,9 +9,9 @@ use super::app::{App, FormPurpose, Level, Mode};
 use super::cluster_flow::PickPurpose;
 use super::event::Command;
 use super::views::ViewId;
+use super::widgets::Form;
 use super::widgets::form::FormField;
 use super::widgets::picker::{Picker, PickerItem};
-use super::widgets::Form;
 use crate::backend::placement::PlacementPolicy;
 use crate::model::EngineKind;
 use crate::ops::{self, DeployRequest, Environment, Overrides, Resolution, Target};
@@ -22,10 +22,16 @@ pub const NO_RECIPE: &str = "none";
 /// The form's values by field name, empty meaning "not given".
 pub type FormValues = BTreeMap<String, String>;
 
-fn parse<T: std::str::FromStr>(values: &FormValues, field: &str, what: &str) -> Result<Option<T>, String> {
+fn parse<T: std::str::FromStr>(
+    values: &FormValues,
+    field: &str,
+    what: &str,
+) -> Result<Option<T>, String> {
     match values.get(field).map(|v| v.trim()).filter(|v| !v.is_empty()) {
         None => Ok(None),
-        Some(text) => text.parse().map(Some).map_err(|_| format!("{field}: `{text}` is not {what}")),
+        Some(text) => {
+            text.parse().map(Some).map_err(|_| format!("{field}: `{text}` is not {what}"))
+        }
     }
 }
 
@@ -59,10 +65,23 @@ pub fn request_from_form(values: &FormValues) -> Result<DeployRequest, String> {
 }
 
 fn form_values(form: &Form) -> FormValues {
-    ["name", "model", "recipe", "engine", "backend", "replicas", "port", "image", "gpus", "tp", "pp", "extra_args"]
-        .iter()
-        .map(|field| (field.to_string(), form.value(field).unwrap_or_default()))
-        .collect()
+    [
+        "name",
+        "model",
+        "recipe",
+        "engine",
+        "backend",
+        "replicas",
+        "port",
+        "image",
+        "gpus",
+        "tp",
+        "pp",
+        "extra_args",
+    ]
+    .iter()
+    .map(|field| (field.to_string(), form.value(field).unwrap_or_default()))
+    .collect()
 }
 
 fn whole_or_empty(v: &str) -> Result<(), String> {
@@ -76,34 +95,95 @@ impl App {
     /// The create form; on a Recipes row (also reached with `R` from the Cache view) it is
     /// prefilled with that recipe and its model.
     pub(crate) fn open_create_form(&mut self) {
-        let recipe = if self.view == ViewId::Recipes { self.selected_recipe().map(|r| r.recipe.clone()) } else { None };
+        let recipe = if self.view == ViewId::Recipes {
+            self.selected_recipe().map(|r| r.recipe.clone())
+        } else {
+            None
+        };
         let model = recipe.as_ref().map(|r| r.model.repo.clone()).unwrap_or_default();
         let recipe_id = recipe.as_ref().map(|r| r.id.clone()).unwrap_or_default();
-        let name = model.rsplit('/').next().unwrap_or("").to_ascii_lowercase().replace(['.', '_'], "-");
-        let backends: Vec<String> = self.deploy.backends.iter().map(|b| b.0.name().to_string()).collect();
+        let name =
+            model.rsplit('/').next().unwrap_or("").to_ascii_lowercase().replace(['.', '_'], "-");
+        let backends: Vec<String> =
+            self.deploy.backends.iter().map(|b| b.0.name().to_string()).collect();
         let known = backends.clone();
         let form = Form::new(
             "Create a deployment",
             vec![
-                FormField::line("name", "Name (DNS label)", &name).validate_with(|v| crate::backend::validate_name(v.trim()).map_err(|e| e.to_string())),
-                FormField::line("model", "Model (Hugging Face repo id)", &model)
-                    .validate_with(|v| if v.trim().contains('/') { Ok(()) } else { Err("expected org/name".into()) }),
-                FormField::line("recipe", "Recipe id (empty: pick from the model's; none: engine defaults)", &recipe_id),
-                FormField::line("engine", "Engine: vllm or sglang (empty: the recipe's, else vllm)", "")
-                    .validate_with(|v| if v.trim().is_empty() { Ok(()) } else { v.trim().parse::<EngineKind>().map(|_| ()) }),
-                FormField::line("backend", format!("Backend ({})", backends.join(", ")), &self.deploy.active)
-                    .validate_with(move |v| if known.iter().any(|b| b == v.trim()) { Ok(()) } else { Err(format!("one of {}", known.join(", "))) }),
-                FormField::line("replicas", "Replicas", "1").validate_with(|v| match v.trim().parse::<u32>() {
-                    Ok(1..=64) => Ok(()),
-                    _ => Err("1 to 64".into()),
+                FormField::line("name", "Name (DNS label)", &name).validate_with(|v| {
+                    crate::backend::validate_name(v.trim()).map_err(|e| e.to_string())
+                }),
+                FormField::line("model", "Model (Hugging Face repo id)", &model).validate_with(
+                    |v| {
+                        if v.trim().contains('/') {
+                            Ok(())
+                        } else {
+                            Err("expected org/name".into())
+                        }
+                    },
+                ),
+                FormField::line(
+                    "recipe",
+                    "Recipe id (empty: pick from the model's; none: engine defaults)",
+                    &recipe_id,
+                ),
+                FormField::line(
+                    "engine",
+                    "Engine: vllm or sglang (empty: the recipe's, else vllm)",
+                    "",
+                )
+                .validate_with(|v| {
+                    if v.trim().is_empty() {
+                        Ok(())
+                    } else {
+                        v.trim().parse::<EngineKind>().map(|_| ())
+                    }
+                }),
+                FormField::line(
+                    "backend",
+                    format!("Backend ({})", backends.join(", ")),
+                    &self.deploy.active,
+                )
+                .validate_with(move |v| {
+                    if known.iter().any(|b| b == v.trim()) {
+                        Ok(())
+                    } else {
+                        Err(format!("one of {}", known.join(", ")))
+                    }
+                }),
+                FormField::line("replicas", "Replicas", "1").validate_with(|v| {
+                    match v.trim().parse::<u32>() {
+                        Ok(1..=64) => Ok(()),
+                        _ => Err("1 to 64".into()),
+                    }
                 }),
                 FormField::line("port", "Port of replica 0 (empty: 8000 vLLM, 30000 SGLang)", "")
-                    .validate_with(|v| if v.trim().is_empty() { Ok(()) } else { v.trim().parse::<u16>().map(|_| ()).map_err(|_| "a port number".to_string()) }),
-                FormField::line("image", "Image, or program on the process backend (empty: the recipe's)", ""),
-                FormField::line("gpus", "GPUs per replica (empty: the recipe's, else tp x pp)", "").validate_with(whole_or_empty),
-                FormField::line("tp", "Tensor parallel (empty: the recipe's, else 1)", "").validate_with(whole_or_empty),
-                FormField::line("pp", "Pipeline parallel (empty: the recipe's, else 1)", "").validate_with(whole_or_empty),
-                FormField::line("extra_args", "Extra engine args (e.g. --enable-prefix-caching)", ""),
+                    .validate_with(|v| {
+                        if v.trim().is_empty() {
+                            Ok(())
+                        } else {
+                            v.trim()
+                                .parse::<u16>()
+                                .map(|_| ())
+                                .map_err(|_| "a port number".to_string())
+                        }
+                    }),
+                FormField::line(
+                    "image",
+                    "Image, or program on the process backend (empty: the recipe's)",
+                    "",
+                ),
+                FormField::line("gpus", "GPUs per replica (empty: the recipe's, else tp x pp)", "")
+                    .validate_with(whole_or_empty),
+                FormField::line("tp", "Tensor parallel (empty: the recipe's, else 1)", "")
+                    .validate_with(whole_or_empty),
+                FormField::line("pp", "Pipeline parallel (empty: the recipe's, else 1)", "")
+                    .validate_with(whole_or_empty),
+                FormField::line(
+                    "extra_args",
+                    "Extra engine args (e.g. --enable-prefix-caching)",
+                    "",
+                ),
             ],
         );
         self.mode = Mode::Form(form, FormPurpose::Create);
@@ -113,13 +193,12 @@ impl App {
     /// picker comes first; otherwise straight to the review.
     pub(crate) fn create_submitted(&mut self, form: &Form) -> Vec<Command> {
         let values = form_values(form);
-        let wants_picker = values.get("recipe").is_some_and(|r| r.trim().is_empty())
-            && self.recipes.library.as_deref().is_some_and(|lib| crate::recipes::select::has_recipe(lib, values["model"].trim()));
-        if wants_picker {
-            self.open_recipe_picker(values)
-        } else {
-            self.review_values(values)
-        }
+        let wants_picker =
+            values.get("recipe").is_some_and(|r| r.trim().is_empty())
+                && self.recipes.library.as_deref().is_some_and(|lib| {
+                    crate::recipes::select::has_recipe(lib, values["model"].trim())
+                });
+        if wants_picker { self.open_recipe_picker(values) } else { self.review_values(values) }
     }
 
     /// The model's recipes, best first for this host's GPUs, each with its fit or why it cannot run here.
@@ -128,7 +207,10 @@ impl App {
         let backend = values.get("backend").cloned().unwrap_or_default();
         let target = self.console_target(&backend);
         let hardware = ops::target::selector_hardware(&target);
-        let query = crate::recipes::SelectQuery { model: values["model"].trim().to_string(), ..Default::default() };
+        let query = crate::recipes::SelectQuery {
+            model: values["model"].trim().to_string(),
+            ..Default::default()
+        };
         let selection = crate::recipes::select(&library, &query, hardware.as_ref(), None);
         let mut items: Vec<PickerItem> = selection
             .candidates
@@ -145,13 +227,26 @@ impl App {
                 } else {
                     c.rejections.join("; ")
                 };
-                PickerItem { value: c.id.clone(), label: format!("{mark:>4} {}", c.id), detail: why, current: c.rank == Some(1) }
+                PickerItem {
+                    value: c.id.clone(),
+                    label: format!("{mark:>4} {}", c.id),
+                    detail: why,
+                    current: c.rank == Some(1),
+                }
             })
             .collect();
-        items.push(PickerItem { value: NO_RECIPE.into(), label: "     none: the engine's defaults".into(), detail: String::new(), current: false });
+        items.push(PickerItem {
+            value: NO_RECIPE.into(),
+            label: "     none: the engine's defaults".into(),
+            detail: String::new(),
+            current: false,
+        });
         let note = format!("on {}", ops::target::describe(&target));
         self.deploy.draft = Some(values);
-        self.mode = Mode::Pick(Picker::new("Recipe", items).with_note(Some(note)), PickPurpose::CreateRecipe);
+        self.mode = Mode::Pick(
+            Picker::new("Recipe", items).with_note(Some(note)),
+            PickPurpose::CreateRecipe,
+        );
         Vec::new()
     }
 
@@ -175,7 +270,8 @@ impl App {
                 _ => Target::Unknown,
             };
         }
-        let mut gpus = self.gpus.update.as_ref().map(|u| u.snapshot.gpus.clone()).unwrap_or_default();
+        let mut gpus =
+            self.gpus.update.as_ref().map(|u| u.snapshot.gpus.clone()).unwrap_or_default();
         crate::model::gpu::assign_holders(&mut gpus, &self.deploy.gpu_claims());
         Target::Host { gpus }
     }
@@ -207,7 +303,10 @@ impl App {
     /// the console's create and scale place where `aimdeck deploy|scale` would. No I/O.
     pub(crate) fn place_on_live_gpus(&self, backend: &super::deploy_flow::BackendHandle) {
         if let Some(snapshot) = self.gpus.joined.as_deref().filter(|s| !s.gpus.is_empty()) {
-            backend.0.place_on(crate::backend::placement::inventory(snapshot, PlacementPolicy::default()));
+            backend.0.place_on(crate::backend::placement::inventory(
+                snapshot,
+                PlacementPolicy::default(),
+            ));
         }
     }
 
@@ -234,9 +333,13 @@ impl App {
                 .get(&request.backend)
                 .into_iter()
                 .flatten()
-                .map(|d| crate::backend::allocator::Holder { deployment: d.name.clone(), gpus: d.replicas.iter().flat_map(|r| r.gpus.clone()).collect() })
+                .map(|d| crate::backend::allocator::Holder {
+                    deployment: d.name.clone(),
+                    gpus: d.replicas.iter().flat_map(|r| r.gpus.clone()).collect(),
+                })
                 .collect();
-            ops::preflight::host(&resolution, &inventory, &held, gpus, request.force).map_err(|e| e.to_string())?;
+            ops::preflight::host(&resolution, &inventory, &held, gpus, request.force)
+                .map_err(|e| e.to_string())?;
         }
         Ok(resolution)
     }
@@ -248,13 +351,22 @@ mod tests {
 
     #[test]
     fn empty_fields_are_unset_and_none_means_no_recipe() {
-        let mut values: FormValues = [("name", "a"), ("model", "org/m"), ("backend", "process"), ("recipe", "none"), ("image", "aimdeck-sim --x")]
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let mut values: FormValues = [
+            ("name", "a"),
+            ("model", "org/m"),
+            ("backend", "process"),
+            ("recipe", "none"),
+            ("image", "aimdeck-sim --x"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
         let request = request_from_form(&values).unwrap();
         assert!(request.no_recipe);
-        assert_eq!(request.overrides.command, Some(vec!["aimdeck-sim".to_string(), "--x".to_string()]));
+        assert_eq!(
+            request.overrides.command,
+            Some(vec!["aimdeck-sim".to_string(), "--x".to_string()])
+        );
         assert_eq!((request.overrides.tp, request.overrides.engine), (None, None));
         values.insert("tp".into(), "x".into());
         assert_eq!(request_from_form(&values).unwrap_err(), "tp: `x` is not a whole number");
@@ -265,14 +377,18 @@ mod tests {
     #[test]
     fn the_console_places_on_the_live_gpus_under_the_cli_rules() {
         use crate::model::gpu::{Gpu, GpuSnapshot, GpuVendor, HealthState};
-        let mut gpus: Vec<Gpu> = (0..2).map(|i| Gpu::new(i, GpuVendor::Nvidia, "NVIDIA H100 80GB HBM3")).collect();
+        let mut gpus: Vec<Gpu> =
+            (0..2).map(|i| Gpu::new(i, GpuVendor::Nvidia, "NVIDIA H100 80GB HBM3")).collect();
         gpus[1].health.add(HealthState::Failed, "xid_79", "XID 79: GPU has fallen off the bus");
         let mut app = App::new(super::super::app::Settings::default());
         app.gpus.joined = Some(std::sync::Arc::new(GpuSnapshot { gpus, ..Default::default() }));
         let state = tempfile::tempdir().unwrap();
         let all_free = (0..2).map(crate::backend::AllocatableGpu::plain).collect();
-        let backend = super::super::deploy_flow::BackendHandle(std::sync::Arc::new(crate::backend::process::ProcessBackend::new(state.path(), all_free)));
-        let mut spec = crate::model::DeploymentSpec::minimal("two", "org/m", EngineKind::Vllm, 1, 18000);
+        let backend = super::super::deploy_flow::BackendHandle(std::sync::Arc::new(
+            crate::backend::process::ProcessBackend::new(state.path(), all_free),
+        ));
+        let mut spec =
+            crate::model::DeploymentSpec::minimal("two", "org/m", EngineKind::Vllm, 1, 18000);
         spec.gpus_per_replica = 2;
         assert!(backend.0.render(&spec).is_ok(), "both GPUs free before the sample is applied");
         app.place_on_live_gpus(&backend);

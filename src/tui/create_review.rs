@@ -7,7 +7,8 @@ pub fn summary(resolution: &Resolution, backend: &str, image_status: &str) -> Ve
     let spec = &resolution.spec;
     let mut lines = Vec::new();
     match &resolution.recipe {
-        Some(id) => lines.push(format!("Recipe     {id}{}", if resolution.derived { " (derived)" } else { "" })),
+        Some(id) => lines
+            .push(format!("Recipe     {id}{}", if resolution.derived { " (derived)" } else { "" })),
         None => lines.push("Recipe     none".to_string()),
     }
     lines.push(format!("Why        {}", resolution.reason));
@@ -25,7 +26,11 @@ pub fn summary(resolution: &Resolution, backend: &str, image_status: &str) -> Ve
     if let Some(len) = spec.max_model_len {
         lines.push(format!("Context    {len} tokens"));
     }
-    let image = spec.image.as_deref().or(spec.command.as_ref().and(Some("(a program on this host)"))).unwrap_or("-");
+    let image = spec
+        .image
+        .as_deref()
+        .or(spec.command.as_ref().and(Some("(a program on this host)")))
+        .unwrap_or("-");
     lines.push(match image_status {
         "" => format!("Image      {image}"),
         status => format!("Image      {image}: {status}"),
@@ -35,7 +40,11 @@ pub fn summary(resolution: &Resolution, backend: &str, image_status: &str) -> Ve
     }
     lines.push(format!(
         "Overridden {}",
-        if resolution.overrides.is_empty() { "nothing".to_string() } else { resolution.overrides.join(", ") }
+        if resolution.overrides.is_empty() {
+            "nothing".to_string()
+        } else {
+            resolution.overrides.join(", ")
+        }
     ));
     if let Some(fit) = &resolution.fit {
         lines.push(format!("Fit        {}", fit.verdict));

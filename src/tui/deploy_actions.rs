@@ -45,7 +45,8 @@ impl App {
                         }
                         // The last rows stay, marked stale by the header's `unreachable since`:
                         // an outage must not look like every deployment vanished.
-                        let newly_unreachable = !self.deploy.unreachable_since.contains_key(&backend);
+                        let newly_unreachable =
+                            !self.deploy.unreachable_since.contains_key(&backend);
                         if newly_unreachable {
                             let since = jiff::Zoned::now().strftime("%H:%M:%S").to_string();
                             self.deploy.unreachable_since.insert(backend.clone(), since);
@@ -72,7 +73,12 @@ impl App {
             DeployEvent::Done { action, target, deployment, result } => {
                 let mut commands = Vec::new();
                 if let Some(name) = deployment {
-                    if self.deploy.rollouts.get_mut(&name).is_some_and(|rollout| rollout.on_done(&result)) {
+                    if self
+                        .deploy
+                        .rollouts
+                        .get_mut(&name)
+                        .is_some_and(|rollout| rollout.on_done(&result))
+                    {
                         self.deploy.rollouts.remove(&name);
                     }
                     commands = self.deployment_action_done(&name, result.is_ok());
@@ -99,17 +105,31 @@ impl App {
                     self.mark_dirty();
                 }
             }
-            DeployEvent::ImagePresence { image, result } => self.image_presence_known(&image, result),
+            DeployEvent::ImagePresence { image, result } => {
+                self.image_presence_known(&image, result)
+            }
             DeployEvent::Journal(result) => match result {
                 Ok(journal) => {
                     let mut pane = LogPane::new(10_000);
                     for entry in &journal.entries {
-                        pane.push(format!("{}  {:<8} {:<8} {:<8} {}  {}", entry.when, entry.who, entry.backend, entry.action, entry.target, entry.result));
+                        pane.push(format!(
+                            "{}  {:<8} {:<8} {:<8} {}  {}",
+                            entry.when,
+                            entry.who,
+                            entry.backend,
+                            entry.action,
+                            entry.target,
+                            entry.result
+                        ));
                     }
                     if journal.entries.is_empty() {
                         pane.push("No changes recorded yet: deploys, scales, restarts and deletes appear here.");
                     }
-                    self.mode = Mode::Pager(Box::new(Pager { title: "Journal".into(), pane, create: None }));
+                    self.mode = Mode::Pager(Box::new(Pager {
+                        title: "Journal".into(),
+                        pane,
+                        create: None,
+                    }));
                     self.deploy.journal = Some(journal);
                 }
                 Err(err) => self.notify(Level::Error, format!("journal: {err}")),
@@ -124,14 +144,21 @@ impl App {
         let wanted: std::collections::BTreeMap<String, String> = self
             .deploy
             .all()
-            .flat_map(|d| d.replicas.iter().map(move |r| (super::views::deployments::replica_id(&d.name, r.index), r.url())))
+            .flat_map(|d| {
+                d.replicas.iter().map(move |r| {
+                    (super::views::deployments::replica_id(&d.name, r.index), r.url())
+                })
+            })
             .collect();
         let mut commands = Vec::new();
         let stale: Vec<String> = self
             .endpoints
             .watched
             .iter()
-            .filter(|(id, w)| w.origin == super::views::endpoints::Origin::Deployment && wanted.get(*id) != Some(&w.url))
+            .filter(|(id, w)| {
+                w.origin == super::views::endpoints::Origin::Deployment
+                    && wanted.get(*id) != Some(&w.url)
+            })
             .map(|(id, _)| id.clone())
             .collect();
         for id in stale {
@@ -163,10 +190,20 @@ impl App {
 
     /// Starts following what the user just asked of deployment `name` (replacing a failure
     /// still shown on its row).
-    pub(crate) fn begin_rollout(&mut self, backend: &str, name: &str, action: RolloutAction, target: u32, spec: Option<&DeploymentSpec>) {
+    pub(crate) fn begin_rollout(
+        &mut self,
+        backend: &str,
+        name: &str,
+        action: RolloutAction,
+        target: u32,
+        spec: Option<&DeploymentSpec>,
+    ) {
         let spec = spec.or_else(|| self.deploy.find(name).map(|d| &d.spec));
-        let (engine, model) = spec.map(|s| (s.engine.as_str().to_string(), s.model.clone())).unwrap_or_default();
-        self.deploy.rollouts.insert(name.to_string(), Rollout::new(backend, action, target, &engine, &model));
+        let (engine, model) =
+            spec.map(|s| (s.engine.as_str().to_string(), s.model.clone())).unwrap_or_default();
+        self.deploy
+            .rollouts
+            .insert(name.to_string(), Rollout::new(backend, action, target, &engine, &model));
         super::endpoint_flow::refresh(self);
     }
 
@@ -175,7 +212,13 @@ impl App {
         if self.view != ViewId::Endpoints {
             return false;
         }
-        let Some(name) = self.view_state(ViewId::Endpoints).table.selected().and_then(|row| row.id.strip_prefix("deploy:")).map(str::to_string) else {
+        let Some(name) = self
+            .view_state(ViewId::Endpoints)
+            .table
+            .selected()
+            .and_then(|row| row.id.strip_prefix("deploy:"))
+            .map(str::to_string)
+        else {
             return false;
         };
         if !self.deploy.rollouts.get(&name).is_some_and(Rollout::failed) {
@@ -187,13 +230,23 @@ impl App {
     }
 
     /// Enter in the create review: the deployment is created and followed on its row.
-    pub(crate) fn create_reviewed(&mut self, backend: BackendHandle, spec: Box<DeploymentSpec>) -> Vec<Command> {
+    pub(crate) fn create_reviewed(
+        &mut self,
+        backend: BackendHandle,
+        spec: Box<DeploymentSpec>,
+    ) -> Vec<Command> {
         if !self.claim_deployment(&spec.name, "creating") {
             return Vec::new();
         }
         self.deploy.review = None;
         self.notify(Level::Info, format!("creating {} on {}…", spec.name, backend.0.name()));
-        self.begin_rollout(backend.0.name(), &spec.name, RolloutAction::Create, spec.replicas, Some(&spec));
+        self.begin_rollout(
+            backend.0.name(),
+            &spec.name,
+            RolloutAction::Create,
+            spec.replicas,
+            Some(&spec),
+        );
         self.place_on_live_gpus(&backend);
         vec![Command::Deploy(DeployCommand::Create { backend, spec })]
     }
@@ -212,7 +265,8 @@ impl App {
     /// Create, scale, delete, restart, logs, rendered config. Returns `None` when `action` is
     /// not a deployment action.
     pub(crate) fn deploy_action(&mut self, action: Action) -> Option<Vec<Command>> {
-        let creates_here = action == Action::Create && matches!(self.view, ViewId::Endpoints | ViewId::Recipes);
+        let creates_here =
+            action == Action::Create && matches!(self.view, ViewId::Endpoints | ViewId::Recipes);
         if self.view != ViewId::Endpoints && !creates_here {
             return None;
         }
@@ -220,7 +274,16 @@ impl App {
             self.open_create_form();
             return Some(Vec::new());
         }
-        if !matches!(action, Action::Scale | Action::ScaleUp | Action::ScaleDown | Action::Delete | Action::Restart | Action::Logs | Action::ShowConfig) {
+        if !matches!(
+            action,
+            Action::Scale
+                | Action::ScaleUp
+                | Action::ScaleDown
+                | Action::Delete
+                | Action::Restart
+                | Action::Logs
+                | Action::ShowConfig
+        ) {
             return None;
         }
         let Some((backend, name)) = self.selected_backend() else {
@@ -232,12 +295,21 @@ impl App {
             Action::Scale => {
                 let form = Form::new(
                     format!("Scale {name}"),
-                    vec![FormField::line("replicas", "Replicas", &replicas.to_string()).validate_with(|v| match v.trim().parse::<u32>() {
-                        Ok(n) if n <= crate::backend::MAX_REPLICAS => Ok(()),
-                        _ => Err(format!("a whole number from 0 to {}", crate::backend::MAX_REPLICAS)),
-                    })],
+                    vec![
+                        FormField::line("replicas", "Replicas", &replicas.to_string())
+                            .validate_with(|v| match v.trim().parse::<u32>() {
+                                Ok(n) if n <= crate::backend::MAX_REPLICAS => Ok(()),
+                                _ => Err(format!(
+                                    "a whole number from 0 to {}",
+                                    crate::backend::MAX_REPLICAS
+                                )),
+                            }),
+                    ],
                 );
-                self.mode = Mode::Form(form, FormPurpose::Scale { backend: backend.0.name().to_string(), name });
+                self.mode = Mode::Form(
+                    form,
+                    FormPurpose::Scale { backend: backend.0.name().to_string(), name },
+                );
                 Vec::new()
             }
             // From the last requested count; to 0 asks first (see deploy_guard).
@@ -246,10 +318,19 @@ impl App {
             Action::Delete => {
                 let dialog = ConfirmDialog::new(
                     "Delete deployment",
-                    format!("Delete {name} on {}: its {replicas} replica(s) stop and are removed. Nothing else is touched.", backend.0.name()),
+                    format!(
+                        "Delete {name} on {}: its {replicas} replica(s) stop and are removed. Nothing else is touched.",
+                        backend.0.name()
+                    ),
                     name.clone(),
                 );
-                self.mode = Mode::Confirm(dialog, ConfirmPurpose::DeleteDeployment { backend: backend.0.name().to_string(), name });
+                self.mode = Mode::Confirm(
+                    dialog,
+                    ConfirmPurpose::DeleteDeployment {
+                        backend: backend.0.name().to_string(),
+                        name,
+                    },
+                );
                 Vec::new()
             }
             Action::Restart if !self.claim_deployment(&name, "restarting") => Vec::new(),
@@ -263,7 +344,12 @@ impl App {
                     old.cancel.cancel();
                 }
                 let cancel = tokio_util::sync::CancellationToken::new();
-                self.deploy.logs = Some(LogsView { deployment: name.clone(), pane: LogPane::new(10_000), cancel: cancel.clone(), searching: None });
+                self.deploy.logs = Some(LogsView {
+                    deployment: name.clone(),
+                    pane: LogPane::new(10_000),
+                    cancel: cancel.clone(),
+                    searching: None,
+                });
                 self.mode = Mode::Logs;
                 vec![Command::Deploy(DeployCommand::Logs { backend, name, cancel })]
             }
@@ -291,8 +377,15 @@ impl App {
         vec![Command::Deploy(DeployCommand::Delete { backend: handle, name })]
     }
 
-    pub(crate) fn scale_submitted(&mut self, backend: String, name: String, value: &str) -> Vec<Command> {
-        let (Some(handle), Ok(replicas)) = (self.deploy.backend(&backend).cloned(), value.trim().parse::<u32>()) else {
+    pub(crate) fn scale_submitted(
+        &mut self,
+        backend: String,
+        name: String,
+        value: &str,
+    ) -> Vec<Command> {
+        let (Some(handle), Ok(replicas)) =
+            (self.deploy.backend(&backend).cloned(), value.trim().parse::<u32>())
+        else {
             self.notify(Level::Error, "scale: backend gone or not a number");
             return Vec::new();
         };
@@ -302,23 +395,44 @@ impl App {
     /// The create wizard's last step: how the spec was resolved (recipe and why, fields from
     /// the recipe, fields overridden, fit, image), then what the backend would create. Asks the
     /// engine whether it has the image; the answer fills in the Image line when it comes.
-    pub(crate) fn open_create_review(&mut self, backend: BackendHandle, resolution: crate::ops::Resolution) -> Vec<Command> {
-        let image = resolution.spec.image.clone().filter(|_| backend.0.name() == crate::backend::docker::NAME);
+    pub(crate) fn open_create_review(
+        &mut self,
+        backend: BackendHandle,
+        resolution: crate::ops::Resolution,
+    ) -> Vec<Command> {
+        let image = resolution
+            .spec
+            .image
+            .clone()
+            .filter(|_| backend.0.name() == crate::backend::docker::NAME);
         let status = if image.is_some() { "asking the engine whether it has it…" } else { "" };
         let header = super::create_review::summary(&resolution, backend.0.name(), status);
         self.open_review_with(backend.clone(), resolution.spec.clone(), true, header);
         self.deploy.review = Some(resolution);
-        image.map(|image| Command::Deploy(DeployCommand::ImagePresence { backend, image })).into_iter().collect()
+        image
+            .map(|image| Command::Deploy(DeployCommand::ImagePresence { backend, image }))
+            .into_iter()
+            .collect()
     }
 
     /// The engine's answer about the reviewed image: present (with its size) or to be pulled.
-    fn image_presence_known(&mut self, image: &str, result: Result<crate::backend::ImagePresence, String>) {
+    fn image_presence_known(
+        &mut self,
+        image: &str,
+        result: Result<crate::backend::ImagePresence, String>,
+    ) {
         let reviewing = matches!(&self.mode, Mode::Pager(pager) if pager.create.as_ref().is_some_and(|(_, spec)| spec.image.as_deref() == Some(image)));
         let Some(resolution) = self.deploy.review.clone().filter(|_| reviewing) else { return };
         let status = match result {
-            Ok(crate::backend::ImagePresence::Present { size_bytes: Some(bytes) }) => format!("present on the engine ({})", bytesize::ByteSize::b(bytes)),
-            Ok(crate::backend::ImagePresence::Present { size_bytes: None }) => "present on the engine".to_string(),
-            Ok(crate::backend::ImagePresence::Missing) => "not on the engine: create pulls it".to_string(),
+            Ok(crate::backend::ImagePresence::Present { size_bytes: Some(bytes) }) => {
+                format!("present on the engine ({})", bytesize::ByteSize::b(bytes))
+            }
+            Ok(crate::backend::ImagePresence::Present { size_bytes: None }) => {
+                "present on the engine".to_string()
+            }
+            Ok(crate::backend::ImagePresence::Missing) => {
+                "not on the engine: create pulls it".to_string()
+            }
             Ok(crate::backend::ImagePresence::NotApplicable) => String::new(),
             Err(err) => format!("unknown ({err})"),
         };
@@ -333,7 +447,13 @@ impl App {
         self.open_review_with(backend, spec, create, Vec::new());
     }
 
-    fn open_review_with(&mut self, backend: BackendHandle, spec: DeploymentSpec, create: bool, header: Vec<String>) {
+    fn open_review_with(
+        &mut self,
+        backend: BackendHandle,
+        spec: DeploymentSpec,
+        create: bool,
+        header: Vec<String>,
+    ) {
         let mut pane = LogPane::new(5_000);
         pane.follow = false;
         for line in header {
@@ -352,7 +472,11 @@ impl App {
         }
         pane.scroll_to_top();
         let title = if create {
-            format!("Review: {} on {} (y or enter creates, esc cancels)", spec.name, backend.0.name())
+            format!(
+                "Review: {} on {} (y or enter creates, esc cancels)",
+                spec.name,
+                backend.0.name()
+            )
         } else {
             format!("{} on {} (rendered config)", spec.name, backend.0.name())
         };

@@ -39,28 +39,67 @@ impl fmt::Debug for BackendHandle {
 #[derive(Debug, Clone)]
 pub enum DeployCommand {
     List(BackendHandle),
-    Create { backend: BackendHandle, spec: Box<DeploymentSpec> },
-    Scale { backend: BackendHandle, name: String, replicas: u32 },
-    Delete { backend: BackendHandle, name: String },
-    Restart { backend: BackendHandle, name: String },
-    Logs { backend: BackendHandle, name: String, cancel: CancellationToken },
+    Create {
+        backend: BackendHandle,
+        spec: Box<DeploymentSpec>,
+    },
+    Scale {
+        backend: BackendHandle,
+        name: String,
+        replicas: u32,
+    },
+    Delete {
+        backend: BackendHandle,
+        name: String,
+    },
+    Restart {
+        backend: BackendHandle,
+        name: String,
+    },
+    Logs {
+        backend: BackendHandle,
+        name: String,
+        cancel: CancellationToken,
+    },
     ReadJournal,
-    StartDemo { state_dir: PathBuf },
+    StartDemo {
+        state_dir: PathBuf,
+    },
     /// Whether the engine has the image under review (bounded: 5 s).
-    ImagePresence { backend: BackendHandle, image: String },
+    ImagePresence {
+        backend: BackendHandle,
+        image: String,
+    },
 }
 
 #[derive(Debug)]
 pub enum DeployEvent {
-    Listed { backend: String, result: Result<Vec<Deployment>, String> },
+    Listed {
+        backend: String,
+        result: Result<Vec<Deployment>, String>,
+    },
     Progress(BackendEvent),
     /// A create, scale, delete or restart finished. `deployment` names the deployment it was
     /// about (the demo's start is about several).
-    Done { action: String, target: String, deployment: Option<String>, result: Result<(), String> },
-    LogLine { name: String, text: String },
-    LogEnded { name: String, error: Option<String> },
+    Done {
+        action: String,
+        target: String,
+        deployment: Option<String>,
+        result: Result<(), String>,
+    },
+    LogLine {
+        name: String,
+        text: String,
+    },
+    LogEnded {
+        name: String,
+        error: Option<String>,
+    },
     Journal(Result<Journal, String>),
-    ImagePresence { image: String, result: Result<crate::backend::ImagePresence, String> },
+    ImagePresence {
+        image: String,
+        result: Result<crate::backend::ImagePresence, String>,
+    },
 }
 
 /// The logs pane of one deployment.
@@ -125,14 +164,25 @@ impl DeployState {
     /// What each replica holds, for the GPUs view's HELD BY column.
     pub fn gpu_claims(&self) -> Vec<GpuClaim> {
         self.all()
-            .flat_map(|d| d.replicas.iter().map(|r| GpuClaim { deployment: d.name.clone(), replica: r.index, gpus: r.gpus.clone() }))
+            .flat_map(|d| {
+                d.replicas.iter().map(|r| GpuClaim {
+                    deployment: d.name.clone(),
+                    replica: r.index,
+                    gpus: r.gpus.clone(),
+                })
+            })
             .filter(|claim| !claim.gpus.is_empty())
             .collect()
     }
 
     /// Models served by running deployments, for the cache view and its delete guard.
     pub fn model_holds(&self) -> Vec<crate::cache::ModelHold> {
-        self.all().map(|d| crate::cache::ModelHold { model: d.spec.model.clone(), deployment: d.name.clone() }).collect()
+        self.all()
+            .map(|d| crate::cache::ModelHold {
+                model: d.spec.model.clone(),
+                deployment: d.name.clone(),
+            })
+            .collect()
     }
 
     /// `slow` or `unreachable since HH:MM:SS` for each backend not answering well, for the
@@ -143,7 +193,8 @@ impl DeployState {
             let name = backend.0.name();
             if let Some(since) = self.unreachable_since.get(name) {
                 states.push((name.to_string(), format!("unreachable since {since}")));
-            } else if self.listing_since.get(name).is_some_and(|sent| sent.elapsed() >= SLOW_AFTER) {
+            } else if self.listing_since.get(name).is_some_and(|sent| sent.elapsed() >= SLOW_AFTER)
+            {
                 states.push((name.to_string(), "slow".to_string()));
             }
         }
@@ -173,19 +224,36 @@ pub fn run(command: DeployCommand, events: mpsc::Sender<Event>) {
         match command {
             DeployCommand::List(backend) => {
                 let result = backend.0.list().await.map_err(|e| e.to_string());
-                send(events, DeployEvent::Listed { backend: backend.0.name().to_string(), result }).await;
+                send(events, DeployEvent::Listed { backend: backend.0.name().to_string(), result })
+                    .await;
             }
             DeployCommand::Create { backend, spec } => {
                 let (tx, forward) = progress_forwarder(events.clone());
                 let result = backend.0.create(&spec, tx).await.map(|_| ());
                 let _ = forward.await;
-                finish(&events, &backend, "deploy", &spec.name, format!("{} ({} replicas)", spec.name, spec.replicas), result).await;
+                finish(
+                    &events,
+                    &backend,
+                    "deploy",
+                    &spec.name,
+                    format!("{} ({} replicas)", spec.name, spec.replicas),
+                    result,
+                )
+                .await;
             }
             DeployCommand::Scale { backend, name, replicas } => {
                 let (tx, forward) = progress_forwarder(events.clone());
                 let result = backend.0.scale(&name, replicas, tx).await.map(|_| ());
                 let _ = forward.await;
-                finish(&events, &backend, "scale", &name, format!("{name} -> {replicas} replicas"), result).await;
+                finish(
+                    &events,
+                    &backend,
+                    "scale",
+                    &name,
+                    format!("{name} -> {replicas} replicas"),
+                    result,
+                )
+                .await;
             }
             DeployCommand::Delete { backend, name } => {
                 let result = backend.0.delete(&name).await;
@@ -196,22 +264,38 @@ pub fn run(command: DeployCommand, events: mpsc::Sender<Event>) {
                 let (tx, forward) = progress_forwarder(events.clone());
                 let result = async {
                     backend.0.restart(&name).await?;
-                    crate::backend::rollout::wait_ready(backend.0.as_ref(), &name, RESTART_READY_WAIT, tx).await.map(|_| ())
+                    crate::backend::rollout::wait_ready(
+                        backend.0.as_ref(),
+                        &name,
+                        RESTART_READY_WAIT,
+                        tx,
+                    )
+                    .await
+                    .map(|_| ())
                 }
                 .await;
                 let _ = forward.await;
                 finish(&events, &backend, "restart", &name, name.clone(), result).await;
             }
-            DeployCommand::Logs { backend, name, cancel } => follow_logs(backend, name, cancel, events).await,
+            DeployCommand::Logs { backend, name, cancel } => {
+                follow_logs(backend, name, cancel, events).await
+            }
             DeployCommand::ReadJournal => {
                 let dir = crate::paths::state_dir();
-                let result = tokio::task::spawn_blocking(move || journal::read(&dir).map_err(|e| e.to_string()))
-                    .await
-                    .unwrap_or_else(|e| Err(e.to_string()));
+                let result = tokio::task::spawn_blocking(move || {
+                    journal::read(&dir).map_err(|e| e.to_string())
+                })
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()));
                 send(events, DeployEvent::Journal(result)).await;
             }
             DeployCommand::ImagePresence { backend, image } => {
-                let result = match tokio::time::timeout(std::time::Duration::from_secs(5), backend.0.image_presence(&image)).await {
+                let result = match tokio::time::timeout(
+                    std::time::Duration::from_secs(5),
+                    backend.0.image_presence(&image),
+                )
+                .await
+                {
                     Ok(result) => result.map_err(|e| e.to_string()),
                     Err(_) => Err("the engine did not answer within 5 s".to_string()),
                 };
@@ -220,8 +304,16 @@ pub fn run(command: DeployCommand, events: mpsc::Sender<Event>) {
             DeployCommand::StartDemo { state_dir } => {
                 let backend = crate::backend::demo::demo_backend(&state_dir);
                 let sim = crate::backend::demo::sim_program();
-                let result = crate::backend::demo::start_demo(&backend, &sim, 18_000).await.map(|_| ()).map_err(|e| e.to_string());
-                let event = DeployEvent::Done { action: "demo".into(), target: "demo deployments".into(), deployment: None, result };
+                let result = crate::backend::demo::start_demo(&backend, &sim, 18_000)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string());
+                let event = DeployEvent::Done {
+                    action: "demo".into(),
+                    target: "demo deployments".into(),
+                    deployment: None,
+                    result,
+                };
                 send(events, event).await;
             }
         }
@@ -229,7 +321,9 @@ pub fn run(command: DeployCommand, events: mpsc::Sender<Event>) {
 }
 
 /// Forwards a backend's rollout progress as events until the operation drops its sender.
-fn progress_forwarder(events: mpsc::Sender<Event>) -> (crate::backend::ProgressTx, tokio::task::JoinHandle<()>) {
+fn progress_forwarder(
+    events: mpsc::Sender<Event>,
+) -> (crate::backend::ProgressTx, tokio::task::JoinHandle<()>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<BackendEvent>();
     let task = tokio::spawn(async move {
         while let Some(event) = rx.recv().await {
@@ -251,18 +345,37 @@ async fn finish<E: fmt::Display>(
     result: Result<(), E>,
 ) {
     let result = result.map_err(|e| e.to_string());
-    let _ = events.send(Event::Deploy(DeployEvent::Done { action: action.to_string(), target, deployment: Some(deployment.to_string()), result })).await;
+    let _ = events
+        .send(Event::Deploy(DeployEvent::Done {
+            action: action.to_string(),
+            target,
+            deployment: Some(deployment.to_string()),
+            result,
+        }))
+        .await;
     // Whatever happened, show the backend's truth right away.
     let listed = backend.0.list().await.map_err(|e| e.to_string());
-    let _ = events.send(Event::Deploy(DeployEvent::Listed { backend: backend.0.name().to_string(), result: listed })).await;
+    let _ = events
+        .send(Event::Deploy(DeployEvent::Listed {
+            backend: backend.0.name().to_string(),
+            result: listed,
+        }))
+        .await;
 }
 
-async fn follow_logs(backend: BackendHandle, name: String, cancel: CancellationToken, events: mpsc::Sender<Event>) {
+async fn follow_logs(
+    backend: BackendHandle,
+    name: String,
+    cancel: CancellationToken,
+    events: mpsc::Sender<Event>,
+) {
     let options = LogOptions { replica: None, follow: true, tail: Some(500) };
     let stream = match backend.0.logs(&name, options).await {
         Ok(stream) => stream,
         Err(err) => {
-            let _ = events.send(Event::Deploy(DeployEvent::LogEnded { name, error: Some(err.to_string()) })).await;
+            let _ = events
+                .send(Event::Deploy(DeployEvent::LogEnded { name, error: Some(err.to_string()) }))
+                .await;
             return;
         }
     };
@@ -301,9 +414,14 @@ pub const RESTART_READY_WAIT: std::time::Duration = std::time::Duration::from_se
 /// The backends the console drives: the demo's process backend in `--demo`, otherwise Docker,
 /// the process backend on this host's GPUs, and Kubernetes where a kubeconfig exists. Opened
 /// from one `ops::BackendConfig` as the CLI opens them, each journaling its own changes.
-pub fn open_backends(demo: bool, global: &super::ConsoleOptions, state_dir: &std::path::Path) -> (Vec<BackendHandle>, Vec<String>) {
+pub fn open_backends(
+    demo: bool,
+    global: &super::ConsoleOptions,
+    state_dir: &std::path::Path,
+) -> (Vec<BackendHandle>, Vec<String>) {
     if demo {
-        let backend: Arc<dyn Backend> = Arc::new(crate::backend::demo::demo_backend(&state_dir.join("demo")));
+        let backend: Arc<dyn Backend> =
+            Arc::new(crate::backend::demo::demo_backend(&state_dir.join("demo")));
         let backend = crate::ops::journaled::Journaled::wrap(backend, state_dir);
         return (vec![BackendHandle(backend)], Vec::new());
     }
@@ -317,7 +435,8 @@ pub fn open_backends(demo: bool, global: &super::ConsoleOptions, state_dir: &std
     config.kube_timeout = Some(CONSOLE_CALL_TIMEOUT);
     config.gpus = crate::backend::host_gpus::detect();
     let wants_kubernetes =
-        crate::backend::registry::kubernetes_configured(global.kubeconfig.as_deref()) || global.backend.as_deref() == Some("k8s");
+        crate::backend::registry::kubernetes_configured(global.kubeconfig.as_deref())
+            || global.backend.as_deref() == Some("k8s");
     let (backends, warnings) = config.open_all(wants_kubernetes);
     (backends.into_iter().map(BackendHandle).collect(), warnings)
 }

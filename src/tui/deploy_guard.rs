@@ -24,7 +24,12 @@ impl App {
     }
 
     /// `+` (`step` 1) or `-` (`step` -1) on a deployment's row.
-    pub(crate) fn step_scale(&mut self, backend: BackendHandle, name: String, step: i32) -> Vec<Command> {
+    pub(crate) fn step_scale(
+        &mut self,
+        backend: BackendHandle,
+        name: String,
+        step: i32,
+    ) -> Vec<Command> {
         let base = self.scale_base(&name);
         let target = if step < 0 {
             if base == 0 {
@@ -36,7 +41,10 @@ impl App {
             base + 1
         };
         if target > MAX_REPLICAS {
-            self.notify(Level::Error, format!("scale {name}: at most {MAX_REPLICAS} replicas per deployment"));
+            self.notify(
+                Level::Error,
+                format!("scale {name}: at most {MAX_REPLICAS} replicas per deployment"),
+            );
             return Vec::new();
         }
         self.request_scale(backend, name, target)
@@ -44,20 +52,35 @@ impl App {
 
     /// A scale to `replicas` from `+`/`-` or the `s` form: to 0 it asks first; otherwise it runs
     /// now, or is queued behind the scale under way, or refused behind a delete or restart.
-    pub(crate) fn request_scale(&mut self, backend: BackendHandle, name: String, replicas: u32) -> Vec<Command> {
+    pub(crate) fn request_scale(
+        &mut self,
+        backend: BackendHandle,
+        name: String,
+        replicas: u32,
+    ) -> Vec<Command> {
         if replicas == 0 {
             let dialog = ConfirmDialog::new(
                 "Scale to zero",
-                format!("Stop every replica of {name} on {}? The deployment is kept (0/0 stopped); scale it up to bring it back.", backend.0.name()),
+                format!(
+                    "Stop every replica of {name} on {}? The deployment is kept (0/0 stopped); scale it up to bring it back.",
+                    backend.0.name()
+                ),
                 name.clone(),
             );
-            self.mode = Mode::Confirm(dialog, ConfirmPurpose::ScaleToZero { backend: backend.0.name().to_string(), name });
+            self.mode = Mode::Confirm(
+                dialog,
+                ConfirmPurpose::ScaleToZero { backend: backend.0.name().to_string(), name },
+            );
             return Vec::new();
         }
         self.scale_now_or_queue(backend, name, replicas)
     }
 
-    pub(crate) fn scale_to_zero_confirmed(&mut self, backend: String, name: String) -> Vec<Command> {
+    pub(crate) fn scale_to_zero_confirmed(
+        &mut self,
+        backend: String,
+        name: String,
+    ) -> Vec<Command> {
         let Some(handle) = self.deploy.backend(&backend).cloned() else {
             self.notify(Level::Error, format!("backend {backend} is not open"));
             return Vec::new();
@@ -65,12 +88,20 @@ impl App {
         self.scale_now_or_queue(handle, name, 0)
     }
 
-    fn scale_now_or_queue(&mut self, backend: BackendHandle, name: String, replicas: u32) -> Vec<Command> {
+    fn scale_now_or_queue(
+        &mut self,
+        backend: BackendHandle,
+        name: String,
+        replicas: u32,
+    ) -> Vec<Command> {
         match self.deploy.in_flight.get(&name).copied() {
             Some("scaling") => {
                 self.deploy.requested.insert(name.clone(), replicas);
                 self.deploy.queued_scale.insert(name.clone(), replicas);
-                self.notify(Level::Info, format!("scale {name} to {replicas}: queued behind the scale under way"));
+                self.notify(
+                    Level::Info,
+                    format!("scale {name} to {replicas}: queued behind the scale under way"),
+                );
                 Vec::new()
             }
             Some(other) => {
@@ -104,7 +135,9 @@ impl App {
     pub(crate) fn deployment_action_done(&mut self, name: &str, ok: bool) -> Vec<Command> {
         self.deploy.in_flight.remove(name);
         if let Some(replicas) = self.deploy.queued_scale.remove(name) {
-            if let Some(backend) = self.deploy.find(name).and_then(|d| self.deploy.backend(&d.backend)).cloned() {
+            if let Some(backend) =
+                self.deploy.find(name).and_then(|d| self.deploy.backend(&d.backend)).cloned()
+            {
                 return self.scale_now_or_queue(backend, name.to_string(), replicas);
             }
         }
@@ -120,6 +153,8 @@ impl App {
     pub(crate) fn forget_settled_targets(&mut self) {
         let busy = &self.deploy.in_flight;
         let queued = &self.deploy.queued_scale;
-        self.deploy.requested.retain(|name, _| busy.contains_key(name) || queued.contains_key(name));
+        self.deploy
+            .requested
+            .retain(|name, _| busy.contains_key(name) || queued.contains_key(name));
     }
 }

@@ -8,11 +8,11 @@ use tokio_util::sync::CancellationToken;
 use super::app::{App, Level, Mode};
 use super::event::Command;
 use super::keymap::Action;
+use super::views::ViewId;
 use super::views::bench::{self as bench_view, BenchAsk, BenchPane};
 use super::views::deployments;
 use super::views::endpoints::{self, Origin, Pane, Watched};
 use super::views::playground::{self, Playground};
-use super::views::ViewId;
 use super::widgets::text_input::TextInput;
 use crate::engine::bench::{BenchProgress, BenchReport};
 use crate::engine::openai::StreamEvent;
@@ -67,12 +67,18 @@ pub fn start(app: &mut App) -> Vec<Command> {
     for endpoint in app.endpoints.settings.watched.clone() {
         match EndpointTarget::from_config(&endpoint) {
             Ok(target) => {
-                app.endpoints.watched.insert(target.id.clone(), Watched { url: target.base_url.clone(), origin: Origin::Config });
+                app.endpoints.watched.insert(
+                    target.id.clone(),
+                    Watched { url: target.base_url.clone(), origin: Origin::Config },
+                );
                 commands.push(command(EndpointCommand::Watch(target)));
             }
             Err(err) => {
                 let file = app.endpoints.settings.config_file.display().to_string();
-                app.notify(Level::Warning, format!("{file}: endpoint `{}` not watched: {err}", endpoint.name));
+                app.notify(
+                    Level::Warning,
+                    format!("{file}: endpoint `{}` not watched: {err}", endpoint.name),
+                );
             }
         }
     }
@@ -104,7 +110,12 @@ pub fn refresh(app: &mut App) {
     // A deployment's row adds up its replicas' newest numbers.
     rows.extend(deployments::rows(&app.deploy, &app.endpoints, &app.theme));
     if let Some(snapshot) = app.gpus.joined.as_deref() {
-        super::views::gpu_detail::flag_failed_gpus(&mut rows, app.deploy.all(), snapshot, &app.theme);
+        super::views::gpu_detail::flag_failed_gpus(
+            &mut rows,
+            app.deploy.all(),
+            snapshot,
+            &app.theme,
+        );
     }
     let mut note = deployments::empty_note(&app.deploy);
     note.extend(endpoints::empty_note(&app.endpoints.settings).into_iter().skip(1));
@@ -148,7 +159,10 @@ pub fn on_event(app: &mut App, event: EndpointEvent) -> Vec<Command> {
             if !app.endpoints.watched.contains_key(&update.id) {
                 return Vec::new();
             }
-            let at = update.sample.as_ref().map_or_else(|| jiff::Timestamp::now().as_millisecond(), |s| s.at_unix_ms);
+            let at = update
+                .sample
+                .as_ref()
+                .map_or_else(|| jiff::Timestamp::now().as_millisecond(), |s| s.at_unix_ms);
             app.endpoints.now_unix_ms = app.endpoints.now_unix_ms.max(at);
             app.endpoints.histories.apply(update);
             app.endpoints.rows_stale = true;
@@ -168,7 +182,10 @@ pub fn on_event(app: &mut App, event: EndpointEvent) -> Vec<Command> {
             _ => {
                 // The pane was closed: the result still deserves a line.
                 let text = match result {
-                    Ok(report) => format!("bench {}: {:.1} output tok/s, {} failed", report.url, report.output_tokens_per_s, report.failed),
+                    Ok(report) => format!(
+                        "bench {}: {:.1} output tok/s, {} failed",
+                        report.url, report.output_tokens_per_s, report.failed
+                    ),
                     Err(err) => format!("bench failed: {err}"),
                 };
                 app.notify(Level::Info, text);
@@ -191,10 +208,19 @@ pub fn on_typed(app: &mut App, typed: Typed) -> Vec<Command> {
             };
             let target = EndpointTarget { id: name.unwrap_or(target.id), ..target };
             if let Some(existing) = app.endpoints.watched.get(&target.id) {
-                app.notify(Level::Error, format!(":add: `{}` is already watched ({}); :rm it first", target.id, existing.url));
+                app.notify(
+                    Level::Error,
+                    format!(
+                        ":add: `{}` is already watched ({}); :rm it first",
+                        target.id, existing.url
+                    ),
+                );
                 return Vec::new();
             }
-            app.endpoints.watched.insert(target.id.clone(), Watched { url: target.base_url.clone(), origin: Origin::Added });
+            app.endpoints.watched.insert(
+                target.id.clone(),
+                Watched { url: target.base_url.clone(), origin: Origin::Added },
+            );
             app.notify(Level::Info, format!("watching {} ({})", target.id, target.base_url));
             app.view = ViewId::Endpoints;
             refresh(app);
@@ -203,7 +229,13 @@ pub fn on_typed(app: &mut App, typed: Typed) -> Vec<Command> {
         Typed::Remove(name) => {
             if app.endpoints.watched.remove(&name).is_none() {
                 let known = app.endpoints.names().join(", ");
-                app.notify(Level::Error, format!(":rm: no watched endpoint `{name}` (watched: {})", if known.is_empty() { "none" } else { &known }));
+                app.notify(
+                    Level::Error,
+                    format!(
+                        ":rm: no watched endpoint `{name}` (watched: {})",
+                        if known.is_empty() { "none" } else { &known }
+                    ),
+                );
                 return Vec::new();
             }
             app.endpoints.histories.remove(&name);
@@ -220,7 +252,10 @@ pub fn on_typed(app: &mut App, typed: Typed) -> Vec<Command> {
 pub fn watch_replica(app: &mut App, id: &str, base_url: &str) -> Vec<Command> {
     let target = EndpointTarget::from_url(base_url);
     let target = EndpointTarget { id: id.to_string(), ..target };
-    app.endpoints.watched.insert(id.to_string(), Watched { url: target.base_url.clone(), origin: Origin::Deployment });
+    app.endpoints.watched.insert(
+        id.to_string(),
+        Watched { url: target.base_url.clone(), origin: Origin::Deployment },
+    );
     vec![command(EndpointCommand::Watch(target))]
 }
 
@@ -238,7 +273,8 @@ pub fn captures_keys(app: &App) -> bool {
 
 /// Enter, `p` and `b` on a row of the table.
 pub fn on_row_action(app: &mut App, action: Action) -> Vec<Command> {
-    let Some(id) = app.view_state(ViewId::Endpoints).table.selected().map(|row| row.id.clone()) else {
+    let Some(id) = app.view_state(ViewId::Endpoints).table.selected().map(|row| row.id.clone())
+    else {
         app.notify(Level::Info, format!("{}: select an endpoint first", action.name()));
         return Vec::new();
     };
@@ -274,7 +310,9 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
                 Action::Back => app.endpoints.pane = Pane::Table,
                 Action::Quit => app.should_quit = true,
                 Action::Help => app.mode = Mode::Help { scroll: 0 },
-                Action::CommandMode => app.mode = Mode::Command { input: TextInput::default(), candidates: Vec::new() },
+                Action::CommandMode => {
+                    app.mode = Mode::Command { input: TextInput::default(), candidates: Vec::new() }
+                }
                 Action::Down => app.view_state_mut(ViewId::Endpoints).table.move_by(1),
                 Action::Up => app.view_state_mut(ViewId::Endpoints).table.move_by(-1),
                 Action::Top => app.view_state_mut(ViewId::Endpoints).table.select_first(),

@@ -53,9 +53,14 @@ impl std::fmt::Debug for Control {
 }
 
 /// Starts the monitor task. Must run inside a Tokio runtime; stops when `cancel` fires.
-pub fn spawn(events: mpsc::Sender<Event>, poll: PollConfig, cancel: CancellationToken) -> Result<EndpointTasks, String> {
+pub fn spawn(
+    events: mpsc::Sender<Event>,
+    poll: PollConfig,
+    cancel: CancellationToken,
+) -> Result<EndpointTasks, String> {
     let (updates_tx, mut updates) = mpsc::channel(256);
-    let mut monitor = EndpointMonitor::new(updates_tx, poll).map_err(|err| format!("cannot start the endpoint monitor: {err}"))?;
+    let mut monitor = EndpointMonitor::new(updates_tx, poll)
+        .map_err(|err| format!("cannot start the endpoint monitor: {err}"))?;
     let (control, mut control_rx) = mpsc::unbounded_channel();
     let forward = events.clone();
     tokio::spawn(async move {
@@ -116,7 +121,11 @@ impl EndpointTasks {
                     }
                     let events = tasks.events;
                     while let Some(event) = rx.recv().await {
-                        if events.send(Event::Endpoints(EndpointEvent::Stream { run, event })).await.is_err() {
+                        if events
+                            .send(Event::Endpoints(EndpointEvent::Stream { run, event }))
+                            .await
+                            .is_err()
+                        {
                             break;
                         }
                     }
@@ -140,24 +149,43 @@ impl EndpointTasks {
                     let client = match tasks.client() {
                         Ok(client) => client,
                         Err(err) => {
-                            let _ = events.send(Event::Endpoints(EndpointEvent::BenchDone { run, result: Err(err) })).await;
+                            let _ = events
+                                .send(Event::Endpoints(EndpointEvent::BenchDone {
+                                    run,
+                                    result: Err(err),
+                                }))
+                                .await;
                             return;
                         }
                     };
-                    let (progress_tx, mut progress_rx) = watch::channel(BenchProgress { total: config.requests, ..BenchProgress::default() });
+                    let (progress_tx, mut progress_rx) = watch::channel(BenchProgress {
+                        total: config.requests,
+                        ..BenchProgress::default()
+                    });
                     let progress_events = events.clone();
                     // Only the latest progress matters: a watch channel folds bursts into one event.
                     let relay = tokio::spawn(async move {
                         while progress_rx.changed().await.is_ok() {
                             let progress = *progress_rx.borrow_and_update();
-                            if progress_events.send(Event::Endpoints(EndpointEvent::BenchProgress { run, progress })).await.is_err() {
+                            if progress_events
+                                .send(Event::Endpoints(EndpointEvent::BenchProgress {
+                                    run,
+                                    progress,
+                                }))
+                                .await
+                                .is_err()
+                            {
                                 break;
                             }
                         }
                     });
-                    let result = bench::run(&client, &config, Some(progress_tx), cancel.0).await.map_err(|err| err.to_string());
+                    let result = bench::run(&client, &config, Some(progress_tx), cancel.0)
+                        .await
+                        .map_err(|err| err.to_string());
                     let _ = relay.await;
-                    let _ = events.send(Event::Endpoints(EndpointEvent::BenchDone { run, result })).await;
+                    let _ = events
+                        .send(Event::Endpoints(EndpointEvent::BenchDone { run, result }))
+                        .await;
                 });
             }
         }

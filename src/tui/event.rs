@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use crossterm::event::KeyEvent;
 
-use crate::monitor::gpu_poller::GpuUpdate;
-use crate::cache::pull::{PullProgress, PullSummary};
 use crate::cache::DeletePlan;
+use crate::cache::pull::{PullProgress, PullSummary};
 use crate::model::cache::CacheReport;
+use crate::monitor::gpu_poller::GpuUpdate;
 use crate::recipes::load::Library;
 
 use super::theme::Theme;
@@ -24,13 +24,19 @@ pub enum Event {
     /// SIGTERM, SIGHUP (the SSH session dropped) or SIGINT: leave cleanly.
     Shutdown(&'static str),
     /// A theme asked for with `:theme NAME`, read from disk by the runner.
-    ThemeLoaded { name: String, result: Result<Theme, String> },
+    ThemeLoaded {
+        name: String,
+        result: Result<Theme, String>,
+    },
     /// A GPU discovery pass finished.
     Gpus(Arc<GpuUpdate>),
     /// The recipe library (built-ins plus the user's directories) was (re)loaded.
     Recipes(Arc<Library>),
     /// A recipe from the editor was written (or not) to the user recipe directory.
-    RecipeSaved { id: String, result: Result<std::path::PathBuf, String> },
+    RecipeSaved {
+        id: String,
+        result: Result<std::path::PathBuf, String>,
+    },
     /// A scan of the Hugging Face cache finished.
     CacheScanned(Result<Arc<CacheReport>, String>),
     /// A pull moved on (each replaces the previous).
@@ -39,7 +45,10 @@ pub enum Event {
     /// A deployment backend answered (listing, rollout progress, logs, journal).
     Deploy(super::deploy_flow::DeployEvent),
     /// A cache delete finished: bytes freed, or why not.
-    CacheDeleted { repo: String, result: Result<u64, String> },
+    CacheDeleted {
+        repo: String,
+        result: Result<u64, String>,
+    },
     /// Endpoint monitor updates, playground tokens, benchmark progress and reports.
     Endpoints(super::endpoint_flow::EndpointEvent),
     /// The active cluster answered: its inventory, its contexts or its namespaces.
@@ -51,13 +60,26 @@ pub enum Event {
 pub enum Command {
     LoadTheme(String),
     LoadRecipes,
-    SaveRecipe { id: String, yaml: String },
-    ScanCache { root: std::path::PathBuf },
+    SaveRecipe {
+        id: String,
+        yaml: String,
+    },
+    ScanCache {
+        root: std::path::PathBuf,
+    },
     Deploy(super::deploy_flow::DeployCommand),
     /// Kubernetes-only reads: node inventory, contexts, namespaces.
     Cluster(super::cluster_flow::ClusterCommand),
-    Pull { repo: String, revision: String, root: std::path::PathBuf, cancel: tokio_util::sync::CancellationToken },
-    DeleteFromCache { plan: Box<DeletePlan>, root: std::path::PathBuf },
+    Pull {
+        repo: String,
+        revision: String,
+        root: std::path::PathBuf,
+        cancel: tokio_util::sync::CancellationToken,
+    },
+    DeleteFromCache {
+        plan: Box<DeletePlan>,
+        root: std::path::PathBuf,
+    },
     /// Watch/unwatch an endpoint, stream a prompt, run a smoke benchmark.
     Endpoints(super::endpoint_flow::EndpointCommand),
 }

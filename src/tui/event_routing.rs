@@ -30,7 +30,8 @@ impl App {
                 self.on_tick(&current_clock());
                 super::endpoint_flow::on_tick(self);
                 // Backends are the source of truth: reread them every other second.
-                let mut commands = if self.ticks % 2 == 0 { self.deploy.list_all() } else { Vec::new() };
+                let mut commands =
+                    if self.ticks % 2 == 0 { self.deploy.list_all() } else { Vec::new() };
                 if self.ticks % super::cluster_flow::REFRESH_TICKS == 0 {
                     commands.extend(super::cluster_flow::refresh(self));
                 }
@@ -47,7 +48,10 @@ impl App {
                 match result {
                     Ok(theme) if self.no_color => {
                         let _ = theme;
-                        self.notify(Level::Warning, format!("NO_COLOR is set: theme {name} not applied"));
+                        self.notify(
+                            Level::Warning,
+                            format!("NO_COLOR is set: theme {name} not applied"),
+                        );
                     }
                     Ok(theme) => {
                         self.theme = theme;

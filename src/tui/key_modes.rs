@@ -10,10 +10,10 @@ use super::command_line::{self, Typed};
 use super::event::Command;
 use super::keymap::{Action, Scope};
 use super::views::ViewId;
+use super::widgets::Form;
 use super::widgets::confirm::ConfirmOutcome;
 use super::widgets::form::FormOutcome;
 use super::widgets::text_input::TextInput;
-use super::widgets::Form;
 
 impl App {
     pub(super) fn on_key(&mut self, key: KeyEvent) -> Vec<Command> {
@@ -24,13 +24,19 @@ impl App {
             return Vec::new();
         }
         match std::mem::replace(&mut self.mode, Mode::Normal) {
-            Mode::Normal if super::endpoint_flow::captures_keys(self) => super::endpoint_flow::on_key(self, key),
+            Mode::Normal if super::endpoint_flow::captures_keys(self) => {
+                super::endpoint_flow::on_key(self, key)
+            }
             Mode::Normal => self.on_normal_key(key),
             Mode::Command { mut input, candidates } => match key.code {
                 KeyCode::Esc => Vec::new(),
                 KeyCode::Enter => self.run_command_line(input.value().to_string()),
                 KeyCode::Tab => {
-                    let (line, candidates) = command_line::complete_with(input.value(), &self.theme_names, &self.endpoints.names());
+                    let (line, candidates) = command_line::complete_with(
+                        input.value(),
+                        &self.theme_names,
+                        &self.endpoints.names(),
+                    );
                     input.set_value(&line);
                     self.mode = Mode::Command { input, candidates };
                     Vec::new()
@@ -84,7 +90,9 @@ impl App {
                 self.on_logs_key(key);
                 Vec::new()
             }
-            Mode::Pick(picker, purpose) => super::cluster_flow::on_pick_key(self, picker, purpose, key),
+            Mode::Pick(picker, purpose) => {
+                super::cluster_flow::on_pick_key(self, picker, purpose, key)
+            }
             Mode::Form(mut form, purpose) => match form.handle_key(key) {
                 FormOutcome::Editing => {
                     self.mode = Mode::Form(form, purpose);
@@ -102,9 +110,15 @@ impl App {
 
     fn on_confirmed(&mut self, purpose: ConfirmPurpose) -> Vec<Command> {
         match purpose {
-            ConfirmPurpose::DeleteCache { plan, in_use_checked } => self.delete_cache_confirmed(plan, in_use_checked),
-            ConfirmPurpose::DeleteDeployment { backend, name } => self.delete_deployment(backend, name),
-            ConfirmPurpose::ScaleToZero { backend, name } => self.scale_to_zero_confirmed(backend, name),
+            ConfirmPurpose::DeleteCache { plan, in_use_checked } => {
+                self.delete_cache_confirmed(plan, in_use_checked)
+            }
+            ConfirmPurpose::DeleteDeployment { backend, name } => {
+                self.delete_deployment(backend, name)
+            }
+            ConfirmPurpose::ScaleToZero { backend, name } => {
+                self.scale_to_zero_confirmed(backend, name)
+            }
         }
     }
 
@@ -113,7 +127,9 @@ impl App {
         match (key.code, self.keymap.action_for(&key)) {
             (KeyCode::Esc, _) | (_, Some(Action::Quit)) => Some(Vec::new()),
             // `y` or Enter in the create review creates; elsewhere Enter closes the pager.
-            (KeyCode::Char('y'), _) if pager.create.is_some() => pager.create.take().map(|(backend, spec)| self.create_reviewed(backend, spec)),
+            (KeyCode::Char('y'), _) if pager.create.is_some() => {
+                pager.create.take().map(|(backend, spec)| self.create_reviewed(backend, spec))
+            }
             (KeyCode::Enter, _) => match pager.create.take() {
                 Some((backend, spec)) => Some(self.create_reviewed(backend, spec)),
                 None => Some(Vec::new()),
@@ -254,13 +270,20 @@ impl App {
     /// Open and the row actions: refused in read-only mode when they change anything, and
     /// explained when the view has no such action.
     fn on_row_action(&mut self, action: Action) -> Vec<Command> {
-        let mutating = !matches!(action, Action::Open | Action::Logs | Action::ShowConfig | Action::Prompt);
+        let mutating =
+            !matches!(action, Action::Open | Action::Logs | Action::ShowConfig | Action::Prompt);
         if self.readonly && mutating && action.scope() == Scope::Resource {
-            self.notify(Level::Warning, format!("{}: refused, aimdeck is read-only (--readonly)", action.name()));
+            self.notify(
+                Level::Warning,
+                format!("{}: refused, aimdeck is read-only (--readonly)", action.name()),
+            );
             return Vec::new();
         }
         if !self.current().actions.contains(&action) {
-            self.notify(Level::Info, format!("{}: not available in the {} view", action.name(), self.view));
+            self.notify(
+                Level::Info,
+                format!("{}: not available in the {} view", action.name(), self.view),
+            );
             return Vec::new();
         }
         if let Some(commands) = self.deploy_action(action) {
@@ -280,7 +303,6 @@ impl App {
         }
         Vec::new()
     }
-
 
     /// `ctrl-r`: reread the current view's source.
     fn refresh_view(&mut self) -> Vec<Command> {
@@ -302,13 +324,18 @@ impl App {
         match command_line::parse(&line) {
             Ok(Typed::View(view)) => self.view = view,
             Ok(Typed::Help) => self.mode = Mode::Help { scroll: 0 },
-            Ok(Typed::Journal) => return vec![Command::Deploy(super::deploy_flow::DeployCommand::ReadJournal)],
+            Ok(Typed::Journal) => {
+                return vec![Command::Deploy(super::deploy_flow::DeployCommand::ReadJournal)];
+            }
             Ok(Typed::Context(name)) => return super::cluster_flow::on_context(self, name),
             Ok(Typed::Namespace(name)) => return super::cluster_flow::on_namespace(self, name),
             Ok(Typed::Quit) => self.should_quit = true,
             Ok(Typed::Theme(None)) => {
                 let names = self.theme_names.join(", ");
-                self.notify(Level::Info, format!("theme: {} (available: {names})", self.theme.name));
+                self.notify(
+                    Level::Info,
+                    format!("theme: {} (available: {names})", self.theme.name),
+                );
             }
             Ok(Typed::Theme(Some(name))) => return vec![Command::LoadTheme(name)],
             Ok(Typed::Endpoints(typed)) => return super::endpoint_flow::on_typed(self, typed),

@@ -128,7 +128,8 @@ impl Key {
             if let Some(tail) = rest.strip_prefix("ctrl-").or_else(|| rest.strip_prefix("c-")) {
                 ctrl = true;
                 rest = tail;
-            } else if let Some(tail) = rest.strip_prefix("alt-").or_else(|| rest.strip_prefix("m-")) {
+            } else if let Some(tail) = rest.strip_prefix("alt-").or_else(|| rest.strip_prefix("m-"))
+            {
                 alt = true;
                 rest = tail;
             } else {
@@ -151,7 +152,10 @@ impl Key {
             "pagedown" | "pgdown" => KeyCode::PageDown,
             "home" => KeyCode::Home,
             "end" => KeyCode::End,
-            f if f.len() > 1 && f.starts_with('f') && f[1..].parse::<u8>().is_ok_and(|n| (1..=12).contains(&n)) => {
+            f if f.len() > 1
+                && f.starts_with('f')
+                && f[1..].parse::<u8>().is_ok_and(|n| (1..=12).contains(&n)) =>
+            {
                 KeyCode::F(f[1..].parse().unwrap_or(1))
             }
             single if single.chars().count() == 1 => {
@@ -216,13 +220,16 @@ impl Keymap {
         let mut by_action: BTreeMap<Action, Vec<Key>> = Action::ALL
             .iter()
             .map(|&action| {
-                let keys = action.default_keys().iter().filter_map(|k| Key::parse(k).ok()).collect();
+                let keys =
+                    action.default_keys().iter().filter_map(|k| Key::parse(k).ok()).collect();
                 (action, keys)
             })
             .collect();
         for (name, keys) in overrides {
             let Some(action) = Action::from_name(name) else {
-                warnings.push(format!("config keys: unknown action `{name}` (see docs/keybindings.md)"));
+                warnings.push(format!(
+                    "config keys: unknown action `{name}` (see docs/keybindings.md)"
+                ));
                 continue;
             };
             let mut parsed = Vec::new();
@@ -257,9 +264,10 @@ impl Keymap {
         self.by_key.get(&key).copied().or_else(|| {
             // Some terminals send shifted letters with SHIFT and a lowercase char.
             match (key.code, event.modifiers.contains(KeyModifiers::SHIFT)) {
-                (KeyCode::Char(c), true) => {
-                    self.by_key.get(&Key { code: KeyCode::Char(c.to_ascii_uppercase()), ..key }).copied()
-                }
+                (KeyCode::Char(c), true) => self
+                    .by_key
+                    .get(&Key { code: KeyCode::Char(c.to_ascii_uppercase()), ..key })
+                    .copied(),
                 _ => None,
             }
         })
@@ -286,10 +294,22 @@ mod tests {
     #[test]
     fn defaults_cover_vim_keys_and_arrows() {
         let keymap = Keymap::default();
-        assert_eq!(keymap.action_for(&press(KeyCode::Char('j'), KeyModifiers::NONE)), Some(Action::Down));
-        assert_eq!(keymap.action_for(&press(KeyCode::Down, KeyModifiers::NONE)), Some(Action::Down));
-        assert_eq!(keymap.action_for(&press(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
-        assert_eq!(keymap.action_for(&press(KeyCode::Char('G'), KeyModifiers::SHIFT)), Some(Action::Bottom));
+        assert_eq!(
+            keymap.action_for(&press(KeyCode::Char('j'), KeyModifiers::NONE)),
+            Some(Action::Down)
+        );
+        assert_eq!(
+            keymap.action_for(&press(KeyCode::Down, KeyModifiers::NONE)),
+            Some(Action::Down)
+        );
+        assert_eq!(
+            keymap.action_for(&press(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            keymap.action_for(&press(KeyCode::Char('G'), KeyModifiers::SHIFT)),
+            Some(Action::Bottom)
+        );
     }
 
     #[test]
@@ -314,9 +334,15 @@ mod tests {
             ("explode".to_string(), vec!["e".to_string()]),
         ]);
         let (keymap, warnings) = Keymap::with_overrides(&overrides);
-        assert_eq!(keymap.action_for(&press(KeyCode::Char('x'), KeyModifiers::NONE)), Some(Action::Quit));
+        assert_eq!(
+            keymap.action_for(&press(KeyCode::Char('x'), KeyModifiers::NONE)),
+            Some(Action::Quit)
+        );
         assert_eq!(keymap.action_for(&press(KeyCode::Char('q'), KeyModifiers::NONE)), None);
-        assert_eq!(keymap.action_for(&press(KeyCode::Char('n'), KeyModifiers::CONTROL)), Some(Action::Down));
+        assert_eq!(
+            keymap.action_for(&press(KeyCode::Char('n'), KeyModifiers::CONTROL)),
+            Some(Action::Down)
+        );
         assert_eq!(warnings.len(), 2, "{warnings:?}");
         assert!(warnings.iter().any(|w| w.contains("explode")));
         assert!(warnings.iter().any(|w| w.contains("hyper-q")));

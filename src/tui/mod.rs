@@ -15,8 +15,8 @@ pub mod deploy_flow;
 mod deploy_guard;
 pub mod endpoint_flow;
 pub mod endpoint_tasks;
-mod event_routing;
 pub mod event;
+mod event_routing;
 pub mod fault;
 mod key_modes;
 pub mod keymap;
@@ -33,8 +33,8 @@ mod startup;
 
 use std::process::ExitCode;
 
-use ratatui::backend::Backend;
 use ratatui::Terminal;
+use ratatui::backend::Backend;
 use tokio::sync::mpsc;
 
 pub use app::App;
@@ -71,19 +71,28 @@ pub fn run(options: ConsoleOptions) -> ExitCode {
     let log = crate::logging::init(options.log_level.as_deref());
     let settings = startup::settings(&options);
     let demo = settings.demo;
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("aimdeck: cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let runtime =
+        match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+            Ok(runtime) => runtime,
+            Err(err) => {
+                eprintln!("aimdeck: cannot start the async runtime: {err}");
+                return ExitCode::FAILURE;
+            }
+        };
     let result = runtime.block_on(async {
         let mut guard = terminal::TerminalGuard::enter()?;
         let (tx, mut rx) = mpsc::channel(EVENT_CAPACITY);
         let cancel = tokio_util::sync::CancellationToken::new();
-        let mut runner = runner::TaskRunner::new(tx.clone(), settings.user_themes_dir.clone(), settings.recipe_dirs.clone());
-        match endpoint_tasks::spawn(tx.clone(), crate::monitor::PollConfig::default(), cancel.clone()) {
+        let mut runner = runner::TaskRunner::new(
+            tx.clone(),
+            settings.user_themes_dir.clone(),
+            settings.recipe_dirs.clone(),
+        );
+        match endpoint_tasks::spawn(
+            tx.clone(),
+            crate::monitor::PollConfig::default(),
+            cancel.clone(),
+        ) {
             Ok(tasks) => runner = runner.with_endpoints(tasks),
             Err(err) => tracing::warn!("{err}"),
         }
@@ -125,12 +134,18 @@ fn stop_demo_engines(runtime: &tokio::runtime::Runtime) {
         .with_grace(std::time::Duration::from_secs(3));
     // The timer must be made inside the runtime.
     let stopped = runtime.block_on(async {
-        tokio::time::timeout(std::time::Duration::from_secs(20), crate::backend::demo::stop_demo(&backend)).await
+        tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            crate::backend::demo::stop_demo(&backend),
+        )
+        .await
     });
     match stopped {
         Ok(Ok(())) => {}
         Ok(Err(err)) => eprintln!("aimdeck: stopping the demo: {err}"),
-        Err(_) => eprintln!("aimdeck: the demo's engines did not stop within 20 s; `aimdeck --demo` adopts them next time"),
+        Err(_) => eprintln!(
+            "aimdeck: the demo's engines did not stop within 20 s; `aimdeck --demo` adopts them next time"
+        ),
     }
 }
 

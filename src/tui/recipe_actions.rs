@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use super::app::{App, FormPurpose, Level, Mode};
 use super::event::Command;
-use super::views::recipes as recipe_view;
 use super::views::ViewId;
+use super::views::recipes as recipe_view;
 use super::widgets::Form;
 use crate::recipes::load::Library;
 
@@ -23,7 +23,9 @@ impl App {
     pub(super) fn on_recipe_saved(&mut self, id: &str, result: Result<std::path::PathBuf, String>) {
         self.recipes.editing = None;
         match result {
-            Ok(path) => self.notify(Level::Info, format!("recipe {id} saved to {}", path.display())),
+            Ok(path) => {
+                self.notify(Level::Info, format!("recipe {id} saved to {}", path.display()))
+            }
             Err(err) => self.notify(Level::Error, format!("recipe {id} not saved: {err}")),
         }
     }

@@ -19,9 +19,13 @@ pub enum Phase {
     /// Sent to the backend; no progress reported yet.
     Requested,
     /// The backend pulls the image; the percent of the latest layer that reported sizes.
-    Pulling { percent: Option<u8> },
+    Pulling {
+        percent: Option<u8>,
+    },
     /// The backend creates replica `replica` (0-based).
-    Creating { replica: u32 },
+    Creating {
+        replica: u32,
+    },
     /// The backend started replicas; `/health` has not answered for all of them yet.
     Starting,
     /// The backend stops replicas (scale down, delete).
@@ -46,7 +50,13 @@ pub struct Rollout {
 }
 
 impl Rollout {
-    pub fn new(backend: &str, action: RolloutAction, target: u32, engine: &str, model: &str) -> Rollout {
+    pub fn new(
+        backend: &str,
+        action: RolloutAction,
+        target: u32,
+        engine: &str,
+        model: &str,
+    ) -> Rollout {
         Rollout {
             backend: backend.to_string(),
             action,
@@ -69,7 +79,9 @@ impl Rollout {
         }
         self.phase = match &event.kind {
             BackendEventKind::Pull { current: Some(current), total: Some(total) } if *total > 0 => {
-                Phase::Pulling { percent: Some((current.saturating_mul(100) / total).min(100) as u8) }
+                Phase::Pulling {
+                    percent: Some((current.saturating_mul(100) / total).min(100) as u8),
+                }
             }
             BackendEventKind::Pull { .. } => Phase::Pulling { percent: None },
             BackendEventKind::State { state: ReplicaState::Creating | ReplicaState::Pulling } => {
@@ -108,12 +120,17 @@ impl Rollout {
             return false;
         }
         let Some(deployment) = deployment else { return true };
-        if let Some(dead) = deployment.replicas.iter().find(|r| matches!(r.state, ReplicaState::Failed | ReplicaState::Exited)) {
+        if let Some(dead) = deployment
+            .replicas
+            .iter()
+            .find(|r| matches!(r.state, ReplicaState::Failed | ReplicaState::Exited))
+        {
             let detail = dead.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
             self.phase = Phase::Failed(format!("replica {} {}{detail}", dead.index, dead.state));
             return false;
         }
-        deployment.replicas.len() == self.target as usize && deployment.ready_replicas() == self.target as usize
+        deployment.replicas.len() == self.target as usize
+            && deployment.ready_replicas() == self.target as usize
     }
 
     /// What the row's STATE column says: `pulling 45%`, `creating 1/2`, `starting 1/2`,
@@ -129,7 +146,9 @@ impl Rollout {
             },
             Phase::Pulling { percent: Some(percent) } => format!("pulling {percent}%"),
             Phase::Pulling { percent: None } => "pulling".into(),
-            Phase::Creating { replica } => format!("creating {}/{}", replica + 1, self.target.max(replica + 1)),
+            Phase::Creating { replica } => {
+                format!("creating {}/{}", replica + 1, self.target.max(replica + 1))
+            }
             Phase::Starting => format!("starting {ready}/{}", self.target),
             Phase::Stopping => "stopping".into(),
             Phase::Failed(cause) => format!("failed: {cause}"),

@@ -19,8 +19,18 @@ pub struct TaskRunner {
 }
 
 impl TaskRunner {
-    pub fn new(events: mpsc::Sender<Event>, user_themes_dir: PathBuf, recipe_dirs: Vec<crate::recipes::load::RecipeDir>) -> TaskRunner {
-        TaskRunner { events, user_themes_dir, recipe_dirs, user_recipes_dir: crate::paths::user_recipes_dir(), endpoints: None }
+    pub fn new(
+        events: mpsc::Sender<Event>,
+        user_themes_dir: PathBuf,
+        recipe_dirs: Vec<crate::recipes::load::RecipeDir>,
+    ) -> TaskRunner {
+        TaskRunner {
+            events,
+            user_themes_dir,
+            recipe_dirs,
+            user_recipes_dir: crate::paths::user_recipes_dir(),
+            endpoints: None,
+        }
     }
 
     /// Endpoint commands go to these tasks (without them they are dropped with a log line).
@@ -31,10 +41,16 @@ impl TaskRunner {
 
     /// Runs `job` on the blocking pool and sends its event; a job that panics is reported as
     /// `on_panic` instead of taking the console down.
-    fn blocking(&self, job: impl FnOnce() -> Event + Send + 'static, on_panic: impl FnOnce(String) -> Event + Send + 'static) {
+    fn blocking(
+        &self,
+        job: impl FnOnce() -> Event + Send + 'static,
+        on_panic: impl FnOnce(String) -> Event + Send + 'static,
+    ) {
         let events = self.events.clone();
         tokio::spawn(async move {
-            let event = tokio::task::spawn_blocking(job).await.unwrap_or_else(|err| on_panic(err.to_string()));
+            let event = tokio::task::spawn_blocking(job)
+                .await
+                .unwrap_or_else(|err| on_panic(err.to_string()));
             let _ = events.send(event).await;
         });
     }
@@ -46,17 +62,26 @@ impl TaskRunner {
                 let dir = self.user_themes_dir.clone();
                 tokio::spawn(async move {
                     let lookup = name.clone();
-                    let result = tokio::task::spawn_blocking(move || Theme::load(&lookup, &dir).map_err(|e| e.to_string()))
-                        .await
-                        .unwrap_or_else(|join| Err(format!("theme loader failed: {join}")));
+                    let result = tokio::task::spawn_blocking(move || {
+                        Theme::load(&lookup, &dir).map_err(|e| e.to_string())
+                    })
+                    .await
+                    .unwrap_or_else(|join| Err(format!("theme loader failed: {join}")));
                     let _ = events.send(Event::ThemeLoaded { name, result }).await;
                 });
             }
             Command::LoadRecipes => {
                 let dirs = self.recipe_dirs.clone();
                 self.blocking(
-                    move || Event::Recipes(std::sync::Arc::new(crate::recipes::load::load_library(&dirs))),
-                    |err| Event::RecipeSaved { id: String::new(), result: Err(format!("loading recipes failed: {err}")) },
+                    move || {
+                        Event::Recipes(std::sync::Arc::new(crate::recipes::load::load_library(
+                            &dirs,
+                        )))
+                    },
+                    |err| Event::RecipeSaved {
+                        id: String::new(),
+                        result: Err(format!("loading recipes failed: {err}")),
+                    },
                 );
             }
             Command::ScanCache { root } => self.scan_cache(root),
@@ -78,7 +103,9 @@ impl TaskRunner {
                     let repo = plan.repo_id.clone();
                     let execute_root = root.clone();
                     let result = tokio::task::spawn_blocking(move || {
-                        crate::cache::execute(&plan, &execute_root).map(|()| plan.bytes_freed).map_err(|e| e.to_string())
+                        crate::cache::execute(&plan, &execute_root)
+                            .map(|()| plan.bytes_freed)
+                            .map_err(|e| e.to_string())
                     })
                     .await
                     .unwrap_or_else(|err| Err(err.to_string()));
@@ -97,14 +124,18 @@ impl TaskRunner {
                 let events = self.events.clone();
                 tokio::spawn(async move {
                     let result = tokio::task::spawn_blocking(move || {
-                        crate::recipes::edit::save_user_recipe(&dir, &yaml).map_err(|err| err.to_string())
+                        crate::recipes::edit::save_user_recipe(&dir, &yaml)
+                            .map_err(|err| err.to_string())
                     })
                     .await
                     .unwrap_or_else(|err| Err(err.to_string()));
                     let saved = result.is_ok();
                     let _ = events.send(Event::RecipeSaved { id, result }).await;
                     if saved {
-                        let library = tokio::task::spawn_blocking(move || crate::recipes::load::load_library(&dirs)).await;
+                        let library = tokio::task::spawn_blocking(move || {
+                            crate::recipes::load::load_library(&dirs)
+                        })
+                        .await;
                         if let Ok(library) = library {
                             let _ = events.send(Event::Recipes(std::sync::Arc::new(library))).await;
                         }
@@ -122,13 +153,15 @@ impl TaskRunner {
                 let result = match crate::cache::scan_cache_dir(&root) {
                     Ok(report) => Ok(std::sync::Arc::new(report)),
                     // No cache yet is an empty cache (the first pull creates it), not an error.
-                    Err(crate::cache::ScanError::NotFound(_)) => Ok(std::sync::Arc::new(crate::model::cache::CacheReport {
-                        root: root.clone(),
-                        size_on_disk: 0,
-                        incomplete_bytes: 0,
-                        repos: Vec::new(),
-                        warnings: Vec::new(),
-                    })),
+                    Err(crate::cache::ScanError::NotFound(_)) => {
+                        Ok(std::sync::Arc::new(crate::model::cache::CacheReport {
+                            root: root.clone(),
+                            size_on_disk: 0,
+                            incomplete_bytes: 0,
+                            repos: Vec::new(),
+                            warnings: Vec::new(),
+                        }))
+                    }
                     Err(err) => Err(err.to_string()),
                 };
                 Event::CacheScanned(result)
@@ -146,11 +179,12 @@ async fn pull(
     cancel: tokio_util::sync::CancellationToken,
     events: mpsc::Sender<Event>,
 ) -> Result<crate::cache::pull::PullSummary, String> {
-    use crate::cache::pull::{endpoint_from_env, find_token, HubClient, PullRequest};
+    use crate::cache::pull::{HubClient, PullRequest, endpoint_from_env, find_token};
     fn env(name: &str) -> Option<String> {
         std::env::var(name).ok()
     }
-    let hub = HubClient::new(&endpoint_from_env(env), find_token(env)).map_err(|e| e.to_string())?;
+    let hub =
+        HubClient::new(&endpoint_from_env(env), find_token(env)).map_err(|e| e.to_string())?;
     let request = PullRequest::new(repo, revision, root);
     let (progress_tx, mut progress_rx) = mpsc::channel(16);
     let forward = tokio::spawn(async move {
@@ -160,7 +194,9 @@ async fn pull(
             }
         }
     });
-    let result = crate::cache::pull::pull(&hub, &request, Some(progress_tx), cancel).await.map_err(|e| e.to_string());
+    let result = crate::cache::pull::pull(&hub, &request, Some(progress_tx), cancel)
+        .await
+        .map_err(|e| e.to_string());
     let _ = forward.await;
     result
 }

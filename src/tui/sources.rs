@@ -51,10 +51,12 @@ pub fn spawn_tick(tx: mpsc::Sender<Event>) {
 pub fn spawn_signals(tx: mpsc::Sender<Event>) {
     #[cfg(unix)]
     tokio::spawn(async move {
-        use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut term), Ok(mut hup), Ok(mut int)) =
-            (signal(SignalKind::terminate()), signal(SignalKind::hangup()), signal(SignalKind::interrupt()))
-        else {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut hup), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+            signal(SignalKind::interrupt()),
+        ) else {
             tracing::warn!("cannot install signal handlers");
             return;
         };
@@ -68,7 +70,12 @@ pub fn spawn_signals(tx: mpsc::Sender<Event>) {
 }
 
 /// GPU discovery every `interval`, forwarded as `Event::Gpus`.
-pub fn spawn_gpu_poller(tx: mpsc::Sender<Event>, interval: Duration, demo: bool, cancel: tokio_util::sync::CancellationToken) {
+pub fn spawn_gpu_poller(
+    tx: mpsc::Sender<Event>,
+    interval: Duration,
+    demo: bool,
+    cancel: tokio_util::sync::CancellationToken,
+) {
     use crate::monitor::gpu_poller::{self, GpuPollerConfig};
     let mut config = GpuPollerConfig { interval, ..GpuPollerConfig::default() };
     if demo {
@@ -87,7 +94,8 @@ pub fn spawn_gpu_poller(tx: mpsc::Sender<Event>, interval: Duration, demo: bool,
 /// `--demo` reads the recorded 8x MI300X machine (the same `amd-smi` recordings the tests use)
 /// through the real discovery code, so the demo's GPUs view shows a real machine's shape.
 fn demo_probe() -> crate::hardware::ProbeConfig {
-    let machine = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gpus/mi300x-8-amdsmi-gpu-data/bin");
+    let machine = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/gpus/mi300x-8-amdsmi-gpu-data/bin");
     crate::hardware::ProbeConfig {
         amd_smi: machine.join("amd-smi"),
         nvidia_smi: "aimdeck-demo-absent-nvidia-smi".into(),

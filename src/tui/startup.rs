@@ -4,7 +4,7 @@
 use crate::config::Config;
 
 use super::app::{HeaderInfo, Settings};
-use super::theme::{no_color_requested, Theme, DEFAULT_THEME};
+use super::theme::{DEFAULT_THEME, Theme, no_color_requested};
 
 pub fn settings(global: &super::ConsoleOptions) -> Settings {
     let mut warnings = Vec::new();
@@ -13,7 +13,8 @@ pub fn settings(global: &super::ConsoleOptions) -> Settings {
     warnings.extend(loaded.warning);
     let (config, config_file) = (loaded.config, loaded.path);
     let user_themes_dir = crate::paths::user_themes_dir();
-    let theme_name = global.theme.clone().or(config.theme.clone()).unwrap_or_else(|| DEFAULT_THEME.to_string());
+    let theme_name =
+        global.theme.clone().or(config.theme.clone()).unwrap_or_else(|| DEFAULT_THEME.to_string());
     let theme = match Theme::load(&theme_name, &user_themes_dir) {
         Ok(theme) => theme,
         Err(err) => {
@@ -21,13 +22,15 @@ pub fn settings(global: &super::ConsoleOptions) -> Settings {
             Theme::default_theme()
         }
     };
-    let backend = global.backend.clone().or(config.backend.clone()).unwrap_or_else(|| "local".to_string());
+    let backend =
+        global.backend.clone().or(config.backend.clone()).unwrap_or_else(|| "local".to_string());
     let backend = match &global.context {
         Some(context) => format!("{backend}/{context}"),
         None => backend,
     };
     let state_dir = crate::paths::state_dir();
-    let (backends, backend_warnings) = super::deploy_flow::open_backends(global.demo, global, &state_dir);
+    let (backends, backend_warnings) =
+        super::deploy_flow::open_backends(global.demo, global, &state_dir);
     warnings.extend(backend_warnings);
     let active_backend = if global.demo {
         "process".to_string()
@@ -41,12 +44,17 @@ pub fn settings(global: &super::ConsoleOptions) -> Settings {
         readonly: global.readonly,
         header: HeaderInfo {
             backend,
-            host: hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "?".into()),
+            host: hostname::get()
+                .map(|h| h.to_string_lossy().into_owned())
+                .unwrap_or_else(|_| "?".into()),
         },
         user_themes_dir,
         startup_warnings: warnings,
         gpu_poll_interval: gpu_poll_interval(&config),
-        endpoints: super::views::endpoints::EndpointSettings { watched: config.endpoints.clone(), config_file },
+        endpoints: super::views::endpoints::EndpointSettings {
+            watched: config.endpoints.clone(),
+            config_file,
+        },
         recipe_dirs: crate::ops::settings::recipe_dirs(&config, &global.recipes_dirs),
         cache_root: crate::ops::settings::hub_cache(global.cache_dir.as_deref(), &config),
         backends,
@@ -58,6 +66,7 @@ pub fn settings(global: &super::ConsoleOptions) -> Settings {
 
 /// The configured GPU sampling interval, kept within 0.2 s .. 1 h (default 2 s).
 fn gpu_poll_interval(config: &Config) -> std::time::Duration {
-    let seconds = config.gpu_poll_interval_secs.filter(|s| s.is_finite()).unwrap_or(2.0).clamp(0.2, 3600.0);
+    let seconds =
+        config.gpu_poll_interval_secs.filter(|s| s.is_finite()).unwrap_or(2.0).clamp(0.2, 3600.0);
     std::time::Duration::from_secs_f64(seconds)
 }

@@ -8,7 +8,7 @@ use std::str::FromStr;
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
 
-use crate::config::{parse_yaml_file, ConfigError};
+use crate::config::{ConfigError, parse_yaml_file};
 
 pub const BUILTIN: &[(&str, &str)] = &[
     ("dark", include_str!("../../themes/dark.yaml")),
@@ -25,9 +25,11 @@ struct ThemeColor(Color);
 impl<'de> Deserialize<'de> for ThemeColor {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        Color::from_str(&text)
-            .map(ThemeColor)
-            .map_err(|_| serde::de::Error::custom(format!("`{text}` is not a colour (a name like `cyan`, `#rrggbb`, or 0-255)")))
+        Color::from_str(&text).map(ThemeColor).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a colour (a name like `cyan`, `#rrggbb`, or 0-255)"
+            ))
+        })
     }
 }
 
@@ -94,7 +96,10 @@ impl From<ThemeFile> for Theme {
             header: Style::new().fg(file.header_fg.0).bg(file.header_bg.0),
             border: fg(file.border),
             border_focused: fg(file.border_focused),
-            selection: Style::new().fg(file.selection_fg.0).bg(file.selection_bg.0).add_modifier(Modifier::BOLD),
+            selection: Style::new()
+                .fg(file.selection_fg.0)
+                .bg(file.selection_bg.0)
+                .add_modifier(Modifier::BOLD),
             tab_active: fg(file.tab_active).add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
             tab_inactive: fg(file.tab_inactive),
             ok: fg(file.ok),
@@ -217,11 +222,15 @@ mod tests {
     fn broken_theme_names_file_line_and_column() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("broken.yaml");
-        let text = include_str!("../../themes/dark.yaml").replace("accent: cyan", "accent: sparkly");
+        let text =
+            include_str!("../../themes/dark.yaml").replace("accent: cyan", "accent: sparkly");
         std::fs::write(&path, text).unwrap();
         let err = Theme::load("broken", dir.path()).unwrap_err().to_string();
         assert!(err.starts_with(&format!("{}:", path.display())), "{err}");
-        assert!(err.contains(":8:9: `sparkly` is not a colour"), "points at the accent value: {err}");
+        assert!(
+            err.contains(":8:9: `sparkly` is not a colour"),
+            "points at the accent value: {err}"
+        );
         assert!(err.contains("sparkly"), "{err}");
     }
 

@@ -71,11 +71,17 @@ pub fn write_tree(root: &Path, cpu_nodes: u32, gpus: &[KfdGpu], xgmi_mesh: bool)
         );
         write(
             &dir.join("mem_banks/0/properties"),
-            &format!("heap_type 1\nsize_in_bytes {}\nflags 0\nwidth 8192\nmem_clk_max 1300\n", gpu.vram_bytes),
+            &format!(
+                "heap_type 1\nsize_in_bytes {}\nflags 0\nwidth 8192\nmem_clk_max 1300\n",
+                gpu.vram_bytes
+            ),
         );
         write(
             &dir.join("io_links/0/properties"),
-            &format!("type 2\nversion_major 0\nversion_minor 0\nnode_from {node}\nnode_to {}\nweight 20\nmin_latency 0\nmax_latency 0\nmin_bandwidth 0\nmax_bandwidth 0\nrecommended_transfer_size 0\nrecommended_sdma_engine_id_mask 0\nflags 3\n", gpu.numa),
+            &format!(
+                "type 2\nversion_major 0\nversion_minor 0\nnode_from {node}\nnode_to {}\nweight 20\nmin_latency 0\nmax_latency 0\nmin_bandwidth 0\nmax_bandwidth 0\nrecommended_transfer_size 0\nrecommended_sdma_engine_id_mask 0\nflags 3\n",
+                gpu.numa
+            ),
         );
         if xgmi_mesh {
             let mut k = 1;
@@ -85,7 +91,10 @@ pub fn write_tree(root: &Path, cpu_nodes: u32, gpus: &[KfdGpu], xgmi_mesh: bool)
                 }
                 write(
                     &dir.join(format!("io_links/{k}/properties")),
-                    &format!("type 11\nversion_major 0\nversion_minor 0\nnode_from {node}\nnode_to {}\nweight 15\nmin_latency 0\nmax_latency 0\nmin_bandwidth 312500\nmax_bandwidth 64000\nrecommended_transfer_size 0\nrecommended_sdma_engine_id_mask 0\nflags 1\n", cpu_nodes + j as u32),
+                    &format!(
+                        "type 11\nversion_major 0\nversion_minor 0\nnode_from {node}\nnode_to {}\nweight 15\nmin_latency 0\nmax_latency 0\nmin_bandwidth 312500\nmax_bandwidth 64000\nrecommended_transfer_size 0\nrecommended_sdma_engine_id_mask 0\nflags 1\n",
+                        cpu_nodes + j as u32
+                    ),
                 );
                 k += 1;
             }

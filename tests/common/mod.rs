@@ -38,7 +38,11 @@ pub fn aimdeck_gpus(machines: &[&str], kfd_root: Option<&Path>) -> Command {
 /// Runs `aimdeck gpus --json`, expects success, returns the document.
 pub fn gpus_json(machines: &[&str], kfd_root: Option<&Path>) -> serde_json::Value {
     let output = aimdeck_gpus(machines, kfd_root).arg("--json").output().expect("aimdeck runs");
-    assert!(output.status.success(), "aimdeck gpus --json failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "aimdeck gpus --json failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
         panic!("not JSON ({err}): {}", String::from_utf8_lossy(&output.stdout))
     })

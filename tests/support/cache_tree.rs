@@ -75,7 +75,8 @@ pub fn build_demo(root: &Path) {
     link(&dataset, &commit(1), "data/train.parquet", "d1");
     link(&dataset, &commit(1), "README.md", "d2");
     // A file copied into the snapshot instead of linked (Windows, no-symlink file systems).
-    fs::write(dataset.join("snapshots").join(commit(1)).join("copied.txt"), vec![1u8; 333]).expect("copied");
+    fs::write(dataset.join("snapshots").join(commit(1)).join("copied.txt"), vec![1u8; 333])
+        .expect("copied");
     write_ref(&dataset, "main", &commit(1));
 
     let space = root.join("spaces--acme--demo");
@@ -97,11 +98,13 @@ pub fn build_demo(root: &Path) {
 
     // What the scanners skip or warn about.
     fs::create_dir_all(root.join(".locks").join(LLAMA)).expect("locks");
-    fs::write(root.join("CACHEDIR.TAG"), "Signature: 8a477f597d28d172789f06886806bc55\n").expect("tag");
+    fs::write(root.join("CACHEDIR.TAG"), "Signature: 8a477f597d28d172789f06886806bc55\n")
+        .expect("tag");
     fs::write(root.join("version.txt"), "1").expect("version");
     fs::create_dir_all(root.join("not-a-repo")).expect("stray dir");
     fs::create_dir_all(root.join("buckets--acme--b").join("snapshots")).expect("unknown type");
-    fs::create_dir_all(root.join("models--acme--no-snapshots").join("blobs")).expect("no snapshots");
+    fs::create_dir_all(root.join("models--acme--no-snapshots").join("blobs"))
+        .expect("no snapshots");
 }
 
 /// A cache of `repos` repos with `files_per_revision` files in each of two revisions; half the
@@ -119,7 +122,11 @@ pub fn build_generated(root: &Path, repos: u32, files_per_revision: u32) {
             let e_new = etag(r * 100_000 + f * 2 + 1);
             let size = 1_000 + u64::from((r * 7919 + f * 104_729) % 5_000_000);
             blob(&repo, &e_new, size);
-            let name = if f % 5 == 0 { format!("shards/part-{f:05}.safetensors") } else { format!("file-{f:05}.json") };
+            let name = if f % 5 == 0 {
+                format!("shards/part-{f:05}.safetensors")
+            } else {
+                format!("file-{f:05}.json")
+            };
             link(&repo, &main, &name, &e_new);
             if shared {
                 link(&repo, &old, &name, &e_new);
@@ -134,8 +141,11 @@ pub fn build_generated(root: &Path, repos: u32, files_per_revision: u32) {
             write_ref(&repo, &format!("refs/pr/{}", r + 1), &old);
         }
         if r % 10 == 3 {
-            fs::write(repo.join("blobs").join(format!("{}.incomplete", etag(999_000 + r))), vec![3u8; 2048])
-                .expect("incomplete");
+            fs::write(
+                repo.join("blobs").join(format!("{}.incomplete", etag(999_000 + r))),
+                vec![3u8; 2048],
+            )
+            .expect("incomplete");
         }
     }
 }
@@ -158,7 +168,11 @@ pub fn build_shared_store(root: &Path) {
         let repo = root.join(name);
         fs::create_dir_all(repo.join("blobs")).expect("blobs");
         let etag = etag(500 + n);
-        std::os::unix::fs::symlink(format!("../../blobs/ab/{shared}"), repo.join("blobs").join(&etag)).expect("link");
+        std::os::unix::fs::symlink(
+            format!("../../blobs/ab/{shared}"),
+            repo.join("blobs").join(&etag),
+        )
+        .expect("link");
         blob(&repo, "small", 100 + u64::from(n));
         link(&repo, &commit(600 + n), "model.safetensors", &etag);
         link(&repo, &commit(600 + n), "config.json", "small");
@@ -188,13 +202,23 @@ pub fn build_unusual_links(root: &Path) {
     fs::create_dir_all(odd.join("sub/deeper")).expect("odd revision");
     symlink("../../../blobs", odd.join("sub/to-folder")).expect("link to a folder");
     symlink(repo.join("blobs/o1"), odd.join("absolute.json")).expect("absolute link");
-    symlink("../../../datasets--acme--other/blobs/x1", odd.join("foreign.parquet")).expect("foreign link");
-    symlink("../../../../models--acme--odd-links/blobs/o2", odd.join("sub/round-trip.bin")).expect("round trip");
+    symlink("../../../datasets--acme--other/blobs/x1", odd.join("foreign.parquet"))
+        .expect("foreign link");
+    symlink("../../../../models--acme--odd-links/blobs/o2", odd.join("sub/round-trip.bin"))
+        .expect("round trip");
     symlink("./../../../../blobs/o3", odd.join("sub/deeper/dot.json")).expect("dot hop");
     symlink("../../../blobs/o1", odd.join("sub/one-deeper.json")).expect("nested usual link");
-    rustix::fs::mknodat(rustix::fs::CWD, odd.join("pipe").as_path(), rustix::fs::FileType::Fifo, rustix::fs::Mode::from_raw_mode(0o644), 0)
-        .expect("fifo");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        odd.join("pipe").as_path(),
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o644),
+        0,
+    )
+    .expect("fifo");
     write_ref(&repo, "dev", &commit(12));
-    fs::create_dir_all(other.join("blobs").join("folder.incomplete")).expect("folder named .incomplete");
-    symlink("../../blobs/nothing", repo.join("blobs").join("dangling.incomplete")).expect("dangling incomplete");
+    fs::create_dir_all(other.join("blobs").join("folder.incomplete"))
+        .expect("folder named .incomplete");
+    symlink("../../blobs/nothing", repo.join("blobs").join("dangling.incomplete"))
+        .expect("dangling incomplete");
 }

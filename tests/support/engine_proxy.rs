@@ -38,7 +38,13 @@ impl EngineProxy {
                     continue;
                 }
                 let Ok(upstream) = UnixStream::connect(&engine).await else { continue };
-                tokio::spawn(pipe(client, upstream, down_tx.clone(), trig.clone(), wedged_tx.subscribe()));
+                tokio::spawn(pipe(
+                    client,
+                    upstream,
+                    down_tx.clone(),
+                    trig.clone(),
+                    wedged_tx.subscribe(),
+                ));
             }
         });
         EngineProxy { socket, down, trigger, wedged, _dir: dir }

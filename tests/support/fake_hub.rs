@@ -54,7 +54,10 @@ impl FakeFile {
     /// the bytes for LFS files (the Hub's `X-Linked-Etag` and `lfs.oid`).
     pub fn etag(&self) -> String {
         if self.lfs {
-            return sha2::Sha256::digest(&self.content).iter().map(|b| format!("{b:02x}")).collect();
+            return sha2::Sha256::digest(&self.content)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
         }
         git_like_oid(&self.content, &self.name)
     }
@@ -140,11 +143,13 @@ impl Drop for FakeHub {
 
 impl FakeHub {
     pub async fn start(repos: Vec<FakeRepo>) -> FakeHub {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let listener =
+            tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr: SocketAddr = listener.local_addr().expect("local addr");
         let endpoint = format!("http://{addr}");
         // The CDN LFS files redirect to is another origin, as on the real Hub.
-        let cdn_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let cdn_listener =
+            tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let cdn = format!("http://{}", cdn_listener.local_addr().expect("cdn addr"));
         let state = HubState {
             hub: endpoint.clone(),
@@ -170,7 +175,12 @@ impl FakeHub {
     }
 
     pub fn drop_connection_after(&self, file: &str, bytes: usize, times: u32) {
-        self.state.faults.lock().expect("faults").drop_after.insert(file.to_string(), (bytes, times));
+        self.state
+            .faults
+            .lock()
+            .expect("faults")
+            .drop_after
+            .insert(file.to_string(), (bytes, times));
     }
 
     pub fn throttle(&self, chunk: usize, pause: Duration) {
@@ -217,11 +227,21 @@ fn token_state(headers: &HeaderMap) -> Option<bool> {
         .map(|v| v == format!("Bearer {TOKEN}"))
 }
 
-async fn handle(State(state): State<HubState>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+async fn handle(
+    State(state): State<HubState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     let path = uri.path().to_string();
     let range = headers.get("range").and_then(|v| v.to_str().ok()).map(str::to_string);
     let token_ok = token_state(&headers);
-    state.log.lock().expect("log").push(Logged { method: method.to_string(), path: path.clone(), range: range.clone(), token_ok });
+    state.log.lock().expect("log").push(Logged {
+        method: method.to_string(),
+        path: path.clone(),
+        range: range.clone(),
+        token_ok,
+    });
 
     if let Some(hash) = path.strip_prefix("/cdn/") {
         let signed = uri.query().is_some_and(|q| q.contains(CDN_SIGNATURE));
@@ -241,12 +261,15 @@ async fn handle(State(state): State<HubState>, method: Method, uri: Uri, headers
     }
     let decoded = percent_decode(&path);
     if let Some(rest) = decoded.strip_prefix("/api/") {
-        let Some((kind, rest)) = rest.split_once('/') else { return status(StatusCode::NOT_FOUND, &[]) };
-        let (repo_id, revision, tree) = match (rest.split_once("/revision/"), rest.split_once("/tree/")) {
-            (Some((repo_id, revision)), _) => (repo_id, revision, false),
-            (None, Some((repo_id, revision))) => (repo_id, revision, true),
-            (None, None) => return status(StatusCode::NOT_FOUND, &[]),
+        let Some((kind, rest)) = rest.split_once('/') else {
+            return status(StatusCode::NOT_FOUND, &[]);
         };
+        let (repo_id, revision, tree) =
+            match (rest.split_once("/revision/"), rest.split_once("/tree/")) {
+                (Some((repo_id, revision)), _) => (repo_id, revision, false),
+                (None, Some((repo_id, revision))) => (repo_id, revision, true),
+                (None, None) => return status(StatusCode::NOT_FOUND, &[]),
+            };
         let Some(repo) = state.repos.iter().find(|r| r.kind == kind && r.repo_id == repo_id) else {
             return repo_not_found();
         };
@@ -256,13 +279,17 @@ async fn handle(State(state): State<HubState>, method: Method, uri: Uri, headers
         if revision != repo.commit && !repo.branches.iter().any(|b| b == revision) {
             return status(
                 StatusCode::NOT_FOUND,
-                &[("X-Error-Code", "RevisionNotFound".into()), ("X-Error-Message", format!("Invalid rev id: {revision}"))],
+                &[
+                    ("X-Error-Code", "RevisionNotFound".into()),
+                    ("X-Error-Message", format!("Invalid rev id: {revision}")),
+                ],
             );
         }
         if tree {
             return tree_page(&state, repo, &uri);
         }
-        let siblings: Vec<_> = repo.files.iter().map(|f| serde_json::json!({ "rfilename": f.name })).collect();
+        let siblings: Vec<_> =
+            repo.files.iter().map(|f| serde_json::json!({ "rfilename": f.name })).collect();
         let body = serde_json::json!({ "id": repo.repo_id, "sha": repo.commit, "siblings": siblings, "private": false, "gated": if repo.gated { serde_json::json!("manual") } else { serde_json::json!(false) } });
         return Response::builder()
             .header("content-type", "application/json; charset=utf-8")
@@ -275,21 +302,28 @@ async fn handle(State(state): State<HubState>, method: Method, uri: Uri, headers
         Some(rest) => ("datasets", rest.to_string()),
         None => ("models", decoded.trim_start_matches('/').to_string()),
     };
-    let Some((repo_id, rest)) = rest.split_once("/resolve/") else { return status(StatusCode::NOT_FOUND, &[]) };
+    let Some((repo_id, rest)) = rest.split_once("/resolve/") else {
+        return status(StatusCode::NOT_FOUND, &[]);
+    };
     let Some(repo) = state.repos.iter().find(|r| r.kind == kind && r.repo_id == repo_id) else {
         return repo_not_found();
     };
     if let Some(denied) = private(&state, repo, token_ok).or_else(|| gate(repo, token_ok)) {
         return denied;
     }
-    let Some((revision, file_name)) = rest.split_once('/') else { return status(StatusCode::NOT_FOUND, &[]) };
+    let Some((revision, file_name)) = rest.split_once('/') else {
+        return status(StatusCode::NOT_FOUND, &[]);
+    };
     if revision != repo.commit && !repo.branches.iter().any(|b| b == revision) {
         return status(StatusCode::NOT_FOUND, &[("X-Error-Code", "RevisionNotFound".into())]);
     }
     let Some(file) = repo.files.iter().find(|f| f.name == file_name) else {
         return status(
             StatusCode::NOT_FOUND,
-            &[("X-Error-Code", "EntryNotFound".into()), ("X-Error-Message", "Entry not found".into())],
+            &[
+                ("X-Error-Code", "EntryNotFound".into()),
+                ("X-Error-Message", "Entry not found".into()),
+            ],
         );
     };
     if file.lfs {
@@ -314,14 +348,19 @@ async fn handle(State(state): State<HubState>, method: Method, uri: Uri, headers
         );
     }
     let mut response = body_response(&state, file, &method, range.as_deref(), &file.etag());
-    response.headers_mut().insert("X-Repo-Commit", HeaderValue::from_str(&repo.commit).expect("header"));
+    response
+        .headers_mut()
+        .insert("X-Repo-Commit", HeaderValue::from_str(&repo.commit).expect("header"));
     response
 }
 
 fn repo_not_found() -> Response {
     status(
         StatusCode::UNAUTHORIZED,
-        &[("X-Error-Code", "RepoNotFound".into()), ("X-Error-Message", "Repository not found".into())],
+        &[
+            ("X-Error-Code", "RepoNotFound".into()),
+            ("X-Error-Message", "Repository not found".into()),
+        ],
     )
 }
 
@@ -340,18 +379,28 @@ fn gate(repo: &FakeRepo, token_ok: Option<bool>) -> Option<Response> {
         Some(true) => return None,
         None => (
             StatusCode::UNAUTHORIZED,
-            format!("Access to model {id} is restricted. You must have access to it and be authenticated to access it. Please log in."),
+            format!(
+                "Access to model {id} is restricted. You must have access to it and be authenticated to access it. Please log in."
+            ),
         ),
         Some(false) => (
             StatusCode::FORBIDDEN,
-            format!("Access to model {id} is restricted and you are not in the authorized list. Visit https://huggingface.co/{id} to ask for access."),
+            format!(
+                "Access to model {id} is restricted and you are not in the authorized list. Visit https://huggingface.co/{id} to ask for access."
+            ),
         ),
     };
     Some(status(code, &[("X-Error-Code", "GatedRepo".into()), ("X-Error-Message", message)]))
 }
 
 /// The bytes of `file` from the requested offset, with the faults applied.
-fn body_response(state: &HubState, file: &FakeFile, method: &Method, range: Option<&str>, etag: &str) -> Response {
+fn body_response(
+    state: &HubState,
+    file: &FakeFile,
+    method: &Method,
+    range: Option<&str>,
+    etag: &str,
+) -> Response {
     let total = file.content.len();
     let start = range
         .and_then(|r| r.strip_prefix("bytes="))
@@ -363,7 +412,10 @@ fn body_response(state: &HubState, file: &FakeFile, method: &Method, range: Opti
         .header("Content-Type", "application/octet-stream");
     let from = match start {
         Some(from) if from >= total => {
-            return status(StatusCode::RANGE_NOT_SATISFIABLE, &[("Content-Range", format!("bytes */{total}"))]);
+            return status(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                &[("Content-Range", format!("bytes */{total}"))],
+            );
         }
         Some(from) => {
             builder = builder
@@ -414,7 +466,10 @@ fn async_stream(
         }
         if sent >= limit {
             if limit < data.len() {
-                return Some((Err(std::io::Error::other("connection dropped by the fake hub")), (data, sent, true)));
+                return Some((
+                    Err(std::io::Error::other("connection dropped by the fake hub")),
+                    (data, sent, true),
+                ));
             }
             return None;
         }

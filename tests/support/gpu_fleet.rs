@@ -24,11 +24,20 @@ pub fn nvidia_outputs(gpus: usize, pass: usize) -> (String, String) {
     for row in 0..gpus {
         topo.push_str(&format!("GPU{row}"));
         for col in 0..gpus {
-            let cell = if row == col { " X " } else if row / 8 == col / 8 { "NV18" } else { "SYS" };
+            let cell = if row == col {
+                " X "
+            } else if row / 8 == col / 8 {
+                "NV18"
+            } else {
+                "SYS"
+            };
             topo.push_str(&format!("\t{cell}"));
         }
         let numa = row / 32;
-        topo.push_str(&format!("\t{}\t{numa}\t\tN/A\n", if numa == 0 { "0-47,96-143" } else { "48-95,144-191" }));
+        topo.push_str(&format!(
+            "\t{}\t{numa}\t\tN/A\n",
+            if numa == 0 { "0-47,96-143" } else { "48-95,144-191" }
+        ));
     }
     (csv, topo)
 }

@@ -8,10 +8,8 @@ pub mod tui;
 /// Whether a test that needs `tool` should run: true when it is installed; when it is not, the
 /// test is skipped with a message, unless `require_var` is set (as CI does), which fails it.
 pub fn tool_available(tool: &str, require_var: &str) -> bool {
-    let found = std::process::Command::new(tool)
-        .arg("-V")
-        .output()
-        .is_ok_and(|out| out.status.success());
+    let found =
+        std::process::Command::new(tool).arg("-V").output().is_ok_and(|out| out.status.success());
     if !found {
         if std::env::var_os(require_var).is_some_and(|v| v == "1") {
             panic!("{tool} is required ({require_var}=1) but is not installed");
@@ -55,20 +53,30 @@ pub fn sim_spec(name: &str, program: &str, port: u16, replicas: u32) -> Deployme
     DeploymentSpec {
         command: Some(vec![program.to_string()]),
         max_model_len: Some(4096),
-        ..DeploymentSpec::minimal(name, "Qwen/Qwen2.5-0.5B-Instruct", EngineKind::Vllm, replicas, port)
+        ..DeploymentSpec::minimal(
+            name,
+            "Qwen/Qwen2.5-0.5B-Instruct",
+            EngineKind::Vllm,
+            replicas,
+            port,
+        )
     }
 }
 
 /// Whether `pid` is alive and not a zombie.
 pub fn pid_alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !matches!(stat.rsplit(')').next().and_then(|rest| rest.trim_start().chars().next()), Some('Z' | 'X')),
+        Ok(stat) => !matches!(
+            stat.rsplit(')').next().and_then(|rest| rest.trim_start().chars().next()),
+            Some('Z' | 'X')
+        ),
         Err(_) => false,
     }
 }
 
 pub async fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    let client = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(3)).build().ok()?;
+    let client =
+        reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(3)).build().ok()?;
     let response = client.get(format!("http://127.0.0.1:{port}{path}")).send().await.ok()?;
     let status = response.status().as_u16();
     Some((status, response.text().await.ok()?))
@@ -83,9 +91,13 @@ pub fn docker_available(test: &str) -> bool {
         .is_ok_and(|out| out.status.success());
     if !ok {
         if std::env::var("AIMDECK_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
-            panic!("{test}: AIMDECK_REQUIRE_DOCKER=1 but no Docker engine answers (is dockerd running?)");
+            panic!(
+                "{test}: AIMDECK_REQUIRE_DOCKER=1 but no Docker engine answers (is dockerd running?)"
+            );
         }
-        eprintln!("{test}: skipped: no Docker engine reachable (start dockerd, or set AIMDECK_REQUIRE_DOCKER=1 to fail)");
+        eprintln!(
+            "{test}: skipped: no Docker engine reachable (start dockerd, or set AIMDECK_REQUIRE_DOCKER=1 to fail)"
+        );
     }
     ok
 }
@@ -123,7 +135,10 @@ impl Drop for DockerCleanup {
             .args(["ps", "-aq", "--filter", &format!("label=aimdeck.io/deployment={}", self.0)])
             .output();
         if let Ok(out) = out {
-            let ids: Vec<String> = String::from_utf8_lossy(&out.stdout).split_whitespace().map(str::to_string).collect();
+            let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .map(str::to_string)
+                .collect();
             if !ids.is_empty() {
                 let _ = std::process::Command::new("docker").args(["rm", "-f"]).args(&ids).output();
             }

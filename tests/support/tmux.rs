@@ -14,11 +14,26 @@ pub struct Tmux {
 impl Tmux {
     /// Starts `command` (run by `sh -c`) in a `width` x `height` session.
     pub fn start(name: &str, width: u16, height: u16, command: &str) -> Tmux {
-        let tmux = Tmux { socket: format!("aimdeck-test-{name}-{}", std::process::id()), session: name.to_string() };
+        let tmux = Tmux {
+            socket: format!("aimdeck-test-{name}-{}", std::process::id()),
+            session: name.to_string(),
+        };
         let out = tmux.run(&[
-            "new-session", "-d", "-s", name, "-x", &width.to_string(), "-y", &height.to_string(), command,
+            "new-session",
+            "-d",
+            "-s",
+            name,
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+            command,
         ]);
-        assert!(out.status.success(), "tmux new-session failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "tmux new-session failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         // Keep the pane after the program exits, so the test can read what it left behind.
         tmux.run(&["set-option", "-t", name, "remain-on-exit", "on"]);
         tmux
@@ -41,12 +56,16 @@ impl Tmux {
     }
 
     pub fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", &self.session]).stdout).into_owned()
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", &self.session]).stdout)
+            .into_owned()
     }
 
     /// The screen with its escape sequences (`capture-pane -e`), to check colours.
     pub fn screen_with_escapes(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-e", "-t", &self.session]).stdout).into_owned()
+        String::from_utf8_lossy(
+            &self.run(&["capture-pane", "-p", "-e", "-t", &self.session]).stdout,
+        )
+        .into_owned()
     }
 
     /// Waits until the screen contains `text`; panics with the screen after `timeout`.

@@ -5,12 +5,12 @@ use std::time::Duration;
 use aimdeck::monitor::PollConfig;
 use aimdeck::tui::app::App;
 use aimdeck::tui::endpoint_tasks;
-use aimdeck::tui::runner::TaskRunner;
 use aimdeck::tui::event::Event;
+use aimdeck::tui::runner::TaskRunner;
 use aimdeck::tui::views::frame::render;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::backend::TestBackend;
 use ratatui::Terminal;
+use ratatui::backend::TestBackend;
 use tokio::sync::mpsc;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
@@ -35,8 +35,14 @@ pub fn screen(app: &App, width: u16, height: u16) -> String {
 pub fn live_runner() -> (TaskRunner, mpsc::Receiver<Event>, DropGuard) {
     let (tx, events) = mpsc::channel(1024);
     let cancel = CancellationToken::new();
-    let poll = PollConfig { interval: Duration::from_millis(250), stagger_start: false, ..PollConfig::default() };
-    let tasks = endpoint_tasks::spawn(tx.clone(), poll, cancel.clone()).expect("endpoint tasks start");
-    let runner = TaskRunner::new(tx, "/nonexistent/themes".into(), Vec::new()).with_endpoints(tasks);
+    let poll = PollConfig {
+        interval: Duration::from_millis(250),
+        stagger_start: false,
+        ..PollConfig::default()
+    };
+    let tasks =
+        endpoint_tasks::spawn(tx.clone(), poll, cancel.clone()).expect("endpoint tasks start");
+    let runner =
+        TaskRunner::new(tx, "/nonexistent/themes".into(), Vec::new()).with_endpoints(tasks);
     (runner, events, cancel.drop_guard())
 }

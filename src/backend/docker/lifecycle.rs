@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use bollard::errors::Error as DockerError;
 use bollard::models::{ContainerCreateBody, ContainerStateStatusEnum, HostConfig};
-use bollard::query_parameters::{CreateContainerOptionsBuilder, CreateImageOptionsBuilder, RestartContainerOptionsBuilder, StopContainerOptionsBuilder, RemoveContainerOptionsBuilder};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, RemoveContainerOptionsBuilder,
+    RestartContainerOptionsBuilder, StopContainerOptionsBuilder,
+};
 use futures::StreamExt;
 
 use super::list::{Found, PARKED_LABEL};
@@ -23,10 +26,16 @@ impl DockerBackend {
     }
 
     /// Checks for the image and pulls it (with progress) when it is missing.
-    async fn ensure_image(&self, spec: &DeploymentSpec, progress: &ProgressTx) -> Result<(), BackendError> {
+    async fn ensure_image(
+        &self,
+        spec: &DeploymentSpec,
+        progress: &ProgressTx,
+    ) -> Result<(), BackendError> {
         let docker = self.docker().await?;
         let Some(image) = spec.image.as_deref() else {
-            return Err(BackendError::InvalidSpec("image: the docker backend needs an image (--image)".into()));
+            return Err(BackendError::InvalidSpec(
+                "image: the docker backend needs an image (--image)".into(),
+            ));
         };
         match docker.inspect_image(image).await {
             Ok(_) => return Ok(()),
@@ -45,10 +54,19 @@ impl DockerBackend {
                         .progress_detail
                         .map(|p| (p.current.map(|c| c as u64), p.total.map(|t| t as u64)))
                         .unwrap_or((None, None));
-                    send(progress, &spec.name, None, BackendEventKind::Pull { current, total }, info.status.unwrap_or_default());
+                    send(
+                        progress,
+                        &spec.name,
+                        None,
+                        BackendEventKind::Pull { current, total },
+                        info.status.unwrap_or_default(),
+                    );
                 }
                 Err(DockerError::DockerResponseServerError { message, .. }) => {
-                    return Err(BackendError::ImageUnavailable { image: image.into(), detail: message });
+                    return Err(BackendError::ImageUnavailable {
+                        image: image.into(),
+                        detail: message,
+                    });
                 }
                 Err(other) => return Err(self.error("pulling the image", other)),
             }
@@ -69,7 +87,18 @@ impl DockerBackend {
         let mut made: Vec<String> = Vec::new();
         for (&index, gpus) in indices.iter().zip(gpu_sets) {
             let name = container_name(&spec.name, index);
-            let result = self.start_one(spec, index, &gpus, token.as_deref(), &name, options, &mut made, progress).await;
+            let result = self
+                .start_one(
+                    spec,
+                    index,
+                    &gpus,
+                    token.as_deref(),
+                    &name,
+                    options,
+                    &mut made,
+                    progress,
+                )
+                .await;
             if let Err(cause) = result {
                 let mut leftovers = Vec::new();
                 for container in made.iter().rev() {
@@ -77,7 +106,11 @@ impl DockerBackend {
                         leftovers.push(container.clone());
                     }
                 }
-                return Err(BackendError::RolledBack { action: format!("creating `{}`", spec.name), cause: Box::new(cause), leftovers });
+                return Err(BackendError::RolledBack {
+                    action: format!("creating `{}`", spec.name),
+                    cause: Box::new(cause),
+                    leftovers,
+                });
             }
         }
         Ok(())
@@ -97,12 +130,30 @@ impl DockerBackend {
     ) -> Result<(), BackendError> {
         let docker = self.docker().await?;
         let body = container_body(spec, index, gpus, &self.inventory(), options, token);
-        send(progress, &spec.name, Some(index), BackendEventKind::State { state: ReplicaState::Creating }, format!("creating {name}"));
+        send(
+            progress,
+            &spec.name,
+            Some(index),
+            BackendEventKind::State { state: ReplicaState::Creating },
+            format!("creating {name}"),
+        );
         let query = CreateContainerOptionsBuilder::new().name(name).build();
-        docker.create_container(Some(query), body).await.map_err(|e| self.error(&format!("creating {name}"), e))?;
+        docker
+            .create_container(Some(query), body)
+            .await
+            .map_err(|e| self.error(&format!("creating {name}"), e))?;
         made.push(name.to_string());
-        docker.start_container(name, None).await.map_err(|e| self.error(&format!("starting {name}"), e))?;
-        send(progress, &spec.name, Some(index), BackendEventKind::State { state: ReplicaState::Starting }, format!("started {name}"));
+        docker
+            .start_container(name, None)
+            .await
+            .map_err(|e| self.error(&format!("starting {name}"), e))?;
+        send(
+            progress,
+            &spec.name,
+            Some(index),
+            BackendEventKind::State { state: ReplicaState::Starting },
+            format!("started {name}"),
+        );
         Ok(())
     }
 
@@ -113,7 +164,11 @@ impl DockerBackend {
         for attempt in 0..7 {
             match self.remove(container, 0).await {
                 Ok(()) => return true,
-                Err(BackendError::DockerUnreachable { .. } | BackendError::NoAnswer { .. }) if attempt < 6 => tokio::time::sleep(Duration::from_millis(500)).await,
+                Err(BackendError::DockerUnreachable { .. } | BackendError::NoAnswer { .. })
+                    if attempt < 6 =>
+                {
+                    tokio::time::sleep(Duration::from_millis(500)).await
+                }
                 Err(_) => return false,
             }
         }
@@ -127,7 +182,8 @@ impl DockerBackend {
         if grace > 0 {
             let options = StopContainerOptionsBuilder::new().t(grace).build();
             match docker.stop_container(container, Some(options)).await {
-                Ok(()) | Err(DockerError::DockerResponseServerError { status_code: 304 | 404, .. }) => {}
+                Ok(())
+                | Err(DockerError::DockerResponseServerError { status_code: 304 | 404, .. }) => {}
                 Err(other) => return Err(self.error(&format!("stopping {container}"), other)),
             }
         }
@@ -138,17 +194,28 @@ impl DockerBackend {
         }
     }
 
-    pub(super) async fn create_impl(&self, spec: &DeploymentSpec, progress: ProgressTx) -> Result<Deployment, BackendError> {
+    pub(super) async fn create_impl(
+        &self,
+        spec: &DeploymentSpec,
+        progress: ProgressTx,
+    ) -> Result<Deployment, BackendError> {
         validate_spec(spec)?;
         if spec.image.is_none() {
-            return Err(BackendError::InvalidSpec("image: the docker backend needs an image (--image)".into()));
+            return Err(BackendError::InvalidSpec(
+                "image: the docker backend needs an image (--image)".into(),
+            ));
         }
         let _lock = self.lock(&spec.name, "created").await?;
         if !self.containers(Some(&spec.name)).await?.is_empty() {
             return Err(BackendError::AlreadyExists(spec.name.clone()));
         }
         // GPUs and every port are checked before anything starts.
-        let gpu_sets = allocator::allocate(&self.inventory(), &self.holders().await?, spec.replicas, spec.gpus_per_replica)?;
+        let gpu_sets = allocator::allocate(
+            &self.inventory(),
+            &self.holders().await?,
+            spec.replicas,
+            spec.gpus_per_replica,
+        )?;
         ports::ensure_free((0..spec.replicas).map(|i| spec.replica_port(i)))?;
         self.ensure_image(spec, &progress).await?;
         let indices: Vec<u32> = (0..spec.replicas).collect();
@@ -158,25 +225,41 @@ impl DockerBackend {
 
     pub(super) async fn get_impl(&self, name: &str) -> Result<Deployment, BackendError> {
         let found = self.containers(Some(name)).await?;
-        self.group(found).await.into_iter().next().ok_or_else(|| BackendError::NotFound(name.to_string()))
+        self.group(found)
+            .await
+            .into_iter()
+            .next()
+            .ok_or_else(|| BackendError::NotFound(name.to_string()))
     }
 
-    pub(super) async fn scale_impl(&self, name: &str, replicas: u32, progress: ProgressTx) -> Result<Deployment, BackendError> {
+    pub(super) async fn scale_impl(
+        &self,
+        name: &str,
+        replicas: u32,
+        progress: ProgressTx,
+    ) -> Result<Deployment, BackendError> {
         let _lock = self.lock(name, "scaled").await?;
         let found = self.containers(Some(name)).await?;
         let Some(mut spec) = found.iter().find_map(|f| f.spec.clone()) else {
             return Err(BackendError::NotFound(name.to_string()));
         };
         let parked: Vec<&Found> = found.iter().filter(|f| f.index.is_none()).collect();
-        let running: Vec<(&Found, u32)> = found.iter().filter_map(|f| Some((f, f.index?))).collect();
+        let running: Vec<(&Found, u32)> =
+            found.iter().filter_map(|f| Some((f, f.index?))).collect();
         let current = running.len() as u32;
         if replicas > current {
             spec.replicas = replicas;
             validate_spec(&spec)?;
             let used: Vec<u32> = running.iter().map(|(_, i)| *i).collect();
-            let indices: Vec<u32> = (0..).filter(|i| !used.contains(i)).take((replicas - current) as usize).collect();
+            let indices: Vec<u32> =
+                (0..).filter(|i| !used.contains(i)).take((replicas - current) as usize).collect();
             // The whole scale's GPUs and ports are checked before any replica starts.
-            let gpu_sets = allocator::allocate(&self.inventory(), &self.holders().await?, replicas - current, spec.gpus_per_replica)?;
+            let gpu_sets = allocator::allocate(
+                &self.inventory(),
+                &self.holders().await?,
+                replicas - current,
+                spec.gpus_per_replica,
+            )?;
             ports::ensure_free(indices.iter().map(|&i| spec.replica_port(i)))?;
             self.ensure_image(&spec, &progress).await?;
             // New replicas join the deployment's network the way the first ones did.
@@ -196,7 +279,13 @@ impl DockerBackend {
             }
             for (f, index) in running.iter().rev().take((current - replicas) as usize) {
                 let container = container_name(name, *index);
-                send(&progress, name, Some(*index), BackendEventKind::State { state: ReplicaState::Stopping }, format!("stopping {container}"));
+                send(
+                    &progress,
+                    name,
+                    Some(*index),
+                    BackendEventKind::State { state: ReplicaState::Stopping },
+                    format!("stopping {container}"),
+                );
                 self.remove(&f.id, self.options.stop_grace_secs).await?;
             }
         }
@@ -205,24 +294,35 @@ impl DockerBackend {
 
     /// The container that keeps a deployment scaled to 0: the spec label, no replica label,
     /// no network, never started.
-    async fn park(&self, spec: &DeploymentSpec, network: Option<super::render::NetworkMode>) -> Result<(), BackendError> {
+    async fn park(
+        &self,
+        spec: &DeploymentSpec,
+        network: Option<super::render::NetworkMode>,
+    ) -> Result<(), BackendError> {
         let docker = self.docker().await?;
         let mut container_labels = replica_labels(spec, 0, &[]);
         container_labels.remove(labels::REPLICA);
         container_labels.remove(labels::GPUS);
         container_labels.insert(PARKED_LABEL.to_string(), "true".to_string());
         if let Some(network) = network {
-            container_labels.insert(super::render::NETWORK_LABEL.to_string(), network.as_str().to_string());
+            container_labels
+                .insert(super::render::NETWORK_LABEL.to_string(), network.as_str().to_string());
         }
         let body = ContainerCreateBody {
             image: spec.image.clone(),
             labels: Some(container_labels),
-            host_config: Some(HostConfig { network_mode: Some("none".into()), ..Default::default() }),
+            host_config: Some(HostConfig {
+                network_mode: Some("none".into()),
+                ..Default::default()
+            }),
             ..Default::default()
         };
         let name = format!("aimdeck-{}-parked", spec.name);
         let query = CreateContainerOptionsBuilder::new().name(&name).build();
-        docker.create_container(Some(query), body).await.map_err(|e| self.error(&format!("creating {name}"), e))?;
+        docker
+            .create_container(Some(query), body)
+            .await
+            .map_err(|e| self.error(&format!("creating {name}"), e))?;
         Ok(())
     }
 
@@ -244,37 +344,54 @@ impl DockerBackend {
     pub(super) async fn restart_impl(&self, name: &str) -> Result<(), BackendError> {
         let _lock = self.lock(name, "restarted").await?;
         let found = self.containers(Some(name)).await?;
-        let replicas: Vec<(&Found, u32)> = found.iter().filter_map(|f| Some((f, f.index?))).collect();
+        let replicas: Vec<(&Found, u32)> =
+            found.iter().filter_map(|f| Some((f, f.index?))).collect();
         if replicas.is_empty() {
             return Err(if found.is_empty() {
                 BackendError::NotFound(name.to_string())
             } else {
-                BackendError::Other(format!("`{name}` is scaled to 0: nothing to restart; scale it up instead"))
+                BackendError::Other(format!(
+                    "`{name}` is scaled to 0: nothing to restart; scale it up instead"
+                ))
             });
         }
         // A restart answers once the container is stopped and started again: up to the grace.
         let docker = self.docker().await?.clone().with_timeout(self.slow_call_timeout());
         let mut failures = Vec::new();
         for (f, index) in &replicas {
-            let options = RestartContainerOptionsBuilder::new().t(self.options.stop_grace_secs).build();
+            let options =
+                RestartContainerOptionsBuilder::new().t(self.options.stop_grace_secs).build();
             if let Err(err) = docker.restart_container(&f.id, Some(options)).await {
                 failures.push(format!("replica {index}: {}", self.error("restarting", err)));
                 continue;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
             match docker.inspect_container(&f.id, None).await {
-                Ok(info) if info.state.as_ref().and_then(|s| s.status) == Some(ContainerStateStatusEnum::RUNNING) => {}
+                Ok(info)
+                    if info.state.as_ref().and_then(|s| s.status)
+                        == Some(ContainerStateStatusEnum::RUNNING) => {}
                 Ok(info) => {
                     let state = info.state.unwrap_or_default();
-                    failures.push(format!("replica {index} is {} (exit code {})", state.status.map(|s| s.to_string()).unwrap_or_default(), state.exit_code.unwrap_or_default()));
+                    failures.push(format!(
+                        "replica {index} is {} (exit code {})",
+                        state.status.map(|s| s.to_string()).unwrap_or_default(),
+                        state.exit_code.unwrap_or_default()
+                    ));
                 }
-                Err(err) => failures.push(format!("replica {index}: {}", self.error("inspecting", err))),
+                Err(err) => {
+                    failures.push(format!("replica {index}: {}", self.error("inspecting", err)))
+                }
             }
         }
         if failures.is_empty() {
             Ok(())
         } else {
-            Err(BackendError::Other(format!("restart of `{name}`: {} of {} replicas did not come back: {}", failures.len(), replicas.len(), failures.join("; "))))
+            Err(BackendError::Other(format!(
+                "restart of `{name}`: {} of {} replicas did not come back: {}",
+                failures.len(),
+                replicas.len(),
+                failures.join("; ")
+            )))
         }
     }
 }

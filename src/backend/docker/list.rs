@@ -41,11 +41,17 @@ pub(super) fn label_filters(deployment: Option<&str>) -> Vec<String> {
 
 impl DockerBackend {
     /// Our containers (parked ones included), sorted by deployment and replica.
-    pub(super) async fn containers(&self, deployment: Option<&str>) -> Result<Vec<Found>, BackendError> {
+    pub(super) async fn containers(
+        &self,
+        deployment: Option<&str>,
+    ) -> Result<Vec<Found>, BackendError> {
         let docker = self.docker().await?;
         let filters = HashMap::from([("label", label_filters(deployment))]);
         let options = ListContainersOptionsBuilder::new().all(true).filters(&filters).build();
-        let summaries = docker.list_containers(Some(options)).await.map_err(|e| self.error("listing containers", e))?;
+        let summaries = docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| self.error("listing containers", e))?;
         let mut found: Vec<Found> = summaries.into_iter().filter_map(found_from).collect();
         found.sort_by(|a, b| (&a.deployment, a.index).cmp(&(&b.deployment, b.index)));
         Ok(found)
@@ -54,12 +60,22 @@ impl DockerBackend {
     async fn replica_of(&self, found: &Found, index: u32, spec: &DeploymentSpec) -> Replica {
         let port = spec.replica_port(index);
         let (state, detail) = match found.state {
-            Some(ContainerSummaryStateEnum::RUNNING) => health::probe(&self.http, port, spec.engine).await.state(),
+            Some(ContainerSummaryStateEnum::RUNNING) => {
+                health::probe(&self.http, port, spec.engine).await.state()
+            }
             Some(ContainerSummaryStateEnum::CREATED) => (ReplicaState::Creating, None),
-            Some(ContainerSummaryStateEnum::RESTARTING) => (ReplicaState::Starting, Some(found.status.clone())),
-            Some(ContainerSummaryStateEnum::PAUSED) => (ReplicaState::Unhealthy, Some(found.status.clone())),
-            Some(ContainerSummaryStateEnum::REMOVING | ContainerSummaryStateEnum::STOPPING) => (ReplicaState::Stopping, None),
-            Some(ContainerSummaryStateEnum::DEAD) => (ReplicaState::Failed, Some(found.status.clone())),
+            Some(ContainerSummaryStateEnum::RESTARTING) => {
+                (ReplicaState::Starting, Some(found.status.clone()))
+            }
+            Some(ContainerSummaryStateEnum::PAUSED) => {
+                (ReplicaState::Unhealthy, Some(found.status.clone()))
+            }
+            Some(ContainerSummaryStateEnum::REMOVING | ContainerSummaryStateEnum::STOPPING) => {
+                (ReplicaState::Stopping, None)
+            }
+            Some(ContainerSummaryStateEnum::DEAD) => {
+                (ReplicaState::Failed, Some(found.status.clone()))
+            }
             _ => (ReplicaState::Exited, Some(found.status.clone())),
         };
         Replica {
@@ -94,9 +110,13 @@ impl DockerBackend {
         let mut out = Vec::new();
         for (name, members) in by_name {
             let Some(mut spec) = members.iter().find_map(|m| m.spec.clone()) else { continue };
-            let replicas: Vec<(&Found, u32)> = members.iter().filter_map(|m| Some((m, m.index?))).collect();
+            let replicas: Vec<(&Found, u32)> =
+                members.iter().filter_map(|m| Some((m, m.index?))).collect();
             spec.replicas = replicas.len() as u32;
-            let replicas = futures::future::join_all(replicas.iter().map(|(m, index)| self.replica_of(m, *index, &spec))).await;
+            let replicas = futures::future::join_all(
+                replicas.iter().map(|(m, index)| self.replica_of(m, *index, &spec)),
+            )
+            .await;
             out.push(Deployment { name, backend: NAME.into(), spec, replicas, autoscaler: None });
         }
         out

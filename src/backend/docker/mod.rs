@@ -17,12 +17,20 @@ use futures::StreamExt;
 use futures::future::BoxFuture;
 use tokio::sync::OnceCell;
 
-pub use self::list::PARKED_LABEL;
-pub use self::render::{DockerOptions, NetworkMode, container_body, container_name, redacted, replica_labels};
 use self::list::Found;
+pub use self::list::PARKED_LABEL;
+pub use self::render::{
+    DockerOptions, NetworkMode, container_body, container_name, redacted, replica_labels,
+};
 use super::allocator::{self, AllocatableGpu, Holder};
-use super::{Backend, BackendError, BoxStream, LogLine, LogOptions, ProgressTx, health, now_rfc3339, secrets, validate_spec};
-use crate::model::{BackendEvent, BackendEventKind, BackendHealth, Capabilities, Deployment, DeploymentSpec, ReplicaState, labels};
+use super::{
+    Backend, BackendError, BoxStream, LogLine, LogOptions, ProgressTx, health, now_rfc3339,
+    secrets, validate_spec,
+};
+use crate::model::{
+    BackendEvent, BackendEventKind, BackendHealth, Capabilities, Deployment, DeploymentSpec,
+    ReplicaState, labels,
+};
 
 pub const NAME: &str = "docker";
 const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
@@ -90,28 +98,51 @@ impl DockerBackend {
     async fn docker(&self) -> Result<&Docker, BackendError> {
         self.client
             .get_or_try_init(|| async {
-                let unreachable = |e: DockerError| BackendError::DockerUnreachable { host: self.host.clone(), detail: e.to_string() };
-                let client = Docker::connect_with_host(&self.host).map_err(unreachable)?.with_timeout(CALL_TIMEOUT);
-                client.negotiate_version().await.map_err(|e| self.error("asking the engine's version", e))
+                let unreachable = |e: DockerError| BackendError::DockerUnreachable {
+                    host: self.host.clone(),
+                    detail: e.to_string(),
+                };
+                let client = Docker::connect_with_host(&self.host)
+                    .map_err(unreachable)?
+                    .with_timeout(CALL_TIMEOUT);
+                client
+                    .negotiate_version()
+                    .await
+                    .map_err(|e| self.error("asking the engine's version", e))
             })
             .await
     }
 
     fn error(&self, action: &str, err: DockerError) -> BackendError {
         match err {
-            DockerError::DockerResponseServerError { message, .. } => BackendError::Docker { action: action.into(), detail: message },
-            DockerError::RequestTimeoutError => BackendError::NoAnswer { backend: NAME.into(), endpoint: self.host.clone(), after: CALL_TIMEOUT },
-            other => BackendError::DockerUnreachable { host: self.host.clone(), detail: format!("{action}: {other}") },
+            DockerError::DockerResponseServerError { message, .. } => {
+                BackendError::Docker { action: action.into(), detail: message }
+            }
+            DockerError::RequestTimeoutError => BackendError::NoAnswer {
+                backend: NAME.into(),
+                endpoint: self.host.clone(),
+                after: CALL_TIMEOUT,
+            },
+            other => BackendError::DockerUnreachable {
+                host: self.host.clone(),
+                detail: format!("{action}: {other}"),
+            },
         }
     }
 
-    async fn logs_impl(&self, name: &str, options: LogOptions) -> Result<BoxStream<Result<LogLine, BackendError>>, BackendError> {
+    async fn logs_impl(
+        &self,
+        name: &str,
+        options: LogOptions,
+    ) -> Result<BoxStream<Result<LogLine, BackendError>>, BackendError> {
         let docker = self.docker().await?.clone();
         let found: Vec<Found> = self
             .containers(Some(name))
             .await?
             .into_iter()
-            .filter(|f| f.index.is_some_and(|index| options.replica.is_none_or(|want| want == index)))
+            .filter(|f| {
+                f.index.is_some_and(|index| options.replica.is_none_or(|want| want == index))
+            })
             .collect();
         if found.is_empty() {
             return Err(match options.replica {
@@ -122,7 +153,12 @@ impl DockerBackend {
         let host = self.host.clone();
         let streams = found.into_iter().map(|f| {
             let tail = options.tail.map(|n| n.to_string()).unwrap_or_else(|| "all".into());
-            let query = LogsOptionsBuilder::new().follow(options.follow).stdout(true).stderr(true).tail(&tail).build();
+            let query = LogsOptionsBuilder::new()
+                .follow(options.follow)
+                .stdout(true)
+                .stderr(true)
+                .tail(&tail)
+                .build();
             let index = f.index.unwrap_or_default();
             let host = host.clone();
             docker
@@ -134,7 +170,10 @@ impl DockerBackend {
                             .lines()
                             .map(|text| Ok(LogLine { replica: index, text: text.to_string() }))
                             .collect(),
-                        Err(err) => vec![Err(BackendError::DockerUnreachable { host: host.clone(), detail: format!("reading logs: {err}") })],
+                        Err(err) => vec![Err(BackendError::DockerUnreachable {
+                            host: host.clone(),
+                            detail: format!("reading logs: {err}"),
+                        })],
                     };
                     futures::stream::iter(lines)
                 })
@@ -143,9 +182,15 @@ impl DockerBackend {
         Ok(futures::stream::select_all(streams).boxed())
     }
 
-    async fn events_impl(&self, name: Option<&str>) -> Result<BoxStream<BackendEvent>, BackendError> {
+    async fn events_impl(
+        &self,
+        name: Option<&str>,
+    ) -> Result<BoxStream<BackendEvent>, BackendError> {
         let docker = self.docker().await?.clone();
-        let filters = HashMap::from([("type", vec!["container".to_string()]), ("label", list::label_filters(name))]);
+        let filters = HashMap::from([
+            ("type", vec!["container".to_string()]),
+            ("label", list::label_filters(name)),
+        ]);
         let options = EventsOptionsBuilder::new().filters(&filters).build();
         let stream = docker.events(Some(options)).filter_map(|message| async move {
             let message = message.ok()?;
@@ -165,31 +210,66 @@ impl DockerBackend {
                 "die" => BackendEventKind::State { state: ReplicaState::Exited },
                 _ => BackendEventKind::Other { action: action.clone() },
             };
-            let exit = attributes.get("exitCode").map(|c| format!(" (exit code {c})")).unwrap_or_default();
+            let exit =
+                attributes.get("exitCode").map(|c| format!(" (exit code {c})")).unwrap_or_default();
             let container = attributes.get("name").cloned().unwrap_or_default();
-            Some(BackendEvent { when, backend: NAME.into(), deployment, replica, kind, message: format!("{container} {action}{exit}") })
+            Some(BackendEvent {
+                when,
+                backend: NAME.into(),
+                deployment,
+                replica,
+                kind,
+                message: format!("{container} {action}{exit}"),
+            })
         });
         Ok(stream.boxed())
     }
 
-    fn render_impl(&self, spec: &DeploymentSpec, held: &[Holder]) -> Result<serde_json::Value, BackendError> {
+    fn render_impl(
+        &self,
+        spec: &DeploymentSpec,
+        held: &[Holder],
+    ) -> Result<serde_json::Value, BackendError> {
         validate_spec(spec)?;
         let token = secrets::hf_token();
-        let gpu_sets = allocator::allocate(&self.inventory(), held, spec.replicas, spec.gpus_per_replica)?;
+        let gpu_sets =
+            allocator::allocate(&self.inventory(), held, spec.replicas, spec.gpus_per_replica)?;
         let containers: Vec<serde_json::Value> = (0..spec.replicas)
             .zip(gpu_sets)
             .map(|(index, gpus)| {
-                let body = redacted(&container_body(spec, index, &gpus, &self.inventory(), &self.options, token.as_deref()));
+                let body = redacted(&container_body(
+                    spec,
+                    index,
+                    &gpus,
+                    &self.inventory(),
+                    &self.options,
+                    token.as_deref(),
+                ));
                 serde_json::json!({ "name": container_name(&spec.name, index), "config": body })
             })
             .collect();
-        Ok(serde_json::json!({ "backend": NAME, "deployment": spec.name, "containers": containers }))
+        Ok(
+            serde_json::json!({ "backend": NAME, "deployment": spec.name, "containers": containers }),
+        )
     }
 }
 
-fn send(progress: &ProgressTx, deployment: &str, replica: Option<u32>, kind: BackendEventKind, message: String) {
+fn send(
+    progress: &ProgressTx,
+    deployment: &str,
+    replica: Option<u32>,
+    kind: BackendEventKind,
+    message: String,
+) {
     if let Some(tx) = progress {
-        let _ = tx.send(BackendEvent { when: now_rfc3339(), backend: NAME.into(), deployment: deployment.into(), replica, kind, message });
+        let _ = tx.send(BackendEvent {
+            when: now_rfc3339(),
+            backend: NAME.into(),
+            deployment: deployment.into(),
+            replica,
+            kind,
+            message,
+        });
     }
 }
 
@@ -197,12 +277,19 @@ impl Backend for DockerBackend {
     fn place_on(&self, gpus: Vec<AllocatableGpu>) {
         *self.gpus.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = gpus;
     }
-    fn image_presence<'a>(&'a self, image: &'a str) -> BoxFuture<'a, Result<crate::backend::ImagePresence, BackendError>> {
+    fn image_presence<'a>(
+        &'a self,
+        image: &'a str,
+    ) -> BoxFuture<'a, Result<crate::backend::ImagePresence, BackendError>> {
         Box::pin(async move {
             let docker = self.docker().await?;
             match docker.inspect_image(image).await {
-                Ok(info) => Ok(crate::backend::ImagePresence::Present { size_bytes: info.size.and_then(|s| u64::try_from(s).ok()) }),
-                Err(DockerError::DockerResponseServerError { status_code: 404, .. }) => Ok(crate::backend::ImagePresence::Missing),
+                Ok(info) => Ok(crate::backend::ImagePresence::Present {
+                    size_bytes: info.size.and_then(|s| u64::try_from(s).ok()),
+                }),
+                Err(DockerError::DockerResponseServerError { status_code: 404, .. }) => {
+                    Ok(crate::backend::ImagePresence::Missing)
+                }
                 Err(other) => Err(self.error("inspecting the image", other)),
             }
         })
@@ -212,14 +299,27 @@ impl Backend for DockerBackend {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities { scale: true, restart: true, logs_follow: true, events: true, gpu_allocation: true, images: true }
+        Capabilities {
+            scale: true,
+            restart: true,
+            logs_follow: true,
+            events: true,
+            gpu_allocation: true,
+            images: true,
+        }
     }
 
     fn health(&self) -> BoxFuture<'_, BackendHealth> {
         Box::pin(async move {
             let version = match self.docker().await {
                 Ok(docker) => tokio::time::timeout(Duration::from_secs(3), docker.version()).await,
-                Err(err) => return BackendHealth { backend: NAME.into(), reachable: false, detail: err.to_string() },
+                Err(err) => {
+                    return BackendHealth {
+                        backend: NAME.into(),
+                        reachable: false,
+                        detail: err.to_string(),
+                    };
+                }
             };
             match version {
                 Ok(Ok(v)) => BackendHealth {
@@ -232,8 +332,16 @@ impl Backend for DockerBackend {
                         self.host
                     ),
                 },
-                Ok(Err(err)) => BackendHealth { backend: NAME.into(), reachable: false, detail: format!("{}: {err}", self.host) },
-                Err(_) => BackendHealth { backend: NAME.into(), reachable: false, detail: format!("{}: no answer in 3 s", self.host) },
+                Ok(Err(err)) => BackendHealth {
+                    backend: NAME.into(),
+                    reachable: false,
+                    detail: format!("{}: {err}", self.host),
+                },
+                Err(_) => BackendHealth {
+                    backend: NAME.into(),
+                    reachable: false,
+                    detail: format!("{}: no answer in 3 s", self.host),
+                },
             }
         })
     }
@@ -249,11 +357,20 @@ impl Backend for DockerBackend {
         Box::pin(self.get_impl(name))
     }
 
-    fn create<'a>(&'a self, spec: &'a DeploymentSpec, progress: ProgressTx) -> BoxFuture<'a, Result<Deployment, BackendError>> {
+    fn create<'a>(
+        &'a self,
+        spec: &'a DeploymentSpec,
+        progress: ProgressTx,
+    ) -> BoxFuture<'a, Result<Deployment, BackendError>> {
         Box::pin(self.create_impl(spec, progress))
     }
 
-    fn scale<'a>(&'a self, name: &'a str, replicas: u32, progress: ProgressTx) -> BoxFuture<'a, Result<Deployment, BackendError>> {
+    fn scale<'a>(
+        &'a self,
+        name: &'a str,
+        replicas: u32,
+        progress: ProgressTx,
+    ) -> BoxFuture<'a, Result<Deployment, BackendError>> {
         Box::pin(self.scale_impl(name, replicas, progress))
     }
 
@@ -265,11 +382,18 @@ impl Backend for DockerBackend {
         Box::pin(self.restart_impl(name))
     }
 
-    fn logs<'a>(&'a self, name: &'a str, options: LogOptions) -> BoxFuture<'a, Result<BoxStream<Result<LogLine, BackendError>>, BackendError>> {
+    fn logs<'a>(
+        &'a self,
+        name: &'a str,
+        options: LogOptions,
+    ) -> BoxFuture<'a, Result<BoxStream<Result<LogLine, BackendError>>, BackendError>> {
         Box::pin(self.logs_impl(name, options))
     }
 
-    fn events<'a>(&'a self, name: Option<&'a str>) -> BoxFuture<'a, Result<BoxStream<BackendEvent>, BackendError>> {
+    fn events<'a>(
+        &'a self,
+        name: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<BoxStream<BackendEvent>, BackendError>> {
         Box::pin(self.events_impl(name))
     }
 

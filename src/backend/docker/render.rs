@@ -3,7 +3,10 @@
 
 use std::collections::HashMap;
 
-use bollard::models::{ContainerCreateBody, DeviceMapping, DeviceRequest, HostConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum};
+use bollard::models::{
+    ContainerCreateBody, DeviceMapping, DeviceRequest, HostConfig, PortBinding, RestartPolicy,
+    RestartPolicyNameEnum,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::allocator::{AllocatableGpu, gpu_label};
@@ -120,7 +123,10 @@ pub fn container_body(
         // An init as PID 1 forwards `docker stop`'s SIGTERM (PID 1 ignores signals it has no
         // handler for) and reaps the engine's worker processes.
         init: Some(true),
-        restart_policy: Some(RestartPolicy { name: Some(RestartPolicyNameEnum::ON_FAILURE), maximum_retry_count: Some(3) }),
+        restart_policy: Some(RestartPolicy {
+            name: Some(RestartPolicyNameEnum::ON_FAILURE),
+            maximum_retry_count: Some(3),
+        }),
         ..Default::default()
     };
     if let Some(cache) = &spec.cache_dir {
@@ -132,7 +138,10 @@ pub fn container_body(
         NetworkMode::Bridge => {
             let key = format!("{port}/tcp");
             exposed = Some(vec![key.clone()]);
-            let binding = PortBinding { host_ip: Some("127.0.0.1".into()), host_port: Some(port.to_string()) };
+            let binding = PortBinding {
+                host_ip: Some("127.0.0.1".into()),
+                host_port: Some(port.to_string()),
+            };
             host.port_bindings = Some(HashMap::from([(key, Some(vec![binding]))]));
         }
     }
@@ -149,7 +158,11 @@ pub fn container_body(
             let mut devices = vec![device("/dev/kfd")];
             for gpu in gpus {
                 // Only the chosen GPUs' render nodes: HIP_VISIBLE_DEVICES selects but does not isolate.
-                let minor = inventory.iter().find(|g| g.index == *gpu).and_then(|g| g.render_minor).unwrap_or(128 + gpu);
+                let minor = inventory
+                    .iter()
+                    .find(|g| g.index == *gpu)
+                    .and_then(|g| g.render_minor)
+                    .unwrap_or(128 + gpu);
                 devices.push(device(&format!("/dev/dri/renderD{minor}")));
             }
             host.devices = Some(devices);
@@ -175,7 +188,11 @@ pub fn container_body(
 }
 
 fn device(path: &str) -> DeviceMapping {
-    DeviceMapping { path_on_host: Some(path.into()), path_in_container: Some(path.into()), cgroup_permissions: Some("rwm".into()) }
+    DeviceMapping {
+        path_on_host: Some(path.into()),
+        path_in_container: Some(path.into()),
+        cgroup_permissions: Some("rwm".into()),
+    }
 }
 
 /// A copy with secret environment values replaced, for showing.
@@ -232,15 +249,31 @@ mod tests {
             .map(|i| AllocatableGpu { render_minor: Some(128 + 8 * i), ..AllocatableGpu::plain(i) })
             .collect();
         let options = DockerOptions { network: NetworkMode::Bridge, ..Default::default() };
-        let body = container_body(&spec(Some(GpuVendor::Amd)), 1, &[2, 3], &inventory, &options, Some("hf_x"));
+        let body = container_body(
+            &spec(Some(GpuVendor::Amd)),
+            1,
+            &[2, 3],
+            &inventory,
+            &options,
+            Some("hf_x"),
+        );
         let host = body.host_config.as_ref().unwrap();
-        let devices: Vec<_> = host.devices.as_ref().unwrap().iter().map(|d| d.path_on_host.clone().unwrap()).collect();
+        let devices: Vec<_> = host
+            .devices
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|d| d.path_on_host.clone().unwrap())
+            .collect();
         assert_eq!(devices, ["/dev/kfd", "/dev/dri/renderD144", "/dev/dri/renderD152"]);
         assert_eq!(host.group_add.as_deref(), Some(&["video".to_string()][..]));
         assert_eq!(host.security_opt.as_deref(), Some(&["seccomp=unconfined".to_string()][..]));
         assert_eq!(host.cap_add.as_deref(), Some(&["SYS_PTRACE".to_string()][..]));
         assert_eq!(host.ipc_mode.as_deref(), Some("host"));
-        assert_eq!(host.binds.as_deref(), Some(&["/data/hf:/root/.cache/huggingface".to_string()][..]));
+        assert_eq!(
+            host.binds.as_deref(),
+            Some(&["/data/hf:/root/.cache/huggingface".to_string()][..])
+        );
         // Bridge mode: published on loopback only, engine listening on all interfaces inside.
         let binding = &host.port_bindings.as_ref().unwrap()["8001/tcp"].as_ref().unwrap()[0];
         assert_eq!(binding.host_ip.as_deref(), Some("127.0.0.1"));
@@ -269,7 +302,8 @@ mod tests {
 
     #[test]
     fn the_token_is_passed_but_never_shown() {
-        let body = container_body(&spec(None), 0, &[], &[], &DockerOptions::default(), Some("hf_secret"));
+        let body =
+            container_body(&spec(None), 0, &[], &[], &DockerOptions::default(), Some("hf_secret"));
         assert!(body.env.as_ref().unwrap().contains(&"HF_TOKEN=hf_secret".to_string()));
         let shown = serde_json::to_string(&redacted(&body)).unwrap();
         assert!(!shown.contains("hf_secret"));

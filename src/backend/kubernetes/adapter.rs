@@ -15,14 +15,17 @@ use kube::Api;
 use kube::api::ListParams;
 use tokio::sync::OnceCell;
 
+use super::autoscaler_watch::AutoscalerRow;
 use super::errors::{Action, K8sError, call};
 use super::render::{K8sRenderOptions, render, selector_string};
-use super::autoscaler_watch::AutoscalerRow;
 use super::watch::{ClusterWatch, PodRow, pod_row};
 use super::{ApplyOptions, KubeBackend, KubeTarget, PodLogOptions};
-use crate::backend::{Backend, BackendError, BoxStream, LogLine, LogOptions, ProgressTx, now_rfc3339, validate_spec};
+use crate::backend::{
+    Backend, BackendError, BoxStream, LogLine, LogOptions, ProgressTx, now_rfc3339, validate_spec,
+};
 use crate::model::{
-    BackendEvent, BackendEventKind, BackendHealth, Capabilities, Deployment, DeploymentSpec, Replica, ReplicaState, labels,
+    BackendEvent, BackendEventKind, BackendHealth, Capabilities, Deployment, DeploymentSpec,
+    Replica, ReplicaState, labels,
 };
 
 pub const NAME: &str = "k8s";
@@ -51,7 +54,10 @@ impl KubernetesBackend {
 
     /// An already connected cluster (tests, embedding).
     pub fn from_kube(kube: KubeBackend) -> Self {
-        KubernetesBackend { cluster: OnceCell::new_with(Some(kube)), ..Self::new(KubeTarget::default()) }
+        KubernetesBackend {
+            cluster: OnceCell::new_with(Some(kube)),
+            ..Self::new(KubeTarget::default())
+        }
     }
 
     /// `list` from the reflectors. Until they have listed once it waits (up to the call
@@ -65,13 +71,20 @@ impl KubernetesBackend {
             let mut changes = watch.changes();
             while !watch.synced() {
                 if let Some(err) = watch.error() {
-                    return Err(BackendError::Other(format!("kubernetes: watching deployments and pods: {err}")));
+                    return Err(BackendError::Other(format!(
+                        "kubernetes: watching deployments and pods: {err}"
+                    )));
                 }
                 match tokio::time::timeout_at(deadline, changes.changed()).await {
                     Ok(Ok(())) => {}
-                    Ok(Err(_)) => return Err(BackendError::Other("kubernetes: the watches stopped".into())),
+                    Ok(Err(_)) => {
+                        return Err(BackendError::Other("kubernetes: the watches stopped".into()));
+                    }
                     Err(_) => {
-                        return Err(other(K8sError::Timeout { what: "watch deployments.apps and pods".into(), after: kube.timeout() }));
+                        return Err(other(K8sError::Timeout {
+                            what: "watch deployments.apps and pods".into(),
+                            after: kube.timeout(),
+                        }));
                     }
                 }
             }
@@ -83,8 +96,12 @@ impl KubernetesBackend {
         call(kube.timeout(), probe, kube.client().apiserver_version()).await.map_err(other)?;
         // The autoscalers come with the snapshot, which matches HPAs and their events to
         // deployments; the Kubernetes objects themselves come from the reflectors.
-        let mut autoscalers: HashMap<String, AutoscalerRow> =
-            watch.snapshot().deployments.into_iter().filter_map(|row| Some((row.name, row.autoscaler?))).collect();
+        let mut autoscalers: HashMap<String, AutoscalerRow> = watch
+            .snapshot()
+            .deployments
+            .into_iter()
+            .filter_map(|row| Some((row.name, row.autoscaler?)))
+            .collect();
         Ok(watch
             .deployments_with_pods()
             .into_iter()
@@ -124,7 +141,8 @@ impl KubernetesBackend {
             None => format!("{}={}", labels::MANAGED_BY, labels::MANAGED_BY_VALUE),
         };
         let params = ListParams::default().labels(&selector);
-        let deployments: Api<K8sDeployment> = Api::namespaced(kube.client().clone(), kube.namespace());
+        let deployments: Api<K8sDeployment> =
+            Api::namespaced(kube.client().clone(), kube.namespace());
         let pods: Api<Pod> = Api::namespaced(kube.client().clone(), kube.namespace());
         let ns = Some(kube.namespace());
         let list = call(
@@ -134,15 +152,22 @@ impl KubernetesBackend {
         )
         .await
         .map_err(other)?;
-        let pod_list =
-            call(kube.timeout(), Action { verb: "list", resource: "pods", name: None, namespace: ns }, pods.list(&params))
-                .await
-                .map_err(other)?;
+        let pod_list = call(
+            kube.timeout(),
+            Action { verb: "list", resource: "pods", name: None, namespace: ns },
+            pods.list(&params),
+        )
+        .await
+        .map_err(other)?;
         let mut out: Vec<Deployment> = list
             .items
             .iter()
             .filter(|d| {
-                d.metadata.labels.as_ref().and_then(|l| l.get(labels::MANAGED_BY)).map(String::as_str)
+                d.metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(labels::MANAGED_BY))
+                    .map(String::as_str)
                     == Some(labels::MANAGED_BY_VALUE)
             })
             .map(|d| {
@@ -150,7 +175,10 @@ impl KubernetesBackend {
                 let mut rows: Vec<PodRow> = pod_list
                     .items
                     .iter()
-                    .filter(|p| p.metadata.labels.as_ref().and_then(|l| l.get(labels::DEPLOYMENT)) == Some(&name))
+                    .filter(|p| {
+                        p.metadata.labels.as_ref().and_then(|l| l.get(labels::DEPLOYMENT))
+                            == Some(&name)
+                    })
                     .map(pod_row)
                     .collect();
                 rows.sort_by(|a, b| a.name.cmp(&b.name));
@@ -162,7 +190,11 @@ impl KubernetesBackend {
     }
 
     async fn get_one(&self, name: &str) -> Result<Deployment, BackendError> {
-        self.find(Some(name)).await?.into_iter().find(|d| d.name == name).ok_or_else(|| BackendError::NotFound(name.to_string()))
+        self.find(Some(name))
+            .await?
+            .into_iter()
+            .find(|d| d.name == name)
+            .ok_or_else(|| BackendError::NotFound(name.to_string()))
     }
 }
 
@@ -191,9 +223,16 @@ pub fn replica_state(pod: &PodRow) -> ReplicaState {
         _ => {}
     }
     match pod.reason.as_deref() {
-        Some("CrashLoopBackOff" | "OOMKilled" | "Error" | "ImagePullBackOff" | "ErrImagePull" | "InvalidImageName" | "CreateContainerConfigError" | "Evicted") => {
-            ReplicaState::Failed
-        }
+        Some(
+            "CrashLoopBackOff"
+            | "OOMKilled"
+            | "Error"
+            | "ImagePullBackOff"
+            | "ErrImagePull"
+            | "InvalidImageName"
+            | "CreateContainerConfigError"
+            | "Evicted",
+        ) => ReplicaState::Failed,
         Some("ContainerCreating" | "PodInitializing") => ReplicaState::Creating,
         _ if pod.phase == "Pending" => ReplicaState::Creating,
         _ => ReplicaState::Starting,
@@ -205,7 +244,8 @@ fn group_detail(pod: &PodRow, detail: Option<String>) -> Option<String> {
     if pod.workers.is_empty() {
         return detail;
     }
-    let group = format!("leader of {} nodes, workers {}", pod.workers.len() + 1, pod.workers.join(", "));
+    let group =
+        format!("leader of {} nodes, workers {}", pod.workers.len() + 1, pod.workers.join(", "));
     Some(match detail {
         Some(detail) => format!("{group}; {detail}"),
         None => group,
@@ -237,11 +277,14 @@ fn to_deployment(d: &K8sDeployment, pods: Vec<PodRow>) -> Deployment {
             port: spec.port,
             gpus: Vec::new(),
             state: replica_state(pod),
-            detail: group_detail(pod, match (&pod.reason, &pod.message) {
-                (Some(r), Some(m)) => Some(format!("{r}: {m}")),
-                (Some(r), None) => Some(r.clone()),
-                (None, _) => pod.pod_ip.as_ref().map(|ip| format!("pod IP {ip}")),
-            }),
+            detail: group_detail(
+                pod,
+                match (&pod.reason, &pod.message) {
+                    (Some(r), Some(m)) => Some(format!("{r}: {m}")),
+                    (Some(r), None) => Some(r.clone()),
+                    (None, _) => pod.pod_ip.as_ref().map(|ip| format!("pod IP {ip}")),
+                },
+            ),
             pid: None,
             container_id: None,
             log_path: None,
@@ -278,7 +321,14 @@ impl Backend for KubernetesBackend {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities { scale: true, restart: true, logs_follow: true, events: true, gpu_allocation: false, images: false }
+        Capabilities {
+            scale: true,
+            restart: true,
+            logs_follow: true,
+            events: true,
+            gpu_allocation: false,
+            images: false,
+        }
     }
 
     fn health(&self) -> BoxFuture<'_, BackendHealth> {
@@ -295,7 +345,11 @@ impl Backend for KubernetesBackend {
             .await;
             match result {
                 Ok(detail) => BackendHealth { backend: NAME.into(), reachable: true, detail },
-                Err(err) => BackendHealth { backend: NAME.into(), reachable: false, detail: err.to_string() },
+                Err(err) => BackendHealth {
+                    backend: NAME.into(),
+                    reachable: false,
+                    detail: err.to_string(),
+                },
             }
         })
     }
@@ -308,7 +362,11 @@ impl Backend for KubernetesBackend {
         Box::pin(self.get_one(name))
     }
 
-    fn create<'a>(&'a self, spec: &'a DeploymentSpec, progress: ProgressTx) -> BoxFuture<'a, Result<Deployment, BackendError>> {
+    fn create<'a>(
+        &'a self,
+        spec: &'a DeploymentSpec,
+        progress: ProgressTx,
+    ) -> BoxFuture<'a, Result<Deployment, BackendError>> {
         Box::pin(async move {
             validate_spec(spec)?;
             let kube = self.kube().await?;
@@ -317,10 +375,16 @@ impl Backend for KubernetesBackend {
                 Err(BackendError::NotFound(_)) => {}
                 Err(err) => return Err(err),
             }
-            let objects = render(spec, &self.render_options(kube.namespace())).map_err(|e| BackendError::InvalidSpec(e.to_string()))?;
+            let objects = render(spec, &self.render_options(kube.namespace()))
+                .map_err(|e| BackendError::InvalidSpec(e.to_string()))?;
             let report = kube.apply(&objects, ApplyOptions::default()).await.map_err(other)?;
             if let Some(tx) = &progress {
-                for object in report.applied.iter().map(|o| format!("{o} applied")).chain(report.skipped.iter().map(|s| format!("skipped {s}"))) {
+                for object in report
+                    .applied
+                    .iter()
+                    .map(|o| format!("{o} applied"))
+                    .chain(report.skipped.iter().map(|s| format!("skipped {s}")))
+                {
                     let _ = tx.send(BackendEvent {
                         when: now_rfc3339(),
                         backend: NAME.into(),
@@ -335,7 +399,12 @@ impl Backend for KubernetesBackend {
         })
     }
 
-    fn scale<'a>(&'a self, name: &'a str, replicas: u32, _progress: ProgressTx) -> BoxFuture<'a, Result<Deployment, BackendError>> {
+    fn scale<'a>(
+        &'a self,
+        name: &'a str,
+        replicas: u32,
+        _progress: ProgressTx,
+    ) -> BoxFuture<'a, Result<Deployment, BackendError>> {
         Box::pin(async move {
             let kube = self.kube().await?;
             self.get_one(name).await?;
@@ -360,7 +429,11 @@ impl Backend for KubernetesBackend {
         })
     }
 
-    fn logs<'a>(&'a self, name: &'a str, options: LogOptions) -> BoxFuture<'a, Result<BoxStream<Result<LogLine, BackendError>>, BackendError>> {
+    fn logs<'a>(
+        &'a self,
+        name: &'a str,
+        options: LogOptions,
+    ) -> BoxFuture<'a, Result<BoxStream<Result<LogLine, BackendError>>, BackendError>> {
         Box::pin(async move {
             let kube = self.kube().await?;
             let pods = kube.deployment_pods(name).await.map_err(other)?;
@@ -368,8 +441,13 @@ impl Backend for KubernetesBackend {
                 self.get_one(name).await?;
                 return Err(BackendError::Other(format!("kubernetes: `{name}` has no pods yet")));
             }
-            let index: BTreeMap<String, u32> = pods.iter().enumerate().map(|(i, p)| (p.clone(), i as u32)).collect();
-            let params = PodLogOptions { follow: options.follow, tail_lines: options.tail.map(|n| n as i64), ..Default::default() };
+            let index: BTreeMap<String, u32> =
+                pods.iter().enumerate().map(|(i, p)| (p.clone(), i as u32)).collect();
+            let params = PodLogOptions {
+                follow: options.follow,
+                tail_lines: options.tail.map(|n| n as i64),
+                ..Default::default()
+            };
             let mut streams = Vec::new();
             for (pod, i) in &index {
                 if options.replica.is_some_and(|r| r != *i) {
@@ -378,56 +456,82 @@ impl Backend for KubernetesBackend {
                 streams.push(kube.pod_logs(pod, &params).await.map_err(other)?);
             }
             if streams.is_empty() {
-                return Err(BackendError::Other(format!("kubernetes: `{name}` has no replica {}", options.replica.unwrap_or_default())));
+                return Err(BackendError::Other(format!(
+                    "kubernetes: `{name}` has no replica {}",
+                    options.replica.unwrap_or_default()
+                )));
             }
             let stream = futures::stream::select_all(streams).map(move |line| {
-                line.map(|l| LogLine { replica: index.get(&l.pod).copied().unwrap_or_default(), text: l.text }).map_err(other)
+                line.map(|l| LogLine {
+                    replica: index.get(&l.pod).copied().unwrap_or_default(),
+                    text: l.text,
+                })
+                .map_err(other)
             });
             Ok(Box::pin(stream) as BoxStream<_>)
         })
     }
 
-    fn events<'a>(&'a self, name: Option<&'a str>) -> BoxFuture<'a, Result<BoxStream<BackendEvent>, BackendError>> {
+    fn events<'a>(
+        &'a self,
+        name: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<BoxStream<BackendEvent>, BackendError>> {
         Box::pin(async move {
             let kube = self.kube().await?;
             let watch = ClusterWatch::start(kube);
             let changes = watch.changes();
             let filter = name.map(str::to_string);
             let seen: HashSet<String> = HashSet::new();
-            let stream = futures::stream::unfold((watch, changes, seen, filter), |(watch, mut changes, mut seen, filter)| async move {
-                loop {
-                    changes.changed().await.ok()?;
-                    let snapshot = watch.snapshot();
-                    let mut fresh = Vec::new();
-                    for event in snapshot.events.iter().rev() {
-                        let object_name = event.object.split_once('/').map(|(_, n)| n).unwrap_or_default();
-                        let deployment = snapshot
-                            .deployments
-                            .iter()
-                            .find(|d| d.name == object_name || d.pods.iter().any(|p| p.name == object_name))
-                            .map(|d| d.name.clone());
-                        let Some(deployment) = deployment else { continue };
-                        if filter.as_ref().is_some_and(|f| *f != deployment) {
-                            continue;
+            let stream = futures::stream::unfold(
+                (watch, changes, seen, filter),
+                |(watch, mut changes, mut seen, filter)| async move {
+                    loop {
+                        changes.changed().await.ok()?;
+                        let snapshot = watch.snapshot();
+                        let mut fresh = Vec::new();
+                        for event in snapshot.events.iter().rev() {
+                            let object_name =
+                                event.object.split_once('/').map(|(_, n)| n).unwrap_or_default();
+                            let deployment = snapshot
+                                .deployments
+                                .iter()
+                                .find(|d| {
+                                    d.name == object_name
+                                        || d.pods.iter().any(|p| p.name == object_name)
+                                })
+                                .map(|d| d.name.clone());
+                            let Some(deployment) = deployment else { continue };
+                            if filter.as_ref().is_some_and(|f| *f != deployment) {
+                                continue;
+                            }
+                            let key = format!(
+                                "{}|{}|{}|{}",
+                                event.object, event.reason, event.count, event.message
+                            );
+                            if !seen.insert(key) {
+                                continue;
+                            }
+                            fresh.push(BackendEvent {
+                                when: event.last_seen.clone().unwrap_or_else(now_rfc3339),
+                                backend: NAME.into(),
+                                deployment,
+                                replica: None,
+                                kind: BackendEventKind::Other { action: event.reason.clone() },
+                                message: format!(
+                                    "{} {}: {}",
+                                    event.object, event.reason, event.message
+                                ),
+                            });
                         }
-                        let key = format!("{}|{}|{}|{}", event.object, event.reason, event.count, event.message);
-                        if !seen.insert(key) {
-                            continue;
+                        if !fresh.is_empty() {
+                            return Some((
+                                futures::stream::iter(fresh),
+                                (watch, changes, seen, filter),
+                            ));
                         }
-                        fresh.push(BackendEvent {
-                            when: event.last_seen.clone().unwrap_or_else(now_rfc3339),
-                            backend: NAME.into(),
-                            deployment,
-                            replica: None,
-                            kind: BackendEventKind::Other { action: event.reason.clone() },
-                            message: format!("{} {}: {}", event.object, event.reason, event.message),
-                        });
                     }
-                    if !fresh.is_empty() {
-                        return Some((futures::stream::iter(fresh), (watch, changes, seen, filter)));
-                    }
-                }
-            })
+                },
+            )
             .flatten();
             Ok(Box::pin(stream) as BoxStream<_>)
         })

@@ -11,7 +11,10 @@ use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, Preconditions};
+use kube::api::{
+    ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams,
+    Preconditions,
+};
 use kube::{Api, Resource};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -49,16 +52,23 @@ fn service_monitor_resource() -> ApiResource {
 }
 
 pub fn leader_worker_set_resource() -> ApiResource {
-    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("leaderworkerset.x-k8s.io", "v1", "LeaderWorkerSet"), "leaderworkersets")
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("leaderworkerset.x-k8s.io", "v1", "LeaderWorkerSet"),
+        "leaderworkersets",
+    )
 }
 
 fn scaled_object_resource() -> ApiResource {
-    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("keda.sh", "v1alpha1", "ScaledObject"), "scaledobjects")
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("keda.sh", "v1alpha1", "ScaledObject"),
+        "scaledobjects",
+    )
 }
 
 /// How to install what a rendered object needs, for the refusal when the cluster lacks it.
 pub const LWS_INSTALL_HINT: &str = "install LeaderWorkerSet: kubectl apply --server-side -f https://github.com/kubernetes-sigs/lws/releases/download/v0.10.0/manifests.yaml";
-pub const KEDA_INSTALL_HINT: &str = "install KEDA: helm install keda kedacore/keda --namespace keda --create-namespace";
+pub const KEDA_INSTALL_HINT: &str =
+    "install KEDA: helm install keda kedacore/keda --namespace keda --create-namespace";
 
 impl KubeBackend {
     fn params(&self, options: ApplyOptions) -> PatchParams {
@@ -70,30 +80,61 @@ impl KubeBackend {
         params
     }
 
-    async fn apply_one<K>(&self, object: &K, options: ApplyOptions, resource: &str) -> Result<String, K8sError>
+    async fn apply_one<K>(
+        &self,
+        object: &K,
+        options: ApplyOptions,
+        resource: &str,
+    ) -> Result<String, K8sError>
     where
-        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope> + Serialize + DeserializeOwned + Clone + std::fmt::Debug,
+        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+            + Serialize
+            + DeserializeOwned
+            + Clone
+            + std::fmt::Debug,
     {
         let name = object.meta().name.clone().unwrap_or_default();
         let api: Api<K> = Api::namespaced(self.client().clone(), self.namespace());
         let action = self.action("patch", resource, Some(&name));
-        call(self.timeout(), action, api.patch(&name, &self.params(options), &Patch::Apply(object))).await?;
+        call(
+            self.timeout(),
+            action,
+            api.patch(&name, &self.params(options), &Patch::Apply(object)),
+        )
+        .await?;
         Ok(format!("{}/{name}", K::kind(&())))
     }
 
-    async fn apply_dynamic(&self, object: &serde_json::Value, resource: &ApiResource, options: ApplyOptions, plural: &str) -> Result<String, K8sError> {
-        let object: DynamicObject = serde_json::from_value(object.clone())
-            .map_err(|e| K8sError::Render { what: resource.kind.clone(), message: e.to_string() })?;
+    async fn apply_dynamic(
+        &self,
+        object: &serde_json::Value,
+        resource: &ApiResource,
+        options: ApplyOptions,
+        plural: &str,
+    ) -> Result<String, K8sError> {
+        let object: DynamicObject = serde_json::from_value(object.clone()).map_err(|e| {
+            K8sError::Render { what: resource.kind.clone(), message: e.to_string() }
+        })?;
         let name = object.metadata.name.clone().unwrap_or_default();
-        let api: Api<DynamicObject> = Api::namespaced_with(self.client().clone(), self.namespace(), resource);
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(self.client().clone(), self.namespace(), resource);
         let action = self.action("patch", plural, Some(&name));
-        call(self.timeout(), action, api.patch(&name, &self.params(options), &Patch::Apply(&object))).await?;
+        call(
+            self.timeout(),
+            action,
+            api.patch(&name, &self.params(options), &Patch::Apply(&object)),
+        )
+        .await?;
         Ok(format!("{}/{name}", resource.kind))
     }
 
     /// Applies every object of a deployment. A ServiceMonitor is applied only when the
     /// cluster has its CRD; otherwise it is reported as skipped.
-    pub async fn apply(&self, objects: &RenderedObjects, options: ApplyOptions) -> Result<ApplyReport, K8sError> {
+    pub async fn apply(
+        &self,
+        objects: &RenderedObjects,
+        options: ApplyOptions,
+    ) -> Result<ApplyReport, K8sError> {
         let mut report = ApplyReport { dry_run: options.dry_run, ..Default::default() };
         if let Some(pvc) = &objects.cache_pvc {
             report.applied.push(self.apply_one(pvc, options, "persistentvolumeclaims").await?);
@@ -104,33 +145,59 @@ impl KubeBackend {
             || objects.scaled_object.is_some();
         let apis = if needs_discovery { Some(self.discover().await?) } else { None };
         // Refuse before anything is applied: a half-made deployment helps nobody.
-        if objects.leader_worker_set.is_some() && !apis.as_ref().is_some_and(|a| a.leader_worker_set) {
+        if objects.leader_worker_set.is_some()
+            && !apis.as_ref().is_some_and(|a| a.leader_worker_set)
+        {
             return Err(K8sError::Render {
                 what: "LeaderWorkerSet".into(),
-                message: format!("this deployment spans several nodes per replica, but the cluster does not serve leaderworkerset.x-k8s.io/v1 (`aimdeck k8s apis`); {LWS_INSTALL_HINT}"),
+                message: format!(
+                    "this deployment spans several nodes per replica, but the cluster does not serve leaderworkerset.x-k8s.io/v1 (`aimdeck k8s apis`); {LWS_INSTALL_HINT}"
+                ),
             });
         }
         if objects.scaled_object.is_some() && !apis.as_ref().is_some_and(|a| a.keda) {
             return Err(K8sError::Render {
                 what: "ScaledObject".into(),
-                message: format!("--autoscale keda, but the cluster does not serve keda.sh/v1alpha1 (`aimdeck k8s apis`); {KEDA_INSTALL_HINT}"),
+                message: format!(
+                    "--autoscale keda, but the cluster does not serve keda.sh/v1alpha1 (`aimdeck k8s apis`); {KEDA_INSTALL_HINT}"
+                ),
             });
         }
         if let Some(deployment) = &objects.deployment {
             report.applied.push(self.apply_one(deployment, options, "deployments.apps").await?);
         }
         if let Some(lws) = &objects.leader_worker_set {
-            report.applied.push(self.apply_dynamic(lws, &leader_worker_set_resource(), options, "leaderworkersets.leaderworkerset.x-k8s.io").await?);
+            report.applied.push(
+                self.apply_dynamic(
+                    lws,
+                    &leader_worker_set_resource(),
+                    options,
+                    "leaderworkersets.leaderworkerset.x-k8s.io",
+                )
+                .await?,
+            );
         }
         report.applied.push(self.apply_one(&objects.service, options, "services").await?);
         if let Some(scaled) = &objects.scaled_object {
-            report.applied.push(self.apply_dynamic(scaled, &scaled_object_resource(), options, "scaledobjects.keda.sh").await?);
+            report.applied.push(
+                self.apply_dynamic(
+                    scaled,
+                    &scaled_object_resource(),
+                    options,
+                    "scaledobjects.keda.sh",
+                )
+                .await?,
+            );
         }
         if let Some(hpa) = &objects.hpa {
             if apis.as_ref().is_some_and(|a| a.autoscaling_v2) {
-                report.applied.push(self.apply_one(hpa, options, "horizontalpodautoscalers.autoscaling").await?);
+                report.applied.push(
+                    self.apply_one(hpa, options, "horizontalpodautoscalers.autoscaling").await?,
+                );
             } else {
-                report.skipped.push("HorizontalPodAutoscaler: the cluster does not serve autoscaling/v2".into());
+                report.skipped.push(
+                    "HorizontalPodAutoscaler: the cluster does not serve autoscaling/v2".into(),
+                );
             }
         }
         if let Some(pdb) = &objects.pdb {
@@ -139,13 +206,25 @@ impl KubeBackend {
         if let Some(monitor) = &objects.service_monitor {
             if apis.as_ref().is_some_and(|a| a.service_monitor) {
                 let name = monitor.metadata.name.clone().unwrap_or_default();
-                let api: Api<DynamicObject> =
-                    Api::namespaced_with(self.client().clone(), self.namespace(), &service_monitor_resource());
-                let action = self.action("patch", "servicemonitors.monitoring.coreos.com", Some(&name));
-                call(self.timeout(), action, api.patch(&name, &self.params(options), &Patch::Apply(monitor))).await?;
+                let api: Api<DynamicObject> = Api::namespaced_with(
+                    self.client().clone(),
+                    self.namespace(),
+                    &service_monitor_resource(),
+                );
+                let action =
+                    self.action("patch", "servicemonitors.monitoring.coreos.com", Some(&name));
+                call(
+                    self.timeout(),
+                    action,
+                    api.patch(&name, &self.params(options), &Patch::Apply(monitor)),
+                )
+                .await?;
                 report.applied.push(format!("ServiceMonitor/{name}"));
             } else {
-                report.skipped.push("ServiceMonitor: no monitoring.coreos.com ServiceMonitor CRD on this cluster".into());
+                report.skipped.push(
+                    "ServiceMonitor: no monitoring.coreos.com ServiceMonitor CRD on this cluster"
+                        .into(),
+                );
             }
         }
         Ok(report)
@@ -160,23 +239,39 @@ impl KubeBackend {
         }
         // A multi-node deployment is a LeaderWorkerSet: its replicas are groups.
         if apis.leader_worker_set {
-            let api: Api<DynamicObject> = Api::namespaced_with(self.client().clone(), self.namespace(), &leader_worker_set_resource());
-            let action = self.action("get", "leaderworkersets.leaderworkerset.x-k8s.io", Some(name));
+            let api: Api<DynamicObject> = Api::namespaced_with(
+                self.client().clone(),
+                self.namespace(),
+                &leader_worker_set_resource(),
+            );
+            let action =
+                self.action("get", "leaderworkersets.leaderworkerset.x-k8s.io", Some(name));
             if call(self.timeout(), action, api.get_opt(name)).await?.is_some() {
                 let patch = serde_json::json!({"spec": {"replicas": replicas}});
-                let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() };
-                let action = self.action("patch", "leaderworkersets.leaderworkerset.x-k8s.io/scale", Some(name));
-                call(self.timeout(), action, api.patch_scale(name, &params, &Patch::Merge(&patch))).await?;
+                let params =
+                    PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() };
+                let action = self.action(
+                    "patch",
+                    "leaderworkersets.leaderworkerset.x-k8s.io/scale",
+                    Some(name),
+                );
+                call(self.timeout(), action, api.patch_scale(name, &params, &Patch::Merge(&patch)))
+                    .await?;
                 return Ok(());
             }
         }
         let read = || self.deployment_meta(name);
-        guarded(read().await?, read, |seen: String| async move { self.scale_at(name, replicas, &seen).await }).await
+        guarded(read().await?, read, |seen: String| async move {
+            self.scale_at(name, replicas, &seen).await
+        })
+        .await
     }
 
     async fn deployment_meta(&self, name: &str) -> Result<ObjectMeta, K8sError> {
         let api: Api<Deployment> = Api::namespaced(self.client().clone(), self.namespace());
-        Ok(call(self.timeout(), self.action("get", "deployments.apps", Some(name)), api.get(name)).await?.metadata)
+        Ok(call(self.timeout(), self.action("get", "deployments.apps", Some(name)), api.get(name))
+            .await?
+            .metadata)
     }
 
     /// `scale` if the Deployment is still at resourceVersion `seen`, else a 409 Conflict.
@@ -198,13 +293,25 @@ impl KubeBackend {
     /// An HPA (aimdeck's, KEDA's `keda-hpa-NAME`, or anyone's) that targets `name` owns its
     /// replicas: a scale would be undone at its next sync, so say so instead of fighting it.
     async fn refuse_if_autoscaled(&self, name: &str) -> Result<(), K8sError> {
-        let api: Api<HorizontalPodAutoscaler> = Api::namespaced(self.client().clone(), self.namespace());
+        let api: Api<HorizontalPodAutoscaler> =
+            Api::namespaced(self.client().clone(), self.namespace());
         let action = self.action("list", "horizontalpodautoscalers.autoscaling", None);
-        let hpas = call(self.timeout(), action, api.list(&kube::api::ListParams::default())).await?;
-        let Some(hpa) = hpas.items.iter().find(|h| h.spec.as_ref().is_some_and(|s| s.scale_target_ref.name == name)) else { return Ok(()) };
+        let hpas =
+            call(self.timeout(), action, api.list(&kube::api::ListParams::default())).await?;
+        let Some(hpa) = hpas
+            .items
+            .iter()
+            .find(|h| h.spec.as_ref().is_some_and(|s| s.scale_target_ref.name == name))
+        else {
+            return Ok(());
+        };
         let spec = hpa.spec.clone().unwrap_or_default();
         let hpa_name = hpa.metadata.name.clone().unwrap_or_default();
-        let owner = if hpa_name.starts_with("keda-hpa-") { format!("KEDA (ScaledObject via HorizontalPodAutoscaler `{hpa_name}`)") } else { format!("HorizontalPodAutoscaler `{hpa_name}`") };
+        let owner = if hpa_name.starts_with("keda-hpa-") {
+            format!("KEDA (ScaledObject via HorizontalPodAutoscaler `{hpa_name}`)")
+        } else {
+            format!("HorizontalPodAutoscaler `{hpa_name}`")
+        };
         Err(K8sError::Conflict {
             what: format!("scale {name}"),
             detail: format!(
@@ -219,7 +326,12 @@ impl KubeBackend {
     /// `kubectl.kubernetes.io/restartedAt` annotation on the pod template.
     pub async fn restart(&self, name: &str) -> Result<(), K8sError> {
         let read = || self.deployment_meta(name);
-        guarded(read().await?, read, |seen: String| async move { self.restart_at(name, &seen).await }).await
+        guarded(
+            read().await?,
+            read,
+            |seen: String| async move { self.restart_at(name, &seen).await },
+        )
+        .await
     }
 
     /// `restart` if the Deployment is still at resourceVersion `seen`, else a 409 Conflict.
@@ -230,34 +342,62 @@ impl KubeBackend {
         let patch = serde_json::json!({"metadata": {"resourceVersion": seen}, "spec": {"template": {"metadata": {"annotations": {
             "kubectl.kubernetes.io/restartedAt": jiff::Timestamp::now().round(jiff::Unit::Second).unwrap_or(jiff::Timestamp::now()).to_string()
         }}}}});
-        let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() };
+        let params =
+            PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() };
         let action = self.action("patch", "deployments.apps", Some(name));
         call(self.timeout(), action, api.patch(name, &params, &Patch::Strategic(patch))).await?;
         Ok(())
     }
 
-    async fn delete_labelled<K>(&self, name: &str, resource: &str, report: &mut DeleteReport) -> Result<(), K8sError>
+    async fn delete_labelled<K>(
+        &self,
+        name: &str,
+        resource: &str,
+        report: &mut DeleteReport,
+    ) -> Result<(), K8sError>
     where
-        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope> + Serialize + DeserializeOwned + Clone + std::fmt::Debug,
+        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+            + Serialize
+            + DeserializeOwned
+            + Clone
+            + std::fmt::Debug,
     {
         let api: Api<K> = Api::namespaced(self.client().clone(), self.namespace());
         self.delete_in(&api, &K::kind(&()), name, resource, report).await
     }
 
-    async fn delete_in<K>(&self, api: &Api<K>, kind: &str, name: &str, resource: &str, report: &mut DeleteReport) -> Result<(), K8sError>
+    async fn delete_in<K>(
+        &self,
+        api: &Api<K>,
+        kind: &str,
+        name: &str,
+        resource: &str,
+        report: &mut DeleteReport,
+    ) -> Result<(), K8sError>
     where
         K: Resource + Serialize + DeserializeOwned + Clone + std::fmt::Debug,
     {
         let params = ListParams::default().labels(&selector_string(name));
-        let list = call(self.timeout(), self.action("list", resource, None), api.list(&params)).await?;
+        let list =
+            call(self.timeout(), self.action("list", resource, None), api.list(&params)).await?;
         for object in list.items {
             let object_name = object.meta().name.clone().unwrap_or_default();
             let action = self.action("delete", resource, Some(&object_name));
             // Only the object as listed: one another writer changed since is a conflict.
             let object_name = object_name.as_str();
-            let read = || async move { Ok(call(self.timeout(), self.action("get", resource, Some(object_name)), api.get(object_name)).await?.meta().clone()) };
+            let read = || async move {
+                Ok(call(
+                    self.timeout(),
+                    self.action("get", resource, Some(object_name)),
+                    api.get(object_name),
+                )
+                .await?
+                .meta()
+                .clone())
+            };
             let delete = |seen: String| {
-                let params = DeleteParams::foreground().preconditions(Preconditions { resource_version: Some(seen), uid: None });
+                let params = DeleteParams::foreground()
+                    .preconditions(Preconditions { resource_version: Some(seen), uid: None });
                 let action = action.clone();
                 async move {
                     match call(self.timeout(), action, api.delete(object_name, &params)).await {
@@ -279,28 +419,69 @@ impl KubeBackend {
         let mut report = DeleteReport::default();
         let apis = self.discover().await?;
         if apis.keda {
-            let api: Api<DynamicObject> = Api::namespaced_with(self.client().clone(), self.namespace(), &scaled_object_resource());
-            self.delete_in(&api, "ScaledObject", name, "scaledobjects.keda.sh", &mut report).await?;
+            let api: Api<DynamicObject> = Api::namespaced_with(
+                self.client().clone(),
+                self.namespace(),
+                &scaled_object_resource(),
+            );
+            self.delete_in(&api, "ScaledObject", name, "scaledobjects.keda.sh", &mut report)
+                .await?;
         }
         self.delete_labelled::<Deployment>(name, "deployments.apps", &mut report).await?;
         if apis.leader_worker_set {
-            let api: Api<DynamicObject> = Api::namespaced_with(self.client().clone(), self.namespace(), &leader_worker_set_resource());
-            self.delete_in(&api, "LeaderWorkerSet", name, "leaderworkersets.leaderworkerset.x-k8s.io", &mut report).await?;
+            let api: Api<DynamicObject> = Api::namespaced_with(
+                self.client().clone(),
+                self.namespace(),
+                &leader_worker_set_resource(),
+            );
+            self.delete_in(
+                &api,
+                "LeaderWorkerSet",
+                name,
+                "leaderworkersets.leaderworkerset.x-k8s.io",
+                &mut report,
+            )
+            .await?;
         }
         self.delete_labelled::<Service>(name, "services", &mut report).await?;
         if apis.autoscaling_v2 {
-            self.delete_labelled::<HorizontalPodAutoscaler>(name, "horizontalpodautoscalers.autoscaling", &mut report).await?;
+            self.delete_labelled::<HorizontalPodAutoscaler>(
+                name,
+                "horizontalpodautoscalers.autoscaling",
+                &mut report,
+            )
+            .await?;
         }
         if apis.policy_v1 {
-            self.delete_labelled::<PodDisruptionBudget>(name, "poddisruptionbudgets.policy", &mut report).await?;
+            self.delete_labelled::<PodDisruptionBudget>(
+                name,
+                "poddisruptionbudgets.policy",
+                &mut report,
+            )
+            .await?;
         }
         if apis.service_monitor {
-            let api: Api<DynamicObject> =
-                Api::namespaced_with(self.client().clone(), self.namespace(), &service_monitor_resource());
-            self.delete_in(&api, "ServiceMonitor", name, "servicemonitors.monitoring.coreos.com", &mut report).await?;
+            let api: Api<DynamicObject> = Api::namespaced_with(
+                self.client().clone(),
+                self.namespace(),
+                &service_monitor_resource(),
+            );
+            self.delete_in(
+                &api,
+                "ServiceMonitor",
+                name,
+                "servicemonitors.monitoring.coreos.com",
+                &mut report,
+            )
+            .await?;
         }
         if include_cache {
-            self.delete_labelled::<PersistentVolumeClaim>(name, "persistentvolumeclaims", &mut report).await?;
+            self.delete_labelled::<PersistentVolumeClaim>(
+                name,
+                "persistentvolumeclaims",
+                &mut report,
+            )
+            .await?;
         }
         if report.deleted.is_empty() {
             return Err(K8sError::NotFound(format!(
@@ -317,7 +498,11 @@ impl KubeBackend {
 /// status updates move the resourceVersion but not the generation: a conflict from one of
 /// those is retried (twice) with the version `read` finds; one where the generation moved
 /// (another writer changed the spec) is returned, as the 409 it is.
-async fn guarded<R, W>(mut seen: ObjectMeta, read: impl Fn() -> R, write: impl Fn(String) -> W) -> Result<(), K8sError>
+async fn guarded<R, W>(
+    mut seen: ObjectMeta,
+    read: impl Fn() -> R,
+    write: impl Fn(String) -> W,
+) -> Result<(), K8sError>
 where
     R: Future<Output = Result<ObjectMeta, K8sError>>,
     W: Future<Output = Result<(), K8sError>>,

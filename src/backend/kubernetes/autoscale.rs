@@ -4,8 +4,8 @@
 //! multi-node replicas, the LeaderWorkerSet (its scale subresource selects the leaders).
 
 use k8s_openapi::api::autoscaling::v2::{
-    CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricIdentifier, MetricSpec,
-    MetricTarget, PodsMetricSource, ResourceMetricSource,
+    CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec,
+    MetricIdentifier, MetricSpec, MetricTarget, PodsMetricSource, ResourceMetricSource,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -57,29 +57,49 @@ pub fn default_metric(engine: EngineKind) -> &'static str {
 }
 
 /// Per-pod engine metrics an adapter can serve (the gauges vLLM and SGLang export).
-pub const KNOWN_METRICS: [&str; 4] =
-    ["vllm:num_requests_waiting", "vllm:kv_cache_usage_perc", "sglang:num_queue_reqs", "sglang:token_usage"];
+pub const KNOWN_METRICS: [&str; 4] = [
+    "vllm:num_requests_waiting",
+    "vllm:kv_cache_usage_perc",
+    "sglang:num_queue_reqs",
+    "sglang:token_usage",
+];
 
 /// What the autoscaler scales: `(apiVersion, kind)` of the workload.
 pub fn scale_target(multi_node: bool) -> (&'static str, &'static str) {
-    if multi_node { (super::multinode::LWS_API_VERSION, "LeaderWorkerSet") } else { ("apps/v1", "Deployment") }
+    if multi_node {
+        (super::multinode::LWS_API_VERSION, "LeaderWorkerSet")
+    } else {
+        ("apps/v1", "Deployment")
+    }
 }
 
 fn check_bounds(min: i32, max: i32) -> Result<(), K8sError> {
     if min < 1 || max < min {
-        return Err(err("autoscale", format!("expected 1 <= min replicas <= max replicas, got min {min} max {max}")));
+        return Err(err(
+            "autoscale",
+            format!("expected 1 <= min replicas <= max replicas, got min {min} max {max}"),
+        ));
     }
     Ok(())
 }
 
-pub fn render_hpa(spec: &DeploymentSpec, hpa: &HpaOptions, metadata: ObjectMeta, multi_node: bool) -> Result<HorizontalPodAutoscaler, K8sError> {
+pub fn render_hpa(
+    spec: &DeploymentSpec,
+    hpa: &HpaOptions,
+    metadata: ObjectMeta,
+    multi_node: bool,
+) -> Result<HorizontalPodAutoscaler, K8sError> {
     check_bounds(hpa.min_replicas, hpa.max_replicas)?;
     let metric = match &hpa.metric {
         HpaMetric::Cpu { utilization } => MetricSpec {
             type_: "Resource".into(),
             resource: Some(ResourceMetricSource {
                 name: "cpu".into(),
-                target: MetricTarget { type_: "Utilization".into(), average_utilization: Some(*utilization), ..Default::default() },
+                target: MetricTarget {
+                    type_: "Utilization".into(),
+                    average_utilization: Some(*utilization),
+                    ..Default::default()
+                },
             }),
             ..Default::default()
         },
@@ -87,7 +107,11 @@ pub fn render_hpa(spec: &DeploymentSpec, hpa: &HpaOptions, metadata: ObjectMeta,
             type_: "Pods".into(),
             pods: Some(PodsMetricSource {
                 metric: MetricIdentifier { name: metric.clone(), selector: None },
-                target: MetricTarget { type_: "AverageValue".into(), average_value: Some(Quantity(average_value.clone())), ..Default::default() },
+                target: MetricTarget {
+                    type_: "AverageValue".into(),
+                    average_value: Some(Quantity(average_value.clone())),
+                    ..Default::default()
+                },
             }),
             ..Default::default()
         },
@@ -96,7 +120,11 @@ pub fn render_hpa(spec: &DeploymentSpec, hpa: &HpaOptions, metadata: ObjectMeta,
     Ok(HorizontalPodAutoscaler {
         metadata,
         spec: Some(HorizontalPodAutoscalerSpec {
-            scale_target_ref: CrossVersionObjectReference { api_version: Some(api_version.into()), kind: kind.into(), name: spec.name.clone() },
+            scale_target_ref: CrossVersionObjectReference {
+                api_version: Some(api_version.into()),
+                kind: kind.into(),
+                name: spec.name.clone(),
+            },
             min_replicas: Some(hpa.min_replicas),
             max_replicas: hpa.max_replicas,
             metrics: Some(vec![metric]),
@@ -120,7 +148,10 @@ pub fn render_scaled_object(
 ) -> Result<Value, K8sError> {
     check_bounds(keda.min_replicas, keda.max_replicas)?;
     if keda.target.parse::<f64>().is_err() {
-        return Err(err("autoscale", format!("target `{}`: expected a number (the metric's value per replica)", keda.target)));
+        return Err(err(
+            "autoscale",
+            format!("target `{}`: expected a number (the metric's value per replica)", keda.target),
+        ));
     }
     let namespace = metadata.namespace.clone().unwrap_or_default();
     let (api_version, kind) = scale_target(multi_node);

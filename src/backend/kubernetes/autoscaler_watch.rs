@@ -9,14 +9,22 @@ use k8s_openapi::api::core::v1::Event;
 pub use crate::model::AutoscalerStatus as AutoscalerRow;
 
 /// The autoscaler of the workload `name`, if an HPA targets it.
-pub fn autoscaler_for(name: &str, hpas: &[std::sync::Arc<HorizontalPodAutoscaler>], events: &[&Event]) -> Option<AutoscalerRow> {
-    let hpa = hpas.iter().find(|h| h.spec.as_ref().is_some_and(|s| s.scale_target_ref.name == name))?;
+pub fn autoscaler_for(
+    name: &str,
+    hpas: &[std::sync::Arc<HorizontalPodAutoscaler>],
+    events: &[&Event],
+) -> Option<AutoscalerRow> {
+    let hpa =
+        hpas.iter().find(|h| h.spec.as_ref().is_some_and(|s| s.scale_target_ref.name == name))?;
     let hpa_name = hpa.metadata.name.clone().unwrap_or_default();
     let status = hpa.status.clone().unwrap_or_default();
     let spec = hpa.spec.clone().unwrap_or_default();
     let last_event = events
         .iter()
-        .filter(|e| e.involved_object.kind.as_deref() == Some("HorizontalPodAutoscaler") && e.involved_object.name.as_deref() == Some(hpa_name.as_str()))
+        .filter(|e| {
+            e.involved_object.kind.as_deref() == Some("HorizontalPodAutoscaler")
+                && e.involved_object.name.as_deref() == Some(hpa_name.as_str())
+        })
         .find(|e| e.reason.as_deref() == Some("SuccessfulRescale"))
         .and_then(|e| e.message.clone());
     Some(AutoscalerRow {

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
     Container, EnvVar, EnvVarSource, PersistentVolumeClaim, PersistentVolumeClaimSpec,
-    PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec, SecretKeySelector, Volume, VolumeMount,
-    VolumeResourceRequirements,
+    PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec, SecretKeySelector, Volume,
+    VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -48,10 +48,14 @@ pub fn render_cache_pvc(
     storage_class: Option<&str>,
     access_mode: &str,
 ) -> Result<PersistentVolumeClaim, K8sError> {
-    if !["ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany", "ReadWriteOncePod"].contains(&access_mode) {
+    if !["ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany", "ReadWriteOncePod"]
+        .contains(&access_mode)
+    {
         return Err(K8sError::Render {
             what: "cache PVC".into(),
-            message: format!("access mode `{access_mode}`: expected ReadWriteOnce, ReadWriteMany, ReadOnlyMany or ReadWriteOncePod"),
+            message: format!(
+                "access mode `{access_mode}`: expected ReadWriteOnce, ReadWriteMany, ReadOnlyMany or ReadWriteOncePod"
+            ),
         });
     }
     Ok(PersistentVolumeClaim {
@@ -89,7 +93,10 @@ pub fn cache_row(pvc: &PersistentVolumeClaim) -> CachePvcRow {
             .and_then(|r| r.requests.as_ref())
             .and_then(|r| r.get("storage"))
             .map(|q| q.0.clone()),
-        capacity: status.and_then(|s| s.capacity.as_ref()).and_then(|c| c.get("storage")).map(|q| q.0.clone()),
+        capacity: status
+            .and_then(|s| s.capacity.as_ref())
+            .and_then(|c| c.get("storage"))
+            .map(|q| q.0.clone()),
         storage_class: spec.and_then(|s| s.storage_class_name.clone()),
         access_modes: spec.and_then(|s| s.access_modes.clone()).unwrap_or_default(),
         models: pvc
@@ -131,13 +138,18 @@ pub fn render_prepull_job(request: &PrepullRequest, namespace: &str) -> Job {
         args.push("--revision".into());
         args.push(revision.clone());
     }
-    let mut env = vec![EnvVar { name: "HF_HOME".into(), value: Some("/cache".into()), value_from: None }];
+    let mut env =
+        vec![EnvVar { name: "HF_HOME".into(), value: Some("/cache".into()), value_from: None }];
     if let Some(secret) = &request.hf_token_secret {
         env.push(EnvVar {
             name: "HF_TOKEN".into(),
             value: None,
             value_from: Some(EnvVarSource {
-                secret_key_ref: Some(SecretKeySelector { name: secret.name.clone(), key: secret.key.clone(), optional: Some(false) }),
+                secret_key_ref: Some(SecretKeySelector {
+                    name: secret.name.clone(),
+                    key: secret.key.clone(),
+                    optional: Some(false),
+                }),
                 ..Default::default()
             }),
         });
@@ -151,7 +163,10 @@ pub fn render_prepull_job(request: &PrepullRequest, namespace: &str) -> Job {
             name: Some(prepull_job_name(&request.pvc, &request.model)),
             namespace: Some(namespace.into()),
             labels: Some(labels.clone()),
-            annotations: Some(BTreeMap::from([(labels::MODEL_ANNOTATION.to_string(), request.model.clone())])),
+            annotations: Some(BTreeMap::from([(
+                labels::MODEL_ANNOTATION.to_string(),
+                request.model.clone(),
+            )])),
             ..Default::default()
         },
         spec: Some(JobSpec {
@@ -167,12 +182,19 @@ pub fn render_prepull_job(request: &PrepullRequest, namespace: &str) -> Job {
                         command: Some(vec!["hf".into()]),
                         args: Some(args),
                         env: Some(env),
-                        volume_mounts: Some(vec![VolumeMount { name: "cache".into(), mount_path: "/cache".into(), ..Default::default() }]),
+                        volume_mounts: Some(vec![VolumeMount {
+                            name: "cache".into(),
+                            mount_path: "/cache".into(),
+                            ..Default::default()
+                        }]),
                         ..Default::default()
                     }],
                     volumes: Some(vec![Volume {
                         name: "cache".into(),
-                        persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource { claim_name: request.pvc.clone(), read_only: None }),
+                        persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                            claim_name: request.pvc.clone(),
+                            read_only: None,
+                        }),
                         ..Default::default()
                     }]),
                     ..Default::default()
@@ -205,16 +227,23 @@ pub fn parse_prepull_progress(line: &str) -> Option<PrepullProgress> {
 impl KubeBackend {
     /// PVCs labelled as aimdeck caches in the namespace.
     pub async fn cache_pvcs(&self) -> Result<Vec<CachePvcRow>, K8sError> {
-        let api: Api<PersistentVolumeClaim> = Api::namespaced(self.client().clone(), self.namespace());
+        let api: Api<PersistentVolumeClaim> =
+            Api::namespaced(self.client().clone(), self.namespace());
         let params = ListParams::default().labels(CACHE_LABEL);
-        let list = call(self.timeout(), self.action("list", "persistentvolumeclaims", None), api.list(&params)).await?;
+        let list = call(
+            self.timeout(),
+            self.action("list", "persistentvolumeclaims", None),
+            api.list(&params),
+        )
+        .await?;
         Ok(list.items.iter().map(cache_row).collect())
     }
 
     /// Starts (or finds) the Job pulling a model into a cache PVC; returns the Job name.
     pub async fn start_prepull(&self, request: &PrepullRequest) -> Result<String, K8sError> {
         // A Job on a missing claim would sit Pending forever: refuse before creating it.
-        let claims: Api<PersistentVolumeClaim> = Api::namespaced(self.client().clone(), self.namespace());
+        let claims: Api<PersistentVolumeClaim> =
+            Api::namespaced(self.client().clone(), self.namespace());
         let action = self.action("get", "persistentvolumeclaims", Some(&request.pvc));
         if call(self.timeout(), action, claims.get_opt(&request.pvc)).await?.is_none() {
             return Err(K8sError::NotFound(format!(
@@ -227,16 +256,30 @@ impl KubeBackend {
         let job = render_prepull_job(request, self.namespace());
         let name = job.metadata.name.clone().unwrap_or_default();
         let api: Api<Job> = Api::namespaced(self.client().clone(), self.namespace());
-        match call(self.timeout(), self.action("create", "jobs.batch", Some(&name)), api.create(&PostParams::default(), &job)).await {
+        match call(
+            self.timeout(),
+            self.action("create", "jobs.batch", Some(&name)),
+            api.create(&PostParams::default(), &job),
+        )
+        .await
+        {
             Ok(_) | Err(K8sError::Conflict { .. }) => Ok(name),
             Err(other) => Err(other),
         }
     }
 
     /// The latest progress line of a pre-pull Job's pod, and whether the Job succeeded.
-    pub async fn prepull_status(&self, job_name: &str) -> Result<(Option<PrepullProgress>, Option<bool>), K8sError> {
+    pub async fn prepull_status(
+        &self,
+        job_name: &str,
+    ) -> Result<(Option<PrepullProgress>, Option<bool>), K8sError> {
         let jobs: Api<Job> = Api::namespaced(self.client().clone(), self.namespace());
-        let job = call(self.timeout(), self.action("get", "jobs.batch", Some(job_name)), jobs.get(job_name)).await?;
+        let job = call(
+            self.timeout(),
+            self.action("get", "jobs.batch", Some(job_name)),
+            jobs.get(job_name),
+        )
+        .await?;
         let status = job.status.unwrap_or_default();
         let finished = if status.succeeded.unwrap_or(0) > 0 {
             Some(true)
@@ -245,13 +288,21 @@ impl KubeBackend {
         } else {
             None
         };
-        let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(self.client().clone(), self.namespace());
+        let pods: Api<k8s_openapi::api::core::v1::Pod> =
+            Api::namespaced(self.client().clone(), self.namespace());
         let params = ListParams::default().labels(&format!("job-name={job_name}"));
-        let list = call(self.timeout(), self.action("list", "pods", None), pods.list(&params)).await?;
+        let list =
+            call(self.timeout(), self.action("list", "pods", None), pods.list(&params)).await?;
         let mut progress = None;
         if let Some(pod) = list.items.last().and_then(|p| p.metadata.name.clone()) {
             let params = kube::api::LogParams { tail_lines: Some(50), ..Default::default() };
-            if let Ok(text) = call(self.timeout(), self.action("get", "pods/log", Some(&pod)), pods.logs(&pod, &params)).await {
+            if let Ok(text) = call(
+                self.timeout(),
+                self.action("get", "pods/log", Some(&pod)),
+                pods.logs(&pod, &params),
+            )
+            .await
+            {
                 progress = text.lines().rev().find_map(parse_prepull_progress);
             }
         }
@@ -266,14 +317,23 @@ mod tests {
     #[test]
     fn progress_comes_from_the_last_tqdm_redraw() {
         let line = "Fetching 17 files:   0%|          | 0/17 [00:00<?, ?it/s]\rFetching 17 files:  47%|████▋     | 8/17 [00:12<00:13,  1.50s/it]";
-        assert_eq!(parse_prepull_progress(line), Some(PrepullProgress { files_done: 8, files_total: 17 }));
+        assert_eq!(
+            parse_prepull_progress(line),
+            Some(PrepullProgress { files_done: 8, files_total: 17 })
+        );
         assert_eq!(parse_prepull_progress("Downloading 'config.json' to '/cache/hub/...'"), None);
     }
 
     #[test]
     fn job_names_are_dns_labels() {
-        let name = prepull_job_name("models", "meta-llama/Llama-3.1-405B-Instruct-FP8-with-a-very-long-suffix");
+        let name = prepull_job_name(
+            "models",
+            "meta-llama/Llama-3.1-405B-Instruct-FP8-with-a-very-long-suffix",
+        );
         assert!(name.len() <= 63 && !name.ends_with('-'), "{name}");
-        assert!(name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{name}");
+        assert!(
+            name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            "{name}"
+        );
     }
 }

@@ -87,7 +87,8 @@ fn read_kubeconfig(path: Option<&Path>) -> Result<Kubeconfig, K8sError> {
     match path {
         Some(path) => Kubeconfig::read_from(path)
             .map_err(|err| K8sError::Config(format!("{}: {err}", path.display()))),
-        None => Kubeconfig::read().map_err(|err| K8sError::Config(format!("$KUBECONFIG or ~/.kube/config: {err}"))),
+        None => Kubeconfig::read()
+            .map_err(|err| K8sError::Config(format!("$KUBECONFIG or ~/.kube/config: {err}"))),
     }
 }
 
@@ -112,7 +113,9 @@ impl KubeBackend {
                 if let Ok(kubeconfig) = Kubeconfig::read() {
                     check_context(&kubeconfig, target.context.as_deref(), None)?;
                 }
-                Config::from_kubeconfig(&options).await.map_err(|err| K8sError::Config(err.to_string()))?
+                Config::from_kubeconfig(&options)
+                    .await
+                    .map_err(|err| K8sError::Config(err.to_string()))?
             }
             (None, None) => {
                 context = Kubeconfig::read().ok().and_then(|k| k.current_context);
@@ -124,7 +127,11 @@ impl KubeBackend {
         Self::from_config(config, target, context)
     }
 
-    fn from_config(mut config: Config, target: &KubeTarget, context: Option<String>) -> Result<Self, K8sError> {
+    fn from_config(
+        mut config: Config,
+        target: &KubeTarget,
+        context: Option<String>,
+    ) -> Result<Self, K8sError> {
         if let Some(namespace) = &target.namespace {
             config.default_namespace = namespace.clone();
         }
@@ -144,7 +151,12 @@ impl KubeBackend {
 
     /// Wraps an existing client (tests, embedding).
     pub fn from_client(client: Client, namespace: &str) -> Self {
-        KubeBackend { client, namespace: namespace.to_string(), context: None, timeout: DEFAULT_TIMEOUT }
+        KubeBackend {
+            client,
+            namespace: namespace.to_string(),
+            context: None,
+            timeout: DEFAULT_TIMEOUT,
+        }
     }
 
     /// The same cluster in another namespace (the namespace switcher).
@@ -177,15 +189,26 @@ impl KubeBackend {
     pub async fn namespaces(&self) -> Result<Vec<String>, K8sError> {
         use k8s_openapi::api::core::v1::Namespace;
         let api: kube::Api<Namespace> = kube::Api::all(self.client.clone());
-        let action = super::errors::Action { verb: "list", resource: "namespaces", name: None, namespace: None };
+        let action = super::errors::Action {
+            verb: "list",
+            resource: "namespaces",
+            name: None,
+            namespace: None,
+        };
         let list = super::errors::call(self.timeout, action, api.list(&Default::default())).await?;
         Ok(list.items.into_iter().filter_map(|ns| ns.metadata.name).collect())
     }
 
     /// Finds which optional APIs the cluster serves.
     pub async fn discover(&self) -> Result<ClusterApis, K8sError> {
-        let action = super::errors::Action { verb: "get", resource: "/apis (discovery)", name: None, namespace: None };
-        let groups = super::errors::call(self.timeout, action, self.client.list_api_groups()).await?;
+        let action = super::errors::Action {
+            verb: "get",
+            resource: "/apis (discovery)",
+            name: None,
+            namespace: None,
+        };
+        let groups =
+            super::errors::call(self.timeout, action, self.client.list_api_groups()).await?;
         let mut apis = ClusterApis::default();
         for group in &groups.groups {
             let versions: Vec<&str> = group.versions.iter().map(|v| v.version.as_str()).collect();
@@ -215,26 +238,40 @@ impl KubeBackend {
                 name: None,
                 namespace: None,
             };
-            let resources =
-                super::errors::call(self.timeout, action, self.client.list_api_group_resources("monitoring.coreos.com/v1"))
-                    .await?;
+            let resources = super::errors::call(
+                self.timeout,
+                action,
+                self.client.list_api_group_resources("monitoring.coreos.com/v1"),
+            )
+            .await?;
             apis.service_monitor = resources.resources.iter().any(|r| r.name == "servicemonitors");
         }
         Ok(apis)
     }
 
-    pub(crate) fn action<'a>(&'a self, verb: &'a str, resource: &'a str, name: Option<&'a str>) -> super::errors::Action<'a> {
+    pub(crate) fn action<'a>(
+        &'a self,
+        verb: &'a str,
+        resource: &'a str,
+        name: Option<&'a str>,
+    ) -> super::errors::Action<'a> {
         super::errors::Action { verb, resource, name, namespace: Some(&self.namespace) }
     }
 }
 
-fn check_context(kubeconfig: &Kubeconfig, context: Option<&str>, path: Option<&Path>) -> Result<(), K8sError> {
+fn check_context(
+    kubeconfig: &Kubeconfig,
+    context: Option<&str>,
+    path: Option<&Path>,
+) -> Result<(), K8sError> {
     let Some(wanted) = context else { return Ok(()) };
     if kubeconfig.contexts.iter().any(|c| c.name == wanted) {
         return Ok(());
     }
     let known: Vec<&str> = kubeconfig.contexts.iter().map(|c| c.name.as_str()).collect();
-    let file = path.map(|p| p.display().to_string()).unwrap_or_else(|| "$KUBECONFIG or ~/.kube/config".into());
+    let file = path
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "$KUBECONFIG or ~/.kube/config".into());
     Err(K8sError::Config(format!(
         "{file}: no context named `{wanted}`; the contexts are: {}",
         if known.is_empty() { "(none)".to_string() } else { known.join(", ") }

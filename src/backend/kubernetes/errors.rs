@@ -101,16 +101,25 @@ pub fn from_status(status: &Status, action: &Action<'_>) -> K8sError {
         }
         422 => {
             let cause = status.details.as_ref().and_then(|d| d.causes.first());
-            let field = cause.map(|c| c.field.clone()).filter(|f| !f.is_empty()).unwrap_or_else(|| "unknown".into());
-            let reason = cause.map(|c| c.message.clone()).filter(|m| !m.is_empty()).unwrap_or_else(|| status.reason.clone());
+            let field = cause
+                .map(|c| c.field.clone())
+                .filter(|f| !f.is_empty())
+                .unwrap_or_else(|| "unknown".into());
+            let reason = cause
+                .map(|c| c.message.clone())
+                .filter(|m| !m.is_empty())
+                .unwrap_or_else(|| status.reason.clone());
             K8sError::Invalid { what: action.what(), field, reason, message }
         }
         409 => {
             let detail = if status.reason == "AlreadyExists" {
                 format!("{message}; it exists already (apply updates it, create does not)")
-            } else if let Some(causes) = status.details.as_ref().map(|d| &d.causes).filter(|c| !c.is_empty()) {
+            } else if let Some(causes) =
+                status.details.as_ref().map(|d| &d.causes).filter(|c| !c.is_empty())
+            {
                 // Server-side apply: each cause names a field and the manager that owns it.
-                let owned: Vec<String> = causes.iter().map(|c| format!("`{}` ({})", c.field, c.message)).collect();
+                let owned: Vec<String> =
+                    causes.iter().map(|c| format!("`{}` ({})", c.field, c.message)).collect();
                 format!(
                     "fields owned by another field manager: {}; re-run with --force to take them over, or change them with that tool",
                     owned.join(", ")
@@ -157,8 +166,12 @@ mod tests {
         serde_json::from_str(json).expect("fixture parses")
     }
 
-    const ACTION: Action<'static> =
-        Action { verb: "patch", resource: "deployments.apps", name: Some("qwen"), namespace: Some("ml") };
+    const ACTION: Action<'static> = Action {
+        verb: "patch",
+        resource: "deployments.apps",
+        name: Some("qwen"),
+        namespace: Some("ml"),
+    };
 
     #[test]
     fn forbidden_names_the_verb_and_resource_from_the_server_message() {

@@ -30,7 +30,11 @@ pub type LogStream = std::pin::Pin<Box<dyn Stream<Item = Result<PodLogLine, K8sE
 
 impl KubeBackend {
     /// Streams one pod's engine log, line by line.
-    pub async fn pod_logs(&self, pod: &str, options: &PodLogOptions) -> Result<LogStream, K8sError> {
+    pub async fn pod_logs(
+        &self,
+        pod: &str,
+        options: &PodLogOptions,
+    ) -> Result<LogStream, K8sError> {
         let api: Api<Pod> = Api::namespaced(self.client().clone(), self.namespace());
         let params = LogParams {
             container: Some(CONTAINER_NAME.into()),
@@ -44,16 +48,25 @@ impl KubeBackend {
         let reader = call(self.timeout(), action, api.log_stream(pod, &params)).await?;
         let pod = pod.to_string();
         let what = format!("reading the log of pod {pod}");
-        Ok(Box::pin(reader.lines().map_ok(move |text| PodLogLine { pod: pod.clone(), text }).map_err(move |err| {
-            K8sError::Transport { what: what.clone(), message: err.to_string() }
-        })))
+        Ok(Box::pin(
+            reader.lines().map_ok(move |text| PodLogLine { pod: pod.clone(), text }).map_err(
+                move |err| K8sError::Transport { what: what.clone(), message: err.to_string() },
+            ),
+        ))
     }
 
     /// Every pod of a deployment, merged as lines arrive.
-    pub async fn deployment_logs(&self, name: &str, options: &PodLogOptions) -> Result<LogStream, K8sError> {
+    pub async fn deployment_logs(
+        &self,
+        name: &str,
+        options: &PodLogOptions,
+    ) -> Result<LogStream, K8sError> {
         let pods = self.deployment_pods(name).await?;
         if pods.is_empty() {
-            return Err(K8sError::NotFound(format!("no pods of deployment `{name}` in namespace `{}`", self.namespace())));
+            return Err(K8sError::NotFound(format!(
+                "no pods of deployment `{name}` in namespace `{}`",
+                self.namespace()
+            )));
         }
         let mut streams = Vec::new();
         for pod in pods {
@@ -66,8 +79,10 @@ impl KubeBackend {
     pub async fn deployment_pods(&self, name: &str) -> Result<Vec<String>, K8sError> {
         let api: Api<Pod> = Api::namespaced(self.client().clone(), self.namespace());
         let params = ListParams::default().labels(&selector_string(name));
-        let list = call(self.timeout(), self.action("list", "pods", None), api.list(&params)).await?;
-        let mut names: Vec<String> = list.items.into_iter().filter_map(|p| p.metadata.name).collect();
+        let list =
+            call(self.timeout(), self.action("list", "pods", None), api.list(&params)).await?;
+        let mut names: Vec<String> =
+            list.items.into_iter().filter_map(|p| p.metadata.name).collect();
         names.sort();
         Ok(names)
     }

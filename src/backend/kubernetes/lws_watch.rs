@@ -25,7 +25,10 @@ use crate::model::labels;
 pub type LwsStore = Arc<Mutex<Option<Store<DynamicObject>>>>;
 
 /// Starts the LWS reflector in the background when the cluster serves LWS.
-pub fn start(backend: &KubeBackend, changed: tokio_watch::Sender<u64>) -> (LwsStore, JoinHandle<()>) {
+pub fn start(
+    backend: &KubeBackend,
+    changed: tokio_watch::Sender<u64>,
+) -> (LwsStore, JoinHandle<()>) {
     let slot: LwsStore = Arc::new(Mutex::new(None));
     let backend = backend.clone();
     let task_slot = slot.clone();
@@ -36,14 +39,17 @@ pub fn start(backend: &KubeBackend, changed: tokio_watch::Sender<u64>) -> (LwsSt
             return;
         }
         let resource = leader_worker_set_resource();
-        let api: Api<DynamicObject> = Api::namespaced_with(backend.client().clone(), backend.namespace(), &resource);
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(backend.client().clone(), backend.namespace(), &resource);
         let writer = reflector::store::Writer::new(resource);
         let reader: Store<DynamicObject> = writer.as_reader();
         let managed = format!("{}={}", labels::MANAGED_BY, labels::MANAGED_BY_VALUE);
         if let Ok(mut slot) = task_slot.lock() {
             *slot = Some(reader);
         }
-        let stream = reflector::reflector(writer, watcher(api, watcher::Config::default().labels(&managed))).default_backoff();
+        let stream =
+            reflector::reflector(writer, watcher(api, watcher::Config::default().labels(&managed)))
+                .default_backoff();
         let mut stream = std::pin::pin!(stream);
         while stream.next().await.is_some() {
             changed.send_modify(|n| *n = n.wrapping_add(1));
@@ -59,11 +65,16 @@ pub fn as_deployments(store: &LwsStore) -> Vec<Arc<Deployment>> {
 }
 
 pub fn as_deployment(lws: &DynamicObject) -> Deployment {
-    let number = |pointer: &str| lws.data.pointer(pointer).and_then(serde_json::Value::as_i64).map(|n| n as i32);
+    let number = |pointer: &str| {
+        lws.data.pointer(pointer).and_then(serde_json::Value::as_i64).map(|n| n as i32)
+    };
     let ready = number("/status/readyReplicas");
     Deployment {
         metadata: lws.metadata.clone(),
-        spec: Some(DeploymentSpec { replicas: number("/spec/replicas").or(Some(1)), ..Default::default() }),
+        spec: Some(DeploymentSpec {
+            replicas: number("/spec/replicas").or(Some(1)),
+            ..Default::default()
+        }),
         status: Some(DeploymentStatus {
             ready_replicas: ready,
             available_replicas: ready,
@@ -77,13 +88,18 @@ pub fn as_deployment(lws: &DynamicObject) -> Deployment {
 /// Folds the pods of a LeaderWorkerSet into one row per group: the leader's row, ready only
 /// when every worker is, with the workers named in `workers` (and the first worker's reason
 /// when the leader has none). `labels_of` gives each pod's labels by name.
-pub fn group_rows(pods: Vec<PodRow>, labels_of: &dyn Fn(&str) -> Option<BTreeMap<String, String>>) -> Vec<PodRow> {
+pub fn group_rows(
+    pods: Vec<PodRow>,
+    labels_of: &dyn Fn(&str) -> Option<BTreeMap<String, String>>,
+) -> Vec<PodRow> {
     let mut groups: BTreeMap<String, Vec<(String, PodRow)>> = BTreeMap::new();
     let mut plain = Vec::new();
     for pod in pods {
         let labels = labels_of(&pod.name).unwrap_or_default();
         match (labels.get(GROUP_INDEX_LABEL), labels.get(WORKER_INDEX_LABEL)) {
-            (Some(group), Some(worker)) => groups.entry(group.clone()).or_default().push((worker.clone(), pod)),
+            (Some(group), Some(worker)) => {
+                groups.entry(group.clone()).or_default().push((worker.clone(), pod))
+            }
             _ => plain.push(pod),
         }
     }
@@ -96,7 +112,11 @@ pub fn group_rows(pods: Vec<PodRow>, labels_of: &dyn Fn(&str) -> Option<BTreeMap
         if leader.reason.is_none() {
             if let Some(stuck) = workers.iter().find(|w| w.reason.is_some()) {
                 leader.reason = stuck.reason.clone();
-                leader.message = Some(format!("worker {}: {}", stuck.name, stuck.message.clone().unwrap_or_default()));
+                leader.message = Some(format!(
+                    "worker {}: {}",
+                    stuck.name,
+                    stuck.message.clone().unwrap_or_default()
+                ));
             }
         }
         leader.restarts += workers.iter().map(|w| w.restarts).sum::<u32>();

@@ -6,7 +6,10 @@ use super::errors::{K8sError, call};
 
 /// The proxy path of `path` on a pod's port.
 pub fn pod_proxy_path(namespace: &str, pod: &str, port: u16, path: &str) -> String {
-    format!("/api/v1/namespaces/{namespace}/pods/{pod}:{port}/proxy/{}", path.trim_start_matches('/'))
+    format!(
+        "/api/v1/namespaces/{namespace}/pods/{pod}:{port}/proxy/{}",
+        path.trim_start_matches('/')
+    )
 }
 
 impl KubeBackend {
@@ -16,11 +19,15 @@ impl KubeBackend {
     }
 
     /// Any GET through the pod proxy (`health`, `v1/models`, `metrics`).
-    pub async fn pod_proxy_get(&self, pod: &str, port: u16, path: &str) -> Result<String, K8sError> {
+    pub async fn pod_proxy_get(
+        &self,
+        pod: &str,
+        port: u16,
+        path: &str,
+    ) -> Result<String, K8sError> {
         let uri = pod_proxy_path(self.namespace(), pod, port, path);
-        let request = http::Request::get(&uri).body(Vec::new()).map_err(|err| K8sError::Transport {
-            what: format!("GET {uri}"),
-            message: err.to_string(),
+        let request = http::Request::get(&uri).body(Vec::new()).map_err(|err| {
+            K8sError::Transport { what: format!("GET {uri}"), message: err.to_string() }
         })?;
         let action = self.action("get", "pods/proxy", Some(pod));
         call(self.timeout(), action, self.client().request_text(request)).await

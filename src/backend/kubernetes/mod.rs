@@ -35,5 +35,8 @@ pub use errors::K8sError;
 pub use logs::{PodLogLine, PodLogOptions};
 pub use nodes::NodeGpuInventory;
 pub use operators::{OperatorResourceRow, OperatorTarget};
-pub use render::{CacheVolume, HpaMetric, HpaOptions, K8sRenderOptions, KedaOptions, RenderedObjects, SecretKeyRef};
+pub use render::{
+    CacheVolume, HpaMetric, HpaOptions, K8sRenderOptions, KedaOptions, RenderedObjects,
+    SecretKeyRef,
+};
 pub use watch::{ClusterSnapshot, ClusterWatch, DeploymentRow, EventRow, PodRow};

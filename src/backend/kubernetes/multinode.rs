@@ -49,13 +49,18 @@ impl NodeRole {
     pub fn gpus_per_pod(self, spec: &DeploymentSpec) -> u32 {
         match self {
             NodeRole::Single => spec.gpus_per_replica,
-            NodeRole::Leader { nodes } | NodeRole::Worker { nodes } => spec.gpus_per_replica / nodes.max(1),
+            NodeRole::Leader { nodes } | NodeRole::Worker { nodes } => {
+                spec.gpus_per_replica / nodes.max(1)
+            }
         }
     }
 }
 
 /// How many nodes one replica spans: `--nodes`, or as many as its GPUs need.
-pub fn nodes_per_replica(spec: &DeploymentSpec, options: &K8sRenderOptions) -> Result<u32, K8sError> {
+pub fn nodes_per_replica(
+    spec: &DeploymentSpec,
+    options: &K8sRenderOptions,
+) -> Result<u32, K8sError> {
     let per_node = options.gpus_per_node.max(1);
     let nodes = match options.nodes {
         Some(nodes) => nodes.max(1),
@@ -65,17 +70,26 @@ pub fn nodes_per_replica(spec: &DeploymentSpec, options: &K8sRenderOptions) -> R
         if spec.gpus_per_replica % nodes != 0 {
             return Err(err(
                 "nodes",
-                format!("{} GPUs per replica do not split evenly over {nodes} nodes; pick tp x pp divisible by the node count", spec.gpus_per_replica),
+                format!(
+                    "{} GPUs per replica do not split evenly over {nodes} nodes; pick tp x pp divisible by the node count",
+                    spec.gpus_per_replica
+                ),
             ));
         }
         if spec.gpus_per_replica / nodes > per_node {
             return Err(err(
                 "nodes",
-                format!("{} GPUs per node over {nodes} nodes exceed the {per_node} GPUs a node has; raise --nodes", spec.gpus_per_replica / nodes),
+                format!(
+                    "{} GPUs per node over {nodes} nodes exceed the {per_node} GPUs a node has; raise --nodes",
+                    spec.gpus_per_replica / nodes
+                ),
             ));
         }
         if spec.parallelism.dp > 1 {
-            return Err(err("nodes", "data parallelism inside a multi-node replica is not supported; use replicas instead"));
+            return Err(err(
+                "nodes",
+                "data parallelism inside a multi-node replica is not supported; use replicas instead",
+            ));
         }
     }
     Ok(nodes)
@@ -86,7 +100,11 @@ pub fn nodes_per_replica(spec: &DeploymentSpec, options: &K8sRenderOptions) -> R
 pub fn multi_node_args(spec: &DeploymentSpec, role: NodeRole, present: &[String]) -> Vec<String> {
     let mut args = Vec::new();
     let has = |flag: &str| present.iter().any(|a| a == flag);
-    if spec.engine == EngineKind::Sglang && spec.parallelism.pp > 1 && !has("--pp-size") && !has("--pipeline-parallel-size") {
+    if spec.engine == EngineKind::Sglang
+        && spec.parallelism.pp > 1
+        && !has("--pp-size")
+        && !has("--pipeline-parallel-size")
+    {
         // SGLang's pipeline size (the shared launch passes only --tp).
         args.extend(["--pp-size".to_string(), spec.parallelism.pp.to_string()]);
     }
@@ -122,7 +140,12 @@ pub fn multi_node_args(spec: &DeploymentSpec, role: NodeRole, present: &[String]
     args
 }
 
-fn template(spec: &DeploymentSpec, options: &K8sRenderOptions, role: NodeRole, meta: &ObjectMeta) -> Result<Value, K8sError> {
+fn template(
+    spec: &DeploymentSpec,
+    options: &K8sRenderOptions,
+    role: NodeRole,
+    meta: &ObjectMeta,
+) -> Result<Value, K8sError> {
     let pod = pod_spec(spec, options, role);
     Ok(json!({
         "metadata": serde_json::to_value(meta).map_err(|e| err("LeaderWorkerSet", e.to_string()))?,
@@ -140,7 +163,10 @@ pub fn render_lws(
 ) -> Result<Value, K8sError> {
     let pod_meta = ObjectMeta {
         labels: Some(pod_labels),
-        annotations: Some(BTreeMap::from([(crate::model::labels::MODEL_ANNOTATION.to_string(), spec.model.clone())])),
+        annotations: Some(BTreeMap::from([(
+            crate::model::labels::MODEL_ANNOTATION.to_string(),
+            spec.model.clone(),
+        )])),
         ..Default::default()
     };
     let mut lws = json!({
@@ -191,15 +217,24 @@ mod tests {
         assert_eq!(nodes_per_replica(&spec(EngineKind::Vllm, 8, 2), &options).unwrap(), 2);
         assert_eq!(nodes_per_replica(&spec(EngineKind::Vllm, 8, 1), &options).unwrap(), 1);
         let three = K8sRenderOptions { nodes: Some(3), ..Default::default() };
-        let text = nodes_per_replica(&spec(EngineKind::Vllm, 8, 2), &three).unwrap_err().to_string();
+        let text =
+            nodes_per_replica(&spec(EngineKind::Vllm, 8, 2), &three).unwrap_err().to_string();
         assert!(text.contains("do not split evenly over 3 nodes"), "{text}");
     }
 
     #[test]
     fn vllm_workers_are_headless_ranks_and_sglang_gets_its_pipeline_size() {
-        let worker = multi_node_args(&spec(EngineKind::Vllm, 8, 2), NodeRole::Worker { nodes: 2 }, &[]);
-        assert_eq!(worker.join(" "), "--nnodes 2 --node-rank $(LWS_WORKER_INDEX) --master-addr $(LWS_LEADER_ADDRESS) --master-port 29501 --headless");
-        let leader = multi_node_args(&spec(EngineKind::Sglang, 8, 2), NodeRole::Leader { nodes: 2 }, &[]);
-        assert_eq!(leader.join(" "), "--pp-size 2 --nnodes 2 --node-rank $(LWS_WORKER_INDEX) --dist-init-addr $(LWS_LEADER_ADDRESS):20000");
+        let worker =
+            multi_node_args(&spec(EngineKind::Vllm, 8, 2), NodeRole::Worker { nodes: 2 }, &[]);
+        assert_eq!(
+            worker.join(" "),
+            "--nnodes 2 --node-rank $(LWS_WORKER_INDEX) --master-addr $(LWS_LEADER_ADDRESS) --master-port 29501 --headless"
+        );
+        let leader =
+            multi_node_args(&spec(EngineKind::Sglang, 8, 2), NodeRole::Leader { nodes: 2 }, &[]);
+        assert_eq!(
+            leader.join(" "),
+            "--pp-size 2 --nnodes 2 --node-rank $(LWS_WORKER_INDEX) --dist-init-addr $(LWS_LEADER_ADDRESS):20000"
+        );
     }
 }

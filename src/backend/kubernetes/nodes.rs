@@ -45,13 +45,17 @@ impl NodeGpuInventory {
     }
 }
 
-const RESOURCES: [(&str, GpuVendor); 2] = [("nvidia.com/gpu", GpuVendor::Nvidia), ("amd.com/gpu", GpuVendor::Amd)];
+const RESOURCES: [(&str, GpuVendor); 2] =
+    [("nvidia.com/gpu", GpuVendor::Nvidia), ("amd.com/gpu", GpuVendor::Amd)];
 
 fn first_label(labels: &BTreeMap<String, String>, keys: &[&str]) -> Option<String> {
     keys.iter().find_map(|k| labels.get(*k)).cloned()
 }
 
-fn quantity(map: Option<&BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>, key: &str) -> u32 {
+fn quantity(
+    map: Option<&BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>,
+    key: &str,
+) -> u32 {
     map.and_then(|m| m.get(key)).and_then(|q| q.0.trim().parse::<u32>().ok()).unwrap_or(0)
 }
 
@@ -84,9 +88,12 @@ pub fn inventory(nodes: &[Node], pods: &[Pod]) -> Vec<NodeGpuInventory> {
         let status = node.status.as_ref();
         let capacity = status.and_then(|s| s.capacity.as_ref());
         let allocatable = status.and_then(|s| s.allocatable.as_ref());
-        let found = RESOURCES.iter().find(|(r, _)| quantity(capacity, r) > 0 || quantity(allocatable, r) > 0);
+        let found = RESOURCES
+            .iter()
+            .find(|(r, _)| quantity(capacity, r) > 0 || quantity(allocatable, r) > 0);
         let nvidia_product = first_label(&labels, &["nvidia.com/gpu.product"]);
-        let amd_product = first_label(&labels, &["amd.com/gpu.product-name", "beta.amd.com/gpu.product-name"]);
+        let amd_product =
+            first_label(&labels, &["amd.com/gpu.product-name", "beta.amd.com/gpu.product-name"]);
         let vendor = found.map(|(_, v)| *v).or(if nvidia_product.is_some() {
             Some(GpuVendor::Nvidia)
         } else if amd_product.is_some() {
@@ -95,13 +102,19 @@ pub fn inventory(nodes: &[Node], pods: &[Pod]) -> Vec<NodeGpuInventory> {
             None
         });
         let Some(vendor) = vendor else { continue };
-        let resource = RESOURCES.iter().find(|(_, v)| *v == vendor).map(|(r, _)| *r).unwrap_or("nvidia.com/gpu");
+        let resource = RESOURCES
+            .iter()
+            .find(|(_, v)| *v == vendor)
+            .map(|(r, _)| *r)
+            .unwrap_or("nvidia.com/gpu");
         let (product, memory) = match vendor {
             GpuVendor::Nvidia => (
                 nvidia_product,
                 first_label(&labels, &["nvidia.com/gpu.memory"]).map(|mib| format!("{mib} MiB")),
             ),
-            GpuVendor::Amd => (amd_product, first_label(&labels, &["amd.com/gpu.vram", "beta.amd.com/gpu.vram"])),
+            GpuVendor::Amd => {
+                (amd_product, first_label(&labels, &["amd.com/gpu.vram", "beta.amd.com/gpu.vram"]))
+            }
         };
         let allocated = pods
             .iter()
@@ -132,14 +145,26 @@ pub fn inventory(nodes: &[Node], pods: &[Pod]) -> Vec<NodeGpuInventory> {
                     .iter()
                     .filter(|c| c.type_ != "Ready" && c.status == "True")
                     .map(|c| {
-                        let why: Vec<&str> = [c.reason.as_deref(), c.message.as_deref()].into_iter().flatten().collect();
-                        if why.is_empty() { c.type_.clone() } else { format!("{}: {}", c.type_, why.join(": ")) }
+                        let why: Vec<&str> = [c.reason.as_deref(), c.message.as_deref()]
+                            .into_iter()
+                            .flatten()
+                            .collect();
+                        if why.is_empty() {
+                            c.type_.clone()
+                        } else {
+                            format!("{}: {}", c.type_, why.join(": "))
+                        }
                     })
                     .collect()
             })
             .unwrap_or_default();
-        let partition = first_label(&labels, &["amd.com/compute-memory-partition", "nvidia.com/mig.config"]);
-        let health_labels = labels.iter().filter(|(k, _)| k.to_ascii_lowercase().contains("health")).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let partition =
+            first_label(&labels, &["amd.com/compute-memory-partition", "nvidia.com/mig.config"]);
+        let health_labels = labels
+            .iter()
+            .filter(|(k, _)| k.to_ascii_lowercase().contains("health"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         rows.push(NodeGpuInventory {
             node: name,
             vendor: Some(vendor),
@@ -166,9 +191,11 @@ impl KubeBackend {
     pub async fn node_gpus(&self) -> Result<Vec<NodeGpuInventory>, K8sError> {
         let nodes: Api<Node> = Api::all(self.client().clone());
         let pods: Api<Pod> = Api::all(self.client().clone());
-        let action = super::errors::Action { verb: "list", resource: "nodes", name: None, namespace: None };
+        let action =
+            super::errors::Action { verb: "list", resource: "nodes", name: None, namespace: None };
         let node_list = call(self.timeout(), action, nodes.list(&Default::default())).await?;
-        let action = super::errors::Action { verb: "list", resource: "pods", name: None, namespace: None };
+        let action =
+            super::errors::Action { verb: "list", resource: "pods", name: None, namespace: None };
         let pod_list = call(self.timeout(), action, pods.list(&Default::default())).await?;
         Ok(inventory(&node_list.items, &pod_list.items))
     }
@@ -196,7 +223,10 @@ mod tests {
         let rows = inventory(&[node], &[]);
         assert_eq!(rows[0].partition.as_deref(), Some("cpx_nps4"));
         assert_eq!(rows[0].problems, vec!["GpuUnhealthy: EccErrors: GPU 3 uncorrectable ECC"]);
-        assert_eq!(rows[0].health_labels.get("example.com/gpu-health").map(String::as_str), Some("degraded"));
+        assert_eq!(
+            rows[0].health_labels.get("example.com/gpu-health").map(String::as_str),
+            Some("degraded")
+        );
         assert_eq!(rows[0].taints, vec!["amd.com/gpu-unhealthy:NoSchedule"]);
     }
 }

@@ -74,10 +74,14 @@ pub fn operator_row(kind: &str, object: &DynamicObject) -> OperatorResourceRow {
                         c.get("type").and_then(Value::as_str).unwrap_or("?"),
                         c.get("status").and_then(Value::as_str).unwrap_or("?")
                     );
-                    if let Some(reason) = c.get("reason").and_then(Value::as_str).filter(|r| !r.is_empty()) {
+                    if let Some(reason) =
+                        c.get("reason").and_then(Value::as_str).filter(|r| !r.is_empty())
+                    {
                         line.push_str(&format!(" ({reason})"));
                     }
-                    if let Some(message) = c.get("message").and_then(Value::as_str).filter(|m| !m.is_empty()) {
+                    if let Some(message) =
+                        c.get("message").and_then(Value::as_str).filter(|m| !m.is_empty())
+                    {
                         line.push_str(&format!(": {message}"));
                     }
                     line
@@ -115,10 +119,20 @@ impl KubeBackend {
                 _ => apis.aim_operator.clone(),
             };
             let Some(version) = version else { continue };
-            let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, &version, kind), plural);
-            let api: Api<DynamicObject> = Api::namespaced_with(self.client().clone(), self.namespace(), &resource);
+            let resource = ApiResource::from_gvk_with_plural(
+                &GroupVersionKind::gvk(group, &version, kind),
+                plural,
+            );
+            let api: Api<DynamicObject> =
+                Api::namespaced_with(self.client().clone(), self.namespace(), &resource);
             let full = format!("{plural}.{group}");
-            match call(self.timeout(), self.action("list", &full, None), api.list(&ListParams::default())).await {
+            match call(
+                self.timeout(),
+                self.action("list", &full, None),
+                api.list(&ListParams::default()),
+            )
+            .await
+            {
                 Ok(list) => rows.extend(list.items.iter().map(|o| operator_row(kind, o))),
                 // The group exists but this kind does not (older operator): nothing to list.
                 Err(K8sError::NotFound(_)) => {}

@@ -5,15 +5,18 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource, HTTPGetAction, HostPathVolumeSource,
-    LocalObjectReference, PersistentVolumeClaimVolumeSource, PodSpec, Probe, ResourceRequirements, SecretKeySelector,
-    Toleration, Volume, VolumeMount,
+    Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource, HTTPGetAction,
+    HostPathVolumeSource, LocalObjectReference, PersistentVolumeClaimVolumeSource, PodSpec, Probe,
+    ResourceRequirements, SecretKeySelector, Toleration, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::multinode::{NodeRole, multi_node_args};
-use super::render::{CONTAINER_NAME, CacheVolume, K8sRenderOptions, PORT_NAME, default_image, gpu_resource, product_label};
+use super::render::{
+    CONTAINER_NAME, CacheVolume, K8sRenderOptions, PORT_NAME, default_image, gpu_resource,
+    product_label,
+};
 use crate::engine::launch::launch_command;
 use crate::model::DeploymentSpec;
 
@@ -29,11 +32,20 @@ pub struct EngineProbes {
     pub liveness: Probe,
 }
 
-pub fn engine_probes(spec: &DeploymentSpec, options: &K8sRenderOptions, port: IntOrString) -> EngineProbes {
-    let budget = options.startup_budget_secs.unwrap_or(if spec.gpus_per_replica >= 4 { 3600 } else { 1800 });
+pub fn engine_probes(
+    spec: &DeploymentSpec,
+    options: &K8sRenderOptions,
+    port: IntOrString,
+) -> EngineProbes {
+    let budget =
+        options.startup_budget_secs.unwrap_or(if spec.gpus_per_replica >= 4 { 3600 } else { 1800 });
     let check = crate::engine::readiness::health_check(Some(spec.engine));
     let probe = |period: i32, failures: i32| Probe {
-        http_get: Some(HTTPGetAction { path: Some(check.path.into()), port: port.clone(), ..Default::default() }),
+        http_get: Some(HTTPGetAction {
+            path: Some(check.path.into()),
+            port: port.clone(),
+            ..Default::default()
+        }),
         period_seconds: Some(period),
         failure_threshold: Some(failures),
         timeout_seconds: Some(check.timeout_secs().max(5)),
@@ -53,7 +65,11 @@ pub fn engine_env(spec: &DeploymentSpec, options: &K8sRenderOptions, mount: &str
         .env
         .iter()
         .filter(|(name, _)| name.as_str() != "HF_HOME")
-        .map(|(name, value)| EnvVar { name: name.clone(), value: Some(value.clone()), value_from: None })
+        .map(|(name, value)| EnvVar {
+            name: name.clone(),
+            value: Some(value.clone()),
+            value_from: None,
+        })
         .collect();
     env.push(EnvVar { name: "HF_HOME".into(), value: Some(mount.into()), value_from: None });
     if let Some(secret) = &options.hf_token_secret {
@@ -61,7 +77,11 @@ pub fn engine_env(spec: &DeploymentSpec, options: &K8sRenderOptions, mount: &str
             name: "HF_TOKEN".into(),
             value: None,
             value_from: Some(EnvVarSource {
-                secret_key_ref: Some(SecretKeySelector { name: secret.name.clone(), key: secret.key.clone(), optional: Some(false) }),
+                secret_key_ref: Some(SecretKeySelector {
+                    name: secret.name.clone(),
+                    key: secret.key.clone(),
+                    optional: Some(false),
+                }),
                 ..Default::default()
             }),
         });
@@ -73,7 +93,8 @@ pub fn engine_env(spec: &DeploymentSpec, options: &K8sRenderOptions, mount: &str
 pub fn gpu_resources(spec: &DeploymentSpec, gpus: u32) -> ResourceRequirements {
     let mut resources = ResourceRequirements::default();
     if let (Some(vendor), true) = (spec.gpu_vendor, gpus > 0) {
-        let amount = BTreeMap::from([(gpu_resource(vendor).to_string(), Quantity(gpus.to_string()))]);
+        let amount =
+            BTreeMap::from([(gpu_resource(vendor).to_string(), Quantity(gpus.to_string()))]);
         resources.requests = Some(amount.clone());
         resources.limits = Some(amount);
     }
@@ -91,7 +112,10 @@ pub fn gpu_tolerations(spec: &DeploymentSpec) -> Option<Vec<Toleration>> {
     }])
 }
 
-pub fn node_selector(spec: &DeploymentSpec, options: &K8sRenderOptions) -> Option<BTreeMap<String, String>> {
+pub fn node_selector(
+    spec: &DeploymentSpec,
+    options: &K8sRenderOptions,
+) -> Option<BTreeMap<String, String>> {
     let vendor = spec.gpu_vendor?;
     // `--gpu-product` first, else the product the spec's recipe names.
     let product = options.gpu_product.as_ref().or(spec.gpu_product.as_ref())?;
@@ -112,19 +136,32 @@ pub fn engine_command(spec: &DeploymentSpec, role: NodeRole) -> (String, Vec<Str
 fn volumes(options: &K8sRenderOptions) -> Vec<Volume> {
     let shm = Volume {
         name: "dshm".into(),
-        empty_dir: Some(EmptyDirVolumeSource { medium: Some("Memory".into()), size_limit: Some(Quantity(options.shm_size.clone())) }),
+        empty_dir: Some(EmptyDirVolumeSource {
+            medium: Some("Memory".into()),
+            size_limit: Some(Quantity(options.shm_size.clone())),
+        }),
         ..Default::default()
     };
     let cache = match &options.cache {
-        CacheVolume::None => Volume { name: "hf-cache".into(), empty_dir: Some(Default::default()), ..Default::default() },
+        CacheVolume::None => Volume {
+            name: "hf-cache".into(),
+            empty_dir: Some(Default::default()),
+            ..Default::default()
+        },
         CacheVolume::Pvc { claim, .. } => Volume {
             name: "hf-cache".into(),
-            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource { claim_name: claim.clone(), read_only: None }),
+            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                claim_name: claim.clone(),
+                read_only: None,
+            }),
             ..Default::default()
         },
         CacheVolume::HostPath { path } => Volume {
             name: "hf-cache".into(),
-            host_path: Some(HostPathVolumeSource { path: path.clone(), type_: Some("DirectoryOrCreate".into()) }),
+            host_path: Some(HostPathVolumeSource {
+                path: path.clone(),
+                type_: Some("DirectoryOrCreate".into()),
+            }),
             ..Default::default()
         },
     };
@@ -156,8 +193,16 @@ pub fn pod_spec(spec: &DeploymentSpec, options: &K8sRenderOptions, role: NodeRol
         readiness_probe: serves_http.then_some(probes.readiness),
         liveness_probe: serves_http.then_some(probes.liveness),
         volume_mounts: Some(vec![
-            VolumeMount { name: "dshm".into(), mount_path: "/dev/shm".into(), ..Default::default() },
-            VolumeMount { name: "hf-cache".into(), mount_path: CACHE_MOUNT.into(), ..Default::default() },
+            VolumeMount {
+                name: "dshm".into(),
+                mount_path: "/dev/shm".into(),
+                ..Default::default()
+            },
+            VolumeMount {
+                name: "hf-cache".into(),
+                mount_path: CACHE_MOUNT.into(),
+                ..Default::default()
+            },
         ]),
         ..Default::default()
     };
@@ -166,7 +211,10 @@ pub fn pod_spec(spec: &DeploymentSpec, options: &K8sRenderOptions, role: NodeRol
         volumes: Some(volumes(options)),
         node_selector: node_selector(spec, options),
         tolerations: gpu_tolerations(spec),
-        image_pull_secrets: options.image_pull_secret.as_ref().map(|name| vec![LocalObjectReference { name: name.clone() }]),
+        image_pull_secrets: options
+            .image_pull_secret
+            .as_ref()
+            .map(|name| vec![LocalObjectReference { name: name.clone() }]),
         // vLLM and SGLang finish in-flight requests on SIGTERM: give them the time to.
         termination_grace_period_seconds: Some(options.drain_secs as i64),
         ..Default::default()

@@ -8,7 +8,10 @@ use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec as K8sDeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
 };
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PodTemplateSpec, Service, ServicePort, ServiceSpec, TopologySpreadConstraint};
+use k8s_openapi::api::core::v1::{
+    PersistentVolumeClaim, PodTemplateSpec, Service, ServicePort, ServiceSpec,
+    TopologySpreadConstraint,
+};
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -120,10 +123,14 @@ impl RenderedObjects {
     /// Every object as JSON with `apiVersion` and `kind`, in apply order.
     pub fn to_values(&self) -> Result<Vec<serde_json::Value>, K8sError> {
         let mut values = Vec::new();
-        let mut push = |value: Result<serde_json::Value, serde_json::Error>| -> Result<(), K8sError> {
-            values.push(value.map_err(|err| K8sError::Render { what: "objects".into(), message: err.to_string() })?);
-            Ok(())
-        };
+        let mut push =
+            |value: Result<serde_json::Value, serde_json::Error>| -> Result<(), K8sError> {
+                values.push(value.map_err(|err| K8sError::Render {
+                    what: "objects".into(),
+                    message: err.to_string(),
+                })?);
+                Ok(())
+            };
         if let Some(pvc) = &self.cache_pvc {
             push(serde_json::to_value(pvc))?;
         }
@@ -231,8 +238,11 @@ pub fn selector_string(name: &str) -> String {
 
 /// A label value is at most 63 characters of `[A-Za-z0-9._-]`, alphanumeric at both ends.
 fn label_value(text: &str) -> Option<String> {
-    let cleaned: String =
-        text.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' }).take(63).collect();
+    let cleaned: String = text
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' })
+        .take(63)
+        .collect();
     let trimmed = cleaned.trim_matches(|c: char| !c.is_ascii_alphanumeric());
     (!trimmed.is_empty()).then(|| trimmed.to_string())
 }
@@ -253,30 +263,46 @@ fn check_name(name: &str) -> Result<(), K8sError> {
     } else {
         Err(err(
             "name",
-            format!("`{name}`: expected at most 63 lowercase letters, digits and `-`, starting with a letter and not ending with `-`"),
+            format!(
+                "`{name}`: expected at most 63 lowercase letters, digits and `-`, starting with a letter and not ending with `-`"
+            ),
         ))
     }
 }
 
 /// Renders every object of `spec` for the options.
-pub fn render(spec: &DeploymentSpec, options: &K8sRenderOptions) -> Result<RenderedObjects, K8sError> {
+pub fn render(
+    spec: &DeploymentSpec,
+    options: &K8sRenderOptions,
+) -> Result<RenderedObjects, K8sError> {
     check_name(&spec.name)?;
     if spec.gpus_per_replica > 0 && spec.gpu_vendor.is_none() {
-        return Err(err("gpu_vendor", "expected `amd` or `nvidia` to pick the GPU resource (`amd.com/gpu` or `nvidia.com/gpu`)"));
+        return Err(err(
+            "gpu_vendor",
+            "expected `amd` or `nvidia` to pick the GPU resource (`amd.com/gpu` or `nvidia.com/gpu`)",
+        ));
     }
-    if let Some(key) = spec.env.keys().find(|k| k.as_str() == "HF_TOKEN" || k.as_str() == "HUGGING_FACE_HUB_TOKEN") {
+    if let Some(key) =
+        spec.env.keys().find(|k| k.as_str() == "HF_TOKEN" || k.as_str() == "HUGGING_FACE_HUB_TOKEN")
+    {
         return Err(err(
             "env",
-            format!("`{key}` is set inline; on Kubernetes it must come from a Secret: create one (`kubectl create secret generic hf-token --from-literal=HF_TOKEN=...`) and pass --hf-token-secret hf-token"),
+            format!(
+                "`{key}` is set inline; on Kubernetes it must come from a Secret: create one (`kubectl create secret generic hf-token --from-literal=HF_TOKEN=...`) and pass --hf-token-secret hf-token"
+            ),
         ));
     }
     if options.hpa.is_some() && options.keda.is_some() {
-        return Err(err("autoscale", "an HPA and a KEDA ScaledObject would fight over replicas: pick one"));
+        return Err(err(
+            "autoscale",
+            "an HPA and a KEDA ScaledObject would fight over replicas: pick one",
+        ));
     }
     let nodes = nodes_per_replica(spec, options)?;
     let multi_node = nodes > 1;
     let labels = object_labels(spec);
-    let mut annotations = BTreeMap::from([(labels::MODEL_ANNOTATION.to_string(), spec.model.clone())]);
+    let mut annotations =
+        BTreeMap::from([(labels::MODEL_ANNOTATION.to_string(), spec.model.clone())]);
     annotations.insert(
         labels::SPEC_ANNOTATION.into(),
         serde_json::to_string(spec).map_err(|e| err("spec annotation", e.to_string()))?,
@@ -287,7 +313,8 @@ pub fn render(spec: &DeploymentSpec, options: &K8sRenderOptions) -> Result<Rende
         labels: Some(labels.clone()),
         ..Default::default()
     };
-    let workload_meta = ObjectMeta { annotations: Some(annotations.clone()), ..meta(spec.name.clone()) };
+    let workload_meta =
+        ObjectMeta { annotations: Some(annotations.clone()), ..meta(spec.name.clone()) };
 
     let cache_pvc = render_cache_pvc(spec, options)?;
     let (deployment, leader_worker_set) = if multi_node {
@@ -328,16 +355,26 @@ pub fn render(spec: &DeploymentSpec, options: &K8sRenderOptions) -> Result<Rende
     };
 
     // More than one replica (now or once autoscaled): a drain takes at most one at a time.
-    let max_replicas = options.hpa.as_ref().map(|h| h.max_replicas).or(options.keda.as_ref().map(|k| k.max_replicas));
-    let pdb = (options.pdb || spec.replicas > 1 || max_replicas.is_some_and(|m| m > 1)).then(|| PodDisruptionBudget {
-        metadata: meta(spec.name.clone()),
-        spec: Some(PodDisruptionBudgetSpec {
-            max_unavailable: Some(IntOrString::Int(1)),
-            selector: Some(LabelSelector { match_labels: Some(selector_labels(&spec.name)), ..Default::default() }),
-            ..Default::default()
-        }),
-        status: None,
-    });
+    let max_replicas = options
+        .hpa
+        .as_ref()
+        .map(|h| h.max_replicas)
+        .or(options.keda.as_ref().map(|k| k.max_replicas));
+    let pdb =
+        (options.pdb || spec.replicas > 1 || max_replicas.is_some_and(|m| m > 1)).then(|| {
+            PodDisruptionBudget {
+                metadata: meta(spec.name.clone()),
+                spec: Some(PodDisruptionBudgetSpec {
+                    max_unavailable: Some(IntOrString::Int(1)),
+                    selector: Some(LabelSelector {
+                        match_labels: Some(selector_labels(&spec.name)),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+                status: None,
+            }
+        });
 
     let service_monitor = options.service_monitor.then(|| {
         let gvk = GroupVersionKind::gvk("monitoring.coreos.com", "v1", "ServiceMonitor");
@@ -353,14 +390,38 @@ pub fn render(spec: &DeploymentSpec, options: &K8sRenderOptions) -> Result<Rende
         monitor
     });
 
-    Ok(RenderedObjects { cache_pvc, deployment, leader_worker_set, service, hpa, scaled_object, pdb, service_monitor })
+    Ok(RenderedObjects {
+        cache_pvc,
+        deployment,
+        leader_worker_set,
+        service,
+        hpa,
+        scaled_object,
+        pdb,
+        service_monitor,
+    })
 }
 
-fn render_cache_pvc(spec: &DeploymentSpec, options: &K8sRenderOptions) -> Result<Option<PersistentVolumeClaim>, K8sError> {
-    let CacheVolume::Pvc { claim, size: Some(size), storage_class, access_mode } = &options.cache else { return Ok(None) };
-    let mut pvc = cache_pvc::render_cache_pvc(claim, &options.namespace, size, storage_class.as_deref(), access_mode)?;
+fn render_cache_pvc(
+    spec: &DeploymentSpec,
+    options: &K8sRenderOptions,
+) -> Result<Option<PersistentVolumeClaim>, K8sError> {
+    let CacheVolume::Pvc { claim, size: Some(size), storage_class, access_mode } = &options.cache
+    else {
+        return Ok(None);
+    };
+    let mut pvc = cache_pvc::render_cache_pvc(
+        claim,
+        &options.namespace,
+        size,
+        storage_class.as_deref(),
+        access_mode,
+    )?;
     // Made with this deployment: `rm --include-cache` finds it by this label.
-    pvc.metadata.labels.get_or_insert_with(Default::default).insert(labels::DEPLOYMENT.into(), spec.name.clone());
+    pvc.metadata
+        .labels
+        .get_or_insert_with(Default::default)
+        .insert(labels::DEPLOYMENT.into(), spec.name.clone());
     Ok(Some(pvc))
 }
 
@@ -386,7 +447,12 @@ pub(crate) fn replicas_field(spec: &DeploymentSpec, options: &K8sRenderOptions) 
     (options.hpa.is_none() && options.keda.is_none()).then_some(spec.replicas as i32)
 }
 
-fn render_deployment(spec: &DeploymentSpec, options: &K8sRenderOptions, metadata: ObjectMeta, labels: &BTreeMap<String, String>) -> Deployment {
+fn render_deployment(
+    spec: &DeploymentSpec,
+    options: &K8sRenderOptions,
+    metadata: ObjectMeta,
+    labels: &BTreeMap<String, String>,
+) -> Deployment {
     let mut pod = pod_spec(spec, options, NodeRole::Single);
     if spec.replicas > 1 || options.hpa.is_some() || options.keda.is_some() {
         // Replicas on different nodes: one node's loss or drain takes one replica, not all.
@@ -394,7 +460,10 @@ fn render_deployment(spec: &DeploymentSpec, options: &K8sRenderOptions, metadata
             max_skew: 1,
             topology_key: "kubernetes.io/hostname".into(),
             when_unsatisfiable: "ScheduleAnyway".into(),
-            label_selector: Some(LabelSelector { match_labels: Some(selector_labels(&spec.name)), ..Default::default() }),
+            label_selector: Some(LabelSelector {
+                match_labels: Some(selector_labels(&spec.name)),
+                ..Default::default()
+            }),
             ..Default::default()
         }]);
     }
@@ -402,12 +471,18 @@ fn render_deployment(spec: &DeploymentSpec, options: &K8sRenderOptions, metadata
         metadata,
         spec: Some(K8sDeploymentSpec {
             replicas: replicas_field(spec, options),
-            selector: LabelSelector { match_labels: Some(selector_labels(&spec.name)), ..Default::default() },
+            selector: LabelSelector {
+                match_labels: Some(selector_labels(&spec.name)),
+                ..Default::default()
+            },
             strategy: Some(rollout_strategy(options)),
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(labels.clone()),
-                    annotations: Some(BTreeMap::from([(labels::MODEL_ANNOTATION.to_string(), spec.model.clone())])),
+                    annotations: Some(BTreeMap::from([(
+                        labels::MODEL_ANNOTATION.to_string(),
+                        spec.model.clone(),
+                    )])),
                     ..Default::default()
                 }),
                 spec: Some(pod),

@@ -1,7 +1,7 @@
 //! Unit tests of `render.rs`.
 use super::*;
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use crate::model::{EngineKind, Parallelism};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
 pub(crate) fn spec() -> DeploymentSpec {
     serde_json::from_value(serde_json::json!({
@@ -19,12 +19,16 @@ fn deployment_requests_tp_times_pp_gpus_and_selects_the_product() {
     spec.gpus_per_replica = 4;
     spec.gpu_vendor = Some(GpuVendor::Amd);
     spec.engine = EngineKind::Vllm;
-    let options = K8sRenderOptions { gpu_product: Some("AMD_Instinct_MI300X".into()), ..Default::default() };
+    let options =
+        K8sRenderOptions { gpu_product: Some("AMD_Instinct_MI300X".into()), ..Default::default() };
     let objects = render(&spec, &options).expect("renders");
     let pod = objects.deployment.unwrap().spec.unwrap().template.spec.unwrap();
     let limits = pod.containers[0].resources.as_ref().unwrap().limits.clone().unwrap();
     assert_eq!(limits.get("amd.com/gpu"), Some(&Quantity("4".into())));
-    assert_eq!(pod.node_selector.unwrap().get("amd.com/gpu.product-name").map(String::as_str), Some("AMD_Instinct_MI300X"));
+    assert_eq!(
+        pod.node_selector.unwrap().get("amd.com/gpu.product-name").map(String::as_str),
+        Some("AMD_Instinct_MI300X")
+    );
     let startup = pod.containers[0].startup_probe.clone().unwrap();
     assert_eq!(startup.failure_threshold.unwrap() * startup.period_seconds.unwrap(), 3600);
 }

@@ -7,7 +7,10 @@ use k8s_openapi::api::core::v1::Pod;
 use super::watch::{DeploymentRow, PodRow};
 use crate::model::labels;
 
-pub(crate) fn label<'a>(labels: &'a Option<std::collections::BTreeMap<String, String>>, key: &str) -> Option<&'a str> {
+pub(crate) fn label<'a>(
+    labels: &'a Option<std::collections::BTreeMap<String, String>>,
+    key: &str,
+) -> Option<&'a str> {
     labels.as_ref()?.get(key).map(String::as_str)
 }
 
@@ -26,7 +29,12 @@ pub fn deployment_row(deployment: &Deployment, pods: Vec<PodRow>) -> DeploymentR
     DeploymentRow {
         name: deployment.metadata.name.clone().unwrap_or_default(),
         namespace: deployment.metadata.namespace.clone().unwrap_or_default(),
-        model: deployment.metadata.annotations.as_ref().and_then(|a| a.get(labels::MODEL_ANNOTATION)).cloned(),
+        model: deployment
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(labels::MODEL_ANNOTATION))
+            .cloned(),
         engine: label(&deployment.metadata.labels, labels::ENGINE).map(str::to_string),
         recipe: label(&deployment.metadata.labels, labels::RECIPE).map(str::to_string),
         desired: to_u32(deployment.spec.as_ref().and_then(|s| s.replicas)),
@@ -43,7 +51,8 @@ pub fn deployment_row(deployment: &Deployment, pods: Vec<PodRow>) -> DeploymentR
 pub fn pod_row(pod: &Pod) -> PodRow {
     let empty = Default::default();
     let status = pod.status.as_ref().unwrap_or(&empty);
-    let containers: &[k8s_openapi::api::core::v1::ContainerStatus] = status.container_statuses.as_deref().unwrap_or_default();
+    let containers: &[k8s_openapi::api::core::v1::ContainerStatus] =
+        status.container_statuses.as_deref().unwrap_or_default();
     let ready = status
         .conditions
         .as_ref()
@@ -72,11 +81,9 @@ pub fn pod_row(pod: &Pod) -> PodRow {
         }
     }
     if reason.is_none() {
-        if let Some(cond) = status
-            .conditions
-            .as_ref()
-            .and_then(|conds| conds.iter().find(|c| c.type_ == "PodScheduled" && c.status == "False"))
-        {
+        if let Some(cond) = status.conditions.as_ref().and_then(|conds| {
+            conds.iter().find(|c| c.type_ == "PodScheduled" && c.status == "False")
+        }) {
             reason = cond.reason.clone();
             message = cond.message.clone();
         }
@@ -99,4 +106,3 @@ pub fn pod_row(pod: &Pod) -> PodRow {
         workers: Vec::new(),
     }
 }
-

@@ -112,7 +112,13 @@ fn spawn_reflector<K>(
     error: Arc<Mutex<Option<String>>>,
 ) -> (Store<K>, JoinHandle<()>)
 where
-    K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+    K: Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
 {
     let (reader, writer) = reflector::store();
     let stream = reflector::reflector(writer, watcher(api, config)).default_backoff();
@@ -165,9 +171,23 @@ impl ClusterWatch {
             tx.clone(),
             error.clone(),
         );
-        let (events, t3) =
-            spawn_reflector(Api::<Event>::namespaced(client, &namespace), watcher::Config::default(), tx, error.clone());
-        ClusterWatch { namespace, deployments, pods, events, hpas, lws, changes, error, tasks: vec![t1, t2, t3, t4, t5] }
+        let (events, t3) = spawn_reflector(
+            Api::<Event>::namespaced(client, &namespace),
+            watcher::Config::default(),
+            tx,
+            error.clone(),
+        );
+        ClusterWatch {
+            namespace,
+            deployments,
+            pods,
+            events,
+            hpas,
+            lws,
+            changes,
+            error,
+            tasks: vec![t1, t2, t3, t4, t5],
+        }
     }
 
     /// Waits until every watch has listed once.
@@ -201,12 +221,16 @@ impl ClusterWatch {
     /// Reads only the in-memory stores.
     pub fn deployments_with_pods(&self) -> Vec<(Arc<Deployment>, Vec<PodRow>)> {
         let pods = self.pods.state();
-        let pod_labels: std::collections::HashMap<&str, &std::collections::BTreeMap<String, String>> = pods
+        let pod_labels: std::collections::HashMap<
+            &str,
+            &std::collections::BTreeMap<String, String>,
+        > = pods
             .iter()
             .filter_map(|p| Some((p.metadata.name.as_deref()?, p.metadata.labels.as_ref()?)))
             .collect();
         let labels_of = |name: &str| pod_labels.get(name).map(|l| (*l).clone());
-        let mut by_deployment: std::collections::HashMap<&str, Vec<PodRow>> = std::collections::HashMap::new();
+        let mut by_deployment: std::collections::HashMap<&str, Vec<PodRow>> =
+            std::collections::HashMap::new();
         for pod in &pods {
             if let Some(owner) = label(&pod.metadata.labels, labels::DEPLOYMENT) {
                 by_deployment.entry(owner).or_default().push(pod_row(pod));
@@ -237,17 +261,25 @@ impl ClusterWatch {
 
     /// The current state as plain rows. Reads only the in-memory stores.
     pub fn snapshot(&self) -> ClusterSnapshot {
-        let deployments: Vec<DeploymentRow> =
-            self.deployments_with_pods().into_iter().map(|(deployment, pods)| deployment_row(&deployment, pods)).collect();
+        let deployments: Vec<DeploymentRow> = self
+            .deployments_with_pods()
+            .into_iter()
+            .map(|(deployment, pods)| deployment_row(&deployment, pods))
+            .collect();
 
         // Sets, not scans: a namespace can hold thousands of pods and events.
-        let deployment_names: std::collections::HashSet<&str> = deployments.iter().map(|d| d.name.as_str()).collect();
+        let deployment_names: std::collections::HashSet<&str> =
+            deployments.iter().map(|d| d.name.as_str()).collect();
         let pod_names: std::collections::HashSet<&str> =
             deployments.iter().flat_map(|d| d.pods.iter().map(|p| p.name.as_str())).collect();
         let hpas = self.hpas.state();
         let hpa_names: std::collections::HashSet<&str> = hpas
             .iter()
-            .filter(|h| h.spec.as_ref().is_some_and(|s| deployment_names.contains(s.scale_target_ref.name.as_str())))
+            .filter(|h| {
+                h.spec
+                    .as_ref()
+                    .is_some_and(|s| deployment_names.contains(s.scale_target_ref.name.as_str()))
+            })
             .filter_map(|h| h.metadata.name.as_deref())
             .collect();
         let ours = |kind: &str, object: &str| match kind {
@@ -271,9 +303,11 @@ impl ClusterWatch {
         ours_events.sort_by_key(|e| std::cmp::Reverse(event_time(e)));
         let mut deployments = deployments;
         for row in &mut deployments {
-            row.autoscaler = super::autoscaler_watch::autoscaler_for(&row.name, &hpas, &ours_events);
+            row.autoscaler =
+                super::autoscaler_watch::autoscaler_for(&row.name, &hpas, &ours_events);
         }
-        let events: Vec<EventRow> = ours_events.into_iter().take(MAX_EVENTS).map(event_row).collect();
+        let events: Vec<EventRow> =
+            ours_events.into_iter().take(MAX_EVENTS).map(event_row).collect();
 
         ClusterSnapshot {
             namespace: self.namespace.clone(),
@@ -339,21 +373,36 @@ impl KubeBackend {
         let deployments: Api<Deployment> = Api::namespaced(self.client().clone(), self.namespace());
         let pods: Api<Pod> = Api::namespaced(self.client().clone(), self.namespace());
         let timeout = self.timeout();
-        let list = super::errors::call(timeout, self.action("list", "deployments.apps", None), deployments.list(&params)).await?;
-        let pod_list = super::errors::call(timeout, self.action("list", "pods", None), pods.list(&params)).await?;
+        let list = super::errors::call(
+            timeout,
+            self.action("list", "deployments.apps", None),
+            deployments.list(&params),
+        )
+        .await?;
+        let pod_list =
+            super::errors::call(timeout, self.action("list", "pods", None), pods.list(&params))
+                .await?;
         // Multi-node deployments are LeaderWorkerSets: listed too when the cluster has LWS.
         let mut multi_node = Vec::new();
         if self.discover().await?.leader_worker_set {
-            let api: Api<kube::api::DynamicObject> =
-                Api::namespaced_with(self.client().clone(), self.namespace(), &super::apply::leader_worker_set_resource());
+            let api: Api<kube::api::DynamicObject> = Api::namespaced_with(
+                self.client().clone(),
+                self.namespace(),
+                &super::apply::leader_worker_set_resource(),
+            );
             let action = self.action("list", "leaderworkersets.leaderworkerset.x-k8s.io", None);
             let sets = super::errors::call(timeout, action, api.list(&params)).await?;
             multi_node.extend(sets.items.iter().map(super::lws_watch::as_deployment));
         }
         let pod_labels = |name: &str| {
-            pod_list.items.iter().find(|p| p.metadata.name.as_deref() == Some(name)).and_then(|p| p.metadata.labels.clone())
+            pod_list
+                .items
+                .iter()
+                .find(|p| p.metadata.name.as_deref() == Some(name))
+                .and_then(|p| p.metadata.labels.clone())
         };
-        let lws_names: std::collections::HashSet<String> = multi_node.iter().filter_map(|d| d.metadata.name.clone()).collect();
+        let lws_names: std::collections::HashSet<String> =
+            multi_node.iter().filter_map(|d| d.metadata.name.clone()).collect();
         let mut rows: Vec<DeploymentRow> = list
             .items
             .iter()
@@ -363,7 +412,9 @@ impl KubeBackend {
                 let mut pods: Vec<PodRow> = pod_list
                     .items
                     .iter()
-                    .filter(|p| label(&p.metadata.labels, labels::DEPLOYMENT) == Some(name.as_str()))
+                    .filter(|p| {
+                        label(&p.metadata.labels, labels::DEPLOYMENT) == Some(name.as_str())
+                    })
                     .map(pod_row)
                     .collect();
                 pods.sort_by(|a, b| a.name.cmp(&b.name));
@@ -418,7 +469,9 @@ mod tests {
 
     #[test]
     fn evicted_pods_keep_the_pod_level_reason() {
-        let row = pod_row(&pod(serde_json::json!({"phase": "Failed", "reason": "Evicted", "message": "The node was low on resource: ephemeral-storage."})));
+        let row = pod_row(&pod(
+            serde_json::json!({"phase": "Failed", "reason": "Evicted", "message": "The node was low on resource: ephemeral-storage."}),
+        ));
         assert_eq!((row.phase.as_str(), row.reason.as_deref()), ("Failed", Some("Evicted")));
     }
 }

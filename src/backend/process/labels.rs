@@ -12,7 +12,12 @@ pub const GPUS: &str = "AIMDECK_GPUS";
 pub const STATE_DIR: &str = "AIMDECK_STATE_DIR";
 
 /// The label variables for one replica.
-pub fn env(state_dir: &Path, deployment: &str, index: u32, gpus: &[u32]) -> BTreeMap<String, String> {
+pub fn env(
+    state_dir: &Path,
+    deployment: &str,
+    index: u32,
+    gpus: &[u32],
+) -> BTreeMap<String, String> {
     let gpus: Vec<String> = gpus.iter().map(u32::to_string).collect();
     BTreeMap::from([
         (DEPLOYMENT.to_string(), deployment.to_string()),
@@ -39,7 +44,9 @@ pub fn scan(state_dir: &Path) -> Vec<Labelled> {
     let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
     let mut found = Vec::new();
     for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
         // Other users' processes are unreadable: they are not ours anyway.
         let Ok(raw) = std::fs::read(format!("/proc/{pid}/environ")) else { continue };
         let vars: BTreeMap<&str, &str> = raw
@@ -50,13 +57,26 @@ pub fn scan(state_dir: &Path) -> Vec<Labelled> {
         if vars.get(STATE_DIR) != Some(&want.as_ref()) {
             continue;
         }
-        let (Some(deployment), Some(index)) = (vars.get(DEPLOYMENT), vars.get(REPLICA).and_then(|i| i.parse().ok())) else { continue };
+        let (Some(deployment), Some(index)) =
+            (vars.get(DEPLOYMENT), vars.get(REPLICA).and_then(|i| i.parse().ok()))
+        else {
+            continue;
+        };
         let Some(stat) = super::os::stat(pid) else { continue };
         if stat.group != pid || matches!(stat.state, 'Z' | 'X') {
             continue;
         }
-        let gpus = vars.get(GPUS).map(|g| g.split(',').filter_map(|x| x.parse().ok()).collect()).unwrap_or_default();
-        found.push(Labelled { pid, start_ticks: stat.start_ticks, deployment: deployment.to_string(), index, gpus });
+        let gpus = vars
+            .get(GPUS)
+            .map(|g| g.split(',').filter_map(|x| x.parse().ok()).collect())
+            .unwrap_or_default();
+        found.push(Labelled {
+            pid,
+            start_ticks: stat.start_ticks,
+            deployment: deployment.to_string(),
+            index,
+            gpus,
+        });
     }
     found.sort_by(|a, b| (&a.deployment, a.index, a.pid).cmp(&(&b.deployment, b.index, b.pid)));
     found

@@ -11,7 +11,11 @@ use crate::engine::launch_command;
 use crate::model::{Deployment, DeploymentSpec, ReplicaState};
 
 impl ProcessBackend {
-    pub(super) async fn lock(&self, name: &str, action: &str) -> Result<DeploymentLock, BackendError> {
+    pub(super) async fn lock(
+        &self,
+        name: &str,
+        action: &str,
+    ) -> Result<DeploymentLock, BackendError> {
         lock::acquire(&self.state_dir, NAME, name, action, self.lock_wait).await
     }
 
@@ -29,13 +33,25 @@ impl ProcessBackend {
     }
 
     /// Starts replicas `indices` with the given GPU sets; on any failure, stops those it started.
-    async fn start_replicas(&self, spec: &DeploymentSpec, indices: &[u32], gpu_sets: Vec<Vec<u32>>, progress: &ProgressTx) -> Result<(), BackendError> {
+    async fn start_replicas(
+        &self,
+        spec: &DeploymentSpec,
+        indices: &[u32],
+        gpu_sets: Vec<Vec<u32>>,
+        progress: &ProgressTx,
+    ) -> Result<(), BackendError> {
         let token = secrets::hf_token();
         let mut started: Vec<ReplicaRecord> = Vec::new();
         for (&index, gpus) in indices.iter().zip(gpu_sets) {
             match self.start_one(spec, index, gpus, token.as_deref()) {
                 Ok(record) => {
-                    send(progress, spec, Some(index), ReplicaState::Starting, format!("{}-{index} started, pid {}", spec.name, record.pid));
+                    send(
+                        progress,
+                        spec,
+                        Some(index),
+                        ReplicaState::Starting,
+                        format!("{}-{index} started, pid {}", spec.name, record.pid),
+                    );
                     started.push(record);
                 }
                 Err(cause) => {
@@ -43,10 +59,17 @@ impl ProcessBackend {
                     for record in started.iter().rev() {
                         os::stop(record.pid, record.start_ticks, self.grace).await;
                         if state::remove(&self.state_dir, &spec.name, record.index).is_err() {
-                            leftovers.push(format!("{}-{} (pid {})", spec.name, record.index, record.pid));
+                            leftovers.push(format!(
+                                "{}-{} (pid {})",
+                                spec.name, record.index, record.pid
+                            ));
                         }
                     }
-                    return Err(BackendError::RolledBack { action: format!("starting `{}`", spec.name), cause: Box::new(cause), leftovers });
+                    return Err(BackendError::RolledBack {
+                        action: format!("starting `{}`", spec.name),
+                        cause: Box::new(cause),
+                        leftovers,
+                    });
                 }
             }
         }
@@ -55,7 +78,13 @@ impl ProcessBackend {
 
     /// Starts one replica: the intent record (pid 0) first, so an aimdeck killed mid-start
     /// leaves a trace, then the process with its labels, then the confirmed record.
-    pub(super) fn start_one(&self, spec: &DeploymentSpec, index: u32, gpus: Vec<u32>, token: Option<&str>) -> Result<ReplicaRecord, BackendError> {
+    pub(super) fn start_one(
+        &self,
+        spec: &DeploymentSpec,
+        index: u32,
+        gpus: Vec<u32>,
+        token: Option<&str>,
+    ) -> Result<ReplicaRecord, BackendError> {
         let command = launch_command(spec, index);
         let mut env = process_env(spec, &gpus, token);
         env.extend(labels::env(&self.state_dir, &spec.name, index, &gpus));
@@ -95,14 +124,25 @@ impl ProcessBackend {
         state::remove(&self.state_dir, &record.spec.name, record.index)
     }
 
-    pub(super) async fn create_impl(&self, spec: &DeploymentSpec, progress: ProgressTx) -> Result<Deployment, BackendError> {
+    pub(super) async fn create_impl(
+        &self,
+        spec: &DeploymentSpec,
+        progress: ProgressTx,
+    ) -> Result<Deployment, BackendError> {
         validate_spec(spec)?;
         let _lock = self.lock(&spec.name, "created").await?;
-        if !self.clean_dead(&spec.name)?.is_empty() || state::read_spec(&self.state_dir, &spec.name)?.is_some() {
+        if !self.clean_dead(&spec.name)?.is_empty()
+            || state::read_spec(&self.state_dir, &spec.name)?.is_some()
+        {
             return Err(BackendError::AlreadyExists(spec.name.clone()));
         }
         // GPUs and every port are checked before anything starts.
-        let gpu_sets = allocator::allocate(&self.inventory(), &self.holders()?, spec.replicas, spec.gpus_per_replica)?;
+        let gpu_sets = allocator::allocate(
+            &self.inventory(),
+            &self.holders()?,
+            spec.replicas,
+            spec.gpus_per_replica,
+        )?;
         ports::ensure_free((0..spec.replicas).map(|i| spec.replica_port(i)))?;
         state::write_spec(&self.state_dir, spec)?;
         let indices: Vec<u32> = (0..spec.replicas).collect();
@@ -117,16 +157,26 @@ impl ProcessBackend {
 
     pub(super) async fn get_impl(&self, name: &str) -> Result<Deployment, BackendError> {
         let records = state::read_deployment(&self.state_dir, name)?;
-        self.deployment_of(name, &records).await?.ok_or_else(|| BackendError::NotFound(name.to_string()))
+        self.deployment_of(name, &records)
+            .await?
+            .ok_or_else(|| BackendError::NotFound(name.to_string()))
     }
 
     /// To 0 the spec stays, so the deployment is listed as stopped and can be scaled up again.
-    pub(super) async fn scale_impl(&self, name: &str, replicas: u32, progress: ProgressTx) -> Result<Deployment, BackendError> {
+    pub(super) async fn scale_impl(
+        &self,
+        name: &str,
+        replicas: u32,
+        progress: ProgressTx,
+    ) -> Result<Deployment, BackendError> {
         let _lock = self.lock(name, "scaled").await?;
         let live = self.clean_dead(name)?;
         let spec = match state::read_spec(&self.state_dir, name)? {
             Some(spec) => spec,
-            None => live.first().map(|r| r.spec.clone()).ok_or_else(|| BackendError::NotFound(name.to_string()))?,
+            None => live
+                .first()
+                .map(|r| r.spec.clone())
+                .ok_or_else(|| BackendError::NotFound(name.to_string()))?,
         };
         let mut spec = spec;
         let current = live.len() as u32;
@@ -134,15 +184,27 @@ impl ProcessBackend {
             spec.replicas = replicas;
             validate_spec(&spec)?;
             let used: Vec<u32> = live.iter().map(|r| r.index).collect();
-            let indices: Vec<u32> = (0..).filter(|i| !used.contains(i)).take((replicas - current) as usize).collect();
+            let indices: Vec<u32> =
+                (0..).filter(|i| !used.contains(i)).take((replicas - current) as usize).collect();
             // The whole scale's GPUs and ports are checked before any replica starts.
-            let gpu_sets = allocator::allocate(&self.inventory(), &self.holders()?, replicas - current, spec.gpus_per_replica)?;
+            let gpu_sets = allocator::allocate(
+                &self.inventory(),
+                &self.holders()?,
+                replicas - current,
+                spec.gpus_per_replica,
+            )?;
             ports::ensure_free(indices.iter().map(|&i| spec.replica_port(i)))?;
             self.start_replicas(&spec, &indices, gpu_sets, &progress).await?;
         } else {
             // Highest replicas go first, each stopped gracefully.
             for record in live.iter().rev().take((current - replicas) as usize) {
-                send(&progress, &spec, Some(record.index), ReplicaState::Stopping, format!("stopping {}-{}", name, record.index));
+                send(
+                    &progress,
+                    &spec,
+                    Some(record.index),
+                    ReplicaState::Stopping,
+                    format!("stopping {}-{}", name, record.index),
+                );
                 self.stop_replica(record).await?;
             }
             spec.replicas = replicas;
@@ -155,8 +217,12 @@ impl ProcessBackend {
     pub(super) async fn delete_impl(&self, name: &str) -> Result<(), BackendError> {
         let _lock = self.lock(name, "removed").await?;
         let records = state::read_deployment(&self.state_dir, name)?;
-        let labelled: Vec<labels::Labelled> = labels::scan(&self.state_dir).into_iter().filter(|l| l.deployment == name).collect();
-        if records.is_empty() && labelled.is_empty() && state::read_spec(&self.state_dir, name)?.is_none() {
+        let labelled: Vec<labels::Labelled> =
+            labels::scan(&self.state_dir).into_iter().filter(|l| l.deployment == name).collect();
+        if records.is_empty()
+            && labelled.is_empty()
+            && state::read_spec(&self.state_dir, name)?.is_none()
+        {
             return Err(BackendError::NotFound(name.to_string()));
         }
         let stops = records.iter().map(|r| self.stop_replica(r));
@@ -176,7 +242,9 @@ impl ProcessBackend {
         let records = state::read_deployment(&self.state_dir, name)?;
         if records.is_empty() {
             return Err(match state::read_spec(&self.state_dir, name)? {
-                Some(_) => BackendError::Other(format!("`{name}` is scaled to 0: nothing to restart; scale it up instead")),
+                Some(_) => BackendError::Other(format!(
+                    "`{name}` is scaled to 0: nothing to restart; scale it up instead"
+                )),
                 None => BackendError::NotFound(name.to_string()),
             });
         }
@@ -184,11 +252,16 @@ impl ProcessBackend {
         let mut failures = Vec::new();
         for record in &records {
             os::stop(record.pid, record.start_ticks, self.grace).await;
-            match self.start_one(&record.spec, record.index, record.gpus.clone(), token.as_deref()) {
+            match self.start_one(&record.spec, record.index, record.gpus.clone(), token.as_deref())
+            {
                 Ok(new) => {
                     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
                     if !os::is_ours(new.pid, new.start_ticks) {
-                        failures.push(format!("replica {} exited right after starting (see {})", record.index, new.log.display()));
+                        failures.push(format!(
+                            "replica {} exited right after starting (see {})",
+                            record.index,
+                            new.log.display()
+                        ));
                     }
                 }
                 Err(err) => failures.push(format!("replica {}: {err}", record.index)),

@@ -21,7 +21,8 @@ struct Tail {
 
 impl Tail {
     fn read_new(&mut self) -> Result<(), BackendError> {
-        let mut file = std::fs::File::open(&self.path).map_err(|e| BackendError::state(&self.path, e))?;
+        let mut file =
+            std::fs::File::open(&self.path).map_err(|e| BackendError::state(&self.path, e))?;
         let len = file.metadata().map_err(|e| BackendError::state(&self.path, e))?.len();
         if len < self.offset {
             // Truncated or replaced: start over.
@@ -33,7 +34,9 @@ impl Tail {
         }
         file.seek(SeekFrom::Start(self.offset)).map_err(|e| BackendError::state(&self.path, e))?;
         let mut bytes = Vec::new();
-        file.take(len - self.offset).read_to_end(&mut bytes).map_err(|e| BackendError::state(&self.path, e))?;
+        file.take(len - self.offset)
+            .read_to_end(&mut bytes)
+            .map_err(|e| BackendError::state(&self.path, e))?;
         self.offset = len;
         self.partial.push_str(&String::from_utf8_lossy(&bytes));
         while let Some(newline) = self.partial.find('\n') {
@@ -46,8 +49,14 @@ impl Tail {
 
 /// Lines of `path` tagged with `replica`: the last `tail` lines (all when unset), then new ones
 /// while `follow` is set.
-pub fn stream(path: PathBuf, replica: u32, tail: Option<usize>, follow: bool) -> BoxStream<Result<LogLine, BackendError>> {
-    let mut state = Tail { path, replica, offset: 0, partial: String::new(), ready: VecDeque::new(), follow };
+pub fn stream(
+    path: PathBuf,
+    replica: u32,
+    tail: Option<usize>,
+    follow: bool,
+) -> BoxStream<Result<LogLine, BackendError>> {
+    let mut state =
+        Tail { path, replica, offset: 0, partial: String::new(), ready: VecDeque::new(), follow };
     let first = state.read_new();
     if let Some(keep) = tail {
         while state.ready.len() > keep {

@@ -19,10 +19,14 @@ use futures::future::BoxFuture;
 
 use self::state::ReplicaRecord;
 use super::allocator::{self, AllocatableGpu, Holder};
-use super::{Backend, BackendError, BoxStream, LogLine, LogOptions, ProgressTx, health, now_rfc3339, secrets, validate_spec};
+use super::{
+    Backend, BackendError, BoxStream, LogLine, LogOptions, ProgressTx, health, now_rfc3339,
+    secrets, validate_spec,
+};
 use crate::engine::launch_command;
 use crate::model::{
-    BackendEvent, BackendEventKind, BackendHealth, Capabilities, Deployment, DeploymentSpec, Replica, ReplicaState,
+    BackendEvent, BackendEventKind, BackendHealth, Capabilities, Deployment, DeploymentSpec,
+    Replica, ReplicaState,
 };
 
 pub const NAME: &str = "process";
@@ -47,7 +51,13 @@ impl ProcessBackend {
 
     /// `state_dir` is normally `crate::paths::state_dir()`; `gpus` the host's GPUs for placement.
     pub fn new(state_dir: impl Into<PathBuf>, gpus: Vec<AllocatableGpu>) -> Self {
-        ProcessBackend { state_dir: state_dir.into(), gpus: std::sync::Arc::new(std::sync::RwLock::new(gpus)), grace: Duration::from_secs(10), lock_wait: super::lock::DEFAULT_WAIT, http: health::client() }
+        ProcessBackend {
+            state_dir: state_dir.into(),
+            gpus: std::sync::Arc::new(std::sync::RwLock::new(gpus)),
+            grace: Duration::from_secs(10),
+            lock_wait: super::lock::DEFAULT_WAIT,
+            http: health::client(),
+        }
     }
 
     /// How long `stop` waits after SIGTERM before SIGKILL.
@@ -73,7 +83,10 @@ impl ProcessBackend {
         } else if alive {
             health::probe(&self.http, record.port, record.spec.engine).await.state()
         } else {
-            (ReplicaState::Exited, Some(format!("process {} is gone; see {}", record.pid, record.log.display())))
+            (
+                ReplicaState::Exited,
+                Some(format!("process {} is gone; see {}", record.pid, record.log.display())),
+            )
         };
         Replica {
             index: record.index,
@@ -91,7 +104,11 @@ impl ProcessBackend {
 
     /// The deployment from its spec record (or, for one made before that record existed, its
     /// first replica's); `None` when neither exists.
-    async fn deployment_of(&self, name: &str, records: &[ReplicaRecord]) -> Result<Option<Deployment>, BackendError> {
+    async fn deployment_of(
+        &self,
+        name: &str,
+        records: &[ReplicaRecord],
+    ) -> Result<Option<Deployment>, BackendError> {
         let spec = match state::read_spec(&self.state_dir, name)? {
             Some(spec) => spec,
             None => match records.first() {
@@ -102,7 +119,13 @@ impl ProcessBackend {
         let mut spec = spec;
         spec.replicas = records.len() as u32;
         let replicas = futures::future::join_all(records.iter().map(|r| self.replica_of(r))).await;
-        Ok(Some(Deployment { name: spec.name.clone(), backend: NAME.into(), spec, replicas, autoscaler: None }))
+        Ok(Some(Deployment {
+            name: spec.name.clone(),
+            backend: NAME.into(),
+            spec,
+            replicas,
+            autoscaler: None,
+        }))
     }
 
     /// Every deployment, after `reconcile` has accounted for every labelled process.
@@ -139,7 +162,12 @@ impl ProcessBackend {
     fn render_impl(&self, spec: &DeploymentSpec) -> Result<serde_json::Value, BackendError> {
         validate_spec(spec)?;
         let token = secrets::hf_token();
-        let gpu_sets = allocator::allocate(&self.inventory(), &self.holders()?, spec.replicas, spec.gpus_per_replica)?;
+        let gpu_sets = allocator::allocate(
+            &self.inventory(),
+            &self.holders()?,
+            spec.replicas,
+            spec.gpus_per_replica,
+        )?;
         let replicas: Vec<serde_json::Value> = (0..spec.replicas)
             .zip(gpu_sets)
             .map(|(index, gpus)| {
@@ -159,7 +187,11 @@ impl ProcessBackend {
     }
 }
 
-fn process_env(spec: &DeploymentSpec, gpus: &[u32], token: Option<&str>) -> std::collections::BTreeMap<String, String> {
+fn process_env(
+    spec: &DeploymentSpec,
+    gpus: &[u32],
+    token: Option<&str>,
+) -> std::collections::BTreeMap<String, String> {
     let mut env = super::env::replica_env(spec, gpus, true, token);
     if let Some(cache) = &spec.cache_dir {
         env.entry("HF_HOME".into()).or_insert_with(|| cache.to_string_lossy().to_string());
@@ -167,7 +199,13 @@ fn process_env(spec: &DeploymentSpec, gpus: &[u32], token: Option<&str>) -> std:
     env
 }
 
-fn send(progress: &ProgressTx, spec: &DeploymentSpec, replica: Option<u32>, state: ReplicaState, message: String) {
+fn send(
+    progress: &ProgressTx,
+    spec: &DeploymentSpec,
+    replica: Option<u32>,
+    state: ReplicaState,
+    message: String,
+) {
     if let Some(tx) = progress {
         let _ = tx.send(BackendEvent {
             when: now_rfc3339(),
@@ -189,7 +227,14 @@ impl Backend for ProcessBackend {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities { scale: true, restart: true, logs_follow: true, events: true, gpu_allocation: true, images: false }
+        Capabilities {
+            scale: true,
+            restart: true,
+            logs_follow: true,
+            events: true,
+            gpu_allocation: true,
+            images: false,
+        }
     }
 
     fn health(&self) -> BoxFuture<'_, BackendHealth> {
@@ -199,7 +244,11 @@ impl Backend for ProcessBackend {
             BackendHealth {
                 backend: NAME.into(),
                 reachable: writable,
-                detail: if writable { format!("state in {}", dir.display()) } else { format!("cannot create {}", dir.display()) },
+                detail: if writable {
+                    format!("state in {}", dir.display())
+                } else {
+                    format!("cannot create {}", dir.display())
+                },
             }
         })
     }
@@ -212,11 +261,20 @@ impl Backend for ProcessBackend {
         Box::pin(self.get_impl(name))
     }
 
-    fn create<'a>(&'a self, spec: &'a DeploymentSpec, progress: ProgressTx) -> BoxFuture<'a, Result<Deployment, BackendError>> {
+    fn create<'a>(
+        &'a self,
+        spec: &'a DeploymentSpec,
+        progress: ProgressTx,
+    ) -> BoxFuture<'a, Result<Deployment, BackendError>> {
         Box::pin(self.create_impl(spec, progress))
     }
 
-    fn scale<'a>(&'a self, name: &'a str, replicas: u32, progress: ProgressTx) -> BoxFuture<'a, Result<Deployment, BackendError>> {
+    fn scale<'a>(
+        &'a self,
+        name: &'a str,
+        replicas: u32,
+        progress: ProgressTx,
+    ) -> BoxFuture<'a, Result<Deployment, BackendError>> {
         Box::pin(self.scale_impl(name, replicas, progress))
     }
 
@@ -228,7 +286,11 @@ impl Backend for ProcessBackend {
         Box::pin(self.restart_impl(name))
     }
 
-    fn logs<'a>(&'a self, name: &'a str, options: LogOptions) -> BoxFuture<'a, Result<BoxStream<Result<LogLine, BackendError>>, BackendError>> {
+    fn logs<'a>(
+        &'a self,
+        name: &'a str,
+        options: LogOptions,
+    ) -> BoxFuture<'a, Result<BoxStream<Result<LogLine, BackendError>>, BackendError>> {
         Box::pin(async move {
             let records = state::read_deployment(&self.state_dir, name)?;
             if records.is_empty() {
@@ -240,16 +302,24 @@ impl Backend for ProcessBackend {
                 .map(|r| logs::stream(r.log, r.index, options.tail, options.follow))
                 .collect();
             if streams.is_empty() {
-                return Err(BackendError::Other(format!("`{name}` has no replica {}", options.replica.unwrap_or_default())));
+                return Err(BackendError::Other(format!(
+                    "`{name}` has no replica {}",
+                    options.replica.unwrap_or_default()
+                )));
             }
             Ok(futures::stream::select_all(streams).boxed())
         })
     }
 
-    fn events<'a>(&'a self, name: Option<&'a str>) -> BoxFuture<'a, Result<BoxStream<BackendEvent>, BackendError>> {
+    fn events<'a>(
+        &'a self,
+        name: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<BoxStream<BackendEvent>, BackendError>> {
         let backend: Arc<dyn Backend> = Arc::new(self.clone());
         let only = name.map(str::to_string);
-        Box::pin(async move { Ok(super::watch::poll_events(backend, only, Duration::from_millis(500))) })
+        Box::pin(
+            async move { Ok(super::watch::poll_events(backend, only, Duration::from_millis(500))) },
+        )
     }
 
     fn render(&self, spec: &DeploymentSpec) -> Result<serde_json::Value, BackendError> {

@@ -13,9 +13,18 @@ use crate::backend::BackendError;
 use crate::engine::LaunchCommand;
 
 /// Starts `command` detached, stdout and stderr appended to `log`. Returns pid and start ticks.
-pub fn spawn(command: &LaunchCommand, env: &BTreeMap<String, String>, log: &Path) -> Result<(u32, Option<u64>), BackendError> {
-    let spawn_err = |detail: String| BackendError::Spawn { program: command.program.clone(), detail };
-    let out = OpenOptions::new().create(true).append(true).open(log).map_err(|e| BackendError::state(log, e))?;
+pub fn spawn(
+    command: &LaunchCommand,
+    env: &BTreeMap<String, String>,
+    log: &Path,
+) -> Result<(u32, Option<u64>), BackendError> {
+    let spawn_err =
+        |detail: String| BackendError::Spawn { program: command.program.clone(), detail };
+    let out = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| BackendError::state(log, e))?;
     let err = out.try_clone().map_err(|e| BackendError::state(log, e))?;
     let mut cmd = Command::new(&command.program);
     cmd.args(&command.args).envs(env).stdin(Stdio::null()).stdout(out).stderr(err);

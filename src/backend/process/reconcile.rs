@@ -28,10 +28,13 @@ impl ProcessBackend {
     pub async fn reconcile(&self) -> Result<Reconciled, BackendError> {
         let mut report = Reconciled::default();
         let labelled = labels::scan(&self.state_dir);
-        let mut names: BTreeSet<String> = state::deployment_names(&self.state_dir)?.into_iter().collect();
+        let mut names: BTreeSet<String> =
+            state::deployment_names(&self.state_dir)?.into_iter().collect();
         names.extend(labelled.iter().map(|l| l.deployment.clone()));
         for name in names {
-            let Some(_lock) = lock::try_acquire(&self.state_dir, NAME, &name, "reconciled")? else { continue };
+            let Some(_lock) = lock::try_acquire(&self.state_dir, NAME, &name, "reconciled")? else {
+                continue;
+            };
             let mut live: Vec<ReplicaRecord> = Vec::new();
             for record in state::read_deployment(&self.state_dir, &name)? {
                 let id = format!("{name}/{}", record.index);
@@ -43,7 +46,8 @@ impl ProcessBackend {
                     report.cleaned.push(id);
                 }
             }
-            let spec = state::read_spec(&self.state_dir, &name)?.or_else(|| live.first().map(|r| r.spec.clone()));
+            let spec = state::read_spec(&self.state_dir, &name)?
+                .or_else(|| live.first().map(|r| r.spec.clone()));
             for process in labelled.iter().filter(|l| l.deployment == name) {
                 if live.iter().any(|r| r.pid == process.pid) {
                     continue;

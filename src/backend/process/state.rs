@@ -53,7 +53,9 @@ pub fn write_spec(state_dir: &Path, spec: &DeploymentSpec) -> Result<(), Backend
 pub fn read_spec(state_dir: &Path, name: &str) -> Result<Option<DeploymentSpec>, BackendError> {
     let path = spec_path(state_dir, name);
     match std::fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| BackendError::state(&path, e)),
+        Ok(text) => {
+            serde_json::from_str(&text).map(Some).map_err(|e| BackendError::state(&path, e))
+        }
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(err) => Err(BackendError::state(&path, err)),
     }
@@ -115,7 +117,8 @@ pub fn read_deployment(state_dir: &Path, name: &str) -> Result<Vec<ReplicaRecord
             continue;
         }
         let text = std::fs::read_to_string(&path).map_err(|e| BackendError::state(&path, e))?;
-        let record: ReplicaRecord = serde_json::from_str(&text).map_err(|e| BackendError::state(&path, e))?;
+        let record: ReplicaRecord =
+            serde_json::from_str(&text).map_err(|e| BackendError::state(&path, e))?;
         records.push(record);
     }
     records.sort_by_key(|r| r.index);

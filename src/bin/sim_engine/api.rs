@@ -3,20 +3,20 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use futures::StreamExt;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::args::Flavor;
-use crate::generate::{self, count_tokens, GenEvent, GenRequest};
+use crate::generate::{self, GenEvent, GenRequest, count_tokens};
 use crate::metrics_page;
 use crate::reasoning;
-use crate::state::{unix_now, Fault, Sim};
+use crate::state::{Fault, Sim, unix_now};
 
 pub fn router(sim: Arc<Sim>) -> Router {
     Router::new()
@@ -31,9 +31,18 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/metrics", get(metrics))
         .route("/v1/completions", post(completions))
         .route("/v1/chat/completions", post(chat))
-        .route("/sim/fail", post(|State(sim): State<Arc<Sim>>| async move { sim.set_fault(Fault::Failed) }))
-        .route("/sim/hang", post(|State(sim): State<Arc<Sim>>| async move { sim.set_fault(Fault::Hung) }))
-        .route("/sim/recover", post(|State(sim): State<Arc<Sim>>| async move { sim.set_fault(Fault::None) }))
+        .route(
+            "/sim/fail",
+            post(|State(sim): State<Arc<Sim>>| async move { sim.set_fault(Fault::Failed) }),
+        )
+        .route(
+            "/sim/hang",
+            post(|State(sim): State<Arc<Sim>>| async move { sim.set_fault(Fault::Hung) }),
+        )
+        .route(
+            "/sim/recover",
+            post(|State(sim): State<Arc<Sim>>| async move { sim.set_fault(Fault::None) }),
+        )
         .with_state(sim)
 }
 
@@ -197,16 +206,36 @@ fn prompt_text(request: &Value, api: Api) -> Result<String, String> {
 
 async fn serve(sim: Arc<Sim>, body: Bytes, api: Api) -> Response {
     if sim.fault() == Fault::Failed {
-        return error(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "EngineCore encountered an issue.".into());
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            "EngineCore encountered an issue.".into(),
+        );
     }
     let request: Value = match serde_json::from_slice(&body) {
         Ok(value @ Value::Object(_)) => value,
-        Ok(_) => return error(StatusCode::BAD_REQUEST, "BadRequestError", "the request body must be a JSON object".into()),
-        Err(err) => return error(StatusCode::BAD_REQUEST, "BadRequestError", format!("invalid JSON: {err}")),
+        Ok(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "BadRequestError",
+                "the request body must be a JSON object".into(),
+            );
+        }
+        Err(err) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "BadRequestError",
+                format!("invalid JSON: {err}"),
+            );
+        }
     };
     if let Some(model) = request.get("model").and_then(Value::as_str) {
         if sim.args.flavor == Flavor::Vllm && model != sim.args.served_model_name {
-            return error(StatusCode::NOT_FOUND, "NotFoundError", format!("The model `{model}` does not exist."));
+            return error(
+                StatusCode::NOT_FOUND,
+                "NotFoundError",
+                format!("The model `{model}` does not exist."),
+            );
         }
     }
     let prompt = match prompt_text(&request, api) {
@@ -238,10 +267,8 @@ async fn serve(sim: Arc<Sim>, body: Bytes, api: Api) -> Response {
         );
     }
     let stream = request.get("stream").and_then(Value::as_bool).unwrap_or(false);
-    let include_usage = request
-        .pointer("/stream_options/include_usage")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let include_usage =
+        request.pointer("/stream_options/include_usage").and_then(Value::as_bool).unwrap_or(false);
     let id = match api {
         Api::Completions => format!("cmpl-{:032x}", sim.request_id()),
         Api::Chat => format!("chatcmpl-{:032x}", sim.request_id()),
@@ -250,8 +277,13 @@ async fn serve(sim: Arc<Sim>, body: Bytes, api: Api) -> Response {
     let model = sim.args.served_model_name.clone();
     let thinking = reasoning::thinking_tokens(&sim.args, api == Api::Chat, max_tokens);
     let shape = Shape { api, id, created, model, sim: sim.clone(), thinking };
-    let events = generate::start(sim, GenRequest { prompt, prompt_tokens, max_tokens, finish_reason });
-    if stream { stream_response(shape, events, include_usage) } else { whole_response(shape, events).await }
+    let events =
+        generate::start(sim, GenRequest { prompt, prompt_tokens, max_tokens, finish_reason });
+    if stream {
+        stream_response(shape, events, include_usage)
+    } else {
+        whole_response(shape, events).await
+    }
 }
 
 struct Shape {
@@ -266,12 +298,19 @@ struct Shape {
 
 impl Shape {
     fn usage(&self, prompt: u64, completion: u64) -> Value {
-        reasoning::usage(&self.sim.args, self.api == Api::Chat, prompt, completion, completion.min(self.thinking))
+        reasoning::usage(
+            &self.sim.args,
+            self.api == Api::Chat,
+            prompt,
+            completion,
+            completion.min(self.thinking),
+        )
     }
 
     /// A streamed chat choice in the engine's shape (SGLang adds `matched_stop`).
     fn chat_choice(&self, delta: Value, finish_reason: Option<&str>) -> Value {
-        let mut choice = json!({"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish_reason});
+        let mut choice =
+            json!({"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish_reason});
         match self.sim.args.flavor {
             Flavor::Vllm if finish_reason.is_some() => choice["stop_reason"] = Value::Null,
             Flavor::Vllm => {}
@@ -281,22 +320,32 @@ impl Shape {
     }
 }
 
-async fn whole_response(shape: Shape, mut events: tokio::sync::mpsc::Receiver<GenEvent>) -> Response {
+async fn whole_response(
+    shape: Shape,
+    mut events: tokio::sync::mpsc::Receiver<GenEvent>,
+) -> Response {
     let (mut text, mut thinking, mut tokens) = (String::new(), String::new(), 0u64);
     while let Some(event) = events.recv().await {
         match event {
             GenEvent::Token(token) => {
-                if tokens < shape.thinking { thinking.push_str(&token) } else { text.push_str(&token) }
+                if tokens < shape.thinking {
+                    thinking.push_str(&token)
+                } else {
+                    text.push_str(&token)
+                }
                 tokens += 1;
             }
             GenEvent::Done { finish_reason, prompt_tokens, completion_tokens } => {
                 let choice = match shape.api {
                     Api::Completions => json!({"index": 0, "text": text, "logprobs": null,
                         "finish_reason": finish_reason, "stop_reason": null}),
-                    Api::Chat => json!({"index": 0, "message": reasoning::message(shape.sim.args.flavor, &text, &thinking),
-                        "logprobs": null, "finish_reason": finish_reason, "stop_reason": null}),
+                    Api::Chat => {
+                        json!({"index": 0, "message": reasoning::message(shape.sim.args.flavor, &text, &thinking),
+                        "logprobs": null, "finish_reason": finish_reason, "stop_reason": null})
+                    }
                 };
-                let object = if shape.api == Api::Chat { "chat.completion" } else { "text_completion" };
+                let object =
+                    if shape.api == Api::Chat { "chat.completion" } else { "text_completion" };
                 return axum::Json(json!({
                     "id": shape.id, "object": object, "created": shape.created, "model": shape.model,
                     "choices": [choice], "usage": shape.usage(prompt_tokens, completion_tokens),
@@ -310,8 +359,13 @@ async fn whole_response(shape: Shape, mut events: tokio::sync::mpsc::Receiver<Ge
 
 /// Server-sent events as vLLM writes them: `data: {chunk}\n\n` per token, a last chunk with
 /// the finish reason, an optional usage chunk, then `data: [DONE]`.
-fn stream_response(shape: Shape, events: tokio::sync::mpsc::Receiver<GenEvent>, include_usage: bool) -> Response {
-    let chunk_object = if shape.api == Api::Chat { "chat.completion.chunk" } else { "text_completion" };
+fn stream_response(
+    shape: Shape,
+    events: tokio::sync::mpsc::Receiver<GenEvent>,
+    include_usage: bool,
+) -> Response {
+    let chunk_object =
+        if shape.api == Api::Chat { "chat.completion.chunk" } else { "text_completion" };
     let shape = Arc::new(shape);
     let frame = {
         let shape = shape.clone();
@@ -325,7 +379,8 @@ fn stream_response(shape: Shape, events: tokio::sync::mpsc::Receiver<GenEvent>, 
         }
     };
     let (api, flavor) = (shape.api, shape.sim.args.flavor);
-    let opening = (api == Api::Chat).then(|| frame(shape.chat_choice(reasoning::opening_delta(flavor), None), None));
+    let opening = (api == Api::Chat)
+        .then(|| frame(shape.chat_choice(reasoning::opening_delta(flavor), None), None));
     let frame = Arc::new(frame);
     let tokens = futures::stream::unfold((events, false, 0u64), move |(mut events, done, sent)| {
         let (frame, shape) = (frame.clone(), shape.clone());
@@ -336,7 +391,10 @@ fn stream_response(shape: Shape, events: tokio::sync::mpsc::Receiver<GenEvent>, 
             match events.recv().await? {
                 GenEvent::Token(text) => {
                     let choice = match api {
-                        Api::Chat => shape.chat_choice(reasoning::delta(flavor, sent < shape.thinking, &text), None),
+                        Api::Chat => shape.chat_choice(
+                            reasoning::delta(flavor, sent < shape.thinking, &text),
+                            None,
+                        ),
                         Api::Completions => json!([{"index": 0, "text": text, "logprobs": null,
                             "finish_reason": null, "stop_reason": null}]),
                     };
@@ -344,13 +402,18 @@ fn stream_response(shape: Shape, events: tokio::sync::mpsc::Receiver<GenEvent>, 
                 }
                 GenEvent::Done { finish_reason, prompt_tokens, completion_tokens } => {
                     let last = match api {
-                        Api::Chat => shape.chat_choice(reasoning::closing_delta(flavor), Some(finish_reason)),
+                        Api::Chat => {
+                            shape.chat_choice(reasoning::closing_delta(flavor), Some(finish_reason))
+                        }
                         Api::Completions => json!([{"index": 0, "text": "", "logprobs": null,
                             "finish_reason": finish_reason, "stop_reason": null}]),
                     };
                     let mut out = frame(last, None).to_vec();
                     if include_usage {
-                        out.extend_from_slice(&frame(json!([]), Some(shape.usage(prompt_tokens, completion_tokens))));
+                        out.extend_from_slice(&frame(
+                            json!([]),
+                            Some(shape.usage(prompt_tokens, completion_tokens)),
+                        ));
                     }
                     out.extend_from_slice(b"data: [DONE]\n\n");
                     Some((Bytes::from(out), (events, true, sent)))

@@ -103,7 +103,8 @@ struct Leading {
 }
 
 fn leading(argv: &[String]) -> Leading {
-    let mut out = Leading { flavor: None, model: None, options: Vec::new(), help: false, version: false };
+    let mut out =
+        Leading { flavor: None, model: None, options: Vec::new(), help: false, version: false };
     let mut i = 0;
     while i < argv.len() {
         let arg = argv[i].as_str();
@@ -118,14 +119,24 @@ fn leading(argv: &[String]) -> Leading {
                     i += 1;
                 }
             }
-            "-m" if argv.get(i).is_some_and(|m| m.starts_with("sglang") || m.starts_with("vllm")) => {
+            "-m" if argv
+                .get(i)
+                .is_some_and(|m| m.starts_with("sglang") || m.starts_with("vllm")) =>
+            {
                 let module = &argv[i];
                 i += 1;
-                out.flavor.get_or_insert(if module.starts_with("sglang") { Flavor::Sglang } else { Flavor::Vllm });
+                out.flavor.get_or_insert(if module.starts_with("sglang") {
+                    Flavor::Sglang
+                } else {
+                    Flavor::Vllm
+                });
             }
             _ => {
                 if arg == "--flavor" || arg.starts_with("--flavor=") {
-                    let value = arg.strip_prefix("--flavor=").map(str::to_string).or_else(|| argv.get(i).cloned());
+                    let value = arg
+                        .strip_prefix("--flavor=")
+                        .map(str::to_string)
+                        .or_else(|| argv.get(i).cloned());
                     match value.as_deref() {
                         Some("sglang") => out.flavor = Some(Flavor::Sglang),
                         Some("vllm") => out.flavor = Some(Flavor::Vllm),
@@ -173,13 +184,24 @@ pub fn parse(argv: &[String]) -> Result<Parsed, Refused> {
     let facts = match &version {
         None => facts::newest(engine),
         Some(v) => facts::for_version(engine, v).ok_or_else(|| {
-            refuse(format!("--engine-version: {engine} {v} is not imitated; known: {}", facts::versions(engine).join(", ")), 2)
+            refuse(
+                format!(
+                    "--engine-version: {engine} {v} is not imitated; known: {}",
+                    facts::versions(engine).join(", ")
+                ),
+                2,
+            )
         })?,
     };
     let extra = Box::leak(sim_flags().into_boxed_slice());
-    let taken = argparse::parse(facts, extra, &lead.options).map_err(|err| refuse(err.message(), err.exit_status()))?;
+    let taken = argparse::parse(facts, extra, &lead.options)
+        .map_err(|err| refuse(err.message(), err.exit_status()))?;
     let get = |name: &str| -> Option<String> {
-        taken.iter().rev().find(|t| t.fact.names.iter().any(|n| n == name)).and_then(|t| t.value.clone())
+        taken
+            .iter()
+            .rev()
+            .find(|t| t.fact.names.iter().any(|n| n == name))
+            .and_then(|t| t.value.clone())
     };
     let wrap = |r: Result<SimArgs, String>| r.map_err(|m| refuse(m, 2));
     wrap(build(flavor, facts.version, lead.model, &get)).map(Parsed::Run)
@@ -204,13 +226,18 @@ fn build(
     positional_model: Option<String>,
     get: &dyn Fn(&str) -> Option<String>,
 ) -> Result<SimArgs, String> {
-    let num = |flag: &str, default: u64| -> Result<u64, String> { get(flag).map_or(Ok(default), |v| number(flag, &v)) };
-    let dur = |flag: &str| -> Result<Option<Duration>, String> { get(flag).map(|v| duration(flag, &v)).transpose() };
+    let num = |flag: &str, default: u64| -> Result<u64, String> {
+        get(flag).map_or(Ok(default), |v| number(flag, &v))
+    };
+    let dur = |flag: &str| -> Result<Option<Duration>, String> {
+        get(flag).map(|v| duration(flag, &v)).transpose()
+    };
     let metric_names = match get("--metric-names").as_deref() {
         Some("legacy") => MetricNames::Legacy,
         _ => MetricNames::Current,
     };
-    let tokens_per_second = get("--tokens-per-second").map_or(Ok(50.0), |v| number::<f64>("--tokens-per-second", &v))?;
+    let tokens_per_second = get("--tokens-per-second")
+        .map_or(Ok(50.0), |v| number::<f64>("--tokens-per-second", &v))?;
     if !(tokens_per_second > 0.0) {
         return Err("--tokens-per-second must be above 0".into());
     }
@@ -221,14 +248,15 @@ fn build(
         .unwrap_or_else(|| "facebook/opt-125m".to_string());
     // SGLang 0.5's /health generates one token and checks after `asyncio.sleep(1)`; vLLM
     // answers at once. AIMDECK_SIM_HEALTH_DELAY (or --health-delay) overrides, e.g. 0 in tests.
-    let health_delay = match (dur("--health-delay")?, std::env::var("AIMDECK_SIM_HEALTH_DELAY").ok()) {
-        (Some(d), _) => d,
-        (None, Some(env)) => duration("AIMDECK_SIM_HEALTH_DELAY", &env)?,
-        (None, None) => match flavor {
-            Flavor::Vllm => Duration::ZERO,
-            Flavor::Sglang => Duration::from_secs(1),
-        },
-    };
+    let health_delay =
+        match (dur("--health-delay")?, std::env::var("AIMDECK_SIM_HEALTH_DELAY").ok()) {
+            (Some(d), _) => d,
+            (None, Some(env)) => duration("AIMDECK_SIM_HEALTH_DELAY", &env)?,
+            (None, None) => match flavor {
+                Flavor::Vllm => Duration::ZERO,
+                Flavor::Sglang => Duration::from_secs(1),
+            },
+        };
     let parallel = |names: &[&str]| -> Result<u32, String> {
         names.iter().find_map(|n| get(n).map(|v| number::<u32>(n, &v))).unwrap_or(Ok(1))
     };
@@ -241,10 +269,13 @@ fn build(
             Flavor::Vllm => "0.0.0.0".into(),
             Flavor::Sglang => "127.0.0.1".into(),
         }),
-        port: num("--port", match flavor {
-            Flavor::Vllm => 8000,
-            Flavor::Sglang => 30000,
-        })? as u16,
+        port: num(
+            "--port",
+            match flavor {
+                Flavor::Vllm => 8000,
+                Flavor::Sglang => 30000,
+            },
+        )? as u16,
         served_model_name: get("--served-model-name").unwrap_or_else(|| model.clone()),
         model,
         startup_delay: dur("--startup-delay")?.unwrap_or(Duration::ZERO),
@@ -253,8 +284,15 @@ fn build(
         ttft: Duration::from_secs_f64(ttft_ms.max(0.0) / 1000.0),
         tensor_parallel: parallel(&["--tensor-parallel-size", "--tp-size"])?.max(1),
         data_parallel: parallel(&["--data-parallel-size", "--dp-size"])?.max(1),
-        max_model_len: num(if flavor == Flavor::Vllm { "--max-model-len" } else { "--context-length" }, 8192)?,
-        max_num_seqs: (num(if flavor == Flavor::Vllm { "--max-num-seqs" } else { "--max-running-requests" }, 256)? as usize).max(1),
+        max_model_len: num(
+            if flavor == Flavor::Vllm { "--max-model-len" } else { "--context-length" },
+            8192,
+        )?,
+        max_num_seqs: (num(
+            if flavor == Flavor::Vllm { "--max-num-seqs" } else { "--max-running-requests" },
+            256,
+        )? as usize)
+            .max(1),
         kv_cache_tokens: num("--kv-cache-tokens", 65_536)?.max(1),
         fail_after: dur("--fail-after")?,
         hang_after: dur("--hang-after")?,

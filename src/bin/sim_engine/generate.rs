@@ -10,8 +10,8 @@ use tokio::sync::mpsc;
 use crate::state::Sim;
 
 const WORDS: &[&str] = &[
-    "the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "while", "GPUs", "hum", "softly", "in",
-    "racks", "of", "light",
+    "the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "while", "GPUs", "hum",
+    "softly", "in", "racks", "of", "light",
 ];
 
 /// The sim's tokenizer: one token per whitespace-separated word (at least one per prompt), so a
@@ -139,6 +139,10 @@ async fn run(sim: Arc<Sim>, request: GenRequest, tx: mpsc::Sender<GenEvent>) {
         rank.generation_len.observe(generated as f64);
     }
     let _ = tx
-        .send(GenEvent::Done { finish_reason, prompt_tokens: request.prompt_tokens, completion_tokens: generated })
+        .send(GenEvent::Done {
+            finish_reason,
+            prompt_tokens: request.prompt_tokens,
+            completion_tokens: generated,
+        })
         .await;
 }

@@ -33,13 +33,14 @@ fn main() -> ExitCode {
         }
     };
     // Two worker threads are plenty for a stand-in, and keep 200 of them light on a small host.
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("aimdeck-sim: cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let runtime =
+        match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+            Ok(runtime) => runtime,
+            Err(err) => {
+                eprintln!("aimdeck-sim: cannot start the async runtime: {err}");
+                return ExitCode::FAILURE;
+            }
+        };
     runtime.block_on(serve(args))
 }
 
@@ -99,7 +100,7 @@ async fn serve(args: args::SimArgs) -> ExitCode {
 async fn termination() {
     #[cfg(unix)]
     {
-        use tokio::signal::unix::{signal, SignalKind};
+        use tokio::signal::unix::{SignalKind, signal};
         match signal(SignalKind::terminate()) {
             Ok(mut term) => {
                 tokio::select! {

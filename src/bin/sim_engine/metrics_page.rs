@@ -42,7 +42,11 @@ impl Page {
                 if i > 0 {
                     self.out.push(',');
                 }
-                let _ = write!(self.out, "{key}=\"{}\"", val.replace('\\', r"\\").replace('"', "\\\"").replace('\n', "\\n"));
+                let _ = write!(
+                    self.out,
+                    "{key}=\"{}\"",
+                    val.replace('\\', r"\\").replace('"', "\\\"").replace('\n', "\\n")
+                );
             }
             self.out.push('}');
         }
@@ -125,13 +129,27 @@ fn kv_usage(sim: &Sim, rank: &Rank) -> f64 {
 fn vllm_current(sim: &Sim, page: &mut Page) {
     let model = sim.args.served_model_name.as_str();
     let ranks = ranks(sim);
-    let labels = |i: usize| -> Labels<'_> { vec![("engine", i.to_string()), ("model_name", model.to_string())] };
+    let labels = |i: usize| -> Labels<'_> {
+        vec![("engine", i.to_string()), ("model_name", model.to_string())]
+    };
     let each = |f: &dyn Fn(&Rank) -> f64| -> Vec<(Labels<'_>, f64)> {
         ranks.iter().enumerate().map(|(i, r)| (labels(i), f(r))).collect()
     };
-    page.gauge("vllm:num_requests_running", "Number of requests in model execution batches.", &each(&|r| r.running as f64));
-    page.gauge("vllm:num_requests_waiting", "Number of requests waiting to be processed.", &each(&|r| r.waiting as f64));
-    page.gauge("vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.", &each(&|r| kv_usage(sim, r)));
+    page.gauge(
+        "vllm:num_requests_running",
+        "Number of requests in model execution batches.",
+        &each(&|r| r.running as f64),
+    );
+    page.gauge(
+        "vllm:num_requests_waiting",
+        "Number of requests waiting to be processed.",
+        &each(&|r| r.waiting as f64),
+    );
+    page.gauge(
+        "vllm:kv_cache_usage_perc",
+        "KV-cache usage. 1 means 100 percent usage.",
+        &each(&|r| kv_usage(sim, r)),
+    );
     page.counter(
         "vllm:prefix_cache_queries",
         "Prefix cache queries, in terms of number of queried tokens.",
@@ -142,9 +160,21 @@ fn vllm_current(sim: &Sim, page: &mut Page) {
         "Prefix cache hits, in terms of number of cached tokens.",
         &each(&|r| r.prefix_hits as f64),
     );
-    page.counter("vllm:num_preemptions", "Cumulative number of preemption from the engine.", &each(&|r| r.preemptions as f64));
-    page.counter("vllm:prompt_tokens", "Number of prefill tokens processed.", &each(&|r| r.prompt_tokens as f64));
-    page.counter("vllm:generation_tokens", "Number of generation tokens processed.", &each(&|r| r.generation_tokens as f64));
+    page.counter(
+        "vllm:num_preemptions",
+        "Cumulative number of preemption from the engine.",
+        &each(&|r| r.preemptions as f64),
+    );
+    page.counter(
+        "vllm:prompt_tokens",
+        "Number of prefill tokens processed.",
+        &each(&|r| r.prompt_tokens as f64),
+    );
+    page.counter(
+        "vllm:generation_tokens",
+        "Number of generation tokens processed.",
+        &each(&|r| r.generation_tokens as f64),
+    );
     page.counter(
         "vllm:prompt_tokens_cached",
         "Number of cached prompt tokens (local prefix cache hits).",
@@ -159,7 +189,11 @@ fn vllm_current(sim: &Sim, page: &mut Page) {
             waiting.push((l, value));
         }
     }
-    page.gauge("vllm:num_requests_waiting_by_reason", "Number of waiting requests by reason.", &waiting);
+    page.gauge(
+        "vllm:num_requests_waiting_by_reason",
+        "Number of waiting requests by reason.",
+        &waiting,
+    );
     let blocks = (sim.args.kv_cache_tokens / 16).to_string();
     let info: Vec<(Labels<'_>, f64)> = (0..ranks.len())
         .map(|i| {
@@ -188,7 +222,11 @@ fn vllm_current(sim: &Sim, page: &mut Page) {
     let hists = |f: &dyn Fn(&Rank) -> Histogram| -> Vec<(Labels<'_>, Histogram)> {
         ranks.iter().enumerate().map(|(i, r)| (labels(i), f(r))).collect()
     };
-    page.histogram("vllm:request_prompt_tokens", "Number of prefill tokens processed.", &hists(&|r| r.prompt_len.clone()));
+    page.histogram(
+        "vllm:request_prompt_tokens",
+        "Number of prefill tokens processed.",
+        &hists(&|r| r.prompt_len.clone()),
+    );
     page.histogram(
         "vllm:request_generation_tokens",
         "Number of generation tokens processed.",
@@ -247,24 +285,65 @@ fn vllm_legacy(sim: &Sim, page: &mut Page) {
     let model = vec![("model_name", sim.args.served_model_name.clone())];
     let r = merged(sim);
     let one = |v: f64| vec![(model.clone(), v)];
-    page.gauge("vllm:num_requests_running", "Number of requests currently running on GPU.", &one(r.running as f64));
+    page.gauge(
+        "vllm:num_requests_running",
+        "Number of requests currently running on GPU.",
+        &one(r.running as f64),
+    );
     page.gauge("vllm:num_requests_swapped", "Number of requests swapped to CPU.", &one(0.0));
-    page.gauge("vllm:num_requests_waiting", "Number of requests waiting to be processed.", &one(r.waiting as f64));
-    page.gauge("vllm:gpu_cache_usage_perc", "GPU KV-cache usage. 1 means 100 percent usage.", &one(kv_usage(sim, &r)));
-    page.gauge("vllm:cpu_cache_usage_perc", "CPU KV-cache usage. 1 means 100 percent usage.", &one(0.0));
-    let hit_rate = if r.prefix_queries > 0 { r.prefix_hits as f64 / r.prefix_queries as f64 } else { -1.0 };
-    page.gauge("vllm:gpu_prefix_cache_hit_rate", "GPU prefix cache block hit rate.", &one(hit_rate));
-    page.counter("vllm:num_preemptions", "Cumulative number of preemption from the engine.", &one(r.preemptions as f64));
-    page.counter("vllm:prompt_tokens", "Number of prefill tokens processed.", &one(r.prompt_tokens as f64));
-    page.counter("vllm:generation_tokens", "Number of generation tokens processed.", &one(r.generation_tokens as f64));
+    page.gauge(
+        "vllm:num_requests_waiting",
+        "Number of requests waiting to be processed.",
+        &one(r.waiting as f64),
+    );
+    page.gauge(
+        "vllm:gpu_cache_usage_perc",
+        "GPU KV-cache usage. 1 means 100 percent usage.",
+        &one(kv_usage(sim, &r)),
+    );
+    page.gauge(
+        "vllm:cpu_cache_usage_perc",
+        "CPU KV-cache usage. 1 means 100 percent usage.",
+        &one(0.0),
+    );
+    let hit_rate =
+        if r.prefix_queries > 0 { r.prefix_hits as f64 / r.prefix_queries as f64 } else { -1.0 };
+    page.gauge(
+        "vllm:gpu_prefix_cache_hit_rate",
+        "GPU prefix cache block hit rate.",
+        &one(hit_rate),
+    );
+    page.counter(
+        "vllm:num_preemptions",
+        "Cumulative number of preemption from the engine.",
+        &one(r.preemptions as f64),
+    );
+    page.counter(
+        "vllm:prompt_tokens",
+        "Number of prefill tokens processed.",
+        &one(r.prompt_tokens as f64),
+    );
+    page.counter(
+        "vllm:generation_tokens",
+        "Number of generation tokens processed.",
+        &one(r.generation_tokens as f64),
+    );
     let hist = |h: &Histogram| vec![(model.clone(), h.clone())];
-    page.histogram("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.", &hist(&r.ttft));
+    page.histogram(
+        "vllm:time_to_first_token_seconds",
+        "Histogram of time to first token in seconds.",
+        &hist(&r.ttft),
+    );
     page.histogram(
         "vllm:time_per_output_token_seconds",
         "Histogram of time per output token in seconds.",
         &hist(&r.itl),
     );
-    page.histogram("vllm:e2e_request_latency_seconds", "Histogram of end to end request latency in seconds.", &hist(&r.e2e));
+    page.histogram(
+        "vllm:e2e_request_latency_seconds",
+        "Histogram of end to end request latency in seconds.",
+        &hist(&r.e2e),
+    );
     let mut finished = Vec::new();
     for (reason, count) in &r.finished {
         let mut l = model.clone();
@@ -297,19 +376,47 @@ fn sglang_current(sim: &Sim, page: &mut Page) {
     };
     // The sim does not tell streamed requests apart: all of them count as streamed.
     let streaming = |v: f64| vec![(with(&[("is_streaming", "true")]), v)];
-    page.counter("sglang:prompt_tokens", "Number of prefill tokens processed.", &streaming(total.prompt_tokens as f64));
-    page.counter("sglang:generation_tokens", "Number of generation tokens processed.", &streaming(total.generation_tokens as f64));
-    page.counter("sglang:num_requests", "Number of requests processed.", &streaming(total.requests as f64));
+    page.counter(
+        "sglang:prompt_tokens",
+        "Number of prefill tokens processed.",
+        &streaming(total.prompt_tokens as f64),
+    );
+    page.counter(
+        "sglang:generation_tokens",
+        "Number of generation tokens processed.",
+        &streaming(total.generation_tokens as f64),
+    );
+    page.counter(
+        "sglang:num_requests",
+        "Number of requests processed.",
+        &streaming(total.requests as f64),
+    );
     page.counter(
         "sglang:cached_tokens",
         "Number of cached prompt tokens.",
         &[(with(&[("cache_source", "device")]), total.prefix_hits as f64)],
     );
-    page.counter("sglang:num_aborted_requests", "Number of requests aborted.", &[(base.clone(), total.aborted as f64)]);
+    page.counter(
+        "sglang:num_aborted_requests",
+        "Number of requests aborted.",
+        &[(base.clone(), total.aborted as f64)],
+    );
     let stream_hist = |h: &Histogram| vec![(with(&[("is_streaming", "true")]), h.clone())];
-    page.histogram("sglang:time_to_first_token_seconds", "Histogram of time to first token in seconds.", &stream_hist(&total.ttft));
-    page.histogram("sglang:e2e_request_latency_seconds", "Histogram of End-to-end request latency in seconds", &stream_hist(&total.e2e));
-    page.histogram("sglang:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.", &[(base.clone(), total.itl.clone())]);
+    page.histogram(
+        "sglang:time_to_first_token_seconds",
+        "Histogram of time to first token in seconds.",
+        &stream_hist(&total.ttft),
+    );
+    page.histogram(
+        "sglang:e2e_request_latency_seconds",
+        "Histogram of End-to-end request latency in seconds",
+        &stream_hist(&total.e2e),
+    );
+    page.histogram(
+        "sglang:inter_token_latency_seconds",
+        "Histogram of inter-token latency in seconds.",
+        &[(base.clone(), total.itl.clone())],
+    );
 
     let dp = sim.rank_count();
     let mut series: Vec<(Labels<'_>, usize)> = Vec::new();
@@ -324,22 +431,57 @@ fn sglang_current(sim: &Sim, page: &mut Page) {
         series.iter().map(|(l, d)| (l.clone(), f(&mut sim.rank(*d)))).collect()
     };
     let capacity = sim.args.kv_cache_tokens as f64;
-    page.gauge("sglang:num_running_reqs", "The number of running requests.", &each(&|r| r.running as f64));
-    page.gauge("sglang:num_queue_reqs", "The number of requests in the waiting queue.", &each(&|r| r.waiting as f64));
-    page.gauge("sglang:num_used_tokens", "The number of used tokens.", &each(&|r| r.kv_tokens as f64));
-    page.gauge("sglang:token_usage", "The token usage.", &each(&|r| (r.kv_tokens as f64 / capacity).min(1.0)));
-    page.gauge("sglang:gen_throughput", "The generation throughput (token/s).", &each(&|r| r.gen_throughput(now)));
+    page.gauge(
+        "sglang:num_running_reqs",
+        "The number of running requests.",
+        &each(&|r| r.running as f64),
+    );
+    page.gauge(
+        "sglang:num_queue_reqs",
+        "The number of requests in the waiting queue.",
+        &each(&|r| r.waiting as f64),
+    );
+    page.gauge(
+        "sglang:num_used_tokens",
+        "The number of used tokens.",
+        &each(&|r| r.kv_tokens as f64),
+    );
+    page.gauge(
+        "sglang:token_usage",
+        "The token usage.",
+        &each(&|r| (r.kv_tokens as f64 / capacity).min(1.0)),
+    );
+    page.gauge(
+        "sglang:gen_throughput",
+        "The generation throughput (token/s).",
+        &each(&|r| r.gen_throughput(now)),
+    );
     page.gauge(
         "sglang:cache_hit_rate",
         "The prefix cache hit rate.",
-        &each(&|r| if r.prefix_queries > 0 { r.prefix_hits as f64 / r.prefix_queries as f64 } else { 0.0 }),
+        &each(&|r| {
+            if r.prefix_queries > 0 { r.prefix_hits as f64 / r.prefix_queries as f64 } else { 0.0 }
+        }),
     );
     let slots = sim.args.max_num_seqs as f64;
-    page.gauge("sglang:utilization", "The utilization.", &each(&|r| (r.running as f64 / slots).min(1.0)));
+    page.gauge(
+        "sglang:utilization",
+        "The utilization.",
+        &each(&|r| (r.running as f64 / slots).min(1.0)),
+    );
     page.gauge("sglang:num_retracted_reqs", "The number of retracted requests.", &each(&|_| 0.0));
-    page.counter("sglang:num_retracted_requests", "Total number of retracted requests.", &each(&|r| r.preemptions as f64));
-    page.gauge("sglang:max_total_num_tokens", "Maximum total number of tokens in the KV cache.", &each(&|_| capacity));
-    let queue: Vec<(Labels<'_>, Histogram)> = series.iter().map(|(l, d)| (l.clone(), sim.rank(*d).queue.clone())).collect();
+    page.counter(
+        "sglang:num_retracted_requests",
+        "Total number of retracted requests.",
+        &each(&|r| r.preemptions as f64),
+    );
+    page.gauge(
+        "sglang:max_total_num_tokens",
+        "Maximum total number of tokens in the KV cache.",
+        &each(&|_| capacity),
+    );
+    let queue: Vec<(Labels<'_>, Histogram)> =
+        series.iter().map(|(l, d)| (l.clone(), sim.rank(*d).queue.clone())).collect();
     page.histogram("sglang:queue_time_seconds", "Histogram of queueing time in seconds.", &queue);
 }
 
@@ -350,12 +492,32 @@ fn sglang_legacy(sim: &Sim, page: &mut Page) {
     let total = merged(sim);
     let base = vec![("model_name", model.clone())];
     let one = |v: f64| vec![(base.clone(), v)];
-    page.counter("sglang:prompt_tokens", "Number of prefill tokens processed.", &one(total.prompt_tokens as f64));
-    page.counter("sglang:generation_tokens", "Number of generation tokens processed.", &one(total.generation_tokens as f64));
+    page.counter(
+        "sglang:prompt_tokens",
+        "Number of prefill tokens processed.",
+        &one(total.prompt_tokens as f64),
+    );
+    page.counter(
+        "sglang:generation_tokens",
+        "Number of generation tokens processed.",
+        &one(total.generation_tokens as f64),
+    );
     let hist = |h: &Histogram| vec![(base.clone(), h.clone())];
-    page.histogram("sglang:time_to_first_token_seconds", "Histogram of time to first token in seconds.", &hist(&total.ttft));
-    page.histogram("sglang:e2e_request_latency_seconds", "Histogram of End-to-end request latency in seconds", &hist(&total.e2e));
-    page.histogram("sglang:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.", &hist(&total.itl));
+    page.histogram(
+        "sglang:time_to_first_token_seconds",
+        "Histogram of time to first token in seconds.",
+        &hist(&total.ttft),
+    );
+    page.histogram(
+        "sglang:e2e_request_latency_seconds",
+        "Histogram of End-to-end request latency in seconds",
+        &hist(&total.e2e),
+    );
+    page.histogram(
+        "sglang:inter_token_latency_seconds",
+        "Histogram of inter-token latency in seconds.",
+        &hist(&total.itl),
+    );
     let mut sum = [0.0; 6];
     for d in 0..sim.rank_count() {
         let mut rank = sim.rank(d);
@@ -365,14 +527,22 @@ fn sglang_legacy(sim: &Sim, page: &mut Page) {
             rank.kv_tokens as f64,
             kv_usage(sim, &rank),
             rank.gen_throughput(now),
-            if rank.prefix_queries > 0 { rank.prefix_hits as f64 / rank.prefix_queries as f64 } else { 0.0 },
+            if rank.prefix_queries > 0 {
+                rank.prefix_hits as f64 / rank.prefix_queries as f64
+            } else {
+                0.0
+            },
         ];
         for (s, x) in sum.iter_mut().zip(values) {
             *s += x;
         }
     }
     page.gauge("sglang:num_running_reqs", "The number of running requests.", &one(sum[0]));
-    page.gauge("sglang:num_queue_reqs", "The number of requests in the waiting queue.", &one(sum[1]));
+    page.gauge(
+        "sglang:num_queue_reqs",
+        "The number of requests in the waiting queue.",
+        &one(sum[1]),
+    );
     page.gauge("sglang:num_used_tokens", "The number of used tokens.", &one(sum[2]));
     page.gauge("sglang:token_usage", "The token usage.", &one(sum[3]));
     page.gauge("sglang:gen_throughput", "The generation throughput (token/s).", &one(sum[4]));

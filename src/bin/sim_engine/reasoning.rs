@@ -11,7 +11,7 @@
 //! for the first half of each chat answer; `/v1/completions` has no parser, so there the same
 //! tokens are plain text, as on the real engines.
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::args::{Flavor, SimArgs};
 

@@ -14,22 +14,24 @@ use crate::args::SimArgs;
 /// SGLang `metrics/collector.py`); `+Inf` is implied.
 pub mod buckets {
     pub const VLLM_TTFT: &[f64] = &[
-        0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0,
-        80.0, 160.0, 640.0, 2560.0,
+        0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+        20.0, 40.0, 80.0, 160.0, 640.0, 2560.0,
     ];
     pub const VLLM_ITL: &[f64] = &[
-        0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0,
+        0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+        20.0, 40.0, 80.0,
     ];
     pub const VLLM_REQUEST: &[f64] = &[
-        0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0,
-        960.0, 1920.0, 7680.0,
+        0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0,
+        240.0, 480.0, 960.0, 1920.0, 7680.0,
     ];
     pub const SGLANG_TTFT: &[f64] = &[
-        0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 15.0, 20.0,
-        25.0, 30.0,
+        0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+        15.0, 20.0, 25.0, 30.0,
     ];
     pub const SGLANG_ITL: &[f64] = &[
-        0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5,
+        0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5,
+        0.75, 1.0, 2.5,
     ];
     pub const SGLANG_E2E: &[f64] =
         &[0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0];
@@ -86,7 +88,8 @@ pub struct Rank {
     pub recent_tokens: Vec<Instant>,
 }
 
-const TOKEN_COUNT_BUCKETS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0];
+const TOKEN_COUNT_BUCKETS: &[f64] =
+    &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0];
 
 /// The bucket bounds of `family` in the imitated release (its fixture, read from the wheel);
 /// `fallback` for the older metric names, which have no fixture.
@@ -138,7 +141,9 @@ impl Rank {
                 bounds(args, "sglang:queue_time_seconds", buckets::VLLM_REQUEST),
             ),
         };
-        let tokens = if args.flavor == Flavor::Vllm && args.metric_names == crate::args::MetricNames::Current {
+        let tokens = if args.flavor == Flavor::Vllm
+            && args.metric_names == crate::args::MetricNames::Current
+        {
             one_two_five(args.max_model_len)
         } else {
             TOKEN_COUNT_BUCKETS
@@ -196,7 +201,8 @@ pub struct Sim {
 impl Sim {
     pub fn new(args: SimArgs) -> Self {
         let ranks = (0..args.data_parallel).map(|_| Mutex::new(Rank::new(&args))).collect();
-        let slots = (0..args.data_parallel).map(|_| Arc::new(Semaphore::new(args.max_num_seqs))).collect();
+        let slots =
+            (0..args.data_parallel).map(|_| Arc::new(Semaphore::new(args.max_num_seqs))).collect();
         Sim {
             ranks,
             slots,

@@ -52,10 +52,15 @@ pub(crate) async fn download_blob(
         && have > 0
     {
         let (path, mut prefix) = (incomplete.to_path_buf(), hasher.clone());
-        *hasher = tokio::task::spawn_blocking(move || verify::hash_prefix(&path, have, &mut prefix).map(|()| prefix))
-            .await
-            .map_err(|err| PullError::Io { path: incomplete.to_path_buf(), source: std::io::Error::other(err) })?
-            .map_err(io_err(incomplete))?;
+        *hasher = tokio::task::spawn_blocking(move || {
+            verify::hash_prefix(&path, have, &mut prefix).map(|()| prefix)
+        })
+        .await
+        .map_err(|err| PullError::Io {
+            path: incomplete.to_path_buf(),
+            source: std::io::Error::other(err),
+        })?
+        .map_err(io_err(incomplete))?;
     }
     shared.set_done(index, have);
     let mut stalled = 0;
@@ -64,14 +69,29 @@ pub(crate) async fn download_blob(
             return Err(PullError::Cancelled);
         }
         let before = have;
-        let attempt = fetch_into(hub, target, &mut file, incomplete, &mut have, &mut hasher, index, shared, cancel).await;
+        let attempt = fetch_into(
+            hub,
+            target,
+            &mut file,
+            incomplete,
+            &mut have,
+            &mut hasher,
+            index,
+            shared,
+            cancel,
+        )
+        .await;
         match attempt {
             Ok(true) => break,
             Ok(false) => {
                 stalled = if have > before { 0 } else { stalled + 1 };
                 if stalled >= MAX_STALLED_ATTEMPTS {
                     let message = "the server keeps closing the connection early".to_string();
-                    return Err(PullError::Interrupted { url: target.label.to_string(), at: have, message });
+                    return Err(PullError::Interrupted {
+                        url: target.label.to_string(),
+                        at: have,
+                        message,
+                    });
                 }
             }
             Err(PullError::Cancelled) => return Err(PullError::Cancelled),
@@ -80,8 +100,12 @@ pub(crate) async fn download_blob(
                 if stalled >= MAX_STALLED_ATTEMPTS {
                     return Err(err);
                 }
-                tracing::warn!("download of {} interrupted at {have} bytes, resuming: {err}", target.label);
-                tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(stalled))).await;
+                tracing::warn!(
+                    "download of {} interrupted at {have} bytes, resuming: {err}",
+                    target.label
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(stalled)))
+                    .await;
             }
             Err(err) => return Err(err),
         }
@@ -93,14 +117,22 @@ pub(crate) async fn download_blob(
     {
         // Longer than the file: not a prefix of it, so not worth resuming from.
         let _ = tokio::fs::remove_file(incomplete).await;
-        return Err(PullError::SizeMismatch { path: incomplete.to_path_buf(), expected, got: have });
+        return Err(PullError::SizeMismatch {
+            path: incomplete.to_path_buf(),
+            expected,
+            got: have,
+        });
     }
     if let Some(hasher) = hasher {
         let got = verify::hex(&hasher.finalize());
         if got != meta.etag {
             // Wrong bytes must not be resumed from either: the next pull starts over.
             let _ = tokio::fs::remove_file(incomplete).await;
-            return Err(PullError::Corrupted { file: target.label.to_string(), expected: meta.etag.clone(), got });
+            return Err(PullError::Corrupted {
+                file: target.label.to_string(),
+                expected: meta.etag.clone(),
+                got,
+            });
         }
     }
     tokio::fs::rename(incomplete, blob).await.map_err(io_err(blob))?;
@@ -129,7 +161,9 @@ async fn fetch_into(
         // The server ignored the Range header and sends the whole file.
         || (*have > 0 && response.status() == StatusCode::OK);
     if restart {
-        file.set_len(0).await.map_err(|source| PullError::Io { path: path.to_path_buf(), source })?;
+        file.set_len(0)
+            .await
+            .map_err(|source| PullError::Io { path: path.to_path_buf(), source })?;
         *have = 0;
         if let Some(hasher) = hasher.as_mut() {
             *hasher = Sha256::new();
@@ -152,7 +186,9 @@ async fn fetch_into(
         match chunk {
             None => return Ok(meta.size.is_none_or(|size| *have >= size)),
             Some(Ok(bytes)) => {
-                file.write_all(&bytes).await.map_err(|source| PullError::Io { path: path.to_path_buf(), source })?;
+                file.write_all(&bytes)
+                    .await
+                    .map_err(|source| PullError::Io { path: path.to_path_buf(), source })?;
                 if let Some(hasher) = hasher.as_mut() {
                     hasher.update(&bytes);
                 }
@@ -161,7 +197,11 @@ async fn fetch_into(
             }
             Some(Err(err)) => {
                 let _ = file.flush().await;
-                return Err(PullError::Interrupted { url: target.label.to_string(), at: *have, message: transport_error(err) });
+                return Err(PullError::Interrupted {
+                    url: target.label.to_string(),
+                    at: *have,
+                    message: transport_error(err),
+                });
             }
         }
     }

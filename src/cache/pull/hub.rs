@@ -28,9 +28,9 @@ pub fn find_token(env: impl Fn(&str) -> Option<String>) -> Option<String> {
     }
     let path = non_empty("HF_TOKEN_PATH").map(PathBuf::from).unwrap_or_else(|| {
         let home = non_empty("HF_HOME").map(PathBuf::from).unwrap_or_else(|| {
-            let cache = non_empty("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(non_empty("HOME").unwrap_or_else(|| "/root".into())).join(".cache"));
+            let cache = non_empty("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or_else(|| {
+                PathBuf::from(non_empty("HOME").unwrap_or_else(|| "/root".into())).join(".cache")
+            });
             cache.join("huggingface")
         });
         home.join("token")
@@ -42,7 +42,9 @@ pub fn find_token(env: impl Fn(&str) -> Option<String>) -> Option<String> {
 
 /// `HF_ENDPOINT`, else the public Hub.
 pub fn endpoint_from_env(env: impl Fn(&str) -> Option<String>) -> String {
-    env("HF_ENDPOINT").filter(|v| !v.is_empty()).unwrap_or_else(|| "https://huggingface.co".to_string())
+    env("HF_ENDPOINT")
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "https://huggingface.co".to_string())
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -178,7 +180,10 @@ impl HubClient {
                 .connect_timeout(std::time::Duration::from_secs(10))
                 .read_timeout(std::time::Duration::from_secs(30))
                 .build()
-                .map_err(|err| PullError::Http { url: endpoint.to_string(), message: err.to_string() })
+                .map_err(|err| PullError::Http {
+                    url: endpoint.to_string(),
+                    message: err.to_string(),
+                })
         };
         Ok(HubClient {
             endpoint: endpoint.trim_end_matches('/').to_string(),
@@ -199,23 +204,42 @@ impl HubClient {
         }
     }
 
-    pub fn resolve_url(&self, repo_type: RepoType, repo_id: &str, revision: &str, file: &str) -> String {
+    pub fn resolve_url(
+        &self,
+        repo_type: RepoType,
+        repo_id: &str,
+        revision: &str,
+        file: &str,
+    ) -> String {
         let prefix = match repo_type {
             RepoType::Model => String::new(),
             other => format!("{}/", other.plural()),
         };
-        format!("{}/{prefix}{repo_id}/resolve/{}/{}", self.endpoint, quote_segment(revision), quote_path(file))
+        format!(
+            "{}/{prefix}{repo_id}/resolve/{}/{}",
+            self.endpoint,
+            quote_segment(revision),
+            quote_path(file)
+        )
     }
 
     /// The revision's commit hash and file list.
-    pub async fn repo_info(&self, repo_type: RepoType, repo_id: &str, revision: &str) -> Result<RepoInfo, PullError> {
-        let url =
-            format!("{}/api/{}/{repo_id}/revision/{}", self.endpoint, repo_type.plural(), quote_segment(revision));
-        let response = self
-            .authorize(self.download.get(&url))
-            .send()
-            .await
-            .map_err(|err| PullError::Http { url: url.clone(), message: transport_error(err) })?;
+    pub async fn repo_info(
+        &self,
+        repo_type: RepoType,
+        repo_id: &str,
+        revision: &str,
+    ) -> Result<RepoInfo, PullError> {
+        let url = format!(
+            "{}/api/{}/{repo_id}/revision/{}",
+            self.endpoint,
+            repo_type.plural(),
+            quote_segment(revision)
+        );
+        let response =
+            self.authorize(self.download.get(&url)).send().await.map_err(|err| {
+                PullError::Http { url: url.clone(), message: transport_error(err) }
+            })?;
         check_status(&response, repo_id, revision, &url)?;
         response.json::<RepoInfo>().await.map_err(|err| PullError::BadAnswer {
             url,
@@ -224,7 +248,12 @@ impl HubClient {
     }
 
     /// Every file of the commit, all pages (folders skipped), as `snapshot_download` lists them.
-    pub async fn list_tree(&self, repo_type: RepoType, repo_id: &str, commit: &str) -> Result<Vec<TreeFile>, PullError> {
+    pub async fn list_tree(
+        &self,
+        repo_type: RepoType,
+        repo_id: &str,
+        commit: &str,
+    ) -> Result<Vec<TreeFile>, PullError> {
         let first = format!(
             "{}/api/{}/{repo_id}/tree/{}?recursive=true&expand=false",
             self.endpoint,
@@ -236,26 +265,32 @@ impl HubClient {
         // Pages hold up to 1000 entries; a bound on pages keeps a looping server from hanging us.
         for _ in 0..10_000 {
             let Some(url) = next.take() else { return Ok(files) };
-            let response = self
-                .authorize(self.download.get(&url))
-                .send()
-                .await
-                .map_err(|err| PullError::Http { url: url.clone(), message: transport_error(err) })?;
+            let response = self.authorize(self.download.get(&url)).send().await.map_err(|err| {
+                PullError::Http { url: url.clone(), message: transport_error(err) }
+            })?;
             check_status(&response, repo_id, commit, &url)?;
             next = next_page(response.headers());
-            let items: Vec<TreeItem> = response.json().await.map_err(|err| PullError::BadAnswer {
-                url: url.clone(),
-                message: format!("expected a JSON list of tree entries: {}", transport_error(err)),
-            })?;
-            for item in items.into_iter().filter(|item| item.kind == "file") {
-                let file: TreeFile = serde_json::from_value(item.rest).map_err(|err| PullError::BadAnswer {
+            let items: Vec<TreeItem> =
+                response.json().await.map_err(|err| PullError::BadAnswer {
                     url: url.clone(),
-                    message: format!("a tree entry lacks `path`, `size` or `oid`: {err}"),
+                    message: format!(
+                        "expected a JSON list of tree entries: {}",
+                        transport_error(err)
+                    ),
                 })?;
+            for item in items.into_iter().filter(|item| item.kind == "file") {
+                let file: TreeFile =
+                    serde_json::from_value(item.rest).map_err(|err| PullError::BadAnswer {
+                        url: url.clone(),
+                        message: format!("a tree entry lacks `path`, `size` or `oid`: {err}"),
+                    })?;
                 files.push(file);
             }
         }
-        Err(PullError::BadAnswer { url: self.endpoint.clone(), message: "the tree listing never ends".into() })
+        Err(PullError::BadAnswer {
+            url: self.endpoint.clone(),
+            message: "the tree listing never ends".into(),
+        })
     }
 
     /// `get_hf_file_metadata`: a HEAD that follows relative redirects only. Errors name the file
@@ -272,8 +307,10 @@ impl HubClient {
             let request = self
                 .authorize(self.no_redirect.request(Method::HEAD, &current))
                 .header(header::ACCEPT_ENCODING, "identity");
-            let response =
-                request.send().await.map_err(|err| PullError::Http { url: label.to_string(), message: transport_error(err) })?;
+            let response = request.send().await.map_err(|err| PullError::Http {
+                url: label.to_string(),
+                message: transport_error(err),
+            })?;
             let headers = response.headers();
             let location = header_str(headers, "location").map(str::to_string);
             let is_redirect = response.status().is_redirection();
@@ -311,7 +348,12 @@ impl HubClient {
 
     /// A GET of the file bytes from `from` onwards (`Range: bytes=N-` when resuming). Errors
     /// name the file as `label`: `url` may be a signed CDN URL.
-    pub async fn get_from(&self, url: &str, from: u64, label: &str) -> Result<reqwest::Response, PullError> {
+    pub async fn get_from(
+        &self,
+        url: &str,
+        from: u64,
+        label: &str,
+    ) -> Result<reqwest::Response, PullError> {
         let mut request = self.download.get(url);
         // As `huggingface_hub`: the token goes to the Hub's own host only, never to the CDN host
         // an LFS file redirects to.
@@ -321,8 +363,10 @@ impl HubClient {
         if from > 0 {
             request = request.header(header::RANGE, format!("bytes={from}-"));
         }
-        let response =
-            request.send().await.map_err(|err| PullError::Http { url: label.to_string(), message: transport_error(err) })?;
+        let response = request.send().await.map_err(|err| PullError::Http {
+            url: label.to_string(),
+            message: transport_error(err),
+        })?;
         if response.status() == StatusCode::RANGE_NOT_SATISFIABLE {
             return Ok(response);
         }
@@ -341,7 +385,12 @@ fn origin(url: &str) -> &str {
 
 /// Maps Hub errors to what the user must do, with the Hub's own message (`X-Error-Message`);
 /// `target` names what was asked for in any other error.
-fn check_status(response: &reqwest::Response, repo_id: &str, revision: &str, target: &str) -> Result<(), PullError> {
+fn check_status(
+    response: &reqwest::Response,
+    repo_id: &str,
+    revision: &str,
+    target: &str,
+) -> Result<(), PullError> {
     let status = response.status();
     if status.is_success() {
         return Ok(());
@@ -351,14 +400,20 @@ fn check_status(response: &reqwest::Response, repo_id: &str, revision: &str, tar
     let message = header_str(headers, "x-error-message").unwrap_or_default().to_string();
     let repo = repo_id.to_string();
     Err(match (status, code) {
-        (_, "GatedRepo") => PullError::Unauthorized { repo_id: repo, status: status.as_u16(), message },
+        (_, "GatedRepo") => {
+            PullError::Unauthorized { repo_id: repo, status: status.as_u16(), message }
+        }
         // The Hub answers 401 for both a missing repo and a private one without a token.
         (_, "RepoNotFound") => PullError::RepoNotFound { repo_id: repo, message },
-        (_, "RevisionNotFound") => PullError::RevisionNotFound { repo_id: repo, revision: revision.to_string() },
+        (_, "RevisionNotFound") => {
+            PullError::RevisionNotFound { repo_id: repo, revision: revision.to_string() }
+        }
         (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN, _) if !repo_id.is_empty() => {
             PullError::Unauthorized { repo_id: repo, status: status.as_u16(), message }
         }
-        (StatusCode::NOT_FOUND, _) if !repo_id.is_empty() => PullError::RepoNotFound { repo_id: repo, message },
+        (StatusCode::NOT_FOUND, _) if !repo_id.is_empty() => {
+            PullError::RepoNotFound { repo_id: repo, message }
+        }
         _ => PullError::Status { url: target.to_string(), status: status.as_u16(), message },
     })
 }
@@ -386,8 +441,14 @@ mod tests {
     #[test]
     fn the_next_page_comes_from_the_link_header() {
         let mut headers = HeaderMap::new();
-        headers.insert("link", "<http://h/api/models/o/n/tree/c?cursor=abc>; rel=\"next\"".parse().expect("header"));
-        assert_eq!(next_page(&headers).as_deref(), Some("http://h/api/models/o/n/tree/c?cursor=abc"));
+        headers.insert(
+            "link",
+            "<http://h/api/models/o/n/tree/c?cursor=abc>; rel=\"next\"".parse().expect("header"),
+        );
+        assert_eq!(
+            next_page(&headers).as_deref(),
+            Some("http://h/api/models/o/n/tree/c?cursor=abc")
+        );
         headers.insert("link", "<http://h/x>; rel=\"prev\"".parse().expect("header"));
         assert_eq!(next_page(&headers), None);
     }
@@ -397,8 +458,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("token"), "hf_file\n").expect("write");
         let home = dir.path().to_string_lossy().into_owned();
-        let env = |pairs: Vec<(&'static str, String)>| move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone());
-        assert_eq!(find_token(env(vec![("HF_TOKEN", "hf_env".into()), ("HF_HOME", home.clone())])), Some("hf_env".into()));
+        let env = |pairs: Vec<(&'static str, String)>| {
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
+        };
+        assert_eq!(
+            find_token(env(vec![("HF_TOKEN", "hf_env".into()), ("HF_HOME", home.clone())])),
+            Some("hf_env".into())
+        );
         assert_eq!(find_token(env(vec![("HF_HOME", home)])), Some("hf_file".into()));
         assert_eq!(find_token(env(vec![("HF_TOKEN_PATH", "/nonexistent/token".into())])), None);
     }

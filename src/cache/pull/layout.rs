@@ -28,9 +28,11 @@ impl RepoLayout {
 
     /// Points `snapshots/<commit>/<file>` at the blob with a relative link, as `_create_symlink`.
     pub fn link(&self, pointer: &Path, blob: &Path) -> io::Result<()> {
-        let parent = pointer.parent().ok_or_else(|| io::Error::other("snapshot entry without a folder"))?;
+        let parent =
+            pointer.parent().ok_or_else(|| io::Error::other("snapshot entry without a folder"))?;
         fs::create_dir_all(parent)?;
-        let depth = parent.strip_prefix(&self.repo_dir).map_err(io::Error::other)?.components().count();
+        let depth =
+            parent.strip_prefix(&self.repo_dir).map_err(io::Error::other)?.components().count();
         let blob_name = blob.file_name().ok_or_else(|| io::Error::other("blob without a name"))?;
         let mut target = PathBuf::new();
         for _ in 0..depth {
@@ -60,7 +62,11 @@ impl RepoLayout {
         }
         let parent = path.parent().ok_or_else(|| io::Error::other("ref without a folder"))?;
         fs::create_dir_all(parent)?;
-        let tmp = parent.join(format!(".{}.{}.tmp", path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(), fastrand::u32(..)));
+        let tmp = parent.join(format!(
+            ".{}.{}.tmp",
+            path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+            fastrand::u32(..)
+        ));
         fs::write(&tmp, commit)?;
         fs::rename(tmp, path)
     }
@@ -79,7 +85,10 @@ mod tests {
         fs::write(&blob, b"x").expect("write");
         let pointer = layout.pointer("c0", "sub/dir/f.bin").expect("safe");
         layout.link(&pointer, &blob).expect("link");
-        assert_eq!(fs::read_link(&pointer).expect("readlink"), PathBuf::from("../../../../blobs/e1"));
+        assert_eq!(
+            fs::read_link(&pointer).expect("readlink"),
+            PathBuf::from("../../../../blobs/e1")
+        );
         assert_eq!(fs::read(&pointer).expect("read through link"), b"x");
         assert!(layout.pointer("c0", "../escape").is_none());
     }

@@ -91,7 +91,9 @@ pub enum PullError {
     BadAnswer { url: String, message: String },
     #[error("{path}: expected {expected} bytes, got {got}")]
     SizeMismatch { path: PathBuf, expected: u64, got: u64 },
-    #[error("{file}: the bytes received do not match the file's sha256 {expected} (got {got}); nothing was kept, run the pull again")]
+    #[error(
+        "{file}: the bytes received do not match the file's sha256 {expected} (got {got}); nothing was kept, run the pull again"
+    )]
     Corrupted { file: String, expected: String, got: String },
     #[error("the Hub lists an unsafe file name `{0}`")]
     UnsafeName(String),
@@ -152,7 +154,11 @@ impl Shared {
         self.with(|p| {
             p.done_bytes = p.files.iter().map(|f| f.done_bytes).sum();
             p.total_bytes = p.files.iter().map(|f| f.total_bytes).sum();
-            p.files_done = p.files.iter().filter(|f| matches!(f.state, FileState::Done | FileState::Cached)).count();
+            p.files_done = p
+                .files
+                .iter()
+                .filter(|f| matches!(f.state, FileState::Done | FileState::Cached))
+                .count();
             p.files_total = p.files.len();
             p.bytes_per_second = rate;
             p.eta_seconds = eta(p.total_bytes.saturating_sub(p.done_bytes), rate);
@@ -257,9 +263,14 @@ async fn run(
     };
     let commit = info.sha.clone();
     if commit.is_empty() || commit.contains('/') || commit.contains("..") {
-        return Err(PullError::BadAnswer { url: hub.endpoint().to_string(), message: format!("bad commit hash `{commit}`") });
+        return Err(PullError::BadAnswer {
+            url: hub.endpoint().to_string(),
+            message: format!("bad commit hash `{commit}`"),
+        });
     }
-    let layout = RepoLayout { repo_dir: request.cache_root.join(request.repo_type.folder_name(&request.repo_id)) };
+    let layout = RepoLayout {
+        repo_dir: request.cache_root.join(request.repo_type.folder_name(&request.repo_id)),
+    };
     // The commit's files as `snapshot_download` lists them (sizes, hashes), for the pull and
     // for `trees/<commit>.json`.
     let tree = tokio::select! {
@@ -276,10 +287,21 @@ async fn run(
         p.phase = PullPhase::Downloading;
         p.files = tree
             .iter()
-            .map(|f| FileProgress { path: f.path.clone(), state: FileState::Pending, done_bytes: 0, total_bytes: f.size })
+            .map(|f| FileProgress {
+                path: f.path.clone(),
+                state: FileState::Pending,
+                done_bytes: 0,
+                total_bytes: f.size,
+            })
             .collect();
     });
-    let start = Start { layout: &layout, request, commit: &commit, tree: &tree, done: tokio::sync::OnceCell::new() };
+    let start = Start {
+        layout: &layout,
+        request,
+        commit: &commit,
+        tree: &tree,
+        done: tokio::sync::OnceCell::new(),
+    };
     if tree.is_empty() {
         start.once().await?;
     }
@@ -290,14 +312,12 @@ async fn run(
     let files: Vec<(usize, String)> = tree.iter().map(|f| f.path.clone()).enumerate().collect();
     let start = &start;
     let results: Vec<Result<(), PullError>> = futures::stream::iter(files)
-        .map(move |(index, file): (usize, String)| {
-            async move {
-                let result = pull_file(hub, start, &file, index, shared, cancel).await;
-                if result.is_err() {
-                    shared.finish_file(index, FileState::Failed);
-                }
-                result
+        .map(move |(index, file): (usize, String)| async move {
+            let result = pull_file(hub, start, &file, index, shared, cancel).await;
+            if result.is_err() {
+                shared.finish_file(index, FileState::Failed);
             }
+            result
         })
         .buffer_unordered(request.max_parallel.max(1))
         .collect()
@@ -335,15 +355,24 @@ impl Start<'_> {
     // revision as incomplete.
     async fn write(&self) -> Result<(), PullError> {
         let repo_dir = &self.layout.repo_dir;
-        for dir in [PathBuf::from("blobs"), Path::new("snapshots").join(self.commit), PathBuf::from("refs")] {
+        for dir in [
+            PathBuf::from("blobs"),
+            Path::new("snapshots").join(self.commit),
+            PathBuf::from("refs"),
+        ] {
             let path = repo_dir.join(dir);
-            tokio::fs::create_dir_all(&path).await.map_err(|source| PullError::Io { path, source })?;
+            tokio::fs::create_dir_all(&path)
+                .await
+                .map_err(|source| PullError::Io { path, source })?;
         }
-        tree_cache::write(repo_dir, self.commit, self.tree)
-            .map_err(|source| PullError::Io { path: tree_cache::path(repo_dir, self.commit), source })?;
-        self.layout
-            .write_ref(&self.request.revision, self.commit)
-            .map_err(|source| PullError::Io { path: repo_dir.join("refs").join(&self.request.revision), source })
+        tree_cache::write(repo_dir, self.commit, self.tree).map_err(|source| PullError::Io {
+            path: tree_cache::path(repo_dir, self.commit),
+            source,
+        })?;
+        self.layout.write_ref(&self.request.revision, self.commit).map_err(|source| PullError::Io {
+            path: repo_dir.join("refs").join(&self.request.revision),
+            source,
+        })
     }
 }
 
@@ -388,14 +417,17 @@ async fn pull_file(
         }
     });
     let blob = layout.blob(&meta.etag);
-    let pointer = layout.pointer(commit, file).ok_or_else(|| PullError::UnsafeName(file.to_string()))?;
+    let pointer =
+        layout.pointer(commit, file).ok_or_else(|| PullError::UnsafeName(file.to_string()))?;
     let cached = blob_is_good(&blob, &meta).await;
     if !cached {
         let incomplete = layout.incomplete(&meta.etag);
         let target = download::Target { meta: &meta, label: &label };
         download::download_blob(hub, &target, &incomplete, &blob, index, shared, cancel).await?;
     }
-    layout.link(&pointer, &blob).map_err(|source| PullError::Io { path: pointer.clone(), source })?;
+    layout
+        .link(&pointer, &blob)
+        .map_err(|source| PullError::Io { path: pointer.clone(), source })?;
     shared.finish_file(index, if cached { FileState::Cached } else { FileState::Done });
     Ok(())
 }

@@ -59,7 +59,11 @@ pub struct PullProgress {
 
 impl PullProgress {
     pub fn fraction(&self) -> f64 {
-        if self.total_bytes == 0 { 0.0 } else { (self.done_bytes as f64 / self.total_bytes as f64).min(1.0) }
+        if self.total_bytes == 0 {
+            0.0
+        } else {
+            (self.done_bytes as f64 / self.total_bytes as f64).min(1.0)
+        }
     }
 }
 
@@ -78,11 +82,15 @@ impl RateMeter {
     /// Records the running total of received bytes at `now` and returns bytes per second.
     pub fn sample(&mut self, now: Instant, received: u64) -> f64 {
         self.samples.push_back((now, received));
-        while self.samples.len() > 2 && self.samples.front().is_some_and(|(t, _)| now.duration_since(*t) > self.window) {
+        while self.samples.len() > 2
+            && self.samples.front().is_some_and(|(t, _)| now.duration_since(*t) > self.window)
+        {
             self.samples.pop_front();
         }
         match (self.samples.front(), self.samples.back()) {
-            (Some((t0, b0)), Some((t1, b1))) if t1 > t0 => (b1 - b0) as f64 / t1.duration_since(*t0).as_secs_f64(),
+            (Some((t0, b0)), Some((t1, b1))) if t1 > t0 => {
+                (b1 - b0) as f64 / t1.duration_since(*t0).as_secs_f64()
+            }
             _ => 0.0,
         }
     }

@@ -120,7 +120,8 @@ mod tests {
 
     #[test]
     fn renders_like_python_json_dump_with_indent_1() {
-        let text = render(&[file("z.bin", true), file("caf\u{e9}/a\"b.json", false)]).expect("valid");
+        let text =
+            render(&[file("z.bin", true), file("caf\u{e9}/a\"b.json", false)]).expect("valid");
         let expected = format!(
             "{{\n \"format_version\": 1,\n \"files\": {{\n  \"caf\\u00e9/a\\\"b.json\": {{\n   \"size\": 12,\n   \"blob_id\": \"{a}\"\n  }},\n  \"z.bin\": {{\n   \"size\": 12,\n   \"blob_id\": \"{a}\",\n   \"lfs_sha256\": \"{b}\",\n   \"lfs_size\": 12\n  }}\n }}\n}}",
             a = "a".repeat(40),

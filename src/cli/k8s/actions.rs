@@ -14,13 +14,20 @@ use crate::cli::GlobalArgs;
 
 /// The spec for `k8s render|deploy`: a `--spec FILE`, or the flags resolved by `ops` as
 /// `aimdeck render k8s` resolves them (recipe named or chosen for the nodes, flags over it).
-async fn spec_for(args: &super::SpecArgs, global: &GlobalArgs, force: bool, live: bool) -> color_eyre::Result<crate::model::DeploymentSpec> {
+async fn spec_for(
+    args: &super::SpecArgs,
+    global: &GlobalArgs,
+    force: bool,
+    live: bool,
+) -> color_eyre::Result<crate::model::DeploymentSpec> {
     if let Some(path) = &args.spec {
         return spec_from_file(args, path);
     }
     let request = args.request(force)?;
     let config = crate::cli::deploy::backend_config(global, Default::default());
-    let (target, _, _) = crate::cli::plan::target_for(&request, &config, args.gpu.as_deref(), args.count, live).await?;
+    let (target, _, _) =
+        crate::cli::plan::target_for(&request, &config, args.gpu.as_deref(), args.count, live)
+            .await?;
     let request = crate::ops::DeployRequest { target: target.clone(), ..request };
     let resolution = crate::cli::plan::resolve(&request, global)?;
     crate::cli::plan::print_resolution(&resolution);
@@ -31,7 +38,10 @@ async fn spec_for(args: &super::SpecArgs, global: &GlobalArgs, force: bool, live
 }
 
 /// `render k8s|nimservice|aimservice|kserve`: no cluster needed.
-pub(super) async fn render_k8s(args: RenderArgs, global: &GlobalArgs) -> color_eyre::Result<ExitCode> {
+pub(super) async fn render_k8s(
+    args: RenderArgs,
+    global: &GlobalArgs,
+) -> color_eyre::Result<ExitCode> {
     let spec = spec_for(&args.spec, global, false, false).await?;
     let namespace = global.namespace.clone().unwrap_or_else(|| "default".into());
     let options = options_from_args(&args.options, &namespace, &spec)?;
@@ -40,7 +50,10 @@ pub(super) async fn render_k8s(args: RenderArgs, global: &GlobalArgs) -> color_e
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) async fn deploy_k8s(args: DeployArgs, global: &GlobalArgs) -> color_eyre::Result<ExitCode> {
+pub(super) async fn deploy_k8s(
+    args: DeployArgs,
+    global: &GlobalArgs,
+) -> color_eyre::Result<ExitCode> {
     let spec = spec_for(&args.spec, global, args.force, true).await?;
     let backend = connect(global).await?;
     let mut options = options_from_args(&args.options, backend.namespace(), &spec)?;
@@ -48,7 +61,8 @@ pub(super) async fn deploy_k8s(args: DeployArgs, global: &GlobalArgs) -> color_e
         options.gpu_product = spec.gpu_product.clone();
     }
     let objects = render::render(&spec, &options)?;
-    let report = backend.apply(&objects, ApplyOptions { dry_run: args.dry_run, force: args.force }).await?;
+    let report =
+        backend.apply(&objects, ApplyOptions { dry_run: args.dry_run, force: args.force }).await?;
     if let Some(secs) = args.wait.filter(|_| !args.dry_run) {
         wait_ready(&backend, &spec.name, spec.replicas, Duration::from_secs(secs)).await?;
     }
@@ -67,14 +81,21 @@ pub(super) async fn deploy_k8s(args: DeployArgs, global: &GlobalArgs) -> color_e
 }
 
 /// Waits on the watches (not by polling) until `replicas` pods of `name` are ready.
-pub(super) async fn wait_ready(backend: &KubeBackend, name: &str, replicas: u32, timeout: Duration) -> color_eyre::Result<()> {
+pub(super) async fn wait_ready(
+    backend: &KubeBackend,
+    name: &str,
+    replicas: u32,
+    timeout: Duration,
+) -> color_eyre::Result<()> {
     let watch = ClusterWatch::start(backend);
     let mut changes = watch.changes();
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let snapshot = watch.snapshot();
         if let Some(row) = snapshot.deployments.iter().find(|d| d.name == name) {
-            if row.ready >= replicas && row.pods.iter().filter(|p| p.ready).count() as u32 >= replicas {
+            if row.ready >= replicas
+                && row.pods.iter().filter(|p| p.ready).count() as u32 >= replicas
+            {
                 return Ok(());
             }
         }
@@ -89,7 +110,15 @@ pub(super) async fn wait_ready(backend: &KubeBackend, name: &str, replicas: u32,
                     .flat_map(|d| d.pods.iter())
                     .filter_map(|p| p.reason.as_ref().map(|r| format!("{}: {r}", p.name)))
                     .collect();
-                bail!("{name}: not ready after {}s{}", timeout.as_secs(), if reasons.is_empty() { String::new() } else { format!(" ({})", reasons.join("; ")) });
+                bail!(
+                    "{name}: not ready after {}s{}",
+                    timeout.as_secs(),
+                    if reasons.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", reasons.join("; "))
+                    }
+                );
             }
         }
     }
@@ -98,11 +127,21 @@ pub(super) async fn wait_ready(backend: &KubeBackend, name: &str, replicas: u32,
 pub(super) async fn ls_k8s(args: JsonArg, global: &GlobalArgs) -> color_eyre::Result<ExitCode> {
     let rows = connect(global).await?.list_deployments().await?;
     print_rows(args.json, &rows, |r| {
-        format!("{:<28} {}/{} {:<8} {}", r.name, r.ready, r.desired, r.engine.clone().unwrap_or_default(), r.model.clone().unwrap_or_default())
+        format!(
+            "{:<28} {}/{} {:<8} {}",
+            r.name,
+            r.ready,
+            r.desired,
+            r.engine.clone().unwrap_or_default(),
+            r.model.clone().unwrap_or_default()
+        )
     })
 }
 
-pub(super) async fn scale_k8s(args: ScaleArgs, global: &GlobalArgs) -> color_eyre::Result<ExitCode> {
+pub(super) async fn scale_k8s(
+    args: ScaleArgs,
+    global: &GlobalArgs,
+) -> color_eyre::Result<ExitCode> {
     connect(global).await?.scale(&args.name, args.replicas).await?;
     if args.json {
         println!("{}", serde_json::json!({"name": args.name, "replicas": args.replicas}));
@@ -126,7 +165,12 @@ pub(super) async fn rm_k8s(args: RmArgs, global: &GlobalArgs) -> color_eyre::Res
 
 pub(super) async fn logs_k8s(args: LogsArgs, global: &GlobalArgs) -> color_eyre::Result<ExitCode> {
     let backend = connect(global).await?;
-    let options = PodLogOptions { follow: args.follow, previous: args.previous, tail_lines: args.tail, since_seconds: None };
+    let options = PodLogOptions {
+        follow: args.follow,
+        previous: args.previous,
+        tail_lines: args.tail,
+        since_seconds: None,
+    };
     let mut stream = backend.deployment_logs(&args.name, &options).await?;
     let many = backend.deployment_pods(&args.name).await?.len() > 1;
     let mut out = std::io::stdout();
@@ -154,7 +198,11 @@ pub(super) async fn nodes_k8s(args: JsonArg, global: &GlobalArgs) -> color_eyre:
             r.product.clone().unwrap_or_default(),
             r.memory.clone().unwrap_or_default(),
             if r.ready { "Ready" } else { "NotReady" },
-            if r.taints.is_empty() { String::new() } else { format!(" taints: {}", r.taints.join(" ")) }
+            if r.taints.is_empty() {
+                String::new()
+            } else {
+                format!(" taints: {}", r.taints.join(" "))
+            }
         )
     })
 }

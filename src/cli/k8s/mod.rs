@@ -143,7 +143,11 @@ pub struct PrepullArgs {
 pub async fn run(args: K8sArgs, global: &GlobalArgs) -> color_eyre::Result<ExitCode> {
     let mutating = matches!(
         args.command,
-        K8sCommand::Deploy(_) | K8sCommand::Scale(_) | K8sCommand::Rm(_) | K8sCommand::Restart(_) | K8sCommand::Prepull(_)
+        K8sCommand::Deploy(_)
+            | K8sCommand::Scale(_)
+            | K8sCommand::Rm(_)
+            | K8sCommand::Restart(_)
+            | K8sCommand::Prepull(_)
     );
     if mutating && global.readonly {
         bail!("--readonly: refusing to change the cluster");
@@ -168,14 +172,27 @@ pub async fn run(args: K8sArgs, global: &GlobalArgs) -> color_eyre::Result<ExitC
             } else {
                 for c in contexts {
                     let mark = if c.current { "*" } else { " " };
-                    println!("{mark} {:<24} {:<20} {}", c.name, c.cluster, c.namespace.unwrap_or_else(|| "default".into()));
+                    println!(
+                        "{mark} {:<24} {:<20} {}",
+                        c.name,
+                        c.cluster,
+                        c.namespace.unwrap_or_else(|| "default".into())
+                    );
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
         K8sCommand::Caches(a) => {
             let rows = connect(global).await?.cache_pvcs().await?;
-            print_rows(a.json, &rows, |r| format!("{:<32} {:<8} {:<10} {}", r.name, r.phase, r.capacity.clone().or(r.requested.clone()).unwrap_or_default(), r.models.join(",")))
+            print_rows(a.json, &rows, |r| {
+                format!(
+                    "{:<32} {:<8} {:<10} {}",
+                    r.name,
+                    r.phase,
+                    r.capacity.clone().or(r.requested.clone()).unwrap_or_default(),
+                    r.models.join(",")
+                )
+            })
         }
         K8sCommand::Prepull(a) => {
             let request = PrepullRequest {
@@ -191,7 +208,15 @@ pub async fn run(args: K8sArgs, global: &GlobalArgs) -> color_eyre::Result<ExitC
         }
         K8sCommand::Operators(a) => {
             let rows = connect(global).await?.operator_resources().await?;
-            print_rows(a.json, &rows, |r| format!("{:<18} {:<32} {:<10} {}", r.kind, r.name, r.state.clone().unwrap_or_default(), r.source.clone().unwrap_or_default()))
+            print_rows(a.json, &rows, |r| {
+                format!(
+                    "{:<18} {:<32} {:<10} {}",
+                    r.kind,
+                    r.name,
+                    r.state.clone().unwrap_or_default(),
+                    r.source.clone().unwrap_or_default()
+                )
+            })
         }
         K8sCommand::Apis(_) => {
             let apis = connect(global).await?.discover().await?;
@@ -201,7 +226,11 @@ pub async fn run(args: K8sArgs, global: &GlobalArgs) -> color_eyre::Result<ExitC
     }
 }
 
-fn print_rows<T: serde::Serialize>(json: bool, rows: &[T], line: impl Fn(&T) -> String) -> color_eyre::Result<ExitCode> {
+fn print_rows<T: serde::Serialize>(
+    json: bool,
+    rows: &[T],
+    line: impl Fn(&T) -> String,
+) -> color_eyre::Result<ExitCode> {
     if json {
         println!("{}", serde_json::to_string_pretty(rows)?);
     } else {
@@ -221,4 +250,3 @@ pub(super) async fn connect(global: &GlobalArgs) -> color_eyre::Result<KubeBacke
     };
     Ok(KubeBackend::connect(&target).await?)
 }
-

@@ -7,7 +7,9 @@ use clap::Args;
 use color_eyre::eyre::{WrapErr, bail, eyre};
 
 use crate::backend::kubernetes::autoscale::default_metric;
-use crate::backend::kubernetes::{CacheVolume, HpaMetric, HpaOptions, K8sRenderOptions, KedaOptions, SecretKeyRef};
+use crate::backend::kubernetes::{
+    CacheVolume, HpaMetric, HpaOptions, K8sRenderOptions, KedaOptions, SecretKeyRef,
+};
 use crate::model::deployment::GpuVendor;
 use crate::model::{DeploymentSpec, EngineKind};
 
@@ -65,14 +67,21 @@ impl SpecArgs {
     pub(super) fn request(&self, force: bool) -> color_eyre::Result<crate::ops::DeployRequest> {
         let name = self.name.clone().ok_or_else(|| eyre!("--name: required without --spec"))?;
         let model = self.model.clone().ok_or_else(|| eyre!("--model: required without --spec"))?;
-        let mut request = crate::ops::DeployRequest::new(&name, &model, crate::backend::kubernetes::adapter::NAME);
+        let mut request = crate::ops::DeployRequest::new(
+            &name,
+            &model,
+            crate::backend::kubernetes::adapter::NAME,
+        );
         request.recipe = self.recipe.clone();
         request.no_recipe = self.no_recipe;
         request.force = force;
         request.replicas = self.replicas.unwrap_or(1);
         let engine = match self.engine.as_deref() {
             None => None,
-            Some(text) => Some(text.parse::<EngineKind>().map_err(|_| eyre!("--engine `{text}`: expected vllm or sglang"))?),
+            Some(text) => Some(
+                text.parse::<EngineKind>()
+                    .map_err(|_| eyre!("--engine `{text}`: expected vllm or sglang"))?,
+            ),
         };
         request.overrides = crate::ops::Overrides {
             engine,
@@ -177,8 +186,12 @@ pub(super) fn secret_ref(text: &str) -> SecretKeyRef {
 
 /// A spec given whole with `--spec FILE`, the flags over its fields. (Without a file the
 /// flags are a request that `ops` resolves: see `SpecArgs::request`.)
-pub(super) fn spec_from_file(args: &SpecArgs, path: &std::path::Path) -> color_eyre::Result<DeploymentSpec> {
-    let text = std::fs::read_to_string(path).wrap_err_with(|| format!("cannot read {}", path.display()))?;
+pub(super) fn spec_from_file(
+    args: &SpecArgs,
+    path: &std::path::Path,
+) -> color_eyre::Result<DeploymentSpec> {
+    let text = std::fs::read_to_string(path)
+        .wrap_err_with(|| format!("cannot read {}", path.display()))?;
     let mut spec = crate::config::parse_yaml_file::<DeploymentSpec>(path, &text)?;
     if let Some(name) = &args.name {
         spec.name = name.clone();
@@ -227,24 +240,51 @@ pub(super) fn spec_from_file(args: &SpecArgs, path: &std::path::Path) -> color_e
 
 /// `--autoscale hpa|keda` with its metric, target and bounds; the older `--hpa-*` flags
 /// still make an HPA on their own.
-fn autoscale_from_args(args: &K8sOptionArgs, spec: &DeploymentSpec) -> color_eyre::Result<(Option<HpaOptions>, Option<KedaOptions>)> {
+fn autoscale_from_args(
+    args: &K8sOptionArgs,
+    spec: &DeploymentSpec,
+) -> color_eyre::Result<(Option<HpaOptions>, Option<KedaOptions>)> {
     let Some(kind) = &args.autoscale else { return Ok((None, None)) };
     if args.hpa_cpu.is_some() || args.hpa_metric.is_some() {
         bail!("--autoscale and --hpa-cpu/--hpa-metric: pick one");
     }
-    let metric = args.autoscale_metric.clone().unwrap_or_else(|| default_metric(spec.engine).to_string());
+    let metric =
+        args.autoscale_metric.clone().unwrap_or_else(|| default_metric(spec.engine).to_string());
     if args.autoscale_target.parse::<f64>().is_err() {
-        bail!("--autoscale-target `{}`: expected a number (the metric's value per replica)", args.autoscale_target);
+        bail!(
+            "--autoscale-target `{}`: expected a number (the metric's value per replica)",
+            args.autoscale_target
+        );
     }
     let min = args.min_replicas.or(args.hpa_min).unwrap_or(1);
     let max = args.max_replicas.or(args.hpa_max).unwrap_or((spec.replicas as i32).max(min) * 2);
     Ok(match kind.as_str() {
-        "hpa" => (Some(HpaOptions { min_replicas: min, max_replicas: max, metric: HpaMetric::Pods { metric, average_value: args.autoscale_target.clone() } }), None),
-        _ => (None, Some(KedaOptions { min_replicas: min, max_replicas: max, metric, target: args.autoscale_target.clone(), prometheus: args.prometheus.clone() })),
+        "hpa" => (
+            Some(HpaOptions {
+                min_replicas: min,
+                max_replicas: max,
+                metric: HpaMetric::Pods { metric, average_value: args.autoscale_target.clone() },
+            }),
+            None,
+        ),
+        _ => (
+            None,
+            Some(KedaOptions {
+                min_replicas: min,
+                max_replicas: max,
+                metric,
+                target: args.autoscale_target.clone(),
+                prometheus: args.prometheus.clone(),
+            }),
+        ),
     })
 }
 
-pub(super) fn options_from_args(args: &K8sOptionArgs, namespace: &str, spec: &DeploymentSpec) -> color_eyre::Result<K8sRenderOptions> {
+pub(super) fn options_from_args(
+    args: &K8sOptionArgs,
+    namespace: &str,
+    spec: &DeploymentSpec,
+) -> color_eyre::Result<K8sRenderOptions> {
     let cache = match (&args.cache_pvc, &args.cache_host_path) {
         (Some(_), Some(_)) => bail!("--cache-pvc and --cache-host-path: pick one"),
         (Some(claim), None) => CacheVolume::Pvc {
@@ -276,7 +316,11 @@ pub(super) fn options_from_args(args: &K8sOptionArgs, namespace: &str, spec: &De
                 _ => unreachable!("one of them is set"),
             };
             let min = args.hpa_min.unwrap_or(1);
-            Some(HpaOptions { min_replicas: min, max_replicas: args.hpa_max.unwrap_or(min.max(1) * 2), metric })
+            Some(HpaOptions {
+                min_replicas: min,
+                max_replicas: args.hpa_max.unwrap_or(min.max(1) * 2),
+                metric,
+            })
         }
     };
     let (autoscale_hpa, keda) = autoscale_from_args(args, spec)?;
@@ -300,4 +344,3 @@ pub(super) fn options_from_args(args: &K8sOptionArgs, namespace: &str, spec: &De
         image_pull_secret: args.image_pull_secret.clone(),
     })
 }
-

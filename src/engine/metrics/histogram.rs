@@ -14,7 +14,11 @@ pub struct Histogram {
 impl Histogram {
     /// From `_bucket` samples in any order; `None` without any bucket. A page cut short may lack
     /// the `+Inf` bucket: `_count` (or the largest bucket) stands in for it.
-    pub fn from_buckets(mut buckets: Vec<(f64, f64)>, sum: f64, count: Option<f64>) -> Option<Histogram> {
+    pub fn from_buckets(
+        mut buckets: Vec<(f64, f64)>,
+        sum: f64,
+        count: Option<f64>,
+    ) -> Option<Histogram> {
         if buckets.is_empty() {
             return None;
         }
@@ -34,7 +38,10 @@ impl Histogram {
         let mut bounds: Vec<f64> = self.buckets.iter().chain(&other.buckets).map(|b| b.0).collect();
         bounds.sort_by(|a, b| a.total_cmp(b));
         bounds.dedup();
-        let buckets = bounds.into_iter().map(|le| (le, self.cumulative_at(le) + other.cumulative_at(le))).collect();
+        let buckets = bounds
+            .into_iter()
+            .map(|le| (le, self.cumulative_at(le) + other.cumulative_at(le)))
+            .collect();
         Histogram { buckets, sum: self.sum + other.sum, count: self.count + other.count }
     }
 

@@ -9,6 +9,6 @@ pub mod snapshot;
 pub mod window;
 
 pub use histogram::Histogram;
-pub use parse::{parse, Page, ParseError};
-pub use snapshot::{detect_engine, snapshot, Snapshot};
+pub use parse::{Page, ParseError, parse};
+pub use snapshot::{Snapshot, detect_engine, snapshot};
 pub use window::SampleWindow;

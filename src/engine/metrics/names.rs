@@ -141,8 +141,14 @@ pub const SCALARS: [Signal; 15] = [
     Signal::KvCapacityTokens,
 ];
 
-pub const HISTOGRAMS: [Signal; 6] =
-    [Signal::Ttft, Signal::Itl, Signal::E2e, Signal::QueueTime, Signal::PrefillTime, Signal::DecodeTime];
+pub const HISTOGRAMS: [Signal; 6] = [
+    Signal::Ttft,
+    Signal::Itl,
+    Signal::E2e,
+    Signal::QueueTime,
+    Signal::PrefillTime,
+    Signal::DecodeTime,
+];
 
 /// Labels that tell tensor/pipeline/expert-parallel ranks of one engine apart: they report the
 /// same batch, so their series are not added up (the largest is taken). SGLang 0.5 puts
@@ -176,13 +182,21 @@ mod tests {
                     continue;
                 }
                 if let Some(name) = names(engine, *signal).first() {
-                    assert!(facts.family(name).is_some(), "{engine} {}: {name} ({signal:?}) is not exported", facts.version);
+                    assert!(
+                        facts.family(name).is_some(),
+                        "{engine} {}: {name} ({signal:?}) is not exported",
+                        facts.version
+                    );
                 }
             }
         }
         for engine in EngineKind::ALL {
             for signal in SCALARS.iter().chain(HISTOGRAMS.iter()) {
-                assert!(!names(engine, *signal).iter().any(|n| n.contains("request_time_per_output_token")));
+                assert!(
+                    !names(engine, *signal)
+                        .iter()
+                        .any(|n| n.contains("request_time_per_output_token"))
+                );
             }
         }
     }

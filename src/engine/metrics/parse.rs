@@ -154,7 +154,10 @@ fn read_labels(mut text: &str) -> Result<(Vec<Label<'_>>, &str), &'static str> {
         if bytes.is_empty() || !(bytes[0].is_ascii_alphabetic() || bytes[0] == b'_') {
             return Err("a label name was expected");
         }
-        let end = bytes.iter().position(|&b| !(b.is_ascii_alphanumeric() || b == b'_')).unwrap_or(bytes.len());
+        let end = bytes
+            .iter()
+            .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_'))
+            .unwrap_or(bytes.len());
         let name = &text[..end];
         text = text[end..].trim_start_matches([' ', '\t']);
         text = text.strip_prefix('=').ok_or("`=` was expected after a label name")?;
@@ -251,14 +254,20 @@ mod tests {
         let page = parse("good 1\nbad{x=1} 2\nalso good 3 4 5\nfine{a=\"b\"} NaN\n").unwrap();
         assert_eq!(page.samples.len(), 2);
         assert_eq!(page.skipped_lines, 2);
-        assert_eq!(page.first_error, Some(LineError { line: 2, reason: "a label value must be quoted" }));
+        assert_eq!(
+            page.first_error,
+            Some(LineError { line: 2, reason: "a label value must be quoted" })
+        );
         assert!(page.samples[1].value.is_nan());
     }
 
     #[test]
     fn a_page_without_samples_is_an_error_naming_the_line() {
         let err = parse("<html>\n<body>502 Bad Gateway</body>\n").unwrap_err();
-        assert_eq!(err, ParseError::NotMetrics { line: 1, reason: "a sample must start with a metric name" });
+        assert_eq!(
+            err,
+            ParseError::NotMetrics { line: 1, reason: "a sample must start with a metric name" }
+        );
         // Only comments and blank lines: an empty page, not an error.
         assert!(parse("# HELP x y\n\n").unwrap().samples.is_empty());
     }

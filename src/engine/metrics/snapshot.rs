@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use super::histogram::Histogram;
-use super::names::{self, combine, Combine, Signal, HISTOGRAMS, RANK_LABELS, SCALARS};
+use super::names::{self, Combine, HISTOGRAMS, RANK_LABELS, SCALARS, Signal, combine};
 use super::parse::{Page, Sample};
 use crate::model::EngineKind;
 
@@ -180,7 +180,10 @@ pub fn snapshot(page: &Page<'_>) -> Snapshot {
             }
             if Some(sample.name) == queries_alias {
                 let (group, _) = keys(sample, &[]);
-                scalars.entry((Signal::PrefixCacheQueries, 0)).or_default().add(group, sample.value);
+                scalars
+                    .entry((Signal::PrefixCacheQueries, 0))
+                    .or_default()
+                    .add(group, sample.value);
             }
             continue;
         }
@@ -235,17 +238,21 @@ pub fn snapshot(page: &Page<'_>) -> Snapshot {
         out.requests_finished = finished.total(Combine::Sum);
         for (key, count) in &finished.groups {
             if let Some(reason) = finished.reasons.get(key) {
-                *out.requests_finished_by_reason.entry(reason.clone()).or_insert(0.0) += count.max(0.0);
+                *out.requests_finished_by_reason.entry(reason.clone()).or_insert(0.0) +=
+                    count.max(0.0);
             }
         }
     }
 
     let pick_hist = |signal: Signal| -> Option<Histogram> {
-        let series = (0..4).find_map(|rank| hists.get(&(signal, rank)).filter(|h| !h.is_empty()))?;
+        let series =
+            (0..4).find_map(|rank| hists.get(&(signal, rank)).filter(|h| !h.is_empty()))?;
         // Per engine, the rank that saw the most requests; then engines added up.
         let mut per_group: HashMap<u64, Histogram> = HashMap::new();
         for ((group, _rank), partial) in series {
-            let Some(hist) = Histogram::from_buckets(partial.buckets.clone(), partial.sum, partial.count) else {
+            let Some(hist) =
+                Histogram::from_buckets(partial.buckets.clone(), partial.sum, partial.count)
+            else {
                 continue;
             };
             match per_group.get(group) {

@@ -41,14 +41,21 @@ fn increase(now: Option<f64>, then: Option<f64>) -> Option<f64> {
 
 fn percentiles(hist: Option<&Histogram>) -> Percentiles {
     match hist {
-        Some(h) if h.count > 0.0 => Percentiles { p50: h.quantile(0.5), p95: h.quantile(0.95), p99: h.quantile(0.99) },
+        Some(h) if h.count > 0.0 => {
+            Percentiles { p50: h.quantile(0.5), p95: h.quantile(0.95), p99: h.quantile(0.99) }
+        }
         _ => Percentiles::default(),
     }
 }
 
 impl SampleWindow {
     pub fn new(window_ms: i64) -> Self {
-        SampleWindow { window_ms: window_ms.max(1), previous: None, latencies: VecDeque::new(), from_zero: false }
+        SampleWindow {
+            window_ms: window_ms.max(1),
+            previous: None,
+            latencies: VecDeque::new(),
+            from_zero: false,
+        }
     }
 
     /// Forgets everything (the endpoint went away; its next counters are not deltas of these).
@@ -75,14 +82,18 @@ impl SampleWindow {
         if let Some((then_ms, then)) = &self.previous {
             let seconds = (at_unix_ms - then_ms) as f64 / 1000.0;
             if seconds > 0.0 {
-                let rate = |now: Option<f64>, before: Option<f64>| increase(now, before).map(|d| d / seconds);
+                let rate = |now: Option<f64>, before: Option<f64>| {
+                    increase(now, before).map(|d| d / seconds)
+                };
                 sample.prompt_tokens_per_s = rate(snap.prompt_tokens, then.prompt_tokens);
-                sample.generation_tokens_per_s = rate(snap.generation_tokens, then.generation_tokens);
+                sample.generation_tokens_per_s =
+                    rate(snap.generation_tokens, then.generation_tokens);
                 sample.requests_per_s = rate(snap.requests_finished, then.requests_finished);
                 sample.preemptions_per_s = rate(snap.preemptions, then.preemptions);
                 let mut by_reason = BTreeMap::new();
                 for (reason, count) in &snap.requests_finished_by_reason {
-                    let before = then.requests_finished_by_reason.get(reason).copied().unwrap_or(0.0);
+                    let before =
+                        then.requests_finished_by_reason.get(reason).copied().unwrap_or(0.0);
                     if let Some(r) = rate(Some(*count), Some(before)) {
                         by_reason.insert(reason.clone(), r);
                     }
@@ -123,9 +134,9 @@ impl SampleWindow {
     /// one at or before the window's start as the baseline.
     fn slide(&mut self, at_unix_ms: i64, snap: &Snapshot) {
         let restarted = self.latencies.back().is_some_and(|last| {
-            [(&last.ttft, &snap.ttft), (&last.itl, &snap.itl), (&last.e2e, &snap.e2e)]
-                .iter()
-                .any(|(then, now)| matches!((then, now), (Some(t), Some(n)) if n.since(t).is_none()))
+            [(&last.ttft, &snap.ttft), (&last.itl, &snap.itl), (&last.e2e, &snap.e2e)].iter().any(
+                |(then, now)| matches!((then, now), (Some(t), Some(n)) if n.since(t).is_none()),
+            )
         });
         if restarted {
             self.latencies.clear();
@@ -138,7 +149,9 @@ impl SampleWindow {
             e2e: snap.e2e.clone(),
         });
         let start = at_unix_ms - self.window_ms;
-        while self.latencies.len() > 1 && self.latencies.get(1).is_some_and(|l| l.at_unix_ms <= start) {
+        while self.latencies.len() > 1
+            && self.latencies.get(1).is_some_and(|l| l.at_unix_ms <= start)
+        {
             self.latencies.pop_front();
             // The baseline is now a real scrape, not the engine's start.
             self.from_zero = false;

@@ -3,17 +3,17 @@
 //! throughput, as `aimdeck bench` reports them.
 
 use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Cell, Clear, Gauge, Paragraph, Row, Table, Wrap};
-use ratatui::Frame;
 use tokio_util::sync::CancellationToken;
 
 use super::endpoints::latency;
 use crate::engine::bench::{BenchProgress, BenchReport, LatencyStats};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::form::{FormField, FormOutcome};
 use crate::tui::widgets::Form;
+use crate::tui::widgets::form::{FormField, FormOutcome};
 
 #[derive(Debug, Clone)]
 pub enum Stage {
@@ -65,15 +65,24 @@ pub fn form() -> Form {
         vec![
             FormField::line("requests", "Requests", "20").validate_with(|v| whole(v, 10_000)),
             FormField::line("concurrency", "Concurrency", "4").validate_with(|v| whole(v, 1_000)),
-            FormField::line("input_tokens", "Input tokens per request", "128").validate_with(|v| whole(v, 131_072)),
-            FormField::line("output_tokens", "Output tokens per request", "64").validate_with(|v| whole(v, 32_768)),
+            FormField::line("input_tokens", "Input tokens per request", "128")
+                .validate_with(|v| whole(v, 131_072)),
+            FormField::line("output_tokens", "Output tokens per request", "64")
+                .validate_with(|v| whole(v, 32_768)),
         ],
     )
 }
 
 impl BenchPane {
     pub fn new(endpoint_id: &str, base_url: &str, model: Option<String>) -> BenchPane {
-        BenchPane { endpoint_id: endpoint_id.into(), base_url: base_url.into(), model, stage: Stage::Form(form()), run: 0, cancel: None }
+        BenchPane {
+            endpoint_id: endpoint_id.into(),
+            base_url: base_url.into(),
+            model,
+            stage: Stage::Form(form()),
+            run: 0,
+            cancel: None,
+        }
     }
 
     pub fn is_running(&self) -> bool {
@@ -86,7 +95,9 @@ impl BenchPane {
                 FormOutcome::Editing => KeyOutcome::Nothing,
                 FormOutcome::Cancelled => KeyOutcome::Close,
                 FormOutcome::Submitted => {
-                    let number = |name: &str| form.value(name).and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(1);
+                    let number = |name: &str| {
+                        form.value(name).and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(1)
+                    };
                     KeyOutcome::Start(BenchAsk {
                         requests: number("requests"),
                         concurrency: number("concurrency"),
@@ -115,7 +126,10 @@ impl BenchPane {
     pub fn started(&mut self, run: u64, total: u64, cancel: CancellationToken) {
         self.run = run;
         self.cancel = Some(cancel);
-        self.stage = Stage::Running { progress: BenchProgress { done: 0, failed: 0, total }, cancelled: false };
+        self.stage = Stage::Running {
+            progress: BenchProgress { done: 0, failed: 0, total },
+            cancelled: false,
+        };
     }
 
     pub fn progress(&mut self, run: u64, update: BenchProgress) {
@@ -138,7 +152,9 @@ impl BenchPane {
     pub fn footer_hints(&self) -> Vec<(String, &'static str)> {
         let hint = |k: &str, w: &'static str| (k.to_string(), w);
         match self.stage {
-            Stage::Form(_) => vec![hint("tab", "next field"), hint("enter", "start"), hint("esc", "cancel")],
+            Stage::Form(_) => {
+                vec![hint("tab", "next field"), hint("enter", "start"), hint("esc", "cancel")]
+            }
             Stage::Running { .. } => vec![hint("esc", "stop")],
             Stage::Done(_) | Stage::Failed(_) => vec![hint("esc", "back")],
         }
@@ -154,14 +170,24 @@ impl BenchPane {
             .border_type(BorderType::Rounded)
             .border_style(theme.border_focused)
             .title(Span::styled(format!(" Smoke benchmark: {} ", self.endpoint_id), theme.accent))
-            .title_bottom(Line::styled(format!(" {} ", self.base_url), theme.muted).right_aligned());
+            .title_bottom(
+                Line::styled(format!(" {} ", self.base_url), theme.muted).right_aligned(),
+            );
         let inner = block.inner(area);
         frame.render_widget(block, area);
         match &self.stage {
             Stage::Form(_) => {}
             Stage::Running { progress, cancelled } => {
-                let [gauge, note, _] = Layout::vertical([Constraint::Length(3), Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
-                let label = format!("{}/{} done, {} failed", progress.done, progress.total, progress.failed);
+                let [gauge, note, _] = Layout::vertical([
+                    Constraint::Length(3),
+                    Constraint::Length(1),
+                    Constraint::Fill(1),
+                ])
+                .areas(inner);
+                let label = format!(
+                    "{}/{} done, {} failed",
+                    progress.done, progress.total, progress.failed
+                );
                 frame.render_widget(
                     Gauge::default()
                         .block(Block::bordered().border_style(theme.border).title(" progress "))
@@ -170,11 +196,19 @@ impl BenchPane {
                         .label(label),
                     gauge,
                 );
-                let text = if *cancelled { "stopping: waiting for the requests in flight…" } else { "Esc stops the run; the report covers what finished." };
+                let text = if *cancelled {
+                    "stopping: waiting for the requests in flight…"
+                } else {
+                    "Esc stops the run; the report covers what finished."
+                };
                 frame.render_widget(Line::styled(text, theme.muted), note);
             }
             Stage::Failed(err) => {
-                frame.render_widget(Paragraph::new(Line::styled(format!("benchmark failed: {err}"), theme.error)).wrap(Wrap { trim: true }), inner);
+                frame.render_widget(
+                    Paragraph::new(Line::styled(format!("benchmark failed: {err}"), theme.error))
+                        .wrap(Wrap { trim: true }),
+                    inner,
+                );
             }
             Stage::Done(report) => render_report(frame, inner, report, theme),
         }
@@ -182,7 +216,18 @@ impl BenchPane {
 }
 
 fn stat_row(name: &'static str, s: &LatencyStats) -> Row<'static> {
-    Row::new([name.to_string(), latency(s.mean), latency(s.p50), latency(s.p90), latency(s.p95), latency(s.p99), latency(s.max)].map(Cell::from))
+    Row::new(
+        [
+            name.to_string(),
+            latency(s.mean),
+            latency(s.p50),
+            latency(s.p90),
+            latency(s.p95),
+            latency(s.p99),
+            latency(s.max),
+        ]
+        .map(Cell::from),
+    )
 }
 
 fn render_report(frame: &mut Frame, area: Rect, report: &BenchReport, theme: &Theme) {
@@ -193,7 +238,13 @@ fn render_report(frame: &mut Frame, area: Rect, report: &BenchReport, theme: &Th
             Span::styled(
                 format!(
                     "  {} requests ({} ok, {} failed), concurrency {}, {} in / {} out tokens, {:.1}s",
-                    report.requests, report.succeeded, report.failed, report.concurrency, report.input_tokens, report.output_tokens, report.duration_s
+                    report.requests,
+                    report.succeeded,
+                    report.failed,
+                    report.concurrency,
+                    report.input_tokens,
+                    report.output_tokens,
+                    report.duration_s
                 ),
                 theme.muted,
             ),
@@ -212,10 +263,28 @@ fn render_report(frame: &mut Frame, area: Rect, report: &BenchReport, theme: &Th
     for err in &report.errors {
         lines.push(Line::styled(format!("error: {err}"), theme.error));
     }
-    let [summary, table] = Layout::vertical([Constraint::Length(lines.len() as u16 + 1), Constraint::Fill(1)]).areas(area);
+    let [summary, table] =
+        Layout::vertical([Constraint::Length(lines.len() as u16 + 1), Constraint::Fill(1)])
+            .areas(area);
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), summary);
-    let header = Row::new(["", "mean", "p50", "p90", "p95", "p99", "max"].map(Cell::from)).style(theme.accent);
-    let rows = vec![stat_row("TTFT", &report.ttft_s), stat_row("ITL", &report.itl_s), stat_row("E2E", &report.e2e_s)];
-    let widths = [Constraint::Length(5), Constraint::Length(8), Constraint::Length(8), Constraint::Length(8), Constraint::Length(8), Constraint::Length(8), Constraint::Length(8)];
-    frame.render_widget(Table::new(rows, widths).header(header).style(theme.text).column_spacing(1), table);
+    let header = Row::new(["", "mean", "p50", "p90", "p95", "p99", "max"].map(Cell::from))
+        .style(theme.accent);
+    let rows = vec![
+        stat_row("TTFT", &report.ttft_s),
+        stat_row("ITL", &report.itl_s),
+        stat_row("E2E", &report.e2e_s),
+    ];
+    let widths = [
+        Constraint::Length(5),
+        Constraint::Length(8),
+        Constraint::Length(8),
+        Constraint::Length(8),
+        Constraint::Length(8),
+        Constraint::Length(8),
+        Constraint::Length(8),
+    ];
+    frame.render_widget(
+        Table::new(rows, widths).header(header).style(theme.text).column_spacing(1),
+        table,
+    );
 }

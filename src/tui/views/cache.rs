@@ -6,18 +6,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph};
-use ratatui::Frame;
 use tokio_util::sync::CancellationToken;
 
 use crate::cache::pull::{PullPhase, PullProgress};
-use crate::cache::{format_size, pyfmt::format_timesince, DeletePlan, ModelHold};
+use crate::cache::{DeletePlan, ModelHold, format_size, pyfmt::format_timesince};
 use crate::model::cache::{CacheReport, CachedRepo, RepoType};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::form::FormField;
-use crate::tui::widgets::{gauge, Column, ConfirmDialog, Form, SortKey, TableCell, TableRow};
+use crate::tui::widgets::{Column, ConfirmDialog, Form, SortKey, TableCell, TableRow, gauge};
 
 #[derive(Debug, Clone, Default)]
 pub struct CacheState {
@@ -84,9 +84,18 @@ pub fn rows(state: &CacheState, theme: &Theme) -> Vec<TableRow> {
                 cells: vec![
                     TableCell::text(repo.repo_id.clone()),
                     TableCell::text(repo.repo_type.as_str()),
-                    TableCell::number(Some(repo.size_on_disk as f64), format_size(repo.size_on_disk)),
-                    TableCell::number(Some(repo.revisions.len() as f64), repo.revisions.len().to_string()),
-                    TableCell::number(Some(-repo.last_accessed), format_timesince(repo.last_accessed, now)),
+                    TableCell::number(
+                        Some(repo.size_on_disk as f64),
+                        format_size(repo.size_on_disk),
+                    ),
+                    TableCell::number(
+                        Some(repo.revisions.len() as f64),
+                        repo.revisions.len().to_string(),
+                    ),
+                    TableCell::number(
+                        Some(-repo.last_accessed),
+                        format_timesince(repo.last_accessed, now),
+                    ),
                     TableCell::number(
                         Some(repo.incomplete_bytes as f64),
                         if repo.incomplete_bytes > 0 {
@@ -96,7 +105,10 @@ pub fn rows(state: &CacheState, theme: &Theme) -> Vec<TableRow> {
                         },
                     ),
                     TableCell::styled(
-                        Line::styled(if holders.is_empty() { "-".to_string() } else { holders.clone() }, theme.info),
+                        Line::styled(
+                            if holders.is_empty() { "-".to_string() } else { holders.clone() },
+                            theme.info,
+                        ),
                         SortKey::Text(holders),
                     ),
                 ],
@@ -127,8 +139,16 @@ pub fn summary(state: &CacheState) -> String {
             " {} · {} on disk{}{} ",
             state.root.display(),
             format_size(report.size_on_disk),
-            if report.incomplete_bytes > 0 { format!(" · {} partial", format_size(report.incomplete_bytes)) } else { String::new() },
-            if report.warnings.is_empty() { String::new() } else { format!(" · {} damaged", report.warnings.len()) },
+            if report.incomplete_bytes > 0 {
+                format!(" · {} partial", format_size(report.incomplete_bytes))
+            } else {
+                String::new()
+            },
+            if report.warnings.is_empty() {
+                String::new()
+            } else {
+                format!(" · {} damaged", report.warnings.len())
+            },
         ),
         None => format!(" {} ", state.root.display()),
     }
@@ -137,7 +157,15 @@ pub fn summary(state: &CacheState) -> String {
 pub fn detail_lines(repo: &CachedRepo, state: &CacheState, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = vec![Line::from(vec![
         Span::styled(repo.repo_id.clone(), theme.accent),
-        Span::styled(format!("  {} · {} · {} files", repo.repo_type.as_str(), format_size(repo.size_on_disk), repo.nb_files), theme.text),
+        Span::styled(
+            format!(
+                "  {} · {} · {} files",
+                repo.repo_type.as_str(),
+                format_size(repo.size_on_disk),
+                repo.nb_files
+            ),
+            theme.text,
+        ),
     ])];
     let holders = state.holders(&repo.repo_id);
     if !holders.is_empty() {
@@ -145,17 +173,35 @@ pub fn detail_lines(repo: &CachedRepo, state: &CacheState, theme: &Theme) -> Vec
     }
     lines.push(Line::styled("Revisions", theme.accent));
     for revision in &repo.revisions {
-        let refs = if revision.refs.is_empty() { "(detached)".to_string() } else { revision.refs.join(", ") };
+        let refs = if revision.refs.is_empty() {
+            "(detached)".to_string()
+        } else {
+            revision.refs.join(", ")
+        };
         lines.push(Line::from(vec![
-            Span::styled(format!("  {} ", &revision.commit_hash[..revision.commit_hash.len().min(12)]), theme.info),
-            Span::styled(format!("{:<16} {:>9} {:>5} files", refs, format_size(revision.size_on_disk), revision.nb_files), theme.text),
+            Span::styled(
+                format!("  {} ", &revision.commit_hash[..revision.commit_hash.len().min(12)]),
+                theme.info,
+            ),
+            Span::styled(
+                format!(
+                    "{:<16} {:>9} {:>5} files",
+                    refs,
+                    format_size(revision.size_on_disk),
+                    revision.nb_files
+                ),
+                theme.text,
+            ),
         ]));
     }
     let largest = repo.largest_files(5);
     if !largest.is_empty() {
         lines.push(Line::styled("Largest files", theme.accent));
         for file in largest {
-            lines.push(Line::styled(format!("  {:>9}  {}", format_size(file.size_on_disk), file.relative_path), theme.text));
+            lines.push(Line::styled(
+                format!("  {:>9}  {}", format_size(file.size_on_disk), file.relative_path),
+                theme.text,
+            ));
         }
     }
     if !repo.incomplete_files.is_empty() {
@@ -178,7 +224,9 @@ pub fn detail_lines(repo: &CachedRepo, state: &CacheState, theme: &Theme) -> Vec
 /// otherwise up to `max_lines` warnings plus the borders.
 pub fn warnings_height(state: &CacheState, max_lines: u16) -> u16 {
     match &state.report {
-        Some(report) if !report.warnings.is_empty() => (report.warnings.len() as u16).min(max_lines.max(1)) + 2,
+        Some(report) if !report.warnings.is_empty() => {
+            (report.warnings.len() as u16).min(max_lines.max(1)) + 2
+        }
         _ => 0,
     }
 }
@@ -188,10 +236,17 @@ pub fn warnings_height(state: &CacheState, max_lines: u16) -> u16 {
 pub fn warnings_lines(report: &CacheReport, rows: usize, theme: &Theme) -> Vec<Line<'static>> {
     let total = report.warnings.len();
     let shown = if total > rows { rows.saturating_sub(1) } else { total };
-    let mut lines: Vec<Line<'static>> =
-        report.warnings.iter().take(shown).map(|warning| Line::styled(warning.clone(), theme.warning)).collect();
+    let mut lines: Vec<Line<'static>> = report
+        .warnings
+        .iter()
+        .take(shown)
+        .map(|warning| Line::styled(warning.clone(), theme.warning))
+        .collect();
     if shown < total {
-        lines.push(Line::styled(format!("… {} more: `aimdeck cache ls` lists them all", total - shown), theme.muted));
+        lines.push(Line::styled(
+            format!("… {} more: `aimdeck cache ls` lists them all", total - shown),
+            theme.muted,
+        ));
     }
     lines
 }
@@ -200,12 +255,21 @@ pub fn render_warnings(frame: &mut Frame, area: Rect, report: &CacheReport, them
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
         .border_style(theme.border)
-        .title(Span::styled(format!(" Damaged, not listed ({}) ", report.warnings.len()), theme.warning));
+        .title(Span::styled(
+            format!(" Damaged, not listed ({}) ", report.warnings.len()),
+            theme.warning,
+        ));
     let rows = block.inner(area).height as usize;
     frame.render_widget(Paragraph::new(warnings_lines(report, rows, theme)).block(block), area);
 }
 
-pub fn render_detail(frame: &mut Frame, area: Rect, repo: &CachedRepo, state: &CacheState, theme: &Theme) {
+pub fn render_detail(
+    frame: &mut Frame,
+    area: Rect,
+    repo: &CachedRepo,
+    state: &CacheState,
+    theme: &Theme,
+) {
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
         .border_style(theme.border)
@@ -238,10 +302,16 @@ pub fn pull_lines(progress: &PullProgress, width: usize, theme: &Theme) -> Vec<L
     let mut lines = vec![
         Line::from(vec![
             Span::styled(format!("{}@{} ", progress.repo_id, progress.revision), theme.accent),
-            Span::styled(phase.to_string(), if progress.phase == PullPhase::Failed { theme.error } else { theme.text }),
+            Span::styled(
+                phase.to_string(),
+                if progress.phase == PullPhase::Failed { theme.error } else { theme.text },
+            ),
         ]),
         Line::from(vec![
-            Span::styled(gauge::bar_text(progress.fraction(), width.saturating_sub(44).clamp(10, 60)), theme.ok),
+            Span::styled(
+                gauge::bar_text(progress.fraction(), width.saturating_sub(44).clamp(10, 60)),
+                theme.ok,
+            ),
             Span::styled(
                 format!(
                     " {}/{} · {}/s · ETA {} · {}/{} files",
@@ -257,7 +327,11 @@ pub fn pull_lines(progress: &PullProgress, width: usize, theme: &Theme) -> Vec<L
         ]),
     ];
     for file in progress.files.iter().filter(|f| f.done_bytes < f.total_bytes).take(3) {
-        let fraction = if file.total_bytes == 0 { 0.0 } else { file.done_bytes as f64 / file.total_bytes as f64 };
+        let fraction = if file.total_bytes == 0 {
+            0.0
+        } else {
+            file.done_bytes as f64 / file.total_bytes as f64
+        };
         lines.push(Line::from(vec![
             Span::styled(format!("  {:<5.0}% ", fraction * 100.0), theme.muted),
             Span::styled(file.path.clone(), theme.text),
@@ -279,19 +353,36 @@ pub fn render_pull(frame: &mut Frame, area: Rect, progress: &PullProgress, theme
 /// The pull form; `resume` (the selected repo, when it is a model with interrupted
 /// downloads) fills in its id, so Enter resumes it.
 pub fn pull_form(resume: Option<&CachedRepo>) -> Form {
-    let repo_id = resume.filter(|repo| repo.repo_type == RepoType::Model && !repo.incomplete_files.is_empty()).map(|repo| repo.repo_id.as_str());
+    let repo_id = resume
+        .filter(|repo| repo.repo_type == RepoType::Model && !repo.incomplete_files.is_empty())
+        .map(|repo| repo.repo_id.as_str());
     Form::new(
         "Pull a model into the cache",
         vec![
-            FormField::line("repo", "Repo id (org/name)", repo_id.unwrap_or_default()).validate_with(|v| {
-                let v = v.trim();
-                match v.split_once('/') {
-                    Some((org, name)) if !org.is_empty() && !name.is_empty() && !name.contains('/') && !v.contains(' ') => Ok(()),
-                    _ => Err("expected org/name, e.g. Qwen/Qwen2.5-0.5B-Instruct".into()),
-                }
-            }),
-            FormField::line("revision", "Revision (branch, tag or commit)", "main")
-                .validate_with(|v| if v.trim().is_empty() { Err("a revision is needed (main)".into()) } else { Ok(()) }),
+            FormField::line("repo", "Repo id (org/name)", repo_id.unwrap_or_default())
+                .validate_with(|v| {
+                    let v = v.trim();
+                    match v.split_once('/') {
+                        Some((org, name))
+                            if !org.is_empty()
+                                && !name.is_empty()
+                                && !name.contains('/')
+                                && !v.contains(' ') =>
+                        {
+                            Ok(())
+                        }
+                        _ => Err("expected org/name, e.g. Qwen/Qwen2.5-0.5B-Instruct".into()),
+                    }
+                }),
+            FormField::line("revision", "Revision (branch, tag or commit)", "main").validate_with(
+                |v| {
+                    if v.trim().is_empty() {
+                        Err("a revision is needed (main)".into())
+                    } else {
+                        Ok(())
+                    }
+                },
+            ),
         ],
     )
 }
@@ -299,10 +390,18 @@ pub fn pull_form(resume: Option<&CachedRepo>) -> Form {
 /// The confirmation for a planned delete: type the repo id (and, when a deployment serves
 /// the model, a second dialog asks again).
 pub fn confirm_delete(plan: &DeletePlan) -> ConfirmDialog {
-    let what = if plan.deletes_repo() { "the whole repo".to_string() } else { format!("{} revision(s)", plan.revisions.len()) };
+    let what = if plan.deletes_repo() {
+        "the whole repo".to_string()
+    } else {
+        format!("{} revision(s)", plan.revisions.len())
+    };
     ConfirmDialog::new(
         "Delete from the cache",
-        format!("Delete {what} of {}: frees {} (blobs other revisions use are kept).", plan.repo_id, format_size(plan.bytes_freed)),
+        format!(
+            "Delete {what} of {}: frees {} (blobs other revisions use are kept).",
+            plan.repo_id,
+            format_size(plan.bytes_freed)
+        ),
         plan.repo_id.clone(),
     )
 }

@@ -26,20 +26,28 @@ pub fn render_pane(app: &App, frame: &mut Frame, view: ViewId, area: Rect) -> Re
     if height < 4 {
         return area;
     }
-    let [rest, bottom] = Layout::vertical([Constraint::Fill(1), Constraint::Length(height)]).areas(area);
+    let [rest, bottom] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(height)]).areas(area);
     let theme = &app.theme;
     let title = Line::from(vec![
         Span::styled(format!(" {} ", pane.title), theme.accent),
         Span::styled(format!("[{}] {} ", pane.rows.len(), inventory.scope), theme.muted),
     ]);
-    let block = Block::bordered().border_type(BorderType::Rounded).border_style(theme.border).title(title);
+    let block =
+        Block::bordered().border_type(BorderType::Rounded).border_style(theme.border).title(title);
     match pane.error {
         Some(error) if pane.rows.is_empty() => {
-            frame.render_widget(Paragraph::new(Line::styled(error, theme.warning)).wrap(Wrap { trim: true }).block(block), bottom);
+            frame.render_widget(
+                Paragraph::new(Line::styled(error, theme.warning))
+                    .wrap(Wrap { trim: true })
+                    .block(block),
+                bottom,
+            );
         }
         _ => {
             let header = Row::new(pane.header.iter().map(|h| Cell::from(*h))).style(theme.muted);
-            let table = Table::new(pane.rows, pane.widths).header(header).block(block).column_spacing(2);
+            let table =
+                Table::new(pane.rows, pane.widths).header(header).block(block).column_spacing(2);
             frame.render_widget(table, bottom);
         }
     }
@@ -57,10 +65,15 @@ struct Pane<'a> {
 fn pane_for<'a>(view: ViewId, inventory: &ClusterInventory, theme: &Theme) -> Option<Pane<'a>> {
     match view {
         ViewId::Gpus => {
-            let (rows, error) = split(&inventory.nodes, |nodes| nodes.iter().map(|n| node_row(n, theme)).collect());
+            let (rows, error) =
+                split(&inventory.nodes, |nodes| nodes.iter().map(|n| node_row(n, theme)).collect());
             // Names and products as wide as the longest, so the taints get what is left.
             let widest = |text: &dyn Fn(&NodeGpuInventory) -> usize, floor: usize| {
-                let longest = inventory.nodes.as_ref().map(|n| n.iter().map(text).max().unwrap_or(0)).unwrap_or(0);
+                let longest = inventory
+                    .nodes
+                    .as_ref()
+                    .map(|n| n.iter().map(text).max().unwrap_or(0))
+                    .unwrap_or(0);
                 longest.clamp(floor, 40) as u16
             };
             Some(Pane {
@@ -85,15 +98,25 @@ fn pane_for<'a>(view: ViewId, inventory: &ClusterInventory, theme: &Theme) -> Op
             let services: Result<Vec<&OperatorResourceRow>, String> = inventory
                 .operators
                 .as_ref()
-                .map(|rows| rows.iter().filter(|r| !CACHE_KINDS.contains(&r.kind.as_str())).collect())
+                .map(|rows| {
+                    rows.iter().filter(|r| !CACHE_KINDS.contains(&r.kind.as_str())).collect()
+                })
                 .map_err(Clone::clone);
             // Nothing to say on a cluster without operators.
             if services.as_ref().is_ok_and(Vec::is_empty) {
                 return None;
             }
-            let (rows, error) = split(&services, |rows: &Vec<&OperatorResourceRow>| rows.iter().map(|r| operator_row(r, theme)).collect());
+            let (rows, error) = split(&services, |rows: &Vec<&OperatorResourceRow>| {
+                rows.iter().map(|r| operator_row(r, theme)).collect()
+            });
             let widths = operator_widths(services.iter().flatten().copied());
-            Some(Pane { title: "Operator services (read-only)", header: OPERATOR_HEADER, widths, rows, error })
+            Some(Pane {
+                title: "Operator services (read-only)",
+                header: OPERATOR_HEADER,
+                widths,
+                rows,
+                error,
+            })
         }
         ViewId::Cache => {
             let mut rows = Vec::new();
@@ -103,14 +126,23 @@ fn pane_for<'a>(view: ViewId, inventory: &ClusterInventory, theme: &Theme) -> Op
                 Err(err) => errors.push(format!("cache PVCs: {err}")),
             }
             match &inventory.operators {
-                Ok(resources) => rows.extend(resources.iter().filter(|r| CACHE_KINDS.contains(&r.kind.as_str())).map(|r| operator_row(r, theme))),
+                Ok(resources) => rows.extend(
+                    resources
+                        .iter()
+                        .filter(|r| CACHE_KINDS.contains(&r.kind.as_str()))
+                        .map(|r| operator_row(r, theme)),
+                ),
                 Err(err) => errors.push(format!("operator caches: {err}")),
             }
             if rows.is_empty() && errors.is_empty() {
                 return None;
             }
             let error = (!errors.is_empty()).then(|| errors.join("; "));
-            let caches = inventory.operators.iter().flatten().filter(|r| CACHE_KINDS.contains(&r.kind.as_str()));
+            let caches = inventory
+                .operators
+                .iter()
+                .flatten()
+                .filter(|r| CACHE_KINDS.contains(&r.kind.as_str()));
             let mut widths = operator_widths(caches);
             // PVC rows: the name and "size class" in the NAME and SOURCE columns.
             if let Ok(pvcs) = &inventory.caches {
@@ -125,7 +157,10 @@ fn pane_for<'a>(view: ViewId, inventory: &ClusterInventory, theme: &Theme) -> Op
     }
 }
 
-fn split<'a, T>(result: &Result<T, String>, rows: impl FnOnce(&T) -> Vec<Row<'a>>) -> (Vec<Row<'a>>, Option<String>) {
+fn split<'a, T>(
+    result: &Result<T, String>,
+    rows: impl FnOnce(&T) -> Vec<Row<'a>>,
+) -> (Vec<Row<'a>>, Option<String>) {
     match result {
         Ok(value) => (rows(value), None),
         Err(err) => (Vec::new(), Some(err.clone())),
@@ -138,7 +173,8 @@ fn node_row<'a>(node: &NodeGpuInventory, theme: &Theme) -> Row<'a> {
         (true, true) => Span::styled("Cordoned", theme.warning),
         (false, _) => Span::styled("NotReady", theme.error),
     };
-    let used_style = if node.allocatable > 0 && node.free() == 0 { theme.warning } else { theme.text };
+    let used_style =
+        if node.allocatable > 0 && node.free() == 0 { theme.warning } else { theme.text };
     Row::new(vec![
         Cell::from(node.node.clone()),
         Cell::from(node.vendor.map_or("-", |v| v.as_str())),
@@ -153,7 +189,13 @@ fn node_row<'a>(node: &NodeGpuInventory, theme: &Theme) -> Row<'a> {
         // Problem conditions and health labels next to the taints: what keeps GPUs from work.
         Cell::from({
             let health = node.health_labels.iter().map(|(k, v)| format!("{k}={v}"));
-            let notes: Vec<String> = node.taints.iter().cloned().chain(node.problems.iter().cloned()).chain(health).collect();
+            let notes: Vec<String> = node
+                .taints
+                .iter()
+                .cloned()
+                .chain(node.problems.iter().cloned())
+                .chain(health)
+                .collect();
             if notes.is_empty() { "-".to_string() } else { notes.join(" ") }
         }),
     ])
@@ -163,7 +205,13 @@ const OPERATOR_HEADER: &[&str] = &["KIND", "NAME", "STATE", "SOURCE", "CONDITION
 
 /// KIND, NAME, STATE and SOURCE as wide as their longest entry; CONDITIONS take the rest.
 fn operator_widths<'r>(rows: impl Iterator<Item = &'r OperatorResourceRow>) -> Vec<Constraint> {
-    let mut widths = vec![Constraint::Length(4), Constraint::Length(4), Constraint::Length(5), Constraint::Length(6), Constraint::Fill(1)];
+    let mut widths = vec![
+        Constraint::Length(4),
+        Constraint::Length(4),
+        Constraint::Length(5),
+        Constraint::Length(6),
+        Constraint::Fill(1),
+    ];
     for row in rows {
         widen(&mut widths[0], row.kind.len());
         widen(&mut widths[1], row.name.len());
@@ -204,7 +252,8 @@ fn operator_row<'a>(resource: &OperatorResourceRow, theme: &Theme) -> Row<'a> {
 }
 
 fn pvc_row<'a>(pvc: &CachePvcRow, theme: &Theme) -> Row<'a> {
-    let models = if pvc.models.is_empty() { "no models yet".to_string() } else { pvc.models.join(", ") };
+    let models =
+        if pvc.models.is_empty() { "no models yet".to_string() } else { pvc.models.join(", ") };
     Row::new(vec![
         Cell::from("PVC"),
         Cell::from(pvc.name.clone()),

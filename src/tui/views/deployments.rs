@@ -2,11 +2,11 @@
 //! ready/desired, its rollout or state, the numbers of all its replicas), the replica list of
 //! its detail, the pager for rendered configs and the journal, and the logs.
 
+use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear};
-use ratatui::Frame;
 
 use crate::model::{Deployment, EndpointSample, EndpointState, Replica, ReplicaState};
 use crate::monitor::EndpointHistory;
@@ -14,7 +14,7 @@ use crate::tui::app::Pager;
 use crate::tui::deploy_flow::{DeployState, LogsView};
 use crate::tui::rollout::Rollout;
 use crate::tui::theme::Theme;
-use crate::tui::views::endpoints::{endpoint_row, short_age, EndpointsState, Live, RowFacts};
+use crate::tui::views::endpoints::{EndpointsState, Live, RowFacts, endpoint_row, short_age};
 use crate::tui::widgets::TableRow;
 
 /// The deployment's state in one word: the worst of its replicas.
@@ -35,20 +35,33 @@ pub fn state_word(deployment: &Deployment) -> &'static str {
 
 /// The monitor's id for a replica: the deployment row's own id for replica 0.
 pub fn replica_id(deployment: &str, replica: u32) -> String {
-    if replica == 0 { format!("deploy:{deployment}") } else { format!("deploy:{deployment}/{replica}") }
+    if replica == 0 {
+        format!("deploy:{deployment}")
+    } else {
+        format!("deploy:{deployment}/{replica}")
+    }
 }
 
 /// Each replica's newest sample, by replica index.
-fn replica_samples<'a>(deployment: &'a Deployment, endpoints: &'a EndpointsState) -> impl Iterator<Item = (&'a Replica, Option<&'a EndpointHistory>)> {
-    deployment.replicas.iter().map(|r| (r, endpoints.histories.get(&replica_id(&deployment.name, r.index))))
+fn replica_samples<'a>(
+    deployment: &'a Deployment,
+    endpoints: &'a EndpointsState,
+) -> impl Iterator<Item = (&'a Replica, Option<&'a EndpointHistory>)> {
+    deployment
+        .replicas
+        .iter()
+        .map(|r| (r, endpoints.histories.get(&replica_id(&deployment.name, r.index))))
 }
 
 /// A deployment's numbers across its replicas: requests running and waiting and tokens/s add
 /// up (the deployment serves all of them); KV-cache use and TTFT p95 are the highest replica's,
 /// since the worst-off replica is what a user of the deployment can hit.
 pub fn aggregate(deployment: &Deployment, endpoints: &EndpointsState) -> Live {
-    let samples: Vec<&EndpointSample> = replica_samples(deployment, endpoints).filter_map(|(_, h)| h.and_then(EndpointHistory::latest)).collect();
-    let each = |value: fn(&EndpointSample) -> Option<f64>| samples.iter().filter_map(move |s| value(s));
+    let samples: Vec<&EndpointSample> = replica_samples(deployment, endpoints)
+        .filter_map(|(_, h)| h.and_then(EndpointHistory::latest))
+        .collect();
+    let each =
+        |value: fn(&EndpointSample) -> Option<f64>| samples.iter().filter_map(move |s| value(s));
     let sum = |value: fn(&EndpointSample) -> Option<f64>| each(value).reduce(|a, b| a + b);
     let max = |value: fn(&EndpointSample) -> Option<f64>| each(value).reduce(f64::max);
     Live {
@@ -64,18 +77,34 @@ pub fn aggregate(deployment: &Deployment, endpoints: &EndpointsState) -> Live {
 /// Seconds a ready replica has been up: from the start time its backend reports (so it
 /// restarts with the replica and survives a console restart), else from when the monitor saw
 /// it become ready.
-pub fn ready_age(replica: &Replica, history: Option<&EndpointHistory>, now_unix_ms: i64) -> Option<f64> {
+pub fn ready_age(
+    replica: &Replica,
+    history: Option<&EndpointHistory>,
+    now_unix_ms: i64,
+) -> Option<f64> {
     match replica.started_at_unix_ms {
-        Some(started) if replica.state == ReplicaState::Ready => Some((now_unix_ms - started).max(0) as f64 / 1000.0),
-        _ => history.filter(|h| h.state == EndpointState::Ready && h.state_since_unix_ms > 0).map(|h| h.seconds_in_state(now_unix_ms)),
+        Some(started) if replica.state == ReplicaState::Ready => {
+            Some((now_unix_ms - started).max(0) as f64 / 1000.0)
+        }
+        _ => history
+            .filter(|h| h.state == EndpointState::Ready && h.state_since_unix_ms > 0)
+            .map(|h| h.seconds_in_state(now_unix_ms)),
     }
 }
 
 /// The STATE column of a deployment: its rollout while one runs (or the failure it ended
 /// in), else `ready 5m`, `2/3 ready`, or the worst replica's state.
-fn state_cell(deployment: Option<&Deployment>, rollout: Option<&Rollout>, endpoints: &EndpointsState, theme: &Theme) -> (String, Style) {
+fn state_cell(
+    deployment: Option<&Deployment>,
+    rollout: Option<&Rollout>,
+    endpoints: &EndpointsState,
+    theme: &Theme,
+) -> (String, Style) {
     if let Some(rollout) = rollout {
-        return (rollout.text(deployment), if rollout.failed() { theme.error } else { theme.warning });
+        return (
+            rollout.text(deployment),
+            if rollout.failed() { theme.error } else { theme.warning },
+        );
     }
     let Some(deployment) = deployment else { return ("gone".into(), theme.muted) };
     let (ready, all) = (deployment.ready_replicas(), deployment.replicas.len());
@@ -108,7 +137,8 @@ pub fn rows(state: &DeployState, endpoints: &EndpointsState, theme: &Theme) -> V
         .all()
         .map(|d| {
             let id = replica_id(&d.name, 0);
-            let (state_text, state_style) = state_cell(Some(d), state.rollouts.get(&d.name), endpoints, theme);
+            let (state_text, state_style) =
+                state_cell(Some(d), state.rollouts.get(&d.name), endpoints, theme);
             endpoint_row(RowFacts {
                 id: &id,
                 name: &d.name,
@@ -142,7 +172,12 @@ pub fn rows(state: &DeployState, endpoints: &EndpointsState, theme: &Theme) -> V
 
 /// The deployment part of its detail pane: where it runs, its rollout, and one line per
 /// replica with that replica's own numbers.
-pub fn detail_lines(deploy: &DeployState, endpoints: &EndpointsState, name: &str, theme: &Theme) -> Vec<Line<'static>> {
+pub fn detail_lines(
+    deploy: &DeployState,
+    endpoints: &EndpointsState,
+    name: &str,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
     let deployment = deploy.find(name);
     let rollout = deploy.rollouts.get(name);
     let mut lines = Vec::new();
@@ -150,7 +185,9 @@ pub fn detail_lines(deploy: &DeployState, endpoints: &EndpointsState, name: &str
     let (backend, ready) = match (deployment, rollout) {
         (Some(d), _) => (d.backend.clone(), format!("{} ready", d.ready_summary())),
         (None, Some(r)) => (r.backend.clone(), "not on the backend".into()),
-        (None, None) => return vec![Line::styled(format!("{name}: not listed by any backend"), theme.muted)],
+        (None, None) => {
+            return vec![Line::styled(format!("{name}: not listed by any backend"), theme.muted)];
+        }
     };
     lines.push(Line::from(vec![
         Span::styled("deployment ", theme.muted),
@@ -164,11 +201,22 @@ pub fn detail_lines(deploy: &DeployState, endpoints: &EndpointsState, name: &str
         lines.push(Line::styled("esc dismisses the failure", theme.muted));
     }
     let Some(deployment) = deployment.filter(|d| !d.replicas.is_empty()) else { return lines };
-    lines.push(Line::styled(format!("{:<3} {:<10} {:<24} {:<8} {:>4} {:>4} {:>4} {:>6}", "#", "STATE", "PORT/NAME", "GPUS", "RUN", "WAIT", "KV%", "TOK/S"), theme.accent));
+    lines.push(Line::styled(
+        format!(
+            "{:<3} {:<10} {:<24} {:<8} {:>4} {:>4} {:>4} {:>6}",
+            "#", "STATE", "PORT/NAME", "GPUS", "RUN", "WAIT", "KV%", "TOK/S"
+        ),
+        theme.accent,
+    ));
     for (replica, history) in replica_samples(deployment, endpoints) {
         let latest = history.and_then(EndpointHistory::latest);
-        let num = |value: Option<f64>| value.map(|v| format!("{v:.0}")).unwrap_or_else(|| "-".into());
-        let gpus = if replica.gpus.is_empty() { "-".to_string() } else { replica.gpus.iter().map(u32::to_string).collect::<Vec<_>>().join(",") };
+        let num =
+            |value: Option<f64>| value.map(|v| format!("{v:.0}")).unwrap_or_else(|| "-".into());
+        let gpus = if replica.gpus.is_empty() {
+            "-".to_string()
+        } else {
+            replica.gpus.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+        };
         let style = match replica.state {
             ReplicaState::Ready => theme.ok,
             ReplicaState::Failed | ReplicaState::Exited | ReplicaState::Unhealthy => theme.error,
@@ -229,7 +277,10 @@ pub fn render_pager(frame: &mut Frame, area: Rect, pager: &Pager, theme: &Theme)
 pub fn render_logs(frame: &mut Frame, area: Rect, logs: &LogsView, theme: &Theme) {
     let area = popup(area);
     frame.render_widget(Clear, area);
-    let mut bottom = vec![Span::styled(if logs.pane.follow { " following " } else { " paused (G follows) " }, theme.muted)];
+    let mut bottom = vec![Span::styled(
+        if logs.pane.follow { " following " } else { " paused (G follows) " },
+        theme.muted,
+    )];
     if let Some(query) = &logs.searching {
         bottom.push(Span::styled(format!(" /{query}▏"), theme.accent));
     } else if let Some(query) = logs.pane.search() {

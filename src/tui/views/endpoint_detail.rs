@@ -3,14 +3,14 @@
 //! holds when a deployment told us, the startup phase of a starting endpoint and its recent
 //! errors. A deployment's detail starts with its rollout and one line per replica.
 
+use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, BorderType, Chart, Dataset, GraphType, Paragraph, Wrap};
-use ratatui::Frame;
 
-use super::endpoints::{latency, short_age, state_style, EndpointsState};
+use super::endpoints::{EndpointsState, latency, short_age, state_style};
 use crate::model::gpu::HealthState;
 use crate::model::{EndpointState, Replica};
 use crate::monitor::{EndpointHistory, Metric};
@@ -50,7 +50,15 @@ fn fmt_axis(value: f64, unit: &str) -> String {
     }
 }
 
-fn render_chart(frame: &mut Frame, area: Rect, title: &str, unit: &str, fixed_max: Option<f64>, all: &[Series], theme: &Theme) {
+fn render_chart(
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    unit: &str,
+    fixed_max: Option<f64>,
+    all: &[Series],
+    theme: &Theme,
+) {
     // The legend goes in the title: a chart's own legend box hides the lines on small screens.
     let mut spans = vec![Span::styled(format!(" {title} "), theme.accent)];
     if all.len() > 1 {
@@ -58,44 +66,82 @@ fn render_chart(frame: &mut Frame, area: Rect, title: &str, unit: &str, fixed_ma
             spans.push(Span::styled(format!("{} ", s.name), s.style));
         }
     }
-    let block = Block::bordered().border_type(BorderType::Rounded).border_style(theme.border).title(Line::from(spans));
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(theme.border)
+        .title(Line::from(spans));
     let has_points = all.iter().any(|s| !s.points.is_empty());
     if !has_points {
-        frame.render_widget(Paragraph::new(Line::styled("no data yet", theme.muted).centered()).block(block), area);
+        frame.render_widget(
+            Paragraph::new(Line::styled("no data yet", theme.muted).centered()).block(block),
+            area,
+        );
         return;
     }
-    let top = fixed_max.unwrap_or_else(|| all.iter().flat_map(|s| s.points.iter().map(|p| p.1)).fold(0.0, f64::max));
+    let top = fixed_max.unwrap_or_else(|| {
+        all.iter().flat_map(|s| s.points.iter().map(|p| p.1)).fold(0.0, f64::max)
+    });
     let top = if top > 0.0 { top * if fixed_max.is_some() { 1.0 } else { 1.1 } } else { 1.0 };
     let datasets: Vec<Dataset> = all
         .iter()
-        .map(|s| Dataset::default().name(s.name).marker(Marker::Braille).graph_type(GraphType::Line).style(s.style).data(&s.points))
+        .map(|s| {
+            Dataset::default()
+                .name(s.name)
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(s.style)
+                .data(&s.points)
+        })
         .collect();
     let chart = Chart::new(datasets)
         .block(block)
-        .x_axis(Axis::default().bounds([-CHART_SECONDS, 0.0]).style(theme.muted).labels([Line::from("-5m"), Line::from("now")]))
-        .y_axis(Axis::default().bounds([0.0, top]).style(theme.muted).labels([Line::from(fmt_axis(0.0, unit)), Line::from(fmt_axis(top, unit))]))
+        .x_axis(
+            Axis::default()
+                .bounds([-CHART_SECONDS, 0.0])
+                .style(theme.muted)
+                .labels([Line::from("-5m"), Line::from("now")]),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds([0.0, top])
+                .style(theme.muted)
+                .labels([Line::from(fmt_axis(0.0, unit)), Line::from(fmt_axis(top, unit))]),
+        )
         .legend_position(None);
     frame.render_widget(chart, area);
 }
 
 /// `replica`: the backend's replica 0 of a deployment's row, whose start time the age uses.
-fn summary_lines(id: &str, state: &EndpointsState, history: Option<&EndpointHistory>, replica: Option<&Replica>, backend: &str, theme: &Theme) -> Vec<Line<'static>> {
+fn summary_lines(
+    id: &str,
+    state: &EndpointsState,
+    history: Option<&EndpointHistory>,
+    replica: Option<&Replica>,
+    backend: &str,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
     let now = state.now();
     let url = state.watched.get(id).map(|w| w.url.clone()).unwrap_or_default();
     let Some(history) = history else {
-        return vec![
-            Line::from(vec![Span::styled("waiting for the first poll of ", theme.muted), Span::styled(url, theme.text)]),
-        ];
+        return vec![Line::from(vec![
+            Span::styled("waiting for the first poll of ", theme.muted),
+            Span::styled(url, theme.text),
+        ])];
     };
     let age = match replica {
-        Some(replica) if history.state == EndpointState::Ready => super::deployments::ready_age(replica, Some(history), now),
+        Some(replica) if history.state == EndpointState::Ready => {
+            super::deployments::ready_age(replica, Some(history), now)
+        }
         _ => (history.state_since_unix_ms > 0).then(|| history.seconds_in_state(now)),
     };
     let since = age.map(|age| format!(" for {}", short_age(age))).unwrap_or_default();
     let mut first = vec![
         Span::styled(format!("{}{since}", history.state), state_style(history.state, theme)),
         Span::styled("  engine ", theme.muted),
-        Span::styled(history.engine.map(|e| e.to_string()).unwrap_or_else(|| "unknown".into()), theme.text),
+        Span::styled(
+            history.engine.map(|e| e.to_string()).unwrap_or_else(|| "unknown".into()),
+            theme.text,
+        ),
         Span::styled("  backend ", theme.muted),
         Span::styled(backend.to_string(), theme.text),
         Span::styled("  ", theme.muted),
@@ -109,17 +155,33 @@ fn summary_lines(id: &str, state: &EndpointsState, history: Option<&EndpointHist
     if history.state == EndpointState::Starting {
         let phase = match state.startup.get(id) {
             Some(tracker) => match tracker.phase {
-                Some(phase) => format!("{}, {}", phase.as_str(), short_age((now - tracker.since_unix_ms).max(0) as f64 / 1000.0)),
-                None => format!("starting, {}", short_age((now - tracker.since_unix_ms).max(0) as f64 / 1000.0)),
+                Some(phase) => format!(
+                    "{}, {}",
+                    phase.as_str(),
+                    short_age((now - tracker.since_unix_ms).max(0) as f64 / 1000.0)
+                ),
+                None => format!(
+                    "starting, {}",
+                    short_age((now - tracker.since_unix_ms).max(0) as f64 / 1000.0)
+                ),
             },
             // A watched URL has no log to read: health is all there is.
-            None => format!("waiting for /health to answer, {}", short_age(history.seconds_in_state(now))),
+            None => format!(
+                "waiting for /health to answer, {}",
+                short_age(history.seconds_in_state(now))
+            ),
         };
-        lines.push(Line::from(vec![Span::styled("phase ", theme.muted), Span::styled(phase, theme.warning)]));
+        lines.push(Line::from(vec![
+            Span::styled("phase ", theme.muted),
+            Span::styled(phase, theme.warning),
+        ]));
     }
     if let Some(s) = history.latest() {
-        let num = |v: Option<f64>, digits: usize| v.map(|v| format!("{v:.digits$}")).unwrap_or_else(|| "-".into());
-        let pct = |v: Option<f64>| v.map(|v| format!("{:.0}%", v * 100.0)).unwrap_or_else(|| "-".into());
+        let num = |v: Option<f64>, digits: usize| {
+            v.map(|v| format!("{v:.digits$}")).unwrap_or_else(|| "-".into())
+        };
+        let pct =
+            |v: Option<f64>| v.map(|v| format!("{:.0}%", v * 100.0)).unwrap_or_else(|| "-".into());
         let spans = vec![
             Span::styled("run ", theme.muted),
             Span::styled(num(s.requests_running, 0), theme.text),
@@ -142,7 +204,10 @@ fn summary_lines(id: &str, state: &EndpointsState, history: Option<&EndpointHist
         let p = |name: &str, q: &crate::model::Percentiles| {
             vec![
                 Span::styled(format!("{name} p50/95/99 "), theme.muted),
-                Span::styled(format!("{}/{}/{}  ", latency(q.p50), latency(q.p95), latency(q.p99)), theme.text),
+                Span::styled(
+                    format!("{}/{}/{}  ", latency(q.p50), latency(q.p95), latency(q.p99)),
+                    theme.text,
+                ),
             ]
         };
         let mut spans = p("TTFT", &s.ttft);
@@ -161,7 +226,10 @@ fn gpu_lines(app: &App, id: &str) -> Vec<Line<'static>> {
     let Some(indices) = held.or_else(|| app.endpoints.gpu_indices.get(id).cloned()) else {
         return vec![
             Line::styled("not known", theme.muted),
-            Line::styled("aimdeck did not deploy this endpoint, so it cannot tell which GPUs it holds.", theme.muted),
+            Line::styled(
+                "aimdeck did not deploy this endpoint, so it cannot tell which GPUs it holds.",
+                theme.muted,
+            ),
         ];
     };
     if indices.is_empty() {
@@ -174,9 +242,16 @@ fn gpu_lines(app: &App, id: &str) -> Vec<Line<'static>> {
         .iter()
         .map(|&index| match update.snapshot.gpus.iter().find(|g| g.index == index) {
             Some(gpu) => {
-                let util = gpu.utilization_percent.map(|u| format!("{u:.0}%")).unwrap_or_else(|| "n/a".into());
-                let mem = gpu.memory_fraction().map(|m| format!("{:.0}%", m * 100.0)).unwrap_or_else(|| "n/a".into());
-                let power = gpu.power_watts.map(|p| format!("{p:.0}W")).unwrap_or_else(|| "n/a".into());
+                let util = gpu
+                    .utilization_percent
+                    .map(|u| format!("{u:.0}%"))
+                    .unwrap_or_else(|| "n/a".into());
+                let mem = gpu
+                    .memory_fraction()
+                    .map(|m| format!("{:.0}%", m * 100.0))
+                    .unwrap_or_else(|| "n/a".into());
+                let power =
+                    gpu.power_watts.map(|p| format!("{p:.0}W")).unwrap_or_else(|| "n/a".into());
                 let mut spans = vec![
                     Span::styled(format!("GPU{index} "), theme.accent),
                     Span::styled(format!("util {util}  mem {mem}  power {power}"), theme.text),
@@ -185,17 +260,27 @@ fn gpu_lines(app: &App, id: &str) -> Vec<Line<'static>> {
                 if matches!(gpu.health.state, HealthState::Failed | HealthState::Degraded)
                     && let Some(summary) = gpu.health.summary()
                 {
-                    let style = if gpu.health.state == HealthState::Failed { theme.error } else { theme.warning };
+                    let style = if gpu.health.state == HealthState::Failed {
+                        theme.error
+                    } else {
+                        theme.warning
+                    };
                     spans.push(Span::styled(format!("  {summary}"), style));
                 }
                 Line::from(spans)
             }
-            None => Line::styled(format!("GPU{index}: not on this machine's GPU list"), theme.warning),
+            None => {
+                Line::styled(format!("GPU{index}: not on this machine's GPU list"), theme.warning)
+            }
         })
         .collect()
 }
 
-fn error_lines(history: Option<&EndpointHistory>, rows: usize, theme: &Theme) -> Vec<Line<'static>> {
+fn error_lines(
+    history: Option<&EndpointHistory>,
+    rows: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
     let Some(history) = history.filter(|h| !h.errors.is_empty()) else {
         return vec![Line::styled("none", theme.muted)];
     };
@@ -208,8 +293,12 @@ fn error_lines(history: Option<&EndpointHistory>, rows: usize, theme: &Theme) ->
             let at = jiff::Timestamp::from_millisecond(e.at_unix_ms)
                 .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).strftime("%H:%M:%S").to_string())
                 .unwrap_or_default();
-            let repeats = if e.repeats > 0 { format!(" (x{})", e.repeats + 1) } else { String::new() };
-            Line::from(vec![Span::styled(format!("{at} "), theme.muted), Span::styled(format!("{}{repeats}", e.message), theme.error)])
+            let repeats =
+                if e.repeats > 0 { format!(" (x{})", e.repeats + 1) } else { String::new() };
+            Line::from(vec![
+                Span::styled(format!("{at} "), theme.muted),
+                Span::styled(format!("{}{repeats}", e.message), theme.error),
+            ])
         })
         .collect()
 }
@@ -235,7 +324,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, id: &str) {
             let mut lines = super::deployments::detail_lines(&app.deploy, state, name, theme);
             // Under the deployment's line: who owns the replica count when an autoscaler does.
             if let Some(scaler) = app.deploy.find(name).and_then(|d| d.autoscaler.as_ref()) {
-                let line = Line::from(vec![Span::styled("autoscaler ", theme.muted), Span::styled(scaler.summary(), theme.text)]);
+                let line = Line::from(vec![
+                    Span::styled("autoscaler ", theme.muted),
+                    Span::styled(scaler.summary(), theme.text),
+                ]);
                 lines.insert(lines.len().min(1), line);
             }
             let found = app.deploy.find(name);
@@ -244,7 +336,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, id: &str) {
                 // On a small screen the replica list says enough; the charts need the rows.
                 let keep = if inner.height >= 30 { usize::MAX } else { 1 };
                 let replica = found.and_then(|d| d.replicas.first());
-                lines.extend(summary_lines(id, state, history, replica, &backend, theme).into_iter().take(keep));
+                lines.extend(
+                    summary_lines(id, state, history, replica, &backend, theme)
+                        .into_iter()
+                        .take(keep),
+                );
             }
             lines
         }
@@ -252,7 +348,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, id: &str) {
     };
     let error_rows: u16 = if inner.height >= 30 { 5 } else { 2 };
     let [top, charts, errors] = Layout::vertical([
-        Constraint::Length(summary.iter().map(|line| line.width().div_ceil(usize::from(inner.width.max(1))).max(1) as u16).sum()),
+        Constraint::Length(
+            summary
+                .iter()
+                .map(|line| line.width().div_ceil(usize::from(inner.width.max(1))).max(1) as u16)
+                .sum(),
+        ),
         Constraint::Fill(1),
         Constraint::Length(error_rows + 1),
     ])
@@ -262,7 +363,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, id: &str) {
     let [tokens, queue, kv] = Layout::horizontal([Constraint::Fill(1); 3]).areas(row1);
     let [ttft, itl, gpus] = Layout::horizontal([Constraint::Fill(1); 3]).areas(row2);
     let now = state.now();
-    let scaled = |metric: Metric, scale: f64| history.map(|h| series(h, now, metric, scale)).unwrap_or_default();
+    let scaled = |metric: Metric, scale: f64| {
+        history.map(|h| series(h, now, metric, scale)).unwrap_or_default()
+    };
     let series_of = |metric: Metric| scaled(metric, 1.0);
     // Latencies are kept in seconds and charted in milliseconds.
     let ms = |metric: Metric| scaled(metric, 1000.0);
@@ -273,7 +376,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, id: &str) {
         "",
         None,
         &[
-            Series { name: "out", style: theme.accent, points: series_of(Metric::GenerationTokensPerS) },
+            Series {
+                name: "out",
+                style: theme.accent,
+                points: series_of(Metric::GenerationTokensPerS),
+            },
             Series { name: "in", style: theme.info, points: series_of(Metric::PromptTokensPerS) },
         ],
         theme,
@@ -286,7 +393,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, id: &str) {
         None,
         &[
             Series { name: "running", style: theme.ok, points: series_of(Metric::RequestsRunning) },
-            Series { name: "waiting", style: theme.warning, points: series_of(Metric::RequestsWaiting) },
+            Series {
+                name: "waiting",
+                style: theme.warning,
+                points: series_of(Metric::RequestsWaiting),
+            },
         ],
         theme,
     );
@@ -296,7 +407,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, id: &str) {
         "KV cache",
         "%",
         Some(100.0),
-        &[Series { name: "KV %", style: theme.accent, points: scaled(Metric::KvCacheUsage, 100.0) }],
+        &[Series {
+            name: "KV %",
+            style: theme.accent,
+            points: scaled(Metric::KvCacheUsage, 100.0),
+        }],
         theme,
     );
     render_chart(
@@ -325,8 +440,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, id: &str) {
         ],
         theme,
     );
-    let gpu_block = Block::bordered().border_type(BorderType::Rounded).border_style(theme.border).title(Span::styled(" GPUs held ", theme.accent));
-    frame.render_widget(Paragraph::new(gpu_lines(app, id)).wrap(Wrap { trim: true }).block(gpu_block), gpus);
+    let gpu_block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(theme.border)
+        .title(Span::styled(" GPUs held ", theme.accent));
+    frame.render_widget(
+        Paragraph::new(gpu_lines(app, id)).wrap(Wrap { trim: true }).block(gpu_block),
+        gpus,
+    );
     let mut lines = vec![Line::styled("Recent errors", theme.accent)];
     lines.extend(error_lines(history, error_rows as usize, theme));
     frame.render_widget(Paragraph::new(lines), errors);
@@ -342,7 +463,8 @@ mod tests {
     /// keeps its plain line (the existing snapshots).
     #[test]
     fn the_gpu_pane_names_a_failed_gpu_the_endpoint_holds() {
-        let mut gpus: Vec<Gpu> = (0..2).map(|i| Gpu::new(i, GpuVendor::Nvidia, "NVIDIA H100 80GB HBM3")).collect();
+        let mut gpus: Vec<Gpu> =
+            (0..2).map(|i| Gpu::new(i, GpuVendor::Nvidia, "NVIDIA H100 80GB HBM3")).collect();
         gpus[1].health.add(HealthState::Failed, "xid_79", "XID 79: GPU has fallen off the bus");
         let mut app = App::new(crate::tui::app::Settings::default());
         app.endpoints.gpu_indices.insert("ep".into(), vec![0, 1]);
@@ -355,6 +477,9 @@ mod tests {
         app.gpus.update = Some(std::sync::Arc::new(update));
         let text: Vec<String> = gpu_lines(&app, "ep").iter().map(|l| l.to_string()).collect();
         assert_eq!(text[0], "GPU0 util n/a  mem n/a  power n/a");
-        assert_eq!(text[1], "GPU1 util n/a  mem n/a  power n/a  failed: XID 79: GPU has fallen off the bus");
+        assert_eq!(
+            text[1],
+            "GPU1 util n/a  mem n/a  power n/a  failed: XID 79: GPU has fallen off the bus"
+        );
     }
 }

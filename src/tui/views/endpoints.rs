@@ -6,10 +6,10 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::Block;
-use ratatui::Frame;
 
 use super::bench::BenchPane;
 use super::playground::Playground;
@@ -150,7 +150,10 @@ pub fn state_style(state: EndpointState, theme: &Theme) -> ratatui::style::Style
     }
 }
 
-fn sample_value(sample: Option<&EndpointSample>, value: impl Fn(&EndpointSample) -> Option<f64>) -> Option<f64> {
+fn sample_value(
+    sample: Option<&EndpointSample>,
+    value: impl Fn(&EndpointSample) -> Option<f64>,
+) -> Option<f64> {
     sample.and_then(value)
 }
 
@@ -189,12 +192,15 @@ impl Live {
     /// One endpoint's state (with how long it has been in it) and its newest numbers.
     pub fn of(history: Option<&EndpointHistory>, now: i64, theme: &Theme) -> Live {
         let state = history.map_or(EndpointState::Starting, |h| h.state);
-        let age = history.filter(|h| h.state_since_unix_ms > 0).map(|h| short_age(h.seconds_in_state(now)));
+        let age = history
+            .filter(|h| h.state_since_unix_ms > 0)
+            .map(|h| short_age(h.seconds_in_state(now)));
         let state_text = match age {
             Some(age) => format!("{state} {age}"),
             None => state.to_string(),
         };
-        let mut live = Live { state_text, state_style: state_style(state, theme), ..Live::default() };
+        let mut live =
+            Live { state_text, state_style: state_style(state, theme), ..Live::default() };
         live.set_numbers(history.and_then(EndpointHistory::latest));
         live
     }
@@ -211,7 +217,17 @@ impl Live {
 fn row(id: &str, history: Option<&EndpointHistory>, now: i64, theme: &Theme) -> TableRow {
     let ready = u32::from(history.is_some_and(|h| h.state == EndpointState::Ready));
     let live = Live::of(history, now, theme);
-    endpoint_row(RowFacts { id, name: id, engine: None, model: None, backend: "watched", ready, desired: 1, history, live })
+    endpoint_row(RowFacts {
+        id,
+        name: id,
+        engine: None,
+        model: None,
+        backend: "watched",
+        ready,
+        desired: 1,
+        history,
+        live,
+    })
 }
 
 /// One row of the Endpoints table in its columns; the engine and model fall back to what the
@@ -237,7 +253,10 @@ pub fn endpoint_row(facts: RowFacts<'_>) -> TableRow {
             TableCell::text(model),
             TableCell::text(backend),
             TableCell::number(Some(f64::from(ready)), format!("{ready}/{desired}")),
-            TableCell::styled(Line::styled(live.state_text.clone(), live.state_style), SortKey::Text(live.state_text)),
+            TableCell::styled(
+                Line::styled(live.state_text.clone(), live.state_style),
+                SortKey::Text(live.state_text),
+            ),
             TableCell::number(live.running, count(live.running)),
             TableCell::number(live.waiting, count(live.waiting)),
             TableCell::number(kv, count(kv)),
@@ -294,7 +313,13 @@ pub fn footer_hints(app: &App) -> Vec<(String, &'static str)> {
     let hint = |k: &str, w: &'static str| (k.to_string(), w);
     match &app.endpoints.pane {
         Pane::Table => Vec::new(),
-        Pane::Detail => vec![hint("j/k", "next endpoint"), hint("p", "prompt"), hint("b", "bench"), hint("esc", "back"), hint("q", "quit")],
+        Pane::Detail => vec![
+            hint("j/k", "next endpoint"),
+            hint("p", "prompt"),
+            hint("b", "bench"),
+            hint("esc", "back"),
+            hint("q", "quit"),
+        ],
         Pane::Playground(playground) if playground.is_streaming() => vec![hint("esc", "cancel")],
         Pane::Playground(_) => vec![hint("ctrl-s", "send"), hint("esc", "back")],
         Pane::Bench(bench) => bench.footer_hints(),

@@ -1,12 +1,12 @@
 //! The frame around every view: header, tab bar, the view, the message line and the footer.
 
+use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph};
-use ratatui::Frame;
 
-use super::{empty, help, ViewId};
+use super::{ViewId, empty, help};
 use crate::tui::app::{App, Level, Mode};
 use crate::tui::keymap::Action;
 
@@ -51,8 +51,14 @@ pub fn render(app: &App, frame: &mut Frame) {
 fn render_too_small(app: &App, frame: &mut Frame, area: Rect) {
     let lines = vec![
         Line::styled("Terminal too small", app.theme.error).centered(),
-        Line::styled(format!("{}x{} here, aimdeck needs at least {MIN_WIDTH}x{MIN_HEIGHT}.", area.width, area.height), app.theme.text)
-            .centered(),
+        Line::styled(
+            format!(
+                "{}x{} here, aimdeck needs at least {MIN_WIDTH}x{MIN_HEIGHT}.",
+                area.width, area.height
+            ),
+            app.theme.text,
+        )
+        .centered(),
         Line::styled("Enlarge the window, or press q to quit.", app.theme.muted).centered(),
     ];
     let top = area.height.saturating_sub(3) / 2;
@@ -68,15 +74,22 @@ fn render_header(app: &App, frame: &mut Frame, area: Rect) {
         Span::styled(format!(" host: {} ", app.header.host), theme.header),
     ];
     if app.readonly {
-        left.push(Span::styled(" READ-ONLY ", theme.header.add_modifier(ratatui::style::Modifier::REVERSED)));
+        left.push(Span::styled(
+            " READ-ONLY ",
+            theme.header.add_modifier(ratatui::style::Modifier::REVERSED),
+        ));
     }
     // Backends not answering well (slow, unreachable since when); their rows are the last known.
     for (backend, state) in app.deploy.backend_states() {
-        left.push(Span::styled(format!(" {backend}: {state} "), theme.header.add_modifier(ratatui::style::Modifier::REVERSED)));
+        left.push(Span::styled(
+            format!(" {backend}: {state} "),
+            theme.header.add_modifier(ratatui::style::Modifier::REVERSED),
+        ));
     }
     frame.render_widget(Block::new().style(theme.header), area);
     frame.render_widget(Line::from(left), area);
-    frame.render_widget(Line::styled(format!("{} ", app.clock), theme.header).right_aligned(), area);
+    frame
+        .render_widget(Line::styled(format!("{} ", app.clock), theme.header).right_aligned(), area);
 }
 
 fn render_tabs(app: &App, frame: &mut Frame, area: Rect) {
@@ -101,10 +114,14 @@ fn render_view(app: &App, frame: &mut Frame, area: Rect) {
         format!("[{}/{}] /{} ", table.visible_len(), table.total(), table.filter())
     };
     title.push(Span::styled(count, theme.muted));
-    let block = Block::bordered().border_type(BorderType::Rounded).border_style(theme.border).title(Line::from(title));
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(theme.border)
+        .title(Line::from(title));
     let (area, pull_area) = match (&app.cache.pull, view.id) {
         (Some(_), ViewId::Cache) if area.height > 12 => {
-            let [top, bottom] = Layout::vertical([Constraint::Fill(1), Constraint::Length(7)]).areas(area);
+            let [top, bottom] =
+                Layout::vertical([Constraint::Fill(1), Constraint::Length(7)]).areas(area);
             (top, Some(bottom))
         }
         _ => (area, None),
@@ -113,7 +130,9 @@ fn render_view(app: &App, frame: &mut Frame, area: Rect) {
         super::cache::render_pull(frame, pull_area, progress, theme);
     }
     let block = if view.id == ViewId::Cache {
-        block.title_bottom(Line::styled(super::cache::summary(&app.cache), theme.muted).right_aligned())
+        block.title_bottom(
+            Line::styled(super::cache::summary(&app.cache), theme.muted).right_aligned(),
+        )
     } else {
         block
     };
@@ -124,13 +143,21 @@ fn render_view(app: &App, frame: &mut Frame, area: Rect) {
     }
     match (view.id, &app.gpus.update) {
         (ViewId::Gpus, Some(update)) if app.gpus.topology_full => {
-            super::gpus::render_topology(frame, area, app.gpus.joined.as_deref().unwrap_or(&update.snapshot), theme);
+            super::gpus::render_topology(
+                frame,
+                area,
+                app.gpus.joined.as_deref().unwrap_or(&update.snapshot),
+                theme,
+            );
         }
         (ViewId::Gpus, Some(update)) => {
-            let (table_area, detail, topology) = super::gpus::split(area, update.snapshot.gpus.len());
+            let (table_area, detail, topology) =
+                super::gpus::split(area, update.snapshot.gpus.len());
             table.render(frame, table_area, block, theme);
             let snapshot = app.gpus.joined.as_deref().unwrap_or(&update.snapshot);
-            if let (Some(detail), Some(gpu)) = (detail, super::gpu_detail::selected(snapshot, table.selected())) {
+            if let (Some(detail), Some(gpu)) =
+                (detail, super::gpu_detail::selected(snapshot, table.selected()))
+            {
                 super::gpu_detail::render(frame, detail, gpu, theme);
             }
             if let Some(topology) = topology {
@@ -140,14 +167,22 @@ fn render_view(app: &App, frame: &mut Frame, area: Rect) {
         (ViewId::Cache, _) => {
             let wide = area.width >= 140;
             let [table_area, detail] = if wide {
-                Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area)
+                Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+                    .areas(area)
             } else {
-                Layout::vertical([Constraint::Fill(1), Constraint::Length(area.height.saturating_sub(3) / 2)]).areas(area)
+                Layout::vertical([
+                    Constraint::Fill(1),
+                    Constraint::Length(area.height.saturating_sub(3) / 2),
+                ])
+                .areas(area)
             };
             // Damaged repos are not rows: they get their own pane under the table.
             let most = if wide { 8 } else { (area.height / 8).max(1) };
-            let [table_area, warnings_area] =
-                Layout::vertical([Constraint::Fill(1), Constraint::Length(super::cache::warnings_height(&app.cache, most))]).areas(table_area);
+            let [table_area, warnings_area] = Layout::vertical([
+                Constraint::Fill(1),
+                Constraint::Length(super::cache::warnings_height(&app.cache, most)),
+            ])
+            .areas(table_area);
             table.render(frame, table_area, block, theme);
             if let Some(report) = app.cache.report.as_ref().filter(|_| warnings_area.height > 0) {
                 super::cache::render_warnings(frame, warnings_area, report, theme);
@@ -159,9 +194,14 @@ fn render_view(app: &App, frame: &mut Frame, area: Rect) {
         (ViewId::Recipes, _) => {
             let wide = area.width >= 140;
             let [table_area, detail] = if wide {
-                Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area)
+                Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+                    .areas(area)
             } else {
-                Layout::vertical([Constraint::Length(area.height.saturating_sub(3) / 2 + 1), Constraint::Fill(1)]).areas(area)
+                Layout::vertical([
+                    Constraint::Length(area.height.saturating_sub(3) / 2 + 1),
+                    Constraint::Fill(1),
+                ])
+                .areas(area)
             };
             table.render(frame, table_area, block, theme);
             if let Some(loaded) = app.selected_recipe() {
@@ -177,7 +217,8 @@ fn render_message(app: &App, frame: &mut Frame, area: Rect) {
     let theme = &app.theme;
     match &app.mode {
         Mode::Command { input, candidates } => {
-            let [prompt, field] = Layout::horizontal([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+            let [prompt, field] =
+                Layout::horizontal([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
             frame.render_widget(Span::styled(":", theme.accent), prompt);
             let mut input = input.clone();
             input.set_style(theme.text);
@@ -188,7 +229,8 @@ fn render_message(app: &App, frame: &mut Frame, area: Rect) {
             }
         }
         Mode::Filter { input } => {
-            let [prompt, field] = Layout::horizontal([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+            let [prompt, field] =
+                Layout::horizontal([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
             frame.render_widget(Span::styled("/", theme.accent), prompt);
             frame.render_widget(input.widget(), field);
         }
@@ -208,11 +250,15 @@ fn render_message(app: &App, frame: &mut Frame, area: Rect) {
 fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
     let theme = &app.theme;
     let hints: Vec<(String, &str)> = match &app.mode {
-        Mode::Command { .. } => vec![("enter".into(), "run"), ("tab".into(), "complete"), ("esc".into(), "cancel")],
+        Mode::Command { .. } => {
+            vec![("enter".into(), "run"), ("tab".into(), "complete"), ("esc".into(), "cancel")]
+        }
         Mode::Filter { .. } => vec![("enter".into(), "keep filter"), ("esc".into(), "clear")],
         Mode::Help { .. } => vec![("j/k".into(), "scroll"), ("esc".into(), "close")],
         Mode::Confirm(..) => vec![("enter".into(), "confirm"), ("esc".into(), "cancel")],
-        Mode::Pager(pager) if pager.create.is_some() => vec![("enter".into(), "create"), ("j/k".into(), "scroll"), ("esc".into(), "cancel")],
+        Mode::Pager(pager) if pager.create.is_some() => {
+            vec![("enter".into(), "create"), ("j/k".into(), "scroll"), ("esc".into(), "cancel")]
+        }
         Mode::Pager(_) => vec![("j/k".into(), "scroll"), ("esc".into(), "close")],
         Mode::Logs => vec![
             ("/".into(), "search"),
@@ -221,9 +267,17 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
             ("w".into(), "wrap"),
             ("esc".into(), "close"),
         ],
-        Mode::Form(..) => vec![("tab".into(), "next field"), ("ctrl-s".into(), "submit"), ("esc".into(), "cancel")],
-        Mode::Pick(..) => vec![("j/k".into(), "move"), ("enter".into(), "switch"), ("esc".into(), "cancel")],
-        Mode::Normal if app.view == ViewId::Endpoints && app.endpoints.pane_open() => super::endpoints::footer_hints(app),
+        Mode::Form(..) => vec![
+            ("tab".into(), "next field"),
+            ("ctrl-s".into(), "submit"),
+            ("esc".into(), "cancel"),
+        ],
+        Mode::Pick(..) => {
+            vec![("j/k".into(), "move"), ("enter".into(), "switch"), ("esc".into(), "cancel")]
+        }
+        Mode::Normal if app.view == ViewId::Endpoints && app.endpoints.pane_open() => {
+            super::endpoints::footer_hints(app)
+        }
         Mode::Normal => app
             .available_actions()
             .into_iter()
@@ -233,7 +287,9 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
     // Row actions are many: their keys share one hint, and `?` lists what each does.
     let (row_actions, hints): (Vec<_>, Vec<_>) = hints.into_iter().partition(|(keys, what)| {
         matches!(app.mode, Mode::Normal)
-            && Action::ALL.iter().any(|a| a.scope() == crate::tui::keymap::Scope::Resource && a.name() == *what)
+            && Action::ALL
+                .iter()
+                .any(|a| a.scope() == crate::tui::keymap::Scope::Resource && a.name() == *what)
             && keys.chars().count() == 1
     });
     let mut hints = hints;
@@ -258,7 +314,8 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
 /// The key to show for an action: its first, except that moving shows `j/k` (down/up).
 fn footer_keys(app: &App, action: Action) -> String {
     if action == Action::Down {
-        let first = |a: Action| app.keymap.keys_for(a).first().map(ToString::to_string).unwrap_or_default();
+        let first =
+            |a: Action| app.keymap.keys_for(a).first().map(ToString::to_string).unwrap_or_default();
         return format!("{}/{}", first(Action::Down), first(Action::Up));
     }
     app.keymap.keys_for(action).first().map(ToString::to_string).unwrap_or_default()

@@ -7,11 +7,11 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph};
-use ratatui::Frame;
 
 use crate::model::gpu::{GpuSnapshot, Link};
 use crate::monitor::gpu_poller::GpuUpdate;
@@ -46,7 +46,9 @@ pub fn columns() -> Vec<Column> {
 
 /// The short name operators use ("H100", "MI300X"), or the tool's own when unknown.
 pub fn short_name(product: &str) -> String {
-    crate::recipes::gpus::normalize(product).map(|gpu| gpu.name.to_string()).unwrap_or_else(|| product.to_string())
+    crate::recipes::gpus::normalize(product)
+        .map(|gpu| gpu.name.to_string())
+        .unwrap_or_else(|| product.to_string())
 }
 
 fn gib(bytes: u64) -> f64 {
@@ -92,14 +94,29 @@ pub fn rows(update: &GpuUpdate, theme: &Theme) -> Vec<TableRow> {
                 cells: vec![
                     TableCell::number(Some(gpu.index as f64), gpu.index.to_string()),
                     TableCell::text(short_name(&gpu.name)),
-                    TableCell::styled(Line::styled(health.clone(), health_style), SortKey::Text(health)),
-                    TableCell::number(util, gauge::bar(util.map(|u| u / 100.0), 6, &util_label, theme)),
+                    TableCell::styled(
+                        Line::styled(health.clone(), health_style),
+                        SortKey::Text(health),
+                    ),
+                    TableCell::number(
+                        util,
+                        gauge::bar(util.map(|u| u / 100.0), 6, &util_label, theme),
+                    ),
                     TableCell::number(
                         gpu.memory_fraction(),
                         gauge::bar(gpu.memory_fraction(), 5, &memory_label, theme),
                     ),
-                    TableCell::number(temp, Line::styled(temp.map(|t| format!("{t:.0}C")).unwrap_or("n/a".into()), temp_style)),
-                    TableCell::number(gpu.power_watts, gpu.power_watts.map(|p| format!("{p:.0}W")).unwrap_or("n/a".into())),
+                    TableCell::number(
+                        temp,
+                        Line::styled(
+                            temp.map(|t| format!("{t:.0}C")).unwrap_or("n/a".into()),
+                            temp_style,
+                        ),
+                    ),
+                    TableCell::number(
+                        gpu.power_watts,
+                        gpu.power_watts.map(|p| format!("{p:.0}W")).unwrap_or("n/a".into()),
+                    ),
                     TableCell::styled(
                         Line::styled(gauge::sparkline_text(&history, 8, Some(100.0)), theme.accent),
                         SortKey::Number(history.last().copied()),
@@ -114,7 +131,10 @@ pub fn rows(update: &GpuUpdate, theme: &Theme) -> Vec<TableRow> {
 /// Where the view looked, for the empty state.
 pub fn empty_note(update: Option<&GpuUpdate>) -> Vec<String> {
     match update {
-        None => vec!["Looking for GPUs…".into(), "Reading nvidia-smi, amd-smi, rocm-smi and /sys/class/kfd.".into()],
+        None => vec![
+            "Looking for GPUs…".into(),
+            "Reading nvidia-smi, amd-smi, rocm-smi and /sys/class/kfd.".into(),
+        ],
         Some(update) => {
             let mut note = vec![
                 "No GPUs found on this machine.".into(),
@@ -159,7 +179,8 @@ struct LinkMatrix<'a> {
 impl<'a> LinkMatrix<'a> {
     fn new(snapshot: &'a GpuSnapshot) -> LinkMatrix<'a> {
         let size = snapshot.gpus.len();
-        let position: HashMap<u32, usize> = snapshot.gpus.iter().enumerate().map(|(i, g)| (g.index, i)).collect();
+        let position: HashMap<u32, usize> =
+            snapshot.gpus.iter().enumerate().map(|(i, g)| (g.index, i)).collect();
         let mut cells = vec![None; size * size];
         // `GpuSnapshot::link` semantics: links are stored with a <= b, and the first one wins.
         for link in snapshot.links.iter().filter(|l| l.a <= l.b) {
@@ -179,7 +200,12 @@ impl<'a> LinkMatrix<'a> {
 
 /// The topology matrix, legend, affinity and islands, cut to `width` x `height`: only the rows
 /// and columns that show are laid out, so 64 GPUs cost what the screen holds, not 64 x 64.
-pub fn topology_lines(snapshot: &GpuSnapshot, width: u16, height: u16, theme: &Theme) -> Vec<Line<'static>> {
+pub fn topology_lines(
+    snapshot: &GpuSnapshot,
+    width: u16,
+    height: u16,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
     let gpus: Vec<u32> = snapshot.gpus.iter().map(|g| g.index).collect();
     let max_lines = usize::from(height);
     if gpus.is_empty() || max_lines == 0 {
@@ -208,7 +234,9 @@ pub fn topology_lines(snapshot: &GpuSnapshot, width: u16, height: u16, theme: &T
     }
     lines.push(Line::from(header));
     let matrix = LinkMatrix::new(snapshot);
-    for (row_at, gpu) in snapshot.gpus.iter().enumerate().take(max_lines.saturating_sub(lines.len())) {
+    for (row_at, gpu) in
+        snapshot.gpus.iter().enumerate().take(max_lines.saturating_sub(lines.len()))
+    {
         let mut row = vec![Span::styled(format!("{:<6}", label(gpu.index)), theme.accent)];
         // Neighbouring cells of one style share a span (an island's links, the links across
         // islands): a few spans per row instead of one per GPU.
@@ -218,7 +246,9 @@ pub fn topology_lines(snapshot: &GpuSnapshot, width: u16, height: u16, theme: &T
                 (Cow::Borrowed("X"), theme.muted)
             } else {
                 let link = matrix.get(row_at, column_at);
-                let text = link.map_or(Cow::Borrowed("?"), |l| if compact { short_link(&l.detail) } else { Cow::Borrowed(l.detail.as_str()) });
+                let text = link.map_or(Cow::Borrowed("?"), |l| {
+                    if compact { short_link(&l.detail) } else { Cow::Borrowed(l.detail.as_str()) }
+                });
                 (text, link_style(link, theme))
             };
             match &mut run {
@@ -238,7 +268,10 @@ pub fn topology_lines(snapshot: &GpuSnapshot, width: u16, height: u16, theme: &T
         }
         if affinity_shows {
             let numa = gpu.numa_node.map(|n| n.to_string()).unwrap_or("n/a".into());
-            row.push(Span::styled(format!("{numa:<6}{}", gpu.cpu_affinity.as_deref().unwrap_or("n/a")), theme.text));
+            row.push(Span::styled(
+                format!("{numa:<6}{}", gpu.cpu_affinity.as_deref().unwrap_or("n/a")),
+                theme.text,
+            ));
         }
         lines.push(Line::from(row));
     }
@@ -266,7 +299,14 @@ pub fn topology_lines(snapshot: &GpuSnapshot, width: u16, height: u16, theme: &T
         .collect();
     lines.push(Line::from(vec![
         Span::styled("Islands (fully connected, for tensor parallelism): ", theme.muted),
-        Span::styled(if islands.is_empty() { "none: no direct GPU links".to_string() } else { islands.join("  ") }, theme.text),
+        Span::styled(
+            if islands.is_empty() {
+                "none: no direct GPU links".to_string()
+            } else {
+                islands.join("  ")
+            },
+            theme.text,
+        ),
     ]));
     lines.truncate(max_lines);
     lines
@@ -278,23 +318,34 @@ pub fn render_topology(frame: &mut Frame, area: Rect, snapshot: &GpuSnapshot, th
         .border_type(BorderType::Rounded)
         .border_style(theme.border)
         .title(Span::styled(" Topology ", theme.accent))
-        .title_bottom(Line::styled(format!(" sources: {} ", snapshot.sources.join(", ")), theme.muted).right_aligned());
+        .title_bottom(
+            Line::styled(format!(" sources: {} ", snapshot.sources.join(", ")), theme.muted)
+                .right_aligned(),
+        );
     let inner = block.inner(area);
-    frame.render_widget(Paragraph::new(topology_lines(snapshot, inner.width, inner.height, theme)).block(block), area);
+    frame.render_widget(
+        Paragraph::new(topology_lines(snapshot, inner.width, inner.height, theme)).block(block),
+        area,
+    );
 }
 
 /// Splits the body between the table, the selected GPU's detail and the topology. The table
 /// gets all its rows first; the detail what is left up to its height; the matrix the rest when
 /// that holds it whole (GPUs + 6 lines), else `t` shows it.
 pub fn split(area: Rect, gpu_count: usize) -> (Rect, Option<Rect>, Option<Rect>) {
-    let table_height = (gpu_count as u16 + 3).min(area.height.saturating_sub(super::gpu_detail::MIN_HEIGHT));
+    let table_height =
+        (gpu_count as u16 + 3).min(area.height.saturating_sub(super::gpu_detail::MIN_HEIGHT));
     let topology_height = gpu_count as u16 + 6;
     let left = area.height.saturating_sub(table_height);
     let detail_height = left.min(super::gpu_detail::HEIGHT);
     let topology_fits = gpu_count >= 2 && left >= detail_height + topology_height;
     let [table, detail, topology] = Layout::vertical([
         Constraint::Fill(1),
-        Constraint::Length(if detail_height >= super::gpu_detail::MIN_HEIGHT { detail_height } else { 0 }),
+        Constraint::Length(if detail_height >= super::gpu_detail::MIN_HEIGHT {
+            detail_height
+        } else {
+            0
+        }),
         Constraint::Length(if topology_fits { topology_height } else { 0 }),
     ])
     .areas(area);

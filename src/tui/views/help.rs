@@ -1,9 +1,9 @@
 //! The `?` overlay: every binding in force, generated from the keymap, grouped by scope.
 
+use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
-use ratatui::Frame;
 
 use crate::tui::app::App;
 use crate::tui::keymap::{Action, Scope};
@@ -41,5 +41,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, scroll: u16) {
         .title_bottom(Line::styled(" j/k scroll · esc close ", theme.muted).right_aligned());
     let visible = block.inner(popup).height;
     let max_scroll = (lines.len() as u16).saturating_sub(visible);
-    frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll.min(max_scroll), 0)), popup);
+    frame.render_widget(
+        Paragraph::new(lines).block(block).scroll((scroll.min(max_scroll), 0)),
+        popup,
+    );
 }

@@ -1,9 +1,9 @@
 //! The views and the frame around them. Rendering is a pure function of `App`.
 
+pub mod bench;
 pub mod cache;
 pub mod cluster;
 pub mod deployments;
-pub mod bench;
 pub mod empty;
 pub mod endpoint_detail;
 pub mod endpoints;

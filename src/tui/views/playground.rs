@@ -3,11 +3,11 @@
 //! decode speed. `Esc` cancels a running stream, then closes the pane.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
-use ratatui::Frame;
 use ratatui_textarea::TextArea;
 use tokio_util::sync::CancellationToken;
 
@@ -83,7 +83,9 @@ impl Playground {
             return summary.tokens_per_s;
         }
         match (self.ttft_s, self.last_token_s) {
-            (Some(first), Some(last)) if self.tokens > 1 && last > first => Some((self.tokens - 1) as f64 / (last - first)),
+            (Some(first), Some(last)) if self.tokens > 1 && last > first => {
+                Some((self.tokens - 1) as f64 / (last - first))
+            }
             _ => None,
         }
     }
@@ -161,17 +163,26 @@ impl Playground {
 
     fn status_line(&self, theme: &Theme) -> Line<'static> {
         let speed = self.tokens_per_s().map(|t| format!("{t:.1}")).unwrap_or_else(|| "-".into());
-        let figures = format!("TTFT {}  tokens {}  tok/s {speed}", latency(self.ttft_s), self.tokens);
+        let figures =
+            format!("TTFT {}  tokens {}  tok/s {speed}", latency(self.ttft_s), self.tokens);
         let (word, style) = match &self.status {
             Status::Editing => ("ready to send".to_string(), theme.muted),
             Status::Streaming => ("streaming…".to_string(), theme.info),
-            Status::Finished(summary) => {
-                (format!("done ({}) in {}", summary.finish_reason.as_deref().unwrap_or("end"), latency(Some(summary.e2e_s))), theme.ok)
-            }
+            Status::Finished(summary) => (
+                format!(
+                    "done ({}) in {}",
+                    summary.finish_reason.as_deref().unwrap_or("end"),
+                    latency(Some(summary.e2e_s))
+                ),
+                theme.ok,
+            ),
             Status::Cancelled => ("cancelled".to_string(), theme.warning),
             Status::Failed(message) => (format!("failed: {message}"), theme.error),
         };
-        Line::from(vec![Span::styled(format!("{word}  "), style), Span::styled(figures, theme.text)])
+        Line::from(vec![
+            Span::styled(format!("{word}  "), style),
+            Span::styled(figures, theme.text),
+        ])
     }
 
     pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
@@ -179,18 +190,37 @@ impl Playground {
         let block = Block::bordered()
             .border_type(BorderType::Rounded)
             .border_style(theme.border_focused)
-            .title(Span::styled(format!(" Playground: {} · {} ", self.endpoint_id, self.model), theme.accent))
-            .title_bottom(Line::styled(format!(" POST {}/v1/chat/completions (stream) ", self.base_url), theme.muted).right_aligned());
+            .title(Span::styled(
+                format!(" Playground: {} · {} ", self.endpoint_id, self.model),
+                theme.accent,
+            ))
+            .title_bottom(
+                Line::styled(
+                    format!(" POST {}/v1/chat/completions (stream) ", self.base_url),
+                    theme.muted,
+                )
+                .right_aligned(),
+            );
         let inner = block.inner(area);
         frame.render_widget(block, area);
         let prompt_height = (inner.height / 3).max(3);
-        let [prompt_label, prompt, status, output] =
-            Layout::vertical([Constraint::Length(1), Constraint::Length(prompt_height), Constraint::Length(1), Constraint::Fill(1)])
-                .areas(inner);
+        let [prompt_label, prompt, status, output] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Length(prompt_height),
+            Constraint::Length(1),
+            Constraint::Fill(1),
+        ])
+        .areas(inner);
         frame.render_widget(Line::styled("Prompt", theme.accent), prompt_label);
         let mut editor = self.prompt.clone();
         editor.set_style(theme.text);
-        editor.set_block(Block::bordered().border_type(BorderType::Plain).border_style(if self.is_streaming() { theme.border } else { theme.border_focused }));
+        editor.set_block(
+            Block::bordered().border_type(BorderType::Plain).border_style(if self.is_streaming() {
+                theme.border
+            } else {
+                theme.border_focused
+            }),
+        );
         frame.render_widget(&editor, prompt);
         frame.render_widget(self.status_line(theme), status);
         // Show the end of a long answer: the newest tokens are what the user watches.

@@ -6,10 +6,10 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
-use ratatui::Frame;
 
 use crate::model::gpu::GpuSnapshot;
 use crate::recipes::fit::{self, FitReport};
@@ -18,7 +18,7 @@ use crate::recipes::select::{self, Hardware, SelectQuery};
 use crate::recipes::{gpus, validate};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::form::FormField;
-use crate::tui::widgets::{gauge, Column, Form, SortKey, TableCell, TableRow};
+use crate::tui::widgets::{Column, Form, SortKey, TableCell, TableRow, gauge};
 
 #[derive(Debug, Clone, Default)]
 pub struct RecipeState {
@@ -48,20 +48,24 @@ pub fn empty_note(library: Option<&Library>) -> Vec<String> {
         None => vec!["Loading recipes…".into()],
         Some(_) => vec![
             "No recipes.".into(),
-            "Built-ins are embedded; add YAML files to ~/.config/aimdeck/recipes or --recipes-dir.".into(),
+            "Built-ins are embedded; add YAML files to ~/.config/aimdeck/recipes or --recipes-dir."
+                .into(),
         ],
     }
 }
 
 /// The selector's view of this machine, built the way `aimdeck recipes select` builds it.
 pub fn hardware_from(snapshot: &GpuSnapshot) -> Option<Hardware> {
-    Hardware::from_inventory(snapshot.gpus.iter().map(|g| (g.name.as_str(), g.memory_total_bytes, g.held_by.is_some())))
+    Hardware::from_inventory(
+        snapshot.gpus.iter().map(|g| (g.name.as_str(), g.memory_total_bytes, g.held_by.is_some())),
+    )
 }
 
 /// The best recipe of every model in the library for `hardware`, by the same selector that
 /// `aimdeck recipes select` uses.
 pub fn best_ids(library: &Library, hardware: &Hardware) -> BTreeSet<String> {
-    let models: BTreeSet<&str> = library.recipes.iter().map(|r| r.recipe.model.repo.as_str()).collect();
+    let models: BTreeSet<&str> =
+        library.recipes.iter().map(|r| r.recipe.model.repo.as_str()).collect();
     models
         .into_iter()
         .filter_map(|model| {
@@ -98,7 +102,15 @@ pub fn rows(state: &RecipeState, theme: &Theme) -> Vec<TableRow> {
                         Origin::User { .. } => format!("{} (user)", recipe.id),
                         _ => recipe.id.clone(),
                     }),
-                    TableCell::text(recipe.model.repo.rsplit('/').next().unwrap_or(&recipe.model.repo).to_string()),
+                    TableCell::text(
+                        recipe
+                            .model
+                            .repo
+                            .rsplit('/')
+                            .next()
+                            .unwrap_or(&recipe.model.repo)
+                            .to_string(),
+                    ),
                     TableCell::text(recipe.engine.as_str()),
                     TableCell::text(recipe.gpu.clone()),
                     TableCell::number(Some(recipe.gpu_count as f64), recipe.gpu_count.to_string()),
@@ -119,13 +131,24 @@ fn gib(bytes: f64) -> String {
     format!("{:.1} GiB", bytes / (1u64 << 30) as f64)
 }
 
-pub fn detail_lines(loaded: &LoadedRecipe, state: &RecipeState, theme: &Theme, bar_width: usize) -> Vec<Line<'static>> {
+pub fn detail_lines(
+    loaded: &LoadedRecipe,
+    state: &RecipeState,
+    theme: &Theme,
+    bar_width: usize,
+) -> Vec<Line<'static>> {
     let recipe = &loaded.recipe;
     let p = recipe.parallelism;
     let mut lines = vec![
         Line::from(vec![
             Span::styled(recipe.model.repo.clone(), theme.accent),
-            Span::styled(format!("  {} x{} {} · {} · tp{} pp{} dp{}", recipe.gpu, recipe.gpu_count, recipe.precision, recipe.engine, p.tp, p.pp, p.dp), theme.text),
+            Span::styled(
+                format!(
+                    "  {} x{} {} · {} · tp{} pp{} dp{}",
+                    recipe.gpu, recipe.gpu_count, recipe.precision, recipe.engine, p.tp, p.pp, p.dp
+                ),
+                theme.text,
+            ),
         ]),
         Line::styled(format!("{} ({})", loaded.file, origin_word(&loaded.origin)), theme.muted),
     ];
@@ -136,7 +159,10 @@ pub fn detail_lines(loaded: &LoadedRecipe, state: &RecipeState, theme: &Theme, b
         Some(report) => {
             let total = report.gpu_memory_bytes.max(1) as f64;
             let kv = report.kv_budget_bytes.max(0) as f64;
-            lines.push(Line::styled(format!("Memory per GPU ({} of {})", recipe.gpu, gib(total)), theme.accent));
+            lines.push(Line::styled(
+                format!("Memory per GPU ({} of {})", recipe.gpu, gib(total)),
+                theme.accent,
+            ));
             let row = |label: &str, bytes: f64, style| {
                 Line::from(vec![
                     Span::styled(format!("{label:<10}"), theme.muted),
@@ -158,9 +184,15 @@ pub fn detail_lines(loaded: &LoadedRecipe, state: &RecipeState, theme: &Theme, b
                 ),
                 theme.text,
             ));
-            lines.push(Line::styled(report.verdict.clone(), if report.fits { theme.ok } else { theme.error }));
+            lines.push(Line::styled(
+                report.verdict.clone(),
+                if report.fits { theme.ok } else { theme.error },
+            ));
         }
-        None => lines.push(Line::styled(format!("GPU `{}` is not in the catalog: no estimate", recipe.gpu), theme.warning)),
+        None => lines.push(Line::styled(
+            format!("GPU `{}` is not in the catalog: no estimate", recipe.gpu),
+            theme.warning,
+        )),
     }
     lines.push(Line::default());
     let spec = crate::recipes::to_spec::to_deployment_spec(recipe, "preview", 1, 8000);
@@ -169,20 +201,34 @@ pub fn detail_lines(loaded: &LoadedRecipe, state: &RecipeState, theme: &Theme, b
     lines.push(Line::default());
     if let Some(performance) = &recipe.performance {
         lines.push(Line::default());
-        let tps = performance.output_tokens_per_second.map(|t| format!("{t:.0} output tok/s")).unwrap_or_default();
-        lines.push(Line::styled(format!("Published: {tps} (source: {})", performance.source), theme.muted));
+        let tps = performance
+            .output_tokens_per_second
+            .map(|t| format!("{t:.0} output tok/s"))
+            .unwrap_or_default();
+        lines.push(Line::styled(
+            format!("Published: {tps} (source: {})", performance.source),
+            theme.muted,
+        ));
     }
     lines
 }
 
-pub fn render_detail(frame: &mut Frame, area: Rect, loaded: &LoadedRecipe, state: &RecipeState, theme: &Theme) {
+pub fn render_detail(
+    frame: &mut Frame,
+    area: Rect,
+    loaded: &LoadedRecipe,
+    state: &RecipeState,
+    theme: &Theme,
+) {
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
         .border_style(theme.border)
         .title(Span::styled(format!(" {} ", loaded.recipe.id), theme.accent))
         .title_bottom(Line::styled(" e edit ", theme.muted).right_aligned());
     let width = block.inner(area).width.saturating_sub(22).clamp(8, 40) as usize;
-    let paragraph = Paragraph::new(detail_lines(loaded, state, theme, width)).block(block).wrap(Wrap { trim: false });
+    let paragraph = Paragraph::new(detail_lines(loaded, state, theme, width))
+        .block(block)
+        .wrap(Wrap { trim: false });
     frame.render_widget(paragraph, area);
 }
 
@@ -211,6 +257,13 @@ pub fn editor(loaded: &LoadedRecipe) -> Form {
     let target = crate::paths::user_recipes_dir().join(format!("{}.yaml", loaded.recipe.id));
     Form::new(
         format!("Edit recipe → {}", target.display()),
-        vec![FormField::multi_line("yaml", "YAML (Ctrl-S saves to your recipe directory)", &source_text(loaded)).validate_with(check_yaml)],
+        vec![
+            FormField::multi_line(
+                "yaml",
+                "YAML (Ctrl-S saves to your recipe directory)",
+                &source_text(loaded),
+            )
+            .validate_with(check_yaml),
+        ],
     )
 }

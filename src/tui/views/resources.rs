@@ -1,7 +1,6 @@
 //! The state of each tabbed view: a table of its resources and, while it has none, an honest
 //! note of where it looked and how to get data.
 
-
 use super::ViewId;
 use crate::tui::keymap::Action;
 use crate::tui::widgets::DataTable;
@@ -20,7 +19,9 @@ impl ResourceView {
     pub fn new(id: ViewId) -> ResourceView {
         let (columns, empty_note) = match id {
             ViewId::Gpus => (super::gpus::columns(), super::gpus::empty_note(None)),
-            ViewId::Cache => (super::cache::columns(), vec!["Scanning the Hugging Face cache…".into()]),
+            ViewId::Cache => {
+                (super::cache::columns(), vec!["Scanning the Hugging Face cache…".into()])
+            }
             ViewId::Recipes => (super::recipes::columns(), super::recipes::empty_note(None)),
             ViewId::Endpoints => (
                 super::endpoints::columns(),

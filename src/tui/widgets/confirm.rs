@@ -2,10 +2,10 @@
 //! do, so a stray `d` + Enter can never delete a deployment.
 
 use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
-use ratatui::Frame;
 
 use super::text_input::TextInput;
 use crate::tui::theme::Theme;
@@ -29,7 +29,11 @@ pub struct ConfirmDialog {
 }
 
 impl ConfirmDialog {
-    pub fn new(title: impl Into<String>, message: impl Into<String>, expected: impl Into<String>) -> ConfirmDialog {
+    pub fn new(
+        title: impl Into<String>,
+        message: impl Into<String>,
+        expected: impl Into<String>,
+    ) -> ConfirmDialog {
         ConfirmDialog {
             title: title.into(),
             message: message.into(),
@@ -69,11 +73,23 @@ impl ConfirmDialog {
             .title(Span::styled(format!(" {} ", self.title), theme.error));
         let inner = block.inner(popup);
         frame.render_widget(block, popup);
-        let [message, prompt, input, hint] =
-            Layout::vertical([Constraint::Min(2), Constraint::Length(1), Constraint::Length(1), Constraint::Length(1)]).areas(inner);
-        frame.render_widget(Paragraph::new(self.message.as_str()).style(theme.text).wrap(Wrap { trim: true }), message);
+        let [message, prompt, input, hint] = Layout::vertical([
+            Constraint::Min(2),
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Length(1),
+        ])
+        .areas(inner);
         frame.render_widget(
-            Line::from(vec![Span::styled("Type ", theme.muted), Span::styled(self.expected.as_str(), theme.accent), Span::styled(" to confirm:", theme.muted)]),
+            Paragraph::new(self.message.as_str()).style(theme.text).wrap(Wrap { trim: true }),
+            message,
+        );
+        frame.render_widget(
+            Line::from(vec![
+                Span::styled("Type ", theme.muted),
+                Span::styled(self.expected.as_str(), theme.accent),
+                Span::styled(" to confirm:", theme.muted),
+            ]),
             prompt,
         );
         frame.render_widget(self.input.widget(), input);
@@ -113,14 +129,23 @@ mod tests {
     fn only_the_exact_name_confirms() {
         let mut dialog = ConfirmDialog::new("Delete", "Delete llama", "llama");
         type_text(&mut dialog, "llam");
-        assert_eq!(dialog.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)), ConfirmOutcome::Pending);
+        assert_eq!(
+            dialog.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+            ConfirmOutcome::Pending
+        );
         type_text(&mut dialog, "a");
-        assert_eq!(dialog.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)), ConfirmOutcome::Confirmed);
+        assert_eq!(
+            dialog.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+            ConfirmOutcome::Confirmed
+        );
     }
 
     #[test]
     fn escape_cancels() {
         let mut dialog = ConfirmDialog::new("Delete", "Delete llama", "llama");
-        assert_eq!(dialog.handle_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)), ConfirmOutcome::Cancelled);
+        assert_eq!(
+            dialog.handle_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
+            ConfirmOutcome::Cancelled
+        );
     }
 }

@@ -6,11 +6,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear};
-use ratatui::Frame;
 use ratatui_textarea::TextArea;
 
 use super::confirm::centered;
@@ -37,22 +37,41 @@ pub struct FormField {
 
 impl fmt::Debug for FormField {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FormField").field("name", &self.name).field("value", &self.value()).field("error", &self.error).finish()
+        f.debug_struct("FormField")
+            .field("name", &self.name)
+            .field("value", &self.value())
+            .field("error", &self.error)
+            .finish()
     }
 }
 
 impl FormField {
     pub fn line(name: &'static str, label: impl Into<String>, initial: &str) -> FormField {
-        FormField { name, label: label.into(), editor: Editor::Line(TextInput::new(initial)), validator: None, error: None }
+        FormField {
+            name,
+            label: label.into(),
+            editor: Editor::Line(TextInput::new(initial)),
+            validator: None,
+            error: None,
+        }
     }
 
     pub fn multi_line(name: &'static str, label: impl Into<String>, initial: &str) -> FormField {
         let mut area = TextArea::new(initial.lines().map(str::to_string).collect());
         area.set_cursor_line_style(Style::default());
-        FormField { name, label: label.into(), editor: Editor::Multi(area), validator: None, error: None }
+        FormField {
+            name,
+            label: label.into(),
+            editor: Editor::Multi(area),
+            validator: None,
+            error: None,
+        }
     }
 
-    pub fn validate_with(mut self, validator: impl Fn(&str) -> Result<(), String> + Send + Sync + 'static) -> FormField {
+    pub fn validate_with(
+        mut self,
+        validator: impl Fn(&str) -> Result<(), String> + Send + Sync + 'static,
+    ) -> FormField {
         self.validator = Some(Arc::new(validator));
         self.revalidate();
         self
@@ -135,7 +154,9 @@ impl Form {
             KeyCode::Tab => self.focus = (self.focus + 1) % count,
             KeyCode::BackTab => self.focus = (self.focus + count - 1) % count,
             KeyCode::Char('s') if ctrl => return self.try_submit(),
-            KeyCode::Enter if !self.fields.get(self.focus).is_some_and(FormField::is_multi) => return self.try_submit(),
+            KeyCode::Enter if !self.fields.get(self.focus).is_some_and(FormField::is_multi) => {
+                return self.try_submit();
+            }
             _ => {
                 if let Some(field) = self.fields.get_mut(self.focus) {
                     field.handle_key(key);
@@ -162,24 +183,44 @@ impl Form {
         let multi_count = self.fields.iter().filter(|f| f.is_multi()).count() as u16;
         let fixed: u16 = self.fields.iter().map(|f| 2 + u16::from(!f.is_multi())).sum::<u16>() + 3;
         // Multi-line editors share whatever the screen has left, at least 3 lines each.
-        let multi = if multi_count == 0 { 0 } else { (area.height.saturating_sub(fixed + 2) / multi_count).max(3) };
+        let multi = if multi_count == 0 {
+            0
+        } else {
+            (area.height.saturating_sub(fixed + 2) / multi_count).max(3)
+        };
         let body: u16 = self.fields.iter().map(|f| f.height(multi) + 2).sum();
         if multi_count == 0 && body + 3 > area.height {
             return self.render_compact(frame, area, theme);
         }
-        let width = if multi_count > 0 { area.width.saturating_sub(4) } else { area.width.saturating_sub(8).min(96) };
+        let width = if multi_count > 0 {
+            area.width.saturating_sub(4)
+        } else {
+            area.width.saturating_sub(8).min(96)
+        };
         let popup = centered(area, width, body + 3);
         let inner = self.render_frame(frame, popup, theme);
-        let mut constraints: Vec<Constraint> = self.fields.iter().map(|f| Constraint::Length(f.height(multi) + 2)).collect();
+        let mut constraints: Vec<Constraint> =
+            self.fields.iter().map(|f| Constraint::Length(f.height(multi) + 2)).collect();
         constraints.push(Constraint::Length(1));
         let areas = Layout::vertical(constraints).split(inner);
         for (i, field) in self.fields.iter().enumerate() {
             let focused = i == self.focus;
-            let [label, editor, message] =
-                Layout::vertical([Constraint::Length(1), Constraint::Length(field.height(multi)), Constraint::Length(1)]).areas(areas[i]);
+            let [label, editor, message] = Layout::vertical([
+                Constraint::Length(1),
+                Constraint::Length(field.height(multi)),
+                Constraint::Length(1),
+            ])
+            .areas(areas[i]);
             let label_style = if focused { theme.accent } else { theme.muted };
-            frame.render_widget(Line::styled(format!("{}{}", if focused { "› " } else { "  " }, field.label), label_style), label);
-            let editor_area = Rect { x: editor.x + 2, width: editor.width.saturating_sub(2), ..editor };
+            frame.render_widget(
+                Line::styled(
+                    format!("{}{}", if focused { "› " } else { "  " }, field.label),
+                    label_style,
+                ),
+                label,
+            );
+            let editor_area =
+                Rect { x: editor.x + 2, width: editor.width.saturating_sub(2), ..editor };
             match &field.editor {
                 Editor::Line(input) => frame.render_widget(input.widget(), editor_area),
                 Editor::Multi(text) => frame.render_widget(text, editor_area),
@@ -192,7 +233,10 @@ impl Form {
             frame.render_widget(note, message);
         }
         let hint = if self.blocked && !self.is_valid() {
-            Line::styled("Fix the fields marked ✗ first. Tab next field · Ctrl-S save · Esc cancel", theme.warning)
+            Line::styled(
+                "Fix the fields marked ✗ first. Tab next field · Ctrl-S save · Esc cancel",
+                theme.warning,
+            )
         } else {
             Line::styled("Tab next field · Enter/Ctrl-S submit · Esc cancel", theme.muted)
         };
@@ -217,19 +261,29 @@ impl Form {
     /// (the create form at 80x24): a short label column, the editor, a mark; the focused
     /// field's full label and its error at the bottom.
     fn render_compact(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
-        let popup = centered(area, area.width.saturating_sub(2).min(96), self.fields.len() as u16 + 5);
+        let popup =
+            centered(area, area.width.saturating_sub(2).min(96), self.fields.len() as u16 + 5);
         let inner = self.render_frame(frame, popup, theme);
-        let mut constraints: Vec<Constraint> = self.fields.iter().map(|_| Constraint::Length(1)).collect();
+        let mut constraints: Vec<Constraint> =
+            self.fields.iter().map(|_| Constraint::Length(1)).collect();
         constraints.extend([Constraint::Length(1), Constraint::Length(1), Constraint::Length(1)]);
         let rows = Layout::vertical(constraints).split(inner);
         let label_width = (inner.width / 3).clamp(8, 24);
         for (i, field) in self.fields.iter().enumerate() {
             let focused = i == self.focus;
-            let [label, editor, mark] =
-                Layout::horizontal([Constraint::Length(label_width), Constraint::Min(1), Constraint::Length(2)]).areas(rows[i]);
-            let short: String = field.label.chars().take(label_width.saturating_sub(3) as usize).collect();
+            let [label, editor, mark] = Layout::horizontal([
+                Constraint::Length(label_width),
+                Constraint::Min(1),
+                Constraint::Length(2),
+            ])
+            .areas(rows[i]);
+            let short: String =
+                field.label.chars().take(label_width.saturating_sub(3) as usize).collect();
             let style = if focused { theme.accent } else { theme.muted };
-            frame.render_widget(Line::styled(format!("{}{short}", if focused { "› " } else { "  " }), style), label);
+            frame.render_widget(
+                Line::styled(format!("{}{short}", if focused { "› " } else { "  " }), style),
+                label,
+            );
             if let Editor::Line(input) = &field.editor {
                 frame.render_widget(input.widget(), editor);
             }
@@ -248,7 +302,11 @@ impl Form {
             };
             frame.render_widget(about, rows[n + 1]);
         }
-        let hint = if self.blocked && !self.is_valid() { "Fix the fields marked ✗ first · Esc cancel" } else { "Tab next field · Enter submit · Esc cancel" };
+        let hint = if self.blocked && !self.is_valid() {
+            "Fix the fields marked ✗ first · Esc cancel"
+        } else {
+            "Tab next field · Enter submit · Esc cancel"
+        };
         frame.render_widget(Line::styled(hint, theme.muted), rows[n + 2]);
     }
 }
@@ -266,8 +324,9 @@ mod tests {
             "Scale",
             vec![
                 FormField::line("name", "Name", "llama"),
-                FormField::line("replicas", "Replicas", "")
-                    .validate_with(|v| v.parse::<u32>().map(|_| ()).map_err(|_| format!("`{v}` is not a whole number"))),
+                FormField::line("replicas", "Replicas", "").validate_with(|v| {
+                    v.parse::<u32>().map(|_| ()).map_err(|_| format!("`{v}` is not a whole number"))
+                }),
             ],
         )
     }
@@ -291,6 +350,9 @@ mod tests {
         form.handle_key(key(KeyCode::Char('x')));
         // The cursor starts at the top left, so Enter opens a line above the text.
         assert_eq!(form.value("yaml").as_deref(), Some("\nxid: a"));
-        assert_eq!(form.handle_key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL)), FormOutcome::Submitted);
+        assert_eq!(
+            form.handle_key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL)),
+            FormOutcome::Submitted
+        );
     }
 }

@@ -40,12 +40,18 @@ pub fn bar(fraction: Option<f64>, width: usize, label: &str, theme: &Theme) -> L
             Span::styled(bar_text(f, width), level_style(f, theme)),
             Span::styled(format!(" {label}"), theme.text),
         ]),
-        None => Line::from(vec![Span::styled(format!("{}{}", "·".repeat(width), " n/a"), theme.muted)]),
+        None => {
+            Line::from(vec![Span::styled(format!("{}{}", "·".repeat(width), " n/a"), theme.muted)])
+        }
     }
 }
 
 /// The newest `width` values as block characters scaled to `max` (or to the largest value).
-pub fn sparkline_text<'a>(values: impl IntoIterator<Item = &'a f64>, width: usize, max: Option<f64>) -> String {
+pub fn sparkline_text<'a>(
+    values: impl IntoIterator<Item = &'a f64>,
+    width: usize,
+    max: Option<f64>,
+) -> String {
     let values: Vec<f64> = values.into_iter().copied().collect();
     let start = values.len().saturating_sub(width);
     let shown = &values[start..];

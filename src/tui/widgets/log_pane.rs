@@ -3,10 +3,10 @@
 
 use std::cell::Cell;
 
+use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
-use ratatui::Frame;
 
 use crate::monitor::Ring;
 use crate::tui::theme::Theme;
@@ -25,7 +25,14 @@ pub struct LogPane {
 
 impl LogPane {
     pub fn new(capacity: usize) -> LogPane {
-        LogPane { lines: Ring::new(capacity), top: 0, follow: true, wrap: false, search: None, height: Cell::new(10) }
+        LogPane {
+            lines: Ring::new(capacity),
+            top: 0,
+            follow: true,
+            wrap: false,
+            search: None,
+            height: Cell::new(10),
+        }
     }
 
     pub fn push(&mut self, line: impl Into<String>) {
@@ -90,7 +97,9 @@ impl LogPane {
         let start = self.top();
         let lines: Vec<&String> = self.lines.iter().collect();
         let found = if forward {
-            (start + 1..lines.len()).chain(0..=start.min(lines.len().saturating_sub(1))).find(|&i| self.matches(lines[i]))
+            (start + 1..lines.len())
+                .chain(0..=start.min(lines.len().saturating_sub(1)))
+                .find(|&i| self.matches(lines[i]))
         } else {
             (0..start).rev().chain((start..lines.len()).rev()).find(|&i| self.matches(lines[i]))
         };
@@ -137,7 +146,8 @@ impl LogPane {
         while let Some(found) = lower[at..].find(&needle) {
             let begin = at + found;
             spans.push(Span::raw(line[at..begin].to_string()));
-            spans.push(Span::styled(line[begin..begin + needle.len()].to_string(), theme.selection));
+            spans
+                .push(Span::styled(line[begin..begin + needle.len()].to_string(), theme.selection));
             at = begin + needle.len();
         }
         spans.push(Span::raw(line[at..].to_string()));

@@ -56,7 +56,10 @@ impl Picker {
     /// The entries the filter lets through, in order.
     pub fn visible(&self) -> Vec<&PickerItem> {
         let filter = self.filter.to_lowercase();
-        self.items.iter().filter(|i| filter.is_empty() || i.label.to_lowercase().contains(&filter)).collect()
+        self.items
+            .iter()
+            .filter(|i| filter.is_empty() || i.label.to_lowercase().contains(&filter))
+            .collect()
     }
 
     pub fn selected(&self) -> Option<&PickerItem> {
@@ -73,10 +76,14 @@ impl Picker {
                     None => PickOutcome::Pending,
                 };
             }
-            KeyCode::Down | KeyCode::Char('j') if self.filter.is_empty() || key.code == KeyCode::Down => {
+            KeyCode::Down | KeyCode::Char('j')
+                if self.filter.is_empty() || key.code == KeyCode::Down =>
+            {
                 self.selected = (self.selected + 1).min(count.saturating_sub(1));
             }
-            KeyCode::Up | KeyCode::Char('k') if self.filter.is_empty() || key.code == KeyCode::Up => {
+            KeyCode::Up | KeyCode::Char('k')
+                if self.filter.is_empty() || key.code == KeyCode::Up =>
+            {
                 self.selected = self.selected.saturating_sub(1);
             }
             KeyCode::Backspace => {
@@ -99,8 +106,15 @@ impl Picker {
         let note_height = if self.note.is_some() { 2 } else { 0 };
         let popup = centered(area, 72, rows + 4 + note_height);
         frame.render_widget(Clear, popup);
-        let title = if self.filter.is_empty() { format!(" {} ", self.title) } else { format!(" {} /{} ", self.title, self.filter) };
-        let block = Block::bordered().border_type(BorderType::Rounded).border_style(theme.border_focused).title(Span::styled(title, theme.accent));
+        let title = if self.filter.is_empty() {
+            format!(" {} ", self.title)
+        } else {
+            format!(" {} /{} ", self.title, self.filter)
+        };
+        let block = Block::bordered()
+            .border_type(BorderType::Rounded)
+            .border_style(theme.border_focused)
+            .title(Span::styled(title, theme.accent));
         let inner = block.inner(popup);
         frame.render_widget(block, popup);
         let [list, note, hint] = Layout::vertical([
@@ -131,9 +145,16 @@ impl Picker {
             frame.render_widget(Paragraph::new(lines), list);
         }
         if let Some(text) = &self.note {
-            frame.render_widget(Paragraph::new(Line::styled(text.as_str(), theme.warning)).wrap(Wrap { trim: true }), note);
+            frame.render_widget(
+                Paragraph::new(Line::styled(text.as_str(), theme.warning))
+                    .wrap(Wrap { trim: true }),
+                note,
+            );
         }
-        frame.render_widget(Line::styled("Enter switches · type to narrow · Esc cancels   (* in use)", theme.muted), hint);
+        frame.render_widget(
+            Line::styled("Enter switches · type to narrow · Esc cancels   (* in use)", theme.muted),
+            hint,
+        );
     }
 }
 
@@ -152,10 +173,16 @@ mod tests {
 
     #[test]
     fn starts_on_the_current_entry_and_typing_narrows() {
-        let mut picker = Picker::new("Contexts", vec![item("docker", false), item("k8s/prod", true), item("k8s/staging", false)]);
+        let mut picker = Picker::new(
+            "Contexts",
+            vec![item("docker", false), item("k8s/prod", true), item("k8s/staging", false)],
+        );
         assert_eq!(picker.selected().unwrap().value, "k8s/prod");
         assert_eq!(picker.handle_key(key(KeyCode::Down)), PickOutcome::Pending);
-        assert_eq!(picker.handle_key(key(KeyCode::Enter)), PickOutcome::Chosen("k8s/staging".into()));
+        assert_eq!(
+            picker.handle_key(key(KeyCode::Enter)),
+            PickOutcome::Chosen("k8s/staging".into())
+        );
         for c in "dock".chars() {
             picker.handle_key(key(KeyCode::Char(c)));
         }
@@ -164,7 +191,11 @@ mod tests {
         for _ in 0..4 {
             picker.handle_key(key(KeyCode::Char('z')));
         }
-        assert_eq!(picker.handle_key(key(KeyCode::Enter)), PickOutcome::Pending, "nothing matches, nothing chosen");
+        assert_eq!(
+            picker.handle_key(key(KeyCode::Enter)),
+            PickOutcome::Pending,
+            "nothing matches, nothing chosen"
+        );
         assert_eq!(picker.handle_key(key(KeyCode::Esc)), PickOutcome::Cancelled);
     }
 }

@@ -5,10 +5,10 @@
 use std::cell::Cell;
 use std::cmp::Ordering;
 
+use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Cell as CellWidget, Row, Table, TableState};
-use ratatui::Frame;
 
 use crate::tui::theme::Theme;
 
@@ -203,7 +203,10 @@ impl DataTable {
         self.visible = (0..self.rows.len())
             .filter(|&i| {
                 needle.is_empty()
-                    || self.rows[i].cells.iter().any(|cell| cell.plain_text().to_lowercase().contains(&needle))
+                    || self.rows[i]
+                        .cells
+                        .iter()
+                        .any(|cell| cell.plain_text().to_lowercase().contains(&needle))
             })
             .collect();
         if let Some((column, ascending)) = self.sort {
@@ -212,7 +215,9 @@ impl DataTable {
                 let key = |i: usize| rows[i].cells.get(column).map(|c| &c.sort);
                 match (key(a), key(b)) {
                     // Unknown numbers stay last whichever way the column is sorted.
-                    (Some(SortKey::Number(None)), Some(SortKey::Number(Some(_)))) => Ordering::Greater,
+                    (Some(SortKey::Number(None)), Some(SortKey::Number(Some(_)))) => {
+                        Ordering::Greater
+                    }
                     (Some(SortKey::Number(Some(_))), Some(SortKey::Number(None))) => Ordering::Less,
                     (Some(x), Some(y)) if ascending => x.compare(y),
                     (Some(x), Some(y)) => x.compare(y).reverse(),
@@ -244,9 +249,14 @@ impl DataTable {
         // table cost a millisecond per frame). The window is where ratatui's own scrolling puts
         // a fresh `TableState` (offset 0): the selection is the last row once past the page.
         let inner = block.inner(area);
-        let (first, end) = shown_window(self.selected, self.visible.len(), usize::from(inner.height.saturating_sub(1)));
+        let (first, end) = shown_window(
+            self.selected,
+            self.visible.len(),
+            usize::from(inner.height.saturating_sub(1)),
+        );
         let rows = self.visible[first..end].iter().map(|&i| {
-            Row::new(self.rows[i].cells.iter().map(|cell| CellWidget::from(cell.content.clone()))).style(theme.text)
+            Row::new(self.rows[i].cells.iter().map(|cell| CellWidget::from(cell.content.clone())))
+                .style(theme.text)
         });
         let widths: Vec<Constraint> = self.columns.iter().map(|c| c.width).collect();
         let table = Table::new(rows, widths)
@@ -255,7 +265,11 @@ impl DataTable {
             .row_highlight_style(theme.selection)
             .highlight_symbol("▌")
             .column_spacing(1);
-        let mut state = TableState::default().with_selected(if self.visible.is_empty() { None } else { Some(self.selected - first) });
+        let mut state = TableState::default().with_selected(if self.visible.is_empty() {
+            None
+        } else {
+            Some(self.selected - first)
+        });
         frame.render_stateful_widget(table, area, &mut state);
     }
 }
@@ -275,13 +289,19 @@ mod tests {
     use super::*;
 
     fn table() -> DataTable {
-        let mut table = DataTable::new(vec![Column::new("name", Constraint::Length(10)), Column::new("gpus", Constraint::Length(4))]);
+        let mut table = DataTable::new(vec![
+            Column::new("name", Constraint::Length(10)),
+            Column::new("gpus", Constraint::Length(4)),
+        ]);
         table.set_rows(
             [("llama", 8.0), ("qwen", 2.0), ("mistral", 1.0)]
                 .into_iter()
                 .map(|(name, gpus)| TableRow {
                     id: name.to_string(),
-                    cells: vec![TableCell::text(name), TableCell::number(Some(gpus), gpus.to_string())],
+                    cells: vec![
+                        TableCell::text(name),
+                        TableCell::number(Some(gpus), gpus.to_string()),
+                    ],
                 })
                 .collect(),
         );
@@ -334,20 +354,30 @@ mod tests {
 
     #[test]
     fn a_scrolled_table_draws_what_ratatui_would_with_every_row() {
-        use ratatui::backend::TestBackend;
         use ratatui::Terminal;
+        use ratatui::backend::TestBackend;
         let mut table = DataTable::new(vec![Column::new("name", Constraint::Length(10))]);
-        let rows = (0..50).map(|i| TableRow { id: i.to_string(), cells: vec![TableCell::text(format!("row {i}"))] }).collect();
+        let rows = (0..50)
+            .map(|i| TableRow {
+                id: i.to_string(),
+                cells: vec![TableCell::text(format!("row {i}"))],
+            })
+            .collect();
         table.set_rows(rows);
         table.move_by(30);
         let theme = Theme::default_theme();
         let mut terminal = Terminal::new(TestBackend::new(20, 12)).unwrap();
-        terminal.draw(|frame| table.render(frame, frame.area(), Block::bordered(), &theme)).unwrap();
+        terminal
+            .draw(|frame| table.render(frame, frame.area(), Block::bordered(), &theme))
+            .unwrap();
         // Ratatui with all 50 rows and a fresh state, as the table drew before windowing.
         let mut expected = Terminal::new(TestBackend::new(20, 12)).unwrap();
         expected
             .draw(|frame| {
-                let rows = table.rows.iter().map(|r| Row::new(r.cells.iter().map(|c| CellWidget::from(c.content.clone()))).style(theme.text));
+                let rows = table.rows.iter().map(|r| {
+                    Row::new(r.cells.iter().map(|c| CellWidget::from(c.content.clone())))
+                        .style(theme.text)
+                });
                 let header = Row::new([CellWidget::from("name")]).style(theme.accent);
                 let all = Table::new(rows, [Constraint::Length(10)])
                     .header(header)
@@ -355,11 +385,16 @@ mod tests {
                     .row_highlight_style(theme.selection)
                     .highlight_symbol("▌")
                     .column_spacing(1);
-                frame.render_stateful_widget(all, frame.area(), &mut TableState::default().with_selected(Some(30)));
+                frame.render_stateful_widget(
+                    all,
+                    frame.area(),
+                    &mut TableState::default().with_selected(Some(30)),
+                );
             })
             .unwrap();
         assert_eq!(terminal.backend().buffer(), expected.backend().buffer());
-        let shown: String = (0..20).map(|x| terminal.backend().buffer()[(x, 10)].symbol().to_string()).collect();
+        let shown: String =
+            (0..20).map(|x| terminal.backend().buffer()[(x, 10)].symbol().to_string()).collect();
         assert!(shown.contains("row 30"), "the selection is the last row: {shown:?}");
     }
 

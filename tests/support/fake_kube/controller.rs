@@ -7,9 +7,9 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
+use super::FakeKube;
 use super::resources::{RESOURCES, ResourceDef};
 use super::store::{Inner, Key, now};
-use super::FakeKube;
 
 fn def(kind: &str) -> &'static ResourceDef {
     RESOURCES.iter().find(|r| r.kind == kind).expect("resource")
@@ -37,7 +37,11 @@ fn gpu_request(pod: &Value) -> Vec<(String, i64)> {
         let requests = c.pointer("/resources/requests").or_else(|| c.pointer("/resources/limits"));
         for (name, amount) in requests.and_then(Value::as_object).into_iter().flatten() {
             if name.ends_with("/gpu") {
-                let n = amount.as_str().and_then(|s| s.parse::<i64>().ok()).or_else(|| amount.as_i64()).unwrap_or(0);
+                let n = amount
+                    .as_str()
+                    .and_then(|s| s.parse::<i64>().ok())
+                    .or_else(|| amount.as_i64())
+                    .unwrap_or(0);
                 out.push((name.clone(), n));
             }
         }
@@ -45,7 +49,16 @@ fn gpu_request(pod: &Value) -> Vec<(String, i64)> {
     out
 }
 
-pub fn event(inner: &mut Inner, fake: &FakeKube, namespace: &str, kind: &str, name: &str, type_: &str, reason: &str, message: &str) {
+pub fn event(
+    inner: &mut Inner,
+    fake: &FakeKube,
+    namespace: &str,
+    kind: &str,
+    name: &str,
+    type_: &str,
+    reason: &str,
+    message: &str,
+) {
     let event_name = format!("{name}.{:016x}", inner.rv + 1);
     let object = json!({
         "metadata": {"name": event_name, "namespace": namespace},
@@ -78,12 +91,15 @@ pub fn reconcile(fake: &FakeKube) {
             continue;
         }
         live_uids.push(uid.clone());
-        let desired = deployment.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1).max(0) as usize;
+        let desired =
+            deployment.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1).max(0)
+                as usize;
         let template = deployment.pointer("/spec/template").cloned().unwrap_or(json!({}));
         let hash = template_hash(&template);
         let mut current = Vec::new();
         for (pod_key, pod) in &owned {
-            let pod_hash = pod.pointer("/metadata/labels/pod-template-hash").and_then(Value::as_str);
+            let pod_hash =
+                pod.pointer("/metadata/labels/pod-template-hash").and_then(Value::as_str);
             if pod_hash == Some(hash.as_str()) {
                 current.push(pod_key.clone());
             } else {
@@ -96,7 +112,16 @@ pub fn reconcile(fake: &FakeKube) {
             for pod_key in current.split_off(desired) {
                 inner.remove(&pod_key, &tx);
             }
-            event(&mut inner, fake, &key.namespace, "Deployment", &name, "Normal", "ScalingReplicaSet", &format!("Scaled down replica set {name}-{hash} to {desired}"));
+            event(
+                &mut inner,
+                fake,
+                &key.namespace,
+                "Deployment",
+                &name,
+                "Normal",
+                "ScalingReplicaSet",
+                &format!("Scaled down replica set {name}-{hash} to {desired}"),
+            );
         } else if current.len() < desired {
             let missing = desired - current.len();
             for _ in 0..missing {
@@ -118,12 +143,27 @@ pub fn reconcile(fake: &FakeKube) {
                 inner.pod_created.insert((key.namespace.clone(), pod_name.clone()), Instant::now());
                 current.push(pod_key);
             }
-            event(&mut inner, fake, &key.namespace, "Deployment", &name, "Normal", "ScalingReplicaSet", &format!("Scaled up replica set {name}-{hash} to {desired}"));
+            event(
+                &mut inner,
+                fake,
+                &key.namespace,
+                "Deployment",
+                &name,
+                "Normal",
+                "ScalingReplicaSet",
+                &format!("Scaled up replica set {name}-{hash} to {desired}"),
+            );
         }
         // Status from the pods as they are now.
         let ready = current
             .iter()
-            .filter(|k| inner.get(k).is_some_and(|p| p.pointer("/status/conditions").and_then(Value::as_array).is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))))
+            .filter(|k| {
+                inner.get(k).is_some_and(|p| {
+                    p.pointer("/status/conditions").and_then(Value::as_array).is_some_and(|c| {
+                        c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True")
+                    })
+                })
+            })
             .count();
         let mut updated = deployment.clone();
         updated["status"] = json!({
@@ -140,7 +180,9 @@ pub fn reconcile(fake: &FakeKube) {
             }
         }
         if let Some(current_obj) = inner.get(key).cloned() {
-            if current_obj.pointer("/metadata/deletionTimestamp").is_none() && current_obj["status"] != updated["status"] {
+            if current_obj.pointer("/metadata/deletionTimestamp").is_none()
+                && current_obj["status"] != updated["status"]
+            {
                 let mut next = current_obj;
                 next["status"] = updated["status"].clone();
                 inner.update(key, next, &tx);
@@ -152,7 +194,9 @@ pub fn reconcile(fake: &FakeKube) {
     for (pod_key, pod) in inner.list(def("Pod"), "") {
         let owner_uid = pod.pointer("/metadata/ownerReferences/0/uid").and_then(Value::as_str);
         if let Some(owner_uid) = owner_uid {
-            if !live_uids.iter().any(|u| u == owner_uid) && pod.pointer("/metadata/ownerReferences/0/kind") == Some(&json!("Deployment")) {
+            if !live_uids.iter().any(|u| u == owner_uid)
+                && pod.pointer("/metadata/ownerReferences/0/kind") == Some(&json!("Deployment"))
+            {
                 inner.remove(&pod_key, &tx);
             }
         }
@@ -179,7 +223,8 @@ fn schedule_and_start(inner: &mut Inner, fake: &FakeKube) {
         let phase = pod.pointer("/status/phase").and_then(Value::as_str).unwrap_or("Pending");
         let node = pod.pointer("/spec/nodeName").and_then(Value::as_str).map(str::to_string);
         let ns_name = (pod_key.namespace.clone(), pod_key.name.clone());
-        if phase != "Pending" || pod.pointer("/status/containerStatuses/0/state/waiting").is_some() {
+        if phase != "Pending" || pod.pointer("/status/containerStatuses/0/state/waiting").is_some()
+        {
             continue;
         }
         let Some(created) = inner.pod_created.get(&ns_name).copied() else { continue };
@@ -190,21 +235,47 @@ fn schedule_and_start(inner: &mut Inner, fake: &FakeKube) {
                     next["spec"]["nodeName"] = json!(node_name);
                     next["status"]["conditions"] = json!([{"type": "PodScheduled", "status": "True", "lastTransitionTime": now()}]);
                     inner.update(&pod_key, next, &tx);
-                    event(inner, fake, &pod_key.namespace, "Pod", &pod_key.name, "Normal", "Scheduled", &format!("Successfully assigned {}/{} to {node_name}", pod_key.namespace, pod_key.name));
+                    event(
+                        inner,
+                        fake,
+                        &pod_key.namespace,
+                        "Pod",
+                        &pod_key.name,
+                        "Normal",
+                        "Scheduled",
+                        &format!(
+                            "Successfully assigned {}/{} to {node_name}",
+                            pod_key.namespace, pod_key.name
+                        ),
+                    );
                 }
                 Err(message) => {
-                    let already = pod.pointer("/status/conditions/0/reason") == Some(&json!("Unschedulable"));
+                    let already =
+                        pod.pointer("/status/conditions/0/reason") == Some(&json!("Unschedulable"));
                     if !already {
                         let mut next = pod.clone();
                         next["status"]["conditions"] = json!([{"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message, "lastTransitionTime": now()}]);
                         inner.update(&pod_key, next, &tx);
-                        event(inner, fake, &pod_key.namespace, "Pod", &pod_key.name, "Warning", "FailedScheduling", &message);
+                        event(
+                            inner,
+                            fake,
+                            &pod_key.namespace,
+                            "Pod",
+                            &pod_key.name,
+                            "Warning",
+                            "FailedScheduling",
+                            &message,
+                        );
                     }
                 }
             }
             continue;
         }
-        let image = pod.pointer("/spec/containers/0/image").and_then(Value::as_str).unwrap_or("").to_string();
+        let image = pod
+            .pointer("/spec/containers/0/image")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         if image.contains("does-not-exist") {
             let mut next = pod.clone();
             next["status"]["containerStatuses"] = json!([{
@@ -233,7 +304,11 @@ fn schedule_and_start(inner: &mut Inner, fake: &FakeKube) {
             }],
         });
         inner.update(&pod_key, next, &tx);
-        let model = pod.pointer("/spec/containers/0/args/1").and_then(Value::as_str).unwrap_or("model").to_string();
+        let model = pod
+            .pointer("/spec/containers/0/args/1")
+            .and_then(Value::as_str)
+            .unwrap_or("model")
+            .to_string();
         let lines = [
             format!("INFO 11-23 16:40:01 [api_server.py:1805] vLLM API server version 0.11.0"),
             format!("INFO 11-23 16:40:01 [utils.py:233] non-default args: {{'model': '{model}'}}"),
@@ -245,9 +320,19 @@ fn schedule_and_start(inner: &mut Inner, fake: &FakeKube) {
         let entry = inner.logs.entry(ns_name.clone()).or_default();
         for line in &lines {
             entry.current.push(line.clone());
-            let _ = fake.shared.log_lines.send((ns_name.0.clone(), ns_name.1.clone(), line.clone()));
+            let _ =
+                fake.shared.log_lines.send((ns_name.0.clone(), ns_name.1.clone(), line.clone()));
         }
-        event(inner, fake, &pod_key.namespace, "Pod", &pod_key.name, "Normal", "Started", "Started container engine");
+        event(
+            inner,
+            fake,
+            &pod_key.namespace,
+            "Pod",
+            &pod_key.name,
+            "Normal",
+            "Started",
+            "Started container engine",
+        );
     }
 }
 
@@ -256,7 +341,8 @@ fn pick_node(inner: &Inner, nodes: &[(Key, Value)], pod: &Value) -> Result<Strin
         return Ok("fake-node-1".into());
     }
     let wanted = gpu_request(pod);
-    let selector = pod.pointer("/spec/nodeSelector").and_then(Value::as_object).cloned().unwrap_or_default();
+    let selector =
+        pod.pointer("/spec/nodeSelector").and_then(Value::as_object).cloned().unwrap_or_default();
     let mut reasons: Vec<String> = Vec::new();
     for (_, node) in nodes {
         let name = node["metadata"]["name"].as_str().unwrap_or_default();
@@ -276,7 +362,12 @@ fn pick_node(inner: &Inner, nodes: &[(Key, Value)], pod: &Value) -> Result<Strin
                 .list(def("Pod"), "")
                 .iter()
                 .filter(|(_, p)| p.pointer("/spec/nodeName").and_then(Value::as_str) == Some(name))
-                .filter(|(_, p)| !matches!(p.pointer("/status/phase").and_then(Value::as_str), Some("Succeeded" | "Failed")))
+                .filter(|(_, p)| {
+                    !matches!(
+                        p.pointer("/status/phase").and_then(Value::as_str),
+                        Some("Succeeded" | "Failed")
+                    )
+                })
                 .flat_map(|(_, p)| gpu_request(p))
                 .filter(|(r, _)| r == resource)
                 .map(|(_, n)| n)
@@ -298,5 +389,11 @@ fn pick_node(inner: &Inner, nodes: &[(Key, Value)], pod: &Value) -> Result<Strin
         }
     }
     let parts: Vec<String> = counted.iter().map(|(r, n)| format!("{n} {r}")).collect();
-    Err(format!("0/{} nodes are available: {}. preemption: 0/{} nodes are available: {} No preemption victims found for incoming pod.", nodes.len(), parts.join(", "), nodes.len(), nodes.len()))
+    Err(format!(
+        "0/{} nodes are available: {}. preemption: 0/{} nodes are available: {} No preemption victims found for incoming pod.",
+        nodes.len(),
+        parts.join(", "),
+        nodes.len(),
+        nodes.len()
+    ))
 }

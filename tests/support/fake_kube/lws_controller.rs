@@ -16,14 +16,24 @@ fn def(kind: &str) -> &'static ResourceDef {
     RESOURCES.iter().find(|r| r.kind == kind).expect("resource")
 }
 
-fn lws_pod(lws: &Value, name: &str, uid: &str, group: i64, worker: i64, size: i64, namespace: &str) -> Value {
+fn lws_pod(
+    lws: &Value,
+    name: &str,
+    uid: &str,
+    group: i64,
+    worker: i64,
+    size: i64,
+    namespace: &str,
+) -> Value {
     let template = if worker == 0 {
-        lws.pointer("/spec/leaderWorkerTemplate/leaderTemplate").or_else(|| lws.pointer("/spec/leaderWorkerTemplate/workerTemplate"))
+        lws.pointer("/spec/leaderWorkerTemplate/leaderTemplate")
+            .or_else(|| lws.pointer("/spec/leaderWorkerTemplate/workerTemplate"))
     } else {
         lws.pointer("/spec/leaderWorkerTemplate/workerTemplate")
     };
     let template = template.cloned().unwrap_or(json!({}));
-    let pod_name = if worker == 0 { format!("{name}-{group}") } else { format!("{name}-{group}-{worker}") };
+    let pod_name =
+        if worker == 0 { format!("{name}-{group}") } else { format!("{name}-{group}-{worker}") };
     let mut metadata = template.get("metadata").cloned().unwrap_or(json!({}));
     metadata["name"] = json!(pod_name);
     metadata["labels"]["leaderworkerset.sigs.k8s.io/name"] = json!(name);
@@ -35,7 +45,8 @@ fn lws_pod(lws: &Value, name: &str, uid: &str, group: i64, worker: i64, size: i6
     }]);
     let mut spec = template.get("spec").cloned().unwrap_or(json!({}));
     let leader_address = format!("{name}-{group}.{name}.{namespace}");
-    for container in spec.get_mut("containers").and_then(Value::as_array_mut).into_iter().flatten() {
+    for container in spec.get_mut("containers").and_then(Value::as_array_mut).into_iter().flatten()
+    {
         let env = container.as_object_mut().expect("container").entry("env").or_insert(json!([]));
         if let Some(env) = env.as_array_mut() {
             env.push(json!({"name": "LWS_LEADER_ADDRESS", "value": leader_address}));
@@ -47,7 +58,9 @@ fn lws_pod(lws: &Value, name: &str, uid: &str, group: i64, worker: i64, size: i6
 }
 
 fn is_ready(pod: &Value) -> bool {
-    pod.pointer("/status/conditions").and_then(Value::as_array).is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+    pod.pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
 }
 
 pub fn reconcile(inner: &mut Inner, fake: &FakeKube) {
@@ -59,15 +72,30 @@ pub fn reconcile(inner: &mut Inner, fake: &FakeKube) {
         let uid = lws["metadata"]["uid"].as_str().unwrap_or_default().to_string();
         live.push(uid.clone());
         let replicas = lws.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1).max(0);
-        let size = lws.pointer("/spec/leaderWorkerTemplate/size").and_then(Value::as_i64).unwrap_or(1).max(1);
+        let size = lws
+            .pointer("/spec/leaderWorkerTemplate/size")
+            .and_then(Value::as_i64)
+            .unwrap_or(1)
+            .max(1);
         let owned: Vec<(Key, Value)> = inner
             .list(def("Pod"), &key.namespace)
             .into_iter()
-            .filter(|(_, p)| p.pointer("/metadata/ownerReferences/0/uid").and_then(Value::as_str) == Some(uid.as_str()))
+            .filter(|(_, p)| {
+                p.pointer("/metadata/ownerReferences/0/uid").and_then(Value::as_str)
+                    == Some(uid.as_str())
+            })
             .collect();
         for (pod_key, pod) in &owned {
-            let group = pod.pointer("/metadata/labels/leaderworkerset.sigs.k8s.io~1group-index").and_then(Value::as_str).and_then(|g| g.parse::<i64>().ok()).unwrap_or(0);
-            let worker = pod.pointer("/metadata/labels/leaderworkerset.sigs.k8s.io~1worker-index").and_then(Value::as_str).and_then(|g| g.parse::<i64>().ok()).unwrap_or(0);
+            let group = pod
+                .pointer("/metadata/labels/leaderworkerset.sigs.k8s.io~1group-index")
+                .and_then(Value::as_str)
+                .and_then(|g| g.parse::<i64>().ok())
+                .unwrap_or(0);
+            let worker = pod
+                .pointer("/metadata/labels/leaderworkerset.sigs.k8s.io~1worker-index")
+                .and_then(Value::as_str)
+                .and_then(|g| g.parse::<i64>().ok())
+                .unwrap_or(0);
             if group >= replicas || worker >= size {
                 inner.remove(pod_key, &tx);
             }
@@ -76,7 +104,11 @@ pub fn reconcile(inner: &mut Inner, fake: &FakeKube) {
         for group in 0..replicas {
             let mut group_ready = true;
             for worker in 0..size {
-                let pod_name = if worker == 0 { format!("{name}-{group}") } else { format!("{name}-{group}-{worker}") };
+                let pod_name = if worker == 0 {
+                    format!("{name}-{group}")
+                } else {
+                    format!("{name}-{group}-{worker}")
+                };
                 let pod_key = Key::new(def("Pod"), &key.namespace, &pod_name);
                 match inner.get(&pod_key) {
                     Some(pod) => group_ready &= is_ready(pod),
@@ -106,7 +138,10 @@ pub fn reconcile(inner: &mut Inner, fake: &FakeKube) {
     for (pod_key, pod) in inner.list(def("Pod"), "") {
         let owner = pod.pointer("/metadata/ownerReferences/0");
         if owner.and_then(|o| o.get("kind")).and_then(Value::as_str) == Some("LeaderWorkerSet")
-            && !owner.and_then(|o| o.get("uid")).and_then(Value::as_str).is_some_and(|u| live.iter().any(|l| l == u))
+            && !owner
+                .and_then(|o| o.get("uid"))
+                .and_then(Value::as_str)
+                .is_some_and(|u| live.iter().any(|l| l == u))
         {
             inner.remove(&pod_key, &tx);
         }

@@ -75,14 +75,22 @@ pub const NAMESPACE: &str = "aimdeck-test";
 impl FakeKube {
     /// Starts the server and its controller on the current tokio runtime.
     pub async fn start(options: FakeOptions) -> Arc<FakeKube> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let listener =
+            tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let (changes, _) = broadcast::channel(1 << 16);
         let (log_lines, _) = broadcast::channel(4096);
-        let shared = Arc::new(Shared { inner: Mutex::new(Inner::new()), changes, log_lines, kill_watches: tokio::sync::Notify::new() });
+        let shared = Arc::new(Shared {
+            inner: Mutex::new(Inner::new()),
+            changes,
+            log_lines,
+            kill_watches: tokio::sync::Notify::new(),
+        });
         let dir = tempfile::tempdir().expect("tempdir");
         let fake = Arc::new(FakeKube { addr, options, shared, dir, tasks: Mutex::new(Vec::new()) });
-        let app = axum::Router::new().fallback(server::handle).with_state(FakeState { fake: fake.clone() });
+        let app = axum::Router::new()
+            .fallback(server::handle)
+            .with_state(FakeState { fake: fake.clone() });
         let serve = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -120,9 +128,15 @@ impl FakeKube {
     }
 
     fn seed_namespace(&self, name: &str) {
-        let def = resources::RESOURCES.iter().find(|r| r.kind == "Namespace").expect("namespace def");
+        let def =
+            resources::RESOURCES.iter().find(|r| r.kind == "Namespace").expect("namespace def");
         let mut inner = self.shared.inner.lock().expect("store");
-        inner.insert(def, Key::new(def, "", name), json!({"metadata": {"name": name}, "status": {"phase": "Active"}}), &self.shared.changes);
+        inner.insert(
+            def,
+            Key::new(def, "", name),
+            json!({"metadata": {"name": name}, "status": {"phase": "Active"}}),
+            &self.shared.changes,
+        );
     }
 
     fn def(kind: &str) -> &'static resources::ResourceDef {
@@ -149,7 +163,14 @@ impl FakeKube {
 
     pub fn list(&self, kind: &str, namespace: &str) -> Vec<Value> {
         let def = Self::def(kind);
-        self.shared.inner.lock().expect("store").list(def, namespace).into_iter().map(|(_, v)| v).collect()
+        self.shared
+            .inner
+            .lock()
+            .expect("store")
+            .list(def, namespace)
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect()
     }
 
     /// Every object in a namespace as `Kind/name`, sorted (to check what a delete left).
@@ -159,7 +180,13 @@ impl FakeKube {
             .objects
             .iter()
             .filter(|(k, _)| k.namespace == namespace && k.plural != "events")
-            .map(|(_, v)| format!("{}/{}", v["kind"].as_str().unwrap_or("?"), v["metadata"]["name"].as_str().unwrap_or("?")))
+            .map(|(_, v)| {
+                format!(
+                    "{}/{}",
+                    v["kind"].as_str().unwrap_or("?"),
+                    v["metadata"]["name"].as_str().unwrap_or("?")
+                )
+            })
             .collect();
         names.sort();
         names
@@ -222,7 +249,8 @@ impl FakeKube {
         let Some(mut object) = inner.get(&key).cloned() else { panic!("no pod {pod}") };
         let reason = if oom { "OOMKilled" } else { "Error" };
         object["status"]["phase"] = json!("Running");
-        object["status"]["conditions"] = json!([{"type": "Ready", "status": "False", "reason": "ContainersNotReady"}]);
+        object["status"]["conditions"] =
+            json!([{"type": "Ready", "status": "False", "reason": "ContainersNotReady"}]);
         object["status"]["containerStatuses"] = json!([{
             "name": "engine", "image": object.pointer("/spec/containers/0/image"), "imageID": "", "ready": false,
             "restartCount": 3, "started": false,
@@ -235,11 +263,19 @@ impl FakeKube {
     }
 
     /// Waits until `check` holds, up to `timeout`.
-    pub async fn wait_for(&self, timeout: Duration, what: &str, mut check: impl FnMut(&FakeKube) -> bool) {
+    pub async fn wait_for(
+        &self,
+        timeout: Duration,
+        what: &str,
+        mut check: impl FnMut(&FakeKube) -> bool,
+    ) {
         let start = std::time::Instant::now();
         while !check(self) {
             if start.elapsed() > timeout {
-                panic!("timed out after {timeout:?} waiting for {what}; objects: {:?}", self.inventory(NAMESPACE));
+                panic!(
+                    "timed out after {timeout:?} waiting for {what}; objects: {:?}",
+                    self.inventory(NAMESPACE)
+                );
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }

@@ -25,11 +25,20 @@ pub enum Optional {
     Keda,
 }
 
-const VERBS: [&str; 8] = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+const VERBS: [&str; 8] =
+    ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
 
 macro_rules! def {
     ($g:expr, $v:expr, $p:expr, $k:expr, $ns:expr, $subs:expr, $opt:expr) => {
-        ResourceDef { group: $g, version: $v, plural: $p, kind: $k, namespaced: $ns, subresources: $subs, optional: $opt }
+        ResourceDef {
+            group: $g,
+            version: $v,
+            plural: $p,
+            kind: $k,
+            namespaced: $ns,
+            subresources: $subs,
+            optional: $opt,
+        }
     };
 }
 
@@ -43,32 +52,120 @@ pub const RESOURCES: &[ResourceDef] = &[
     def!("", "v1", "secrets", "Secret", true, &[], None),
     def!("apps", "v1", "deployments", "Deployment", true, &["status", "scale"], None),
     def!("apps", "v1", "replicasets", "ReplicaSet", true, &["status", "scale"], None),
-    def!("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", true, &["status"], None),
+    def!(
+        "autoscaling",
+        "v2",
+        "horizontalpodautoscalers",
+        "HorizontalPodAutoscaler",
+        true,
+        &["status"],
+        None
+    ),
     def!("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", true, &["status"], None),
     def!("batch", "v1", "jobs", "Job", true, &["status"], None),
-    def!("monitoring.coreos.com", "v1", "servicemonitors", "ServiceMonitor", true, &[], Some(Optional::ServiceMonitor)),
-    def!("apps.nvidia.com", "v1alpha1", "nimservices", "NIMService", true, &["status"], Some(Optional::NimOperator)),
-    def!("apps.nvidia.com", "v1alpha1", "nimcaches", "NIMCache", true, &["status"], Some(Optional::NimOperator)),
-    def!("aim.eai.amd.com", "v1alpha1", "aimservices", "AIMService", true, &["status"], Some(Optional::AimOperator)),
-    def!("aim.eai.amd.com", "v1alpha1", "aimtemplatecaches", "AIMTemplateCache", true, &["status"], Some(Optional::AimOperator)),
-    def!("serving.kserve.io", "v1beta1", "inferenceservices", "InferenceService", true, &["status"], Some(Optional::Kserve)),
-    def!("leaderworkerset.x-k8s.io", "v1", "leaderworkersets", "LeaderWorkerSet", true, &["status", "scale"], Some(Optional::LeaderWorkerSet)),
-    def!("keda.sh", "v1alpha1", "scaledobjects", "ScaledObject", true, &["status"], Some(Optional::Keda)),
+    def!(
+        "monitoring.coreos.com",
+        "v1",
+        "servicemonitors",
+        "ServiceMonitor",
+        true,
+        &[],
+        Some(Optional::ServiceMonitor)
+    ),
+    def!(
+        "apps.nvidia.com",
+        "v1alpha1",
+        "nimservices",
+        "NIMService",
+        true,
+        &["status"],
+        Some(Optional::NimOperator)
+    ),
+    def!(
+        "apps.nvidia.com",
+        "v1alpha1",
+        "nimcaches",
+        "NIMCache",
+        true,
+        &["status"],
+        Some(Optional::NimOperator)
+    ),
+    def!(
+        "aim.eai.amd.com",
+        "v1alpha1",
+        "aimservices",
+        "AIMService",
+        true,
+        &["status"],
+        Some(Optional::AimOperator)
+    ),
+    def!(
+        "aim.eai.amd.com",
+        "v1alpha1",
+        "aimtemplatecaches",
+        "AIMTemplateCache",
+        true,
+        &["status"],
+        Some(Optional::AimOperator)
+    ),
+    def!(
+        "serving.kserve.io",
+        "v1beta1",
+        "inferenceservices",
+        "InferenceService",
+        true,
+        &["status"],
+        Some(Optional::Kserve)
+    ),
+    def!(
+        "leaderworkerset.x-k8s.io",
+        "v1",
+        "leaderworkersets",
+        "LeaderWorkerSet",
+        true,
+        &["status", "scale"],
+        Some(Optional::LeaderWorkerSet)
+    ),
+    def!(
+        "keda.sh",
+        "v1alpha1",
+        "scaledobjects",
+        "ScaledObject",
+        true,
+        &["status"],
+        Some(Optional::Keda)
+    ),
 ];
 
-pub fn find(group: &str, version: &str, plural: &str, enabled: &dyn Fn(Optional) -> bool) -> Option<&'static ResourceDef> {
-    RESOURCES
-        .iter()
-        .find(|r| r.group == group && r.version == version && r.plural == plural && r.optional.is_none_or(enabled))
+pub fn find(
+    group: &str,
+    version: &str,
+    plural: &str,
+    enabled: &dyn Fn(Optional) -> bool,
+) -> Option<&'static ResourceDef> {
+    RESOURCES.iter().find(|r| {
+        r.group == group
+            && r.version == version
+            && r.plural == plural
+            && r.optional.is_none_or(enabled)
+    })
 }
 
 pub fn api_version(def: &ResourceDef) -> String {
-    if def.group.is_empty() { def.version.to_string() } else { format!("{}/{}", def.group, def.version) }
+    if def.group.is_empty() {
+        def.version.to_string()
+    } else {
+        format!("{}/{}", def.group, def.version)
+    }
 }
 
 /// `group.resource` as the API server names it in messages (`deployments.apps`, `pods`).
 pub fn qualified(def: &ResourceDef) -> String {
-    if def.group.is_empty() { def.plural.to_string() } else { format!("{}.{}", def.plural, def.group) }
+    if def.group.is_empty() {
+        def.plural.to_string()
+    } else {
+        format!("{}.{}", def.plural, def.group)
+    }
 }
 
 pub fn core_versions(addr: &str) -> Value {
@@ -101,7 +198,11 @@ pub fn group_list(enabled: &dyn Fn(Optional) -> bool) -> Value {
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
-pub fn resource_list(group: &str, version: &str, enabled: &dyn Fn(Optional) -> bool) -> Option<Value> {
+pub fn resource_list(
+    group: &str,
+    version: &str,
+    enabled: &dyn Fn(Optional) -> bool,
+) -> Option<Value> {
     let defs: Vec<&ResourceDef> = RESOURCES
         .iter()
         .filter(|r| r.group == group && r.version == version && r.optional.is_none_or(enabled))
@@ -133,6 +234,9 @@ pub fn resource_list(group: &str, version: &str, enabled: &dyn Fn(Optional) -> b
             resources.push(entry);
         }
     }
-    let group_version = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
-    Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}))
+    let group_version =
+        if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
+    Some(
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}),
+    )
 }

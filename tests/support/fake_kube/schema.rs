@@ -34,7 +34,13 @@ fn crd_schemas() -> &'static HashMap<&'static str, Value> {
     SCHEMAS.get_or_init(|| {
         CRD_FIXTURES
             .iter()
-            .map(|(kind, text)| (*kind, serde_json::from_str(text).unwrap_or_else(|e| panic!("fixture for {kind}: {e}"))))
+            .map(|(kind, text)| {
+                (
+                    *kind,
+                    serde_json::from_str(text)
+                        .unwrap_or_else(|e| panic!("fixture for {kind}: {e}")),
+                )
+            })
             .collect()
     })
 }
@@ -60,7 +66,9 @@ pub fn validate_strict(def: &ResourceDef, name: &str, object: &Value) -> Result<
     let mut problems = Vec::new();
     if let Some(schema) = crd_schema(def.kind, def.version) {
         for field in ["spec"] {
-            if let (Some(value), Some(sub)) = (object.get(field), schema.pointer(&format!("/properties/{field}"))) {
+            if let (Some(value), Some(sub)) =
+                (object.get(field), schema.pointer(&format!("/properties/{field}")))
+            {
                 check(sub, value, field, &mut problems);
             }
         }
@@ -85,24 +93,45 @@ fn to_error(def: &ResourceDef, name: &str, problem: Problem) -> ApiError {
         Problem::Unknown(path) => ApiError {
             code: 400,
             reason: "BadRequest",
-            message: format!("{} in version \"{}\" cannot be handled as a {}: strict decoding error: unknown field \"{path}\"", def.kind, def.version, def.kind),
+            message: format!(
+                "{} in version \"{}\" cannot be handled as a {}: strict decoding error: unknown field \"{path}\"",
+                def.kind, def.version, def.kind
+            ),
             details: json!({}),
         },
-        Problem::Null { path, expected } => ApiError::invalid(def, name, &path, "\"null\"", &format!("must be of type {expected}")),
-        Problem::Type { path, value, expected } => ApiError::invalid(def, name, &path, &value, &format!("must be of type {expected}")),
+        Problem::Null { path, expected } => {
+            ApiError::invalid(def, name, &path, "\"null\"", &format!("must be of type {expected}"))
+        }
+        Problem::Type { path, value, expected } => {
+            ApiError::invalid(def, name, &path, &value, &format!("must be of type {expected}"))
+        }
         Problem::Required(path) => required(def, name, &path),
         Problem::NotSupported { path, value, allowed } => {
             let allowed: Vec<String> = allowed.iter().map(|a| format!("\"{a}\"")).collect();
-            ApiError::invalid(def, name, &path, &value, &format!("supported values: {}", allowed.join(", ")))
+            ApiError::invalid(
+                def,
+                name,
+                &path,
+                &value,
+                &format!("supported values: {}", allowed.join(", ")),
+            )
         }
-        Problem::Minimum { path, value, minimum } => {
-            ApiError::invalid(def, name, &path, &value, &format!("should be greater than or equal to {minimum}"))
-        }
+        Problem::Minimum { path, value, minimum } => ApiError::invalid(
+            def,
+            name,
+            &path,
+            &value,
+            &format!("should be greater than or equal to {minimum}"),
+        ),
     }
 }
 
 fn required(def: &ResourceDef, name: &str, path: &str) -> ApiError {
-    let kind = if def.group.is_empty() { def.kind.to_string() } else { format!("{}.{}", def.kind, def.group) };
+    let kind = if def.group.is_empty() {
+        def.kind.to_string()
+    } else {
+        format!("{}.{}", def.kind, def.group)
+    };
     ApiError {
         code: 422,
         reason: "Invalid",
@@ -134,17 +163,27 @@ fn shown(value: &Value) -> String {
 
 /// Walks `value` against an OpenAPI v3 structural schema.
 fn check(schema: &Value, value: &Value, path: &str, problems: &mut Vec<Problem>) {
-    let int_or_string = schema.get("x-kubernetes-int-or-string").and_then(Value::as_bool) == Some(true);
+    let int_or_string =
+        schema.get("x-kubernetes-int-or-string").and_then(Value::as_bool) == Some(true);
     let expected = schema.get("type").and_then(Value::as_str);
     if value.is_null() {
-        if schema.get("nullable").and_then(Value::as_bool) != Some(true) && (expected.is_some() || int_or_string) {
-            problems.push(Problem::Null { path: path.into(), expected: expected.unwrap_or("integer or string").into() });
+        if schema.get("nullable").and_then(Value::as_bool) != Some(true)
+            && (expected.is_some() || int_or_string)
+        {
+            problems.push(Problem::Null {
+                path: path.into(),
+                expected: expected.unwrap_or("integer or string").into(),
+            });
         }
         return;
     }
     if int_or_string {
         if !matches!(type_name(value), "integer" | "string") {
-            problems.push(Problem::Type { path: path.into(), value: shown(value), expected: "integer or string".into() });
+            problems.push(Problem::Type {
+                path: path.into(),
+                value: shown(value),
+                expected: "integer or string".into(),
+            });
         }
         return;
     }
@@ -152,29 +191,54 @@ fn check(schema: &Value, value: &Value, path: &str, problems: &mut Vec<Problem>)
         let actual = type_name(value);
         let fits = actual == expected || (expected == "number" && actual == "integer");
         if !fits {
-            problems.push(Problem::Type { path: path.into(), value: shown(value), expected: expected.into() });
+            problems.push(Problem::Type {
+                path: path.into(),
+                value: shown(value),
+                expected: expected.into(),
+            });
             return;
         }
     }
     if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
         if !allowed.contains(value) {
-            let allowed = allowed.iter().map(|a| a.as_str().map(str::to_string).unwrap_or_else(|| a.to_string())).collect();
-            problems.push(Problem::NotSupported { path: path.into(), value: shown(value), allowed });
+            let allowed = allowed
+                .iter()
+                .map(|a| a.as_str().map(str::to_string).unwrap_or_else(|| a.to_string()))
+                .collect();
+            problems.push(Problem::NotSupported {
+                path: path.into(),
+                value: shown(value),
+                allowed,
+            });
         }
     }
-    if let (Some(minimum), Some(number)) = (schema.get("minimum").and_then(Value::as_f64), value.as_f64()) {
+    if let (Some(minimum), Some(number)) =
+        (schema.get("minimum").and_then(Value::as_f64), value.as_f64())
+    {
         if number < minimum {
-            problems.push(Problem::Minimum { path: path.into(), value: value.to_string(), minimum: minimum.to_string() });
+            problems.push(Problem::Minimum {
+                path: path.into(),
+                value: value.to_string(),
+                minimum: minimum.to_string(),
+            });
         }
     }
     match value {
         Value::Object(map) => {
-            for key in schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+            for key in schema
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
                 if !map.contains_key(key) {
                     problems.push(Problem::Required(format!("{path}.{key}")));
                 }
             }
-            let preserve = schema.get("x-kubernetes-preserve-unknown-fields").and_then(Value::as_bool) == Some(true);
+            let preserve =
+                schema.get("x-kubernetes-preserve-unknown-fields").and_then(Value::as_bool)
+                    == Some(true);
             let properties = schema.get("properties").and_then(Value::as_object);
             let additional = schema.get("additionalProperties");
             for (key, child) in map {
@@ -202,7 +266,9 @@ fn check(schema: &Value, value: &Value, path: &str, problems: &mut Vec<Problem>)
 /// Decodes into the `k8s-openapi` type and encodes back; what is lost was not a field.
 fn typed_round_trip(kind: &str, object: &Value) -> Vec<Problem> {
     use k8s_openapi::api;
-    fn trip<T: serde::de::DeserializeOwned + serde::Serialize>(object: &Value) -> Result<Value, String> {
+    fn trip<T: serde::de::DeserializeOwned + serde::Serialize>(
+        object: &Value,
+    ) -> Result<Value, String> {
         let typed: T = serde_json::from_value(object.clone()).map_err(|e| e.to_string())?;
         serde_json::to_value(typed).map_err(|e| e.to_string())
     }
@@ -217,7 +283,9 @@ fn typed_round_trip(kind: &str, object: &Value) -> Vec<Problem> {
         _ => return Vec::new(),
     };
     match back {
-        Err(message) => vec![Problem::Type { path: "body".into(), value: "\"…\"".into(), expected: message }],
+        Err(message) => {
+            vec![Problem::Type { path: "body".into(), value: "\"…\"".into(), expected: message }]
+        }
         Ok(back) => {
             let mut problems = Vec::new();
             lost_fields(object, &back, "", &mut problems);
@@ -237,9 +305,12 @@ fn lost_fields(sent: &Value, kept: &Value, path: &str, problems: &mut Vec<Proble
                 }
                 match kept.get(key) {
                     Some(back) => lost_fields(value, back, &join(key), problems),
-                    None if value.is_null() => problems.push(Problem::Null { path: join(key), expected: "object".into() }),
+                    None if value.is_null() => {
+                        problems.push(Problem::Null { path: join(key), expected: "object".into() })
+                    }
                     // Empty maps and lists may be dropped by the type without loss of meaning.
-                    None if value.as_object().is_some_and(|m| m.is_empty()) || value.as_array().is_some_and(|a| a.is_empty()) => {}
+                    None if value.as_object().is_some_and(|m| m.is_empty())
+                        || value.as_array().is_some_and(|a| a.is_empty()) => {}
                     None => problems.push(Problem::Unknown(join(key))),
                 }
             }

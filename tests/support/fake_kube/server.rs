@@ -26,12 +26,18 @@ pub fn json_response(code: StatusCode, value: &Value) -> Response {
 }
 
 pub fn error_response(err: ApiError) -> Response {
-    json_response(StatusCode::from_u16(err.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), &err.status())
+    json_response(
+        StatusCode::from_u16(err.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        &err.status(),
+    )
 }
 
 pub fn streaming(rx: mpsc::Receiver<Bytes>, content_type: &'static str) -> Response {
-    let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx)) });
-    (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], Body::from_stream(stream)).into_response()
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
+    });
+    (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], Body::from_stream(stream))
+        .into_response()
 }
 
 /// What a request addresses once its path is parsed.
@@ -57,7 +63,10 @@ pub async fn handle(
     let (hang, fail) = {
         let mut inner = fake.shared.inner.lock().expect("store");
         inner.requests.push(format!("{method} {}", uri));
-        (inner.hangs.iter().any(|h| path.contains(h.as_str())), inner.failures.iter().any(|f| path.contains(f.as_str())))
+        (
+            inner.hangs.iter().any(|h| path.contains(h.as_str())),
+            inner.failures.iter().any(|f| path.contains(f.as_str())),
+        )
     };
     if hang {
         tokio::time::sleep(Duration::from_secs(3600)).await;
@@ -70,7 +79,8 @@ pub async fn handle(
         );
     }
     // Like a real server with token auth: no token, no answer.
-    if headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) != Some("Bearer fake-token") {
+    if headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) != Some("Bearer fake-token")
+    {
         return json_response(
             StatusCode::UNAUTHORIZED,
             &json!({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}),
@@ -85,7 +95,12 @@ pub async fn handle(
                 &json!({"major":"1","minor":"33","gitVersion":"v1.33.0-fake","platform":"linux/amd64"}),
             );
         }
-        ["api"] => return json_response(StatusCode::OK, &resources::core_versions(&fake.addr.to_string())),
+        ["api"] => {
+            return json_response(
+                StatusCode::OK,
+                &resources::core_versions(&fake.addr.to_string()),
+            );
+        }
         ["apis"] => return json_response(StatusCode::OK, &resources::group_list(&enabled)),
         ["api", "v1"] => return discovery("", "v1", &enabled),
         ["apis", group, version] => return discovery(group, version, &enabled),
@@ -119,19 +134,37 @@ pub async fn handle(
         return error_response(denied);
     }
     let dry_run = params.get("dryRun").is_some_and(|d| d == "All");
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let content_type =
+        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let result = match (method.clone(), target.name.clone(), target.subresource.as_deref()) {
-        (Method::GET, None, None) if watch => return super::watch::watch_response(fake, &target, &params),
+        (Method::GET, None, None) if watch => {
+            return super::watch::watch_response(fake, &target, &params);
+        }
         (Method::GET, None, None) => list(fake, &target, &params),
         (Method::POST, None, None) => create(fake, &target, &body, dry_run, is_strict(&params)),
         (Method::GET, Some(name), None) => get(fake, &target, &name),
-        (Method::PATCH, Some(name), None) => patch(fake, &target, &name, &content_type, &params, &body, dry_run),
-        (Method::PUT, Some(name), None) => put(fake, &target, &name, &body, dry_run, is_strict(&params)),
+        (Method::PATCH, Some(name), None) => {
+            patch(fake, &target, &name, &content_type, &params, &body, dry_run)
+        }
+        (Method::PUT, Some(name), None) => {
+            put(fake, &target, &name, &body, dry_run, is_strict(&params))
+        }
         (Method::DELETE, Some(name), None) => delete(fake, &target, &name, &params, &body, dry_run),
-        (_, Some(name), Some("scale")) => super::subresources::scale(fake, &target, &name, &method, &content_type, &params, &body),
-        (Method::GET, Some(name), Some("log")) => return super::subresources::pod_log(fake, &target, &name, &params),
-        (_, Some(name), Some("proxy")) => return super::subresources::pod_proxy(fake, &target, &name),
-        _ => return json_response(StatusCode::METHOD_NOT_ALLOWED, &json!({"kind":"Status","code":405,"reason":"MethodNotAllowed","status":"Failure","message":"the server does not allow this method on the requested resource"})),
+        (_, Some(name), Some("scale")) => {
+            super::subresources::scale(fake, &target, &name, &method, &content_type, &params, &body)
+        }
+        (Method::GET, Some(name), Some("log")) => {
+            return super::subresources::pod_log(fake, &target, &name, &params);
+        }
+        (_, Some(name), Some("proxy")) => {
+            return super::subresources::pod_proxy(fake, &target, &name);
+        }
+        _ => {
+            return json_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &json!({"kind":"Status","code":405,"reason":"MethodNotAllowed","status":"Failure","message":"the server does not allow this method on the requested resource"}),
+            );
+        }
     };
     match result {
         Ok((code, value)) => json_response(code, &value),
@@ -154,18 +187,26 @@ fn not_found_path(path: &str) -> Response {
     )
 }
 
-fn parse_target(group: &str, version: &str, rest: &[&str], enabled: &dyn Fn(Optional) -> bool) -> Option<Target> {
+fn parse_target(
+    group: &str,
+    version: &str,
+    rest: &[&str],
+    enabled: &dyn Fn(Optional) -> bool,
+) -> Option<Target> {
     let find = |plural: &str| resources::find(group, version, plural, enabled);
-    let (namespace, plural, name, sub, tail): (&str, &str, Option<&str>, Option<&str>, &[&str]) = match rest {
-        ["namespaces", ns, plural, name, sub, tail @ ..] => (ns, plural, Some(name), Some(sub), tail),
-        ["namespaces", ns, plural, name] => (ns, plural, Some(name), None, &[]),
-        ["namespaces", ns, plural] => (ns, plural, None, None, &[]),
-        ["namespaces", name] => ("", "namespaces", Some(name), None, &[]),
-        [plural, name, sub, tail @ ..] => ("", plural, Some(name), Some(sub), tail),
-        [plural, name] => ("", plural, Some(name), None, &[]),
-        [plural] => ("", plural, None, None, &[]),
-        _ => return None,
-    };
+    let (namespace, plural, name, sub, tail): (&str, &str, Option<&str>, Option<&str>, &[&str]) =
+        match rest {
+            ["namespaces", ns, plural, name, sub, tail @ ..] => {
+                (ns, plural, Some(name), Some(sub), tail)
+            }
+            ["namespaces", ns, plural, name] => (ns, plural, Some(name), None, &[]),
+            ["namespaces", ns, plural] => (ns, plural, None, None, &[]),
+            ["namespaces", name] => ("", "namespaces", Some(name), None, &[]),
+            [plural, name, sub, tail @ ..] => ("", plural, Some(name), Some(sub), tail),
+            [plural, name] => ("", plural, Some(name), None, &[]),
+            [plural] => ("", plural, None, None, &[]),
+            _ => return None,
+        };
     let def = find(plural)?;
     if let Some(sub) = sub {
         if !def.subresources.contains(&sub) {
@@ -207,12 +248,21 @@ fn forbidden(fake: &FakeKube, verb: &str, resource: &str, target: &Target) -> Op
 }
 
 pub fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
-    serde_json::from_slice(body)
-        .or_else(|_| serde_saphyr::from_slice::<Value>(body))
-        .map_err(|err| ApiError { code: 400, reason: "BadRequest", message: format!("error decoding body: {err}"), details: json!({}) })
+    serde_json::from_slice(body).or_else(|_| serde_saphyr::from_slice::<Value>(body)).map_err(
+        |err| ApiError {
+            code: 400,
+            reason: "BadRequest",
+            message: format!("error decoding body: {err}"),
+            details: json!({}),
+        },
+    )
 }
 
-fn list(fake: &FakeKube, target: &Target, params: &Params) -> Result<(StatusCode, Value), ApiError> {
+fn list(
+    fake: &FakeKube,
+    target: &Target,
+    params: &Params,
+) -> Result<(StatusCode, Value), ApiError> {
     let inner = fake.shared.inner.lock().expect("store");
     let labels = params.get("labelSelector").cloned().unwrap_or_default();
     let fields = params.get("fieldSelector").cloned().unwrap_or_default();
@@ -223,7 +273,8 @@ fn list(fake: &FakeKube, target: &Target, params: &Params) -> Result<(StatusCode
         .filter(|v| labels_match(&labels, &v["metadata"]["labels"]) && fields_match(&fields, v))
         .collect();
     let start: usize = params.get("continue").and_then(|c| c.parse().ok()).unwrap_or(0);
-    let limit: usize = params.get("limit").and_then(|l| l.parse().ok()).filter(|l| *l > 0).unwrap_or(usize::MAX);
+    let limit: usize =
+        params.get("limit").and_then(|l| l.parse().ok()).filter(|l| *l > 0).unwrap_or(usize::MAX);
     let total = items.len();
     let end = start.saturating_add(limit).min(total);
     items = items.drain(start.min(total)..end).collect();
@@ -254,14 +305,28 @@ fn get(fake: &FakeKube, target: &Target, name: &str) -> Result<(StatusCode, Valu
         .ok_or_else(|| ApiError::not_found(target.def, name))
 }
 
-fn create(fake: &FakeKube, target: &Target, body: &[u8], dry_run: bool, strict: bool) -> Result<(StatusCode, Value), ApiError> {
+fn create(
+    fake: &FakeKube,
+    target: &Target,
+    body: &[u8],
+    dry_run: bool,
+    strict: bool,
+) -> Result<(StatusCode, Value), ApiError> {
     let mut object = parse_body(body)?;
     let mut inner = fake.shared.inner.lock().expect("store");
     let name = match object.pointer("/metadata/name").and_then(Value::as_str) {
         Some(name) => name.to_string(),
         None => match object.pointer("/metadata/generateName").and_then(Value::as_str) {
             Some(prefix) => format!("{prefix}{:05x}", fastrand::u32(..0xfffff)),
-            None => return Err(ApiError::invalid(target.def, "", "metadata.name", "\"\"", "name or generateName is required")),
+            None => {
+                return Err(ApiError::invalid(
+                    target.def,
+                    "",
+                    "metadata.name",
+                    "\"\"",
+                    "name or generateName is required",
+                ));
+            }
         },
     };
     validate(target.def, &name, &object, strict)?;
@@ -286,7 +351,10 @@ pub fn conflict(def: &ResourceDef, name: &str, manager: &str, field: &str) -> Ap
     ApiError {
         code: 409,
         reason: "Conflict",
-        message: format!("Apply failed with 1 conflict: conflict with \"{manager}\" using {}: {field}", api_version(def)),
+        message: format!(
+            "Apply failed with 1 conflict: conflict with \"{manager}\" using {}: {field}",
+            api_version(def)
+        ),
         details: json!({"name": name, "group": def.group, "kind": def.plural, "causes": [
             {"reason": "FieldManagerConflict", "message": format!("conflict with \"{manager}\" using {}", api_version(def)), "field": field}
         ]}),
@@ -332,7 +400,12 @@ fn patch(
                 return Ok((StatusCode::CREATED, stored));
             }
             Some(mut object) => {
-                same_version(target.def, name, patch.pointer("/metadata/resourceVersion"), &object)?;
+                same_version(
+                    target.def,
+                    name,
+                    patch.pointer("/metadata/resourceVersion"),
+                    &object,
+                )?;
                 if let Some(applied) = patch.pointer("/spec/replicas") {
                     let owner = inner.replicas_owner.get(&replicas_key).cloned();
                     let differs = object.pointer("/spec/replicas") != Some(applied);
@@ -349,7 +422,9 @@ fn patch(
                 (StatusCode::OK, object)
             }
         }
-    } else if content_type.starts_with("application/merge-patch+json") || content_type.starts_with("application/strategic-merge-patch+json") {
+    } else if content_type.starts_with("application/merge-patch+json")
+        || content_type.starts_with("application/strategic-merge-patch+json")
+    {
         let Some(mut object) = existing else { return Err(ApiError::not_found(target.def, name)) };
         same_version(target.def, name, patch.pointer("/metadata/resourceVersion"), &object)?;
         merge_patch(&mut object, &patch);
@@ -361,7 +436,9 @@ fn patch(
         return Err(ApiError {
             code: 415,
             reason: "UnsupportedMediaType",
-            message: format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got {content_type})"),
+            message: format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got {content_type})"
+            ),
             details: json!({}),
         });
     };
@@ -373,12 +450,21 @@ fn patch(
     Ok((code, stored))
 }
 
-fn put(fake: &FakeKube, target: &Target, name: &str, body: &[u8], dry_run: bool, strict: bool) -> Result<(StatusCode, Value), ApiError> {
+fn put(
+    fake: &FakeKube,
+    target: &Target,
+    name: &str,
+    body: &[u8],
+    dry_run: bool,
+    strict: bool,
+) -> Result<(StatusCode, Value), ApiError> {
     let object = parse_body(body)?;
     validate(target.def, name, &object, strict)?;
     let key = Key::new(target.def, &target.namespace, name);
     let mut inner = fake.shared.inner.lock().expect("store");
-    let Some(existing) = inner.get(&key).cloned() else { return Err(ApiError::not_found(target.def, name)) };
+    let Some(existing) = inner.get(&key).cloned() else {
+        return Err(ApiError::not_found(target.def, name));
+    };
     same_version(target.def, name, object.pointer("/metadata/resourceVersion"), &existing)?;
     let mut merged = object;
     merged["metadata"]["uid"] = existing["metadata"]["uid"].clone();
@@ -392,20 +478,37 @@ fn put(fake: &FakeKube, target: &Target, name: &str, body: &[u8], dry_run: bool,
 /// Optimistic concurrency as the API server does it: a write (update, patch, the scale
 /// subresource) that carries a `metadata.resourceVersion` other than the stored one is a 409
 /// Conflict.
-pub(super) fn same_version(def: &ResourceDef, name: &str, sent: Option<&Value>, existing: &Value) -> Result<(), ApiError> {
+pub(super) fn same_version(
+    def: &ResourceDef,
+    name: &str,
+    sent: Option<&Value>,
+    existing: &Value,
+) -> Result<(), ApiError> {
     let sent = sent.and_then(Value::as_str);
-    if sent.is_some_and(|rv| Some(rv) != existing.pointer("/metadata/resourceVersion").and_then(Value::as_str)) {
+    if sent.is_some_and(|rv| {
+        Some(rv) != existing.pointer("/metadata/resourceVersion").and_then(Value::as_str)
+    }) {
         return Err(ApiError {
             code: 409,
             reason: "Conflict",
-            message: format!("Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again", qualified(def)),
+            message: format!(
+                "Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again",
+                qualified(def)
+            ),
             details: json!({"name": name, "group": def.group, "kind": def.plural}),
         });
     }
     Ok(())
 }
 
-fn delete(fake: &FakeKube, target: &Target, name: &str, params: &Params, body: &[u8], dry_run: bool) -> Result<(StatusCode, Value), ApiError> {
+fn delete(
+    fake: &FakeKube,
+    target: &Target,
+    name: &str,
+    params: &Params,
+    body: &[u8],
+    dry_run: bool,
+) -> Result<(StatusCode, Value), ApiError> {
     let options: Value = if body.is_empty() { json!({}) } else { parse_body(body)? };
     let policy = options
         .get("propagationPolicy")
@@ -413,17 +516,27 @@ fn delete(fake: &FakeKube, target: &Target, name: &str, params: &Params, body: &
         .map(str::to_string)
         .or_else(|| params.get("propagationPolicy").cloned())
         .unwrap_or_else(|| "Background".into());
-    let body_dry_run = options.get("dryRun").and_then(Value::as_array).is_some_and(|d| d.iter().any(|v| v == "All"));
+    let body_dry_run = options
+        .get("dryRun")
+        .and_then(Value::as_array)
+        .is_some_and(|d| d.iter().any(|v| v == "All"));
     let key = Key::new(target.def, &target.namespace, name);
     let mut inner = fake.shared.inner.lock().expect("store");
-    let Some(mut object) = inner.get(&key).cloned() else { return Err(ApiError::not_found(target.def, name)) };
-    if let Some(wanted) = options.pointer("/preconditions/resourceVersion").and_then(Value::as_str) {
-        let stored = object.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or_default();
+    let Some(mut object) = inner.get(&key).cloned() else {
+        return Err(ApiError::not_found(target.def, name));
+    };
+    if let Some(wanted) = options.pointer("/preconditions/resourceVersion").and_then(Value::as_str)
+    {
+        let stored =
+            object.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or_default();
         if wanted != stored {
             return Err(ApiError {
                 code: 409,
                 reason: "Conflict",
-                message: format!("Operation cannot be fulfilled on {} \"{name}\": Precondition failed: ResourceVersion in precondition: {wanted}, ResourceVersion in object meta: {stored}", qualified(target.def)),
+                message: format!(
+                    "Operation cannot be fulfilled on {} \"{name}\": Precondition failed: ResourceVersion in precondition: {wanted}, ResourceVersion in object meta: {stored}",
+                    qualified(target.def)
+                ),
                 details: json!({"name": name, "group": target.def.group, "kind": target.def.plural}),
             });
         }

@@ -67,11 +67,17 @@ impl ApiError {
     }
 
     pub fn invalid(def: &ResourceDef, name: &str, field: &str, value: &str, why: &str) -> ApiError {
-        let kind = if def.group.is_empty() { def.kind.to_string() } else { format!("{}.{}", def.kind, def.group) };
+        let kind = if def.group.is_empty() {
+            def.kind.to_string()
+        } else {
+            format!("{}.{}", def.kind, def.group)
+        };
         ApiError {
             code: 422,
             reason: "Invalid",
-            message: format!("{kind} \"{name}\" is invalid: {field}: Invalid value: {value}: {why}"),
+            message: format!(
+                "{kind} \"{name}\" is invalid: {field}: Invalid value: {value}: {why}"
+            ),
             details: json!({"name": name, "group": def.group, "kind": def.kind, "causes": [
                 {"reason": "FieldValueInvalid", "message": format!("Invalid value: {value}: {why}"), "field": field}
             ]}),
@@ -113,7 +119,10 @@ pub struct Shared {
 }
 
 pub fn now() -> String {
-    jiff::Timestamp::now().round(jiff::Unit::Second).unwrap_or(jiff::Timestamp::UNIX_EPOCH).to_string()
+    jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .to_string()
 }
 
 impl Inner {
@@ -138,7 +147,13 @@ impl Inner {
         self.objects.get(key)
     }
 
-    fn record(&mut self, key: &Key, kind: &'static str, object: Value, tx: &broadcast::Sender<Arc<Change>>) {
+    fn record(
+        &mut self,
+        key: &Key,
+        kind: &'static str,
+        object: Value,
+        tx: &broadcast::Sender<Arc<Change>>,
+    ) {
         let change = Arc::new(Change {
             rv: self.rv,
             group: key.group.clone(),
@@ -152,7 +167,13 @@ impl Inner {
     }
 
     /// Stores a new object: fills uid, timestamps, generation and resourceVersion.
-    pub fn insert(&mut self, def: &ResourceDef, key: Key, mut object: Value, tx: &broadcast::Sender<Arc<Change>>) -> Value {
+    pub fn insert(
+        &mut self,
+        def: &ResourceDef,
+        key: Key,
+        mut object: Value,
+        tx: &broadcast::Sender<Arc<Change>>,
+    ) -> Value {
         self.rv += 1;
         self.uid += 1;
         object["apiVersion"] = json!(api_version(def));
@@ -174,7 +195,12 @@ impl Inner {
     }
 
     /// Replaces a stored object; bumps generation when the spec changed.
-    pub fn update(&mut self, key: &Key, mut object: Value, tx: &broadcast::Sender<Arc<Change>>) -> Value {
+    pub fn update(
+        &mut self,
+        key: &Key,
+        mut object: Value,
+        tx: &broadcast::Sender<Arc<Change>>,
+    ) -> Value {
         let Some(old) = self.objects.get(key) else { return object };
         if old.get("spec") != object.get("spec") {
             let generation = old["metadata"]["generation"].as_i64().unwrap_or(1) + 1;
@@ -239,7 +265,9 @@ pub fn apply_merge(target: &mut Value, applied: &Value) {
         (Some(map), Value::Object(fields)) => {
             for (key, value) in fields {
                 match map.get_mut(key) {
-                    Some(existing) if existing.is_object() && value.is_object() => apply_merge(existing, value),
+                    Some(existing) if existing.is_object() && value.is_object() => {
+                        apply_merge(existing, value)
+                    }
                     _ => {
                         map.insert(key.clone(), value.clone());
                     }

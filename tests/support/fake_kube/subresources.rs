@@ -11,7 +11,9 @@ use tokio::sync::mpsc;
 
 use super::FakeKube;
 use super::resources::ResourceDef;
-use super::server::{Params, Target, conflict, error_response, parse_body, same_version, streaming};
+use super::server::{
+    Params, Target, conflict, error_response, parse_body, same_version, streaming,
+};
 use super::store::{ApiError, Key};
 
 pub fn scale(
@@ -25,7 +27,9 @@ pub fn scale(
 ) -> Result<(StatusCode, Value), ApiError> {
     let key = Key::new(target.def, &target.namespace, name);
     let mut inner = fake.shared.inner.lock().expect("store");
-    let Some(mut object) = inner.get(&key).cloned() else { return Err(ApiError::not_found(target.def, name)) };
+    let Some(mut object) = inner.get(&key).cloned() else {
+        return Err(ApiError::not_found(target.def, name));
+    };
     if method != Method::GET {
         let request = parse_body(body)?;
         same_version(target.def, name, request.pointer("/metadata/resourceVersion"), &object)?;
@@ -33,14 +37,24 @@ pub fn scale(
         if let Some(replicas) = replicas {
             if replicas < 0 {
                 let scale_def = ResourceDef { group: "autoscaling", kind: "Scale", ..*target.def };
-                return Err(ApiError::invalid(&scale_def, name, "spec.replicas", &replicas.to_string(), "must be greater than or equal to 0"));
+                return Err(ApiError::invalid(
+                    &scale_def,
+                    name,
+                    "spec.replicas",
+                    &replicas.to_string(),
+                    "must be greater than or equal to 0",
+                ));
             }
             let manager = params.get("fieldManager").cloned().unwrap_or_else(|| "unknown".into());
             let owner_key = (target.namespace.clone(), name.to_string());
             let is_apply = content_type.starts_with("application/apply-patch");
             let force = params.get("force").is_some_and(|f| f == "true");
             if let Some(owner) = inner.replicas_owner.get(&owner_key) {
-                if is_apply && !force && owner != &manager && object.pointer("/spec/replicas").and_then(Value::as_i64) != Some(replicas) {
+                if is_apply
+                    && !force
+                    && owner != &manager
+                    && object.pointer("/spec/replicas").and_then(Value::as_i64) != Some(replicas)
+                {
                     return Err(conflict(target.def, name, owner, ".spec.replicas"));
                 }
             }
@@ -54,7 +68,12 @@ pub fn scale(
     let selector = object
         .pointer("/spec/selector/matchLabels")
         .and_then(Value::as_object)
-        .map(|m| m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect::<Vec<_>>().join(","))
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
         .unwrap_or_default();
     Ok((
         StatusCode::OK,
@@ -72,7 +91,8 @@ pub fn pod_log(fake: &FakeKube, target: &Target, name: &str, params: &Params) ->
     if inner.get(&Key::new(target.def, &target.namespace, name)).is_none() {
         return error_response(ApiError::not_found(target.def, name));
     }
-    let logs = inner.logs.get(&(target.namespace.clone(), name.to_string())).cloned().unwrap_or_default();
+    let logs =
+        inner.logs.get(&(target.namespace.clone(), name.to_string())).cloned().unwrap_or_default();
     let previous = params.get("previous").is_some_and(|p| p == "true");
     let container = params.get("container").cloned().unwrap_or_else(|| "engine".into());
     let mut lines = if previous {
@@ -82,7 +102,9 @@ pub fn pod_log(fake: &FakeKube, target: &Target, name: &str, params: &Params) ->
                 return error_response(ApiError {
                     code: 400,
                     reason: "BadRequest",
-                    message: format!("previous terminated container \"{container}\" in pod \"{name}\" not found"),
+                    message: format!(
+                        "previous terminated container \"{container}\" in pod \"{name}\" not found"
+                    ),
                     details: json!({}),
                 });
             }
@@ -140,17 +162,23 @@ pub fn pod_proxy(fake: &FakeKube, target: &Target, name_port: &str) -> Response 
         return error_response(ApiError {
             code: 503,
             reason: "ServiceUnavailable",
-            message: format!("error trying to reach service: dial tcp {ip}:{port}: connect: connection refused"),
+            message: format!(
+                "error trying to reach service: dial tcp {ip}:{port}: connect: connection refused"
+            ),
             details: json!({}),
         });
     }
     match target.rest.as_str() {
         "metrics" => {
             let page = super::metrics_page(name);
-            (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], page).into_response()
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+                page,
+            )
+                .into_response()
         }
         "health" => StatusCode::OK.into_response(),
         _ => (StatusCode::NOT_FOUND, "{\"detail\":\"Not Found\"}").into_response(),
     }
 }
-

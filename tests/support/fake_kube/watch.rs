@@ -28,7 +28,9 @@ pub fn watch_response(fake: &FakeKube, target: &Target, params: &Params) -> Resp
             && labels_match(&labels, &object["metadata"]["labels"])
             && fields_match(&fields, object)
     };
-    let line = |kind: &str, object: &Value| Bytes::from(format!("{}\n", json!({"type": kind, "object": object})));
+    let line = |kind: &str, object: &Value| {
+        Bytes::from(format!("{}\n", json!({"type": kind, "object": object})))
+    };
     let (initial, mut last_rv) = {
         let inner = fake.shared.inner.lock().expect("store");
         let since = params.get("resourceVersion").cloned().unwrap_or_default();
@@ -46,7 +48,10 @@ pub fn watch_response(fake: &FakeKube, target: &Target, params: &Params) -> Resp
                 let gone = ApiError {
                     code: 410,
                     reason: "Expired",
-                    message: format!("too old resource version: {since} ({})", inner.compacted_below),
+                    message: format!(
+                        "too old resource version: {since} ({})",
+                        inner.compacted_below
+                    ),
                     details: json!({}),
                 };
                 // A watch reports expiry as an ERROR event in a 200 stream, as real servers do.
@@ -114,4 +119,3 @@ pub fn watch_response(fake: &FakeKube, target: &Target, params: &Params) -> Resp
     });
     streaming(rx, "application/json")
 }
-

@@ -27,15 +27,34 @@ fn model_id_ok(model: &str) -> bool {
 pub(super) fn render(context: &Context) -> Result<Value, K8sError> {
     let (spec, options) = (context.spec, context.options);
     if spec.gpu_vendor == Some(GpuVendor::Nvidia) {
-        return Err(refuse("AIMService", "AMD AIM schedules AMD Instinct GPUs only; use `render nimservice` or `render kserve` for NVIDIA"));
+        return Err(refuse(
+            "AIMService",
+            "AMD AIM schedules AMD Instinct GPUs only; use `render nimservice` or `render kserve` for NVIDIA",
+        ));
     }
     if !model_id_ok(&spec.model) {
-        return Err(refuse("AIMService", format!("model `{}`: AIM takes a Hugging Face id ORG/NAME (spec.model.custom.modelSources[].modelId)", spec.model)));
+        return Err(refuse(
+            "AIMService",
+            format!(
+                "model `{}`: AIM takes a Hugging Face id ORG/NAME (spec.model.custom.modelSources[].modelId)",
+                spec.model
+            ),
+        ));
     }
     if context.nodes > 1 {
-        return Err(refuse("AIMService", format!("{} GPUs per replica span {} nodes; AIM v0.2 serves one node per replica: use `render k8s` (LeaderWorkerSet)", spec.gpus_per_replica, context.nodes)));
+        return Err(refuse(
+            "AIMService",
+            format!(
+                "{} GPUs per replica span {} nodes; AIM v0.2 serves one node per replica: use `render k8s` (LeaderWorkerSet)",
+                spec.gpus_per_replica, context.nodes
+            ),
+        ));
     }
-    let base_image = spec.image.clone().filter(|i| i.starts_with("amdenterpriseai/")).unwrap_or_else(|| AIM_BASE_IMAGE.into());
+    let base_image = spec
+        .image
+        .clone()
+        .filter(|i| i.starts_with("amdenterpriseai/"))
+        .unwrap_or_else(|| AIM_BASE_IMAGE.into());
     let mut gpu = json!({"requests": spec.gpus_per_replica});
     put(&mut gpu, "model", options.gpu_product.clone().map(Value::from));
     let mut aim = json!({
@@ -63,20 +82,34 @@ pub(super) fn render(context: &Context) -> Result<Value, K8sError> {
                 aim["storage"] = json!({"defaultStorageClassName": class});
             }
         }
-        CacheVolume::HostPath { .. } => return Err(refuse("AIMService", "AIM caches models in PVCs it creates; a host path cannot be carried")),
+        CacheVolume::HostPath { .. } => {
+            return Err(refuse(
+                "AIMService",
+                "AIM caches models in PVCs it creates; a host path cannot be carried",
+            ));
+        }
         CacheVolume::None => {}
     }
     let (min, max, metric) = match (&options.hpa, &options.keda) {
         (Some(hpa), _) => {
             let metric = match &hpa.metric {
-                crate::backend::kubernetes::HpaMetric::Pods { metric, average_value } => Some((metric.clone(), average_value.clone())),
+                crate::backend::kubernetes::HpaMetric::Pods { metric, average_value } => {
+                    Some((metric.clone(), average_value.clone()))
+                }
                 crate::backend::kubernetes::HpaMetric::Cpu { .. } => {
-                    return Err(refuse("AIMService", "AIM autoscales on pod metrics (OpenTelemetry), not CPU; use --autoscale-metric"));
+                    return Err(refuse(
+                        "AIMService",
+                        "AIM autoscales on pod metrics (OpenTelemetry), not CPU; use --autoscale-metric",
+                    ));
                 }
             };
             (Some(hpa.min_replicas), Some(hpa.max_replicas), metric)
         }
-        (None, Some(keda)) => (Some(keda.min_replicas), Some(keda.max_replicas), Some((keda.metric.clone(), keda.target.clone()))),
+        (None, Some(keda)) => (
+            Some(keda.min_replicas),
+            Some(keda.max_replicas),
+            Some((keda.metric.clone(), keda.target.clone())),
+        ),
         (None, None) => (None, None, None),
     };
     match (min, max, metric) {
@@ -90,7 +123,9 @@ pub(super) fn render(context: &Context) -> Result<Value, K8sError> {
         }
         _ => aim["replicas"] = json!(spec.replicas),
     }
-    Ok(json!({"apiVersion": "aim.eai.amd.com/v1alpha1", "kind": "AIMService", "metadata": context.metadata, "spec": aim}))
+    Ok(
+        json!({"apiVersion": "aim.eai.amd.com/v1alpha1", "kind": "AIMService", "metadata": context.metadata, "spec": aim}),
+    )
 }
 
 #[cfg(test)]

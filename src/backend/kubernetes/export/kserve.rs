@@ -22,7 +22,11 @@ fn container(context: &Context, role: NodeRole) -> Container {
     container.name = KSERVE_CONTAINER.into();
     if role.serves_http() {
         // Knative (serverless mode) renames ports; probes on the number work in both modes.
-        let probes = engine_probes(context.spec, context.options, IntOrString::Int(context.spec.port as i32));
+        let probes = engine_probes(
+            context.spec,
+            context.options,
+            IntOrString::Int(context.spec.port as i32),
+        );
         container.startup_probe = Some(probes.startup);
         container.readiness_probe = Some(probes.readiness);
         container.liveness_probe = Some(probes.liveness);
@@ -33,7 +37,8 @@ fn container(context: &Context, role: NodeRole) -> Container {
 pub(super) fn render(context: &Context) -> Result<Value, K8sError> {
     let (spec, options) = (context.spec, context.options);
     let multi_node = context.nodes > 1;
-    let role = if multi_node { NodeRole::Leader { nodes: context.nodes } } else { NodeRole::Single };
+    let role =
+        if multi_node { NodeRole::Leader { nodes: context.nodes } } else { NodeRole::Single };
     let pod = pod_spec(spec, options, role);
     let mut predictor = json!({
         "containers": [to_json(&container(context, role))?],
@@ -41,14 +46,34 @@ pub(super) fn render(context: &Context) -> Result<Value, K8sError> {
     });
     put(&mut predictor, "nodeSelector", pod.node_selector.map(|s| json!(s)));
     put(&mut predictor, "tolerations", pod.tolerations.map(|t| to_json(&t)).transpose()?);
-    put(&mut predictor, "imagePullSecrets", pod.image_pull_secrets.map(|s| to_json(&s)).transpose()?);
-    put(&mut predictor, "terminationGracePeriodSeconds", pod.termination_grace_period_seconds.map(Value::from));
+    put(
+        &mut predictor,
+        "imagePullSecrets",
+        pod.image_pull_secrets.map(|s| to_json(&s)).transpose()?,
+    );
+    put(
+        &mut predictor,
+        "terminationGracePeriodSeconds",
+        pod.termination_grace_period_seconds.map(Value::from),
+    );
     let autoscaler = match (&options.hpa, &options.keda) {
-        (Some(hpa), _) => Some((hpa.min_replicas, hpa.max_replicas, match &hpa.metric {
-            HpaMetric::Cpu { utilization } => json!({"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": utilization}}}),
-            HpaMetric::Pods { metric, average_value } => external(metric, average_value, DEFAULT_PROMETHEUS, context),
-        })),
-        (None, Some(keda)) => Some((keda.min_replicas, keda.max_replicas, external(&keda.metric, &keda.target, &keda.prometheus, context))),
+        (Some(hpa), _) => Some((
+            hpa.min_replicas,
+            hpa.max_replicas,
+            match &hpa.metric {
+                HpaMetric::Cpu { utilization } => {
+                    json!({"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": utilization}}})
+                }
+                HpaMetric::Pods { metric, average_value } => {
+                    external(metric, average_value, DEFAULT_PROMETHEUS, context)
+                }
+            },
+        )),
+        (None, Some(keda)) => Some((
+            keda.min_replicas,
+            keda.max_replicas,
+            external(&keda.metric, &keda.target, &keda.prometheus, context),
+        )),
         (None, None) => None,
     };
     match autoscaler {
@@ -71,7 +96,9 @@ pub(super) fn render(context: &Context) -> Result<Value, K8sError> {
             "volumes": to_json(&pod_spec(spec, options, NodeRole::Worker { nodes: context.nodes }).volumes)?,
         });
     }
-    Ok(json!({"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService", "metadata": context.metadata, "spec": {"predictor": predictor}}))
+    Ok(
+        json!({"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService", "metadata": context.metadata, "spec": {"predictor": predictor}}),
+    )
 }
 
 /// KServe's external metric: a Prometheus query (KServe turns it into a KEDA trigger).

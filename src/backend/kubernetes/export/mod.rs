@@ -17,13 +17,23 @@ use super::render::{self, K8sRenderOptions};
 use crate::model::DeploymentSpec;
 
 /// Renders `spec` as the operator's resource.
-pub fn render_operator(target: OperatorTarget, spec: &DeploymentSpec, options: &K8sRenderOptions) -> Result<Value, K8sError> {
-    Ok(render_operator_objects(target, spec, options)?.pop().expect("the operator resource is last"))
+pub fn render_operator(
+    target: OperatorTarget,
+    spec: &DeploymentSpec,
+    options: &K8sRenderOptions,
+) -> Result<Value, K8sError> {
+    Ok(render_operator_objects(target, spec, options)?
+        .pop()
+        .expect("the operator resource is last"))
 }
 
 /// Every object of the export in apply order: a cache PVC where the target mounts one but
 /// does not create it (KServe), then the operator's resource.
-pub fn render_operator_objects(target: OperatorTarget, spec: &DeploymentSpec, options: &K8sRenderOptions) -> Result<Vec<Value>, K8sError> {
+pub fn render_operator_objects(
+    target: OperatorTarget,
+    spec: &DeploymentSpec,
+    options: &K8sRenderOptions,
+) -> Result<Vec<Value>, K8sError> {
     // The same checks as the plain render (name, vendor, no inline token, node split).
     let objects = render::render(spec, options)?;
     let nodes = nodes_per_replica(spec, options)?;
@@ -56,7 +66,8 @@ fn metadata(spec: &DeploymentSpec, options: &K8sRenderOptions) -> Value {
 }
 
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<Value, K8sError> {
-    serde_json::to_value(value).map_err(|e| K8sError::Render { what: "export".into(), message: e.to_string() })
+    serde_json::to_value(value)
+        .map_err(|e| K8sError::Render { what: "export".into(), message: e.to_string() })
 }
 
 pub(crate) fn refuse(what: &str, message: impl Into<String>) -> K8sError {

@@ -9,8 +9,10 @@ use serde_json::{Value, json};
 
 use super::{Context, put, refuse, to_json};
 use crate::backend::kubernetes::autoscale::render_hpa;
-use crate::backend::kubernetes::pod::{engine_command, engine_env, engine_probes, gpu_tolerations, node_selector};
 use crate::backend::kubernetes::multinode::NodeRole;
+use crate::backend::kubernetes::pod::{
+    engine_command, engine_env, engine_probes, gpu_tolerations, node_selector,
+};
 use crate::backend::kubernetes::render::{CacheVolume, default_image, gpu_resource};
 use crate::model::deployment::GpuVendor;
 
@@ -33,26 +35,41 @@ pub fn image_parts(image: &str) -> (String, String) {
 pub(super) fn render(context: &Context) -> Result<Value, crate::backend::kubernetes::K8sError> {
     let (spec, options) = (context.spec, context.options);
     if spec.gpu_vendor == Some(GpuVendor::Amd) {
-        return Err(refuse("NIMService", "the NIM Operator schedules NVIDIA GPUs only; use `render aimservice` or `render kserve` for AMD"));
+        return Err(refuse(
+            "NIMService",
+            "the NIM Operator schedules NVIDIA GPUs only; use `render aimservice` or `render kserve` for AMD",
+        ));
     }
     if options.keda.is_some() {
-        return Err(refuse("NIMService", "the NIM Operator scales with its own HPA (`spec.scale.hpa`); use --autoscale hpa"));
+        return Err(refuse(
+            "NIMService",
+            "the NIM Operator scales with its own HPA (`spec.scale.hpa`); use --autoscale hpa",
+        ));
     }
     let multi_node = context.nodes > 1;
     if multi_node && options.hpa.is_some() {
         // The CRD's rule: "autoScaling must be nil or disabled when multiNode is set".
-        return Err(refuse("NIMService", "the NIM Operator refuses autoscaling on a multiNode NIMService; drop --autoscale"));
+        return Err(refuse(
+            "NIMService",
+            "the NIM Operator refuses autoscaling on a multiNode NIMService; drop --autoscale",
+        ));
     }
     let image = spec.image.clone().unwrap_or_else(|| default_image(spec));
     let (repository, tag) = image_parts(&image);
-    let mut image_spec = json!({"repository": repository, "tag": tag, "pullPolicy": "IfNotPresent"});
+    let mut image_spec =
+        json!({"repository": repository, "tag": tag, "pullPolicy": "IfNotPresent"});
     if let Some(secret) = &options.image_pull_secret {
         image_spec["pullSecrets"] = json!([secret]);
     }
-    let role = if multi_node { NodeRole::Leader { nodes: context.nodes } } else { NodeRole::Single };
+    let role =
+        if multi_node { NodeRole::Leader { nodes: context.nodes } } else { NodeRole::Single };
     let (program, args) = engine_command(spec, NodeRole::Single);
     let gpus_per_pod = role.gpus_per_pod(spec);
-    let mount = if matches!(options.cache, CacheVolume::None) { crate::backend::kubernetes::pod::CACHE_MOUNT } else { NIM_MODEL_STORE };
+    let mount = if matches!(options.cache, CacheVolume::None) {
+        crate::backend::kubernetes::pod::CACHE_MOUNT
+    } else {
+        NIM_MODEL_STORE
+    };
     let probes = engine_probes(spec, options, IntOrString::String(NIM_PORT_NAME.into()));
     let probe = |p: k8s_openapi::api::core::v1::Probe| -> Result<Value, crate::backend::kubernetes::K8sError> { Ok(json!({"enabled": true, "probe": to_json(&p)?})) };
     let mut nim = json!({
@@ -76,7 +93,8 @@ pub(super) fn render(context: &Context) -> Result<Value, crate::backend::kuberne
     match &options.cache {
         CacheVolume::None => {}
         CacheVolume::Pvc { claim, size, storage_class, access_mode } => {
-            let mut pvc = json!({"name": claim, "create": size.is_some(), "volumeAccessMode": access_mode});
+            let mut pvc =
+                json!({"name": claim, "create": size.is_some(), "volumeAccessMode": access_mode});
             put(&mut pvc, "size", size.clone().map(Value::from));
             put(&mut pvc, "storageClass", storage_class.clone().map(Value::from));
             storage["pvc"] = pvc;
@@ -100,7 +118,9 @@ pub(super) fn render(context: &Context) -> Result<Value, crate::backend::kuberne
             "tensor": spec.parallelism.tp.max(1), "pipeline": spec.parallelism.pp.max(1),
         }});
     }
-    Ok(json!({"apiVersion": "apps.nvidia.com/v1alpha1", "kind": "NIMService", "metadata": context.metadata, "spec": nim}))
+    Ok(
+        json!({"apiVersion": "apps.nvidia.com/v1alpha1", "kind": "NIMService", "metadata": context.metadata, "spec": nim}),
+    )
 }
 
 #[cfg(test)]
@@ -109,7 +129,13 @@ mod tests {
 
     #[test]
     fn image_tags_split_after_the_last_slash() {
-        assert_eq!(image_parts("vllm/vllm-openai:v0.11.0"), ("vllm/vllm-openai".into(), "v0.11.0".into()));
-        assert_eq!(image_parts("registry:5000/vllm"), ("registry:5000/vllm".into(), "latest".into()));
+        assert_eq!(
+            image_parts("vllm/vllm-openai:v0.11.0"),
+            ("vllm/vllm-openai".into(), "v0.11.0".into())
+        );
+        assert_eq!(
+            image_parts("registry:5000/vllm"),
+            ("registry:5000/vllm".into(), "latest".into())
+        );
     }
 }
