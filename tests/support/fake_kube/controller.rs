@@ -49,16 +49,22 @@ fn gpu_request(pod: &Value) -> Vec<(String, i64)> {
     out
 }
 
+/// The object an event is about, as `involvedObject` names it.
+pub struct Involved<'a> {
+    pub kind: &'a str,
+    pub namespace: &'a str,
+    pub name: &'a str,
+}
+
 pub fn event(
     inner: &mut Inner,
     fake: &FakeKube,
-    namespace: &str,
-    kind: &str,
-    name: &str,
+    about: Involved<'_>,
     type_: &str,
     reason: &str,
     message: &str,
 ) {
+    let Involved { kind, namespace, name } = about;
     let event_name = format!("{name}.{:016x}", inner.rv + 1);
     let object = json!({
         "metadata": {"name": event_name, "namespace": namespace},
@@ -115,9 +121,7 @@ pub fn reconcile(fake: &FakeKube) {
             event(
                 &mut inner,
                 fake,
-                &key.namespace,
-                "Deployment",
-                &name,
+                Involved { kind: "Deployment", namespace: &key.namespace, name: &name },
                 "Normal",
                 "ScalingReplicaSet",
                 &format!("Scaled down replica set {name}-{hash} to {desired}"),
@@ -146,9 +150,7 @@ pub fn reconcile(fake: &FakeKube) {
             event(
                 &mut inner,
                 fake,
-                &key.namespace,
-                "Deployment",
-                &name,
+                Involved { kind: "Deployment", namespace: &key.namespace, name: &name },
                 "Normal",
                 "ScalingReplicaSet",
                 &format!("Scaled up replica set {name}-{hash} to {desired}"),
@@ -173,32 +175,30 @@ pub fn reconcile(fake: &FakeKube) {
             "conditions": [{"type": "Available", "status": if ready >= desired { "True" } else { "False" },
                             "reason": if ready >= desired { "MinimumReplicasAvailable" } else { "MinimumReplicasUnavailable" }}],
         });
-        if ready == 0 {
-            if let Some(map) = updated["status"].as_object_mut() {
-                map.remove("readyReplicas");
-                map.remove("availableReplicas");
-            }
+        if ready == 0
+            && let Some(map) = updated["status"].as_object_mut()
+        {
+            map.remove("readyReplicas");
+            map.remove("availableReplicas");
         }
-        if let Some(current_obj) = inner.get(key).cloned() {
-            if current_obj.pointer("/metadata/deletionTimestamp").is_none()
-                && current_obj["status"] != updated["status"]
-            {
-                let mut next = current_obj;
-                next["status"] = updated["status"].clone();
-                inner.update(key, next, &tx);
-            }
+        if let Some(current_obj) = inner.get(key).cloned()
+            && current_obj.pointer("/metadata/deletionTimestamp").is_none()
+            && current_obj["status"] != updated["status"]
+        {
+            let mut next = current_obj;
+            next["status"] = updated["status"].clone();
+            inner.update(key, next, &tx);
         }
     }
 
     // Garbage collection of pods whose owner is gone (background propagation).
     for (pod_key, pod) in inner.list(def("Pod"), "") {
         let owner_uid = pod.pointer("/metadata/ownerReferences/0/uid").and_then(Value::as_str);
-        if let Some(owner_uid) = owner_uid {
-            if !live_uids.iter().any(|u| u == owner_uid)
-                && pod.pointer("/metadata/ownerReferences/0/kind") == Some(&json!("Deployment"))
-            {
-                inner.remove(&pod_key, &tx);
-            }
+        if let Some(owner_uid) = owner_uid
+            && !live_uids.iter().any(|u| u == owner_uid)
+            && pod.pointer("/metadata/ownerReferences/0/kind") == Some(&json!("Deployment"))
+        {
+            inner.remove(&pod_key, &tx);
         }
     }
 
@@ -238,9 +238,11 @@ fn schedule_and_start(inner: &mut Inner, fake: &FakeKube) {
                     event(
                         inner,
                         fake,
-                        &pod_key.namespace,
-                        "Pod",
-                        &pod_key.name,
+                        Involved {
+                            kind: "Pod",
+                            namespace: &pod_key.namespace,
+                            name: &pod_key.name,
+                        },
                         "Normal",
                         "Scheduled",
                         &format!(
@@ -259,9 +261,11 @@ fn schedule_and_start(inner: &mut Inner, fake: &FakeKube) {
                         event(
                             inner,
                             fake,
-                            &pod_key.namespace,
-                            "Pod",
-                            &pod_key.name,
+                            Involved {
+                                kind: "Pod",
+                                namespace: &pod_key.namespace,
+                                name: &pod_key.name,
+                            },
                             "Warning",
                             "FailedScheduling",
                             &message,
@@ -310,7 +314,7 @@ fn schedule_and_start(inner: &mut Inner, fake: &FakeKube) {
             .unwrap_or("model")
             .to_string();
         let lines = [
-            format!("INFO 11-23 16:40:01 [api_server.py:1805] vLLM API server version 0.11.0"),
+            "INFO 11-23 16:40:01 [api_server.py:1805] vLLM API server version 0.11.0".to_string(),
             format!("INFO 11-23 16:40:01 [utils.py:233] non-default args: {{'model': '{model}'}}"),
             "INFO 11-23 16:40:32 [gpu_model_runner.py:2653] Model loading took 14.99 GiB and 28.1 seconds".to_string(),
             "INFO:     Started server process [1]".to_string(),
@@ -326,9 +330,7 @@ fn schedule_and_start(inner: &mut Inner, fake: &FakeKube) {
         event(
             inner,
             fake,
-            &pod_key.namespace,
-            "Pod",
-            &pod_key.name,
+            Involved { kind: "Pod", namespace: &pod_key.namespace, name: &pod_key.name },
             "Normal",
             "Started",
             "Started container engine",

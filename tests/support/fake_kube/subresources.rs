@@ -11,10 +11,9 @@ use tokio::sync::mpsc;
 
 use super::FakeKube;
 use super::resources::ResourceDef;
-use super::server::{
-    Params, Target, conflict, error_response, parse_body, same_version, streaming,
-};
+use super::server::{Params, Target, error_response, parse_body, streaming};
 use super::store::{ApiError, Key};
+use super::verbs::{conflict, same_version};
 
 pub fn scale(
     fake: &FakeKube,
@@ -49,14 +48,13 @@ pub fn scale(
             let owner_key = (target.namespace.clone(), name.to_string());
             let is_apply = content_type.starts_with("application/apply-patch");
             let force = params.get("force").is_some_and(|f| f == "true");
-            if let Some(owner) = inner.replicas_owner.get(&owner_key) {
-                if is_apply
-                    && !force
-                    && owner != &manager
-                    && object.pointer("/spec/replicas").and_then(Value::as_i64) != Some(replicas)
-                {
-                    return Err(conflict(target.def, name, owner, ".spec.replicas"));
-                }
+            if let Some(owner) = inner.replicas_owner.get(&owner_key)
+                && is_apply
+                && !force
+                && owner != &manager
+                && object.pointer("/spec/replicas").and_then(Value::as_i64) != Some(replicas)
+            {
+                return Err(conflict(target.def, name, owner, ".spec.replicas"));
             }
             if params.get("dryRun").is_none_or(|d| d != "All") {
                 object["spec"]["replicas"] = json!(replicas);
