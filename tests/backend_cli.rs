@@ -373,3 +373,70 @@ async fn restart_reports_each_replica_and_fails_when_one_does_not_come_back() {
     );
     aimdeck(state.path()).args(["rm", &broken, "--yes"]).assert().success();
 }
+
+/// Issue 18: without a kubeconfig `ls` says nothing about Kubernetes; asked for it by name, one
+/// short line says why it cannot.
+#[test]
+fn ls_without_a_kubeconfig_is_quiet_and_k8s_by_name_is_one_short_line() {
+    let state = tempfile::tempdir().unwrap();
+    let out = aimdeck(state.path())
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .args(["ls", "--backend", "process"])
+        .assert()
+        .success();
+    assert!(out.get_output().stderr.is_empty(), "{:?}", out.get_output());
+    let out = aimdeck(state.path()).env_remove("KUBERNETES_SERVICE_HOST").args(["ls"]).output();
+    let stderr = String::from_utf8_lossy(&out.unwrap().stderr).to_string();
+    assert!(!stderr.contains("k8s") && !stderr.contains("kubeconfig"), "{stderr}");
+    let out = aimdeck(state.path())
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .args(["ls", "--backend", "k8s"])
+        .assert()
+        .failure();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].contains("no kubeconfig") && lines[0].len() <= 120, "{stderr}");
+}
+
+/// Issue 18: `bench NAME` spreads its requests over every ready replica of the deployment, names
+/// them, and shows progress (done, running TTFT and tokens/s) on stderr before the report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_by_deployment_name_spreads_over_ready_replicas_with_progress() {
+    let state = tempfile::tempdir().unwrap();
+    let name = unique_name("bench");
+    let port = free_ports(2);
+    aimdeck(state.path())
+        .args(["deploy", &name, "--model", "Qwen/Qwen2.5-0.5B-Instruct", "--backend", "process"])
+        .args(["--command", SIM, "--port", &port.to_string(), "--replicas", "2"])
+        .args(["--wait-secs", "20"])
+        .assert()
+        .success();
+    let out = aimdeck(state.path())
+        .args(["bench", &name, "--requests", "10", "--concurrency", "2", "--json"])
+        .args(["--input-tokens", "8", "--output-tokens", "8"])
+        .output()
+        .unwrap();
+    aimdeck(state.path()).args(["rm", &name, "--yes"]).assert().success();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stderr}");
+    let report = json(&out.stdout);
+    let urls = [format!("http://127.0.0.1:{port}"), format!("http://127.0.0.1:{}", port + 1)];
+    let targets = report["targets"].as_array().expect("targets");
+    assert_eq!(targets.len(), 2, "{report}");
+    for (target, url) in targets.iter().zip(&urls) {
+        assert_eq!(target["url"], url.as_str());
+        assert_eq!(target["succeeded"], 5, "{report}");
+    }
+    assert!(stderr.contains(&format!("over 2 replicas: {} {}", urls[0], urls[1])), "{stderr}");
+    // Not a terminal: a line per tenth of the run, the last one complete.
+    let progress: Vec<&str> = stderr.lines().filter(|l| l.contains(" done, ")).collect();
+    assert!(progress.len() >= 5, "{stderr}");
+    let last = progress.last().unwrap();
+    assert!(last.starts_with("10/10 done, 0 failed, TTFT "), "{stderr}");
+    assert!(last.ends_with(" tok/s"), "{stderr}");
+
+    let unknown = aimdeck(state.path()).args(["bench", "nosuch"]).output().unwrap();
+    let unknown = String::from_utf8_lossy(&unknown.stderr).to_string();
+    assert!(unknown.contains("deployment `nosuch` not found"), "{unknown}");
+}

@@ -520,7 +520,7 @@ fn bench_form_progress_and_report() {
     };
     app.update(Event::Endpoints(EndpointEvent::BenchProgress {
         run,
-        progress: BenchProgress { done: 14, failed: 1, total: 40 },
+        progress: BenchProgress { done: 14, failed: 1, total: 40, ..Default::default() },
     }));
     let shown = screen(&app, 80, 24);
     assert!(shown.contains("14/40 done, 1 failed"), "{shown}");

@@ -31,8 +31,14 @@ pub fn sim_program() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("aimdeck-sim"))
 }
 
+/// The port the demo's engines start from when `--demo-port` does not say.
+pub const DEMO_BASE_PORT: u16 = 18_000;
+/// The demo's engines use `base..base + DEMO_PORT_SPAN`.
+pub const DEMO_PORT_SPAN: u16 = 30;
+
 /// The demo set: an 8B model on 2 GPUs with vLLM, a small model with 2 SGLang replicas, and a
-/// 70B model on 4 GPUs. Ports start at `base_port`.
+/// 70B model on 4 GPUs. Ports start at `base_port`. The 70B engine gets a small KV cache so the
+/// demo's preemption storm (`demo_traffic`) makes it preempt, as a crowded real one does.
 pub fn demo_specs(sim: &Path, base_port: u16) -> Vec<DeploymentSpec> {
     let spec = |name: &str,
                 model: &str,
@@ -49,7 +55,7 @@ pub fn demo_specs(sim: &Path, base_port: u16) -> Vec<DeploymentSpec> {
         checkpoint_quant: None,
         ..DeploymentSpec::minimal(name, model, engine, replicas, port)
     };
-    vec![
+    let mut specs = vec![
         spec(
             "llama-8b",
             "meta-llama/Llama-3.1-8B-Instruct",
@@ -77,7 +83,51 @@ pub fn demo_specs(sim: &Path, base_port: u16) -> Vec<DeploymentSpec> {
             base_port + 20,
             Precision::Fp8,
         ),
-    ]
+    ];
+    if let Some(command) = specs[2].command.as_mut() {
+        command.extend(["--kv-cache-tokens".to_string(), "8192".to_string()]);
+    }
+    specs
+}
+
+/// The ports the demo's engines listen on from `base_port`.
+fn demo_ports(base_port: u16) -> Vec<u16> {
+    demo_specs(Path::new("aimdeck-sim"), base_port)
+        .iter()
+        .flat_map(|spec| (0..spec.replicas as u16).map(move |i| spec.port + i))
+        .collect()
+}
+
+fn port_free(port: u16) -> bool {
+    std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+}
+
+/// Where the demo's engines go: `requested` (`--demo-port`) when all its ports are free, an
+/// error naming the busy one otherwise; without a request, the first base from 18000 up (in
+/// steps of 100) whose ports are all free, so a second demo on the host finds its own.
+pub fn choose_base_port(requested: Option<u16>) -> Result<u16, BackendError> {
+    if let Some(base) = requested {
+        if base.checked_add(DEMO_PORT_SPAN).is_none() {
+            return Err(BackendError::Other(format!(
+                "--demo-port {base}: the demo needs ports {base}..{base}+{DEMO_PORT_SPAN}"
+            )));
+        }
+        return match demo_ports(base).into_iter().find(|p| !port_free(*p)) {
+            None => Ok(base),
+            Some(busy) => Err(BackendError::Other(format!(
+                "--demo-port {base}: port {busy} is in use (the demo needs {base}..{})",
+                base + DEMO_PORT_SPAN
+            ))),
+        };
+    }
+    (0..100u16)
+        .map(|step| DEMO_BASE_PORT + step * 100)
+        .find(|base| demo_ports(*base).into_iter().all(port_free))
+        .ok_or_else(|| {
+            BackendError::Other(
+                "no free ports for the demo from 18000 to 27999; pick some with --demo-port".into(),
+            )
+        })
 }
 
 /// A process backend over the recorded topology, with state under `state_dir` (the console
@@ -104,10 +154,49 @@ pub async fn start_demo(
     Ok(out)
 }
 
+/// The demo's deployments as traffic targets: each ready replica's URL.
+pub fn traffic_targets(deployments: &[Deployment]) -> Vec<super::demo_traffic::Target> {
+    deployments
+        .iter()
+        .map(|d| super::demo_traffic::Target {
+            deployment: d.name.clone(),
+            model: d.spec.served_model_name.clone().unwrap_or_else(|| d.spec.model.clone()),
+            urls: d.replicas.iter().map(|r| r.url()).collect(),
+        })
+        .collect()
+}
+
 /// Stops every demo deployment (the console calls this when the demo ends).
 pub async fn stop_demo(backend: &ProcessBackend) -> Result<(), BackendError> {
     for deployment in backend.list().await? {
         backend.delete(&deployment.name).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_demo_port_is_named_and_another_base_is_found() {
+        // Hold the first port of whichever base the chooser would pick now.
+        let first = choose_base_port(None).expect("some base is free");
+        let _held = std::net::TcpListener::bind(("127.0.0.1", first)).expect("bind");
+        let err = choose_base_port(Some(first)).unwrap_err().to_string();
+        assert!(err.contains(&format!("port {first} is in use")), "{err}");
+        let next = choose_base_port(None).expect("another base");
+        assert_ne!(next, first);
+        assert_eq!((next - DEMO_BASE_PORT) % 100, 0);
+        assert!(choose_base_port(Some(65_530)).is_err());
+    }
+
+    #[test]
+    fn the_demo_uses_its_span_and_the_70b_engine_can_preempt() {
+        let ports = demo_ports(20_000);
+        assert!(ports.iter().all(|p| (20_000..20_000 + DEMO_PORT_SPAN).contains(p)));
+        assert_eq!(ports.len(), 4);
+        let specs = demo_specs(Path::new("sim"), 20_000);
+        assert!(specs[2].command.as_ref().unwrap().contains(&"--kv-cache-tokens".to_string()));
+    }
 }

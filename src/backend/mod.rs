@@ -6,6 +6,7 @@
 
 pub mod allocator;
 pub mod demo;
+pub mod demo_traffic;
 pub mod docker;
 pub mod env;
 pub mod error;

@@ -14,7 +14,9 @@ use crate::engine::openai::Api;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Base URL of the server, e.g. http://127.0.0.1:8000
+    /// Base URL of the server, e.g. http://127.0.0.1:8000, or a deployment's name: the
+    /// requests are then spread over all its ready replicas
+    #[arg(value_name = "URL|DEPLOYMENT")]
     pub url: String,
     /// Requests to send in all
     #[arg(long, default_value_t = 100)]
@@ -47,19 +49,18 @@ pub struct BenchArgs {
     pub json: bool,
 }
 
-pub async fn run(args: BenchArgs) -> color_eyre::Result<ExitCode> {
+pub async fn run(args: BenchArgs, global: &super::GlobalArgs) -> color_eyre::Result<ExitCode> {
     if !(args.timeout > 0.0 && args.timeout.is_finite()) {
         color_eyre::eyre::bail!(
             "--timeout must be a positive number of seconds, got {}",
             args.timeout
         );
     }
-    if !(args.url.starts_with("http://") || args.url.starts_with("https://")) {
-        color_eyre::eyre::bail!("URL must start with http:// or https://, got `{}`", args.url);
-    }
     let slos = Slos::parse(&args.goodput).map_err(|message| color_eyre::eyre::eyre!(message))?;
+    let urls = targets(&args.url, global).await?;
     let config = BenchConfig {
-        base_url: args.url.trim_end_matches('/').trim_end_matches("/v1").to_string(),
+        base_url: urls[0].clone(),
+        spread_over: urls[1..].to_vec(),
         model: args.model.clone(),
         requests: args.requests,
         concurrency: args.concurrency,
@@ -72,13 +73,28 @@ pub async fn run(args: BenchArgs) -> color_eyre::Result<ExitCode> {
     let client = reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).build()?;
     let (tx, mut rx) = watch::channel(BenchProgress::default());
     let cancel = CancellationToken::new();
-    let show_progress = !args.json && std::io::stderr().is_terminal();
+    // Progress on stderr, whatever `--json` says of stdout: on a terminal one line redrawn in
+    // place; into a file or a pipe a line at each tenth of the run, so a log shows it moving.
+    let on_terminal = std::io::stderr().is_terminal();
+    if urls.len() > 1 {
+        eprintln!(
+            "spreading {} requests over {} replicas: {}",
+            args.requests,
+            urls.len(),
+            urls.join(" ")
+        );
+    }
     let printer = tokio::spawn(async move {
+        let mut last_tenth = 0;
         while rx.changed().await.is_ok() {
-            if show_progress {
-                let p = *rx.borrow();
-                eprint!("\r{}/{} done, {} failed", p.done, p.total, p.failed);
+            let p = *rx.borrow();
+            let tenth = (p.ratio() * 10.0).floor() as u64;
+            if on_terminal {
+                eprint!("\r{}", progress_line(&p));
                 let _ = std::io::stderr().flush();
+            } else if tenth > last_tenth {
+                last_tenth = tenth;
+                eprintln!("{}", progress_line(&p));
             }
         }
     });
@@ -93,7 +109,7 @@ pub async fn run(args: BenchArgs) -> color_eyre::Result<ExitCode> {
     let result = bench::run(&client, &config, Some(tx), cancel).await;
     ctrl_c.abort();
     let _ = printer.await;
-    if show_progress {
+    if on_terminal {
         eprintln!();
     }
     let report = result?;
@@ -107,6 +123,56 @@ pub async fn run(args: BenchArgs) -> color_eyre::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Where the requests go: the URL given, or every ready replica of the deployment named.
+async fn targets(target: &str, global: &super::GlobalArgs) -> color_eyre::Result<Vec<String>> {
+    if target.starts_with("http://") || target.starts_with("https://") {
+        return Ok(vec![target.trim_end_matches('/').trim_end_matches("/v1").to_string()]);
+    }
+    if target.contains("://") || target.contains('/') || target.contains(':') {
+        color_eyre::eyre::bail!(
+            "URL must start with http:// or https://, got `{target}` (or give a deployment's name)"
+        );
+    }
+    let (backend, deployment) =
+        super::deploy::find_deployment(global, target).await.map_err(|err| {
+            color_eyre::eyre::eyre!(
+                "{err} (give a URL starting with http:// or https://, or a deployment's name)"
+            )
+        })?;
+    if backend.name() == crate::backend::kubernetes::adapter::NAME {
+        color_eyre::eyre::bail!(
+            "`{target}` runs on Kubernetes: bench its Service's URL (e.g. after `kubectl port-forward svc/{target} 8000`)"
+        );
+    }
+    let ready: Vec<String> = deployment
+        .replicas
+        .iter()
+        .filter(|r| r.state == crate::model::ReplicaState::Ready)
+        .map(|r| r.url())
+        .collect();
+    if ready.is_empty() {
+        color_eyre::eyre::bail!(
+            "`{target}` has no ready replica ({} of {} ready)",
+            deployment.ready_replicas(),
+            deployment.replicas.len()
+        );
+    }
+    Ok(ready)
+}
+
+/// `37/100 done, 0 failed, TTFT 41.2 ms, 812.5 tok/s`: the running figures, on the final
+/// report's definitions (TTFT mean of the requests done; tokens over wall time).
+pub fn progress_line(p: &BenchProgress) -> String {
+    let mut line = format!("{}/{} done, {} failed", p.done, p.total, p.failed);
+    if let Some(ttft) = p.ttft_mean_s {
+        line.push_str(&format!(", TTFT {:.1} ms", ttft * 1000.0));
+    }
+    if let Some(rate) = p.output_tokens_per_s() {
+        line.push_str(&format!(", {rate:.1} tok/s"));
+    }
+    line
 }
 
 fn row(name: &str, s: &LatencyStats) -> String {
@@ -125,6 +191,14 @@ fn row(name: &str, s: &LatencyStats) -> String {
 pub fn human(r: &BenchReport) -> String {
     let mut out = String::new();
     out.push_str(&format!("{} model {}\n", r.url, r.model));
+    if r.targets.len() > 1 {
+        for share in &r.targets {
+            out.push_str(&format!(
+                "  replica {}: {} ok, {} failed\n",
+                share.url, share.succeeded, share.failed
+            ));
+        }
+    }
     out.push_str(&format!(
         "{} requests ({} ok, {} failed), concurrency {}, {} tokens in, {} out, {:.2} s\n",
         r.requests,

@@ -28,9 +28,16 @@ pub struct LsArgs {
 pub async fn run(args: LsArgs, global: &GlobalArgs) -> Result<ExitCode> {
     let mut options = backend_options(global, NetworkMode::default());
     options.kubernetes.timeout = Some(BACKEND_TIMEOUT);
+    // Kubernetes is asked only when named or configured (a kubeconfig, or in a pod): a host
+    // without a cluster lists its local deployments without a word about one.
+    let with_kubernetes = registry::kubernetes_configured(global.kubeconfig.as_deref());
     let names: Vec<String> = match &global.backend {
         Some(one) => vec![one.clone()],
-        None => registry::NAMES.iter().map(|n| n.to_string()).collect(),
+        None => registry::NAMES
+            .iter()
+            .filter(|n| with_kubernetes || **n != crate::backend::kubernetes::adapter::NAME)
+            .map(|n| n.to_string())
+            .collect(),
     };
     let mut backends = Vec::new();
     for name in &names {

@@ -78,6 +78,10 @@ pub struct GlobalArgs {
     /// Run the console on aimdeck-sim engines and a recorded 8-GPU topology (no GPU needed)
     #[arg(long)]
     pub demo: bool,
+    /// With --demo: the first of the ports its engines use (BASE..BASE+30) [default: the first
+    /// free base from 18000 up, so a second demo on the host finds its own]
+    #[arg(long, value_name = "BASE", requires = "demo")]
+    pub demo_port: Option<u16>,
     /// The config file as read (defaults when it is missing or broken); filled by `run`.
     #[arg(skip)]
     pub settings: crate::config::Config,
@@ -175,7 +179,7 @@ async fn dispatch(command: Command, global: &GlobalArgs) -> color_eyre::Result<E
         Command::Fit(args) => fit::run(args, global),
         Command::Gpus(args) => gpus::run(args).await,
         Command::Probe(args) => probe::run(args).await,
-        Command::Bench(args) => bench::run(args).await,
+        Command::Bench(args) => bench::run(args, global).await,
         Command::Deploy(args) => deploy::run(args, global).await,
         Command::Ls(args) => ls::run(args, global).await,
         Command::Scale(args) => scale::run(args, global).await,

@@ -16,6 +16,9 @@ use super::openai::{self, Api, PromptRequest};
 #[derive(Debug, Clone)]
 pub struct BenchConfig {
     pub base_url: String,
+    /// Further servers of the same model (the other ready replicas of a deployment): request
+    /// `i` goes to the `i mod n`-th of `base_url` and these, so every replica gets its share.
+    pub spread_over: Vec<String>,
     /// The model to ask for; the server's first model when `None`.
     pub model: Option<String>,
     pub requests: u64,
@@ -35,6 +38,11 @@ pub struct BenchProgress {
     pub done: u64,
     pub failed: u64,
     pub total: u64,
+    /// Tokens received so far, over `elapsed_s`: the running output tokens/s.
+    pub output_tokens: u64,
+    /// Mean time to first token of the requests done so far.
+    pub ttft_mean_s: Option<f64>,
+    pub elapsed_s: f64,
 }
 
 impl BenchProgress {
@@ -42,11 +50,26 @@ impl BenchProgress {
     pub fn ratio(&self) -> f64 {
         if self.total == 0 { 1.0 } else { (self.done + self.failed) as f64 / self.total as f64 }
     }
+
+    /// The running output throughput, on the report's definition (tokens over wall time).
+    pub fn output_tokens_per_s(&self) -> Option<f64> {
+        (self.elapsed_s > 0.0).then(|| self.output_tokens as f64 / self.elapsed_s)
+    }
+}
+
+/// One server's share of a run spread over several.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TargetShare {
+    pub url: String,
+    pub succeeded: u64,
+    pub failed: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct BenchReport {
     pub url: String,
+    /// Every server the requests went to (`url` first), with its share.
+    pub targets: Vec<TargetShare>,
     pub model: String,
     pub requests: u64,
     pub concurrency: u64,
@@ -129,25 +152,40 @@ pub async fn run(
     let next = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
+    let running = Arc::new(Running::default());
     let total = config.requests;
+    let started = Instant::now();
     let report_progress = {
         let (done, failed, progress) = (done.clone(), failed.clone(), progress.clone());
+        let running = running.clone();
         move || {
             if let Some(tx) = &progress {
+                let done = done.load(Ordering::Relaxed);
+                let ttft_count = running.ttft_count.load(Ordering::Relaxed);
                 let _ = tx.send(BenchProgress {
-                    done: done.load(Ordering::Relaxed),
+                    done,
                     failed: failed.load(Ordering::Relaxed),
                     total,
+                    output_tokens: running.output_tokens.load(Ordering::Relaxed),
+                    ttft_mean_s: (ttft_count > 0).then(|| {
+                        running.ttft_micros.load(Ordering::Relaxed) as f64 / 1e6 / ttft_count as f64
+                    }),
+                    elapsed_s: started.elapsed().as_secs_f64(),
                 });
             }
         }
     };
     report_progress();
-    let started = Instant::now();
+    let targets: Arc<Vec<String>> = Arc::new(
+        std::iter::once(config.base_url.clone())
+            .chain(config.spread_over.iter().cloned())
+            .collect(),
+    );
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..config.concurrency.min(config.requests) {
         let (client, next, done, failed, cancel) =
             (client.clone(), next.clone(), done.clone(), failed.clone(), cancel.clone());
+        let (running, targets) = (running.clone(), targets.clone());
         let report_progress = report_progress.clone();
         let template = PromptRequest {
             base_url: config.base_url.clone(),
@@ -166,27 +204,40 @@ pub async fn run(
                 if index >= total || cancel.is_cancelled() {
                     break;
                 }
-                let request =
-                    PromptRequest { prompt: prompt_of(input_tokens, index), ..template.clone() };
+                let target = (index % targets.len() as u64) as usize;
+                let request = PromptRequest {
+                    base_url: targets[target].clone(),
+                    prompt: prompt_of(input_tokens, index),
+                    ..template.clone()
+                };
                 let result = openai::stream(&client, &request, &cancel, timeout, |_, _| {}).await;
                 match &result {
-                    Ok(summary) if !summary.cancelled => done.fetch_add(1, Ordering::Relaxed),
+                    Ok(summary) if !summary.cancelled => {
+                        running.record(summary);
+                        done.fetch_add(1, Ordering::Relaxed)
+                    }
                     Ok(_) => break,
                     Err(_) => failed.fetch_add(1, Ordering::Relaxed),
                 };
                 report_progress();
-                results.push(result);
+                results.push((target, result));
             }
             results
         });
     }
     let mut summaries = Vec::new();
     let mut errors: Vec<String> = Vec::new();
+    let mut shares: Vec<TargetShare> =
+        targets.iter().map(|url| TargetShare { url: url.clone(), ..Default::default() }).collect();
     while let Some(joined) = workers.join_next().await {
-        for result in joined.unwrap_or_default() {
+        for (target, result) in joined.unwrap_or_default() {
             match result {
-                Ok(summary) => summaries.push(summary),
+                Ok(summary) => {
+                    shares[target].succeeded += 1;
+                    summaries.push(summary)
+                }
                 Err(err) => {
+                    shares[target].failed += 1;
                     let text = err.to_string();
                     if errors.len() < 5 && !errors.contains(&text) {
                         errors.push(text);
@@ -203,6 +254,7 @@ pub async fn run(
         .then(|| summaries.iter().filter(|s| config.slos.met_by(s)).count() as u64);
     Ok(BenchReport {
         url: config.base_url.clone(),
+        targets: shares,
         model,
         requests: config.requests,
         concurrency: config.concurrency,
@@ -227,6 +279,24 @@ pub async fn run(
         goodput_requests_per_s: good_requests.map(|n| per_s(n as f64)),
         errors,
     })
+}
+
+/// What the progress line shows while the run goes on.
+#[derive(Default)]
+struct Running {
+    output_tokens: AtomicU64,
+    ttft_micros: AtomicU64,
+    ttft_count: AtomicU64,
+}
+
+impl Running {
+    fn record(&self, summary: &openai::StreamSummary) {
+        self.output_tokens.fetch_add(summary.completion_tokens, Ordering::Relaxed);
+        if let Some(ttft) = summary.ttft_s {
+            self.ttft_micros.fetch_add((ttft * 1e6) as u64, Ordering::Relaxed);
+            self.ttft_count.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 #[cfg(test)]

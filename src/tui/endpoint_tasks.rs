@@ -134,6 +134,7 @@ impl EndpointTasks {
             EndpointCommand::Bench { run, base_url, model, ask, cancel } => {
                 let config = BenchConfig {
                     base_url,
+                    spread_over: Vec::new(),
                     model,
                     requests: ask.requests,
                     concurrency: ask.concurrency,

@@ -119,8 +119,13 @@ impl KubeBackend {
             }
             (None, None) => {
                 context = Kubeconfig::read().ok().and_then(|k| k.current_context);
-                Config::infer().await.map_err(|err| {
-                    K8sError::Config(format!("no kubeconfig ($KUBECONFIG, ~/.kube/config) and not running in a pod: {err}"))
+                // kube's own text repeats every place it looked in a 300-character line; the
+                // places are these two, so one short line says it.
+                Config::infer().await.map_err(|_| {
+                    K8sError::Config(
+                        "no kubeconfig ($KUBECONFIG, ~/.kube/config) and not running in a pod"
+                            .into(),
+                    )
                 })?
             }
         };

@@ -141,9 +141,10 @@ pub struct PrepullArgs {
 }
 
 pub async fn run(args: K8sArgs, global: &GlobalArgs) -> color_eyre::Result<ExitCode> {
+    // A server-side dry run changes nothing: `--readonly` lets it through.
     let mutating = matches!(
-        args.command,
-        K8sCommand::Deploy(_)
+        &args.command,
+        K8sCommand::Deploy(DeployArgs { dry_run: false, .. })
             | K8sCommand::Scale(_)
             | K8sCommand::Rm(_)
             | K8sCommand::Restart(_)

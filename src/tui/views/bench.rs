@@ -127,7 +127,7 @@ impl BenchPane {
         self.run = run;
         self.cancel = Some(cancel);
         self.stage = Stage::Running {
-            progress: BenchProgress { done: 0, failed: 0, total },
+            progress: BenchProgress { total, ..BenchProgress::default() },
             cancelled: false,
         };
     }
