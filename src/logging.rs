@@ -12,8 +12,10 @@ const LOG_QUEUE_LINES: usize = 4096;
 /// guard that flushes the file when dropped, and the log file's path.
 pub fn init(level: Option<&str>) -> Option<(WorkerGuard, PathBuf)> {
     let dir = crate::paths::state_dir();
-    std::fs::create_dir_all(&dir).ok()?;
+    crate::paths::create_private_dir(&dir).ok()?;
     let file_name = "aimdeck.log";
+    // Made here so it is the user's alone; the appender then appends to it as it is.
+    crate::paths::private_file().create(true).append(true).open(dir.join(file_name)).ok()?;
     let appender = tracing_appender::rolling::never(&dir, file_name);
     // The default queue holds 128,000 lines, and crossbeam's bounded channel writes every slot
     // up front: 4 MB resident from the start, a quarter of the idle console. The console logs

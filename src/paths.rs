@@ -1,7 +1,7 @@
 //! Where aimdeck keeps its files, following the XDG base directory rules on every platform
 //! (a console used over SSH on Linux servers; `~/.config` is what operators expect).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use etcetera::BaseStrategy;
 
@@ -12,6 +12,22 @@ fn strategy() -> Option<etcetera::base_strategy::Xdg> {
 /// `~/.config/aimdeck` (or `$XDG_CONFIG_HOME/aimdeck`).
 pub fn config_dir() -> PathBuf {
     strategy().map(|s| s.config_dir()).unwrap_or_else(|| PathBuf::from(".config")).join("aimdeck")
+}
+
+/// Creates `dir` and its missing parents for the user alone (`0700`): the state holds
+/// deployment records, engine logs and the journal, which other users of a shared GPU server
+/// have no business reading.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
+/// Open options for a state file only the user can read: `0600` when the file is created.
+pub fn private_file() -> std::fs::OpenOptions {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.mode(0o600);
+    options
 }
 
 /// `~/.local/state/aimdeck` (or `$XDG_STATE_HOME/aimdeck`): logs, the journal, process state.

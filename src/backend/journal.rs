@@ -1,7 +1,6 @@
 //! The journal: every mutating action (who, when, backend, what, result) appended as one JSON
 //! line to `journal.jsonl` in the state directory, and read back for the `:journal` view.
 
-use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -68,10 +67,10 @@ pub fn path(state_dir: &Path) -> PathBuf {
 /// interleave partial lines.
 pub fn append(state_dir: &Path, entry: &JournalEntry) -> Result<(), BackendError> {
     let file = path(state_dir);
-    std::fs::create_dir_all(state_dir).map_err(|e| BackendError::state(state_dir, e))?;
+    crate::paths::create_private_dir(state_dir).map_err(|e| BackendError::state(state_dir, e))?;
     let mut line = serde_json::to_string(entry).map_err(|e| BackendError::state(&file, e))?;
     line.push('\n');
-    let mut handle = OpenOptions::new()
+    let mut handle = crate::paths::private_file()
         .create(true)
         .append(true)
         .open(&file)

@@ -6,7 +6,7 @@
 //! The holder writes who it is (pid, action, since) into the file, so a second writer that gives
 //! up can say "`qwen` is being scaled by pid 1234 since 12:01:03".
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
@@ -73,9 +73,9 @@ pub fn try_acquire(
 ) -> Result<Option<DeploymentLock>, BackendError> {
     let path = lock_path(state_dir, backend, name);
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| BackendError::state(dir, e))?;
+        crate::paths::create_private_dir(dir).map_err(|e| BackendError::state(dir, e))?;
     }
-    let mut file = OpenOptions::new()
+    let mut file = crate::paths::private_file()
         .create(true)
         .truncate(false)
         .read(true)

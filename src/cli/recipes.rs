@@ -154,6 +154,14 @@ fn warn_problems(problems: &[Problem]) {
 }
 
 pub fn run(args: RecipesArgs, global: &GlobalArgs) -> color_eyre::Result<ExitCode> {
+    // Only `import --write` changes something (it writes recipe files); printing is looking.
+    if global.readonly
+        && matches!(&args.command, RecipesCommand::Import(ImportArgs { write: true, .. }))
+    {
+        color_eyre::eyre::bail!(
+            "--readonly: refusing to write recipes (drop --write to print them)"
+        );
+    }
     match args.command {
         RecipesCommand::List(list) => run_list(list, global, &args.recipes_dir),
         RecipesCommand::Show(show) => run_show(show, global, &args.recipes_dir),

@@ -240,7 +240,7 @@ impl Backend for ProcessBackend {
     fn health(&self) -> BoxFuture<'_, BackendHealth> {
         Box::pin(async move {
             let dir = state::root(&self.state_dir);
-            let writable = std::fs::create_dir_all(&dir).is_ok();
+            let writable = crate::paths::create_private_dir(&dir).is_ok();
             BackendHealth {
                 backend: NAME.into(),
                 reachable: writable,

@@ -3,7 +3,6 @@
 //! process group with SIGTERM, then SIGKILL after a grace period.
 
 use std::collections::BTreeMap;
-use std::fs::OpenOptions;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -20,7 +19,7 @@ pub fn spawn(
 ) -> Result<(u32, Option<u64>), BackendError> {
     let spawn_err =
         |detail: String| BackendError::Spawn { program: command.program.clone(), detail };
-    let out = OpenOptions::new()
+    let out = crate::paths::private_file()
         .create(true)
         .append(true)
         .open(log)

@@ -84,10 +84,17 @@ pub fn write(state_dir: &Path, record: &ReplicaRecord) -> Result<(), BackendErro
 
 fn write_atomically(path: &Path, text: &str) -> Result<(), BackendError> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| BackendError::state(dir, e))?;
+        crate::paths::create_private_dir(dir).map_err(|e| BackendError::state(dir, e))?;
     }
     let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, text).map_err(|e| BackendError::state(&tmp, e))?;
+    let _ = std::fs::remove_file(&tmp);
+    let mut file = crate::paths::private_file()
+        .create_new(true)
+        .write(true)
+        .open(&tmp)
+        .map_err(|e| BackendError::state(&tmp, e))?;
+    std::io::Write::write_all(&mut file, text.as_bytes())
+        .map_err(|e| BackendError::state(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| BackendError::state(path, e))
 }
 
