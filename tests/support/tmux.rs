@@ -50,6 +50,20 @@ impl Tmux {
         self.run(&args);
     }
 
+    /// Resizes the window (and so the pane): the program in it gets SIGWINCH.
+    pub fn resize(&self, width: u16, height: u16) {
+        let out = self.run(&[
+            "resize-window",
+            "-t",
+            &self.session,
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+        ]);
+        assert!(out.status.success(), "tmux resize: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
     /// Types text literally (no key-name lookup).
     pub fn type_text(&self, text: &str) {
         self.run(&["send-keys", "-t", &self.session, "-l", text]);
