@@ -112,11 +112,13 @@ def main():
     parser.add_argument("--sims", type=int, default=50)
     parser.add_argument("--every", type=float, default=60, help="seconds between samples")
     parser.add_argument("--binary", default=bench.BIN)
+    parser.add_argument("--sim", default=bench.SIM)
     parser.add_argument("--out")
     args = parser.parse_args()
     START = time.time()
     deadline = START + args.minutes * 60
     home = tempfile.mkdtemp(prefix="aimdeck-soak-")
+    bench.SIM = args.sim
     sims = bench.start_sims(args.sims)
     os.makedirs(f"{home}/config/aimdeck", exist_ok=True)
     with open(f"{home}/config/aimdeck/config.yaml", "w") as f:
