@@ -43,7 +43,7 @@ pub fn start(
             Api::namespaced_with(backend.client().clone(), backend.namespace(), &resource);
         let writer = reflector::store::Writer::new(resource);
         let reader: Store<DynamicObject> = writer.as_reader();
-        let managed = format!("{}={}", labels::MANAGED_BY, labels::MANAGED_BY_VALUE);
+        let managed = labels::selector(None);
         if let Ok(mut slot) = task_slot.lock() {
             *slot = Some(reader);
         }
