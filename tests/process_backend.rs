@@ -205,7 +205,7 @@ async fn a_replica_with_no_record_is_adopted_and_an_unowned_one_is_stopped() {
     assert_eq!(found.replicas[0].pid(), Some(pid), "adopted by its labels");
 
     // A labelled process whose deployment is gone (an rm killed halfway) is stopped.
-    let stray = std::process::Command::new("sh")
+    let mut stray = std::process::Command::new("sh")
         .args(["-c", "exec setsid sleep 30"])
         .env("AIMDECK_STATE_DIR", state.path())
         .env("AIMDECK_DEPLOYMENT", "gone")
@@ -228,6 +228,7 @@ async fn a_replica_with_no_record_is_adopted_and_an_unowned_one_is_stopped() {
     let report = backend.reconcile().await.unwrap();
     assert_eq!(report.stopped, vec![format!("gone/0 (pid {stray_pid})")]);
     assert!(!pid_alive(stray_pid));
+    stray.wait().expect("the stopped stray is reaped");
     assert!(pid_alive(pid), "the adopted replica is left alone");
 
     // `rm` stops what is labelled for the deployment, recorded or not.

@@ -80,13 +80,13 @@ pub fn pod_row(pod: &Pod) -> PodRow {
             break;
         }
     }
-    if reason.is_none() {
-        if let Some(cond) = status.conditions.as_ref().and_then(|conds| {
+    if reason.is_none()
+        && let Some(cond) = status.conditions.as_ref().and_then(|conds| {
             conds.iter().find(|c| c.type_ == "PodScheduled" && c.status == "False")
-        }) {
-            reason = cond.reason.clone();
-            message = cond.message.clone();
-        }
+        })
+    {
+        reason = cond.reason.clone();
+        message = cond.message.clone();
     }
     if reason.is_none() {
         reason = status.reason.clone();

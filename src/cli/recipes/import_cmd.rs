@@ -50,10 +50,11 @@ pub(super) fn run_import(
             for problem in &imported.problems {
                 eprintln!("{problem}");
             }
-            if !args.write && imported.problems.is_empty() {
-                if let Some(yaml) = import::to_yaml(imported) {
-                    println!("---\n{yaml}");
-                }
+            if !args.write
+                && imported.problems.is_empty()
+                && let Some(yaml) = import::to_yaml(imported)
+            {
+                println!("---\n{yaml}");
             }
         }
         for path in &written {

@@ -49,6 +49,8 @@ fn gpu_request(pod: &Value) -> Vec<(String, i64)> {
     out
 }
 
+// One argument per field of the core/v1 Event it records; a struct would only repeat them.
+#[allow(clippy::too_many_arguments)]
 pub fn event(
     inner: &mut Inner,
     fake: &FakeKube,
@@ -173,32 +175,30 @@ pub fn reconcile(fake: &FakeKube) {
             "conditions": [{"type": "Available", "status": if ready >= desired { "True" } else { "False" },
                             "reason": if ready >= desired { "MinimumReplicasAvailable" } else { "MinimumReplicasUnavailable" }}],
         });
-        if ready == 0 {
-            if let Some(map) = updated["status"].as_object_mut() {
-                map.remove("readyReplicas");
-                map.remove("availableReplicas");
-            }
+        if ready == 0
+            && let Some(map) = updated["status"].as_object_mut()
+        {
+            map.remove("readyReplicas");
+            map.remove("availableReplicas");
         }
-        if let Some(current_obj) = inner.get(key).cloned() {
-            if current_obj.pointer("/metadata/deletionTimestamp").is_none()
-                && current_obj["status"] != updated["status"]
-            {
-                let mut next = current_obj;
-                next["status"] = updated["status"].clone();
-                inner.update(key, next, &tx);
-            }
+        if let Some(current_obj) = inner.get(key).cloned()
+            && current_obj.pointer("/metadata/deletionTimestamp").is_none()
+            && current_obj["status"] != updated["status"]
+        {
+            let mut next = current_obj;
+            next["status"] = updated["status"].clone();
+            inner.update(key, next, &tx);
         }
     }
 
     // Garbage collection of pods whose owner is gone (background propagation).
     for (pod_key, pod) in inner.list(def("Pod"), "") {
         let owner_uid = pod.pointer("/metadata/ownerReferences/0/uid").and_then(Value::as_str);
-        if let Some(owner_uid) = owner_uid {
-            if !live_uids.iter().any(|u| u == owner_uid)
-                && pod.pointer("/metadata/ownerReferences/0/kind") == Some(&json!("Deployment"))
-            {
-                inner.remove(&pod_key, &tx);
-            }
+        if let Some(owner_uid) = owner_uid
+            && !live_uids.iter().any(|u| u == owner_uid)
+            && pod.pointer("/metadata/ownerReferences/0/kind") == Some(&json!("Deployment"))
+        {
+            inner.remove(&pod_key, &tx);
         }
     }
 
@@ -310,7 +310,7 @@ fn schedule_and_start(inner: &mut Inner, fake: &FakeKube) {
             .unwrap_or("model")
             .to_string();
         let lines = [
-            format!("INFO 11-23 16:40:01 [api_server.py:1805] vLLM API server version 0.11.0"),
+            "INFO 11-23 16:40:01 [api_server.py:1805] vLLM API server version 0.11.0".to_string(),
             format!("INFO 11-23 16:40:01 [utils.py:233] non-default args: {{'model': '{model}'}}"),
             "INFO 11-23 16:40:32 [gpu_model_runner.py:2653] Model loading took 14.99 GiB and 28.1 seconds".to_string(),
             "INFO:     Started server process [1]".to_string(),

@@ -127,12 +127,12 @@ pub fn reconcile(inner: &mut Inner, fake: &FakeKube) {
             "hpaPodSelector": format!("leaderworkerset.sigs.k8s.io/name={name},leaderworkerset.sigs.k8s.io/worker-index=0"),
             "conditions": [{"type": "Available", "status": if ready_groups >= replicas { "True" } else { "False" }}],
         });
-        if let Some(current) = inner.get(key).cloned() {
-            if current["status"] != status {
-                let mut next = current;
-                next["status"] = status;
-                inner.update(key, next, &tx);
-            }
+        if let Some(current) = inner.get(key).cloned()
+            && current["status"] != status
+        {
+            let mut next = current;
+            next["status"] = status;
+            inner.update(key, next, &tx);
         }
     }
     for (pod_key, pod) in inner.list(def("Pod"), "") {

@@ -199,29 +199,24 @@ fn check(schema: &Value, value: &Value, path: &str, problems: &mut Vec<Problem>)
             return;
         }
     }
-    if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
-        if !allowed.contains(value) {
-            let allowed = allowed
-                .iter()
-                .map(|a| a.as_str().map(str::to_string).unwrap_or_else(|| a.to_string()))
-                .collect();
-            problems.push(Problem::NotSupported {
-                path: path.into(),
-                value: shown(value),
-                allowed,
-            });
-        }
+    if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
+        && !allowed.contains(value)
+    {
+        let allowed = allowed
+            .iter()
+            .map(|a| a.as_str().map(str::to_string).unwrap_or_else(|| a.to_string()))
+            .collect();
+        problems.push(Problem::NotSupported { path: path.into(), value: shown(value), allowed });
     }
     if let (Some(minimum), Some(number)) =
         (schema.get("minimum").and_then(Value::as_f64), value.as_f64())
+        && number < minimum
     {
-        if number < minimum {
-            problems.push(Problem::Minimum {
-                path: path.into(),
-                value: value.to_string(),
-                minimum: minimum.to_string(),
-            });
-        }
+        problems.push(Problem::Minimum {
+            path: path.into(),
+            value: value.to_string(),
+            minimum: minimum.to_string(),
+        });
     }
     match value {
         Value::Object(map) => {

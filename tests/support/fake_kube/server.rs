@@ -208,10 +208,10 @@ fn parse_target(
             _ => return None,
         };
     let def = find(plural)?;
-    if let Some(sub) = sub {
-        if !def.subresources.contains(&sub) {
-            return None;
-        }
+    if let Some(sub) = sub
+        && !def.subresources.contains(&sub)
+    {
+        return None;
     }
     Some(Target {
         def,
@@ -409,10 +409,12 @@ fn patch(
                 if let Some(applied) = patch.pointer("/spec/replicas") {
                     let owner = inner.replicas_owner.get(&replicas_key).cloned();
                     let differs = object.pointer("/spec/replicas") != Some(applied);
-                    if let Some(owner) = owner {
-                        if owner != manager && differs && !force {
-                            return Err(conflict(target.def, name, &owner, ".spec.replicas"));
-                        }
+                    if let Some(owner) = owner
+                        && owner != manager
+                        && differs
+                        && !force
+                    {
+                        return Err(conflict(target.def, name, &owner, ".spec.replicas"));
                     }
                 }
                 apply_merge(&mut object, &patch);

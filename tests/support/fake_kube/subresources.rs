@@ -49,14 +49,13 @@ pub fn scale(
             let owner_key = (target.namespace.clone(), name.to_string());
             let is_apply = content_type.starts_with("application/apply-patch");
             let force = params.get("force").is_some_and(|f| f == "true");
-            if let Some(owner) = inner.replicas_owner.get(&owner_key) {
-                if is_apply
-                    && !force
-                    && owner != &manager
-                    && object.pointer("/spec/replicas").and_then(Value::as_i64) != Some(replicas)
-                {
-                    return Err(conflict(target.def, name, owner, ".spec.replicas"));
-                }
+            if let Some(owner) = inner.replicas_owner.get(&owner_key)
+                && is_apply
+                && !force
+                && owner != &manager
+                && object.pointer("/spec/replicas").and_then(Value::as_i64) != Some(replicas)
+            {
+                return Err(conflict(target.def, name, owner, ".spec.replicas"));
             }
             if params.get("dryRun").is_none_or(|d| d != "All") {
                 object["spec"]["replicas"] = json!(replicas);

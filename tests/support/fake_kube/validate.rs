@@ -34,16 +34,16 @@ pub fn validate(
         ));
     }
     if def.kind == "Deployment" {
-        if let Some(replicas) = object.pointer("/spec/replicas").and_then(Value::as_i64) {
-            if replicas < 0 {
-                return Err(ApiError::invalid(
-                    def,
-                    name,
-                    "spec.replicas",
-                    &replicas.to_string(),
-                    "must be greater than or equal to 0",
-                ));
-            }
+        if let Some(replicas) = object.pointer("/spec/replicas").and_then(Value::as_i64)
+            && replicas < 0
+        {
+            return Err(ApiError::invalid(
+                def,
+                name,
+                "spec.replicas",
+                &replicas.to_string(),
+                "must be greater than or equal to 0",
+            ));
         }
         let selector = object.pointer("/spec/selector/matchLabels").cloned().unwrap_or(json!({}));
         let labels = object.pointer("/spec/template/metadata/labels").cloned().unwrap_or(json!({}));

@@ -102,13 +102,15 @@ fn go_float(value: f64) -> String {
         return "NaN".into();
     }
     let repr = format!("{value:?}");
-    if let Some(dot) = repr.find('.') {
-        if value > 0.0 && dot > 6 && !repr.contains('e') {
-            let digits = format!("{}{}", &repr[1..dot], &repr[dot + 1..]);
-            let mantissa = format!("{}.{}", &repr[..1], digits);
-            let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
-            return format!("{mantissa}e+0{}", dot - 1);
-        }
+    if let Some(dot) = repr.find('.')
+        && value > 0.0
+        && dot > 6
+        && !repr.contains('e')
+    {
+        let digits = format!("{}{}", &repr[1..dot], &repr[dot + 1..]);
+        let mantissa = format!("{}.{}", &repr[..1], digits);
+        let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+        return format!("{mantissa}e+0{}", dot - 1);
     }
     // Python pads exponents to two digits: 7.71e-07.
     match repr.split_once('e') {

@@ -164,20 +164,19 @@ fn token_counters(page: &mut Page, total: &Rank, labels: &Labels<'_>) {
 /// The latency histograms of both releases: TTFT and E2E with `labels`, ITL with `itl_labels`
 /// (0.5 does not split inter-token latency by streaming).
 fn latency_histograms(page: &mut Page, total: &Rank, labels: &Labels<'_>, itl: &Labels<'_>) {
-    let series = |labels: &Labels<'_>, h: &Histogram| [(labels.clone(), h.clone())];
     page.histogram(
         "sglang:time_to_first_token_seconds",
         "Histogram of time to first token in seconds.",
-        &series(labels, &total.ttft),
+        &[(labels.clone(), total.ttft.clone())],
     );
     page.histogram(
         "sglang:e2e_request_latency_seconds",
         "Histogram of End-to-end request latency in seconds",
-        &series(labels, &total.e2e),
+        &[(labels.clone(), total.e2e.clone())],
     );
     page.histogram(
         "sglang:inter_token_latency_seconds",
         "Histogram of inter-token latency in seconds.",
-        &series(itl, &total.itl),
+        &[(itl.clone(), total.itl.clone())],
     );
 }
