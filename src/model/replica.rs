@@ -2,9 +2,9 @@
 //!
 //! The handle is an enum so a replica carries only what its own backend needs (a process id
 //! and log file, a container id, a pod) instead of every backend's fields side by side. The
-//! JSON shape is a contract (`ls --json`, `status --json`): it keeps the flat `pid`,
-//! `container_id` and `log_path` fields, derived from the handle, and adds `pod` and `node`
-//! for Kubernetes replicas.
+//! JSON shape is a contract (`ls --json` and every command that prints a deployment): it keeps
+//! the flat `pid`, `container_id` and `log_path` fields, derived from the handle, and adds `pod`
+//! and `node` for Kubernetes replicas.
 
 use std::path::{Path, PathBuf};
 
