@@ -2,7 +2,8 @@
 //! (Docker: one container per replica; process: one child process per replica) and finds its
 //! deployments again from labels, so aimdeck keeps no database.
 //!
-//! A new backend is one new module plus one arm in [`registry::open`].
+//! A new backend is one new module (implementing [`AsyncBackend`] and [`Lifecycle`]) plus one
+//! arm in [`registry::open`].
 
 pub mod allocator;
 pub mod demo;
@@ -75,8 +76,8 @@ pub struct LogOptions {
 /// Kubernetes contexts side by side, switched with `:ctx`). Methods return boxed futures so the
 /// trait is object safe.
 ///
-/// A backend does not implement this trait: it implements [`AsyncBackend`] with plain
-/// `async fn`s, and the blanket impl below boxes each future once for all of them.
+/// A backend does not implement this trait: it implements [`AsyncBackend`] and [`Lifecycle`]
+/// with plain `async fn`s, and the blanket impl below boxes each future once for all of them.
 ///
 /// `create` and `scale` return once the replicas are started; readiness is watched with
 /// [`rollout::wait_ready`], which polls `get` (each replica's `/health`). A failed `create` or
