@@ -28,3 +28,17 @@ pub fn filter(deployment: Option<&str>) -> Vec<String> {
 pub fn selector(deployment: Option<&str>) -> String {
     filter(deployment).join(",")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_filter_for_all_deployments_or_one() {
+        assert_eq!(filter(None), vec!["aimdeck.io/managed-by=aimdeck"]);
+        assert_eq!(
+            selector(Some("qwen")),
+            "aimdeck.io/managed-by=aimdeck,aimdeck.io/deployment=qwen"
+        );
+    }
+}

@@ -390,3 +390,28 @@ impl Lifecycle for DockerBackend {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::ErrorKind;
+    use crate::model::EngineKind;
+
+    /// A spec without an image is refused before the engine is asked anything: the engine
+    /// here does not exist, and the error is still the spec's.
+    #[tokio::test]
+    async fn a_spec_without_an_image_is_refused_before_any_engine_call() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = format!("unix://{}", dir.path().join("no-docker.sock").display());
+        let backend = DockerBackend::new(Some(&missing), Vec::new(), DockerOptions::default())
+            .with_state_dir(dir.path());
+        let spec = DeploymentSpec::minimal("noimage", "Qwen/Qwen3-0.6B", EngineKind::Vllm, 1, 8000);
+        let err = Lifecycle::create(&backend, &spec, None).await.expect_err("no image");
+        assert_eq!(err.kind(), ErrorKind::Invalid, "{err}");
+        assert_eq!(
+            err.to_string(),
+            "invalid deployment: image: the docker backend needs an image (--image)"
+        );
+        assert!(std::fs::read_dir(dir.path()).expect("state dir").next().is_none(), "no lock");
+    }
+}

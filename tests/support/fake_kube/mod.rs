@@ -12,6 +12,7 @@ pub mod server;
 pub mod store;
 pub mod subresources;
 pub mod validate;
+pub mod verbs;
 pub mod watch;
 
 use std::collections::HashSet;

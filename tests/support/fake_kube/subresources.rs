@@ -11,10 +11,9 @@ use tokio::sync::mpsc;
 
 use super::FakeKube;
 use super::resources::ResourceDef;
-use super::server::{
-    Params, Target, conflict, error_response, parse_body, same_version, streaming,
-};
+use super::server::{Params, Target, error_response, parse_body, streaming};
 use super::store::{ApiError, Key};
+use super::verbs::{conflict, same_version};
 
 pub fn scale(
     fake: &FakeKube,
