@@ -152,9 +152,10 @@ fn fleet_app() -> App {
                             ReplicaState::Ready
                         },
                         detail: None,
-                        pid: None,
-                        container_id: Some(format!("{slot:012x}")),
-                        log_path: None,
+                        handle: Some(aimdeck::model::ReplicaHandle::Container {
+                            id: format!("{slot:012x}"),
+                        }),
+                        started_at_unix_ms: None,
                     }
                 })
                 .collect();

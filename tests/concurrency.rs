@@ -214,8 +214,8 @@ async fn listed(rig: &Rig) -> (Vec<Deployment>, BTreeSet<String>) {
         .iter()
         .flat_map(|d| d.replicas.iter())
         .filter_map(|r| match rig.image {
-            None => r.pid.filter(|&p| p != 0).map(|p| p.to_string()),
-            Some(_) => r.container_id.clone(),
+            None => r.pid().filter(|&p| p != 0).map(|p| p.to_string()),
+            Some(_) => r.container_id().map(str::to_string),
         })
         .collect();
     (ours, ids)

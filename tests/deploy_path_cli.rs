@@ -320,7 +320,9 @@ fn the_cli_and_the_console_form_resolve_to_equal_specs() {
     let library = aimdeck::recipes::load_builtin();
     let env = Environment::default();
     let target = Target::Declared { gpu: "MI300X".into(), count: 8 };
-    let cases: [(&[&str], &[(&str, &str)]); 3] = [
+    // The flags given, and the (JSON pointer, value) pairs the spec must have.
+    type Case = (&'static [&'static str], &'static [(&'static str, &'static str)]);
+    let cases: [Case; 3] = [
         (
             &[
                 "--recipe",

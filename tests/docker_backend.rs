@@ -438,7 +438,8 @@ async fn a_container_pid_on_a_gpu_maps_to_its_deployment() {
     spec.gpus_per_replica = 1;
     backend.create(&spec, None).await.unwrap();
     let deployment = wait_ready(&backend, &name, READY, None).await.unwrap();
-    let container = deployment.replicas[0].container_id.clone().expect("a container id");
+    let container =
+        deployment.replicas[0].container_id().map(str::to_string).expect("a container id");
     let inspect = std::process::Command::new("docker")
         .args(["inspect", "-f", "{{.State.Pid}}", &container])
         .output()

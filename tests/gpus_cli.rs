@@ -16,7 +16,7 @@ fn links(doc: &Value) -> &Vec<Value> {
     doc["links"].as_array().expect("links is a list")
 }
 
-fn link<'a>(doc: &'a Value, a: u64, b: u64) -> &'a Value {
+fn link(doc: &Value, a: u64, b: u64) -> &Value {
     links(doc)
         .iter()
         .find(|l| l["a"] == a && l["b"] == b)
@@ -324,7 +324,7 @@ fn amd_cpu_affinity_comes_from_the_pci_device_directory() {
     assert_eq!(gpus(&doc)[5]["cpu_affinity"], "48-95,144-191");
 }
 
-fn health<'a>(gpu: &'a Value) -> (&'a str, Vec<&'a str>) {
+fn health(gpu: &Value) -> (&str, Vec<&str>) {
     let state = gpu["health"]["state"].as_str().expect("health.state");
     let codes = gpu["health"]["reasons"]
         .as_array()

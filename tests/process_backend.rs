@@ -44,7 +44,7 @@ async fn deploy_scale_adopt_and_delete_real_processes() {
     assert!(metrics.contains("vllm:num_requests_running"), "{metrics}");
 
     // The replica got its GPU through the environment.
-    let log = std::fs::read_to_string(ready.replicas[0].log_path.as_ref().unwrap()).unwrap();
+    let log = std::fs::read_to_string(ready.replicas[0].log_path().unwrap()).unwrap();
     assert!(log.contains("Uvicorn running on http://127.0.0.1:"), "{log}");
 
     // Scale to 3: three processes on distinct ports, distinct GPUs, all ready.
@@ -53,7 +53,7 @@ async fn deploy_scale_adopt_and_delete_real_processes() {
     let ports: Vec<u16> = three.replicas.iter().map(|r| r.port).collect();
     assert_eq!(ports, vec![port, port + 1, port + 2]);
     assert_eq!(three.gpus(), vec![0, 1, 2]);
-    let pids: Vec<u32> = three.replicas.iter().map(|r| r.pid.unwrap()).collect();
+    let pids: Vec<u32> = three.replicas.iter().map(|r| r.pid().unwrap()).collect();
     assert!(pids.iter().all(|&p| pid_alive(p)));
 
     // A console that restarts finds the deployment from the state files alone.
@@ -170,7 +170,7 @@ async fn scaling_to_zero_keeps_the_deployment_and_scaling_up_brings_it_back() {
     let mut spec = sim_spec(&name, SIM, port, 1);
     spec.env.insert("KEPT_ACROSS_ZERO".into(), "yes".into());
     let made = backend.create(&spec, None).await.unwrap();
-    let pid = made.replicas[0].pid.unwrap();
+    let pid = made.replicas[0].pid().unwrap();
     let zero = backend.scale(&name, 0, None).await.unwrap();
     assert!(zero.replicas.is_empty());
     assert!(!pid_alive(pid), "the replica stopped");
@@ -196,16 +196,16 @@ async fn a_replica_with_no_record_is_adopted_and_an_unowned_one_is_stopped() {
     let port = free_ports(2);
     let name = unique_name("orphan");
     let made = backend.create(&sim_spec(&name, SIM, port, 1), None).await.unwrap();
-    let pid = made.replicas[0].pid.unwrap();
+    let pid = made.replicas[0].pid().unwrap();
     // An aimdeck killed between spawning and recording: the record is not there.
     std::fs::remove_file(state.path().join(format!("process/{name}/replica-0.json"))).unwrap();
     let report = backend.reconcile().await.unwrap();
     assert_eq!(report.adopted, vec![format!("{name}/0")]);
     let found = backend.get(&name).await.unwrap();
-    assert_eq!(found.replicas[0].pid, Some(pid), "adopted by its labels");
+    assert_eq!(found.replicas[0].pid(), Some(pid), "adopted by its labels");
 
     // A labelled process whose deployment is gone (an rm killed halfway) is stopped.
-    let stray = std::process::Command::new("sh")
+    let mut stray = std::process::Command::new("sh")
         .args(["-c", "exec setsid sleep 30"])
         .env("AIMDECK_STATE_DIR", state.path())
         .env("AIMDECK_DEPLOYMENT", "gone")
@@ -228,6 +228,7 @@ async fn a_replica_with_no_record_is_adopted_and_an_unowned_one_is_stopped() {
     let report = backend.reconcile().await.unwrap();
     assert_eq!(report.stopped, vec![format!("gone/0 (pid {stray_pid})")]);
     assert!(!pid_alive(stray_pid));
+    stray.wait().expect("the stopped stray is reaped");
     assert!(pid_alive(pid), "the adopted replica is left alone");
 
     // `rm` stops what is labelled for the deployment, recorded or not.
@@ -267,7 +268,7 @@ async fn stop_escalates_to_sigkill_when_sigterm_is_ignored() {
     spec.command =
         Some(vec!["sh".into(), "-c".into(), "trap '' TERM; while :; do sleep 0.1; done".into()]);
     let made = backend.create(&spec, None).await.unwrap();
-    let pid = made.replicas[0].pid.unwrap();
+    let pid = made.replicas[0].pid().unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = std::time::Instant::now();
     backend.delete("stubborn").await.unwrap();
@@ -351,7 +352,7 @@ async fn a_new_instance_sees_a_rollout_mid_way_and_restart_replaces_the_process(
     let seen = other.get("midway").await.unwrap();
     assert_eq!(seen.replicas[0].state, ReplicaState::Starting, "loading, not answering yet");
     let ready = wait_ready(&other, "midway", READY, None).await.unwrap();
-    let old_pid = ready.replicas[0].pid.unwrap();
+    let old_pid = ready.replicas[0].pid().unwrap();
     // The start time is the backend's: the same from another instance's listing, and now-ish.
     let started = ready.replicas[0].started_at_unix_ms.expect("a start time");
     let now_ms = jiff::Timestamp::now().as_millisecond();
@@ -364,7 +365,7 @@ async fn a_new_instance_sees_a_rollout_mid_way_and_restart_replaces_the_process(
 
     other.restart("midway").await.unwrap();
     let restarted = wait_ready(&other, "midway", READY, None).await.unwrap();
-    assert_ne!(restarted.replicas[0].pid, Some(old_pid));
+    assert_ne!(restarted.replicas[0].pid(), Some(old_pid));
     assert!(
         restarted.replicas[0].started_at_unix_ms.unwrap() > started,
         "a restart starts the age again"

@@ -36,7 +36,7 @@ async fn the_demo_set_comes_up_ready_on_the_recorded_topology() {
     assert_eq!(again.iter().map(|d| d.replicas.len()).sum::<usize>(), 4);
 
     let pids: Vec<u32> =
-        again.iter().flat_map(|d| d.replicas.iter().filter_map(|r| r.pid)).collect();
+        again.iter().flat_map(|d| d.replicas.iter().filter_map(|r| r.pid())).collect();
     stop_demo(&backend).await.unwrap();
     assert!(backend.list().await.unwrap().is_empty());
     assert!(pids.iter().all(|&p| !pid_alive(p)));

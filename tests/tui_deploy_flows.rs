@@ -191,7 +191,7 @@ fn screen_of(app: &App) -> String {
 }
 
 fn pids(deployment: &Deployment) -> Vec<u32> {
-    deployment.replicas.iter().filter_map(|r| r.pid).collect()
+    deployment.replicas.iter().filter_map(|r| r.pid()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -235,7 +235,7 @@ async fn create_scale_logs_restart_and_delete_from_the_keyboard() {
     console.until_row(&name, "2/2", "ready").await;
     let two = console.listed().await;
     assert_eq!(two[0].replicas.len(), 2);
-    assert!(!pid_alive(three[0].replicas[2].pid.unwrap()), "the highest replica stopped");
+    assert!(!pid_alive(three[0].replicas[2].pid().unwrap()), "the highest replica stopped");
 
     // Logs: follow, pause, search, wrap.
     console.press(key(KeyCode::Char('l')));
@@ -413,7 +413,7 @@ async fn quick_presses_coalesce_and_scaling_to_zero_asks_first() {
     console.press(key(KeyCode::Char('-')));
     console.keys(&name);
     console.press(key(KeyCode::Enter));
-    let pid = one[0].replicas[0].pid.unwrap();
+    let pid = one[0].replicas[0].pid().unwrap();
     console.until(&format!("{name} at 0"), move |_| !pid_alive(pid)).await;
     console.until(&format!("{name} scale done"), |app| app.deploy.in_flight.is_empty()).await;
     let zero = console.listed().await;

@@ -56,9 +56,7 @@ fn replica(name: &str, index: u32, state: ReplicaState) -> Replica {
         gpus: vec![2 * index, 2 * index + 1],
         state,
         detail: None,
-        pid: Some(4100 + index),
-        container_id: None,
-        log_path: None,
+        handle: Some(aimdeck::model::ReplicaHandle::Pid { pid: 4100 + index, log: "".into() }),
         started_at_unix_ms: None,
     }
 }

@@ -634,9 +634,7 @@ fn deployment_rows_follow_their_replicas_polls() {
         gpus: vec![index],
         state,
         detail: None,
-        pid: None,
-        container_id: None,
-        log_path: None,
+        handle: None,
         started_at_unix_ms: None,
     };
     let deployment = Deployment {

@@ -162,10 +162,8 @@ fn best_group(
     }
     let (_, members) =
         groups.into_iter().filter(|(_, m)| m.len() >= count).min_by_key(|(k, m)| (m.len(), *k))?;
-    if prefer_numa_inside {
-        if let Some(set) = best_group(&members, count, |g| g.numa_node, false) {
-            return Some(set);
-        }
+    if prefer_numa_inside && let Some(set) = best_group(&members, count, |g| g.numa_node, false) {
+        return Some(set);
     }
     Some(members.iter().take(count).map(|g| g.index).collect())
 }

@@ -2,7 +2,8 @@
 //! (Docker: one container per replica; process: one child process per replica) and finds its
 //! deployments again from labels, so aimdeck keeps no database.
 //!
-//! A new backend is one new module plus one arm in [`registry::open`].
+//! A new backend is one new module (implementing [`AsyncBackend`] and [`Lifecycle`]) plus one
+//! arm in [`registry::open`].
 
 pub mod allocator;
 pub mod demo;
@@ -23,6 +24,7 @@ pub mod rollout;
 pub mod secrets;
 pub mod watch;
 
+use std::future::Future;
 use std::pin::Pin;
 
 use futures::Stream;
@@ -32,7 +34,7 @@ use serde::Serialize;
 use crate::model::{BackendEvent, BackendHealth, Capabilities, Deployment, DeploymentSpec};
 
 pub use allocator::{AllocatableGpu, AllocationError};
-pub use error::BackendError;
+pub use error::{BackendError, ErrorKind};
 pub use registry::{BackendOptions, open};
 
 pub type BoxStream<T> = Pin<Box<dyn Stream<Item = T> + Send + 'static>>;
@@ -71,8 +73,12 @@ pub struct LogOptions {
     pub tail: Option<usize>,
 }
 
-/// What every backend offers. Methods return boxed futures so backends can live side by side
-/// behind `Box<dyn Backend>` (Docker plus several Kubernetes contexts, switched with `:ctx`).
+/// What every backend offers, as callers hold it: `Arc<dyn Backend>` (Docker plus several
+/// Kubernetes contexts side by side, switched with `:ctx`). Methods return boxed futures so the
+/// trait is object safe.
+///
+/// A backend does not implement this trait: it implements [`AsyncBackend`] and [`Lifecycle`]
+/// with plain `async fn`s, and the blanket impl below boxes each future once for all of them.
 ///
 /// `create` and `scale` return once the replicas are started; readiness is watched with
 /// [`rollout::wait_ready`], which polls `get` (each replica's `/health`). A failed `create` or
@@ -126,6 +132,126 @@ pub trait Backend: Send + Sync {
     /// namespaces, operator resources, cache PVCs); `None` for single-host backends.
     fn kubernetes(&self) -> Option<&kubernetes::KubernetesBackend> {
         None
+    }
+}
+
+/// What a backend implements, in two parts: this one (what it is and what it reads) and
+/// [`Lifecycle`] (what changes a deployment). Both are [`Backend`]'s methods as `async fn`s;
+/// each future must be `Send`, which the compiler checks at the impl. Every type with both is a
+/// [`Backend`] through the blanket impl below, so it goes behind `Arc<dyn Backend>` as it is.
+/// The methods mean what [`Backend`]'s do.
+pub trait AsyncBackend: Send + Sync {
+    fn name(&self) -> &str;
+    fn capabilities(&self) -> Capabilities;
+    fn health(&self) -> impl Future<Output = BackendHealth> + Send;
+    fn list(&self) -> impl Future<Output = Result<Vec<Deployment>, BackendError>> + Send;
+    fn get(&self, name: &str) -> impl Future<Output = Result<Deployment, BackendError>> + Send;
+    fn logs(
+        &self,
+        name: &str,
+        options: LogOptions,
+    ) -> impl Future<Output = Result<BoxStream<Result<LogLine, BackendError>>, BackendError>> + Send;
+    fn events(
+        &self,
+        name: Option<&str>,
+    ) -> impl Future<Output = Result<BoxStream<BackendEvent>, BackendError>> + Send;
+    fn place_on(&self, _gpus: Vec<AllocatableGpu>) {}
+    fn render(&self, spec: &DeploymentSpec) -> Result<serde_json::Value, BackendError>;
+    fn image_presence(
+        &self,
+        image: &str,
+    ) -> impl Future<Output = Result<ImagePresence, BackendError>> + Send {
+        let _ = image;
+        async { Ok(ImagePresence::NotApplicable) }
+    }
+    fn kubernetes(&self) -> Option<&kubernetes::KubernetesBackend> {
+        None
+    }
+}
+
+/// The other part of a backend: the calls that change a deployment (the ones the journal
+/// records, see `ops::journaled`). Their meaning is [`Backend`]'s.
+pub trait Lifecycle: Send + Sync {
+    fn create(
+        &self,
+        spec: &DeploymentSpec,
+        progress: ProgressTx,
+    ) -> impl Future<Output = Result<Deployment, BackendError>> + Send;
+    fn scale(
+        &self,
+        name: &str,
+        replicas: u32,
+        progress: ProgressTx,
+    ) -> impl Future<Output = Result<Deployment, BackendError>> + Send;
+    fn delete(&self, name: &str) -> impl Future<Output = Result<(), BackendError>> + Send;
+    fn restart(&self, name: &str) -> impl Future<Output = Result<(), BackendError>> + Send;
+}
+
+/// The one place futures are boxed for `dyn Backend`.
+impl<T: AsyncBackend + Lifecycle> Backend for T {
+    fn name(&self) -> &str {
+        AsyncBackend::name(self)
+    }
+    fn capabilities(&self) -> Capabilities {
+        AsyncBackend::capabilities(self)
+    }
+    fn health(&self) -> BoxFuture<'_, BackendHealth> {
+        Box::pin(AsyncBackend::health(self))
+    }
+    fn list(&self) -> BoxFuture<'_, Result<Vec<Deployment>, BackendError>> {
+        Box::pin(AsyncBackend::list(self))
+    }
+    fn get<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Deployment, BackendError>> {
+        Box::pin(AsyncBackend::get(self, name))
+    }
+    fn create<'a>(
+        &'a self,
+        spec: &'a DeploymentSpec,
+        progress: ProgressTx,
+    ) -> BoxFuture<'a, Result<Deployment, BackendError>> {
+        Box::pin(Lifecycle::create(self, spec, progress))
+    }
+    fn scale<'a>(
+        &'a self,
+        name: &'a str,
+        replicas: u32,
+        progress: ProgressTx,
+    ) -> BoxFuture<'a, Result<Deployment, BackendError>> {
+        Box::pin(Lifecycle::scale(self, name, replicas, progress))
+    }
+    fn delete<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), BackendError>> {
+        Box::pin(Lifecycle::delete(self, name))
+    }
+    fn restart<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), BackendError>> {
+        Box::pin(Lifecycle::restart(self, name))
+    }
+    fn logs<'a>(
+        &'a self,
+        name: &'a str,
+        options: LogOptions,
+    ) -> BoxFuture<'a, Result<BoxStream<Result<LogLine, BackendError>>, BackendError>> {
+        Box::pin(AsyncBackend::logs(self, name, options))
+    }
+    fn events<'a>(
+        &'a self,
+        name: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<BoxStream<BackendEvent>, BackendError>> {
+        Box::pin(AsyncBackend::events(self, name))
+    }
+    fn place_on(&self, gpus: Vec<AllocatableGpu>) {
+        AsyncBackend::place_on(self, gpus)
+    }
+    fn render(&self, spec: &DeploymentSpec) -> Result<serde_json::Value, BackendError> {
+        AsyncBackend::render(self, spec)
+    }
+    fn image_presence<'a>(
+        &'a self,
+        image: &'a str,
+    ) -> BoxFuture<'a, Result<ImagePresence, BackendError>> {
+        Box::pin(AsyncBackend::image_presence(self, image))
+    }
+    fn kubernetes(&self) -> Option<&kubernetes::KubernetesBackend> {
+        AsyncBackend::kubernetes(self)
     }
 }
 

@@ -19,17 +19,17 @@ pub async fn wait_ready(
     loop {
         let deployment = backend.get(name).await?;
         for replica in &deployment.replicas {
-            if seen.insert(replica.index, replica.state) != Some(replica.state) {
-                if let Some(tx) = &progress {
-                    let _ = tx.send(BackendEvent {
-                        when: now_rfc3339(),
-                        backend: backend.name().to_string(),
-                        deployment: name.to_string(),
-                        replica: Some(replica.index),
-                        kind: BackendEventKind::State { state: replica.state },
-                        message: format!("{} {}", replica.name, replica.state),
-                    });
-                }
+            if seen.insert(replica.index, replica.state) != Some(replica.state)
+                && let Some(tx) = &progress
+            {
+                let _ = tx.send(BackendEvent {
+                    when: now_rfc3339(),
+                    backend: backend.name().to_string(),
+                    deployment: name.to_string(),
+                    replica: Some(replica.index),
+                    kind: BackendEventKind::State { state: replica.state },
+                    message: format!("{} {}", replica.name, replica.state),
+                });
             }
         }
         if let Some(dead) = deployment

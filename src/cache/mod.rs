@@ -4,6 +4,7 @@
 
 pub mod delete;
 mod dirfd;
+mod folder_walk;
 pub mod pyfmt;
 pub mod scan;
 mod scan_repo;

@@ -87,6 +87,8 @@ pub struct GlobalArgs {
     pub settings: crate::config::Config,
 }
 
+// Parsed once per process and then taken apart: boxing the large variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The Hugging Face model cache: list, delete, pull

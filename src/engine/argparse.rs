@@ -139,14 +139,14 @@ pub fn parse<'a>(
         } else {
             return Err(ArgError::ExpectedOne(argument_name(fact)));
         };
-        if let (Some(value), Some(choices)) = (&value, fact.choice_strings()) {
-            if !choices.iter().any(|c| c == value) {
-                return Err(ArgError::InvalidChoice {
-                    argument: argument_name(fact),
-                    value: value.clone(),
-                    choices,
-                });
-            }
+        if let (Some(value), Some(choices)) = (&value, fact.choice_strings())
+            && !choices.iter().any(|c| c == value)
+        {
+            return Err(ArgError::InvalidChoice {
+                argument: argument_name(fact),
+                value: value.clone(),
+                choices,
+            });
         }
         taken.push(Taken { fact, written: option, name, value });
     }

@@ -110,47 +110,36 @@ pub fn launch_command(spec: &DeploymentSpec, index: u32) -> LaunchCommand {
             ],
         ),
     };
-    match spec.engine {
-        EngineKind::Vllm => {
-            flag("host", spec.host.clone());
-            flag("port", port);
-            flag("served-model-name", spec.served_name().to_string());
-            if spec.parallelism.tp > 1 {
-                flag("tensor-parallel-size", spec.parallelism.tp.to_string());
-            }
-            if spec.parallelism.pp > 1 {
-                flag("pipeline-parallel-size", spec.parallelism.pp.to_string());
-            }
-            if spec.parallelism.dp > 1 {
-                flag("data-parallel-size", spec.parallelism.dp.to_string());
-            }
-            if let Some(len) = spec.max_model_len {
-                flag("max-model-len", len.to_string());
-            }
-            if let Some(fraction) = spec.gpu_memory_utilization {
-                flag("gpu-memory-utilization", fraction.to_string());
-            }
-        }
+    // Each engine's names for the same settings (vLLM's `EngineArgs`, SGLang's `ServerArgs`).
+    let [tp, pp, dp, context, memory] = match spec.engine {
+        EngineKind::Vllm => [
+            "tensor-parallel-size",
+            "pipeline-parallel-size",
+            "data-parallel-size",
+            "max-model-len",
+            "gpu-memory-utilization",
+        ],
         EngineKind::Sglang => {
-            flag("host", spec.host.clone());
-            flag("port", port);
-            flag("served-model-name", spec.served_name().to_string());
-            if spec.parallelism.tp > 1 {
-                flag("tp-size", spec.parallelism.tp.to_string());
-            }
-            if spec.parallelism.pp > 1 {
-                flag("pp-size", spec.parallelism.pp.to_string());
-            }
-            if spec.parallelism.dp > 1 {
-                flag("dp-size", spec.parallelism.dp.to_string());
-            }
-            if let Some(len) = spec.max_model_len {
-                flag("context-length", len.to_string());
-            }
-            if let Some(fraction) = spec.gpu_memory_utilization {
-                flag("mem-fraction-static", fraction.to_string());
-            }
+            ["tp-size", "pp-size", "dp-size", "context-length", "mem-fraction-static"]
         }
+    };
+    flag("host", spec.host.clone());
+    flag("port", port);
+    flag("served-model-name", spec.served_name().to_string());
+    if spec.parallelism.tp > 1 {
+        flag(tp, spec.parallelism.tp.to_string());
+    }
+    if spec.parallelism.pp > 1 {
+        flag(pp, spec.parallelism.pp.to_string());
+    }
+    if spec.parallelism.dp > 1 {
+        flag(dp, spec.parallelism.dp.to_string());
+    }
+    if let Some(len) = spec.max_model_len {
+        flag(context, len.to_string());
+    }
+    if let Some(fraction) = spec.gpu_memory_utilization {
+        flag(memory, fraction.to_string());
     }
     if let Some(quantization) = quantization_flag(spec) {
         flag("quantization", quantization.to_string());

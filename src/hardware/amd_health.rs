@@ -163,32 +163,29 @@ pub fn apply_metric(gpu: &mut Gpu, entry: &Value) {
         .counters
         .get("bus.max_pcie_speed")
         .and_then(|v| super::amd_values::leading_number(v));
-    if let (Some(now), Some(max)) = (width, max_width) {
-        if now < max {
-            health.add(
-                HealthState::Degraded,
-                "pcie_width_below_max",
-                format!(
-                    "PCIe link x{} of x{} (pcie.width, bus.max_pcie_width)",
-                    fmt(now),
-                    fmt(max)
-                ),
-            );
-        }
+    if let (Some(now), Some(max)) = (width, max_width)
+        && now < max
+    {
+        health.add(
+            HealthState::Degraded,
+            "pcie_width_below_max",
+            format!("PCIe link x{} of x{} (pcie.width, bus.max_pcie_width)", fmt(now), fmt(max)),
+        );
     }
     // An idle link drops its speed to save power; below maximum only counts under load.
-    if let (Some(now), Some(max), Some(busy)) = (speed, max_speed, utilization) {
-        if now < max && busy >= BUSY_PERCENT {
-            health.add(
-                HealthState::Degraded,
-                "pcie_speed_below_max",
-                format!(
-                    "PCIe link at {} of {} GT/s under load (pcie.speed, bus.max_pcie_speed)",
-                    fmt(now),
-                    fmt(max)
-                ),
-            );
-        }
+    if let (Some(now), Some(max), Some(busy)) = (speed, max_speed, utilization)
+        && now < max
+        && busy >= BUSY_PERCENT
+    {
+        health.add(
+            HealthState::Degraded,
+            "pcie_speed_below_max",
+            format!(
+                "PCIe link at {} of {} GT/s under load (pcie.speed, bus.max_pcie_speed)",
+                fmt(now),
+                fmt(max)
+            ),
+        );
     }
     health.settle();
 }

@@ -65,7 +65,7 @@ pub fn bytes(value: &Value) -> Option<u64> {
         "GB" | "GIB" => 1024.0 * 1024.0 * 1024.0,
         _ => return None,
     };
-    (amount >= 0.0).then(|| (amount * scale) as u64)
+    (amount >= 0.0).then_some((amount * scale) as u64)
 }
 
 /// The first reading found along several paths (fields were renamed between releases).

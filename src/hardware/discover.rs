@@ -23,10 +23,10 @@ pub async fn discover(config: &ProbeConfig) -> GpuSnapshot {
         let filled = super::pci_sysfs::fill_affinity(&pci_root, &mut gpus);
         processes::fill_cgroups(&proc_root, &mut gpus);
         // XIDs are NVIDIA's; the log is read only where there is an NVIDIA GPU to blame.
-        if gpus.iter().any(|g| g.vendor == crate::model::gpu::GpuVendor::Nvidia) {
-            if let Some(log) = xid::read(&kernel_log) {
-                xid::apply(&mut gpus, &xid::parse(&log));
-            }
+        if gpus.iter().any(|g| g.vendor == crate::model::gpu::GpuVendor::Nvidia)
+            && let Some(log) = xid::read(&kernel_log)
+        {
+            xid::apply(&mut gpus, &xid::parse(&log));
         }
         (gpus, filled)
     })
@@ -181,10 +181,10 @@ async fn discover_amd_tools(config: &ProbeConfig) -> (Option<ProviderReport>, Ve
         };
         match amd_smi::parse(outputs) {
             Ok(mut report) => {
-                if let Some(text) = processes {
-                    if let Err(why) = processes::apply_amd(&mut report.gpus, &text) {
-                        report.warnings.push(why);
-                    }
+                if let Some(text) = processes
+                    && let Err(why) = processes::apply_amd(&mut report.gpus, &text)
+                {
+                    report.warnings.push(why);
                 }
                 return (Some(report), warnings);
             }

@@ -146,24 +146,25 @@ fn apply_fields(gpu: &mut Gpu, fields: &[&str], prefix: &str) {
             );
         }
     }
-    if let (Some(now), Some(max)) = (width_now, width_max) {
-        if now < max {
-            health.add(
-                HealthState::Degraded,
-                "pcie_width_below_max",
-                format!("PCIe link x{now:.0} of x{max:.0} (pcie.link.width.current/max)"),
-            );
-        }
+    if let (Some(now), Some(max)) = (width_now, width_max)
+        && now < max
+    {
+        health.add(
+            HealthState::Degraded,
+            "pcie_width_below_max",
+            format!("PCIe link x{now:.0} of x{max:.0} (pcie.link.width.current/max)"),
+        );
     }
     // The driver lowers the link generation of an idle GPU to save power.
-    if let (Some(now), Some(max), Some(busy)) = (gen_now, gen_max, busy) {
-        if now < max && busy >= super::amd_health::BUSY_PERCENT {
-            health.add(
-                HealthState::Degraded,
-                "pcie_gen_below_max",
-                format!("PCIe Gen{now:.0} of Gen{max:.0} under load (pcie.link.gen.current/max)"),
-            );
-        }
+    if let (Some(now), Some(max), Some(busy)) = (gen_now, gen_max, busy)
+        && now < max
+        && busy >= super::amd_health::BUSY_PERCENT
+    {
+        health.add(
+            HealthState::Degraded,
+            "pcie_gen_below_max",
+            format!("PCIe Gen{now:.0} of Gen{max:.0} under load (pcie.link.gen.current/max)"),
+        );
     }
     gpu.mig_enabled = mig.map(|m| m.eq_ignore_ascii_case("Enabled"));
     gpu.health.settle();

@@ -16,13 +16,12 @@ pub fn fill_affinity(root: &Path, gpus: &mut [Gpu]) -> bool {
     for gpu in gpus.iter_mut() {
         let Some(bus) = gpu.pci_bus_id.as_deref() else { continue };
         let dir = root.join(bus);
-        if gpu.cpu_affinity.is_none() {
-            if let Some(cpus) =
+        if gpu.cpu_affinity.is_none()
+            && let Some(cpus) =
                 read_trimmed(&dir.join("local_cpulist")).filter(|cpus| !cpus.is_empty())
-            {
-                gpu.cpu_affinity = Some(cpus);
-                changed = true;
-            }
+        {
+            gpu.cpu_affinity = Some(cpus);
+            changed = true;
         }
         if gpu.numa_node.is_none() {
             // -1 means the platform did not say.

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::recipe::{EngineArgs, EngineKind, KvCacheDtype, Parallelism, Precision};
+use super::replica::Replica;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -185,43 +186,6 @@ impl std::fmt::Display for ReplicaState {
     }
 }
 
-/// One running (or dead) replica of a deployment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Replica {
-    pub index: u32,
-    /// Container name (`aimdeck-<name>-<i>`) or the process backend's `<name>-<i>`.
-    pub name: String,
-    /// Host port the engine answers on (127.0.0.1).
-    pub port: u16,
-    /// Host GPU indices this replica holds.
-    pub gpus: Vec<u32>,
-    pub state: ReplicaState,
-    /// Why the replica is in its state (exit code, health error), for the view's detail line.
-    #[serde(default)]
-    pub detail: Option<String>,
-    /// Process id (process backend).
-    #[serde(default)]
-    pub pid: Option<u32>,
-    /// Container id (Docker backend).
-    #[serde(default)]
-    pub container_id: Option<String>,
-    /// Log file (process backend).
-    #[serde(default)]
-    pub log_path: Option<PathBuf>,
-    /// When the backend started this replica (unix ms): the process record's start, the
-    /// container's `State.StartedAt`, the pod's `status.startTime`. Ages come from here, so
-    /// they restart with the replica and survive a console restart.
-    #[serde(default)]
-    pub started_at_unix_ms: Option<i64>,
-}
-
-impl Replica {
-    /// Base URL of the replica's OpenAI-compatible server.
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
 /// An RFC 3339 time as unix ms; `None` for garbage and for Docker's never-started
 /// `0001-01-01T00:00:00Z` (anything not after the epoch).
 pub fn rfc3339_unix_ms(text: &str) -> Option<i64> {
@@ -273,6 +237,19 @@ pub struct Capabilities {
     pub gpu_allocation: bool,
     /// The backend pulls images.
     pub images: bool,
+}
+
+impl Capabilities {
+    /// Scale, restart, followed logs and events, which every backend so far offers; a backend
+    /// adds what it does itself (placing GPUs, pulling images).
+    pub const LIFECYCLE: Capabilities = Capabilities {
+        scale: true,
+        restart: true,
+        logs_follow: true,
+        events: true,
+        gpu_allocation: false,
+        images: false,
+    };
 }
 
 /// The backend's own health, for the `:contexts` view.

@@ -150,8 +150,8 @@ pub fn owners_of<'a>(
         .flat_map(|d| {
             d.replicas.iter().map(|r| ProcessOwner {
                 holder: GpuHolder { deployment: d.name.clone(), replica: r.index },
-                pid: r.pid,
-                container_id: r.container_id.clone(),
+                pid: r.pid(),
+                container_id: r.container_id().map(str::to_string),
             })
         })
         .collect()

@@ -201,12 +201,12 @@ impl Poller {
         let mut error = None;
         let mut sample = None;
         if probe.answered() {
-            if !self.models_known {
-                if let Ok(cards) = detect::fetch_models(&self.client, &base).await {
-                    self.engine = detect::detect(&cards, self.engine).or(self.engine);
-                    self.models = cards.into_iter().map(|c| c.id).collect();
-                    self.models_known = true;
-                }
+            if !self.models_known
+                && let Ok(cards) = detect::fetch_models(&self.client, &base).await
+            {
+                self.engine = detect::detect(&cards, self.engine).or(self.engine);
+                self.models = cards.into_iter().map(|c| c.id).collect();
+                self.models_known = true;
             }
             match scrape(&self.client, &base, &self.config).await {
                 Ok(text) => match metrics::parse(&text) {
@@ -221,10 +221,11 @@ impl Poller {
                 },
                 Err(err) => error = Some(err),
             }
-            if let HealthProbe::Status(code) = probe {
-                if !(200..300).contains(&code) && error.is_none() {
-                    error = Some(probe.describe());
-                }
+            if let HealthProbe::Status(code) = probe
+                && !(200..300).contains(&code)
+                && error.is_none()
+            {
+                error = Some(probe.describe());
             }
         } else {
             error = Some(probe.describe());

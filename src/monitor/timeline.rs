@@ -155,10 +155,10 @@ impl Timeline {
 
     fn fold(&mut self, point: &Point) {
         let id = point.at_unix_ms.div_euclid(BUCKET_MS);
-        if self.filling.as_ref().is_some_and(|bucket| bucket.id != id) {
-            if let Some(done) = self.filling.take() {
-                self.older.push(done.mean());
-            }
+        if self.filling.as_ref().is_some_and(|bucket| bucket.id != id)
+            && let Some(done) = self.filling.take()
+        {
+            self.older.push(done.mean());
         }
         self.filling.get_or_insert_with(|| Bucket::new(id)).add(point);
     }

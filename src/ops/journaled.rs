@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use futures::future::BoxFuture;
-
 use crate::backend::journal::{self, JournalEntry};
-use crate::backend::{Backend, BackendError, BoxStream, LogLine, LogOptions, ProgressTx};
+use crate::backend::{
+    AsyncBackend, Backend, BackendError, BoxStream, Lifecycle, LogLine, LogOptions, ProgressTx,
+};
 use crate::model::{BackendEvent, BackendHealth, Capabilities, Deployment, DeploymentSpec};
 
 pub struct Journaled {
@@ -31,7 +31,7 @@ impl Journaled {
     }
 }
 
-impl Backend for Journaled {
+impl AsyncBackend for Journaled {
     fn place_on(&self, gpus: Vec<crate::backend::AllocatableGpu>) {
         self.inner.place_on(gpus)
     }
@@ -41,83 +41,74 @@ impl Backend for Journaled {
     fn capabilities(&self) -> Capabilities {
         self.inner.capabilities()
     }
-    fn health(&self) -> BoxFuture<'_, BackendHealth> {
-        self.inner.health()
+    async fn health(&self) -> BackendHealth {
+        self.inner.health().await
     }
-    fn list(&self) -> BoxFuture<'_, Result<Vec<Deployment>, BackendError>> {
-        self.inner.list()
+    async fn list(&self) -> Result<Vec<Deployment>, BackendError> {
+        self.inner.list().await
     }
-    fn get<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Deployment, BackendError>> {
-        self.inner.get(name)
+    async fn get(&self, name: &str) -> Result<Deployment, BackendError> {
+        self.inner.get(name).await
     }
-    fn create<'a>(
-        &'a self,
-        spec: &'a DeploymentSpec,
-        progress: ProgressTx,
-    ) -> BoxFuture<'a, Result<Deployment, BackendError>> {
-        Box::pin(async move {
-            let result = self.inner.create(spec, progress).await;
-            let recipe =
-                spec.recipe_id.as_deref().map(|r| format!(", recipe {r}")).unwrap_or_default();
-            self.record(
-                "deploy",
-                format!("{} ({} x {}{recipe})", spec.name, spec.replicas, spec.model),
-                &result,
-            )
-            .await;
-            result
-        })
-    }
-    fn scale<'a>(
-        &'a self,
-        name: &'a str,
-        replicas: u32,
-        progress: ProgressTx,
-    ) -> BoxFuture<'a, Result<Deployment, BackendError>> {
-        Box::pin(async move {
-            let result = self.inner.scale(name, replicas, progress).await;
-            self.record("scale", format!("{name} -> {replicas} replicas"), &result).await;
-            result
-        })
-    }
-    fn delete<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), BackendError>> {
-        Box::pin(async move {
-            let result = self.inner.delete(name).await;
-            self.record("rm", name.to_string(), &result).await;
-            result
-        })
-    }
-    fn restart<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), BackendError>> {
-        Box::pin(async move {
-            let result = self.inner.restart(name).await;
-            self.record("restart", name.to_string(), &result).await;
-            result
-        })
-    }
-    fn logs<'a>(
-        &'a self,
-        name: &'a str,
+    async fn logs(
+        &self,
+        name: &str,
         options: LogOptions,
-    ) -> BoxFuture<'a, Result<BoxStream<Result<LogLine, BackendError>>, BackendError>> {
-        self.inner.logs(name, options)
+    ) -> Result<BoxStream<Result<LogLine, BackendError>>, BackendError> {
+        self.inner.logs(name, options).await
     }
-    fn events<'a>(
-        &'a self,
-        name: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<BoxStream<BackendEvent>, BackendError>> {
-        self.inner.events(name)
+    async fn events(&self, name: Option<&str>) -> Result<BoxStream<BackendEvent>, BackendError> {
+        self.inner.events(name).await
     }
     fn render(&self, spec: &DeploymentSpec) -> Result<serde_json::Value, BackendError> {
         self.inner.render(spec)
     }
-    fn image_presence<'a>(
-        &'a self,
-        image: &'a str,
-    ) -> BoxFuture<'a, Result<crate::backend::ImagePresence, BackendError>> {
-        self.inner.image_presence(image)
+    async fn image_presence(
+        &self,
+        image: &str,
+    ) -> Result<crate::backend::ImagePresence, BackendError> {
+        self.inner.image_presence(image).await
     }
     fn kubernetes(&self) -> Option<&crate::backend::kubernetes::KubernetesBackend> {
         self.inner.kubernetes()
+    }
+}
+
+impl Lifecycle for Journaled {
+    async fn create(
+        &self,
+        spec: &DeploymentSpec,
+        progress: ProgressTx,
+    ) -> Result<Deployment, BackendError> {
+        let result = self.inner.create(spec, progress).await;
+        let recipe = spec.recipe_id.as_deref().map(|r| format!(", recipe {r}")).unwrap_or_default();
+        self.record(
+            "deploy",
+            format!("{} ({} x {}{recipe})", spec.name, spec.replicas, spec.model),
+            &result,
+        )
+        .await;
+        result
+    }
+    async fn scale(
+        &self,
+        name: &str,
+        replicas: u32,
+        progress: ProgressTx,
+    ) -> Result<Deployment, BackendError> {
+        let result = self.inner.scale(name, replicas, progress).await;
+        self.record("scale", format!("{name} -> {replicas} replicas"), &result).await;
+        result
+    }
+    async fn delete(&self, name: &str) -> Result<(), BackendError> {
+        let result = self.inner.delete(name).await;
+        self.record("rm", name.to_string(), &result).await;
+        result
+    }
+    async fn restart(&self, name: &str) -> Result<(), BackendError> {
+        let result = self.inner.restart(name).await;
+        self.record("restart", name.to_string(), &result).await;
+        result
     }
 }
 

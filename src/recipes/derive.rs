@@ -76,7 +76,7 @@ pub fn derive_recipe(
     let mut tried = Vec::new();
     let mut tp = 1u32;
     while tp <= free {
-        if facts.attention_heads % tp == 0 {
+        if facts.attention_heads.is_multiple_of(tp) {
             let parallelism = Parallelism { tp, pp: 1, dp: 1 };
             let report = fit::estimate(&FitInput {
                 facts,

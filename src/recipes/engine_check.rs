@@ -30,26 +30,26 @@ pub fn check(recipe: &Recipe) -> Vec<Finding> {
         )),
         _ => {}
     }
-    if let Some(method) = method {
-        if !engine.knows_quantization(method) {
-            let other = match recipe.engine {
-                EngineKind::Vllm => EngineKind::Sglang,
-                EngineKind::Sglang => EngineKind::Vllm,
-            };
-            let hint = if facts::newest(other).knows_quantization(method) {
-                format!(", or engine: {other}")
-            } else {
-                String::new()
-            };
-            found.push((
-                "model.quant_method".into(),
-                format!("{release} does not load `{method}` checkpoints"),
-                Some(format!(
-                    "a checkpoint in one of {}{hint}",
-                    engine.registries.quantization_methods.values.join(", ")
-                )),
-            ));
-        }
+    if let Some(method) = method
+        && !engine.knows_quantization(method)
+    {
+        let other = match recipe.engine {
+            EngineKind::Vllm => EngineKind::Sglang,
+            EngineKind::Sglang => EngineKind::Vllm,
+        };
+        let hint = if facts::newest(other).knows_quantization(method) {
+            format!(", or engine: {other}")
+        } else {
+            String::new()
+        };
+        found.push((
+            "model.quant_method".into(),
+            format!("{release} does not load `{method}` checkpoints"),
+            Some(format!(
+                "a checkpoint in one of {}{hint}",
+                engine.registries.quantization_methods.values.join(", ")
+            )),
+        ));
     }
     if recipe.engine == EngineKind::Sglang && recipe.kv_cache_dtype == KvCacheDtype::Fp16 {
         found.push((

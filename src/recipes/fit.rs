@@ -9,6 +9,7 @@
 //!   activations and KV cache, so budget = memory x utilization - weights - activations.
 //!   SGLang's `mem_fraction_static` covers weights and KV pool only (activations live outside
 //!   it), so budget = memory x fraction - weights.
+//!
 //! The model fits when one sequence of the served context length fits in the KV budget:
 //! the same test both engines make at start-up.
 

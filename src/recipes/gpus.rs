@@ -96,7 +96,7 @@ pub fn normalize(product_name: &str) -> Option<&'static GpuModel> {
         })
         .filter(|t| !t.is_empty())
         .collect();
-    let has = |word: &str| tokens.iter().any(|t| *t == word);
+    let has = |word: &str| tokens.contains(&word);
     // Memory size in the name ("80GB", "40GB"), for the parts sold in two sizes.
     let has_size = |gb: &str| tokens.iter().any(|t| *t == format!("{gb}GB") || *t == gb);
 

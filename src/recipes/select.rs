@@ -217,10 +217,8 @@ pub fn select(
     candidates.sort_by(|a, b| {
         b.accepted.cmp(&a.accepted).then(b.score.cmp(&a.score)).then(a.id.cmp(&b.id))
     });
-    let mut next_rank = 1;
-    for candidate in candidates.iter_mut().filter(|c| c.accepted) {
-        candidate.rank = Some(next_rank);
-        next_rank += 1;
+    for (rank, candidate) in (1..).zip(candidates.iter_mut().filter(|c| c.accepted)) {
+        candidate.rank = Some(rank);
     }
     Selection {
         model: query.model.clone(),

@@ -80,7 +80,7 @@ pub fn check_recipe(file: &str, recipe: &Recipe, at: &Locations) -> Vec<Problem>
             Some("billions of parameters, e.g. 8.03".into()),
         );
     }
-    if facts.kv_heads > 0 && facts.attention_heads % facts.kv_heads != 0 {
+    if facts.kv_heads > 0 && !facts.attention_heads.is_multiple_of(facts.kv_heads) {
         report(
             "model.kv_heads",
             format!(
@@ -111,9 +111,9 @@ pub fn check_recipe(file: &str, recipe: &Recipe, at: &Locations) -> Vec<Problem>
             Some(format!("gpu_count: {product}")),
         );
     }
-    if p.tp > 0 && facts.attention_heads > 0 && facts.attention_heads % p.tp != 0 {
+    if p.tp > 0 && facts.attention_heads > 0 && !facts.attention_heads.is_multiple_of(p.tp) {
         let divisors: Vec<String> = (1..=facts.attention_heads)
-            .filter(|d| facts.attention_heads % d == 0 && *d <= 64)
+            .filter(|d| facts.attention_heads.is_multiple_of(*d) && *d <= 64)
             .map(|d| d.to_string())
             .collect();
         report(
@@ -146,7 +146,7 @@ pub fn check_recipe(file: &str, recipe: &Recipe, at: &Locations) -> Vec<Problem>
         );
     }
 
-    for (name, _) in &recipe.engine_args {
+    for name in recipe.engine_args.keys() {
         if let Some((_, instead)) = STRUCTURED_FLAGS.iter().find(|(flag, _)| flag == name) {
             report(
                 &format!("engine_args.{name}"),

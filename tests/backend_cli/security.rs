@@ -54,7 +54,7 @@ async fn the_token_stays_in_the_environment_and_state_files_are_private() {
         for file in &files {
             let text = String::from_utf8_lossy(&std::fs::read(file).unwrap()).to_string();
             assert!(!text.contains(TOKEN), "{} carries the token", file.display());
-            if !file.extension().is_some_and(|e| e == "lock") {
+            if file.extension().is_none_or(|e| e != "lock") {
                 assert_eq!(mode(file) & 0o077, 0, "{} is readable by others", file.display());
             }
             let dir = file.parent().unwrap();

@@ -13,10 +13,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::watch;
 
+/// The request text that takes the engine down, and for how long (`None`: until `up`).
+type Trigger = Arc<Mutex<Option<(String, Option<Duration>)>>>;
+
 pub struct EngineProxy {
     pub socket: PathBuf,
     down: watch::Sender<bool>,
-    trigger: Arc<Mutex<Option<(String, Option<Duration>)>>>,
+    trigger: Trigger,
     wedged: watch::Sender<bool>,
     _dir: tempfile::TempDir,
 }
@@ -27,7 +30,7 @@ impl EngineProxy {
         let socket = dir.path().join("docker.sock");
         let listener = UnixListener::bind(&socket).unwrap();
         let (down, _) = watch::channel(false);
-        let trigger: Arc<Mutex<Option<(String, Option<Duration>)>>> = Arc::new(Mutex::new(None));
+        let trigger: Trigger = Arc::new(Mutex::new(None));
         let engine = engine_socket.to_string();
         let (wedged, _) = watch::channel(false);
         let (down_tx, trig, wedged_tx) = (down.clone(), trigger.clone(), wedged.clone());
@@ -78,7 +81,7 @@ async fn pipe(
     mut client: UnixStream,
     mut upstream: UnixStream,
     down: watch::Sender<bool>,
-    trigger: Arc<Mutex<Option<(String, Option<Duration>)>>>,
+    trigger: Trigger,
     mut wedged: watch::Receiver<bool>,
 ) {
     let mut down_rx = down.subscribe();

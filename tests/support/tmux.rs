@@ -109,10 +109,10 @@ impl Tmux {
     pub fn wait_for_file(&self, path: &Path, timeout: Duration) -> String {
         let start = Instant::now();
         loop {
-            if let Ok(text) = std::fs::read_to_string(path) {
-                if !text.trim().is_empty() {
-                    return text;
-                }
+            if let Ok(text) = std::fs::read_to_string(path)
+                && !text.trim().is_empty()
+            {
+                return text;
             }
             if start.elapsed() > timeout {
                 panic!("timed out waiting for {}; screen:\n{}", path.display(), self.screen());

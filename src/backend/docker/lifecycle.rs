@@ -17,8 +17,18 @@ use super::list::{Found, PARKED_LABEL};
 use super::render::{DockerOptions, container_body, container_name, replica_labels};
 use super::{DockerBackend, NAME, send};
 use crate::backend::lock::{self, DeploymentLock};
-use crate::backend::{BackendError, ProgressTx, allocator, ports, secrets, validate_spec};
+use crate::backend::{
+    AsyncBackend, BackendError, Lifecycle, ProgressTx, allocator, ports, secrets, validate_spec,
+};
 use crate::model::{BackendEventKind, Deployment, DeploymentSpec, ReplicaState, labels};
+
+/// The image a Docker deployment runs: it has no default, so a spec without one is refused
+/// before anything is made.
+fn required_image(spec: &DeploymentSpec) -> Result<&str, BackendError> {
+    spec.image.as_deref().ok_or_else(|| {
+        BackendError::InvalidSpec("image: the docker backend needs an image (--image)".into())
+    })
+}
 
 impl DockerBackend {
     async fn lock(&self, name: &str, action: &str) -> Result<DeploymentLock, BackendError> {
@@ -32,11 +42,7 @@ impl DockerBackend {
         progress: &ProgressTx,
     ) -> Result<(), BackendError> {
         let docker = self.docker().await?;
-        let Some(image) = spec.image.as_deref() else {
-            return Err(BackendError::InvalidSpec(
-                "image: the docker backend needs an image (--image)".into(),
-            ));
-        };
+        let image = required_image(spec)?;
         match docker.inspect_image(image).await {
             Ok(_) => return Ok(()),
             Err(DockerError::DockerResponseServerError { status_code: 404, .. }) => {}
@@ -194,17 +200,49 @@ impl DockerBackend {
         }
     }
 
-    pub(super) async fn create_impl(
+    /// The container that keeps a deployment scaled to 0: the spec label, no replica label,
+    /// no network, never started.
+    async fn park(
+        &self,
+        spec: &DeploymentSpec,
+        network: Option<super::render::NetworkMode>,
+    ) -> Result<(), BackendError> {
+        let docker = self.docker().await?;
+        let mut container_labels = replica_labels(spec, 0, &[]);
+        container_labels.remove(labels::REPLICA);
+        container_labels.remove(labels::GPUS);
+        container_labels.insert(PARKED_LABEL.to_string(), "true".to_string());
+        if let Some(network) = network {
+            container_labels
+                .insert(super::render::NETWORK_LABEL.to_string(), network.as_str().to_string());
+        }
+        let body = ContainerCreateBody {
+            image: spec.image.clone(),
+            labels: Some(container_labels),
+            host_config: Some(HostConfig {
+                network_mode: Some("none".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let name = format!("aimdeck-{}-parked", spec.name);
+        let query = CreateContainerOptionsBuilder::new().name(&name).build();
+        docker
+            .create_container(Some(query), body)
+            .await
+            .map_err(|e| self.error(&format!("creating {name}"), e))?;
+        Ok(())
+    }
+}
+
+impl Lifecycle for DockerBackend {
+    async fn create(
         &self,
         spec: &DeploymentSpec,
         progress: ProgressTx,
     ) -> Result<Deployment, BackendError> {
         validate_spec(spec)?;
-        if spec.image.is_none() {
-            return Err(BackendError::InvalidSpec(
-                "image: the docker backend needs an image (--image)".into(),
-            ));
-        }
+        required_image(spec)?;
         let _lock = self.lock(&spec.name, "created").await?;
         if !self.containers(Some(&spec.name)).await?.is_empty() {
             return Err(BackendError::AlreadyExists(spec.name.clone()));
@@ -220,19 +258,10 @@ impl DockerBackend {
         self.ensure_image(spec, &progress).await?;
         let indices: Vec<u32> = (0..spec.replicas).collect();
         self.start_replicas(spec, &indices, gpu_sets, &self.options, &progress).await?;
-        self.get_impl(&spec.name).await
+        AsyncBackend::get(self, &spec.name).await
     }
 
-    pub(super) async fn get_impl(&self, name: &str) -> Result<Deployment, BackendError> {
-        let found = self.containers(Some(name)).await?;
-        self.group(found)
-            .await
-            .into_iter()
-            .next()
-            .ok_or_else(|| BackendError::NotFound(name.to_string()))
-    }
-
-    pub(super) async fn scale_impl(
+    async fn scale(
         &self,
         name: &str,
         replicas: u32,
@@ -289,45 +318,11 @@ impl DockerBackend {
                 self.remove(&f.id, self.options.stop_grace_secs).await?;
             }
         }
-        self.get_impl(name).await
-    }
-
-    /// The container that keeps a deployment scaled to 0: the spec label, no replica label,
-    /// no network, never started.
-    async fn park(
-        &self,
-        spec: &DeploymentSpec,
-        network: Option<super::render::NetworkMode>,
-    ) -> Result<(), BackendError> {
-        let docker = self.docker().await?;
-        let mut container_labels = replica_labels(spec, 0, &[]);
-        container_labels.remove(labels::REPLICA);
-        container_labels.remove(labels::GPUS);
-        container_labels.insert(PARKED_LABEL.to_string(), "true".to_string());
-        if let Some(network) = network {
-            container_labels
-                .insert(super::render::NETWORK_LABEL.to_string(), network.as_str().to_string());
-        }
-        let body = ContainerCreateBody {
-            image: spec.image.clone(),
-            labels: Some(container_labels),
-            host_config: Some(HostConfig {
-                network_mode: Some("none".into()),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        let name = format!("aimdeck-{}-parked", spec.name);
-        let query = CreateContainerOptionsBuilder::new().name(&name).build();
-        docker
-            .create_container(Some(query), body)
-            .await
-            .map_err(|e| self.error(&format!("creating {name}"), e))?;
-        Ok(())
+        AsyncBackend::get(self, name).await
     }
 
     /// Removes every container labelled for the deployment: replicas, parked, half-made.
-    pub(super) async fn delete_impl(&self, name: &str) -> Result<(), BackendError> {
+    async fn delete(&self, name: &str) -> Result<(), BackendError> {
         let _lock = self.lock(name, "removed").await?;
         let found = self.containers(Some(name)).await?;
         if found.is_empty() {
@@ -341,7 +336,7 @@ impl DockerBackend {
     }
 
     /// Restarts each replica and checks it is running afterwards; says which did not come back.
-    pub(super) async fn restart_impl(&self, name: &str) -> Result<(), BackendError> {
+    async fn restart(&self, name: &str) -> Result<(), BackendError> {
         let _lock = self.lock(name, "restarted").await?;
         let found = self.containers(Some(name)).await?;
         let replicas: Vec<(&Found, u32)> =
@@ -393,5 +388,30 @@ impl DockerBackend {
                 failures.join("; ")
             )))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::ErrorKind;
+    use crate::model::EngineKind;
+
+    /// A spec without an image is refused before the engine is asked anything: the engine
+    /// here does not exist, and the error is still the spec's.
+    #[tokio::test]
+    async fn a_spec_without_an_image_is_refused_before_any_engine_call() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = format!("unix://{}", dir.path().join("no-docker.sock").display());
+        let backend = DockerBackend::new(Some(&missing), Vec::new(), DockerOptions::default())
+            .with_state_dir(dir.path());
+        let spec = DeploymentSpec::minimal("noimage", "Qwen/Qwen3-0.6B", EngineKind::Vllm, 1, 8000);
+        let err = Lifecycle::create(&backend, &spec, None).await.expect_err("no image");
+        assert_eq!(err.kind(), ErrorKind::Invalid, "{err}");
+        assert_eq!(
+            err.to_string(),
+            "invalid deployment: image: the docker backend needs an image (--image)"
+        );
+        assert!(std::fs::read_dir(dir.path()).expect("state dir").next().is_none(), "no lock");
     }
 }

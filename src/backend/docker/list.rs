@@ -11,7 +11,7 @@ use super::render::{self, NetworkMode, container_name};
 use super::{DockerBackend, NAME};
 use crate::backend::allocator::{Holder, parse_gpu_label};
 use crate::backend::{BackendError, health};
-use crate::model::{Deployment, DeploymentSpec, Replica, ReplicaState, labels};
+use crate::model::{Deployment, DeploymentSpec, Replica, ReplicaHandle, ReplicaState, labels};
 
 /// Marks the container that keeps a deployment scaled to 0 (its spec in the usual label).
 pub const PARKED_LABEL: &str = "aimdeck.io/parked";
@@ -30,15 +30,6 @@ pub(super) struct Found {
     pub network: Option<NetworkMode>,
 }
 
-/// The label filter for our containers, of one deployment or all (containers and events).
-pub(super) fn label_filters(deployment: Option<&str>) -> Vec<String> {
-    let mut filters = vec![format!("{}={}", labels::MANAGED_BY, labels::MANAGED_BY_VALUE)];
-    if let Some(name) = deployment {
-        filters.push(format!("{}={name}", labels::DEPLOYMENT));
-    }
-    filters
-}
-
 impl DockerBackend {
     /// Our containers (parked ones included), sorted by deployment and replica.
     pub(super) async fn containers(
@@ -46,7 +37,7 @@ impl DockerBackend {
         deployment: Option<&str>,
     ) -> Result<Vec<Found>, BackendError> {
         let docker = self.docker().await?;
-        let filters = HashMap::from([("label", label_filters(deployment))]);
+        let filters = HashMap::from([("label", labels::filter(deployment))]);
         let options = ListContainersOptionsBuilder::new().all(true).filters(&filters).build();
         let summaries = docker
             .list_containers(Some(options))
@@ -85,9 +76,7 @@ impl DockerBackend {
             gpus: found.gpus.clone(),
             state,
             detail,
-            pid: None,
-            container_id: Some(found.id.clone()),
-            log_path: None,
+            handle: Some(ReplicaHandle::Container { id: found.id.clone() }),
             started_at_unix_ms: self.started_at(found).await,
         }
     }

@@ -14,7 +14,6 @@ use bollard::Docker;
 use bollard::errors::Error as DockerError;
 use bollard::query_parameters::{EventsOptionsBuilder, LogsOptionsBuilder};
 use futures::StreamExt;
-use futures::future::BoxFuture;
 use tokio::sync::OnceCell;
 
 use self::list::Found;
@@ -22,9 +21,9 @@ pub use self::list::PARKED_LABEL;
 pub use self::render::{
     DockerOptions, NetworkMode, container_body, container_name, redacted, replica_labels,
 };
-use super::allocator::{self, AllocatableGpu, Holder};
+use super::allocator::{self, AllocatableGpu};
 use super::{
-    Backend, BackendError, BoxStream, LogLine, LogOptions, ProgressTx, health, now_rfc3339,
+    AsyncBackend, BackendError, BoxStream, LogLine, LogOptions, ProgressTx, health, now_rfc3339,
     secrets, validate_spec,
 };
 use crate::model::{
@@ -129,8 +128,104 @@ impl DockerBackend {
             },
         }
     }
+}
 
-    async fn logs_impl(
+fn send(
+    progress: &ProgressTx,
+    deployment: &str,
+    replica: Option<u32>,
+    kind: BackendEventKind,
+    message: String,
+) {
+    if let Some(tx) = progress {
+        let _ = tx.send(BackendEvent {
+            when: now_rfc3339(),
+            backend: NAME.into(),
+            deployment: deployment.into(),
+            replica,
+            kind,
+            message,
+        });
+    }
+}
+
+impl AsyncBackend for DockerBackend {
+    fn place_on(&self, gpus: Vec<AllocatableGpu>) {
+        *self.gpus.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = gpus;
+    }
+    async fn image_presence(
+        &self,
+        image: &str,
+    ) -> Result<crate::backend::ImagePresence, BackendError> {
+        let docker = self.docker().await?;
+        match docker.inspect_image(image).await {
+            Ok(info) => Ok(crate::backend::ImagePresence::Present {
+                size_bytes: info.size.and_then(|s| u64::try_from(s).ok()),
+            }),
+            Err(DockerError::DockerResponseServerError { status_code: 404, .. }) => {
+                Ok(crate::backend::ImagePresence::Missing)
+            }
+            Err(other) => Err(self.error("inspecting the image", other)),
+        }
+    }
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities { gpu_allocation: true, images: true, ..Capabilities::LIFECYCLE }
+    }
+
+    async fn health(&self) -> BackendHealth {
+        let version = match self.docker().await {
+            Ok(docker) => tokio::time::timeout(Duration::from_secs(3), docker.version()).await,
+            Err(err) => {
+                return BackendHealth {
+                    backend: NAME.into(),
+                    reachable: false,
+                    detail: err.to_string(),
+                };
+            }
+        };
+        match version {
+            Ok(Ok(v)) => BackendHealth {
+                backend: NAME.into(),
+                reachable: true,
+                detail: format!(
+                    "Docker Engine {} (API {}) at {}",
+                    v.version.unwrap_or_default(),
+                    v.api_version.unwrap_or_default(),
+                    self.host
+                ),
+            },
+            Ok(Err(err)) => BackendHealth {
+                backend: NAME.into(),
+                reachable: false,
+                detail: format!("{}: {err}", self.host),
+            },
+            Err(_) => BackendHealth {
+                backend: NAME.into(),
+                reachable: false,
+                detail: format!("{}: no answer in 3 s", self.host),
+            },
+        }
+    }
+
+    async fn list(&self) -> Result<Vec<Deployment>, BackendError> {
+        let found = self.containers(None).await?;
+        Ok(self.group(found).await)
+    }
+
+    async fn get(&self, name: &str) -> Result<Deployment, BackendError> {
+        let found = self.containers(Some(name)).await?;
+        self.group(found)
+            .await
+            .into_iter()
+            .next()
+            .ok_or_else(|| BackendError::NotFound(name.to_string()))
+    }
+
+    async fn logs(
         &self,
         name: &str,
         options: LogOptions,
@@ -182,14 +277,11 @@ impl DockerBackend {
         Ok(futures::stream::select_all(streams).boxed())
     }
 
-    async fn events_impl(
-        &self,
-        name: Option<&str>,
-    ) -> Result<BoxStream<BackendEvent>, BackendError> {
+    async fn events(&self, name: Option<&str>) -> Result<BoxStream<BackendEvent>, BackendError> {
         let docker = self.docker().await?.clone();
         let filters = HashMap::from([
             ("type", vec!["container".to_string()]),
-            ("label", list::label_filters(name)),
+            ("label", labels::filter(name)),
         ]);
         let options = EventsOptionsBuilder::new().filters(&filters).build();
         let stream = docker.events(Some(options)).filter_map(|message| async move {
@@ -225,15 +317,12 @@ impl DockerBackend {
         Ok(stream.boxed())
     }
 
-    fn render_impl(
-        &self,
-        spec: &DeploymentSpec,
-        held: &[Holder],
-    ) -> Result<serde_json::Value, BackendError> {
+    /// Renders without asking the engine which GPUs are held: a dry run works offline.
+    fn render(&self, spec: &DeploymentSpec) -> Result<serde_json::Value, BackendError> {
         validate_spec(spec)?;
         let token = secrets::hf_token();
         let gpu_sets =
-            allocator::allocate(&self.inventory(), held, spec.replicas, spec.gpus_per_replica)?;
+            allocator::allocate(&self.inventory(), &[], spec.replicas, spec.gpus_per_replica)?;
         let containers: Vec<serde_json::Value> = (0..spec.replicas)
             .zip(gpu_sets)
             .map(|(index, gpus)| {
@@ -251,154 +340,5 @@ impl DockerBackend {
         Ok(
             serde_json::json!({ "backend": NAME, "deployment": spec.name, "containers": containers }),
         )
-    }
-}
-
-fn send(
-    progress: &ProgressTx,
-    deployment: &str,
-    replica: Option<u32>,
-    kind: BackendEventKind,
-    message: String,
-) {
-    if let Some(tx) = progress {
-        let _ = tx.send(BackendEvent {
-            when: now_rfc3339(),
-            backend: NAME.into(),
-            deployment: deployment.into(),
-            replica,
-            kind,
-            message,
-        });
-    }
-}
-
-impl Backend for DockerBackend {
-    fn place_on(&self, gpus: Vec<AllocatableGpu>) {
-        *self.gpus.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = gpus;
-    }
-    fn image_presence<'a>(
-        &'a self,
-        image: &'a str,
-    ) -> BoxFuture<'a, Result<crate::backend::ImagePresence, BackendError>> {
-        Box::pin(async move {
-            let docker = self.docker().await?;
-            match docker.inspect_image(image).await {
-                Ok(info) => Ok(crate::backend::ImagePresence::Present {
-                    size_bytes: info.size.and_then(|s| u64::try_from(s).ok()),
-                }),
-                Err(DockerError::DockerResponseServerError { status_code: 404, .. }) => {
-                    Ok(crate::backend::ImagePresence::Missing)
-                }
-                Err(other) => Err(self.error("inspecting the image", other)),
-            }
-        })
-    }
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            scale: true,
-            restart: true,
-            logs_follow: true,
-            events: true,
-            gpu_allocation: true,
-            images: true,
-        }
-    }
-
-    fn health(&self) -> BoxFuture<'_, BackendHealth> {
-        Box::pin(async move {
-            let version = match self.docker().await {
-                Ok(docker) => tokio::time::timeout(Duration::from_secs(3), docker.version()).await,
-                Err(err) => {
-                    return BackendHealth {
-                        backend: NAME.into(),
-                        reachable: false,
-                        detail: err.to_string(),
-                    };
-                }
-            };
-            match version {
-                Ok(Ok(v)) => BackendHealth {
-                    backend: NAME.into(),
-                    reachable: true,
-                    detail: format!(
-                        "Docker Engine {} (API {}) at {}",
-                        v.version.unwrap_or_default(),
-                        v.api_version.unwrap_or_default(),
-                        self.host
-                    ),
-                },
-                Ok(Err(err)) => BackendHealth {
-                    backend: NAME.into(),
-                    reachable: false,
-                    detail: format!("{}: {err}", self.host),
-                },
-                Err(_) => BackendHealth {
-                    backend: NAME.into(),
-                    reachable: false,
-                    detail: format!("{}: no answer in 3 s", self.host),
-                },
-            }
-        })
-    }
-
-    fn list(&self) -> BoxFuture<'_, Result<Vec<Deployment>, BackendError>> {
-        Box::pin(async move {
-            let found = self.containers(None).await?;
-            Ok(self.group(found).await)
-        })
-    }
-
-    fn get<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Deployment, BackendError>> {
-        Box::pin(self.get_impl(name))
-    }
-
-    fn create<'a>(
-        &'a self,
-        spec: &'a DeploymentSpec,
-        progress: ProgressTx,
-    ) -> BoxFuture<'a, Result<Deployment, BackendError>> {
-        Box::pin(self.create_impl(spec, progress))
-    }
-
-    fn scale<'a>(
-        &'a self,
-        name: &'a str,
-        replicas: u32,
-        progress: ProgressTx,
-    ) -> BoxFuture<'a, Result<Deployment, BackendError>> {
-        Box::pin(self.scale_impl(name, replicas, progress))
-    }
-
-    fn delete<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), BackendError>> {
-        Box::pin(self.delete_impl(name))
-    }
-
-    fn restart<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), BackendError>> {
-        Box::pin(self.restart_impl(name))
-    }
-
-    fn logs<'a>(
-        &'a self,
-        name: &'a str,
-        options: LogOptions,
-    ) -> BoxFuture<'a, Result<BoxStream<Result<LogLine, BackendError>>, BackendError>> {
-        Box::pin(self.logs_impl(name, options))
-    }
-
-    fn events<'a>(
-        &'a self,
-        name: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<BoxStream<BackendEvent>, BackendError>> {
-        Box::pin(self.events_impl(name))
-    }
-
-    /// Renders without asking the engine which GPUs are held: a dry run works offline.
-    fn render(&self, spec: &DeploymentSpec) -> Result<serde_json::Value, BackendError> {
-        self.render_impl(spec, &[])
     }
 }

@@ -200,10 +200,10 @@ pub fn redacted(body: &ContainerCreateBody) -> ContainerCreateBody {
     let mut shown = body.clone();
     if let Some(env) = &mut shown.env {
         for entry in env.iter_mut() {
-            if let Some((name, _)) = entry.split_once('=') {
-                if crate::backend::secrets::is_secret(name) {
-                    *entry = format!("{name}={}", crate::backend::secrets::REDACTED);
-                }
+            if let Some((name, _)) = entry.split_once('=')
+                && crate::backend::secrets::is_secret(name)
+            {
+                *entry = format!("{name}={}", crate::backend::secrets::REDACTED);
             }
         }
     }

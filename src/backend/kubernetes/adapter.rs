@@ -8,7 +8,6 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use futures::StreamExt;
-use futures::future::BoxFuture;
 use k8s_openapi::api::apps::v1::Deployment as K8sDeployment;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
@@ -17,15 +16,16 @@ use tokio::sync::OnceCell;
 
 use super::autoscaler_watch::AutoscalerRow;
 use super::errors::{Action, K8sError, call};
-use super::render::{K8sRenderOptions, render, selector_string};
+use super::render::{K8sRenderOptions, render};
+use super::to_model::to_deployment;
 use super::watch::{ClusterWatch, PodRow, pod_row};
 use super::{ApplyOptions, KubeBackend, KubeTarget, PodLogOptions};
 use crate::backend::{
-    Backend, BackendError, BoxStream, LogLine, LogOptions, ProgressTx, now_rfc3339, validate_spec,
+    AsyncBackend, BackendError, BoxStream, Lifecycle, LogLine, LogOptions, ProgressTx, now_rfc3339,
+    validate_spec,
 };
 use crate::model::{
-    BackendEvent, BackendEventKind, BackendHealth, Capabilities, Deployment, DeploymentSpec,
-    Replica, ReplicaState, labels,
+    BackendEvent, BackendEventKind, BackendHealth, Capabilities, Deployment, DeploymentSpec, labels,
 };
 
 pub const NAME: &str = "k8s";
@@ -81,7 +81,7 @@ impl KubernetesBackend {
                         return Err(BackendError::Other("kubernetes: the watches stopped".into()));
                     }
                     Err(_) => {
-                        return Err(other(K8sError::Timeout {
+                        return Err(BackendError::from(K8sError::Timeout {
                             what: "watch deployments.apps and pods".into(),
                             after: kube.timeout(),
                         }));
@@ -93,7 +93,7 @@ impl KubernetesBackend {
         // so: one bounded `GET /version` per listing tells a live server from one that no
         // longer answers, so the console can mark the rows stale.
         let probe = Action { verb: "get", resource: "version", name: None, namespace: None };
-        call(kube.timeout(), probe, kube.client().apiserver_version()).await.map_err(other)?;
+        call(kube.timeout(), probe, kube.client().apiserver_version()).await?;
         // The autoscalers come with the snapshot, which matches HPAs and their events to
         // deployments; the Kubernetes objects themselves come from the reflectors.
         let mut autoscalers: HashMap<String, AutoscalerRow> = watch
@@ -127,7 +127,7 @@ impl KubernetesBackend {
         self.cluster
             .get_or_try_init(|| KubeBackend::connect(&self.target))
             .await
-            .map_err(|err| BackendError::Other(format!("kubernetes: {err}")))
+            .map_err(BackendError::from)
     }
 
     fn render_options(&self, namespace: &str) -> K8sRenderOptions {
@@ -136,10 +136,7 @@ impl KubernetesBackend {
 
     async fn find(&self, name: Option<&str>) -> Result<Vec<Deployment>, BackendError> {
         let kube = self.kube().await?;
-        let selector = match name {
-            Some(name) => selector_string(name),
-            None => format!("{}={}", labels::MANAGED_BY, labels::MANAGED_BY_VALUE),
-        };
+        let selector = labels::selector(name);
         let params = ListParams::default().labels(&selector);
         let deployments: Api<K8sDeployment> =
             Api::namespaced(kube.client().clone(), kube.namespace());
@@ -150,15 +147,13 @@ impl KubernetesBackend {
             Action { verb: "list", resource: "deployments.apps", name: None, namespace: ns },
             deployments.list(&params),
         )
-        .await
-        .map_err(other)?;
+        .await?;
         let pod_list = call(
             kube.timeout(),
             Action { verb: "list", resource: "pods", name: None, namespace: ns },
             pods.list(&params),
         )
-        .await
-        .map_err(other)?;
+        .await?;
         let mut out: Vec<Deployment> = list
             .items
             .iter()
@@ -198,343 +193,148 @@ impl KubernetesBackend {
     }
 }
 
-fn other(err: K8sError) -> BackendError {
-    BackendError::Other(format!("kubernetes: {err}"))
-}
-
 fn not_found_or(name: &str) -> impl Fn(K8sError) -> BackendError + '_ {
     move |err| match err {
         K8sError::NotFound(_) => BackendError::NotFound(name.to_string()),
-        err => other(err),
+        err => BackendError::from(err),
     }
 }
 
-/// A pod's state as a replica state: readiness first, then the reason it is not serving.
-pub fn replica_state(pod: &PodRow) -> ReplicaState {
-    if pod.terminating {
-        return ReplicaState::Stopping;
-    }
-    if pod.ready {
-        return ReplicaState::Ready;
-    }
-    match pod.phase.as_str() {
-        "Failed" => return ReplicaState::Failed,
-        "Succeeded" => return ReplicaState::Exited,
-        _ => {}
-    }
-    match pod.reason.as_deref() {
-        Some(
-            "CrashLoopBackOff"
-            | "OOMKilled"
-            | "Error"
-            | "ImagePullBackOff"
-            | "ErrImagePull"
-            | "InvalidImageName"
-            | "CreateContainerConfigError"
-            | "Evicted",
-        ) => ReplicaState::Failed,
-        Some("ContainerCreating" | "PodInitializing") => ReplicaState::Creating,
-        _ if pod.phase == "Pending" => ReplicaState::Creating,
-        _ => ReplicaState::Starting,
-    }
-}
-
-/// A multi-node group is one replica row: its leader, with the workers named after it.
-fn group_detail(pod: &PodRow, detail: Option<String>) -> Option<String> {
-    if pod.workers.is_empty() {
-        return detail;
-    }
-    let group =
-        format!("leader of {} nodes, workers {}", pod.workers.len() + 1, pod.workers.join(", "));
-    Some(match detail {
-        Some(detail) => format!("{group}; {detail}"),
-        None => group,
-    })
-}
-
-fn to_deployment(d: &K8sDeployment, pods: Vec<PodRow>) -> Deployment {
-    let name = d.metadata.name.clone().unwrap_or_default();
-    let annotations = d.metadata.annotations.clone().unwrap_or_default();
-    let desired = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1).max(0) as u32;
-    let mut spec: DeploymentSpec = match annotations.get(labels::SPEC_ANNOTATION).and_then(|s| serde_json::from_str(s).ok()) {
-        Some(spec) => spec,
-        None => serde_json::from_value(serde_json::json!({
-            "name": name,
-            "model": annotations.get(labels::MODEL_ANNOTATION).cloned().unwrap_or_default(),
-            "engine": d.metadata.labels.as_ref().and_then(|l| l.get(labels::ENGINE)).cloned().unwrap_or_else(|| "vllm".into()),
-            "gpus_per_replica": 0, "replicas": desired, "port": 8000,
-        }))
-        .unwrap_or_else(|_| placeholder_spec(&name)),
-    };
-    spec.name = name.clone();
-    spec.replicas = desired;
-    let mut replicas: Vec<Replica> = pods
-        .iter()
-        .enumerate()
-        .map(|(i, pod)| Replica {
-            index: i as u32,
-            name: pod.name.clone(),
-            port: spec.port,
-            gpus: Vec::new(),
-            state: replica_state(pod),
-            detail: group_detail(
-                pod,
-                match (&pod.reason, &pod.message) {
-                    (Some(r), Some(m)) => Some(format!("{r}: {m}")),
-                    (Some(r), None) => Some(r.clone()),
-                    (None, _) => pod.pod_ip.as_ref().map(|ip| format!("pod IP {ip}")),
-                },
-            ),
-            pid: None,
-            container_id: None,
-            log_path: None,
-            started_at_unix_ms: pod.started_at_unix_ms,
-        })
-        .collect();
-    // Pods the Deployment wants but the controller has not made yet.
-    let live = pods.iter().filter(|p| !p.terminating).count() as u32;
-    for i in live..desired {
-        let index = replicas.len() as u32;
-        replicas.push(Replica {
-            index,
-            name: format!("{name}-pending-{i}"),
-            port: spec.port,
-            gpus: Vec::new(),
-            state: ReplicaState::Creating,
-            detail: Some("pod not created yet".into()),
-            pid: None,
-            container_id: None,
-            log_path: None,
-            started_at_unix_ms: None,
-        });
-    }
-    Deployment { name, backend: NAME.to_string(), spec, replicas, autoscaler: None }
-}
-
-fn placeholder_spec(name: &str) -> DeploymentSpec {
-    serde_json::from_value(serde_json::json!({"name": name, "model": "", "engine": "vllm", "gpus_per_replica": 0, "replicas": 0, "port": 8000})).expect("minimal spec")
-}
-
-impl Backend for KubernetesBackend {
+impl AsyncBackend for KubernetesBackend {
     fn name(&self) -> &str {
         NAME
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            scale: true,
-            restart: true,
-            logs_follow: true,
-            events: true,
-            gpu_allocation: false,
-            images: false,
+        Capabilities::LIFECYCLE
+    }
+
+    async fn health(&self) -> BackendHealth {
+        let result = async {
+            let kube = self.kube().await?;
+            kube.namespaces().await?;
+            Ok::<_, BackendError>(format!(
+                "context {}, namespace {}",
+                kube.context().unwrap_or("(current)"),
+                kube.namespace()
+            ))
+        }
+        .await;
+        match result {
+            Ok(detail) => BackendHealth { backend: NAME.into(), reachable: true, detail },
+            Err(err) => {
+                BackendHealth { backend: NAME.into(), reachable: false, detail: err.to_string() }
+            }
         }
     }
 
-    fn health(&self) -> BoxFuture<'_, BackendHealth> {
-        Box::pin(async move {
-            let result = async {
-                let kube = self.kube().await?;
-                kube.namespaces().await.map_err(other)?;
-                Ok::<_, BackendError>(format!(
-                    "context {}, namespace {}",
-                    kube.context().unwrap_or("(current)"),
-                    kube.namespace()
-                ))
-            }
-            .await;
-            match result {
-                Ok(detail) => BackendHealth { backend: NAME.into(), reachable: true, detail },
-                Err(err) => BackendHealth {
-                    backend: NAME.into(),
-                    reachable: false,
-                    detail: err.to_string(),
-                },
-            }
-        })
+    async fn list(&self) -> Result<Vec<Deployment>, BackendError> {
+        if self.live { self.watched().await } else { self.find(None).await }
     }
 
-    fn list(&self) -> BoxFuture<'_, Result<Vec<Deployment>, BackendError>> {
-        if self.live { Box::pin(self.watched()) } else { Box::pin(self.find(None)) }
+    async fn get(&self, name: &str) -> Result<Deployment, BackendError> {
+        self.get_one(name).await
     }
 
-    fn get<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Deployment, BackendError>> {
-        Box::pin(self.get_one(name))
-    }
-
-    fn create<'a>(
-        &'a self,
-        spec: &'a DeploymentSpec,
-        progress: ProgressTx,
-    ) -> BoxFuture<'a, Result<Deployment, BackendError>> {
-        Box::pin(async move {
-            validate_spec(spec)?;
-            let kube = self.kube().await?;
-            match self.get_one(&spec.name).await {
-                Ok(_) => return Err(BackendError::AlreadyExists(spec.name.clone())),
-                Err(BackendError::NotFound(_)) => {}
-                Err(err) => return Err(err),
-            }
-            let objects = render(spec, &self.render_options(kube.namespace()))
-                .map_err(|e| BackendError::InvalidSpec(e.to_string()))?;
-            let report = kube.apply(&objects, ApplyOptions::default()).await.map_err(other)?;
-            if let Some(tx) = &progress {
-                for object in report
-                    .applied
-                    .iter()
-                    .map(|o| format!("{o} applied"))
-                    .chain(report.skipped.iter().map(|s| format!("skipped {s}")))
-                {
-                    let _ = tx.send(BackendEvent {
-                        when: now_rfc3339(),
-                        backend: NAME.into(),
-                        deployment: spec.name.clone(),
-                        replica: None,
-                        kind: BackendEventKind::Other { action: "apply".into() },
-                        message: object,
-                    });
-                }
-            }
-            self.get_one(&spec.name).await
-        })
-    }
-
-    fn scale<'a>(
-        &'a self,
-        name: &'a str,
-        replicas: u32,
-        _progress: ProgressTx,
-    ) -> BoxFuture<'a, Result<Deployment, BackendError>> {
-        Box::pin(async move {
-            let kube = self.kube().await?;
-            self.get_one(name).await?;
-            kube.scale(name, replicas).await.map_err(not_found_or(name))?;
-            self.get_one(name).await
-        })
-    }
-
-    fn delete<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), BackendError>> {
-        Box::pin(async move {
-            let kube = self.kube().await?;
-            self.get_one(name).await?;
-            kube.delete(name, false).await.map_err(not_found_or(name))?;
-            Ok(())
-        })
-    }
-
-    fn restart<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), BackendError>> {
-        Box::pin(async move {
-            let kube = self.kube().await?;
-            kube.restart(name).await.map_err(not_found_or(name))
-        })
-    }
-
-    fn logs<'a>(
-        &'a self,
-        name: &'a str,
+    async fn logs(
+        &self,
+        name: &str,
         options: LogOptions,
-    ) -> BoxFuture<'a, Result<BoxStream<Result<LogLine, BackendError>>, BackendError>> {
-        Box::pin(async move {
-            let kube = self.kube().await?;
-            let pods = kube.deployment_pods(name).await.map_err(other)?;
-            if pods.is_empty() {
-                self.get_one(name).await?;
-                return Err(BackendError::Other(format!("kubernetes: `{name}` has no pods yet")));
+    ) -> Result<BoxStream<Result<LogLine, BackendError>>, BackendError> {
+        let kube = self.kube().await?;
+        let pods = kube.deployment_pods(name).await?;
+        if pods.is_empty() {
+            self.get_one(name).await?;
+            return Err(BackendError::Other(format!("kubernetes: `{name}` has no pods yet")));
+        }
+        let index: BTreeMap<String, u32> =
+            pods.iter().enumerate().map(|(i, p)| (p.clone(), i as u32)).collect();
+        let params = PodLogOptions {
+            follow: options.follow,
+            tail_lines: options.tail.map(|n| n as i64),
+            ..Default::default()
+        };
+        let mut streams = Vec::new();
+        for (pod, i) in &index {
+            if options.replica.is_some_and(|r| r != *i) {
+                continue;
             }
-            let index: BTreeMap<String, u32> =
-                pods.iter().enumerate().map(|(i, p)| (p.clone(), i as u32)).collect();
-            let params = PodLogOptions {
-                follow: options.follow,
-                tail_lines: options.tail.map(|n| n as i64),
-                ..Default::default()
-            };
-            let mut streams = Vec::new();
-            for (pod, i) in &index {
-                if options.replica.is_some_and(|r| r != *i) {
-                    continue;
-                }
-                streams.push(kube.pod_logs(pod, &params).await.map_err(other)?);
-            }
-            if streams.is_empty() {
-                return Err(BackendError::Other(format!(
-                    "kubernetes: `{name}` has no replica {}",
-                    options.replica.unwrap_or_default()
-                )));
-            }
-            let stream = futures::stream::select_all(streams).map(move |line| {
-                line.map(|l| LogLine {
-                    replica: index.get(&l.pod).copied().unwrap_or_default(),
-                    text: l.text,
-                })
-                .map_err(other)
-            });
-            Ok(Box::pin(stream) as BoxStream<_>)
-        })
+            streams.push(kube.pod_logs(pod, &params).await?);
+        }
+        if streams.is_empty() {
+            return Err(BackendError::Other(format!(
+                "kubernetes: `{name}` has no replica {}",
+                options.replica.unwrap_or_default()
+            )));
+        }
+        let stream = futures::stream::select_all(streams).map(move |line| {
+            line.map(|l| LogLine {
+                replica: index.get(&l.pod).copied().unwrap_or_default(),
+                text: l.text,
+            })
+            .map_err(BackendError::from)
+        });
+        Ok(Box::pin(stream) as BoxStream<_>)
     }
 
-    fn events<'a>(
-        &'a self,
-        name: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<BoxStream<BackendEvent>, BackendError>> {
-        Box::pin(async move {
-            let kube = self.kube().await?;
-            let watch = ClusterWatch::start(kube);
-            let changes = watch.changes();
-            let filter = name.map(str::to_string);
-            let seen: HashSet<String> = HashSet::new();
-            let stream = futures::stream::unfold(
-                (watch, changes, seen, filter),
-                |(watch, mut changes, mut seen, filter)| async move {
-                    loop {
-                        changes.changed().await.ok()?;
-                        let snapshot = watch.snapshot();
-                        let mut fresh = Vec::new();
-                        for event in snapshot.events.iter().rev() {
-                            let object_name =
-                                event.object.split_once('/').map(|(_, n)| n).unwrap_or_default();
-                            let deployment = snapshot
-                                .deployments
-                                .iter()
-                                .find(|d| {
-                                    d.name == object_name
-                                        || d.pods.iter().any(|p| p.name == object_name)
-                                })
-                                .map(|d| d.name.clone());
-                            let Some(deployment) = deployment else { continue };
-                            if filter.as_ref().is_some_and(|f| *f != deployment) {
-                                continue;
-                            }
-                            let key = format!(
-                                "{}|{}|{}|{}",
-                                event.object, event.reason, event.count, event.message
-                            );
-                            if !seen.insert(key) {
-                                continue;
-                            }
-                            fresh.push(BackendEvent {
-                                when: event.last_seen.clone().unwrap_or_else(now_rfc3339),
-                                backend: NAME.into(),
-                                deployment,
-                                replica: None,
-                                kind: BackendEventKind::Other { action: event.reason.clone() },
-                                message: format!(
-                                    "{} {}: {}",
-                                    event.object, event.reason, event.message
-                                ),
-                            });
+    async fn events(&self, name: Option<&str>) -> Result<BoxStream<BackendEvent>, BackendError> {
+        let kube = self.kube().await?;
+        let watch = ClusterWatch::start(kube);
+        let changes = watch.changes();
+        let filter = name.map(str::to_string);
+        let seen: HashSet<String> = HashSet::new();
+        let stream = futures::stream::unfold(
+            (watch, changes, seen, filter),
+            |(watch, mut changes, mut seen, filter)| async move {
+                loop {
+                    changes.changed().await.ok()?;
+                    let snapshot = watch.snapshot();
+                    let mut fresh = Vec::new();
+                    for event in snapshot.events.iter().rev() {
+                        let object_name =
+                            event.object.split_once('/').map(|(_, n)| n).unwrap_or_default();
+                        let deployment = snapshot
+                            .deployments
+                            .iter()
+                            .find(|d| {
+                                d.name == object_name
+                                    || d.pods.iter().any(|p| p.name == object_name)
+                            })
+                            .map(|d| d.name.clone());
+                        let Some(deployment) = deployment else { continue };
+                        if filter.as_ref().is_some_and(|f| *f != deployment) {
+                            continue;
                         }
-                        if !fresh.is_empty() {
-                            return Some((
-                                futures::stream::iter(fresh),
-                                (watch, changes, seen, filter),
-                            ));
+                        let key = format!(
+                            "{}|{}|{}|{}",
+                            event.object, event.reason, event.count, event.message
+                        );
+                        if !seen.insert(key) {
+                            continue;
                         }
+                        fresh.push(BackendEvent {
+                            when: event.last_seen.clone().unwrap_or_else(now_rfc3339),
+                            backend: NAME.into(),
+                            deployment,
+                            replica: None,
+                            kind: BackendEventKind::Other { action: event.reason.clone() },
+                            message: format!(
+                                "{} {}: {}",
+                                event.object, event.reason, event.message
+                            ),
+                        });
                     }
-                },
-            )
-            .flatten();
-            Ok(Box::pin(stream) as BoxStream<_>)
-        })
+                    if !fresh.is_empty() {
+                        return Some((
+                            futures::stream::iter(fresh),
+                            (watch, changes, seen, filter),
+                        ));
+                    }
+                }
+            },
+        )
+        .flatten();
+        Ok(Box::pin(stream) as BoxStream<_>)
     }
 
     fn kubernetes(&self) -> Option<&KubernetesBackend> {
@@ -550,5 +350,85 @@ impl Backend for KubernetesBackend {
             .and_then(|objects| objects.to_values())
             .map_err(|e| BackendError::InvalidSpec(e.to_string()))?;
         Ok(super::render::values_to_list(&values))
+    }
+}
+
+impl Lifecycle for KubernetesBackend {
+    async fn create(
+        &self,
+        spec: &DeploymentSpec,
+        progress: ProgressTx,
+    ) -> Result<Deployment, BackendError> {
+        validate_spec(spec)?;
+        let kube = self.kube().await?;
+        match self.get_one(&spec.name).await {
+            Ok(_) => return Err(BackendError::AlreadyExists(spec.name.clone())),
+            Err(BackendError::NotFound(_)) => {}
+            Err(err) => return Err(err),
+        }
+        let objects = render(spec, &self.render_options(kube.namespace()))
+            .map_err(|e| BackendError::InvalidSpec(e.to_string()))?;
+        let report = kube.apply(&objects, ApplyOptions::default()).await?;
+        if let Some(tx) = &progress {
+            for object in report
+                .applied
+                .iter()
+                .map(|o| format!("{o} applied"))
+                .chain(report.skipped.iter().map(|s| format!("skipped {s}")))
+            {
+                let _ = tx.send(BackendEvent {
+                    when: now_rfc3339(),
+                    backend: NAME.into(),
+                    deployment: spec.name.clone(),
+                    replica: None,
+                    kind: BackendEventKind::Other { action: "apply".into() },
+                    message: object,
+                });
+            }
+        }
+        self.get_one(&spec.name).await
+    }
+    async fn scale(
+        &self,
+        name: &str,
+        replicas: u32,
+        _progress: ProgressTx,
+    ) -> Result<Deployment, BackendError> {
+        let kube = self.kube().await?;
+        self.get_one(name).await?;
+        kube.scale(name, replicas).await.map_err(not_found_or(name))?;
+        self.get_one(name).await
+    }
+    async fn delete(&self, name: &str) -> Result<(), BackendError> {
+        let kube = self.kube().await?;
+        self.get_one(name).await?;
+        kube.delete(name, false).await.map_err(not_found_or(name))?;
+        Ok(())
+    }
+    async fn restart(&self, name: &str) -> Result<(), BackendError> {
+        let kube = self.kube().await?;
+        kube.restart(name).await.map_err(not_found_or(name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::{Backend, ErrorKind};
+
+    /// The cluster's errors come back typed through the trait: a missing kubeconfig is an
+    /// unreachable cluster, said as it always was.
+    #[tokio::test]
+    async fn a_missing_kubeconfig_is_a_typed_unreachable_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = KubeTarget {
+            kubeconfig: Some(dir.path().join("no-such-kubeconfig")),
+            ..Default::default()
+        };
+        let backend: &dyn Backend = &KubernetesBackend::new(target);
+        let err = backend.list().await.expect_err("no cluster");
+        assert!(matches!(err, BackendError::Kubernetes(K8sError::Config(_))), "{err:?}");
+        assert_eq!(err.kind(), ErrorKind::Unreachable);
+        assert!(err.to_string().starts_with("kubernetes: kubeconfig: "), "{err}");
     }
 }

@@ -8,20 +8,15 @@
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Service};
-use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{
-    ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams,
-    Preconditions,
-};
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use kube::{Api, Resource};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::client::KubeBackend;
 use super::errors::{K8sError, call};
-use super::render::{RenderedObjects, selector_string};
+use super::render::RenderedObjects;
 
 pub const FIELD_MANAGER: &str = "aimdeck";
 
@@ -42,12 +37,7 @@ pub struct ApplyReport {
     pub dry_run: bool,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct DeleteReport {
-    pub deleted: Vec<String>,
-}
-
-fn service_monitor_resource() -> ApiResource {
+pub(super) fn service_monitor_resource() -> ApiResource {
     ApiResource::from_gvk(&GroupVersionKind::gvk("monitoring.coreos.com", "v1", "ServiceMonitor"))
 }
 
@@ -58,7 +48,7 @@ pub fn leader_worker_set_resource() -> ApiResource {
     )
 }
 
-fn scaled_object_resource() -> ApiResource {
+pub(super) fn scaled_object_resource() -> ApiResource {
     ApiResource::from_gvk_with_plural(
         &GroupVersionKind::gvk("keda.sh", "v1alpha1", "ScaledObject"),
         "scaledobjects",
@@ -348,157 +338,13 @@ impl KubeBackend {
         call(self.timeout(), action, api.patch(name, &params, &Patch::Strategic(patch))).await?;
         Ok(())
     }
-
-    async fn delete_labelled<K>(
-        &self,
-        name: &str,
-        resource: &str,
-        report: &mut DeleteReport,
-    ) -> Result<(), K8sError>
-    where
-        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
-            + Serialize
-            + DeserializeOwned
-            + Clone
-            + std::fmt::Debug,
-    {
-        let api: Api<K> = Api::namespaced(self.client().clone(), self.namespace());
-        self.delete_in(&api, &K::kind(&()), name, resource, report).await
-    }
-
-    async fn delete_in<K>(
-        &self,
-        api: &Api<K>,
-        kind: &str,
-        name: &str,
-        resource: &str,
-        report: &mut DeleteReport,
-    ) -> Result<(), K8sError>
-    where
-        K: Resource + Serialize + DeserializeOwned + Clone + std::fmt::Debug,
-    {
-        let params = ListParams::default().labels(&selector_string(name));
-        let list =
-            call(self.timeout(), self.action("list", resource, None), api.list(&params)).await?;
-        for object in list.items {
-            let object_name = object.meta().name.clone().unwrap_or_default();
-            let action = self.action("delete", resource, Some(&object_name));
-            // Only the object as listed: one another writer changed since is a conflict.
-            let object_name = object_name.as_str();
-            let read = || async move {
-                Ok(call(
-                    self.timeout(),
-                    self.action("get", resource, Some(object_name)),
-                    api.get(object_name),
-                )
-                .await?
-                .meta()
-                .clone())
-            };
-            let delete = |seen: String| {
-                let params = DeleteParams::foreground()
-                    .preconditions(Preconditions { resource_version: Some(seen), uid: None });
-                let action = action.clone();
-                async move {
-                    match call(self.timeout(), action, api.delete(object_name, &params)).await {
-                        Ok(_) | Err(K8sError::NotFound(_)) => Ok(()),
-                        Err(other) => Err(other),
-                    }
-                }
-            };
-            guarded(object.meta().clone(), read, delete).await?;
-            report.deleted.push(format!("{kind}/{object_name}"));
-        }
-        Ok(())
-    }
-
-    /// Deletes every object labelled as this deployment's, with foreground propagation (pods
-    /// go before their Deployment). A cache PVC is shared by deployments and holds downloads,
-    /// so it is kept unless `include_cache`.
-    pub async fn delete(&self, name: &str, include_cache: bool) -> Result<DeleteReport, K8sError> {
-        let mut report = DeleteReport::default();
-        let apis = self.discover().await?;
-        if apis.keda {
-            let api: Api<DynamicObject> = Api::namespaced_with(
-                self.client().clone(),
-                self.namespace(),
-                &scaled_object_resource(),
-            );
-            self.delete_in(&api, "ScaledObject", name, "scaledobjects.keda.sh", &mut report)
-                .await?;
-        }
-        self.delete_labelled::<Deployment>(name, "deployments.apps", &mut report).await?;
-        if apis.leader_worker_set {
-            let api: Api<DynamicObject> = Api::namespaced_with(
-                self.client().clone(),
-                self.namespace(),
-                &leader_worker_set_resource(),
-            );
-            self.delete_in(
-                &api,
-                "LeaderWorkerSet",
-                name,
-                "leaderworkersets.leaderworkerset.x-k8s.io",
-                &mut report,
-            )
-            .await?;
-        }
-        self.delete_labelled::<Service>(name, "services", &mut report).await?;
-        if apis.autoscaling_v2 {
-            self.delete_labelled::<HorizontalPodAutoscaler>(
-                name,
-                "horizontalpodautoscalers.autoscaling",
-                &mut report,
-            )
-            .await?;
-        }
-        if apis.policy_v1 {
-            self.delete_labelled::<PodDisruptionBudget>(
-                name,
-                "poddisruptionbudgets.policy",
-                &mut report,
-            )
-            .await?;
-        }
-        if apis.service_monitor {
-            let api: Api<DynamicObject> = Api::namespaced_with(
-                self.client().clone(),
-                self.namespace(),
-                &service_monitor_resource(),
-            );
-            self.delete_in(
-                &api,
-                "ServiceMonitor",
-                name,
-                "servicemonitors.monitoring.coreos.com",
-                &mut report,
-            )
-            .await?;
-        }
-        if include_cache {
-            self.delete_labelled::<PersistentVolumeClaim>(
-                name,
-                "persistentvolumeclaims",
-                &mut report,
-            )
-            .await?;
-        }
-        if report.deleted.is_empty() {
-            return Err(K8sError::NotFound(format!(
-                "no aimdeck deployment `{name}` in namespace `{}` (nothing labelled {})",
-                self.namespace(),
-                selector_string(name)
-            )));
-        }
-        Ok(report)
-    }
 }
 
 /// Runs `write` with the resourceVersion of `seen` as its precondition. The controllers'
 /// status updates move the resourceVersion but not the generation: a conflict from one of
 /// those is retried (twice) with the version `read` finds; one where the generation moved
 /// (another writer changed the spec) is returned, as the 409 it is.
-async fn guarded<R, W>(
+pub(super) async fn guarded<R, W>(
     mut seen: ObjectMeta,
     read: impl Fn() -> R,
     write: impl Fn(String) -> W,

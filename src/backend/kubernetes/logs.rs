@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use super::client::KubeBackend;
 use super::errors::{K8sError, call};
-use super::render::{CONTAINER_NAME, selector_string};
+use super::render::CONTAINER_NAME;
+use crate::model::labels;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PodLogOptions {
@@ -78,7 +79,7 @@ impl KubeBackend {
     /// Names of a deployment's pods, sorted.
     pub async fn deployment_pods(&self, name: &str) -> Result<Vec<String>, K8sError> {
         let api: Api<Pod> = Api::namespaced(self.client().clone(), self.namespace());
-        let params = ListParams::default().labels(&selector_string(name));
+        let params = ListParams::default().labels(&labels::selector(Some(name)));
         let list =
             call(self.timeout(), self.action("list", "pods", None), api.list(&params)).await?;
         let mut names: Vec<String> =

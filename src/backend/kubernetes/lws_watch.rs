@@ -43,7 +43,7 @@ pub fn start(
             Api::namespaced_with(backend.client().clone(), backend.namespace(), &resource);
         let writer = reflector::store::Writer::new(resource);
         let reader: Store<DynamicObject> = writer.as_reader();
-        let managed = format!("{}={}", labels::MANAGED_BY, labels::MANAGED_BY_VALUE);
+        let managed = labels::selector(None);
         if let Ok(mut slot) = task_slot.lock() {
             *slot = Some(reader);
         }
@@ -109,15 +109,15 @@ pub fn group_rows(
         let Some(mut leader) = members.next() else { continue };
         let workers: Vec<PodRow> = members.collect();
         leader.ready = leader.ready && workers.iter().all(|w| w.ready);
-        if leader.reason.is_none() {
-            if let Some(stuck) = workers.iter().find(|w| w.reason.is_some()) {
-                leader.reason = stuck.reason.clone();
-                leader.message = Some(format!(
-                    "worker {}: {}",
-                    stuck.name,
-                    stuck.message.clone().unwrap_or_default()
-                ));
-            }
+        if leader.reason.is_none()
+            && let Some(stuck) = workers.iter().find(|w| w.reason.is_some())
+        {
+            leader.reason = stuck.reason.clone();
+            leader.message = Some(format!(
+                "worker {}: {}",
+                stuck.name,
+                stuck.message.clone().unwrap_or_default()
+            ));
         }
         leader.restarts += workers.iter().map(|w| w.restarts).sum::<u32>();
         leader.workers = workers.iter().map(|w| w.name.clone()).collect();

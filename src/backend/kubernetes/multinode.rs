@@ -67,7 +67,7 @@ pub fn nodes_per_replica(
         None => spec.gpus_per_replica.div_ceil(per_node).max(1),
     };
     if nodes > 1 {
-        if spec.gpus_per_replica % nodes != 0 {
+        if !spec.gpus_per_replica.is_multiple_of(nodes) {
             return Err(err(
                 "nodes",
                 format!(

@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource, HTTPGetAction,
-    HostPathVolumeSource, LocalObjectReference, PersistentVolumeClaimVolumeSource, PodSpec, Probe,
-    ResourceRequirements, SecretKeySelector, Toleration, Volume, VolumeMount,
+    Container, ContainerPort, EmptyDirVolumeSource, EnvVar, HTTPGetAction, HostPathVolumeSource,
+    LocalObjectReference, PersistentVolumeClaimVolumeSource, PodSpec, Probe, ResourceRequirements,
+    Toleration, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -73,18 +73,7 @@ pub fn engine_env(spec: &DeploymentSpec, options: &K8sRenderOptions, mount: &str
         .collect();
     env.push(EnvVar { name: "HF_HOME".into(), value: Some(mount.into()), value_from: None });
     if let Some(secret) = &options.hf_token_secret {
-        env.push(EnvVar {
-            name: "HF_TOKEN".into(),
-            value: None,
-            value_from: Some(EnvVarSource {
-                secret_key_ref: Some(SecretKeySelector {
-                    name: secret.name.clone(),
-                    key: secret.key.clone(),
-                    optional: Some(false),
-                }),
-                ..Default::default()
-            }),
-        });
+        env.push(secret.hf_token_env());
     }
     env
 }

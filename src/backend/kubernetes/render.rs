@@ -7,16 +7,17 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec as K8sDeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
 };
-use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{
-    PersistentVolumeClaim, PodTemplateSpec, Service, ServicePort, ServiceSpec,
-    TopologySpreadConstraint,
+    EnvVar, EnvVarSource, PersistentVolumeClaim, PodTemplateSpec, SecretKeySelector, Service,
+    ServicePort, ServiceSpec, TopologySpreadConstraint,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 use serde::Serialize;
+
+pub use super::rendered::{RenderedObjects, values_to_list, values_to_yaml};
 
 pub use super::autoscale::{HpaMetric, HpaOptions, KedaOptions};
 use super::autoscale::{render_hpa, render_scaled_object};
@@ -44,6 +45,25 @@ pub enum CacheVolume {
 pub struct SecretKeyRef {
     pub name: String,
     pub key: String,
+}
+
+impl SecretKeyRef {
+    /// `HF_TOKEN` read from this Secret key, never inlined: the engine pods and the pre-pull
+    /// Job take the token the same way.
+    pub fn hf_token_env(&self) -> EnvVar {
+        EnvVar {
+            name: "HF_TOKEN".into(),
+            value: None,
+            value_from: Some(EnvVarSource {
+                secret_key_ref: Some(SecretKeySelector {
+                    name: self.name.clone(),
+                    key: self.key.clone(),
+                    optional: Some(false),
+                }),
+                ..Default::default()
+            }),
+        }
+    }
 }
 
 /// Choices that are Kubernetes-only, beside the spec.
@@ -104,83 +124,6 @@ impl Default for K8sRenderOptions {
     }
 }
 
-/// The objects of one deployment, in apply order.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RenderedObjects {
-    pub cache_pvc: Option<PersistentVolumeClaim>,
-    /// The workload of single-node replicas.
-    pub deployment: Option<Deployment>,
-    /// The workload of multi-node replicas: a `leaderworkerset.x-k8s.io/v1` LeaderWorkerSet.
-    pub leader_worker_set: Option<serde_json::Value>,
-    pub service: Service,
-    pub hpa: Option<HorizontalPodAutoscaler>,
-    pub scaled_object: Option<serde_json::Value>,
-    pub pdb: Option<PodDisruptionBudget>,
-    pub service_monitor: Option<DynamicObject>,
-}
-
-impl RenderedObjects {
-    /// Every object as JSON with `apiVersion` and `kind`, in apply order.
-    pub fn to_values(&self) -> Result<Vec<serde_json::Value>, K8sError> {
-        let mut values = Vec::new();
-        let mut push =
-            |value: Result<serde_json::Value, serde_json::Error>| -> Result<(), K8sError> {
-                values.push(value.map_err(|err| K8sError::Render {
-                    what: "objects".into(),
-                    message: err.to_string(),
-                })?);
-                Ok(())
-            };
-        if let Some(pvc) = &self.cache_pvc {
-            push(serde_json::to_value(pvc))?;
-        }
-        if let Some(deployment) = &self.deployment {
-            push(serde_json::to_value(deployment))?;
-        }
-        if let Some(lws) = &self.leader_worker_set {
-            push(Ok(lws.clone()))?;
-        }
-        push(serde_json::to_value(&self.service))?;
-        if let Some(hpa) = &self.hpa {
-            push(serde_json::to_value(hpa))?;
-        }
-        if let Some(scaled) = &self.scaled_object {
-            push(Ok(scaled.clone()))?;
-        }
-        if let Some(pdb) = &self.pdb {
-            push(serde_json::to_value(pdb))?;
-        }
-        if let Some(monitor) = &self.service_monitor {
-            push(serde_json::to_value(monitor))?;
-        }
-        Ok(values)
-    }
-
-    /// A multi-document YAML stream, as `kubectl apply -f` takes it.
-    pub fn to_yaml(&self) -> Result<String, K8sError> {
-        values_to_yaml(&self.to_values()?)
-    }
-}
-
-/// Objects as the `v1` `List` that `kubectl get -o json` prints and `kubectl apply -f` takes.
-pub fn values_to_list(values: &[serde_json::Value]) -> serde_json::Value {
-    serde_json::json!({"apiVersion": "v1", "kind": "List", "items": values})
-}
-
-pub fn values_to_yaml(values: &[serde_json::Value]) -> Result<String, K8sError> {
-    let mut out = String::new();
-    for value in values {
-        out.push_str("---\n");
-        let doc = serde_saphyr::to_string(value)
-            .map_err(|err| K8sError::Render { what: "YAML".into(), message: err.to_string() })?;
-        out.push_str(&doc);
-        if !doc.ends_with('\n') {
-            out.push('\n');
-        }
-    }
-    Ok(out)
-}
-
 pub const CONTAINER_NAME: &str = "engine";
 pub const PORT_NAME: &str = "http";
 
@@ -229,11 +172,6 @@ pub fn selector_labels(name: &str) -> BTreeMap<String, String> {
         (labels::MANAGED_BY.to_string(), labels::MANAGED_BY_VALUE.to_string()),
         (labels::DEPLOYMENT.to_string(), name.to_string()),
     ])
-}
-
-/// The label selector string matching one deployment's objects.
-pub fn selector_string(name: &str) -> String {
-    format!("{}={},{}={}", labels::MANAGED_BY, labels::MANAGED_BY_VALUE, labels::DEPLOYMENT, name)
 }
 
 /// A label value is at most 63 characters of `[A-Za-z0-9._-]`, alphanumeric at both ends.

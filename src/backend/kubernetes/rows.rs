@@ -80,13 +80,13 @@ pub fn pod_row(pod: &Pod) -> PodRow {
             break;
         }
     }
-    if reason.is_none() {
-        if let Some(cond) = status.conditions.as_ref().and_then(|conds| {
+    if reason.is_none()
+        && let Some(cond) = status.conditions.as_ref().and_then(|conds| {
             conds.iter().find(|c| c.type_ == "PodScheduled" && c.status == "False")
-        }) {
-            reason = cond.reason.clone();
-            message = cond.message.clone();
-        }
+        })
+    {
+        reason = cond.reason.clone();
+        message = cond.message.clone();
     }
     if reason.is_none() {
         reason = status.reason.clone();
@@ -104,5 +104,52 @@ pub fn pod_row(pod: &Pod) -> PodRow {
         terminating: pod.metadata.deletion_timestamp.is_some(),
         started_at_unix_ms: status.start_time.as_ref().map(|t| t.0.as_millisecond()),
         workers: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(status: serde_json::Value) -> Pod {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "llama-7d4b9c-x2k4z", "labels": {"aimdeck.io/deployment": "llama"}},
+            "spec": {"nodeName": "gpu-1", "containers": [{"name": "engine", "image": "vllm/vllm-openai:v0.11.0"}]},
+            "status": status
+        }))
+        .expect("pod")
+    }
+
+    #[test]
+    fn crash_loop_after_oom_reads_as_oomkilled() {
+        // Shape of `kubectl get pod -o json` for a container killed by the OOM killer and restarting.
+        let row = pod_row(&pod(serde_json::json!({
+            "phase": "Running",
+            "conditions": [{"type": "Ready", "status": "False", "reason": "ContainersNotReady"}],
+            "containerStatuses": [{"name": "engine", "image": "vllm/vllm-openai:v0.11.0", "imageID": "", "ready": false, "restartCount": 5,
+                "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 2m40s restarting failed container=engine"}},
+                "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}}}]
+        })));
+        assert_eq!((row.reason.as_deref(), row.restarts, row.ready), (Some("OOMKilled"), 5, false));
+    }
+
+    #[test]
+    fn unschedulable_comes_from_the_scheduled_condition() {
+        let row = pod_row(&pod(serde_json::json!({
+            "phase": "Pending",
+            "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                "message": "0/3 nodes are available: 3 Insufficient amd.com/gpu."}]
+        })));
+        assert_eq!(row.reason.as_deref(), Some("Unschedulable"));
+        assert!(row.message.unwrap().contains("Insufficient amd.com/gpu"));
+    }
+
+    #[test]
+    fn evicted_pods_keep_the_pod_level_reason() {
+        let row = pod_row(&pod(
+            serde_json::json!({"phase": "Failed", "reason": "Evicted", "message": "The node was low on resource: ephemeral-storage."}),
+        ));
+        assert_eq!((row.phase.as_str(), row.reason.as_deref()), ("Failed", Some("Evicted")));
     }
 }

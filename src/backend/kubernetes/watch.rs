@@ -151,7 +151,7 @@ impl ClusterWatch {
         let namespace = backend.namespace().to_string();
         let (tx, changes) = tokio_watch::channel(0u64);
         let error = Arc::new(Mutex::new(None));
-        let managed = format!("{}={}", labels::MANAGED_BY, labels::MANAGED_BY_VALUE);
+        let managed = labels::selector(None);
         let (deployments, t1) = spawn_reflector(
             Api::<Deployment>::namespaced(client.clone(), &namespace),
             watcher::Config::default().labels(&managed),
@@ -368,7 +368,7 @@ impl KubeBackend {
     /// One-shot listing for headless `ls` (the console uses `ClusterWatch` instead).
     pub async fn list_deployments(&self) -> Result<Vec<DeploymentRow>, super::errors::K8sError> {
         use kube::api::ListParams;
-        let managed = format!("{}={}", labels::MANAGED_BY, labels::MANAGED_BY_VALUE);
+        let managed = labels::selector(None);
         let params = ListParams::default().labels(&managed);
         let deployments: Api<Deployment> = Api::namespaced(self.client().clone(), self.namespace());
         let pods: Api<Pod> = Api::namespaced(self.client().clone(), self.namespace());
@@ -426,52 +426,5 @@ impl KubeBackend {
             .collect();
         rows.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(rows)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn pod(status: serde_json::Value) -> Pod {
-        serde_json::from_value(serde_json::json!({
-            "apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": "llama-7d4b9c-x2k4z", "labels": {"aimdeck.io/deployment": "llama"}},
-            "spec": {"nodeName": "gpu-1", "containers": [{"name": "engine", "image": "vllm/vllm-openai:v0.11.0"}]},
-            "status": status
-        }))
-        .expect("pod")
-    }
-
-    #[test]
-    fn crash_loop_after_oom_reads_as_oomkilled() {
-        // Shape of `kubectl get pod -o json` for a container killed by the OOM killer and restarting.
-        let row = pod_row(&pod(serde_json::json!({
-            "phase": "Running",
-            "conditions": [{"type": "Ready", "status": "False", "reason": "ContainersNotReady"}],
-            "containerStatuses": [{"name": "engine", "image": "vllm/vllm-openai:v0.11.0", "imageID": "", "ready": false, "restartCount": 5,
-                "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 2m40s restarting failed container=engine"}},
-                "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}}}]
-        })));
-        assert_eq!((row.reason.as_deref(), row.restarts, row.ready), (Some("OOMKilled"), 5, false));
-    }
-
-    #[test]
-    fn unschedulable_comes_from_the_scheduled_condition() {
-        let row = pod_row(&pod(serde_json::json!({
-            "phase": "Pending",
-            "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-                "message": "0/3 nodes are available: 3 Insufficient amd.com/gpu."}]
-        })));
-        assert_eq!(row.reason.as_deref(), Some("Unschedulable"));
-        assert!(row.message.unwrap().contains("Insufficient amd.com/gpu"));
-    }
-
-    #[test]
-    fn evicted_pods_keep_the_pod_level_reason() {
-        let row = pod_row(&pod(
-            serde_json::json!({"phase": "Failed", "reason": "Evicted", "message": "The node was low on resource: ephemeral-storage."}),
-        ));
-        assert_eq!((row.phase.as_str(), row.reason.as_deref()), ("Failed", Some("Evicted")));
     }
 }

@@ -6,7 +6,9 @@ use super::state::{self, ReplicaRecord};
 use super::{NAME, ProcessBackend, labels, os, process_env, send};
 use crate::backend::allocator;
 use crate::backend::lock::{self, DeploymentLock};
-use crate::backend::{BackendError, ProgressTx, now_rfc3339, ports, secrets, validate_spec};
+use crate::backend::{
+    AsyncBackend, BackendError, Lifecycle, ProgressTx, now_rfc3339, ports, secrets, validate_spec,
+};
 use crate::engine::launch_command;
 use crate::model::{Deployment, DeploymentSpec, ReplicaState};
 
@@ -123,8 +125,10 @@ impl ProcessBackend {
         os::stop(record.pid, record.start_ticks, self.grace).await;
         state::remove(&self.state_dir, &record.spec.name, record.index)
     }
+}
 
-    pub(super) async fn create_impl(
+impl Lifecycle for ProcessBackend {
+    async fn create(
         &self,
         spec: &DeploymentSpec,
         progress: ProgressTx,
@@ -152,18 +156,11 @@ impl ProcessBackend {
             let _ = state::remove_deployment_if_empty(&self.state_dir, &spec.name);
             return Err(err);
         }
-        self.get_impl(&spec.name).await
-    }
-
-    pub(super) async fn get_impl(&self, name: &str) -> Result<Deployment, BackendError> {
-        let records = state::read_deployment(&self.state_dir, name)?;
-        self.deployment_of(name, &records)
-            .await?
-            .ok_or_else(|| BackendError::NotFound(name.to_string()))
+        AsyncBackend::get(self, &spec.name).await
     }
 
     /// To 0 the spec stays, so the deployment is listed as stopped and can be scaled up again.
-    pub(super) async fn scale_impl(
+    async fn scale(
         &self,
         name: &str,
         replicas: u32,
@@ -210,11 +207,11 @@ impl ProcessBackend {
             spec.replicas = replicas;
         }
         state::write_spec(&self.state_dir, &spec)?;
-        self.get_impl(name).await
+        AsyncBackend::get(self, name).await
     }
 
     /// Stops every replica, recorded or only labelled, then removes the deployment's files.
-    pub(super) async fn delete_impl(&self, name: &str) -> Result<(), BackendError> {
+    async fn delete(&self, name: &str) -> Result<(), BackendError> {
         let _lock = self.lock(name, "removed").await?;
         let records = state::read_deployment(&self.state_dir, name)?;
         let labelled: Vec<labels::Labelled> =
@@ -237,7 +234,7 @@ impl ProcessBackend {
 
     /// Restarts each replica in turn and says, per replica, whether it came back: a replica whose
     /// process does not start, or exits within a moment of starting, fails the restart.
-    pub(super) async fn restart_impl(&self, name: &str) -> Result<(), BackendError> {
+    async fn restart(&self, name: &str) -> Result<(), BackendError> {
         let _lock = self.lock(name, "restarted").await?;
         let records = state::read_deployment(&self.state_dir, name)?;
         if records.is_empty() {

@@ -15,18 +15,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use futures::future::BoxFuture;
 
 use self::state::ReplicaRecord;
 use super::allocator::{self, AllocatableGpu, Holder};
 use super::{
-    Backend, BackendError, BoxStream, LogLine, LogOptions, ProgressTx, health, now_rfc3339,
-    secrets, validate_spec,
+    AsyncBackend, Backend, BackendError, BoxStream, LogLine, LogOptions, ProgressTx, health,
+    now_rfc3339, secrets, validate_spec,
 };
 use crate::engine::launch_command;
 use crate::model::{
     BackendEvent, BackendEventKind, BackendHealth, Capabilities, Deployment, DeploymentSpec,
-    Replica, ReplicaState,
+    Replica, ReplicaHandle, ReplicaState,
 };
 
 pub const NAME: &str = "process";
@@ -95,9 +94,7 @@ impl ProcessBackend {
             gpus: record.gpus.clone(),
             state,
             detail,
-            pid: Some(record.pid),
-            container_id: None,
-            log_path: Some(record.log.clone()),
+            handle: Some(ReplicaHandle::Pid { pid: record.pid, log: record.log.clone() }),
             started_at_unix_ms: crate::model::rfc3339_unix_ms(&record.started_at),
         }
     }
@@ -158,33 +155,6 @@ impl ProcessBackend {
         }
         Ok(holders)
     }
-
-    fn render_impl(&self, spec: &DeploymentSpec) -> Result<serde_json::Value, BackendError> {
-        validate_spec(spec)?;
-        let token = secrets::hf_token();
-        let gpu_sets = allocator::allocate(
-            &self.inventory(),
-            &self.holders()?,
-            spec.replicas,
-            spec.gpus_per_replica,
-        )?;
-        let replicas: Vec<serde_json::Value> = (0..spec.replicas)
-            .zip(gpu_sets)
-            .map(|(index, gpus)| {
-                let command = launch_command(spec, index);
-                serde_json::json!({
-                    "index": index,
-                    "port": spec.replica_port(index),
-                    "gpus": gpus,
-                    "command": command.display(),
-                    "argv": command.argv(),
-                    "env": secrets::redact(&process_env(spec, &gpus, token.as_deref())),
-                    "log": state::log_path(&self.state_dir, &spec.name, index),
-                })
-            })
-            .collect();
-        Ok(serde_json::json!({ "backend": NAME, "deployment": spec.name, "replicas": replicas }))
-    }
 }
 
 fn process_env(
@@ -218,7 +188,7 @@ fn send(
     }
 }
 
-impl Backend for ProcessBackend {
+impl AsyncBackend for ProcessBackend {
     fn place_on(&self, gpus: Vec<AllocatableGpu>) {
         *self.gpus.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = gpus;
     }
@@ -227,102 +197,87 @@ impl Backend for ProcessBackend {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            scale: true,
-            restart: true,
-            logs_follow: true,
-            events: true,
-            gpu_allocation: true,
-            images: false,
+        Capabilities { gpu_allocation: true, ..Capabilities::LIFECYCLE }
+    }
+
+    async fn health(&self) -> BackendHealth {
+        let dir = state::root(&self.state_dir);
+        let writable = crate::paths::create_private_dir(&dir).is_ok();
+        BackendHealth {
+            backend: NAME.into(),
+            reachable: writable,
+            detail: if writable {
+                format!("state in {}", dir.display())
+            } else {
+                format!("cannot create {}", dir.display())
+            },
         }
     }
 
-    fn health(&self) -> BoxFuture<'_, BackendHealth> {
-        Box::pin(async move {
-            let dir = state::root(&self.state_dir);
-            let writable = crate::paths::create_private_dir(&dir).is_ok();
-            BackendHealth {
-                backend: NAME.into(),
-                reachable: writable,
-                detail: if writable {
-                    format!("state in {}", dir.display())
-                } else {
-                    format!("cannot create {}", dir.display())
-                },
-            }
-        })
+    async fn list(&self) -> Result<Vec<Deployment>, BackendError> {
+        self.list_all().await
     }
 
-    fn list(&self) -> BoxFuture<'_, Result<Vec<Deployment>, BackendError>> {
-        Box::pin(self.list_all())
+    async fn get(&self, name: &str) -> Result<Deployment, BackendError> {
+        let records = state::read_deployment(&self.state_dir, name)?;
+        self.deployment_of(name, &records)
+            .await?
+            .ok_or_else(|| BackendError::NotFound(name.to_string()))
     }
 
-    fn get<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Deployment, BackendError>> {
-        Box::pin(self.get_impl(name))
-    }
-
-    fn create<'a>(
-        &'a self,
-        spec: &'a DeploymentSpec,
-        progress: ProgressTx,
-    ) -> BoxFuture<'a, Result<Deployment, BackendError>> {
-        Box::pin(self.create_impl(spec, progress))
-    }
-
-    fn scale<'a>(
-        &'a self,
-        name: &'a str,
-        replicas: u32,
-        progress: ProgressTx,
-    ) -> BoxFuture<'a, Result<Deployment, BackendError>> {
-        Box::pin(self.scale_impl(name, replicas, progress))
-    }
-
-    fn delete<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), BackendError>> {
-        Box::pin(self.delete_impl(name))
-    }
-
-    fn restart<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), BackendError>> {
-        Box::pin(self.restart_impl(name))
-    }
-
-    fn logs<'a>(
-        &'a self,
-        name: &'a str,
+    async fn logs(
+        &self,
+        name: &str,
         options: LogOptions,
-    ) -> BoxFuture<'a, Result<BoxStream<Result<LogLine, BackendError>>, BackendError>> {
-        Box::pin(async move {
-            let records = state::read_deployment(&self.state_dir, name)?;
-            if records.is_empty() {
-                return Err(BackendError::NotFound(name.to_string()));
-            }
-            let streams: Vec<_> = records
-                .into_iter()
-                .filter(|r| options.replica.is_none_or(|want| want == r.index))
-                .map(|r| logs::stream(r.log, r.index, options.tail, options.follow))
-                .collect();
-            if streams.is_empty() {
-                return Err(BackendError::Other(format!(
-                    "`{name}` has no replica {}",
-                    options.replica.unwrap_or_default()
-                )));
-            }
-            Ok(futures::stream::select_all(streams).boxed())
-        })
+    ) -> Result<BoxStream<Result<LogLine, BackendError>>, BackendError> {
+        let records = state::read_deployment(&self.state_dir, name)?;
+        if records.is_empty() {
+            return Err(BackendError::NotFound(name.to_string()));
+        }
+        let streams: Vec<_> = records
+            .into_iter()
+            .filter(|r| options.replica.is_none_or(|want| want == r.index))
+            .map(|r| logs::stream(r.log, r.index, options.tail, options.follow))
+            .collect();
+        if streams.is_empty() {
+            return Err(BackendError::Other(format!(
+                "`{name}` has no replica {}",
+                options.replica.unwrap_or_default()
+            )));
+        }
+        Ok(futures::stream::select_all(streams).boxed())
     }
 
-    fn events<'a>(
-        &'a self,
-        name: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<BoxStream<BackendEvent>, BackendError>> {
+    async fn events(&self, name: Option<&str>) -> Result<BoxStream<BackendEvent>, BackendError> {
         let backend: Arc<dyn Backend> = Arc::new(self.clone());
         let only = name.map(str::to_string);
-        Box::pin(
-            async move { Ok(super::watch::poll_events(backend, only, Duration::from_millis(500))) },
-        )
+        Ok(super::watch::poll_events(backend, only, Duration::from_millis(500)))
     }
 
     fn render(&self, spec: &DeploymentSpec) -> Result<serde_json::Value, BackendError> {
-        self.render_impl(spec)
+        validate_spec(spec)?;
+        let token = secrets::hf_token();
+        let gpu_sets = allocator::allocate(
+            &self.inventory(),
+            &self.holders()?,
+            spec.replicas,
+            spec.gpus_per_replica,
+        )?;
+        let replicas: Vec<serde_json::Value> = (0..spec.replicas)
+            .zip(gpu_sets)
+            .map(|(index, gpus)| {
+                let command = launch_command(spec, index);
+                serde_json::json!({
+                    "index": index,
+                    "port": spec.replica_port(index),
+                    "gpus": gpus,
+                    "command": command.display(),
+                    "argv": command.argv(),
+                    "env": secrets::redact(&process_env(spec, &gpus, token.as_deref())),
+                    "log": state::log_path(&self.state_dir, &spec.name, index),
+                })
+            })
+            .collect();
+        Ok(serde_json::json!({ "backend": NAME, "deployment": spec.name, "replicas": replicas }))
     }
 }

@@ -154,10 +154,10 @@ pub fn deployment_names(state_dir: &Path) -> Result<Vec<String>, BackendError> {
 pub fn remove_deployment_if_empty(state_dir: &Path, name: &str) -> Result<(), BackendError> {
     if read_deployment(state_dir, name)?.is_empty() && !spec_path(state_dir, name).exists() {
         let dir = deployment_dir(state_dir, name);
-        if let Err(err) = std::fs::remove_dir_all(&dir) {
-            if err.kind() != std::io::ErrorKind::NotFound {
-                return Err(BackendError::state(&dir, err));
-            }
+        if let Err(err) = std::fs::remove_dir_all(&dir)
+            && err.kind() != std::io::ErrorKind::NotFound
+        {
+            return Err(BackendError::state(&dir, err));
         }
     }
     Ok(())

@@ -229,14 +229,15 @@ async fn serve(sim: Arc<Sim>, body: Bytes, api: Api) -> Response {
             );
         }
     };
-    if let Some(model) = request.get("model").and_then(Value::as_str) {
-        if sim.args.flavor == Flavor::Vllm && model != sim.args.served_model_name {
-            return error(
-                StatusCode::NOT_FOUND,
-                "NotFoundError",
-                format!("The model `{model}` does not exist."),
-            );
-        }
+    if let Some(model) = request.get("model").and_then(Value::as_str)
+        && sim.args.flavor == Flavor::Vllm
+        && model != sim.args.served_model_name
+    {
+        return error(
+            StatusCode::NOT_FOUND,
+            "NotFoundError",
+            format!("The model `{model}` does not exist."),
+        );
     }
     let prompt = match prompt_text(&request, api) {
         Ok(text) => text,

@@ -149,6 +149,14 @@ impl Rank {
             TOKEN_COUNT_BUCKETS
         };
         let phase = bounds(args, "vllm:request_prefill_time_seconds", buckets::VLLM_REQUEST);
+        Rank::idle([ttft, itl, e2e, queue, tokens, tokens, phase, phase])
+    }
+
+    /// A rank with no traffic whose histograms have these bounds, in field order: ttft, itl,
+    /// e2e, queue, prompt_len, generation_len, prefill, decode.
+    fn idle(bounds: [&'static [f64]; 8]) -> Rank {
+        let [ttft, itl, e2e, queue, prompt_len, generation_len, prefill, decode] =
+            bounds.map(Histogram::new);
         Rank {
             running: 0,
             waiting: 0,
@@ -160,14 +168,14 @@ impl Rank {
             preemptions: 0,
             requests: 0,
             finished: BTreeMap::new(),
-            ttft: Histogram::new(ttft),
-            itl: Histogram::new(itl),
-            e2e: Histogram::new(e2e),
-            queue: Histogram::new(queue),
-            prompt_len: Histogram::new(tokens),
-            generation_len: Histogram::new(tokens),
-            prefill: Histogram::new(phase),
-            decode: Histogram::new(phase),
+            ttft,
+            itl,
+            e2e,
+            queue,
+            prompt_len,
+            generation_len,
+            prefill,
+            decode,
             aborted: 0,
             recent_tokens: Vec::new(),
         }
@@ -263,28 +271,16 @@ pub fn unix_now() -> f64 {
 impl Rank {
     /// A rank with no traffic and the same histogram buckets, to sum ranks into.
     pub fn empty_like(other: &Rank) -> Rank {
-        Rank {
-            running: 0,
-            waiting: 0,
-            kv_tokens: 0,
-            prompt_tokens: 0,
-            generation_tokens: 0,
-            prefix_queries: 0,
-            prefix_hits: 0,
-            preemptions: 0,
-            requests: 0,
-            finished: BTreeMap::new(),
-            ttft: Histogram::new(other.ttft.bounds),
-            itl: Histogram::new(other.itl.bounds),
-            e2e: Histogram::new(other.e2e.bounds),
-            queue: Histogram::new(other.queue.bounds),
-            prompt_len: Histogram::new(other.prompt_len.bounds),
-            generation_len: Histogram::new(other.generation_len.bounds),
-            prefill: Histogram::new(other.prefill.bounds),
-            decode: Histogram::new(other.decode.bounds),
-            aborted: 0,
-            recent_tokens: Vec::new(),
-        }
+        Rank::idle([
+            other.ttft.bounds,
+            other.itl.bounds,
+            other.e2e.bounds,
+            other.queue.bounds,
+            other.prompt_len.bounds,
+            other.generation_len.bounds,
+            other.prefill.bounds,
+            other.decode.bounds,
+        ])
     }
 
     pub fn absorb(&mut self, other: &Rank) {

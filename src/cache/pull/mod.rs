@@ -4,6 +4,7 @@
 
 mod download;
 pub mod hub;
+mod hub_env;
 mod layout;
 pub mod progress;
 pub mod tree_cache;
@@ -19,7 +20,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::model::cache::RepoType;
 
-pub use hub::{HubClient, endpoint_from_env, find_token};
+pub use hub::HubClient;
+pub use hub_env::{endpoint_from_env, find_token};
 pub use progress::{FileProgress, FileState, PullPhase, PullProgress};
 
 use layout::RepoLayout;

@@ -92,12 +92,11 @@ pub(super) async fn wait_ready(
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let snapshot = watch.snapshot();
-        if let Some(row) = snapshot.deployments.iter().find(|d| d.name == name) {
-            if row.ready >= replicas
-                && row.pods.iter().filter(|p| p.ready).count() as u32 >= replicas
-            {
-                return Ok(());
-            }
+        if let Some(row) = snapshot.deployments.iter().find(|d| d.name == name)
+            && row.ready >= replicas
+            && row.pods.iter().filter(|p| p.ready).count() as u32 >= replicas
+        {
+            return Ok(());
         }
         match tokio::time::timeout_at(deadline, changes.changed()).await {
             Ok(Ok(())) => {}

@@ -131,10 +131,10 @@ fn sample(line: &str) -> Result<Sample<'_>, &'static str> {
     let value = fields.next().ok_or("a sample needs a value")?;
     let value = number(value).ok_or("the sample value is not a number")?;
     // An optional timestamp may follow; anything after that is not Prometheus text.
-    if let Some(timestamp) = fields.next() {
-        if timestamp.parse::<i64>().is_err() {
-            return Err("unexpected text after the sample value");
-        }
+    if let Some(timestamp) = fields.next()
+        && timestamp.parse::<i64>().is_err()
+    {
+        return Err("unexpected text after the sample value");
     }
     if fields.next().is_some() {
         return Err("unexpected text after the sample timestamp");

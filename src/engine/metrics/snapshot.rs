@@ -151,10 +151,10 @@ pub fn snapshot(page: &Page<'_>) -> Snapshot {
         if names::engine_of(sample.name).is_none() {
             continue;
         }
-        if let Some(model) = sample.label("model_name") {
-            if !models.iter().any(|m| m == model) {
-                models.push(model.to_string());
-            }
+        if let Some(model) = sample.label("model_name")
+            && !models.iter().any(|m| m == model)
+        {
+            models.push(model.to_string());
         }
         if sample.name == "vllm:cache_config_info" {
             // An info gauge: the cache's size is in its labels, one series per engine.

@@ -101,10 +101,10 @@ impl SampleWindow {
                 sample.requests_per_s_by_reason = by_reason;
                 let queries = increase(snap.prefix_cache_queries, then.prefix_cache_queries);
                 let hits = increase(snap.prefix_cache_hits, then.prefix_cache_hits);
-                if let (Some(q), Some(h)) = (queries, hits) {
-                    if q > 0.0 {
-                        sample.prefix_cache_hit_rate = Some((h / q).clamp(0.0, 1.0));
-                    }
+                if let (Some(q), Some(h)) = (queries, hits)
+                    && q > 0.0
+                {
+                    sample.prefix_cache_hit_rate = Some((h / q).clamp(0.0, 1.0));
                 }
             }
         }

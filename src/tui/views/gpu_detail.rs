@@ -260,9 +260,7 @@ mod tests {
             gpus: vec![0, 1],
             state: ReplicaState::Ready,
             detail: None,
-            pid: None,
-            container_id: None,
-            log_path: None,
+            handle: None,
             started_at_unix_ms: None,
         };
         let deployment = Deployment {

@@ -49,22 +49,18 @@ fn gpu_request(pod: &Value) -> Vec<(String, i64)> {
     out
 }
 
-/// The object an event is about, as `involvedObject` names it.
-pub struct Involved<'a> {
-    pub kind: &'a str,
-    pub namespace: &'a str,
-    pub name: &'a str,
-}
-
+// One argument per field of the core/v1 Event it records; a struct would only repeat them.
+#[allow(clippy::too_many_arguments)]
 pub fn event(
     inner: &mut Inner,
     fake: &FakeKube,
-    about: Involved<'_>,
+    namespace: &str,
+    kind: &str,
+    name: &str,
     type_: &str,
     reason: &str,
     message: &str,
 ) {
-    let Involved { kind, namespace, name } = about;
     let event_name = format!("{name}.{:016x}", inner.rv + 1);
     let object = json!({
         "metadata": {"name": event_name, "namespace": namespace},
@@ -121,7 +117,9 @@ pub fn reconcile(fake: &FakeKube) {
             event(
                 &mut inner,
                 fake,
-                Involved { kind: "Deployment", namespace: &key.namespace, name: &name },
+                &key.namespace,
+                "Deployment",
+                &name,
                 "Normal",
                 "ScalingReplicaSet",
                 &format!("Scaled down replica set {name}-{hash} to {desired}"),
@@ -150,7 +148,9 @@ pub fn reconcile(fake: &FakeKube) {
             event(
                 &mut inner,
                 fake,
-                Involved { kind: "Deployment", namespace: &key.namespace, name: &name },
+                &key.namespace,
+                "Deployment",
+                &name,
                 "Normal",
                 "ScalingReplicaSet",
                 &format!("Scaled up replica set {name}-{hash} to {desired}"),
@@ -238,11 +238,9 @@ fn schedule_and_start(inner: &mut Inner, fake: &FakeKube) {
                     event(
                         inner,
                         fake,
-                        Involved {
-                            kind: "Pod",
-                            namespace: &pod_key.namespace,
-                            name: &pod_key.name,
-                        },
+                        &pod_key.namespace,
+                        "Pod",
+                        &pod_key.name,
                         "Normal",
                         "Scheduled",
                         &format!(
@@ -261,11 +259,9 @@ fn schedule_and_start(inner: &mut Inner, fake: &FakeKube) {
                         event(
                             inner,
                             fake,
-                            Involved {
-                                kind: "Pod",
-                                namespace: &pod_key.namespace,
-                                name: &pod_key.name,
-                            },
+                            &pod_key.namespace,
+                            "Pod",
+                            &pod_key.name,
                             "Warning",
                             "FailedScheduling",
                             &message,
@@ -330,7 +326,9 @@ fn schedule_and_start(inner: &mut Inner, fake: &FakeKube) {
         event(
             inner,
             fake,
-            Involved { kind: "Pod", namespace: &pod_key.namespace, name: &pod_key.name },
+            &pod_key.namespace,
+            "Pod",
+            &pod_key.name,
             "Normal",
             "Started",
             "Started container engine",

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -258,5 +257,3 @@ pub fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
         },
     )
 }
-
-pub type SharedFake = Arc<FakeKube>;

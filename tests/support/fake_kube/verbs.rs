@@ -1,5 +1,9 @@
-//! The REST verbs on one resource: list (with selectors and paging), get, create, patch by
-//! content type, put and delete (with finalizers), each as the real API server answers.
+//! The verbs on one resource as the API server answers them: list (with label and field
+//! selectors), get, create, patch (by content type, server-side apply with field managers),
+//! put and delete, each with dry run and the `Status` errors of the real server.
+
+use std::sync::Arc;
+
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
@@ -9,7 +13,7 @@ use super::server::{Params, Target, parse_body};
 use super::store::{ApiError, Key, apply_merge, fields_match, labels_match, merge_patch};
 use super::validate::{is_strict, validate};
 
-pub fn list(
+pub(super) fn list(
     fake: &FakeKube,
     target: &Target,
     params: &Params,
@@ -47,7 +51,11 @@ pub fn list(
     ))
 }
 
-pub fn get(fake: &FakeKube, target: &Target, name: &str) -> Result<(StatusCode, Value), ApiError> {
+pub(super) fn get(
+    fake: &FakeKube,
+    target: &Target,
+    name: &str,
+) -> Result<(StatusCode, Value), ApiError> {
     let inner = fake.shared.inner.lock().expect("store");
     inner
         .get(&Key::new(target.def, &target.namespace, name))
@@ -56,7 +64,7 @@ pub fn get(fake: &FakeKube, target: &Target, name: &str) -> Result<(StatusCode, 
         .ok_or_else(|| ApiError::not_found(target.def, name))
 }
 
-pub fn create(
+pub(super) fn create(
     fake: &FakeKube,
     target: &Target,
     body: &[u8],
@@ -112,7 +120,7 @@ pub fn conflict(def: &ResourceDef, name: &str, manager: &str, field: &str) -> Ap
     }
 }
 
-pub fn patch(
+pub(super) fn patch(
     fake: &FakeKube,
     target: &Target,
     name: &str,
@@ -203,7 +211,7 @@ pub fn patch(
     Ok((code, stored))
 }
 
-pub fn put(
+pub(super) fn put(
     fake: &FakeKube,
     target: &Target,
     name: &str,
@@ -231,7 +239,7 @@ pub fn put(
 /// Optimistic concurrency as the API server does it: a write (update, patch, the scale
 /// subresource) that carries a `metadata.resourceVersion` other than the stored one is a 409
 /// Conflict.
-pub fn same_version(
+pub(super) fn same_version(
     def: &ResourceDef,
     name: &str,
     sent: Option<&Value>,
@@ -254,7 +262,7 @@ pub fn same_version(
     Ok(())
 }
 
-pub fn delete(
+pub(super) fn delete(
     fake: &FakeKube,
     target: &Target,
     name: &str,
@@ -307,3 +315,5 @@ pub fn delete(
     let removed = inner.remove(&key, &fake.shared.changes).unwrap_or(object);
     Ok((StatusCode::OK, removed))
 }
+
+pub type SharedFake = Arc<FakeKube>;

@@ -1,21 +1,26 @@
 //! `aimdeck recipes list|show|select|validate|import`: the recipe library, headless.
 
+mod import_cmd;
+mod validate_cmd;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use color_eyre::eyre::{WrapErr, eyre};
+use color_eyre::eyre::eyre;
 use serde::Serialize;
 
 use crate::config::Config;
 use crate::model::EngineKind;
 use crate::model::recipe::{Goal, ModelFacts, Precision};
 use crate::recipes::fit::{FitReport, gib};
-use crate::recipes::load::{Library, LoadedRecipe, load_file, recipe_files};
+use crate::recipes::load::{Library, LoadedRecipe};
 use crate::recipes::select::{Hardware, SelectQuery, has_recipe, select};
-use crate::recipes::{Problem, gpus, hf_config, import};
+use crate::recipes::{Problem, gpus, hf_config};
 
 use super::GlobalArgs;
+use import_cmd::run_import;
+use validate_cmd::run_validate;
 
 #[derive(Debug, Args)]
 pub struct RecipesArgs {
@@ -422,146 +427,4 @@ fn run_select(
         }
     }
     Ok(if selection.best.is_some() { ExitCode::SUCCESS } else { ExitCode::from(1) })
-}
-
-/// `recipes validate --json`.
-#[derive(Debug, Serialize)]
-struct ValidateOutput {
-    files: usize,
-    recipes: usize,
-    problems: Vec<Problem>,
-}
-
-fn run_validate(
-    args: ValidateArgs,
-    global: &GlobalArgs,
-    dirs: &[PathBuf],
-) -> color_eyre::Result<ExitCode> {
-    let output = if args.paths.is_empty() {
-        let (library, _) = library(global, dirs)?;
-        let files = library.recipes.len()
-            + library
-                .problems
-                .iter()
-                .map(|p| &p.file)
-                .collect::<std::collections::BTreeSet<_>>()
-                .len();
-        ValidateOutput { files, recipes: library.recipes.len(), problems: library.problems }
-    } else {
-        validate_paths(&args.paths)
-    };
-    if args.json {
-        print_json(&output)?;
-    } else {
-        for problem in &output.problems {
-            println!("{problem}");
-        }
-        println!(
-            "{} file{} checked, {} recipe{} valid, {} problem{}",
-            output.files,
-            if output.files == 1 { "" } else { "s" },
-            output.recipes,
-            if output.recipes == 1 { "" } else { "s" },
-            output.problems.len(),
-            if output.problems.len() == 1 { "" } else { "s" }
-        );
-    }
-    Ok(if output.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
-}
-
-fn validate_paths(paths: &[PathBuf]) -> ValidateOutput {
-    let mut files = Vec::new();
-    let mut problems = Vec::new();
-    for path in paths {
-        if path.is_dir() {
-            match recipe_files(path) {
-                Ok(found) => files.extend(found),
-                Err(err) => problems.push(Problem::new(
-                    &path.display().to_string(),
-                    0,
-                    0,
-                    "",
-                    format!("cannot read directory: {err}"),
-                )),
-            }
-        } else {
-            files.push(path.clone());
-        }
-    }
-    let mut seen: std::collections::BTreeMap<String, String> = Default::default();
-    let mut recipes = 0;
-    for file in &files {
-        match load_file(file) {
-            Ok(recipe) => {
-                let name = file.display().to_string();
-                if let Some(first) = seen.get(&recipe.id) {
-                    problems.push(Problem::new(
-                        &name,
-                        1,
-                        1,
-                        "id",
-                        format!("duplicate id `{}`: {first} has the same id", recipe.id),
-                    ));
-                } else {
-                    seen.insert(recipe.id.clone(), name);
-                    recipes += 1;
-                }
-            }
-            Err(found) => problems.extend(found),
-        }
-    }
-    ValidateOutput { files: files.len(), recipes, problems }
-}
-
-fn run_import(
-    args: ImportArgs,
-    global: &GlobalArgs,
-    dirs: &[PathBuf],
-) -> color_eyre::Result<ExitCode> {
-    let (library, config) = library(global, dirs)?;
-    let lookup = |model: &str| cached_facts(&config, model);
-    let results: Vec<import::Imported> =
-        args.paths.iter().map(|path| import::import_file(path, &library, &lookup)).collect();
-    let out_dir = args.out.clone().unwrap_or_else(crate::paths::user_recipes_dir);
-    let mut failed = false;
-    let mut written = Vec::new();
-    for imported in &results {
-        failed |= !imported.problems.is_empty() || imported.recipe.is_none();
-        if args.write
-            && imported.problems.is_empty()
-            && let (Some(recipe), Some(yaml)) = (&imported.recipe, import::to_yaml(imported))
-        {
-            std::fs::create_dir_all(&out_dir)
-                .wrap_err_with(|| format!("creating {}", out_dir.display()))?;
-            let path = out_dir.join(format!("{}.yaml", recipe.id));
-            std::fs::write(&path, yaml).wrap_err_with(|| format!("writing {}", path.display()))?;
-            written.push(path);
-        }
-    }
-    if args.json {
-        #[derive(Serialize)]
-        struct ImportOutput<'a> {
-            imported: &'a [import::Imported],
-            written: &'a [PathBuf],
-        }
-        print_json(&ImportOutput { imported: &results, written: &written })?;
-    } else {
-        for imported in &results {
-            for line in &imported.unmapped {
-                eprintln!("{}: not carried over: {line}", imported.file);
-            }
-            for problem in &imported.problems {
-                eprintln!("{problem}");
-            }
-            if !args.write && imported.problems.is_empty() {
-                if let Some(yaml) = import::to_yaml(imported) {
-                    println!("---\n{yaml}");
-                }
-            }
-        }
-        for path in &written {
-            eprintln!("wrote {}", path.display());
-        }
-    }
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
