@@ -151,6 +151,12 @@ async fn a_crashed_replica_shows_as_exited_and_reconcile_cleans_it() {
     }
     assert_eq!(seen.replicas[0].state, ReplicaState::Exited);
     assert!(seen.replicas[0].detail.as_deref().unwrap_or_default().contains("is gone"));
+    // Issue 18: the detail says why, from the log's last line.
+    let detail = seen.replicas[0].detail.clone().unwrap_or_default();
+    assert!(
+        detail.contains("last log line `aimdeck-sim: exiting as asked by --exit-after"),
+        "{detail}"
+    );
     let report = backend.reconcile().await.unwrap();
     assert_eq!(report.cleaned, vec!["crash/0"]);
     // The deployment is kept (its spec), with no replica: `rm` removes it.

@@ -82,9 +82,14 @@ impl ProcessBackend {
         } else if alive {
             health::probe(&self.http, record.port, record.spec.engine).await.state()
         } else {
+            // Not our child once the CLI that started it has exited, so its exit status is
+            // not ours to read: the log's last line is what says why it stopped.
+            let why = os::last_log_line(&record.log)
+                .map(|line| format!(": last log line `{line}`"))
+                .unwrap_or_default();
             (
                 ReplicaState::Exited,
-                Some(format!("process {} is gone; see {}", record.pid, record.log.display())),
+                Some(format!("process {} is gone{why}; see {}", record.pid, record.log.display())),
             )
         };
         Replica {

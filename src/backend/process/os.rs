@@ -112,3 +112,17 @@ pub async fn stop(pid: u32, ticks: Option<u64>, grace: Duration) -> bool {
     }
     true
 }
+
+/// The last non-empty line of a replica's log (read from its last 4 KiB), cut to 200
+/// characters; `None` when the log is missing or empty.
+pub fn last_log_line(log: &Path) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(log).ok()?;
+    let len = file.metadata().ok()?.len();
+    file.seek(SeekFrom::Start(len.saturating_sub(4096))).ok()?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail).ok()?;
+    let text = String::from_utf8_lossy(&tail);
+    let line = text.lines().rev().map(str::trim).find(|l| !l.is_empty())?;
+    Some(line.chars().take(200).collect())
+}
