@@ -6,7 +6,7 @@
 //! `io_links/K/properties` holds `type` (2 = PCIe, 11 = XGMI), `node_from`, `node_to`, `weight`.
 //! No live readings come from here: utilisation, power and temperature stay `null`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::Path;
 
@@ -35,6 +35,15 @@ struct Node {
 /// Reads the tree under `root` (the directory holding `nodes/`). `Ok(None)` when there is no
 /// tree at all (no AMD driver), an error when the tree is there but unreadable.
 pub fn read(root: &Path) -> Result<Option<ProviderReport>, String> {
+    read_with_pci(root, None)
+}
+
+/// `read`, with each GPU's compute and memory partition mode from the driver's files in its
+/// PCI device directory under `pci_root` (`kfd_partitions`).
+pub fn read_with_pci(
+    root: &Path,
+    pci_root: Option<&Path>,
+) -> Result<Option<ProviderReport>, String> {
     let nodes_dir = root.join("nodes");
     let entries = match fs::read_dir(&nodes_dir) {
         Ok(entries) => entries,
@@ -68,10 +77,16 @@ pub fn read(root: &Path) -> Result<Option<ProviderReport>, String> {
         }
     }
     nodes.sort_by_key(|node| node.id);
-    Ok(Some(build(&nodes, warnings)))
+    let mut xcc = BTreeMap::new();
+    let mut report = build(&nodes, warnings, &mut xcc);
+    super::kfd_partitions::apply(&mut report.gpus, &xcc, pci_root);
+    // The KFD's banks are each partition's share already: parents only, no division.
+    super::partitions::set_parents(&mut report.gpus);
+    Ok(Some(report))
 }
 
-fn build(nodes: &[Node], warnings: Vec<String>) -> ProviderReport {
+/// The GPUs and links of the tree; `xcc` gets each GPU's `num_xcc` by index.
+fn build(nodes: &[Node], warnings: Vec<String>, xcc: &mut BTreeMap<u32, u64>) -> ProviderReport {
     // Without a `gpu_id` file, a node with SIMDs and no CPU cores is a GPU.
     let is_gpu = |node: &Node| match node.props.get("gpu_id") {
         Some(&id) => id != 0,
@@ -93,7 +108,11 @@ fn build(nodes: &[Node], warnings: Vec<String>) -> ProviderReport {
         }
         let index = gpu_ordinal[&node.id];
         let mut gpu = Gpu::new(index, GpuVendor::Amd, product_name(&node.props));
+        if let Some(&count) = node.props.get("num_xcc") {
+            xcc.insert(index, count);
+        }
         gpu.pci_bus_id = node.props.get("location_id").map(|&location| {
+            let (location, _) = super::kfd_partitions::location_with_partition(location);
             bus_id_from_location(node.props.get("domain").copied().unwrap_or(0), location)
         });
         gpu.render_node =

@@ -85,6 +85,15 @@ impl Gpu {
         self.processes.iter().filter(|p| p.holder.is_none())
     }
 
+    /// The memory `holder`'s processes use on this GPU (0 when none is known).
+    pub fn memory_of(&self, holder: &GpuHolder) -> u64 {
+        self.processes
+            .iter()
+            .filter(|p| p.holder.as_ref() == Some(holder))
+            .filter_map(|p| p.used_memory_bytes)
+            .sum()
+    }
+
     /// Used memory as a fraction 0..=1, when both readings are known.
     pub fn memory_fraction(&self) -> Option<f64> {
         match (self.memory_used_bytes, self.memory_total_bytes) {
@@ -120,7 +129,13 @@ pub fn assign_holders(gpus: &mut [Gpu], claims: &[GpuClaim]) -> Vec<u32> {
     let mut unknown = Vec::new();
     for claim in claims {
         for &index in &claim.gpus {
-            match gpus.iter_mut().find(|gpu| gpu.index == index) {
+            // A MIG device's logical index is held on its parent's row.
+            let parent = super::gpu_logical::mig_parent(index).map(|(parent, _)| parent);
+            let row = gpus
+                .iter()
+                .position(|gpu| gpu.index == index)
+                .or_else(|| gpus.iter().position(|gpu| Some(gpu.index) == parent));
+            match row.map(|position| &mut gpus[position]) {
                 Some(gpu) => {
                     gpu.held_by = Some(GpuHolder {
                         deployment: claim.deployment.clone(),

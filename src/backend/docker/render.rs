@@ -9,7 +9,7 @@ use bollard::models::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::backend::allocator::{AllocatableGpu, gpu_label};
+use crate::backend::allocator::{AllocatableGpu, device_ids, gpu_label};
 use crate::backend::env::replica_env;
 use crate::engine::launch_command;
 use crate::model::{DeploymentSpec, GpuVendor, labels};
@@ -149,7 +149,8 @@ pub fn container_body(
         Some(GpuVendor::Nvidia) if !gpus.is_empty() => {
             host.device_requests = Some(vec![DeviceRequest {
                 driver: Some("nvidia".into()),
-                device_ids: Some(gpus.iter().map(u32::to_string).collect()),
+                // A MIG device by its UUID, which the NVIDIA runtime takes as a device id.
+                device_ids: Some(device_ids(inventory, gpus)),
                 capabilities: Some(vec![vec!["gpu".into()]]),
                 ..Default::default()
             }]);

@@ -178,7 +178,12 @@ impl ProcessBackend {
                     "gpus": gpus,
                     "command": command.display(),
                     "argv": command.argv(),
-                    "env": secrets::redact(&process_env(spec, &gpus, token.as_deref())),
+                    "env": secrets::redact(&process_env(
+                        spec,
+                        &gpus,
+                        &self.inventory(),
+                        token.as_deref()
+                    )),
                     "log": state::log_path(&self.state_dir, &spec.name, index),
                 })
             })
@@ -190,9 +195,14 @@ impl ProcessBackend {
 fn process_env(
     spec: &DeploymentSpec,
     gpus: &[u32],
+    inventory: &[AllocatableGpu],
     token: Option<&str>,
 ) -> std::collections::BTreeMap<String, String> {
     let mut env = super::env::replica_env(spec, gpus, true, token);
+    // A MIG device is named by its UUID: CUDA has no index for it.
+    if let Some(visible) = env.get_mut("CUDA_VISIBLE_DEVICES") {
+        *visible = allocator::device_ids(inventory, gpus).join(",");
+    }
     if let Some(cache) = &spec.cache_dir {
         env.entry("HF_HOME".into()).or_insert_with(|| cache.to_string_lossy().to_string());
     }

@@ -153,8 +153,8 @@ fn render_view(app: &App, frame: &mut Frame, area: Rect) {
         (ViewId::Gpus, Some(update)) => {
             let (table_area, detail, topology) =
                 super::gpus::split(area, update.snapshot.gpus.len());
-            table.render(frame, table_area, block, theme);
             let snapshot = app.gpus.joined.as_deref().unwrap_or(&update.snapshot);
+            super::gpu_table::render(frame, table_area, block, table, snapshot, theme);
             if let (Some(detail), Some(gpu)) =
                 (detail, super::gpu_detail::selected(snapshot, table.selected()))
             {

@@ -9,6 +9,7 @@ pub mod endpoint_detail;
 pub mod endpoints;
 pub mod frame;
 pub mod gpu_detail;
+pub mod gpu_table;
 pub mod gpus;
 pub mod help;
 pub mod playground;
