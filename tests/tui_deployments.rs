@@ -60,6 +60,7 @@ fn replica(name: &str, index: u32, state: ReplicaState) -> Replica {
         container_id: None,
         log_path: None,
         started_at_unix_ms: None,
+        pod_uid: None,
     }
 }
 

@@ -638,6 +638,7 @@ fn deployment_rows_follow_their_replicas_polls() {
         container_id: None,
         log_path: None,
         started_at_unix_ms: None,
+        pod_uid: None,
     };
     let deployment = Deployment {
         name: "llama".into(),

@@ -111,6 +111,10 @@ fn refusal(gpu: &crate::model::gpu::Gpu, policy: PlacementPolicy) -> Option<Stri
     if let Some(process) = gpu.unmanaged().next() {
         return Some(process.describe());
     }
+    // A pod's GPU is the cluster's: no local claim names it, but it is taken.
+    if let Some(process) = gpu.processes.iter().find(|p| p.pod_uid.is_some()) {
+        return Some(format!("is used by a Kubernetes pod: {}", process.describe()));
+    }
     if let Some(partition) = gpu.partition.as_ref().filter(|p| p.is_split() && !policy.partitions) {
         let mode = partition.compute.as_deref().unwrap_or("a");
         let parent = partition.parent.map(|p| format!(" of GPU {p}")).unwrap_or_default();

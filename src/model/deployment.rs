@@ -213,6 +213,10 @@ pub struct Replica {
     /// they restart with the replica and survive a console restart.
     #[serde(default)]
     pub started_at_unix_ms: Option<i64>,
+    /// The pod's `metadata.uid` (Kubernetes backend): a GPU process whose `/proc/PID/cgroup`
+    /// names it belongs to this replica.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_uid: Option<String>,
 }
 
 impl Replica {

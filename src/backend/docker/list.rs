@@ -89,6 +89,7 @@ impl DockerBackend {
             container_id: Some(found.id.clone()),
             log_path: None,
             started_at_unix_ms: self.started_at(found).await,
+            pod_uid: None,
         }
     }
 

@@ -289,6 +289,7 @@ fn to_deployment(d: &K8sDeployment, pods: Vec<PodRow>) -> Deployment {
             container_id: None,
             log_path: None,
             started_at_unix_ms: pod.started_at_unix_ms,
+            pod_uid: pod.uid.clone(),
         })
         .collect();
     // Pods the Deployment wants but the controller has not made yet.
@@ -306,6 +307,7 @@ fn to_deployment(d: &K8sDeployment, pods: Vec<PodRow>) -> Deployment {
             container_id: None,
             log_path: None,
             started_at_unix_ms: None,
+            pod_uid: None,
         });
     }
     Deployment { name, backend: NAME.to_string(), spec, replicas, autoscaler: None }

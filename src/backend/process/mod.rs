@@ -99,6 +99,7 @@ impl ProcessBackend {
             container_id: None,
             log_path: Some(record.log.clone()),
             started_at_unix_ms: crate::model::rfc3339_unix_ms(&record.started_at),
+            pod_uid: None,
         }
     }
 

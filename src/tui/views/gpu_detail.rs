@@ -259,6 +259,7 @@ mod tests {
             container_id: None,
             log_path: None,
             started_at_unix_ms: None,
+            pod_uid: None,
         };
         let deployment = Deployment {
             name: "llama".into(),
