@@ -132,6 +132,19 @@ fn main() {
         let report = kfd::read(kfd_dir.path()).expect("readable").expect("present");
         black_box(merge::merge(vec![report], None, Vec::new()));
     });
+    // No amd-smi on an MI300X box in CPX/NPS4: 64 KFD nodes, their io_links and the driver's
+    // partition files are the whole AMD provider.
+    let cpx_kfd = tempfile::tempdir().expect("tempdir");
+    let cpx_pci = tempfile::tempdir().expect("tempdir");
+    let cpx = kfd_tree::mi300x_8_cpx_nps4();
+    kfd_tree::write_tree(cpx_kfd.path(), 2, &cpx, true);
+    kfd_tree::write_partition_modes(cpx_pci.path(), &cpx, "CPX", "NPS4");
+    measure("KFD CPX/NPS4 tree (64 partitions) + modes, merge", 50, || {
+        let report = kfd::read_with_pci(cpx_kfd.path(), Some(cpx_pci.path()))
+            .expect("readable")
+            .expect("present");
+        black_box(merge::merge(vec![report], None, Vec::new()));
+    });
     measure("amd-smi pass + KFD enrichment, merge", 300, || {
         let outputs = AmdSmiOutputs {
             list: Some(&amd[0]),

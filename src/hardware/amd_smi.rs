@@ -113,6 +113,7 @@ fn apply_list(gpu: &mut Gpu, entry: &Value) {
 
 fn apply_metric(gpu: &mut Gpu, entry: &Value) {
     gpu.utilization_percent = first_reading(entry, &[&["usage", "gfx_activity"]]);
+    gpu.clock_mhz = first_reading(entry, &[&["clock", "gfx_0", "clk"]]);
     gpu.power_watts = first_reading(
         entry,
         &[

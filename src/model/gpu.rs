@@ -29,6 +29,10 @@ pub struct Gpu {
     pub temperature_c: Option<f64>,
     pub power_watts: Option<f64>,
     pub power_cap_watts: Option<f64>,
+    /// The graphics (SM) clock now, in MHz: `nvidia-smi` `clocks.sm`, `amd-smi metric`
+    /// `clock.gfx_0.clk`.
+    #[serde(default)]
+    pub clock_mhz: Option<f64>,
     pub numa_node: Option<u32>,
     /// CPUs close to this GPU as the tool prints them, e.g. `0-47,96-143`.
     pub cpu_affinity: Option<String>,
@@ -68,6 +72,7 @@ impl Gpu {
             temperature_c: None,
             power_watts: None,
             power_cap_watts: None,
+            clock_mhz: None,
             numa_node: None,
             cpu_affinity: None,
             render_node: None,

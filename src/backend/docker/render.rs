@@ -310,4 +310,22 @@ mod tests {
         assert!(!shown.contains("hf_secret"));
         assert!(shown.contains("HF_TOKEN=<redacted>"));
     }
+
+    #[test]
+    fn a_mig_device_is_requested_by_its_uuid_and_labelled_by_its_logical_index() {
+        let inventory = vec![AllocatableGpu {
+            device_id: Some("MIG-7a3b2d4f-6c8e-5f9a-8b1c-2d3e4f5a6b71".into()),
+            single: true,
+            ..AllocatableGpu::plain(1001)
+        }];
+        let options = DockerOptions { network: NetworkMode::Host, ..Default::default() };
+        let body =
+            container_body(&spec(Some(GpuVendor::Nvidia)), 0, &[1001], &inventory, &options, None);
+        let request = &body.host_config.as_ref().unwrap().device_requests.as_ref().unwrap()[0];
+        assert_eq!(
+            request.device_ids.as_deref(),
+            Some(&["MIG-7a3b2d4f-6c8e-5f9a-8b1c-2d3e4f5a6b71".to_string()][..])
+        );
+        assert_eq!(body.labels.as_ref().unwrap()["aimdeck.io/gpus"], "1001");
+    }
 }

@@ -337,3 +337,31 @@ impl Backend for ProcessBackend {
         self.render_impl(spec)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// CUDA has no index for a MIG device: the engine is told its UUID.
+    #[test]
+    fn a_replica_on_a_mig_device_sees_it_by_uuid() {
+        let state = tempfile::tempdir().unwrap();
+        let mig = AllocatableGpu {
+            device_id: Some("MIG-6f2a1c3e-5b7d-5e8f-9a0b-1c2d3e4f5a60".into()),
+            single: true,
+            ..AllocatableGpu::plain(1000)
+        };
+        let backend = ProcessBackend::new(state.path(), vec![mig]);
+        let mut spec =
+            DeploymentSpec::minimal("mig", "org/m", crate::model::EngineKind::Vllm, 1, 18000);
+        spec.gpu_vendor = Some(crate::model::GpuVendor::Nvidia);
+        spec.gpus_per_replica = 1;
+        let rendered = backend.render(&spec).expect("renders");
+        let replica = &rendered["replicas"][0];
+        assert_eq!(replica["gpus"], serde_json::json!([1000]));
+        assert_eq!(
+            replica["env"]["CUDA_VISIBLE_DEVICES"],
+            "MIG-6f2a1c3e-5b7d-5e8f-9a0b-1c2d3e4f5a60"
+        );
+    }
+}

@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod deployments;
 pub mod empty;
 pub mod endpoint_detail;
+pub mod endpoint_gpu_charts;
 pub mod endpoints;
 pub mod frame;
 pub mod gpu_detail;
