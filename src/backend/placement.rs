@@ -77,7 +77,9 @@ fn partition_islands(snapshot: &GpuSnapshot) -> HashMap<u32, u32> {
         .filter(|g| g.partition.as_ref().is_some_and(|p| p.is_split()))
         .map(|g| g.index)
         .collect();
-    let between = |l: &&Link| l.kind.is_direct() && split.contains(&l.a) && split.contains(&l.b);
+    let is_split: std::collections::HashSet<u32> = split.iter().copied().collect();
+    let between =
+        |l: &&Link| l.kind.is_direct() && is_split.contains(&l.a) && is_split.contains(&l.b);
     let Some(tightest) = snapshot.links.iter().filter(between).filter_map(|l| l.weight).min()
     else {
         return HashMap::new();

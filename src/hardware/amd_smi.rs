@@ -168,6 +168,7 @@ pub fn links_from_topology(doc: &Value) -> Result<Vec<Link>, String> {
         }
     }
     links.sort_by_key(|link| (link.a, link.b));
+    links.dedup_by_key(|link| (link.a, link.b));
     Ok(links)
 }
 
@@ -179,7 +180,8 @@ fn push_link(
     hops: Option<&Value>,
     weight: Option<&Value>,
 ) {
-    if from == to || links.iter().any(|link| link.a == from.min(to) && link.b == from.max(to)) {
+    // Both directions are listed; the first of a pair is kept after the (stable) sort.
+    if from == to {
         return;
     }
     let kind = match link_type.map(str::to_ascii_uppercase).as_deref() {

@@ -85,6 +85,8 @@ fn write(path: &Path, text: &str) {
 }
 
 pub fn write_tree(root: &Path, cpu_nodes: u32, gpus: &[KfdGpu], xgmi_mesh: bool) {
+    // The kernel's counter of topology rebuilds, next to `nodes/`.
+    write(&root.join("generation_id"), "1\n");
     let nodes = root.join("nodes");
     for cpu in 0..cpu_nodes {
         let dir = nodes.join(cpu.to_string());
