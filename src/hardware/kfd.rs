@@ -164,21 +164,21 @@ fn build(nodes: &[Node], warnings: Vec<String>, xcc: &mut BTreeMap<u32, u64>) ->
                 if let Some(&numa) = cpu_ordinal.get(&to) {
                     gpu.numa_node = Some(numa);
                 }
-            } else if kind == IO_LINK_XGMI {
-                if let Some(&peer) = gpu_ordinal.get(&to) {
-                    if peer != index && seen.insert((index.min(peer), index.max(peer))) {
-                        report.links.push(Link {
-                            a: index.min(peer),
-                            b: index.max(peer),
-                            kind: LinkKind::Xgmi,
-                            detail: "XGMI".to_string(),
-                            nvlink_count: None,
-                            // An io_link is a direct connection.
-                            hops: Some(1),
-                            weight: link.get("weight").and_then(|&w| u32::try_from(w).ok()),
-                        });
-                    }
-                }
+            } else if kind == IO_LINK_XGMI
+                && let Some(&peer) = gpu_ordinal.get(&to)
+                && peer != index
+                && seen.insert((index.min(peer), index.max(peer)))
+            {
+                report.links.push(Link {
+                    a: index.min(peer),
+                    b: index.max(peer),
+                    kind: LinkKind::Xgmi,
+                    detail: "XGMI".to_string(),
+                    nvlink_count: None,
+                    // An io_link is a direct connection.
+                    hops: Some(1),
+                    weight: link.get("weight").and_then(|&w| u32::try_from(w).ok()),
+                });
             }
         }
         report.gpus.push(gpu);

@@ -18,10 +18,10 @@ pub fn fill_affinity(root: &Path, gpus: &mut [Gpu]) -> bool {
         let mut dir = root.join(bus);
         // A compute partition's address carries its id in the function bits; the kernel's
         // directory is the physical function's.
-        if !dir.exists() {
-            if let Some((device, _)) = bus.rsplit_once('.') {
-                dir = root.join(format!("{device}.0"));
-            }
+        if !dir.exists()
+            && let Some((device, _)) = bus.rsplit_once('.')
+        {
+            dir = root.join(format!("{device}.0"));
         }
         if gpu.cpu_affinity.is_none() {
             if let Some(cpus) =

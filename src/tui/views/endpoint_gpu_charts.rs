@@ -98,21 +98,12 @@ pub fn render(
             .collect()
     };
     const GIB: f64 = (1u64 << 30) as f64;
-    let charts: [(Rect, &str, &str, Option<f64>, Vec<Series>); 4] = [
-        (
-            memory,
-            "GPU memory",
-            "G",
-            None,
-            per_gpu(&|s| s.memory_used_bytes.map(|b| b as f64 / GIB)),
-        ),
-        (util, "GPU util", "%", Some(100.0), per_gpu(&|s| s.utilization_percent)),
-        (power, "GPU power", "W", None, per_gpu(&|s| s.power_watts)),
-        (clock, "GPU clock", "MHz", None, per_gpu(&|s| s.clock_mhz)),
-    ];
-    for (area, title, unit, max, series) in charts {
-        render_chart(frame, area, title, unit, max, &series, theme);
-    }
+    let gib = |s: &GpuSample| s.memory_used_bytes.map(|b| b as f64 / GIB);
+    render_chart(frame, memory, "GPU memory", "G", None, &per_gpu(&gib), theme);
+    let util_of = |s: &GpuSample| s.utilization_percent;
+    render_chart(frame, util, "GPU util", "%", Some(100.0), &per_gpu(&util_of), theme);
+    render_chart(frame, power, "GPU power", "W", None, &per_gpu(&|s| s.power_watts), theme);
+    render_chart(frame, clock, "GPU clock", "MHz", None, &per_gpu(&|s| s.clock_mhz), theme);
 }
 
 #[cfg(test)]
