@@ -34,6 +34,19 @@ pub fn describe(policy: PlacementPolicy) -> String {
     format!("create and scale place on: {}; never on failed GPUs", allowed.join(", "))
 }
 
+/// What every view's title says while a rule is toggled on, so it is not forgotten:
+/// "place on: degraded, partitions "; nothing with the defaults.
+pub fn title_note(policy: PlacementPolicy) -> Option<String> {
+    let mut on = Vec::new();
+    if policy.allow_degraded {
+        on.push("degraded");
+    }
+    if policy.partitions {
+        on.push("partitions");
+    }
+    (!on.is_empty()).then(|| format!("place on: {} ", on.join(", ")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,6 +92,11 @@ mod tests {
                  and MIG devices (M); never on failed GPUs"
             )
         );
+        assert_eq!(
+            title_note(app.gpus.placement).as_deref(),
+            Some("place on: degraded, partitions ")
+        );
+        assert_eq!(title_note(PlacementPolicy::default()), None, "no note with the defaults");
         app.place_on_live_gpus(&backend);
         let placed = backend.0.render(&spec).expect("GPUs 0 and 1 now");
         assert_eq!(placed["replicas"][0]["gpus"], serde_json::json!([0, 1]));

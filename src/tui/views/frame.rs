@@ -114,6 +114,9 @@ fn render_view(app: &App, frame: &mut Frame, area: Rect) {
         format!("[{}/{}] /{} ", table.visible_len(), table.total(), table.filter())
     };
     title.push(Span::styled(count, theme.muted));
+    if let Some(note) = crate::tui::placement_toggle::title_note(app.gpus.placement) {
+        title.push(Span::styled(note, theme.warning));
+    }
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
         .border_style(theme.border)
