@@ -51,6 +51,8 @@ fn main() {
     let rocm_topo = read("mi300x-8-rocm-smi", "rocm-smi-topo.json");
     let kfd_dir = tempfile::tempdir().expect("tempdir");
     kfd_tree::write_tree(kfd_dir.path(), 2, &kfd_tree::mi300x_8(), true);
+    // Without `generation_id` (older kernels) every read is a full read: what these rows time.
+    std::fs::remove_file(kfd_dir.path().join("generation_id")).expect("written");
 
     println!(
         "| pass (8 GPUs)                                |  mean µs  |  p50 µs   |  p99 µs   |"
@@ -130,6 +132,29 @@ fn main() {
     });
     measure("KFD sysfs tree read from disk, merge", 500, || {
         let report = kfd::read(kfd_dir.path()).expect("readable").expect("present");
+        black_box(merge::merge(vec![report], None, Vec::new()));
+    });
+    // No amd-smi on an MI300X box in CPX/NPS4: 64 KFD nodes, their io_links and the driver's
+    // partition files are the whole AMD provider.
+    let cpx_kfd = tempfile::tempdir().expect("tempdir");
+    let cpx_pci = tempfile::tempdir().expect("tempdir");
+    let cpx = kfd_tree::mi300x_8_cpx_nps4();
+    kfd_tree::write_tree(cpx_kfd.path(), 2, &cpx, true);
+    kfd_tree::write_partition_modes(cpx_pci.path(), &cpx, "CPX", "NPS4");
+    let mut generation = 1u64;
+    measure("KFD CPX/NPS4 64 partitions, first read, merge", 20, || {
+        // A new `generation_id` each time: the whole tree is read again.
+        generation += 1;
+        std::fs::write(cpx_kfd.path().join("generation_id"), generation.to_string()).unwrap();
+        let report = kfd::read_with_pci(cpx_kfd.path(), Some(cpx_pci.path()))
+            .expect("readable")
+            .expect("present");
+        black_box(merge::merge(vec![report], None, Vec::new()));
+    });
+    measure("KFD CPX/NPS4 64 partitions, each poll, merge", 200, || {
+        let report = kfd::read_with_pci(cpx_kfd.path(), Some(cpx_pci.path()))
+            .expect("readable")
+            .expect("present");
         black_box(merge::merge(vec![report], None, Vec::new()));
     });
     measure("amd-smi pass + KFD enrichment, merge", 300, || {

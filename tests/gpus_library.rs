@@ -294,3 +294,139 @@ mod placement_from_recordings {
         );
     }
 }
+
+/// Issue 20 follow-up: partitions from the kernel alone, MIG devices as placement targets, and
+/// partition links taken from the recording.
+mod partitions_and_mig {
+    use super::*;
+    use aimdeck::backend::allocator::{AllocatableGpu, allocate, device_ids};
+    use aimdeck::backend::placement::{PlacementPolicy, inventory};
+    use aimdeck::model::gpu::{Gpu, GpuSnapshot};
+
+    fn run(config: &ProbeConfig) -> GpuSnapshot {
+        tokio::runtime::Runtime::new().unwrap().block_on(discover(config))
+    }
+
+    /// What placement and the fit read of a logical device, from either provider.
+    fn logical(gpu: &Gpu) -> impl PartialEq + std::fmt::Debug {
+        (
+            gpu.index,
+            gpu.name.clone(),
+            gpu.pci_bus_id.clone(),
+            gpu.memory_total_bytes,
+            gpu.partition.clone(),
+            gpu.numa_node,
+            gpu.render_node.clone(),
+        )
+    }
+
+    #[test]
+    fn a_kfd_tree_in_cpx_nps4_gives_the_logical_devices_amd_smi_gives() {
+        let kfd = tempfile::tempdir().expect("tempdir");
+        let pci = tempfile::tempdir().expect("tempdir");
+        let nodes = kfd_tree::mi300x_8_cpx_nps4();
+        kfd_tree::write_tree(kfd.path(), 2, &nodes, true);
+        kfd_tree::write_partition_modes(pci.path(), &nodes, "CPX", "NPS4");
+        let mut config = probe(None, None);
+        config.kfd_root = kfd.path().to_path_buf();
+        config.pci_root = pci.path().to_path_buf();
+        let from_kfd = run(&config);
+        assert_eq!(from_kfd.sources, ["kfd-sysfs"]);
+        assert!(from_kfd.warnings.is_empty(), "{:?}", from_kfd.warnings);
+        let from_tool = run(&probe(None, Some("mi300x-8-cpx-nps4")));
+        assert_eq!(from_kfd.gpus.len(), 64);
+        let kfd_devices: Vec<_> = from_kfd.gpus.iter().map(logical).collect();
+        let tool_devices: Vec<_> = from_tool.gpus.iter().map(logical).collect();
+        assert_eq!(kfd_devices, tool_devices);
+        let weights = |s: &GpuSnapshot| -> Vec<_> {
+            s.links.iter().map(|l| (l.a, l.b, l.kind, l.weight)).collect()
+        };
+        assert_eq!(weights(&from_kfd), weights(&from_tool), "the same links, from the kernel");
+        assert_eq!(from_kfd.link(8, 15).and_then(|l| l.weight), Some(13));
+        assert_eq!(from_kfd.link(8, 16).and_then(|l| l.weight), Some(41));
+    }
+
+    #[test]
+    fn without_the_drivers_files_the_kfd_still_groups_cpx_partitions() {
+        let kfd = tempfile::tempdir().expect("tempdir");
+        kfd_tree::write_tree(kfd.path(), 2, &kfd_tree::mi300x_8_cpx_nps4(), true);
+        let mut config = probe(None, None);
+        config.kfd_root = kfd.path().to_path_buf();
+        let snapshot = run(&config);
+        let partition = snapshot.gpus[13].partition.as_ref().expect("a partition");
+        assert_eq!(partition.compute.as_deref(), Some("CPX"), "one XCC per node");
+        assert_eq!(partition.memory, None, "NPS unknown without the driver's file");
+        assert_eq!((partition.partition_id, partition.parent), (Some(5), Some(8)));
+        let strict = inventory(&snapshot, PlacementPolicy::default());
+        assert!(strict[13].refused.as_deref().is_some_and(|r| r.contains("CPX partition")));
+    }
+
+    #[test]
+    fn cpx_partition_groups_come_from_the_recorded_link_weights() {
+        let mut snapshot = run(&probe(None, Some("mi300x-8-cpx-nps4")));
+        let asked = PlacementPolicy { partitions: true, ..PlacementPolicy::default() };
+        // GPU 0's partitions 0-5 are taken: a TP-4 goes to the next socket whole, not 6, 7, 8, 9.
+        let held = [aimdeck::backend::allocator::Holder {
+            deployment: "busy".into(),
+            gpus: (0..6).collect(),
+        }];
+        let sets = allocate(&inventory(&snapshot, asked), &held, 1, 4).unwrap();
+        assert_eq!(sets, vec![vec![8, 9, 10, 11]]);
+        // A recording without links between partitions: nothing says which are close.
+        snapshot.links.clear();
+        let loose = inventory(&snapshot, asked);
+        assert!(loose.iter().all(|g| g.island.is_none_or(|i| i < 1 << 16)), "no assumption");
+    }
+
+    fn mig() -> GpuSnapshot {
+        run(&probe(Some("a100-80g-mig"), None))
+    }
+
+    #[test]
+    fn a_mig_enabled_a100_is_never_placed_on_whole() {
+        let err = allocate(&inventory(&mig(), PlacementPolicy::default()), &[], 1, 1)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("GPU 0 has MIG enabled (4 MIG devices; --partitions places on them)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn with_partitions_replicas_go_on_mig_devices_by_uuid() {
+        let snapshot = mig();
+        let asked = PlacementPolicy { partitions: true, ..PlacementPolicy::default() };
+        let inventory: Vec<AllocatableGpu> = inventory(&snapshot, asked);
+        let indices: Vec<u32> = inventory.iter().map(|g| g.index).collect();
+        assert_eq!(indices, [1000, 1001, 1002, 1003], "the parent itself is not there");
+        let sets = allocate(&inventory, &[], 2, 1).unwrap();
+        assert_eq!(sets, vec![vec![1000], vec![1001]]);
+        assert_eq!(
+            device_ids(&inventory, &sets[1]),
+            ["MIG-7a3b2d4f-6c8e-5f9a-8b1c-2d3e4f5a6b71"],
+            "the runtime gets the MIG UUID"
+        );
+        let err = allocate(&inventory, &[], 1, 2).unwrap_err().to_string();
+        assert!(err.contains("GPU 1000 is a MIG device: a replica of 2 GPUs cannot span"), "{err}");
+    }
+
+    #[test]
+    fn the_fit_uses_a_mig_devices_memory() {
+        use aimdeck::model::gpu_logical::logical_gpus;
+        use aimdeck::recipes::Hardware;
+        let snapshot = mig();
+        let whole = Hardware::from_inventory(
+            snapshot.gpus.iter().map(|g| (g.name.as_str(), g.memory_total_bytes, false)),
+        )
+        .unwrap();
+        assert_eq!(whole.memory_bytes, Some(81920 << 20));
+        let devices = logical_gpus(&snapshot.gpus, true);
+        let split = Hardware::from_inventory(
+            devices.iter().map(|g| (g.name.as_str(), g.memory_total_bytes, false)),
+        )
+        .unwrap();
+        assert_eq!(split.total, 4);
+        assert!(split.memory_bytes.is_some_and(|m| m <= 40_000_000_000), "{split:?}");
+    }
+}

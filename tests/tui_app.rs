@@ -527,3 +527,20 @@ fn saving_a_recipe_asks_the_runner_to_write_it() {
         other => panic!("expected one SaveRecipe, got {other:?}"),
     }
 }
+
+/// Issue 20: `A` and `M` open degraded GPUs and partitions to the console's create and scale,
+/// and every view's title says so while they are on; the message line says what is allowed.
+#[test]
+fn placement_toggles_show_in_the_title_and_the_message_line() {
+    let mut app = gpu_app("h100-sxm-8-faulty");
+    assert!(!screen(&app, 80, 24).contains("place on:"), "nothing toggled, nothing said");
+    app.update(ch('A'));
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("GPUs [8] place on: degraded"), "{text}");
+    assert!(text.contains("create and scale place on: healthy whole GPUs, degraded"), "{text}");
+    app.update(ch('M'));
+    assert!(screen(&app, 160, 48).contains("place on: degraded, partitions"));
+    app.update(ch('A'));
+    app.update(ch('M'));
+    assert!(!screen(&app, 160, 48).contains("GPUs [8] place on:"), "both off again");
+}

@@ -699,3 +699,44 @@ fn deployment_rows_follow_their_replicas_polls() {
     // The replicas are not listed as separate watched URLs: three URLs and one deployment.
     assert_eq!(app.view_state(ViewId::Endpoints).table.total(), 4);
 }
+
+/// Issue 20: the GPU pane charts the endpoint's own GPUs beside its TTFT and tokens/s, on the
+/// same five minutes ending at the same `now`: GPU samples two minutes back ramp up with the
+/// endpoint's load, so both rise together across the charts.
+#[test]
+fn detail_charts_the_endpoints_gpus_on_the_ttft_time_axis() {
+    use aimdeck::model::gpu::{Gpu, GpuSnapshot, GpuVendor};
+    use aimdeck::monitor::gpu_history::GpuHistory;
+    use aimdeck::monitor::gpu_poller::GpuUpdate;
+    let mut app = fleet();
+    app.update(key(KeyCode::Enter));
+    app.endpoints.set_gpu_indices("llama-70b", vec![0, 1]);
+    let mut history = GpuHistory::new(120);
+    let mut gpus = GpuSnapshot::default();
+    for ago in (0..=120).rev().step_by(4) {
+        let load = (120 - ago) as f64 / 120.0;
+        gpus.gpus = (0..2)
+            .map(|i| {
+                let mut gpu = Gpu::new(i, GpuVendor::Nvidia, "NVIDIA H100 80GB HBM3");
+                gpu.memory_total_bytes = Some(81559 << 20);
+                gpu.memory_used_bytes = Some((40_000.0 + 22_000.0 * load) as u64 * (1 << 20));
+                gpu.utilization_percent = Some(100.0 * load);
+                gpu.power_watts = Some(90.0 + 520.0 * load);
+                gpu.clock_mhz = Some(345.0 + 1635.0 * load);
+                gpu
+            })
+            .collect();
+        history.record(&gpus, (NOW - ago * 1000) as u64);
+    }
+    app.update(Event::Gpus(std::sync::Arc::new(GpuUpdate {
+        pass: 31,
+        snapshot: gpus,
+        history,
+        took: std::time::Duration::ZERO,
+    })));
+    let shown = screen(&app, 160, 48);
+    for title in ["GPU memory", "GPU util", "GPU power", "GPU clock", "TTFT", "tokens/s"] {
+        assert!(shown.contains(title), "{title}: {shown}");
+    }
+    snapshot("endpoint_detail_gpu_charts", &app);
+}

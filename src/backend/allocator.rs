@@ -25,12 +25,42 @@ pub struct AllocatableGpu {
     /// "unmanaged: pid 4242 python3 (71.2 GiB)"; `None` when it may take one.
     #[serde(default)]
     pub refused: Option<String>,
+    /// What the runtime is given for this device instead of its index: a MIG device's
+    /// `MIG-` UUID (`CUDA_VISIBLE_DEVICES`, the NVIDIA container runtime's device ids).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    /// A MIG device: a CUDA process enumerates at most one, so it takes only replicas of one
+    /// GPU.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub single: bool,
 }
 
 impl AllocatableGpu {
     pub fn plain(index: u32) -> Self {
-        AllocatableGpu { index, numa_node: None, island: None, render_minor: None, refused: None }
+        AllocatableGpu {
+            index,
+            numa_node: None,
+            island: None,
+            render_minor: None,
+            refused: None,
+            device_id: None,
+            single: false,
+        }
     }
+}
+
+/// What the runtime is given for `gpus`: each one's `device_id` where the inventory has one
+/// (a MIG device's UUID), else its index.
+pub fn device_ids(inventory: &[AllocatableGpu], gpus: &[u32]) -> Vec<String> {
+    gpus.iter()
+        .map(|index| {
+            inventory
+                .iter()
+                .find(|g| g.index == *index)
+                .and_then(|g| g.device_id.clone())
+                .unwrap_or_else(|| index.to_string())
+        })
+        .collect()
 }
 
 /// GPUs held by one deployment, from its labels.
@@ -104,13 +134,21 @@ pub fn allocate(
         return Ok(vec![Vec::new(); replicas as usize]);
     }
     let taken: BTreeSet<u32> = held.iter().flat_map(|h| h.gpus.iter().copied()).collect();
+    // A MIG device cannot be one of several GPUs of a replica: CUDA shows a process one.
+    let refusal = |g: &AllocatableGpu| {
+        g.refused.clone().or_else(|| {
+            (g.single && per_replica > 1).then(|| {
+                format!("is a MIG device: a replica of {per_replica} GPUs cannot span MIG devices")
+            })
+        })
+    };
     let refused: Vec<(u32, String)> = inventory
         .iter()
         .filter(|g| !taken.contains(&g.index))
-        .filter_map(|g| Some((g.index, g.refused.clone()?)))
+        .filter_map(|g| Some((g.index, refusal(g)?)))
         .collect();
     let mut free: Vec<&AllocatableGpu> =
-        inventory.iter().filter(|g| !taken.contains(&g.index) && g.refused.is_none()).collect();
+        inventory.iter().filter(|g| !taken.contains(&g.index) && refusal(g).is_none()).collect();
     free.sort_by_key(|g| g.index);
     let wanted = replicas as usize * per_replica as usize;
     if free.len() < wanted {
@@ -174,11 +212,9 @@ mod tests {
 
     fn gpu(index: u32, numa: u32, island: u32) -> AllocatableGpu {
         AllocatableGpu {
-            index,
             numa_node: Some(numa),
             island: Some(island),
-            render_minor: None,
-            refused: None,
+            ..AllocatableGpu::plain(index)
         }
     }
 

@@ -13,11 +13,10 @@ use crate::model::{Deployment, DeploymentSpec, EngineKind, GpuVendor, Parallelis
 pub fn demo_gpus() -> Vec<AllocatableGpu> {
     (0..8)
         .map(|i| AllocatableGpu {
-            index: i,
             numa_node: Some(i / 4),
             island: Some(0),
             render_minor: Some(128 + 8 * i),
-            refused: None,
+            ..AllocatableGpu::plain(i)
         })
         .collect()
 }

@@ -1,9 +1,14 @@
 //! What the allocator may place on, from a live GPU snapshot: failed GPUs never, degraded ones
 //! only when asked (`--allow-degraded`), partitions only when asked (`--partitions`), and a GPU
-//! that a process aimdeck did not start is using counts as held. The reasons travel on each
+//! that a process aimdeck did not start is using counts as held; a MIG-enabled GPU is placed on
+//! only through its MIG devices, and only when asked (`--partitions`). The reasons travel on each
 //! `AllocatableGpu` so the allocator's error names them.
 
-use crate::model::gpu::{GpuSnapshot, HealthState, ProcessOwner, owners_of};
+use std::collections::HashMap;
+
+use crate::hardware::islands::islands;
+use crate::model::gpu::{GpuSnapshot, HealthState, Link, ProcessOwner, owners_of};
+use crate::model::gpu_logical::{is_mig_parent, logical_gpus};
 
 use super::Backend;
 use super::allocator::AllocatableGpu;
@@ -21,31 +26,77 @@ pub struct PlacementPolicy {
 const PARTITION_ISLANDS: u32 = 1 << 16;
 
 /// The allocator's inventory from a snapshot whose processes are already joined to owners.
+/// With `policy.partitions`, a MIG-enabled GPU is its MIG devices (logical indices, see
+/// `model::gpu_logical`); without, it is refused as a whole, like a CPX partition.
 pub fn inventory(snapshot: &GpuSnapshot, policy: PlacementPolicy) -> Vec<AllocatableGpu> {
-    snapshot
+    let partition_islands = partition_islands(snapshot);
+    let mut inventory = Vec::with_capacity(snapshot.gpus.len());
+    for gpu in &snapshot.gpus {
+        if is_mig_parent(gpu) && policy.partitions {
+            inventory.extend(logical_gpus(std::slice::from_ref(gpu), true).iter().map(|device| {
+                AllocatableGpu {
+                    numa_node: device.numa_node,
+                    refused: refusal(device, policy),
+                    device_id: device.uuid.clone(),
+                    single: true,
+                    ..AllocatableGpu::plain(device.index)
+                }
+            }));
+            continue;
+        }
+        let island = snapshot
+            .islands
+            .iter()
+            .position(|i| i.gpus.len() > 1 && i.gpus.contains(&gpu.index))
+            .map(|p| p as u32);
+        let island = partition_islands.get(&gpu.index).copied().or(island);
+        let render_minor = gpu
+            .render_node
+            .as_deref()
+            .and_then(|node| node.rsplit('/').next()?.strip_prefix("renderD")?.parse().ok());
+        inventory.push(AllocatableGpu {
+            numa_node: gpu.numa_node,
+            island,
+            render_minor,
+            refused: refusal(gpu, policy),
+            ..AllocatableGpu::plain(gpu.index)
+        });
+    }
+    inventory
+}
+
+/// The tightest groups of compute partitions, from the links the tools recorded between
+/// them: the islands of the lowest-weight direct links among partitions. On an MI300X in CPX
+/// the KFD links the partitions of one socket with weight 13 and other sockets' with 41
+/// (`kfd_crat.c`, `kfd_fill_gpu_xgmi_link_to_gpu`), so these are the physical GPUs; where no
+/// link between partitions was recorded, nothing is assumed.
+fn partition_islands(snapshot: &GpuSnapshot) -> HashMap<u32, u32> {
+    let split: Vec<u32> = snapshot
         .gpus
         .iter()
-        .map(|gpu| {
-            let island = snapshot
-                .islands
-                .iter()
-                .position(|i| i.gpus.len() > 1 && i.gpus.contains(&gpu.index))
-                .map(|p| p as u32);
-            let split = gpu.partition.as_ref().filter(|p| p.is_split());
-            // Partitions of one physical GPU are the tightest group there is.
-            let island =
-                split.and_then(|p| p.parent).map(|parent| PARTITION_ISLANDS + parent).or(island);
-            let render_minor = gpu
-                .render_node
-                .as_deref()
-                .and_then(|node| node.rsplit('/').next()?.strip_prefix("renderD")?.parse().ok());
-            AllocatableGpu {
-                index: gpu.index,
-                numa_node: gpu.numa_node,
-                island,
-                render_minor,
-                refused: refusal(gpu, policy),
-            }
+        .filter(|g| g.partition.as_ref().is_some_and(|p| p.is_split()))
+        .map(|g| g.index)
+        .collect();
+    let is_split: std::collections::HashSet<u32> = split.iter().copied().collect();
+    let between =
+        |l: &&Link| l.kind.is_direct() && is_split.contains(&l.a) && is_split.contains(&l.b);
+    let Some(tightest) = snapshot.links.iter().filter(between).filter_map(|l| l.weight).min()
+    else {
+        return HashMap::new();
+    };
+    let tight: Vec<Link> = snapshot
+        .links
+        .iter()
+        .filter(between)
+        .filter(|l| l.weight == Some(tightest))
+        .cloned()
+        .collect();
+    islands(&split, &tight)
+        .into_iter()
+        .filter(|island| island.gpus.len() > 1)
+        .flat_map(|island| {
+            let id = PARTITION_ISLANDS + island.gpus[0];
+            island.gpus.into_iter().map(move |gpu| (gpu, id))
         })
         .collect()
 }
@@ -62,10 +113,20 @@ fn refusal(gpu: &crate::model::gpu::Gpu, policy: PlacementPolicy) -> Option<Stri
     if let Some(process) = gpu.unmanaged().next() {
         return Some(process.describe());
     }
+    // A pod's GPU is the cluster's: no local claim names it, but it is taken.
+    if let Some(process) = gpu.processes.iter().find(|p| p.pod_uid.is_some()) {
+        return Some(format!("is used by a Kubernetes pod: {}", process.describe()));
+    }
     if let Some(partition) = gpu.partition.as_ref().filter(|p| p.is_split() && !policy.partitions) {
         let mode = partition.compute.as_deref().unwrap_or("a");
         let parent = partition.parent.map(|p| format!(" of GPU {p}")).unwrap_or_default();
         return Some(format!("is a {mode} partition{parent} (--partitions places on partitions)"));
+    }
+    if is_mig_parent(gpu) {
+        return Some(match gpu.mig_devices.len() {
+            0 => "has MIG enabled and no MIG device".to_string(),
+            n => format!("has MIG enabled ({n} MIG devices; --partitions places on them)"),
+        });
     }
     None
 }
@@ -138,6 +199,20 @@ mod tests {
             });
             snap.gpus.push(gpu);
         }
+        // As the KFD links partitions: weight 13 within a socket, 41 across.
+        for a in 0..16 {
+            for b in a + 1..16 {
+                snap.links.push(Link {
+                    a,
+                    b,
+                    kind: crate::model::gpu::LinkKind::Xgmi,
+                    detail: "XGMI".into(),
+                    nvlink_count: None,
+                    hops: Some(1),
+                    weight: Some(if a / 8 == b / 8 { 13 } else { 41 }),
+                });
+            }
+        }
         let strict = inventory(&snap, PlacementPolicy::default());
         assert!(
             strict[9].refused.as_deref().is_some_and(|r| r.contains("CPX partition of GPU 8")),
@@ -147,5 +222,22 @@ mod tests {
         let asked = inventory(&snap, PlacementPolicy { allow_degraded: false, partitions: true });
         assert!(asked.iter().all(|g| g.refused.is_none()));
         assert_eq!(asked[9].island, Some(PARTITION_ISLANDS + 8));
+    }
+
+    #[test]
+    fn partitions_without_recorded_links_are_not_assumed_linked() {
+        let mut snap = GpuSnapshot::default();
+        for i in 0..2 {
+            let mut gpu = Gpu::new(i, GpuVendor::Amd, "AMD Instinct MI300X");
+            gpu.partition = Some(GpuPartition {
+                compute: Some("DPX".into()),
+                memory: Some("NPS1".into()),
+                partition_id: Some(i),
+                parent: Some(0),
+            });
+            snap.gpus.push(gpu);
+        }
+        let asked = inventory(&snap, PlacementPolicy { allow_degraded: false, partitions: true });
+        assert_eq!(asked[0].island, None);
     }
 }

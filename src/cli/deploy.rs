@@ -86,7 +86,8 @@ pub struct DeployArgs {
     /// failed GPUs are never used
     #[arg(long)]
     pub allow_degraded: bool,
-    /// Place replicas on compute partitions (an MI300X in CPX is 8 logical GPUs)
+    /// Place replicas on compute partitions (an MI300X in CPX is 8 logical GPUs) and on the
+    /// MIG devices of a MIG-enabled NVIDIA GPU
     #[arg(long)]
     pub partitions: bool,
     /// Extra engine flags, after `--`

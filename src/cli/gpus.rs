@@ -41,14 +41,14 @@ fn parse_interval(text: &str) -> Result<f64, String> {
     }
 }
 
-pub async fn run(args: GpusArgs) -> color_eyre::Result<ExitCode> {
+pub async fn run(args: GpusArgs, global: &super::GlobalArgs) -> color_eyre::Result<ExitCode> {
     let mut probe = ProbeConfig::from_env();
     if let Some(secs) = args.tool_timeout {
         probe.tool_timeout = Duration::from_secs_f64(secs);
     }
     if !args.watch {
         let mut snapshot = hardware::discover(&probe).await;
-        join_process_owners(&mut snapshot).await;
+        join_process_owners(&mut snapshot, global).await;
         print_snapshot(&snapshot, args.json, false, false)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -79,13 +79,23 @@ pub async fn run(args: GpusArgs) -> color_eyre::Result<ExitCode> {
 }
 
 /// Marks each GPU process with the aimdeck replica it belongs to (Docker containers by id,
-/// process-backend replicas by pid), asking the backends only when there are processes.
-async fn join_process_owners(snapshot: &mut GpuSnapshot) {
+/// process-backend replicas by pid, Kubernetes pods by UID), asking the backends only when
+/// there are processes, and the cluster only when one runs in a pod and a kubeconfig is here.
+async fn join_process_owners(snapshot: &mut GpuSnapshot, global: &super::GlobalArgs) {
     if snapshot.gpus.iter().all(|g| g.processes.is_empty()) {
         return;
     }
-    let options = crate::backend::registry::BackendOptions::new(crate::paths::state_dir());
-    let (backends, _) = crate::backend::registry::open_all(&options, false);
+    let mut options = crate::backend::registry::BackendOptions::new(crate::paths::state_dir());
+    options.kubernetes = crate::backend::kubernetes::KubeTarget {
+        kubeconfig: global.kubeconfig.clone(),
+        context: global.context.clone(),
+        namespace: global.namespace.clone(),
+        timeout: Some(Duration::from_secs(5)),
+    };
+    let in_pod = snapshot.gpus.iter().flat_map(|g| &g.processes).any(|p| p.pod_uid.is_some());
+    let with_kubernetes =
+        in_pod && crate::backend::registry::kubernetes_configured(global.kubeconfig.as_deref());
+    let (backends, _) = crate::backend::registry::open_all(&options, with_kubernetes);
     let backends: Vec<&dyn crate::backend::Backend> = backends.iter().map(|b| b.as_ref()).collect();
     let owners = crate::backend::placement::owners(&backends).await;
     crate::model::gpu::assign_process_owners(&mut snapshot.gpus, &owners);

@@ -179,7 +179,7 @@ async fn dispatch(command: Command, global: &GlobalArgs) -> color_eyre::Result<E
         Command::Completions(args) => completions::run(args),
         Command::Recipes(args) => recipes::run(args, global),
         Command::Fit(args) => fit::run(args, global),
-        Command::Gpus(args) => gpus::run(args).await,
+        Command::Gpus(args) => gpus::run(args, global).await,
         Command::Probe(args) => probe::run(args).await,
         Command::Bench(args) => bench::run(args, global).await,
         Command::Deploy(args) => deploy::run(args, global).await,

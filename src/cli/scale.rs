@@ -31,7 +31,7 @@ pub struct ScaleArgs {
     /// Also place new replicas on degraded GPUs; failed GPUs are never used
     #[arg(long)]
     pub allow_degraded: bool,
-    /// Place new replicas on compute partitions
+    /// Place new replicas on compute partitions and MIG devices
     #[arg(long)]
     pub partitions: bool,
 }

@@ -113,6 +113,7 @@ fn apply_list(gpu: &mut Gpu, entry: &Value) {
 
 fn apply_metric(gpu: &mut Gpu, entry: &Value) {
     gpu.utilization_percent = first_reading(entry, &[&["usage", "gfx_activity"]]);
+    gpu.clock_mhz = first_reading(entry, &[&["clock", "gfx_0", "clk"]]);
     gpu.power_watts = first_reading(
         entry,
         &[
@@ -167,6 +168,7 @@ pub fn links_from_topology(doc: &Value) -> Result<Vec<Link>, String> {
         }
     }
     links.sort_by_key(|link| (link.a, link.b));
+    links.dedup_by_key(|link| (link.a, link.b));
     Ok(links)
 }
 
@@ -178,7 +180,8 @@ fn push_link(
     hops: Option<&Value>,
     weight: Option<&Value>,
 ) {
-    if from == to || links.iter().any(|link| link.a == from.min(to) && link.b == from.max(to)) {
+    // Both directions are listed; the first of a pair is kept after the (stable) sort.
+    if from == to {
         return;
     }
     let kind = match link_type.map(str::to_ascii_uppercase).as_deref() {

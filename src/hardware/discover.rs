@@ -41,7 +41,9 @@ pub async fn discover(config: &ProbeConfig) -> GpuSnapshot {
 async fn discover_without_affinity(config: &ProbeConfig) -> GpuSnapshot {
     let mut warnings = Vec::new();
     let kfd_root = config.kfd_root.clone();
-    let kfd_task = tokio::task::spawn_blocking(move || kfd::read(&kfd_root));
+    let pci_root = config.pci_root.clone();
+    let kfd_task =
+        tokio::task::spawn_blocking(move || kfd::read_with_pci(&kfd_root, Some(&pci_root)));
     let (nvidia, amd) = tokio::join!(discover_nvidia(config), discover_amd_tools(config));
     let (nvidia, nvidia_warnings) = nvidia;
     warnings.extend(nvidia_warnings);

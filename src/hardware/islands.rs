@@ -1,6 +1,8 @@
 //! Islands: groups of GPUs in which every pair has a direct link (NVLink or XGMI), the places
 //! a tensor-parallel group runs at full speed. Every GPU lands in exactly one island.
 
+use std::collections::HashMap;
+
 use crate::model::gpu::{Island, Link, LinkKind};
 
 /// Grows each island from the lowest free GPU, adding (in index order) every GPU directly
@@ -11,10 +13,12 @@ pub fn islands(gpu_indices: &[u32], links: &[Link]) -> Vec<Island> {
     let mut indices = gpu_indices.to_vec();
     indices.sort_unstable();
     indices.dedup();
-    let direct = |a: u32, b: u32| -> Option<LinkKind> {
-        let (a, b) = (a.min(b), a.max(b));
-        links.iter().find(|l| l.a == a && l.b == b && l.kind.is_direct()).map(|l| l.kind)
-    };
+    // One lookup per pair: an MI300X box in CPX is 64 GPUs and 2016 links.
+    let mut direct_links: HashMap<(u32, u32), LinkKind> = HashMap::with_capacity(links.len());
+    for link in links.iter().filter(|l| l.kind.is_direct()) {
+        direct_links.entry((link.a.min(link.b), link.a.max(link.b))).or_insert(link.kind);
+    }
+    let direct = |a: u32, b: u32| direct_links.get(&(a.min(b), a.max(b))).copied();
     let mut placed = vec![false; indices.len()];
     let mut result = Vec::new();
     for start in 0..indices.len() {

@@ -6,9 +6,10 @@
 //! `io_links/K/properties` holds `type` (2 = PCIe, 11 = XGMI), `node_from`, `node_to`, `weight`.
 //! No live readings come from here: utilisation, power and temperature stay `null`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::model::gpu::{Gpu, GpuVendor, Link, LinkKind};
 
@@ -35,6 +36,41 @@ struct Node {
 /// Reads the tree under `root` (the directory holding `nodes/`). `Ok(None)` when there is no
 /// tree at all (no AMD driver), an error when the tree is there but unreadable.
 pub fn read(root: &Path) -> Result<Option<ProviderReport>, String> {
+    read_with_pci(root, None)
+}
+
+/// The last tree read, by where it was read and the kernel's `generation_id` then.
+type Cached = (PathBuf, Option<PathBuf>, u64, ProviderReport);
+static LAST_READ: Mutex<Option<Cached>> = Mutex::new(None);
+
+/// `read`, with each GPU's compute and memory partition mode from the driver's files in its
+/// PCI device directory under `pci_root` (`kfd_partitions`). The tree holds no live readings
+/// and the kernel bumps `generation_id` whenever it changes (a partition switch rebuilds it;
+/// libhsakmt watches the same file), so while that number stands the last report is reused:
+/// an MI300X box in CPX is 64 nodes and some 4,000 files, too many to read on every poll.
+pub fn read_with_pci(
+    root: &Path,
+    pci_root: Option<&Path>,
+) -> Result<Option<ProviderReport>, String> {
+    let generation = fs::read_to_string(root.join("generation_id"))
+        .ok()
+        .and_then(|text| text.trim().parse::<u64>().ok());
+    let same_place = |c: &Cached| c.0 == root && c.1.as_deref() == pci_root;
+    if let Some(generation) = generation {
+        let cache = LAST_READ.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(hit) = cache.as_ref().filter(|c| same_place(c) && c.2 == generation) {
+            return Ok(Some(hit.3.clone()));
+        }
+    }
+    let report = read_tree(root, pci_root)?;
+    if let (Some(generation), Some(report)) = (generation, report.as_ref()) {
+        *LAST_READ.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
+            Some((root.to_path_buf(), pci_root.map(Path::to_path_buf), generation, report.clone()));
+    }
+    Ok(report)
+}
+
+fn read_tree(root: &Path, pci_root: Option<&Path>) -> Result<Option<ProviderReport>, String> {
     let nodes_dir = root.join("nodes");
     let entries = match fs::read_dir(&nodes_dir) {
         Ok(entries) => entries,
@@ -68,10 +104,16 @@ pub fn read(root: &Path) -> Result<Option<ProviderReport>, String> {
         }
     }
     nodes.sort_by_key(|node| node.id);
-    Ok(Some(build(&nodes, warnings)))
+    let mut xcc = BTreeMap::new();
+    let mut report = build(&nodes, warnings, &mut xcc);
+    super::kfd_partitions::apply(&mut report.gpus, &xcc, pci_root);
+    // The KFD's banks are each partition's share already: parents only, no division.
+    super::partitions::set_parents(&mut report.gpus);
+    Ok(Some(report))
 }
 
-fn build(nodes: &[Node], warnings: Vec<String>) -> ProviderReport {
+/// The GPUs and links of the tree; `xcc` gets each GPU's `num_xcc` by index.
+fn build(nodes: &[Node], warnings: Vec<String>, xcc: &mut BTreeMap<u32, u64>) -> ProviderReport {
     // Without a `gpu_id` file, a node with SIMDs and no CPU cores is a GPU.
     let is_gpu = |node: &Node| match node.props.get("gpu_id") {
         Some(&id) => id != 0,
@@ -87,13 +129,19 @@ fn build(nodes: &[Node], warnings: Vec<String>) -> ProviderReport {
         nodes.iter().filter(|node| is_gpu(node)).zip(0..).map(|(node, n)| (node.id, n)).collect();
 
     let mut report = ProviderReport { source: SOURCE.to_string(), warnings, ..Default::default() };
+    // Each link is listed from both ends; keep one.
+    let mut seen: std::collections::HashSet<(u32, u32)> = std::collections::HashSet::new();
     for node in nodes.iter().filter(|node| is_gpu(node)) {
         if node.props.get("vendor_id").copied() != Some(AMD_VENDOR_ID) {
             continue;
         }
         let index = gpu_ordinal[&node.id];
         let mut gpu = Gpu::new(index, GpuVendor::Amd, product_name(&node.props));
+        if let Some(&count) = node.props.get("num_xcc") {
+            xcc.insert(index, count);
+        }
         gpu.pci_bus_id = node.props.get("location_id").map(|&location| {
+            let (location, _) = super::kfd_partitions::location_with_partition(location);
             bus_id_from_location(node.props.get("domain").copied().unwrap_or(0), location)
         });
         gpu.render_node =
@@ -119,7 +167,7 @@ fn build(nodes: &[Node], warnings: Vec<String>) -> ProviderReport {
             } else if kind == IO_LINK_XGMI
                 && let Some(&peer) = gpu_ordinal.get(&to)
                 && peer != index
-                && !report.links.iter().any(|l| l.a == index.min(peer) && l.b == index.max(peer))
+                && seen.insert((index.min(peer), index.max(peer)))
             {
                 report.links.push(Link {
                     a: index.min(peer),
@@ -204,5 +252,25 @@ mod tests {
     #[test]
     fn a_missing_tree_is_not_an_error() {
         assert_eq!(read(Path::new("/nonexistent/aimdeck-kfd")), Ok(None));
+    }
+
+    #[test]
+    fn an_unchanged_generation_reuses_the_last_read() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let node = root.path().join("nodes/1");
+        fs::create_dir_all(&node).expect("mkdir");
+        fs::write(node.join("gpu_id"), "45412\n").expect("write");
+        let props = "cpu_cores_count 0\nsimd_count 1216\nvendor_id 4098\ndevice_id 29857\n";
+        fs::write(node.join("properties"), props).expect("write");
+        fs::write(root.path().join("generation_id"), "7\n").expect("write");
+        let first = read_with_pci(root.path(), None).unwrap().unwrap();
+        assert_eq!(first.gpus.len(), 1);
+        // A second GPU appears without a new generation: the kernel would have bumped it.
+        fs::create_dir_all(root.path().join("nodes/2")).expect("mkdir");
+        fs::write(root.path().join("nodes/2/properties"), props).expect("write");
+        fs::write(root.path().join("nodes/2/gpu_id"), "21281\n").expect("write");
+        assert_eq!(read_with_pci(root.path(), None).unwrap().unwrap().gpus.len(), 1);
+        fs::write(root.path().join("generation_id"), "8\n").expect("write");
+        assert_eq!(read_with_pci(root.path(), None).unwrap().unwrap().gpus.len(), 2);
     }
 }

@@ -10,6 +10,7 @@ pub mod amd_values;
 pub mod discover;
 pub mod islands;
 pub mod kfd;
+pub mod kfd_partitions;
 pub mod merge;
 pub mod node_labels;
 pub mod nvidia;

@@ -11,7 +11,7 @@ use super::pci::normalize_bus_id;
 
 /// The health fields, in the order the parser reads them; `{reasons}` is the clock event
 /// prefix of the driver generation.
-const HEALTH_FIELDS: [&str; 16] = [
+const HEALTH_FIELDS: [&str; 17] = [
     "index",
     "ecc.errors.corrected.volatile.total",
     "ecc.errors.uncorrected.volatile.total",
@@ -28,6 +28,8 @@ const HEALTH_FIELDS: [&str; 16] = [
     "pcie.link.width.current",
     "pcie.link.width.max",
     "mig.mode.current",
+    // Not health: the SM clock for the endpoint detail's charts, read in the same run.
+    "clocks.sm",
 ];
 
 /// `clocks_event_reasons` (driver 535+), else `clocks_throttle_reasons`.
@@ -78,6 +80,7 @@ pub fn apply_health_csv(gpus: &mut [Gpu], text: &str, prefix: &str) -> Vec<Strin
 }
 
 fn apply_fields(gpu: &mut Gpu, fields: &[&str], prefix: &str) {
+    gpu.clock_mhz = Some(fields[16]).filter(|v| !unavailable(v)).and_then(|v| v.parse().ok());
     let busy = gpu.utilization_percent;
     let health = &mut gpu.health;
     let mut reading = |position: usize| -> Option<String> {
@@ -242,17 +245,19 @@ mod tests {
     #[test]
     fn not_available_is_unknown_never_ok() {
         let mut gpus = gpu(0.0);
-        let line = "0, [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], [N/A]";
+        let line = "0, [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], [N/A]";
         assert!(apply_health_csv(&mut gpus, line, REASON_PREFIXES[0]).is_empty());
         assert_eq!(gpus[0].health.state, HealthState::Unknown);
         assert_eq!(gpus[0].mig_enabled, None);
+        assert_eq!(gpus[0].clock_mhz, None, "no clock reading is no clock");
     }
 
     #[test]
     fn an_idle_link_at_a_lower_generation_is_power_saving_but_a_narrow_link_is_not() {
-        let line = "0, 0, 0, 0, 0, No, Not Active, Not Active, Not Active, Not Active, Not Active, 1, 5, 16, 16, Disabled";
+        let line = "0, 0, 0, 0, 0, No, Not Active, Not Active, Not Active, Not Active, Not Active, 1, 5, 16, 16, Disabled, 345";
         let mut idle = gpu(0.0);
         apply_health_csv(&mut idle, line, REASON_PREFIXES[0]);
+        assert_eq!(idle[0].clock_mhz, Some(345.0), "the SM clock rides along");
         assert_eq!(idle[0].health.state, HealthState::Ok, "{:?}", idle[0].health.reasons);
         let mut busy = gpu(90.0);
         apply_health_csv(&mut busy, line, REASON_PREFIXES[0]);

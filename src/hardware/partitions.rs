@@ -12,6 +12,15 @@ use crate::model::gpu::Gpu;
 /// share one memory partition (CPX on NPS1 or NPS4), divides the memory the tool reports for
 /// the shared pool evenly between them, so a recipe's fit sees what one partition really gets.
 pub fn group_partitions(gpus: &mut [Gpu]) {
+    group(gpus, true)
+}
+
+/// Sets `partition.parent` only: for the KFD, whose memory banks are each partition's share.
+pub fn set_parents(gpus: &mut [Gpu]) {
+    group(gpus, false)
+}
+
+fn group(gpus: &mut [Gpu], share_memory: bool) {
     let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (position, gpu) in gpus.iter().enumerate() {
         if gpu.partition.is_none() {
@@ -38,7 +47,7 @@ pub fn group_partitions(gpus: &mut [Gpu]) {
             if let Some(partition) = gpu.partition.as_mut() {
                 partition.parent = parent;
             }
-            if sharing > 1 {
+            if share_memory && sharing > 1 {
                 gpu.memory_total_bytes = gpu.memory_total_bytes.map(|total| total / sharing);
             }
         }

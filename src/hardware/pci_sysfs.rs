@@ -15,7 +15,14 @@ pub fn fill_affinity(root: &Path, gpus: &mut [Gpu]) -> bool {
     let mut changed = false;
     for gpu in gpus.iter_mut() {
         let Some(bus) = gpu.pci_bus_id.as_deref() else { continue };
-        let dir = root.join(bus);
+        let mut dir = root.join(bus);
+        // A compute partition's address carries its id in the function bits; the kernel's
+        // directory is the physical function's.
+        if !dir.exists()
+            && let Some((device, _)) = bus.rsplit_once('.')
+        {
+            dir = root.join(format!("{device}.0"));
+        }
         if gpu.cpu_affinity.is_none()
             && let Some(cpus) =
                 read_trimmed(&dir.join("local_cpulist")).filter(|cpus| !cpus.is_empty())

@@ -29,6 +29,10 @@ pub struct Gpu {
     pub temperature_c: Option<f64>,
     pub power_watts: Option<f64>,
     pub power_cap_watts: Option<f64>,
+    /// The graphics (SM) clock now, in MHz: `nvidia-smi` `clocks.sm`, `amd-smi metric`
+    /// `clock.gfx_0.clk`.
+    #[serde(default)]
+    pub clock_mhz: Option<f64>,
     pub numa_node: Option<u32>,
     /// CPUs close to this GPU as the tool prints them, e.g. `0-47,96-143`.
     pub cpu_affinity: Option<String>,
@@ -68,6 +72,7 @@ impl Gpu {
             temperature_c: None,
             power_watts: None,
             power_cap_watts: None,
+            clock_mhz: None,
             numa_node: None,
             cpu_affinity: None,
             render_node: None,
@@ -83,6 +88,15 @@ impl Gpu {
     /// Processes on this GPU that aimdeck did not start: they hold it for placement.
     pub fn unmanaged(&self) -> impl Iterator<Item = &GpuProcess> {
         self.processes.iter().filter(|p| p.holder.is_none())
+    }
+
+    /// The memory `holder`'s processes use on this GPU (0 when none is known).
+    pub fn memory_of(&self, holder: &GpuHolder) -> u64 {
+        self.processes
+            .iter()
+            .filter(|p| p.holder.as_ref() == Some(holder))
+            .filter_map(|p| p.used_memory_bytes)
+            .sum()
     }
 
     /// Used memory as a fraction 0..=1, when both readings are known.
@@ -120,7 +134,13 @@ pub fn assign_holders(gpus: &mut [Gpu], claims: &[GpuClaim]) -> Vec<u32> {
     let mut unknown = Vec::new();
     for claim in claims {
         for &index in &claim.gpus {
-            match gpus.iter_mut().find(|gpu| gpu.index == index) {
+            // A MIG device's logical index is held on its parent's row.
+            let parent = super::gpu_logical::mig_parent(index).map(|(parent, _)| parent);
+            let row = gpus
+                .iter()
+                .position(|gpu| gpu.index == index)
+                .or_else(|| gpus.iter().position(|gpu| Some(gpu.index) == parent));
+            match row.map(|position| &mut gpus[position]) {
                 Some(gpu) => {
                     gpu.held_by = Some(GpuHolder {
                         deployment: claim.deployment.clone(),

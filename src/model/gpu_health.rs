@@ -139,6 +139,8 @@ pub struct ProcessOwner {
     pub pid: Option<u32>,
     /// The Docker backend's container (full id).
     pub container_id: Option<String>,
+    /// The Kubernetes backend's pod (`metadata.uid`).
+    pub pod_uid: Option<String>,
 }
 
 /// The owners of every replica of `deployments`.
@@ -152,21 +154,23 @@ pub fn owners_of<'a>(
                 holder: GpuHolder { deployment: d.name.clone(), replica: r.index },
                 pid: r.pid(),
                 container_id: r.container_id().map(str::to_string),
+                pod_uid: r.pod_uid().map(str::to_string),
             })
         })
         .collect()
 }
 
-/// Sets each process's holder: the replica whose container it runs in, or whose process it is
-/// (or descends from). Processes no owner claims stay unmanaged.
+/// Sets each process's holder: the replica whose container or pod it runs in, or whose process
+/// it is (or descends from). Processes no owner claims stay unmanaged.
 pub fn assign_process_owners(gpus: &mut [super::gpu::Gpu], owners: &[ProcessOwner]) {
     for process in gpus.iter_mut().flat_map(|g| g.processes.iter_mut()) {
         process.holder = owners
             .iter()
             .find(|owner| {
                 let in_container = matches!((&owner.container_id, &process.container_id), (Some(a), Some(b)) if a == b);
+                let in_pod = matches!((&owner.pod_uid, &process.pod_uid), (Some(a), Some(b)) if a.eq_ignore_ascii_case(b));
                 let is_process = owner.pid.is_some_and(|pid| pid == process.pid || process.parent_pids.contains(&pid));
-                in_container || is_process
+                in_container || in_pod || is_process
             })
             .map(|owner| owner.holder.clone());
     }
@@ -268,7 +272,12 @@ mod tests {
         let mut gpu = super::super::gpu::Gpu::new(0, super::super::gpu::GpuVendor::Nvidia, "H100");
         gpu.processes.push(process);
         let holder = GpuHolder { deployment: "llama".into(), replica: 1 };
-        let owner = ProcessOwner { holder: holder.clone(), pid: Some(4200), container_id: None };
+        let owner = ProcessOwner {
+            holder: holder.clone(),
+            pid: Some(4200),
+            container_id: None,
+            pod_uid: None,
+        };
         assign_process_owners(std::slice::from_mut(&mut gpu), &[owner]);
         assert_eq!(gpu.processes[0].holder, Some(holder), "a worker child belongs to its replica");
     }

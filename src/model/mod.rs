@@ -6,6 +6,7 @@ pub mod deployment;
 pub mod endpoint;
 pub mod gpu;
 pub mod gpu_health;
+pub mod gpu_logical;
 pub mod labels;
 pub mod recipe;
 pub mod replica;

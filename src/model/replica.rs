@@ -20,8 +20,9 @@ pub enum ReplicaHandle {
     Pid { pid: u32, log: PathBuf },
     /// Docker backend: the container's full id.
     Container { id: String },
-    /// Kubernetes: the pod (a multi-node group's leader) and the node it was scheduled on.
-    Pod { name: String, node: Option<String> },
+    /// Kubernetes: the pod (a multi-node group's leader), the node it was scheduled on, and its
+    /// `metadata.uid` (a GPU process whose `/proc/PID/cgroup` names it belongs to this replica).
+    Pod { name: String, node: Option<String>, uid: Option<String> },
 }
 
 /// One running (or dead) replica of a deployment.
@@ -69,6 +70,14 @@ impl Replica {
         }
     }
 
+    /// The pod's `metadata.uid` (Kubernetes backend).
+    pub fn pod_uid(&self) -> Option<&str> {
+        match &self.handle {
+            Some(ReplicaHandle::Pod { uid, .. }) => uid.as_deref(),
+            _ => None,
+        }
+    }
+
     /// Log file (process backend).
     pub fn log_path(&self) -> Option<&Path> {
         match &self.handle {
@@ -104,18 +113,23 @@ struct ReplicaJson {
     /// Node the pod runs on (Kubernetes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     node: Option<String>,
+    /// The pod's `metadata.uid` (Kubernetes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pod_uid: Option<String>,
     #[serde(default)]
     started_at_unix_ms: Option<i64>,
 }
 
 impl From<Replica> for ReplicaJson {
     fn from(r: Replica) -> Self {
-        let (mut pid, mut container_id, mut log_path, mut pod, mut node) =
-            (None, None, None, None, None);
+        let (mut pid, mut container_id, mut log_path, mut pod, mut node, mut pod_uid) =
+            (None, None, None, None, None, None);
         match r.handle {
             Some(ReplicaHandle::Pid { pid: p, log }) => (pid, log_path) = (Some(p), Some(log)),
             Some(ReplicaHandle::Container { id }) => container_id = Some(id),
-            Some(ReplicaHandle::Pod { name, node: n }) => (pod, node) = (Some(name), n),
+            Some(ReplicaHandle::Pod { name, node: n, uid }) => {
+                (pod, node, pod_uid) = (Some(name), n, uid)
+            }
             None => {}
         }
         ReplicaJson {
@@ -130,6 +144,7 @@ impl From<Replica> for ReplicaJson {
             log_path,
             pod,
             node,
+            pod_uid,
             started_at_unix_ms: r.started_at_unix_ms,
         }
     }
@@ -142,7 +157,9 @@ impl From<ReplicaJson> for Replica {
             (Some(pid), None, _) => {
                 Some(ReplicaHandle::Pid { pid, log: j.log_path.unwrap_or_default() })
             }
-            (None, None, Some(name)) => Some(ReplicaHandle::Pod { name, node: j.node }),
+            (None, None, Some(name)) => {
+                Some(ReplicaHandle::Pod { name, node: j.node, uid: j.pod_uid })
+            }
             (None, None, None) => None,
         };
         Replica {
@@ -202,7 +219,11 @@ mod tests {
             None,
             Some(ReplicaHandle::Pid { pid: 7, log: "/x.log".into() }),
             Some(ReplicaHandle::Container { id: "c0ffee".into() }),
-            Some(ReplicaHandle::Pod { name: "qwen-7d9f-abcde".into(), node: Some("n1".into()) }),
+            Some(ReplicaHandle::Pod {
+                name: "qwen-7d9f-abcde".into(),
+                node: Some("n1".into()),
+                uid: Some("0f7e2c1a-uid".into()),
+            }),
         ] {
             let r = replica(handle);
             let back: Replica = serde_json::from_value(serde_json::to_value(&r).unwrap()).unwrap();

@@ -17,6 +17,8 @@ pub struct GpuSample {
     pub memory_used_bytes: Option<u64>,
     pub temperature_c: Option<f64>,
     pub power_watts: Option<f64>,
+    /// The graphics (SM) clock, MHz.
+    pub clock_mhz: Option<f64>,
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +44,7 @@ impl GpuHistory {
                 memory_used_bytes: gpu.memory_used_bytes,
                 temperature_c: gpu.temperature_c,
                 power_watts: gpu.power_watts,
+                clock_mhz: gpu.clock_mhz,
             });
         }
     }

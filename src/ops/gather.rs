@@ -8,6 +8,7 @@ use crate::backend::allocator::Holder;
 use crate::backend::{AllocatableGpu, Backend};
 use crate::hardware::{self, ProbeConfig};
 use crate::model::gpu::{GpuClaim, ProcessOwner, assign_holders, assign_process_owners, owners_of};
+use crate::model::gpu_logical::logical_gpus;
 use crate::recipes::gpus;
 
 use super::backends::{BackendConfig, allocatable_from};
@@ -33,7 +34,9 @@ pub async fn host_gpus(listed: &Listed, policy: PlacementPolicy) -> HostGpus {
     let mut snapshot = hardware::discover(&ProbeConfig::from_env()).await;
     assign_process_owners(&mut snapshot.gpus, &listed.owners);
     let inventory = allocatable_from(&snapshot, policy);
-    let mut gpus = snapshot.gpus;
+    // With `--partitions` a MIG-enabled GPU is its MIG devices, so the recipe's fit sees their
+    // memory (AMD partitions are GPUs in the snapshot already).
+    let mut gpus = logical_gpus(&snapshot.gpus, policy.partitions);
     assign_holders(&mut gpus, &claims);
     HostGpus { target: Target::Host { gpus }, inventory }
 }

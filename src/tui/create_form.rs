@@ -12,7 +12,6 @@ use super::views::ViewId;
 use super::widgets::Form;
 use super::widgets::form::FormField;
 use super::widgets::picker::{Picker, PickerItem};
-use crate::backend::placement::PlacementPolicy;
 use crate::model::EngineKind;
 use crate::ops::{self, DeployRequest, Environment, Overrides, Resolution, Target};
 
@@ -270,8 +269,9 @@ impl App {
                 _ => Target::Unknown,
             };
         }
+        let found = self.gpus.update.as_ref().map(|u| u.snapshot.gpus.as_slice()).unwrap_or(&[]);
         let mut gpus =
-            self.gpus.update.as_ref().map(|u| u.snapshot.gpus.clone()).unwrap_or_default();
+            crate::model::gpu_logical::logical_gpus(found, self.gpus.placement.partitions);
         crate::model::gpu::assign_holders(&mut gpus, &self.deploy.gpu_claims());
         Target::Host { gpus }
     }
@@ -299,14 +299,11 @@ impl App {
 
     /// Hands `backend` this host's GPUs as the poller last saw them, joined to the replicas,
     /// under the rules the CLI's deploy and scale use (`placement::inventory`: failed never,
-    /// degraded and partitions not from the console, unmanaged processes hold their GPU), so
-    /// the console's create and scale place where `aimdeck deploy|scale` would. No I/O.
+    /// degraded and partitions only as toggled with `A` / `M`, unmanaged processes hold their
+    /// GPU), so the console's create and scale place where `aimdeck deploy|scale` would. No I/O.
     pub(crate) fn place_on_live_gpus(&self, backend: &super::deploy_flow::BackendHandle) {
         if let Some(snapshot) = self.gpus.joined.as_deref().filter(|s| !s.gpus.is_empty()) {
-            backend.0.place_on(crate::backend::placement::inventory(
-                snapshot,
-                PlacementPolicy::default(),
-            ));
+            backend.0.place_on(crate::backend::placement::inventory(snapshot, self.gpus.placement));
         }
     }
 
@@ -314,6 +311,7 @@ impl App {
     /// preflight on their live memory. Pure over state; no I/O.
     fn resolve_in_console(&self, mut request: DeployRequest) -> Result<Resolution, String> {
         let library = self.recipes.library.clone().unwrap_or_default();
+        request.placement = self.gpus.placement;
         request.target = self.console_target(&request.backend);
         let env = Environment {
             cache_home: self.cache.root.parent().map(std::path::Path::to_path_buf),

@@ -250,6 +250,7 @@ impl App {
             Action::ViewRecipes => self.view = ViewId::Recipes,
             Action::ViewEndpoints => self.view = ViewId::Endpoints,
             Action::Refresh => return self.refresh_view(),
+            Action::AllowDegraded | Action::Partitions => self.toggle_placement(action),
             Action::Filter => {
                 let current = self.current().table.filter().to_string();
                 self.mode = Mode::Filter { input: TextInput::new(&current) };

@@ -70,6 +70,8 @@ actions! {
     ViewRecipes => "view_recipes", Global, "Recipes view", ["3"];
     ViewEndpoints => "view_endpoints", Global, "Endpoints view", ["4"];
     Refresh => "refresh", Global, "Refresh the view's data now", ["ctrl-r"];
+    AllowDegraded => "allow_degraded", Global, "Create/scale may use degraded GPUs (--allow-degraded)", ["A"];
+    Partitions => "partitions", Global, "Create/scale may use partitions, MIG (--partitions)", ["M"];
     Filter => "filter", Table, "Filter the table", ["/"];
     Up => "up", Table, "Move up", ["k", "up"];
     Down => "down", Table, "Move down", ["j", "down"];

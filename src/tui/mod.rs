@@ -20,6 +20,7 @@ mod event_routing;
 pub mod fault;
 mod key_modes;
 pub mod keymap;
+pub mod placement_toggle;
 mod recipe_actions;
 pub mod rollout;
 pub mod runner;

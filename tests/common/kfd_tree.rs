@@ -13,6 +13,11 @@ pub struct KfdGpu {
     pub numa: u32,
     pub vram_bytes: u64,
     pub unique_id: u64,
+    /// The physical GPU (socket) this node is, or is a compute partition of.
+    pub socket: u32,
+    /// `num_xcc` and `simd_count`: 8 XCCs and 1216 SIMDs (304 CUs) for a whole MI300X.
+    pub xcc: u32,
+    pub simd: u32,
 }
 
 /// An 8x MI300X box (2 sockets): GPUs 0-3 on NUMA node 0, 4-7 on 1, every GPU pair on XGMI.
@@ -28,8 +33,50 @@ pub fn mi300x_8() -> Vec<KfdGpu> {
             // 192 GiB of HBM3, as the MI300X's frame-buffer bank reports it.
             vram_bytes: 206_141_652_992,
             unique_id: 0x6f1f_0a2b_3c4d_5e60 + i as u64,
+            socket: i as u32,
+            xcc: 8,
+            simd: 1216,
         })
         .collect()
+}
+
+/// The same box in CPX compute / NPS4 memory partitioning, as the KFD shows it: 64 nodes, one
+/// per XCP, in socket order. Each has one XCC (38 CUs, 152 SIMDs), its own render node, the
+/// socket's `location_id` with its node id in the function bits (`kfd_topology.c`,
+/// `kfd_topology_add_device`), and a memory bank of its share of one NPS4 domain (the domain's
+/// 49075 MiB, as the amd-smi recording of the same layout reports it, divided by the two XCPs
+/// sharing it: `amdgpu_amdkfd_xcp_memory_size`).
+#[allow(dead_code)] // not every includer writes a partitioned tree
+pub fn mi300x_8_cpx_nps4() -> Vec<KfdGpu> {
+    let sockets = mi300x_8();
+    (0..64u32)
+        .map(|i| {
+            let socket = &sockets[(i / 8) as usize];
+            KfdGpu {
+                gpu_id: socket.gpu_id + i % 8,
+                location_id: socket.location_id | (i % 8),
+                render_minor: 128 + i,
+                numa: socket.numa,
+                vram_bytes: 49075 * 1024 * 1024 / 2,
+                unique_id: socket.unique_id,
+                socket: i / 8,
+                xcc: 1,
+                simd: 152,
+            }
+        })
+        .collect()
+}
+
+/// The amdgpu driver's partition files in each socket's PCI device directory under `root`
+/// (`/sys/bus/pci/devices/<bus id>/current_compute_partition`, `current_memory_partition`).
+#[allow(dead_code)]
+pub fn write_partition_modes(root: &Path, gpus: &[KfdGpu], compute: &str, memory: &str) {
+    for gpu in gpus {
+        let bus = (gpu.location_id >> 8) & 0xff;
+        let dir = root.join(format!("0000:{bus:02x}:00.0"));
+        write(&dir.join("current_compute_partition"), &format!("{compute}\n"));
+        write(&dir.join("current_memory_partition"), &format!("{memory}\n"));
+    }
 }
 
 fn write(path: &Path, text: &str) {
@@ -38,6 +85,8 @@ fn write(path: &Path, text: &str) {
 }
 
 pub fn write_tree(root: &Path, cpu_nodes: u32, gpus: &[KfdGpu], xgmi_mesh: bool) {
+    // The kernel's counter of topology rebuilds, next to `nodes/`.
+    write(&root.join("generation_id"), "1\n");
     let nodes = root.join("nodes");
     for cpu in 0..cpu_nodes {
         let dir = nodes.join(cpu.to_string());
@@ -56,6 +105,7 @@ pub fn write_tree(root: &Path, cpu_nodes: u32, gpus: &[KfdGpu], xgmi_mesh: bool)
             "heap_type 0\nsize_in_bytes 811014868992\nflags 0\nwidth 64\nmem_clk_max 4800\n",
         );
     }
+    let partitioned = gpus.iter().any(|g| gpus.iter().filter(|h| h.socket == g.socket).count() > 1);
     for (i, gpu) in gpus.iter().enumerate() {
         let node = cpu_nodes + i as u32;
         let dir = nodes.join(node.to_string());
@@ -65,8 +115,8 @@ pub fn write_tree(root: &Path, cpu_nodes: u32, gpus: &[KfdGpu], xgmi_mesh: bool)
         write(
             &dir.join("properties"),
             &format!(
-                "cpu_cores_count 0\nsimd_count 1216\nmem_banks_count 1\ncaches_count 544\nio_links_count {links}\np2p_links_count 0\ncpu_core_id_base 0\nsimd_id_base 2147487744\nmax_waves_per_simd 8\nlds_size_in_kb 64\ngds_size_in_kb 0\nnum_gws 64\nwave_front_size 64\narray_count 32\nsimd_arrays_per_engine 1\ncu_per_simd_array 10\nsimd_per_cu 4\nmax_slots_scratch_cu 32\ngfx_target_version 90402\nvendor_id 4098\ndevice_id 29857\nlocation_id {}\ndomain 0\ndrm_render_minor {}\nhive_id 4513618289123\nnum_sdma_engines 2\nnum_sdma_xgmi_engines 14\nnum_sdma_queues_per_engine 8\nnum_cp_queues 64\nmax_engine_clk_fcompute 2100\nlocal_mem_size 0\nfw_version 157\ncapability 746185344\ndebug_prop 1495\nsdma_fw_version 19\nunique_id {}\nnum_xcc 8\nmax_engine_clk_ccompute 3700\n",
-                gpu.location_id, gpu.render_minor, gpu.unique_id
+                "cpu_cores_count 0\nsimd_count {}\nmem_banks_count 1\ncaches_count 544\nio_links_count {links}\np2p_links_count 0\ncpu_core_id_base 0\nsimd_id_base 2147487744\nmax_waves_per_simd 8\nlds_size_in_kb 64\ngds_size_in_kb 0\nnum_gws 64\nwave_front_size 64\narray_count 32\nsimd_arrays_per_engine 1\ncu_per_simd_array 10\nsimd_per_cu 4\nmax_slots_scratch_cu 32\ngfx_target_version 90402\nvendor_id 4098\ndevice_id 29857\nlocation_id {}\ndomain 0\ndrm_render_minor {}\nhive_id 4513618289123\nnum_sdma_engines 2\nnum_sdma_xgmi_engines 14\nnum_sdma_queues_per_engine 8\nnum_cp_queues 64\nmax_engine_clk_fcompute 2100\nlocal_mem_size 0\nfw_version 157\ncapability 746185344\ndebug_prop 1495\nsdma_fw_version 19\nunique_id {}\nnum_xcc {}\nmax_engine_clk_ccompute 3700\n",
+                gpu.simd, gpu.location_id, gpu.render_minor, gpu.unique_id, gpu.xcc
             ),
         );
         write(
@@ -85,14 +135,24 @@ pub fn write_tree(root: &Path, cpu_nodes: u32, gpus: &[KfdGpu], xgmi_mesh: bool)
         );
         if xgmi_mesh {
             let mut k = 1;
-            for j in 0..gpus.len() {
+            for (j, peer) in gpus.iter().enumerate() {
                 if j == i {
                     continue;
                 }
+                // `kfd_fill_gpu_xgmi_link_to_gpu`: whole GPUs weigh 15 per hop with the TA's
+                // bandwidth; partitions of one socket 13 (KFD_CRAT_INTRA_SOCKET_WEIGHT) with
+                // the memory bandwidth 819200 MB/s, of other sockets 2 * 13 + 15 and none.
+                let (weight, min_bw, max_bw) = if !partitioned {
+                    (15, 312500, 64000)
+                } else if peer.socket == gpu.socket {
+                    (13, 819200, 819200)
+                } else {
+                    (41, 0, 0)
+                };
                 write(
                     &dir.join(format!("io_links/{k}/properties")),
                     &format!(
-                        "type 11\nversion_major 0\nversion_minor 0\nnode_from {node}\nnode_to {}\nweight 15\nmin_latency 0\nmax_latency 0\nmin_bandwidth 312500\nmax_bandwidth 64000\nrecommended_transfer_size 0\nrecommended_sdma_engine_id_mask 0\nflags 1\n",
+                        "type 11\nversion_major 0\nversion_minor 0\nnode_from {node}\nnode_to {}\nweight {weight}\nmin_latency 0\nmax_latency 0\nmin_bandwidth {min_bw}\nmax_bandwidth {max_bw}\nrecommended_transfer_size 0\nrecommended_sdma_engine_id_mask 0\nflags 1\n",
                         cpu_nodes + j as u32
                     ),
                 );

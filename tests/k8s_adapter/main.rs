@@ -320,4 +320,69 @@ async fn render_exports_the_deployment_as_operator_resources() {
     assert!(fake.requests().is_empty(), "render talks to no cluster");
 }
 
+/// Issue 20: a GPU process whose `/proc/PID/cgroup` names a pod's UID is that pod's replica, in
+/// `aimdeck gpus --json` and in the console's HELD BY.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gpu_process_in_a_pods_cgroup_belongs_to_its_replica() {
+    let fake = FakeKube::start(FakeOptions::default()).await;
+    let backend = open_k8s(&fake);
+    backend.create(&spec("qwen", 1), None).await.expect("create");
+    let deployment = until_ready(backend.as_ref(), "qwen", 1).await;
+    let uid = deployment.replicas[0].pod_uid().map(str::to_string).expect("the pod's metadata.uid");
+    // The recorded faulty H100 box runs pid 4242 on GPU 4; here the kubelet started it, under
+    // the systemd cgroup driver (dashes in the UID become underscores).
+    let proc_root = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(proc_root.path().join("4242")).expect("mkdir");
+    std::fs::write(
+        proc_root.path().join("4242/cgroup"),
+        format!(
+            "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod{}.slice/cri-containerd-{}.scope\n",
+            uid.replace('-', "_"),
+            "7e".repeat(32)
+        ),
+    )
+    .expect("write");
+    let tools = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/gpus/h100-sxm-8-faulty/bin");
+    let kubeconfig = fake.kubeconfig_path();
+    let proc_dir = proc_root.path().to_path_buf();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::cargo_bin("aimdeck")
+            .expect("binary")
+            .env("PATH", format!("{}:/usr/bin:/bin", tools.display()))
+            .env("AIMDECK_KFD_ROOT", "/nonexistent/kfd")
+            .env("AIMDECK_PCI_ROOT", "/nonexistent/pci")
+            .env("AIMDECK_KERNEL_LOG", "/nonexistent/kmsg")
+            .env("AIMDECK_PROC_ROOT", &proc_dir)
+            .env_remove("KUBECONFIG")
+            .args([
+                "--kubeconfig".as_ref(),
+                kubeconfig.as_os_str(),
+                "gpus".as_ref(),
+                "--json".as_ref(),
+            ])
+            .timeout(Duration::from_secs(30))
+            .output()
+            .expect("runs")
+    })
+    .await
+    .expect("joined");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let doc: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let process = &doc["gpus"][4]["processes"][0];
+    assert_eq!(process["pod_uid"], uid.as_str());
+    assert_eq!(process["holder"], json!({"deployment": "qwen", "replica": 0}));
+    let gpu: aimdeck::model::gpu::Gpu = serde_json::from_value(doc["gpus"][4].clone()).unwrap();
+    assert_eq!(aimdeck::tui::views::gpu_detail::held_by(&gpu), "qwen/0 (71.2 GiB)");
+    let refused = aimdeck::backend::placement::inventory(
+        &aimdeck::model::gpu::GpuSnapshot { gpus: vec![gpu], ..Default::default() },
+        aimdeck::backend::placement::PlacementPolicy::default(),
+    );
+    assert_eq!(
+        refused[0].refused.as_deref(),
+        Some("is used by a Kubernetes pod: qwen/0 (71.2 GiB)"),
+        "the cluster's GPU is not free for a local replica"
+    );
+}
+
 mod console_reads;

@@ -9,7 +9,7 @@ use bollard::models::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::backend::allocator::{AllocatableGpu, gpu_label};
+use crate::backend::allocator::{AllocatableGpu, device_ids, gpu_label};
 use crate::backend::env::replica_env;
 use crate::engine::launch_command;
 use crate::model::{DeploymentSpec, GpuVendor, labels};
@@ -149,7 +149,8 @@ pub fn container_body(
         Some(GpuVendor::Nvidia) if !gpus.is_empty() => {
             host.device_requests = Some(vec![DeviceRequest {
                 driver: Some("nvidia".into()),
-                device_ids: Some(gpus.iter().map(u32::to_string).collect()),
+                // A MIG device by its UUID, which the NVIDIA runtime takes as a device id.
+                device_ids: Some(device_ids(inventory, gpus)),
                 capabilities: Some(vec![vec!["gpu".into()]]),
                 ..Default::default()
             }]);
@@ -308,5 +309,23 @@ mod tests {
         let shown = serde_json::to_string(&redacted(&body)).unwrap();
         assert!(!shown.contains("hf_secret"));
         assert!(shown.contains("HF_TOKEN=<redacted>"));
+    }
+
+    #[test]
+    fn a_mig_device_is_requested_by_its_uuid_and_labelled_by_its_logical_index() {
+        let inventory = vec![AllocatableGpu {
+            device_id: Some("MIG-7a3b2d4f-6c8e-5f9a-8b1c-2d3e4f5a6b71".into()),
+            single: true,
+            ..AllocatableGpu::plain(1001)
+        }];
+        let options = DockerOptions { network: NetworkMode::Host, ..Default::default() };
+        let body =
+            container_body(&spec(Some(GpuVendor::Nvidia)), 0, &[1001], &inventory, &options, None);
+        let request = &body.host_config.as_ref().unwrap().device_requests.as_ref().unwrap()[0];
+        assert_eq!(
+            request.device_ids.as_deref(),
+            Some(&["MIG-7a3b2d4f-6c8e-5f9a-8b1c-2d3e4f5a6b71".to_string()][..])
+        );
+        assert_eq!(body.labels.as_ref().unwrap()["aimdeck.io/gpus"], "1001");
     }
 }

@@ -104,6 +104,7 @@ pub fn pod_row(pod: &Pod) -> PodRow {
         terminating: pod.metadata.deletion_timestamp.is_some(),
         started_at_unix_ms: status.start_time.as_ref().map(|t| t.0.as_millisecond()),
         workers: Vec::new(),
+        uid: pod.metadata.uid.clone(),
     }
 }
 

@@ -84,7 +84,11 @@ pub(super) fn to_deployment(d: &K8sDeployment, pods: Vec<PodRow>) -> Deployment 
                     (None, _) => pod.pod_ip.as_ref().map(|ip| format!("pod IP {ip}")),
                 },
             ),
-            handle: Some(ReplicaHandle::Pod { name: pod.name.clone(), node: pod.node.clone() }),
+            handle: Some(ReplicaHandle::Pod {
+                name: pod.name.clone(),
+                node: pod.node.clone(),
+                uid: pod.uid.clone(),
+            }),
             started_at_unix_ms: pod.started_at_unix_ms,
         })
         .collect();

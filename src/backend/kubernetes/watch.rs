@@ -37,6 +37,9 @@ pub struct PodRow {
     pub workers: Vec<String>,
     /// The pod's `status.startTime` (unix ms).
     pub started_at_unix_ms: Option<i64>,
+    /// The pod's `metadata.uid`, which the kubelet puts in its processes' cgroup paths.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
 }
 
 /// One aimdeck deployment with its pods.

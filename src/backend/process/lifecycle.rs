@@ -88,7 +88,7 @@ impl ProcessBackend {
         token: Option<&str>,
     ) -> Result<ReplicaRecord, BackendError> {
         let command = launch_command(spec, index);
-        let mut env = process_env(spec, &gpus, token);
+        let mut env = process_env(spec, &gpus, &self.inventory(), token);
         env.extend(labels::env(&self.state_dir, &spec.name, index, &gpus));
         let log = state::log_path(&self.state_dir, &spec.name, index);
         let mut record = ReplicaRecord {

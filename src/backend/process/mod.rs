@@ -165,9 +165,14 @@ impl ProcessBackend {
 fn process_env(
     spec: &DeploymentSpec,
     gpus: &[u32],
+    inventory: &[AllocatableGpu],
     token: Option<&str>,
 ) -> std::collections::BTreeMap<String, String> {
     let mut env = super::env::replica_env(spec, gpus, true, token);
+    // A MIG device is named by its UUID: CUDA has no index for it.
+    if let Some(visible) = env.get_mut("CUDA_VISIBLE_DEVICES") {
+        *visible = allocator::device_ids(inventory, gpus).join(",");
+    }
     if let Some(cache) = &spec.cache_dir {
         env.entry("HF_HOME".into()).or_insert_with(|| cache.to_string_lossy().to_string());
     }
@@ -278,11 +283,44 @@ impl AsyncBackend for ProcessBackend {
                     "gpus": gpus,
                     "command": command.display(),
                     "argv": command.argv(),
-                    "env": secrets::redact(&process_env(spec, &gpus, token.as_deref())),
+                    "env": secrets::redact(&process_env(
+                        spec,
+                        &gpus,
+                        &self.inventory(),
+                        token.as_deref()
+                    )),
                     "log": state::log_path(&self.state_dir, &spec.name, index),
                 })
             })
             .collect();
         Ok(serde_json::json!({ "backend": NAME, "deployment": spec.name, "replicas": replicas }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// CUDA has no index for a MIG device: the engine is told its UUID.
+    #[test]
+    fn a_replica_on_a_mig_device_sees_it_by_uuid() {
+        let state = tempfile::tempdir().unwrap();
+        let mig = AllocatableGpu {
+            device_id: Some("MIG-6f2a1c3e-5b7d-5e8f-9a0b-1c2d3e4f5a60".into()),
+            single: true,
+            ..AllocatableGpu::plain(1000)
+        };
+        let backend = ProcessBackend::new(state.path(), vec![mig]);
+        let mut spec =
+            DeploymentSpec::minimal("mig", "org/m", crate::model::EngineKind::Vllm, 1, 18000);
+        spec.gpu_vendor = Some(crate::model::GpuVendor::Nvidia);
+        spec.gpus_per_replica = 1;
+        let rendered = crate::backend::Backend::render(&backend, &spec).expect("renders");
+        let replica = &rendered["replicas"][0];
+        assert_eq!(replica["gpus"], serde_json::json!([1000]));
+        assert_eq!(
+            replica["env"]["CUDA_VISIBLE_DEVICES"],
+            "MIG-6f2a1c3e-5b7d-5e8f-9a0b-1c2d3e4f5a60"
+        );
     }
 }

@@ -20,10 +20,10 @@ use crate::tui::theme::Theme;
 /// How far back the charts look.
 pub const CHART_SECONDS: f64 = 300.0;
 
-struct Series {
-    name: &'static str,
-    style: Style,
-    points: Vec<(f64, f64)>,
+pub(super) struct Series {
+    pub(super) name: &'static str,
+    pub(super) style: Style,
+    pub(super) points: Vec<(f64, f64)>,
 }
 
 /// `metric` over the last `CHART_SECONDS`, as (seconds before now, value times `scale`).
@@ -50,7 +50,7 @@ fn fmt_axis(value: f64, unit: &str) -> String {
     }
 }
 
-fn render_chart(
+pub(super) fn render_chart(
     frame: &mut Frame,
     area: Rect,
     title: &str,
@@ -444,10 +444,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, id: &str) {
         .border_type(BorderType::Rounded)
         .border_style(theme.border)
         .title(Span::styled(" GPUs held ", theme.accent));
-    frame.render_widget(
-        Paragraph::new(gpu_lines(app, id)).wrap(Wrap { trim: true }).block(gpu_block),
-        gpus,
-    );
+    super::endpoint_gpu_charts::render(app, frame, gpus, id, gpu_block, gpu_lines(app, id));
     let mut lines = vec![Line::styled("Recent errors", theme.accent)];
     lines.extend(error_lines(history, error_rows as usize, theme));
     frame.render_widget(Paragraph::new(lines), errors);

@@ -114,6 +114,9 @@ fn render_view(app: &App, frame: &mut Frame, area: Rect) {
         format!("[{}/{}] /{} ", table.visible_len(), table.total(), table.filter())
     };
     title.push(Span::styled(count, theme.muted));
+    if let Some(note) = crate::tui::placement_toggle::title_note(app.gpus.placement) {
+        title.push(Span::styled(note, theme.warning));
+    }
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
         .border_style(theme.border)
@@ -153,8 +156,8 @@ fn render_view(app: &App, frame: &mut Frame, area: Rect) {
         (ViewId::Gpus, Some(update)) => {
             let (table_area, detail, topology) =
                 super::gpus::split(area, update.snapshot.gpus.len());
-            table.render(frame, table_area, block, theme);
             let snapshot = app.gpus.joined.as_deref().unwrap_or(&update.snapshot);
+            super::gpu_table::render(frame, table_area, block, table, snapshot, theme);
             if let (Some(detail), Some(gpu)) =
                 (detail, super::gpu_detail::selected(snapshot, table.selected()))
             {

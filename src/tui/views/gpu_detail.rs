@@ -37,12 +37,7 @@ pub fn health_cell(gpu: &Gpu, theme: &Theme) -> (String, Style) {
 /// process aimdeck did not start, else "free".
 pub fn held_by(gpu: &Gpu) -> String {
     if let Some(holder) = &gpu.held_by {
-        let used: u64 = gpu
-            .processes
-            .iter()
-            .filter(|p| p.holder.as_ref() == Some(holder))
-            .filter_map(|p| p.used_memory_bytes)
-            .sum();
+        let used = gpu.memory_of(holder);
         let memory =
             if used > 0 { format!(" ({:.1} GiB)", used as f64 / GIB) } else { String::new() };
         let others = gpu.unmanaged().count();

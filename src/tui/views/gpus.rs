@@ -28,6 +28,9 @@ pub struct GpuState {
     /// The last update with the backends' replicas joined in (holders and process owners),
     /// what the table and the detail show.
     pub joined: Option<Arc<GpuSnapshot>>,
+    /// What the console's create and scale may place on beyond healthy whole GPUs
+    /// (`placement_toggle`).
+    pub placement: crate::backend::placement::PlacementPolicy,
 }
 
 pub fn columns() -> Vec<Column> {
