@@ -1,5 +1,5 @@
 //! The built-in recipe library, embedded at build time. One line per file in `recipes/`; a
-//! test (`tests/recipes_builtin.rs`) fails when a file there is missing from this list.
+//! test (`tests/recipes/builtin.rs`) fails when a file there is missing from this list.
 
 pub const BUILTIN: &[(&str, &str)] = &[
     (
