@@ -133,7 +133,6 @@ pub async fn drive_from(
                 continue;
             }
             let shape = load_at(&target.deployment, started.elapsed());
-            load.set(&target.deployment, flying.load(Ordering::Relaxed));
             while flying.load(Ordering::Relaxed) < shape.in_flight {
                 flying.fetch_add(1, Ordering::Relaxed);
                 let request = PromptRequest {
@@ -153,6 +152,7 @@ pub async fn drive_from(
                     flying.fetch_sub(1, Ordering::Relaxed);
                 });
             }
+            load.set(&target.deployment, flying.load(Ordering::Relaxed));
         }
         tokio::select! {
             _ = cancel.cancelled() => break,

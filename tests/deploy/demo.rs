@@ -72,15 +72,17 @@ async fn the_demo_traffic_moves_every_engine_and_its_storm_preempts() {
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
             .sum()
     };
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let mut preemptions = 0.0;
-    while preemptions < 1.0 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let (_, page) = http_get(base + 20, "/metrics").await.unwrap();
-        preemptions = counter(&page, "vllm:num_preemptions_total");
+    // The shapes a minute in: the storm and the burst are in flight, and the GPUs follow.
+    let shaped = std::time::Instant::now() + Duration::from_secs(8);
+    while !(load.in_flight("llama-70b") >= 20 && load.in_flight("llama-8b") >= 10) {
+        assert!(
+            std::time::Instant::now() < shaped,
+            "storm {} and burst {} in flight",
+            load.in_flight("llama-70b"),
+            load.in_flight("llama-8b")
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(load.in_flight("llama-70b") >= 20, "storm: {}", load.in_flight("llama-70b"));
-    assert!(load.in_flight("llama-8b") >= 10, "burst: {}", load.in_flight("llama-8b"));
     let holders: Vec<(String, Vec<u32>)> =
         started.iter().map(|d| (d.name.clone(), d.gpus())).collect();
     let mut gpus: Vec<aimdeck::model::gpu::Gpu> = (0..8)
@@ -93,6 +95,14 @@ async fn the_demo_traffic_moves_every_engine_and_its_storm_preempts() {
         })
         .collect();
     shade_gpus(&mut gpus, &holders, &load);
+    // Long generations against the 70B engine's small KV cache: it preempts.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut preemptions = 0.0;
+    while preemptions < 1.0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let (_, page) = http_get(base + 20, "/metrics").await.unwrap();
+        preemptions = counter(&page, "vllm:num_preemptions_total");
+    }
     cancel.cancel();
     driver.await.unwrap();
     assert!(preemptions >= 1.0, "the storm preempts on the 70B engine's small KV cache");
