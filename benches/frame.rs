@@ -155,6 +155,7 @@ fn fleet_app() -> App {
                         pid: None,
                         container_id: Some(format!("{slot:012x}")),
                         log_path: None,
+                        started_at_unix_ms: None,
                     }
                 })
                 .collect();

@@ -12,9 +12,8 @@ use std::time::Duration;
 use aimdeck::backend::kubernetes::KubeTarget;
 use aimdeck::backend::{BackendOptions, open};
 use aimdeck::tui::app::{App, HeaderInfo, Mode, Settings};
-use aimdeck::tui::deploy_flow::BackendHandle;
+use aimdeck::tui::effects::Effects;
 use aimdeck::tui::event::Event;
-use aimdeck::tui::runner::TaskRunner;
 use aimdeck::tui::views::frame::render;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use fake_kube::{FakeKube, FakeOptions, NAMESPACE, Optional};
@@ -32,7 +31,7 @@ fn key(code: KeyCode) -> Event {
 struct Console {
     app: App,
     events: mpsc::Receiver<Event>,
-    runner: TaskRunner,
+    runner: Effects,
     _state: tempfile::TempDir,
 }
 
@@ -46,7 +45,6 @@ impl Console {
         let state = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir_all(state.path().join("hub")).expect("an empty cache");
         let (tx, events) = mpsc::channel(1024);
-        let runner = TaskRunner::new(tx, "/nonexistent/themes".into(), Vec::new());
         let mut options = BackendOptions::new(state.path());
         options.kubernetes = KubeTarget {
             kubeconfig: Some(fake.kubeconfig_path()),
@@ -54,10 +52,11 @@ impl Console {
             ..Default::default()
         };
         options.kubernetes_watches = true;
-        let backends = ["process", "k8s"]
-            .iter()
-            .map(|name| BackendHandle(open(name, &options).expect("opens")))
-            .collect();
+        let cluster = aimdeck::backend::registry::open_kubernetes(&options);
+        let backends = aimdeck::backend::registry::Registry::new(vec![
+            open("process", &options).expect("opens"),
+        ])
+        .with_cluster(cluster.clone(), cluster);
         let settings = Settings {
             header: HeaderInfo { backend: "k8s".into(), host: "testhost".into() },
             user_themes_dir: "/nonexistent/themes".into(),
@@ -67,6 +66,8 @@ impl Console {
             kubeconfig: Some(fake.kubeconfig_path()),
             ..Settings::default()
         };
+        let runner =
+            Effects::new(tx, settings.backends.clone(), "/nonexistent/themes".into(), Vec::new());
         let mut app = App::new(settings);
         for command in app.start() {
             runner.run(command);
@@ -111,7 +112,9 @@ impl Console {
             match tokio::time::timeout(Duration::from_millis(200), self.events.recv()).await {
                 Ok(Some(event)) => self.press(event),
                 Ok(None) => panic!("event channel closed"),
-                Err(_) => self.press(Event::Tick),
+                Err(_) => {
+                    self.press(aimdeck::tui::event::Event::Tick(aimdeck::tui::event::Now::read()))
+                }
             }
         }
     }
@@ -315,7 +318,7 @@ async fn an_api_server_outage_shows_its_cause_and_the_views_recover_on_their_own
     // The console rereads the cluster on its clock; nobody presses anything.
     let ticks = |console: &mut Console| {
         for _ in 0..aimdeck::tui::cluster_flow::REFRESH_TICKS {
-            console.press(Event::Tick);
+            console.press(Event::Tick(aimdeck::tui::event::Now::read()));
         }
     };
     ticks(&mut console);
@@ -459,8 +462,8 @@ async fn the_endpoint_detail_shows_the_autoscaler_and_its_last_scaling_event() {
             "no autoscaler on the deployment: {:?}",
             console.app.deploy.find("qwen")
         );
-        console.press(Event::Tick);
-        console.press(Event::Tick);
+        console.press(Event::Tick(aimdeck::tui::event::Now::read()));
+        console.press(Event::Tick(aimdeck::tui::event::Now::read()));
         if let Ok(Some(event)) =
             tokio::time::timeout(Duration::from_millis(100), console.events.recv()).await
         {

@@ -10,7 +10,7 @@ use aimdeck::engine::openai::{StreamEvent, StreamSummary};
 use aimdeck::model::{EndpointSample, EndpointState, EndpointUpdate, EngineKind, Percentiles};
 use aimdeck::tui::app::{App, HeaderInfo, Level, Settings};
 use aimdeck::tui::endpoint_flow::{EndpointCommand, EndpointEvent};
-use aimdeck::tui::event::{Command, Event};
+use aimdeck::tui::event::{Command, Event, RunId};
 use aimdeck::tui::views::ViewId;
 use aimdeck::tui::views::endpoints::{EndpointSettings, Pane};
 use aimdeck::tui::views::playground::Status;
@@ -353,13 +353,11 @@ fn detail_shows_the_gpus_a_deployment_says_the_endpoint_holds() {
     assert!(screen(&app, 160, 48).contains("waiting for GPU telemetry"));
 }
 
-fn prompt_command(
-    commands: &[Command],
-) -> (u64, String, String, aimdeck::tui::endpoint_flow::Cancel) {
+fn prompt_command(commands: &[Command]) -> (RunId, String, String) {
     match commands {
-        [Command::Endpoints(EndpointCommand::Prompt { run, base_url, model, prompt, cancel })] => {
+        [Command::Endpoints(EndpointCommand::Prompt { run, base_url, model, prompt })] => {
             assert_eq!(base_url, "http://10.0.0.5:8000");
-            (*run, model.clone(), prompt.clone(), cancel.clone())
+            (*run, model.clone(), prompt.clone())
         }
         other => panic!("expected one prompt command, got {other:?}"),
     }
@@ -373,7 +371,7 @@ fn playground_streams_tokens_with_ttft_and_speed_and_esc_cancels() {
     type_text(&mut app, "Why is the sky blue?");
     app.update(key(KeyCode::Enter));
     type_text(&mut app, "Answer briefly.");
-    let (run, model, prompt, _) = prompt_command(&app.update(ctrl('s')));
+    let (run, model, prompt) = prompt_command(&app.update(ctrl('s')));
     assert_eq!(model, "meta-llama/Llama-3.1-70B-Instruct");
     assert_eq!(prompt, "Why is the sky blue?\nAnswer briefly.");
     // Keys typed while streaming do not edit the prompt.
@@ -414,14 +412,13 @@ fn playground_streams_tokens_with_ttft_and_speed_and_esc_cancels() {
     );
 
     // A second prompt, cancelled with esc: its token is cancelled and the pane says so.
-    let (run2, _, _, cancel) = prompt_command(&app.update(ctrl('s')));
+    let (run2, _, _) = prompt_command(&app.update(ctrl('s')));
     assert!(run2 > run);
     app.update(Event::Endpoints(EndpointEvent::Stream {
         run: run2,
         event: StreamEvent::Token { text: "Light".into(), elapsed_s: 0.2 },
     }));
-    app.update(key(KeyCode::Esc));
-    assert!(cancel.0.is_cancelled());
+    assert_eq!(app.update(key(KeyCode::Esc)), vec![Command::Cancel(run2)]);
     let Pane::Playground(pane) = &app.endpoints.pane else {
         panic!("esc while streaming keeps the pane")
     };
@@ -506,15 +503,15 @@ fn bench_form_progress_and_report() {
     app.update(key(KeyCode::Backspace));
     type_text(&mut app, "40");
     let commands = app.update(key(KeyCode::Enter));
-    let (run, cancel) = match &commands[..] {
-        [Command::Endpoints(EndpointCommand::Bench { run, base_url, model, ask, cancel })] => {
+    let run = match &commands[..] {
+        [Command::Endpoints(EndpointCommand::Bench { run, base_url, model, ask })] => {
             assert_eq!(base_url, "http://10.0.0.5:8000");
             assert_eq!(model.as_deref(), Some("meta-llama/Llama-3.1-70B-Instruct"));
             assert_eq!(
                 (ask.requests, ask.concurrency, ask.input_tokens, ask.output_tokens),
                 (40, 4, 128, 64)
             );
-            (*run, cancel.clone())
+            *run
         }
         other => panic!("expected a bench command, got {other:?}"),
     };
@@ -533,8 +530,8 @@ fn bench_form_progress_and_report() {
         "p50 and p99 of TTFT:\n{shown}"
     );
     snapshot("endpoint_bench_report", &app);
-    assert!(!cancel.0.is_cancelled());
-    app.update(key(KeyCode::Esc));
+    // Esc on the finished report closes the pane and cancels nothing.
+    assert_eq!(app.update(key(KeyCode::Esc)), vec![]);
     assert!(matches!(app.endpoints.pane, Pane::Table));
 }
 
@@ -543,11 +540,10 @@ fn bench_esc_stops_the_run_and_read_only_refuses_it() {
     let mut app = fleet();
     app.update(key(KeyCode::Char('b')));
     let commands = app.update(key(KeyCode::Enter));
-    let Some(Command::Endpoints(EndpointCommand::Bench { cancel, .. })) = commands.first() else {
+    let Some(Command::Endpoints(EndpointCommand::Bench { run, .. })) = commands.first() else {
         panic!("bench command")
     };
-    app.update(key(KeyCode::Esc));
-    assert!(cancel.0.is_cancelled());
+    assert_eq!(app.update(key(KeyCode::Esc)), vec![Command::Cancel(*run)]);
     assert!(screen(&app, 80, 24).contains("stopping"));
 
     let mut settings = settings(&[("llama", "http://10.0.0.5:8000")]);
@@ -563,7 +559,7 @@ fn bench_esc_stops_the_run_and_read_only_refuses_it() {
 #[test]
 fn polls_are_shown_on_the_next_tick_and_redraw_only_the_endpoints_view() {
     let mut app = fleet();
-    app.update(Event::Tick);
+    app.update(Event::Tick(aimdeck::tui::event::Now::read()));
     app.take_dirty();
     let before = cells(&app, "llama-70b")[9].clone();
     app.update(update(
@@ -590,11 +586,11 @@ fn polls_are_shown_on_the_next_tick_and_redraw_only_the_endpoints_view() {
         before,
         "the table is rebuilt once per tick, not per poll"
     );
-    app.update(Event::Tick);
+    app.update(Event::Tick(aimdeck::tui::event::Now::read()));
     assert!(app.take_dirty(), "the tick after polls redraws the Endpoints view");
     assert_eq!(cells(&app, "llama-70b")[9], "425", "with the newest numbers");
     let clock = app.clock.clone();
-    app.update(Event::Tick);
+    app.update(Event::Tick(aimdeck::tui::event::Now::read()));
     assert_eq!(
         app.take_dirty(),
         app.clock != clock,
@@ -613,7 +609,7 @@ fn polls_are_shown_on_the_next_tick_and_redraw_only_the_endpoints_view() {
         None,
     ));
     let clock = app.clock.clone();
-    app.update(Event::Tick);
+    app.update(Event::Tick(aimdeck::tui::event::Now::read()));
     assert_eq!(
         app.take_dirty(),
         app.clock != clock,
@@ -680,7 +676,7 @@ fn deployment_rows_follow_their_replicas_polls() {
         Some(sample(0, 0.5)),
         None,
     ));
-    app.update(Event::Tick);
+    app.update(Event::Tick(aimdeck::tui::event::Now::read()));
     let row = cells(&app, "deploy:llama");
     assert_eq!(
         row[..6],
@@ -696,7 +692,7 @@ fn deployment_rows_follow_their_replicas_polls() {
         Some(sample(0, 0.6)),
         None,
     ));
-    app.update(Event::Tick);
+    app.update(Event::Tick(aimdeck::tui::event::Now::read()));
     assert_eq!(cells(&app, "deploy:llama")[9], "510", "and keeps following it");
     // The replicas are not listed as separate watched URLs: three URLs and one deployment.
     assert_eq!(app.view_state(ViewId::Endpoints).table.total(), 4);

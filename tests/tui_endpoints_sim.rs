@@ -12,8 +12,8 @@ use aimdeck::config::WatchedEndpoint;
 use aimdeck::model::{EndpointState, EngineKind};
 use aimdeck::monitor::Metric;
 use aimdeck::tui::app::{App, HeaderInfo, Settings};
+use aimdeck::tui::effects::Effects;
 use aimdeck::tui::event::Event;
-use aimdeck::tui::runner::TaskRunner;
 use aimdeck::tui::views::ViewId;
 use aimdeck::tui::views::bench::Stage;
 use aimdeck::tui::views::endpoints::{EndpointSettings, Pane};
@@ -29,13 +29,13 @@ fn key(code: KeyCode) -> Event {
 struct Console {
     app: App,
     events: mpsc::Receiver<Event>,
-    runner: TaskRunner,
+    runner: Effects,
     _cancel: tokio_util::sync::DropGuard,
 }
 
 impl Console {
     fn start(watched: &[(&str, String)]) -> Console {
-        let (runner, events, stop_monitor) = support::tui::live_runner();
+        let (runner, events, stop_monitor) = support::tui::live_runner(Default::default());
         let settings = Settings {
             header: HeaderInfo { backend: "local".into(), host: "testhost".into() },
             user_themes_dir: "/nonexistent/themes".into(),

@@ -121,11 +121,6 @@ pub trait Backend: Send + Sync {
         let _ = image;
         Box::pin(async { Ok(ImagePresence::NotApplicable) })
     }
-    /// The cluster behind this backend, for what only a cluster has (node GPU inventory,
-    /// namespaces, operator resources, cache PVCs); `None` for single-host backends.
-    fn kubernetes(&self) -> Option<&kubernetes::KubernetesBackend> {
-        None
-    }
 }
 
 /// Checks a deployment name before anything is made: it becomes part of container names, label

@@ -116,9 +116,6 @@ impl Backend for Journaled {
     ) -> BoxFuture<'a, Result<crate::backend::ImagePresence, BackendError>> {
         self.inner.image_presence(image)
     }
-    fn kubernetes(&self) -> Option<&crate::backend::kubernetes::KubernetesBackend> {
-        self.inner.kubernetes()
-    }
 }
 
 #[cfg(test)]

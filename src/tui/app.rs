@@ -65,7 +65,7 @@ pub struct Pager {
     pub title: String,
     pub pane: super::widgets::LogPane,
     /// Set when Enter creates this deployment (the create wizard's review step).
-    pub create: Option<(super::deploy_flow::BackendHandle, Box<crate::model::DeploymentSpec>)>,
+    pub create: Option<(String, Box<crate::model::DeploymentSpec>)>,
 }
 
 /// What a confirmed dialog does.
@@ -105,6 +105,11 @@ pub struct Settings {
     pub readonly: bool,
     pub header: HeaderInfo,
     pub user_themes_dir: PathBuf,
+    /// The themes `:theme` offers: built-ins, then the user's theme files (listed by
+    /// `startup`, so `App::new` reads no directory).
+    pub theme_names: Vec<String>,
+    /// The time the console starts at; each `Event::Tick` brings the next.
+    pub now: super::event::Now,
     /// Problems found while starting (config, theme, keys), shown in the message line.
     pub startup_warnings: Vec<String>,
     /// How often GPU telemetry is sampled.
@@ -113,8 +118,9 @@ pub struct Settings {
     pub recipe_dirs: Vec<crate::recipes::load::RecipeDir>,
     /// The Hugging Face cache root.
     pub cache_root: PathBuf,
-    /// The deployment backends, opened by `tui::run` (none in tests unless given).
-    pub backends: Vec<super::deploy_flow::BackendHandle>,
+    /// The deployment backends, opened by `tui::run` (none in tests unless given). The
+    /// effects runner gets them; the state keeps their names.
+    pub backends: crate::backend::registry::Registry,
     /// Where new deployments go.
     pub active_backend: String,
     /// `--demo`: start the demo deployments.
@@ -134,11 +140,13 @@ impl Default for Settings {
             readonly: false,
             header: HeaderInfo::default(),
             user_themes_dir: crate::paths::user_themes_dir(),
+            theme_names: super::theme::BUILTIN.iter().map(|(name, _)| name.to_string()).collect(),
+            now: super::event::Now::read(),
             startup_warnings: Vec::new(),
             gpu_poll_interval: std::time::Duration::from_secs(2),
             recipe_dirs: Vec::new(),
             cache_root: crate::paths::hf_hub_cache(None),
-            backends: Vec::new(),
+            backends: Default::default(),
             active_backend: "docker".into(),
             demo: false,
             endpoints: Default::default(),
@@ -171,8 +179,12 @@ pub struct App {
     pub(super) demo: bool,
     pub endpoints: super::views::endpoints::EndpointsState,
     pub should_quit: bool,
+    /// The time the last tick brought.
+    pub now: super::event::Now,
     pub(super) ticks: u64,
     pub(super) dirty: bool,
+    /// The last run id handed out (`new_run`).
+    runs: u64,
 }
 
 const HISTORY: usize = 50;
@@ -192,25 +204,46 @@ impl App {
             clock: String::new(),
             message: None,
             history: Vec::new(),
-            theme_names: Theme::names(&settings.user_themes_dir),
+            theme_names: settings.theme_names,
             gpus: GpuState::default(),
             recipes: RecipeState::default(),
-            cache: CacheState { root: settings.cache_root.clone(), ..CacheState::default() },
+            cache: CacheState {
+                root: settings.cache_root.clone(),
+                now_unix_ms: settings.now.unix_ms,
+                ..CacheState::default()
+            },
             deploy: super::deploy_flow::DeployState {
-                backends: settings.backends.clone(),
+                backends: settings.backends.names(),
                 active: settings.active_backend.clone(),
                 state_dir: crate::paths::state_dir(),
-                ..Default::default()
+                now: settings.now,
+                deployments: Default::default(),
+                errors: Default::default(),
+                logs: None,
+                journal: None,
+                rollouts: Default::default(),
+                listing: Default::default(),
+                listing_since: Default::default(),
+                unreachable_since: Default::default(),
+                in_flight: Default::default(),
+                requested: Default::default(),
+                queued_scale: Default::default(),
+                draft: None,
+                review: None,
+                review_image_asked: false,
             },
             cluster: super::cluster_flow::ClusterState {
                 kubeconfig: settings.kubeconfig.clone(),
+                target: settings.backends.cluster().map(|k| k.target().clone()),
                 ..Default::default()
             },
             demo: settings.demo,
             endpoints: super::views::endpoints::EndpointsState::new(settings.endpoints),
             should_quit: false,
+            now: settings.now,
             ticks: 0,
             dirty: true,
+            runs: 0,
         };
         for warning in settings.startup_warnings.into_iter().chain(key_warnings) {
             app.notify(Level::Warning, warning);
@@ -236,6 +269,12 @@ impl App {
         commands.extend(super::endpoint_flow::start(self));
         commands.extend(super::cluster_flow::refresh(self));
         commands
+    }
+
+    /// A new run id, for a command that starts something cancellable.
+    pub(crate) fn new_run(&mut self) -> super::event::RunId {
+        self.runs += 1;
+        super::event::RunId(self.runs)
     }
 
     pub(crate) fn mark_dirty(&mut self) {

@@ -33,7 +33,7 @@ impl App {
     }
 
     pub(super) fn on_pull_done(&mut self, result: Result<PullSummary, String>) {
-        self.cache.pull_cancel = None;
+        self.cache.pull_run = None;
         match result {
             Ok(summary) => self.notify(
                 Level::Info,
@@ -115,24 +115,27 @@ impl App {
         }
     }
 
-    pub(super) fn cancel_pull(&mut self) {
-        match self.cache.pull_cancel.take() {
-            Some(cancel) => {
-                cancel.cancel();
+    pub(super) fn cancel_pull(&mut self) -> Vec<Command> {
+        match self.cache.pull_run.take() {
+            Some(run) => {
                 self.notify(Level::Info, "pull cancelled; P resumes it");
+                vec![Command::Cancel(run)]
             }
-            None => self.notify(Level::Info, "cancel: nothing is running"),
+            None => {
+                self.notify(Level::Info, "cancel: nothing is running");
+                Vec::new()
+            }
         }
     }
 
     pub(super) fn pull_submitted(&mut self, form: &Form) -> Vec<Command> {
         let repo = form.value("repo").unwrap_or_default().trim().to_string();
         let revision = form.value("revision").unwrap_or_default().trim().to_string();
-        let cancel = tokio_util::sync::CancellationToken::new();
-        self.cache.pull_cancel = Some(cancel.clone());
+        let run = self.new_run();
+        self.cache.pull_run = Some(run);
         self.cache.pull = None;
         self.notify(Level::Info, format!("pulling {repo}@{revision}…"));
-        vec![Command::Pull { repo, revision, root: self.cache.root.clone(), cancel }]
+        vec![Command::Pull { repo, revision, root: self.cache.root.clone(), run }]
     }
 
     /// The Recipes view, filtered to the selected cached model.

@@ -8,19 +8,15 @@
 //! deployment list, the endpoint monitor and the inventory follow on their next pass.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use crossterm::event::KeyEvent;
-use tokio::sync::mpsc;
 
 use super::app::{App, Level, Mode};
-use super::deploy_flow::BackendHandle;
-use super::event::{Command, Event};
+use super::event::Command;
 use super::widgets::picker::{PickOutcome, Picker, PickerItem};
 use crate::backend::kubernetes::adapter::NAME as K8S;
 use crate::backend::kubernetes::{
-    CachePvcRow, KubeContextInfo, KubeTarget, KubernetesBackend, NodeGpuInventory,
-    OperatorResourceRow,
+    CachePvcRow, KubeContextInfo, KubeTarget, NodeGpuInventory, OperatorResourceRow,
 };
 
 /// Seconds between two reads of the cluster inventory.
@@ -39,6 +35,8 @@ pub struct ClusterState {
     pub switch_to: Option<String>,
     /// Bumped by every switch, so an inventory read for the old context is dropped.
     pub generation: u64,
+    /// Where the Kubernetes backend points, when one is open.
+    pub target: Option<KubeTarget>,
 }
 
 /// One read of the cluster, each part with its own error so a missing permission on nodes
@@ -60,11 +58,30 @@ pub enum PickPurpose {
     CreateRecipe,
 }
 
-#[derive(Debug, Clone)]
+/// Work on the active cluster, through the registry's cluster capability.
+#[derive(Debug, Clone, PartialEq)]
 pub enum ClusterCommand {
-    Refresh { handle: BackendHandle, generation: u64 },
-    Contexts { kubeconfig: Option<PathBuf> },
-    Namespaces(BackendHandle),
+    Refresh {
+        generation: u64,
+    },
+    Contexts {
+        kubeconfig: Option<PathBuf>,
+    },
+    Namespaces,
+    /// Replace the Kubernetes backend with one for this target (no I/O until first use).
+    Switch(Target),
+}
+
+/// A Kubernetes target inside a command, compared by what it names.
+#[derive(Debug, Clone)]
+pub struct Target(pub KubeTarget);
+
+impl PartialEq for Target {
+    fn eq(&self, other: &Target) -> bool {
+        let (a, b) = (&self.0, &other.0);
+        (&a.kubeconfig, &a.context, &a.namespace, a.timeout)
+            == (&b.kubeconfig, &b.context, &b.namespace, b.timeout)
+    }
 }
 
 #[derive(Debug)]
@@ -74,71 +91,8 @@ pub enum ClusterEvent {
     Namespaces(Result<Vec<String>, String>),
 }
 
-/// Runs one cluster command in a task; the answer comes back as `Event::Cluster`.
-pub fn run(command: ClusterCommand, events: mpsc::Sender<Event>) {
-    tokio::spawn(async move {
-        let event = match command {
-            ClusterCommand::Refresh { handle, generation } => ClusterEvent::Inventory {
-                generation,
-                inventory: Box::new(read_inventory(&handle).await),
-            },
-            ClusterCommand::Contexts { kubeconfig } => {
-                // Reading the kubeconfig is file I/O: off the UI thread like everything else.
-                let read = tokio::task::spawn_blocking(move || {
-                    crate::backend::kubernetes::list_contexts(kubeconfig.as_deref())
-                })
-                .await;
-                ClusterEvent::Contexts(match read {
-                    Ok(result) => result.map_err(|e| e.to_string()),
-                    Err(err) => Err(err.to_string()),
-                })
-            }
-            ClusterCommand::Namespaces(handle) => {
-                ClusterEvent::Namespaces(match cluster_of(&handle).await {
-                    Ok(kube) => kube.namespaces().await.map_err(|e| e.to_string()),
-                    Err(err) => Err(err),
-                })
-            }
-        };
-        let _ = events.send(Event::Cluster(event)).await;
-    });
-}
-
-async fn cluster_of(
-    handle: &BackendHandle,
-) -> Result<&crate::backend::kubernetes::KubeBackend, String> {
-    let kubernetes = handle
-        .0
-        .kubernetes()
-        .ok_or_else(|| format!("{} is not a Kubernetes backend", handle.0.name()))?;
-    kubernetes.cluster().await.map_err(|e| e.to_string())
-}
-
-async fn read_inventory(handle: &BackendHandle) -> ClusterInventory {
-    let kube = match cluster_of(handle).await {
-        Ok(kube) => kube,
-        Err(err) => {
-            let scope = handle.0.kubernetes().map(|k| scope_text(k.target())).unwrap_or_default();
-            return ClusterInventory {
-                scope,
-                nodes: Err(err.clone()),
-                operators: Err(err.clone()),
-                caches: Err(err),
-            };
-        }
-    };
-    let (nodes, operators, caches) =
-        tokio::join!(kube.node_gpus(), kube.operator_resources(), kube.cache_pvcs());
-    ClusterInventory {
-        scope: format!("{}/{}", kube.context().unwrap_or("in-cluster"), kube.namespace()),
-        nodes: nodes.map_err(|e| e.to_string()),
-        operators: operators.map_err(|e| e.to_string()),
-        caches: caches.map_err(|e| e.to_string()),
-    }
-}
-
 /// `context/namespace` as given, for the header and messages.
-fn scope_text(target: &KubeTarget) -> String {
+pub fn scope_text(target: &KubeTarget) -> String {
     format!(
         "{}/{}",
         target.context.as_deref().unwrap_or("current"),
@@ -146,22 +100,13 @@ fn scope_text(target: &KubeTarget) -> String {
     )
 }
 
-fn k8s_handle(app: &App) -> Option<BackendHandle> {
-    app.deploy.backend(K8S).cloned()
-}
-
 /// The inventory read, when a cluster is configured and no read is in flight.
 pub fn refresh(app: &mut App) -> Vec<Command> {
-    match k8s_handle(app) {
-        Some(handle) if !app.cluster.refreshing => {
-            app.cluster.refreshing = true;
-            vec![Command::Cluster(ClusterCommand::Refresh {
-                handle,
-                generation: app.cluster.generation,
-            })]
-        }
-        _ => Vec::new(),
+    if app.cluster.target.is_none() || app.cluster.refreshing {
+        return Vec::new();
     }
+    app.cluster.refreshing = true;
+    vec![Command::Cluster(ClusterCommand::Refresh { generation: app.cluster.generation })]
 }
 
 /// `:ctx` (a picker) or `:ctx NAME` (switch now).
@@ -193,23 +138,21 @@ fn read_contexts(app: &App) -> Vec<Command> {
 
 /// `:ns` (a picker of the cluster's namespaces) or `:ns NAME`.
 pub fn on_namespace(app: &mut App, name: Option<String>) -> Vec<Command> {
-    let Some(handle) = k8s_handle(app) else {
+    if app.cluster.target.is_none() {
         app.notify(Level::Warning, ":ns: no Kubernetes context is configured (--kubeconfig, KUBECONFIG or ~/.kube/config; :ctx lists them)");
         return Vec::new();
-    };
+    }
     match name {
         Some(namespace) => switch_kubernetes(app, current_target(app).context, Some(namespace)),
         None => {
             app.cluster.waiting_for = Some(PickPurpose::Namespace);
-            vec![Command::Cluster(ClusterCommand::Namespaces(handle))]
+            vec![Command::Cluster(ClusterCommand::Namespaces)]
         }
     }
 }
 
 fn current_target(app: &App) -> KubeTarget {
-    let mut target = k8s_handle(app)
-        .and_then(|h| h.0.kubernetes().map(|k| k.target().clone()))
-        .unwrap_or_default();
+    let mut target = app.cluster.target.clone().unwrap_or_default();
     if target.kubeconfig.is_none() {
         target.kubeconfig = app.cluster.kubeconfig.clone();
     }
@@ -233,13 +176,10 @@ fn switch_kubernetes(
     target.timeout = target.timeout.or(Some(crate::tui::deploy_flow::CONSOLE_CALL_TIMEOUT));
     target.context = context;
     target.namespace = namespace;
-    let backend: Arc<dyn crate::backend::Backend> =
-        Arc::new(KubernetesBackend::watching(target.clone()));
-    let handle = BackendHandle(backend);
-    match app.deploy.backends.iter().position(|b| b.0.name() == K8S) {
-        Some(index) => app.deploy.backends[index] = handle,
-        None => app.deploy.backends.push(handle),
+    if app.deploy.backend(K8S).is_none() {
+        app.deploy.backends.push(K8S.to_string());
     }
+    app.cluster.target = Some(target.clone());
     // What the old context listed is not this one's.
     app.deploy.deployments.remove(K8S);
     app.deploy.errors.remove(K8S);
@@ -252,7 +192,8 @@ fn switch_kubernetes(
     app.header.backend = format!("k8s/{scope}");
     app.notify(Level::Info, format!("context: k8s/{scope} (new deployments go there)"));
     app.refresh_rows();
-    let mut commands = refresh(app);
+    let mut commands = vec![Command::Cluster(ClusterCommand::Switch(Target(target)))];
+    commands.extend(refresh(app));
     commands.extend(app.deploy.list_all());
     commands
 }
@@ -315,8 +256,8 @@ fn on_contexts(app: &mut App, result: Result<Vec<KubeContextInfo>, String>) -> V
                     .deploy
                     .backends
                     .iter()
-                    .map(|b| b.0.name().to_string())
-                    .filter(|n| n != K8S)
+                    .filter(|n| *n != K8S)
+                    .cloned()
                     .chain(contexts.into_iter().map(|c| c.name))
                     .collect();
                 app.notify(
@@ -337,14 +278,13 @@ fn on_contexts(app: &mut App, result: Result<Vec<KubeContextInfo>, String>) -> V
     if app.cluster.waiting_for.take() != Some(PickPurpose::Context) {
         return Vec::new();
     }
-    let active_context =
-        k8s_handle(app).and_then(|h| h.0.kubernetes().and_then(|k| k.target().context.clone()));
+    let active_context = app.cluster.target.as_ref().and_then(|t| t.context.clone());
     let mut items: Vec<PickerItem> = app
         .deploy
         .backends
         .iter()
-        .map(|b| b.0.name().to_string())
-        .filter(|name| name != K8S)
+        .filter(|name| *name != K8S)
+        .cloned()
         .map(|name| PickerItem {
             current: app.deploy.active == name,
             detail: if name == "docker" {

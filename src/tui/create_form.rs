@@ -104,8 +104,7 @@ impl App {
         let recipe_id = recipe.as_ref().map(|r| r.id.clone()).unwrap_or_default();
         let name =
             model.rsplit('/').next().unwrap_or("").to_ascii_lowercase().replace(['.', '_'], "-");
-        let backends: Vec<String> =
-            self.deploy.backends.iter().map(|b| b.0.name().to_string()).collect();
+        let backends: Vec<String> = self.deploy.backends.clone();
         let known = backends.clone();
         let form = Form::new(
             "Create a deployment",
@@ -300,14 +299,11 @@ impl App {
     /// Hands `backend` this host's GPUs as the poller last saw them, joined to the replicas,
     /// under the rules the CLI's deploy and scale use (`placement::inventory`: failed never,
     /// degraded and partitions not from the console, unmanaged processes hold their GPU), so
-    /// the console's create and scale place where `aimdeck deploy|scale` would. No I/O.
-    pub(crate) fn place_on_live_gpus(&self, backend: &super::deploy_flow::BackendHandle) {
-        if let Some(snapshot) = self.gpus.joined.as_deref().filter(|s| !s.gpus.is_empty()) {
-            backend.0.place_on(crate::backend::placement::inventory(
-                snapshot,
-                PlacementPolicy::default(),
-            ));
-        }
+    /// the console's create and scale place where `aimdeck deploy|scale` would. No I/O: the
+    /// create or scale command carries them to the backend.
+    pub(crate) fn live_gpus(&self) -> Option<Vec<crate::backend::AllocatableGpu>> {
+        let snapshot = self.gpus.joined.as_deref().filter(|s| !s.gpus.is_empty())?;
+        Some(crate::backend::placement::inventory(snapshot, PlacementPolicy::default()))
     }
 
     /// `ops::resolve` with what the console knows: its library, the GPUs it polls, and the
@@ -373,7 +369,7 @@ mod tests {
     }
 
     /// The console's create and scale place through the same `placement::inventory` as the
-    /// CLI: after `place_on_live_gpus`, the process backend refuses the failed GPU and names it.
+    /// CLI: given `live_gpus`, the process backend refuses the failed GPU and names it.
     #[test]
     fn the_console_places_on_the_live_gpus_under_the_cli_rules() {
         use crate::model::gpu::{Gpu, GpuSnapshot, GpuVendor, HealthState};
@@ -384,15 +380,14 @@ mod tests {
         app.gpus.joined = Some(std::sync::Arc::new(GpuSnapshot { gpus, ..Default::default() }));
         let state = tempfile::tempdir().unwrap();
         let all_free = (0..2).map(crate::backend::AllocatableGpu::plain).collect();
-        let backend = super::super::deploy_flow::BackendHandle(std::sync::Arc::new(
-            crate::backend::process::ProcessBackend::new(state.path(), all_free),
-        ));
+        let backend = crate::backend::process::ProcessBackend::new(state.path(), all_free);
         let mut spec =
             crate::model::DeploymentSpec::minimal("two", "org/m", EngineKind::Vllm, 1, 18000);
         spec.gpus_per_replica = 2;
-        assert!(backend.0.render(&spec).is_ok(), "both GPUs free before the sample is applied");
-        app.place_on_live_gpus(&backend);
-        let err = backend.0.render(&spec).unwrap_err().to_string();
+        use crate::backend::Backend;
+        assert!(backend.render(&spec).is_ok(), "both GPUs free before the sample is applied");
+        backend.place_on(app.live_gpus().expect("the live GPUs"));
+        let err = backend.render(&spec).unwrap_err().to_string();
         assert!(err.contains("GPU 1 failed: XID 79"), "{err}");
     }
 }

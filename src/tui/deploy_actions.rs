@@ -2,7 +2,7 @@
 //! `app.rs` so the app's core stays about keys, modes and views.
 
 use super::app::{App, ConfirmPurpose, FormPurpose, Level, Mode, Pager};
-use super::deploy_flow::{BackendHandle, DeployCommand, DeployEvent, LogsView};
+use super::deploy_flow::{DeployCommand, DeployEvent, LogsView};
 use super::event::Command;
 use super::keymap::Action;
 use super::rollout::{Rollout, RolloutAction};
@@ -48,7 +48,7 @@ impl App {
                         let newly_unreachable =
                             !self.deploy.unreachable_since.contains_key(&backend);
                         if newly_unreachable {
-                            let since = jiff::Zoned::now().strftime("%H:%M:%S").to_string();
+                            let since = self.deploy.now.time_of_day();
                             self.deploy.unreachable_since.insert(backend.clone(), since);
                         }
                         // The same failure every 2 s (no Docker daemon here) changes nothing on
@@ -106,7 +106,10 @@ impl App {
                 }
             }
             DeployEvent::ImagePresence { image, result } => {
-                self.image_presence_known(&image, result)
+                return self.image_presence_known(&image, result);
+            }
+            DeployEvent::Rendered { backend, spec, create, header, result } => {
+                return self.rendered(backend, spec, create, header, result);
             }
             DeployEvent::Journal(result) => match result {
                 Ok(journal) => {
@@ -232,23 +235,17 @@ impl App {
     /// Enter in the create review: the deployment is created and followed on its row.
     pub(crate) fn create_reviewed(
         &mut self,
-        backend: BackendHandle,
+        backend: String,
         spec: Box<DeploymentSpec>,
     ) -> Vec<Command> {
         if !self.claim_deployment(&spec.name, "creating") {
             return Vec::new();
         }
         self.deploy.review = None;
-        self.notify(Level::Info, format!("creating {} on {}…", spec.name, backend.0.name()));
-        self.begin_rollout(
-            backend.0.name(),
-            &spec.name,
-            RolloutAction::Create,
-            spec.replicas,
-            Some(&spec),
-        );
-        self.place_on_live_gpus(&backend);
-        vec![Command::Deploy(DeployCommand::Create { backend, spec })]
+        self.notify(Level::Info, format!("creating {} on {backend}…", spec.name));
+        self.begin_rollout(&backend, &spec.name, RolloutAction::Create, spec.replicas, Some(&spec));
+        let place_on = self.live_gpus();
+        vec![Command::Deploy(DeployCommand::Create { backend, spec, place_on })]
     }
 
     /// The deployment under the cursor in the Endpoints view.
@@ -257,7 +254,7 @@ impl App {
         self.deploy.find(id.strip_prefix("deploy:")?)
     }
 
-    fn selected_backend(&self) -> Option<(BackendHandle, String)> {
+    fn selected_backend(&self) -> Option<(String, String)> {
         let deployment = self.selected_deployment()?;
         Some((self.deploy.backend(&deployment.backend)?.clone(), deployment.name.clone()))
     }
@@ -306,10 +303,7 @@ impl App {
                             }),
                     ],
                 );
-                self.mode = Mode::Form(
-                    form,
-                    FormPurpose::Scale { backend: backend.0.name().to_string(), name },
-                );
+                self.mode = Mode::Form(form, FormPurpose::Scale { backend, name });
                 Vec::new()
             }
             // From the last requested count; to 0 asks first (see deploy_guard).
@@ -319,62 +313,60 @@ impl App {
                 let dialog = ConfirmDialog::new(
                     "Delete deployment",
                     format!(
-                        "Delete {name} on {}: its {replicas} replica(s) stop and are removed. Nothing else is touched.",
-                        backend.0.name()
+                        "Delete {name} on {backend}: its {replicas} replica(s) stop and are removed. Nothing else is touched."
                     ),
                     name.clone(),
                 );
-                self.mode = Mode::Confirm(
-                    dialog,
-                    ConfirmPurpose::DeleteDeployment {
-                        backend: backend.0.name().to_string(),
-                        name,
-                    },
-                );
+                self.mode =
+                    Mode::Confirm(dialog, ConfirmPurpose::DeleteDeployment { backend, name });
                 Vec::new()
             }
             Action::Restart if !self.claim_deployment(&name, "restarting") => Vec::new(),
             Action::Restart => {
                 self.notify(Level::Info, format!("restarting {name}…"));
-                self.begin_rollout(backend.0.name(), &name, RolloutAction::Restart, replicas, None);
+                self.begin_rollout(&backend, &name, RolloutAction::Restart, replicas, None);
                 vec![Command::Deploy(DeployCommand::Restart { backend, name })]
             }
             Action::Logs => {
+                let mut commands = Vec::new();
                 if let Some(old) = self.deploy.logs.take() {
-                    old.cancel.cancel();
+                    commands.push(Command::Cancel(old.run));
                 }
-                let cancel = tokio_util::sync::CancellationToken::new();
+                let run = self.new_run();
                 self.deploy.logs = Some(LogsView {
                     deployment: name.clone(),
                     pane: LogPane::new(10_000),
-                    cancel: cancel.clone(),
+                    run,
                     searching: None,
                 });
                 self.mode = Mode::Logs;
-                vec![Command::Deploy(DeployCommand::Logs { backend, name, cancel })]
+                commands.push(Command::Deploy(DeployCommand::Logs { backend, name, run }));
+                commands
             }
-            _ => {
-                let spec = self.deploy.find(&name).map(|d| d.spec.clone());
-                if let Some(spec) = spec {
-                    self.open_review(backend, spec, false);
-                }
-                Vec::new()
-            }
+            _ => match self.deploy.find(&name) {
+                Some(deployment) => vec![Command::Deploy(DeployCommand::Render {
+                    backend,
+                    spec: Box::new(deployment.spec.clone()),
+                    create: false,
+                    header: Vec::new(),
+                })],
+                None => Vec::new(),
+            },
         };
         Some(commands)
     }
 
     pub(crate) fn delete_deployment(&mut self, backend: String, name: String) -> Vec<Command> {
-        let Some(handle) = self.deploy.backend(&backend).cloned() else {
+        if self.deploy.backend(&backend).is_none() {
             self.notify(Level::Error, format!("backend {backend} is not open"));
             return Vec::new();
-        };
+        }
         if !self.claim_deployment(&name, "deleting") {
             return Vec::new();
         }
         self.notify(Level::Info, format!("deleting {name}…"));
         self.begin_rollout(&backend, &name, RolloutAction::Delete, 0, None);
-        vec![Command::Deploy(DeployCommand::Delete { backend: handle, name })]
+        vec![Command::Deploy(DeployCommand::Delete { backend, name })]
     }
 
     pub(crate) fn scale_submitted(
@@ -383,46 +375,95 @@ impl App {
         name: String,
         value: &str,
     ) -> Vec<Command> {
-        let (Some(handle), Ok(replicas)) =
+        let (Some(backend), Ok(replicas)) =
             (self.deploy.backend(&backend).cloned(), value.trim().parse::<u32>())
         else {
             self.notify(Level::Error, "scale: backend gone or not a number");
             return Vec::new();
         };
-        self.request_scale(handle, name, replicas)
+        self.request_scale(backend, name, replicas)
     }
 
     /// The create wizard's last step: how the spec was resolved (recipe and why, fields from
-    /// the recipe, fields overridden, fit, image), then what the backend would create. Asks the
-    /// engine whether it has the image; the answer fills in the Image line when it comes.
+    /// the recipe, fields overridden, fit, image), then what the backend would create (a
+    /// `Render` command: the backend reads its state to answer). Once the review is open, the
+    /// engine is asked whether it has the image; the answer fills in the Image line.
     pub(crate) fn open_create_review(
         &mut self,
-        backend: BackendHandle,
+        backend: String,
         resolution: crate::ops::Resolution,
     ) -> Vec<Command> {
-        let image = resolution
-            .spec
-            .image
-            .clone()
-            .filter(|_| backend.0.name() == crate::backend::docker::NAME);
-        let status = if image.is_some() { "asking the engine whether it has it…" } else { "" };
-        let header = super::create_review::summary(&resolution, backend.0.name(), status);
-        self.open_review_with(backend.clone(), resolution.spec.clone(), true, header);
+        let asks = Self::review_image(&backend, &resolution).is_some();
+        let status = if asks { "asking the engine whether it has it…" } else { "" };
+        let header = super::create_review::summary(&resolution, &backend, status);
+        let spec = Box::new(resolution.spec.clone());
         self.deploy.review = Some(resolution);
-        image
-            .map(|image| Command::Deploy(DeployCommand::ImagePresence { backend, image }))
-            .into_iter()
-            .collect()
+        self.deploy.review_image_asked = false;
+        vec![Command::Deploy(DeployCommand::Render { backend, spec, create: true, header })]
     }
 
-    /// The engine's answer about the reviewed image: present (with its size) or to be pulled.
+    /// The image the engine is asked about: Docker's only.
+    fn review_image(backend: &str, resolution: &crate::ops::Resolution) -> Option<String> {
+        resolution.spec.image.clone().filter(|_| backend == crate::backend::docker::NAME)
+    }
+
+    /// The rendered config came back: the pager opens (for a create review, with Enter
+    /// creating), and the engine is asked about the reviewed image once.
+    fn rendered(
+        &mut self,
+        backend: String,
+        spec: Box<DeploymentSpec>,
+        create: bool,
+        header: Vec<String>,
+        result: Result<Vec<String>, String>,
+    ) -> Vec<Command> {
+        let lines = match result {
+            Ok(lines) => lines,
+            Err(err) => {
+                self.notify(Level::Error, format!("render: {err}"));
+                return Vec::new();
+            }
+        };
+        if create && self.deploy.review.as_ref().is_none_or(|r| r.spec.name != spec.name) {
+            // The review was left before its render came back.
+            return Vec::new();
+        }
+        let mut pane = LogPane::new(5_000);
+        pane.follow = false;
+        for line in header.into_iter().chain(lines) {
+            pane.push(line);
+        }
+        pane.scroll_to_top();
+        let title = if create {
+            format!("Review: {} on {backend} (y or enter creates, esc cancels)", spec.name)
+        } else {
+            format!("{} on {backend} (rendered config)", spec.name)
+        };
+        let mut commands = Vec::new();
+        if create && !self.deploy.review_image_asked {
+            self.deploy.review_image_asked = true;
+            let image = self.deploy.review.as_ref().and_then(|r| Self::review_image(&backend, r));
+            if let Some(image) = image {
+                let backend = backend.clone();
+                commands.push(Command::Deploy(DeployCommand::ImagePresence { backend, image }));
+            }
+        }
+        let create = create.then(|| (backend, spec));
+        self.mode = Mode::Pager(Box::new(Pager { title, pane, create }));
+        commands
+    }
+
+    /// The engine's answer about the reviewed image: present (with its size) or to be pulled;
+    /// the review is rendered again with it.
     fn image_presence_known(
         &mut self,
         image: &str,
         result: Result<crate::backend::ImagePresence, String>,
-    ) {
+    ) -> Vec<Command> {
         let reviewing = matches!(&self.mode, Mode::Pager(pager) if pager.create.as_ref().is_some_and(|(_, spec)| spec.image.as_deref() == Some(image)));
-        let Some(resolution) = self.deploy.review.clone().filter(|_| reviewing) else { return };
+        let Some(resolution) = self.deploy.review.clone().filter(|_| reviewing) else {
+            return Vec::new();
+        };
         let status = match result {
             Ok(crate::backend::ImagePresence::Present { size_bytes: Some(bytes) }) => {
                 format!("present on the engine ({})", bytesize::ByteSize::b(bytes))
@@ -436,51 +477,10 @@ impl App {
             Ok(crate::backend::ImagePresence::NotApplicable) => String::new(),
             Err(err) => format!("unknown ({err})"),
         };
-        let Mode::Pager(pager) = &self.mode else { return };
-        let Some((backend, _)) = pager.create.clone() else { return };
-        let header = super::create_review::summary(&resolution, backend.0.name(), &status);
-        self.open_review_with(backend, resolution.spec, true, header);
-    }
-
-    /// Shows what a backend would create (secrets redacted); with `create`, Enter creates it.
-    fn open_review(&mut self, backend: BackendHandle, spec: DeploymentSpec, create: bool) {
-        self.open_review_with(backend, spec, create, Vec::new());
-    }
-
-    fn open_review_with(
-        &mut self,
-        backend: BackendHandle,
-        spec: DeploymentSpec,
-        create: bool,
-        header: Vec<String>,
-    ) {
-        let mut pane = LogPane::new(5_000);
-        pane.follow = false;
-        for line in header {
-            pane.push(line);
-        }
-        match backend.0.render(&spec) {
-            Ok(rendered) => {
-                for line in serde_json::to_string_pretty(&rendered).unwrap_or_default().lines() {
-                    pane.push(line.to_string());
-                }
-            }
-            Err(err) => {
-                self.notify(Level::Error, format!("render: {err}"));
-                return;
-            }
-        }
-        pane.scroll_to_top();
-        let title = if create {
-            format!(
-                "Review: {} on {} (y or enter creates, esc cancels)",
-                spec.name,
-                backend.0.name()
-            )
-        } else {
-            format!("{} on {} (rendered config)", spec.name, backend.0.name())
-        };
-        let create = create.then(|| (backend, Box::new(spec)));
-        self.mode = Mode::Pager(Box::new(Pager { title, pane, create }));
+        let Mode::Pager(pager) = &self.mode else { return Vec::new() };
+        let Some((backend, _)) = pager.create.clone() else { return Vec::new() };
+        let header = super::create_review::summary(&resolution, &backend, &status);
+        let spec = Box::new(resolution.spec);
+        vec![Command::Deploy(DeployCommand::Render { backend, spec, create: true, header })]
     }
 }

@@ -7,59 +7,54 @@
 //! `Event::Deploy`, so `App::update` never waits on Docker or a child process.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use futures::StreamExt;
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
-
-use crate::backend::journal::{self, Journal};
-use crate::backend::{Backend, LogOptions};
+use crate::backend::journal::Journal;
+use crate::backend::registry::Registry;
+use crate::backend::{AllocatableGpu, Backend};
 use crate::model::gpu::GpuClaim;
 use crate::model::{BackendEvent, Deployment, DeploymentSpec};
 
-use super::event::{Command, Event};
+use super::event::{Command, Now, RunId};
 use super::widgets::LogPane;
 
 /// A list out longer than this marks its backend `slow` in the header.
 pub const SLOW_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// A backend handle that can travel in commands (`dyn Backend` is not `Debug`).
-#[derive(Clone)]
-pub struct BackendHandle(pub Arc<dyn Backend>);
-
-impl fmt::Debug for BackendHandle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Backend({})", self.0.name())
-    }
-}
-
-#[derive(Debug, Clone)]
+/// Work on deployment backends, each named by its key; the effects runner (`effects::deploy`)
+/// looks the backend up in its registry.
+#[derive(Debug, Clone, PartialEq)]
 pub enum DeployCommand {
-    List(BackendHandle),
+    List {
+        backend: String,
+    },
+    /// `place_on`: the GPUs the console saw, handed to the backend first so it places where
+    /// `aimdeck deploy` would.
     Create {
-        backend: BackendHandle,
+        backend: String,
         spec: Box<DeploymentSpec>,
+        place_on: Option<Vec<AllocatableGpu>>,
     },
     Scale {
-        backend: BackendHandle,
+        backend: String,
         name: String,
         replicas: u32,
+        place_on: Option<Vec<AllocatableGpu>>,
     },
     Delete {
-        backend: BackendHandle,
+        backend: String,
         name: String,
     },
     Restart {
-        backend: BackendHandle,
+        backend: String,
         name: String,
     },
+    /// Follows the logs until `Command::Cancel(run)`.
     Logs {
-        backend: BackendHandle,
+        backend: String,
         name: String,
-        cancel: CancellationToken,
+        run: RunId,
     },
     ReadJournal,
     StartDemo {
@@ -67,8 +62,16 @@ pub enum DeployCommand {
     },
     /// Whether the engine has the image under review (bounded: 5 s).
     ImagePresence {
-        backend: BackendHandle,
+        backend: String,
         image: String,
+    },
+    /// What `backend` would create for `spec` (it reads its state dir, /proc, token files),
+    /// shown under `header`; with `create`, the review Enter creates from.
+    Render {
+        backend: String,
+        spec: Box<DeploymentSpec>,
+        create: bool,
+        header: Vec<String>,
     },
 }
 
@@ -96,6 +99,14 @@ pub enum DeployEvent {
         error: Option<String>,
     },
     Journal(Result<Journal, String>),
+    /// The answer to `DeployCommand::Render`: the rendered config's lines.
+    Rendered {
+        backend: String,
+        spec: Box<DeploymentSpec>,
+        create: bool,
+        header: Vec<String>,
+        result: Result<Vec<String>, String>,
+    },
     ImagePresence {
         image: String,
         result: Result<crate::backend::ImagePresence, String>,
@@ -107,14 +118,16 @@ pub enum DeployEvent {
 pub struct LogsView {
     pub deployment: String,
     pub pane: LogPane,
-    pub cancel: CancellationToken,
+    /// The stream's run, cancelled when the pane closes.
+    pub run: RunId,
     /// Typing a search (`/` inside the logs).
     pub searching: Option<String>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct DeployState {
-    pub backends: Vec<BackendHandle>,
+    /// The open backends, by key (the effects runner holds the backends themselves).
+    pub backends: Vec<String>,
     /// The backend new deployments go to.
     pub active: String,
     /// Deployments by backend, as last listed.
@@ -146,11 +159,16 @@ pub struct DeployState {
     pub draft: Option<super::create_form::FormValues>,
     /// The resolution shown in the create review, until it is created or left.
     pub review: Option<crate::ops::Resolution>,
+    /// Whether the engine was asked about the reviewed image yet.
+    pub review_image_asked: bool,
+    /// The time of the last tick (`Event::Tick`), for `slow` and `unreachable since`.
+    pub now: Now,
 }
 
 impl DeployState {
-    pub fn backend(&self, name: &str) -> Option<&BackendHandle> {
-        self.backends.iter().find(|b| b.0.name() == name)
+    /// The backend's key, when it is open.
+    pub fn backend(&self, name: &str) -> Option<&String> {
+        self.backends.iter().find(|b| *b == name)
     }
 
     pub fn all(&self) -> impl Iterator<Item = &Deployment> {
@@ -189,12 +207,13 @@ impl DeployState {
     /// header; backends that answer are not named.
     pub fn backend_states(&self) -> Vec<(String, String)> {
         let mut states = Vec::new();
-        for backend in &self.backends {
-            let name = backend.0.name();
+        let now = self.now.instant;
+        for name in &self.backends {
+            let slow =
+                |sent: &std::time::Instant| now.saturating_duration_since(*sent) >= SLOW_AFTER;
             if let Some(since) = self.unreachable_since.get(name) {
                 states.push((name.to_string(), format!("unreachable since {since}")));
-            } else if self.listing_since.get(name).is_some_and(|sent| sent.elapsed() >= SLOW_AFTER)
-            {
+            } else if self.listing_since.get(name).is_some_and(slow) {
                 states.push((name.to_string(), "slow".to_string()));
             }
         }
@@ -206,200 +225,12 @@ impl DeployState {
     pub fn list_all(&mut self) -> Vec<Command> {
         let mut commands = Vec::new();
         for backend in &self.backends {
-            if self.listing.insert(backend.0.name().to_string()) {
-                self.listing_since.insert(backend.0.name().to_string(), std::time::Instant::now());
-                commands.push(Command::Deploy(DeployCommand::List(backend.clone())));
+            if self.listing.insert(backend.clone()) {
+                self.listing_since.insert(backend.clone(), self.now.instant);
+                commands.push(Command::Deploy(DeployCommand::List { backend: backend.clone() }));
             }
         }
         commands
-    }
-}
-
-/// Runs one deploy command; results come back on `events`.
-pub fn run(command: DeployCommand, events: mpsc::Sender<Event>) {
-    let send = |events: mpsc::Sender<Event>, event: DeployEvent| async move {
-        let _ = events.send(Event::Deploy(event)).await;
-    };
-    tokio::spawn(async move {
-        match command {
-            DeployCommand::List(backend) => {
-                let result = backend.0.list().await.map_err(|e| e.to_string());
-                send(events, DeployEvent::Listed { backend: backend.0.name().to_string(), result })
-                    .await;
-            }
-            DeployCommand::Create { backend, spec } => {
-                let (tx, forward) = progress_forwarder(events.clone());
-                let result = backend.0.create(&spec, tx).await.map(|_| ());
-                let _ = forward.await;
-                finish(
-                    &events,
-                    &backend,
-                    "deploy",
-                    &spec.name,
-                    format!("{} ({} replicas)", spec.name, spec.replicas),
-                    result,
-                )
-                .await;
-            }
-            DeployCommand::Scale { backend, name, replicas } => {
-                let (tx, forward) = progress_forwarder(events.clone());
-                let result = backend.0.scale(&name, replicas, tx).await.map(|_| ());
-                let _ = forward.await;
-                finish(
-                    &events,
-                    &backend,
-                    "scale",
-                    &name,
-                    format!("{name} -> {replicas} replicas"),
-                    result,
-                )
-                .await;
-            }
-            DeployCommand::Delete { backend, name } => {
-                let result = backend.0.delete(&name).await;
-                finish(&events, &backend, "rm", &name, name.clone(), result).await;
-            }
-            DeployCommand::Restart { backend, name } => {
-                // Done only once every replica answers again, not when the restart was sent.
-                let (tx, forward) = progress_forwarder(events.clone());
-                let result = async {
-                    backend.0.restart(&name).await?;
-                    crate::backend::rollout::wait_ready(
-                        backend.0.as_ref(),
-                        &name,
-                        RESTART_READY_WAIT,
-                        tx,
-                    )
-                    .await
-                    .map(|_| ())
-                }
-                .await;
-                let _ = forward.await;
-                finish(&events, &backend, "restart", &name, name.clone(), result).await;
-            }
-            DeployCommand::Logs { backend, name, cancel } => {
-                follow_logs(backend, name, cancel, events).await
-            }
-            DeployCommand::ReadJournal => {
-                let dir = crate::paths::state_dir();
-                let result = tokio::task::spawn_blocking(move || {
-                    journal::read(&dir).map_err(|e| e.to_string())
-                })
-                .await
-                .unwrap_or_else(|e| Err(e.to_string()));
-                send(events, DeployEvent::Journal(result)).await;
-            }
-            DeployCommand::ImagePresence { backend, image } => {
-                let result = match tokio::time::timeout(
-                    std::time::Duration::from_secs(5),
-                    backend.0.image_presence(&image),
-                )
-                .await
-                {
-                    Ok(result) => result.map_err(|e| e.to_string()),
-                    Err(_) => Err("the engine did not answer within 5 s".to_string()),
-                };
-                send(events, DeployEvent::ImagePresence { image, result }).await;
-            }
-            DeployCommand::StartDemo { state_dir } => {
-                let backend = crate::backend::demo::demo_backend(&state_dir);
-                let sim = crate::backend::demo::sim_program();
-                let result = crate::backend::demo::start_demo(&backend, &sim, 18_000)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.to_string());
-                let event = DeployEvent::Done {
-                    action: "demo".into(),
-                    target: "demo deployments".into(),
-                    deployment: None,
-                    result,
-                };
-                send(events, event).await;
-            }
-        }
-    });
-}
-
-/// Forwards a backend's rollout progress as events until the operation drops its sender.
-fn progress_forwarder(
-    events: mpsc::Sender<Event>,
-) -> (crate::backend::ProgressTx, tokio::task::JoinHandle<()>) {
-    let (tx, mut rx) = mpsc::unbounded_channel::<BackendEvent>();
-    let task = tokio::spawn(async move {
-        while let Some(event) = rx.recv().await {
-            if events.send(Event::Deploy(DeployEvent::Progress(event))).await.is_err() {
-                break;
-            }
-        }
-    });
-    (Some(tx), task)
-}
-
-/// Reports a finished action (the backend journaled it: `ops::journaled`).
-async fn finish<E: fmt::Display>(
-    events: &mpsc::Sender<Event>,
-    backend: &BackendHandle,
-    action: &str,
-    deployment: &str,
-    target: String,
-    result: Result<(), E>,
-) {
-    let result = result.map_err(|e| e.to_string());
-    let _ = events
-        .send(Event::Deploy(DeployEvent::Done {
-            action: action.to_string(),
-            target,
-            deployment: Some(deployment.to_string()),
-            result,
-        }))
-        .await;
-    // Whatever happened, show the backend's truth right away.
-    let listed = backend.0.list().await.map_err(|e| e.to_string());
-    let _ = events
-        .send(Event::Deploy(DeployEvent::Listed {
-            backend: backend.0.name().to_string(),
-            result: listed,
-        }))
-        .await;
-}
-
-async fn follow_logs(
-    backend: BackendHandle,
-    name: String,
-    cancel: CancellationToken,
-    events: mpsc::Sender<Event>,
-) {
-    let options = LogOptions { replica: None, follow: true, tail: Some(500) };
-    let stream = match backend.0.logs(&name, options).await {
-        Ok(stream) => stream,
-        Err(err) => {
-            let _ = events
-                .send(Event::Deploy(DeployEvent::LogEnded { name, error: Some(err.to_string()) }))
-                .await;
-            return;
-        }
-    };
-    tokio::pin!(stream);
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            line = stream.next() => match line {
-                Some(Ok(line)) => {
-                    let text = format!("[{}] {}", line.replica, line.text);
-                    if events.send(Event::Deploy(DeployEvent::LogLine { name: name.clone(), text })).await.is_err() {
-                        return;
-                    }
-                }
-                Some(Err(err)) => {
-                    let _ = events.send(Event::Deploy(DeployEvent::LogEnded { name, error: Some(err.to_string()) })).await;
-                    return;
-                }
-                None => {
-                    let _ = events.send(Event::Deploy(DeployEvent::LogEnded { name, error: None })).await;
-                    return;
-                }
-            }
-        }
     }
 }
 
@@ -418,12 +249,12 @@ pub fn open_backends(
     demo: bool,
     global: &super::ConsoleOptions,
     state_dir: &std::path::Path,
-) -> (Vec<BackendHandle>, Vec<String>) {
+) -> (Registry, Vec<String>) {
     if demo {
         let backend: Arc<dyn Backend> =
             Arc::new(crate::backend::demo::demo_backend(&state_dir.join("demo")));
         let backend = crate::ops::journaled::Journaled::wrap(backend, state_dir);
-        return (vec![BackendHandle(backend)], Vec::new());
+        return (Registry::new(vec![backend]), Vec::new());
     }
     let mut config = crate::ops::BackendConfig::new(state_dir);
     config.docker_host = global.docker_host.clone();
@@ -437,6 +268,5 @@ pub fn open_backends(
     let wants_kubernetes =
         crate::backend::registry::kubernetes_configured(global.kubeconfig.as_deref())
             || global.backend.as_deref() == Some("k8s");
-    let (backends, warnings) = config.open_all(wants_kubernetes);
-    (backends.into_iter().map(BackendHandle).collect(), warnings)
+    config.open_registry(wants_kubernetes)
 }

@@ -6,7 +6,7 @@
 //! backends' own locks (`backend::lock`); what they refuse comes back as the action's error.
 
 use super::app::{App, ConfirmPurpose, Level, Mode};
-use super::deploy_flow::{BackendHandle, DeployCommand};
+use super::deploy_flow::DeployCommand;
 use super::event::Command;
 use super::rollout::RolloutAction;
 use super::widgets::ConfirmDialog;
@@ -24,12 +24,7 @@ impl App {
     }
 
     /// `+` (`step` 1) or `-` (`step` -1) on a deployment's row.
-    pub(crate) fn step_scale(
-        &mut self,
-        backend: BackendHandle,
-        name: String,
-        step: i32,
-    ) -> Vec<Command> {
+    pub(crate) fn step_scale(&mut self, backend: String, name: String, step: i32) -> Vec<Command> {
         let base = self.scale_base(&name);
         let target = if step < 0 {
             if base == 0 {
@@ -54,7 +49,7 @@ impl App {
     /// now, or is queued behind the scale under way, or refused behind a delete or restart.
     pub(crate) fn request_scale(
         &mut self,
-        backend: BackendHandle,
+        backend: String,
         name: String,
         replicas: u32,
     ) -> Vec<Command> {
@@ -62,15 +57,11 @@ impl App {
             let dialog = ConfirmDialog::new(
                 "Scale to zero",
                 format!(
-                    "Stop every replica of {name} on {}? The deployment is kept (0/0 stopped); scale it up to bring it back.",
-                    backend.0.name()
+                    "Stop every replica of {name} on {backend}? The deployment is kept (0/0 stopped); scale it up to bring it back."
                 ),
                 name.clone(),
             );
-            self.mode = Mode::Confirm(
-                dialog,
-                ConfirmPurpose::ScaleToZero { backend: backend.0.name().to_string(), name },
-            );
+            self.mode = Mode::Confirm(dialog, ConfirmPurpose::ScaleToZero { backend, name });
             return Vec::new();
         }
         self.scale_now_or_queue(backend, name, replicas)
@@ -81,19 +72,14 @@ impl App {
         backend: String,
         name: String,
     ) -> Vec<Command> {
-        let Some(handle) = self.deploy.backend(&backend).cloned() else {
+        if self.deploy.backend(&backend).is_none() {
             self.notify(Level::Error, format!("backend {backend} is not open"));
             return Vec::new();
-        };
-        self.scale_now_or_queue(handle, name, 0)
+        }
+        self.scale_now_or_queue(backend, name, 0)
     }
 
-    fn scale_now_or_queue(
-        &mut self,
-        backend: BackendHandle,
-        name: String,
-        replicas: u32,
-    ) -> Vec<Command> {
+    fn scale_now_or_queue(&mut self, backend: String, name: String, replicas: u32) -> Vec<Command> {
         match self.deploy.in_flight.get(&name).copied() {
             Some("scaling") => {
                 self.deploy.requested.insert(name.clone(), replicas);
@@ -112,9 +98,9 @@ impl App {
                 self.deploy.requested.insert(name.clone(), replicas);
                 self.deploy.in_flight.insert(name.clone(), "scaling");
                 self.notify(Level::Info, format!("scaling {name} to {replicas}…"));
-                self.begin_rollout(backend.0.name(), &name, RolloutAction::Scale, replicas, None);
-                self.place_on_live_gpus(&backend);
-                vec![Command::Deploy(DeployCommand::Scale { backend, name, replicas })]
+                self.begin_rollout(&backend, &name, RolloutAction::Scale, replicas, None);
+                let place_on = self.live_gpus();
+                vec![Command::Deploy(DeployCommand::Scale { backend, name, replicas, place_on })]
             }
         }
     }

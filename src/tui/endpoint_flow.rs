@@ -3,10 +3,9 @@
 //! `App::update`; like it, these functions do no I/O and return `Command`s for the runner.
 
 use crossterm::event::KeyEvent;
-use tokio_util::sync::CancellationToken;
 
 use super::app::{App, Level, Mode};
-use super::event::Command;
+use super::event::{Command, RunId};
 use super::keymap::Action;
 use super::views::ViewId;
 use super::views::bench::{self as bench_view, BenchAsk, BenchPane};
@@ -19,33 +18,33 @@ use crate::engine::openai::StreamEvent;
 use crate::model::EndpointUpdate;
 use crate::monitor::EndpointTarget;
 
-/// Results from the endpoint tasks.
+/// Results from the endpoint effects.
 #[derive(Debug)]
 pub enum EndpointEvent {
     Update(EndpointUpdate),
-    Stream { run: u64, event: StreamEvent },
-    BenchProgress { run: u64, progress: BenchProgress },
-    BenchDone { run: u64, result: Result<BenchReport, String> },
+    Stream { run: RunId, event: StreamEvent },
+    BenchProgress { run: RunId, progress: BenchProgress },
+    BenchDone { run: RunId, result: Result<BenchReport, String> },
 }
 
-/// A cancellation token inside a command. Commands compare by what they ask for; two tokens
-/// always compare equal.
-#[derive(Debug, Clone, Default)]
-pub struct Cancel(pub CancellationToken);
-
-impl PartialEq for Cancel {
-    fn eq(&self, _: &Cancel) -> bool {
-        true
-    }
-}
-
-/// Work for the endpoint tasks (`endpoint_tasks.rs`).
+/// Work for the endpoint effects (`effects::endpoints`). A prompt or benchmark is a run:
+/// `Command::Cancel(run)` stops it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EndpointCommand {
     Watch(EndpointTarget),
     Unwatch(String),
-    Prompt { run: u64, base_url: String, model: String, prompt: String, cancel: Cancel },
-    Bench { run: u64, base_url: String, model: Option<String>, ask: BenchAsk, cancel: Cancel },
+    Prompt { run: RunId, base_url: String, model: String, prompt: String },
+    Bench { run: RunId, base_url: String, model: Option<String>, ask: BenchAsk },
+}
+
+impl EndpointCommand {
+    /// The run this command starts, when it is one.
+    pub fn run(&self) -> Option<RunId> {
+        match self {
+            EndpointCommand::Prompt { run, .. } | EndpointCommand::Bench { run, .. } => Some(*run),
+            EndpointCommand::Watch(_) | EndpointCommand::Unwatch(_) => None,
+        }
+    }
 }
 
 /// A `:` command of this view.
@@ -159,10 +158,7 @@ pub fn on_event(app: &mut App, event: EndpointEvent) -> Vec<Command> {
             if !app.endpoints.watched.contains_key(&update.id) {
                 return Vec::new();
             }
-            let at = update
-                .sample
-                .as_ref()
-                .map_or_else(|| jiff::Timestamp::now().as_millisecond(), |s| s.at_unix_ms);
+            let at = update.sample.as_ref().map_or(app.now.unix_ms, |s| s.at_unix_ms);
             app.endpoints.now_unix_ms = app.endpoints.now_unix_ms.max(at);
             app.endpoints.histories.apply(update);
             app.endpoints.rows_stale = true;
@@ -333,18 +329,19 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
                 Vec::new()
             }
             playground::KeyOutcome::Close => Vec::new(),
+            playground::KeyOutcome::Cancel(run) => {
+                app.endpoints.pane = Pane::Playground(pane);
+                vec![Command::Cancel(run)]
+            }
             playground::KeyOutcome::Send => {
-                app.endpoints.next_run += 1;
-                let run = app.endpoints.next_run;
-                let cancel = CancellationToken::new();
-                pane.started(run, cancel.clone());
+                let run = app.new_run();
+                pane.started(run);
                 let prompt = pane.prompt_text();
                 let request = EndpointCommand::Prompt {
                     run,
                     base_url: pane.base_url.clone(),
                     model: pane.model.clone(),
                     prompt,
-                    cancel: Cancel(cancel),
                 };
                 app.endpoints.pane = Pane::Playground(pane);
                 vec![command(request)]
@@ -356,17 +353,18 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
                 Vec::new()
             }
             bench_view::KeyOutcome::Close => Vec::new(),
+            bench_view::KeyOutcome::Cancel(run) => {
+                app.endpoints.pane = Pane::Bench(pane);
+                vec![Command::Cancel(run)]
+            }
             bench_view::KeyOutcome::Start(ask) => {
-                app.endpoints.next_run += 1;
-                let run = app.endpoints.next_run;
-                let cancel = CancellationToken::new();
-                pane.started(run, ask.requests, cancel.clone());
+                let run = app.new_run();
+                pane.started(run, ask.requests);
                 let request = EndpointCommand::Bench {
                     run,
                     base_url: pane.base_url.clone(),
                     model: pane.model.clone(),
                     ask,
-                    cancel: Cancel(cancel),
                 };
                 app.endpoints.pane = Pane::Bench(pane);
                 vec![command(request)]

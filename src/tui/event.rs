@@ -19,8 +19,8 @@ pub enum Event {
     Key(KeyEvent),
     Paste(String),
     Resize(u16, u16),
-    /// Once a second: the clock and message expiry.
-    Tick,
+    /// Once a second: the clock and message expiry. Carries the time, so `update` reads no clock.
+    Tick(Now),
     /// SIGTERM, SIGHUP (the SSH session dropped) or SIGINT: leave cleanly.
     Shutdown(&'static str),
     /// A theme asked for with `:theme NAME`, read from disk by the runner.
@@ -32,6 +32,8 @@ pub enum Event {
     Gpus(Arc<GpuUpdate>),
     /// The recipe library (built-ins plus the user's directories) was (re)loaded.
     Recipes(Arc<Library>),
+    /// Loading the recipe library failed (its loader panicked): shown as an error.
+    RecipesFailed(String),
     /// A recipe from the editor was written (or not) to the user recipe directory.
     RecipeSaved {
         id: String,
@@ -55,8 +57,48 @@ pub enum Event {
     Cluster(super::cluster_flow::ClusterEvent),
 }
 
-/// Work for the task runner. Each command's result comes back as an `Event`.
-#[derive(Debug, Clone)]
+/// Names one cancellable run (a pull, a log stream, a prompt, a benchmark). The effects runner
+/// keeps the run's cancellation token; `Command::Cancel(run)` stops it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RunId(pub u64);
+
+/// The time, read by the tick's source (or fixed by a test) and carried by `Event::Tick`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Now {
+    /// For durations (how long a listing has been out).
+    pub instant: std::time::Instant,
+    /// Wall-clock milliseconds since the epoch (ages, time in state).
+    pub unix_ms: i64,
+    /// The local time of day, for the header clock and `unreachable since`.
+    pub local: jiff::civil::Time,
+}
+
+impl Now {
+    /// Reads the clocks. Called by the tick source, startup and tests, never by `update`.
+    pub fn read() -> Now {
+        let zoned = jiff::Zoned::now();
+        Now {
+            instant: std::time::Instant::now(),
+            unix_ms: zoned.timestamp().as_millisecond(),
+            local: zoned.time(),
+        }
+    }
+
+    /// `HH:MM`, for the header.
+    pub fn clock(&self) -> String {
+        self.local.strftime("%H:%M").to_string()
+    }
+
+    /// `HH:MM:SS`.
+    pub fn time_of_day(&self) -> String {
+        self.local.strftime("%H:%M:%S").to_string()
+    }
+}
+
+/// Work for the effects runner (`effects`). Plain data: a backend is named by its key, a
+/// cancellable run by its `RunId`, so tests compare commands with `==`. Each command's result
+/// comes back as an `Event`.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     LoadTheme(String),
     LoadRecipes,
@@ -74,7 +116,7 @@ pub enum Command {
         repo: String,
         revision: String,
         root: std::path::PathBuf,
-        cancel: tokio_util::sync::CancellationToken,
+        run: RunId,
     },
     DeleteFromCache {
         plan: Box<DeletePlan>,
@@ -82,4 +124,6 @@ pub enum Command {
     },
     /// Watch/unwatch an endpoint, stream a prompt, run a smoke benchmark.
     Endpoints(super::endpoint_flow::EndpointCommand),
+    /// Stops a run started by an earlier command (its token is cancelled by the runner).
+    Cancel(RunId),
 }

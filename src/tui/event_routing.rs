@@ -26,8 +26,11 @@ impl App {
                 self.dirty = true;
                 Vec::new()
             }
-            Event::Tick => {
-                self.on_tick(&current_clock());
+            Event::Tick(now) => {
+                self.now = now;
+                self.deploy.now = now;
+                self.cache.now_unix_ms = now.unix_ms;
+                self.on_tick(&now.clock());
                 super::endpoint_flow::on_tick(self);
                 // Backends are the source of truth: reread them every other second.
                 let mut commands =
@@ -68,6 +71,10 @@ impl App {
             }
             Event::Recipes(library) => {
                 self.on_recipes_loaded(library);
+                Vec::new()
+            }
+            Event::RecipesFailed(err) => {
+                self.notify(Level::Error, format!("recipes: {err}"));
                 Vec::new()
             }
             Event::CacheScanned(result) => {
@@ -121,9 +128,4 @@ impl App {
             self.dirty = true;
         }
     }
-}
-
-fn current_clock() -> String {
-    let now = jiff::Zoned::now();
-    now.strftime("%H:%M").to_string()
 }

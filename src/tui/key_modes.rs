@@ -86,10 +86,7 @@ impl App {
                 self.mode = Mode::Pager(pager);
                 Vec::new()
             }),
-            Mode::Logs => {
-                self.on_logs_key(key);
-                Vec::new()
-            }
+            Mode::Logs => self.on_logs_key(key),
             Mode::Pick(picker, purpose) => {
                 super::cluster_flow::on_pick_key(self, picker, purpose, key)
             }
@@ -163,9 +160,9 @@ impl App {
     }
 
     /// Keys in the logs view: scroll, `G` follows, `/` searches, `n`/`N` jump, `w` wraps.
-    fn on_logs_key(&mut self, key: KeyEvent) {
+    fn on_logs_key(&mut self, key: KeyEvent) -> Vec<Command> {
         let action = self.keymap.action_for(&key);
-        let Some(logs) = self.deploy.logs.as_mut() else { return };
+        let Some(logs) = self.deploy.logs.as_mut() else { return Vec::new() };
         if let Some(query) = logs.searching.as_mut() {
             match key.code {
                 KeyCode::Enter => {
@@ -182,10 +179,10 @@ impl App {
         } else {
             match (key.code, action) {
                 (KeyCode::Esc, _) | (_, Some(Action::Quit)) => {
-                    logs.cancel.cancel();
+                    let run = logs.run;
                     self.deploy.logs = None;
                     self.mode = Mode::Normal;
-                    return;
+                    return vec![Command::Cancel(run)];
                 }
                 (KeyCode::Char('/'), _) => logs.searching = Some(String::new()),
                 (KeyCode::Char('n'), _) => {
@@ -205,6 +202,7 @@ impl App {
             }
         }
         self.mode = Mode::Logs;
+        Vec::new()
     }
 
     fn on_form_submitted(&mut self, form: Form, purpose: FormPurpose) -> Vec<Command> {
@@ -295,7 +293,7 @@ impl App {
             }
             Action::Topology => self.gpus.topology_full = !self.gpus.topology_full,
             Action::Pull => self.open_pull_form(),
-            Action::Cancel => self.cancel_pull(),
+            Action::Cancel => return self.cancel_pull(),
             Action::Delete if self.view == ViewId::Cache => return self.ask_delete_cached(),
             Action::RecipesFor => self.show_recipes_for_cached(),
             Action::Edit if self.view == ViewId::Recipes => self.edit_selected_recipe(),

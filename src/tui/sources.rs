@@ -39,7 +39,7 @@ pub fn spawn_tick(tx: mpsc::Sender<Event>) {
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             interval.tick().await;
-            if tx.send(Event::Tick).await.is_err() {
+            if tx.send(Event::Tick(super::event::Now::read())).await.is_err() {
                 break;
             }
         }

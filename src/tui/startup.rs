@@ -48,7 +48,9 @@ pub fn settings(global: &super::ConsoleOptions) -> Settings {
                 .map(|h| h.to_string_lossy().into_owned())
                 .unwrap_or_else(|_| "?".into()),
         },
+        theme_names: Theme::names(&user_themes_dir),
         user_themes_dir,
+        now: super::event::Now::read(),
         startup_warnings: warnings,
         gpu_poll_interval: gpu_poll_interval(&config),
         endpoints: super::views::endpoints::EndpointSettings {

@@ -537,10 +537,6 @@ impl Backend for KubernetesBackend {
         })
     }
 
-    fn kubernetes(&self) -> Option<&KubernetesBackend> {
-        Some(self)
-    }
-
     fn render(&self, spec: &DeploymentSpec) -> Result<serde_json::Value, BackendError> {
         let namespace = match self.cluster.get() {
             Some(kube) => kube.namespace().to_string(),

@@ -2,12 +2,12 @@
 //! and output tokens), a live progress gauge, then TTFT / ITL / end-to-end percentiles and
 //! throughput, as `aimdeck bench` reports them.
 
+use crate::tui::event::RunId;
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Cell, Clear, Gauge, Paragraph, Row, Table, Wrap};
-use tokio_util::sync::CancellationToken;
 
 use super::endpoints::latency;
 use crate::engine::bench::{BenchProgress, BenchReport, LatencyStats};
@@ -39,8 +39,9 @@ pub struct BenchPane {
     pub model: Option<String>,
     pub stage: Stage,
     /// The run whose events are expected.
-    pub run: u64,
-    cancel: Option<CancellationToken>,
+    pub run: RunId,
+    /// The run to cancel on Esc, while it goes.
+    cancel: Option<RunId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +49,8 @@ pub enum KeyOutcome {
     Nothing,
     Start(BenchAsk),
     Close,
+    /// Esc while a run goes: stop it (the runner cancels its token).
+    Cancel(RunId),
 }
 
 fn whole(value: &str, max: u64) -> Result<(), String> {
@@ -80,7 +83,7 @@ impl BenchPane {
             base_url: base_url.into(),
             model,
             stage: Stage::Form(form()),
-            run: 0,
+            run: RunId::default(),
             cancel: None,
         }
     }
@@ -109,10 +112,10 @@ impl BenchPane {
             Stage::Running { cancelled, .. } => {
                 if key.code == KeyCode::Esc && !*cancelled {
                     // The report still comes, covering the requests that ran.
-                    if let Some(cancel) = self.cancel.take() {
-                        cancel.cancel();
-                    }
                     *cancelled = true;
+                    if let Some(run) = self.cancel.take() {
+                        return KeyOutcome::Cancel(run);
+                    }
                 }
                 KeyOutcome::Nothing
             }
@@ -123,22 +126,22 @@ impl BenchPane {
         }
     }
 
-    pub fn started(&mut self, run: u64, total: u64, cancel: CancellationToken) {
+    pub fn started(&mut self, run: RunId, total: u64) {
         self.run = run;
-        self.cancel = Some(cancel);
+        self.cancel = Some(run);
         self.stage = Stage::Running {
             progress: BenchProgress { done: 0, failed: 0, total },
             cancelled: false,
         };
     }
 
-    pub fn progress(&mut self, run: u64, update: BenchProgress) {
+    pub fn progress(&mut self, run: RunId, update: BenchProgress) {
         if let (true, Stage::Running { progress, .. }) = (run == self.run, &mut self.stage) {
             *progress = update;
         }
     }
 
-    pub fn finished(&mut self, run: u64, result: Result<BenchReport, String>) {
+    pub fn finished(&mut self, run: RunId, result: Result<BenchReport, String>) {
         if run != self.run {
             return;
         }

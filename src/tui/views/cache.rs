@@ -4,13 +4,11 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph};
-use tokio_util::sync::CancellationToken;
 
 use crate::cache::pull::{PullPhase, PullProgress};
 use crate::cache::{DeletePlan, ModelHold, format_size, pyfmt::format_timesince};
@@ -29,14 +27,16 @@ pub struct CacheState {
     pub scanning: bool,
     /// The latest progress of the running (or last) pull.
     pub pull: Option<PullProgress>,
-    pub pull_cancel: Option<CancellationToken>,
+    pub pull_run: Option<crate::tui::event::RunId>,
     /// Models running deployments serve: deleting one asks twice.
     pub holds: Vec<ModelHold>,
+    /// The time "last used" is measured against (the last tick's), in ms since the epoch.
+    pub now_unix_ms: i64,
 }
 
 impl CacheState {
     pub fn pulling(&self) -> bool {
-        self.pull_cancel.is_some()
+        self.pull_run.is_some()
     }
 
     pub fn repo(&self, row_id: &str) -> Option<&CachedRepo> {
@@ -67,13 +67,9 @@ pub fn columns() -> Vec<Column> {
     ]
 }
 
-fn now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
-}
-
 pub fn rows(state: &CacheState, theme: &Theme) -> Vec<TableRow> {
     let Some(report) = &state.report else { return Vec::new() };
-    let now = now();
+    let now = state.now_unix_ms as f64 / 1000.0;
     report
         .repos
         .iter()

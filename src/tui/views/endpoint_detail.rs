@@ -50,15 +50,61 @@ fn fmt_axis(value: f64, unit: &str) -> String {
     }
 }
 
-fn render_chart(
-    frame: &mut Frame,
-    area: Rect,
-    title: &str,
-    unit: &str,
+/// One chart of the detail: what it is called, its unit, its top when fixed (a percentage),
+/// how its values are scaled from the history's, and its lines.
+struct ChartSpec {
+    title: &'static str,
+    unit: &'static str,
     fixed_max: Option<f64>,
-    all: &[Series],
-    theme: &Theme,
-) {
+    scale: f64,
+    lines: Vec<(&'static str, Style, Metric)>,
+}
+
+/// The five charts, in screen order: tokens/s, queue, KV cache; TTFT, ITL. Latencies are kept
+/// in seconds and charted in milliseconds; the KV cache as a fraction, charted in percent.
+fn chart_specs(theme: &Theme) -> [ChartSpec; 5] {
+    let latency = |title, [p50, p95, p99]: [Metric; 3]| ChartSpec {
+        title,
+        unit: "ms",
+        fixed_max: None,
+        scale: 1000.0,
+        lines: vec![("p50", theme.ok, p50), ("p95", theme.warning, p95), ("p99", theme.error, p99)],
+    };
+    [
+        ChartSpec {
+            title: "tokens/s",
+            unit: "",
+            fixed_max: None,
+            scale: 1.0,
+            lines: vec![
+                ("out", theme.accent, Metric::GenerationTokensPerS),
+                ("in", theme.info, Metric::PromptTokensPerS),
+            ],
+        },
+        ChartSpec {
+            title: "queue",
+            unit: "",
+            fixed_max: None,
+            scale: 1.0,
+            lines: vec![
+                ("running", theme.ok, Metric::RequestsRunning),
+                ("waiting", theme.warning, Metric::RequestsWaiting),
+            ],
+        },
+        ChartSpec {
+            title: "KV cache",
+            unit: "%",
+            fixed_max: Some(100.0),
+            scale: 100.0,
+            lines: vec![("KV %", theme.accent, Metric::KvCacheUsage)],
+        },
+        latency("TTFT", [Metric::TtftP50, Metric::TtftP95, Metric::TtftP99]),
+        latency("ITL", [Metric::ItlP50, Metric::ItlP95, Metric::ItlP99]),
+    ]
+}
+
+fn render_chart(frame: &mut Frame, area: Rect, chart: &ChartSpec, all: &[Series], theme: &Theme) {
+    let (title, unit, fixed_max) = (chart.title, chart.unit, chart.fixed_max);
     // The legend goes in the title: a chart's own legend box hides the lines on small screens.
     let mut spans = vec![Span::styled(format!(" {title} "), theme.accent)];
     if all.len() > 1 {
@@ -363,83 +409,18 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, id: &str) {
     let [tokens, queue, kv] = Layout::horizontal([Constraint::Fill(1); 3]).areas(row1);
     let [ttft, itl, gpus] = Layout::horizontal([Constraint::Fill(1); 3]).areas(row2);
     let now = state.now();
-    let scaled = |metric: Metric, scale: f64| {
-        history.map(|h| series(h, now, metric, scale)).unwrap_or_default()
-    };
-    let series_of = |metric: Metric| scaled(metric, 1.0);
-    // Latencies are kept in seconds and charted in milliseconds.
-    let ms = |metric: Metric| scaled(metric, 1000.0);
-    render_chart(
-        frame,
-        tokens,
-        "tokens/s",
-        "",
-        None,
-        &[
-            Series {
-                name: "out",
-                style: theme.accent,
-                points: series_of(Metric::GenerationTokensPerS),
-            },
-            Series { name: "in", style: theme.info, points: series_of(Metric::PromptTokensPerS) },
-        ],
-        theme,
-    );
-    render_chart(
-        frame,
-        queue,
-        "queue",
-        "",
-        None,
-        &[
-            Series { name: "running", style: theme.ok, points: series_of(Metric::RequestsRunning) },
-            Series {
-                name: "waiting",
-                style: theme.warning,
-                points: series_of(Metric::RequestsWaiting),
-            },
-        ],
-        theme,
-    );
-    render_chart(
-        frame,
-        kv,
-        "KV cache",
-        "%",
-        Some(100.0),
-        &[Series {
-            name: "KV %",
-            style: theme.accent,
-            points: scaled(Metric::KvCacheUsage, 100.0),
-        }],
-        theme,
-    );
-    render_chart(
-        frame,
-        ttft,
-        "TTFT",
-        "ms",
-        None,
-        &[
-            Series { name: "p50", style: theme.ok, points: ms(Metric::TtftP50) },
-            Series { name: "p95", style: theme.warning, points: ms(Metric::TtftP95) },
-            Series { name: "p99", style: theme.error, points: ms(Metric::TtftP99) },
-        ],
-        theme,
-    );
-    render_chart(
-        frame,
-        itl,
-        "ITL",
-        "ms",
-        None,
-        &[
-            Series { name: "p50", style: theme.ok, points: ms(Metric::ItlP50) },
-            Series { name: "p95", style: theme.warning, points: ms(Metric::ItlP95) },
-            Series { name: "p99", style: theme.error, points: ms(Metric::ItlP99) },
-        ],
-        theme,
-    );
+    for (chart, area) in chart_specs(theme).iter().zip([tokens, queue, kv, ttft, itl]) {
+        let lines: Vec<Series> = chart
+            .lines
+            .iter()
+            .map(|&(name, style, metric)| Series {
+                name,
+                style,
+                points: history.map(|h| series(h, now, metric, chart.scale)).unwrap_or_default(),
+            })
+            .collect();
+        render_chart(frame, area, chart, &lines, theme);
+    }
     let gpu_block = Block::bordered()
         .border_type(BorderType::Rounded)
         .border_style(theme.border)

@@ -2,6 +2,7 @@
 //! to `/v1/chat/completions` with streaming; tokens appear as they arrive, with TTFT and the
 //! decode speed. `Esc` cancels a running stream, then closes the pane.
 
+use crate::tui::event::RunId;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -9,7 +10,6 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 use ratatui_textarea::TextArea;
-use tokio_util::sync::CancellationToken;
 
 use super::endpoints::latency;
 use crate::engine::openai::{StreamEvent, StreamSummary};
@@ -37,8 +37,9 @@ pub struct Playground {
     pub ttft_s: Option<f64>,
     pub last_token_s: Option<f64>,
     /// The stream whose events are expected; older streams' events are dropped.
-    pub run: u64,
-    cancel: Option<CancellationToken>,
+    pub run: RunId,
+    /// The run to cancel on Esc, while it goes.
+    cancel: Option<RunId>,
 }
 
 /// What a key asks of the console.
@@ -47,6 +48,8 @@ pub enum KeyOutcome {
     Nothing,
     Send,
     Close,
+    /// Esc while a run goes: stop it (the runner cancels its token).
+    Cancel(RunId),
 }
 
 impl Playground {
@@ -64,7 +67,7 @@ impl Playground {
             tokens: 0,
             ttft_s: None,
             last_token_s: None,
-            run: 0,
+            run: RunId::default(),
             cancel: None,
         }
     }
@@ -94,11 +97,11 @@ impl Playground {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         match key.code {
             KeyCode::Esc if self.is_streaming() => {
-                if let Some(cancel) = self.cancel.take() {
-                    cancel.cancel();
-                }
                 self.status = Status::Cancelled;
-                KeyOutcome::Nothing
+                match self.cancel.take() {
+                    Some(run) => KeyOutcome::Cancel(run),
+                    None => KeyOutcome::Nothing,
+                }
             }
             KeyCode::Esc => KeyOutcome::Close,
             KeyCode::Char('s') if ctrl && !self.is_streaming() => {
@@ -117,10 +120,10 @@ impl Playground {
         }
     }
 
-    /// Starts showing stream `run`, cancelled by `cancel`.
-    pub fn started(&mut self, run: u64, cancel: CancellationToken) {
+    /// Starts showing stream `run` (Esc cancels it).
+    pub fn started(&mut self, run: RunId) {
         self.run = run;
-        self.cancel = Some(cancel);
+        self.cancel = Some(run);
         self.output.clear();
         self.tokens = 0;
         self.ttft_s = None;
@@ -128,7 +131,7 @@ impl Playground {
         self.status = Status::Streaming;
     }
 
-    pub fn apply(&mut self, run: u64, event: StreamEvent) {
+    pub fn apply(&mut self, run: RunId, event: StreamEvent) {
         if run != self.run {
             return;
         }
