@@ -34,11 +34,11 @@ use aimdeck::monitor::gpu_history::GpuHistory;
 use aimdeck::monitor::gpu_poller::GpuUpdate;
 use aimdeck::monitor::timeline::RECENT_POINTS;
 use aimdeck::tui::app::{App, HeaderInfo, Settings};
-use aimdeck::tui::deploy_flow::DeployEvent;
-use aimdeck::tui::endpoint_flow::EndpointEvent;
 use aimdeck::tui::event::Event;
+use aimdeck::tui::features::deploy::DeployEvent;
+use aimdeck::tui::features::endpoints::EndpointEvent;
+use aimdeck::tui::joins::deployment_rows::replica_id;
 use aimdeck::tui::views::ViewId;
-use aimdeck::tui::views::deployments::replica_id;
 use aimdeck::tui::views::frame::render;
 use aimdeck::tui::widgets::{TableCell, TableRow};
 use ratatui::Terminal;
@@ -198,7 +198,7 @@ fn time_updates(app: &mut App, runs: usize) -> ((f64, f64), (f64, f64)) {
         app.update(Event::Endpoints(EndpointEvent::Update(update)));
         polls.push(start.elapsed().as_secs_f64() * 1e6);
         let start = Instant::now();
-        aimdeck::tui::endpoint_flow::flush(app);
+        aimdeck::tui::joins::flush(app);
         rebuilds.push(start.elapsed().as_secs_f64() * 1e6);
     }
     let p50_max = |mut times: Vec<f64>| {

@@ -426,8 +426,8 @@ async fn an_sglang_server_whose_health_takes_over_a_second_becomes_ready() {
 /// restart was sent (the engine here takes 1.5 s to load after each start).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_consoles_restart_is_done_only_when_the_replica_is_ready_again() {
-    use aimdeck::tui::deploy_flow::{DeployCommand, DeployEvent};
     use aimdeck::tui::event::{Command, Event};
+    use aimdeck::tui::features::deploy::{DeployCommand, DeployEvent};
     let state = tempfile::tempdir().unwrap();
     let backend = std::sync::Arc::new(backend(state.path(), 0));
     let mut spec = sim_spec("slowback", SIM, free_ports(1), 1);

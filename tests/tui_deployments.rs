@@ -14,9 +14,9 @@ use aimdeck::model::{
     EndpointUpdate, EngineKind, Percentiles, Replica, ReplicaState,
 };
 use aimdeck::tui::app::{App, HeaderInfo, Mode, Settings};
-use aimdeck::tui::deploy_flow::{DeployCommand, DeployEvent};
-use aimdeck::tui::endpoint_flow::EndpointEvent;
 use aimdeck::tui::event::{Command, Event};
+use aimdeck::tui::features::deploy::{DeployCommand, DeployEvent};
+use aimdeck::tui::features::endpoints::EndpointEvent;
 use aimdeck::tui::views::ViewId;
 use crossterm::event::KeyCode;
 use support::tui::{key, screen, typed};
@@ -119,7 +119,7 @@ fn polled(
 /// tick, which rebuilds the rows once from the polls since the last one.
 fn poll(app: &mut App, update: Event) {
     app.update(update);
-    aimdeck::tui::endpoint_flow::flush(app);
+    aimdeck::tui::joins::flush(app);
 }
 
 fn progress(name: &str, replica: Option<u32>, kind: BackendEventKind, message: &str) -> Event {

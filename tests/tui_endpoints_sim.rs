@@ -14,10 +14,10 @@ use aimdeck::monitor::Metric;
 use aimdeck::tui::app::{App, HeaderInfo, Settings};
 use aimdeck::tui::effects::Effects;
 use aimdeck::tui::event::Event;
+use aimdeck::tui::features::endpoints::bench::Stage;
+use aimdeck::tui::features::endpoints::playground::Status;
+use aimdeck::tui::features::endpoints::view::{EndpointSettings, Pane};
 use aimdeck::tui::views::ViewId;
-use aimdeck::tui::views::bench::Stage;
-use aimdeck::tui::views::endpoints::{EndpointSettings, Pane};
-use aimdeck::tui::views::playground::Status;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use sim_support::SimProcess;
 use tokio::sync::mpsc;
@@ -62,7 +62,7 @@ impl Console {
         }
         // The console's clock tick rebuilds the table from the polls since the last one; this
         // harness has no clock, so it does that after every event.
-        aimdeck::tui::endpoint_flow::flush(&mut self.app);
+        aimdeck::tui::joins::flush(&mut self.app);
     }
 
     fn type_text(&mut self, text: &str) {

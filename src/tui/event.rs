@@ -12,7 +12,7 @@ use crate::model::cache::CacheReport;
 use crate::monitor::gpu_poller::GpuUpdate;
 use crate::recipes::load::Library;
 
-use super::theme::Theme;
+use crate::tui::theme::Theme;
 
 #[derive(Debug)]
 pub enum Event {
@@ -45,16 +45,16 @@ pub enum Event {
     PullProgress(PullProgress),
     PullDone(Result<PullSummary, String>),
     /// A deployment backend answered (listing, rollout progress, logs, journal).
-    Deploy(super::deploy_flow::DeployEvent),
+    Deploy(crate::tui::features::deploy::DeployEvent),
     /// A cache delete finished: bytes freed, or why not.
     CacheDeleted {
         repo: String,
         result: Result<u64, String>,
     },
     /// Endpoint monitor updates, playground tokens, benchmark progress and reports.
-    Endpoints(super::endpoint_flow::EndpointEvent),
+    Endpoints(crate::tui::features::endpoints::EndpointEvent),
     /// The active cluster answered: its inventory, its contexts or its namespaces.
-    Cluster(super::cluster_flow::ClusterEvent),
+    Cluster(crate::tui::features::cluster::ClusterEvent),
 }
 
 /// Names one cancellable run (a pull, a log stream, a prompt, a benchmark). The effects runner
@@ -109,9 +109,9 @@ pub enum Command {
     ScanCache {
         root: std::path::PathBuf,
     },
-    Deploy(super::deploy_flow::DeployCommand),
+    Deploy(crate::tui::features::deploy::DeployCommand),
     /// Kubernetes-only reads: node inventory, contexts, namespaces.
-    Cluster(super::cluster_flow::ClusterCommand),
+    Cluster(crate::tui::features::cluster::ClusterCommand),
     Pull {
         repo: String,
         revision: String,
@@ -123,7 +123,7 @@ pub enum Command {
         root: std::path::PathBuf,
     },
     /// Watch/unwatch an endpoint, stream a prompt, run a smoke benchmark.
-    Endpoints(super::endpoint_flow::EndpointCommand),
+    Endpoints(crate::tui::features::endpoints::EndpointCommand),
     /// Stops a run started by an earlier command (its token is cancelled by the runner).
     Cancel(RunId),
 }

@@ -5,23 +5,13 @@
 //! console on a `TestBackend`.
 
 pub mod app;
-mod cache_actions;
-pub mod cluster_flow;
-pub mod command_line;
-pub mod create_form;
-mod create_review;
-pub mod deploy_actions;
-pub mod deploy_flow;
-mod deploy_guard;
 pub mod effects;
-pub mod endpoint_flow;
 pub mod event;
-mod event_routing;
 pub mod fault;
-mod key_modes;
+pub mod features;
+pub mod joins;
 pub mod keymap;
-mod recipe_actions;
-pub mod rollout;
+pub mod shell;
 pub mod terminal;
 pub mod theme;
 pub mod views;
@@ -42,6 +32,10 @@ pub use event::{Command, Event};
 /// Capacity of the event channel. Bounded so a flood (a pasted novel, a storm of task results)
 /// slows its producers instead of growing memory.
 pub const EVENT_CAPACITY: usize = 1024;
+
+/// The console's bound on each Kubernetes call, `ls`'s: a wedged API server shows as
+/// unreachable within 10 s of the listing that found it so.
+pub const CONSOLE_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What the console is started with: plain data the front end fills from its flags, so the
 /// console depends on no command-line type.

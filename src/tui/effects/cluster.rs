@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use super::Effects;
 use crate::backend::kubernetes::KubernetesBackend;
-use crate::tui::cluster_flow::{ClusterCommand, ClusterEvent, ClusterInventory, scope_text};
 use crate::tui::event::Event;
+use crate::tui::features::cluster::{ClusterCommand, ClusterEvent, ClusterInventory, scope_text};
 
 impl Effects {
     pub(super) fn cluster(&self, command: ClusterCommand) {

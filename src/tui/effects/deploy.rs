@@ -11,8 +11,12 @@ use tokio_util::sync::CancellationToken;
 use super::Effects;
 use crate::backend::{AllocatableGpu, Backend, LogOptions};
 use crate::model::{BackendEvent, DeploymentSpec};
-use crate::tui::deploy_flow::{DeployCommand, DeployEvent, RESTART_READY_WAIT};
 use crate::tui::event::Event;
+use crate::tui::features::deploy::{DeployCommand, DeployEvent};
+
+/// How long the console's `r` waits for the restarted replicas to answer before it says the
+/// restart failed.
+pub const RESTART_READY_WAIT: std::time::Duration = std::time::Duration::from_secs(900);
 
 impl Effects {
     pub(super) fn deploy(&self, command: DeployCommand) {

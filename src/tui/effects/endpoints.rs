@@ -12,8 +12,8 @@ use super::RunEnded;
 use crate::engine::bench::{self, BenchConfig, BenchProgress};
 use crate::engine::openai::{self, Api, PromptRequest, StreamEvent};
 use crate::monitor::{EndpointMonitor, EndpointTarget, PollConfig};
-use crate::tui::endpoint_flow::{EndpointCommand, EndpointEvent};
 use crate::tui::event::Event;
+use crate::tui::features::endpoints::{EndpointCommand, EndpointEvent};
 
 enum Control {
     Watch(EndpointTarget),
