@@ -115,7 +115,7 @@ fn replica_update(id: &str, second: i64, load: usize) -> EndpointUpdate {
         id: id.to_string(),
         state: EndpointState::Ready,
         state_since_unix_ms: 1000,
-        engine: Some(if load % 2 == 0 { EngineKind::Vllm } else { EngineKind::Sglang }),
+        engine: Some(if load.is_multiple_of(2) { EngineKind::Vllm } else { EngineKind::Sglang }),
         models: vec![format!("org/model-{}", load % 50)],
         sample: Some(sample(second * 1000, load + second as usize)),
         error: None,
@@ -146,7 +146,7 @@ fn fleet_app() -> App {
                         name: format!("aimdeck-{name}-{r}"),
                         port: 20_000 + slot as u16,
                         gpus: if slot < GPUS { vec![slot as u32] } else { Vec::new() },
-                        state: if slot % 97 == 0 {
+                        state: if slot.is_multiple_of(97) {
                             ReplicaState::Starting
                         } else {
                             ReplicaState::Ready

@@ -14,6 +14,9 @@ use crate::recipes::load::Library;
 
 use crate::tui::theme::Theme;
 
+// Each event is moved once, through the channel, to `update`: boxing the endpoint update (the
+// largest) would cost an allocation per poll for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Event {
     Key(KeyEvent),

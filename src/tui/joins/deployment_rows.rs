@@ -24,7 +24,7 @@ pub fn state_word(deployment: &Deployment) -> &'static str {
         "Ready"
     } else if states.iter().any(|s| matches!(s, ReplicaState::Failed | ReplicaState::Exited)) {
         "Failed"
-    } else if states.iter().any(|s| *s == ReplicaState::Unhealthy) {
+    } else if states.contains(&ReplicaState::Unhealthy) {
         "Unhealthy"
     } else {
         "Starting"

@@ -174,11 +174,11 @@ pub(crate) fn watch_replicas(app: &mut App) -> Vec<Command> {
         commands.push(Command::Endpoints(endpoint_actions::EndpointCommand::Unwatch(id)));
     }
     for (id, url) in wanted {
-        if !app.endpoints.watched.contains_key(&id) {
-            let target = EndpointTarget { id: id.clone(), ..EndpointTarget::from_url(&url) };
-            app.endpoints
-                .watched
-                .insert(id, Watched { url: target.base_url.clone(), origin: Origin::Deployment });
+        if let std::collections::btree_map::Entry::Vacant(entry) =
+            app.endpoints.watched.entry(id.clone())
+        {
+            let target = EndpointTarget { id, ..EndpointTarget::from_url(&url) };
+            entry.insert(Watched { url: target.base_url.clone(), origin: Origin::Deployment });
             commands.push(Command::Endpoints(endpoint_actions::EndpointCommand::Watch(target)));
         }
     }

@@ -41,8 +41,8 @@ impl App {
                 crate::tui::joins::on_tick(self);
                 // Backends are the source of truth: reread them every other second.
                 let mut commands =
-                    if self.ticks % 2 == 0 { self.deploy.list_all() } else { Vec::new() };
-                if self.ticks % crate::tui::features::cluster::REFRESH_TICKS == 0 {
+                    if self.ticks.is_multiple_of(2) { self.deploy.list_all() } else { Vec::new() };
+                if self.ticks.is_multiple_of(crate::tui::features::cluster::REFRESH_TICKS) {
                     commands.extend(crate::tui::features::cluster::refresh(self));
                 }
                 commands

@@ -412,7 +412,7 @@ impl App {
                 commands.push(Command::Deploy(DeployCommand::ImagePresence { backend, image }));
             }
         }
-        let create = create.then(|| (backend, spec));
+        let create = create.then_some((backend, spec));
         self.mode = Mode::Pager(Box::new(Pager { title, pane, create }));
         commands
     }

@@ -120,12 +120,11 @@ impl App {
     /// An action on `name` finished: the queued scale, if any, runs now.
     pub(crate) fn deployment_action_done(&mut self, name: &str, ok: bool) -> Vec<Command> {
         self.deploy.in_flight.remove(name);
-        if let Some(replicas) = self.deploy.queued_scale.remove(name) {
-            if let Some(backend) =
+        if let Some(replicas) = self.deploy.queued_scale.remove(name)
+            && let Some(backend) =
                 self.deploy.find(name).and_then(|d| self.deploy.backend(&d.backend)).cloned()
-            {
-                return self.scale_now_or_queue(backend, name.to_string(), replicas);
-            }
+        {
+            return self.scale_now_or_queue(backend, name.to_string(), replicas);
         }
         if !ok {
             // What was asked for did not happen: count from the backend's truth again.

@@ -15,6 +15,8 @@ use crate::engine::openai::{StreamEvent, StreamSummary};
 use crate::tui::features::endpoints::view::latency;
 use crate::tui::theme::Theme;
 
+// One per open playground: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Status {
     Editing,
