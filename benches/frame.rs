@@ -34,11 +34,11 @@ use aimdeck::monitor::gpu_history::GpuHistory;
 use aimdeck::monitor::gpu_poller::GpuUpdate;
 use aimdeck::monitor::timeline::RECENT_POINTS;
 use aimdeck::tui::app::{App, HeaderInfo, Settings};
-use aimdeck::tui::deploy_flow::DeployEvent;
-use aimdeck::tui::endpoint_flow::EndpointEvent;
 use aimdeck::tui::event::Event;
+use aimdeck::tui::features::deploy::DeployEvent;
+use aimdeck::tui::features::endpoints::EndpointEvent;
+use aimdeck::tui::joins::deployment_rows::replica_id;
 use aimdeck::tui::views::ViewId;
-use aimdeck::tui::views::deployments::replica_id;
 use aimdeck::tui::views::frame::render;
 use aimdeck::tui::widgets::{TableCell, TableRow};
 use ratatui::Terminal;
@@ -115,7 +115,7 @@ fn replica_update(id: &str, second: i64, load: usize) -> EndpointUpdate {
         id: id.to_string(),
         state: EndpointState::Ready,
         state_since_unix_ms: 1000,
-        engine: Some(if load % 2 == 0 { EngineKind::Vllm } else { EngineKind::Sglang }),
+        engine: Some(if load.is_multiple_of(2) { EngineKind::Vllm } else { EngineKind::Sglang }),
         models: vec![format!("org/model-{}", load % 50)],
         sample: Some(sample(second * 1000, load + second as usize)),
         error: None,
@@ -146,7 +146,7 @@ fn fleet_app() -> App {
                         name: format!("aimdeck-{name}-{r}"),
                         port: 20_000 + slot as u16,
                         gpus: if slot < GPUS { vec![slot as u32] } else { Vec::new() },
-                        state: if slot % 97 == 0 {
+                        state: if slot.is_multiple_of(97) {
                             ReplicaState::Starting
                         } else {
                             ReplicaState::Ready
@@ -198,7 +198,7 @@ fn time_updates(app: &mut App, runs: usize) -> ((f64, f64), (f64, f64)) {
         app.update(Event::Endpoints(EndpointEvent::Update(update)));
         polls.push(start.elapsed().as_secs_f64() * 1e6);
         let start = Instant::now();
-        aimdeck::tui::endpoint_flow::flush(app);
+        aimdeck::tui::joins::flush(app);
         rebuilds.push(start.elapsed().as_secs_f64() * 1e6);
     }
     let p50_max = |mut times: Vec<f64>| {

@@ -369,7 +369,7 @@ fn the_cli_and_the_console_form_resolve_to_equal_specs() {
         let cli = aimdeck::cli::Cli::try_parse_from(&argv).unwrap();
         let Some(aimdeck::cli::Command::Deploy(command)) = cli.command else { panic!("deploy") };
         let mut from_cli = aimdeck::cli::plan::request_from(&command.deploy, "docker").unwrap();
-        let mut values: aimdeck::tui::create_form::FormValues =
+        let mut values: aimdeck::tui::features::deploy::create_form::FormValues =
             [("name", "same"), ("model", LLAMA_70B), ("backend", "docker"), ("replicas", "1")]
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -377,7 +377,8 @@ fn the_cli_and_the_console_form_resolve_to_equal_specs() {
         for (k, v) in fields {
             values.insert(k.to_string(), v.to_string());
         }
-        let mut from_form = aimdeck::tui::create_form::request_from_form(&values).unwrap();
+        let mut from_form =
+            aimdeck::tui::features::deploy::create_form::request_from_form(&values).unwrap();
         from_cli.target = target.clone();
         from_form.target = target.clone();
         assert_eq!(from_cli, from_form, "{flags:?}");

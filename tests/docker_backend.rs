@@ -310,7 +310,6 @@ async fn a_failed_scale_up_removes_only_what_it_added() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_shows_an_engine_outage_and_recovers_on_its_own() {
     use aimdeck::tui::app::{App, Settings};
-    use aimdeck::tui::deploy_flow::BackendHandle;
     use aimdeck::tui::event::Event;
     if !docker_available("the_console_shows_an_engine_outage_and_recovers_on_its_own") {
         return;
@@ -324,12 +323,17 @@ async fn the_console_shows_an_engine_outage_and_recovers_on_its_own() {
         std::sync::Arc::new(DockerBackend::new(Some(&proxy.url()), Vec::new(), options()));
     let cache = tempfile::tempdir().unwrap();
     let (tx, mut events) = tokio::sync::mpsc::channel(1024);
-    let runner =
-        aimdeck::tui::runner::TaskRunner::new(tx, "/nonexistent/themes".into(), Vec::new());
+    let backends = aimdeck::backend::registry::Registry::new(vec![through_proxy]);
+    let runner = aimdeck::tui::effects::Effects::new(
+        tx,
+        backends.clone(),
+        "/nonexistent/themes".into(),
+        Vec::new(),
+    );
     let mut app = App::new(Settings {
         user_themes_dir: "/nonexistent/themes".into(),
         cache_root: cache.path().into(),
-        backends: vec![BackendHandle(through_proxy)],
+        backends,
         active_backend: "docker".into(),
         ..Settings::default()
     });
@@ -339,7 +343,7 @@ async fn the_console_shows_an_engine_outage_and_recovers_on_its_own() {
     // Feeds task results, and a clock tick whenever the console is idle, until `done`.
     async fn until(
         app: &mut App,
-        runner: &aimdeck::tui::runner::TaskRunner,
+        runner: &aimdeck::tui::effects::Effects,
         events: &mut tokio::sync::mpsc::Receiver<Event>,
         what: &str,
         done: impl Fn(&App) -> bool,
@@ -354,7 +358,7 @@ async fn the_console_shows_an_engine_outage_and_recovers_on_its_own() {
             let event = match tokio::time::timeout(Duration::from_millis(200), events.recv()).await
             {
                 Ok(Some(event)) => event,
-                _ => Event::Tick,
+                _ => Event::Tick(aimdeck::tui::event::Now::read()),
             };
             for command in app.update(event) {
                 runner.run(command);

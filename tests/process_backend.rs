@@ -433,8 +433,8 @@ async fn an_sglang_server_whose_health_takes_over_a_second_becomes_ready() {
 /// restart was sent (the engine here takes 1.5 s to load after each start).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_consoles_restart_is_done_only_when_the_replica_is_ready_again() {
-    use aimdeck::tui::deploy_flow::{BackendHandle, DeployCommand, DeployEvent, run};
-    use aimdeck::tui::event::Event;
+    use aimdeck::tui::event::{Command, Event};
+    use aimdeck::tui::features::deploy::{DeployCommand, DeployEvent};
     let state = tempfile::tempdir().unwrap();
     let backend = std::sync::Arc::new(backend(state.path(), 0));
     let mut spec = sim_spec("slowback", SIM, free_ports(1), 1);
@@ -443,10 +443,13 @@ async fn the_consoles_restart_is_done_only_when_the_replica_is_ready_again() {
     wait_ready(backend.as_ref(), "slowback", READY, None).await.unwrap();
 
     let (tx, mut events) = tokio::sync::mpsc::channel(256);
-    run(
-        DeployCommand::Restart { backend: BackendHandle(backend.clone()), name: "slowback".into() },
-        tx,
-    );
+    let registry = aimdeck::backend::registry::Registry::new(vec![backend.clone()]);
+    let effects =
+        aimdeck::tui::effects::Effects::new(tx, registry, "/nonexistent".into(), Vec::new());
+    effects.run(Command::Deploy(DeployCommand::Restart {
+        backend: "process".into(),
+        name: "slowback".into(),
+    }));
     let result = loop {
         match tokio::time::timeout(READY, events.recv())
             .await

@@ -13,8 +13,8 @@ mod tui_support;
 use std::time::Duration;
 
 use aimdeck::tui::app::{App, ConfirmPurpose, Mode, Settings};
+use aimdeck::tui::effects::Effects;
 use aimdeck::tui::event::Event;
-use aimdeck::tui::runner::TaskRunner;
 use aimdeck::tui::views::ViewId;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tokio::sync::mpsc;
@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 struct Console {
     app: App,
     events: mpsc::Receiver<Event>,
-    runner: TaskRunner,
+    runner: Effects,
 }
 
 impl Console {
@@ -33,7 +33,7 @@ impl Console {
             user_themes_dir: "/nonexistent".into(),
             ..Settings::default()
         };
-        let runner = TaskRunner::new(tx, "/nonexistent".into(), Vec::new());
+        let runner = Effects::new(tx, Default::default(), "/nonexistent".into(), Vec::new());
         let mut app = App::new(settings);
         for command in app.start() {
             runner.run(command);

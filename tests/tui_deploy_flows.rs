@@ -14,9 +14,8 @@ use aimdeck::backend::Backend;
 use aimdeck::backend::process::ProcessBackend;
 use aimdeck::model::Deployment;
 use aimdeck::tui::app::{App, HeaderInfo, Mode, Settings};
-use aimdeck::tui::deploy_flow::BackendHandle;
+use aimdeck::tui::effects::Effects;
 use aimdeck::tui::event::Event;
-use aimdeck::tui::runner::TaskRunner;
 use aimdeck::tui::views::ViewId;
 use crossterm::event::KeyCode;
 use support::tui::{key, screen, typed};
@@ -42,7 +41,7 @@ struct Console {
     app: App,
     backend: Arc<ProcessBackend>,
     events: mpsc::Receiver<Event>,
-    runner: TaskRunner,
+    runner: Effects,
     _state: tempfile::TempDir,
     _cancel: tokio_util::sync::DropGuard,
 }
@@ -54,20 +53,22 @@ impl Console {
         let backend = Arc::new(
             ProcessBackend::new(state.path(), Vec::new()).with_grace(Duration::from_secs(2)),
         );
-        let (runner, events, stop_monitor) = support::tui::live_runner();
         let settings = Settings {
             header: HeaderInfo { backend: "process".into(), host: "testhost".into() },
             user_themes_dir: "/nonexistent/themes".into(),
             // Journaled as the console opens its backends (ops::BackendConfig).
-            backends: vec![BackendHandle(aimdeck::ops::journaled::Journaled::wrap(
-                backend.clone(),
-                &aimdeck::paths::state_dir(),
-            ))],
+            backends: aimdeck::backend::registry::Registry::new(vec![
+                aimdeck::ops::journaled::Journaled::wrap(
+                    backend.clone(),
+                    &aimdeck::paths::state_dir(),
+                ),
+            ]),
             active_backend: "process".into(),
             readonly,
             cache_root: state.path().join("hf"),
             ..Settings::default()
         };
+        let (runner, events, stop_monitor) = support::tui::live_runner(settings.backends.clone());
         let mut app = App::new(settings);
         for command in app.start() {
             runner.run(command);
@@ -109,7 +110,7 @@ impl Console {
                 Ok(Some(event)) => self.press(event),
                 Ok(None) => panic!("event channel closed"),
                 Err(_) => {
-                    self.press(Event::Tick);
+                    self.press(support::tui::tick());
                     next_tick = tokio::time::Instant::now() + Duration::from_millis(200);
                 }
             }
@@ -149,7 +150,7 @@ impl Console {
     }
 
     /// The create form filled in, up to the review of the rendered command.
-    fn fill_create_form(&mut self, name: &str, replicas: u32, port: u16, program: &str) {
+    async fn fill_create_form(&mut self, name: &str, replicas: u32, port: u16, program: &str) {
         self.press(key(KeyCode::Char('c')));
         assert!(matches!(self.app.mode, Mode::Form(..)), "c opens the create form");
         self.keys(name);
@@ -165,6 +166,12 @@ impl Console {
         self.press(key(KeyCode::Tab));
         self.keys(program);
         self.press(key(KeyCode::Enter));
+        // The backend renders the review (a command); its answer opens the pager.
+        self.until(
+            "the review opens",
+            |app| matches!(&app.mode, Mode::Pager(pager) if pager.create.is_some()),
+        )
+        .await;
     }
 }
 
@@ -201,7 +208,7 @@ async fn create_scale_logs_restart_and_delete_from_the_keyboard() {
     let port = free_ports(3);
 
     // Create: the form, then the review of the command the process backend would run.
-    console.fill_create_form(&name, 1, port, SIM);
+    console.fill_create_form(&name, 1, port, SIM).await;
     let review = console.screen();
     assert!(review.contains(&format!("Review: {name} on process")), "{review}");
     assert!(
@@ -338,7 +345,7 @@ async fn a_failing_create_shows_its_cause_and_leaves_nothing_behind() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
     let name = unique_name("taken");
-    console.fill_create_form(&name, 2, port, SIM);
+    console.fill_create_form(&name, 2, port, SIM).await;
     console.press(key(KeyCode::Char('y')));
     let failed = name.clone();
     console
@@ -356,7 +363,7 @@ async fn a_failing_create_shows_its_cause_and_leaves_nothing_behind() {
 
     // A command that cannot start.
     let name = unique_name("badcmd");
-    console.fill_create_form(&name, 2, free_ports(2), "/nonexistent/engine-binary");
+    console.fill_create_form(&name, 2, free_ports(2), "/nonexistent/engine-binary").await;
     console.press(key(KeyCode::Enter));
     let failed = name.clone();
     console

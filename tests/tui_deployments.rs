@@ -14,9 +14,9 @@ use aimdeck::model::{
     EndpointUpdate, EngineKind, Percentiles, Replica, ReplicaState,
 };
 use aimdeck::tui::app::{App, HeaderInfo, Mode, Settings};
-use aimdeck::tui::deploy_flow::{BackendHandle, DeployCommand, DeployEvent};
-use aimdeck::tui::endpoint_flow::EndpointEvent;
 use aimdeck::tui::event::{Command, Event};
+use aimdeck::tui::features::deploy::{DeployCommand, DeployEvent};
+use aimdeck::tui::features::endpoints::EndpointEvent;
 use aimdeck::tui::views::ViewId;
 use crossterm::event::KeyCode;
 use support::tui::{key, screen, typed};
@@ -26,12 +26,12 @@ const NOW: i64 = 1_795_435_200_000;
 
 fn app() -> App {
     // The process backend is only named here: nothing the app returns is run.
-    let backend =
-        BackendHandle(Arc::new(ProcessBackend::new("/nonexistent/aimdeck-state", Vec::new())));
+    let backend: Arc<dyn aimdeck::backend::Backend> =
+        Arc::new(ProcessBackend::new("/nonexistent/aimdeck-state", Vec::new()));
     let settings = Settings {
         header: HeaderInfo { backend: "process".into(), host: "testhost".into() },
         user_themes_dir: "/nonexistent/themes".into(),
-        backends: vec![backend],
+        backends: aimdeck::backend::registry::Registry::new(vec![backend]),
         active_backend: "process".into(),
         ..Settings::default()
     };
@@ -117,7 +117,7 @@ fn polled(
 /// tick, which rebuilds the rows once from the polls since the last one.
 fn poll(app: &mut App, update: Event) {
     app.update(update);
-    aimdeck::tui::endpoint_flow::flush(app);
+    aimdeck::tui::joins::flush(app);
 }
 
 fn progress(name: &str, replica: Option<u32>, kind: BackendEventKind, message: &str) -> Event {
@@ -238,7 +238,14 @@ fn review_create(app: &mut App, name: &str, replicas: &str) {
     }
     app.update(key(KeyCode::Backspace));
     type_text(app, replicas);
-    app.update(key(KeyCode::Enter));
+    // The review is rendered by the backend (a command); its answer opens the pager.
+    let backend = ProcessBackend::new("/nonexistent/aimdeck-state", Vec::new());
+    for command in app.update(key(KeyCode::Enter)) {
+        if let Command::Deploy(DeployCommand::Render { spec, create, header, .. }) = command {
+            let rendered = aimdeck::tui::effects::deploy::render(&backend, spec, create, header);
+            app.update(Event::Deploy(rendered));
+        }
+    }
     assert!(
         matches!(&app.mode, Mode::Pager(p) if p.create.is_some()),
         "the review opens: {:?}",

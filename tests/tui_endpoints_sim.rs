@@ -12,12 +12,12 @@ use aimdeck::config::WatchedEndpoint;
 use aimdeck::model::{EndpointState, EngineKind};
 use aimdeck::monitor::Metric;
 use aimdeck::tui::app::{App, HeaderInfo, Settings};
+use aimdeck::tui::effects::Effects;
 use aimdeck::tui::event::Event;
-use aimdeck::tui::runner::TaskRunner;
+use aimdeck::tui::features::endpoints::bench::Stage;
+use aimdeck::tui::features::endpoints::playground::Status;
+use aimdeck::tui::features::endpoints::view::{EndpointSettings, Pane};
 use aimdeck::tui::views::ViewId;
-use aimdeck::tui::views::bench::Stage;
-use aimdeck::tui::views::endpoints::{EndpointSettings, Pane};
-use aimdeck::tui::views::playground::Status;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use sim_support::SimProcess;
 use tokio::sync::mpsc;
@@ -29,13 +29,13 @@ fn key(code: KeyCode) -> Event {
 struct Console {
     app: App,
     events: mpsc::Receiver<Event>,
-    runner: TaskRunner,
+    runner: Effects,
     _cancel: tokio_util::sync::DropGuard,
 }
 
 impl Console {
     fn start(watched: &[(&str, String)]) -> Console {
-        let (runner, events, stop_monitor) = support::tui::live_runner();
+        let (runner, events, stop_monitor) = support::tui::live_runner(Default::default());
         let settings = Settings {
             header: HeaderInfo { backend: "local".into(), host: "testhost".into() },
             user_themes_dir: "/nonexistent/themes".into(),
@@ -62,7 +62,7 @@ impl Console {
         }
         // The console's clock tick rebuilds the table from the polls since the last one; this
         // harness has no clock, so it does that after every event.
-        aimdeck::tui::endpoint_flow::flush(&mut self.app);
+        aimdeck::tui::joins::flush(&mut self.app);
     }
 
     fn type_text(&mut self, text: &str) {
@@ -161,7 +161,7 @@ async fn endpoints_view_follows_real_servers_through_bench_and_playground() {
     assert_eq!((report.succeeded, report.failed), (12, 0), "{:?}", report.errors);
     assert_eq!(report.completion_tokens_received, 12 * 64);
     let ttft_p50 = report.ttft_s.p50.expect("ttft");
-    assert!(ttft_p50 >= 0.040 && ttft_p50 < 1.0, "TTFT p50 {ttft_p50} with --ttft-ms 40");
+    assert!((0.040..1.0).contains(&ttft_p50), "TTFT p50 {ttft_p50} with --ttft-ms 40");
     let itl_p50 = report.itl_s.p50.expect("itl");
     assert!(itl_p50 > 0.002 && itl_p50 < 0.05, "ITL p50 {itl_p50} at 200 tok/s");
 

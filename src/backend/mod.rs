@@ -128,11 +128,6 @@ pub trait Backend: Send + Sync {
         let _ = image;
         Box::pin(async { Ok(ImagePresence::NotApplicable) })
     }
-    /// The cluster behind this backend, for what only a cluster has (node GPU inventory,
-    /// namespaces, operator resources, cache PVCs); `None` for single-host backends.
-    fn kubernetes(&self) -> Option<&kubernetes::KubernetesBackend> {
-        None
-    }
 }
 
 /// What a backend implements, in two parts: this one (what it is and what it reads) and
@@ -163,9 +158,6 @@ pub trait AsyncBackend: Send + Sync {
     ) -> impl Future<Output = Result<ImagePresence, BackendError>> + Send {
         let _ = image;
         async { Ok(ImagePresence::NotApplicable) }
-    }
-    fn kubernetes(&self) -> Option<&kubernetes::KubernetesBackend> {
-        None
     }
 }
 
@@ -249,9 +241,6 @@ impl<T: AsyncBackend + Lifecycle> Backend for T {
         image: &'a str,
     ) -> BoxFuture<'a, Result<ImagePresence, BackendError>> {
         Box::pin(AsyncBackend::image_presence(self, image))
-    }
-    fn kubernetes(&self) -> Option<&kubernetes::KubernetesBackend> {
-        AsyncBackend::kubernetes(self)
     }
 }
 

@@ -63,14 +63,91 @@ pub fn open(name: &str, options: &BackendOptions) -> Result<Arc<dyn Backend>, Ba
             ProcessBackend::new(&options.state_dir, options.gpus.clone())
                 .with_grace(options.process_grace),
         )),
-        super::kubernetes::adapter::NAME if options.kubernetes_watches => {
-            Ok(Arc::new(KubernetesBackend::watching(options.kubernetes.clone())))
-        }
-        super::kubernetes::adapter::NAME => {
-            Ok(Arc::new(KubernetesBackend::new(options.kubernetes.clone())))
-        }
+        super::kubernetes::adapter::NAME => Ok(open_kubernetes(options)),
         other => Err(BackendError::UnknownBackend(other.to_string())),
     }
+}
+
+/// The Kubernetes backend, typed: its cluster capability (node inventory, namespaces) is kept
+/// beside its `Arc<dyn Backend>` in a [`Registry`] instead of being found by a downcast.
+pub fn open_kubernetes(options: &BackendOptions) -> Arc<KubernetesBackend> {
+    if options.kubernetes_watches {
+        Arc::new(KubernetesBackend::watching(options.kubernetes.clone()))
+    } else {
+        Arc::new(KubernetesBackend::new(options.kubernetes.clone()))
+    }
+}
+
+/// The backends a front end drives, by name, and the cluster capability of the Kubernetes
+/// one kept beside its `Arc<dyn Backend>` (which may be a decorator, e.g. the journal's).
+#[derive(Clone, Default)]
+pub struct Registry {
+    backends: Vec<Arc<dyn Backend>>,
+    cluster: Option<Arc<KubernetesBackend>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("backends", &self.names())
+            .field("cluster", &self.cluster.is_some())
+            .finish()
+    }
+}
+
+impl Registry {
+    /// Single-host backends only (no cluster capability).
+    pub fn new(backends: Vec<Arc<dyn Backend>>) -> Registry {
+        Registry { backends, cluster: None }
+    }
+
+    /// Adds (or replaces, by name) `backend`, with `cluster` as its cluster capability.
+    pub fn with_cluster(
+        mut self,
+        backend: Arc<dyn Backend>,
+        cluster: Arc<KubernetesBackend>,
+    ) -> Registry {
+        self.set_cluster(backend, cluster);
+        self
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn Backend>> {
+        self.backends.iter().find(|b| b.name() == name)
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.backends.iter().map(|b| b.name().to_string()).collect()
+    }
+
+    /// The cluster behind the Kubernetes backend, when one is open.
+    pub fn cluster(&self) -> Option<&Arc<KubernetesBackend>> {
+        self.cluster.as_ref()
+    }
+
+    /// Puts `backend` in place of the one of the same name, or adds it; `cluster` replaces the
+    /// cluster capability.
+    pub fn set_cluster(&mut self, backend: Arc<dyn Backend>, cluster: Arc<KubernetesBackend>) {
+        match self.backends.iter().position(|b| b.name() == backend.name()) {
+            Some(index) => self.backends[index] = backend,
+            None => self.backends.push(backend),
+        }
+        self.cluster = Some(cluster);
+    }
+}
+
+/// As [`open_all`], into a [`Registry`]; `wrap` decorates each backend (the journal's).
+pub fn open_registry(
+    options: &BackendOptions,
+    with_kubernetes: bool,
+    wrap: impl Fn(Arc<dyn Backend>) -> Arc<dyn Backend>,
+) -> (Registry, Vec<String>) {
+    let (backends, warnings) = open_all(options, false);
+    let mut registry = Registry::new(backends.into_iter().map(&wrap).collect());
+    if with_kubernetes {
+        let cluster = open_kubernetes(options);
+        registry.set_cluster(wrap(cluster.clone()), cluster);
+    }
+    (registry, warnings)
 }
 
 /// Whether a kubeconfig is at hand: the flag, `KUBECONFIG`, `~/.kube/config`, or in-cluster.

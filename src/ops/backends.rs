@@ -74,6 +74,14 @@ impl BackendConfig {
         let (backends, warnings) = registry::open_all(&self.options(), with_kubernetes);
         (backends.into_iter().map(|b| Journaled::wrap(b, &self.state_dir)).collect(), warnings)
     }
+
+    /// Every backend, journaled, with the cluster capability beside the Kubernetes one.
+    pub fn open_registry(&self, with_kubernetes: bool) -> (registry::Registry, Vec<String>) {
+        let state_dir = self.state_dir.clone();
+        registry::open_registry(&self.options(), with_kubernetes, move |b| {
+            Journaled::wrap(b, &state_dir)
+        })
+    }
 }
 
 /// The host's GPUs as the allocator needs them, from a discovery snapshot whose processes are

@@ -69,9 +69,6 @@ impl AsyncBackend for Journaled {
     ) -> Result<crate::backend::ImagePresence, BackendError> {
         self.inner.image_presence(image).await
     }
-    fn kubernetes(&self) -> Option<&crate::backend::kubernetes::KubernetesBackend> {
-        self.inner.kubernetes()
-    }
 }
 
 impl Lifecycle for Journaled {

@@ -10,16 +10,16 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::event::Command;
-use super::keymap::{Action, Keymap};
-use super::theme::Theme;
-use super::views::ViewId;
-use super::views::cache::{self as cache_view, CacheState};
-use super::views::gpus::{self, GpuState};
-use super::views::recipes::{self as recipe_view, RecipeState};
-use super::views::resources::ResourceView;
-use super::widgets::text_input::TextInput;
-use super::widgets::{ConfirmDialog, Form};
+use crate::tui::event::Command;
+use crate::tui::features::cache::CacheState;
+use crate::tui::features::gpus::GpuState;
+use crate::tui::features::recipes::RecipeState;
+use crate::tui::keymap::{Action, Keymap};
+use crate::tui::theme::Theme;
+use crate::tui::views::ViewId;
+use crate::tui::views::resources::ResourceView;
+use crate::tui::widgets::text_input::TextInput;
+use crate::tui::widgets::{ConfirmDialog, Form};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -57,15 +57,24 @@ pub enum Mode {
     /// The logs of `deploy.logs`.
     Logs,
     /// Choosing a context (`:ctx`) or a namespace (`:ns`).
-    Pick(super::widgets::picker::Picker, super::cluster_flow::PickPurpose),
+    Pick(crate::tui::widgets::picker::Picker, PickPurpose),
 }
 
 #[derive(Debug, Clone)]
 pub struct Pager {
     pub title: String,
-    pub pane: super::widgets::LogPane,
+    pub pane: crate::tui::widgets::LogPane,
     /// Set when Enter creates this deployment (the create wizard's review step).
-    pub create: Option<(super::deploy_flow::BackendHandle, Box<crate::model::DeploymentSpec>)>,
+    pub create: Option<(String, Box<crate::model::DeploymentSpec>)>,
+}
+
+/// What a picker is choosing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PickPurpose {
+    Context,
+    Namespace,
+    /// The create wizard's recipe for the model (`create_form`).
+    CreateRecipe,
 }
 
 /// What a confirmed dialog does.
@@ -105,6 +114,11 @@ pub struct Settings {
     pub readonly: bool,
     pub header: HeaderInfo,
     pub user_themes_dir: PathBuf,
+    /// The themes `:theme` offers: built-ins, then the user's theme files (listed by
+    /// `startup`, so `App::new` reads no directory).
+    pub theme_names: Vec<String>,
+    /// The time the console starts at; each `Event::Tick` brings the next.
+    pub now: crate::tui::event::Now,
     /// Problems found while starting (config, theme, keys), shown in the message line.
     pub startup_warnings: Vec<String>,
     /// How often GPU telemetry is sampled.
@@ -113,14 +127,15 @@ pub struct Settings {
     pub recipe_dirs: Vec<crate::recipes::load::RecipeDir>,
     /// The Hugging Face cache root.
     pub cache_root: PathBuf,
-    /// The deployment backends, opened by `tui::run` (none in tests unless given).
-    pub backends: Vec<super::deploy_flow::BackendHandle>,
+    /// The deployment backends, opened by `tui::run` (none in tests unless given). The
+    /// effects runner gets them; the state keeps their names.
+    pub backends: crate::backend::registry::Registry,
     /// Where new deployments go.
     pub active_backend: String,
     /// `--demo`: start the demo deployments.
     pub demo: bool,
     /// Endpoints to watch from the config file.
-    pub endpoints: super::views::endpoints::EndpointSettings,
+    pub endpoints: crate::tui::features::endpoints::view::EndpointSettings,
     /// `--kubeconfig`, for `:ctx`.
     pub kubeconfig: Option<PathBuf>,
 }
@@ -134,11 +149,16 @@ impl Default for Settings {
             readonly: false,
             header: HeaderInfo::default(),
             user_themes_dir: crate::paths::user_themes_dir(),
+            theme_names: crate::tui::theme::BUILTIN
+                .iter()
+                .map(|(name, _)| name.to_string())
+                .collect(),
+            now: crate::tui::event::Now::read(),
             startup_warnings: Vec::new(),
             gpu_poll_interval: std::time::Duration::from_secs(2),
             recipe_dirs: Vec::new(),
             cache_root: crate::paths::hf_hub_cache(None),
-            backends: Vec::new(),
+            backends: Default::default(),
             active_backend: "docker".into(),
             demo: false,
             endpoints: Default::default(),
@@ -166,13 +186,19 @@ pub struct App {
     pub gpus: GpuState,
     pub recipes: RecipeState,
     pub cache: CacheState,
-    pub deploy: super::deploy_flow::DeployState,
-    pub cluster: super::cluster_flow::ClusterState,
+    pub deploy: crate::tui::features::deploy::DeployState,
+    pub cluster: crate::tui::features::cluster::ClusterState,
     pub(super) demo: bool,
-    pub endpoints: super::views::endpoints::EndpointsState,
+    pub endpoints: crate::tui::features::endpoints::view::EndpointsState,
     pub should_quit: bool,
+    /// The time the last tick brought.
+    pub now: crate::tui::event::Now,
     pub(super) ticks: u64,
     pub(super) dirty: bool,
+    /// The last run id handed out (`new_run`).
+    runs: u64,
+    /// Rows to rebuild before `update` returns (`joins`).
+    pub(crate) stale: Option<crate::tui::joins::Stale>,
 }
 
 const HISTORY: usize = 50;
@@ -192,25 +218,49 @@ impl App {
             clock: String::new(),
             message: None,
             history: Vec::new(),
-            theme_names: Theme::names(&settings.user_themes_dir),
+            theme_names: settings.theme_names,
             gpus: GpuState::default(),
             recipes: RecipeState::default(),
-            cache: CacheState { root: settings.cache_root.clone(), ..CacheState::default() },
-            deploy: super::deploy_flow::DeployState {
-                backends: settings.backends.clone(),
+            cache: CacheState {
+                root: settings.cache_root.clone(),
+                now_unix_ms: settings.now.unix_ms,
+                ..CacheState::default()
+            },
+            deploy: crate::tui::features::deploy::DeployState {
+                backends: settings.backends.names(),
                 active: settings.active_backend.clone(),
                 state_dir: crate::paths::state_dir(),
-                ..Default::default()
+                now: settings.now,
+                deployments: Default::default(),
+                errors: Default::default(),
+                logs: None,
+                journal: None,
+                rollouts: Default::default(),
+                listing: Default::default(),
+                listing_since: Default::default(),
+                unreachable_since: Default::default(),
+                in_flight: Default::default(),
+                requested: Default::default(),
+                queued_scale: Default::default(),
+                draft: None,
+                review: None,
+                review_image_asked: false,
             },
-            cluster: super::cluster_flow::ClusterState {
+            cluster: crate::tui::features::cluster::ClusterState {
                 kubeconfig: settings.kubeconfig.clone(),
+                target: settings.backends.cluster().map(|k| k.target().clone()),
                 ..Default::default()
             },
             demo: settings.demo,
-            endpoints: super::views::endpoints::EndpointsState::new(settings.endpoints),
+            endpoints: crate::tui::features::endpoints::view::EndpointsState::new(
+                settings.endpoints,
+            ),
             should_quit: false,
+            now: settings.now,
             ticks: 0,
             dirty: true,
+            runs: 0,
+            stale: None,
         };
         for warning in settings.startup_warnings.into_iter().chain(key_warnings) {
             app.notify(Level::Warning, warning);
@@ -226,16 +276,24 @@ impl App {
         commands.extend(self.deploy.list_all());
         if self.demo {
             let state_dir = self.deploy.state_dir.join("demo");
-            commands
-                .push(Command::Deploy(super::deploy_flow::DeployCommand::StartDemo { state_dir }));
+            commands.push(Command::Deploy(
+                crate::tui::features::deploy::DeployCommand::StartDemo { state_dir },
+            ));
             self.notify(
                 Level::Info,
                 "demo: starting aimdeck-sim engines on a recorded 8-GPU topology…",
             );
         }
-        commands.extend(super::endpoint_flow::start(self));
-        commands.extend(super::cluster_flow::refresh(self));
+        commands.extend(crate::tui::features::endpoints::start(self));
+        commands.extend(crate::tui::features::cluster::refresh(self));
+        crate::tui::joins::rebuild(self);
         commands
+    }
+
+    /// A new run id, for a command that starts something cancellable.
+    pub(crate) fn new_run(&mut self) -> crate::tui::event::RunId {
+        self.runs += 1;
+        crate::tui::event::RunId(self.runs)
     }
 
     pub(crate) fn mark_dirty(&mut self) {
@@ -330,33 +388,26 @@ impl App {
             self.dirty = true;
         }
     }
+}
 
-    /// Rebuilds every view's rows from the domain state (after new data or a theme change,
-    /// since rows carry styled cells).
-    pub(crate) fn refresh_rows(&mut self) {
-        let theme = self.theme.clone();
-        if let Some(update) = self.gpus.update.clone() {
-            // Join what the backends say each replica holds onto the discovered GPUs.
-            let mut joined = (*update).clone();
-            crate::model::gpu::assign_holders(&mut joined.snapshot.gpus, &self.deploy.gpu_claims());
-            let owners = crate::model::gpu::owners_of(self.deploy.all());
-            crate::model::gpu::assign_process_owners(&mut joined.snapshot.gpus, &owners);
-            self.gpus.joined = Some(std::sync::Arc::new(joined.snapshot.clone()));
-            let view = self.view_state_mut(ViewId::Gpus);
-            view.table.set_rows(gpus::rows(&joined, &theme));
-            view.empty_note = gpus::empty_note(Some(&update));
+/// Drives `App::update` from unit tests without a runtime.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    use super::App;
+    use crate::tui::event::{Command, Event};
+
+    pub(crate) fn key(code: KeyCode) -> Event {
+        Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
+    }
+
+    /// Types `:LINE` and Enter; the commands the Enter returned.
+    pub(crate) fn command_line(app: &mut App, line: &str) -> Vec<Command> {
+        app.update(key(KeyCode::Char(':')));
+        for c in line.chars() {
+            app.update(key(KeyCode::Char(c)));
         }
-        let rows = cache_view::rows(&self.cache, &theme);
-        let note = cache_view::empty_note(&self.cache);
-        let view = self.view_state_mut(ViewId::Cache);
-        view.table.set_rows(rows);
-        view.empty_note = note;
-        let rows = recipe_view::rows(&self.recipes, &theme);
-        let note = recipe_view::empty_note(self.recipes.library.as_deref());
-        let view = self.view_state_mut(ViewId::Recipes);
-        view.table.set_rows(rows);
-        view.empty_note = note;
-        super::endpoint_flow::refresh(self);
-        self.dirty = true;
+        app.update(key(KeyCode::Enter))
     }
 }

@@ -12,15 +12,18 @@ use crate::model::cache::CacheReport;
 use crate::monitor::gpu_poller::GpuUpdate;
 use crate::recipes::load::Library;
 
-use super::theme::Theme;
+use crate::tui::theme::Theme;
 
+// Each event is moved once, through the channel, to `update`: boxing the endpoint update (the
+// largest) would cost an allocation per poll for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Event {
     Key(KeyEvent),
     Paste(String),
     Resize(u16, u16),
-    /// Once a second: the clock and message expiry.
-    Tick,
+    /// Once a second: the clock and message expiry. Carries the time, so `update` reads no clock.
+    Tick(Now),
     /// SIGTERM, SIGHUP (the SSH session dropped) or SIGINT: leave cleanly.
     Shutdown(&'static str),
     /// A theme asked for with `:theme NAME`, read from disk by the runner.
@@ -32,6 +35,8 @@ pub enum Event {
     Gpus(Arc<GpuUpdate>),
     /// The recipe library (built-ins plus the user's directories) was (re)loaded.
     Recipes(Arc<Library>),
+    /// Loading the recipe library failed (its loader panicked): shown as an error.
+    RecipesFailed(String),
     /// A recipe from the editor was written (or not) to the user recipe directory.
     RecipeSaved {
         id: String,
@@ -43,20 +48,60 @@ pub enum Event {
     PullProgress(PullProgress),
     PullDone(Result<PullSummary, String>),
     /// A deployment backend answered (listing, rollout progress, logs, journal).
-    Deploy(super::deploy_flow::DeployEvent),
+    Deploy(crate::tui::features::deploy::DeployEvent),
     /// A cache delete finished: bytes freed, or why not.
     CacheDeleted {
         repo: String,
         result: Result<u64, String>,
     },
     /// Endpoint monitor updates, playground tokens, benchmark progress and reports.
-    Endpoints(super::endpoint_flow::EndpointEvent),
+    Endpoints(crate::tui::features::endpoints::EndpointEvent),
     /// The active cluster answered: its inventory, its contexts or its namespaces.
-    Cluster(super::cluster_flow::ClusterEvent),
+    Cluster(crate::tui::features::cluster::ClusterEvent),
 }
 
-/// Work for the task runner. Each command's result comes back as an `Event`.
-#[derive(Debug, Clone)]
+/// Names one cancellable run (a pull, a log stream, a prompt, a benchmark). The effects runner
+/// keeps the run's cancellation token; `Command::Cancel(run)` stops it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RunId(pub u64);
+
+/// The time, read by the tick's source (or fixed by a test) and carried by `Event::Tick`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Now {
+    /// For durations (how long a listing has been out).
+    pub instant: std::time::Instant,
+    /// Wall-clock milliseconds since the epoch (ages, time in state).
+    pub unix_ms: i64,
+    /// The local time of day, for the header clock and `unreachable since`.
+    pub local: jiff::civil::Time,
+}
+
+impl Now {
+    /// Reads the clocks. Called by the tick source, startup and tests, never by `update`.
+    pub fn read() -> Now {
+        let zoned = jiff::Zoned::now();
+        Now {
+            instant: std::time::Instant::now(),
+            unix_ms: zoned.timestamp().as_millisecond(),
+            local: zoned.time(),
+        }
+    }
+
+    /// `HH:MM`, for the header.
+    pub fn clock(&self) -> String {
+        self.local.strftime("%H:%M").to_string()
+    }
+
+    /// `HH:MM:SS`.
+    pub fn time_of_day(&self) -> String {
+        self.local.strftime("%H:%M:%S").to_string()
+    }
+}
+
+/// Work for the effects runner (`effects`). Plain data: a backend is named by its key, a
+/// cancellable run by its `RunId`, so tests compare commands with `==`. Each command's result
+/// comes back as an `Event`.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     LoadTheme(String),
     LoadRecipes,
@@ -67,19 +112,21 @@ pub enum Command {
     ScanCache {
         root: std::path::PathBuf,
     },
-    Deploy(super::deploy_flow::DeployCommand),
+    Deploy(crate::tui::features::deploy::DeployCommand),
     /// Kubernetes-only reads: node inventory, contexts, namespaces.
-    Cluster(super::cluster_flow::ClusterCommand),
+    Cluster(crate::tui::features::cluster::ClusterCommand),
     Pull {
         repo: String,
         revision: String,
         root: std::path::PathBuf,
-        cancel: tokio_util::sync::CancellationToken,
+        run: RunId,
     },
     DeleteFromCache {
         plan: Box<DeletePlan>,
         root: std::path::PathBuf,
     },
     /// Watch/unwatch an endpoint, stream a prompt, run a smoke benchmark.
-    Endpoints(super::endpoint_flow::EndpointCommand),
+    Endpoints(crate::tui::features::endpoints::EndpointCommand),
+    /// Stops a run started by an earlier command (its token is cancelled by the runner).
+    Cancel(RunId),
 }

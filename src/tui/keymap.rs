@@ -111,10 +111,7 @@ pub struct Key {
 impl Key {
     pub fn from_event(event: &KeyEvent) -> Key {
         // Terminals report `G` with or without SHIFT; the character carries the case.
-        let code = match event.code {
-            KeyCode::BackTab => KeyCode::BackTab,
-            other => other,
-        };
+        let code = event.code;
         Key {
             code,
             ctrl: event.modifiers.contains(KeyModifiers::CONTROL),

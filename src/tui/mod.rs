@@ -1,29 +1,18 @@
 //! The console: Elm-shaped. Terminal input, a clock tick, signals and task results all become
 //! `Event`s on one bounded channel; `App::update` turns each into new state and `Command`s; the
-//! `TaskRunner` runs commands in tasks whose results come back as events; `views::frame::render`
+//! effects runner (`effects::Effects`) runs commands in tasks whose results come back as events; `views::frame::render`
 //! draws the state. The loop is generic over ratatui's `Backend`, so tests drive the whole
 //! console on a `TestBackend`.
 
 pub mod app;
-mod cache_actions;
-pub mod cluster_flow;
-pub mod command_line;
-pub mod create_form;
-mod create_review;
-pub mod deploy_actions;
-pub mod deploy_flow;
-mod deploy_guard;
-pub mod endpoint_flow;
-pub mod endpoint_tasks;
+pub mod effects;
 pub mod event;
-mod event_routing;
 pub mod fault;
-mod key_modes;
+pub mod features;
+pub mod joins;
 pub mod keymap;
 pub mod placement_toggle;
-mod recipe_actions;
-pub mod rollout;
-pub mod runner;
+pub mod shell;
 pub mod terminal;
 pub mod theme;
 pub mod views;
@@ -44,6 +33,10 @@ pub use event::{Command, Event};
 /// Capacity of the event channel. Bounded so a flood (a pasted novel, a storm of task results)
 /// slows its producers instead of growing memory.
 pub const EVENT_CAPACITY: usize = 1024;
+
+/// The console's bound on each Kubernetes call, `ls`'s: a wedged API server shows as
+/// unreachable within 10 s of the listing that found it so.
+pub const CONSOLE_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What the console is started with: plain data the front end fills from its flags, so the
 /// console depends on no command-line type.
@@ -83,31 +76,31 @@ pub fn run(options: ConsoleOptions) -> ExitCode {
     let result = runtime.block_on(async {
         let mut guard = terminal::TerminalGuard::enter()?;
         let (tx, mut rx) = mpsc::channel(EVENT_CAPACITY);
-        let cancel = tokio_util::sync::CancellationToken::new();
-        let mut runner = runner::TaskRunner::new(
+        // One runner for every command; one token (its root) for every task it starts, the
+        // endpoint pollers and the GPU poller included, cancelled once the loop ends.
+        let effects = effects::Effects::new(
             tx.clone(),
+            settings.backends.clone(),
             settings.user_themes_dir.clone(),
             settings.recipe_dirs.clone(),
         );
-        match endpoint_tasks::spawn(
-            tx.clone(),
-            crate::monitor::PollConfig::default(),
-            cancel.clone(),
-        ) {
-            Ok(tasks) => runner = runner.with_endpoints(tasks),
-            Err(err) => tracing::warn!("{err}"),
-        }
+        let effects = match effects.clone().with_endpoint_monitor(Default::default()) {
+            Ok(effects) => effects,
+            Err(err) => {
+                tracing::warn!("{err}");
+                effects
+            }
+        };
         sources::spawn_terminal_input(tx.clone());
         sources::spawn_tick(tx.clone());
         sources::spawn_signals(tx.clone());
-        let cancel = tokio_util::sync::CancellationToken::new();
-        sources::spawn_gpu_poller(tx, settings.gpu_poll_interval, settings.demo, cancel.clone());
+        sources::spawn_gpu_poller(tx, settings.gpu_poll_interval, settings.demo, effects.stopped());
         let mut app = App::new(settings);
         if let Some((_, path)) = &log {
             tracing::info!("log file: {}", path.display());
         }
-        let result = run_loop(&mut guard.terminal, &mut app, &mut rx, &runner).await;
-        cancel.cancel();
+        let result = run_loop(&mut guard.terminal, &mut app, &mut rx, &effects).await;
+        effects.shutdown();
         result
     });
     // The terminal is restored by now: the demo's engines are stopped in plain sight.
@@ -156,7 +149,7 @@ pub async fn run_loop<B: Backend>(
     terminal: &mut Terminal<B>,
     app: &mut App,
     events: &mut mpsc::Receiver<Event>,
-    runner: &runner::TaskRunner,
+    runner: &effects::Effects,
 ) -> Result<(), B::Error> {
     for command in app.start() {
         runner.run(command);

@@ -69,9 +69,11 @@ mod tests {
         let mut app = App::new(super::super::app::Settings::default());
         app.gpus.joined = Some(std::sync::Arc::new(GpuSnapshot { gpus, ..Default::default() }));
         let state = tempfile::tempdir().unwrap();
-        let backend = super::super::deploy_flow::BackendHandle(std::sync::Arc::new(
-            crate::backend::process::ProcessBackend::new(state.path(), Vec::new()),
-        ));
+        let backend = crate::backend::process::ProcessBackend::new(state.path(), Vec::new());
+        // What the create and scale commands carry to the backend (`live_gpus`).
+        let place = |app: &App| {
+            crate::backend::Backend::place_on(&backend, app.live_gpus().expect("GPUs polled"))
+        };
         let mut spec = crate::model::DeploymentSpec::minimal(
             "one",
             "org/m",
@@ -80,8 +82,8 @@ mod tests {
             18000,
         );
         spec.gpus_per_replica = 2;
-        app.place_on_live_gpus(&backend);
-        let err = backend.0.render(&spec).unwrap_err().to_string();
+        place(&app);
+        let err = crate::backend::Backend::render(&backend, &spec).unwrap_err().to_string();
         assert!(err.contains("0 free"), "{err}");
         app.toggle_placement(Action::AllowDegraded);
         app.toggle_placement(Action::Partitions);
@@ -97,11 +99,11 @@ mod tests {
             Some("place on: degraded, partitions ")
         );
         assert_eq!(title_note(PlacementPolicy::default()), None, "no note with the defaults");
-        app.place_on_live_gpus(&backend);
-        let placed = backend.0.render(&spec).expect("GPUs 0 and 1 now");
+        place(&app);
+        let placed = crate::backend::Backend::render(&backend, &spec).expect("GPUs 0 and 1 now");
         assert_eq!(placed["replicas"][0]["gpus"], serde_json::json!([0, 1]));
         spec.gpus_per_replica = 3;
-        let err = backend.0.render(&spec).unwrap_err().to_string();
+        let err = crate::backend::Backend::render(&backend, &spec).unwrap_err().to_string();
         assert!(err.contains("GPU 2 failed: uncorrectable ECC: 4"), "{err}");
     }
 }

@@ -6,7 +6,7 @@ use crossterm::event::{Event as TermEvent, EventStream};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use super::event::Event;
+use crate::tui::event::Event;
 
 /// Reads the terminal with crossterm's async `EventStream`.
 pub fn spawn_terminal_input(tx: mpsc::Sender<Event>) {
@@ -39,7 +39,7 @@ pub fn spawn_tick(tx: mpsc::Sender<Event>) {
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             interval.tick().await;
-            if tx.send(Event::Tick).await.is_err() {
+            if tx.send(Event::Tick(crate::tui::event::Now::read())).await.is_err() {
                 break;
             }
         }

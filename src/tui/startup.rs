@@ -1,12 +1,16 @@
 //! Resolves the console's starting settings from flags, the config file and the environment.
 //! Nothing here is fatal: a broken config or theme becomes a warning and a safe default.
 
+use std::sync::Arc;
+
+use crate::backend::Backend;
+use crate::backend::registry::Registry;
 use crate::config::Config;
 
-use super::app::{HeaderInfo, Settings};
-use super::theme::{DEFAULT_THEME, Theme, no_color_requested};
+use crate::tui::app::{HeaderInfo, Settings};
+use crate::tui::theme::{DEFAULT_THEME, Theme, no_color_requested};
 
-pub fn settings(global: &super::ConsoleOptions) -> Settings {
+pub fn settings(global: &crate::tui::ConsoleOptions) -> Settings {
     let mut warnings = Vec::new();
     // The same reading and the same warning as the headless commands (`ops::settings`).
     let loaded = crate::ops::settings::load_config(global.config.as_deref());
@@ -29,8 +33,7 @@ pub fn settings(global: &super::ConsoleOptions) -> Settings {
         None => backend,
     };
     let state_dir = crate::paths::state_dir();
-    let (backends, backend_warnings) =
-        super::deploy_flow::open_backends(global.demo, global, &state_dir);
+    let (backends, backend_warnings) = open_backends(global.demo, global, &state_dir);
     warnings.extend(backend_warnings);
     let active_backend = if global.demo {
         "process".to_string()
@@ -48,10 +51,12 @@ pub fn settings(global: &super::ConsoleOptions) -> Settings {
                 .map(|h| h.to_string_lossy().into_owned())
                 .unwrap_or_else(|_| "?".into()),
         },
+        theme_names: Theme::names(&user_themes_dir),
         user_themes_dir,
+        now: crate::tui::event::Now::read(),
         startup_warnings: warnings,
         gpu_poll_interval: gpu_poll_interval(&config),
-        endpoints: super::views::endpoints::EndpointSettings {
+        endpoints: crate::tui::features::endpoints::view::EndpointSettings {
             watched: config.endpoints.clone(),
             config_file,
         },
@@ -69,4 +74,33 @@ fn gpu_poll_interval(config: &Config) -> std::time::Duration {
     let seconds =
         config.gpu_poll_interval_secs.filter(|s| s.is_finite()).unwrap_or(2.0).clamp(0.2, 3600.0);
     std::time::Duration::from_secs_f64(seconds)
+}
+
+/// The backends the console drives: the demo's process backend in `--demo`, otherwise Docker,
+/// the process backend on this host's GPUs, and Kubernetes where a kubeconfig exists. Opened
+/// from one `ops::BackendConfig` as the CLI opens them, each journaling its own changes.
+pub fn open_backends(
+    demo: bool,
+    global: &crate::tui::ConsoleOptions,
+    state_dir: &std::path::Path,
+) -> (Registry, Vec<String>) {
+    if demo {
+        let backend: Arc<dyn Backend> =
+            Arc::new(crate::backend::demo::demo_backend(&state_dir.join("demo")));
+        let backend = crate::ops::journaled::Journaled::wrap(backend, state_dir);
+        return (Registry::new(vec![backend]), Vec::new());
+    }
+    let mut config = crate::ops::BackendConfig::new(state_dir);
+    config.docker_host = global.docker_host.clone();
+    // The console lists every 2 s: from watches, so a large namespace costs one stream.
+    config.kube_watches = true;
+    config.kubeconfig = global.kubeconfig.clone();
+    config.context = global.context.clone();
+    config.namespace = global.namespace.clone();
+    config.kube_timeout = Some(crate::tui::CONSOLE_CALL_TIMEOUT);
+    config.gpus = crate::backend::host_gpus::detect();
+    let wants_kubernetes =
+        crate::backend::registry::kubernetes_configured(global.kubeconfig.as_deref())
+            || global.backend.as_deref() == Some("k8s");
+    config.open_registry(wants_kubernetes)
 }

@@ -2,17 +2,17 @@
 
 use std::time::Duration;
 
+use aimdeck::backend::registry::Registry;
 use aimdeck::monitor::PollConfig;
 use aimdeck::tui::app::App;
-use aimdeck::tui::endpoint_tasks;
-use aimdeck::tui::event::Event;
-use aimdeck::tui::runner::TaskRunner;
+use aimdeck::tui::effects::Effects;
+use aimdeck::tui::event::{Event, Now};
 use aimdeck::tui::views::frame::render;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use tokio::sync::mpsc;
-use tokio_util::sync::{CancellationToken, DropGuard};
+use tokio_util::sync::DropGuard;
 
 pub fn key(code: KeyCode) -> Event {
     Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
@@ -30,19 +30,24 @@ pub fn screen(app: &App, width: u16, height: u16) -> String {
     terminal.backend().to_string()
 }
 
-/// The real task runner, with the endpoint monitor polling every 250 ms, and the channel its
-/// results come back on. Dropping the guard stops the monitor.
-pub fn live_runner() -> (TaskRunner, mpsc::Receiver<Event>, DropGuard) {
+/// The real effects runner over `backends`, with the endpoint monitor polling every 250 ms,
+/// and the channel its results come back on. Dropping the guard stops the monitor and runs.
+pub fn live_runner(backends: Registry) -> (Effects, mpsc::Receiver<Event>, DropGuard) {
     let (tx, events) = mpsc::channel(1024);
-    let cancel = CancellationToken::new();
     let poll = PollConfig {
         interval: Duration::from_millis(250),
         stagger_start: false,
         ..PollConfig::default()
     };
-    let tasks =
-        endpoint_tasks::spawn(tx.clone(), poll, cancel.clone()).expect("endpoint tasks start");
-    let runner =
-        TaskRunner::new(tx, "/nonexistent/themes".into(), Vec::new()).with_endpoints(tasks);
-    (runner, events, cancel.drop_guard())
+    let runner = Effects::new(tx, backends, "/nonexistent/themes".into(), Vec::new())
+        .with_endpoint_monitor(poll)
+        .expect("endpoint monitor starts");
+    let guard = runner.shutdown_guard();
+    (runner, events, guard)
+}
+
+/// A clock tick at the current time.
+#[allow(dead_code)]
+pub fn tick() -> Event {
+    Event::Tick(Now::read())
 }

@@ -337,10 +337,6 @@ impl AsyncBackend for KubernetesBackend {
         Ok(Box::pin(stream) as BoxStream<_>)
     }
 
-    fn kubernetes(&self) -> Option<&KubernetesBackend> {
-        Some(self)
-    }
-
     fn render(&self, spec: &DeploymentSpec) -> Result<serde_json::Value, BackendError> {
         let namespace = match self.cluster.get() {
             Some(kube) => kube.namespace().to_string(),

@@ -37,10 +37,12 @@ pub fn render(app: &App, frame: &mut Frame) {
         Mode::Help { scroll } => help::render(frame, body, app, *scroll),
         Mode::Confirm(dialog, _) => dialog.render(frame, body, &app.theme),
         Mode::Form(form, _) => form.render(frame, body, &app.theme),
-        Mode::Pager(pager) => super::deployments::render_pager(frame, body, pager, &app.theme),
+        Mode::Pager(pager) => {
+            crate::tui::features::deploy::view::render_pager(frame, body, pager, &app.theme)
+        }
         Mode::Logs => {
             if let Some(logs) = &app.deploy.logs {
-                super::deployments::render_logs(frame, body, logs, &app.theme);
+                crate::tui::features::deploy::view::render_logs(frame, body, logs, &app.theme);
             }
         }
         Mode::Pick(picker, _) => picker.render(frame, body, &app.theme),
@@ -130,23 +132,24 @@ fn render_view(app: &App, frame: &mut Frame, area: Rect) {
         _ => (area, None),
     };
     if let (Some(pull_area), Some(progress)) = (pull_area, &app.cache.pull) {
-        super::cache::render_pull(frame, pull_area, progress, theme);
+        crate::tui::features::cache::render_pull(frame, pull_area, progress, theme);
     }
     let block = if view.id == ViewId::Cache {
         block.title_bottom(
-            Line::styled(super::cache::summary(&app.cache), theme.muted).right_aligned(),
+            Line::styled(crate::tui::features::cache::summary(&app.cache), theme.muted)
+                .right_aligned(),
         )
     } else {
         block
     };
-    let area = super::cluster::render_pane(app, frame, view.id, area);
+    let area = crate::tui::features::cluster::view::render_pane(app, frame, view.id, area);
     if table.total() == 0 {
         empty::render(frame, area, block, &view.empty_note, theme);
         return;
     }
     match (view.id, &app.gpus.update) {
         (ViewId::Gpus, Some(update)) if app.gpus.topology_full => {
-            super::gpus::render_topology(
+            crate::tui::features::gpus::render_topology(
                 frame,
                 area,
                 app.gpus.joined.as_deref().unwrap_or(&update.snapshot),
@@ -155,16 +158,18 @@ fn render_view(app: &App, frame: &mut Frame, area: Rect) {
         }
         (ViewId::Gpus, Some(update)) => {
             let (table_area, detail, topology) =
-                super::gpus::split(area, update.snapshot.gpus.len());
+                crate::tui::features::gpus::split(area, update.snapshot.gpus.len());
             let snapshot = app.gpus.joined.as_deref().unwrap_or(&update.snapshot);
-            super::gpu_table::render(frame, table_area, block, table, snapshot, theme);
+            crate::tui::features::gpus::table::render(
+                frame, table_area, block, table, snapshot, theme,
+            );
             if let (Some(detail), Some(gpu)) =
-                (detail, super::gpu_detail::selected(snapshot, table.selected()))
+                (detail, crate::tui::features::gpus::detail::selected(snapshot, table.selected()))
             {
-                super::gpu_detail::render(frame, detail, gpu, theme);
+                crate::tui::features::gpus::detail::render(frame, detail, gpu, theme);
             }
             if let Some(topology) = topology {
-                super::gpus::render_topology(frame, topology, snapshot, theme);
+                crate::tui::features::gpus::render_topology(frame, topology, snapshot, theme);
             }
         }
         (ViewId::Cache, _) => {
@@ -183,15 +188,15 @@ fn render_view(app: &App, frame: &mut Frame, area: Rect) {
             let most = if wide { 8 } else { (area.height / 8).max(1) };
             let [table_area, warnings_area] = Layout::vertical([
                 Constraint::Fill(1),
-                Constraint::Length(super::cache::warnings_height(&app.cache, most)),
+                Constraint::Length(crate::tui::features::cache::warnings_height(&app.cache, most)),
             ])
             .areas(table_area);
             table.render(frame, table_area, block, theme);
             if let Some(report) = app.cache.report.as_ref().filter(|_| warnings_area.height > 0) {
-                super::cache::render_warnings(frame, warnings_area, report, theme);
+                crate::tui::features::cache::render_warnings(frame, warnings_area, report, theme);
             }
             if let Some(repo) = app.selected_cached_repo() {
-                super::cache::render_detail(frame, detail, repo, &app.cache, theme);
+                crate::tui::features::cache::render_detail(frame, detail, repo, &app.cache, theme);
             }
         }
         (ViewId::Recipes, _) => {
@@ -208,10 +213,18 @@ fn render_view(app: &App, frame: &mut Frame, area: Rect) {
             };
             table.render(frame, table_area, block, theme);
             if let Some(loaded) = app.selected_recipe() {
-                super::recipes::render_detail(frame, detail, loaded, &app.recipes, theme);
+                crate::tui::features::recipes::render_detail(
+                    frame,
+                    detail,
+                    loaded,
+                    &app.recipes,
+                    theme,
+                );
             }
         }
-        (ViewId::Endpoints, _) => super::endpoints::render(app, frame, area, block),
+        (ViewId::Endpoints, _) => {
+            crate::tui::features::endpoints::view::render(app, frame, area, block)
+        }
         _ => table.render(frame, area, block, theme),
     }
 }
@@ -279,7 +292,7 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
             vec![("j/k".into(), "move"), ("enter".into(), "switch"), ("esc".into(), "cancel")]
         }
         Mode::Normal if app.view == ViewId::Endpoints && app.endpoints.pane_open() => {
-            super::endpoints::footer_hints(app)
+            crate::tui::features::endpoints::view::footer_hints(app)
         }
         Mode::Normal => app
             .available_actions()

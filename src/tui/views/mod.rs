@@ -1,20 +1,8 @@
 //! The views and the frame around them. Rendering is a pure function of `App`.
 
-pub mod bench;
-pub mod cache;
-pub mod cluster;
-pub mod deployments;
 pub mod empty;
-pub mod endpoint_detail;
-pub mod endpoint_gpu_charts;
-pub mod endpoints;
 pub mod frame;
-pub mod gpu_detail;
-pub mod gpu_table;
-pub mod gpus;
 pub mod help;
-pub mod playground;
-pub mod recipes;
 pub mod resources;
 
 use std::fmt;

@@ -18,14 +18,23 @@ pub struct ResourceView {
 impl ResourceView {
     pub fn new(id: ViewId) -> ResourceView {
         let (columns, empty_note) = match id {
-            ViewId::Gpus => (super::gpus::columns(), super::gpus::empty_note(None)),
-            ViewId::Cache => {
-                (super::cache::columns(), vec!["Scanning the Hugging Face cache…".into()])
-            }
-            ViewId::Recipes => (super::recipes::columns(), super::recipes::empty_note(None)),
+            ViewId::Gpus => (
+                crate::tui::features::gpus::columns(),
+                crate::tui::features::gpus::empty_note(None),
+            ),
+            ViewId::Cache => (
+                crate::tui::features::cache::columns(),
+                vec!["Scanning the Hugging Face cache…".into()],
+            ),
+            ViewId::Recipes => (
+                crate::tui::features::recipes::columns(),
+                crate::tui::features::recipes::empty_note(None),
+            ),
             ViewId::Endpoints => (
-                super::endpoints::columns(),
-                super::endpoints::empty_note(&super::endpoints::EndpointSettings::default()),
+                crate::tui::features::endpoints::view::columns(),
+                crate::tui::features::endpoints::view::empty_note(
+                    &crate::tui::features::endpoints::view::EndpointSettings::default(),
+                ),
             ),
         };
         let actions = match id {

@@ -183,11 +183,8 @@ impl Form {
         let multi_count = self.fields.iter().filter(|f| f.is_multi()).count() as u16;
         let fixed: u16 = self.fields.iter().map(|f| 2 + u16::from(!f.is_multi())).sum::<u16>() + 3;
         // Multi-line editors share whatever the screen has left, at least 3 lines each.
-        let multi = if multi_count == 0 {
-            0
-        } else {
-            (area.height.saturating_sub(fixed + 2) / multi_count).max(3)
-        };
+        let multi =
+            area.height.saturating_sub(fixed + 2).checked_div(multi_count).map_or(0, |n| n.max(3));
         let body: u16 = self.fields.iter().map(|f| f.height(multi) + 2).sum();
         if multi_count == 0 && body + 3 > area.height {
             return self.render_compact(frame, area, theme);

@@ -372,7 +372,7 @@ async fn a_gpu_process_in_a_pods_cgroup_belongs_to_its_replica() {
     assert_eq!(process["pod_uid"], uid.as_str());
     assert_eq!(process["holder"], json!({"deployment": "qwen", "replica": 0}));
     let gpu: aimdeck::model::gpu::Gpu = serde_json::from_value(doc["gpus"][4].clone()).unwrap();
-    assert_eq!(aimdeck::tui::views::gpu_detail::held_by(&gpu), "qwen/0 (71.2 GiB)");
+    assert_eq!(aimdeck::tui::features::gpus::detail::held_by(&gpu), "qwen/0 (71.2 GiB)");
     let refused = aimdeck::backend::placement::inventory(
         &aimdeck::model::gpu::GpuSnapshot { gpus: vec![gpu], ..Default::default() },
         aimdeck::backend::placement::PlacementPolicy::default(),

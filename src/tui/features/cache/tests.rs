@@ -1,0 +1,51 @@
+//! The cache domain's `update`, driven without a runtime: the commands it returns are compared
+//! with `==`.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::tui::app::testing::key;
+use crate::tui::app::{App, Mode, Settings};
+use crate::tui::event::{Command, Event, RunId};
+use crate::tui::views::ViewId;
+
+fn console() -> App {
+    let mut app = App::new(Settings {
+        user_themes_dir: "/nonexistent/themes".into(),
+        cache_root: "/cache".into(),
+        ..Settings::default()
+    });
+    app.view = ViewId::Cache;
+    app
+}
+
+#[test]
+fn the_start_and_ctrl_r_scan_the_cache() {
+    let mut app = console();
+    let scan = Command::ScanCache { root: "/cache".into() };
+    assert!(app.start().contains(&scan));
+    let ctrl_r = Event::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL));
+    assert_eq!(app.update(ctrl_r), vec![scan]);
+}
+
+#[test]
+fn a_pull_is_a_run_and_x_cancels_it_through_the_runner() {
+    let mut app = console();
+    app.update(key(KeyCode::Char('P')));
+    assert!(matches!(app.mode, Mode::Form(..)));
+    for c in "org/model".chars() {
+        app.update(key(KeyCode::Char(c)));
+    }
+    let run = RunId(1);
+    assert_eq!(
+        app.update(key(KeyCode::Enter)),
+        vec![Command::Pull {
+            repo: "org/model".into(),
+            revision: "main".into(),
+            root: "/cache".into(),
+            run
+        }]
+    );
+    assert_eq!(app.update(key(KeyCode::Char('x'))), vec![Command::Cancel(run)]);
+    // Nothing runs any more: a second `x` cancels nothing.
+    assert_eq!(app.update(key(KeyCode::Char('x'))), vec![]);
+}

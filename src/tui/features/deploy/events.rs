@@ -1,0 +1,450 @@
+//! The console's deployment actions and how deploy events change its state. Kept apart from
+//! `app.rs` so the app's core stays about keys, modes and views.
+
+use crate::model::{Deployment, DeploymentSpec};
+use crate::tui::app::{App, ConfirmPurpose, FormPurpose, Level, Mode, Pager};
+use crate::tui::event::Command;
+use crate::tui::features::deploy::rollout::{Rollout, RolloutAction};
+use crate::tui::features::deploy::{DeployCommand, DeployEvent, LogsView};
+use crate::tui::keymap::Action;
+use crate::tui::views::ViewId;
+use crate::tui::widgets::form::FormField;
+use crate::tui::widgets::{ConfirmDialog, Form, LogPane};
+
+impl App {
+    pub(crate) fn on_deploy_event(&mut self, event: DeployEvent) -> Vec<Command> {
+        match event {
+            DeployEvent::Listed { backend, result } => {
+                self.deploy.listing.remove(&backend);
+                self.deploy.listing_since.remove(&backend);
+                match result {
+                    Ok(deployments) => {
+                        self.deploy.errors.remove(&backend);
+                        self.deploy.unreachable_since.remove(&backend);
+                        self.forget_settled_targets();
+                        let rollouts_changed = self.follow_rollouts(&backend, &deployments);
+                        if self.deploy.deployments.get(&backend) == Some(&deployments) {
+                            if rollouts_changed {
+                                self.invalidate(crate::tui::joins::Stale::All);
+                            }
+                            return Vec::new();
+                        }
+                        self.deploy.deployments.insert(backend, deployments);
+                        let commands = crate::tui::joins::watch_replicas(self);
+                        crate::tui::joins::deployments_changed(self);
+                        return commands;
+                    }
+                    Err(err) => {
+                        let new_error = self.deploy.errors.get(&backend) != Some(&err);
+                        if new_error {
+                            // Shown once per distinct error; a backend that is not set up here
+                            // (no kubeconfig) must not hide a startup message.
+                            self.notify_behind(Level::Warning, format!("{backend}: {err}"));
+                            self.deploy.errors.insert(backend.clone(), err);
+                        }
+                        // The last rows stay, marked stale by the header's `unreachable since`:
+                        // an outage must not look like every deployment vanished.
+                        let newly_unreachable =
+                            !self.deploy.unreachable_since.contains_key(&backend);
+                        if newly_unreachable {
+                            let since = self.deploy.now.time_of_day();
+                            self.deploy.unreachable_since.insert(backend.clone(), since);
+                        }
+                        // The same failure every 2 s (no Docker daemon here) changes nothing on
+                        // screen: redrawing it was 25 bytes to the terminal each time.
+                        if !new_error && !newly_unreachable {
+                            return Vec::new();
+                        }
+                    }
+                }
+                crate::tui::joins::deployments_changed(self);
+            }
+            DeployEvent::Progress(event) => {
+                if let Some(rollout) = self.deploy.rollouts.get_mut(&event.deployment) {
+                    rollout.on_progress(&event);
+                }
+                self.notify(Level::Info, format!("{}: {}", event.deployment, event.message));
+                // Only the Endpoints rows show rollouts: a fast pull's stream of events must not
+                // rebuild every view.
+                self.invalidate(crate::tui::joins::Stale::Endpoints);
+            }
+            DeployEvent::Done { action, target, deployment, result } => {
+                let mut commands = Vec::new();
+                if let Some(name) = deployment {
+                    if self
+                        .deploy
+                        .rollouts
+                        .get_mut(&name)
+                        .is_some_and(|rollout| rollout.on_done(&result))
+                    {
+                        self.deploy.rollouts.remove(&name);
+                    }
+                    commands = self.deployment_action_done(&name, result.is_ok());
+                }
+                match result {
+                    Ok(()) => self.notify(Level::Info, format!("{action} {target}: done")),
+                    Err(err) => self.notify(Level::Error, format!("{action} {target}: {err}")),
+                }
+                self.invalidate(crate::tui::joins::Stale::Endpoints);
+                return commands;
+            }
+            DeployEvent::LogLine { name, text } => {
+                if let Some(logs) = self.deploy.logs.as_mut().filter(|l| l.deployment == name) {
+                    logs.pane.push(text);
+                    self.mark_dirty();
+                }
+            }
+            DeployEvent::LogEnded { name, error } => {
+                if let Some(logs) = self.deploy.logs.as_mut().filter(|l| l.deployment == name) {
+                    logs.pane.push(match error {
+                        Some(err) => format!("-- log stream ended: {err}"),
+                        None => "-- log stream ended".to_string(),
+                    });
+                    self.mark_dirty();
+                }
+            }
+            DeployEvent::ImagePresence { image, result } => {
+                return self.image_presence_known(&image, result);
+            }
+            DeployEvent::Rendered { backend, spec, create, header, result } => {
+                return self.rendered(backend, spec, create, header, result);
+            }
+            DeployEvent::Journal(result) => match result {
+                Ok(journal) => {
+                    let mut pane = LogPane::new(10_000);
+                    for entry in &journal.entries {
+                        pane.push(format!(
+                            "{}  {:<8} {:<8} {:<8} {}  {}",
+                            entry.when,
+                            entry.who,
+                            entry.backend,
+                            entry.action,
+                            entry.target,
+                            entry.result
+                        ));
+                    }
+                    if journal.entries.is_empty() {
+                        pane.push("No changes recorded yet: deploys, scales, restarts and deletes appear here.");
+                    }
+                    self.mode = Mode::Pager(Box::new(Pager {
+                        title: "Journal".into(),
+                        pane,
+                        create: None,
+                    }));
+                    self.deploy.journal = Some(journal);
+                }
+                Err(err) => self.notify(Level::Error, format!("journal: {err}")),
+            },
+        }
+        Vec::new()
+    }
+
+    /// Moves the rollouts on `backend` on with its new listing; drops those that are over.
+    /// Returns whether any changed.
+    fn follow_rollouts(&mut self, backend: &str, deployments: &[Deployment]) -> bool {
+        let mut changed = false;
+        self.deploy.rollouts.retain(|name, rollout| {
+            if rollout.backend != backend {
+                return true;
+            }
+            let before = rollout.clone();
+            let over = rollout.on_listed(deployments.iter().find(|d| &d.name == name));
+            changed |= over || *rollout != before;
+            !over
+        });
+        changed
+    }
+
+    /// Starts following what the user just asked of deployment `name` (replacing a failure
+    /// still shown on its row).
+    pub(crate) fn begin_rollout(
+        &mut self,
+        backend: &str,
+        name: &str,
+        action: RolloutAction,
+        target: u32,
+        spec: Option<&DeploymentSpec>,
+    ) {
+        let spec = spec.or_else(|| self.deploy.find(name).map(|d| &d.spec));
+        let (engine, model) =
+            spec.map(|s| (s.engine.as_str().to_string(), s.model.clone())).unwrap_or_default();
+        self.deploy
+            .rollouts
+            .insert(name.to_string(), Rollout::new(backend, action, target, &engine, &model));
+        self.invalidate(crate::tui::joins::Stale::Endpoints);
+    }
+
+    /// Esc on a row whose rollout failed: the failure has been read. `true` when one was dismissed.
+    pub(crate) fn dismiss_selected_failure(&mut self) -> bool {
+        if self.view != ViewId::Endpoints {
+            return false;
+        }
+        let Some(name) = self
+            .view_state(ViewId::Endpoints)
+            .table
+            .selected()
+            .and_then(|row| row.id.strip_prefix("deploy:"))
+            .map(str::to_string)
+        else {
+            return false;
+        };
+        if !self.deploy.rollouts.get(&name).is_some_and(Rollout::failed) {
+            return false;
+        }
+        self.deploy.rollouts.remove(&name);
+        self.invalidate(crate::tui::joins::Stale::Endpoints);
+        true
+    }
+
+    /// Enter in the create review: the deployment is created and followed on its row.
+    pub(crate) fn create_reviewed(
+        &mut self,
+        backend: String,
+        spec: Box<DeploymentSpec>,
+    ) -> Vec<Command> {
+        if !self.claim_deployment(&spec.name, "creating") {
+            return Vec::new();
+        }
+        self.deploy.review = None;
+        self.notify(Level::Info, format!("creating {} on {backend}…", spec.name));
+        self.begin_rollout(&backend, &spec.name, RolloutAction::Create, spec.replicas, Some(&spec));
+        let place_on = self.live_gpus();
+        vec![Command::Deploy(DeployCommand::Create { backend, spec, place_on })]
+    }
+
+    /// The deployment under the cursor in the Endpoints view.
+    pub fn selected_deployment(&self) -> Option<&Deployment> {
+        let id = &self.view_state(ViewId::Endpoints).table.selected()?.id;
+        self.deploy.find(id.strip_prefix("deploy:")?)
+    }
+
+    fn selected_backend(&self) -> Option<(String, String)> {
+        let deployment = self.selected_deployment()?;
+        Some((self.deploy.backend(&deployment.backend)?.clone(), deployment.name.clone()))
+    }
+
+    /// Create, scale, delete, restart, logs, rendered config. Returns `None` when `action` is
+    /// not a deployment action.
+    pub(crate) fn deploy_action(&mut self, action: Action) -> Option<Vec<Command>> {
+        let creates_here =
+            action == Action::Create && matches!(self.view, ViewId::Endpoints | ViewId::Recipes);
+        if self.view != ViewId::Endpoints && !creates_here {
+            return None;
+        }
+        if action == Action::Create {
+            self.open_create_form();
+            return Some(Vec::new());
+        }
+        if !matches!(
+            action,
+            Action::Scale
+                | Action::ScaleUp
+                | Action::ScaleDown
+                | Action::Delete
+                | Action::Restart
+                | Action::Logs
+                | Action::ShowConfig
+        ) {
+            return None;
+        }
+        let Some((backend, name)) = self.selected_backend() else {
+            self.notify(Level::Info, format!("{}: select a deployment first", action.name()));
+            return Some(Vec::new());
+        };
+        let replicas = self.deploy.find(&name).map(|d| d.replicas.len() as u32).unwrap_or(0);
+        let commands = match action {
+            Action::Scale => {
+                let form = Form::new(
+                    format!("Scale {name}"),
+                    vec![
+                        FormField::line("replicas", "Replicas", &replicas.to_string())
+                            .validate_with(|v| match v.trim().parse::<u32>() {
+                                Ok(n) if n <= crate::backend::MAX_REPLICAS => Ok(()),
+                                _ => Err(format!(
+                                    "a whole number from 0 to {}",
+                                    crate::backend::MAX_REPLICAS
+                                )),
+                            }),
+                    ],
+                );
+                self.mode = Mode::Form(form, FormPurpose::Scale { backend, name });
+                Vec::new()
+            }
+            // From the last requested count; to 0 asks first (see deploy_guard).
+            Action::ScaleUp => self.step_scale(backend, name, 1),
+            Action::ScaleDown => self.step_scale(backend, name, -1),
+            Action::Delete => {
+                let dialog = ConfirmDialog::new(
+                    "Delete deployment",
+                    format!(
+                        "Delete {name} on {backend}: its {replicas} replica(s) stop and are removed. Nothing else is touched."
+                    ),
+                    name.clone(),
+                );
+                self.mode =
+                    Mode::Confirm(dialog, ConfirmPurpose::DeleteDeployment { backend, name });
+                Vec::new()
+            }
+            Action::Restart if !self.claim_deployment(&name, "restarting") => Vec::new(),
+            Action::Restart => {
+                self.notify(Level::Info, format!("restarting {name}…"));
+                self.begin_rollout(&backend, &name, RolloutAction::Restart, replicas, None);
+                vec![Command::Deploy(DeployCommand::Restart { backend, name })]
+            }
+            Action::Logs => {
+                let mut commands = Vec::new();
+                if let Some(old) = self.deploy.logs.take() {
+                    commands.push(Command::Cancel(old.run));
+                }
+                let run = self.new_run();
+                self.deploy.logs = Some(LogsView {
+                    deployment: name.clone(),
+                    pane: LogPane::new(10_000),
+                    run,
+                    searching: None,
+                });
+                self.mode = Mode::Logs;
+                commands.push(Command::Deploy(DeployCommand::Logs { backend, name, run }));
+                commands
+            }
+            _ => match self.deploy.find(&name) {
+                Some(deployment) => vec![Command::Deploy(DeployCommand::Render {
+                    backend,
+                    spec: Box::new(deployment.spec.clone()),
+                    create: false,
+                    header: Vec::new(),
+                })],
+                None => Vec::new(),
+            },
+        };
+        Some(commands)
+    }
+
+    pub(crate) fn delete_deployment(&mut self, backend: String, name: String) -> Vec<Command> {
+        if self.deploy.backend(&backend).is_none() {
+            self.notify(Level::Error, format!("backend {backend} is not open"));
+            return Vec::new();
+        }
+        if !self.claim_deployment(&name, "deleting") {
+            return Vec::new();
+        }
+        self.notify(Level::Info, format!("deleting {name}…"));
+        self.begin_rollout(&backend, &name, RolloutAction::Delete, 0, None);
+        vec![Command::Deploy(DeployCommand::Delete { backend, name })]
+    }
+
+    pub(crate) fn scale_submitted(
+        &mut self,
+        backend: String,
+        name: String,
+        value: &str,
+    ) -> Vec<Command> {
+        let (Some(backend), Ok(replicas)) =
+            (self.deploy.backend(&backend).cloned(), value.trim().parse::<u32>())
+        else {
+            self.notify(Level::Error, "scale: backend gone or not a number");
+            return Vec::new();
+        };
+        self.request_scale(backend, name, replicas)
+    }
+
+    /// The create wizard's last step: how the spec was resolved (recipe and why, fields from
+    /// the recipe, fields overridden, fit, image), then what the backend would create (a
+    /// `Render` command: the backend reads its state to answer). Once the review is open, the
+    /// engine is asked whether it has the image; the answer fills in the Image line.
+    pub(crate) fn open_create_review(
+        &mut self,
+        backend: String,
+        resolution: crate::ops::Resolution,
+    ) -> Vec<Command> {
+        let asks = Self::review_image(&backend, &resolution).is_some();
+        let status = if asks { "asking the engine whether it has it…" } else { "" };
+        let header = crate::tui::features::deploy::review::summary(&resolution, &backend, status);
+        let spec = Box::new(resolution.spec.clone());
+        self.deploy.review = Some(resolution);
+        self.deploy.review_image_asked = false;
+        vec![Command::Deploy(DeployCommand::Render { backend, spec, create: true, header })]
+    }
+
+    /// The image the engine is asked about: Docker's only.
+    fn review_image(backend: &str, resolution: &crate::ops::Resolution) -> Option<String> {
+        resolution.spec.image.clone().filter(|_| backend == crate::backend::docker::NAME)
+    }
+
+    /// The rendered config came back: the pager opens (for a create review, with Enter
+    /// creating), and the engine is asked about the reviewed image once.
+    fn rendered(
+        &mut self,
+        backend: String,
+        spec: Box<DeploymentSpec>,
+        create: bool,
+        header: Vec<String>,
+        result: Result<Vec<String>, String>,
+    ) -> Vec<Command> {
+        let lines = match result {
+            Ok(lines) => lines,
+            Err(err) => {
+                self.notify(Level::Error, format!("render: {err}"));
+                return Vec::new();
+            }
+        };
+        if create && self.deploy.review.as_ref().is_none_or(|r| r.spec.name != spec.name) {
+            // The review was left before its render came back.
+            return Vec::new();
+        }
+        let mut pane = LogPane::new(5_000);
+        pane.follow = false;
+        for line in header.into_iter().chain(lines) {
+            pane.push(line);
+        }
+        pane.scroll_to_top();
+        let title = if create {
+            format!("Review: {} on {backend} (y or enter creates, esc cancels)", spec.name)
+        } else {
+            format!("{} on {backend} (rendered config)", spec.name)
+        };
+        let mut commands = Vec::new();
+        if create && !self.deploy.review_image_asked {
+            self.deploy.review_image_asked = true;
+            let image = self.deploy.review.as_ref().and_then(|r| Self::review_image(&backend, r));
+            if let Some(image) = image {
+                let backend = backend.clone();
+                commands.push(Command::Deploy(DeployCommand::ImagePresence { backend, image }));
+            }
+        }
+        let create = create.then_some((backend, spec));
+        self.mode = Mode::Pager(Box::new(Pager { title, pane, create }));
+        commands
+    }
+
+    /// The engine's answer about the reviewed image: present (with its size) or to be pulled;
+    /// the review is rendered again with it.
+    fn image_presence_known(
+        &mut self,
+        image: &str,
+        result: Result<crate::backend::ImagePresence, String>,
+    ) -> Vec<Command> {
+        let reviewing = matches!(&self.mode, Mode::Pager(pager) if pager.create.as_ref().is_some_and(|(_, spec)| spec.image.as_deref() == Some(image)));
+        let Some(resolution) = self.deploy.review.clone().filter(|_| reviewing) else {
+            return Vec::new();
+        };
+        let status = match result {
+            Ok(crate::backend::ImagePresence::Present { size_bytes: Some(bytes) }) => {
+                format!("present on the engine ({})", bytesize::ByteSize::b(bytes))
+            }
+            Ok(crate::backend::ImagePresence::Present { size_bytes: None }) => {
+                "present on the engine".to_string()
+            }
+            Ok(crate::backend::ImagePresence::Missing) => {
+                "not on the engine: create pulls it".to_string()
+            }
+            Ok(crate::backend::ImagePresence::NotApplicable) => String::new(),
+            Err(err) => format!("unknown ({err})"),
+        };
+        let Mode::Pager(pager) = &self.mode else { return Vec::new() };
+        let Some((backend, _)) = pager.create.clone() else { return Vec::new() };
+        let header = crate::tui::features::deploy::review::summary(&resolution, &backend, &status);
+        let spec = Box::new(resolution.spec);
+        vec![Command::Deploy(DeployCommand::Render { backend, spec, create: true, header })]
+    }
+}

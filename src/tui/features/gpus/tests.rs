@@ -1,0 +1,29 @@
+//! The GPUs domain's `update`, driven without a runtime: telemetry changes state and asks for
+//! nothing; the topology key toggles the full matrix.
+
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::model::gpu::{Gpu, GpuSnapshot, GpuVendor};
+use crate::monitor::gpu_poller::GpuUpdate;
+use crate::tui::app::{App, Settings};
+use crate::tui::event::Event;
+
+#[test]
+fn telemetry_is_stored_and_topology_toggles_without_commands() {
+    let mut app =
+        App::new(Settings { user_themes_dir: "/nonexistent/themes".into(), ..Settings::default() });
+    let gpus = vec![Gpu::new(0, GpuVendor::Nvidia, "NVIDIA H100 80GB HBM3")];
+    let update = GpuUpdate {
+        pass: 1,
+        snapshot: GpuSnapshot { gpus, ..Default::default() },
+        history: crate::monitor::gpu_history::GpuHistory::new(4),
+        took: std::time::Duration::ZERO,
+    };
+    assert_eq!(app.update(Event::Gpus(Arc::new(update))), vec![]);
+    assert_eq!(app.gpus.joined.as_ref().map(|s| s.gpus.len()), Some(1));
+    let topology = Event::Key(KeyEvent::new(KeyCode::Char('t'), KeyModifiers::NONE));
+    assert_eq!(app.update(topology), vec![]);
+    assert!(app.gpus.topology_full);
+}
