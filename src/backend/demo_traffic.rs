@@ -147,8 +147,16 @@ pub async fn drive_from(
                 sent += 1;
                 let (client, cancel, flying) = (client.clone(), cancel.clone(), flying.clone());
                 tokio::spawn(async move {
-                    let _ =
+                    let sent =
                         openai::stream(&client, &request, &cancel, REQUEST_IDLE, |_, _| {}).await;
+                    if sent.is_err() {
+                        // An engine still starting (or restarting): wait before the next try
+                        // rather than spin on refused connections.
+                        tokio::select! {
+                            _ = cancel.cancelled() => {}
+                            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        }
+                    }
                     flying.fetch_sub(1, Ordering::Relaxed);
                 });
             }

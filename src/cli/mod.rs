@@ -170,6 +170,7 @@ fn console_options(global: &GlobalArgs) -> crate::tui::ConsoleOptions {
         recipes_dirs: global.console_recipes_dirs.clone(),
         cache_dir: global.console_cache_dir.clone(),
         demo: global.demo,
+        demo_port: global.demo_port,
     }
 }
 

@@ -134,6 +134,8 @@ pub struct Settings {
     pub active_backend: String,
     /// `--demo`: start the demo deployments.
     pub demo: bool,
+    /// `--demo-port`: the first port of the demo's engines (a free base when `None`).
+    pub demo_port: Option<u16>,
     /// Endpoints to watch from the config file.
     pub endpoints: crate::tui::features::endpoints::view::EndpointSettings,
     /// `--kubeconfig`, for `:ctx`.
@@ -161,6 +163,7 @@ impl Default for Settings {
             backends: Default::default(),
             active_backend: "docker".into(),
             demo: false,
+            demo_port: None,
             endpoints: Default::default(),
             kubeconfig: None,
         }
@@ -189,6 +192,7 @@ pub struct App {
     pub deploy: crate::tui::features::deploy::DeployState,
     pub cluster: crate::tui::features::cluster::ClusterState,
     pub(super) demo: bool,
+    pub(super) demo_port: Option<u16>,
     pub endpoints: crate::tui::features::endpoints::view::EndpointsState,
     pub should_quit: bool,
     /// The time the last tick brought.
@@ -252,6 +256,7 @@ impl App {
                 ..Default::default()
             },
             demo: settings.demo,
+            demo_port: settings.demo_port,
             endpoints: crate::tui::features::endpoints::view::EndpointsState::new(
                 settings.endpoints,
             ),
@@ -277,7 +282,10 @@ impl App {
         if self.demo {
             let state_dir = self.deploy.state_dir.join("demo");
             commands.push(Command::Deploy(
-                crate::tui::features::deploy::DeployCommand::StartDemo { state_dir },
+                crate::tui::features::deploy::DeployCommand::StartDemo {
+                    state_dir,
+                    base_port: self.demo_port,
+                },
             ));
             self.notify(
                 Level::Info,

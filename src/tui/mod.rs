@@ -56,6 +56,8 @@ pub struct ConsoleOptions {
     /// Hugging Face cache root, over the config's `cache_dir`.
     pub cache_dir: Option<std::path::PathBuf>,
     pub demo: bool,
+    /// `--demo-port`: where the demo's engines listen (a free base when `None`).
+    pub demo_port: Option<u16>,
 }
 
 /// Runs the console until the user quits or a signal arrives. Returns the exit code.

@@ -65,6 +65,7 @@ pub fn settings(global: &crate::tui::ConsoleOptions) -> Settings {
         backends,
         active_backend,
         demo: global.demo,
+        demo_port: global.demo_port,
         kubeconfig: global.kubeconfig.clone(),
     }
 }

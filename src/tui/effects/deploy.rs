@@ -149,13 +149,26 @@ impl Effects {
                     send(event).await;
                 }
             }
-            DeployCommand::StartDemo { state_dir } => {
-                let backend = crate::backend::demo::demo_backend(&state_dir);
-                let sim = crate::backend::demo::sim_program();
-                let result = crate::backend::demo::start_demo(&backend, &sim, 18_000)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.to_string());
+            DeployCommand::StartDemo { state_dir, base_port } => {
+                use crate::backend::{demo, demo_traffic};
+                let backend = demo::demo_backend(&state_dir);
+                let sim = demo::sim_program();
+                let started = match demo::choose_base_port(base_port) {
+                    Ok(base) => demo::start_demo(&backend, &sim, base).await,
+                    Err(err) => Err(err),
+                };
+                let result = started.map(|deployments| {
+                    // Synthetic traffic so every chart moves, until the console stops.
+                    let targets = demo::traffic_targets(&deployments);
+                    let load = demo_traffic::DemoLoad::default();
+                    tokio::spawn(demo_traffic::drive(
+                        reqwest::Client::new(),
+                        targets,
+                        load,
+                        self.stopped(),
+                    ));
+                });
+                let result = result.map_err(|e| e.to_string());
                 send(DeployEvent::Done {
                     action: "demo".into(),
                     target: "demo deployments".into(),

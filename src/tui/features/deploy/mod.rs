@@ -61,8 +61,11 @@ pub enum DeployCommand {
         run: RunId,
     },
     ReadJournal,
+    /// Start (or adopt) the demo's engines from `base_port` (a free base when `None`), then
+    /// send them the demo's traffic until the console stops.
     StartDemo {
         state_dir: PathBuf,
+        base_port: Option<u16>,
     },
     /// Whether the engine has the image under review (bounded: 5 s).
     ImagePresence {
