@@ -255,18 +255,6 @@ fn a_broken_theme_falls_back_to_the_default_with_a_message() {
 }
 
 /// One non-streaming completion, by hand over TCP (the test needs no HTTP client for it).
-fn complete_once(port: u16) {
-    use std::io::{Read, Write};
-    let body = r#"{"model":"org/llama-sim","prompt":"hello there","max_tokens":48}"#;
-    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return };
-    let request = format!(
-        "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = stream.write_all(request.as_bytes());
-    let _ = stream.read_to_end(&mut Vec::new());
-}
-
 #[test]
 fn watched_endpoints_show_ready_with_live_numbers_and_open_their_detail() {
     if !tmux_ok() {
@@ -303,7 +291,7 @@ fn watched_endpoints_show_ready_with_live_numbers_and_open_their_detail() {
         let (stop, port) = (stop.clone(), vllm.port);
         std::thread::spawn(move || {
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                complete_once(port);
+                sim_support::complete_once(port, "org/llama-sim", 48);
             }
         })
     };

@@ -321,7 +321,7 @@ fn ten_live_endpoints_cost_little_over_ssh() {
             let (stop, port) = (stop.clone(), sim.port);
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
-                    complete_once(port, &format!("org/sim-{i}"));
+                    sim_support::complete_once(port, &format!("org/sim-{i}"), 8);
                 }
             })
         })
@@ -348,18 +348,4 @@ fn ten_live_endpoints_cost_little_over_ssh() {
     assert!(per_s < 20_000.0, "10 live endpoints cost {per_s:.0} bytes/s over ssh");
     tmux.type_text("q");
     tmux.wait_for("EXIT=", WAIT);
-}
-
-/// One short completion against a sim on `port` (plain HTTP/1.1, no client library needed).
-fn complete_once(port: u16, model: &str) {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return };
-    let body = format!(r#"{{"model":"{model}","prompt":"hi","max_tokens":8}}"#);
-    let request = format!(
-        "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = stream.write_all(request.as_bytes());
-    let mut sink = Vec::new();
-    let _ = stream.read_to_end(&mut sink);
 }

@@ -159,7 +159,7 @@ pub fn traffic_targets(deployments: &[Deployment]) -> Vec<super::demo_traffic::T
         .iter()
         .map(|d| super::demo_traffic::Target {
             deployment: d.name.clone(),
-            model: d.spec.served_model_name.clone().unwrap_or_else(|| d.spec.model.clone()),
+            model: d.spec.served_name().to_string(),
             urls: d.replicas.iter().map(|r| r.url()).collect(),
         })
         .collect()

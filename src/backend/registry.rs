@@ -160,6 +160,20 @@ pub fn kubernetes_configured(kubeconfig: Option<&std::path::Path>) -> bool {
             .is_some_and(|home| std::path::Path::new(&home).join(".kube/config").exists())
 }
 
+/// The backends' names, Kubernetes only `with_kubernetes`.
+fn names_with(with_kubernetes: bool) -> impl Iterator<Item = &'static str> {
+    NAMES.into_iter().filter(move |n| with_kubernetes || *n != super::kubernetes::adapter::NAME)
+}
+
+/// The backends a command asks: the one `named` (`--backend`), else every local one and
+/// Kubernetes when it is configured, so a host without a cluster never waits on one.
+pub fn names_to_ask(named: Option<&str>, kubeconfig: Option<&std::path::Path>) -> Vec<String> {
+    match named {
+        Some(one) => vec![one.to_string()],
+        None => names_with(kubernetes_configured(kubeconfig)).map(str::to_string).collect(),
+    }
+}
+
 /// Every backend this host can drive: Docker, processes, and Kubernetes when `with_kubernetes`.
 /// A backend that cannot be opened becomes a warning.
 pub fn open_all(
@@ -168,10 +182,7 @@ pub fn open_all(
 ) -> (Vec<Arc<dyn Backend>>, Vec<String>) {
     let mut backends = Vec::new();
     let mut warnings = Vec::new();
-    for name in NAMES {
-        if name == super::kubernetes::adapter::NAME && !with_kubernetes {
-            continue;
-        }
+    for name in names_with(with_kubernetes) {
         match open(name, options) {
             Ok(backend) => backends.push(backend),
             Err(err) => warnings.push(format!("backend {name}: {err}")),

@@ -139,15 +139,7 @@ pub(super) async fn find_deployment(
     name: &str,
 ) -> Result<(Arc<dyn Backend>, Deployment)> {
     let config = backend_config(global, NetworkMode::default());
-    let with_kubernetes = registry::kubernetes_configured(global.kubeconfig.as_deref());
-    let names: Vec<String> = match &global.backend {
-        Some(one) => vec![one.clone()],
-        None => registry::NAMES
-            .iter()
-            .filter(|n| with_kubernetes || **n != crate::backend::kubernetes::adapter::NAME)
-            .map(|n| n.to_string())
-            .collect(),
-    };
+    let names = registry::names_to_ask(global.backend.as_deref(), global.kubeconfig.as_deref());
     let mut problems = Vec::new();
     for backend_name in names {
         let backend = config.open(&backend_name)?;

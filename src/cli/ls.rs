@@ -30,15 +30,7 @@ pub async fn run(args: LsArgs, global: &GlobalArgs) -> Result<ExitCode> {
     options.kubernetes.timeout = Some(BACKEND_TIMEOUT);
     // Kubernetes is asked only when named or configured (a kubeconfig, or in a pod): a host
     // without a cluster lists its local deployments without a word about one.
-    let with_kubernetes = registry::kubernetes_configured(global.kubeconfig.as_deref());
-    let names: Vec<String> = match &global.backend {
-        Some(one) => vec![one.clone()],
-        None => registry::NAMES
-            .iter()
-            .filter(|n| with_kubernetes || **n != crate::backend::kubernetes::adapter::NAME)
-            .map(|n| n.to_string())
-            .collect(),
-    };
+    let names = registry::names_to_ask(global.backend.as_deref(), global.kubeconfig.as_deref());
     let mut backends = Vec::new();
     for name in &names {
         backends.push(registry::open(name, &options)?);

@@ -85,3 +85,18 @@ pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     listener.local_addr().expect("local addr").port()
 }
+
+/// One blocking completion of `max_tokens` against a sim on `port` (plain HTTP/1.1, no client
+/// library): steady traffic for tests that watch the numbers move. Errors are ignored.
+pub fn complete_once(port: u16, model: &str, max_tokens: u32) {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return };
+    let body = format!(r#"{{"model":"{model}","prompt":"hello there","max_tokens":{max_tokens}}}"#);
+    let request = format!(
+        "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(request.as_bytes());
+    let _ = stream.read_to_end(&mut Vec::new());
+}
