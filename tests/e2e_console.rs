@@ -373,7 +373,9 @@ fn quitting_the_demo_stops_its_engines() {
     }
     let console = Console::start_with_args("demo", 120, 40, &[], "--demo");
     let tmux = &console.tmux;
-    tmux.wait_for("demo deployments: done", Duration::from_secs(30));
+    let screen = tmux.wait_for("demo deployments: done", Duration::from_secs(30));
+    // The header names the backend the deployments go to (the demo's are processes).
+    assert!(screen.contains("ctx: process"), "{screen}");
     tmux.send(&["4"]);
     tmux.wait_until("the demo's deployments ready", WAIT, |s| {
         s.contains("llama-70b") && s.contains("qwen-small") && s.contains("ready")
@@ -381,6 +383,15 @@ fn quitting_the_demo_stops_its_engines() {
     let pids = recorded_pids(&console.dir.path().join("state/aimdeck/demo/process"));
     assert_eq!(pids.len(), 4, "three demo deployments, four replicas: {pids:?}");
     assert!(pids.iter().all(|&pid| support::pid_alive(pid)));
+
+    // The recorded GPUs follow the demo's traffic: a GPU held by a serving deployment is busy
+    // and its memory taken, and the footer names the recording as the source.
+    tmux.send(&["1"]);
+    tmux.wait_until("held GPUs busy, source: recording", WAIT, |s| {
+        s.contains("source: recording")
+            && s.lines()
+                .any(|l| l.contains("llama-8b") && !l.contains(" 0% ") && !l.contains(" 0/"))
+    });
 
     tmux.type_text("q");
     console.assert_exited_cleanly();

@@ -99,7 +99,9 @@ async fn scans_shows_damage_and_deletes_with_typed_confirmation() {
     let promised = plan.bytes_freed;
     assert!(promised >= 123_456 + 42, "{promised}");
     assert!(
-        dialog.message.contains(&format!("frees {}", aimdeck::cache::format_size(promised))),
+        dialog
+            .message
+            .contains(&format!("frees {}", aimdeck::tui::widgets::units::bytes(promised))),
         "{}",
         dialog.message
     );
@@ -227,7 +229,7 @@ fn press(app: &mut App, code: KeyCode) {
 }
 
 fn snapshot(name: &str, app: &App) {
-    for (width, height) in [(80, 24), (160, 48)] {
+    for (width, height) in [(80, 24), (120, 40), (160, 48), (200, 60)] {
         insta::assert_snapshot!(format!("{name}_{width}x{height}"), screen(app, width, height));
     }
 }
@@ -244,7 +246,7 @@ fn the_view_shows_repos_holders_detail_and_damage() {
         "refs/pr/1",
         "main",
         "Largest files",
-        "Interrupted downloads: 1 file, 1.2K",
+        "Interrupted downloads: 1 file, 1.2 kB",
     ] {
         assert!(wide.contains(seen), "{seen} missing:\n{wide}");
     }

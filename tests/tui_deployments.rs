@@ -156,7 +156,7 @@ fn state_of(app: &App, id: &str) -> String {
 }
 
 fn snapshot(name: &str, app: &App) {
-    for (width, height) in [(80, 24), (160, 48)] {
+    for (width, height) in [(80, 24), (120, 40), (160, 48), (200, 60)] {
         insta::assert_snapshot!(format!("{name}_{width}x{height}"), screen(app, width, height));
     }
 }

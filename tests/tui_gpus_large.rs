@@ -73,7 +73,7 @@ fn the_topology_pane_of_64_gpus_shows_the_corner_that_fits_the_screen() {
     let mut app = app_with_64_gpus();
     assert_eq!(app.current().table.total(), GPUS, "the table lists every GPU");
     app.update(Event::Key(KeyEvent::new(KeyCode::Char('t'), KeyModifiers::NONE)));
-    for (width, height) in [(80u16, 24u16), (160, 48)] {
+    for (width, height) in [(80u16, 24u16), (120, 40), (160, 48), (200, 60)] {
         let lines = screen_lines(&app, width, height);
         insta::assert_snapshot!(format!("gpus_64_topology_{width}x{height}"), lines.join("\n"));
         // Inside the pane's border: 6 columns of row labels, then 4 per GPU to the edge.

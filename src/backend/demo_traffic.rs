@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::openai::{self, Api, PromptRequest};
-use crate::model::gpu::Gpu;
+use crate::model::gpu::{Gpu, GpuSnapshot};
 
 /// How often the in-flight counts are brought to the shape.
 const STEP: Duration = Duration::from_millis(250);
@@ -67,20 +67,44 @@ pub struct Target {
     pub urls: Vec<String>,
 }
 
-/// Requests in flight per demo deployment, as `drive` keeps them: the demo's GPU recording
-/// reads it so the GPUs' utilisation, memory and power follow the engines' load.
+/// Requests in flight per demo deployment, as `drive` keeps them, and which GPUs each
+/// deployment holds: the demo's GPU recording reads both (`shade`) so the GPUs' utilisation,
+/// memory and power follow the engines' load. Shared by the traffic task (writer) and the GPU
+/// poller (reader).
 #[derive(Debug, Clone, Default)]
-pub struct DemoLoad(Arc<Mutex<BTreeMap<String, u32>>>);
+pub struct DemoLoad {
+    in_flight: Arc<Mutex<BTreeMap<String, u32>>>,
+    holders: Arc<Mutex<Vec<(String, Vec<u32>)>>>,
+}
 
 impl DemoLoad {
     pub fn in_flight(&self, deployment: &str) -> u32 {
-        self.0.lock().map(|m| m.get(deployment).copied().unwrap_or(0)).unwrap_or(0)
+        self.in_flight.lock().map(|m| m.get(deployment).copied().unwrap_or(0)).unwrap_or(0)
     }
 
     fn set(&self, deployment: &str, n: u32) {
-        if let Ok(mut m) = self.0.lock() {
+        if let Ok(mut m) = self.in_flight.lock() {
             m.insert(deployment.to_string(), n);
         }
+    }
+
+    /// Which GPUs each demo deployment's replicas hold, as the backend placed them.
+    pub fn set_holders(&self, deployments: &[crate::model::Deployment]) {
+        let holders = deployments
+            .iter()
+            .map(|d| (d.name.clone(), d.replicas.iter().flat_map(|r| r.gpus.clone()).collect()))
+            .collect();
+        if let Ok(mut h) = self.holders.lock() {
+            *h = holders;
+        }
+    }
+
+    /// The recorded snapshot as the demo's load would make it, named as a recording (the
+    /// footer then says `source: recording`, not the tool the recording came from).
+    pub fn shade(&self, snapshot: &mut GpuSnapshot) {
+        let holders = self.holders.lock().map(|h| h.clone()).unwrap_or_default();
+        shade_gpus(&mut snapshot.gpus, &holders, self);
+        snapshot.sources = vec!["recording".to_string()];
     }
 }
 
@@ -200,5 +224,41 @@ mod tests {
         assert_eq!(at("llama-70b", 75).in_flight, 2);
         assert_eq!(at("llama-70b", 150).in_flight, 24);
         assert_eq!(at("someone-else", 60).in_flight, 0);
+    }
+
+    fn recorded_gpu(index: u32) -> Gpu {
+        Gpu {
+            memory_total_bytes: Some(192 << 30),
+            utilization_percent: Some(0.0),
+            memory_used_bytes: Some(0),
+            power_cap_watts: Some(750.0),
+            ..Gpu::new(index, crate::model::GpuVendor::Amd, "AMD Instinct MI300X")
+        }
+    }
+
+    #[test]
+    fn held_gpus_follow_their_deployments_load_and_the_source_is_the_recording() {
+        let load = DemoLoad::default();
+        if let Ok(mut h) = load.holders.lock() {
+            *h = vec![("llama-8b".to_string(), vec![0, 1])];
+        }
+        let mut snapshot = GpuSnapshot {
+            gpus: (0..3).map(recorded_gpu).collect(),
+            sources: vec!["amd-smi".to_string()],
+            ..GpuSnapshot::default()
+        };
+        load.set("llama-8b", 1);
+        load.shade(&mut snapshot);
+        let quiet = snapshot.gpus[0].utilization_percent.unwrap_or(0.0);
+        load.set("llama-8b", 12);
+        load.shade(&mut snapshot);
+        let busy = snapshot.gpus[0].utilization_percent.unwrap_or(0.0);
+        assert!(busy > quiet && quiet > 0.0, "busy {busy} quiet {quiet}");
+        assert_eq!(snapshot.gpus[1].utilization_percent, snapshot.gpus[0].utilization_percent);
+        assert!(snapshot.gpus[0].memory_used_bytes.unwrap_or(0) > 150 << 30);
+        // GPU 2 is held by nobody: idle, nearly empty.
+        assert_eq!(snapshot.gpus[2].utilization_percent, Some(0.0));
+        assert!(snapshot.gpus[2].memory_used_bytes.unwrap_or(u64::MAX) < 1 << 30);
+        assert_eq!(snapshot.sources, vec!["recording".to_string()]);
     }
 }

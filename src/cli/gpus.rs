@@ -57,6 +57,7 @@ pub async fn run(args: GpusArgs, global: &super::GlobalArgs) -> color_eyre::Resu
         probe,
         interval: Duration::from_secs_f64(args.interval),
         history_len: 60,
+        adjust: None,
     };
     let (task, mut updates) = gpu_poller::spawn(config, cancel.clone());
     let clear = !args.json && std::io::stdout().is_terminal();

@@ -20,6 +20,19 @@ pub struct GpuPollerConfig {
     pub interval: Duration,
     /// Samples kept per GPU (120 at 2 s is four minutes).
     pub history_len: usize,
+    /// Applied to each snapshot before it is recorded and sent: `--demo` makes its recorded
+    /// GPUs follow the demo's load (`DemoLoad::shade`). `None` for real hardware.
+    pub adjust: Option<SnapshotAdjust>,
+}
+
+/// A change made to every snapshot a poller takes (see `GpuPollerConfig::adjust`).
+#[derive(Clone)]
+pub struct SnapshotAdjust(pub Arc<dyn Fn(&mut GpuSnapshot) + Send + Sync>);
+
+impl std::fmt::Debug for SnapshotAdjust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SnapshotAdjust(..)")
+    }
 }
 
 impl Default for GpuPollerConfig {
@@ -28,6 +41,7 @@ impl Default for GpuPollerConfig {
             probe: ProbeConfig::from_env(),
             interval: Duration::from_secs(2),
             history_len: 120,
+            adjust: None,
         }
     }
 }
@@ -70,10 +84,13 @@ async fn run(
             _ = ticker.tick() => {}
         }
         let started = Instant::now();
-        let snapshot = tokio::select! {
+        let mut snapshot = tokio::select! {
             _ = cancel.cancelled() => return,
             snapshot = hardware::discover(&config.probe) => snapshot,
         };
+        if let Some(adjust) = &config.adjust {
+            (adjust.0)(&mut snapshot);
+        }
         pass += 1;
         history.record(&snapshot, now_ms());
         let update = Arc::new(GpuUpdate {

@@ -86,6 +86,10 @@ pub fn run(options: ConsoleOptions) -> ExitCode {
             settings.user_themes_dir.clone(),
             settings.recipe_dirs.clone(),
         );
+        // The demo's traffic (written by the runner) and its GPU recording (read by the GPU
+        // poller) share one load.
+        let effects =
+            if settings.demo { effects.with_demo_load(Default::default()) } else { effects };
         let effects = match effects.clone().with_endpoint_monitor(Default::default()) {
             Ok(effects) => effects,
             Err(err) => {
@@ -96,7 +100,8 @@ pub fn run(options: ConsoleOptions) -> ExitCode {
         sources::spawn_terminal_input(tx.clone());
         sources::spawn_tick(tx.clone());
         sources::spawn_signals(tx.clone());
-        sources::spawn_gpu_poller(tx, settings.gpu_poll_interval, settings.demo, effects.stopped());
+        let demo_load = effects.demo_load();
+        sources::spawn_gpu_poller(tx, settings.gpu_poll_interval, demo_load, effects.stopped());
         let mut app = App::new(settings);
         if let Some((_, path)) = &log {
             tracing::info!("log file: {}", path.display());

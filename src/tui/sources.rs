@@ -69,17 +69,20 @@ pub fn spawn_signals(tx: mpsc::Sender<Event>) {
     });
 }
 
-/// GPU discovery every `interval`, forwarded as `Event::Gpus`.
+/// GPU discovery every `interval`, forwarded as `Event::Gpus`. With `--demo` (its load given)
+/// the recording is read instead, shaded by the demo's traffic.
 pub fn spawn_gpu_poller(
     tx: mpsc::Sender<Event>,
     interval: Duration,
-    demo: bool,
+    demo: Option<crate::backend::demo_traffic::DemoLoad>,
     cancel: tokio_util::sync::CancellationToken,
 ) {
-    use crate::monitor::gpu_poller::{self, GpuPollerConfig};
+    use crate::monitor::gpu_poller::{self, GpuPollerConfig, SnapshotAdjust};
     let mut config = GpuPollerConfig { interval, ..GpuPollerConfig::default() };
-    if demo {
+    if let Some(load) = demo {
         config.probe = demo_probe();
+        config.adjust =
+            Some(SnapshotAdjust(std::sync::Arc::new(move |snapshot| load.shade(snapshot))));
     }
     let (_handle, mut updates) = gpu_poller::spawn(config, cancel);
     tokio::spawn(async move {

@@ -26,12 +26,6 @@ pub fn settings(global: &crate::tui::ConsoleOptions) -> Settings {
             Theme::default_theme()
         }
     };
-    let backend =
-        global.backend.clone().or(config.backend.clone()).unwrap_or_else(|| "local".to_string());
-    let backend = match &global.context {
-        Some(context) => format!("{backend}/{context}"),
-        None => backend,
-    };
     let state_dir = crate::paths::state_dir();
     let (backends, backend_warnings) = open_backends(global.demo, global, &state_dir);
     warnings.extend(backend_warnings);
@@ -39,6 +33,11 @@ pub fn settings(global: &crate::tui::ConsoleOptions) -> Settings {
         "process".to_string()
     } else {
         crate::ops::settings::backend_name(global.backend.as_deref(), &config)
+    };
+    // The header names the backend new deployments go to, as the `:ctx` picker marks it.
+    let backend = match &global.context {
+        Some(context) => format!("{active_backend}/{context}"),
+        None => active_backend.clone(),
     };
     Settings {
         theme,

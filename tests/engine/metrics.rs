@@ -136,11 +136,12 @@ fn counter_resets_give_the_new_count_as_the_increase() {
     later.generation_tokens = Some(2000.0 + 500.0);
     let s = window.push(1000, later);
     assert_eq!(s.generation_tokens_per_s, Some(500.0));
-    // The engine restarted: 40 tokens since.
+    // The engine restarted: 40 tokens since. Rates are over the last 10 s, so the 500 before
+    // the restart and the 40 after it both count: 540 tokens in 2 s.
     let mut restarted = Snapshot { generation_tokens: Some(40.0), ..before };
     restarted.ttft = None;
     let s = window.push(2000, restarted);
-    assert_eq!(s.generation_tokens_per_s, Some(40.0));
+    assert_eq!(s.generation_tokens_per_s, Some(270.0));
 }
 
 #[test]

@@ -114,17 +114,16 @@ async fn ten_sims_of_both_flavors_show_the_load_that_was_sent() {
         assert_eq!(history.models, vec!["m".to_string()]);
         let latest = history.latest().unwrap();
         assert_eq!(latest.prompt_tokens_total, Some(96.0), "{id}");
-        // The rates over the run add up to what was sent (the timeline keeps f32: 7 digits).
-        let points: Vec<_> = history.timeline.recent().collect();
-        let generated: f64 = points
-            .windows(2)
-            .map(|w| {
-                w[1].get(Metric::GenerationTokensPerS).unwrap_or(0.0)
-                    * (w[1].at_unix_ms - w[0].at_unix_ms) as f64
-                    / 1000.0
-            })
-            .sum();
-        assert!((generated - 160.0).abs() < 1e-3, "{id}: rates integrate to {generated}");
+        // Rates are over the last 10 s (`engine::metrics::rates`): the first poll after the
+        // burst sees all 160 tokens in its window, spread over at most 10 s plus one poll, and
+        // no window claims them faster than the sim generates (20 tokens at 100 tokens/s per
+        // request: at least 0.2 s). The exact arithmetic is tested in `rates`.
+        let peak = history
+            .timeline
+            .recent()
+            .filter_map(|p| p.get(Metric::GenerationTokensPerS))
+            .fold(0.0, f64::max);
+        assert!((160.0 / 11.0..=160.0 / 0.2).contains(&peak), "{id}: peak tokens/s {peak}");
         // TTFT is 60 ms plus scheduling: between the 0.04 and 0.25 s bucket bounds.
         let p95 = latest.ttft.p95.unwrap();
         assert!((0.04..=0.25).contains(&p95), "{id}: ttft p95 {p95}");

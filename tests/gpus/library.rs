@@ -71,6 +71,7 @@ async fn poller_keeps_bounded_history_and_stops_on_cancel() {
         probe: probe(Some("h100-sxm-8"), None),
         interval: Duration::from_millis(20),
         history_len: 3,
+        adjust: None,
     };
     let (task, mut updates) = gpu_poller::spawn(config, cancel.clone());
     let mut last = None;
@@ -102,7 +103,12 @@ async fn poller_reports_a_hanging_tool_and_keeps_going() {
     let cancel = CancellationToken::new();
     let mut probe = probe(Some("broken-hang"), Some("mi300x-8-amdsmi-gpu-data"));
     probe.tool_timeout = Duration::from_millis(200);
-    let config = GpuPollerConfig { probe, interval: Duration::from_millis(50), history_len: 10 };
+    let config = GpuPollerConfig {
+        probe,
+        interval: Duration::from_millis(50),
+        history_len: 10,
+        adjust: None,
+    };
     let (task, mut updates) = gpu_poller::spawn(config, cancel.clone());
     for _ in 0..2 {
         let update = tokio::time::timeout(Duration::from_secs(10), updates.recv())

@@ -134,3 +134,20 @@ fn placement_toggles_show_in_the_title_and_the_message_line() {
     app.update(ch('M'));
     assert!(!screen(&app, 160, 48).contains("GPUs [8] place on:"), "both off again");
 }
+
+#[test]
+fn wide_screens_give_the_bars_and_the_history_the_spare_width() {
+    let app = gpu_app("h100-sxm-8");
+    // The UTIL bar is what comes before the percentage on the row.
+    let bar_cells = |screen: &str| {
+        screen
+            .lines()
+            .filter_map(|l| l.split_once("97%"))
+            .map(|(before, _)| before.matches('█').count())
+            .max()
+    };
+    // GPU 4 runs at 97 %: at 80 columns a 6-cell bar, at 200 a long one.
+    let narrow = bar_cells(&screen(&app, 80, 24)).unwrap_or(0);
+    let wide = bar_cells(&screen(&app, 200, 60)).unwrap_or(0);
+    assert!(narrow <= 8 && wide >= 30, "bar cells: {narrow} at 80, {wide} at 200");
+}

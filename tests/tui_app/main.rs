@@ -1,5 +1,5 @@
 //! The console's state machine and rendering, on ratatui's `TestBackend`: key handling through
-//! `App::update`, and snapshots of every view and overlay at 80x24 and 160x48.
+//! `App::update`, and snapshots of every view and overlay at 80x24, 120x40, 160x48 and 200x60.
 
 mod gpus;
 mod recipes;
@@ -252,7 +252,9 @@ fn assert_screen(name: impl Into<String>, shown: impl AsRef<str>) {
     });
 }
 
-const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+/// The sizes every view and overlay is drawn at: the smallest terminal, two common ones and a
+/// wide one (where the tables must use the width).
+const SIZES: [(u16, u16); 4] = [(80, 24), (120, 40), (160, 48), (200, 60)];
 
 fn snapshot(name: &str, app: &App) {
     for (width, height) in SIZES {

@@ -73,3 +73,25 @@ fn saving_a_recipe_asks_the_runner_to_write_it() {
         other => panic!("expected one SaveRecipe, got {other:?}"),
     }
 }
+
+#[test]
+fn recipe_ids_keep_their_distinguishing_tail_at_80_columns() {
+    let app = recipes_app("mi300x-8-amdsmi-gpu-data");
+    let narrow = screen(&app, 80, 24);
+    // Recipe ids differ at their end (GPU, count, precision, engine): that part stays.
+    // The table's rows: from its header to its bottom border (the detail pane below repeats
+    // the selected id in its title).
+    let ids: Vec<&str> = narrow
+        .lines()
+        .skip_while(|l| !(l.contains(" ID ") && l.contains("MODEL")))
+        .skip(1)
+        .take_while(|l| !l.contains('╰'))
+        .filter(|l| l.contains("-vllm") || l.contains("-sglang"))
+        .filter_map(|l| {
+            l.split_whitespace().find(|w| w.ends_with("-vllm") || w.ends_with("-sglang"))
+        })
+        .collect();
+    assert!(ids.len() >= 5, "{narrow}");
+    let distinct: std::collections::BTreeSet<&&str> = ids.iter().collect();
+    assert_eq!(distinct.len(), ids.len(), "every shown id differs: {ids:?}");
+}

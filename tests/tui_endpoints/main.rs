@@ -78,7 +78,7 @@ fn assert_screen(name: impl Into<String>, shown: impl AsRef<str>) {
 }
 
 fn snapshot(name: &str, app: &App) {
-    for (width, height) in [(80, 24), (160, 48)] {
+    for (width, height) in [(80, 24), (120, 40), (160, 48), (200, 60)] {
         assert_screen(
             format!("{name}_{width}x{height}"),
             mask_clock_times(&screen(app, width, height)),
@@ -365,4 +365,21 @@ fn detail_shows_the_gpus_a_deployment_says_the_endpoint_holds() {
     assert!(screen(&app, 160, 48).contains("not known"));
     app.endpoints.set_gpu_indices("llama-70b", vec![0, 1]);
     assert!(screen(&app, 160, 48).contains("waiting for GPU telemetry"));
+}
+
+#[test]
+fn the_table_keeps_names_whole_and_model_ids_tell_apart_at_every_width() {
+    let app = fleet();
+    let narrow = screen(&app, 80, 24);
+    // The name whole; the model without its organisation, with the part that differs.
+    assert!(narrow.contains("llama-70b "), "{narrow}");
+    assert!(narrow.contains("…/Llama-3.1-70"), "{narrow}");
+    assert!(narrow.contains("…/Mistral-7B-I"), "{narrow}");
+    assert!(!narrow.contains("meta-lla "), "{narrow}");
+    let wide = screen(&app, 200, 60);
+    assert!(wide.contains("meta-llama/Llama-3.1-70B-Instruct"), "{wide}");
+    assert!(wide.contains("mistralai/Mistral-7B-Instruct-v0.3"), "{wide}");
+    // No column is padded out: NAME is as wide as its longest name (and its sort arrow).
+    let header = wide.lines().find(|l| l.contains("NAME")).unwrap_or_default();
+    assert!(header.contains("NAME      ENGINE"), "{header}");
 }

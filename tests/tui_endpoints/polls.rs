@@ -140,4 +140,70 @@ fn deployment_rows_follow_their_replicas_polls() {
     assert_eq!(cells(&app, "deploy:llama")[9], "510", "and keeps following it");
     // The replicas are not listed as separate watched URLs: three URLs and one deployment.
     assert_eq!(app.view_state(ViewId::Endpoints).table.total(), 4);
+
+    // `:rm` by the deployment's name (or the replica's internal id) is refused with the way
+    // to stop it, and nothing stops being watched: the row keeps its numbers.
+    for typed in ["rm llama", "rm deploy:llama"] {
+        assert!(command_line(&mut app, typed).is_empty(), ":{typed} changes nothing");
+        let text = &app.message.as_ref().expect("a message").text;
+        assert!(
+            text.contains("`llama` is a deployment's endpoint")
+                || text.contains("`deploy:llama` is a deployment's endpoint"),
+            "{text}"
+        );
+        assert!(text.contains("delete the deployment"), "{text}");
+    }
+    assert_eq!(cells(&app, "deploy:llama")[9], "510");
+    // An unknown name lists only what `:rm` can stop watching, never the internal ids.
+    command_line(&mut app, "rm nope");
+    let text = &app.message.as_ref().expect("a message").text;
+    assert!(text.contains("no watched endpoint `nope`") && !text.contains("deploy:"), "{text}");
+}
+
+#[test]
+fn a_dead_replica_shows_dashes_not_its_last_numbers() {
+    use aimdeck::model::{Deployment, DeploymentSpec, Replica, ReplicaState};
+    use aimdeck::tui::features::deploy::DeployEvent;
+    let mut app = fleet();
+    let listed = |state| {
+        let replica = Replica {
+            index: 0,
+            name: "aimdeck-solo-0".into(),
+            port: 8200,
+            gpus: vec![0],
+            state,
+            detail: None,
+            handle: None,
+            started_at_unix_ms: None,
+        };
+        Event::Deploy(DeployEvent::Listed {
+            backend: "process".into(),
+            result: Ok(vec![Deployment {
+                name: "solo".into(),
+                backend: "process".into(),
+                spec: DeploymentSpec::minimal("solo", "Qwen/Qwen3-8B", EngineKind::Vllm, 1, 8200),
+                replicas: vec![replica],
+                autoscaler: None,
+            }]),
+        })
+    };
+    app.update(listed(ReplicaState::Ready));
+    app.update(update(
+        "deploy:solo",
+        EndpointState::Ready,
+        30,
+        Some(EngineKind::Vllm),
+        "Qwen/Qwen3-8B",
+        Some(sample(0, 0.5)),
+        None,
+    ));
+    app.update(Event::Tick(aimdeck::tui::event::Now::read()));
+    let live = cells(&app, "deploy:solo");
+    assert_ne!(live[6..10], ["-", "-", "-", "-"], "a live replica has numbers: {live:?}");
+
+    // The engine exits: the backend lists it so; its last sample is not what it does now.
+    app.update(listed(ReplicaState::Exited));
+    app.update(Event::Tick(aimdeck::tui::event::Now::read()));
+    let dead = cells(&app, "deploy:solo");
+    assert_eq!(dead[6..10], ["-", "-", "-", "-"], "RUN WAIT KV TOK/S of a dead replica: {dead:?}");
 }

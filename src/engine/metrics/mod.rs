@@ -5,6 +5,7 @@
 pub mod histogram;
 pub mod names;
 pub mod parse;
+pub mod rates;
 pub mod snapshot;
 pub mod window;
 

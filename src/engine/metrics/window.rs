@@ -1,10 +1,11 @@
 //! Turns successive snapshots of one endpoint into `EndpointSample`s: rates from counter deltas
-//! (an engine restart resets its counters; the new value then is the delta), percentiles from
-//! histogram bucket deltas over a sliding window.
+//! over a 10 s window (`rates`; an engine restart resets its counters, the new value then is
+//! the delta), percentiles from histogram bucket deltas over a sliding window.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use super::histogram::Histogram;
+use super::rates::{RATE_WINDOW_MS, RateWindow};
 use super::snapshot::Snapshot;
 use crate::model::{EndpointSample, Percentiles};
 
@@ -20,7 +21,8 @@ struct Latencies {
 
 pub struct SampleWindow {
     window_ms: i64,
-    previous: Option<(i64, Snapshot)>,
+    /// Counter rates over their own (shorter) window: `rates::RATE_WINDOW_MS`.
+    rates: RateWindow,
     latencies: VecDeque<Latencies>,
     /// True after a restart: the histograms count from zero, so they are their own delta.
     from_zero: bool,
@@ -30,13 +32,6 @@ impl Default for SampleWindow {
     fn default() -> Self {
         SampleWindow::new(DEFAULT_WINDOW_MS)
     }
-}
-
-/// Increase of a counter; after a reset (the value went down) the new value is the increase.
-fn increase(now: Option<f64>, then: Option<f64>) -> Option<f64> {
-    let now = now?;
-    let then = then?;
-    Some(if now >= then { now - then } else { now })
 }
 
 fn percentiles(hist: Option<&Histogram>) -> Percentiles {
@@ -52,7 +47,7 @@ impl SampleWindow {
     pub fn new(window_ms: i64) -> Self {
         SampleWindow {
             window_ms: window_ms.max(1),
-            previous: None,
+            rates: RateWindow::new(RATE_WINDOW_MS),
             latencies: VecDeque::new(),
             from_zero: false,
         }
@@ -60,7 +55,7 @@ impl SampleWindow {
 
     /// Forgets everything (the endpoint went away; its next counters are not deltas of these).
     pub fn reset(&mut self) {
-        self.previous = None;
+        self.rates.reset();
         self.latencies.clear();
         self.from_zero = false;
     }
@@ -79,34 +74,15 @@ impl SampleWindow {
             ..EndpointSample::default()
         };
 
-        if let Some((then_ms, then)) = &self.previous {
-            let seconds = (at_unix_ms - then_ms) as f64 / 1000.0;
-            if seconds > 0.0 {
-                let rate = |now: Option<f64>, before: Option<f64>| {
-                    increase(now, before).map(|d| d / seconds)
-                };
-                sample.prompt_tokens_per_s = rate(snap.prompt_tokens, then.prompt_tokens);
-                sample.generation_tokens_per_s =
-                    rate(snap.generation_tokens, then.generation_tokens);
-                sample.requests_per_s = rate(snap.requests_finished, then.requests_finished);
-                sample.preemptions_per_s = rate(snap.preemptions, then.preemptions);
-                let mut by_reason = BTreeMap::new();
-                for (reason, count) in &snap.requests_finished_by_reason {
-                    let before =
-                        then.requests_finished_by_reason.get(reason).copied().unwrap_or(0.0);
-                    if let Some(r) = rate(Some(*count), Some(before)) {
-                        by_reason.insert(reason.clone(), r);
-                    }
-                }
-                sample.requests_per_s_by_reason = by_reason;
-                let queries = increase(snap.prefix_cache_queries, then.prefix_cache_queries);
-                let hits = increase(snap.prefix_cache_hits, then.prefix_cache_hits);
-                if let (Some(q), Some(h)) = (queries, hits)
-                    && q > 0.0
-                {
-                    sample.prefix_cache_hit_rate = Some((h / q).clamp(0.0, 1.0));
-                }
-            }
+        let rates = self.rates.push(at_unix_ms, &snap);
+        sample.prompt_tokens_per_s = rates.prompt_tokens_per_s;
+        sample.generation_tokens_per_s = rates.generation_tokens_per_s;
+        sample.requests_per_s = rates.requests_per_s;
+        sample.preemptions_per_s = rates.preemptions_per_s;
+        sample.requests_per_s_by_reason = rates.requests_per_s_by_reason;
+        if rates.prefix_cache_hit_rate.is_some() {
+            // Counted hits over queries win over SGLang's gauge when both are there.
+            sample.prefix_cache_hit_rate = rates.prefix_cache_hit_rate;
         }
 
         self.slide(at_unix_ms, &snap);
@@ -126,7 +102,6 @@ impl SampleWindow {
         sample.itl = percentiles(delta(|l| l.itl.as_ref()).as_ref());
         sample.e2e = percentiles(delta(|l| l.e2e.as_ref()).as_ref());
 
-        self.previous = Some((at_unix_ms, snap));
         sample
     }
 
@@ -176,8 +151,9 @@ mod tests {
         let mut window = SampleWindow::default();
         assert_eq!(window.push(0, snap(100.0, &[])).prompt_tokens_per_s, None);
         assert_eq!(window.push(2000, snap(300.0, &[])).prompt_tokens_per_s, Some(100.0));
-        // The engine restarted and has processed 50 tokens since.
-        assert_eq!(window.push(3000, snap(50.0, &[])).prompt_tokens_per_s, Some(50.0));
+        // The engine restarted and has processed 50 tokens since: 200 + 50 over the 3 s.
+        let after = window.push(3000, snap(50.0, &[])).prompt_tokens_per_s;
+        assert_eq!(after.map(|v| v.round()), Some(83.0));
     }
 
     #[test]

@@ -160,7 +160,8 @@ impl Effects {
                 let result = started.map(|deployments| {
                     // Synthetic traffic so every chart moves, until the console stops.
                     let targets = demo::traffic_targets(&deployments);
-                    let load = demo_traffic::DemoLoad::default();
+                    let load = self.demo_load().unwrap_or_default();
+                    load.set_holders(&deployments);
                     tokio::spawn(demo_traffic::drive(
                         reqwest::Client::new(),
                         targets,

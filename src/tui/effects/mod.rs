@@ -34,6 +34,9 @@ pub struct Effects {
     /// Parent of every run's token and of the monitor: `shutdown` cancels them all.
     root: CancellationToken,
     endpoints: Option<endpoints::EndpointTasks>,
+    /// `--demo` only: the load its traffic puts on each deployment, which the GPU recording
+    /// follows.
+    demo_load: Option<crate::backend::demo_traffic::DemoLoad>,
 }
 
 impl Effects {
@@ -53,7 +56,19 @@ impl Effects {
             runs: Arc::default(),
             root: CancellationToken::new(),
             endpoints: None,
+            demo_load: None,
         }
+    }
+
+    /// The runner of a `--demo` console: the demo's traffic reports its load to `load`.
+    pub fn with_demo_load(mut self, load: crate::backend::demo_traffic::DemoLoad) -> Effects {
+        self.demo_load = Some(load);
+        self
+    }
+
+    /// The demo's load, when this is a `--demo` console.
+    pub fn demo_load(&self) -> Option<crate::backend::demo_traffic::DemoLoad> {
+        self.demo_load.clone()
     }
 
     /// Starts the endpoint monitor (inside a Tokio runtime); endpoint commands go to it, and

@@ -54,8 +54,12 @@ fn replica_samples<'a>(
 /// A deployment's numbers across its replicas: requests running and waiting and tokens/s add
 /// up (the deployment serves all of them); KV-cache use and TTFT p95 are the highest replica's,
 /// since the worst-off replica is what a user of the deployment can hit.
+/// A replica that is gone (exited, failed, stopped, or no longer answering) adds nothing: its
+/// last sample is history, not what it does now, so a deployment with no live replica shows
+/// `-`, not the numbers it had or zeros.
 pub fn aggregate(deployment: &Deployment, endpoints: &EndpointsState) -> Live {
     let samples: Vec<&EndpointSample> = replica_samples(deployment, endpoints)
+        .filter(|(replica, history)| is_live(replica, *history))
         .filter_map(|(_, h)| h.and_then(EndpointHistory::latest))
         .collect();
     let each =
@@ -70,6 +74,15 @@ pub fn aggregate(deployment: &Deployment, endpoints: &EndpointsState) -> Live {
         ttft_p95: max(|s| s.ttft.p95),
         ..Live::default()
     }
+}
+
+/// Whether a replica's newest sample says what it does now.
+fn is_live(replica: &Replica, history: Option<&EndpointHistory>) -> bool {
+    let gone = matches!(
+        replica.state,
+        ReplicaState::Exited | ReplicaState::Failed | ReplicaState::Stopping
+    );
+    !gone && history.is_some_and(|h| h.state != EndpointState::Down)
 }
 
 /// Seconds a ready replica has been up: from the start time its backend reports (so it

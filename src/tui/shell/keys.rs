@@ -35,7 +35,7 @@ impl App {
                     let (line, candidates) = command_line::complete_with(
                         input.value(),
                         &self.theme_names,
-                        &self.endpoints.names(),
+                        &self.endpoints.removable_names(),
                     );
                     input.set_value(&line);
                     self.mode = Mode::Command { input, candidates };

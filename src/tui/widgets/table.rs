@@ -11,17 +11,87 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Cell as CellWidget, Row, Table, TableState};
 
 use crate::tui::theme::Theme;
+use crate::tui::widgets::gauge;
+use crate::tui::widgets::table_layout::{Cut, Need, cut_line, text_width, widths};
 
+/// A column: its title, its width rule and how its cells are cut (`table_layout`).
+/// `Length(n)` is exactly `n` cells; `Min(n)` is at least `n` and as wide as its widest cell;
+/// `Fill` is as wide as its widest cell, gives width up first and takes what is left over.
 #[derive(Debug, Clone)]
 pub struct Column {
     pub title: &'static str,
     pub width: Constraint,
+    pub cut: Cut,
+    /// Takes spare width up to this (bars, sparklines); `None`: only its widest cell.
+    pub grow_to: Option<u16>,
+    /// May be hidden when the table is too narrow for every column's minimum.
+    pub optional: bool,
+    /// Gives width up before the other text columns (a model id or a state that is cut
+    /// well), so the row's name stays whole.
+    pub shrinks_first: bool,
 }
 
 impl Column {
     pub fn new(title: &'static str, width: Constraint) -> Column {
-        Column { title, width }
+        Column { title, width, cut: Cut::End, grow_to: None, optional: false, shrinks_first: false }
     }
+
+    /// Cuts its cells on this side (`Cut::Model` for model ids, `Cut::Start` for ids).
+    pub fn cut(mut self, cut: Cut) -> Column {
+        self.cut = cut;
+        self
+    }
+
+    /// Takes spare width up to `max` cells: its bars and sparklines are drawn that wide.
+    pub fn grows_to(mut self, max: u16) -> Column {
+        self.grow_to = Some(max);
+        self
+    }
+
+    /// May be hidden on a narrow screen.
+    pub fn optional(mut self) -> Column {
+        self.optional = true;
+        self
+    }
+
+    /// Gives width up before the other text columns.
+    pub fn shrinks_first(mut self) -> Column {
+        self.shrinks_first = true;
+        self
+    }
+
+    /// What the layout needs to know, `widest` being the widest cell shown (title included).
+    fn need(&self, widest: u16) -> Need {
+        let title = text_width(self.title) as u16 + 2; // room for the sort arrow
+        let (min, wish, max, shrink) = match self.width {
+            Constraint::Length(n) => (n, n, n, 0),
+            Constraint::Min(n) => {
+                (n, widest.max(n), u16::MAX, if self.shrinks_first { 2 } else { 1 })
+            }
+            Constraint::Max(n) => (title.min(n), widest.min(n), n, 1),
+            _ => (title.min(6), widest, u16::MAX, 3),
+        };
+        let max = self.grow_to.map(|g| g.max(min)).unwrap_or(max);
+        Need {
+            min,
+            wish: wish.max(title.min(max)),
+            max,
+            shrink,
+            grows: self.grow_to.is_some(),
+            fills: matches!(self.width, Constraint::Fill(_)),
+            optional: self.optional,
+        }
+    }
+}
+
+/// A cell drawn for the width its column gets: a bar fills it, a sparkline shows as many
+/// samples as fit. `TableCell::content` is the same at its default width.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fit {
+    /// A bar of `fraction` (0..=1, `None`: not known) followed by its label.
+    Bar { fraction: Option<f64>, label: String },
+    /// The newest samples, scaled to `max` (else to the largest).
+    Spark { values: Vec<f64>, max: Option<f64>, style: ratatui::style::Style },
 }
 
 /// What a column sorts by: numbers numerically (unknown last), text case-insensitively.
@@ -51,20 +121,43 @@ impl SortKey {
 pub struct TableCell {
     pub content: Line<'static>,
     pub sort: SortKey,
+    /// Drawn to the column's width instead of `content` when set.
+    pub fit: Option<Fit>,
 }
 
 impl TableCell {
     pub fn text(text: impl Into<String>) -> TableCell {
         let text = text.into();
-        TableCell { sort: SortKey::Text(text.clone()), content: Line::from(text) }
+        TableCell { sort: SortKey::Text(text.clone()), content: Line::from(text), fit: None }
     }
 
     pub fn number(value: Option<f64>, shown: impl Into<Line<'static>>) -> TableCell {
-        TableCell { content: shown.into(), sort: SortKey::Number(value) }
+        TableCell { content: shown.into(), sort: SortKey::Number(value), fit: None }
     }
 
     pub fn styled(content: Line<'static>, sort: SortKey) -> TableCell {
-        TableCell { content, sort }
+        TableCell { content, sort, fit: None }
+    }
+
+    /// This cell drawn as `fit` at its column's width (`content` stays its default look).
+    pub fn fitted(mut self, fit: Fit) -> TableCell {
+        self.fit = Some(fit);
+        self
+    }
+
+    /// The cell as drawn `width` cells wide in a column cut on `cut`'s side.
+    fn drawn(&self, width: u16, cut: Cut, theme: &Theme) -> Line<'static> {
+        let width = usize::from(width);
+        match &self.fit {
+            Some(Fit::Bar { fraction, label }) => {
+                let bar = width.saturating_sub(text_width(label) + 1).max(1);
+                cut_line(&gauge::bar(*fraction, bar, label, theme), width, Cut::End)
+            }
+            Some(Fit::Spark { values, max, style }) => {
+                Line::styled(gauge::sparkline_text(values, width, *max), *style)
+            }
+            None => cut_line(&self.content, width, cut),
+        }
     }
 
     fn plain_text(&self) -> String {
@@ -236,15 +329,6 @@ impl DataTable {
     /// Draws the table in `area` inside `block`. Remembers the page height for PageUp/PageDown.
     pub fn render(&self, frame: &mut Frame, area: Rect, block: Block<'_>, theme: &Theme) {
         self.page.set(area.height.saturating_sub(3).max(1) as usize);
-        let header = Row::new(self.columns.iter().enumerate().map(|(i, column)| {
-            let arrow = match self.sort {
-                Some((c, true)) if c == i => " ▲",
-                Some((c, false)) if c == i => " ▼",
-                _ => "",
-            };
-            CellWidget::from(format!("{}{}", column.title, arrow))
-        }))
-        .style(theme.accent);
         // Only the rows that show are handed to ratatui (cloning all of them made a 2,000-row
         // table cost a millisecond per frame). The window is where ratatui's own scrolling puts
         // a fresh `TableState` (offset 0): the selection is the last row once past the page.
@@ -254,17 +338,32 @@ impl DataTable {
             self.visible.len(),
             usize::from(inner.height.saturating_sub(1)),
         );
-        let rows = self.visible[first..end].iter().map(|&i| {
-            Row::new(self.rows[i].cells.iter().map(|cell| CellWidget::from(cell.content.clone())))
-                .style(theme.text)
+        let shown = &self.visible[first..end];
+        let widths = self.layout(shown, inner.width.saturating_sub(HIGHLIGHT));
+        let header = Row::new(
+            self.columns
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| widths[*i].is_some())
+                .map(|(i, column)| header_cell(column, self.sort, i)),
+        )
+        .style(theme.accent);
+        let rows = shown.iter().map(|&i| {
+            let cells = self.rows[i].cells.iter().zip(&self.columns).zip(&widths).filter_map(
+                |((cell, column), width)| {
+                    width.map(|w| CellWidget::from(cell.drawn(w, column.cut, theme)))
+                },
+            );
+            Row::new(cells).style(theme.text)
         });
-        let widths: Vec<Constraint> = self.columns.iter().map(|c| c.width).collect();
-        let table = Table::new(rows, widths)
+        let constraints: Vec<Constraint> =
+            widths.iter().flatten().map(|w| Constraint::Length(*w)).collect();
+        let table = Table::new(rows, constraints)
             .header(header)
             .block(block)
             .row_highlight_style(theme.selection)
             .highlight_symbol("▌")
-            .column_spacing(1);
+            .column_spacing(SPACING);
         let mut state = TableState::default().with_selected(if self.visible.is_empty() {
             None
         } else {
@@ -272,6 +371,46 @@ impl DataTable {
         });
         frame.render_stateful_widget(table, area, &mut state);
     }
+
+    /// Each column's width for the rows `shown` in `available` cells (`None`: hidden).
+    fn layout(&self, shown: &[usize], available: u16) -> Vec<Option<u16>> {
+        let needs: Vec<Need> = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(c, column)| {
+                let widest = shown
+                    .iter()
+                    .filter_map(|&i| self.rows[i].cells.get(c))
+                    .map(natural_width)
+                    .max()
+                    .unwrap_or(0);
+                column.need(widest.min(u16::MAX as usize) as u16)
+            })
+            .collect();
+        widths(&needs, available, SPACING)
+    }
+}
+
+/// Between columns.
+const SPACING: u16 = 1;
+/// The selection mark's column.
+const HIGHLIGHT: u16 = 1;
+
+/// A column's title with the sort arrow when the table is sorted by it.
+fn header_cell(column: &Column, sort: Option<(usize, bool)>, index: usize) -> CellWidget<'static> {
+    let arrow = match sort {
+        Some((c, true)) if c == index => " ▲",
+        Some((c, false)) if c == index => " ▼",
+        _ => "",
+    };
+    CellWidget::from(format!("{}{}", column.title, arrow))
+}
+
+/// How wide a cell would like to be: its default look (bars and sparklines get more only as
+/// spare width, `Column::grows_to`).
+fn natural_width(cell: &TableCell) -> usize {
+    cell.content.width()
 }
 
 /// The rows `[first, end)` a table of `len` rows with `body` one-line rows of room shows with
@@ -285,127 +424,5 @@ fn shown_window(selected: usize, len: usize, body: usize) -> (usize, usize) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn table() -> DataTable {
-        let mut table = DataTable::new(vec![
-            Column::new("name", Constraint::Length(10)),
-            Column::new("gpus", Constraint::Length(4)),
-        ]);
-        table.set_rows(
-            [("llama", 8.0), ("qwen", 2.0), ("mistral", 1.0)]
-                .into_iter()
-                .map(|(name, gpus)| TableRow {
-                    id: name.to_string(),
-                    cells: vec![
-                        TableCell::text(name),
-                        TableCell::number(Some(gpus), gpus.to_string()),
-                    ],
-                })
-                .collect(),
-        );
-        table
-    }
-
-    fn shown(table: &DataTable) -> Vec<String> {
-        table.visible.iter().map(|&i| table.rows[i].id.clone()).collect()
-    }
-
-    #[test]
-    fn sorts_numbers_numerically_and_reverses() {
-        let mut table = table();
-        table.sort_by(1, true);
-        assert_eq!(shown(&table), ["mistral", "qwen", "llama"]);
-        table.sort_reverse();
-        assert_eq!(shown(&table), ["llama", "qwen", "mistral"]);
-    }
-
-    #[test]
-    fn filter_matches_any_cell_case_insensitively() {
-        let mut table = table();
-        table.set_filter("QW");
-        assert_eq!(shown(&table), ["qwen"]);
-        table.set_filter("");
-        assert_eq!(table.visible_len(), 3);
-    }
-
-    #[test]
-    fn selection_follows_the_row_across_refreshes() {
-        let mut table = table();
-        table.move_by(1);
-        assert_eq!(table.selected().map(|r| r.id.as_str()), Some("qwen"));
-        table.sort_by(0, true);
-        assert_eq!(table.selected().map(|r| r.id.as_str()), Some("qwen"));
-        let rows = table.rows().to_vec();
-        table.set_rows(rows.into_iter().rev().collect());
-        assert_eq!(table.selected().map(|r| r.id.as_str()), Some("qwen"));
-    }
-
-    #[test]
-    fn only_the_page_around_the_selection_is_drawn() {
-        assert_eq!(shown_window(0, 2000, 40), (0, 40));
-        assert_eq!(shown_window(39, 2000, 40), (0, 40));
-        assert_eq!(shown_window(40, 2000, 40), (1, 41));
-        assert_eq!(shown_window(1999, 2000, 40), (1960, 2000));
-        assert_eq!(shown_window(2, 3, 40), (0, 3));
-        assert_eq!(shown_window(0, 0, 40), (0, 0));
-    }
-
-    #[test]
-    fn a_scrolled_table_draws_what_ratatui_would_with_every_row() {
-        use ratatui::Terminal;
-        use ratatui::backend::TestBackend;
-        let mut table = DataTable::new(vec![Column::new("name", Constraint::Length(10))]);
-        let rows = (0..50)
-            .map(|i| TableRow {
-                id: i.to_string(),
-                cells: vec![TableCell::text(format!("row {i}"))],
-            })
-            .collect();
-        table.set_rows(rows);
-        table.move_by(30);
-        let theme = Theme::default_theme();
-        let mut terminal = Terminal::new(TestBackend::new(20, 12)).unwrap();
-        terminal
-            .draw(|frame| table.render(frame, frame.area(), Block::bordered(), &theme))
-            .unwrap();
-        // Ratatui with all 50 rows and a fresh state, as the table drew before windowing.
-        let mut expected = Terminal::new(TestBackend::new(20, 12)).unwrap();
-        expected
-            .draw(|frame| {
-                let rows = table.rows.iter().map(|r| {
-                    Row::new(r.cells.iter().map(|c| CellWidget::from(c.content.clone())))
-                        .style(theme.text)
-                });
-                let header = Row::new([CellWidget::from("name")]).style(theme.accent);
-                let all = Table::new(rows, [Constraint::Length(10)])
-                    .header(header)
-                    .block(Block::bordered())
-                    .row_highlight_style(theme.selection)
-                    .highlight_symbol("▌")
-                    .column_spacing(1);
-                frame.render_stateful_widget(
-                    all,
-                    frame.area(),
-                    &mut TableState::default().with_selected(Some(30)),
-                );
-            })
-            .unwrap();
-        assert_eq!(terminal.backend().buffer(), expected.backend().buffer());
-        let shown: String =
-            (0..20).map(|x| terminal.backend().buffer()[(x, 10)].symbol().to_string()).collect();
-        assert!(shown.contains("row 30"), "the selection is the last row: {shown:?}");
-    }
-
-    #[test]
-    fn movement_is_clamped_and_empty_tables_have_no_selection() {
-        let mut table = table();
-        table.move_by(-5);
-        assert_eq!(table.selected_index(), 0);
-        table.page_by(3);
-        assert_eq!(table.selected_index(), 2);
-        table.set_filter("nothing matches");
-        assert!(table.selected().is_none());
-    }
-}
+#[path = "table_tests.rs"]
+mod tests;

@@ -53,7 +53,7 @@ impl App {
         match result {
             Ok(freed) => self.notify(
                 Level::Info,
-                format!("deleted {repo}: freed {}", crate::cache::format_size(freed)),
+                format!("deleted {repo}: freed {}", crate::tui::widgets::units::bytes(freed)),
             ),
             Err(err) => self.notify(Level::Error, format!("delete {repo}: {err}")),
         }

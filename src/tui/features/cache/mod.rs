@@ -13,11 +13,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph};
 
 use crate::cache::pull::{PullPhase, PullProgress};
-use crate::cache::{DeletePlan, ModelHold, format_size, pyfmt::format_timesince};
+use crate::cache::{DeletePlan, ModelHold, pyfmt::format_timesince};
 use crate::model::cache::{CacheReport, CachedRepo, RepoType};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::form::FormField;
-use crate::tui::widgets::{Column, ConfirmDialog, Form, SortKey, TableCell, TableRow, gauge};
+use crate::tui::widgets::units;
+use crate::tui::widgets::{Column, ConfirmDialog, Cut, Form, SortKey, TableCell, TableRow, gauge};
 
 #[derive(Debug, Clone, Default)]
 pub struct CacheState {
@@ -59,7 +60,7 @@ pub fn row_key(repo: &CachedRepo) -> String {
 /// "11 months ago") is never cut.
 pub fn columns() -> Vec<Column> {
     vec![
-        Column::new("REPO", Constraint::Min(20)),
+        Column::new("REPO", Constraint::Min(20)).cut(Cut::Model),
         Column::new("TYPE", Constraint::Length(7)),
         Column::new("SIZE", Constraint::Length(8)),
         Column::new("REVS", Constraint::Length(4)),
@@ -84,7 +85,7 @@ pub fn rows(state: &CacheState, theme: &Theme) -> Vec<TableRow> {
                     TableCell::text(repo.repo_type.as_str()),
                     TableCell::number(
                         Some(repo.size_on_disk as f64),
-                        format_size(repo.size_on_disk),
+                        units::bytes(repo.size_on_disk),
                     ),
                     TableCell::number(
                         Some(repo.revisions.len() as f64),
@@ -97,7 +98,7 @@ pub fn rows(state: &CacheState, theme: &Theme) -> Vec<TableRow> {
                     TableCell::number(
                         Some(repo.incomplete_bytes as f64),
                         if repo.incomplete_bytes > 0 {
-                            Line::styled(format_size(repo.incomplete_bytes), theme.warning)
+                            Line::styled(units::bytes(repo.incomplete_bytes), theme.warning)
                         } else {
                             Line::styled("-", theme.muted)
                         },
@@ -136,9 +137,9 @@ pub fn summary(state: &CacheState) -> String {
         Some(report) => format!(
             " {} · {} on disk{}{} ",
             state.root.display(),
-            format_size(report.size_on_disk),
+            units::bytes(report.size_on_disk),
             if report.incomplete_bytes > 0 {
-                format!(" · {} partial", format_size(report.incomplete_bytes))
+                format!(" · {} partial", units::bytes(report.incomplete_bytes))
             } else {
                 String::new()
             },
@@ -159,7 +160,7 @@ pub fn detail_lines(repo: &CachedRepo, state: &CacheState, theme: &Theme) -> Vec
             format!(
                 "  {} · {} · {} files",
                 repo.repo_type.as_str(),
-                format_size(repo.size_on_disk),
+                units::bytes(repo.size_on_disk),
                 repo.nb_files
             ),
             theme.text,
@@ -185,7 +186,7 @@ pub fn detail_lines(repo: &CachedRepo, state: &CacheState, theme: &Theme) -> Vec
                 format!(
                     "{:<16} {:>9} {:>5} files",
                     refs,
-                    format_size(revision.size_on_disk),
+                    units::bytes(revision.size_on_disk),
                     revision.nb_files
                 ),
                 theme.text,
@@ -197,7 +198,7 @@ pub fn detail_lines(repo: &CachedRepo, state: &CacheState, theme: &Theme) -> Vec
         lines.push(Line::styled("Largest files", theme.accent));
         for file in largest {
             lines.push(Line::styled(
-                format!("  {:>9}  {}", format_size(file.size_on_disk), file.relative_path),
+                format!("  {:>9}  {}", units::bytes(file.size_on_disk), file.relative_path),
                 theme.text,
             ));
         }
@@ -210,7 +211,7 @@ pub fn detail_lines(repo: &CachedRepo, state: &CacheState, theme: &Theme) -> Vec
             format!(
                 "Interrupted downloads: {count} file{}, {}{resume}",
                 if count == 1 { "" } else { "s" },
-                format_size(repo.incomplete_bytes)
+                units::bytes(repo.incomplete_bytes)
             ),
             theme.warning,
         ));
@@ -313,9 +314,9 @@ pub fn pull_lines(progress: &PullProgress, width: usize, theme: &Theme) -> Vec<L
             Span::styled(
                 format!(
                     " {}/{} · {}/s · ETA {} · {}/{} files",
-                    format_size(progress.done_bytes),
-                    format_size(progress.total_bytes),
-                    format_size(progress.bytes_per_second as u64),
+                    units::bytes(progress.done_bytes),
+                    units::bytes(progress.total_bytes),
+                    units::bytes(progress.bytes_per_second as u64),
                     eta,
                     progress.files_done,
                     progress.files_total
@@ -398,7 +399,7 @@ pub fn confirm_delete(plan: &DeletePlan) -> ConfirmDialog {
         format!(
             "Delete {what} of {}: frees {} (blobs other revisions use are kept).",
             plan.repo_id,
-            format_size(plan.bytes_freed)
+            units::bytes(plan.bytes_freed)
         ),
         plan.repo_id.clone(),
     )

@@ -186,8 +186,25 @@ pub fn on_typed(app: &mut App, typed: Typed) -> Vec<Command> {
             vec![command(EndpointCommand::Watch(target))]
         }
         Typed::Remove(name) => {
+            let deployment = app.deploy.all().find(|d| d.name == name).map(|d| d.name.clone());
+            let of_a_deployment = app
+                .endpoints
+                .watched
+                .get(&name)
+                .is_some_and(|watched| watched.origin == Origin::Deployment);
+            if deployment.is_some() || of_a_deployment {
+                let shown = deployment.unwrap_or_else(|| name.clone());
+                app.notify(
+                    Level::Error,
+                    format!(
+                        ":rm: `{shown}` is a deployment's endpoint: it is watched while the \
+                         deployment runs; to stop it, delete the deployment (`d` on its row)"
+                    ),
+                );
+                return Vec::new();
+            }
             if app.endpoints.watched.remove(&name).is_none() {
-                let known = app.endpoints.names().join(", ");
+                let known = app.endpoints.removable_names().join(", ");
                 app.notify(
                     Level::Error,
                     format!(

@@ -19,7 +19,7 @@ use crate::tui::app::App;
 use crate::tui::features::endpoints::bench::BenchPane;
 use crate::tui::features::endpoints::playground::Playground;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{Column, SortKey, TableCell, TableRow};
+use crate::tui::widgets::{Column, Cut, SortKey, TableCell, TableRow};
 
 /// What the console starts watching: the config file's `endpoints:`.
 #[derive(Debug, Clone, Default)]
@@ -87,6 +87,16 @@ impl EndpointsState {
         self.watched.keys().cloned().collect()
     }
 
+    /// The endpoints `:rm` can stop watching: the config's and `:add`'s. A deployment's
+    /// replicas are watched for as long as it runs (their `deploy:` ids are internal).
+    pub fn removable_names(&self) -> Vec<String> {
+        self.watched
+            .iter()
+            .filter(|(_, watched)| watched.origin != Origin::Deployment)
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
     pub fn pane_open(&self) -> bool {
         !matches!(self.pane, Pane::Table)
     }
@@ -105,11 +115,14 @@ pub fn columns() -> Vec<Column> {
     vec![
         Column::new("NAME", Constraint::Min(8)),
         Column::new("ENGINE", Constraint::Length(6)),
-        Column::new("MODEL", Constraint::Min(8)),
-        Column::new("BACKEND", Constraint::Length(7)),
+        // At least `…/` and 14 characters of the name, so two models of one family differ;
+        // at 80 columns BACKEND makes way for it (the header names the backend).
+        Column::new("MODEL", Constraint::Min(16)).cut(Cut::Model).shrinks_first(),
+        Column::new("BACKEND", Constraint::Length(7)).optional(),
         Column::new("REPL", Constraint::Length(4)),
-        // Grows on wide screens: a failed rollout says why here.
-        Column::new("STATE", Constraint::Min(12)),
+        // As wide as its text: a failed rollout says why here (cut with an ellipsis when
+        // narrow; the detail wraps the whole cause).
+        Column::new("STATE", Constraint::Min(12)).shrinks_first(),
         Column::new("RUN", Constraint::Length(3)),
         Column::new("WAIT", Constraint::Length(4)),
         Column::new("KV%", Constraint::Length(3)),

@@ -20,7 +20,7 @@ use crate::model::gpu::{GpuSnapshot, Link};
 use crate::monitor::gpu_poller::GpuUpdate;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::gauge;
-use crate::tui::widgets::{Column, SortKey, TableCell, TableRow};
+use crate::tui::widgets::{Column, Cut, Fit, SortKey, TableCell, TableRow};
 
 /// What the console knows about this machine's GPUs.
 #[derive(Debug, Clone, Default)]
@@ -36,16 +36,22 @@ pub struct GpuState {
     pub placement: crate::backend::placement::PlacementPolicy,
 }
 
+/// Samples the HISTORY sparkline can show on a wide screen (the poller keeps 120).
+const HISTORY_SAMPLES: usize = 60;
+
 pub fn columns() -> Vec<Column> {
     vec![
         Column::new("#", Constraint::Length(2)),
         Column::new("NAME", Constraint::Length(10)),
         Column::new("HEALTH", Constraint::Length(8)),
-        Column::new("UTIL", Constraint::Length(11)),
-        Column::new("MEMORY", Constraint::Length(15)),
+        // On wide screens the bars and the sparkline take the spare width (as nvitop does).
+        Column::new("UTIL", Constraint::Min(11)).grows_to(40),
+        Column::new("MEMORY", Constraint::Min(15)).grows_to(40),
         Column::new("TEMP", Constraint::Length(4)),
         Column::new("POWER", Constraint::Length(5)),
-        Column::new("HISTORY", Constraint::Length(8)),
+        Column::new("HISTORY", Constraint::Min(8))
+            .grows_to(HISTORY_SAMPLES as u16)
+            .cut(Cut::Newest),
         Column::new("HELD BY", Constraint::Fill(1)),
     ]
 }
@@ -76,7 +82,7 @@ pub fn rows(update: &GpuUpdate, theme: &Theme) -> Vec<TableRow> {
             };
             let history: Vec<f64> = update
                 .history
-                .utilization_sparkline(gpu.index, 8)
+                .utilization_sparkline(gpu.index, HISTORY_SAMPLES)
                 .into_iter()
                 .map(|v| v as f64)
                 .collect();
@@ -108,11 +114,13 @@ pub fn rows(update: &GpuUpdate, theme: &Theme) -> Vec<TableRow> {
                     TableCell::number(
                         util,
                         gauge::bar(util.map(|u| u / 100.0), 6, &util_label, theme),
-                    ),
+                    )
+                    .fitted(Fit::Bar { fraction: util.map(|u| u / 100.0), label: util_label }),
                     TableCell::number(
                         gpu.memory_fraction(),
                         gauge::bar(gpu.memory_fraction(), 5, &memory_label, theme),
-                    ),
+                    )
+                    .fitted(Fit::Bar { fraction: gpu.memory_fraction(), label: memory_label }),
                     TableCell::number(
                         temp,
                         Line::styled(
@@ -127,7 +135,12 @@ pub fn rows(update: &GpuUpdate, theme: &Theme) -> Vec<TableRow> {
                     TableCell::styled(
                         Line::styled(gauge::sparkline_text(&history, 8, Some(100.0)), theme.accent),
                         SortKey::Number(history.last().copied()),
-                    ),
+                    )
+                    .fitted(Fit::Spark {
+                        values: history.clone(),
+                        max: Some(100.0),
+                        style: theme.accent,
+                    }),
                     TableCell::styled(Line::styled(held.clone(), held_style), SortKey::Text(held)),
                 ],
             }
@@ -319,16 +332,20 @@ pub fn topology_lines(
     lines
 }
 
+/// Where the readings came from: ` source: amd-smi `, ` sources: nvidia-smi, kfd-sysfs `;
+/// `--demo` says ` source: recording `.
+fn sources_label(sources: &[String]) -> String {
+    let noun = if sources.len() == 1 { "source" } else { "sources" };
+    format!(" {noun}: {} ", sources.join(", "))
+}
+
 /// Draws the topology pane under the GPU table.
 pub fn render_topology(frame: &mut Frame, area: Rect, snapshot: &GpuSnapshot, theme: &Theme) {
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
         .border_style(theme.border)
         .title(Span::styled(" Topology ", theme.accent))
-        .title_bottom(
-            Line::styled(format!(" sources: {} ", snapshot.sources.join(", ")), theme.muted)
-                .right_aligned(),
-        );
+        .title_bottom(Line::styled(sources_label(&snapshot.sources), theme.muted).right_aligned());
     let inner = block.inner(area);
     frame.render_widget(
         Paragraph::new(topology_lines(snapshot, inner.width, inner.height, theme)).block(block),

@@ -42,6 +42,7 @@ pub fn render(
     let mut narrow = table.clone();
     narrow.columns[name].width = Constraint::Length(NARROW_NAME);
     narrow.columns[history].width = Constraint::Length(0);
+    narrow.columns[history].grow_to = None;
     let room = held_width + usize::from(10 - NARROW_NAME) + 8;
     let rows: Vec<TableRow> = table
         .rows()

@@ -20,7 +20,7 @@ use crate::recipes::select::{self, Hardware, SelectQuery};
 use crate::recipes::{gpus, validate};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::form::FormField;
-use crate::tui::widgets::{Column, Form, SortKey, TableCell, TableRow, gauge};
+use crate::tui::widgets::{Column, Cut, Form, SortKey, TableCell, TableRow, gauge};
 
 #[derive(Debug, Clone, Default)]
 pub struct RecipeState {
@@ -36,8 +36,9 @@ pub struct RecipeState {
 pub fn columns() -> Vec<Column> {
     vec![
         Column::new("", Constraint::Length(1)),
-        Column::new("ID", Constraint::Min(28)),
-        Column::new("MODEL", Constraint::Min(14)),
+        // Recipe ids differ at their end (`…-h100-fp8-tp4`): cut at the start.
+        Column::new("ID", Constraint::Min(28)).cut(Cut::Start),
+        Column::new("MODEL", Constraint::Min(14)).cut(Cut::Model),
         Column::new("ENGINE", Constraint::Length(6)),
         Column::new("GPU", Constraint::Length(9)),
         Column::new("N", Constraint::Length(2)),
