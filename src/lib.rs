@@ -13,6 +13,8 @@ pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod engine;
+#[doc(hidden)]
+pub mod fuzz_entry;
 pub mod hardware;
 pub mod logging;
 pub mod model;

@@ -94,6 +94,11 @@ pub fn read(state_dir: &Path) -> Result<Journal, BackendError> {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Journal::default()),
         Err(err) => return Err(BackendError::state(&file, err)),
     };
+    Ok(parse(&text, &file))
+}
+
+/// The journal in `text` (the file's contents); `file` names it in the bad lines' reports.
+pub fn parse(text: &str, file: &Path) -> Journal {
     let mut journal = Journal::default();
     for (number, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
@@ -104,7 +109,7 @@ pub fn read(state_dir: &Path) -> Result<Journal, BackendError> {
             Err(err) => journal.bad_lines.push(format!("{}:{}: {err}", file.display(), number + 1)),
         }
     }
-    Ok(journal)
+    journal
 }
 
 #[cfg(test)]

@@ -135,6 +135,29 @@ fn error_message(body: &str) -> String {
     text.chars().take(500).collect()
 }
 
+/// What one line of the event stream says.
+#[derive(Debug, PartialEq)]
+pub enum SseLine {
+    /// `data: [DONE]`: the answer is complete.
+    Done,
+    /// A `data:` line holding JSON.
+    Event(Value),
+    /// Anything else (comments, `event:` lines, keep-alives, data that is not JSON).
+    Skip,
+}
+
+/// Reads one line of the body (with or without its line ending); not UTF-8 is read lossily.
+pub fn sse_line(line: &[u8]) -> SseLine {
+    let line = String::from_utf8_lossy(line);
+    let line = line.trim_end_matches(['\n', '\r']);
+    let Some(data) = line.strip_prefix("data:") else { return SseLine::Skip };
+    let data = data.trim_start();
+    if data == "[DONE]" {
+        return SseLine::Done;
+    }
+    serde_json::from_str::<Value>(data).map_or(SseLine::Skip, SseLine::Event)
+}
+
 /// Sends the request and reads the stream, calling `on_token(text, elapsed)` for each answer chunk
 /// (thinking goes to the summary only).
 /// Stops early, with `cancelled: true`, when `cancel` fires. `idle_timeout` bounds the wait
@@ -180,14 +203,11 @@ pub async fn stream(
         buffer.extend_from_slice(&chunk);
         while let Some(end) = buffer.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = buffer.drain(..=end).collect();
-            let line = String::from_utf8_lossy(&line);
-            let line = line.trim_end_matches(['\n', '\r']);
-            let Some(data) = line.strip_prefix("data:") else { continue };
-            let data = data.trim_start();
-            if data == "[DONE]" {
-                break 'read;
-            }
-            let Ok(event) = serde_json::from_str::<Value>(data) else { continue };
+            let event = match sse_line(&line) {
+                SseLine::Done => break 'read,
+                SseLine::Skip => continue,
+                SseLine::Event(event) => event,
+            };
             if let Some(err) = event.get("error") {
                 let message = err
                     .get("message")
@@ -255,4 +275,18 @@ pub fn spawn_stream(
         };
         let _ = events.send(last).await;
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sse_lines_are_done_events_or_skipped() {
+        assert_eq!(sse_line(b"data: [DONE]\r\n"), SseLine::Done);
+        assert_eq!(sse_line(b"data:{\"a\":1}\n"), SseLine::Event(serde_json::json!({"a": 1})));
+        assert_eq!(sse_line(b": keep-alive\n"), SseLine::Skip);
+        assert_eq!(sse_line(b"data: {truncated\n"), SseLine::Skip);
+        assert_eq!(sse_line(b"data: \xff\n"), SseLine::Skip);
+    }
 }

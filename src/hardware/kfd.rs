@@ -103,13 +103,53 @@ fn read_tree(root: &Path, pci_root: Option<&Path>) -> Result<Option<ProviderRepo
             Err(why) => warnings.push(why),
         }
     }
+    Ok(Some(finish(nodes, warnings, pci_root)))
+}
+
+fn finish(mut nodes: Vec<Node>, warnings: Vec<String>, pci_root: Option<&Path>) -> ProviderReport {
     nodes.sort_by_key(|node| node.id);
     let mut xcc = BTreeMap::new();
     let mut report = build(&nodes, warnings, &mut xcc);
     super::kfd_partitions::apply(&mut report.gpus, &xcc, pci_root);
     // The KFD's banks are each partition's share already: parents only, no division.
     super::partitions::set_parents(&mut report.gpus);
-    Ok(Some(report))
+    report
+}
+
+/// The report for a tree written as one text, so the fuzzer (`fuzz/`) reaches the reader
+/// without files: a `[node]` line starts the next node's `properties`, `[bank]` and `[link]`
+/// lines start one of its `mem_banks`/`io_links` documents. Same code as `read` past the files.
+#[doc(hidden)]
+pub fn report_from_text(text: &str) -> ProviderReport {
+    // (node id, kind, text); kind 0 = properties, 1 = a bank, 2 = a link. Text before the
+    // first marker is node 0's properties.
+    let mut docs: Vec<(u64, u8, String)> = vec![(0, 0, String::new())];
+    let mut id = 0;
+    for line in text.lines() {
+        match line {
+            "[node]" => {
+                id += 1;
+                docs.push((id, 0, String::new()));
+            }
+            "[bank]" => docs.push((id, 1, String::new())),
+            "[link]" => docs.push((id, 2, String::new())),
+            _ => {
+                let Some((_, _, doc)) = docs.last_mut() else { continue };
+                doc.push_str(line);
+                doc.push('\n');
+            }
+        }
+    }
+    let mut nodes: Vec<Node> = Vec::new();
+    for (id, kind, doc) in docs {
+        let props = parse_properties(&doc);
+        match (kind, nodes.last_mut()) {
+            (1, Some(node)) => node.banks.push(props),
+            (2, Some(node)) => node.links.push(props),
+            _ => nodes.push(Node { id, props, banks: Vec::new(), links: Vec::new() }),
+        }
+    }
+    finish(nodes, Vec::new(), None)
 }
 
 /// The GPUs and links of the tree; `xcc` gets each GPU's `num_xcc` by index.
@@ -212,13 +252,17 @@ fn product_name(props: &Properties) -> String {
 
 fn read_properties(path: &Path) -> Result<Properties, String> {
     let text = fs::read_to_string(path).map_err(|err| format!("{}: {err}", path.display()))?;
-    Ok(text
-        .lines()
+    Ok(parse_properties(&text))
+}
+
+/// `key value` lines; lines without a number value are skipped.
+fn parse_properties(text: &str) -> Properties {
+    text.lines()
         .filter_map(|line| {
             let (key, value) = line.split_once(char::is_whitespace)?;
             Some((key.to_string(), value.trim().parse::<u64>().ok()?))
         })
-        .collect())
+        .collect()
 }
 
 fn read_children(dir: &Path, warnings: &mut Vec<String>) -> Vec<Properties> {
@@ -272,5 +316,24 @@ mod tests {
         assert_eq!(read_with_pci(root.path(), None).unwrap().unwrap().gpus.len(), 1);
         fs::write(root.path().join("generation_id"), "8\n").expect("write");
         assert_eq!(read_with_pci(root.path(), None).unwrap().unwrap().gpus.len(), 2);
+    }
+
+    #[test]
+    fn the_text_form_reads_like_the_tree() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let gpu = "cpu_cores_count 0\nsimd_count 1216\nvendor_id 4098\nlocation_id 3072\n";
+        let bank = "heap_type 1\nsize_in_bytes 1024\n";
+        for (node, props) in [("0", "cpu_cores_count 96\nsimd_count 0\n"), ("1", gpu)] {
+            fs::create_dir_all(root.path().join(format!("nodes/{node}/mem_banks/0")))
+                .expect("mkdir");
+            fs::write(root.path().join(format!("nodes/{node}/properties")), props).expect("write");
+        }
+        fs::write(root.path().join("nodes/1/mem_banks/0/properties"), bank).expect("write");
+        let from_tree = read_tree(root.path(), None).unwrap().unwrap();
+        let text = format!("cpu_cores_count 96\nsimd_count 0\n[node]\n{gpu}[bank]\n{bank}");
+        let from_text = report_from_text(&text);
+        assert_eq!(from_text.gpus.len(), 1);
+        assert_eq!(from_text.gpus[0].memory_total_bytes, Some(1024));
+        assert_eq!(from_text, from_tree);
     }
 }

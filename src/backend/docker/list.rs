@@ -139,3 +139,16 @@ fn found_from(summary: ContainerSummary) -> Option<Found> {
         network: labels_map.get(render::NETWORK_LABEL).and_then(|n| n.parse().ok()),
     })
 }
+
+/// The fuzzer's way in (`crate::fuzz_entry`): a `GET /containers/json` answer read as
+/// `containers` reads it, and a `GET /containers/{id}/json` answer as `started_at` does.
+/// Gives how many of our containers the list holds and the start time.
+pub(crate) fn read_answers(list: &[u8], inspect: &[u8]) -> (usize, Option<i64>) {
+    let found = serde_json::from_slice::<Vec<ContainerSummary>>(list)
+        .map_or(0, |summaries| summaries.into_iter().filter_map(found_from).count());
+    let inspected = serde_json::from_slice::<bollard::models::ContainerInspectResponse>(inspect);
+    let started = inspected.ok().and_then(|inspected| {
+        crate::model::rfc3339_unix_ms(inspected.state?.started_at.as_deref()?)
+    });
+    (found, started)
+}

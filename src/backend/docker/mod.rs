@@ -3,7 +3,7 @@
 //! is negotiated so older engines (Debian's 20.10, API 1.41) work.
 
 mod lifecycle;
-mod list;
+pub(crate) mod list;
 mod render;
 
 use std::collections::HashMap;

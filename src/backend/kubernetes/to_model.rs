@@ -51,7 +51,7 @@ fn group_detail(pod: &PodRow, detail: Option<String>) -> Option<String> {
     })
 }
 
-pub(super) fn to_deployment(d: &K8sDeployment, pods: Vec<PodRow>) -> Deployment {
+pub(crate) fn to_deployment(d: &K8sDeployment, pods: Vec<PodRow>) -> Deployment {
     let name = d.metadata.name.clone().unwrap_or_default();
     let annotations = d.metadata.annotations.clone().unwrap_or_default();
     let desired = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1).max(0) as u32;

@@ -50,7 +50,7 @@ pub struct TreeLfs {
 }
 
 #[derive(Deserialize)]
-struct TreeItem {
+pub(crate) struct TreeItem {
     #[serde(rename = "type")]
     kind: String,
     #[serde(flatten)]
@@ -122,7 +122,7 @@ pub fn transport_error(err: reqwest::Error) -> String {
 }
 
 /// The `next` URL of a `Link` header (`<url>; rel="next"`, as GitHub's pagination).
-fn next_page(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn next_page(headers: &HeaderMap) -> Option<String> {
     let link = header_str(headers, "link")?;
     link.split(',').find_map(|part| {
         let (target, params) = part.split_once(';')?;
@@ -131,9 +131,30 @@ fn next_page(headers: &HeaderMap) -> Option<String> {
     })
 }
 
+/// The files of one page of the tree listing (folders skipped).
+pub(crate) fn tree_files(items: Vec<TreeItem>, url: &str) -> Result<Vec<TreeFile>, PullError> {
+    let files = items.into_iter().filter(|item| item.kind == "file");
+    files
+        .map(|item| {
+            serde_json::from_value(item.rest).map_err(|err| PullError::BadAnswer {
+                url: url.to_string(),
+                message: format!("a tree entry lacks `path`, `size` or `oid`: {err}"),
+            })
+        })
+        .collect()
+}
+
 /// `W/"abc"` or `"abc"` -> `abc` (`_normalize_etag`).
 pub fn normalize_etag(etag: &str) -> String {
     etag.trim_start_matches(['W', '/']).trim_matches('"').to_string()
+}
+
+/// The file's ETag as the Hub sends it (`X-Linked-Etag` for LFS files), if usable.
+pub(crate) fn etag_of(headers: &HeaderMap) -> Option<String> {
+    header_str(headers, "x-linked-etag")
+        .or_else(|| header_str(headers, "etag"))
+        .map(normalize_etag)
+        .filter(|etag| !etag.is_empty() && !etag.contains('/'))
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -248,14 +269,7 @@ impl HubClient {
                         transport_error(err)
                     ),
                 })?;
-            for item in items.into_iter().filter(|item| item.kind == "file") {
-                let file: TreeFile =
-                    serde_json::from_value(item.rest).map_err(|err| PullError::BadAnswer {
-                        url: url.clone(),
-                        message: format!("a tree entry lacks `path`, `size` or `oid`: {err}"),
-                    })?;
-                files.push(file);
-            }
+            files.extend(tree_files(items, &url)?);
         }
         Err(PullError::BadAnswer {
             url: self.endpoint.clone(),
@@ -294,11 +308,7 @@ impl HubClient {
             } else {
                 check_status(&response, repo_id, revision, label)?;
             }
-            let etag = header_str(headers, "x-linked-etag")
-                .or_else(|| header_str(headers, "etag"))
-                .map(normalize_etag)
-                .filter(|etag| !etag.is_empty() && !etag.contains('/'))
-                .ok_or_else(|| PullError::BadAnswer {
+            let etag = etag_of(headers).ok_or_else(|| PullError::BadAnswer {
                     url: label.to_string(),
                     message: "no usable ETag header: the server is not a Hugging Face Hub, or a proxy strips headers"
                         .into(),
