@@ -34,6 +34,9 @@ pub struct Effects {
     /// Parent of every run's token and of the monitor: `shutdown` cancels them all.
     root: CancellationToken,
     endpoints: Option<endpoints::EndpointTasks>,
+    /// True once the host's GPUs are known to the backends (`with_host_gpus`); placements
+    /// (create, scale, render) wait for it. True from the start without that detection.
+    host_gpus: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Effects {
@@ -53,18 +56,17 @@ impl Effects {
             runs: Arc::default(),
             root: CancellationToken::new(),
             endpoints: None,
+            host_gpus: tokio::sync::watch::channel(true).1,
         }
     }
 
-    /// Starts the endpoint monitor (inside a Tokio runtime); endpoint commands go to it, and
-    /// without it they are dropped with a log line. It stops with `shutdown`.
-    pub fn with_endpoint_monitor(
-        mut self,
-        poll: crate::monitor::PollConfig,
-    ) -> Result<Effects, String> {
+    /// Starts the endpoint monitor's task (inside a Tokio runtime; the monitor is built by
+    /// the first watch); endpoint commands go to it, and without it they are dropped with a
+    /// log line. It stops with `shutdown`.
+    pub fn with_endpoint_monitor(mut self, poll: crate::monitor::PollConfig) -> Effects {
         self.endpoints =
-            Some(endpoints::EndpointTasks::spawn(self.events.clone(), poll, self.root.clone())?);
-        Ok(self)
+            Some(endpoints::EndpointTasks::spawn(self.events.clone(), poll, self.root.clone()));
+        self
     }
 
     /// Cancels every run and stops the endpoint monitor.
