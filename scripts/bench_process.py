@@ -9,10 +9,14 @@ Runs the release binary in a pseudo-terminal (160x48) with private HOME/XDG dirs
     view (which shows the polls, redrawn once a second);
   - resident memory (VmRSS, VmHWM) at the end of each window.
 With --kdash PATH it measures kdash the same way against a minimal fake Kubernetes API server
-(see fake_kube_api below). Prints a markdown table (and writes it to --out).
+(see fake_kube_api below), in the same run, and adds a side-by-side table with the ratios of
+the four idle figures both programs have (first frame, CPU, bytes to the terminal, VmRSS).
+Prints markdown tables (and writes them to --out).
 
 Usage: cargo build --release && scripts/bench_process.py [--seconds 60] [--runs 20] [--out FILE]
-       [--binary PATH]
+       [--binary PATH] [--kdash PATH]
+kdash, built into this folder (gitignored):
+       cargo install kdash --locked --root scripts/.kdash && scripts/bench_process.py --kdash scripts/.kdash/bin/kdash
 """
 
 import argparse
@@ -256,17 +260,49 @@ def main():
         if not os.access(path, os.X_OK):
             sys.exit(f"{path} is missing: run `cargo build --release` first")
 
-    rows = []
+    rows, figures = [], {}
     if not args.skip_aimdeck:
-        measure_aimdeck(args, rows)
+        figures["aimdeck"] = measure_aimdeck(args, rows)
     if args.kdash:
-        measure_kdash(args, rows)
+        figures["kdash"] = measure_kdash(args, rows)
     table = ["| program | measure | value |", "|---|---|---|"] + ["| %s | %s | %s |" % r for r in rows]
+    if len(figures) == 2:
+        table += [""] + side_by_side(figures["aimdeck"], figures["kdash"])
     text = "\n".join(table) + "\n"
     print(text)
     if args.out:
         with open(args.out, "w") as f:
             f.write(text)
+
+
+# (key, label, unit format) of the figures both programs have; lower is better for each.
+COMPARED = [
+    ("first_ms", "first complete frame (median)", "%.1f ms"),
+    ("cpu", "idle CPU of one core", "%.2f%%"),
+    ("bps", "idle bytes to the terminal", "%.0f B/s"),
+    ("rss_mb", "idle resident memory (VmRSS)", "%.1f MB"),
+]
+
+
+def side_by_side(ours, theirs):
+    """The figures of one run beside each other, with how many times lower aimdeck's is."""
+    lines = ["| figure | aimdeck | kdash | kdash / aimdeck |", "|---|---:|---:|---:|"]
+    for key, label, fmt in COMPARED:
+        a, k = ours.get(key), theirs.get(key)
+        if a is None or k is None:
+            ratio = "n/a"
+        elif a == 0:
+            ratio = "aimdeck 0" if k > 0 else "both 0"
+        else:
+            ratio = "%.2fx (%s)" % (k / a, "aimdeck ahead" if a < k else "kdash ahead")
+        show = lambda v: fmt % v if v is not None else "not seen"
+        lines.append("| %s | %s | %s | %s |" % (label, show(a), show(k), ratio))
+    return lines
+
+
+def idle_figures(starts, idle):
+    return {"first_ms": 1e3 * median(starts) if starts else None, "cpu": idle["cpu"],
+            "bps": idle["bps"], "rss_mb": idle["VmRSS"] / 1024}
 
 
 def measure_aimdeck(args, rows):
@@ -305,6 +341,7 @@ def measure_aimdeck(args, rows):
         rows.append(("aimdeck", label + ": CPU of one core", "%.2f%%" % live["cpu"]))
         rows.append(("aimdeck", label + ": bytes to the terminal", "%.0f B/s" % live["bps"]))
         rows.append(("aimdeck", label + ": resident memory (VmRSS / peak VmHWM)", "%.1f MB / %.1f MB" % (live["VmRSS"] / 1024, live["VmHWM"] / 1024)))
+    return idle_figures(ok, idle)
 
 
 def measure_kdash(args, rows):
@@ -322,6 +359,7 @@ def measure_kdash(args, rows):
         rows.append(("kdash", "idle: bytes to the terminal", "%.0f B/s" % idle["bps"]))
         rows.append(("kdash", "idle: resident memory (VmRSS / peak VmHWM)", "%.1f MB / %.1f MB" % (idle["VmRSS"] / 1024, idle["VmHWM"] / 1024)))
         server.shutdown()
+    return idle_figures(ok, idle)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// Lines waiting for the log file's writer thread.
 const LOG_QUEUE_LINES: usize = 4096;
@@ -24,16 +27,20 @@ pub fn init(level: Option<&str>) -> Option<(WorkerGuard, PathBuf)> {
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .buffered_lines_limit(LOG_QUEUE_LINES)
         .finish(appender);
-    let filter = std::env::var("AIMDECK_LOG")
-        .ok()
-        .and_then(|f| EnvFilter::try_new(f).ok())
-        .or_else(|| EnvFilter::try_new(format!("aimdeck={}", level.unwrap_or("info"))).ok())
-        .unwrap_or_else(|| EnvFilter::new("aimdeck=info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer)
-        .with_ansi(false)
-        .try_init()
-        .ok()?;
+    let builder = tracing_subscriber::fmt().with_writer(writer).with_ansi(false);
+    // `AIMDECK_LOG` takes EnvFilter's whole syntax. The level alone needs only a target
+    // filter: EnvFilter parses even `aimdeck=info` with regexes, whose code (about 0.6 MB of
+    // pages) the idle console would otherwise keep resident.
+    let started = match std::env::var("AIMDECK_LOG").ok().and_then(|f| EnvFilter::try_new(f).ok()) {
+        Some(filter) => builder.with_env_filter(filter).try_init().is_ok(),
+        None => {
+            let level =
+                level.and_then(|l| l.parse::<LevelFilter>().ok()).unwrap_or(LevelFilter::INFO);
+            builder.finish().with(Targets::new().with_target("aimdeck", level)).try_init().is_ok()
+        }
+    };
+    if !started {
+        return None;
+    }
     Some((guard, dir.join(file_name)))
 }

@@ -115,6 +115,10 @@ impl Registry {
         self.backends.iter().find(|b| b.name() == name)
     }
 
+    pub fn all(&self) -> impl Iterator<Item = &Arc<dyn Backend>> {
+        self.backends.iter()
+    }
+
     pub fn names(&self) -> Vec<String> {
         self.backends.iter().map(|b| b.name().to_string()).collect()
     }

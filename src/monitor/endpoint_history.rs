@@ -1,6 +1,7 @@
 //! What the console keeps of each watched endpoint: its state and when it entered it, its newest
-//! sample in full, an hour of the plotted numbers (`Timeline`: compact, downsampled after 10
-//! minutes) and its recent errors. Plain data: views read it without I/O.
+//! sample in full, an hour of the plotted numbers (`Timeline`: compact, full rate for the
+//! charts' minutes and minute means before them, or minute means only for an endpoint that is
+//! never charted) and its recent errors. Plain data: views read it without I/O.
 
 use std::collections::BTreeMap;
 
@@ -36,7 +37,17 @@ pub struct EndpointHistory {
 }
 
 impl EndpointHistory {
+    /// A charted endpoint's history (`Timeline::new`).
     pub fn new(id: impl Into<String>) -> Self {
+        EndpointHistory::with_timeline(id, Timeline::new())
+    }
+
+    /// The history of an endpoint the console never charts (`Timeline::summary`).
+    pub fn summary(id: impl Into<String>) -> Self {
+        EndpointHistory::with_timeline(id, Timeline::summary())
+    }
+
+    fn with_timeline(id: impl Into<String>, timeline: Timeline) -> Self {
         EndpointHistory {
             id: id.into(),
             state: EndpointState::Starting,
@@ -44,8 +55,9 @@ impl EndpointHistory {
             engine: None,
             models: Vec::new(),
             latest: None,
-            timeline: Timeline::new(),
-            errors: Ring::new(ERROR_CAPACITY),
+            timeline,
+            // Most endpoints have no error: 2 KB each reserved up front is 4 MB for a fleet.
+            errors: Ring::growing(ERROR_CAPACITY),
             last_update_unix_ms: None,
         }
     }
@@ -100,15 +112,27 @@ impl EndpointHistory {
 #[derive(Debug, Clone, Default)]
 pub struct EndpointHistories {
     pub by_id: BTreeMap<String, EndpointHistory>,
+    /// The ids whose charts can be drawn; the others keep summary timelines. Every id when
+    /// unset.
+    charted: Option<fn(&str) -> bool>,
 }
 
 impl EndpointHistories {
+    /// Histories with full-rate timelines only for the ids `charted` accepts.
+    pub fn charting(charted: fn(&str) -> bool) -> Self {
+        EndpointHistories { by_id: BTreeMap::new(), charted: Some(charted) }
+    }
+
     pub fn apply(&mut self, update: EndpointUpdate) {
         // Looked up before inserting: an owned key per poll would be a heap allocation per sample.
         match self.by_id.get_mut(&update.id) {
             Some(history) => history.apply(update),
             None => {
-                let mut history = EndpointHistory::new(update.id.clone());
+                let mut history = if self.charted.is_none_or(|charted| charted(&update.id)) {
+                    EndpointHistory::new(update.id.clone())
+                } else {
+                    EndpointHistory::summary(update.id.clone())
+                };
                 let id = update.id.clone();
                 history.apply(update);
                 self.by_id.insert(id, history);
@@ -161,5 +185,26 @@ mod tests {
         let running = history.series(Metric::RequestsRunning);
         assert_eq!(running.len(), history.timeline.len());
         assert_eq!(running.last(), Some(&(3999, 3999.0)));
+    }
+
+    #[test]
+    fn only_the_ids_charted_keep_full_rate_timelines() {
+        let mut book = EndpointHistories::charting(|id| !id.ends_with("/1"));
+        for at in 0..3600 {
+            for id in ["deploy:a", "deploy:a/1"] {
+                book.apply(EndpointUpdate {
+                    id: id.into(),
+                    ..update(EndpointState::Ready, None, at)
+                });
+            }
+        }
+        let charted = book.get("deploy:a").unwrap();
+        let summary = book.get("deploy:a/1").unwrap();
+        assert_eq!(charted.timeline.recent().count(), crate::monitor::timeline::RECENT_POINTS);
+        assert_eq!(summary.timeline.recent().count(), 1);
+        assert!(summary.timeline.len() <= crate::monitor::timeline::SUMMARY_POINTS + 2);
+        // Both keep the newest sample whole: the rows add up the replicas' newest numbers.
+        assert_eq!(summary.latest().unwrap().requests_running, Some(3599.0));
+        assert!(summary.errors.is_empty());
     }
 }

@@ -17,6 +17,12 @@ impl<T> Ring<T> {
         Ring { items: VecDeque::with_capacity(capacity.min(4096)), capacity }
     }
 
+    /// A ring that allocates as it fills, for one that usually stays nearly empty (an
+    /// endpoint's recent errors): `new` reserves the whole capacity up front.
+    pub fn growing(capacity: usize) -> Self {
+        Ring { items: VecDeque::new(), capacity: capacity.max(1) }
+    }
+
     /// Adds `item` as the newest; returns the oldest item when the ring was full and dropped it
     /// (so a caller can fold it into a coarser history).
     pub fn push(&mut self, item: T) -> Option<T> {
@@ -70,6 +76,15 @@ mod tests {
         assert_eq!(ring.latest(), Some(&4));
         assert_eq!(ring.last_n(2).copied().collect::<Vec<_>>(), vec![3, 4]);
         assert_eq!(ring.last_n(10).count(), 3);
+    }
+
+    #[test]
+    fn a_growing_ring_holds_the_same_items() {
+        let mut ring = Ring::growing(3);
+        assert_eq!(ring.items.capacity(), 0, "nothing allocated before the first item");
+        let dropped: Vec<Option<i32>> = (0..5).map(|i| ring.push(i)).collect();
+        assert_eq!(dropped, vec![None, None, None, Some(0), Some(1)]);
+        assert_eq!(ring.iter().copied().collect::<Vec<_>>(), vec![2, 3, 4]);
     }
 
     #[test]

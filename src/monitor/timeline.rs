@@ -1,8 +1,16 @@
 //! The numbers an endpoint's charts plot, kept for an hour in little memory: one fixed-size
 //! point per poll (`f32` values, NaN for "not reported"; no strings, no maps, no heap per
-//! sample) for the last `RECENT_POINTS` polls, and before that `BUCKET_MS` means. At 1 Hz that
-//! is 10 minutes at full rate and 50 minutes of 10 s means: 900 points of 56 bytes, about 50 KB
-//! per endpoint, where whole `EndpointSample`s cost about 2.7 MB for the same hour.
+//! sample) for the last `RECENT_POINTS` polls, and before that `BUCKET_MS` means.
+//!
+//! Two resolutions, by what the console draws of the endpoint:
+//! - `Timeline::new` (charted): the charts show the last 5 minutes, every poll of them, so the
+//!   newest 330 polls (5.5 minutes at 1 Hz: the window and 30 s of slack for late polls) stay
+//!   at full rate, and the rest of the hour is 55 one-minute means: 385 points of 56 bytes,
+//!   about 22 KB per endpoint.
+//! - `Timeline::summary` (never charted: a deployment's replicas after the first, whose
+//!   detail charts replica 0): the hour as 60 one-minute means beside the newest poll, 61
+//!   points, about 3.4 KB. A fleet of 500 deployments x 4 replicas holds 500 charted and 1,500
+//!   summary timelines.
 //!
 //! The finish-reason map, the counters and the end-to-end percentiles are not plotted; the
 //! newest full sample (kept by `EndpointHistory`) carries them.
@@ -10,12 +18,15 @@
 use super::Ring;
 use crate::model::EndpointSample;
 
-/// Polls kept at full rate: 10 minutes at the default 1 s interval.
-pub const RECENT_POINTS: usize = 600;
+/// Polls kept at full rate by a charted timeline: 5.5 minutes at the default 1 s interval,
+/// so a 5-minute chart is drawn from polls only.
+pub const RECENT_POINTS: usize = 330;
 /// Older polls are averaged over buckets of this many milliseconds of wall clock...
-pub const BUCKET_MS: i64 = 10_000;
-/// ...and this many buckets are kept: 50 minutes, so the whole timeline covers an hour.
-pub const OLDER_POINTS: usize = 300;
+pub const BUCKET_MS: i64 = 60_000;
+/// ...and a charted timeline keeps this many of them: 55 minutes, so it covers an hour.
+pub const OLDER_POINTS: usize = 55;
+/// The minute means a summary timeline keeps: the hour.
+pub const SUMMARY_POINTS: usize = 60;
 
 /// A number the views plot over time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,8 +154,14 @@ impl Default for Timeline {
 }
 
 impl Timeline {
+    /// A charted endpoint's timeline: full rate for the charts' minutes, minute means before.
     pub fn new() -> Timeline {
         Timeline { recent: Ring::new(RECENT_POINTS), older: Ring::new(OLDER_POINTS), filling: None }
+    }
+
+    /// An endpoint the console never charts: its newest poll and an hour of minute means.
+    pub fn summary() -> Timeline {
+        Timeline { recent: Ring::new(1), older: Ring::new(SUMMARY_POINTS), filling: None }
     }
 
     pub fn push(&mut self, sample: &EndpointSample) {
@@ -217,23 +234,23 @@ mod tests {
     }
 
     #[test]
-    fn an_hour_at_one_hertz_is_ten_minutes_at_full_rate_and_ten_second_means_before() {
+    fn an_hour_at_one_hertz_is_the_charts_minutes_at_full_rate_and_minute_means_before() {
         let mut timeline = Timeline::new();
         for second in 0..3600 {
             timeline.push(&sample(second * 1000, Some(1.0)));
         }
         let points: Vec<Point> = timeline.points().collect();
         assert_eq!(timeline.recent().count(), RECENT_POINTS);
-        // 3,000 polls left the recent ring: 299 full buckets and the one being filled.
-        assert_eq!(points.len(), 300 + RECENT_POINTS);
+        // 3,270 polls left the recent ring: 54 full minutes and the one being filled.
+        assert_eq!(points.len(), 54 + 1 + RECENT_POINTS);
         assert_eq!(points.len(), timeline.len());
         assert!(
             points.windows(2).all(|w| w[0].at_unix_ms < w[1].at_unix_ms),
             "oldest first, no overlap"
         );
-        // The first bucket holds seconds 0..9: its mean time is 4.5 s and its mean rate 4.5.
-        assert_eq!(points[0].at_unix_ms, 4500);
-        assert_eq!(points[0].get(Metric::GenerationTokensPerS), Some(4.5));
+        // The first bucket holds seconds 0..59: its mean time is 29.5 s and its mean rate 29.5.
+        assert_eq!(points[0].at_unix_ms, 29_500);
+        assert_eq!(points[0].get(Metric::GenerationTokensPerS), Some(29.5));
         assert_eq!(points.last().unwrap().at_unix_ms, 3_599_000);
         assert!(points.iter().all(|p| p.get(Metric::RequestsRunning) == Some(1.0)));
     }
@@ -248,7 +265,52 @@ mod tests {
         let oldest = timeline.points().next().unwrap().at_unix_ms;
         // The oldest mean is about an hour before the newest poll.
         let newest = (4 * 3600 - 1) * 1000;
-        assert!((newest - oldest - 3_600_000).abs() < 20_000, "oldest point {oldest}");
+        assert!((newest - oldest - 3_600_000).abs() < 60_000, "oldest point {oldest}");
+    }
+
+    /// What a chart draws (the last 5 minutes) is every poll of those minutes, unchanged,
+    /// however long the endpoint has been watched and however irregular its polls.
+    #[test]
+    fn the_charts_five_minutes_are_every_poll_as_it_came() {
+        let mut timeline = Timeline::new();
+        let mut sent = Vec::new();
+        let mut at = 0i64;
+        for poll in 0..2 * 3600i64 {
+            // 1 s polls that finish 0-90 ms late, and a 20 s outage every 10 minutes.
+            at += 1000 + (poll * 37) % 91 + if poll % 600 == 599 { 20_000 } else { 0 };
+            let running = (poll % 17) as f64 + 0.25;
+            timeline.push(&sample(at, Some(running)));
+            sent.push((at, running));
+            let since = at - 300_000;
+            if poll % 97 == 0 || poll > 2 * 3600 - 5 {
+                let drawn = timeline.series_since(Metric::RequestsRunning, since);
+                let polls: Vec<(i64, f64)> =
+                    sent.iter().copied().filter(|(t, _)| *t >= since).collect();
+                assert_eq!(drawn, polls, "poll {poll}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_summary_keeps_an_hour_of_minute_means_and_the_newest_poll() {
+        let mut timeline = Timeline::summary();
+        for second in 0..2 * 3600 {
+            timeline.push(&sample(second * 1000, Some((second % 60) as f64)));
+        }
+        let points: Vec<Point> = timeline.points().collect();
+        // 60 minute means, the minute being filled, the newest poll.
+        assert_eq!(points.len(), SUMMARY_POINTS + 2);
+        assert_eq!(timeline.recent().count(), 1);
+        let newest = 2 * 3600 * 1000 - 1000;
+        assert_eq!(points.last().unwrap().at_unix_ms, newest);
+        assert!((newest - points[0].at_unix_ms - 3_600_000).abs() < 60_000);
+        // Each full minute's mean of 0..59 is 29.5, at the middle of its minute.
+        for mean in &points[..SUMMARY_POINTS] {
+            assert_eq!(mean.get(Metric::RequestsRunning), Some(29.5));
+            assert_eq!(mean.at_unix_ms % 60_000, 29_500);
+        }
+        // A chart of it (were one drawn) gets the means of its window and the newest poll.
+        assert_eq!(timeline.series_since(Metric::RequestsRunning, newest - 300_000).len(), 6);
     }
 
     #[test]
@@ -277,6 +339,6 @@ mod tests {
         assert_eq!(last_five_minutes[0], (3_300_000, 3300.0));
         let all = timeline.series_since(Metric::RequestsRunning, i64::MIN);
         assert_eq!(all.len(), timeline.len());
-        assert_eq!(all[0], (4500, 4.5));
+        assert_eq!(all[0], (29_500, 29.5));
     }
 }

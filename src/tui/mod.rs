@@ -85,18 +85,15 @@ pub fn run(options: ConsoleOptions) -> ExitCode {
             settings.backends.clone(),
             settings.user_themes_dir.clone(),
             settings.recipe_dirs.clone(),
-        );
+        )
+        .with_endpoint_monitor(Default::default());
         // The demo's traffic (written by the runner) and its GPU recording (read by the GPU
         // poller) share one load.
         let effects =
             if settings.demo { effects.with_demo_load(Default::default()) } else { effects };
-        let effects = match effects.clone().with_endpoint_monitor(Default::default()) {
-            Ok(effects) => effects,
-            Err(err) => {
-                tracing::warn!("{err}");
-                effects
-            }
-        };
+        // The host's GPUs for placement, found on the blocking pool rather than before the
+        // first frame (spawning `nvidia-smi` takes milliseconds, more when it is present).
+        let effects = if demo { effects } else { effects.with_host_gpus() };
         sources::spawn_terminal_input(tx.clone());
         sources::spawn_tick(tx.clone());
         sources::spawn_signals(tx.clone());

@@ -77,7 +77,8 @@ fn gpu_poll_interval(config: &Config) -> std::time::Duration {
 }
 
 /// The backends the console drives: the demo's process backend in `--demo`, otherwise Docker,
-/// the process backend on this host's GPUs, and Kubernetes where a kubeconfig exists. Opened
+/// the process backend (placing on this host's GPUs once `Effects::with_host_gpus` found
+/// them), and Kubernetes where a kubeconfig exists. Opened
 /// from one `ops::BackendConfig` as the CLI opens them, each journaling its own changes.
 pub fn open_backends(
     demo: bool,
@@ -98,7 +99,8 @@ pub fn open_backends(
     config.context = global.context.clone();
     config.namespace = global.namespace.clone();
     config.kube_timeout = Some(crate::tui::CONSOLE_CALL_TIMEOUT);
-    config.gpus = crate::backend::host_gpus::detect();
+    // No `config.gpus` here: the runner detects them off the first frame's path
+    // (`Effects::with_host_gpus`) and hands them to the backends before any placement.
     let wants_kubernetes =
         crate::backend::registry::kubernetes_configured(global.kubeconfig.as_deref())
             || global.backend.as_deref() == Some("k8s");

@@ -40,8 +40,7 @@ pub fn live_runner(backends: Registry) -> (Effects, mpsc::Receiver<Event>, DropG
         ..PollConfig::default()
     };
     let runner = Effects::new(tx, backends, "/nonexistent/themes".into(), Vec::new())
-        .with_endpoint_monitor(poll)
-        .expect("endpoint monitor starts");
+        .with_endpoint_monitor(poll);
     let guard = runner.shutdown_guard();
     (runner, events, guard)
 }

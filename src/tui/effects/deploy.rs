@@ -19,6 +19,33 @@ use crate::tui::features::deploy::{DeployCommand, DeployEvent};
 pub const RESTART_READY_WAIT: std::time::Duration = std::time::Duration::from_secs(900);
 
 impl Effects {
+    /// Finds this host's GPUs (`host_gpus::detect`: KFD sysfs, else `nvidia-smi`) on the
+    /// blocking pool and hands them to every backend, as `open_backends` did before the first
+    /// frame; creates, scales and renders wait for it, so they place exactly as before. Must
+    /// run inside a Tokio runtime, before the runner is cloned.
+    pub fn with_host_gpus(mut self) -> Effects {
+        let (known, host_gpus) = tokio::sync::watch::channel(false);
+        self.host_gpus = host_gpus;
+        let backends = self.backends.clone();
+        tokio::spawn(async move {
+            let gpus = tokio::task::spawn_blocking(crate::backend::host_gpus::detect)
+                .await
+                .unwrap_or_default();
+            for backend in backends.read().expect("backends lock").all() {
+                backend.place_on(gpus.clone());
+            }
+            let _ = known.send(true);
+        });
+        self
+    }
+
+    /// Waits until the backends have the host's GPUs (at once without `with_host_gpus`).
+    async fn host_gpus_known(&self) {
+        let mut known = self.host_gpus.clone();
+        // An error means the detection task is gone: place with what the backends have.
+        let _ = known.wait_for(|known| *known).await;
+    }
+
     pub(super) fn deploy(&self, command: DeployCommand) {
         let events = self.events.clone();
         if let DeployCommand::Logs { run, .. } = &command {
@@ -54,6 +81,7 @@ impl Effects {
                 let target = format!("{} ({} replicas)", spec.name, spec.replicas);
                 let result = match open(&backend) {
                     Ok(handle) => {
+                        self.host_gpus_known().await;
                         place(&*handle, place_on);
                         let (tx, forward) = progress_forwarder(events.clone());
                         let result = handle.create(&spec, tx).await.map(|_| ());
@@ -67,6 +95,7 @@ impl Effects {
             DeployCommand::Scale { backend, name, replicas, place_on } => {
                 let result = match open(&backend) {
                     Ok(handle) => {
+                        self.host_gpus_known().await;
                         place(&*handle, place_on);
                         let (tx, forward) = progress_forwarder(events.clone());
                         let result = handle.scale(&name, replicas, tx).await.map(|_| ());
@@ -137,6 +166,7 @@ impl Effects {
             }
             DeployCommand::Render { backend, spec, create, header } => {
                 let handle = open(&backend);
+                self.host_gpus_known().await;
                 // `render` reads the state dir, /proc and token files: off the async workers.
                 let event = tokio::task::spawn_blocking(move || match handle {
                     Ok(handle) => render(handle.as_ref(), spec, create, header),

@@ -20,6 +20,37 @@ enum Control {
     Unwatch(String),
 }
 
+/// The monitor, built by the first watch; `Failed` after a build that failed (said once in
+/// the log, as the console said it at start before; later watches are dropped).
+enum Lazy {
+    Unbuilt(mpsc::Sender<crate::model::EndpointUpdate>, PollConfig),
+    Built(EndpointMonitor),
+    Failed,
+}
+
+impl Lazy {
+    async fn get(&mut self) -> Option<&mut EndpointMonitor> {
+        if let Lazy::Unbuilt(updates, poll) = self {
+            let (updates, poll) = (updates.clone(), poll.clone());
+            let built = tokio::task::spawn_blocking(move || EndpointMonitor::new(updates, poll))
+                .await
+                .map_err(|err| err.to_string())
+                .and_then(|built| built.map_err(|err| err.to_string()));
+            *self = match built {
+                Ok(monitor) => Lazy::Built(monitor),
+                Err(err) => {
+                    tracing::warn!("cannot start the endpoint monitor: {err}");
+                    Lazy::Failed
+                }
+            };
+        }
+        match self {
+            Lazy::Built(monitor) => Some(monitor),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(super) struct EndpointTasks {
     events: mpsc::Sender<Event>,
@@ -42,23 +73,33 @@ impl std::fmt::Debug for Control {
 
 impl EndpointTasks {
     /// Starts the monitor task. Must run inside a Tokio runtime; stops when `cancel` fires.
+    /// The monitor itself is built by the first watch, on the blocking pool: its client loads
+    /// the system's TLS roots (about 10 ms here), which the first frame should not wait for
+    /// and a console that watches nothing should not pay. Watches sent meanwhile queue.
     pub(super) fn spawn(
         events: mpsc::Sender<Event>,
         poll: PollConfig,
         cancel: CancellationToken,
-    ) -> Result<EndpointTasks, String> {
+    ) -> EndpointTasks {
         let (updates_tx, mut updates) = mpsc::channel(256);
-        let mut monitor = EndpointMonitor::new(updates_tx, poll)
-            .map_err(|err| format!("cannot start the endpoint monitor: {err}"))?;
         let (control, mut control_rx) = mpsc::unbounded_channel();
         let forward = events.clone();
         tokio::spawn(async move {
+            let mut monitor = Lazy::Unbuilt(updates_tx, poll);
             loop {
                 tokio::select! {
                     _ = cancel.cancelled() => break,
                     message = control_rx.recv() => match message {
-                        Some(Control::Watch(target)) => monitor.watch(target),
-                        Some(Control::Unwatch(id)) => monitor.unwatch(&id),
+                        Some(Control::Watch(target)) => {
+                            if let Some(monitor) = monitor.get().await {
+                                monitor.watch(target);
+                            }
+                        }
+                        Some(Control::Unwatch(id)) => {
+                            if let Lazy::Built(monitor) = &mut monitor {
+                                monitor.unwatch(&id);
+                            }
+                        }
                         None => break,
                     },
                     update = updates.recv() => match update {
@@ -75,7 +116,7 @@ impl EndpointTasks {
             // Dropping the monitor stops every poller.
             drop(monitor);
         });
-        Ok(EndpointTasks { events, control, client: Arc::default() })
+        EndpointTasks { events, control, client: Arc::default() }
     }
 
     fn client(&self) -> Result<reqwest::Client, String> {

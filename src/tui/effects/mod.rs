@@ -37,6 +37,9 @@ pub struct Effects {
     /// `--demo` only: the load its traffic puts on each deployment, which the GPU recording
     /// follows.
     demo_load: Option<crate::backend::demo_traffic::DemoLoad>,
+    /// True once the host's GPUs are known to the backends (`with_host_gpus`); placements
+    /// (create, scale, render) wait for it. True from the start without that detection.
+    host_gpus: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Effects {
@@ -57,6 +60,7 @@ impl Effects {
             root: CancellationToken::new(),
             endpoints: None,
             demo_load: None,
+            host_gpus: tokio::sync::watch::channel(true).1,
         }
     }
 
@@ -71,15 +75,13 @@ impl Effects {
         self.demo_load.clone()
     }
 
-    /// Starts the endpoint monitor (inside a Tokio runtime); endpoint commands go to it, and
-    /// without it they are dropped with a log line. It stops with `shutdown`.
-    pub fn with_endpoint_monitor(
-        mut self,
-        poll: crate::monitor::PollConfig,
-    ) -> Result<Effects, String> {
+    /// Starts the endpoint monitor's task (inside a Tokio runtime; the monitor is built by
+    /// the first watch); endpoint commands go to it, and without it they are dropped with a
+    /// log line. It stops with `shutdown`.
+    pub fn with_endpoint_monitor(mut self, poll: crate::monitor::PollConfig) -> Effects {
         self.endpoints =
-            Some(endpoints::EndpointTasks::spawn(self.events.clone(), poll, self.root.clone())?);
-        Ok(self)
+            Some(endpoints::EndpointTasks::spawn(self.events.clone(), poll, self.root.clone()));
+        self
     }
 
     /// Cancels every run and stops the endpoint monitor.

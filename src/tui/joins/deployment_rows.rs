@@ -40,6 +40,16 @@ pub fn replica_id(deployment: &str, replica: u32) -> String {
     }
 }
 
+/// Whether the console can draw `id`'s charts: a watched endpoint's, and a deployment's
+/// replica 0 (its detail charts replica 0). Its other replicas (`deploy:NAME/N`) show only
+/// their newest numbers, so their histories keep summary timelines (`Timeline::summary`).
+pub fn is_charted(id: &str) -> bool {
+    match id.strip_prefix("deploy:") {
+        Some(rest) => !rest.rsplit_once('/').is_some_and(|(_, n)| n.parse::<u32>().is_ok()),
+        None => true,
+    }
+}
+
 /// Each replica's newest sample, by replica index.
 fn replica_samples<'a>(
     deployment: &'a Deployment,
@@ -269,4 +279,17 @@ pub fn empty_note(state: &DeployState) -> Vec<String> {
         note.push(format!("{backend}: {error}"));
     }
     note
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn replica_zero_and_watched_endpoints_are_charted_the_other_replicas_not() {
+        use super::{is_charted, replica_id};
+        assert!(is_charted(&replica_id("llama", 0)));
+        assert!(!is_charted(&replica_id("llama", 1)));
+        assert!(!is_charted(&replica_id("llama", 12)));
+        assert!(is_charted("sim-3"));
+        assert!(is_charted("http://10.0.0.5:8000/v1"));
+    }
 }

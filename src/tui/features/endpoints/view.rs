@@ -80,7 +80,11 @@ pub struct EndpointsState {
 
 impl EndpointsState {
     pub fn new(settings: EndpointSettings) -> EndpointsState {
-        EndpointsState { settings, ..EndpointsState::default() }
+        EndpointsState {
+            settings,
+            histories: EndpointHistories::charting(crate::tui::joins::deployment_rows::is_charted),
+            ..EndpointsState::default()
+        }
     }
 
     pub fn names(&self) -> Vec<String> {
