@@ -35,7 +35,7 @@ pub struct RecipeState {
 
 pub fn columns() -> Vec<Column> {
     vec![
-        Column::new("", Constraint::Length(1)),
+        Column::new("★", Constraint::Length(1)),
         Column::new("ID", Constraint::Min(28)),
         Column::new("MODEL", Constraint::Min(14)),
         Column::new("ENGINE", Constraint::Length(6)),
