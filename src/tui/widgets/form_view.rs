@@ -166,8 +166,9 @@ impl Form {
             (false, None) => ("  ", theme.muted),
         };
         let label_style = if focused { theme.accent } else { theme.muted };
-        let label: String =
-            field.label.chars().take(label_width.saturating_sub(3) as usize).collect();
+        // A multi-line editor's label has its row to itself.
+        let room = if field.is_multi() { body.width } else { label_width };
+        let label: String = field.label.chars().take(room.saturating_sub(3) as usize).collect();
         let label_line =
             Line::from(vec![Span::styled(mark, mark_style), Span::styled(label, label_style)]);
         let note_row = rows - 1;
