@@ -124,10 +124,10 @@ fn views_help_filter_and_quit_leave_a_clean_terminal() {
     tmux.wait_for("Recipes [", WAIT);
 
     tmux.type_text("?");
-    let help = tmux.wait_for("Help: keys", WAIT);
-    assert!(help.contains("Quit aimdeck"), "{help}");
+    let help = tmux.wait_for("Help: Recipes view", WAIT);
+    assert!(help.contains("Recipes view") && help.contains("Edit"), "{help}");
     tmux.send(&["Escape"]);
-    tmux.wait_for_absence("Help: keys", WAIT);
+    tmux.wait_for_absence("Help: Recipes view", WAIT);
 
     tmux.type_text("/llama-3.1-8b");
     tmux.wait_for("/llama-3.1-8b", WAIT);
@@ -146,6 +146,39 @@ fn views_help_filter_and_quit_leave_a_clean_terminal() {
     tmux.type_text("q");
     console.assert_exited_cleanly();
     assert!(console.log_dir().join("aimdeck.log").exists(), "logs go to a file in the state dir");
+}
+
+/// The create form at 80x24 in a real terminal: what is typed is on screen beside its label,
+/// and still there after growing the window to 200x60.
+#[test]
+fn the_create_form_at_80x24_shows_what_is_typed() {
+    if !tmux_ok() {
+        return;
+    }
+    let console = Console::start_with_args("form", 80, 24, &[], "--backend process");
+    let tmux = &console.tmux;
+    tmux.wait_for("1 GPUs", WAIT);
+    tmux.type_text("4");
+    tmux.wait_for("Endpoints [", WAIT);
+    tmux.type_text("c");
+    tmux.wait_for("Create a deployment", WAIT);
+    tmux.type_text("web1");
+    tmux.send(&["Tab"]);
+    tmux.type_text("org/tiny-model");
+    let screen = tmux.wait_for("org/tiny-model", WAIT);
+    let row = |text: &str| screen.lines().find(|l| l.contains(text)).unwrap_or("").to_string();
+    assert!(row("web1").contains("Name"), "name and its value on one row:\n{screen}");
+    assert!(row("org/tiny-model").contains("Model"), "model on its row:\n{screen}");
+    assert!(!screen.contains('✗'), "nothing marked wrong while typing:\n{screen}");
+    tmux.resize(200, 60);
+    let wide = tmux.wait_until("the form redrawn at 200x60", WAIT, |s| {
+        s.lines().count() >= 59 && s.contains("web1") && s.contains("org/tiny-model")
+    });
+    assert!(wide.contains("Replicas") && wide.contains("Extra args"), "{wide}");
+    tmux.send(&["Escape"]);
+    tmux.wait_for_absence("Create a deployment", WAIT);
+    tmux.type_text("q");
+    console.assert_exited_cleanly();
 }
 
 /// Parameters of every SGR sequence (`ESC [ ... m`) in `text`.

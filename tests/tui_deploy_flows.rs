@@ -314,12 +314,12 @@ async fn readonly_refuses_every_change_with_a_clear_message() {
     console.backend.create(&spec, None).await.unwrap();
     console.until_row(&name, "1/1", "ready").await;
     for (key_char, action) in [
-        ('c', "create"),
-        ('s', "scale"),
-        ('+', "scale_up"),
-        ('-', "scale_down"),
-        ('d', "delete"),
-        ('r', "restart"),
+        ('c', "Create (c)"),
+        ('s', "Scale to a number of replicas (s)"),
+        ('+', "Add one replica (+)"),
+        ('-', "Remove one replica (-)"),
+        ('d', "Delete (d)"),
+        ('r', "Restart (r)"),
     ] {
         console.press(key(KeyCode::Char(key_char)));
         let message = console.app.message.as_ref().map(|m| m.text.clone()).unwrap_or_default();

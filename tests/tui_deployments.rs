@@ -227,6 +227,22 @@ fn snapshot_deployment_rows_and_detail_list_each_replica() {
     snapshot("deployment_detail", &app);
 }
 
+#[test]
+fn the_scale_form_at_each_size() {
+    let mut app = busy_deployment();
+    app.update(key(KeyCode::Char('s')));
+    assert!(matches!(app.mode, Mode::Form(..)), "{:?}", app.message);
+    let shown = screen(&app, 80, 24);
+    let row = shown.lines().find(|l| l.contains("Replicas")).unwrap_or_default();
+    assert!(row.contains('3'), "the count beside its label: {row}");
+    for (width, height) in [(80, 24), (120, 40), (200, 60)] {
+        insta::assert_snapshot!(
+            format!("form_scale_{width}x{height}"),
+            screen(&app, width, height)
+        );
+    }
+}
+
 /// The create form filled in for `name` on the process backend, up to its review.
 fn review_create(app: &mut App, name: &str, replicas: &str) {
     app.update(key(KeyCode::Char('c')));

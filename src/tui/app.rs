@@ -21,20 +21,7 @@ use crate::tui::views::resources::ResourceView;
 use crate::tui::widgets::text_input::TextInput;
 use crate::tui::widgets::{ConfirmDialog, Form};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
-    Info,
-    Warning,
-    Error,
-}
-
-/// A line for the message bar. Toasts expire; errors stay longer.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Message {
-    pub text: String,
-    pub level: Level,
-    expires_at_tick: u64,
-}
+pub use crate::tui::messages::{Level, Message};
 
 /// What has the keyboard right now.
 #[derive(Debug, Clone)]
@@ -205,8 +192,6 @@ pub struct App {
     pub(crate) stale: Option<crate::tui::joins::Stale>,
 }
 
-const HISTORY: usize = 50;
-
 impl App {
     pub fn new(settings: Settings) -> App {
         let (keymap, key_warnings) = Keymap::with_overrides(&settings.key_overrides);
@@ -330,49 +315,6 @@ impl App {
         self.view_state_mut(self.view)
     }
 
-    pub fn notify(&mut self, level: Level, text: impl Into<String>) {
-        let lifetime = match level {
-            Level::Info => 5,
-            Level::Warning => 15,
-            Level::Error => 30,
-        };
-        let message = Message { text: text.into(), level, expires_at_tick: self.ticks + lifetime };
-        tracing::info!(level = ?message.level, "{}", message.text);
-        self.history.push(message.clone());
-        if self.history.len() > HISTORY {
-            self.history.remove(0);
-        }
-        // A newer info never hides an error the user has not had time to read.
-        let keep_current = self.message.as_ref().is_some_and(|current| {
-            current.level > message.level && current.expires_at_tick > self.ticks
-        });
-        if !keep_current {
-            self.message = Some(message);
-        }
-        self.dirty = true;
-    }
-
-    /// Like `notify`, but a message of the same or a higher level still on screen stays: the
-    /// new one goes to the history (`:messages`) only. For background warnings (a backend that
-    /// cannot be listed) that must not hide what the user is reading.
-    pub fn notify_behind(&mut self, level: Level, text: impl Into<String>) {
-        let busy = self
-            .message
-            .as_ref()
-            .is_some_and(|current| current.level >= level && current.expires_at_tick > self.ticks);
-        if !busy {
-            self.notify(level, text);
-            return;
-        }
-        let message = Message { text: text.into(), level, expires_at_tick: self.ticks };
-        tracing::info!(level = ?message.level, "{}", message.text);
-        self.history.push(message);
-        if self.history.len() > HISTORY {
-            self.history.remove(0);
-        }
-        self.dirty = true;
-    }
-
     /// Actions that work in the current view, for the footer.
     pub fn available_actions(&self) -> Vec<Action> {
         let mut actions = vec![Action::Help, Action::CommandMode, Action::NextView];
@@ -391,7 +333,7 @@ impl App {
             self.clock = clock.to_string();
             self.dirty = true;
         }
-        if self.message.as_ref().is_some_and(|m| m.expires_at_tick <= self.ticks) {
+        if self.message.as_ref().is_some_and(|m| m.expired(self.ticks)) {
             self.message = None;
             self.dirty = true;
         }

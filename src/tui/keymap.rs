@@ -99,6 +99,66 @@ actions! {
     RecipesFor => "recipes_for", Resource, "Recipes for the selected model (Cache view)", ["R"];
 }
 
+impl Action {
+    /// Whether the action changes something outside this console (a deployment, the cache, a
+    /// recipe file, the load on a server): what `--readonly` refuses. Every action is
+    /// classified here, without a catch-all, so a new one cannot slip past the read-only mode.
+    pub fn changes_something(self) -> bool {
+        match self {
+            Action::Create
+            | Action::Scale
+            | Action::ScaleUp
+            | Action::ScaleDown
+            | Action::Delete
+            | Action::Restart
+            | Action::Pull
+            | Action::Edit
+            // A benchmark loads the server for everyone using it.
+            | Action::Bench => true,
+            Action::Quit
+            | Action::Help
+            | Action::Back
+            | Action::CommandMode
+            | Action::NextView
+            | Action::PrevView
+            | Action::ViewGpus
+            | Action::ViewCache
+            | Action::ViewRecipes
+            | Action::ViewEndpoints
+            | Action::Refresh
+            // The toggles change what this console's own create and scale may use.
+            | Action::AllowDegraded
+            | Action::Partitions
+            | Action::Filter
+            | Action::Up
+            | Action::Down
+            | Action::PageUp
+            | Action::PageDown
+            | Action::Top
+            | Action::Bottom
+            | Action::SortNext
+            | Action::SortReverse
+            | Action::Open
+            | Action::Logs
+            | Action::Prompt
+            | Action::ShowConfig
+            | Action::Topology
+            // Stops only what this console started.
+            | Action::Cancel
+            | Action::RecipesFor => false,
+        }
+    }
+}
+
+/// The keys of the logs pane (`l`): fixed, listed by the help and the footer from here.
+pub const LOG_KEYS: &[(char, &str)] = &[
+    ('/', "Search the log"),
+    ('n', "Next match"),
+    ('N', "Previous match"),
+    ('w', "Wrap long lines on or off"),
+    ('G', "Last line, and follow new lines"),
+];
+
 /// A key with its modifiers, as written in the config file: `q`, `ctrl-c`, `tab`, `backtab`,
 /// `enter`, `esc`, `up`, `pageup`, `f5`, `space`, `G` (shift is part of the character).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -274,6 +334,25 @@ impl Keymap {
 
     pub fn keys_for(&self, action: Action) -> &[Key] {
         self.by_action.get(&action).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// How messages name an action: as the help lists it, with its keys in force.
+    pub fn describe(&self, action: Action) -> String {
+        // The help's words without its aside: "Delete (asks you to type the name)" is "Delete".
+        let help = action.help();
+        let words = match help.rfind(" (") {
+            Some(at) if help.ends_with(')') => &help[..at],
+            _ => help,
+        };
+        match self.label(action) {
+            keys if keys.is_empty() => words.to_string(),
+            keys => format!("{words} ({keys})"),
+        }
+    }
+
+    /// The read-only refusal, naming the action as the help does.
+    pub fn refusal(&self, action: Action) -> String {
+        format!("{}: refused, aimdeck is read-only (--readonly)", self.describe(action))
     }
 
     /// `q/ctrl-c` style label for the footer and help.

@@ -86,6 +86,16 @@ fn snapshot(name: &str, app: &App) {
     }
 }
 
+/// The forms at the three sizes an operator uses (issue 18).
+fn form_snapshot(name: &str, app: &App) {
+    for (width, height) in [(80, 24), (120, 40), (200, 60)] {
+        assert_screen(
+            format!("{name}_{width}x{height}"),
+            mask_clock_times(&screen(app, width, height)),
+        );
+    }
+}
+
 /// Errors are stamped with the wall clock when they arrive: `HH:MM:SS` becomes `hh:mm:ss`.
 fn mask_clock_times(screen: &str) -> String {
     let chars: Vec<char> = screen.chars().collect();

@@ -13,6 +13,15 @@ fn prompt_command(commands: &[Command]) -> (RunId, String, String) {
 }
 
 #[test]
+fn the_prompt_form_at_each_size() {
+    let mut app = fleet();
+    app.update(key(KeyCode::Char('p')));
+    type_text(&mut app, "Why is the sky blue?");
+    assert!(screen(&app, 80, 24).contains("Why is the sky blue?"));
+    form_snapshot("endpoint_prompt_form", &app);
+}
+
+#[test]
 fn playground_streams_tokens_with_ttft_and_speed_and_esc_cancels() {
     let mut app = fleet();
     app.update(key(KeyCode::Char('p')));
@@ -142,7 +151,10 @@ fn report() -> BenchReport {
 fn bench_form_progress_and_report() {
     let mut app = fleet();
     app.update(key(KeyCode::Char('b')));
-    snapshot("endpoint_bench_form", &app);
+    let shown = screen(&app, 80, 24);
+    let row = shown.lines().find(|l| l.contains("Requests")).unwrap_or_default();
+    assert!(row.contains("20"), "label and value on one row: {row}");
+    form_snapshot("endpoint_bench_form", &app);
     // Replace the request count: 0 is refused, 40 accepted.
     app.update(key(KeyCode::Backspace));
     app.update(key(KeyCode::Backspace));

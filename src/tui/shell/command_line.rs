@@ -11,6 +11,8 @@ pub enum Typed {
     Help,
     Quit,
     Journal,
+    /// `:messages`: every message since the start, with its time, in full.
+    Messages,
     /// `:ctx [NAME]`: pick or switch the backend / Kubernetes context.
     Context(Option<String>),
     /// `:ns [NAME]`: pick or switch the Kubernetes namespace.
@@ -32,6 +34,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("theme", "switch theme: :theme NAME"),
     ("help", "key bindings"),
     ("journal", "every change aimdeck made, who and when"),
+    ("messages", "every message so far, with its time, in full"),
     ("ctx", "backends and Kubernetes contexts: :ctx [NAME]"),
     ("ns", "Kubernetes namespaces: :ns [NAME]"),
     ("quit", "leave aimdeck"),
@@ -54,6 +57,7 @@ pub fn parse(line: &str) -> Result<Typed, String> {
         "endpoints" | "ep" => no_args(Typed::View(ViewId::Endpoints)),
         "help" | "?" => no_args(Typed::Help),
         "journal" => no_args(Typed::Journal),
+        "messages" | "msgs" => no_args(Typed::Messages),
         "quit" | "q" | "q!" => no_args(Typed::Quit),
         "ctx" | "context" | "contexts" => match rest.as_slice() {
             [] => Ok(Typed::Context(None)),

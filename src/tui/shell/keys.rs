@@ -7,7 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::tui::app::{App, ConfirmPurpose, FormPurpose, Level, Mode, Pager};
 use crate::tui::event::Command;
-use crate::tui::keymap::{Action, Scope};
+use crate::tui::keymap::Action;
 use crate::tui::shell::command_line::{self, Typed};
 use crate::tui::views::ViewId;
 use crate::tui::widgets::Form;
@@ -205,16 +205,24 @@ impl App {
         Vec::new()
     }
 
-    fn on_form_submitted(&mut self, form: Form, purpose: FormPurpose) -> Vec<Command> {
-        match purpose {
+    /// A submit that cannot be carried out keeps the form open with its values and the whole
+    /// cause (the message line would cut it); the history keeps it too.
+    fn on_form_submitted(&mut self, mut form: Form, purpose: FormPurpose) -> Vec<Command> {
+        let result = match purpose.clone() {
             FormPurpose::Create => self.create_submitted(&form),
             FormPurpose::Scale { backend, name } => {
                 let value = form.value("replicas").unwrap_or_default();
                 self.scale_submitted(backend, name, &value)
             }
-            FormPurpose::Pull => self.pull_submitted(&form),
-            FormPurpose::EditRecipe { id } => self.recipe_submitted(&form, id),
-        }
+            FormPurpose::Pull => Ok(self.pull_submitted(&form)),
+            FormPurpose::EditRecipe { id } => Ok(self.recipe_submitted(&form, id)),
+        };
+        result.unwrap_or_else(|cause| {
+            self.remember(Level::Error, cause.clone());
+            form.fail(cause);
+            self.mode = Mode::Form(form, purpose);
+            Vec::new()
+        })
     }
 
     pub(crate) fn after_filter_edit(&mut self) {
@@ -269,20 +277,14 @@ impl App {
     /// Open and the row actions: refused in read-only mode when they change anything, and
     /// explained when the view has no such action.
     fn on_row_action(&mut self, action: Action) -> Vec<Command> {
-        let mutating =
-            !matches!(action, Action::Open | Action::Logs | Action::ShowConfig | Action::Prompt);
-        if self.readonly && mutating && action.scope() == Scope::Resource {
-            self.notify(
-                Level::Warning,
-                format!("{}: refused, aimdeck is read-only (--readonly)", action.name()),
-            );
+        if self.readonly && action.changes_something() {
+            let refusal = self.keymap.refusal(action);
+            self.notify(Level::Warning, refusal);
             return Vec::new();
         }
         if !self.current().actions.contains(&action) {
-            self.notify(
-                Level::Info,
-                format!("{}: not available in the {} view", action.name(), self.view),
-            );
+            let described = self.keymap.describe(action);
+            self.notify(Level::Info, format!("{described}: not in the {} view", self.view));
             return Vec::new();
         }
         if let Some(commands) = self.deploy_action(action) {
@@ -320,13 +322,28 @@ impl App {
     }
 
     fn run_command_line(&mut self, line: String) -> Vec<Command> {
-        match command_line::parse(&line) {
+        let typed = command_line::parse(&line);
+        if typed.is_ok() {
+            // The last mistyped command's error goes once a command parses.
+            self.clear_subject("command");
+        }
+        match typed {
             Ok(Typed::View(view)) => self.view = view,
             Ok(Typed::Help) => self.mode = Mode::Help { scroll: 0 },
             Ok(Typed::Journal) => {
                 return vec![Command::Deploy(
                     crate::tui::features::deploy::DeployCommand::ReadJournal,
                 )];
+            }
+            Ok(Typed::Messages) => {
+                let mut pane = crate::tui::widgets::LogPane::new(crate::tui::messages::HISTORY);
+                pane.wrap = true;
+                for line in self.messages_text() {
+                    pane.push(line);
+                }
+                pane.scroll_to_bottom();
+                let title = format!("Messages ({})", self.history.len());
+                self.mode = Mode::Pager(Box::new(Pager { title, pane, create: None }));
             }
             Ok(Typed::Context(name)) => {
                 return crate::tui::features::cluster::on_context(self, name);
@@ -346,7 +363,7 @@ impl App {
             Ok(Typed::Endpoints(typed)) => {
                 return crate::tui::features::endpoints::on_typed(self, typed);
             }
-            Err(err) => self.notify(Level::Error, err),
+            Err(err) => self.notify_on("command", Level::Error, err),
         }
         Vec::new()
     }

@@ -116,6 +116,9 @@ fn render_view(app: &App, frame: &mut Frame, area: Rect) {
         format!("[{}/{}] /{} ", table.visible_len(), table.total(), table.filter())
     };
     title.push(Span::styled(count, theme.muted));
+    if let Some(sort) = table.sort_label() {
+        title.push(Span::styled(format!("sort: {sort} "), theme.muted));
+    }
     if let Some(note) = crate::tui::placement_toggle::title_note(app.gpus.placement) {
         title.push(Span::styled(note, theme.warning));
     }

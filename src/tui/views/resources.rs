@@ -38,11 +38,20 @@ impl ResourceView {
             ),
         };
         let actions = match id {
-            ViewId::Gpus => vec![Action::Topology],
-            ViewId::Recipes => vec![Action::Edit, Action::Create],
+            // Row actions come with rows (`joins`); create needs none.
             ViewId::Endpoints => vec![Action::Create],
-            ViewId::Cache => vec![Action::Pull, Action::Delete, Action::Cancel, Action::RecipesFor],
+            other => offered(other).to_vec(),
         };
         ResourceView { id, table: DataTable::new(columns), empty_note, actions }
+    }
+}
+
+/// Every row action a view has (the help lists them; the footer lists those usable now).
+pub fn offered(id: ViewId) -> &'static [Action] {
+    match id {
+        ViewId::Gpus => &[Action::Topology],
+        ViewId::Recipes => &[Action::Edit, Action::Create],
+        ViewId::Endpoints => crate::tui::features::endpoints::ROW_ACTIONS,
+        ViewId::Cache => &[Action::Pull, Action::Delete, Action::Cancel, Action::RecipesFor],
     }
 }

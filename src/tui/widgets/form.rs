@@ -1,27 +1,25 @@
-//! A form of single-line fields (each with live validation) and optional multi-line editors
+//! A form of single-line fields (each with validation) and optional multi-line editors
 //! (a YAML recipe, a prompt), on `ratatui-textarea`. Tab and Shift-Tab move between fields,
 //! Enter submits from a one-line field, Ctrl-S submits from anywhere, Esc cancels.
+//!
+//! A field's error shows only once the field was left or a submit was tried (nothing is
+//! wrong with a field nobody has typed into yet). A submit the caller could not carry out
+//! (`Form::fail`) keeps the form, its values and the whole cause. Drawing is in `form_view.rs`.
 
 use std::fmt;
 use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear};
 use ratatui_textarea::TextArea;
 
-use super::confirm::centered;
 use super::text_input::TextInput;
-use crate::tui::theme::Theme;
 
 /// Checks a field's text; `Err` carries the message shown under the field.
 pub type Validator = Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
 
 #[derive(Clone)]
-enum Editor {
+pub(super) enum Editor {
     Line(TextInput),
     Multi(TextArea<'static>),
 }
@@ -29,10 +27,15 @@ enum Editor {
 #[derive(Clone)]
 pub struct FormField {
     pub name: &'static str,
+    /// A few words, shown beside the value.
     pub label: String,
-    editor: Editor,
+    /// What the field takes, shown under it while it has the focus.
+    pub hint: String,
+    pub(super) editor: Editor,
     validator: Option<Validator>,
     error: Option<String>,
+    /// Left once or submitted: from then on its error shows.
+    pub(super) touched: bool,
 }
 
 impl fmt::Debug for FormField {
@@ -47,25 +50,31 @@ impl fmt::Debug for FormField {
 
 impl FormField {
     pub fn line(name: &'static str, label: impl Into<String>, initial: &str) -> FormField {
-        FormField {
-            name,
-            label: label.into(),
-            editor: Editor::Line(TextInput::new(initial)),
-            validator: None,
-            error: None,
-        }
+        FormField::new(name, label.into(), Editor::Line(TextInput::new(initial)))
     }
 
     pub fn multi_line(name: &'static str, label: impl Into<String>, initial: &str) -> FormField {
         let mut area = TextArea::new(initial.lines().map(str::to_string).collect());
         area.set_cursor_line_style(Style::default());
+        FormField::new(name, label.into(), Editor::Multi(area))
+    }
+
+    fn new(name: &'static str, label: String, editor: Editor) -> FormField {
         FormField {
             name,
-            label: label.into(),
-            editor: Editor::Multi(area),
+            label,
+            hint: String::new(),
+            editor,
             validator: None,
             error: None,
+            touched: false,
         }
+    }
+
+    /// The line under the field while it has the focus: what it takes, what empty means.
+    pub fn hint(mut self, hint: impl Into<String>) -> FormField {
+        self.hint = hint.into();
+        self
     }
 
     pub fn validate_with(
@@ -84,17 +93,34 @@ impl FormField {
         }
     }
 
+    /// The field's current problem, whether or not it shows yet.
     pub fn error(&self) -> Option<&str> {
         self.error.as_deref()
     }
 
-    fn is_multi(&self) -> bool {
+    /// The problem as the screen shows it: only once the field was left or submitted.
+    pub fn shown_error(&self) -> Option<&str> {
+        self.error.as_deref().filter(|_| self.touched)
+    }
+
+    pub(super) fn is_multi(&self) -> bool {
         matches!(self.editor, Editor::Multi(_))
     }
 
     fn revalidate(&mut self) {
         let value = self.value();
         self.error = self.validator.as_ref().and_then(|check| check(&value).err());
+    }
+
+    fn set_value(&mut self, value: &str) {
+        match &mut self.editor {
+            Editor::Line(input) => input.set_value(value),
+            Editor::Multi(area) => {
+                *area = TextArea::new(value.lines().map(str::to_string).collect());
+                area.set_cursor_line_style(Style::default());
+            }
+        }
+        self.revalidate();
     }
 
     fn handle_key(&mut self, key: KeyEvent) {
@@ -105,11 +131,6 @@ impl FormField {
         if changed {
             self.revalidate();
         }
-    }
-
-    /// Editor lines: one for a line field; a multi-line editor gets `multi` (what is left).
-    fn height(&self, multi: u16) -> u16 {
-        if self.is_multi() { multi } else { 1 }
     }
 }
 
@@ -124,18 +145,28 @@ pub enum FormOutcome {
 pub struct Form {
     pub title: String,
     pub fields: Vec<FormField>,
-    focus: usize,
+    pub(super) focus: usize,
     /// Set when the user tried to submit with invalid fields.
-    blocked: bool,
+    pub(super) blocked: bool,
+    /// Why the last submit failed once the form was handed over (a preflight, a backend
+    /// gone): shown whole, wrapped, until the next submit.
+    pub(super) failure: Option<String>,
 }
 
 impl Form {
     pub fn new(title: impl Into<String>, fields: Vec<FormField>) -> Form {
-        Form { title: title.into(), fields, focus: 0, blocked: false }
+        Form { title: title.into(), fields, focus: 0, blocked: false, failure: None }
     }
 
     pub fn value(&self, name: &str) -> Option<String> {
         self.fields.iter().find(|f| f.name == name).map(FormField::value)
+    }
+
+    /// Fills a field (a form reopened from a draft); unknown names are ignored.
+    pub fn set_value(&mut self, name: &str, value: &str) {
+        if let Some(field) = self.fields.iter_mut().find(|f| f.name == name) {
+            field.set_value(value);
+        }
     }
 
     pub fn is_valid(&self) -> bool {
@@ -146,13 +177,22 @@ impl Form {
         self.focus
     }
 
+    /// The submit could not be carried out: the form stays, with `cause` shown in full.
+    pub fn fail(&mut self, cause: impl Into<String>) {
+        self.failure = Some(cause.into());
+    }
+
+    pub fn failure(&self) -> Option<&str> {
+        self.failure.as_deref()
+    }
+
     pub fn handle_key(&mut self, key: KeyEvent) -> FormOutcome {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         let count = self.fields.len().max(1);
         match key.code {
             KeyCode::Esc => return FormOutcome::Cancelled,
-            KeyCode::Tab => self.focus = (self.focus + 1) % count,
-            KeyCode::BackTab => self.focus = (self.focus + count - 1) % count,
+            KeyCode::Tab => self.move_focus((self.focus + 1) % count),
+            KeyCode::BackTab => self.move_focus((self.focus + count - 1) % count),
             KeyCode::Char('s') if ctrl => return self.try_submit(),
             KeyCode::Enter if !self.fields.get(self.focus).is_some_and(FormField::is_multi) => {
                 return self.try_submit();
@@ -166,9 +206,19 @@ impl Form {
         FormOutcome::Editing
     }
 
+    /// Leaving a field is when its error may show.
+    fn move_focus(&mut self, to: usize) {
+        if let Some(field) = self.fields.get_mut(self.focus) {
+            field.touched = true;
+        }
+        self.focus = to;
+    }
+
     fn try_submit(&mut self) -> FormOutcome {
+        self.failure = None;
         for field in &mut self.fields {
             field.revalidate();
+            field.touched = true;
         }
         if self.is_valid() {
             FormOutcome::Submitted
@@ -177,134 +227,6 @@ impl Form {
             self.focus = self.fields.iter().position(|f| f.error.is_some()).unwrap_or(self.focus);
             FormOutcome::Editing
         }
-    }
-
-    pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
-        let multi_count = self.fields.iter().filter(|f| f.is_multi()).count() as u16;
-        let fixed: u16 = self.fields.iter().map(|f| 2 + u16::from(!f.is_multi())).sum::<u16>() + 3;
-        // Multi-line editors share whatever the screen has left, at least 3 lines each.
-        let multi =
-            area.height.saturating_sub(fixed + 2).checked_div(multi_count).map_or(0, |n| n.max(3));
-        let body: u16 = self.fields.iter().map(|f| f.height(multi) + 2).sum();
-        if multi_count == 0 && body + 3 > area.height {
-            return self.render_compact(frame, area, theme);
-        }
-        let width = if multi_count > 0 {
-            area.width.saturating_sub(4)
-        } else {
-            area.width.saturating_sub(8).min(96)
-        };
-        let popup = centered(area, width, body + 3);
-        let inner = self.render_frame(frame, popup, theme);
-        let mut constraints: Vec<Constraint> =
-            self.fields.iter().map(|f| Constraint::Length(f.height(multi) + 2)).collect();
-        constraints.push(Constraint::Length(1));
-        let areas = Layout::vertical(constraints).split(inner);
-        for (i, field) in self.fields.iter().enumerate() {
-            let focused = i == self.focus;
-            let [label, editor, message] = Layout::vertical([
-                Constraint::Length(1),
-                Constraint::Length(field.height(multi)),
-                Constraint::Length(1),
-            ])
-            .areas(areas[i]);
-            let label_style = if focused { theme.accent } else { theme.muted };
-            frame.render_widget(
-                Line::styled(
-                    format!("{}{}", if focused { "› " } else { "  " }, field.label),
-                    label_style,
-                ),
-                label,
-            );
-            let editor_area =
-                Rect { x: editor.x + 2, width: editor.width.saturating_sub(2), ..editor };
-            match &field.editor {
-                Editor::Line(input) => frame.render_widget(input.widget(), editor_area),
-                Editor::Multi(text) => frame.render_widget(text, editor_area),
-            }
-            let note = match &field.error {
-                Some(error) => Line::styled(format!("  ✗ {error}"), theme.error),
-                None if field.validator.is_some() => Line::styled("  ✓", theme.ok),
-                None => Line::default(),
-            };
-            frame.render_widget(note, message);
-        }
-        let hint = if self.blocked && !self.is_valid() {
-            Line::styled(
-                "Fix the fields marked ✗ first. Tab next field · Ctrl-S save · Esc cancel",
-                theme.warning,
-            )
-        } else {
-            Line::styled("Tab next field · Enter/Ctrl-S submit · Esc cancel", theme.muted)
-        };
-        frame.render_widget(hint, areas[self.fields.len()]);
-    }
-}
-
-impl Form {
-    /// The cleared popup with its titled border; returns the area inside.
-    fn render_frame(&self, frame: &mut Frame, popup: Rect, theme: &Theme) -> Rect {
-        frame.render_widget(Clear, popup);
-        let block = Block::bordered()
-            .border_type(BorderType::Rounded)
-            .border_style(theme.border_focused)
-            .title(Span::styled(format!(" {} ", self.title), theme.accent));
-        let inner = block.inner(popup);
-        frame.render_widget(block, popup);
-        inner
-    }
-
-    /// One row per field when the screen is too short for label, editor and note on three
-    /// (the create form at 80x24): a short label column, the editor, a mark; the focused
-    /// field's full label and its error at the bottom.
-    fn render_compact(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
-        let popup =
-            centered(area, area.width.saturating_sub(2).min(96), self.fields.len() as u16 + 5);
-        let inner = self.render_frame(frame, popup, theme);
-        let mut constraints: Vec<Constraint> =
-            self.fields.iter().map(|_| Constraint::Length(1)).collect();
-        constraints.extend([Constraint::Length(1), Constraint::Length(1), Constraint::Length(1)]);
-        let rows = Layout::vertical(constraints).split(inner);
-        let label_width = (inner.width / 3).clamp(8, 24);
-        for (i, field) in self.fields.iter().enumerate() {
-            let focused = i == self.focus;
-            let [label, editor, mark] = Layout::horizontal([
-                Constraint::Length(label_width),
-                Constraint::Min(1),
-                Constraint::Length(2),
-            ])
-            .areas(rows[i]);
-            let short: String =
-                field.label.chars().take(label_width.saturating_sub(3) as usize).collect();
-            let style = if focused { theme.accent } else { theme.muted };
-            frame.render_widget(
-                Line::styled(format!("{}{short}", if focused { "› " } else { "  " }), style),
-                label,
-            );
-            if let Editor::Line(input) = &field.editor {
-                frame.render_widget(input.widget(), editor);
-            }
-            let note = match &field.error {
-                Some(_) => Line::styled("✗", theme.error),
-                None if field.validator.is_some() => Line::styled("✓", theme.ok),
-                None => Line::default(),
-            };
-            frame.render_widget(note, mark);
-        }
-        let n = self.fields.len();
-        if let Some(field) = self.fields.get(self.focus) {
-            let about = match &field.error {
-                Some(error) => Line::styled(format!("✗ {error}"), theme.error),
-                None => Line::styled(field.label.clone(), theme.text),
-            };
-            frame.render_widget(about, rows[n + 1]);
-        }
-        let hint = if self.blocked && !self.is_valid() {
-            "Fix the fields marked ✗ first · Esc cancel"
-        } else {
-            "Tab next field · Enter submit · Esc cancel"
-        };
-        frame.render_widget(Line::styled(hint, theme.muted), rows[n + 2]);
     }
 }
 
@@ -338,6 +260,24 @@ mod tests {
         assert!(form.fields[1].error().is_none());
         assert_eq!(form.handle_key(key(KeyCode::Enter)), FormOutcome::Submitted);
         assert_eq!(form.value("replicas").as_deref(), Some("3"));
+    }
+
+    #[test]
+    fn errors_show_only_once_the_field_was_left_or_submitted() {
+        let mut form = replicas_form();
+        form.handle_key(key(KeyCode::Tab));
+        assert!(form.fields[1].error().is_some(), "known at once");
+        assert_eq!(form.fields[1].shown_error(), None, "not shown before it was left");
+        form.handle_key(key(KeyCode::Tab));
+        assert!(form.fields[1].shown_error().is_some(), "shown once left");
+        form.fail("backend docker is not open");
+        assert_eq!(form.failure(), Some("backend docker is not open"));
+        form.handle_key(key(KeyCode::Char('2')));
+        form.handle_key(key(KeyCode::Tab));
+        form.handle_key(key(KeyCode::Char('5')));
+        assert_eq!(form.handle_key(key(KeyCode::Enter)), FormOutcome::Submitted);
+        assert_eq!(form.failure(), None, "a new submit clears the old cause");
+        assert_eq!(form.value("replicas").as_deref(), Some("5"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod confirm;
 pub mod form;
+pub mod form_view;
 pub mod gauge;
 pub mod log_pane;
 pub mod picker;

@@ -241,22 +241,36 @@ impl DataTable {
         self.sort
     }
 
-    /// Sorts by the next column (after none, the first); ascending each time.
+    /// Sorts by the next column (after none, the first); ascending each time. Columns without
+    /// a title (a marker column) are skipped: the sort must be visible in the header.
     pub fn sort_next(&mut self) {
-        let next = match self.sort {
-            None => 0,
-            Some((column, _)) => (column + 1) % self.columns.len().max(1),
-        };
+        let count = self.columns.len().max(1);
+        let start = self.sort.map_or(0, |(column, _)| column + 1);
+        let next = (0..count)
+            .map(|step| (start + step) % count)
+            .find(|&c| self.columns.get(c).is_some_and(|col| !col.title.is_empty()))
+            .unwrap_or(0);
         self.sort = Some((next, true));
         self.refresh();
     }
 
     pub fn sort_reverse(&mut self) {
         self.sort = Some(match self.sort {
-            None => (0, false),
+            None => {
+                let first = self.columns.iter().position(|c| !c.title.is_empty()).unwrap_or(0);
+                (first, false)
+            }
             Some((column, ascending)) => (column, !ascending),
         });
         self.refresh();
+    }
+
+    /// `NAME ▲` for the title: the sorted column and its direction, where a narrow header
+    /// cell could cut the arrow.
+    pub fn sort_label(&self) -> Option<String> {
+        let (column, ascending) = self.sort?;
+        let title = self.columns.get(column)?.title;
+        Some(format!("{title} {}", if ascending { "▲" } else { "▼" }))
     }
 
     pub fn sort_by(&mut self, column: usize, ascending: bool) {
@@ -404,6 +418,15 @@ fn header_cell(column: &Column, sort: Option<(usize, bool)>, index: usize) -> Ce
         Some((c, false)) if c == index => " ▼",
         _ => "",
     };
+    // A narrow fixed column keeps the arrow and loses the title's end.
+    if let Constraint::Length(n) = column.width
+        && !arrow.is_empty()
+        && column.title.chars().count() + 2 > n as usize
+    {
+        let keep = (n as usize).saturating_sub(1);
+        let short: String = column.title.chars().take(keep).collect();
+        return CellWidget::from(format!("{short}{}", arrow.trim_start()));
+    }
     CellWidget::from(format!("{}{}", column.title, arrow))
 }
 

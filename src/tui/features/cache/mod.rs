@@ -358,7 +358,8 @@ pub fn pull_form(resume: Option<&CachedRepo>) -> Form {
     Form::new(
         "Pull a model into the cache",
         vec![
-            FormField::line("repo", "Repo id (org/name)", repo_id.unwrap_or_default())
+            FormField::line("repo", "Repo id", repo_id.unwrap_or_default())
+                .hint("org/name on the Hugging Face Hub")
                 .validate_with(|v| {
                     let v = v.trim();
                     match v.split_once('/') {
@@ -373,15 +374,15 @@ pub fn pull_form(resume: Option<&CachedRepo>) -> Form {
                         _ => Err("expected org/name, e.g. Qwen/Qwen2.5-0.5B-Instruct".into()),
                     }
                 }),
-            FormField::line("revision", "Revision (branch, tag or commit)", "main").validate_with(
-                |v| {
+            FormField::line("revision", "Revision", "main")
+                .hint("branch, tag or commit")
+                .validate_with(|v| {
                     if v.trim().is_empty() {
                         Err("a revision is needed (main)".into())
                     } else {
                         Ok(())
                     }
-                },
-            ),
+                }),
         ],
     )
 }

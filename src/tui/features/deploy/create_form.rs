@@ -94,6 +94,11 @@ impl App {
     /// The create form; on a Recipes row (also reached with `R` from the Cache view) it is
     /// prefilled with that recipe and its model.
     pub(crate) fn open_create_form(&mut self) {
+        let form = self.create_form();
+        self.mode = Mode::Form(form, FormPurpose::Create);
+    }
+
+    fn create_form(&self) -> Form {
         let recipe = if self.view == ViewId::Recipes {
             self.selected_recipe().map(|r| r.recipe.clone())
         } else {
@@ -105,57 +110,51 @@ impl App {
             model.rsplit('/').next().unwrap_or("").to_ascii_lowercase().replace(['.', '_'], "-");
         let backends: Vec<String> = self.deploy.backends.clone();
         let known = backends.clone();
-        let form = Form::new(
+        Form::new(
             "Create a deployment",
             vec![
-                FormField::line("name", "Name (DNS label)", &name).validate_with(|v| {
-                    crate::backend::validate_name(v.trim()).map_err(|e| e.to_string())
-                }),
-                FormField::line("model", "Model (Hugging Face repo id)", &model).validate_with(
-                    |v| {
+                FormField::line("name", "Name", &name)
+                    .hint("a DNS label: lowercase letters, digits and -")
+                    .validate_with(|v| {
+                        crate::backend::validate_name(v.trim()).map_err(|e| e.to_string())
+                    }),
+                FormField::line("model", "Model", &model)
+                    .hint("Hugging Face repo id, org/name")
+                    .validate_with(|v| {
                         if v.trim().contains('/') {
                             Ok(())
                         } else {
                             Err("expected org/name".into())
                         }
-                    },
-                ),
-                FormField::line(
-                    "recipe",
-                    "Recipe id (empty: pick from the model's; none: engine defaults)",
-                    &recipe_id,
-                ),
-                FormField::line(
-                    "engine",
-                    "Engine: vllm or sglang (empty: the recipe's, else vllm)",
-                    "",
-                )
-                .validate_with(|v| {
-                    if v.trim().is_empty() {
-                        Ok(())
-                    } else {
-                        v.trim().parse::<EngineKind>().map(|_| ())
-                    }
-                }),
-                FormField::line(
-                    "backend",
-                    format!("Backend ({})", backends.join(", ")),
-                    &self.deploy.active,
-                )
-                .validate_with(move |v| {
-                    if known.iter().any(|b| b == v.trim()) {
-                        Ok(())
-                    } else {
-                        Err(format!("one of {}", known.join(", ")))
-                    }
-                }),
-                FormField::line("replicas", "Replicas", "1").validate_with(|v| {
+                    }),
+                FormField::line("recipe", "Recipe", &recipe_id)
+                    .hint("empty: choose from the model's; none: engine defaults"),
+                FormField::line("engine", "Engine", "")
+                    .hint("vllm or sglang; empty: the recipe's, else vllm")
+                    .validate_with(|v| {
+                        if v.trim().is_empty() {
+                            Ok(())
+                        } else {
+                            v.trim().parse::<EngineKind>().map(|_| ())
+                        }
+                    }),
+                FormField::line("backend", "Backend", &self.deploy.active)
+                    .hint(format!("one of {}", backends.join(", ")))
+                    .validate_with(move |v| {
+                        if known.iter().any(|b| b == v.trim()) {
+                            Ok(())
+                        } else {
+                            Err(format!("one of {}", known.join(", ")))
+                        }
+                    }),
+                FormField::line("replicas", "Replicas", "1").hint("1 to 64").validate_with(|v| {
                     match v.trim().parse::<u32>() {
                         Ok(1..=64) => Ok(()),
                         _ => Err("1 to 64".into()),
                     }
                 }),
-                FormField::line("port", "Port of replica 0 (empty: 8000 vLLM, 30000 SGLang)", "")
+                FormField::line("port", "Port", "")
+                    .hint("of replica 0; empty: 8000 vLLM, 30000 SGLang")
                     .validate_with(|v| {
                         if v.trim().is_empty() {
                             Ok(())
@@ -166,42 +165,40 @@ impl App {
                                 .map_err(|_| "a port number".to_string())
                         }
                     }),
-                FormField::line(
-                    "image",
-                    "Image, or program on the process backend (empty: the recipe's)",
-                    "",
-                ),
-                FormField::line("gpus", "GPUs per replica (empty: the recipe's, else tp x pp)", "")
+                FormField::line("image", "Image", "")
+                    .hint("or the program on the process backend; empty: the recipe's"),
+                FormField::line("gpus", "GPUs", "")
+                    .hint("per replica; empty: the recipe's, else tp x pp")
                     .validate_with(whole_or_empty),
-                FormField::line("tp", "Tensor parallel (empty: the recipe's, else 1)", "")
+                FormField::line("tp", "Tensor parallel", "")
+                    .hint("empty: the recipe's, else 1")
                     .validate_with(whole_or_empty),
-                FormField::line("pp", "Pipeline parallel (empty: the recipe's, else 1)", "")
+                FormField::line("pp", "Pipeline parallel", "")
+                    .hint("empty: the recipe's, else 1")
                     .validate_with(whole_or_empty),
-                FormField::line(
-                    "extra_args",
-                    "Extra engine args (e.g. --enable-prefix-caching)",
-                    "",
-                ),
+                FormField::line("extra_args", "Extra args", "")
+                    .hint("engine flags, e.g. --enable-prefix-caching"),
             ],
-        );
-        self.mode = Mode::Form(form, FormPurpose::Create);
+        )
     }
 
     /// Enter on the form: with no recipe named and recipes for the model in the library, the
     /// picker comes first; otherwise straight to the review.
-    pub(crate) fn create_submitted(&mut self, form: &Form) -> Vec<Command> {
+    pub(crate) fn create_submitted(&mut self, form: &Form) -> Result<Vec<Command>, String> {
         let values = form_values(form);
         let wants_picker =
             values.get("recipe").is_some_and(|r| r.trim().is_empty())
                 && self.recipes.library.as_deref().is_some_and(|lib| {
                     crate::recipes::select::has_recipe(lib, values["model"].trim())
                 });
-        if wants_picker { self.open_recipe_picker(values) } else { self.review_values(values) }
+        if wants_picker { Ok(self.open_recipe_picker(values)) } else { self.review_values(values) }
     }
 
     /// The model's recipes, best first for this host's GPUs, each with its fit or why it cannot run here.
     fn open_recipe_picker(&mut self, values: FormValues) -> Vec<Command> {
-        let Some(library) = self.recipes.library.clone() else { return self.review_values(values) };
+        let Some(library) = self.recipes.library.clone() else {
+            return self.review_values(values.clone()).unwrap_or_else(|e| self.reopen(values, e));
+        };
         let backend = values.get("backend").cloned().unwrap_or_default();
         let target = self.console_target(&backend);
         let hardware = ops::target::selector_hardware(&target);
@@ -253,7 +250,7 @@ impl App {
         match self.deploy.draft.take() {
             Some(mut values) => {
                 values.insert("recipe".into(), value);
-                self.review_values(values)
+                self.review_values(values.clone()).unwrap_or_else(|e| self.reopen(values, e))
             }
             None => Vec::new(),
         }
@@ -275,25 +272,28 @@ impl App {
         Target::Host { gpus }
     }
 
-    fn review_values(&mut self, values: FormValues) -> Vec<Command> {
-        let request = match request_from_form(&values) {
-            Ok(request) => request,
-            Err(err) => {
-                self.notify(Level::Error, format!("create: {err}"));
-                return Vec::new();
-            }
-        };
+    /// The review of what the values resolve to; `Err` is the whole cause for the form.
+    fn review_values(&mut self, values: FormValues) -> Result<Vec<Command>, String> {
+        let request = request_from_form(&values).map_err(|err| format!("create: {err}"))?;
         let Some(backend) = self.deploy.backend(&request.backend).cloned() else {
-            self.notify(Level::Error, format!("backend {} is not open", request.backend));
-            return Vec::new();
+            return Err(format!("create: backend {} is not open", request.backend));
         };
-        match self.resolve_in_console(request) {
-            Ok(resolution) => self.open_create_review(backend, resolution),
-            Err(err) => {
-                self.notify(Level::Error, format!("create: {err}"));
-                Vec::new()
-            }
+        let resolution =
+            self.resolve_in_console(request).map_err(|err| format!("create: {err}"))?;
+        Ok(self.open_create_review(backend, resolution))
+    }
+
+    /// After the recipe picker, a create that cannot go on reopens the form with the values
+    /// typed and the cause.
+    fn reopen(&mut self, values: FormValues, cause: String) -> Vec<Command> {
+        let mut form = self.create_form();
+        for (name, value) in &values {
+            form.set_value(name, value);
         }
+        self.remember(Level::Error, cause.clone());
+        form.fail(cause);
+        self.mode = Mode::Form(form, FormPurpose::Create);
+        Vec::new()
     }
 
     /// Hands `backend` this host's GPUs as the poller last saw them, joined to the replicas,

@@ -8,8 +8,7 @@ use crate::tui::features::deploy::rollout::{Rollout, RolloutAction};
 use crate::tui::features::deploy::{DeployCommand, DeployEvent, LogsView};
 use crate::tui::keymap::Action;
 use crate::tui::views::ViewId;
-use crate::tui::widgets::form::FormField;
-use crate::tui::widgets::{ConfirmDialog, Form, LogPane};
+use crate::tui::widgets::{ConfirmDialog, LogPane};
 
 impl App {
     pub(crate) fn on_deploy_event(&mut self, event: DeployEvent) -> Vec<Command> {
@@ -82,8 +81,12 @@ impl App {
                     commands = self.deployment_action_done(&name, result.is_ok());
                 }
                 match result {
-                    Ok(()) => self.notify(Level::Info, format!("{action} {target}: done")),
-                    Err(err) => self.notify(Level::Error, format!("{action} {target}: {err}")),
+                    Ok(()) => {
+                        self.notify_on(&action, Level::Info, format!("{action} {target}: done"))
+                    }
+                    Err(err) => {
+                        self.notify_on(&action, Level::Error, format!("{action} {target}: {err}"))
+                    }
                 }
                 self.invalidate(crate::tui::joins::Stale::Endpoints);
                 return commands;
@@ -206,7 +209,7 @@ impl App {
             return Vec::new();
         }
         self.deploy.review = None;
-        self.notify(Level::Info, format!("creating {} on {backend}…", spec.name));
+        self.notify_on("deploy", Level::Info, format!("creating {} on {backend}…", spec.name));
         self.begin_rollout(&backend, &spec.name, RolloutAction::Create, spec.replicas, Some(&spec));
         let place_on = self.live_gpus();
         vec![Command::Deploy(DeployCommand::Create { backend, spec, place_on })]
@@ -254,19 +257,7 @@ impl App {
         let replicas = self.deploy.find(&name).map(|d| d.replicas.len() as u32).unwrap_or(0);
         let commands = match action {
             Action::Scale => {
-                let form = Form::new(
-                    format!("Scale {name}"),
-                    vec![
-                        FormField::line("replicas", "Replicas", &replicas.to_string())
-                            .validate_with(|v| match v.trim().parse::<u32>() {
-                                Ok(n) if n <= crate::backend::MAX_REPLICAS => Ok(()),
-                                _ => Err(format!(
-                                    "a whole number from 0 to {}",
-                                    crate::backend::MAX_REPLICAS
-                                )),
-                            }),
-                    ],
-                );
+                let form = super::guard::scale_form(&name, replicas);
                 self.mode = Mode::Form(form, FormPurpose::Scale { backend, name });
                 Vec::new()
             }
@@ -331,21 +322,6 @@ impl App {
         self.notify(Level::Info, format!("deleting {name}…"));
         self.begin_rollout(&backend, &name, RolloutAction::Delete, 0, None);
         vec![Command::Deploy(DeployCommand::Delete { backend, name })]
-    }
-
-    pub(crate) fn scale_submitted(
-        &mut self,
-        backend: String,
-        name: String,
-        value: &str,
-    ) -> Vec<Command> {
-        let (Some(backend), Ok(replicas)) =
-            (self.deploy.backend(&backend).cloned(), value.trim().parse::<u32>())
-        else {
-            self.notify(Level::Error, "scale: backend gone or not a number");
-            return Vec::new();
-        };
-        self.request_scale(backend, name, replicas)
     }
 
     /// The create wizard's last step: how the spec was resolved (recipe and why, fields from

@@ -67,6 +67,21 @@ impl App {
         self.scale_now_or_queue(backend, name, replicas)
     }
 
+    /// The scale form's Enter; `Err` keeps the form open with the cause.
+    pub(crate) fn scale_submitted(
+        &mut self,
+        backend: String,
+        name: String,
+        value: &str,
+    ) -> Result<Vec<Command>, String> {
+        let replicas =
+            value.trim().parse::<u32>().map_err(|_| format!("`{value}` is not a number"))?;
+        if self.deploy.backend(&backend).is_none() {
+            return Err(format!("scale {name}: backend {backend} is not open"));
+        }
+        Ok(self.request_scale(backend, name, replicas))
+    }
+
     pub(crate) fn scale_to_zero_confirmed(
         &mut self,
         backend: String,
@@ -142,4 +157,20 @@ impl App {
             .requested
             .retain(|name, _| busy.contains_key(name) || queued.contains_key(name));
     }
+}
+
+/// The scale form (`s`), starting at the deployment's replica count.
+pub(crate) fn scale_form(name: &str, replicas: u32) -> crate::tui::widgets::Form {
+    use crate::tui::widgets::FormField;
+    crate::tui::widgets::Form::new(
+        format!("Scale {name}"),
+        vec![
+            FormField::line("replicas", "Replicas", &replicas.to_string())
+                .hint("0 stops every replica and keeps the deployment")
+                .validate_with(|v| match v.trim().parse::<u32>() {
+                    Ok(n) if n <= crate::backend::MAX_REPLICAS => Ok(()),
+                    _ => Err(format!("a whole number from 0 to {}", crate::backend::MAX_REPLICAS)),
+                }),
+        ],
+    )
 }

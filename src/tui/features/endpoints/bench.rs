@@ -66,11 +66,17 @@ pub fn form() -> Form {
     Form::new(
         "Smoke benchmark",
         vec![
-            FormField::line("requests", "Requests", "20").validate_with(|v| whole(v, 10_000)),
-            FormField::line("concurrency", "Concurrency", "4").validate_with(|v| whole(v, 1_000)),
-            FormField::line("input_tokens", "Input tokens per request", "128")
+            FormField::line("requests", "Requests", "20")
+                .hint("how many in all, 1 to 10000")
+                .validate_with(|v| whole(v, 10_000)),
+            FormField::line("concurrency", "Concurrency", "4")
+                .hint("in flight at once")
+                .validate_with(|v| whole(v, 1_000)),
+            FormField::line("input_tokens", "Input tokens", "128")
+                .hint("per request, of a synthetic prompt")
                 .validate_with(|v| whole(v, 131_072)),
-            FormField::line("output_tokens", "Output tokens per request", "64")
+            FormField::line("output_tokens", "Output tokens", "64")
+                .hint("per request (max_tokens)")
                 .validate_with(|v| whole(v, 32_768)),
         ],
     )

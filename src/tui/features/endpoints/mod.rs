@@ -248,7 +248,8 @@ fn open(app: &mut App, action: Action, id: &str) -> Vec<Command> {
             None => app.notify(Level::Warning, format!("prompt: {id} has not told its model yet (GET /v1/models); try again when it is ready")),
         },
         Action::Bench if app.readonly => {
-            app.notify(Level::Warning, "bench: refused, aimdeck is read-only (--readonly)");
+            let refusal = app.keymap.refusal(Action::Bench);
+            app.notify(Level::Warning, refusal);
         }
         Action::Bench => app.endpoints.pane = Pane::Bench(Box::new(BenchPane::new(id, &url, model))),
         _ => {}

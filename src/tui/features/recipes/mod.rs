@@ -35,7 +35,7 @@ pub struct RecipeState {
 
 pub fn columns() -> Vec<Column> {
     vec![
-        Column::new("", Constraint::Length(1)),
+        Column::new("★", Constraint::Length(1)),
         // Recipe ids differ at their end (`…-h100-fp8-tp4`): cut at the start.
         Column::new("ID", Constraint::Min(28)).cut(Cut::Start),
         Column::new("MODEL", Constraint::Min(14)).cut(Cut::Model),
