@@ -67,6 +67,9 @@ pub struct Target {
     pub urls: Vec<String>,
 }
 
+/// Each demo deployment and the GPU indices its replicas hold.
+type Holders = Vec<(String, Vec<u32>)>;
+
 /// Requests in flight per demo deployment, as `drive` keeps them, and which GPUs each
 /// deployment holds: the demo's GPU recording reads both (`shade`) so the GPUs' utilisation,
 /// memory and power follow the engines' load. Shared by the traffic task (writer) and the GPU
@@ -74,7 +77,7 @@ pub struct Target {
 #[derive(Debug, Clone, Default)]
 pub struct DemoLoad {
     in_flight: Arc<Mutex<BTreeMap<String, u32>>>,
-    holders: Arc<Mutex<Vec<(String, Vec<u32>)>>>,
+    holders: Arc<Mutex<Holders>>,
 }
 
 impl DemoLoad {

@@ -45,7 +45,7 @@ pub fn replica_id(deployment: &str, replica: u32) -> String {
 /// their newest numbers, so their histories keep summary timelines (`Timeline::summary`).
 pub fn is_charted(id: &str) -> bool {
     match id.strip_prefix("deploy:") {
-        Some(rest) => !rest.rsplit_once('/').is_some_and(|(_, n)| n.parse::<u32>().is_ok()),
+        Some(rest) => rest.rsplit_once('/').is_none_or(|(_, n)| n.parse::<u32>().is_err()),
         None => true,
     }
 }
