@@ -324,10 +324,11 @@ mod tests {
         let gpu = "cpu_cores_count 0\nsimd_count 1216\nvendor_id 4098\nlocation_id 3072\n";
         let bank = "heap_type 1\nsize_in_bytes 1024\n";
         for (node, props) in [("0", "cpu_cores_count 96\nsimd_count 0\n"), ("1", gpu)] {
-            fs::create_dir_all(root.path().join(format!("nodes/{node}/mem_banks/0")))
-                .expect("mkdir");
+            fs::create_dir_all(root.path().join(format!("nodes/{node}"))).expect("mkdir");
             fs::write(root.path().join(format!("nodes/{node}/properties")), props).expect("write");
         }
+        // Only the GPU has a memory bank (a bank folder without its file would be a warning).
+        fs::create_dir_all(root.path().join("nodes/1/mem_banks/0")).expect("mkdir");
         fs::write(root.path().join("nodes/1/mem_banks/0/properties"), bank).expect("write");
         let from_tree = read_tree(root.path(), None).unwrap().unwrap();
         let text = format!("cpu_cores_count 96\nsimd_count 0\n[node]\n{gpu}[bank]\n{bank}");
