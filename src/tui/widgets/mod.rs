@@ -7,6 +7,7 @@ pub mod gauge;
 pub mod log_pane;
 pub mod picker;
 pub mod table;
+pub mod table_column;
 pub mod table_layout;
 pub mod text_input;
 pub mod units;

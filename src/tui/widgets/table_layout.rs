@@ -130,7 +130,7 @@ pub fn widths(needs: &[Need], available: u16, spacing: u16) -> Vec<Option<u16>> 
 
 /// The display width of `text`.
 pub fn text_width(text: &str) -> usize {
-    text.chars().map(|c| c.width().unwrap_or(0)).sum()
+    unicode_width::UnicodeWidthStr::width(text)
 }
 
 /// `line` cut to `width` cells on the side `cut` says, each span keeping its style.
@@ -188,29 +188,13 @@ fn keep_start(chars: &[(char, Style)], width: usize, mark: bool) -> Vec<(char, S
     out
 }
 
-/// The last characters that fit in `width`, the first one an ellipsis when `mark` and cut.
+/// The last characters that fit in `width`, the first one an ellipsis when `mark` and cut:
+/// `keep_start` read from the other end.
 fn keep_end(chars: &[(char, Style)], width: usize, mark: bool) -> Vec<(char, Style)> {
-    let full: usize = chars.iter().map(|(c, _)| c.width().unwrap_or(0)).sum();
-    if full <= width {
-        return chars.to_vec();
-    }
-    let budget = if mark { width.saturating_sub(1) } else { width };
-    let mut out = Vec::new();
-    let mut used = 0;
-    for &(c, style) in chars.iter().rev() {
-        let w = c.width().unwrap_or(0);
-        if used + w > budget {
-            break;
-        }
-        used += w;
-        out.push((c, style));
-    }
-    if mark && width > 0 {
-        let style = chars.len().checked_sub(out.len() + 1).map(|i| chars[i].1).unwrap_or_default();
-        out.push(('…', style));
-    }
-    out.reverse();
-    out
+    let reversed: Vec<(char, Style)> = chars.iter().rev().copied().collect();
+    let mut kept = keep_start(&reversed, width, mark);
+    kept.reverse();
+    kept
 }
 
 /// Characters back into spans, one per run of the same style.

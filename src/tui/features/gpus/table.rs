@@ -12,7 +12,8 @@ use ratatui::widgets::Block;
 
 use crate::model::gpu::{Gpu, GpuSnapshot};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{DataTable, TableCell, TableRow};
+use crate::tui::widgets::table_layout::cut_line;
+use crate::tui::widgets::{Cut, DataTable, TableCell, TableRow};
 
 /// Columns besides HELD BY, the spacing between them, the highlight mark and the borders.
 const FIXED_WIDTH: u16 = 2 + 10 + 8 + 11 + 15 + 4 + 5 + 8 + 8 + 1 + 2;
@@ -104,17 +105,11 @@ pub fn short_holder(gpu: &Gpu) -> String {
     }
 }
 
-/// `text` cut to `width` characters, the last one an ellipsis when anything was cut.
+/// `text` cut to `width` cells, the last one an ellipsis when anything was cut (the tables'
+/// own cut, `table_layout::cut_line`).
 pub fn ellipsize(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_string();
-    }
-    if width == 0 {
-        return String::new();
-    }
-    let mut cut: String = text.chars().take(width - 1).collect();
-    cut.push('…');
-    cut
+    let cut = cut_line(&Line::from(text.to_string()), width, Cut::End);
+    cut.spans.iter().map(|s| s.content.as_ref()).collect()
 }
 
 #[cfg(test)]
