@@ -416,3 +416,32 @@ fn ages_come_from_the_backends_start_time_and_restart_with_the_replica() {
     let shown = screen(&app, 160, 48);
     assert!(shown.contains("ready for 3s"), "{shown}");
 }
+
+/// Issue 18: `b` on a deployment's row benchmarks the deployment, not its replica 0: the
+/// requests go round its ready replicas (a starting one gets none), and the message names
+/// them. With no replica ready, nothing starts and the line says why.
+#[test]
+fn a_deployments_benchmark_spreads_over_its_ready_replicas() {
+    use aimdeck::tui::features::endpoints::EndpointCommand;
+    let mut busy = busy_deployment();
+    busy.update(key(KeyCode::Char('b')));
+    let commands = busy.update(key(KeyCode::Enter));
+    match &commands[..] {
+        [Command::Endpoints(EndpointCommand::Bench { urls, model, .. })] => {
+            assert_eq!(urls, &["http://127.0.0.1:8100", "http://127.0.0.1:8101"]);
+            assert_eq!(model.as_deref(), Some("meta-llama/Llama-3.1-8B-Instruct"));
+        }
+        other => panic!("expected a bench command, got {other:?}"),
+    }
+    let text = &busy.message.as_ref().unwrap().text;
+    assert!(text.contains("20 requests over 2 ready replicas"), "{text}");
+
+    let mut starting = app();
+    starting.update(listed(vec![deployment("llama", &[ReplicaState::Starting; 2])]));
+    aimdeck::tui::joins::flush(&mut starting);
+    starting.update(key(KeyCode::Char('b')));
+    assert!(starting.endpoints.bench_job.is_none());
+    assert!(!starting.endpoints.pane_open(), "no form opens");
+    let text = &starting.message.as_ref().unwrap().text;
+    assert!(text.contains("llama has no ready replica (0 of 2 ready)"), "{text}");
+}

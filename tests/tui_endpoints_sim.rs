@@ -14,7 +14,6 @@ use aimdeck::monitor::Metric;
 use aimdeck::tui::app::{App, HeaderInfo, Settings};
 use aimdeck::tui::effects::Effects;
 use aimdeck::tui::event::Event;
-use aimdeck::tui::features::endpoints::bench::Stage;
 use aimdeck::tui::features::endpoints::playground::Status;
 use aimdeck::tui::features::endpoints::view::{EndpointSettings, Pane};
 use aimdeck::tui::views::ViewId;
@@ -153,11 +152,20 @@ async fn endpoints_view_follows_real_servers_through_bench_and_playground() {
     }
     console.type_text("12");
     console.press(key(KeyCode::Enter));
+    // It runs in the background: the table is back at once, and the report lands in the
+    // endpoint's detail when the run ends.
+    assert!(matches!(console.app.endpoints.pane, Pane::Table));
     console
-        .until("the bench report", Duration::from_secs(30), |app| matches!(&app.endpoints.pane, Pane::Bench(b) if matches!(b.stage, Stage::Done(_) | Stage::Failed(_))))
+        .until("the bench report", Duration::from_secs(30), |app| {
+            app.endpoints.bench_results.contains_key("a-vllm")
+        })
         .await;
-    let Pane::Bench(bench) = &console.app.endpoints.pane else { unreachable!() };
-    let Stage::Done(report) = &bench.stage else { panic!("bench failed: {:?}", bench.stage) };
+    let outcome = &console.app.endpoints.bench_results["a-vllm"];
+    let report = match &outcome.result {
+        Ok(report) => report.clone(),
+        Err(err) => panic!("bench failed: {err}"),
+    };
+    assert!(console.app.endpoints.bench_job.is_none());
     assert_eq!((report.succeeded, report.failed), (12, 0), "{:?}", report.errors);
     assert_eq!(report.completion_tokens_received, 12 * 64);
     let ttft_p50 = report.ttft_s.p50.expect("ttft");

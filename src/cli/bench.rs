@@ -90,11 +90,11 @@ pub async fn run(args: BenchArgs, global: &super::GlobalArgs) -> color_eyre::Res
             let p = *rx.borrow();
             let tenth = (p.ratio() * 10.0).floor() as u64;
             if on_terminal {
-                eprint!("\r{}", progress_line(&p));
+                eprint!("\r{}", p.line());
                 let _ = std::io::stderr().flush();
             } else if tenth > last_tenth {
                 last_tenth = tenth;
-                eprintln!("{}", progress_line(&p));
+                eprintln!("{}", p.line());
             }
         }
     });
@@ -160,19 +160,6 @@ async fn targets(target: &str, global: &super::GlobalArgs) -> color_eyre::Result
         );
     }
     Ok(ready)
-}
-
-/// `37/100 done, 0 failed, TTFT 41.2 ms, 812.5 tok/s`: the running figures, on the final
-/// report's definitions (TTFT mean of the requests done; tokens over wall time).
-pub fn progress_line(p: &BenchProgress) -> String {
-    let mut line = format!("{}/{} done, {} failed", p.done, p.total, p.failed);
-    if let Some(ttft) = p.ttft_mean_s {
-        line.push_str(&format!(", TTFT {:.1} ms", ttft * 1000.0));
-    }
-    if let Some(rate) = p.output_tokens_per_s() {
-        line.push_str(&format!(", {rate:.1} tok/s"));
-    }
-    line
 }
 
 fn row(name: &str, s: &LatencyStats) -> String {

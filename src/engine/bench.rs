@@ -55,6 +55,20 @@ impl BenchProgress {
     pub fn output_tokens_per_s(&self) -> Option<f64> {
         (self.elapsed_s > 0.0).then(|| self.output_tokens as f64 / self.elapsed_s)
     }
+
+    /// `37/100 done, 0 failed, TTFT 41.2 ms, 812.5 tok/s`: the running figures, on the final
+    /// report's definitions (TTFT mean of the requests done; tokens over wall time), as the
+    /// CLI prints them on stderr and the console's footer shows them.
+    pub fn line(&self) -> String {
+        let mut line = format!("{}/{} done, {} failed", self.done, self.total, self.failed);
+        if let Some(ttft) = self.ttft_mean_s {
+            line.push_str(&format!(", TTFT {:.1} ms", ttft * 1000.0));
+        }
+        if let Some(rate) = self.output_tokens_per_s() {
+            line.push_str(&format!(", {rate:.1} tok/s"));
+        }
+        line
+    }
 }
 
 /// One server's share of a run spread over several.

@@ -147,8 +147,11 @@ fn report() -> BenchReport {
     }
 }
 
+/// Issue 18: the benchmark is a background job. Submitting the form returns to the table;
+/// the footer follows the run in every view; the report lands in the endpoint's detail and the
+/// message line says it did.
 #[test]
-fn bench_form_progress_and_report() {
+fn bench_runs_in_the_background_and_reports_in_the_detail() {
     let mut app = fleet();
     app.update(key(KeyCode::Char('b')));
     let shown = screen(&app, 80, 24);
@@ -165,8 +168,8 @@ fn bench_form_progress_and_report() {
     type_text(&mut app, "40");
     let commands = app.update(key(KeyCode::Enter));
     let run = match &commands[..] {
-        [Command::Endpoints(EndpointCommand::Bench { run, base_url, model, ask })] => {
-            assert_eq!(base_url, "http://10.0.0.5:8000");
+        [Command::Endpoints(EndpointCommand::Bench { run, urls, model, ask })] => {
+            assert_eq!(urls, &["http://10.0.0.5:8000".to_string()]);
             assert_eq!(model.as_deref(), Some("meta-llama/Llama-3.1-70B-Instruct"));
             assert_eq!(
                 (ask.requests, ask.concurrency, ask.input_tokens, ask.output_tokens),
@@ -176,36 +179,76 @@ fn bench_form_progress_and_report() {
         }
         other => panic!("expected a bench command, got {other:?}"),
     };
+    // Back on the table at once, with the run named on the message line.
+    assert!(matches!(app.endpoints.pane, Pane::Table));
+    let text = &app.message.as_ref().unwrap().text;
+    assert!(text.contains("40 requests over http://10.0.0.5:8000"), "{text}");
     app.update(Event::Endpoints(EndpointEvent::BenchProgress {
         run,
-        progress: BenchProgress { done: 14, failed: 1, total: 40, ..Default::default() },
+        progress: BenchProgress {
+            done: 14,
+            failed: 1,
+            total: 40,
+            output_tokens: 896,
+            ttft_mean_s: Some(0.0412),
+            elapsed_s: 2.0,
+        },
     }));
-    let shown = screen(&app, 80, 24);
-    assert!(shown.contains("14/40 done, 1 failed"), "{shown}");
+    let footer = |app: &App, w, h| screen(app, w, h).lines().last().unwrap_or_default().to_string();
+    let narrow = footer(&app, 80, 24);
+    assert!(narrow.contains("bench llama-70b: 14/40 done, 1 failed"), "{narrow}");
+    let wide = footer(&app, 200, 60);
+    assert!(wide.contains("14/40 done, 1 failed, TTFT 41.2 ms, 448.0 tok/s"), "{wide}");
     snapshot("endpoint_bench_running", &app);
+    // The footer follows the run in the other views too.
+    app.update(key(KeyCode::Char('1')));
+    assert!(footer(&app, 120, 40).contains("14/40 done"));
+    app.update(key(KeyCode::Char('4')));
+    // One run at a time: a second `b` says what is running.
+    app.update(key(KeyCode::Char('b')));
+    assert!(matches!(app.endpoints.pane, Pane::Table));
+    let text = &app.message.as_ref().unwrap().text;
+    assert!(text.contains("llama-70b is being benchmarked (14/40)"), "{text}");
+    // The detail shows the run while it goes.
+    app.update(key(KeyCode::Enter));
+    assert!(screen(&app, 160, 48).contains("benchmark over http://10.0.0.5:8000: 14/40 done"));
     app.update(Event::Endpoints(EndpointEvent::BenchDone { run, result: Ok(report()) }));
+    let text = &app.message.as_ref().unwrap().text;
+    assert!(text.contains("bench llama-70b done: 200.0 output tok/s, TTFT p50 120ms"), "{text}");
+    assert!(!footer(&app, 200, 60).contains("done, "), "the footer lets go of a finished run");
     let shown = screen(&app, 160, 48);
     assert!(shown.contains("3.12 req/s") && shown.contains("200.0 output tok/s"), "{shown}");
-    assert!(
-        shown.contains("TTFT") && shown.contains("120ms") && shown.contains("300ms"),
-        "p50 and p99 of TTFT:\n{shown}"
-    );
+    assert!(shown.contains("TTFT 120ms/300ms"), "p50 and p99 of TTFT:\n{shown}");
     snapshot("endpoint_bench_report", &app);
-    // Esc on the finished report closes the pane and cancels nothing.
+    // Esc leaves the detail; the report stays for the next visit.
     assert_eq!(app.update(key(KeyCode::Esc)), vec![]);
-    assert!(matches!(app.endpoints.pane, Pane::Table));
+    app.update(key(KeyCode::Enter));
+    assert!(screen(&app, 120, 40).contains("200.0 output tok/s"));
 }
 
+/// `x` stops the running benchmark from the table or the detail; the report of what ran
+/// still comes. Read-only refuses to start one.
 #[test]
-fn bench_esc_stops_the_run_and_read_only_refuses_it() {
+fn bench_x_stops_the_run_and_read_only_refuses_it() {
     let mut app = fleet();
     app.update(key(KeyCode::Char('b')));
     let commands = app.update(key(KeyCode::Enter));
     let Some(Command::Endpoints(EndpointCommand::Bench { run, .. })) = commands.first() else {
         panic!("bench command")
     };
-    assert_eq!(app.update(key(KeyCode::Esc)), vec![Command::Cancel(*run)]);
-    assert!(screen(&app, 80, 24).contains("stopping"));
+    let run = *run;
+    assert_eq!(app.update(key(KeyCode::Char('x'))), vec![Command::Cancel(run)]);
+    assert!(screen(&app, 80, 24).contains("stopping bench llama-70b"));
+    // A second `x` has nothing more to stop.
+    assert_eq!(app.update(key(KeyCode::Char('x'))), vec![]);
+    app.update(Event::Endpoints(EndpointEvent::BenchDone { run, result: Ok(report()) }));
+    let text = &app.message.as_ref().unwrap().text;
+    assert!(text.contains("bench llama-70b stopped"), "{text}");
+    app.update(key(KeyCode::Enter));
+    assert!(screen(&app, 200, 60).contains("stopped early"));
+    // Nothing runs now: `x` says so.
+    assert_eq!(app.update(key(KeyCode::Char('x'))), vec![]);
+    assert!(app.message.as_ref().unwrap().text.contains("no benchmark is running"));
 
     let mut settings = settings(&[("llama", "http://10.0.0.5:8000")]);
     settings.readonly = true;
@@ -215,6 +258,25 @@ fn bench_esc_stops_the_run_and_read_only_refuses_it() {
     app.update(key(KeyCode::Char('b')));
     assert!(matches!(app.endpoints.pane, Pane::Table));
     assert!(app.message.as_ref().unwrap().text.contains("read-only"));
+}
+
+/// A run that cannot start (no server answers `/v1/models`) says why on the message line and
+/// in the detail.
+#[test]
+fn a_failed_bench_says_why() {
+    let mut app = fleet();
+    app.update(key(KeyCode::Char('b')));
+    let commands = app.update(key(KeyCode::Enter));
+    let Some(Command::Endpoints(EndpointCommand::Bench { run, .. })) = commands.first() else {
+        panic!("bench command")
+    };
+    let cause = "GET http://10.0.0.5:8000/v1/models: connection refused";
+    app.update(Event::Endpoints(EndpointEvent::BenchDone { run: *run, result: Err(cause.into()) }));
+    let message = app.message.as_ref().unwrap();
+    assert_eq!(message.level, Level::Error);
+    assert!(message.text.contains(cause), "{}", message.text);
+    app.update(key(KeyCode::Enter));
+    assert!(screen(&app, 160, 48).contains(&format!("failed: {cause}")));
 }
 
 /// Issue 20: the GPU pane charts the endpoint's own GPUs beside its TTFT and tokens/s, on the

@@ -170,10 +170,12 @@ impl EndpointTasks {
                     ended.ended(run);
                 });
             }
-            EndpointCommand::Bench { run, base_url, model, ask } => {
+            EndpointCommand::Bench { run, mut urls, model, ask } => {
+                // The state never sends an empty list; were it to, the run fails by name.
+                let base_url = if urls.is_empty() { String::new() } else { urls.remove(0) };
                 let config = BenchConfig {
                     base_url,
-                    spread_over: Vec::new(),
+                    spread_over: urls,
                     model,
                     requests: ask.requests,
                     concurrency: ask.concurrency,

@@ -296,6 +296,9 @@ impl App {
             }
             Action::Topology => self.gpus.topology_full = !self.gpus.topology_full,
             Action::Pull => self.open_pull_form(),
+            Action::Cancel if self.view == ViewId::Endpoints => {
+                return crate::tui::features::endpoints::bench_runs::stop(self);
+            }
             Action::Cancel => return self.cancel_pull(),
             Action::Delete if self.view == ViewId::Cache => return self.ask_delete_cached(),
             Action::RecipesFor => self.show_recipes_for_cached(),

@@ -322,10 +322,37 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
         hints.push((keys.join(" "), "actions"));
         hints.extend(quit);
     }
+    // A background benchmark's progress, right-aligned in every view: the hints give way to
+    // it (`?` lists them all) up to three fifths of the line.
+    let area = match &app.endpoints.bench_job {
+        Some(job) => {
+            let room = usize::from(area.width) * 3 / 5;
+            let status = job.status_within(room.saturating_sub(1));
+            let width = (crate::tui::widgets::text_width(&status) + 1).min(room) as u16;
+            let [hints_area, status_area] =
+                Layout::horizontal([Constraint::Fill(1), Constraint::Length(width)]).areas(area);
+            let status = crate::tui::widgets::cut_line(
+                &Line::styled(status, theme.info),
+                usize::from(width.saturating_sub(1)),
+                crate::tui::widgets::Cut::End,
+            );
+            frame.render_widget(status, status_area);
+            hints_area
+        }
+        None => area,
+    };
+    // Whole hints only: one cut in half reads as a different key.
     let mut spans = vec![Span::raw(" ")];
+    let mut used = 1;
     for (keys, what) in hints {
+        let what = format!(" {what}  ");
+        let width = crate::tui::widgets::text_width(&keys) + crate::tui::widgets::text_width(&what);
+        if used + width > usize::from(area.width) + 2 {
+            break;
+        }
+        used += width;
         spans.push(Span::styled(keys, theme.accent));
-        spans.push(Span::styled(format!(" {what}  "), theme.muted));
+        spans.push(Span::styled(what, theme.muted));
     }
     frame.render_widget(Line::from(spans).style(Style::default()), area);
 }

@@ -16,4 +16,4 @@ pub use confirm::ConfirmDialog;
 pub use form::{Form, FormField};
 pub use log_pane::LogPane;
 pub use table::{Column, DataTable, Fit, SortKey, TableCell, TableRow};
-pub use table_layout::Cut;
+pub use table_layout::{Cut, cut_line, text_width};

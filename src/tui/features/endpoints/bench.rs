@@ -1,27 +1,21 @@
-//! The smoke benchmark pane (`b` on an endpoint): a small form (requests, concurrency, input
-//! and output tokens), a live progress gauge, then TTFT / ITL / end-to-end percentiles and
-//! throughput, as `aimdeck bench` reports them.
+//! The smoke benchmark as a background job (`b` on an endpoint's row). A small form asks for
+//! requests, concurrency and token counts; on submit the console goes back to the table while
+//! the run goes on, its progress in the footer (`x` stops it), and the report lands in the
+//! endpoint's detail, on the definitions `aimdeck bench` uses. A deployment's run spreads its
+//! requests over every ready replica, as `aimdeck bench DEPLOYMENT` does.
 
-use crate::tui::event::RunId;
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Cell, Clear, Gauge, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Cell, Row, Table};
 
 use crate::engine::bench::{BenchProgress, BenchReport, LatencyStats};
+use crate::tui::event::RunId;
 use crate::tui::features::endpoints::view::latency;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::Form;
 use crate::tui::widgets::form::{FormField, FormOutcome};
-
-#[derive(Debug, Clone)]
-pub enum Stage {
-    Form(Form),
-    Running { progress: BenchProgress, cancelled: bool },
-    Done(Box<BenchReport>),
-    Failed(String),
-}
 
 /// What the user asked for in the form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,16 +26,46 @@ pub struct BenchAsk {
     pub output_tokens: u64,
 }
 
+/// Where a run's requests go, and how the console names that to the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BenchTargets {
+    /// The first gets request 0, the next request 1, and so on round the list.
+    pub urls: Vec<String>,
+    /// `3 ready replicas`, `the Service (http://…)`, or the watched URL.
+    pub label: String,
+}
+
+impl BenchTargets {
+    /// A watched endpoint: its one URL.
+    pub fn one(url: &str) -> BenchTargets {
+        BenchTargets { urls: vec![url.to_string()], label: url.to_string() }
+    }
+
+    /// A deployment's ready replicas. On Kubernetes every replica answers behind the one
+    /// Service address, so the run goes through it and the Service balances.
+    pub fn replicas(urls: Vec<String>, through_service: bool) -> BenchTargets {
+        let mut unique: Vec<String> = Vec::new();
+        for url in urls {
+            if !unique.contains(&url) {
+                unique.push(url);
+            }
+        }
+        let label = match (through_service, unique.len()) {
+            (true, _) => format!("the Service ({})", unique.join(", ")),
+            (false, 1) => format!("1 ready replica ({})", unique[0]),
+            (false, n) => format!("{n} ready replicas"),
+        };
+        BenchTargets { urls: unique, label }
+    }
+}
+
+/// The form, over the table, before a run starts.
 #[derive(Debug, Clone)]
 pub struct BenchPane {
     pub endpoint_id: String,
-    pub base_url: String,
+    pub targets: BenchTargets,
     pub model: Option<String>,
-    pub stage: Stage,
-    /// The run whose events are expected.
-    pub run: RunId,
-    /// The run to cancel on Esc, while it goes.
-    cancel: Option<RunId>,
+    pub form: Form,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,8 +73,6 @@ pub enum KeyOutcome {
     Nothing,
     Start(BenchAsk),
     Close,
-    /// Esc while a run goes: stop it (the runner cancels its token).
-    Cancel(RunId),
 }
 
 fn whole(value: &str, max: u64) -> Result<(), String> {
@@ -62,9 +84,9 @@ fn whole(value: &str, max: u64) -> Result<(), String> {
     }
 }
 
-pub fn form() -> Form {
+pub fn form(endpoint_id: &str) -> Form {
     Form::new(
-        "Smoke benchmark",
+        &format!("Smoke benchmark: {endpoint_id}"),
         vec![
             FormField::line("requests", "Requests", "20")
                 .hint("how many in all, 1 to 10000")
@@ -83,145 +105,198 @@ pub fn form() -> Form {
 }
 
 impl BenchPane {
-    pub fn new(endpoint_id: &str, base_url: &str, model: Option<String>) -> BenchPane {
-        BenchPane {
-            endpoint_id: endpoint_id.into(),
-            base_url: base_url.into(),
-            model,
-            stage: Stage::Form(form()),
-            run: RunId::default(),
-            cancel: None,
-        }
-    }
-
-    pub fn is_running(&self) -> bool {
-        matches!(self.stage, Stage::Running { .. })
+    pub fn new(endpoint_id: &str, targets: BenchTargets, model: Option<String>) -> BenchPane {
+        BenchPane { endpoint_id: endpoint_id.into(), targets, model, form: form(endpoint_id) }
     }
 
     pub fn handle_key(&mut self, key: KeyEvent) -> KeyOutcome {
-        match &mut self.stage {
-            Stage::Form(form) => match form.handle_key(key) {
-                FormOutcome::Editing => KeyOutcome::Nothing,
-                FormOutcome::Cancelled => KeyOutcome::Close,
-                FormOutcome::Submitted => {
-                    let number = |name: &str| {
-                        form.value(name).and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(1)
-                    };
-                    KeyOutcome::Start(BenchAsk {
-                        requests: number("requests"),
-                        concurrency: number("concurrency"),
-                        input_tokens: number("input_tokens"),
-                        output_tokens: number("output_tokens"),
-                    })
-                }
-            },
-            Stage::Running { cancelled, .. } => {
-                if key.code == KeyCode::Esc && !*cancelled {
-                    // The report still comes, covering the requests that ran.
-                    *cancelled = true;
-                    if let Some(run) = self.cancel.take() {
-                        return KeyOutcome::Cancel(run);
-                    }
-                }
-                KeyOutcome::Nothing
+        match self.form.handle_key(key) {
+            FormOutcome::Editing => KeyOutcome::Nothing,
+            FormOutcome::Cancelled => KeyOutcome::Close,
+            FormOutcome::Submitted => {
+                let number = |name: &str| {
+                    self.form.value(name).and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(1)
+                };
+                KeyOutcome::Start(BenchAsk {
+                    requests: number("requests"),
+                    concurrency: number("concurrency"),
+                    input_tokens: number("input_tokens"),
+                    output_tokens: number("output_tokens"),
+                })
             }
-            Stage::Done(_) | Stage::Failed(_) => match key.code {
-                KeyCode::Esc | KeyCode::Enter => KeyOutcome::Close,
-                _ => KeyOutcome::Nothing,
-            },
         }
-    }
-
-    pub fn started(&mut self, run: RunId, total: u64) {
-        self.run = run;
-        self.cancel = Some(run);
-        self.stage = Stage::Running {
-            progress: BenchProgress { total, ..BenchProgress::default() },
-            cancelled: false,
-        };
-    }
-
-    pub fn progress(&mut self, run: RunId, update: BenchProgress) {
-        if let (true, Stage::Running { progress, .. }) = (run == self.run, &mut self.stage) {
-            *progress = update;
-        }
-    }
-
-    pub fn finished(&mut self, run: RunId, result: Result<BenchReport, String>) {
-        if run != self.run {
-            return;
-        }
-        self.cancel = None;
-        self.stage = match result {
-            Ok(report) => Stage::Done(Box::new(report)),
-            Err(err) => Stage::Failed(err),
-        };
     }
 
     pub fn footer_hints(&self) -> Vec<(String, &'static str)> {
-        let hint = |k: &str, w: &'static str| (k.to_string(), w);
-        match self.stage {
-            Stage::Form(_) => {
-                vec![hint("tab", "next field"), hint("enter", "start"), hint("esc", "cancel")]
-            }
-            Stage::Running { .. } => vec![hint("esc", "stop")],
-            Stage::Done(_) | Stage::Failed(_) => vec![hint("esc", "back")],
-        }
+        vec![
+            ("tab".to_string(), "next field"),
+            ("enter".to_string(), "start"),
+            ("esc".to_string(), "cancel"),
+        ]
     }
 
     pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
-        if let Stage::Form(form) = &self.stage {
-            form.render(frame, area, theme);
-            return;
+        self.form.render(frame, area, theme);
+    }
+}
+
+/// The run going on in the background. One at a time: two runs would measure each other.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BenchJob {
+    pub endpoint_id: String,
+    pub targets: BenchTargets,
+    pub run: RunId,
+    pub progress: BenchProgress,
+    /// `x` was pressed: the requests in flight finish, then the report comes.
+    pub stopping: bool,
+}
+
+impl BenchJob {
+    /// The footer's text: `bench llama: 14/40 done, 1 failed, TTFT 41.2 ms, 812.5 tok/s`, or
+    /// without the running figures where that does not fit in `width` columns.
+    pub fn status_within(&self, width: usize) -> String {
+        let verb = if self.stopping { "stopping bench" } else { "bench" };
+        let full = format!("{verb} {}: {}", self.endpoint_id, self.progress.line());
+        if crate::tui::widgets::text_width(&full) <= width {
+            return full;
         }
-        frame.render_widget(Clear, area);
-        let block = Block::bordered()
-            .border_type(BorderType::Rounded)
-            .border_style(theme.border_focused)
-            .title(Span::styled(format!(" Smoke benchmark: {} ", self.endpoint_id), theme.accent))
-            .title_bottom(
-                Line::styled(format!(" {} ", self.base_url), theme.muted).right_aligned(),
-            );
-        let inner = block.inner(area);
-        frame.render_widget(block, area);
-        match &self.stage {
-            Stage::Form(_) => {}
-            Stage::Running { progress, cancelled } => {
-                let [gauge, note, _] = Layout::vertical([
-                    Constraint::Length(3),
-                    Constraint::Length(1),
-                    Constraint::Fill(1),
-                ])
-                .areas(inner);
-                let label = format!(
-                    "{}/{} done, {} failed",
-                    progress.done, progress.total, progress.failed
-                );
-                frame.render_widget(
-                    Gauge::default()
-                        .block(Block::bordered().border_style(theme.border).title(" progress "))
-                        .gauge_style(theme.accent)
-                        .ratio(progress.ratio().clamp(0.0, 1.0))
-                        .label(label),
-                    gauge,
-                );
-                let text = if *cancelled {
-                    "stopping: waiting for the requests in flight…"
-                } else {
-                    "Esc stops the run; the report covers what finished."
-                };
-                frame.render_widget(Line::styled(text, theme.muted), note);
-            }
-            Stage::Failed(err) => {
-                frame.render_widget(
-                    Paragraph::new(Line::styled(format!("benchmark failed: {err}"), theme.error))
-                        .wrap(Wrap { trim: true }),
-                    inner,
-                );
-            }
-            Stage::Done(report) => render_report(frame, inner, report, theme),
+        let p = &self.progress;
+        format!("{verb} {}: {}/{} done, {} failed", self.endpoint_id, p.done, p.total, p.failed)
+    }
+}
+
+/// A finished run, kept for the endpoint's detail until the next run of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BenchOutcome {
+    pub targets: BenchTargets,
+    pub finished_unix_ms: i64,
+    /// Stopped with `x`: the report covers the requests that ran.
+    pub stopped: bool,
+    pub result: Result<BenchReport, String>,
+}
+
+impl BenchOutcome {
+    /// The message line's summary when the run ends.
+    pub fn summary(&self, endpoint_id: &str) -> String {
+        match &self.result {
+            Ok(r) => format!(
+                "bench {endpoint_id}{}: {:.1} output tok/s, TTFT p50 {}, {}/{} ok; the report \
+                 is in its detail (enter)",
+                if self.stopped { " stopped" } else { " done" },
+                r.output_tokens_per_s,
+                latency(r.ttft_s.p50),
+                r.succeeded,
+                r.requests,
+            ),
+            Err(err) => format!("bench {endpoint_id} failed: {err}"),
         }
     }
+}
+
+fn clock(unix_ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(unix_ms)
+        .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).strftime("%H:%M:%S").to_string())
+        .unwrap_or_default()
+}
+
+/// The detail's benchmark section: the running job's progress, or the last report in a few
+/// lines (what ran, throughput, the p50/p99 of each latency). `compact`, for a short screen
+/// where the charts need the rows: the report in one line.
+pub fn detail_lines(
+    job: Option<&BenchJob>,
+    outcome: Option<&BenchOutcome>,
+    compact: bool,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    if let Some(job) = job {
+        return vec![Line::from(vec![
+            Span::styled("benchmark ", theme.accent),
+            Span::styled(format!("over {}: ", job.targets.label), theme.muted),
+            Span::styled(job.progress.line(), theme.text),
+            Span::styled(if job.stopping { "  stopping…" } else { "  x stops it" }, theme.muted),
+        ])];
+    }
+    let Some(outcome) = outcome else { return Vec::new() };
+    let when = clock(outcome.finished_unix_ms);
+    let report = match &outcome.result {
+        Ok(report) => report,
+        Err(err) => {
+            return vec![Line::from(vec![
+                Span::styled(format!("benchmark {when} "), theme.accent),
+                Span::styled(format!("failed: {err}"), theme.error),
+            ])];
+        }
+    };
+    let latencies = [("TTFT", &report.ttft_s), ("ITL", &report.itl_s), ("E2E", &report.e2e_s)];
+    let p50_p99 = |names: usize| {
+        latencies[..names]
+            .iter()
+            .map(|(name, s)| format!("{name} {}/{}", latency(s.p50), latency(s.p99)))
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    if compact {
+        return vec![Line::from(vec![
+            Span::styled(format!("benchmark {when} "), theme.accent),
+            Span::styled(format!("{:.1} output tok/s", report.output_tokens_per_s), theme.ok),
+            Span::styled(
+                format!(
+                    "  {}/{} ok  p50/p99 {}{}",
+                    report.succeeded,
+                    report.requests,
+                    p50_p99(1),
+                    if outcome.stopped { "  stopped early" } else { "" }
+                ),
+                theme.muted,
+            ),
+        ])];
+    }
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled(format!("benchmark {when} "), theme.accent),
+            Span::styled(
+                format!(
+                    "{} over {}: {} requests ({} ok, {} failed), concurrency {}, {} in / {} out \
+                     tokens, {:.1}s{}",
+                    report.model,
+                    outcome.targets.label,
+                    report.requests,
+                    report.succeeded,
+                    report.failed,
+                    report.concurrency,
+                    report.input_tokens,
+                    report.output_tokens,
+                    report.duration_s,
+                    if outcome.stopped { ", stopped early" } else { "" }
+                ),
+                theme.muted,
+            ),
+        ]),
+        Line::from(vec![
+            Span::styled(
+                format!(
+                    "{:.2} req/s  {:.1} output tok/s  {:.1} total tok/s",
+                    report.requests_per_s, report.output_tokens_per_s, report.total_tokens_per_s
+                ),
+                theme.ok,
+            ),
+            Span::styled("  p50/p99 ", theme.muted),
+            Span::styled(p50_p99(latencies.len()), theme.text),
+        ]),
+    ];
+    if report.targets.len() > 1 {
+        let shares = report
+            .targets
+            .iter()
+            .map(|t| format!("{} {} ok/{} failed", t.url, t.succeeded, t.failed))
+            .collect::<Vec<_>>()
+            .join(", ");
+        lines.push(Line::styled(format!("spread: {shares}"), theme.muted));
+    }
+    for err in &report.errors {
+        lines.push(Line::styled(format!("error: {err}"), theme.error));
+    }
+    lines
 }
 
 fn stat_row(name: &'static str, s: &LatencyStats) -> Row<'static> {
@@ -239,61 +314,24 @@ fn stat_row(name: &'static str, s: &LatencyStats) -> Row<'static> {
     )
 }
 
-fn render_report(frame: &mut Frame, area: Rect, report: &BenchReport, theme: &Theme) {
-    let mut lines = vec![
-        Line::from(vec![
-            Span::styled("model ", theme.muted),
-            Span::styled(report.model.clone(), theme.text),
-            Span::styled(
-                format!(
-                    "  {} requests ({} ok, {} failed), concurrency {}, {} in / {} out tokens, {:.1}s",
-                    report.requests,
-                    report.succeeded,
-                    report.failed,
-                    report.concurrency,
-                    report.input_tokens,
-                    report.output_tokens,
-                    report.duration_s
-                ),
-                theme.muted,
-            ),
-        ]),
-        Line::from(vec![
-            Span::styled("throughput ", theme.muted),
-            Span::styled(
-                format!(
-                    "{:.2} req/s  {:.1} output tok/s  {:.1} total tok/s",
-                    report.requests_per_s, report.output_tokens_per_s, report.total_tokens_per_s
-                ),
-                theme.ok,
-            ),
-        ]),
-    ];
-    for err in &report.errors {
-        lines.push(Line::styled(format!("error: {err}"), theme.error));
-    }
-    let [summary, table] =
-        Layout::vertical([Constraint::Length(lines.len() as u16 + 1), Constraint::Fill(1)])
-            .areas(area);
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), summary);
+/// Rows a full percentile table takes (header and four latencies).
+pub const TABLE_ROWS: u16 = 5;
+
+/// The report's percentiles in full, where the detail has the rows for them.
+pub fn render_table(frame: &mut Frame, area: Rect, report: &BenchReport, theme: &Theme) {
     let header = Row::new(["", "mean", "p50", "p90", "p95", "p99", "max"].map(Cell::from))
         .style(theme.accent);
     let rows = vec![
         stat_row("TTFT", &report.ttft_s),
+        stat_row("TPOT", &report.tpot_s),
         stat_row("ITL", &report.itl_s),
         stat_row("E2E", &report.e2e_s),
     ];
-    let widths = [
-        Constraint::Length(5),
-        Constraint::Length(8),
-        Constraint::Length(8),
-        Constraint::Length(8),
-        Constraint::Length(8),
-        Constraint::Length(8),
-        Constraint::Length(8),
-    ];
+    let widths = [Constraint::Length(5), Constraint::Length(8), Constraint::Length(8)];
+    let widths: Vec<Constraint> =
+        widths.into_iter().chain(std::iter::repeat_n(Constraint::Length(8), 4)).collect();
     frame.render_widget(
         Table::new(rows, widths).header(header).style(theme.text).column_spacing(1),
-        table,
+        area,
     );
 }

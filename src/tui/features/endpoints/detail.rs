@@ -208,6 +208,11 @@ fn error_lines(
         .collect()
 }
 
+/// Rows `lines` take wrapped at `width` columns.
+fn wrapped_height(lines: &[Line], width: u16) -> u16 {
+    lines.iter().map(|line| line.width().div_ceil(usize::from(width.max(1))).max(1) as u16).sum()
+}
+
 pub fn render(app: &App, frame: &mut Frame, area: Rect, id: &str) {
     let theme = &app.theme;
     let state = &app.endpoints;
@@ -253,18 +258,30 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, id: &str) {
         None => summary_lines(id, state, history, None, "watched (1/1 replica)", theme),
     };
     let error_rows: u16 = if inner.height >= 30 { 5 } else { 2 };
-    let [top, charts, errors] = Layout::vertical([
-        Constraint::Length(
-            summary
-                .iter()
-                .map(|line| line.width().div_ceil(usize::from(inner.width.max(1))).max(1) as u16)
-                .sum(),
-        ),
+    // The background benchmark of this row: its progress, or its last report.
+    let job = state.bench_job.as_ref().filter(|job| job.endpoint_id == id);
+    let outcome = state.bench_results.get(id);
+    let bench_lines = super::bench::detail_lines(job, outcome, inner.height < 30, theme);
+    let table = outcome
+        .filter(|_| job.is_none() && inner.height >= 40)
+        .and_then(|outcome| outcome.result.as_ref().ok());
+    let table_rows = if table.is_some() { super::bench::TABLE_ROWS } else { 0 };
+    let [top, bench, charts, errors] = Layout::vertical([
+        Constraint::Length(wrapped_height(&summary, inner.width)),
+        Constraint::Length(wrapped_height(&bench_lines, inner.width) + table_rows),
         Constraint::Fill(1),
         Constraint::Length(error_rows + 1),
     ])
     .areas(inner);
     frame.render_widget(Paragraph::new(summary).wrap(Wrap { trim: true }), top);
+    if let Some(report) = table {
+        let [text, rows] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(table_rows)]).areas(bench);
+        frame.render_widget(Paragraph::new(bench_lines).wrap(Wrap { trim: true }), text);
+        super::bench::render_table(frame, rows, report, theme);
+    } else {
+        frame.render_widget(Paragraph::new(bench_lines).wrap(Wrap { trim: true }), bench);
+    }
     let [row1, row2] = Layout::vertical([Constraint::Fill(1), Constraint::Fill(1)]).areas(charts);
     let [tokens, queue, kv] = Layout::horizontal([Constraint::Fill(1); 3]).areas(row1);
     let [ttft, itl, gpus] = Layout::horizontal([Constraint::Fill(1); 3]).areas(row2);

@@ -3,6 +3,7 @@
 //! `App::update`; like it, these functions do no I/O and return `Command`s for the runner.
 
 pub mod bench;
+pub mod bench_runs;
 mod charts;
 pub mod detail;
 mod gpu_charts;
@@ -17,7 +18,7 @@ use crate::model::EndpointUpdate;
 use crate::monitor::EndpointTarget;
 use crate::tui::app::{App, Level, Mode};
 use crate::tui::event::{Command, RunId};
-use crate::tui::features::endpoints::bench::{self as bench_view, BenchAsk, BenchPane};
+use crate::tui::features::endpoints::bench::{self as bench_view, BenchAsk};
 use crate::tui::features::endpoints::playground::Playground;
 use crate::tui::features::endpoints::view::{Origin, Pane, Watched};
 use crate::tui::keymap::Action;
@@ -43,7 +44,8 @@ pub enum EndpointCommand {
     Watch(EndpointTarget),
     Unwatch(String),
     Prompt { run: RunId, base_url: String, model: String, prompt: String },
-    Bench { run: RunId, base_url: String, model: Option<String>, ask: BenchAsk },
+    /// Request `i` goes to `urls[i mod n]`: a deployment's ready replicas share the run.
+    Bench { run: RunId, urls: Vec<String>, model: Option<String>, ask: BenchAsk },
 }
 
 impl EndpointCommand {
@@ -99,6 +101,7 @@ pub const ROW_ACTIONS: &[Action] = &[
     Action::Open,
     Action::Prompt,
     Action::Bench,
+    Action::Cancel,
     Action::Create,
     Action::Scale,
     Action::ScaleUp,
@@ -132,24 +135,9 @@ pub fn on_event(app: &mut App, event: EndpointEvent) -> Vec<Command> {
             }
         }
         EndpointEvent::BenchProgress { run, progress } => {
-            if let Pane::Bench(bench) = &mut app.endpoints.pane {
-                bench.progress(run, progress);
-            }
+            bench_runs::progress(app, run, progress)
         }
-        EndpointEvent::BenchDone { run, result } => match &mut app.endpoints.pane {
-            Pane::Bench(bench) if bench.run == run => bench.finished(run, result),
-            _ => {
-                // The pane was closed: the result still deserves a line.
-                let text = match result {
-                    Ok(report) => format!(
-                        "bench {}: {:.1} output tok/s, {} failed",
-                        report.url, report.output_tokens_per_s, report.failed
-                    ),
-                    Err(err) => format!("bench failed: {err}"),
-                };
-                app.notify(Level::Info, text);
-            }
-        },
+        EndpointEvent::BenchDone { run, result } => bench_runs::finished(app, run, result),
     }
     Vec::new()
 }
@@ -247,11 +235,7 @@ fn open(app: &mut App, action: Action, id: &str) -> Vec<Command> {
             Some(model) => app.endpoints.pane = Pane::Playground(Box::new(Playground::new(id, &url, &model))),
             None => app.notify(Level::Warning, format!("prompt: {id} has not told its model yet (GET /v1/models); try again when it is ready")),
         },
-        Action::Bench if app.readonly => {
-            let refusal = app.keymap.refusal(Action::Bench);
-            app.notify(Level::Warning, refusal);
-        }
-        Action::Bench => app.endpoints.pane = Pane::Bench(Box::new(BenchPane::new(id, &url, model))),
+        Action::Bench => bench_runs::open_form(app, id),
         _ => {}
     }
     Vec::new()
@@ -281,6 +265,7 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
                 Action::ViewCache => app.view = ViewId::Cache,
                 Action::ViewRecipes => app.view = ViewId::Recipes,
                 Action::Prompt | Action::Bench => return on_row_action(app, action),
+                Action::Cancel => return bench_runs::stop(app),
                 _ => {}
             }
             Vec::new()
@@ -315,22 +300,7 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
                 Vec::new()
             }
             bench_view::KeyOutcome::Close => Vec::new(),
-            bench_view::KeyOutcome::Cancel(run) => {
-                app.endpoints.pane = Pane::Bench(pane);
-                vec![Command::Cancel(run)]
-            }
-            bench_view::KeyOutcome::Start(ask) => {
-                let run = app.new_run();
-                pane.started(run, ask.requests);
-                let request = EndpointCommand::Bench {
-                    run,
-                    base_url: pane.base_url.clone(),
-                    model: pane.model.clone(),
-                    ask,
-                };
-                app.endpoints.pane = Pane::Bench(pane);
-                vec![command(request)]
-            }
+            bench_view::KeyOutcome::Start(ask) => bench_runs::start(app, &pane, ask),
         },
     }
 }

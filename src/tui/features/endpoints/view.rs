@@ -16,7 +16,7 @@ use crate::engine::startup::StartupTracker;
 use crate::model::{EndpointSample, EndpointState};
 use crate::monitor::{EndpointHistories, EndpointHistory};
 use crate::tui::app::App;
-use crate::tui::features::endpoints::bench::BenchPane;
+use crate::tui::features::endpoints::bench::{BenchJob, BenchOutcome, BenchPane};
 use crate::tui::features::endpoints::playground::Playground;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{Column, Cut, SortKey, TableCell, TableRow};
@@ -72,6 +72,10 @@ pub struct EndpointsState {
     /// it for reproducible screens.
     pub now_unix_ms: i64,
     pub fixed_now_unix_ms: Option<i64>,
+    /// The benchmark running in the background, if one is (`bench_runs`).
+    pub bench_job: Option<BenchJob>,
+    /// Each endpoint row's last finished benchmark, for its detail.
+    pub bench_results: BTreeMap<String, BenchOutcome>,
     /// Identifies the playground stream or benchmark run whose results are expected.
     pub next_run: u64,
     /// Polls arrived since the table was built (`endpoint_flow::flush` rebuilds it).
@@ -330,13 +334,15 @@ pub fn footer_hints(app: &App) -> Vec<(String, &'static str)> {
     let hint = |k: &str, w: &'static str| (k.to_string(), w);
     match &app.endpoints.pane {
         Pane::Table => Vec::new(),
-        Pane::Detail => vec![
-            hint("j/k", "next endpoint"),
-            hint("p", "prompt"),
-            hint("b", "bench"),
-            hint("esc", "back"),
-            hint("q", "quit"),
-        ],
+        Pane::Detail => {
+            let mut hints = vec![hint("j/k", "next endpoint"), hint("p", "prompt")];
+            hints.push(match app.endpoints.bench_job {
+                Some(_) => hint("x", "stop bench"),
+                None => hint("b", "bench"),
+            });
+            hints.extend([hint("esc", "back"), hint("q", "quit")]);
+            hints
+        }
         Pane::Playground(playground) if playground.is_streaming() => vec![hint("esc", "cancel")],
         Pane::Playground(_) => vec![hint("ctrl-s", "send"), hint("esc", "back")],
         Pane::Bench(bench) => bench.footer_hints(),

@@ -1,0 +1,136 @@
+//! How a background benchmark moves through the console: `b` opens the form (or says why
+//! not), submitting starts the job and returns to the table, progress events feed the footer,
+//! `x` stops it, and the end keeps the report for the endpoint's detail and says so on the
+//! message line. No I/O here: the run itself is `effects::endpoints`' task.
+
+use crate::engine::bench::{BenchProgress, BenchReport};
+use crate::tui::app::{App, Level};
+use crate::tui::event::{Command, RunId};
+use crate::tui::features::endpoints::EndpointCommand;
+use crate::tui::features::endpoints::bench::{
+    BenchAsk, BenchJob, BenchOutcome, BenchPane, BenchTargets,
+};
+use crate::tui::features::endpoints::view::Pane;
+use crate::tui::keymap::Action;
+
+/// The message line's subject for everything about the benchmark, so each message replaces
+/// the one before it (started, stopping, done).
+const SUBJECT: &str = "bench";
+
+/// Where `id`'s requests would go: a deployment's ready replicas (through the Service on
+/// Kubernetes), or a watched endpoint's URL.
+pub fn targets(app: &App, id: &str) -> Result<BenchTargets, String> {
+    if let Some(deployment) = id.strip_prefix("deploy:").and_then(|name| app.deploy.find(name)) {
+        let ready: Vec<String> = deployment
+            .replicas
+            .iter()
+            .filter(|r| r.state == crate::model::ReplicaState::Ready)
+            .map(|r| r.url())
+            .collect();
+        if ready.is_empty() {
+            return Err(format!(
+                "bench: {} has no ready replica ({} of {} ready); try again when one is",
+                deployment.name,
+                deployment.ready_replicas(),
+                deployment.replicas.len()
+            ));
+        }
+        let on_kubernetes = deployment.backend == crate::backend::kubernetes::adapter::NAME;
+        return Ok(BenchTargets::replicas(ready, on_kubernetes));
+    }
+    match app.endpoints.watched.get(id) {
+        Some(watched) => Ok(BenchTargets::one(&watched.url)),
+        None => Err(format!("bench: `{id}` is no longer watched")),
+    }
+}
+
+/// `b` on a row: the form, unless a run is going or there is nothing to aim at.
+pub fn open_form(app: &mut App, id: &str) {
+    if app.readonly {
+        let refusal = app.keymap.refusal(Action::Bench);
+        app.notify(Level::Warning, refusal);
+        return;
+    }
+    if let Some(job) = &app.endpoints.bench_job {
+        let text = format!(
+            "bench: {} is being benchmarked ({}/{}); x stops it, or wait for its report",
+            job.endpoint_id, job.progress.done, job.progress.total
+        );
+        app.notify_on(SUBJECT, Level::Warning, text);
+        return;
+    }
+    match targets(app, id) {
+        Ok(targets) => {
+            let model = app.endpoints.histories.get(id).and_then(|h| h.models.first().cloned());
+            app.endpoints.pane = Pane::Bench(Box::new(BenchPane::new(id, targets, model)));
+        }
+        Err(why) => app.notify_on(SUBJECT, Level::Warning, why),
+    }
+}
+
+/// The form was submitted: the job starts and the table comes back.
+pub fn start(app: &mut App, pane: &BenchPane, ask: BenchAsk) -> Vec<Command> {
+    let run = app.new_run();
+    let job = BenchJob {
+        endpoint_id: pane.endpoint_id.clone(),
+        targets: pane.targets.clone(),
+        run,
+        progress: BenchProgress { total: ask.requests, ..BenchProgress::default() },
+        stopping: false,
+    };
+    let text = format!(
+        "bench {} started: {} requests over {}; x stops it",
+        job.endpoint_id, ask.requests, job.targets.label
+    );
+    app.notify_on(SUBJECT, Level::Info, text);
+    let command = EndpointCommand::Bench {
+        run,
+        urls: job.targets.urls.clone(),
+        model: pane.model.clone(),
+        ask,
+    };
+    app.endpoints.bench_job = Some(job);
+    app.endpoints.pane = Pane::Table;
+    vec![Command::Endpoints(command)]
+}
+
+/// `x` in the Endpoints view: stop the running job (the report covers what finished).
+pub fn stop(app: &mut App) -> Vec<Command> {
+    let Some(job) = app.endpoints.bench_job.as_mut() else {
+        app.notify(Level::Info, "cancel: no benchmark is running");
+        return Vec::new();
+    };
+    if job.stopping {
+        return Vec::new();
+    }
+    job.stopping = true;
+    let (run, text) = (job.run, format!("bench {}: stopping after the requests in flight", job.endpoint_id));
+    app.notify_on(SUBJECT, Level::Info, text);
+    vec![Command::Cancel(run)]
+}
+
+pub fn progress(app: &mut App, run: RunId, progress: BenchProgress) {
+    if let Some(job) = app.endpoints.bench_job.as_mut().filter(|job| job.run == run) {
+        job.progress = progress;
+        // The footer shows it in every view.
+        app.mark_dirty();
+    }
+}
+
+pub fn finished(app: &mut App, run: RunId, result: Result<BenchReport, String>) {
+    let Some(job) = app.endpoints.bench_job.take_if(|job| job.run == run) else { return };
+    let outcome = BenchOutcome {
+        targets: job.targets,
+        finished_unix_ms: app.now.unix_ms,
+        stopped: job.stopping,
+        result,
+    };
+    let level = match &outcome.result {
+        Ok(report) if report.failed == 0 => Level::Info,
+        Ok(_) => Level::Warning,
+        Err(_) => Level::Error,
+    };
+    app.notify_on(SUBJECT, level, outcome.summary(&job.endpoint_id));
+    app.endpoints.bench_results.insert(job.endpoint_id, outcome);
+    app.mark_dirty();
+}
