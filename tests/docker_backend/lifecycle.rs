@@ -298,3 +298,34 @@ async fn a_container_pid_on_a_gpu_maps_to_its_deployment() {
     assert_eq!((holder.deployment.as_str(), holder.replica), (name.as_str(), 0));
     assert_eq!(snapshot.gpus[0].processes[0].describe(), format!("{name}/0 (1.0 GiB)"));
 }
+
+/// Issue 18: a container that died says how and why: Docker's status with the exit code, and
+/// the last line the engine wrote.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_container_shows_its_exit_code_and_last_log_line() {
+    if !docker_available("a_crashed_container_shows_its_exit_code_and_last_log_line") {
+        return;
+    }
+    let backend = backend(0);
+    let name = unique_name("crash");
+    let _cleanup = DockerCleanup(name.clone());
+    let mut spec = image_spec(&name, free_ports(1), 1);
+    spec.extra_args = vec!["--exit-after".into(), "300ms".into()];
+    backend.create(&spec, None).await.unwrap();
+    let mut seen = backend.get(&name).await.unwrap();
+    for _ in 0..100 {
+        if seen.replicas[0].state == aimdeck::model::ReplicaState::Exited {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        seen = backend.get(&name).await.unwrap();
+    }
+    assert_eq!(seen.replicas[0].state, aimdeck::model::ReplicaState::Exited);
+    let detail = seen.replicas[0].detail.clone().unwrap_or_default();
+    assert!(detail.starts_with("Exited (1)"), "{detail}");
+    assert!(
+        detail.contains("last log line `aimdeck-sim: exiting as asked by --exit-after"),
+        "{detail}"
+    );
+    backend.delete(&name).await.unwrap();
+}

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use bollard::models::{ContainerSummary, ContainerSummaryStateEnum};
-use bollard::query_parameters::ListContainersOptionsBuilder;
+use bollard::query_parameters::{ListContainersOptionsBuilder, LogsOptionsBuilder};
 
 use super::render::{self, NetworkMode, container_name};
 use super::{DockerBackend, NAME};
@@ -65,9 +65,9 @@ impl DockerBackend {
                 (ReplicaState::Stopping, None)
             }
             Some(ContainerSummaryStateEnum::DEAD) => {
-                (ReplicaState::Failed, Some(found.status.clone()))
+                (ReplicaState::Failed, Some(self.ended(found).await))
             }
-            _ => (ReplicaState::Exited, Some(found.status.clone())),
+            _ => (ReplicaState::Exited, Some(self.ended(found).await)),
         };
         Replica {
             index,
@@ -79,6 +79,31 @@ impl DockerBackend {
             handle: Some(ReplicaHandle::Container { id: found.id.clone() }),
             started_at_unix_ms: self.started_at(found).await,
         }
+    }
+
+    /// How a dead container ended: Docker's status (`Exited (1) 3 minutes ago`) and the last
+    /// line it wrote, which usually says why.
+    async fn ended(&self, found: &Found) -> String {
+        match self.last_log_line(&found.id).await {
+            Some(line) => format!("{}: last log line `{line}`", found.status),
+            None => found.status.clone(),
+        }
+    }
+
+    /// The container's last non-empty output line (of its last 20), cut to 200 characters.
+    async fn last_log_line(&self, id: &str) -> Option<String> {
+        use futures::StreamExt;
+        let docker = self.docker().await.ok()?;
+        let query = LogsOptionsBuilder::new().stdout(true).stderr(true).tail("20").build();
+        let chunks: Vec<_> = tokio::time::timeout(
+            std::time::Duration::from_secs(3),
+            docker.logs(id, Some(query)).collect::<Vec<_>>(),
+        )
+        .await
+        .ok()?;
+        let text: String = chunks.into_iter().filter_map(Result::ok).map(|c| c.to_string()).collect();
+        let line = text.lines().rev().map(str::trim).find(|l| !l.is_empty())?;
+        Some(line.chars().take(200).collect())
     }
 
     /// `State.StartedAt` of a container that has started (the summary does not carry it).

@@ -102,7 +102,7 @@ impl ProcessBackend {
             spec: spec.clone(),
         };
         state::write(&self.state_dir, &record)?;
-        let (pid, start_ticks) = match os::spawn(&command, &env, &log) {
+        let (pid, start_ticks) = match os::spawn(&command, &env, &log, &state::exit_path(&log)) {
             Ok(started) => started,
             Err(err) => {
                 let _ = state::remove(&self.state_dir, &spec.name, index);

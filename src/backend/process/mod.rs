@@ -82,14 +82,16 @@ impl ProcessBackend {
         } else if alive {
             health::probe(&self.http, record.port, record.spec.engine).await.state()
         } else {
-            // Not our child once the CLI that started it has exited, so its exit status is
-            // not ours to read: the log's last line is what says why it stopped.
+            // Not our child once the aimdeck that started it has exited: its leader wrote the
+            // exit status, and the log's last line says why it stopped.
+            let how = os::exit_status(&state::exit_path(&record.log))
+                .unwrap_or_else(|| "is gone".to_string());
             let why = os::last_log_line(&record.log)
                 .map(|line| format!(": last log line `{line}`"))
                 .unwrap_or_default();
             (
                 ReplicaState::Exited,
-                Some(format!("process {} is gone{why}; see {}", record.pid, record.log.display())),
+                Some(format!("process {} {how}{why}; see {}", record.pid, record.log.display())),
             )
         };
         Replica {

@@ -75,6 +75,11 @@ pub fn log_path(state_dir: &Path, name: &str, index: u32) -> PathBuf {
     deployment_dir(state_dir, name).join(format!("replica-{index}.log"))
 }
 
+/// Where a replica's leader writes the engine's exit status (`os::spawn`).
+pub fn exit_path(log: &Path) -> PathBuf {
+    log.with_extension("exit")
+}
+
 /// Writes a record atomically (temp file + rename), so a crash never leaves half a file.
 pub fn write(state_dir: &Path, record: &ReplicaRecord) -> Result<(), BackendError> {
     let path = record_path(state_dir, &record.spec.name, record.index);
