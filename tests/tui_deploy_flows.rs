@@ -356,7 +356,13 @@ async fn a_failing_create_shows_its_cause_and_leaves_nothing_behind() {
     let shown = console.screen();
     assert!(shown.contains(&format!("port {port} on 127.0.0.1 is already taken")), "{shown}");
     assert!(console.listed().await.is_empty(), "no replica behind");
-    // Esc dismisses the failure.
+    // The form is back as it was sent, with the cause, to fix and send again.
+    let Mode::Form(form, _) = &console.app.mode else { panic!("the create form reopens") };
+    assert_eq!(form.value("name").as_deref(), Some(name.as_str()));
+    assert_eq!(form.value("port"), Some(port.to_string()));
+    // Esc closes the form; Esc again dismisses the failure on the row.
+    console.press(key(KeyCode::Esc));
+    assert!(Console::row(&console.app, &name).is_some());
     console.press(key(KeyCode::Esc));
     assert!(Console::row(&console.app, &name).is_none());
     drop(taken);

@@ -330,6 +330,18 @@ fn a_failed_create_keeps_its_cause_on_the_row_until_esc() {
         "creating clash-0",
     ));
     app.update(done("deploy", "clash", Err("port 8000 on 127.0.0.1 is already in use")));
+    // Issue 18: the form comes back as it was sent, with the whole cause, to fix and resend.
+    assert!(matches!(app.mode, Mode::Form(..)), "the create form reopens");
+    let shown = screen(&app, 80, 24);
+    assert!(shown.contains("clash") && shown.contains("org/tiny-model"), "{shown}");
+    assert!(shown.contains("port 8000 on 127.0.0.1 is already in use"), "{shown}");
+    for (width, height) in [(80, 24), (120, 40), (200, 60)] {
+        insta::assert_snapshot!(
+            format!("create_refused_form_{width}x{height}"),
+            screen(&app, width, height)
+        );
+    }
+    app.update(key(KeyCode::Esc));
     // The backend rolled back: it lists nothing, yet the row stays with the cause.
     app.update(listed(Vec::new()));
     assert_eq!(state_of(&app, "deploy:clash"), "failed: port 8000 on 127.0.0.1 is already in use");
@@ -338,6 +350,26 @@ fn a_failed_create_keeps_its_cause_on_the_row_until_esc() {
     // Esc: read, gone.
     app.update(key(KeyCode::Esc));
     assert!(cells(&app, "deploy:clash").is_none());
+
+    // Refused while another screen is open (here the help): that screen stays, and `c` brings
+    // the form back with its values and the cause.
+    review_create(&mut app, "clash2", "1");
+    app.update(key(KeyCode::Enter));
+    app.update(key(KeyCode::Char('?')));
+    app.update(done("deploy", "clash2", Err("port 8000 on 127.0.0.1 is already in use")));
+    assert!(matches!(app.mode, Mode::Help { .. }));
+    let text = &app.message.as_ref().unwrap().text;
+    assert!(text.ends_with("c reopens the create form with its values"), "{text}");
+    app.update(key(KeyCode::Esc));
+    app.update(key(KeyCode::Char('c')));
+    assert!(matches!(app.mode, Mode::Form(..)));
+    let shown = screen(&app, 120, 40);
+    assert!(shown.contains("clash2") && shown.contains("already in use"), "{shown}");
+    // Once: the next `c` is a fresh form.
+    app.update(key(KeyCode::Esc));
+    app.update(key(KeyCode::Char('c')));
+    let Mode::Form(form, _) = &app.mode else { panic!("the create form") };
+    assert_eq!(form.value("name").as_deref(), Some(""));
 }
 
 #[test]

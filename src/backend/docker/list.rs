@@ -101,7 +101,8 @@ impl DockerBackend {
         )
         .await
         .ok()?;
-        let text: String = chunks.into_iter().filter_map(Result::ok).map(|c| c.to_string()).collect();
+        let text: String =
+            chunks.into_iter().filter_map(Result::ok).map(|c| c.to_string()).collect();
         let line = text.lines().rev().map(str::trim).find(|l| !l.is_empty())?;
         Some(line.chars().take(200).collect())
     }

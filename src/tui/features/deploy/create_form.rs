@@ -94,8 +94,27 @@ impl App {
     /// The create form; on a Recipes row (also reached with `R` from the Cache view) it is
     /// prefilled with that recipe and its model.
     pub(crate) fn open_create_form(&mut self) {
+        // After a create the backend refused: the form as it was sent, with the cause.
+        if let Some((values, cause)) = self.deploy.retry.take() {
+            self.reopen(values, cause);
+            return;
+        }
         let form = self.create_form();
         self.mode = Mode::Form(form, FormPurpose::Create);
+    }
+
+    /// The backend refused the create of `name`: its form comes back with the values as they
+    /// were sent and the whole cause, at once when nothing else is open, else on the next `c`.
+    /// Returns the hint for the message line.
+    pub(crate) fn create_refused(&mut self, name: &str, cause: &str) -> &'static str {
+        let Some(values) = self.deploy.submitted.remove(name) else { return "" };
+        if matches!(self.mode, Mode::Normal) {
+            self.reopen(values, cause.to_string());
+            ""
+        } else {
+            self.deploy.retry = Some((values, cause.to_string()));
+            "; c reopens the create form with its values"
+        }
     }
 
     fn create_form(&self) -> Form {
@@ -274,6 +293,7 @@ impl App {
 
     /// The review of what the values resolve to; `Err` is the whole cause for the form.
     fn review_values(&mut self, values: FormValues) -> Result<Vec<Command>, String> {
+        self.deploy.review_values = Some(values.clone());
         let request = request_from_form(&values).map_err(|err| format!("create: {err}"))?;
         let Some(backend) = self.deploy.backend(&request.backend).cloned() else {
             return Err(format!("create: backend {} is not open", request.backend));
@@ -285,7 +305,7 @@ impl App {
 
     /// After the recipe picker, a create that cannot go on reopens the form with the values
     /// typed and the cause.
-    fn reopen(&mut self, values: FormValues, cause: String) -> Vec<Command> {
+    pub(crate) fn reopen(&mut self, values: FormValues, cause: String) -> Vec<Command> {
         let mut form = self.create_form();
         for (name, value) in &values {
             form.set_value(name, value);

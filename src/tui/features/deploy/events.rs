@@ -69,7 +69,7 @@ impl App {
             }
             DeployEvent::Done { action, target, deployment, result } => {
                 let mut commands = Vec::new();
-                if let Some(name) = deployment {
+                if let Some(name) = deployment.clone() {
                     if self
                         .deploy
                         .rollouts
@@ -82,10 +82,18 @@ impl App {
                 }
                 match result {
                     Ok(()) => {
+                        if let Some(name) = &deployment {
+                            self.deploy.submitted.remove(name);
+                        }
                         self.notify_on(&action, Level::Info, format!("{action} {target}: done"))
                     }
                     Err(err) => {
-                        self.notify_on(&action, Level::Error, format!("{action} {target}: {err}"))
+                        let cause = format!("{action} {target}: {err}");
+                        let hint = match &deployment {
+                            Some(name) => self.create_refused(name, &cause),
+                            None => "",
+                        };
+                        self.notify_on(&action, Level::Error, format!("{cause}{hint}"))
                     }
                 }
                 self.invalidate(crate::tui::joins::Stale::Endpoints);
@@ -209,6 +217,9 @@ impl App {
             return Vec::new();
         }
         self.deploy.review = None;
+        if let Some(values) = self.deploy.review_values.take() {
+            self.deploy.submitted.insert(spec.name.clone(), values);
+        }
         self.notify_on("deploy", Level::Info, format!("creating {} on {backend}…", spec.name));
         self.begin_rollout(&backend, &spec.name, RolloutAction::Create, spec.replicas, Some(&spec));
         let place_on = self.live_gpus();

@@ -164,6 +164,14 @@ pub struct DeployState {
     pub queued_scale: BTreeMap<String, u32>,
     /// The create form's values while its recipe picker is open.
     pub draft: Option<crate::tui::features::deploy::create_form::FormValues>,
+    /// The form values behind the open create review: kept with the create when it is sent.
+    pub review_values: Option<crate::tui::features::deploy::create_form::FormValues>,
+    /// The form values of each create under way, by deployment: a create the backend refuses
+    /// reopens its form with them and the cause.
+    pub submitted: BTreeMap<String, crate::tui::features::deploy::create_form::FormValues>,
+    /// A refused create's values and cause, kept for `c` when another screen was open as the
+    /// refusal came.
+    pub retry: Option<(crate::tui::features::deploy::create_form::FormValues, String)>,
     /// The resolution shown in the create review, until it is created or left.
     pub review: Option<crate::ops::Resolution>,
     /// Whether the engine was asked about the reviewed image yet.

@@ -86,7 +86,7 @@ fn whole(value: &str, max: u64) -> Result<(), String> {
 
 pub fn form(endpoint_id: &str) -> Form {
     Form::new(
-        &format!("Smoke benchmark: {endpoint_id}"),
+        format!("Smoke benchmark: {endpoint_id}"),
         vec![
             FormField::line("requests", "Requests", "20")
                 .hint("how many in all, 1 to 10000")

@@ -104,7 +104,8 @@ pub fn stop(app: &mut App) -> Vec<Command> {
         return Vec::new();
     }
     job.stopping = true;
-    let (run, text) = (job.run, format!("bench {}: stopping after the requests in flight", job.endpoint_id));
+    let (run, text) =
+        (job.run, format!("bench {}: stopping after the requests in flight", job.endpoint_id));
     app.notify_on(SUBJECT, Level::Info, text);
     vec![Command::Cancel(run)]
 }

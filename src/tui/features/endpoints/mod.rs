@@ -43,9 +43,19 @@ pub enum EndpointEvent {
 pub enum EndpointCommand {
     Watch(EndpointTarget),
     Unwatch(String),
-    Prompt { run: RunId, base_url: String, model: String, prompt: String },
+    Prompt {
+        run: RunId,
+        base_url: String,
+        model: String,
+        prompt: String,
+    },
     /// Request `i` goes to `urls[i mod n]`: a deployment's ready replicas share the run.
-    Bench { run: RunId, urls: Vec<String>, model: Option<String>, ask: BenchAsk },
+    Bench {
+        run: RunId,
+        urls: Vec<String>,
+        model: Option<String>,
+        ask: BenchAsk,
+    },
 }
 
 impl EndpointCommand {
@@ -134,9 +144,7 @@ pub fn on_event(app: &mut App, event: EndpointEvent) -> Vec<Command> {
                 playground.apply(run, event);
             }
         }
-        EndpointEvent::BenchProgress { run, progress } => {
-            bench_runs::progress(app, run, progress)
-        }
+        EndpointEvent::BenchProgress { run, progress } => bench_runs::progress(app, run, progress),
         EndpointEvent::BenchDone { run, result } => bench_runs::finished(app, run, result),
     }
     Vec::new()
