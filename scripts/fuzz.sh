@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of the readers on stable Rust (docs/reliability.md, "Fuzzing").
-#   scripts/fuzz.sh build                 build fuzz/target/release/aimdeck-fuzz (instrumented)
+#   scripts/fuzz.sh build                 build target/release/aimdeck-fuzz (instrumented)
 #   scripts/fuzz.sh list                  the targets
 #   scripts/fuzz.sh run TARGET [ARGS...]  fuzz TARGET from fuzz/corpus/TARGET; libFuzzer ARGS
 #                                         (e.g. -runs=10000000); new inputs go to
@@ -8,12 +8,16 @@
 #   scripts/fuzz.sh seed                  rebuild fuzz/corpus/ from tests/fixtures (-merge=1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=fuzz/target/release/aimdeck-fuzz
+bin=target/release/aimdeck-fuzz
 limits=(-timeout=1 -rss_limit_mb=512 -malloc_limit_mb=512)
 
 build() {
-  # The wrapper instruments aimdeck and the fuzz crate only (scripts/fuzz_rustc.sh).
-  (cd fuzz && RUSTC_WRAPPER="$PWD/../scripts/fuzz_rustc.sh" cargo build --release --quiet)
+  # The wrapper instruments aimdeck and the fuzz crate only (scripts/fuzz_rustc.sh). The root's
+  # target/ is shared: the dependencies built by the root's `cargo build --release` (same profile,
+  # same flags; cargo does not fingerprint the wrapper) are reused, so only libFuzzer, aimdeck
+  # (its own copy: the profile's assertions give it another hash) and the fuzz crate compile.
+  (cd fuzz && CARGO_TARGET_DIR="$PWD/../target" RUSTC_WRAPPER="$PWD/../scripts/fuzz_rustc.sh" \
+    cargo build --release --quiet)
 }
 
 targets() {

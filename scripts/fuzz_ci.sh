@@ -9,6 +9,7 @@ started=$SECONDS
 scripts/fuzz.sh build
 echo "fuzz: built in $((SECONDS - started)) s"
 failed=()
+mkdir -p fuzz/target
 for target in $(scripts/fuzz.sh list); do
   log="fuzz/target/$target.log"
   if scripts/fuzz.sh run "$target" -max_total_time="$seconds" -print_final_stats=1 >"$log" 2>&1; then

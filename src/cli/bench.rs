@@ -146,12 +146,7 @@ async fn targets(target: &str, global: &super::GlobalArgs) -> color_eyre::Result
             "`{target}` runs on Kubernetes: bench its Service's URL (e.g. after `kubectl port-forward svc/{target} 8000`)"
         );
     }
-    let ready: Vec<String> = deployment
-        .replicas
-        .iter()
-        .filter(|r| r.state == crate::model::ReplicaState::Ready)
-        .map(|r| r.url())
-        .collect();
+    let ready = deployment.ready_urls();
     if ready.is_empty() {
         color_eyre::eyre::bail!(
             "`{target}` has no ready replica ({} of {} ready)",

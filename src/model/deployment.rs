@@ -213,6 +213,12 @@ impl Deployment {
         self.replicas.iter().filter(|r| r.state == ReplicaState::Ready).count()
     }
 
+    /// The base URLs of the replicas that answer now, in replica order: where a benchmark or a
+    /// chat sends its requests.
+    pub fn ready_urls(&self) -> Vec<String> {
+        self.replicas.iter().filter(|r| r.state == ReplicaState::Ready).map(|r| r.url()).collect()
+    }
+
     /// `2/3`-style readiness, as `kubectl get` shows it.
     pub fn ready_summary(&self) -> String {
         format!("{}/{}", self.ready_replicas(), self.replicas.len())

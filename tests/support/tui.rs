@@ -23,6 +23,17 @@ pub fn typed(text: &str) -> impl Iterator<Item = Event> + '_ {
     text.chars().map(|c| key(KeyCode::Char(c)))
 }
 
+/// For a test crate that is a folder (`tests/NAME/main.rs` with modules): its snapshots stay in
+/// `tests/snapshots/` named `NAME__SNAPSHOT`, where they were when it was one file, whichever
+/// of its modules asserts them.
+pub fn assert_screen(name: impl Into<String>, shown: impl AsRef<str>) {
+    let name = format!("{}__{}", env!("CARGO_CRATE_NAME"), name.into());
+    let shown = shown.as_ref().to_string();
+    insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!(name, shown);
+    });
+}
+
 /// What a `width` x `height` terminal shows of the app.
 pub fn screen(app: &App, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();

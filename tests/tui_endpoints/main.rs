@@ -19,7 +19,7 @@ use aimdeck::tui::features::endpoints::view::{EndpointSettings, Pane};
 use aimdeck::tui::features::endpoints::{EndpointCommand, EndpointEvent};
 use aimdeck::tui::views::ViewId;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use support::tui::screen;
+use support::tui::{assert_screen, screen};
 
 /// 2026-11-23 12:00:00 UTC.
 const NOW: i64 = 1_795_435_200_000;
@@ -65,16 +65,6 @@ fn command_line(app: &mut App, line: &str) -> Vec<Command> {
     let mut commands = type_text(app, line);
     commands.extend(app.update(key(KeyCode::Enter)));
     commands
-}
-
-/// Snapshots stay where they were before this file became a folder: `tests/snapshots/`,
-/// named `tui_endpoints__NAME`.
-fn assert_screen(name: impl Into<String>, shown: impl AsRef<str>) {
-    let name: String = name.into();
-    let shown = shown.as_ref().to_string();
-    insta::with_settings!({ snapshot_path => "../snapshots" }, {
-        insta::assert_snapshot!(name, shown);
-    });
 }
 
 fn snapshot(name: &str, app: &App) {

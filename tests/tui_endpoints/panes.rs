@@ -2,6 +2,15 @@
 
 use super::*;
 
+/// `b` then enter on the selected row with the form's defaults: the run it started.
+fn start_bench(app: &mut App) -> RunId {
+    app.update(key(KeyCode::Char('b')));
+    match app.update(key(KeyCode::Enter)).first() {
+        Some(Command::Endpoints(EndpointCommand::Bench { run, .. })) => *run,
+        other => panic!("expected a bench command, got {other:?}"),
+    }
+}
+
 fn prompt_command(commands: &[Command]) -> (RunId, String, String) {
     match commands {
         [Command::Endpoints(EndpointCommand::Prompt { run, base_url, model, prompt })] => {
@@ -231,12 +240,7 @@ fn bench_runs_in_the_background_and_reports_in_the_detail() {
 #[test]
 fn bench_x_stops_the_run_and_read_only_refuses_it() {
     let mut app = fleet();
-    app.update(key(KeyCode::Char('b')));
-    let commands = app.update(key(KeyCode::Enter));
-    let Some(Command::Endpoints(EndpointCommand::Bench { run, .. })) = commands.first() else {
-        panic!("bench command")
-    };
-    let run = *run;
+    let run = start_bench(&mut app);
     assert_eq!(app.update(key(KeyCode::Char('x'))), vec![Command::Cancel(run)]);
     assert!(screen(&app, 80, 24).contains("stopping bench llama-70b"));
     // A second `x` has nothing more to stop.
@@ -265,13 +269,9 @@ fn bench_x_stops_the_run_and_read_only_refuses_it() {
 #[test]
 fn a_failed_bench_says_why() {
     let mut app = fleet();
-    app.update(key(KeyCode::Char('b')));
-    let commands = app.update(key(KeyCode::Enter));
-    let Some(Command::Endpoints(EndpointCommand::Bench { run, .. })) = commands.first() else {
-        panic!("bench command")
-    };
+    let run = start_bench(&mut app);
     let cause = "GET http://10.0.0.5:8000/v1/models: connection refused";
-    app.update(Event::Endpoints(EndpointEvent::BenchDone { run: *run, result: Err(cause.into()) }));
+    app.update(Event::Endpoints(EndpointEvent::BenchDone { run, result: Err(cause.into()) }));
     let message = app.message.as_ref().unwrap();
     assert_eq!(message.level, Level::Error);
     assert!(message.text.contains(cause), "{}", message.text);

@@ -40,6 +40,12 @@ pub fn replica_id(deployment: &str, replica: u32) -> String {
     }
 }
 
+/// The name an operator knows a row by: a deployment's own name for its row (`deploy:NAME`)
+/// and its replicas (`deploy:NAME/N` reads `NAME/N`), a watched endpoint's name as it is.
+pub fn shown_name(id: &str) -> &str {
+    id.strip_prefix("deploy:").unwrap_or(id)
+}
+
 /// Whether the console can draw `id`'s charts: a watched endpoint's, and a deployment's
 /// replica 0 (its detail charts replica 0). Its other replicas (`deploy:NAME/N`) show only
 /// their newest numbers, so their histories keep summary timelines (`Timeline::summary`).

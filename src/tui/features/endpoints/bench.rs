@@ -13,6 +13,7 @@ use ratatui::widgets::{Cell, Row, Table};
 use crate::engine::bench::{BenchProgress, BenchReport, LatencyStats};
 use crate::tui::event::RunId;
 use crate::tui::features::endpoints::view::latency;
+use crate::tui::joins::deployment_rows::shown_name;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::Form;
 use crate::tui::widgets::form::{FormField, FormOutcome};
@@ -86,7 +87,7 @@ fn whole(value: &str, max: u64) -> Result<(), String> {
 
 pub fn form(endpoint_id: &str) -> Form {
     Form::new(
-        format!("Smoke benchmark: {endpoint_id}"),
+        format!("Smoke benchmark: {}", shown_name(endpoint_id)),
         vec![
             FormField::line("requests", "Requests", "20")
                 .hint("how many in all, 1 to 10000")
@@ -156,12 +157,18 @@ impl BenchJob {
     /// without the running figures where that does not fit in `width` columns.
     pub fn status_within(&self, width: usize) -> String {
         let verb = if self.stopping { "stopping bench" } else { "bench" };
-        let full = format!("{verb} {}: {}", self.endpoint_id, self.progress.line());
+        let full = format!("{verb} {}: {}", shown_name(&self.endpoint_id), self.progress.line());
         if crate::tui::widgets::text_width(&full) <= width {
             return full;
         }
         let p = &self.progress;
-        format!("{verb} {}: {}/{} done, {} failed", self.endpoint_id, p.done, p.total, p.failed)
+        format!(
+            "{verb} {}: {}/{} done, {} failed",
+            shown_name(&self.endpoint_id),
+            p.done,
+            p.total,
+            p.failed
+        )
     }
 }
 
@@ -178,6 +185,7 @@ pub struct BenchOutcome {
 impl BenchOutcome {
     /// The message line's summary when the run ends.
     pub fn summary(&self, endpoint_id: &str) -> String {
+        let endpoint_id = shown_name(endpoint_id);
         match &self.result {
             Ok(r) => format!(
                 "bench {endpoint_id}{}: {:.1} output tok/s, TTFT p50 {}, {}/{} ok; the report \

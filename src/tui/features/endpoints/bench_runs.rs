@@ -11,6 +11,7 @@ use crate::tui::features::endpoints::bench::{
     BenchAsk, BenchJob, BenchOutcome, BenchPane, BenchTargets,
 };
 use crate::tui::features::endpoints::view::Pane;
+use crate::tui::joins::deployment_rows::shown_name;
 use crate::tui::keymap::Action;
 
 /// The message line's subject for everything about the benchmark, so each message replaces
@@ -21,12 +22,7 @@ const SUBJECT: &str = "bench";
 /// Kubernetes), or a watched endpoint's URL.
 pub fn targets(app: &App, id: &str) -> Result<BenchTargets, String> {
     if let Some(deployment) = id.strip_prefix("deploy:").and_then(|name| app.deploy.find(name)) {
-        let ready: Vec<String> = deployment
-            .replicas
-            .iter()
-            .filter(|r| r.state == crate::model::ReplicaState::Ready)
-            .map(|r| r.url())
-            .collect();
+        let ready = deployment.ready_urls();
         if ready.is_empty() {
             return Err(format!(
                 "bench: {} has no ready replica ({} of {} ready); try again when one is",
@@ -54,7 +50,9 @@ pub fn open_form(app: &mut App, id: &str) {
     if let Some(job) = &app.endpoints.bench_job {
         let text = format!(
             "bench: {} is being benchmarked ({}/{}); x stops it, or wait for its report",
-            job.endpoint_id, job.progress.done, job.progress.total
+            shown_name(&job.endpoint_id),
+            job.progress.done,
+            job.progress.total
         );
         app.notify_on(SUBJECT, Level::Warning, text);
         return;
@@ -80,7 +78,9 @@ pub fn start(app: &mut App, pane: &BenchPane, ask: BenchAsk) -> Vec<Command> {
     };
     let text = format!(
         "bench {} started: {} requests over {}; x stops it",
-        job.endpoint_id, ask.requests, job.targets.label
+        shown_name(&job.endpoint_id),
+        ask.requests,
+        job.targets.label
     );
     app.notify_on(SUBJECT, Level::Info, text);
     let command = EndpointCommand::Bench {
@@ -104,8 +104,10 @@ pub fn stop(app: &mut App) -> Vec<Command> {
         return Vec::new();
     }
     job.stopping = true;
-    let (run, text) =
-        (job.run, format!("bench {}: stopping after the requests in flight", job.endpoint_id));
+    let (run, text) = (
+        job.run,
+        format!("bench {}: stopping after the requests in flight", shown_name(&job.endpoint_id)),
+    );
     app.notify_on(SUBJECT, Level::Info, text);
     vec![Command::Cancel(run)]
 }
