@@ -261,11 +261,12 @@ impl App {
         app
     }
 
-    /// What the console asks for as it starts: the recipe library.
+    /// What the console asks for as it starts: the cache scan and the backends' listings (the
+    /// recipe library waits for its first use: `features/recipes/first_use.rs`).
     pub fn start(&mut self) -> Vec<Command> {
         self.cache.scanning = true;
-        let mut commands =
-            vec![Command::LoadRecipes, Command::ScanCache { root: self.cache.root.clone() }];
+        let mut commands = vec![Command::ScanCache { root: self.cache.root.clone() }];
+        commands.extend(self.recipes_on_first_use());
         commands.extend(self.deploy.list_all());
         if self.demo {
             let state_dir = self.deploy.state_dir.join("demo");

@@ -26,6 +26,9 @@ fn create_app() -> App {
         ..Settings::default()
     });
     app.on_tick("12:34");
+    // The recipe library is read on first use (`c` asks for it); answer as a runner would,
+    // with an empty library: these tests create without recipes.
+    app.update(Event::Recipes(Arc::new(aimdeck::recipes::load::Library::default())));
     app.update(ch('4'));
     app.update(ch('c'));
     app

@@ -53,6 +53,9 @@ fn readonly_app() -> App {
         ..Settings::default()
     });
     app.on_tick("12:34");
+    // The library, as read on first use: reading it changes nothing, so it is not what a
+    // refusal is about.
+    app.update(Event::Recipes(std::sync::Arc::new(aimdeck::recipes::load::Library::default())));
     app
 }
 

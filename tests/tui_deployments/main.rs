@@ -44,6 +44,9 @@ fn app() -> App {
     let mut app = App::new(settings);
     app.endpoints.fixed_now_unix_ms = Some(NOW);
     app.on_tick("12:34");
+    // The recipe library is read on first use (`c` asks for it); answer as a runner would,
+    // with an empty library: these tests create without recipes.
+    app.update(Event::Recipes(Arc::new(aimdeck::recipes::load::Library::default())));
     app.update(key(KeyCode::Char('4')));
     app
 }

@@ -99,7 +99,7 @@ fn all_rows(app: &mut App) {
     view.table.set_rows(rows);
     view.empty_note = note;
     let rows = recipes::rows(&app.recipes, &theme);
-    let note = recipes::empty_note(app.recipes.library.as_deref());
+    let note = recipes::empty_note(app.recipes.library.as_deref(), &app.recipes.read);
     let view = app.view_state_mut(ViewId::Recipes);
     view.table.set_rows(rows);
     view.empty_note = note;

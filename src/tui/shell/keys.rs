@@ -207,7 +207,15 @@ impl App {
 
     /// A submit that cannot be carried out keeps the form open with its values and the whole
     /// cause (the message line would cut it); the history keeps it too.
-    fn on_form_submitted(&mut self, mut form: Form, purpose: FormPurpose) -> Vec<Command> {
+    pub(crate) fn on_form_submitted(
+        &mut self,
+        mut form: Form,
+        purpose: FormPurpose,
+    ) -> Vec<Command> {
+        if purpose == FormPurpose::Create && self.create_waits_for_recipes() {
+            self.mode = Mode::Form(form, purpose);
+            return Vec::new();
+        }
         let result = match purpose.clone() {
             FormPurpose::Create => self.create_submitted(&form),
             FormPurpose::Scale { backend, name } => {
@@ -316,7 +324,10 @@ impl App {
                 self.notify(Level::Info, format!("rescanning {}", self.cache.root.display()));
                 vec![Command::ScanCache { root: self.cache.root.clone() }]
             }
-            ViewId::Recipes => vec![Command::LoadRecipes],
+            ViewId::Recipes => {
+                self.recipes.read = crate::tui::features::recipes::LibraryRead::Reading;
+                vec![Command::LoadRecipes]
+            }
             view => {
                 self.notify(Level::Info, format!("{view}: refreshes itself"));
                 Vec::new()

@@ -11,7 +11,8 @@ use crate::tui::features::recipes as recipe_view;
 impl App {
     /// The one entry point for change: routes `event`, then rebuilds the rows it made stale.
     pub fn update(&mut self, event: Event) -> Vec<Command> {
-        let commands = self.route(event);
+        let mut commands = self.route(event);
+        commands.extend(self.recipes_on_first_use());
         crate::tui::joins::rebuild(self);
         commands
     }
@@ -78,11 +79,13 @@ impl App {
             }
             Event::Recipes(library) => {
                 self.on_recipes_loaded(library);
-                Vec::new()
+                self.resume_pending_create()
             }
             Event::RecipesFailed(err) => {
                 self.notify(Level::Error, format!("recipes: {err}"));
-                Vec::new()
+                self.recipes.read = recipe_view::LibraryRead::Failed(err);
+                self.invalidate(crate::tui::joins::Stale::All);
+                self.resume_pending_create()
             }
             Event::CacheScanned(result) => {
                 self.on_cache_scanned(result);

@@ -28,7 +28,7 @@ impl ResourceView {
             ),
             ViewId::Recipes => (
                 crate::tui::features::recipes::columns(),
-                crate::tui::features::recipes::empty_note(None),
+                crate::tui::features::recipes::empty_note(None, &Default::default()),
             ),
             ViewId::Endpoints => (
                 crate::tui::features::endpoints::view::columns(),

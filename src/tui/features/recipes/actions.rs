@@ -16,6 +16,7 @@ impl App {
             self.notify(Level::Warning, format!("recipes: {problem}"));
         }
         self.recipes.library = Some(library);
+        self.recipes.read = recipe_view::LibraryRead::Read;
         self.recompute_best_recipes();
         self.invalidate(crate::tui::joins::Stale::All);
     }

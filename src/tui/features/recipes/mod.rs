@@ -4,6 +4,9 @@
 //! validation at line:column and saves it to the user recipe directory.
 
 mod actions;
+mod first_use;
+
+pub use first_use::LibraryRead;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -31,6 +34,10 @@ pub struct RecipeState {
     pub best: BTreeSet<String>,
     /// The recipe being edited (its id), while the editor is open.
     pub editing: Option<String>,
+    /// Where the library's read stands: it is read on first use (`first_use.rs`).
+    pub read: LibraryRead,
+    /// A create was submitted while the library was being read; it goes on when it is.
+    pub pending_create: bool,
 }
 
 pub fn columns() -> Vec<Column> {
@@ -46,10 +53,13 @@ pub fn columns() -> Vec<Column> {
     ]
 }
 
-pub fn empty_note(library: Option<&Library>) -> Vec<String> {
-    match library {
-        None => vec!["Loading recipes…".into()],
-        Some(_) => vec![
+pub fn empty_note(library: Option<&Library>, read: &LibraryRead) -> Vec<String> {
+    match (library, read) {
+        (None, LibraryRead::Failed(cause)) => {
+            vec![format!("Recipes could not be read: {cause}"), "Ctrl-R reads them again.".into()]
+        }
+        (None, _) => vec!["Loading recipes…".into()],
+        (Some(_), _) => vec![
             "No recipes.".into(),
             "Built-ins are embedded; add YAML files to ~/.config/aimdeck/recipes or --recipes-dir."
                 .into(),
