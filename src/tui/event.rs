@@ -79,7 +79,7 @@ pub struct Now {
 impl Now {
     /// Reads the clocks. Called by the tick source, startup and tests, never by `update`.
     pub fn read() -> Now {
-        let zoned = jiff::Zoned::now();
+        let zoned = jiff::Timestamp::now().to_zoned(crate::tui::local_zone::local_zone().clone());
         Now {
             instant: std::time::Instant::now(),
             unix_ms: zoned.timestamp().as_millisecond(),

@@ -11,6 +11,7 @@ pub mod fault;
 pub mod features;
 pub mod joins;
 pub mod keymap;
+pub mod local_zone;
 pub mod messages;
 pub mod placement_toggle;
 pub mod shell;
