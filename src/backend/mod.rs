@@ -299,6 +299,13 @@ pub fn validate_spec(spec: &DeploymentSpec) -> Result<(), BackendError> {
 }
 
 /// Now as RFC 3339, for events and the journal.
+/// The last non-empty line of what a replica wrote, trimmed and cut to 200 characters: the
+/// line that usually says why it stopped (process and Docker backends alike).
+pub fn last_output_line(text: &str) -> Option<String> {
+    let line = text.lines().rev().map(str::trim).find(|l| !l.is_empty())?;
+    Some(line.chars().take(200).collect())
+}
+
 pub fn now_rfc3339() -> String {
     jiff::Timestamp::now().to_string()
 }

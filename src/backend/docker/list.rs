@@ -103,8 +103,7 @@ impl DockerBackend {
         .ok()?;
         let text: String =
             chunks.into_iter().filter_map(Result::ok).map(|c| c.to_string()).collect();
-        let line = text.lines().rev().map(str::trim).find(|l| !l.is_empty())?;
-        Some(line.chars().take(200).collect())
+        crate::backend::last_output_line(&text)
     }
 
     /// `State.StartedAt` of a container that has started (the summary does not carry it).

@@ -194,9 +194,7 @@ pub fn last_log_line(log: &Path) -> Option<String> {
     file.seek(SeekFrom::Start(len.saturating_sub(4096))).ok()?;
     let mut tail = Vec::new();
     file.read_to_end(&mut tail).ok()?;
-    let text = String::from_utf8_lossy(&tail);
-    let line = text.lines().rev().map(str::trim).find(|l| !l.is_empty())?;
-    Some(line.chars().take(200).collect())
+    crate::backend::last_output_line(&String::from_utf8_lossy(&tail))
 }
 
 #[cfg(test)]

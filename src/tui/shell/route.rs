@@ -82,9 +82,7 @@ impl App {
                 self.resume_pending_create()
             }
             Event::RecipesFailed(err) => {
-                self.notify(Level::Error, format!("recipes: {err}"));
-                self.recipes.read = recipe_view::LibraryRead::Failed(err);
-                self.invalidate(crate::tui::joins::Stale::All);
+                self.on_recipes_failed(err);
                 self.resume_pending_create()
             }
             Event::CacheScanned(result) => {

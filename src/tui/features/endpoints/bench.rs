@@ -12,7 +12,7 @@ use ratatui::widgets::{Cell, Row, Table};
 
 use crate::engine::bench::{BenchProgress, BenchReport, LatencyStats};
 use crate::tui::event::RunId;
-use crate::tui::features::endpoints::view::latency;
+use crate::tui::features::endpoints::view::{latency, time_of_day};
 use crate::tui::joins::deployment_rows::shown_name;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::Form;
@@ -201,12 +201,6 @@ impl BenchOutcome {
     }
 }
 
-fn clock(unix_ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(unix_ms)
-        .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).strftime("%H:%M:%S").to_string())
-        .unwrap_or_default()
-}
-
 /// The detail's benchmark section: the running job's progress, or the last report in a few
 /// lines (what ran, throughput, the p50/p99 of each latency). `compact`, for a short screen
 /// where the charts need the rows: the report in one line.
@@ -225,7 +219,7 @@ pub fn detail_lines(
         ])];
     }
     let Some(outcome) = outcome else { return Vec::new() };
-    let when = clock(outcome.finished_unix_ms);
+    let when = time_of_day(outcome.finished_unix_ms);
     let report = match &outcome.result {
         Ok(report) => report,
         Err(err) => {
@@ -335,9 +329,9 @@ pub fn render_table(frame: &mut Frame, area: Rect, report: &BenchReport, theme: 
         stat_row("ITL", &report.itl_s),
         stat_row("E2E", &report.e2e_s),
     ];
-    let widths = [Constraint::Length(5), Constraint::Length(8), Constraint::Length(8)];
-    let widths: Vec<Constraint> =
-        widths.into_iter().chain(std::iter::repeat_n(Constraint::Length(8), 4)).collect();
+    // The latency's name, then six figures.
+    let widths =
+        std::iter::once(Constraint::Length(5)).chain(std::iter::repeat_n(Constraint::Length(8), 6));
     frame.render_widget(
         Table::new(rows, widths).header(header).style(theme.text).column_spacing(1),
         area,

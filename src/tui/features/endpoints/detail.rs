@@ -195,9 +195,7 @@ fn error_lines(
         .rev()
         .take(rows.max(1))
         .map(|e| {
-            let at = jiff::Timestamp::from_millisecond(e.at_unix_ms)
-                .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).strftime("%H:%M:%S").to_string())
-                .unwrap_or_default();
+            let at = super::view::time_of_day(e.at_unix_ms);
             let repeats =
                 if e.repeats > 0 { format!(" (x{})", e.repeats + 1) } else { String::new() };
             Line::from(vec![

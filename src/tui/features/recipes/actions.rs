@@ -21,6 +21,13 @@ impl App {
         self.invalidate(crate::tui::joins::Stale::All);
     }
 
+    /// The read failed: the Recipes view says why (Ctrl-R reads again).
+    pub(crate) fn on_recipes_failed(&mut self, err: String) {
+        self.notify(Level::Error, format!("recipes: {err}"));
+        self.recipes.read = recipe_view::LibraryRead::Failed(err);
+        self.invalidate(crate::tui::joins::Stale::All);
+    }
+
     pub(crate) fn on_recipe_saved(&mut self, id: &str, result: Result<std::path::PathBuf, String>) {
         self.recipes.editing = None;
         match result {
