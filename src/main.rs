@@ -1,9 +1,7 @@
 use std::io::IsTerminal;
 
-use clap::Parser;
-
 fn main() -> std::process::ExitCode {
-    let cli = aimdeck::cli::Cli::parse();
+    let cli = aimdeck::cli::Cli::from_process_args();
     if cli.command.is_some() && !std::io::stdout().is_terminal() {
         // `aimdeck recipes list | head`: when the reader goes away, stop quietly as other
         // Unix tools do, instead of panicking on a failed print. Only for piped subcommands:

@@ -145,7 +145,10 @@ fn views_help_filter_and_quit_leave_a_clean_terminal() {
 
     tmux.type_text("q");
     console.assert_exited_cleanly();
-    assert!(console.log_dir().join("aimdeck.log").exists(), "logs go to a file in the state dir");
+    // The line logged before the first frame, kept until the writer thread started after it.
+    let log = std::fs::read_to_string(console.log_dir().join("aimdeck.log"))
+        .expect("logs go to a file in the state dir");
+    assert!(log.contains("log file: "), "the start-up's lines reach the file: {log:?}");
 }
 
 /// The create form at 80x24 in a real terminal: what is typed is on screen beside its label,

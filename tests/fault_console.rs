@@ -13,7 +13,7 @@ use support::tmux::Tmux;
 const WAIT: Duration = Duration::from_secs(15);
 
 /// Runs aimdeck in tmux with private dirs; after it exits, the pane shows its exit code and
-/// the terminal's `icanon`/`echo` flags.
+/// the terminal's `icanon`/`echo` flags, then `TTY-END` (so a check sees both flag lines).
 fn start(name: &str, env: &str) -> (Tmux, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().display().to_string();
@@ -23,6 +23,7 @@ fn start(name: &str, env: &str) -> (Tmux, tempfile::TempDir) {
          '{bin}' 2>'{root}/stderr.txt'\n\
          echo \"EXIT=$?\"\n\
          stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | sed 's/^/TTY:/'\n\
+         echo TTY-END\n\
          sleep 600\n",
         bin = env!("CARGO_BIN_EXE_aimdeck"),
     );
@@ -59,7 +60,7 @@ fn a_panic_after_the_first_frame_restores_the_terminal_and_says_why() {
         return;
     }
     let (tmux, dir) = start("faultpanic", "export AIMDECK_FAULT=panic-after-first-frame");
-    let screen = tmux.wait_for("TTY:", WAIT);
+    let screen = tmux.wait_for("TTY-END", WAIT);
     assert!(screen.contains("EXIT=101"), "a panic exits with Rust's panic code 101:\n{screen}");
     assert_terminal_restored(&screen);
     let stderr = std::fs::read_to_string(dir.path().join("stderr.txt")).unwrap_or_default();
@@ -79,7 +80,7 @@ fn an_unknown_fault_value_changes_nothing() {
     std::thread::sleep(Duration::from_millis(300));
     assert!(!tmux.screen().contains("EXIT="), "still running:\n{}", tmux.screen());
     tmux.send(&["q"]);
-    let screen = tmux.wait_for("TTY:", WAIT);
+    let screen = tmux.wait_for("TTY-END", WAIT);
     assert!(screen.contains("EXIT=0"), "{screen}");
     assert_terminal_restored(&screen);
 }
@@ -103,7 +104,7 @@ fn sighup_and_sigterm_mid_command_restore_the_terminal() {
             .status()
             .unwrap();
         assert!(status.success());
-        let screen = tmux.wait_for("TTY:", WAIT);
+        let screen = tmux.wait_for("TTY-END", WAIT);
         assert!(screen.contains("EXIT=0"), "SIG{signal}: a clean exit:\n{screen}");
         assert_terminal_restored(&screen);
     }

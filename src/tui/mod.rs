@@ -42,7 +42,7 @@ pub const CONSOLE_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_
 
 /// What the console is started with: plain data the front end fills from its flags, so the
 /// console depends on no command-line type.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConsoleOptions {
     pub config: Option<std::path::PathBuf>,
     pub theme: Option<String>,
@@ -66,11 +66,14 @@ pub struct ConsoleOptions {
 pub fn run(options: ConsoleOptions) -> ExitCode {
     let _ = color_eyre::install();
     fault::init_from_env();
-    let log = crate::logging::init(options.log_level.as_deref());
+    let mut log = crate::logging::init(options.log_level.as_deref());
     let settings = startup::settings(&options);
     let demo = settings.demo;
     let runtime =
-        match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        // One worker: the UI loop runs on this thread (`block_on`), blocking work on the
+        // blocking pool, so the worker only drives the pollers' and backends' I/O. Each worker
+        // is a thread made before the first frame (0.5-1 ms apiece on a small VM).
+        match tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build() {
             Ok(runtime) => runtime,
             Err(err) => {
                 eprintln!("aimdeck: cannot start the async runtime: {err}");
@@ -102,10 +105,13 @@ pub fn run(options: ConsoleOptions) -> ExitCode {
         let demo_load = effects.demo_load();
         sources::spawn_gpu_poller(tx, settings.gpu_poll_interval, demo_load, effects.stopped());
         let mut app = App::new(settings);
-        if let Some((_, path)) = &log {
-            tracing::info!("log file: {}", path.display());
+        if let Some(log) = &log {
+            tracing::info!("log file: {}", log.path.display());
         }
-        let result = run_loop(&mut guard.terminal, &mut app, &mut rx, &effects).await;
+        // The log file's writer thread starts once the first frame is out.
+        let start_log_writer = || log.as_mut().map_or((), crate::logging::LogFile::start_writer);
+        let result =
+            run_loop(&mut guard.terminal, &mut app, &mut rx, &effects, start_log_writer).await;
         effects.shutdown();
         result
     });
@@ -156,12 +162,14 @@ pub async fn run_loop<B: Backend>(
     app: &mut App,
     events: &mut mpsc::Receiver<Event>,
     runner: &effects::Effects,
+    after_first_frame: impl FnOnce(),
 ) -> Result<(), B::Error> {
     for command in app.start() {
         runner.run(command);
     }
     terminal.draw(|frame| views::frame::render(app, frame))?;
     fault::after_first_frame();
+    after_first_frame();
     app.take_dirty();
     while let Some(event) = events.recv().await {
         let mut pending = Some(event);
