@@ -109,7 +109,11 @@ pub fn run(options: ConsoleOptions) -> ExitCode {
             tracing::info!("log file: {}", log.path.display());
         }
         // The log file's writer thread starts once the first frame is out.
-        let start_log_writer = || log.as_mut().map_or((), crate::logging::LogFile::start_writer);
+        let start_log_writer = || {
+            if let Some(log) = log.as_mut() {
+                log.start_writer();
+            }
+        };
         let result =
             run_loop(&mut guard.terminal, &mut app, &mut rx, &effects, start_log_writer).await;
         effects.shutdown();

@@ -155,7 +155,7 @@ impl Theme {
     }
 
     pub fn default_theme() -> Theme {
-        Theme::builtin(DEFAULT_THEME).unwrap_or_else(Theme::monochrome)
+        dark()
     }
 
     /// Resolves `name`: a built-in, a file in the user theme dir, or a path to a YAML file.
@@ -260,7 +260,8 @@ mod tests {
     #[test]
     fn the_default_theme_is_what_its_file_says() {
         assert_eq!(parse_builtin(DEFAULT_THEME), Some(dark()));
-        assert_eq!(Theme::default_theme(), dark());
+        assert_eq!(Some(Theme::default_theme()), parse_builtin(DEFAULT_THEME));
+        assert_eq!(Theme::builtin(DEFAULT_THEME), parse_builtin(DEFAULT_THEME));
     }
 
     #[test]
