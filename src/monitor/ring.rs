@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Ring<T> {
     items: VecDeque<T>,
     capacity: usize,

@@ -24,7 +24,7 @@ use crate::tui::widgets::{ConfirmDialog, Form};
 pub use crate::tui::messages::{Level, Message};
 
 /// What has the keyboard right now.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Mode {
     Normal,
     Command {
@@ -47,7 +47,7 @@ pub enum Mode {
     Pick(crate::tui::widgets::picker::Picker, PickPurpose),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Pager {
     pub title: String,
     pub pane: crate::tui::widgets::LogPane,
@@ -65,7 +65,7 @@ pub enum PickPurpose {
 }
 
 /// What a confirmed dialog does.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ConfirmPurpose {
     /// Delete from the cache; `in_use_checked` once the second question (the model is
     /// served by a deployment) has been answered too.
@@ -187,7 +187,7 @@ pub struct App {
     pub(super) ticks: u64,
     pub(super) dirty: bool,
     /// The last run id handed out (`new_run`).
-    runs: u64,
+    pub(crate) runs: std::cell::Cell<u64>,
     /// Rows to rebuild before `update` returns (`joins`).
     pub(crate) stale: Option<crate::tui::joins::Stale>,
 }
@@ -219,24 +219,7 @@ impl App {
                 backends: settings.backends.names(),
                 active: settings.active_backend.clone(),
                 state_dir: crate::paths::state_dir(),
-                now: settings.now,
-                deployments: Default::default(),
-                errors: Default::default(),
-                logs: None,
-                journal: None,
-                rollouts: Default::default(),
-                listing: Default::default(),
-                listing_since: Default::default(),
-                unreachable_since: Default::default(),
-                in_flight: Default::default(),
-                requested: Default::default(),
-                queued_scale: Default::default(),
-                draft: None,
-                review_values: None,
-                submitted: Default::default(),
-                retry: None,
-                review: None,
-                review_image_asked: false,
+                ..Default::default()
             },
             cluster: crate::tui::features::cluster::ClusterState {
                 kubeconfig: settings.kubeconfig.clone(),
@@ -252,7 +235,7 @@ impl App {
             now: settings.now,
             ticks: 0,
             dirty: true,
-            runs: 0,
+            runs: Default::default(),
             stale: None,
         };
         for warning in settings.startup_warnings.into_iter().chain(key_warnings) {
@@ -267,7 +250,7 @@ impl App {
         self.cache.scanning = true;
         let mut commands = vec![Command::ScanCache { root: self.cache.root.clone() }];
         commands.extend(self.recipes_on_first_use());
-        commands.extend(self.deploy.list_all());
+        commands.extend(self.deploy.list_all(self.now.instant));
         if self.demo {
             let state_dir = self.deploy.state_dir.join("demo");
             commands.push(Command::Deploy(
@@ -282,15 +265,14 @@ impl App {
             );
         }
         commands.extend(crate::tui::features::endpoints::start(self));
-        commands.extend(crate::tui::features::cluster::refresh(self));
+        commands.extend(self.cluster_update(crate::tui::features::cluster::ClusterMsg::Refresh));
         crate::tui::joins::rebuild(self);
         commands
     }
 
     /// A new run id, for a command that starts something cancellable.
     pub(crate) fn new_run(&mut self) -> crate::tui::event::RunId {
-        self.runs += 1;
-        crate::tui::event::RunId(self.runs)
+        self.ctx().new_run()
     }
 
     pub(crate) fn mark_dirty(&mut self) {

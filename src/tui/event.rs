@@ -129,4 +129,7 @@ pub enum Command {
     Endpoints(crate::tui::features::endpoints::EndpointCommand),
     /// Stops a run started by an earlier command (its token is cancelled by the runner).
     Cancel(RunId),
+    /// For the shell, not the runner: what a domain asks of the shell or tells the others
+    /// (`tui::ctx`). Done by the shell in the update that returned it.
+    Shell(crate::tui::ctx::ShellCommand),
 }

@@ -5,6 +5,7 @@
 //! console on a `TestBackend`.
 
 pub mod app;
+pub mod ctx;
 pub mod effects;
 pub mod event;
 pub mod fault;

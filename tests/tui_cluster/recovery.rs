@@ -44,15 +44,20 @@ async fn an_api_server_outage_shows_its_cause_and_the_views_recover_on_their_own
 /// that answer alone must redraw, or an idle console never shows it.
 #[test]
 fn the_contexts_answer_alone_redraws_the_screen() {
-    use aimdeck::tui::features::cluster::{ClusterEvent, on_context, on_event};
+    use aimdeck::tui::Event;
+    use aimdeck::tui::features::cluster::ClusterEvent;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     let mut app =
         App::new(Settings { user_themes_dir: "/nonexistent/themes".into(), ..Settings::default() });
-    assert_eq!(on_context(&mut app, None).len(), 1, "one read of the kubeconfig");
+    let mut commands = Vec::new();
+    for code in [':', 'c', 't', 'x'].map(KeyCode::Char).into_iter().chain([KeyCode::Enter]) {
+        commands = app.update(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+    assert_eq!(commands.len(), 1, "one read of the kubeconfig");
     app.take_dirty();
-    on_event(
-        &mut app,
-        ClusterEvent::Contexts(Err("kubeconfig: $KUBECONFIG or ~/.kube/config: not found".into())),
-    );
+    app.update(Event::Cluster(ClusterEvent::Contexts(Err(
+        "kubeconfig: $KUBECONFIG or ~/.kube/config: not found".into(),
+    ))));
     assert!(matches!(app.mode, Mode::Pick(..)), "the picker opens with what there is");
     assert!(app.take_dirty(), "and is drawn");
 }
@@ -83,7 +88,7 @@ async fn a_wedged_api_server_shows_unreachable_within_10_s_and_recovers() {
         console.app.deploy.errors["k8s"]
     );
     assert!(console.app.deploy.find("wedge").is_some(), "the last known row is kept");
-    let states = console.app.deploy.backend_states();
+    let states = console.app.deploy.backend_states(console.app.now.instant);
     assert!(
         states.iter().any(|(b, s)| b == "k8s" && s.starts_with("unreachable since ")),
         "{states:?}"
@@ -96,9 +101,9 @@ async fn a_wedged_api_server_shows_unreachable_within_10_s_and_recovers() {
         })
         .await;
     assert!(
-        console.app.deploy.backend_states().is_empty(),
+        console.app.deploy.backend_states(console.app.now.instant).is_empty(),
         "ok again: {:?}",
-        console.app.deploy.backend_states()
+        console.app.deploy.backend_states(console.app.now.instant)
     );
 }
 

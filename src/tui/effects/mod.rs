@@ -101,6 +101,8 @@ impl Effects {
 
     pub fn run(&self, command: Command) {
         match command {
+            // The shell carries these out before commands reach the runner.
+            Command::Shell(shell) => tracing::warn!("shell command reached the runner: {shell:?}"),
             Command::LoadTheme(name) => self.load_theme(name),
             Command::LoadRecipes => self.load_recipes(),
             Command::SaveRecipe { id, yaml } => self.save_recipe(id, yaml),

@@ -5,7 +5,9 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::tui::app::{App, ConfirmPurpose, FormPurpose, Level, Mode, Pager};
+use crate::tui::app::{App, ConfirmPurpose, FormPurpose, Level, Mode, Pager, PickPurpose};
+use crate::tui::features::cluster::ClusterMsg;
+use crate::tui::widgets::picker::{PickOutcome, Picker};
 use crate::tui::event::Command;
 use crate::tui::keymap::Action;
 use crate::tui::shell::command_line::{self, Typed};
@@ -87,9 +89,7 @@ impl App {
                 Vec::new()
             }),
             Mode::Logs => self.on_logs_key(key),
-            Mode::Pick(picker, purpose) => {
-                crate::tui::features::cluster::on_pick_key(self, picker, purpose, key)
-            }
+            Mode::Pick(picker, purpose) => self.on_pick_key(picker, purpose, key),
             Mode::Form(mut form, purpose) => match form.handle_key(key) {
                 FormOutcome::Editing => {
                     self.mode = Mode::Form(form, purpose);
@@ -101,6 +101,22 @@ impl App {
                     Vec::new()
                 }
                 FormOutcome::Submitted => self.on_form_submitted(form, purpose),
+            },
+        }
+    }
+
+    /// Keys while a picker is open; the choice goes to the domain that asked.
+    fn on_pick_key(&mut self, mut picker: Picker, purpose: PickPurpose, key: KeyEvent) -> Vec<Command> {
+        match picker.handle_key(key) {
+            PickOutcome::Pending => {
+                self.mode = Mode::Pick(picker, purpose);
+                Vec::new()
+            }
+            PickOutcome::Cancelled => Vec::new(),
+            PickOutcome::Chosen(value) => match purpose {
+                PickPurpose::Context => self.cluster_update(ClusterMsg::Context(Some(value))),
+                PickPurpose::Namespace => self.cluster_update(ClusterMsg::Namespace(Some(value))),
+                PickPurpose::CreateRecipe => self.recipe_picked(value),
             },
         }
     }
@@ -360,10 +376,10 @@ impl App {
                 self.mode = Mode::Pager(Box::new(Pager { title, pane, create: None }));
             }
             Ok(Typed::Context(name)) => {
-                return crate::tui::features::cluster::on_context(self, name);
+                return self.cluster_update(ClusterMsg::Context(name));
             }
             Ok(Typed::Namespace(name)) => {
-                return crate::tui::features::cluster::on_namespace(self, name);
+                return self.cluster_update(ClusterMsg::Namespace(name));
             }
             Ok(Typed::Quit) => self.should_quit = true,
             Ok(Typed::Theme(None)) => {

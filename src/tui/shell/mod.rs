@@ -2,6 +2,7 @@
 //! mode (`keys`), and the `:` command line (`command_line`). The shell's state is
 //! `tui::app::App`.
 
+mod apply;
 pub mod command_line;
 mod keys;
 mod route;

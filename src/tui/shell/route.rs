@@ -6,6 +6,7 @@ use crossterm::event::KeyEventKind;
 
 use crate::tui::app::{App, Level, Mode};
 use crate::tui::event::{Command, Event};
+use crate::tui::features::cluster::{self, ClusterMsg};
 use crate::tui::features::recipes as recipe_view;
 
 impl App {
@@ -36,20 +37,19 @@ impl App {
             }
             Event::Tick(now) => {
                 self.now = now;
-                self.deploy.now = now;
                 self.cache.now_unix_ms = now.unix_ms;
                 self.on_tick(&now.clock());
                 crate::tui::joins::on_tick(self);
                 // Backends are the source of truth: reread them every other second.
                 let mut commands =
-                    if self.ticks.is_multiple_of(2) { self.deploy.list_all() } else { Vec::new() };
+                    if self.ticks.is_multiple_of(2) { self.deploy.list_all(now.instant) } else { Vec::new() };
                 if self.ticks.is_multiple_of(crate::tui::features::cluster::REFRESH_TICKS) {
-                    commands.extend(crate::tui::features::cluster::refresh(self));
+                    commands.extend(self.cluster_update(ClusterMsg::Refresh));
                 }
                 commands
             }
             Event::Deploy(event) => self.on_deploy_event(event),
-            Event::Cluster(event) => crate::tui::features::cluster::on_event(self, event),
+            Event::Cluster(event) => self.cluster_update(ClusterMsg::Answer(event)),
             Event::Shutdown(signal) => {
                 tracing::info!("{signal}: leaving");
                 self.should_quit = true;
@@ -108,6 +108,11 @@ impl App {
                 Vec::new()
             }
         }
+    }
+
+    /// The cluster domain's update.
+    pub(crate) fn cluster_update(&mut self, msg: ClusterMsg) -> Vec<Command> {
+        self.dispatch(|app| &mut app.cluster, |state, ctx| cluster::update(state, msg, ctx))
     }
 
     fn on_gpus(&mut self, update: std::sync::Arc<crate::monitor::gpu_poller::GpuUpdate>) {

@@ -82,7 +82,7 @@ fn render_header(app: &App, frame: &mut Frame, area: Rect) {
         ));
     }
     // Backends not answering well (slow, unreachable since when); their rows are the last known.
-    for (backend, state) in app.deploy.backend_states() {
+    for (backend, state) in app.deploy.backend_states(app.now.instant) {
         left.push(Span::styled(
             format!(" {backend}: {state} "),
             theme.header.add_modifier(ratatui::style::Modifier::REVERSED),

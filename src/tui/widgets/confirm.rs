@@ -17,7 +17,7 @@ pub enum ConfirmOutcome {
     Cancelled,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ConfirmDialog {
     pub title: String,
     /// What will happen, in the user's words ("Delete deployment llama and its 4 containers").

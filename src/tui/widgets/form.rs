@@ -48,6 +48,15 @@ impl fmt::Debug for FormField {
     }
 }
 
+/// Fields compare by what they show and hold; a validator is code, so two fields with the
+/// same text and error are equal whatever checks them.
+impl PartialEq for FormField {
+    fn eq(&self, other: &FormField) -> bool {
+        (self.name, &self.label, &self.hint, self.value(), &self.error, self.touched)
+            == (other.name, &other.label, &other.hint, other.value(), &other.error, other.touched)
+    }
+}
+
 impl FormField {
     pub fn line(name: &'static str, label: impl Into<String>, initial: &str) -> FormField {
         FormField::new(name, label.into(), Editor::Line(TextInput::new(initial)))
@@ -141,7 +150,7 @@ pub enum FormOutcome {
     Cancelled,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Form {
     pub title: String,
     pub fields: Vec<FormField>,

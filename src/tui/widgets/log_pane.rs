@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use crate::monitor::Ring;
 use crate::tui::theme::Theme;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LogPane {
     lines: Ring<String>,
     /// Index of the first line shown when not following.

@@ -30,7 +30,7 @@ pub enum PickOutcome {
     Cancelled,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Picker {
     pub title: String,
     pub items: Vec<PickerItem>,

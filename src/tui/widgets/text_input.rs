@@ -10,6 +10,14 @@ pub struct TextInput {
     area: TextArea<'static>,
 }
 
+/// Two inputs are equal when they hold the same text (what the user typed; the cursor and
+/// the undo history are the editor's own).
+impl PartialEq for TextInput {
+    fn eq(&self, other: &TextInput) -> bool {
+        self.value() == other.value()
+    }
+}
+
 impl Default for TextInput {
     fn default() -> Self {
         TextInput::new("")

@@ -11,15 +11,15 @@ pub mod view;
 
 use std::path::PathBuf;
 
-use crossterm::event::KeyEvent;
-
 use crate::backend::kubernetes::adapter::NAME as K8S;
 use crate::backend::kubernetes::{
     CachePvcRow, KubeContextInfo, KubeTarget, NodeGpuInventory, OperatorResourceRow,
 };
-use crate::tui::app::{App, Level, Mode, PickPurpose};
+use crate::tui::app::{Level, Mode, PickPurpose};
+use crate::tui::ctx::{Ctx, Notice, ShellCommand, invalidate, notify, open, redraw};
 use crate::tui::event::Command;
-use crate::tui::widgets::picker::{PickOutcome, Picker, PickerItem};
+use crate::tui::joins::Stale;
+use crate::tui::widgets::picker::{Picker, PickerItem};
 
 /// Seconds between two reads of the cluster inventory.
 pub const REFRESH_TICKS: u64 = 15;
@@ -94,186 +94,204 @@ pub fn scope_text(target: &KubeTarget) -> String {
     )
 }
 
-/// The inventory read, when a cluster is configured and no read is in flight.
-pub fn refresh(app: &mut App) -> Vec<Command> {
-    if app.cluster.target.is_none() || app.cluster.refreshing {
-        return Vec::new();
-    }
-    app.cluster.refreshing = true;
-    vec![Command::Cluster(ClusterCommand::Refresh { generation: app.cluster.generation })]
+/// What the cluster domain is told: the `:ctx`/`:ns` commands (typed or picked), that the
+/// inventory is due, and the answers of its commands.
+#[derive(Debug)]
+pub enum ClusterMsg {
+    /// `:ctx` (a picker) or `:ctx NAME` (switch now).
+    Context(Option<String>),
+    /// `:ns` (a picker of the cluster's namespaces) or `:ns NAME`.
+    Namespace(Option<String>),
+    /// The inventory's periodic read is due (`REFRESH_TICKS`).
+    Refresh,
+    Answer(ClusterEvent),
 }
 
-/// `:ctx` (a picker) or `:ctx NAME` (switch now).
-pub fn on_context(app: &mut App, name: Option<String>) -> Vec<Command> {
+pub fn update(state: &mut ClusterState, msg: ClusterMsg, ctx: &Ctx) -> Vec<Command> {
+    match msg {
+        ClusterMsg::Context(name) => on_context(state, name, ctx),
+        ClusterMsg::Namespace(name) => on_namespace(state, name),
+        ClusterMsg::Refresh => refresh(state),
+        ClusterMsg::Answer(event) => on_event(state, event, ctx),
+    }
+}
+
+/// The inventory read, when a cluster is configured and no read is in flight.
+fn refresh(state: &mut ClusterState) -> Vec<Command> {
+    if state.target.is_none() || state.refreshing {
+        return Vec::new();
+    }
+    state.refreshing = true;
+    vec![Command::Cluster(ClusterCommand::Refresh { generation: state.generation })]
+}
+
+fn on_context(state: &mut ClusterState, name: Option<String>, ctx: &Ctx) -> Vec<Command> {
     match name {
-        Some(name) if app.deploy.backend(&name).is_some() && name != K8S => {
-            switch_local(app, &name);
-            Vec::new()
-        }
+        Some(name) if ctx.deploy.backend(&name).is_some() && name != K8S => switch_local(&name),
         // A context name: check it against the kubeconfig, then switch.
         Some(name) => {
-            app.cluster.waiting_for = None;
+            state.waiting_for = None;
             // Switching needs the kubeconfig read first (to refuse a name it lacks); the
             // answer to this read switches.
-            app.cluster.switch_to = Some(name.strip_prefix("k8s/").unwrap_or(&name).to_string());
-            read_contexts(app)
+            state.switch_to = Some(name.strip_prefix("k8s/").unwrap_or(&name).to_string());
+            read_contexts(state)
         }
         None => {
-            app.cluster.waiting_for = Some(PickPurpose::Context);
-            read_contexts(app)
+            state.waiting_for = Some(PickPurpose::Context);
+            read_contexts(state)
         }
     }
 }
 
 /// One read of the kubeconfig's contexts; `on_contexts` acts on the answer.
-fn read_contexts(app: &App) -> Vec<Command> {
-    vec![Command::Cluster(ClusterCommand::Contexts { kubeconfig: app.cluster.kubeconfig.clone() })]
+fn read_contexts(state: &ClusterState) -> Vec<Command> {
+    vec![Command::Cluster(ClusterCommand::Contexts { kubeconfig: state.kubeconfig.clone() })]
 }
 
-/// `:ns` (a picker of the cluster's namespaces) or `:ns NAME`.
-pub fn on_namespace(app: &mut App, name: Option<String>) -> Vec<Command> {
-    if app.cluster.target.is_none() {
-        app.notify(Level::Warning, ":ns: no Kubernetes context is configured (--kubeconfig, KUBECONFIG or ~/.kube/config; :ctx lists them)");
-        return Vec::new();
+fn on_namespace(state: &mut ClusterState, name: Option<String>) -> Vec<Command> {
+    if state.target.is_none() {
+        return vec![notify(
+            Level::Warning,
+            ":ns: no Kubernetes context is configured (--kubeconfig, KUBECONFIG or ~/.kube/config; :ctx lists them)",
+        )];
     }
     match name {
-        Some(namespace) => switch_kubernetes(app, current_target(app).context, Some(namespace)),
+        Some(namespace) => {
+            let context = current_target(state).context;
+            switch_kubernetes(state, context, Some(namespace))
+        }
         None => {
-            app.cluster.waiting_for = Some(PickPurpose::Namespace);
+            state.waiting_for = Some(PickPurpose::Namespace);
             vec![Command::Cluster(ClusterCommand::Namespaces)]
         }
     }
 }
 
-fn current_target(app: &App) -> KubeTarget {
-    let mut target = app.cluster.target.clone().unwrap_or_default();
+fn current_target(state: &ClusterState) -> KubeTarget {
+    let mut target = state.target.clone().unwrap_or_default();
     if target.kubeconfig.is_none() {
-        target.kubeconfig = app.cluster.kubeconfig.clone();
+        target.kubeconfig = state.kubeconfig.clone();
     }
     target
 }
 
-fn switch_local(app: &mut App, name: &str) {
-    app.deploy.make_active(name);
-    app.header.backend = name.to_string();
-    app.notify(Level::Info, format!("context: {name} (new deployments go there)"));
+fn switch_local(name: &str) -> Vec<Command> {
+    vec![
+        Command::Shell(ShellCommand::Announce(Notice::BackendChosen(name.to_string()))),
+        Command::Shell(ShellCommand::HeaderBackend(name.to_string())),
+        notify(Level::Info, format!("context: {name} (new deployments go there)")),
+    ]
 }
 
 /// Replaces the `k8s` backend with one for `context`/`namespace`, makes it active, and asks
-/// the new context for its deployments and inventory.
+/// the new context for its deployments (the deploy domain, told of the replacement) and its
+/// inventory.
 fn switch_kubernetes(
-    app: &mut App,
+    state: &mut ClusterState,
     context: Option<String>,
     namespace: Option<String>,
 ) -> Vec<Command> {
-    let mut target = current_target(app);
+    let mut target = current_target(state);
     target.timeout = target.timeout.or(Some(crate::tui::CONSOLE_CALL_TIMEOUT));
     target.context = context;
     target.namespace = namespace;
-    app.cluster.target = Some(target.clone());
-    app.cluster.inventory = None;
-    app.cluster.refreshing = false;
-    app.cluster.generation += 1;
-    app.deploy.backend_replaced(K8S);
+    state.target = Some(target.clone());
+    state.inventory = None;
+    state.refreshing = false;
+    state.generation += 1;
     let scope = scope_text(&target);
-    app.header.backend = format!("k8s/{scope}");
-    app.notify(Level::Info, format!("context: k8s/{scope} (new deployments go there)"));
-    app.invalidate(crate::tui::joins::Stale::All);
-    let mut commands = vec![Command::Cluster(ClusterCommand::Switch(Target(target)))];
-    commands.extend(refresh(app));
-    commands.extend(app.deploy.list_all());
+    let mut commands = vec![
+        Command::Shell(ShellCommand::HeaderBackend(format!("k8s/{scope}"))),
+        notify(Level::Info, format!("context: k8s/{scope} (new deployments go there)")),
+        invalidate(Stale::All),
+        Command::Cluster(ClusterCommand::Switch(Target(target))),
+    ];
+    commands.extend(refresh(state));
+    // After the switch command: the listing it brings goes to the new backend.
+    commands.push(Command::Shell(ShellCommand::Announce(Notice::BackendReplaced(K8S.into()))));
     commands
 }
 
-pub fn on_event(app: &mut App, event: ClusterEvent) -> Vec<Command> {
+fn on_event(state: &mut ClusterState, event: ClusterEvent, ctx: &Ctx) -> Vec<Command> {
     // A picker opening or a refusal is news on screen even when nothing else changed.
-    app.mark_dirty();
+    let mut commands = vec![redraw()];
     match event {
         ClusterEvent::Inventory { generation, inventory } => {
             // An answer from before a switch is about the old context.
-            if generation != app.cluster.generation {
-                return Vec::new();
+            if generation == state.generation {
+                state.refreshing = false;
+                state.inventory = Some(*inventory);
+                commands.push(invalidate(Stale::All));
             }
-            app.cluster.refreshing = false;
-            app.cluster.inventory = Some(*inventory);
-            app.invalidate(crate::tui::joins::Stale::All);
-            Vec::new()
         }
-        ClusterEvent::Contexts(result) => on_contexts(app, result),
-        ClusterEvent::Namespaces(result) => {
-            if app.cluster.waiting_for.take() != Some(PickPurpose::Namespace) {
-                return Vec::new();
-            }
-            match result {
-                Ok(namespaces) => {
-                    let current = current_target(app).namespace.or_else(|| {
-                        app.cluster
-                            .inventory
-                            .as_ref()
-                            .and_then(|i| i.scope.split_once('/').map(|(_, ns)| ns.to_string()))
-                    });
-                    let items = namespaces
-                        .into_iter()
-                        .map(|ns| PickerItem {
-                            current: current.as_deref() == Some(ns.as_str()),
-                            label: ns.clone(),
-                            value: ns,
-                            detail: String::new(),
-                        })
-                        .collect();
-                    app.mode = Mode::Pick(Picker::new("Namespaces", items), PickPurpose::Namespace);
-                }
-                Err(err) => app.notify(Level::Error, format!(":ns: {err}")),
-            }
-            Vec::new()
+        ClusterEvent::Contexts(result) => commands.extend(on_contexts(state, result, ctx)),
+        ClusterEvent::Namespaces(result) => commands.extend(on_namespaces(state, result)),
+    }
+    commands
+}
+
+fn on_namespaces(state: &mut ClusterState, result: Result<Vec<String>, String>) -> Vec<Command> {
+    if state.waiting_for.take() != Some(PickPurpose::Namespace) {
+        return Vec::new();
+    }
+    match result {
+        Ok(namespaces) => {
+            let current = current_target(state).namespace.or_else(|| {
+                state
+                    .inventory
+                    .as_ref()
+                    .and_then(|i| i.scope.split_once('/').map(|(_, ns)| ns.to_string()))
+            });
+            let items = namespaces
+                .into_iter()
+                .map(|ns| PickerItem {
+                    current: current.as_deref() == Some(ns.as_str()),
+                    label: ns.clone(),
+                    value: ns,
+                    detail: String::new(),
+                })
+                .collect();
+            vec![open(Mode::Pick(Picker::new("Namespaces", items), PickPurpose::Namespace))]
         }
+        Err(err) => vec![notify(Level::Error, format!(":ns: {err}"))],
     }
 }
 
-fn on_contexts(app: &mut App, result: Result<Vec<KubeContextInfo>, String>) -> Vec<Command> {
-    if let Some(wanted) = app.cluster.switch_to.take() {
+fn on_contexts(
+    state: &mut ClusterState,
+    result: Result<Vec<KubeContextInfo>, String>,
+    ctx: &Ctx,
+) -> Vec<Command> {
+    let local_backends = || ctx.deploy.backends.iter().filter(|n| *n != K8S).cloned();
+    if let Some(wanted) = state.switch_to.take() {
         return match result {
             Ok(contexts) if contexts.iter().any(|c| c.name == wanted) => {
                 let namespace =
                     contexts.iter().find(|c| c.name == wanted).and_then(|c| c.namespace.clone());
-                switch_kubernetes(app, Some(wanted), namespace)
+                switch_kubernetes(state, Some(wanted), namespace)
             }
             Ok(contexts) => {
-                let known: Vec<String> = app
-                    .deploy
-                    .backends
-                    .iter()
-                    .filter(|n| *n != K8S)
-                    .cloned()
-                    .chain(contexts.into_iter().map(|c| c.name))
-                    .collect();
-                app.notify(
+                let known: Vec<String> =
+                    local_backends().chain(contexts.into_iter().map(|c| c.name)).collect();
+                vec![notify(
                     Level::Error,
                     format!(
                         ":ctx: no backend or context named `{wanted}` (known: {})",
                         known.join(", ")
                     ),
-                );
-                Vec::new()
+                )]
             }
-            Err(err) => {
-                app.notify(Level::Error, format!(":ctx {wanted}: {err}"));
-                Vec::new()
-            }
+            Err(err) => vec![notify(Level::Error, format!(":ctx {wanted}: {err}"))],
         };
     }
-    if app.cluster.waiting_for.take() != Some(PickPurpose::Context) {
+    if state.waiting_for.take() != Some(PickPurpose::Context) {
         return Vec::new();
     }
-    let active_context = app.cluster.target.as_ref().and_then(|t| t.context.clone());
-    let mut items: Vec<PickerItem> = app
-        .deploy
-        .backends
-        .iter()
-        .filter(|name| *name != K8S)
-        .cloned()
+    let active = &ctx.deploy.active;
+    let active_context = state.target.as_ref().and_then(|t| t.context.clone());
+    let mut items: Vec<PickerItem> = local_backends()
         .map(|name| PickerItem {
-            current: app.deploy.active == name,
+            current: *active == name,
             detail: if name == "docker" {
                 "containers on this host".into()
             } else {
@@ -286,7 +304,7 @@ fn on_contexts(app: &mut App, result: Result<Vec<KubeContextInfo>, String>) -> V
     let note = match result {
         Ok(contexts) => {
             for context in contexts {
-                let in_use = app.deploy.active == K8S
+                let in_use = active == K8S
                     && active_context.as_deref().map_or(context.current, |a| a == context.name);
                 items.push(PickerItem {
                     value: format!("k8s/{}", context.name),
@@ -303,29 +321,7 @@ fn on_contexts(app: &mut App, result: Result<Vec<KubeContextInfo>, String>) -> V
         }
         Err(err) => Some(format!("no Kubernetes contexts: {err}")),
     };
-    app.mode = Mode::Pick(Picker::new("Contexts", items).with_note(note), PickPurpose::Context);
-    Vec::new()
-}
-
-/// Keys while a picker is open.
-pub fn on_pick_key(
-    app: &mut App,
-    mut picker: Picker,
-    purpose: PickPurpose,
-    key: KeyEvent,
-) -> Vec<Command> {
-    match picker.handle_key(key) {
-        PickOutcome::Pending => {
-            app.mode = Mode::Pick(picker, purpose);
-            Vec::new()
-        }
-        PickOutcome::Cancelled => Vec::new(),
-        PickOutcome::Chosen(value) => match purpose {
-            PickPurpose::Context => on_context(app, Some(value)),
-            PickPurpose::Namespace => on_namespace(app, Some(value)),
-            PickPurpose::CreateRecipe => app.recipe_picked(value),
-        },
-    }
+    vec![open(Mode::Pick(Picker::new("Contexts", items).with_note(note), PickPurpose::Context))]
 }
 
 #[cfg(test)]

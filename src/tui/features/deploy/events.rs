@@ -46,7 +46,7 @@ impl App {
                         let newly_unreachable =
                             !self.deploy.unreachable_since.contains_key(&backend);
                         if newly_unreachable {
-                            let since = self.deploy.now.time_of_day();
+                            let since = self.now.time_of_day();
                             self.deploy.unreachable_since.insert(backend.clone(), since);
                         }
                         // The same failure every 2 s (no Docker daemon here) changes nothing on

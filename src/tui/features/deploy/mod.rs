@@ -20,7 +20,8 @@ use crate::backend::AllocatableGpu;
 use crate::backend::journal::Journal;
 use crate::model::{BackendEvent, Deployment, DeploymentSpec};
 
-use crate::tui::event::{Command, Now, RunId};
+use crate::tui::ctx::{Ctx, Notice};
+use crate::tui::event::{Command, RunId};
 use crate::tui::widgets::LogPane;
 
 /// A list out longer than this marks its backend `slow` in the header.
@@ -131,7 +132,7 @@ pub struct LogsView {
     pub searching: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct DeployState {
     /// The open backends, by key (the effects runner holds the backends themselves).
     pub backends: Vec<String>,
@@ -176,8 +177,6 @@ pub struct DeployState {
     pub review: Option<crate::ops::Resolution>,
     /// Whether the engine was asked about the reviewed image yet.
     pub review_image_asked: bool,
-    /// The time of the last tick (`Event::Tick`), for `slow` and `unreachable since`.
-    pub now: Now,
 }
 
 impl DeployState {
@@ -198,6 +197,20 @@ impl DeployState {
         self.make_active(name);
     }
 
+    /// Another domain's news that changes where deployments go (`:ctx`).
+    pub fn on_notice(&mut self, notice: Notice, ctx: &Ctx) -> Vec<Command> {
+        match notice {
+            Notice::BackendChosen(name) => {
+                self.make_active(&name);
+                Vec::new()
+            }
+            Notice::BackendReplaced(name) => {
+                self.backend_replaced(&name);
+                self.list_all(ctx.now.instant)
+            }
+        }
+    }
+
     /// The backend's key, when it is open.
     pub fn backend(&self, name: &str) -> Option<&String> {
         self.backends.iter().find(|b| *b == name)
@@ -213,9 +226,8 @@ impl DeployState {
 
     /// `slow` or `unreachable since HH:MM:SS` for each backend not answering well, for the
     /// header; backends that answer are not named.
-    pub fn backend_states(&self) -> Vec<(String, String)> {
+    pub fn backend_states(&self, now: std::time::Instant) -> Vec<(String, String)> {
         let mut states = Vec::new();
-        let now = self.now.instant;
         for name in &self.backends {
             let slow =
                 |sent: &std::time::Instant| now.saturating_duration_since(*sent) >= SLOW_AFTER;
@@ -230,11 +242,11 @@ impl DeployState {
 
     /// Commands that refresh the deployment lists, skipping backends whose last list has not
     /// answered yet, so a slow cluster never piles up requests.
-    pub fn list_all(&mut self) -> Vec<Command> {
+    pub fn list_all(&mut self, now: std::time::Instant) -> Vec<Command> {
         let mut commands = Vec::new();
         for backend in &self.backends {
             if self.listing.insert(backend.clone()) {
-                self.listing_since.insert(backend.clone(), self.now.instant);
+                self.listing_since.insert(backend.clone(), now);
                 commands.push(Command::Deploy(DeployCommand::List { backend: backend.clone() }));
             }
         }
