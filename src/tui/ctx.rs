@@ -92,6 +92,9 @@ pub enum ShellCommand {
     HeaderBackend(String),
     /// A fact other domains act on, routed by the shell.
     Announce(Notice),
+    /// A key a domain's pane leaves to the shell (moving in the table, switching views, help,
+    /// the command line): done as in the normal mode.
+    Perform(crate::tui::keymap::Action),
 }
 
 /// Facts one domain tells the others through the shell (never by writing their state).
@@ -102,6 +105,9 @@ pub enum Notice {
     /// This backend now points elsewhere (another cluster context or namespace): what it
     /// listed before is not the new one's; it takes new deployments.
     BackendReplaced(String),
+    /// The backends' deployments changed: the joins follow (the endpoint monitor watches the
+    /// replicas, the cache guards the models they serve, every view's rows are rebuilt).
+    DeploymentsChanged,
 }
 
 /// `Command::Shell(Notify)` without a subject.

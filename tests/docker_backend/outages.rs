@@ -159,7 +159,8 @@ async fn the_console_shows_an_engine_outage_and_recovers_on_its_own() {
     // The last known rows stay, marked stale by the header's state for the backend.
     assert!(app.deploy.find(&name).is_some(), "the last known row is kept");
     assert!(
-        app.deploy.backend_states(app.now.instant)
+        app.deploy
+            .backend_states(app.now.instant)
             .iter()
             .any(|(b, s)| b == "docker" && s.starts_with("unreachable since ")),
         "{:?}",
@@ -177,7 +178,11 @@ async fn the_console_shows_an_engine_outage_and_recovers_on_its_own() {
         app.deploy.find(&name).is_some() && app.deploy.errors.is_empty()
     })
     .await;
-    assert!(app.deploy.backend_states(app.now.instant).is_empty(), "ok again: {:?}", app.deploy.backend_states(app.now.instant));
+    assert!(
+        app.deploy.backend_states(app.now.instant).is_empty(),
+        "ok again: {:?}",
+        app.deploy.backend_states(app.now.instant)
+    );
 
     // A wedged engine (accepts, never answers): unreachable within 10 s, back on its own.
     let wedged_at = std::time::Instant::now();

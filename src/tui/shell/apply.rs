@@ -73,7 +73,9 @@ impl App {
                 self.view = view;
                 self.mark_dirty();
             }
-            ShellCommand::Filter { view, text } => self.view_state_mut(view).table.set_filter(&text),
+            ShellCommand::Filter { view, text } => {
+                self.view_state_mut(view).table.set_filter(&text)
+            }
             ShellCommand::Invalidate(which) => self.invalidate(which),
             ShellCommand::Redraw => self.mark_dirty(),
             ShellCommand::HeaderBackend(backend) => {
@@ -81,12 +83,22 @@ impl App {
                 self.mark_dirty();
             }
             ShellCommand::Announce(notice) => return self.announce(notice),
+            ShellCommand::Perform(action) => return self.on_normal_action(action),
         }
         Vec::new()
     }
 
     /// Routes a domain's notice to the domains that act on it.
     fn announce(&mut self, notice: Notice) -> Vec<Command> {
-        self.dispatch(|app| &mut app.deploy, |deploy, ctx| deploy.on_notice(notice, ctx))
+        match notice {
+            Notice::DeploymentsChanged => {
+                let commands = crate::tui::joins::watch_replicas(self);
+                crate::tui::joins::deployments_changed(self);
+                commands
+            }
+            notice => {
+                self.dispatch(|app| &mut app.deploy, |deploy, ctx| deploy.on_notice(notice, ctx))
+            }
+        }
     }
 }

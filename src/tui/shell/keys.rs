@@ -6,15 +6,15 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::tui::app::{App, ConfirmPurpose, FormPurpose, Level, Mode, Pager, PickPurpose};
-use crate::tui::features::cluster::ClusterMsg;
-use crate::tui::widgets::picker::{PickOutcome, Picker};
 use crate::tui::event::Command;
+use crate::tui::features::cluster::ClusterMsg;
 use crate::tui::keymap::Action;
 use crate::tui::shell::command_line::{self, Typed};
 use crate::tui::views::ViewId;
 use crate::tui::widgets::Form;
 use crate::tui::widgets::confirm::ConfirmOutcome;
 use crate::tui::widgets::form::FormOutcome;
+use crate::tui::widgets::picker::{PickOutcome, Picker};
 use crate::tui::widgets::text_input::TextInput;
 
 impl App {
@@ -106,7 +106,12 @@ impl App {
     }
 
     /// Keys while a picker is open; the choice goes to the domain that asked.
-    fn on_pick_key(&mut self, mut picker: Picker, purpose: PickPurpose, key: KeyEvent) -> Vec<Command> {
+    fn on_pick_key(
+        &mut self,
+        mut picker: Picker,
+        purpose: PickPurpose,
+        key: KeyEvent,
+    ) -> Vec<Command> {
         match picker.handle_key(key) {
             PickOutcome::Pending => {
                 self.mode = Mode::Pick(picker, purpose);
@@ -257,9 +262,16 @@ impl App {
     }
 
     fn on_normal_key(&mut self, key: KeyEvent) -> Vec<Command> {
-        let Some(action) = self.keymap.action_for(&key) else {
-            return Vec::new();
-        };
+        match self.keymap.action_for(&key) {
+            Some(action) => self.on_normal_action(action),
+            None => Vec::new(),
+        }
+    }
+
+    /// What an action does in the normal mode (also for keys a domain's pane leaves to the
+    /// shell: `ShellCommand::Perform`).
+    pub(crate) fn on_normal_action(&mut self, action: Action) -> Vec<Command> {
+        self.dirty = true;
         match action {
             Action::Quit => self.should_quit = true,
             Action::Help => self.mode = Mode::Help { scroll: 0 },

@@ -41,8 +41,11 @@ impl App {
                 self.on_tick(&now.clock());
                 crate::tui::joins::on_tick(self);
                 // Backends are the source of truth: reread them every other second.
-                let mut commands =
-                    if self.ticks.is_multiple_of(2) { self.deploy.list_all(now.instant) } else { Vec::new() };
+                let mut commands = if self.ticks.is_multiple_of(2) {
+                    self.deploy.list_all(now.instant)
+                } else {
+                    Vec::new()
+                };
                 if self.ticks.is_multiple_of(crate::tui::features::cluster::REFRESH_TICKS) {
                     commands.extend(self.cluster_update(ClusterMsg::Refresh));
                 }

@@ -208,6 +208,7 @@ impl DeployState {
                 self.backend_replaced(&name);
                 self.list_all(ctx.now.instant)
             }
+            Notice::DeploymentsChanged => Vec::new(),
         }
     }
 
