@@ -139,8 +139,8 @@ fn no_feature_imports_another() {
     for file in rust_files(&root) {
         let relative = file.strip_prefix(&root).unwrap();
         let own = relative.components().next().unwrap().as_os_str().to_string_lossy().to_string();
-        if relative.components().count() == 1 {
-            continue; // features/mod.rs declares them all.
+        if relative.components().count() == 1 || is_unit_test_file(&file) {
+            continue; // features/mod.rs declares them all; unit tests may name any.
         }
         let code = shipped_code(&std::fs::read_to_string(&file).unwrap());
         for other in other_features_in(&code, &own) {
@@ -150,6 +150,43 @@ fn no_feature_imports_another() {
     assert!(
         found.is_empty(),
         "a feature names another (go through tui::joins or the shell):\n{}",
+        found.join("\n")
+    );
+}
+
+/// A `tests.rs` file: a module compiled only under `#[cfg(test)]` (declared so in its parent).
+fn is_unit_test_file(file: &Path) -> bool {
+    file.file_name().is_some_and(|name| name == "tests.rs")
+}
+
+/// Whether `code` names the shell's type `App` (as a word: `AppState` or `apply` do not count).
+fn names_the_shell(code: &str) -> bool {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    code.match_indices("App").any(|(at, _)| {
+        !code[..at].chars().next_back().is_some_and(ident)
+            && !code[at + "App".len()..].chars().next().is_some_and(ident)
+    })
+}
+
+/// Each domain's `update` gets its own state by `&mut` and the rest of the console as a
+/// read-only `Ctx`, and asks the shell for everything else with `Command::Shell`; its views
+/// draw from its state and a `Ctx`. A feature that names `App` could write any domain's state
+/// or the shell's, so none does (unit tests, `tests.rs` files, may build an `App` to drive it).
+#[test]
+fn no_feature_names_the_shell() {
+    let mut found = Vec::new();
+    for file in rust_files(&source_dir("src/tui/features")) {
+        if is_unit_test_file(&file) {
+            continue;
+        }
+        let code = shipped_code(&std::fs::read_to_string(&file).unwrap());
+        if names_the_shell(&code) {
+            found.push(file.display().to_string());
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "features that name App (take your state by &mut and read the rest from tui::ctx::Ctx):\n{}",
         found.join("\n")
     );
 }
@@ -185,4 +222,7 @@ fn the_architecture_checks_catch_what_they_forbid() {
     assert_eq!(other_features_in("use super::super::gpus::X;", "cache"), ["super::super"]);
     assert!(names_module("pub fn run() { crate::tui::run(options) }", "tui"));
     assert!(!names_module("use crate::tuitorial::X;", "tui"));
+    assert!(names_the_shell("pub fn open(app: &mut App) {}"));
+    assert!(names_the_shell("impl App {"));
+    assert!(!names_the_shell("fn apply(state: &mut AppState) -> Applied {}"));
 }

@@ -188,6 +188,8 @@ pub struct App {
     pub(super) dirty: bool,
     /// The last run id handed out (`new_run`).
     pub(crate) runs: std::cell::Cell<u64>,
+    /// A create submitted while the recipe library was being read (`shell::create_wait`).
+    pub(crate) create_waiting: bool,
     /// Rows to rebuild before `update` returns (`joins`).
     pub(crate) stale: Option<crate::tui::joins::Stale>,
 }
@@ -236,6 +238,7 @@ impl App {
             ticks: 0,
             dirty: true,
             runs: Default::default(),
+            create_waiting: false,
             stale: None,
         };
         for warning in settings.startup_warnings.into_iter().chain(key_warnings) {
@@ -247,9 +250,8 @@ impl App {
     /// What the console asks for as it starts: the cache scan and the backends' listings (the
     /// recipe library waits for its first use: `features/recipes/first_use.rs`).
     pub fn start(&mut self) -> Vec<Command> {
-        self.cache.scanning = true;
-        let mut commands = vec![Command::ScanCache { root: self.cache.root.clone() }];
-        commands.extend(self.recipes_on_first_use());
+        let mut commands = self.cache_update(crate::tui::features::cache::CacheMsg::Scan);
+        commands.extend(self.recipes_update(crate::tui::features::recipes::RecipeMsg::FirstUse));
         commands.extend(self.deploy.list_all(self.now.instant));
         if self.demo {
             let state_dir = self.deploy.state_dir.join("demo");
@@ -282,6 +284,11 @@ impl App {
     /// Whether the screen needs drawing; clears the flag.
     pub fn take_dirty(&mut self) -> bool {
         std::mem::take(&mut self.dirty)
+    }
+
+    /// The recipe under the cursor in the Recipes view.
+    pub fn selected_recipe(&self) -> Option<&crate::recipes::load::LoadedRecipe> {
+        self.recipes.selected(&self.ctx())
     }
 
     pub fn current(&self) -> &ResourceView {

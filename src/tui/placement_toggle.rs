@@ -1,25 +1,10 @@
 //! The console's `--allow-degraded` and `--partitions`: `A` and `M` flip what the create and
-//! scale flows may place on (`GpuState::placement`), which `place_on_live_gpus` and the
-//! create review's resolution then use exactly as the CLI uses its flags. Failed GPUs and GPUs
+//! scale flows may place on (`GpuState::placement`, flipped by `GpuMsg::TogglePlacement`),
+//! which `place_on_live_gpus` and the create review's resolution then use exactly as the CLI
+//! uses its flags. Failed GPUs and GPUs
 //! a process aimdeck did not start is using stay refused whatever is toggled.
 
-use super::app::{App, Level};
-use super::keymap::Action;
 use crate::backend::placement::PlacementPolicy;
-
-impl App {
-    /// Flips the placement rule `action` names and says what create and scale now allow.
-    pub(crate) fn toggle_placement(&mut self, action: Action) {
-        let policy = &mut self.gpus.placement;
-        match action {
-            Action::AllowDegraded => policy.allow_degraded = !policy.allow_degraded,
-            Action::Partitions => policy.partitions = !policy.partitions,
-            _ => return,
-        }
-        let text = describe(*policy);
-        self.notify(Level::Info, text);
-    }
-}
 
 /// "create and scale place on: healthy whole GPUs, degraded GPUs (A), partitions and MIG
 /// devices (M)".
@@ -51,6 +36,9 @@ pub fn title_note(policy: PlacementPolicy) -> Option<String> {
 mod tests {
     use super::*;
     use crate::model::gpu::{Gpu, GpuPartition, GpuSnapshot, GpuVendor, HealthState};
+    use crate::tui::App;
+    use crate::tui::features::gpus::GpuMsg;
+    use crate::tui::keymap::Action;
 
     /// The toggles reach the backend the console hands its GPUs to: a degraded GPU and a CPX
     /// partition are refused until toggled on, a failed GPU always.
@@ -85,8 +73,8 @@ mod tests {
         place(&app);
         let err = crate::backend::Backend::render(&backend, &spec).unwrap_err().to_string();
         assert!(err.contains("0 free"), "{err}");
-        app.toggle_placement(Action::AllowDegraded);
-        app.toggle_placement(Action::Partitions);
+        app.gpus_update(GpuMsg::TogglePlacement(Action::AllowDegraded));
+        app.gpus_update(GpuMsg::TogglePlacement(Action::Partitions));
         assert_eq!(
             app.message.as_ref().map(|m| m.text.as_str()),
             Some(

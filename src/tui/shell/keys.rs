@@ -7,7 +7,10 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::tui::app::{App, ConfirmPurpose, FormPurpose, Level, Mode, Pager, PickPurpose};
 use crate::tui::event::Command;
+use crate::tui::features::cache::CacheMsg;
 use crate::tui::features::cluster::ClusterMsg;
+use crate::tui::features::gpus::GpuMsg;
+use crate::tui::features::recipes::RecipeMsg;
 use crate::tui::keymap::Action;
 use crate::tui::shell::command_line::{self, Typed};
 use crate::tui::views::ViewId;
@@ -96,7 +99,7 @@ impl App {
                     Vec::new()
                 }
                 FormOutcome::Cancelled => {
-                    self.recipes.editing = None;
+                    self.recipes_update(RecipeMsg::Cancelled);
                     self.notify(Level::Info, "cancelled");
                     Vec::new()
                 }
@@ -129,7 +132,7 @@ impl App {
     fn on_confirmed(&mut self, purpose: ConfirmPurpose) -> Vec<Command> {
         match purpose {
             ConfirmPurpose::DeleteCache { plan, in_use_checked } => {
-                self.delete_cache_confirmed(plan, in_use_checked)
+                self.cache_update(CacheMsg::DeleteConfirmed { plan, in_use_checked })
             }
             ConfirmPurpose::DeleteDeployment { backend, name } => {
                 self.delete_deployment(backend, name)
@@ -243,8 +246,10 @@ impl App {
                 let value = form.value("replicas").unwrap_or_default();
                 self.scale_submitted(backend, name, &value)
             }
-            FormPurpose::Pull => Ok(self.pull_submitted(&form)),
-            FormPurpose::EditRecipe { id } => Ok(self.recipe_submitted(&form, id)),
+            FormPurpose::Pull => Ok(self.cache_update(CacheMsg::PullSubmitted(form.clone()))),
+            FormPurpose::EditRecipe { id } => {
+                Ok(self.recipes_update(RecipeMsg::Submitted { form: form.clone(), id }))
+            }
         };
         result.unwrap_or_else(|cause| {
             self.remember(Level::Error, cause.clone());
@@ -292,7 +297,9 @@ impl App {
             Action::ViewRecipes => self.view = ViewId::Recipes,
             Action::ViewEndpoints => self.view = ViewId::Endpoints,
             Action::Refresh => return self.refresh_view(),
-            Action::AllowDegraded | Action::Partitions => self.toggle_placement(action),
+            Action::AllowDegraded | Action::Partitions => {
+                return self.gpus_update(GpuMsg::TogglePlacement(action));
+            }
             Action::Filter => {
                 let current = self.current().table.filter().to_string();
                 self.mode = Mode::Filter { input: TextInput::new(&current) };
@@ -330,15 +337,19 @@ impl App {
             Action::Open | Action::Prompt | Action::Bench if self.view == ViewId::Endpoints => {
                 return crate::tui::features::endpoints::on_row_action(self, action);
             }
-            Action::Topology => self.gpus.topology_full = !self.gpus.topology_full,
-            Action::Pull => self.open_pull_form(),
+            Action::Topology => return self.gpus_update(GpuMsg::ToggleTopology),
+            Action::Pull => return self.cache_update(CacheMsg::OpenPullForm),
             Action::Cancel if self.view == ViewId::Endpoints => {
                 return crate::tui::features::endpoints::bench_runs::stop(self);
             }
-            Action::Cancel => return self.cancel_pull(),
-            Action::Delete if self.view == ViewId::Cache => return self.ask_delete_cached(),
-            Action::RecipesFor => self.show_recipes_for_cached(),
-            Action::Edit if self.view == ViewId::Recipes => self.edit_selected_recipe(),
+            Action::Cancel => return self.cache_update(CacheMsg::CancelPull),
+            Action::Delete if self.view == ViewId::Cache => {
+                return self.cache_update(CacheMsg::AskDelete);
+            }
+            Action::RecipesFor => return self.cache_update(CacheMsg::RecipesFor),
+            Action::Edit if self.view == ViewId::Recipes => {
+                return self.recipes_update(RecipeMsg::Edit);
+            }
             _ => {}
         }
         Vec::new()
@@ -348,14 +359,10 @@ impl App {
     fn refresh_view(&mut self) -> Vec<Command> {
         match self.view {
             ViewId::Cache => {
-                self.cache.scanning = true;
                 self.notify(Level::Info, format!("rescanning {}", self.cache.root.display()));
-                vec![Command::ScanCache { root: self.cache.root.clone() }]
+                self.cache_update(CacheMsg::Scan)
             }
-            ViewId::Recipes => {
-                self.recipes.read = crate::tui::features::recipes::LibraryRead::Reading;
-                vec![Command::LoadRecipes]
-            }
+            ViewId::Recipes => self.recipes_update(RecipeMsg::Reload),
             view => {
                 self.notify(Level::Info, format!("{view}: refreshes itself"));
                 Vec::new()

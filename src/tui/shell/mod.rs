@@ -4,6 +4,7 @@
 
 mod apply;
 pub mod command_line;
+mod create_wait;
 mod keys;
 mod route;
 

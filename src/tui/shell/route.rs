@@ -1,19 +1,22 @@
-//! `App::update`: where each event goes. Keys go to the keyboard modes (`key_modes.rs`), task
-//! results to the action files of their domain; this file only routes and handles the few
-//! events that belong to no domain (paste, resize, tick, signals, themes, GPU telemetry).
+//! `App::update`: where each event goes. Keys go to the keyboard modes (`keys.rs`), task
+//! results to their domain's `update` as its `Msg` (through `App::dispatch`, `apply.rs`); this
+//! file only routes, and handles the few events that belong to no domain (paste, resize, the
+//! tick's clock, signals, themes).
 
 use crossterm::event::KeyEventKind;
 
 use crate::tui::app::{App, Level, Mode};
 use crate::tui::event::{Command, Event};
+use crate::tui::features::cache::{self, CacheMsg};
 use crate::tui::features::cluster::{self, ClusterMsg};
-use crate::tui::features::recipes as recipe_view;
+use crate::tui::features::gpus::{self, GpuMsg};
+use crate::tui::features::recipes::{self as recipe_view, RecipeMsg};
 
 impl App {
     /// The one entry point for change: routes `event`, then rebuilds the rows it made stale.
     pub fn update(&mut self, event: Event) -> Vec<Command> {
         let mut commands = self.route(event);
-        commands.extend(self.recipes_on_first_use());
+        commands.extend(self.recipes_update(RecipeMsg::FirstUse));
         crate::tui::joins::rebuild(self);
         commands
     }
@@ -37,7 +40,7 @@ impl App {
             }
             Event::Tick(now) => {
                 self.now = now;
-                self.cache.now_unix_ms = now.unix_ms;
+                self.cache_update(CacheMsg::Tick);
                 self.on_tick(&now.clock());
                 crate::tui::joins::on_tick(self);
                 // Backends are the source of truth: reread them every other second.
@@ -76,41 +79,38 @@ impl App {
                 }
                 Vec::new()
             }
-            Event::Gpus(update) => {
-                self.on_gpus(update);
-                Vec::new()
-            }
+            Event::Gpus(update) => self.on_gpus(update),
             Event::Recipes(library) => {
-                self.on_recipes_loaded(library);
-                self.resume_pending_create()
+                let mut commands = self.recipes_update(RecipeMsg::Loaded(library));
+                commands.extend(self.resume_pending_create());
+                commands
             }
             Event::RecipesFailed(err) => {
-                self.on_recipes_failed(err);
-                self.resume_pending_create()
+                let mut commands = self.recipes_update(RecipeMsg::Failed(err));
+                commands.extend(self.resume_pending_create());
+                commands
             }
-            Event::CacheScanned(result) => {
-                self.on_cache_scanned(result);
-                Vec::new()
-            }
-            Event::PullProgress(progress) => {
-                self.cache.pull = Some(progress);
-                self.dirty = true;
-                Vec::new()
-            }
-            Event::PullDone(result) => {
-                self.on_pull_done(result);
-                Vec::new()
-            }
+            Event::CacheScanned(result) => self.cache_update(CacheMsg::Scanned(result)),
+            Event::PullProgress(progress) => self.cache_update(CacheMsg::PullProgress(progress)),
+            Event::PullDone(result) => self.cache_update(CacheMsg::PullDone(result)),
             Event::CacheDeleted { repo, result } => {
-                self.on_cache_deleted(&repo, result);
-                Vec::new()
+                self.cache_update(CacheMsg::Deleted { repo, result })
             }
             Event::Endpoints(event) => crate::tui::features::endpoints::on_event(self, event),
             Event::RecipeSaved { id, result } => {
-                self.on_recipe_saved(&id, result);
-                Vec::new()
+                self.recipes_update(RecipeMsg::Saved { id, result })
             }
         }
+    }
+
+    /// The recipes domain's update.
+    pub(crate) fn recipes_update(&mut self, msg: RecipeMsg) -> Vec<Command> {
+        self.dispatch(|app| &mut app.recipes, |state, ctx| recipe_view::update(state, msg, ctx))
+    }
+
+    /// The cache domain's update.
+    pub(crate) fn cache_update(&mut self, msg: CacheMsg) -> Vec<Command> {
+        self.dispatch(|app| &mut app.cache, |state, ctx| cache::update(state, msg, ctx))
     }
 
     /// The cluster domain's update.
@@ -118,30 +118,20 @@ impl App {
         self.dispatch(|app| &mut app.cluster, |state, ctx| cluster::update(state, msg, ctx))
     }
 
-    fn on_gpus(&mut self, update: std::sync::Arc<crate::monitor::gpu_poller::GpuUpdate>) {
-        let previous = self.gpus.update.as_ref();
-        let same_snapshot = previous.is_some_and(|p| p.snapshot == update.snapshot);
-        let new_warnings: Vec<String> = update
-            .snapshot
-            .warnings
-            .iter()
-            .filter(|w| !previous.is_some_and(|p| p.snapshot.warnings.contains(w)))
-            .cloned()
-            .collect();
-        // With no GPUs and nothing new to say, an identical pass draws nothing.
-        let unchanged = same_snapshot && update.snapshot.gpus.is_empty();
+    /// A GPU pass: the GPUs domain stores it, and the recipes domain learns the hardware its
+    /// best recipes are chosen for.
+    fn on_gpus(
+        &mut self,
+        update: std::sync::Arc<crate::monitor::gpu_poller::GpuUpdate>,
+    ) -> Vec<Command> {
         let hardware = recipe_view::hardware_from(&update.snapshot);
-        self.gpus.update = Some(update);
-        if hardware != self.recipes.hardware {
-            self.recipes.hardware = hardware;
-            self.recompute_best_recipes();
-        }
-        for warning in new_warnings {
-            self.notify(Level::Warning, format!("gpus: {warning}"));
-        }
-        if !unchanged {
-            self.invalidate(crate::tui::joins::Stale::All);
-            self.dirty = true;
-        }
+        let mut commands = self.recipes_update(RecipeMsg::Hardware(hardware));
+        commands.extend(self.gpus_update(GpuMsg::Polled(update)));
+        commands
+    }
+
+    /// The GPUs domain's update.
+    pub(crate) fn gpus_update(&mut self, msg: GpuMsg) -> Vec<Command> {
+        self.dispatch(|app| &mut app.gpus, |state, ctx| gpus::update(state, msg, ctx))
     }
 }

@@ -145,7 +145,8 @@ fn render_view(app: &App, frame: &mut Frame, area: Rect) {
     } else {
         block
     };
-    let area = crate::tui::features::cluster::view::render_pane(app, frame, view.id, area);
+    let area =
+        crate::tui::features::cluster::view::render_pane(&app.cluster, theme, frame, view.id, area);
     if table.total() == 0 {
         empty::render(frame, area, block, &view.empty_note, theme);
         return;
@@ -198,7 +199,7 @@ fn render_view(app: &App, frame: &mut Frame, area: Rect) {
             if let Some(report) = app.cache.report.as_ref().filter(|_| warnings_area.height > 0) {
                 crate::tui::features::cache::render_warnings(frame, warnings_area, report, theme);
             }
-            if let Some(repo) = app.selected_cached_repo() {
+            if let Some(repo) = crate::tui::features::cache::selected_repo(&app.cache, &app.ctx()) {
                 crate::tui::features::cache::render_detail(frame, detail, repo, &app.cache, theme);
             }
         }

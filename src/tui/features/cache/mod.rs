@@ -4,6 +4,8 @@
 
 mod actions;
 
+pub use actions::{CacheMsg, selected_repo, update};
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

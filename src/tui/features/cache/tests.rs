@@ -49,3 +49,38 @@ fn a_pull_is_a_run_and_x_cancels_it_through_the_runner() {
     // Nothing runs any more: a second `x` cancels nothing.
     assert_eq!(app.update(key(KeyCode::Char('x'))), vec![]);
 }
+
+/// The cache domain's `update` on its own: a pull starts with a new run id and a message, and
+/// its cancel names that run; what the shell shows comes back as commands.
+#[test]
+fn a_pull_and_its_cancel_are_commands_with_one_run_id() {
+    use crate::tui::app::Level;
+    use crate::tui::ctx::notify;
+    use crate::tui::features::cache::{CacheMsg, CacheState, pull_form, update};
+    let app = console();
+    let mut state = CacheState { root: "/cache".into(), ..Default::default() };
+    let ctx = app.ctx();
+    assert_eq!(
+        update(&mut state, CacheMsg::CancelPull, &ctx),
+        vec![notify(Level::Info, "cancel: nothing is running")]
+    );
+    let mut form = pull_form(None);
+    form.set_value("repo", " acme/tiny ");
+    let pulled = update(&mut state, CacheMsg::PullSubmitted(form), &ctx);
+    assert_eq!(
+        pulled,
+        vec![
+            notify(Level::Info, "pulling acme/tiny@main…"),
+            Command::Pull {
+                repo: "acme/tiny".into(),
+                revision: "main".into(),
+                root: "/cache".into(),
+                run: RunId(1)
+            },
+        ]
+    );
+    assert_eq!(
+        update(&mut state, CacheMsg::CancelPull, &ctx),
+        vec![notify(Level::Info, "pull cancelled; P resumes it"), Command::Cancel(RunId(1))]
+    );
+}

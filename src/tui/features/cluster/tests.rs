@@ -63,8 +63,12 @@ fn a_namespace_switch_replaces_the_backend_through_a_notice() {
     use crate::tui::features::deploy::DeployCommand;
     use crate::tui::joins::Stale;
     let app = console();
-    let mut state =
-        ClusterState { target: Some(KubeTarget::default()), generation: 4, ..Default::default() };
+    let mut state = ClusterState {
+        kubeconfig: Some("/nonexistent/kubeconfig".into()),
+        target: Some(KubeTarget::default()),
+        generation: 4,
+        ..Default::default()
+    };
     let commands = update(&mut state, ClusterMsg::Namespace(Some("team-b".into())), &app.ctx());
     let target = KubeTarget {
         kubeconfig: Some("/nonexistent/kubeconfig".into()),

@@ -8,8 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Cell, Paragraph, Row, Table, Wrap};
 
 use crate::backend::kubernetes::{CachePvcRow, NodeGpuInventory, OperatorResourceRow};
-use crate::tui::app::App;
-use crate::tui::features::cluster::ClusterInventory;
+use crate::tui::features::cluster::{ClusterInventory, ClusterState};
 use crate::tui::theme::Theme;
 use crate::tui::views::ViewId;
 
@@ -18,9 +17,15 @@ const CACHE_KINDS: [&str; 2] = ["NIMCache", "AIMTemplateCache"];
 
 /// Draws the cluster pane of `view` at the bottom of `area` when there is one, and returns
 /// what is left for the view itself.
-pub fn render_pane(app: &App, frame: &mut Frame, view: ViewId, area: Rect) -> Rect {
-    let Some(inventory) = &app.cluster.inventory else { return area };
-    let Some(pane) = pane_for(view, inventory, &app.theme) else { return area };
+pub fn render_pane(
+    state: &ClusterState,
+    theme: &Theme,
+    frame: &mut Frame,
+    view: ViewId,
+    area: Rect,
+) -> Rect {
+    let Some(inventory) = &state.inventory else { return area };
+    let Some(pane) = pane_for(view, inventory, theme) else { return area };
     // At most half the body, so the view's own table stays usable.
     let height = (pane.rows.len().max(1) as u16 + 3).min(area.height / 2);
     if height < 4 {
@@ -28,7 +33,6 @@ pub fn render_pane(app: &App, frame: &mut Frame, view: ViewId, area: Rect) -> Re
     }
     let [rest, bottom] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(height)]).areas(area);
-    let theme = &app.theme;
     let title = Line::from(vec![
         Span::styled(format!(" {} ", pane.title), theme.accent),
         Span::styled(format!("[{}] {} ", pane.rows.len(), inventory.scope), theme.muted),

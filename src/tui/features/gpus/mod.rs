@@ -4,6 +4,9 @@
 
 pub mod detail;
 pub mod table;
+mod update;
+
+pub use update::{GpuMsg, update};
 
 use std::borrow::Cow;
 use std::collections::HashMap;

@@ -27,3 +27,25 @@ fn telemetry_is_stored_and_topology_toggles_without_commands() {
     assert_eq!(app.update(topology), vec![]);
     assert!(app.gpus.topology_full);
 }
+
+/// `A` flips a placement rule in the GPUs domain's state and says what create and scale now
+/// place on, as a message command for the shell.
+#[test]
+fn a_placement_toggle_is_state_and_one_message() {
+    use crate::tui::app::Level;
+    use crate::tui::ctx::notify;
+    use crate::tui::features::gpus::{GpuMsg, GpuState, update};
+    use crate::tui::keymap::Action;
+    let app =
+        App::new(Settings { user_themes_dir: "/nonexistent/themes".into(), ..Settings::default() });
+    let mut state = GpuState::default();
+    let commands = update(&mut state, GpuMsg::TogglePlacement(Action::AllowDegraded), &app.ctx());
+    assert!(state.placement.allow_degraded);
+    assert_eq!(
+        commands,
+        vec![notify(
+            Level::Info,
+            "create and scale place on: healthy whole GPUs, degraded GPUs (A); never on failed GPUs"
+        )]
+    );
+}

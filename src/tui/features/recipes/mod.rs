@@ -6,6 +6,7 @@
 mod actions;
 mod first_use;
 
+pub use actions::{RecipeMsg, update};
 pub use first_use::LibraryRead;
 
 use std::collections::BTreeSet;
@@ -36,8 +37,6 @@ pub struct RecipeState {
     pub editing: Option<String>,
     /// Where the library's read stands: it is read on first use (`first_use.rs`).
     pub read: LibraryRead,
-    /// A create was submitted while the library was being read; it goes on when it is.
-    pub pending_create: bool,
 }
 
 pub fn columns() -> Vec<Column> {

@@ -102,3 +102,21 @@ fn a_failed_load_is_shown_as_an_error() {
     app.view = ViewId::Recipes;
     assert!(app.screen_text_contains("Recipes could not be read: loading recipes failed: boom"));
 }
+
+/// The recipes domain's `update` on its own: Ctrl-R reads the library, `e` with nothing
+/// selected says so, and a hardware change with no library chooses nothing.
+#[test]
+fn the_recipes_update_returns_its_reads_and_messages() {
+    use crate::tui::ctx::notify;
+    use crate::tui::features::recipes::{LibraryRead, RecipeMsg, RecipeState, update};
+    let app = console();
+    let mut state = RecipeState::default();
+    assert_eq!(update(&mut state, RecipeMsg::Reload, &app.ctx()), vec![Command::LoadRecipes]);
+    assert_eq!(state.read, LibraryRead::Reading);
+    assert_eq!(
+        update(&mut state, RecipeMsg::Edit, &app.ctx()),
+        vec![notify(Level::Info, "edit: select a recipe first")]
+    );
+    assert_eq!(update(&mut state, RecipeMsg::Hardware(None), &app.ctx()), vec![]);
+    assert!(state.best.is_empty());
+}
