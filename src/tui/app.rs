@@ -266,15 +266,10 @@ impl App {
                 "demo: starting aimdeck-sim engines on a recorded 8-GPU topology…",
             );
         }
-        commands.extend(crate::tui::features::endpoints::start(self));
+        commands.extend(self.endpoints_update(crate::tui::features::endpoints::EndpointMsg::Start));
         commands.extend(self.cluster_update(crate::tui::features::cluster::ClusterMsg::Refresh));
         crate::tui::joins::rebuild(self);
         commands
-    }
-
-    /// A new run id, for a command that starts something cancellable.
-    pub(crate) fn new_run(&mut self) -> crate::tui::event::RunId {
-        self.ctx().new_run()
     }
 
     pub(crate) fn mark_dirty(&mut self) {

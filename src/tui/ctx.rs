@@ -55,6 +55,11 @@ impl Ctx<'_> {
         RunId(self.runs.get())
     }
 
+    /// A view's table, its rows and selection.
+    pub fn view_state(&self, view: ViewId) -> &ResourceView {
+        self.views.iter().find(|v| v.id == view).unwrap_or(&self.views[0])
+    }
+
     /// The id of the row under the cursor in `view`.
     pub fn selected(&self, view: ViewId) -> Option<&str> {
         let state = self.views.iter().find(|v| v.id == view)?;
@@ -137,4 +142,82 @@ pub fn invalidate(which: Stale) -> Command {
 /// `Command::Shell(Redraw)`.
 pub fn redraw() -> Command {
     Command::Shell(ShellCommand::Redraw)
+}
+
+/// One domain update in progress: the domain's own state (`&mut`), the rest of the console
+/// (`&Ctx`), and the shell commands asked for so far, in order. For domains whose update runs
+/// through many helpers (deploy, endpoints): the helpers are methods of `Turn<State>` and
+/// ask the shell with `self.notify(..)` as they go; `finish` puts the asks before the commands
+/// the helpers return, each kind in its own order.
+pub struct Turn<'a, S> {
+    pub state: &'a mut S,
+    pub ctx: &'a Ctx<'a>,
+    asked: Vec<Command>,
+}
+
+impl<'a, S> Turn<'a, S> {
+    pub fn new(state: &'a mut S, ctx: &'a Ctx<'a>) -> Turn<'a, S> {
+        Turn { state, ctx, asked: Vec::new() }
+    }
+
+    /// The shell commands asked for, then `commands`.
+    pub fn finish(self, commands: Vec<Command>) -> Vec<Command> {
+        let mut all = self.asked;
+        all.extend(commands);
+        all
+    }
+
+    fn ask(&mut self, command: ShellCommand) {
+        self.asked.push(Command::Shell(command));
+    }
+
+    pub fn notify(&mut self, level: Level, text: impl Into<String>) {
+        self.ask(ShellCommand::Notify { level, subject: None, text: text.into() });
+    }
+
+    pub fn notify_on(&mut self, subject: &str, level: Level, text: impl Into<String>) {
+        let subject = Some(subject.to_string());
+        self.ask(ShellCommand::Notify { level, subject, text: text.into() });
+    }
+
+    pub fn notify_behind(&mut self, level: Level, text: impl Into<String>) {
+        self.ask(ShellCommand::NotifyBehind { level, text: text.into() });
+    }
+
+    pub fn remember(&mut self, level: Level, text: impl Into<String>) {
+        self.ask(ShellCommand::Remember { level, text: text.into() });
+    }
+
+    pub fn clear_subject(&mut self, subject: &str) {
+        self.ask(ShellCommand::ClearSubject(subject.to_string()));
+    }
+
+    pub fn open(&mut self, mode: Mode) {
+        self.ask(ShellCommand::Open(Box::new(mode)));
+    }
+
+    pub fn show(&mut self, view: ViewId) {
+        self.ask(ShellCommand::Show(view));
+    }
+
+    pub fn invalidate(&mut self, which: Stale) {
+        self.ask(ShellCommand::Invalidate(which));
+    }
+
+    pub fn redraw(&mut self) {
+        self.ask(ShellCommand::Redraw);
+    }
+
+    pub fn announce(&mut self, notice: Notice) {
+        self.ask(ShellCommand::Announce(notice));
+    }
+
+    pub fn perform(&mut self, action: crate::tui::keymap::Action) {
+        self.ask(ShellCommand::Perform(action));
+    }
+
+    /// A submitted form could not be carried out (`ShellCommand::RefuseForm`).
+    pub fn refuse_form(&mut self, cause: String) {
+        self.ask(ShellCommand::RefuseForm(cause));
+    }
 }

@@ -60,7 +60,10 @@ mod tests {
         let backend = crate::backend::process::ProcessBackend::new(state.path(), Vec::new());
         // What the create and scale commands carry to the backend (`live_gpus`).
         let place = |app: &App| {
-            crate::backend::Backend::place_on(&backend, app.live_gpus().expect("GPUs polled"))
+            crate::backend::Backend::place_on(
+                &backend,
+                crate::tui::features::deploy::live_gpus(&app.ctx()).expect("GPUs polled"),
+            )
         };
         let mut spec = crate::model::DeploymentSpec::minimal(
             "one",

@@ -1,8 +1,9 @@
-//! The console's domains, one folder each: its state, how its events and keys change that
-//! state (returning `Command`s, never doing I/O), and its view. A domain reads another only
-//! through the shell (`tui::app::App`) or the joins (`tui::joins`); no feature module imports
-//! another (`tests/keybindings_doc.rs` checks it, and that nothing here does I/O or reads a
-//! clock).
+//! The console's domains, one folder each: its `State`, its `Msg`, its
+//! `update(&mut State, Msg, &Ctx) -> Vec<Command>` (never doing I/O) and its view. A domain
+//! writes only its own state; it reads the others through `tui::ctx::Ctx` and asks the shell
+//! (and, through notices, the other domains) with `Command::Shell`. No feature module imports
+//! another or names the shell's `App` (`tests/keybindings_doc.rs` checks both, and that
+//! nothing here does I/O or reads a clock).
 
 pub mod cache;
 pub mod cluster;

@@ -35,10 +35,21 @@ impl App {
         slot: fn(&mut App) -> &mut S,
         update: impl FnOnce(&mut S, &Ctx) -> Vec<Command>,
     ) -> Vec<Command> {
+        let commands = self.lend(slot, update);
+        self.apply(commands)
+    }
+
+    /// Runs one domain's `update` on its own state; returns all it asked, shell commands
+    /// included, for a caller that looks at some itself first (a submitted form's refusal).
+    pub(crate) fn lend<S: Default>(
+        &mut self,
+        slot: fn(&mut App) -> &mut S,
+        update: impl FnOnce(&mut S, &Ctx) -> Vec<Command>,
+    ) -> Vec<Command> {
         let mut state = std::mem::take(slot(self));
         let commands = update(&mut state, &self.ctx());
         *slot(self) = state;
-        self.apply(commands)
+        commands
     }
 
     /// Carries out the shell commands among `commands`, in order; returns the others.

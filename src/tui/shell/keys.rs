@@ -6,11 +6,14 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::tui::app::{App, ConfirmPurpose, FormPurpose, Level, Mode, Pager, PickPurpose};
+use crate::tui::ctx::ShellCommand;
 use crate::tui::event::Command;
-use crate::tui::features::cache::CacheMsg;
+use crate::tui::features::cache::{self, CacheMsg};
 use crate::tui::features::cluster::ClusterMsg;
+use crate::tui::features::deploy::{self, DeployMsg};
+use crate::tui::features::endpoints::EndpointMsg;
 use crate::tui::features::gpus::GpuMsg;
-use crate::tui::features::recipes::RecipeMsg;
+use crate::tui::features::recipes::{self, RecipeMsg};
 use crate::tui::keymap::Action;
 use crate::tui::shell::command_line::{self, Typed};
 use crate::tui::views::ViewId;
@@ -29,8 +32,10 @@ impl App {
             return Vec::new();
         }
         match std::mem::replace(&mut self.mode, Mode::Normal) {
-            Mode::Normal if crate::tui::features::endpoints::captures_keys(self) => {
-                crate::tui::features::endpoints::on_key(self, key)
+            Mode::Normal
+                if crate::tui::features::endpoints::captures_keys(&self.endpoints, self.view) =>
+            {
+                self.endpoints_update(EndpointMsg::Key(key))
             }
             Mode::Normal => self.on_normal_key(key),
             Mode::Command { mut input, candidates } => match key.code {
@@ -91,7 +96,7 @@ impl App {
                 self.mode = Mode::Pager(pager);
                 Vec::new()
             }),
-            Mode::Logs => self.on_logs_key(key),
+            Mode::Logs => self.deploy_update(DeployMsg::LogsKey(key)),
             Mode::Pick(picker, purpose) => self.on_pick_key(picker, purpose, key),
             Mode::Form(mut form, purpose) => match form.handle_key(key) {
                 FormOutcome::Editing => {
@@ -124,7 +129,7 @@ impl App {
             PickOutcome::Chosen(value) => match purpose {
                 PickPurpose::Context => self.cluster_update(ClusterMsg::Context(Some(value))),
                 PickPurpose::Namespace => self.cluster_update(ClusterMsg::Namespace(Some(value))),
-                PickPurpose::CreateRecipe => self.recipe_picked(value),
+                PickPurpose::CreateRecipe => self.deploy_update(DeployMsg::RecipePicked(value)),
             },
         }
     }
@@ -135,10 +140,10 @@ impl App {
                 self.cache_update(CacheMsg::DeleteConfirmed { plan, in_use_checked })
             }
             ConfirmPurpose::DeleteDeployment { backend, name } => {
-                self.delete_deployment(backend, name)
+                self.deploy_update(DeployMsg::DeleteConfirmed { backend, name })
             }
             ConfirmPurpose::ScaleToZero { backend, name } => {
-                self.scale_to_zero_confirmed(backend, name)
+                self.deploy_update(DeployMsg::ScaleToZeroConfirmed { backend, name })
             }
         }
     }
@@ -148,11 +153,14 @@ impl App {
         match (key.code, self.keymap.action_for(&key)) {
             (KeyCode::Esc, _) | (_, Some(Action::Quit)) => Some(Vec::new()),
             // `y` or Enter in the create review creates; elsewhere Enter closes the pager.
-            (KeyCode::Char('y'), _) if pager.create.is_some() => {
-                pager.create.take().map(|(backend, spec)| self.create_reviewed(backend, spec))
-            }
+            (KeyCode::Char('y'), _) if pager.create.is_some() => pager
+                .create
+                .take()
+                .map(|(backend, spec)| self.deploy_update(DeployMsg::Reviewed { backend, spec })),
             (KeyCode::Enter, _) => match pager.create.take() {
-                Some((backend, spec)) => Some(self.create_reviewed(backend, spec)),
+                Some((backend, spec)) => {
+                    Some(self.deploy_update(DeployMsg::Reviewed { backend, spec }))
+                }
                 None => Some(Vec::new()),
             },
             (_, Some(Action::Down)) => {
@@ -183,52 +191,6 @@ impl App {
         }
     }
 
-    /// Keys in the logs view: scroll, `G` follows, `/` searches, `n`/`N` jump, `w` wraps.
-    fn on_logs_key(&mut self, key: KeyEvent) -> Vec<Command> {
-        let action = self.keymap.action_for(&key);
-        let Some(logs) = self.deploy.logs.as_mut() else { return Vec::new() };
-        if let Some(query) = logs.searching.as_mut() {
-            match key.code {
-                KeyCode::Enter => {
-                    let query = logs.searching.take().unwrap_or_default();
-                    logs.pane.set_search(Some(query));
-                }
-                KeyCode::Esc => logs.searching = None,
-                KeyCode::Backspace => {
-                    query.pop();
-                }
-                KeyCode::Char(c) => query.push(c),
-                _ => {}
-            }
-        } else {
-            match (key.code, action) {
-                (KeyCode::Esc, _) | (_, Some(Action::Quit)) => {
-                    let run = logs.run;
-                    self.deploy.logs = None;
-                    self.mode = Mode::Normal;
-                    return vec![Command::Cancel(run)];
-                }
-                (KeyCode::Char('/'), _) => logs.searching = Some(String::new()),
-                (KeyCode::Char('n'), _) => {
-                    logs.pane.find_next(true);
-                }
-                (KeyCode::Char('N'), _) => {
-                    logs.pane.find_next(false);
-                }
-                (KeyCode::Char('w'), _) => logs.pane.wrap = !logs.pane.wrap,
-                (_, Some(Action::Down)) => logs.pane.scroll_by(1),
-                (_, Some(Action::Up)) => logs.pane.scroll_by(-1),
-                (_, Some(Action::PageDown)) => logs.pane.scroll_by(20),
-                (_, Some(Action::PageUp)) => logs.pane.scroll_by(-20),
-                (_, Some(Action::Top)) => logs.pane.scroll_to_top(),
-                (_, Some(Action::Bottom)) => logs.pane.scroll_to_bottom(),
-                _ => {}
-            }
-        }
-        self.mode = Mode::Logs;
-        Vec::new()
-    }
-
     /// A submit that cannot be carried out keeps the form open with its values and the whole
     /// cause (the message line would cut it); the history keeps it too.
     pub(crate) fn on_form_submitted(
@@ -240,23 +202,37 @@ impl App {
             self.mode = Mode::Form(form, purpose);
             return Vec::new();
         }
-        let result = match purpose.clone() {
-            FormPurpose::Create => self.create_submitted(&form),
+        let submitted = form.clone();
+        let commands = match purpose.clone() {
+            FormPurpose::Create => {
+                let msg = DeployMsg::CreateSubmitted(submitted);
+                self.lend(|app| &mut app.deploy, |state, ctx| deploy::update(state, msg, ctx))
+            }
             FormPurpose::Scale { backend, name } => {
                 let value = form.value("replicas").unwrap_or_default();
-                self.scale_submitted(backend, name, &value)
+                let msg = DeployMsg::ScaleSubmitted { backend, name, value };
+                self.lend(|app| &mut app.deploy, |state, ctx| deploy::update(state, msg, ctx))
             }
-            FormPurpose::Pull => Ok(self.cache_update(CacheMsg::PullSubmitted(form.clone()))),
+            FormPurpose::Pull => {
+                let msg = CacheMsg::PullSubmitted(submitted);
+                self.lend(|app| &mut app.cache, |state, ctx| cache::update(state, msg, ctx))
+            }
             FormPurpose::EditRecipe { id } => {
-                Ok(self.recipes_update(RecipeMsg::Submitted { form: form.clone(), id }))
+                let msg = RecipeMsg::Submitted { form: submitted, id };
+                self.lend(|app| &mut app.recipes, |state, ctx| recipes::update(state, msg, ctx))
             }
         };
-        result.unwrap_or_else(|cause| {
+        // A refused submit: the cause into the history and the form, which stays open.
+        let (refusals, commands): (Vec<_>, Vec<_>) = commands
+            .into_iter()
+            .partition(|c| matches!(c, Command::Shell(ShellCommand::RefuseForm(_))));
+        let commands = self.apply(commands);
+        if let Some(Command::Shell(ShellCommand::RefuseForm(cause))) = refusals.into_iter().last() {
             self.remember(Level::Error, cause.clone());
             form.fail(cause);
             self.mode = Mode::Form(form, purpose);
-            Vec::new()
-        })
+        }
+        commands
     }
 
     pub(crate) fn after_filter_edit(&mut self) {
@@ -283,7 +259,9 @@ impl App {
             Action::Back => {
                 if !self.current().table.filter().is_empty() {
                     self.current_mut().table.set_filter("");
-                } else if !self.dismiss_selected_failure() {
+                } else if deploy::selected_failure(&self.deploy, &self.ctx()).is_some() {
+                    return self.deploy_update(DeployMsg::DismissFailure);
+                } else {
                     self.message = None;
                 }
             }
@@ -330,17 +308,17 @@ impl App {
             self.notify(Level::Info, format!("{described}: not in the {} view", self.view));
             return Vec::new();
         }
-        if let Some(commands) = self.deploy_action(action) {
-            return commands;
+        if deploy::is_deploy_action(action, self.view) {
+            return self.deploy_update(DeployMsg::RowAction(action));
         }
         match action {
             Action::Open | Action::Prompt | Action::Bench if self.view == ViewId::Endpoints => {
-                return crate::tui::features::endpoints::on_row_action(self, action);
+                return self.endpoints_update(EndpointMsg::RowAction(action));
             }
             Action::Topology => return self.gpus_update(GpuMsg::ToggleTopology),
             Action::Pull => return self.cache_update(CacheMsg::OpenPullForm),
             Action::Cancel if self.view == ViewId::Endpoints => {
-                return crate::tui::features::endpoints::bench_runs::stop(self);
+                return self.endpoints_update(EndpointMsg::StopBench);
             }
             Action::Cancel => return self.cache_update(CacheMsg::CancelPull),
             Action::Delete if self.view == ViewId::Cache => {
@@ -410,7 +388,7 @@ impl App {
             }
             Ok(Typed::Theme(Some(name))) => return vec![Command::LoadTheme(name)],
             Ok(Typed::Endpoints(typed)) => {
-                return crate::tui::features::endpoints::on_typed(self, typed);
+                return self.endpoints_update(EndpointMsg::Typed(typed));
             }
             Err(err) => self.notify_on("command", Level::Error, err),
         }

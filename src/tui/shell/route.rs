@@ -9,6 +9,8 @@ use crate::tui::app::{App, Level, Mode};
 use crate::tui::event::{Command, Event};
 use crate::tui::features::cache::{self, CacheMsg};
 use crate::tui::features::cluster::{self, ClusterMsg};
+use crate::tui::features::deploy::{self, DeployMsg};
+use crate::tui::features::endpoints::{self, EndpointMsg};
 use crate::tui::features::gpus::{self, GpuMsg};
 use crate::tui::features::recipes::{self as recipe_view, RecipeMsg};
 
@@ -54,7 +56,7 @@ impl App {
                 }
                 commands
             }
-            Event::Deploy(event) => self.on_deploy_event(event),
+            Event::Deploy(event) => self.deploy_update(DeployMsg::Event(event)),
             Event::Cluster(event) => self.cluster_update(ClusterMsg::Answer(event)),
             Event::Shutdown(signal) => {
                 tracing::info!("{signal}: leaving");
@@ -96,7 +98,7 @@ impl App {
             Event::CacheDeleted { repo, result } => {
                 self.cache_update(CacheMsg::Deleted { repo, result })
             }
-            Event::Endpoints(event) => crate::tui::features::endpoints::on_event(self, event),
+            Event::Endpoints(event) => self.endpoints_update(EndpointMsg::Event(event)),
             Event::RecipeSaved { id, result } => {
                 self.recipes_update(RecipeMsg::Saved { id, result })
             }
@@ -106,6 +108,16 @@ impl App {
     /// The recipes domain's update.
     pub(crate) fn recipes_update(&mut self, msg: RecipeMsg) -> Vec<Command> {
         self.dispatch(|app| &mut app.recipes, |state, ctx| recipe_view::update(state, msg, ctx))
+    }
+
+    /// The deploy domain's update.
+    pub(crate) fn deploy_update(&mut self, msg: DeployMsg) -> Vec<Command> {
+        self.dispatch(|app| &mut app.deploy, |state, ctx| deploy::update(state, msg, ctx))
+    }
+
+    /// The endpoints domain's update.
+    pub(crate) fn endpoints_update(&mut self, msg: EndpointMsg) -> Vec<Command> {
+        self.dispatch(|app| &mut app.endpoints, |state, ctx| endpoints::update(state, msg, ctx))
     }
 
     /// The cache domain's update.

@@ -227,7 +227,7 @@ fn render_view(app: &App, frame: &mut Frame, area: Rect) {
             }
         }
         (ViewId::Endpoints, _) => {
-            crate::tui::features::endpoints::view::render(app, frame, area, block)
+            crate::tui::features::endpoints::view::render(&app.ctx(), frame, area, block)
         }
         _ => table.render(frame, area, block, theme),
     }
@@ -296,7 +296,7 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
             vec![("j/k".into(), "move"), ("enter".into(), "switch"), ("esc".into(), "cancel")]
         }
         Mode::Normal if app.view == ViewId::Endpoints && app.endpoints.pane_open() => {
-            crate::tui::features::endpoints::view::footer_hints(app)
+            crate::tui::features::endpoints::view::footer_hints(&app.ctx())
         }
         Mode::Normal => app
             .available_actions()

@@ -3,6 +3,7 @@
 //! them), values formatted like `floatToGoString`, cumulative `_bucket{le=...}` then `_sum`
 //! and `_count` for histograms.
 
+mod families;
 mod sglang;
 mod vllm;
 
@@ -128,6 +129,11 @@ fn ranks(sim: &Sim) -> Vec<std::sync::MutexGuard<'_, Rank>> {
 
 fn kv_usage(sim: &Sim, rank: &Rank) -> f64 {
     (rank.kv_tokens as f64 / sim.args.kv_cache_tokens as f64).min(1.0)
+}
+
+/// Prefix cache hits per queried token; none before the first query.
+fn prefix_hit_rate(rank: &Rank) -> Option<f64> {
+    (rank.prefix_queries > 0).then(|| rank.prefix_hits as f64 / rank.prefix_queries as f64)
 }
 
 /// Sums every rank into one series: the old engines had no data-parallel labels.

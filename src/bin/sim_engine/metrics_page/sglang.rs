@@ -2,8 +2,9 @@
 
 use std::time::Instant;
 
-use super::{Labels, Page, kv_usage, merged};
-use crate::state::{Histogram, Rank, Sim};
+use super::families::Scalar;
+use super::{Labels, Page, kv_usage, merged, prefix_hit_rate, ranks};
+use crate::state::{Rank, Sim};
 
 /// SGLang 0.5.23 (`srt/observability/metrics_collector.py`). Tokenizer metrics (one process
 /// for every rank) carry `model_name` and `engine_type`, request counters and latencies also
@@ -40,70 +41,41 @@ pub(super) fn current(sim: &Sim, page: &mut Page) {
     latency_histograms(page, &total, &streamed, &base);
 
     let dp = sim.rank_count();
-    let mut series: Vec<(Labels<'_>, usize)> = Vec::new();
-    for d in 0..dp {
-        let mut labels = with(&[("tp_rank", "0"), ("pp_rank", "0"), ("moe_ep_rank", "0")]);
-        if dp > 1 {
-            labels.push(("dp_rank", d.to_string()));
-        }
-        series.push((labels, d));
-    }
-    let each = |f: &dyn Fn(&mut Rank) -> f64| -> Vec<(Labels<'_>, f64)> {
-        series.iter().map(|(l, d)| (l.clone(), f(&mut sim.rank(*d)))).collect()
-    };
-    let capacity = sim.args.kv_cache_tokens as f64;
-    page.gauge(
-        "sglang:num_running_reqs",
-        "The number of running requests.",
-        &each(&|r| r.running as f64),
-    );
-    page.gauge(
-        "sglang:num_queue_reqs",
-        "The number of requests in the waiting queue.",
-        &each(&|r| r.waiting as f64),
-    );
-    page.gauge(
-        "sglang:num_used_tokens",
-        "The number of used tokens.",
-        &each(&|r| r.kv_tokens as f64),
-    );
-    page.gauge(
-        "sglang:token_usage",
-        "The token usage.",
-        &each(&|r| (r.kv_tokens as f64 / capacity).min(1.0)),
-    );
-    page.gauge(
-        "sglang:gen_throughput",
-        "The generation throughput (token/s).",
-        &each(&|r| r.gen_throughput(now)),
-    );
-    page.gauge(
-        "sglang:cache_hit_rate",
-        "The prefix cache hit rate.",
-        &each(&|r| {
-            if r.prefix_queries > 0 { r.prefix_hits as f64 / r.prefix_queries as f64 } else { 0.0 }
-        }),
-    );
+    let labels: Vec<Labels<'_>> = (0..dp)
+        .map(|d| {
+            let mut labels = with(&[("tp_rank", "0"), ("pp_rank", "0"), ("moe_ep_rank", "0")]);
+            if dp > 1 {
+                labels.push(("dp_rank", d.to_string()));
+            }
+            labels
+        })
+        .collect();
+    let mut ranks = ranks(sim);
     let slots = sim.args.max_num_seqs as f64;
-    page.gauge(
-        "sglang:utilization",
-        "The utilization.",
-        &each(&|r| (r.running as f64 / slots).min(1.0)),
+    let capacity = sim.args.kv_cache_tokens as f64;
+    let mut scheduler = load_families(sim, now);
+    scheduler.extend([
+        Scalar::gauge("sglang:utilization", "The utilization.", |r| {
+            (r.running as f64 / slots).min(1.0)
+        }),
+        Scalar::gauge("sglang:num_retracted_reqs", "The number of retracted requests.", |_| 0.0),
+        Scalar::counter(
+            "sglang:num_retracted_requests",
+            "Total number of retracted requests.",
+            |r| r.preemptions as f64,
+        ),
+        Scalar::gauge(
+            "sglang:max_total_num_tokens",
+            "Maximum total number of tokens in the KV cache.",
+            |_| capacity,
+        ),
+    ]);
+    page.per_rank(&scheduler, &labels, &mut ranks);
+    page.histograms_per_rank(
+        &[("sglang:queue_time_seconds", "Histogram of queueing time in seconds.", |r| &r.queue)],
+        &labels,
+        &ranks,
     );
-    page.gauge("sglang:num_retracted_reqs", "The number of retracted requests.", &each(&|_| 0.0));
-    page.counter(
-        "sglang:num_retracted_requests",
-        "Total number of retracted requests.",
-        &each(&|r| r.preemptions as f64),
-    );
-    page.gauge(
-        "sglang:max_total_num_tokens",
-        "Maximum total number of tokens in the KV cache.",
-        &each(&|_| capacity),
-    );
-    let queue: Vec<(Labels<'_>, Histogram)> =
-        series.iter().map(|(l, d)| (l.clone(), sim.rank(*d).queue.clone())).collect();
-    page.histogram("sglang:queue_time_seconds", "Histogram of queueing time in seconds.", &queue);
 }
 
 /// SGLang 0.4 (`srt/metrics/collector.py` of 0.4.6): no rank labels, no retraction metrics.
@@ -112,38 +84,34 @@ pub(super) fn legacy(sim: &Sim, page: &mut Page) {
     let now = Instant::now();
     let total = merged(sim);
     let base = vec![("model_name", model.clone())];
-    let one = |v: f64| vec![(base.clone(), v)];
     token_counters(page, &total, &base);
     latency_histograms(page, &total, &base, &base);
-    let mut sum = [0.0; 6];
-    for d in 0..sim.rank_count() {
-        let mut rank = sim.rank(d);
-        let values = [
-            rank.running as f64,
-            rank.waiting as f64,
-            rank.kv_tokens as f64,
-            kv_usage(sim, &rank),
-            rank.gen_throughput(now),
-            if rank.prefix_queries > 0 {
-                rank.prefix_hits as f64 / rank.prefix_queries as f64
-            } else {
-                0.0
-            },
-        ];
-        for (s, x) in sum.iter_mut().zip(values) {
-            *s += x;
-        }
-    }
-    page.gauge("sglang:num_running_reqs", "The number of running requests.", &one(sum[0]));
-    page.gauge(
-        "sglang:num_queue_reqs",
-        "The number of requests in the waiting queue.",
-        &one(sum[1]),
-    );
-    page.gauge("sglang:num_used_tokens", "The number of used tokens.", &one(sum[2]));
-    page.gauge("sglang:token_usage", "The token usage.", &one(sum[3]));
-    page.gauge("sglang:gen_throughput", "The generation throughput (token/s).", &one(sum[4]));
-    page.gauge("sglang:cache_hit_rate", "The prefix cache hit rate.", &one(sum[5]));
+    page.summed(&load_families(sim, now), &base, &mut ranks(sim));
+}
+
+/// The scheduler's load gauges, named and described alike in both releases (0.4 sums them over
+/// the ranks into one series).
+fn load_families(sim: &Sim, now: Instant) -> Vec<Scalar<'_>> {
+    vec![
+        Scalar::gauge("sglang:num_running_reqs", "The number of running requests.", |r| {
+            r.running as f64
+        }),
+        Scalar::gauge(
+            "sglang:num_queue_reqs",
+            "The number of requests in the waiting queue.",
+            |r| r.waiting as f64,
+        ),
+        Scalar::gauge("sglang:num_used_tokens", "The number of used tokens.", |r| {
+            r.kv_tokens as f64
+        }),
+        Scalar::gauge("sglang:token_usage", "The token usage.", move |r| kv_usage(sim, r)),
+        Scalar::gauge("sglang:gen_throughput", "The generation throughput (token/s).", move |r| {
+            r.gen_throughput(now)
+        }),
+        Scalar::gauge("sglang:cache_hit_rate", "The prefix cache hit rate.", |r| {
+            prefix_hit_rate(r).unwrap_or(0.0)
+        }),
+    ]
 }
 
 /// The prompt and generation token counters, named and described alike in both releases.

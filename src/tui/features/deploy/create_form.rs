@@ -8,8 +8,10 @@ use std::collections::BTreeMap;
 use crate::model::EngineKind;
 use crate::ops::{self, DeployRequest, Environment, Overrides, Resolution, Target};
 use crate::tui::app::PickPurpose;
-use crate::tui::app::{App, FormPurpose, Level, Mode};
+use crate::tui::app::{FormPurpose, Level, Mode};
+use crate::tui::ctx::{Ctx, Turn};
 use crate::tui::event::Command;
+use crate::tui::features::deploy::DeployState;
 use crate::tui::views::ViewId;
 use crate::tui::widgets::Form;
 use crate::tui::widgets::form::FormField;
@@ -90,36 +92,36 @@ fn whole_or_empty(v: &str) -> Result<(), String> {
     }
 }
 
-impl App {
+impl Turn<'_, DeployState> {
     /// The create form; on a Recipes row (also reached with `R` from the Cache view) it is
     /// prefilled with that recipe and its model.
     pub(crate) fn open_create_form(&mut self) {
         // After a create the backend refused: the form as it was sent, with the cause.
-        if let Some((values, cause)) = self.deploy.retry.take() {
+        if let Some((values, cause)) = self.state.retry.take() {
             self.reopen(values, cause);
             return;
         }
         let form = self.create_form();
-        self.mode = Mode::Form(form, FormPurpose::Create);
+        self.open(Mode::Form(form, FormPurpose::Create));
     }
 
     /// The backend refused the create of `name`: its form comes back with the values as they
     /// were sent and the whole cause, at once when nothing else is open, else on the next `c`.
     /// Returns the hint for the message line.
     pub(crate) fn create_refused(&mut self, name: &str, cause: &str) -> &'static str {
-        let Some(values) = self.deploy.submitted.remove(name) else { return "" };
-        if matches!(self.mode, Mode::Normal) {
+        let Some(values) = self.state.submitted.remove(name) else { return "" };
+        if matches!(self.ctx.mode, Mode::Normal) {
             self.reopen(values, cause.to_string());
             ""
         } else {
-            self.deploy.retry = Some((values, cause.to_string()));
+            self.state.retry = Some((values, cause.to_string()));
             "; c reopens the create form with its values"
         }
     }
 
     fn create_form(&self) -> Form {
-        let recipe = if self.view == ViewId::Recipes {
-            self.selected_recipe().map(|r| r.recipe.clone())
+        let recipe = if self.ctx.view == ViewId::Recipes {
+            self.ctx.recipes.selected(self.ctx).map(|r| r.recipe.clone())
         } else {
             None
         };
@@ -127,7 +129,7 @@ impl App {
         let recipe_id = recipe.as_ref().map(|r| r.id.clone()).unwrap_or_default();
         let name =
             model.rsplit('/').next().unwrap_or("").to_ascii_lowercase().replace(['.', '_'], "-");
-        let backends: Vec<String> = self.deploy.backends.clone();
+        let backends: Vec<String> = self.state.backends.clone();
         let known = backends.clone();
         Form::new(
             "Create a deployment",
@@ -157,7 +159,7 @@ impl App {
                             v.trim().parse::<EngineKind>().map(|_| ())
                         }
                     }),
-                FormField::line("backend", "Backend", &self.deploy.active)
+                FormField::line("backend", "Backend", &self.state.active)
                     .hint(format!("one of {}", backends.join(", ")))
                     .validate_with(move |v| {
                         if known.iter().any(|b| b == v.trim()) {
@@ -207,7 +209,7 @@ impl App {
         let values = form_values(form);
         let wants_picker =
             values.get("recipe").is_some_and(|r| r.trim().is_empty())
-                && self.recipes.library.as_deref().is_some_and(|lib| {
+                && self.ctx.recipes.library.as_deref().is_some_and(|lib| {
                     crate::recipes::select::has_recipe(lib, values["model"].trim())
                 });
         if wants_picker { Ok(self.open_recipe_picker(values)) } else { self.review_values(values) }
@@ -215,7 +217,7 @@ impl App {
 
     /// The model's recipes, best first for this host's GPUs, each with its fit or why it cannot run here.
     fn open_recipe_picker(&mut self, values: FormValues) -> Vec<Command> {
-        let Some(library) = self.recipes.library.clone() else {
+        let Some(library) = self.ctx.recipes.library.clone() else {
             return self.review_values(values.clone()).unwrap_or_else(|e| self.reopen(values, e));
         };
         let backend = values.get("backend").cloned().unwrap_or_default();
@@ -256,17 +258,17 @@ impl App {
             current: false,
         });
         let note = format!("on {}", ops::target::describe(&target));
-        self.deploy.draft = Some(values);
-        self.mode = Mode::Pick(
+        self.state.draft = Some(values);
+        self.open(Mode::Pick(
             Picker::new("Recipe", items).with_note(Some(note)),
             PickPurpose::CreateRecipe,
-        );
+        ));
         Vec::new()
     }
 
     /// The picker's choice goes into the draft, then to the review.
     pub(crate) fn recipe_picked(&mut self, value: String) -> Vec<Command> {
-        match self.deploy.draft.take() {
+        match self.state.draft.take() {
             Some(mut values) => {
                 values.insert("recipe".into(), value);
                 self.review_values(values.clone()).unwrap_or_else(|e| self.reopen(values, e))
@@ -279,23 +281,24 @@ impl App {
     /// holds each, or the cluster's nodes as last read.
     pub(crate) fn console_target(&self, backend: &str) -> Target {
         if crate::ops::request::is_cluster_backend(backend) {
-            return match self.cluster.inventory.as_ref().map(|i| &i.nodes) {
+            return match self.ctx.cluster.inventory.as_ref().map(|i| &i.nodes) {
                 Some(Ok(nodes)) => Target::Cluster { nodes: nodes.clone() },
                 _ => Target::Unknown,
             };
         }
-        let found = self.gpus.update.as_ref().map(|u| u.snapshot.gpus.as_slice()).unwrap_or(&[]);
+        let found =
+            self.ctx.gpus.update.as_ref().map(|u| u.snapshot.gpus.as_slice()).unwrap_or(&[]);
         let mut gpus =
-            crate::model::gpu_logical::logical_gpus(found, self.gpus.placement.partitions);
-        crate::model::gpu::assign_holders(&mut gpus, &crate::tui::joins::gpu_claims(&self.deploy));
+            crate::model::gpu_logical::logical_gpus(found, self.ctx.gpus.placement.partitions);
+        crate::model::gpu::assign_holders(&mut gpus, &crate::tui::joins::gpu_claims(self.state));
         Target::Host { gpus }
     }
 
     /// The review of what the values resolve to; `Err` is the whole cause for the form.
     fn review_values(&mut self, values: FormValues) -> Result<Vec<Command>, String> {
-        self.deploy.review_values = Some(values.clone());
+        self.state.review_values = Some(values.clone());
         let request = request_from_form(&values).map_err(|err| format!("create: {err}"))?;
-        let Some(backend) = self.deploy.backend(&request.backend).cloned() else {
+        let Some(backend) = self.state.backend(&request.backend).cloned() else {
             return Err(format!("create: backend {} is not open", request.backend));
         };
         let resolution =
@@ -312,28 +315,18 @@ impl App {
         }
         self.remember(Level::Error, cause.clone());
         form.fail(cause);
-        self.mode = Mode::Form(form, FormPurpose::Create);
+        self.open(Mode::Form(form, FormPurpose::Create));
         Vec::new()
-    }
-
-    /// Hands `backend` this host's GPUs as the poller last saw them, joined to the replicas,
-    /// under the rules the CLI's deploy and scale use (`placement::inventory`: failed never,
-    /// degraded and partitions only as toggled with `A` / `M`, unmanaged processes hold their
-    /// GPU), so the console's create and scale place where `aimdeck deploy|scale` would. No I/O:
-    /// the create or scale command carries them to the backend.
-    pub(crate) fn live_gpus(&self) -> Option<Vec<crate::backend::AllocatableGpu>> {
-        let snapshot = self.gpus.joined.as_deref().filter(|s| !s.gpus.is_empty())?;
-        Some(crate::backend::placement::inventory(snapshot, self.gpus.placement))
     }
 
     /// `ops::resolve` with what the console knows: its library, the GPUs it polls, and the
     /// preflight on their live memory. Pure over state; no I/O.
     fn resolve_in_console(&self, mut request: DeployRequest) -> Result<Resolution, String> {
-        let library = self.recipes.library.clone().unwrap_or_default();
-        request.placement = self.gpus.placement;
+        let library = self.ctx.recipes.library.clone().unwrap_or_default();
+        request.placement = self.ctx.gpus.placement;
         request.target = self.console_target(&request.backend);
         let env = Environment {
-            cache_home: self.cache.root.parent().map(std::path::Path::to_path_buf),
+            cache_home: self.ctx.cache.root.parent().map(std::path::Path::to_path_buf),
             device_vendor: None,
             cached_facts: None,
         };
@@ -342,10 +335,10 @@ impl App {
             && !gpus.is_empty()
         {
             // The joined snapshot: a GPU an unmanaged process uses counts as held.
-            let snapshot = self.gpus.joined.as_deref().cloned().unwrap_or_default();
+            let snapshot = self.ctx.gpus.joined.as_deref().cloned().unwrap_or_default();
             let inventory = crate::ops::backends::allocatable_from(&snapshot, request.placement);
             let held: Vec<_> = self
-                .deploy
+                .state
                 .deployments
                 .get(&request.backend)
                 .into_iter()
@@ -360,6 +353,16 @@ impl App {
         }
         Ok(resolution)
     }
+}
+
+/// Hands `backend` this host's GPUs as the poller last saw them, joined to the replicas,
+/// under the rules the CLI's deploy and scale use (`placement::inventory`: failed never,
+/// degraded and partitions only as toggled with `A` / `M`, unmanaged processes hold their
+/// GPU), so the console's create and scale place where `aimdeck deploy|scale` would. No I/O:
+/// the create or scale command carries them to the backend.
+pub fn live_gpus(ctx: &Ctx) -> Option<Vec<crate::backend::AllocatableGpu>> {
+    let snapshot = ctx.gpus.joined.as_deref().filter(|s| !s.gpus.is_empty())?;
+    Some(crate::backend::placement::inventory(snapshot, ctx.gpus.placement))
 }
 
 #[cfg(test)]
@@ -397,7 +400,7 @@ mod tests {
         let mut gpus: Vec<Gpu> =
             (0..2).map(|i| Gpu::new(i, GpuVendor::Nvidia, "NVIDIA H100 80GB HBM3")).collect();
         gpus[1].health.add(HealthState::Failed, "xid_79", "XID 79: GPU has fallen off the bus");
-        let mut app = App::new(crate::tui::app::Settings::default());
+        let mut app = crate::tui::App::new(crate::tui::app::Settings::default());
         app.gpus.joined = Some(std::sync::Arc::new(GpuSnapshot { gpus, ..Default::default() }));
         let state = tempfile::tempdir().unwrap();
         let all_free = (0..2).map(crate::backend::AllocatableGpu::plain).collect();
@@ -407,7 +410,7 @@ mod tests {
         spec.gpus_per_replica = 2;
         use crate::backend::Backend;
         assert!(backend.render(&spec).is_ok(), "both GPUs free before the sample is applied");
-        backend.place_on(app.live_gpus().expect("the live GPUs"));
+        backend.place_on(live_gpus(&app.ctx()).expect("the live GPUs"));
         let err = backend.render(&spec).unwrap_err().to_string();
         assert!(err.contains("GPU 1 failed: XID 79"), "{err}");
     }

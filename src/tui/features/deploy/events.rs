@@ -2,52 +2,54 @@
 //! `app.rs` so the app's core stays about keys, modes and views.
 
 use crate::model::{Deployment, DeploymentSpec};
-use crate::tui::app::{App, ConfirmPurpose, FormPurpose, Level, Mode, Pager};
+use crate::tui::app::{ConfirmPurpose, FormPurpose, Level, Mode, Pager};
+use crate::tui::ctx::{Notice, Turn};
 use crate::tui::event::Command;
 use crate::tui::features::deploy::rollout::{Rollout, RolloutAction};
 use crate::tui::features::deploy::{DeployCommand, DeployEvent, LogsView};
+use crate::tui::features::deploy::{DeployState, live_gpus};
+use crate::tui::joins::Stale;
 use crate::tui::keymap::Action;
 use crate::tui::views::ViewId;
 use crate::tui::widgets::{ConfirmDialog, LogPane};
 
-impl App {
+impl Turn<'_, DeployState> {
     pub(crate) fn on_deploy_event(&mut self, event: DeployEvent) -> Vec<Command> {
         match event {
             DeployEvent::Listed { backend, result } => {
-                self.deploy.listing.remove(&backend);
-                self.deploy.listing_since.remove(&backend);
+                self.state.listing.remove(&backend);
+                self.state.listing_since.remove(&backend);
                 match result {
                     Ok(deployments) => {
-                        self.deploy.errors.remove(&backend);
-                        self.deploy.unreachable_since.remove(&backend);
+                        self.state.errors.remove(&backend);
+                        self.state.unreachable_since.remove(&backend);
                         self.forget_settled_targets();
                         let rollouts_changed = self.follow_rollouts(&backend, &deployments);
-                        if self.deploy.deployments.get(&backend) == Some(&deployments) {
+                        if self.state.deployments.get(&backend) == Some(&deployments) {
                             if rollouts_changed {
-                                self.invalidate(crate::tui::joins::Stale::All);
+                                self.invalidate(Stale::All);
                             }
                             return Vec::new();
                         }
-                        self.deploy.deployments.insert(backend, deployments);
-                        let commands = crate::tui::joins::watch_replicas(self);
-                        crate::tui::joins::deployments_changed(self);
-                        return commands;
+                        self.state.deployments.insert(backend, deployments);
+                        self.announce(Notice::DeploymentsChanged);
+                        return Vec::new();
                     }
                     Err(err) => {
-                        let new_error = self.deploy.errors.get(&backend) != Some(&err);
+                        let new_error = self.state.errors.get(&backend) != Some(&err);
                         if new_error {
                             // Shown once per distinct error; a backend that is not set up here
                             // (no kubeconfig) must not hide a startup message.
                             self.notify_behind(Level::Warning, format!("{backend}: {err}"));
-                            self.deploy.errors.insert(backend.clone(), err);
+                            self.state.errors.insert(backend.clone(), err);
                         }
                         // The last rows stay, marked stale by the header's `unreachable since`:
                         // an outage must not look like every deployment vanished.
                         let newly_unreachable =
-                            !self.deploy.unreachable_since.contains_key(&backend);
+                            !self.state.unreachable_since.contains_key(&backend);
                         if newly_unreachable {
-                            let since = self.now.time_of_day();
-                            self.deploy.unreachable_since.insert(backend.clone(), since);
+                            let since = self.ctx.now.time_of_day();
+                            self.state.unreachable_since.insert(backend.clone(), since);
                         }
                         // The same failure every 2 s (no Docker daemon here) changes nothing on
                         // screen: redrawing it was 25 bytes to the terminal each time.
@@ -56,34 +58,34 @@ impl App {
                         }
                     }
                 }
-                crate::tui::joins::deployments_changed(self);
+                self.announce(Notice::DeploymentsChanged);
             }
             DeployEvent::Progress(event) => {
-                if let Some(rollout) = self.deploy.rollouts.get_mut(&event.deployment) {
+                if let Some(rollout) = self.state.rollouts.get_mut(&event.deployment) {
                     rollout.on_progress(&event);
                 }
                 self.notify(Level::Info, format!("{}: {}", event.deployment, event.message));
                 // Only the Endpoints rows show rollouts: a fast pull's stream of events must not
                 // rebuild every view.
-                self.invalidate(crate::tui::joins::Stale::Endpoints);
+                self.invalidate(Stale::Endpoints);
             }
             DeployEvent::Done { action, target, deployment, result } => {
                 let mut commands = Vec::new();
                 if let Some(name) = deployment.clone() {
                     if self
-                        .deploy
+                        .state
                         .rollouts
                         .get_mut(&name)
                         .is_some_and(|rollout| rollout.on_done(&result))
                     {
-                        self.deploy.rollouts.remove(&name);
+                        self.state.rollouts.remove(&name);
                     }
                     commands = self.deployment_action_done(&name, result.is_ok());
                 }
                 match result {
                     Ok(()) => {
                         if let Some(name) = &deployment {
-                            self.deploy.submitted.remove(name);
+                            self.state.submitted.remove(name);
                         }
                         self.notify_on(&action, Level::Info, format!("{action} {target}: done"))
                     }
@@ -96,22 +98,22 @@ impl App {
                         self.notify_on(&action, Level::Error, format!("{cause}{hint}"))
                     }
                 }
-                self.invalidate(crate::tui::joins::Stale::Endpoints);
+                self.invalidate(Stale::Endpoints);
                 return commands;
             }
             DeployEvent::LogLine { name, text } => {
-                if let Some(logs) = self.deploy.logs.as_mut().filter(|l| l.deployment == name) {
+                if let Some(logs) = self.state.logs.as_mut().filter(|l| l.deployment == name) {
                     logs.pane.push(text);
-                    self.mark_dirty();
+                    self.redraw();
                 }
             }
             DeployEvent::LogEnded { name, error } => {
-                if let Some(logs) = self.deploy.logs.as_mut().filter(|l| l.deployment == name) {
+                if let Some(logs) = self.state.logs.as_mut().filter(|l| l.deployment == name) {
                     logs.pane.push(match error {
                         Some(err) => format!("-- log stream ended: {err}"),
                         None => "-- log stream ended".to_string(),
                     });
-                    self.mark_dirty();
+                    self.redraw();
                 }
             }
             DeployEvent::ImagePresence { image, result } => {
@@ -137,12 +139,12 @@ impl App {
                     if journal.entries.is_empty() {
                         pane.push("No changes recorded yet: deploys, scales, restarts and deletes appear here.");
                     }
-                    self.mode = Mode::Pager(Box::new(Pager {
+                    self.open(Mode::Pager(Box::new(Pager {
                         title: "Journal".into(),
                         pane,
                         create: None,
-                    }));
-                    self.deploy.journal = Some(journal);
+                    })));
+                    self.state.journal = Some(journal);
                 }
                 Err(err) => self.notify(Level::Error, format!("journal: {err}")),
             },
@@ -154,7 +156,7 @@ impl App {
     /// Returns whether any changed.
     fn follow_rollouts(&mut self, backend: &str, deployments: &[Deployment]) -> bool {
         let mut changed = false;
-        self.deploy.rollouts.retain(|name, rollout| {
+        self.state.rollouts.retain(|name, rollout| {
             if rollout.backend != backend {
                 return true;
             }
@@ -176,35 +178,13 @@ impl App {
         target: u32,
         spec: Option<&DeploymentSpec>,
     ) {
-        let spec = spec.or_else(|| self.deploy.find(name).map(|d| &d.spec));
+        let spec = spec.or_else(|| self.state.find(name).map(|d| &d.spec));
         let (engine, model) =
             spec.map(|s| (s.engine.as_str().to_string(), s.model.clone())).unwrap_or_default();
-        self.deploy
+        self.state
             .rollouts
             .insert(name.to_string(), Rollout::new(backend, action, target, &engine, &model));
-        self.invalidate(crate::tui::joins::Stale::Endpoints);
-    }
-
-    /// Esc on a row whose rollout failed: the failure has been read. `true` when one was dismissed.
-    pub(crate) fn dismiss_selected_failure(&mut self) -> bool {
-        if self.view != ViewId::Endpoints {
-            return false;
-        }
-        let Some(name) = self
-            .view_state(ViewId::Endpoints)
-            .table
-            .selected()
-            .and_then(|row| row.id.strip_prefix("deploy:"))
-            .map(str::to_string)
-        else {
-            return false;
-        };
-        if !self.deploy.rollouts.get(&name).is_some_and(Rollout::failed) {
-            return false;
-        }
-        self.deploy.rollouts.remove(&name);
-        self.invalidate(crate::tui::joins::Stale::Endpoints);
-        true
+        self.invalidate(Stale::Endpoints);
     }
 
     /// Enter in the create review: the deployment is created and followed on its row.
@@ -216,60 +196,43 @@ impl App {
         if !self.claim_deployment(&spec.name, "creating") {
             return Vec::new();
         }
-        self.deploy.review = None;
-        if let Some(values) = self.deploy.review_values.take() {
-            self.deploy.submitted.insert(spec.name.clone(), values);
+        self.state.review = None;
+        if let Some(values) = self.state.review_values.take() {
+            self.state.submitted.insert(spec.name.clone(), values);
         }
         self.notify_on("deploy", Level::Info, format!("creating {} on {backend}…", spec.name));
         self.begin_rollout(&backend, &spec.name, RolloutAction::Create, spec.replicas, Some(&spec));
-        let place_on = self.live_gpus();
+        let place_on = live_gpus(self.ctx);
         vec![Command::Deploy(DeployCommand::Create { backend, spec, place_on })]
     }
 
     /// The deployment under the cursor in the Endpoints view.
     pub fn selected_deployment(&self) -> Option<&Deployment> {
-        let id = &self.view_state(ViewId::Endpoints).table.selected()?.id;
-        self.deploy.find(id.strip_prefix("deploy:")?)
+        let id = &self.ctx.view_state(ViewId::Endpoints).table.selected()?.id;
+        self.state.find(id.strip_prefix("deploy:")?)
     }
 
     fn selected_backend(&self) -> Option<(String, String)> {
         let deployment = self.selected_deployment()?;
-        Some((self.deploy.backend(&deployment.backend)?.clone(), deployment.name.clone()))
+        Some((self.state.backend(&deployment.backend)?.clone(), deployment.name.clone()))
     }
 
-    /// Create, scale, delete, restart, logs, rendered config. Returns `None` when `action` is
-    /// not a deployment action.
-    pub(crate) fn deploy_action(&mut self, action: Action) -> Option<Vec<Command>> {
-        let creates_here =
-            action == Action::Create && matches!(self.view, ViewId::Endpoints | ViewId::Recipes);
-        if self.view != ViewId::Endpoints && !creates_here {
-            return None;
-        }
+    /// Create, scale, delete, restart, logs, rendered config (`is_deploy_action`).
+    pub(crate) fn deploy_action(&mut self, action: Action) -> Vec<Command> {
         if action == Action::Create {
             self.open_create_form();
-            return Some(Vec::new());
-        }
-        if !matches!(
-            action,
-            Action::Scale
-                | Action::ScaleUp
-                | Action::ScaleDown
-                | Action::Delete
-                | Action::Restart
-                | Action::Logs
-                | Action::ShowConfig
-        ) {
-            return None;
+            return Vec::new();
         }
         let Some((backend, name)) = self.selected_backend() else {
             self.notify(Level::Info, format!("{}: select a deployment first", action.name()));
-            return Some(Vec::new());
+            return Vec::new();
         };
-        let replicas = self.deploy.find(&name).map(|d| d.replicas.len() as u32).unwrap_or(0);
-        let commands = match action {
+        let replicas = self.state.find(&name).map(|d| d.replicas.len() as u32).unwrap_or(0);
+
+        match action {
             Action::Scale => {
                 let form = super::guard::scale_form(&name, replicas);
-                self.mode = Mode::Form(form, FormPurpose::Scale { backend, name });
+                self.open(Mode::Form(form, FormPurpose::Scale { backend, name }));
                 Vec::new()
             }
             // From the last requested count; to 0 asks first (see deploy_guard).
@@ -283,8 +246,10 @@ impl App {
                     ),
                     name.clone(),
                 );
-                self.mode =
-                    Mode::Confirm(dialog, ConfirmPurpose::DeleteDeployment { backend, name });
+                self.open(Mode::Confirm(
+                    dialog,
+                    ConfirmPurpose::DeleteDeployment { backend, name },
+                ));
                 Vec::new()
             }
             Action::Restart if !self.claim_deployment(&name, "restarting") => Vec::new(),
@@ -295,21 +260,21 @@ impl App {
             }
             Action::Logs => {
                 let mut commands = Vec::new();
-                if let Some(old) = self.deploy.logs.take() {
+                if let Some(old) = self.state.logs.take() {
                     commands.push(Command::Cancel(old.run));
                 }
-                let run = self.new_run();
-                self.deploy.logs = Some(LogsView {
+                let run = self.ctx.new_run();
+                self.state.logs = Some(LogsView {
                     deployment: name.clone(),
                     pane: LogPane::new(10_000),
                     run,
                     searching: None,
                 });
-                self.mode = Mode::Logs;
+                self.open(Mode::Logs);
                 commands.push(Command::Deploy(DeployCommand::Logs { backend, name, run }));
                 commands
             }
-            _ => match self.deploy.find(&name) {
+            _ => match self.state.find(&name) {
                 Some(deployment) => vec![Command::Deploy(DeployCommand::Render {
                     backend,
                     spec: Box::new(deployment.spec.clone()),
@@ -318,12 +283,11 @@ impl App {
                 })],
                 None => Vec::new(),
             },
-        };
-        Some(commands)
+        }
     }
 
     pub(crate) fn delete_deployment(&mut self, backend: String, name: String) -> Vec<Command> {
-        if self.deploy.backend(&backend).is_none() {
+        if self.state.backend(&backend).is_none() {
             self.notify(Level::Error, format!("backend {backend} is not open"));
             return Vec::new();
         }
@@ -348,8 +312,8 @@ impl App {
         let status = if asks { "asking the engine whether it has it…" } else { "" };
         let header = crate::tui::features::deploy::review::summary(&resolution, &backend, status);
         let spec = Box::new(resolution.spec.clone());
-        self.deploy.review = Some(resolution);
-        self.deploy.review_image_asked = false;
+        self.state.review = Some(resolution);
+        self.state.review_image_asked = false;
         vec![Command::Deploy(DeployCommand::Render { backend, spec, create: true, header })]
     }
 
@@ -375,7 +339,7 @@ impl App {
                 return Vec::new();
             }
         };
-        if create && self.deploy.review.as_ref().is_none_or(|r| r.spec.name != spec.name) {
+        if create && self.state.review.as_ref().is_none_or(|r| r.spec.name != spec.name) {
             // The review was left before its render came back.
             return Vec::new();
         }
@@ -391,16 +355,16 @@ impl App {
             format!("{} on {backend} (rendered config)", spec.name)
         };
         let mut commands = Vec::new();
-        if create && !self.deploy.review_image_asked {
-            self.deploy.review_image_asked = true;
-            let image = self.deploy.review.as_ref().and_then(|r| Self::review_image(&backend, r));
+        if create && !self.state.review_image_asked {
+            self.state.review_image_asked = true;
+            let image = self.state.review.as_ref().and_then(|r| Self::review_image(&backend, r));
             if let Some(image) = image {
                 let backend = backend.clone();
                 commands.push(Command::Deploy(DeployCommand::ImagePresence { backend, image }));
             }
         }
         let create = create.then_some((backend, spec));
-        self.mode = Mode::Pager(Box::new(Pager { title, pane, create }));
+        self.open(Mode::Pager(Box::new(Pager { title, pane, create })));
         commands
     }
 
@@ -411,8 +375,8 @@ impl App {
         image: &str,
         result: Result<crate::backend::ImagePresence, String>,
     ) -> Vec<Command> {
-        let reviewing = matches!(&self.mode, Mode::Pager(pager) if pager.create.as_ref().is_some_and(|(_, spec)| spec.image.as_deref() == Some(image)));
-        let Some(resolution) = self.deploy.review.clone().filter(|_| reviewing) else {
+        let reviewing = matches!(self.ctx.mode, Mode::Pager(pager) if pager.create.as_ref().is_some_and(|(_, spec)| spec.image.as_deref() == Some(image)));
+        let Some(resolution) = self.state.review.clone().filter(|_| reviewing) else {
             return Vec::new();
         };
         let status = match result {
@@ -428,7 +392,7 @@ impl App {
             Ok(crate::backend::ImagePresence::NotApplicable) => String::new(),
             Err(err) => format!("unknown ({err})"),
         };
-        let Mode::Pager(pager) = &self.mode else { return Vec::new() };
+        let Mode::Pager(pager) = self.ctx.mode else { return Vec::new() };
         let Some((backend, _)) = pager.create.clone() else { return Vec::new() };
         let header = crate::tui::features::deploy::review::summary(&resolution, &backend, &status);
         let spec = Box::new(resolution.spec);

@@ -6,20 +6,22 @@
 //! backends' own locks (`backend::lock`); what they refuse comes back as the action's error.
 
 use crate::backend::MAX_REPLICAS;
-use crate::tui::app::{App, ConfirmPurpose, Level, Mode};
+use crate::tui::app::{ConfirmPurpose, Level, Mode};
+use crate::tui::ctx::Turn;
 use crate::tui::event::Command;
 use crate::tui::features::deploy::DeployCommand;
 use crate::tui::features::deploy::rollout::RolloutAction;
+use crate::tui::features::deploy::{DeployState, live_gpus};
 use crate::tui::widgets::ConfirmDialog;
 
-impl App {
+impl Turn<'_, DeployState> {
     /// The count `+`/`-` start from: the last one asked for, else what the backend listed.
     fn scale_base(&self, name: &str) -> u32 {
-        self.deploy
+        self.state
             .requested
             .get(name)
             .copied()
-            .or_else(|| self.deploy.find(name).map(|d| d.replicas.len() as u32))
+            .or_else(|| self.state.find(name).map(|d| d.replicas.len() as u32))
             .unwrap_or(0)
     }
 
@@ -61,7 +63,7 @@ impl App {
                 ),
                 name.clone(),
             );
-            self.mode = Mode::Confirm(dialog, ConfirmPurpose::ScaleToZero { backend, name });
+            self.open(Mode::Confirm(dialog, ConfirmPurpose::ScaleToZero { backend, name }));
             return Vec::new();
         }
         self.scale_now_or_queue(backend, name, replicas)
@@ -76,7 +78,7 @@ impl App {
     ) -> Result<Vec<Command>, String> {
         let replicas =
             value.trim().parse::<u32>().map_err(|_| format!("`{value}` is not a number"))?;
-        if self.deploy.backend(&backend).is_none() {
+        if self.state.backend(&backend).is_none() {
             return Err(format!("scale {name}: backend {backend} is not open"));
         }
         Ok(self.request_scale(backend, name, replicas))
@@ -87,7 +89,7 @@ impl App {
         backend: String,
         name: String,
     ) -> Vec<Command> {
-        if self.deploy.backend(&backend).is_none() {
+        if self.state.backend(&backend).is_none() {
             self.notify(Level::Error, format!("backend {backend} is not open"));
             return Vec::new();
         }
@@ -95,10 +97,10 @@ impl App {
     }
 
     fn scale_now_or_queue(&mut self, backend: String, name: String, replicas: u32) -> Vec<Command> {
-        match self.deploy.in_flight.get(&name).copied() {
+        match self.state.in_flight.get(&name).copied() {
             Some("scaling") => {
-                self.deploy.requested.insert(name.clone(), replicas);
-                self.deploy.queued_scale.insert(name.clone(), replicas);
+                self.state.requested.insert(name.clone(), replicas);
+                self.state.queued_scale.insert(name.clone(), replicas);
                 self.notify(
                     Level::Info,
                     format!("scale {name} to {replicas}: queued behind the scale under way"),
@@ -110,11 +112,11 @@ impl App {
                 Vec::new()
             }
             None => {
-                self.deploy.requested.insert(name.clone(), replicas);
-                self.deploy.in_flight.insert(name.clone(), "scaling");
+                self.state.requested.insert(name.clone(), replicas);
+                self.state.in_flight.insert(name.clone(), "scaling");
                 self.notify(Level::Info, format!("scaling {name} to {replicas}…"));
                 self.begin_rollout(&backend, &name, RolloutAction::Scale, replicas, None);
-                let place_on = self.live_gpus();
+                let place_on = live_gpus(self.ctx);
                 vec![Command::Deploy(DeployCommand::Scale { backend, name, replicas, place_on })]
             }
         }
@@ -123,27 +125,27 @@ impl App {
     /// Marks `name` busy with `doing` (`deleting`, `restarting`, `creating`); `false`, with a
     /// message saying why, when another action on it is under way.
     pub(crate) fn claim_deployment(&mut self, name: &str, doing: &'static str) -> bool {
-        if let Some(other) = self.deploy.in_flight.get(name).copied() {
+        if let Some(other) = self.state.in_flight.get(name).copied() {
             let verb = doing.trim_end_matches("ing");
             self.notify(Level::Warning, format!("{verb} {name}: refused, {name} is {other}"));
             return false;
         }
-        self.deploy.in_flight.insert(name.to_string(), doing);
+        self.state.in_flight.insert(name.to_string(), doing);
         true
     }
 
     /// An action on `name` finished: the queued scale, if any, runs now.
     pub(crate) fn deployment_action_done(&mut self, name: &str, ok: bool) -> Vec<Command> {
-        self.deploy.in_flight.remove(name);
-        if let Some(replicas) = self.deploy.queued_scale.remove(name)
+        self.state.in_flight.remove(name);
+        if let Some(replicas) = self.state.queued_scale.remove(name)
             && let Some(backend) =
-                self.deploy.find(name).and_then(|d| self.deploy.backend(&d.backend)).cloned()
+                self.state.find(name).and_then(|d| self.state.backend(&d.backend)).cloned()
         {
             return self.scale_now_or_queue(backend, name.to_string(), replicas);
         }
         if !ok {
             // What was asked for did not happen: count from the backend's truth again.
-            self.deploy.requested.remove(name);
+            self.state.requested.remove(name);
         }
         Vec::new()
     }
@@ -151,11 +153,9 @@ impl App {
     /// After a listing: targets of deployments with nothing under way or queued are the
     /// listing's now.
     pub(crate) fn forget_settled_targets(&mut self) {
-        let busy = &self.deploy.in_flight;
-        let queued = &self.deploy.queued_scale;
-        self.deploy
-            .requested
-            .retain(|name, _| busy.contains_key(name) || queued.contains_key(name));
+        let busy = &self.state.in_flight;
+        let queued = &self.state.queued_scale;
+        self.state.requested.retain(|name, _| busy.contains_key(name) || queued.contains_key(name));
     }
 }
 

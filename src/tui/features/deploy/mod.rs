@@ -11,7 +11,11 @@ mod events;
 mod guard;
 pub mod review;
 pub mod rollout;
+mod update;
 pub mod view;
+
+pub use create_form::live_gpus;
+pub use update::{DeployMsg, is_deploy_action, selected_failure, update};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

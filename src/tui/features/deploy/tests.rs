@@ -94,3 +94,62 @@ fn the_journal_and_the_rendered_config_are_commands() {
         })]
     );
 }
+
+/// The deploy domain's `update` on its own: a listing that changes what runs stores it and
+/// tells the shell (the joins follow through the notice), nothing else.
+#[test]
+fn a_changed_listing_is_stored_and_announced() {
+    use crate::tui::ctx::{Notice, ShellCommand};
+    use crate::tui::features::deploy::{DeployMsg, DeployState, update};
+    let app = console();
+    let mut state = DeployState { backends: vec!["process".into()], ..Default::default() };
+    let spec = DeploymentSpec::minimal("llama", "org/model", EngineKind::Vllm, 1, 18_000);
+    let deployment = Deployment {
+        name: "llama".into(),
+        backend: "process".into(),
+        spec,
+        replicas: Vec::new(),
+        autoscaler: None,
+    };
+    let listed = DeployEvent::Listed { backend: "process".into(), result: Ok(vec![deployment]) };
+    assert_eq!(
+        update(&mut state, DeployMsg::Event(listed), &app.ctx()),
+        vec![Command::Shell(ShellCommand::Announce(Notice::DeploymentsChanged))]
+    );
+    assert!(state.find("llama").is_some());
+}
+
+/// `+` while a scale of the same deployment is under way queues the new target (no command),
+/// and a confirmed delete is a message, the row's rollout, and one Delete for the runner.
+#[test]
+fn a_scale_behind_a_scale_queues_and_a_delete_is_one_command() {
+    use crate::tui::app::Level;
+    use crate::tui::ctx::{invalidate, notify};
+    use crate::tui::features::deploy::{DeployMsg, update};
+    use crate::tui::joins::Stale;
+    use crate::tui::keymap::Action;
+    let mut app = console();
+    app.view = crate::tui::views::ViewId::Endpoints;
+    listed(&mut app, "llama");
+    let mut state = app.deploy.clone();
+    state.in_flight.insert("llama".into(), "scaling");
+    assert_eq!(
+        update(&mut state, DeployMsg::RowAction(Action::ScaleUp), &app.ctx()),
+        vec![notify(Level::Info, "scale llama to 1: queued behind the scale under way")]
+    );
+    assert_eq!(state.queued_scale.get("llama"), Some(&1));
+    let mut state = app.deploy.clone();
+    let delete = DeployMsg::DeleteConfirmed { backend: "process".into(), name: "llama".into() };
+    assert_eq!(
+        update(&mut state, delete, &app.ctx()),
+        vec![
+            notify(Level::Info, "deleting llama…"),
+            invalidate(Stale::Endpoints),
+            Command::Deploy(DeployCommand::Delete {
+                backend: "process".into(),
+                name: "llama".into()
+            }),
+        ]
+    );
+    assert_eq!(state.in_flight.get("llama"), Some(&"deleting"));
+}

@@ -4,13 +4,14 @@
 //! message line. No I/O here: the run itself is `effects::endpoints`' task.
 
 use crate::engine::bench::{BenchProgress, BenchReport};
-use crate::tui::app::{App, Level};
+use crate::tui::app::Level;
+use crate::tui::ctx::Turn;
 use crate::tui::event::{Command, RunId};
 use crate::tui::features::endpoints::EndpointCommand;
 use crate::tui::features::endpoints::bench::{
     BenchAsk, BenchJob, BenchOutcome, BenchPane, BenchTargets,
 };
-use crate::tui::features::endpoints::view::Pane;
+use crate::tui::features::endpoints::view::{EndpointsState, Pane};
 use crate::tui::joins::deployment_rows::shown_name;
 use crate::tui::keymap::Action;
 
@@ -20,8 +21,9 @@ const SUBJECT: &str = "bench";
 
 /// Where `id`'s requests would go: a deployment's ready replicas (through the Service on
 /// Kubernetes), or a watched endpoint's URL.
-pub fn targets(app: &App, id: &str) -> Result<BenchTargets, String> {
-    if let Some(deployment) = id.strip_prefix("deploy:").and_then(|name| app.deploy.find(name)) {
+pub fn targets(turn: &Turn<'_, EndpointsState>, id: &str) -> Result<BenchTargets, String> {
+    if let Some(deployment) = id.strip_prefix("deploy:").and_then(|name| turn.ctx.deploy.find(name))
+    {
         let ready = deployment.ready_urls();
         if ready.is_empty() {
             return Err(format!(
@@ -34,41 +36,41 @@ pub fn targets(app: &App, id: &str) -> Result<BenchTargets, String> {
         let on_kubernetes = deployment.backend == crate::backend::kubernetes::adapter::NAME;
         return Ok(BenchTargets::replicas(ready, on_kubernetes));
     }
-    match app.endpoints.watched.get(id) {
+    match turn.state.watched.get(id) {
         Some(watched) => Ok(BenchTargets::one(&watched.url)),
         None => Err(format!("bench: `{id}` is no longer watched")),
     }
 }
 
 /// `b` on a row: the form, unless a run is going or there is nothing to aim at.
-pub fn open_form(app: &mut App, id: &str) {
-    if app.readonly {
-        let refusal = app.keymap.refusal(Action::Bench);
-        app.notify(Level::Warning, refusal);
+pub fn open_form(turn: &mut Turn<'_, EndpointsState>, id: &str) {
+    if turn.ctx.readonly {
+        let refusal = turn.ctx.keymap.refusal(Action::Bench);
+        turn.notify(Level::Warning, refusal);
         return;
     }
-    if let Some(job) = &app.endpoints.bench_job {
+    if let Some(job) = &turn.state.bench_job {
         let text = format!(
             "bench: {} is being benchmarked ({}/{}); x stops it, or wait for its report",
             shown_name(&job.endpoint_id),
             job.progress.done,
             job.progress.total
         );
-        app.notify_on(SUBJECT, Level::Warning, text);
+        turn.notify_on(SUBJECT, Level::Warning, text);
         return;
     }
-    match targets(app, id) {
+    match targets(turn, id) {
         Ok(targets) => {
-            let model = app.endpoints.histories.get(id).and_then(|h| h.models.first().cloned());
-            app.endpoints.pane = Pane::Bench(Box::new(BenchPane::new(id, targets, model)));
+            let model = turn.state.histories.get(id).and_then(|h| h.models.first().cloned());
+            turn.state.pane = Pane::Bench(Box::new(BenchPane::new(id, targets, model)));
         }
-        Err(why) => app.notify_on(SUBJECT, Level::Warning, why),
+        Err(why) => turn.notify_on(SUBJECT, Level::Warning, why),
     }
 }
 
 /// The form was submitted: the job starts and the table comes back.
-pub fn start(app: &mut App, pane: &BenchPane, ask: BenchAsk) -> Vec<Command> {
-    let run = app.new_run();
+pub fn start(turn: &mut Turn<'_, EndpointsState>, pane: &BenchPane, ask: BenchAsk) -> Vec<Command> {
+    let run = turn.ctx.new_run();
     let job = BenchJob {
         endpoint_id: pane.endpoint_id.clone(),
         targets: pane.targets.clone(),
@@ -82,22 +84,22 @@ pub fn start(app: &mut App, pane: &BenchPane, ask: BenchAsk) -> Vec<Command> {
         ask.requests,
         job.targets.label
     );
-    app.notify_on(SUBJECT, Level::Info, text);
+    turn.notify_on(SUBJECT, Level::Info, text);
     let command = EndpointCommand::Bench {
         run,
         urls: job.targets.urls.clone(),
         model: pane.model.clone(),
         ask,
     };
-    app.endpoints.bench_job = Some(job);
-    app.endpoints.pane = Pane::Table;
+    turn.state.bench_job = Some(job);
+    turn.state.pane = Pane::Table;
     vec![Command::Endpoints(command)]
 }
 
 /// `x` in the Endpoints view: stop the running job (the report covers what finished).
-pub fn stop(app: &mut App) -> Vec<Command> {
-    let Some(job) = app.endpoints.bench_job.as_mut() else {
-        app.notify(Level::Info, "cancel: no benchmark is running");
+pub fn stop(turn: &mut Turn<'_, EndpointsState>) -> Vec<Command> {
+    let Some(job) = turn.state.bench_job.as_mut() else {
+        turn.notify(Level::Info, "cancel: no benchmark is running");
         return Vec::new();
     };
     if job.stopping {
@@ -108,23 +110,27 @@ pub fn stop(app: &mut App) -> Vec<Command> {
         job.run,
         format!("bench {}: stopping after the requests in flight", shown_name(&job.endpoint_id)),
     );
-    app.notify_on(SUBJECT, Level::Info, text);
+    turn.notify_on(SUBJECT, Level::Info, text);
     vec![Command::Cancel(run)]
 }
 
-pub fn progress(app: &mut App, run: RunId, progress: BenchProgress) {
-    if let Some(job) = app.endpoints.bench_job.as_mut().filter(|job| job.run == run) {
+pub fn progress(turn: &mut Turn<'_, EndpointsState>, run: RunId, progress: BenchProgress) {
+    if let Some(job) = turn.state.bench_job.as_mut().filter(|job| job.run == run) {
         job.progress = progress;
         // The footer shows it in every view.
-        app.mark_dirty();
+        turn.redraw();
     }
 }
 
-pub fn finished(app: &mut App, run: RunId, result: Result<BenchReport, String>) {
-    let Some(job) = app.endpoints.bench_job.take_if(|job| job.run == run) else { return };
+pub fn finished(
+    turn: &mut Turn<'_, EndpointsState>,
+    run: RunId,
+    result: Result<BenchReport, String>,
+) {
+    let Some(job) = turn.state.bench_job.take_if(|job| job.run == run) else { return };
     let outcome = BenchOutcome {
         targets: job.targets,
-        finished_unix_ms: app.now.unix_ms,
+        finished_unix_ms: turn.ctx.now.unix_ms,
         stopped: job.stopping,
         result,
     };
@@ -133,7 +139,7 @@ pub fn finished(app: &mut App, run: RunId, result: Result<BenchReport, String>) 
         Ok(_) => Level::Warning,
         Err(_) => Level::Error,
     };
-    app.notify_on(SUBJECT, level, outcome.summary(&job.endpoint_id));
-    app.endpoints.bench_results.insert(job.endpoint_id, outcome);
-    app.mark_dirty();
+    turn.notify_on(SUBJECT, level, outcome.summary(&job.endpoint_id));
+    turn.state.bench_results.insert(job.endpoint_id, outcome);
+    turn.redraw();
 }

@@ -12,7 +12,7 @@ use super::charts::{Series, chart_specs, render_chart, series};
 use crate::model::gpu::HealthState;
 use crate::model::{EndpointState, Replica};
 use crate::monitor::EndpointHistory;
-use crate::tui::app::App;
+use crate::tui::ctx::Ctx;
 use crate::tui::features::endpoints::view::{EndpointsState, latency, short_age, state_style};
 use crate::tui::theme::Theme;
 
@@ -124,11 +124,11 @@ fn summary_lines(
 }
 
 /// The GPUs the endpoint holds, joined with the GPU poller's latest readings.
-fn gpu_lines(app: &App, id: &str) -> Vec<Line<'static>> {
-    let theme = &app.theme;
+fn gpu_lines(ctx: &Ctx, id: &str) -> Vec<Line<'static>> {
+    let theme = &ctx.theme;
     // A deployment's replicas say what they hold (all replicas: the row is the deployment).
-    let held = id.strip_prefix("deploy:").and_then(|name| app.deploy.find(name)).map(|d| d.gpus());
-    let Some(indices) = held.or_else(|| app.endpoints.gpu_indices.get(id).cloned()) else {
+    let held = id.strip_prefix("deploy:").and_then(|name| ctx.deploy.find(name)).map(|d| d.gpus());
+    let Some(indices) = held.or_else(|| ctx.endpoints.gpu_indices.get(id).cloned()) else {
         return vec![
             Line::styled("not known", theme.muted),
             Line::styled(
@@ -140,7 +140,7 @@ fn gpu_lines(app: &App, id: &str) -> Vec<Line<'static>> {
     if indices.is_empty() {
         return vec![Line::styled("none: the deployment asked for no GPUs", theme.muted)];
     }
-    let Some(update) = &app.gpus.update else {
+    let Some(update) = &ctx.gpus.update else {
         return vec![Line::styled("waiting for GPU telemetry", theme.muted)];
     };
     indices
@@ -211,9 +211,9 @@ fn wrapped_height(lines: &[Line], width: u16) -> u16 {
     lines.iter().map(|line| line.width().div_ceil(usize::from(width.max(1))).max(1) as u16).sum()
 }
 
-pub fn render(app: &App, frame: &mut Frame, area: Rect, id: &str) {
-    let theme = &app.theme;
-    let state = &app.endpoints;
+pub fn render(ctx: &Ctx, frame: &mut Frame, area: Rect, id: &str) {
+    let theme = &ctx.theme;
+    let state = &ctx.endpoints;
     let history = state.histories.get(id);
     // A deployment's row: its replicas and rollout first; the charts are replica 0's.
     let deployment = id.strip_prefix("deploy:");
@@ -230,16 +230,16 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, id: &str) {
     let summary = match deployment {
         Some(name) => {
             let mut lines =
-                crate::tui::joins::deployment_rows::detail_lines(&app.deploy, state, name, theme);
+                crate::tui::joins::deployment_rows::detail_lines(ctx.deploy, state, name, theme);
             // Under the deployment's line: who owns the replica count when an autoscaler does.
-            if let Some(scaler) = app.deploy.find(name).and_then(|d| d.autoscaler.as_ref()) {
+            if let Some(scaler) = ctx.deploy.find(name).and_then(|d| d.autoscaler.as_ref()) {
                 let line = Line::from(vec![
                     Span::styled("autoscaler ", theme.muted),
                     Span::styled(scaler.summary(), theme.text),
                 ]);
                 lines.insert(lines.len().min(1), line);
             }
-            let found = app.deploy.find(name);
+            let found = ctx.deploy.find(name);
             let backend = found.map(|d| format!("{} (replica 0)", d.backend));
             if let (Some(backend), Some(_)) = (backend, history) {
                 // On a small screen the replica list says enough; the charts need the rows.
@@ -300,7 +300,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, id: &str) {
         .border_type(BorderType::Rounded)
         .border_style(theme.border)
         .title(Span::styled(" GPUs held ", theme.accent));
-    super::gpu_charts::render(app, frame, gpus, id, gpu_block, gpu_lines(app, id));
+    super::gpu_charts::render(ctx, frame, gpus, id, gpu_block, gpu_lines(ctx, id));
     let mut lines = vec![Line::styled("Recent errors", theme.accent)];
     lines.extend(error_lines(history, error_rows as usize, theme));
     frame.render_widget(Paragraph::new(lines), errors);
@@ -319,7 +319,7 @@ mod tests {
         let mut gpus: Vec<Gpu> =
             (0..2).map(|i| Gpu::new(i, GpuVendor::Nvidia, "NVIDIA H100 80GB HBM3")).collect();
         gpus[1].health.add(HealthState::Failed, "xid_79", "XID 79: GPU has fallen off the bus");
-        let mut app = App::new(crate::tui::app::Settings::default());
+        let mut app = crate::tui::App::new(crate::tui::app::Settings::default());
         app.endpoints.gpu_indices.insert("ep".into(), vec![0, 1]);
         let update = GpuUpdate {
             pass: 1,
@@ -328,7 +328,7 @@ mod tests {
             took: std::time::Duration::ZERO,
         };
         app.gpus.update = Some(std::sync::Arc::new(update));
-        let text: Vec<String> = gpu_lines(&app, "ep").iter().map(|l| l.to_string()).collect();
+        let text: Vec<String> = gpu_lines(&app.ctx(), "ep").iter().map(|l| l.to_string()).collect();
         assert_eq!(text[0], "GPU0 util n/a  mem n/a  power n/a");
         assert_eq!(
             text[1],

@@ -13,7 +13,7 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::charts::{CHART_SECONDS, ChartSpec, Series, render_chart};
 use crate::monitor::gpu_history::{GpuHistory, GpuSample};
-use crate::tui::app::App;
+use crate::tui::ctx::Ctx;
 
 /// Legend names for GPU indices (a dataset's name must outlive the frame).
 const GPU_NAMES: [&str; 64] = [
@@ -33,10 +33,10 @@ const MIN_CHART_COLUMNS: u16 = 36;
 
 /// The GPUs whose charts go beside the replica's: replica 0's for a deployment's row, the
 /// endpoint's for a watched one.
-pub fn charted_gpus(app: &App, id: &str) -> Option<Vec<u32>> {
+pub fn charted_gpus(ctx: &Ctx, id: &str) -> Option<Vec<u32>> {
     match id.strip_prefix("deploy:") {
-        Some(name) => Some(app.deploy.find(name)?.replicas.first()?.gpus.clone()),
-        None => app.endpoints.gpu_indices.get(id).cloned(),
+        Some(name) => Some(ctx.deploy.find(name)?.replicas.first()?.gpus.clone()),
+        None => ctx.endpoints.gpu_indices.get(id).cloned(),
     }
 }
 
@@ -59,7 +59,7 @@ pub fn gpu_series(
 /// Draws the pane: `lines` (the GPUs' one-line state) on top, then memory, utilisation,
 /// power and clock charts when the pane has room and the GPUs have samples.
 pub fn render(
-    app: &App,
+    ctx: &Ctx,
     frame: &mut Frame,
     area: Rect,
     id: &str,
@@ -67,9 +67,9 @@ pub fn render(
     lines: Vec<Line<'static>>,
 ) {
     let inner = block.inner(area);
-    let gpus = charted_gpus(app, id).unwrap_or_default();
-    let history = app.gpus.update.as_ref().map(|u| &u.history);
-    let now = app.endpoints.now();
+    let gpus = charted_gpus(ctx, id).unwrap_or_default();
+    let history = ctx.gpus.update.as_ref().map(|u| &u.history);
+    let now = ctx.endpoints.now();
     let has_samples = history.is_some_and(|h| {
         gpus.iter().any(|&g| !gpu_series(h, g, now, |s| s.utilization_percent).is_empty())
     });
@@ -85,7 +85,7 @@ pub fn render(
     let [top, bottom] = Layout::vertical([Constraint::Fill(1); 2]).areas(charts);
     let [memory, util] = Layout::horizontal([Constraint::Fill(1); 2]).areas(top);
     let [power, clock] = Layout::horizontal([Constraint::Fill(1); 2]).areas(bottom);
-    let theme = &app.theme;
+    let theme = &ctx.theme;
     let palette = [theme.accent, theme.info, theme.ok, theme.warning];
     let per_gpu = |value: &dyn Fn(&GpuSample) -> Option<f64>| -> Vec<Series> {
         gpus.iter()
@@ -163,16 +163,16 @@ mod tests {
         let snapshot = GpuSnapshot { gpus: vec![gpu], ..Default::default() };
         history.record(&snapshot, (now - 30_000) as u64);
         history.record(&snapshot, now as u64);
-        let mut app = App::new(crate::tui::app::Settings::default());
+        let mut app = crate::tui::App::new(crate::tui::app::Settings::default());
         app.endpoints.gpu_indices.insert("ep".into(), vec![3]);
         app.endpoints.fixed_now_unix_ms = Some(now);
-        let screen = |app: &App| {
+        let screen = |app: &crate::tui::App| {
             let mut terminal =
                 ratatui::Terminal::new(ratatui::backend::TestBackend::new(60, 16)).unwrap();
             terminal
                 .draw(|frame| {
                     let lines = vec![Line::from("GPU3 util 95%")];
-                    render(app, frame, frame.area(), "ep", Block::bordered(), lines)
+                    render(&app.ctx(), frame, frame.area(), "ep", Block::bordered(), lines)
                 })
                 .unwrap();
             let buffer = terminal.backend().buffer().clone();

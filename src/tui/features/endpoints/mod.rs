@@ -16,14 +16,16 @@ use crate::engine::bench::{BenchProgress, BenchReport};
 use crate::engine::openai::StreamEvent;
 use crate::model::EndpointUpdate;
 use crate::monitor::EndpointTarget;
-use crate::tui::app::{App, Level, Mode};
+use crate::tui::app::Level;
+use crate::tui::ctx::{Ctx, Turn};
 use crate::tui::event::{Command, RunId};
 use crate::tui::features::endpoints::bench::{self as bench_view, BenchAsk};
 use crate::tui::features::endpoints::playground::Playground;
+use crate::tui::features::endpoints::view::EndpointsState;
 use crate::tui::features::endpoints::view::{Origin, Pane, Watched};
+use crate::tui::joins::Stale;
 use crate::tui::keymap::Action;
 use crate::tui::views::ViewId;
-use crate::tui::widgets::text_input::TextInput;
 
 /// Results from the endpoint effects.
 // Moved once through the channel, like `Event`: boxing the update (the largest) would cost an
@@ -77,32 +79,64 @@ pub enum Typed {
     Remove(String),
 }
 
+/// What the endpoints domain is told. Like `Event`, each is moved once to `update`: boxing
+/// the poll update (the largest) would cost an allocation per poll for nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum EndpointMsg {
+    /// The console starts: the config file's endpoints are watched.
+    Start,
+    /// The monitor, a prompt stream or a benchmark answered.
+    Event(EndpointEvent),
+    /// `:add URL` or `:rm NAME`.
+    Typed(Typed),
+    /// Enter, `p` or `b` on a row of the table.
+    RowAction(Action),
+    /// `x` in the Endpoints view: stop the running benchmark.
+    StopBench,
+    /// A key while a pane is open (`captures_keys`).
+    Key(KeyEvent),
+}
+
+pub fn update(state: &mut EndpointsState, msg: EndpointMsg, ctx: &Ctx) -> Vec<Command> {
+    let mut turn = Turn::new(state, ctx);
+    let commands = match msg {
+        EndpointMsg::Start => start(&mut turn),
+        EndpointMsg::Event(event) => on_event(&mut turn, event),
+        EndpointMsg::Typed(typed) => on_typed(&mut turn, typed),
+        EndpointMsg::RowAction(action) => on_row_action(&mut turn, action),
+        EndpointMsg::StopBench => bench_runs::stop(&mut turn),
+        EndpointMsg::Key(key) => on_key(&mut turn, key),
+    };
+    turn.finish(commands)
+}
+
 fn command(c: EndpointCommand) -> Command {
     Command::Endpoints(c)
 }
 
 /// The config file's endpoints, watched from the start. Bad URLs are reported, not watched.
-pub fn start(app: &mut App) -> Vec<Command> {
+fn start(turn: &mut Turn<'_, EndpointsState>) -> Vec<Command> {
     let mut commands = Vec::new();
-    for endpoint in app.endpoints.settings.watched.clone() {
+    for endpoint in turn.state.settings.watched.clone() {
         match EndpointTarget::from_config(&endpoint) {
             Ok(target) => {
-                app.endpoints.watched.insert(
+                turn.state.watched.insert(
                     target.id.clone(),
                     Watched { url: target.base_url.clone(), origin: Origin::Config },
                 );
                 commands.push(command(EndpointCommand::Watch(target)));
             }
             Err(err) => {
-                let file = app.endpoints.settings.config_file.display().to_string();
-                app.notify(
+                let file = turn.state.settings.config_file.display().to_string();
+                turn.notify(
                     Level::Warning,
                     format!("{file}: endpoint `{}` not watched: {err}", endpoint.name),
                 );
             }
         }
     }
-    app.invalidate(crate::tui::joins::Stale::Endpoints);
+    turn.invalidate(Stale::Endpoints);
     commands
 }
 
@@ -122,48 +156,48 @@ pub const ROW_ACTIONS: &[Action] = &[
     Action::ShowConfig,
 ];
 
-pub fn on_event(app: &mut App, event: EndpointEvent) -> Vec<Command> {
+fn on_event(turn: &mut Turn<'_, EndpointsState>, event: EndpointEvent) -> Vec<Command> {
     // A stream or benchmark pane shows its progress at once; another view on screen draws
     // nothing new (a message sets `dirty` itself). Polls wait for the tick (`on_tick`).
-    if !matches!(event, EndpointEvent::Update(_)) && app.view == ViewId::Endpoints {
-        app.mark_dirty();
+    if !matches!(event, EndpointEvent::Update(_)) && turn.ctx.view == ViewId::Endpoints {
+        turn.redraw();
     }
     match event {
         EndpointEvent::Update(update) => {
             // Updates of an endpoint unwatched a moment ago are late, not news.
-            if !app.endpoints.watched.contains_key(&update.id) {
+            if !turn.state.watched.contains_key(&update.id) {
                 return Vec::new();
             }
-            let at = update.sample.as_ref().map_or(app.now.unix_ms, |s| s.at_unix_ms);
-            app.endpoints.now_unix_ms = app.endpoints.now_unix_ms.max(at);
-            app.endpoints.histories.apply(update);
-            app.endpoints.rows_stale = true;
+            let at = update.sample.as_ref().map_or(turn.ctx.now.unix_ms, |s| s.at_unix_ms);
+            turn.state.now_unix_ms = turn.state.now_unix_ms.max(at);
+            turn.state.histories.apply(update);
+            turn.state.rows_stale = true;
         }
         EndpointEvent::Stream { run, event } => {
-            if let Pane::Playground(playground) = &mut app.endpoints.pane {
+            if let Pane::Playground(playground) = &mut turn.state.pane {
                 playground.apply(run, event);
             }
         }
-        EndpointEvent::BenchProgress { run, progress } => bench_runs::progress(app, run, progress),
-        EndpointEvent::BenchDone { run, result } => bench_runs::finished(app, run, result),
+        EndpointEvent::BenchProgress { run, progress } => bench_runs::progress(turn, run, progress),
+        EndpointEvent::BenchDone { run, result } => bench_runs::finished(turn, run, result),
     }
     Vec::new()
 }
 
 /// `:add` and `:rm`.
-pub fn on_typed(app: &mut App, typed: Typed) -> Vec<Command> {
+fn on_typed(turn: &mut Turn<'_, EndpointsState>, typed: Typed) -> Vec<Command> {
     match typed {
         Typed::Add { name, url } => {
             let target = match EndpointTarget::parse(&url) {
                 Ok(target) => target,
                 Err(err) => {
-                    app.notify(Level::Error, format!(":add: {err}"));
+                    turn.notify(Level::Error, format!(":add: {err}"));
                     return Vec::new();
                 }
             };
             let target = EndpointTarget { id: name.unwrap_or(target.id), ..target };
-            if let Some(existing) = app.endpoints.watched.get(&target.id) {
-                app.notify(
+            if let Some(existing) = turn.state.watched.get(&target.id) {
+                turn.notify(
                     Level::Error,
                     format!(
                         ":add: `{}` is already watched ({}); :rm it first",
@@ -172,25 +206,25 @@ pub fn on_typed(app: &mut App, typed: Typed) -> Vec<Command> {
                 );
                 return Vec::new();
             }
-            app.endpoints.watched.insert(
+            turn.state.watched.insert(
                 target.id.clone(),
                 Watched { url: target.base_url.clone(), origin: Origin::Added },
             );
-            app.notify(Level::Info, format!("watching {} ({})", target.id, target.base_url));
-            app.view = ViewId::Endpoints;
-            app.invalidate(crate::tui::joins::Stale::Endpoints);
+            turn.notify(Level::Info, format!("watching {} ({})", target.id, target.base_url));
+            turn.show(ViewId::Endpoints);
+            turn.invalidate(Stale::Endpoints);
             vec![command(EndpointCommand::Watch(target))]
         }
         Typed::Remove(name) => {
-            let deployment = app.deploy.all().find(|d| d.name == name).map(|d| d.name.clone());
-            let of_a_deployment = app
-                .endpoints
+            let deployment = turn.ctx.deploy.all().find(|d| d.name == name).map(|d| d.name.clone());
+            let of_a_deployment = turn
+                .state
                 .watched
                 .get(&name)
                 .is_some_and(|watched| watched.origin == Origin::Deployment);
             if deployment.is_some() || of_a_deployment {
                 let shown = deployment.unwrap_or_else(|| name.clone());
-                app.notify(
+                turn.notify(
                     Level::Error,
                     format!(
                         ":rm: `{shown}` is a deployment's endpoint: it is watched while the \
@@ -199,9 +233,9 @@ pub fn on_typed(app: &mut App, typed: Typed) -> Vec<Command> {
                 );
                 return Vec::new();
             }
-            if app.endpoints.watched.remove(&name).is_none() {
-                let known = app.endpoints.removable_names().join(", ");
-                app.notify(
+            if turn.state.watched.remove(&name).is_none() {
+                let known = turn.state.removable_names().join(", ");
+                turn.notify(
                     Level::Error,
                     format!(
                         ":rm: no watched endpoint `{name}` (watched: {})",
@@ -210,86 +244,86 @@ pub fn on_typed(app: &mut App, typed: Typed) -> Vec<Command> {
                 );
                 return Vec::new();
             }
-            app.endpoints.histories.remove(&name);
-            app.endpoints.pane = Pane::Table;
-            app.notify(Level::Info, format!("stopped watching {name}"));
-            app.invalidate(crate::tui::joins::Stale::Endpoints);
+            turn.state.histories.remove(&name);
+            turn.state.pane = Pane::Table;
+            turn.notify(Level::Info, format!("stopped watching {name}"));
+            turn.invalidate(Stale::Endpoints);
             vec![command(EndpointCommand::Unwatch(name))]
         }
     }
 }
 
 /// Whether the Endpoints view's open pane takes the keys (instead of the table).
-pub fn captures_keys(app: &App) -> bool {
-    app.view == ViewId::Endpoints && app.endpoints.pane_open()
+pub fn captures_keys(state: &EndpointsState, view: ViewId) -> bool {
+    view == ViewId::Endpoints && state.pane_open()
 }
 
 /// Enter, `p` and `b` on a row of the table.
-pub fn on_row_action(app: &mut App, action: Action) -> Vec<Command> {
-    let Some(id) = app.view_state(ViewId::Endpoints).table.selected().map(|row| row.id.clone())
+fn on_row_action(turn: &mut Turn<'_, EndpointsState>, action: Action) -> Vec<Command> {
+    let Some(id) =
+        turn.ctx.view_state(ViewId::Endpoints).table.selected().map(|row| row.id.clone())
     else {
-        app.notify(Level::Info, format!("{}: select an endpoint first", action.name()));
+        turn.notify(Level::Info, format!("{}: select an endpoint first", action.name()));
         return Vec::new();
     };
-    open(app, action, &id)
+    open(turn, action, &id)
 }
 
-fn open(app: &mut App, action: Action, id: &str) -> Vec<Command> {
-    let url = app.endpoints.watched.get(id).map(|w| w.url.clone()).unwrap_or_default();
-    let model = app.endpoints.histories.get(id).and_then(|h| h.models.first().cloned());
+fn open(turn: &mut Turn<'_, EndpointsState>, action: Action, id: &str) -> Vec<Command> {
+    let url = turn.state.watched.get(id).map(|w| w.url.clone()).unwrap_or_default();
+    let model = turn.state.histories.get(id).and_then(|h| h.models.first().cloned());
     match action {
-        Action::Open => app.endpoints.pane = Pane::Detail,
+        Action::Open => turn.state.pane = Pane::Detail,
         Action::Prompt => match model {
-            Some(model) => app.endpoints.pane = Pane::Playground(Box::new(Playground::new(id, &url, &model))),
-            None => app.notify(Level::Warning, format!("prompt: {id} has not told its model yet (GET /v1/models); try again when it is ready")),
+            Some(model) => turn.state.pane = Pane::Playground(Box::new(Playground::new(id, &url, &model))),
+            None => turn.notify(Level::Warning, format!("prompt: {id} has not told its model yet (GET /v1/models); try again when it is ready")),
         },
-        Action::Bench => bench_runs::open_form(app, id),
+        Action::Bench => bench_runs::open_form(turn, id),
         _ => {}
     }
     Vec::new()
 }
 
 /// Keys while a pane is open.
-pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
-    match std::mem::take(&mut app.endpoints.pane) {
+fn on_key(turn: &mut Turn<'_, EndpointsState>, key: KeyEvent) -> Vec<Command> {
+    match std::mem::take(&mut turn.state.pane) {
         Pane::Table => Vec::new(),
         Pane::Detail => {
-            app.endpoints.pane = Pane::Detail;
-            let Some(action) = app.keymap.action_for(&key) else { return Vec::new() };
+            turn.state.pane = Pane::Detail;
+            let Some(action) = turn.ctx.keymap.action_for(&key) else { return Vec::new() };
             match action {
-                Action::Back => app.endpoints.pane = Pane::Table,
-                Action::Quit => app.should_quit = true,
-                Action::Help => app.mode = Mode::Help { scroll: 0 },
-                Action::CommandMode => {
-                    app.mode = Mode::Command { input: TextInput::default(), candidates: Vec::new() }
-                }
-                Action::Down => app.view_state_mut(ViewId::Endpoints).table.move_by(1),
-                Action::Up => app.view_state_mut(ViewId::Endpoints).table.move_by(-1),
-                Action::Top => app.view_state_mut(ViewId::Endpoints).table.select_first(),
-                Action::Bottom => app.view_state_mut(ViewId::Endpoints).table.select_last(),
-                Action::NextView => app.view = app.view.next(),
-                Action::PrevView => app.view = app.view.prev(),
-                Action::ViewGpus => app.view = ViewId::Gpus,
-                Action::ViewCache => app.view = ViewId::Cache,
-                Action::ViewRecipes => app.view = ViewId::Recipes,
-                Action::Prompt | Action::Bench => return on_row_action(app, action),
-                Action::Cancel => return bench_runs::stop(app),
+                Action::Back => turn.state.pane = Pane::Table,
+                // The table under the pane, the views, help and the command line: the shell's.
+                Action::Quit
+                | Action::Help
+                | Action::CommandMode
+                | Action::Down
+                | Action::Up
+                | Action::Top
+                | Action::Bottom
+                | Action::NextView
+                | Action::PrevView
+                | Action::ViewGpus
+                | Action::ViewCache
+                | Action::ViewRecipes => turn.perform(action),
+                Action::Prompt | Action::Bench => return on_row_action(turn, action),
+                Action::Cancel => return bench_runs::stop(turn),
                 _ => {}
             }
             Vec::new()
         }
         Pane::Playground(mut pane) => match pane.handle_key(key) {
             playground::KeyOutcome::Nothing => {
-                app.endpoints.pane = Pane::Playground(pane);
+                turn.state.pane = Pane::Playground(pane);
                 Vec::new()
             }
             playground::KeyOutcome::Close => Vec::new(),
             playground::KeyOutcome::Cancel(run) => {
-                app.endpoints.pane = Pane::Playground(pane);
+                turn.state.pane = Pane::Playground(pane);
                 vec![Command::Cancel(run)]
             }
             playground::KeyOutcome::Send => {
-                let run = app.new_run();
+                let run = turn.ctx.new_run();
                 pane.started(run);
                 let prompt = pane.prompt_text();
                 let request = EndpointCommand::Prompt {
@@ -298,17 +332,17 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
                     model: pane.model.clone(),
                     prompt,
                 };
-                app.endpoints.pane = Pane::Playground(pane);
+                turn.state.pane = Pane::Playground(pane);
                 vec![command(request)]
             }
         },
         Pane::Bench(mut pane) => match pane.handle_key(key) {
             bench_view::KeyOutcome::Nothing => {
-                app.endpoints.pane = Pane::Bench(pane);
+                turn.state.pane = Pane::Bench(pane);
                 Vec::new()
             }
             bench_view::KeyOutcome::Close => Vec::new(),
-            bench_view::KeyOutcome::Start(ask) => bench_runs::start(app, &pane, ask),
+            bench_view::KeyOutcome::Start(ask) => bench_runs::start(turn, &pane, ask),
         },
     }
 }

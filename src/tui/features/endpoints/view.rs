@@ -15,7 +15,7 @@ use crate::config::WatchedEndpoint;
 use crate::engine::startup::StartupTracker;
 use crate::model::{EndpointSample, EndpointState};
 use crate::monitor::{EndpointHistories, EndpointHistory};
-use crate::tui::app::App;
+use crate::tui::ctx::Ctx;
 use crate::tui::features::endpoints::bench::{BenchJob, BenchOutcome, BenchPane};
 use crate::tui::features::endpoints::playground::Playground;
 use crate::tui::theme::Theme;
@@ -323,28 +323,28 @@ pub fn empty_note(settings: &EndpointSettings) -> Vec<String> {
 }
 
 /// Draws the view's body: the table, or the open pane.
-pub fn render(app: &App, frame: &mut Frame, area: Rect, block: Block<'_>) {
-    let state = &app.endpoints;
-    let table = &app.view_state(crate::tui::views::ViewId::Endpoints).table;
+pub fn render(ctx: &Ctx, frame: &mut Frame, area: Rect, block: Block<'_>) {
+    let state = &ctx.endpoints;
+    let table = &ctx.view_state(crate::tui::views::ViewId::Endpoints).table;
     match &state.pane {
-        Pane::Table => table.render(frame, area, block, &app.theme),
+        Pane::Table => table.render(frame, area, block, ctx.theme),
         Pane::Detail => match table.selected() {
-            Some(row) => crate::tui::features::endpoints::detail::render(app, frame, area, &row.id),
-            None => table.render(frame, area, block, &app.theme),
+            Some(row) => crate::tui::features::endpoints::detail::render(ctx, frame, area, &row.id),
+            None => table.render(frame, area, block, ctx.theme),
         },
-        Pane::Playground(playground) => playground.render(frame, area, &app.theme),
-        Pane::Bench(bench) => bench.render(frame, area, &app.theme),
+        Pane::Playground(playground) => playground.render(frame, area, ctx.theme),
+        Pane::Bench(bench) => bench.render(frame, area, ctx.theme),
     }
 }
 
 /// Footer hints while a pane has the keyboard.
-pub fn footer_hints(app: &App) -> Vec<(String, &'static str)> {
+pub fn footer_hints(ctx: &Ctx) -> Vec<(String, &'static str)> {
     let hint = |k: &str, w: &'static str| (k.to_string(), w);
-    match &app.endpoints.pane {
+    match &ctx.endpoints.pane {
         Pane::Table => Vec::new(),
         Pane::Detail => {
             let mut hints = vec![hint("j/k", "next endpoint"), hint("p", "prompt")];
-            hints.push(match app.endpoints.bench_job {
+            hints.push(match ctx.endpoints.bench_job {
                 Some(_) => hint("x", "stop bench"),
                 None => hint("b", "bench"),
             });
