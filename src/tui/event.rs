@@ -74,6 +74,9 @@ pub struct Now {
     pub unix_ms: i64,
     /// The local time of day, for the header clock and `unreachable since`.
     pub local: jiff::civil::Time,
+    /// The local zone's offset from UTC when read: past stamps (errors, benchmark reports) are
+    /// shown in the header clock's time, without the view reading the zone.
+    pub offset: jiff::tz::Offset,
 }
 
 impl Now {
@@ -84,6 +87,7 @@ impl Now {
             instant: std::time::Instant::now(),
             unix_ms: zoned.timestamp().as_millisecond(),
             local: zoned.time(),
+            offset: zoned.offset(),
         }
     }
 
@@ -95,6 +99,16 @@ impl Now {
     /// `HH:MM:SS`.
     pub fn time_of_day(&self) -> String {
         self.local.strftime("%H:%M:%S").to_string()
+    }
+
+    /// `HH:MM:SS` in local time of a stamp in milliseconds since the epoch; empty for a stamp
+    /// out of range.
+    pub fn time_of_day_of(&self, unix_ms: i64) -> String {
+        jiff::Timestamp::from_millisecond(unix_ms)
+            .map(|t| {
+                t.to_zoned(jiff::tz::TimeZone::fixed(self.offset)).strftime("%H:%M:%S").to_string()
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -132,4 +146,24 @@ pub enum Command {
     /// For the shell, not the runner: what a domain asks of the shell or tells the others
     /// (`tui::ctx`). Done by the shell in the update that returned it.
     Shell(crate::tui::ctx::ShellCommand),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Now;
+
+    /// A stamp is shown in the header clock's zone, not in UTC: an operator two hours east of
+    /// Greenwich reads the error of 10:15:30 UTC as 12:15:30, as the clock beside it says.
+    #[test]
+    fn past_stamps_read_in_local_time() {
+        let mut now = Now::read();
+        let stamp =
+            jiff::civil::date(2026, 12, 3).at(10, 15, 30, 0).to_zoned(jiff::tz::TimeZone::UTC);
+        let ms = stamp.unwrap().timestamp().as_millisecond();
+        now.offset = jiff::tz::offset(2);
+        assert_eq!(now.time_of_day_of(ms), "12:15:30");
+        now.offset = jiff::tz::Offset::UTC;
+        assert_eq!(now.time_of_day_of(ms), "10:15:30");
+        assert_eq!(now.time_of_day_of(i64::MAX), "", "out of range");
+    }
 }

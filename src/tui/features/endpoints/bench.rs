@@ -11,8 +11,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Row, Table};
 
 use crate::engine::bench::{BenchProgress, BenchReport, LatencyStats};
-use crate::tui::event::RunId;
-use crate::tui::features::endpoints::view::{latency, time_of_day};
+use crate::tui::event::{Now, RunId};
+use crate::tui::features::endpoints::view::latency;
 use crate::tui::joins::deployment_rows::shown_name;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::Form;
@@ -208,6 +208,7 @@ pub fn detail_lines(
     job: Option<&BenchJob>,
     outcome: Option<&BenchOutcome>,
     compact: bool,
+    now: &Now,
     theme: &Theme,
 ) -> Vec<Line<'static>> {
     if let Some(job) = job {
@@ -219,7 +220,7 @@ pub fn detail_lines(
         ])];
     }
     let Some(outcome) = outcome else { return Vec::new() };
-    let when = time_of_day(outcome.finished_unix_ms);
+    let when = now.time_of_day_of(outcome.finished_unix_ms);
     let report = match &outcome.result {
         Ok(report) => report,
         Err(err) => {

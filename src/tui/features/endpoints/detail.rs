@@ -13,6 +13,7 @@ use crate::model::gpu::HealthState;
 use crate::model::{EndpointState, Replica};
 use crate::monitor::EndpointHistory;
 use crate::tui::ctx::Ctx;
+use crate::tui::event::Now;
 use crate::tui::features::endpoints::view::{EndpointsState, latency, short_age, state_style};
 use crate::tui::theme::Theme;
 
@@ -184,6 +185,7 @@ fn gpu_lines(ctx: &Ctx, id: &str) -> Vec<Line<'static>> {
 fn error_lines(
     history: Option<&EndpointHistory>,
     rows: usize,
+    now: &Now,
     theme: &Theme,
 ) -> Vec<Line<'static>> {
     let Some(history) = history.filter(|h| !h.errors.is_empty()) else {
@@ -195,7 +197,7 @@ fn error_lines(
         .rev()
         .take(rows.max(1))
         .map(|e| {
-            let at = super::view::time_of_day(e.at_unix_ms);
+            let at = now.time_of_day_of(e.at_unix_ms);
             let repeats =
                 if e.repeats > 0 { format!(" (x{})", e.repeats + 1) } else { String::new() };
             Line::from(vec![
@@ -259,7 +261,7 @@ pub fn render(ctx: &Ctx, frame: &mut Frame, area: Rect, id: &str) {
     // The background benchmark of this row: its progress, or its last report.
     let job = state.bench_job.as_ref().filter(|job| job.endpoint_id == id);
     let outcome = state.bench_results.get(id);
-    let bench_lines = super::bench::detail_lines(job, outcome, inner.height < 30, theme);
+    let bench_lines = super::bench::detail_lines(job, outcome, inner.height < 30, &ctx.now, theme);
     let table = outcome
         .filter(|_| job.is_none() && inner.height >= 40)
         .and_then(|outcome| outcome.result.as_ref().ok());
@@ -302,7 +304,7 @@ pub fn render(ctx: &Ctx, frame: &mut Frame, area: Rect, id: &str) {
         .title(Span::styled(" GPUs held ", theme.accent));
     super::gpu_charts::render(ctx, frame, gpus, id, gpu_block, gpu_lines(ctx, id));
     let mut lines = vec![Line::styled("Recent errors", theme.accent)];
-    lines.extend(error_lines(history, error_rows as usize, theme));
+    lines.extend(error_lines(history, error_rows as usize, &ctx.now, theme));
     frame.render_widget(Paragraph::new(lines), errors);
 }
 

@@ -150,14 +150,6 @@ pub fn short_age(seconds: f64) -> String {
     }
 }
 
-/// `HH:MM:SS` (UTC) of a stamp in milliseconds since the epoch, as the detail dates errors
-/// and benchmark reports; empty for a stamp out of range.
-pub fn time_of_day(unix_ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(unix_ms)
-        .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).strftime("%H:%M:%S").to_string())
-        .unwrap_or_default()
-}
-
 /// Seconds as `850ms` or `1.25s`.
 pub fn latency(seconds: Option<f64>) -> String {
     match seconds {
