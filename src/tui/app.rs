@@ -2,10 +2,11 @@
 //! waits on I/O; whatever needs the outside world goes out as a `Command`, and its result comes
 //! back later as an `Event`.
 //!
-//! This file holds the state and the helpers every part uses (messages, views, rows). How
-//! events are routed is in `event_routing.rs`, the keyboard modes in `key_modes.rs`, and the
-//! actions of each domain in `cache_actions.rs`, `recipe_actions.rs`, `deploy_actions.rs` and
-//! `endpoint_flow.rs`.
+//! This file holds the shell's state (mode, message line, keymap, theme, clock, tabs) and one
+//! field per domain. How events reach the domains is in `shell/route.rs`, the keyboard modes in
+//! `shell/keys.rs`, how a domain is lent its state and its shell commands carried out in
+//! `shell/apply.rs`; each domain's state, messages, `update` and view are in
+//! `features/<domain>/`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -1,7 +1,6 @@
 //! What a key does in each keyboard mode: normal (views and row actions), the command line,
-//! the filter, help, confirm dialogs, forms, pagers and the logs view. Row actions of a domain
-//! are handed to its action file (`cache_actions.rs`, `recipe_actions.rs`, `deploy_actions.rs`,
-//! `endpoint_flow.rs`).
+//! the filter, help, confirm dialogs, forms, pagers and the logs view. A row action, a confirmed
+//! dialog or a submitted form goes to its domain as that domain's `Msg` (`App::NAME_update`).
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 

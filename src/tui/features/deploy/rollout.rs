@@ -2,7 +2,7 @@
 //! restart, delete), the phase the backend's progress events report (pulling 45%, creating 1/2,
 //! starting 1/2) and, once the action returned, the wait until the listing shows every replica
 //! ready. A failure keeps its cause on the deployment's row until the user dismisses it (Esc) or
-//! acts on the deployment again. Pure state: `deploy_actions.rs` feeds it events.
+//! acts on the deployment again. Pure state: the deploy domain (`events.rs`) feeds it events.
 
 use crate::model::{BackendEvent, BackendEventKind, Deployment, ReplicaState};
 

@@ -1,6 +1,6 @@
 //! The Endpoints view: every watched serving endpoint in one table (engine, model, state and
 //! how long it has been in it, queue, KV cache, tokens/s, TTFT p95), and the panes opened from
-//! a row: the detail with charts (`endpoint_detail.rs`), the prompt playground
+//! a row: the detail with charts (`detail.rs`), the prompt playground
 //! (`playground.rs`) and the smoke benchmark (`bench.rs`).
 
 use std::collections::BTreeMap;
@@ -78,7 +78,7 @@ pub struct EndpointsState {
     pub bench_results: BTreeMap<String, BenchOutcome>,
     /// Identifies the playground stream or benchmark run whose results are expected.
     pub next_run: u64,
-    /// Polls arrived since the table was built (`endpoint_flow::flush` rebuilds it).
+    /// Polls arrived since the table was built (`joins::flush` rebuilds it).
     pub rows_stale: bool,
 }
 
