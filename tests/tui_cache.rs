@@ -12,9 +12,10 @@ mod tui_support;
 
 use std::time::Duration;
 
-use aimdeck::tui::app::{App, ConfirmPurpose, Mode, Settings};
+use aimdeck::tui::app::{App, Settings};
 use aimdeck::tui::effects::Effects;
 use aimdeck::tui::event::Event;
+use aimdeck::tui::mode::{ConfirmPurpose, Mode};
 use aimdeck::tui::views::ViewId;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tokio::sync::mpsc;
@@ -188,7 +189,8 @@ async fn pulls_with_progress_and_the_new_repo_appears() {
 // ------------------------------------------------------------ rendering, 80x24 and 160x48
 
 use aimdeck::cache::ModelHold;
-use aimdeck::tui::app::{FormPurpose, HeaderInfo};
+use aimdeck::tui::app::HeaderInfo;
+use aimdeck::tui::mode::FormPurpose;
 use tui_support::screen;
 
 /// The demo cache (shared blobs, `refs/pr/1`, an interrupted download, a broken symlink, a

@@ -10,7 +10,6 @@
 
 use std::cell::Cell;
 
-use crate::tui::app::{Level, Mode};
 use crate::tui::event::{Command, Now, RunId};
 use crate::tui::features::cache::CacheState;
 use crate::tui::features::cluster::ClusterState;
@@ -20,6 +19,8 @@ use crate::tui::features::gpus::GpuState;
 use crate::tui::features::recipes::RecipeState;
 use crate::tui::joins::Stale;
 use crate::tui::keymap::Keymap;
+use crate::tui::messages::Level;
+use crate::tui::mode::Mode;
 use crate::tui::theme::Theme;
 use crate::tui::views::ViewId;
 use crate::tui::views::resources::ResourceView;

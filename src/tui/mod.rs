@@ -14,6 +14,7 @@ pub mod joins;
 pub mod keymap;
 pub mod local_zone;
 pub mod messages;
+pub mod mode;
 pub mod placement_toggle;
 pub mod shell;
 pub mod terminal;

@@ -8,8 +8,10 @@ mod messages;
 mod readonly;
 mod recipes;
 
-use aimdeck::tui::app::{App, ConfirmPurpose, FormPurpose, HeaderInfo, Level, Mode, Settings};
+use aimdeck::tui::app::{App, HeaderInfo, Settings};
 use aimdeck::tui::event::{Command, Event};
+use aimdeck::tui::messages::Level;
+use aimdeck::tui::mode::{ConfirmPurpose, FormPurpose, Mode};
 use aimdeck::tui::views::ViewId;
 use aimdeck::tui::views::frame::render;
 use aimdeck::tui::widgets::form::FormField;

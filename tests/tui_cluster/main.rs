@@ -13,9 +13,10 @@ use std::time::Duration;
 
 use aimdeck::backend::kubernetes::KubeTarget;
 use aimdeck::backend::{BackendOptions, open};
-use aimdeck::tui::app::{App, HeaderInfo, Mode, Settings};
+use aimdeck::tui::app::{App, HeaderInfo, Settings};
 use aimdeck::tui::effects::Effects;
 use aimdeck::tui::event::Event;
+use aimdeck::tui::mode::Mode;
 use aimdeck::tui::views::frame::render;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use fake_kube::{FakeKube, FakeOptions, NAMESPACE, Optional};

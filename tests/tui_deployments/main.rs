@@ -19,10 +19,11 @@ use aimdeck::model::{
     BackendEvent, BackendEventKind, Deployment, DeploymentSpec, EndpointSample, EndpointState,
     EndpointUpdate, EngineKind, Percentiles, Replica, ReplicaState,
 };
-use aimdeck::tui::app::{App, HeaderInfo, Mode, Settings};
+use aimdeck::tui::app::{App, HeaderInfo, Settings};
 use aimdeck::tui::event::{Command, Event};
 use aimdeck::tui::features::deploy::{DeployCommand, DeployEvent};
 use aimdeck::tui::features::endpoints::EndpointEvent;
+use aimdeck::tui::mode::Mode;
 use aimdeck::tui::views::ViewId;
 use crossterm::event::KeyCode;
 use support::tui::{assert_screen, key, screen, typed};

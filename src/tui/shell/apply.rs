@@ -2,9 +2,10 @@
 //! domain's state is lent to its `update` by `&mut`, everything else by `&Ctx`; the
 //! `Command::Shell` it returns are done here, in order, and the rest go to the effects runner.
 
-use crate::tui::app::{App, Level};
+use crate::tui::app::App;
 use crate::tui::ctx::{Ctx, Notice, ShellCommand};
 use crate::tui::event::Command;
+use crate::tui::messages::Level;
 
 impl App {
     /// What the domains may read: every state but the one being updated (taken out of `App`

@@ -3,8 +3,10 @@
 //! submitted. The wait joins two domains (the deploy domain's form, the recipes domain's read),
 //! so the shell keeps it.
 
-use crate::tui::app::{App, FormPurpose, Level, Mode};
+use crate::tui::app::App;
 use crate::tui::event::Command;
+use crate::tui::messages::Level;
+use crate::tui::mode::{FormPurpose, Mode};
 
 impl App {
     /// Whether a create submitted now must wait for the library (its recipe picker and the

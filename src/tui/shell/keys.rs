@@ -4,7 +4,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::tui::app::{App, ConfirmPurpose, FormPurpose, Level, Mode, Pager, PickPurpose};
+use crate::tui::app::App;
 use crate::tui::ctx::ShellCommand;
 use crate::tui::event::Command;
 use crate::tui::features::cache::{self, CacheMsg};
@@ -14,6 +14,8 @@ use crate::tui::features::endpoints::EndpointMsg;
 use crate::tui::features::gpus::GpuMsg;
 use crate::tui::features::recipes::{self, RecipeMsg};
 use crate::tui::keymap::Action;
+use crate::tui::messages::Level;
+use crate::tui::mode::{ConfirmPurpose, FormPurpose, Mode, Pager, PickPurpose};
 use crate::tui::shell::command_line::{self, Typed};
 use crate::tui::views::ViewId;
 use crate::tui::widgets::Form;

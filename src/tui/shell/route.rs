@@ -5,7 +5,7 @@
 
 use crossterm::event::KeyEventKind;
 
-use crate::tui::app::{App, Level, Mode};
+use crate::tui::app::App;
 use crate::tui::event::{Command, Event};
 use crate::tui::features::cache::{self, CacheMsg};
 use crate::tui::features::cluster::{self, ClusterMsg};
@@ -13,6 +13,8 @@ use crate::tui::features::deploy::{self, DeployMsg};
 use crate::tui::features::endpoints::{self, EndpointMsg};
 use crate::tui::features::gpus::{self, GpuMsg};
 use crate::tui::features::recipes::{self as recipe_view, RecipeMsg};
+use crate::tui::messages::Level;
+use crate::tui::mode::Mode;
 
 impl App {
     /// The one entry point for change: routes `event`, then rebuilds the rows it made stale.

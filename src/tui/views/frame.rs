@@ -7,8 +7,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph};
 
 use super::{ViewId, empty, help};
-use crate::tui::app::{App, Level, Mode};
+use crate::tui::app::App;
 use crate::tui::keymap::Action;
+use crate::tui::messages::Level;
+use crate::tui::mode::Mode;
 
 pub const MIN_WIDTH: u16 = 80;
 pub const MIN_HEIGHT: u16 = 24;

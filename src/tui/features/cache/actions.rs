@@ -6,11 +6,12 @@ use std::sync::Arc;
 use crate::cache::DeletePlan;
 use crate::cache::pull::{PullProgress, PullSummary};
 use crate::model::cache::{CacheReport, CachedRepo};
-use crate::tui::app::{ConfirmPurpose, FormPurpose, Level, Mode};
 use crate::tui::ctx::{Ctx, ShellCommand, invalidate, notify, open, redraw};
 use crate::tui::event::Command;
 use crate::tui::features::cache::{CacheState, confirm_delete, confirm_delete_in_use, pull_form};
 use crate::tui::joins::Stale;
+use crate::tui::messages::Level;
+use crate::tui::mode::{ConfirmPurpose, FormPurpose, Mode};
 use crate::tui::views::ViewId;
 use crate::tui::widgets::Form;
 

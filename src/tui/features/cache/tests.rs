@@ -4,8 +4,9 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::tui::app::testing::key;
-use crate::tui::app::{App, Mode, Settings};
+use crate::tui::app::{App, Settings};
 use crate::tui::event::{Command, Event, RunId};
+use crate::tui::mode::Mode;
 use crate::tui::views::ViewId;
 
 fn console() -> App {
@@ -54,9 +55,9 @@ fn a_pull_is_a_run_and_x_cancels_it_through_the_runner() {
 /// its cancel names that run; what the shell shows comes back as commands.
 #[test]
 fn a_pull_and_its_cancel_are_commands_with_one_run_id() {
-    use crate::tui::app::Level;
     use crate::tui::ctx::notify;
     use crate::tui::features::cache::{CacheMsg, CacheState, pull_form, update};
+    use crate::tui::messages::Level;
     let app = console();
     let mut state = CacheState { root: "/cache".into(), ..Default::default() };
     let ctx = app.ctx();

@@ -15,10 +15,11 @@ use crate::backend::kubernetes::adapter::NAME as K8S;
 use crate::backend::kubernetes::{
     CachePvcRow, KubeContextInfo, KubeTarget, NodeGpuInventory, OperatorResourceRow,
 };
-use crate::tui::app::{Level, Mode, PickPurpose};
 use crate::tui::ctx::{Ctx, Notice, ShellCommand, invalidate, notify, open, redraw};
 use crate::tui::event::Command;
 use crate::tui::joins::Stale;
+use crate::tui::messages::Level;
+use crate::tui::mode::{Mode, PickPurpose};
 use crate::tui::widgets::picker::{Picker, PickerItem};
 
 /// Seconds between two reads of the cluster inventory.

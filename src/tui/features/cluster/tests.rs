@@ -2,9 +2,10 @@
 //! compared with `==`.
 
 use crate::tui::app::testing::command_line;
-use crate::tui::app::{App, Level, Settings};
+use crate::tui::app::{App, Settings};
 use crate::tui::event::Command;
 use crate::tui::features::cluster::ClusterCommand;
+use crate::tui::messages::Level;
 
 fn console() -> App {
     App::new(Settings {

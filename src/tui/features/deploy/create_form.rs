@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 
 use crate::model::EngineKind;
 use crate::ops::{self, DeployRequest, Environment, Overrides, Resolution, Target};
-use crate::tui::app::PickPurpose;
-use crate::tui::app::{FormPurpose, Level, Mode};
 use crate::tui::ctx::{Ctx, Turn};
 use crate::tui::event::Command;
 use crate::tui::features::deploy::DeployState;
+use crate::tui::messages::Level;
+use crate::tui::mode::PickPurpose;
+use crate::tui::mode::{FormPurpose, Mode};
 use crate::tui::views::ViewId;
 use crate::tui::widgets::Form;
 use crate::tui::widgets::form::FormField;

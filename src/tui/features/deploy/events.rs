@@ -2,7 +2,6 @@
 //! `app.rs` so the app's core stays about keys, modes and views.
 
 use crate::model::{Deployment, DeploymentSpec};
-use crate::tui::app::{ConfirmPurpose, FormPurpose, Level, Mode, Pager};
 use crate::tui::ctx::{Notice, Turn};
 use crate::tui::event::Command;
 use crate::tui::features::deploy::rollout::{Rollout, RolloutAction};
@@ -10,6 +9,8 @@ use crate::tui::features::deploy::{DeployCommand, DeployEvent, LogsView};
 use crate::tui::features::deploy::{DeployState, live_gpus};
 use crate::tui::joins::Stale;
 use crate::tui::keymap::Action;
+use crate::tui::messages::Level;
+use crate::tui::mode::{ConfirmPurpose, FormPurpose, Mode, Pager};
 use crate::tui::views::ViewId;
 use crate::tui::widgets::{ConfirmDialog, LogPane};
 

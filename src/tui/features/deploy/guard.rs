@@ -6,12 +6,13 @@
 //! backends' own locks (`backend::lock`); what they refuse comes back as the action's error.
 
 use crate::backend::MAX_REPLICAS;
-use crate::tui::app::{ConfirmPurpose, Level, Mode};
 use crate::tui::ctx::Turn;
 use crate::tui::event::Command;
 use crate::tui::features::deploy::DeployCommand;
 use crate::tui::features::deploy::rollout::RolloutAction;
 use crate::tui::features::deploy::{DeployState, live_gpus};
+use crate::tui::messages::Level;
+use crate::tui::mode::{ConfirmPurpose, Mode};
 use crate::tui::widgets::ConfirmDialog;
 
 impl Turn<'_, DeployState> {

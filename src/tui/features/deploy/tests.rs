@@ -10,9 +10,10 @@ use crate::backend::process::ProcessBackend;
 use crate::backend::registry::Registry;
 use crate::model::{Deployment, DeploymentSpec, EngineKind};
 use crate::tui::app::testing::{command_line, key};
-use crate::tui::app::{App, Mode, Settings};
+use crate::tui::app::{App, Settings};
 use crate::tui::event::{Command, Event, RunId};
 use crate::tui::features::deploy::{DeployCommand, DeployEvent};
+use crate::tui::mode::Mode;
 
 /// A console over one process backend (named only: nothing it returns is run).
 fn console() -> App {
@@ -123,11 +124,11 @@ fn a_changed_listing_is_stored_and_announced() {
 /// and a confirmed delete is a message, the row's rollout, and one Delete for the runner.
 #[test]
 fn a_scale_behind_a_scale_queues_and_a_delete_is_one_command() {
-    use crate::tui::app::Level;
     use crate::tui::ctx::{invalidate, notify};
     use crate::tui::features::deploy::{DeployMsg, update};
     use crate::tui::joins::Stale;
     use crate::tui::keymap::Action;
+    use crate::tui::messages::Level;
     let mut app = console();
     app.view = crate::tui::views::ViewId::Endpoints;
     listed(&mut app, "llama");

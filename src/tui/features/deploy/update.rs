@@ -6,13 +6,13 @@
 use crossterm::event::{KeyCode, KeyEvent};
 
 use crate::model::DeploymentSpec;
-use crate::tui::app::Mode;
 use crate::tui::ctx::{Ctx, Turn};
 use crate::tui::event::Command;
 use crate::tui::features::deploy::rollout::Rollout;
 use crate::tui::features::deploy::{DeployEvent, DeployState};
 use crate::tui::joins::Stale;
 use crate::tui::keymap::Action;
+use crate::tui::mode::Mode;
 use crate::tui::views::ViewId;
 use crate::tui::widgets::Form;
 

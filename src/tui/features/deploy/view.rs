@@ -6,8 +6,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear};
 
-use crate::tui::app::Pager;
 use crate::tui::features::deploy::LogsView;
+use crate::tui::mode::Pager;
 use crate::tui::theme::Theme;
 
 fn popup(area: Rect) -> Rect {

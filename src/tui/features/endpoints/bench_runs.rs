@@ -4,7 +4,6 @@
 //! message line. No I/O here: the run itself is `effects::endpoints`' task.
 
 use crate::engine::bench::{BenchProgress, BenchReport};
-use crate::tui::app::Level;
 use crate::tui::ctx::Turn;
 use crate::tui::event::{Command, RunId};
 use crate::tui::features::endpoints::EndpointCommand;
@@ -14,6 +13,7 @@ use crate::tui::features::endpoints::bench::{
 use crate::tui::features::endpoints::view::{EndpointsState, Pane};
 use crate::tui::joins::deployment_rows::shown_name;
 use crate::tui::keymap::Action;
+use crate::tui::messages::Level;
 
 /// The message line's subject for everything about the benchmark, so each message replaces
 /// the one before it (started, stopping, done).

@@ -16,7 +16,6 @@ use crate::engine::bench::{BenchProgress, BenchReport};
 use crate::engine::openai::StreamEvent;
 use crate::model::EndpointUpdate;
 use crate::monitor::EndpointTarget;
-use crate::tui::app::Level;
 use crate::tui::ctx::{Ctx, Turn};
 use crate::tui::event::{Command, RunId};
 use crate::tui::features::endpoints::bench::{self as bench_view, BenchAsk};
@@ -25,6 +24,7 @@ use crate::tui::features::endpoints::view::EndpointsState;
 use crate::tui::features::endpoints::view::{Origin, Pane, Watched};
 use crate::tui::joins::Stale;
 use crate::tui::keymap::Action;
+use crate::tui::messages::Level;
 use crate::tui::views::ViewId;
 
 /// Results from the endpoint effects.

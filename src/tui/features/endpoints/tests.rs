@@ -35,13 +35,13 @@ fn add_watches_and_rm_unwatches() {
 /// benchmark in read-only mode is refused with the keymap's words.
 #[test]
 fn the_endpoints_update_returns_its_watches_and_asks_of_the_shell() {
-    use crate::tui::app::Level;
     use crate::tui::ctx::{ShellCommand, invalidate, notify};
     use crate::tui::features::endpoints::Typed;
     use crate::tui::features::endpoints::view::{EndpointsState, Pane};
     use crate::tui::features::endpoints::{EndpointMsg, update};
     use crate::tui::joins::Stale;
     use crate::tui::keymap::Action;
+    use crate::tui::messages::Level;
     use crate::tui::views::ViewId;
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     let app = console();

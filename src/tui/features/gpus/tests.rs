@@ -32,10 +32,10 @@ fn telemetry_is_stored_and_topology_toggles_without_commands() {
 /// place on, as a message command for the shell.
 #[test]
 fn a_placement_toggle_is_state_and_one_message() {
-    use crate::tui::app::Level;
     use crate::tui::ctx::notify;
     use crate::tui::features::gpus::{GpuMsg, GpuState, update};
     use crate::tui::keymap::Action;
+    use crate::tui::messages::Level;
     let app =
         App::new(Settings { user_themes_dir: "/nonexistent/themes".into(), ..Settings::default() });
     let mut state = GpuState::default();

@@ -5,12 +5,12 @@
 use std::sync::Arc;
 
 use crate::monitor::gpu_poller::GpuUpdate;
-use crate::tui::app::Level;
 use crate::tui::ctx::{Ctx, invalidate, notify, redraw};
 use crate::tui::event::Command;
 use crate::tui::features::gpus::GpuState;
 use crate::tui::joins::Stale;
 use crate::tui::keymap::Action;
+use crate::tui::messages::Level;
 
 /// What the GPUs domain is told.
 #[derive(Debug)]

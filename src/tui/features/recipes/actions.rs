@@ -4,11 +4,12 @@
 use std::sync::Arc;
 
 use crate::recipes::load::{Library, LoadedRecipe};
-use crate::tui::app::{FormPurpose, Level, Mode};
 use crate::tui::ctx::{Ctx, invalidate, notify, open};
 use crate::tui::event::Command;
 use crate::tui::features::recipes::{self as recipe_view, LibraryRead, RecipeState};
 use crate::tui::joins::Stale;
+use crate::tui::messages::Level;
+use crate::tui::mode::{FormPurpose, Mode};
 use crate::tui::views::ViewId;
 use crate::tui::widgets::Form;
 

@@ -10,8 +10,10 @@ use crate::backend::Backend;
 use crate::backend::process::ProcessBackend;
 use crate::backend::registry::Registry;
 use crate::recipes::load_builtin;
-use crate::tui::app::{App, FormPurpose, Level, Mode, PickPurpose, Settings};
+use crate::tui::app::{App, Settings};
 use crate::tui::event::{Command, Event};
+use crate::tui::messages::Level;
+use crate::tui::mode::{FormPurpose, Mode, PickPurpose};
 use crate::tui::views::ViewId;
 
 fn console() -> App {
