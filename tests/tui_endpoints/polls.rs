@@ -2,41 +2,30 @@
 
 use super::*;
 
+/// A poll of a ready vLLM endpoint serving `model`, in state for `since_s_ago` seconds.
+fn ready_vllm(id: &str, since_s_ago: i64, model: &str, sample: EndpointSample) -> Event {
+    update(id, EndpointState::Ready, since_s_ago, Some(EngineKind::Vllm), model, Some(sample), None)
+}
+
 #[test]
 fn polls_are_shown_on_the_next_tick_and_redraw_only_the_endpoints_view() {
     let mut app = fleet();
-    app.update(Event::Tick(aimdeck::tui::event::Now::read()));
+    app.update(support::tui::tick());
     app.take_dirty();
     let before = cells(&app, "llama-70b")[9].clone();
-    app.update(update(
-        "llama-70b",
-        EndpointState::Ready,
-        755,
-        Some(EngineKind::Vllm),
-        "m",
-        Some(sample(0, 0.5)),
-        None,
-    ));
-    app.update(update(
-        "llama-70b",
-        EndpointState::Ready,
-        755,
-        Some(EngineKind::Vllm),
-        "m",
-        Some(sample(0, 0.5)),
-        None,
-    ));
+    app.update(ready_vllm("llama-70b", 755, "m", sample(0, 0.5)));
+    app.update(ready_vllm("llama-70b", 755, "m", sample(0, 0.5)));
     assert!(!app.take_dirty(), "a poll alone draws nothing");
     assert_eq!(
         cells(&app, "llama-70b")[9],
         before,
         "the table is rebuilt once per tick, not per poll"
     );
-    app.update(Event::Tick(aimdeck::tui::event::Now::read()));
+    app.update(support::tui::tick());
     assert!(app.take_dirty(), "the tick after polls redraws the Endpoints view");
     assert_eq!(cells(&app, "llama-70b")[9], "425", "with the newest numbers");
     let clock = app.clock.clone();
-    app.update(Event::Tick(aimdeck::tui::event::Now::read()));
+    app.update(support::tui::tick());
     assert_eq!(
         app.take_dirty(),
         app.clock != clock,
@@ -45,17 +34,9 @@ fn polls_are_shown_on_the_next_tick_and_redraw_only_the_endpoints_view() {
 
     app.update(key(KeyCode::Char('1')));
     app.take_dirty();
-    app.update(update(
-        "llama-70b",
-        EndpointState::Ready,
-        756,
-        Some(EngineKind::Vllm),
-        "m",
-        Some(sample(0, 0.6)),
-        None,
-    ));
+    app.update(ready_vllm("llama-70b", 756, "m", sample(0, 0.6)));
     let clock = app.clock.clone();
-    app.update(Event::Tick(aimdeck::tui::event::Now::read()));
+    app.update(support::tui::tick());
     assert_eq!(
         app.take_dirty(),
         app.clock != clock,
@@ -111,32 +92,16 @@ fn deployment_rows_follow_their_replicas_polls() {
     assert_eq!(cells(&app, "deploy:llama")[9], "-", "no poll yet");
 
     // A poll of replica 0 reaches the deployment's row at the tick, with no new listing.
-    app.update(update(
-        "deploy:llama",
-        EndpointState::Ready,
-        30,
-        Some(EngineKind::Vllm),
-        "meta-llama/Llama-3.1-8B-Instruct",
-        Some(sample(0, 0.5)),
-        None,
-    ));
-    app.update(Event::Tick(aimdeck::tui::event::Now::read()));
+    app.update(ready_vllm("deploy:llama", 30, "meta-llama/Llama-3.1-8B-Instruct", sample(0, 0.5)));
+    app.update(support::tui::tick());
     let row = cells(&app, "deploy:llama");
     assert_eq!(
         row[..6],
         ["llama", "vllm", "meta-llama/Llama-3.1-8B-Instruct", "docker", "1/2", "1/2 ready"]
     );
     assert_eq!(row[9], "425");
-    app.update(update(
-        "deploy:llama",
-        EndpointState::Ready,
-        31,
-        Some(EngineKind::Vllm),
-        "meta-llama/Llama-3.1-8B-Instruct",
-        Some(sample(0, 0.6)),
-        None,
-    ));
-    app.update(Event::Tick(aimdeck::tui::event::Now::read()));
+    app.update(ready_vllm("deploy:llama", 31, "meta-llama/Llama-3.1-8B-Instruct", sample(0, 0.6)));
+    app.update(support::tui::tick());
     assert_eq!(cells(&app, "deploy:llama")[9], "510", "and keeps following it");
     // The replicas are not listed as separate watched URLs: three URLs and one deployment.
     assert_eq!(app.view_state(ViewId::Endpoints).table.total(), 4);
@@ -188,22 +153,14 @@ fn a_dead_replica_shows_dashes_not_its_last_numbers() {
         })
     };
     app.update(listed(ReplicaState::Ready));
-    app.update(update(
-        "deploy:solo",
-        EndpointState::Ready,
-        30,
-        Some(EngineKind::Vllm),
-        "Qwen/Qwen3-8B",
-        Some(sample(0, 0.5)),
-        None,
-    ));
-    app.update(Event::Tick(aimdeck::tui::event::Now::read()));
+    app.update(ready_vllm("deploy:solo", 30, "Qwen/Qwen3-8B", sample(0, 0.5)));
+    app.update(support::tui::tick());
     let live = cells(&app, "deploy:solo");
     assert_ne!(live[6..10], ["-", "-", "-", "-"], "a live replica has numbers: {live:?}");
 
     // The engine exits: the backend lists it so; its last sample is not what it does now.
     app.update(listed(ReplicaState::Exited));
-    app.update(Event::Tick(aimdeck::tui::event::Now::read()));
+    app.update(support::tui::tick());
     let dead = cells(&app, "deploy:solo");
     assert_eq!(dead[6..10], ["-", "-", "-", "-"], "RUN WAIT KV TOK/S of a dead replica: {dead:?}");
 }

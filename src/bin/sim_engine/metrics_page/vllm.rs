@@ -5,15 +5,19 @@ use super::families::{HistogramFamily, Scalar};
 use super::{Labels, Page, kv_usage, merged, prefix_hit_rate, ranks};
 use crate::state::Sim;
 
+/// Time to first token, named and described alike in V0 and V1.
+const TTFT: HistogramFamily =
+    ("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.", |r| {
+        &r.ttft
+    });
+
 /// The V1 engine's histograms, in the order its `/metrics` lists them.
 const HISTOGRAMS: [HistogramFamily; 8] = [
     ("vllm:request_prompt_tokens", "Number of prefill tokens processed.", |r| &r.prompt_len),
     ("vllm:request_generation_tokens", "Number of generation tokens processed.", |r| {
         &r.generation_len
     }),
-    ("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.", |r| {
-        &r.ttft
-    }),
+    TTFT,
     ("vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.", |r| {
         &r.itl
     }),
@@ -153,9 +157,7 @@ fn finish_reasons(sim: &Sim) -> Vec<String> {
 
 /// The V0 engine's histograms: TPOT where V1 has inter-token latency.
 const LEGACY_HISTOGRAMS: [HistogramFamily; 3] = [
-    ("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.", |r| {
-        &r.ttft
-    }),
+    TTFT,
     ("vllm:time_per_output_token_seconds", "Histogram of time per output token in seconds.", |r| {
         &r.itl
     }),
