@@ -229,7 +229,7 @@ impl App {
     }
 
     pub fn view_state(&self, id: ViewId) -> &ResourceView {
-        self.views.iter().find(|v| v.id == id).unwrap_or(&self.views[0])
+        ResourceView::of(&self.views, id)
     }
 
     pub fn view_state_mut(&mut self, id: ViewId) -> &mut ResourceView {

@@ -58,7 +58,7 @@ impl Ctx<'_> {
 
     /// A view's table, its rows and selection.
     pub fn view_state(&self, view: ViewId) -> &ResourceView {
-        self.views.iter().find(|v| v.id == view).unwrap_or(&self.views[0])
+        ResourceView::of(self.views, view)
     }
 
     /// The id of the row under the cursor in `view`.

@@ -40,17 +40,23 @@ pub fn replica_id(deployment: &str, replica: u32) -> String {
     }
 }
 
+/// What follows `deploy:` in a deployment row's id (`NAME`) or a replica's (`NAME/N`); `None`
+/// for a watched endpoint's id. The inverse of `replica_id`.
+pub fn deployment_part(id: &str) -> Option<&str> {
+    id.strip_prefix("deploy:")
+}
+
 /// The name an operator knows a row by: a deployment's own name for its row (`deploy:NAME`)
 /// and its replicas (`deploy:NAME/N` reads `NAME/N`), a watched endpoint's name as it is.
 pub fn shown_name(id: &str) -> &str {
-    id.strip_prefix("deploy:").unwrap_or(id)
+    deployment_part(id).unwrap_or(id)
 }
 
 /// Whether the console can draw `id`'s charts: a watched endpoint's, and a deployment's
 /// replica 0 (its detail charts replica 0). Its other replicas (`deploy:NAME/N`) show only
 /// their newest numbers, so their histories keep summary timelines (`Timeline::summary`).
 pub fn is_charted(id: &str) -> bool {
-    match id.strip_prefix("deploy:") {
+    match deployment_part(id) {
         Some(rest) => rest.rsplit_once('/').is_none_or(|(_, n)| n.parse::<u32>().is_err()),
         None => true,
     }

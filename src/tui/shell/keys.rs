@@ -260,8 +260,8 @@ impl App {
             Action::Back => {
                 if !self.current().table.filter().is_empty() {
                     self.current_mut().table.set_filter("");
-                } else if deploy::selected_failure(&self.deploy, &self.ctx()).is_some() {
-                    return self.deploy_update(DeployMsg::DismissFailure);
+                } else if let Some(name) = deploy::selected_failure(&self.deploy, &self.ctx()) {
+                    return self.deploy_update(DeployMsg::DismissFailure(name));
                 } else {
                     self.message = None;
                 }

@@ -16,6 +16,12 @@ pub struct ResourceView {
 }
 
 impl ResourceView {
+    /// `id`'s view among `views`: the console's and a domain's `Ctx` find it alike (the first
+    /// view stands in for an id that has none).
+    pub fn of(views: &[ResourceView], id: ViewId) -> &ResourceView {
+        views.iter().find(|v| v.id == id).unwrap_or(&views[0])
+    }
+
     pub fn new(id: ViewId) -> ResourceView {
         let (columns, empty_note) = match id {
             ViewId::Gpus => (

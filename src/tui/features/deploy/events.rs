@@ -1,5 +1,5 @@
-//! The console's deployment actions and how deploy events change its state. Kept apart from
-//! `app.rs` so the app's core stays about keys, modes and views.
+//! The deploy domain's actions on a deployment's row and how the backends' answers change its
+//! state (`Turn<DeployState>` methods, called from `update.rs`).
 
 use crate::model::{Deployment, DeploymentSpec};
 use crate::tui::ctx::{Notice, Turn};
@@ -8,6 +8,7 @@ use crate::tui::features::deploy::rollout::{Rollout, RolloutAction};
 use crate::tui::features::deploy::{DeployCommand, DeployEvent, LogsView};
 use crate::tui::features::deploy::{DeployState, live_gpus};
 use crate::tui::joins::Stale;
+use crate::tui::joins::deployment_rows::deployment_part;
 use crate::tui::keymap::Action;
 use crate::tui::messages::Level;
 use crate::tui::mode::{ConfirmPurpose, FormPurpose, Mode, Pager};
@@ -209,8 +210,7 @@ impl Turn<'_, DeployState> {
 
     /// The deployment under the cursor in the Endpoints view.
     pub fn selected_deployment(&self) -> Option<&Deployment> {
-        let id = &self.ctx.view_state(ViewId::Endpoints).table.selected()?.id;
-        self.state.find(id.strip_prefix("deploy:")?)
+        self.state.find(deployment_part(self.ctx.selected(ViewId::Endpoints)?)?)
     }
 
     fn selected_backend(&self) -> Option<(String, String)> {
@@ -229,7 +229,6 @@ impl Turn<'_, DeployState> {
             return Vec::new();
         };
         let replicas = self.state.find(&name).map(|d| d.replicas.len() as u32).unwrap_or(0);
-
         match action {
             Action::Scale => {
                 let form = super::guard::scale_form(&name, replicas);

@@ -11,6 +11,7 @@ use crate::tui::event::Command;
 use crate::tui::features::deploy::rollout::Rollout;
 use crate::tui::features::deploy::{DeployEvent, DeployState};
 use crate::tui::joins::Stale;
+use crate::tui::joins::deployment_rows::deployment_part;
 use crate::tui::keymap::Action;
 use crate::tui::mode::Mode;
 use crate::tui::views::ViewId;
@@ -23,8 +24,9 @@ pub enum DeployMsg {
     Event(DeployEvent),
     /// A deployment action on the selected row (`is_deploy_action` says which are).
     RowAction(Action),
-    /// Esc on a row whose rollout failed (`selected_failure`): the failure has been read.
-    DismissFailure,
+    /// Esc on the row of this deployment, whose rollout failed (`selected_failure`): the
+    /// failure has been read.
+    DismissFailure(String),
     /// The typed delete was confirmed.
     DeleteConfirmed { backend: String, name: String },
     /// The scale to zero was confirmed.
@@ -46,11 +48,9 @@ pub fn update(state: &mut DeployState, msg: DeployMsg, ctx: &Ctx) -> Vec<Command
     let commands = match msg {
         DeployMsg::Event(event) => turn.on_deploy_event(event),
         DeployMsg::RowAction(action) => turn.deploy_action(action),
-        DeployMsg::DismissFailure => {
-            if let Some(name) = selected_failure(turn.state, ctx) {
-                turn.state.rollouts.remove(&name);
-                turn.invalidate(Stale::Endpoints);
-            }
+        DeployMsg::DismissFailure(name) => {
+            turn.state.rollouts.remove(&name);
+            turn.invalidate(Stale::Endpoints);
             Vec::new()
         }
         DeployMsg::DeleteConfirmed { backend, name } => turn.delete_deployment(backend, name),
@@ -100,7 +100,7 @@ pub fn selected_failure(state: &DeployState, ctx: &Ctx) -> Option<String> {
     if ctx.view != ViewId::Endpoints {
         return None;
     }
-    let name = ctx.selected(ViewId::Endpoints)?.strip_prefix("deploy:")?;
+    let name = deployment_part(ctx.selected(ViewId::Endpoints)?)?;
     state.rollouts.get(name).is_some_and(Rollout::failed).then(|| name.to_string())
 }
 

@@ -11,7 +11,7 @@ use crate::tui::features::endpoints::bench::{
     BenchAsk, BenchJob, BenchOutcome, BenchPane, BenchTargets,
 };
 use crate::tui::features::endpoints::view::{EndpointsState, Pane};
-use crate::tui::joins::deployment_rows::shown_name;
+use crate::tui::joins::deployment_rows::{deployment_part, shown_name};
 use crate::tui::keymap::Action;
 use crate::tui::messages::Level;
 
@@ -22,8 +22,7 @@ const SUBJECT: &str = "bench";
 /// Where `id`'s requests would go: a deployment's ready replicas (through the Service on
 /// Kubernetes), or a watched endpoint's URL.
 pub fn targets(turn: &Turn<'_, EndpointsState>, id: &str) -> Result<BenchTargets, String> {
-    if let Some(deployment) = id.strip_prefix("deploy:").and_then(|name| turn.ctx.deploy.find(name))
-    {
+    if let Some(deployment) = deployment_part(id).and_then(|name| turn.ctx.deploy.find(name)) {
         let ready = deployment.ready_urls();
         if ready.is_empty() {
             return Err(format!(

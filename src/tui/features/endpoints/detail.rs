@@ -15,6 +15,7 @@ use crate::monitor::EndpointHistory;
 use crate::tui::ctx::Ctx;
 use crate::tui::event::Now;
 use crate::tui::features::endpoints::view::{EndpointsState, latency, short_age, state_style};
+use crate::tui::joins::deployment_rows::deployment_part;
 use crate::tui::theme::Theme;
 
 /// `replica`: the backend's replica 0 of a deployment's row, whose start time the age uses.
@@ -128,7 +129,7 @@ fn summary_lines(
 fn gpu_lines(ctx: &Ctx, id: &str) -> Vec<Line<'static>> {
     let theme = &ctx.theme;
     // A deployment's replicas say what they hold (all replicas: the row is the deployment).
-    let held = id.strip_prefix("deploy:").and_then(|name| ctx.deploy.find(name)).map(|d| d.gpus());
+    let held = deployment_part(id).and_then(|name| ctx.deploy.find(name)).map(|d| d.gpus());
     let Some(indices) = held.or_else(|| ctx.endpoints.gpu_indices.get(id).cloned()) else {
         return vec![
             Line::styled("not known", theme.muted),
@@ -218,7 +219,7 @@ pub fn render(ctx: &Ctx, frame: &mut Frame, area: Rect, id: &str) {
     let state = &ctx.endpoints;
     let history = state.histories.get(id);
     // A deployment's row: its replicas and rollout first; the charts are replica 0's.
-    let deployment = id.strip_prefix("deploy:");
+    let deployment = deployment_part(id);
     let title = match deployment {
         Some(name) => format!(" Deployment {name} (charts: replica 0) "),
         None => format!(" Endpoint {id} "),

@@ -14,6 +14,7 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use super::charts::{CHART_SECONDS, ChartSpec, Series, render_chart};
 use crate::monitor::gpu_history::{GpuHistory, GpuSample};
 use crate::tui::ctx::Ctx;
+use crate::tui::joins::deployment_rows::deployment_part;
 
 /// Legend names for GPU indices (a dataset's name must outlive the frame).
 const GPU_NAMES: [&str; 64] = [
@@ -34,7 +35,7 @@ const MIN_CHART_COLUMNS: u16 = 36;
 /// The GPUs whose charts go beside the replica's: replica 0's for a deployment's row, the
 /// endpoint's for a watched one.
 pub fn charted_gpus(ctx: &Ctx, id: &str) -> Option<Vec<u32>> {
-    match id.strip_prefix("deploy:") {
+    match deployment_part(id) {
         Some(name) => Some(ctx.deploy.find(name)?.replicas.first()?.gpus.clone()),
         None => ctx.endpoints.gpu_indices.get(id).cloned(),
     }

@@ -260,9 +260,7 @@ pub fn captures_keys(state: &EndpointsState, view: ViewId) -> bool {
 
 /// Enter, `p` and `b` on a row of the table.
 fn on_row_action(turn: &mut Turn<'_, EndpointsState>, action: Action) -> Vec<Command> {
-    let Some(id) =
-        turn.ctx.view_state(ViewId::Endpoints).table.selected().map(|row| row.id.clone())
-    else {
+    let Some(id) = turn.ctx.selected(ViewId::Endpoints).map(str::to_string) else {
         turn.notify(Level::Info, format!("{}: select an endpoint first", action.name()));
         return Vec::new();
     };

@@ -76,8 +76,6 @@ pub struct EndpointsState {
     pub bench_job: Option<BenchJob>,
     /// Each endpoint row's last finished benchmark, for its detail.
     pub bench_results: BTreeMap<String, BenchOutcome>,
-    /// Identifies the playground stream or benchmark run whose results are expected.
-    pub next_run: u64,
     /// Polls arrived since the table was built (`joins::flush` rebuilds it).
     pub rows_stale: bool,
 }
