@@ -34,6 +34,23 @@ pub fn sim_program() -> PathBuf {
 pub const DEMO_BASE_PORT: u16 = 18_000;
 /// The demo's engines use `base..base + DEMO_PORT_SPAN`.
 pub const DEMO_PORT_SPAN: u16 = 30;
+/// A demo holds `base + DEMO_CLAIM_OFFSET` (outside its engines' span, inside its 100-port
+/// step) while it runs: its engines take seconds to bind their own ports, and two demos
+/// started at once would otherwise both find the same base free.
+pub const DEMO_CLAIM_OFFSET: u16 = 99;
+
+/// The ports a demo goes on: `base`, held for it by the claim listener until this is dropped.
+#[derive(Debug)]
+pub struct DemoPorts {
+    pub base: u16,
+    _claim: std::net::TcpListener,
+}
+
+/// Binds `base`'s claim port; `None` when another demo (or anything else) holds it.
+fn claim(base: u16) -> Option<DemoPorts> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", base + DEMO_CLAIM_OFFSET)).ok()?;
+    Some(DemoPorts { base, _claim: listener })
+}
 
 /// The demo set: an 8B model on 2 GPUs with vLLM, a small model with 2 SGLang replicas, and a
 /// 70B model on 4 GPUs. Ports start at `base_port`. The 70B engine gets a small KV cache so the
@@ -103,25 +120,33 @@ fn port_free(port: u16) -> bool {
 
 /// Where the demo's engines go: `requested` (`--demo-port`) when all its ports are free, an
 /// error naming the busy one otherwise; without a request, the first base from 18000 up (in
-/// steps of 100) whose ports are all free, so a second demo on the host finds its own.
-pub fn choose_base_port(requested: Option<u16>) -> Result<u16, BackendError> {
+/// steps of 100) whose ports are all free and whose claim port this demo gets, so a second
+/// demo on the host finds its own, also when both start at the same moment.
+pub fn choose_base_port(requested: Option<u16>) -> Result<DemoPorts, BackendError> {
     if let Some(base) = requested {
-        if base.checked_add(DEMO_PORT_SPAN).is_none() {
+        if base.checked_add(DEMO_CLAIM_OFFSET).is_none() {
             return Err(BackendError::Other(format!(
-                "--demo-port {base}: the demo needs ports {base}..{base}+{DEMO_PORT_SPAN}"
+                "--demo-port {base}: the demo needs ports {base}..{base}+{DEMO_PORT_SPAN} and \
+                 {base}+{DEMO_CLAIM_OFFSET}"
             )));
         }
-        return match demo_ports(base).into_iter().find(|p| !port_free(*p)) {
-            None => Ok(base),
-            Some(busy) => Err(BackendError::Other(format!(
+        let busy = demo_ports(base).into_iter().find(|p| !port_free(*p));
+        return match (busy, claim(base)) {
+            (None, Some(ports)) => Ok(ports),
+            (Some(busy), _) => Err(BackendError::Other(format!(
                 "--demo-port {base}: port {busy} is in use (the demo needs {base}..{})",
                 base + DEMO_PORT_SPAN
+            ))),
+            (None, None) => Err(BackendError::Other(format!(
+                "--demo-port {base}: port {} is in use (another demo holds it while it runs)",
+                base + DEMO_CLAIM_OFFSET
             ))),
         };
     }
     (0..100u16)
         .map(|step| DEMO_BASE_PORT + step * 100)
-        .find(|base| demo_ports(*base).into_iter().all(port_free))
+        .filter(|base| demo_ports(*base).into_iter().all(port_free))
+        .find_map(claim)
         .ok_or_else(|| {
             BackendError::Other(
                 "no free ports for the demo from 18000 to 27999; pick some with --demo-port".into(),
@@ -178,16 +203,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_busy_demo_port_is_named_and_another_base_is_found() {
+    fn a_busy_demo_port_is_named_and_another_base_is_found_also_by_a_demo_starting_at_once() {
         // Hold the first port of whichever base the chooser would pick now.
-        let first = choose_base_port(None).expect("some base is free");
-        let _held = std::net::TcpListener::bind(("127.0.0.1", first)).expect("bind");
+        let first = choose_base_port(None).expect("some base is free").base;
+        let held = std::net::TcpListener::bind(("127.0.0.1", first)).expect("bind");
         let err = choose_base_port(Some(first)).unwrap_err().to_string();
         assert!(err.contains(&format!("port {first} is in use")), "{err}");
-        let next = choose_base_port(None).expect("another base");
+        let next = choose_base_port(None).expect("another base").base;
         assert_ne!(next, first);
         assert_eq!((next - DEMO_BASE_PORT) % 100, 0);
         assert!(choose_base_port(Some(65_530)).is_err());
+        drop(held);
+
+        // Two demos choosing at once, before either's engines bind: the first holds its base's
+        // claim port, so the second goes on another base; once the first is gone, its base is
+        // free again. (In this test, not one of its own: the two would share the ports.)
+        let first = choose_base_port(None).expect("some base is free");
+        let second = choose_base_port(None).expect("another base");
+        assert_ne!(first.base, second.base);
+        let err = choose_base_port(Some(first.base)).unwrap_err().to_string();
+        assert!(err.contains(&format!("port {} is in use", first.base + 99)), "{err}");
+        let base = first.base;
+        drop(first);
+        assert_eq!(choose_base_port(Some(base)).expect("free again").base, base);
     }
 
     #[test]

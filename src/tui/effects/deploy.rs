@@ -184,20 +184,23 @@ impl Effects {
                 let backend = demo::demo_backend(&state_dir);
                 let sim = demo::sim_program();
                 let started = match demo::choose_base_port(base_port) {
-                    Ok(base) => demo::start_demo(&backend, &sim, base).await,
+                    Ok(ports) => demo::start_demo(&backend, &sim, ports.base)
+                        .await
+                        .map(|deployments| (deployments, ports)),
                     Err(err) => Err(err),
                 };
-                let result = started.map(|deployments| {
-                    // Synthetic traffic so every chart moves, until the console stops.
+                let result = started.map(|(deployments, ports)| {
+                    // Synthetic traffic so every chart moves, until the console stops; the
+                    // base's claim is held as long (another demo keeps off these ports).
                     let targets = demo::traffic_targets(&deployments);
                     let load = self.demo_load().unwrap_or_default();
                     load.set_holders(&deployments);
-                    tokio::spawn(demo_traffic::drive(
-                        reqwest::Client::new(),
-                        targets,
-                        load,
-                        self.stopped(),
-                    ));
+                    let traffic =
+                        demo_traffic::drive(reqwest::Client::new(), targets, load, self.stopped());
+                    tokio::spawn(async move {
+                        let _claim = ports;
+                        traffic.await
+                    });
                 });
                 let result = result.map_err(|e| e.to_string());
                 send(DeployEvent::Done {
