@@ -402,12 +402,9 @@ fn recorded_pids(dir: &std::path::Path) -> Vec<u32> {
     pids
 }
 
-#[test]
-fn quitting_the_demo_stops_its_engines() {
-    if !tmux_ok() {
-        return;
-    }
-    let console = Console::start_with_args("demo", 120, 40, &[], "--demo");
+/// A demo console with its three deployments ready: the pids of their four replicas.
+fn demo_with_engines(name: &str) -> (Console, Vec<u32>) {
+    let console = Console::start_with_args(name, 120, 40, &[], "--demo");
     let tmux = &console.tmux;
     let screen = tmux.wait_for("demo deployments: done", Duration::from_secs(30));
     // The header names the backend the deployments go to (the demo's are processes).
@@ -419,6 +416,16 @@ fn quitting_the_demo_stops_its_engines() {
     let pids = recorded_pids(&console.dir.path().join("state/aimdeck/demo/process"));
     assert_eq!(pids.len(), 4, "three demo deployments, four replicas: {pids:?}");
     assert!(pids.iter().all(|&pid| support::pid_alive(pid)));
+    (console, pids)
+}
+
+#[test]
+fn quitting_the_demo_stops_its_engines() {
+    if !tmux_ok() {
+        return;
+    }
+    let (console, pids) = demo_with_engines("demo");
+    let tmux = &console.tmux;
 
     // The recorded GPUs follow the demo's traffic: a GPU held by a serving deployment is busy
     // and its memory taken, and the footer names the recording as the source.
@@ -433,4 +440,24 @@ fn quitting_the_demo_stops_its_engines() {
     console.assert_exited_cleanly();
     let left: Vec<u32> = pids.into_iter().filter(|&pid| support::pid_alive(pid)).collect();
     assert!(left.is_empty(), "the demo's engines end with the console; still running: {left:?}");
+}
+
+/// The terminal goes away under the demo (an SSH link drops): the console gets SIGHUP and
+/// every write to its terminal fails. Restoring the terminal must not panic on the way out
+/// (ratatui reports a failed restore with `eprintln!`, which panics on a gone stderr), so the
+/// demo's engines are still stopped.
+#[test]
+fn a_demo_whose_terminal_goes_away_stops_its_engines() {
+    if !tmux_ok() {
+        return;
+    }
+    let (console, pids) = demo_with_engines("demo-gone");
+    console.tmux.close();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut left = pids.clone();
+    while !left.is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        left.retain(|&pid| support::pid_alive(pid));
+    }
+    assert!(left.is_empty(), "the demo's engines end with the terminal; still running: {left:?}");
 }

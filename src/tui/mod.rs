@@ -117,7 +117,7 @@ pub fn run(options: ConsoleOptions) -> ExitCode {
             }
         };
         let result =
-            run_loop(&mut guard.terminal, &mut app, &mut rx, &effects, start_log_writer).await;
+            run_loop(guard.terminal(), &mut app, &mut rx, &effects, start_log_writer).await;
         effects.shutdown();
         result
     });
@@ -131,7 +131,7 @@ pub fn run(options: ConsoleOptions) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("aimdeck: terminal error: {err}");
+            tell(format_args!("aimdeck: terminal error: {err}"));
             ExitCode::FAILURE
         }
     }
@@ -141,7 +141,7 @@ pub fn run(options: ConsoleOptions) -> ExitCode {
 /// leaves no processes and no ports taken. (A real process deployment stays; a restarted
 /// console adopts it.)
 fn stop_demo_engines(runtime: &tokio::runtime::Runtime) {
-    eprintln!("aimdeck: stopping the demo's engines…");
+    tell(format_args!("aimdeck: stopping the demo's engines…"));
     let backend = crate::backend::demo::demo_backend(&crate::paths::state_dir().join("demo"))
         .with_grace(std::time::Duration::from_secs(3));
     // The timer must be made inside the runtime.
@@ -154,11 +154,19 @@ fn stop_demo_engines(runtime: &tokio::runtime::Runtime) {
     });
     match stopped {
         Ok(Ok(())) => {}
-        Ok(Err(err)) => eprintln!("aimdeck: stopping the demo: {err}"),
-        Err(_) => eprintln!(
+        Ok(Err(err)) => tell(format_args!("aimdeck: stopping the demo: {err}")),
+        Err(_) => tell(format_args!(
             "aimdeck: the demo's engines did not stop within 20 s; `aimdeck --demo` adopts them next time"
-        ),
+        )),
     }
+}
+
+/// A line on stderr that a terminal gone away (a dropped SSH link, a killed tmux) cannot turn
+/// into a panic: `eprintln!` panics when the write fails, and a console that panics there
+/// leaves the demo's engines running.
+fn tell(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// The event loop: draw, then for each event update and run commands, redrawing only when the

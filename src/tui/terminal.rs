@@ -7,7 +7,8 @@ use ratatui::DefaultTerminal;
 
 /// Restores the terminal when dropped, so every return path (including `?`) leaves it clean.
 pub struct TerminalGuard {
-    pub terminal: DefaultTerminal,
+    /// `None` only while the guard is dropped.
+    terminal: Option<DefaultTerminal>,
 }
 
 impl TerminalGuard {
@@ -17,14 +18,28 @@ impl TerminalGuard {
     pub fn enter() -> io::Result<TerminalGuard> {
         let terminal = ratatui::try_init()?;
         crossterm::execute!(io::stdout(), crossterm::event::EnableBracketedPaste)?;
-        Ok(TerminalGuard { terminal })
+        Ok(TerminalGuard { terminal: Some(terminal) })
+    }
+
+    pub fn terminal(&mut self) -> &mut DefaultTerminal {
+        self.terminal.as_mut().expect("the terminal is held until the guard drops")
     }
 }
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
-        // After SIGHUP the terminal may be gone: restoring is best effort and must not panic.
+        // After SIGHUP the terminal may be gone (a dropped SSH link, a killed tmux): restoring
+        // is best effort and must not panic. `ratatui::restore` and the `Terminal`'s own drop
+        // report a failure with `eprintln!`, which panics when stderr is that gone terminal;
+        // the console then died before stopping the demo's engines. So: the fallible restore,
+        // and a terminal whose cursor cannot be shown is not dropped (its drop would try again
+        // and print); the process is ending and nothing is left to restore.
         let _ = crossterm::execute!(io::stdout(), crossterm::event::DisableBracketedPaste);
-        ratatui::restore();
+        let _ = ratatui::try_restore();
+        if let Some(mut terminal) = self.terminal.take()
+            && terminal.show_cursor().is_err()
+        {
+            std::mem::forget(terminal);
+        }
     }
 }

@@ -43,6 +43,13 @@ impl Tmux {
         Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("tmux runs")
     }
 
+    /// Kills the tmux server: the pane's terminal goes away under what runs in it, as when
+    /// an SSH link drops (it gets SIGHUP, and its terminal answers every write with an error).
+    #[allow(dead_code)]
+    pub fn close(&self) {
+        self.run(&["kill-server"]);
+    }
+
     /// Types keys (tmux key names like `Enter`, `Escape`, `Tab`, or literal text).
     pub fn send(&self, keys: &[&str]) {
         let mut args = vec!["send-keys", "-t", self.session.as_str()];
